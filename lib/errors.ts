@@ -1,0 +1,120 @@
+import { redactSecrets, type Secret } from './secret';
+
+/**
+ * Every error code this library throws. Codes are stable; messages may change.
+ *
+ * - `PB_COMMAND_FAILED`: a script or native tool failed (terminating error or non-zero exit code).
+ * - `PB_TIMEOUT`: a call ran longer than its timeout; the session was killed and will be replaced.
+ * - `PB_VALIDATION`: an option is missing or wrong; nothing was run.
+ * - `PB_PARSE`: output or a file could not be parsed.
+ * - `PB_TOOL_MISSING`: a required executable (pwsh, reg.exe, sqlcmd, ...) was not found.
+ * - `PB_SESSION_CLOSED`: the runner was closed.
+ * - `PB_REGISTRY_KEY_NOT_FOUND`, `PB_REGFILE_PARSE`: registry export and .reg format errors.
+ * - `PB_SOURCE_MISSING`, `PB_UNSAFE_ARCHIVE`, `PB_CHECKSUM_MISMATCH`: folder snapshots and restores.
+ * - `PB_SQL_*`: SQL Server errors, `PB_LDAP_*`: directory errors, `PB_SERVICE_*`: service errors.
+ * - `PB_SET_*`: backup-set errors (incomplete, corrupt, locked).
+ */
+export type ErrorCode =
+  | 'PB_COMMAND_FAILED'
+  | 'PB_TIMEOUT'
+  | 'PB_VALIDATION'
+  | 'PB_PARSE'
+  | 'PB_TOOL_MISSING'
+  | 'PB_SESSION_CLOSED'
+  | 'PB_REGISTRY_KEY_NOT_FOUND'
+  | 'PB_REGFILE_PARSE'
+  | 'PB_SOURCE_MISSING'
+  | 'PB_UNSAFE_ARCHIVE'
+  | 'PB_CHECKSUM_MISMATCH'
+  | (string & { readonly __pbCode?: never });
+
+/** Details that travel with a {@link ProcallBackupError}. All optional. */
+export interface ErrorDetails {
+  /** What to do about it, in one sentence. Appended to the message. */
+  fix?: string;
+  /** Name of the script, primitive or tool that failed. */
+  command?: string;
+  /** The machine that ran it. */
+  host?: string;
+  /** Exit code of the native tool or process, when there was one. */
+  exitCode?: number;
+  stdout?: string;
+  stderr?: string;
+  durationMs?: number;
+  /** The underlying error. */
+  cause?: unknown;
+  /** Secrets that must not appear in message, stdout or stderr. */
+  secrets?: readonly Secret[];
+  /** Structured extra data for callers (for example the list of unknown attribute names). */
+  data?: Record<string, unknown>;
+}
+
+/**
+ * The one error class of procall-backup. Branch on {@link ProcallBackupError.code}.
+ *
+ * Secrets given in `details.secrets` are removed from the message, stdout and stderr inside the
+ * constructor, so no code path can leak them through an error.
+ *
+ * @example
+ * ```ts
+ * try { await exportRegistryKey(runner, { key: 'HKLM\\SOFTWARE\\ESTOS', file: 'estos.reg' }); }
+ * catch (e) { if (isProcallBackupError(e, 'PB_REGISTRY_KEY_NOT_FOUND')) console.log(e.fix); }
+ * ```
+ */
+export class ProcallBackupError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: ErrorCode;
+  /** What to do about it. */
+  readonly fix?: string;
+  readonly command?: string;
+  readonly host?: string;
+  readonly exitCode?: number;
+  readonly stdout?: string;
+  readonly stderr?: string;
+  readonly durationMs?: number;
+  readonly data?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
+    const secrets = details.secrets ?? [];
+    const clean = (s: string | undefined): string | undefined => (s === undefined ? undefined : redactSecrets(s, secrets));
+    const text = clean(details.fix ? `${message} Fix: ${details.fix}` : message) as string;
+    super(text, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'ProcallBackupError';
+    this.code = code;
+    this.fix = clean(details.fix);
+    this.command = details.command;
+    this.host = details.host;
+    this.exitCode = details.exitCode;
+    this.stdout = clean(details.stdout);
+    this.stderr = clean(details.stderr);
+    this.durationMs = details.durationMs;
+    this.data = details.data;
+  }
+
+  /** A plain object for JSON output (never contains secrets). */
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      fix: this.fix,
+      command: this.command,
+      host: this.host,
+      exitCode: this.exitCode,
+      stdout: this.stdout,
+      stderr: this.stderr,
+      durationMs: this.durationMs,
+      data: this.data,
+    };
+  }
+}
+
+/** True when `error` is a {@link ProcallBackupError}, optionally with the given code. */
+export function isProcallBackupError(error: unknown, code?: ErrorCode): error is ProcallBackupError {
+  return error instanceof ProcallBackupError && (code === undefined || error.code === code);
+}
+
+/** Shorthand for a `PB_VALIDATION` error: the option that is wrong and how to fix it. */
+export function validationError(message: string, fix: string, data?: Record<string, unknown>): ProcallBackupError {
+  return new ProcallBackupError('PB_VALIDATION', message, { fix, data });
+}

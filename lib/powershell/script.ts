@@ -1,0 +1,125 @@
+import { ProcallBackupError } from '../errors';
+import { Secret, collectSecrets } from '../secret';
+import type { HostInfo, Script, ToolPaths } from './runner';
+import { RESULT_MARKER, WRAPPER_PS1 } from './wrapper';
+
+/** Default command vectors of the native tools scripts call through `Invoke-PbTool`. */
+export const DEFAULT_TOOLS: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  reg: ['reg.exe'],
+  sc: ['sc.exe'],
+  sqlcmd: ['sqlcmd'],
+  vssadmin: ['vssadmin.exe'],
+});
+
+const WRAPPER_B64 = Buffer.from(WRAPPER_PS1, 'utf8').toString('base64');
+
+/** What {@link buildInvocation} produces: one line of ASCII and the secrets it carries. */
+export interface Invocation {
+  /** One line: base64 wrapper, base64 script, base64 payload. Never log it: it may carry secrets. */
+  line: string;
+  /** Secrets found in the script's input, for redaction of anything that comes back. */
+  secrets: Secret[];
+}
+
+/**
+ * Serialises script input to JSON, revealing {@link Secret}s (only here, for the payload).
+ * Rejects values that cannot round-trip through JSON instead of silently changing them.
+ */
+export function encodePayload(input: unknown, tools: ToolPaths): string {
+  const json = JSON.stringify({ input: input === undefined ? null : input, tools: { ...DEFAULT_TOOLS, ...tools } }, function (this: Record<string, unknown>, key, value) {
+    const original = this[key];
+    if (original instanceof Secret) return original.reveal();
+    if (typeof original === 'bigint' || typeof value === 'bigint') return String(value);
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      throw new ProcallBackupError('PB_VALIDATION', `Script input '${key}' is ${value}, which JSON cannot carry.`, { fix: 'Pass a finite number.' });
+    }
+    if (Buffer.isBuffer(original)) return original.toString('base64');
+    return value;
+  });
+  return Buffer.from(json, 'utf8').toString('base64');
+}
+
+/**
+ * Builds the single line that runs `script` in a PowerShell session. Values never become
+ * script text: the script travels base64-encoded into a ScriptBlock and its input as base64 JSON.
+ */
+export function buildInvocation(script: Script<unknown>, tools: ToolPaths = {}): Invocation {
+  if (typeof script.body !== 'string' || script.body.trim() === '') {
+    throw new ProcallBackupError('PB_VALIDATION', `Script '${script.name}' has no body.`, { fix: 'Give the script a PowerShell body.' });
+  }
+  const body = Buffer.from(script.body, 'utf8').toString('base64');
+  const payload = encodePayload(script.input, tools);
+  const line =
+    `& ([ScriptBlock]::Create([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String('${WRAPPER_B64}'))))` +
+    ` '${body}' '${payload}'`;
+  return { line, secrets: collectSecrets(script.input) };
+}
+
+/** The decoded result envelope as the wrapper writes it. */
+export interface Envelope {
+  ok: boolean;
+  value: unknown;
+  warnings: string[];
+  host: HostInfo;
+  error?: {
+    message: string;
+    code?: string;
+    fix?: string;
+    type?: string;
+    fqid?: string;
+    position?: string;
+    data?: { tool?: string; exitCode?: number; stdout?: string; stderr?: string } & Record<string, unknown>;
+  };
+}
+
+/**
+ * Finds the result envelope in a session's standard output (the last marker line wins; anything
+ * the script printed before it is returned as `other`).
+ */
+export function parseEnvelope(stdout: string): { envelope: Envelope; other: string } {
+  const at = stdout.lastIndexOf(RESULT_MARKER);
+  if (at < 0) {
+    throw new ProcallBackupError('PB_PARSE', 'PowerShell returned no result envelope.', {
+      fix: 'The session may have been killed or the script may have exited the host; see stdout.',
+      stdout: stdout.slice(-4000),
+    });
+  }
+  const end = stdout.indexOf('\n', at);
+  const b64 = stdout.slice(at + RESULT_MARKER.length, end < 0 ? undefined : end).trim();
+  let envelope: Envelope;
+  try {
+    envelope = JSON.parse(Buffer.from(b64, 'base64').toString('utf8')) as Envelope;
+  } catch (cause) {
+    throw new ProcallBackupError('PB_PARSE', 'The PowerShell result envelope is not valid JSON.', { cause, stdout: stdout.slice(-4000) });
+  }
+  if (typeof envelope !== 'object' || envelope === null || typeof envelope.ok !== 'boolean') {
+    throw new ProcallBackupError('PB_PARSE', 'The PowerShell result envelope has no ok field.', { stdout: stdout.slice(-4000) });
+  }
+  envelope.warnings = Array.isArray(envelope.warnings) ? envelope.warnings.map(String) : envelope.warnings == null ? [] : [String(envelope.warnings)];
+  const other = (stdout.slice(0, at) + (end < 0 ? '' : stdout.slice(end + 1))).trim();
+  return { envelope, other };
+}
+
+/** Turns a failed envelope into the typed error it stands for. */
+export function envelopeError(
+  envelope: Envelope,
+  context: { script: string; durationMs: number; stderr: string; secrets: readonly Secret[] },
+): ProcallBackupError {
+  const e = envelope.error ?? { message: 'The script failed without an error record.' };
+  const native = e.data && typeof e.data.exitCode === 'number' ? e.data : undefined;
+  const stderr = [native?.stderr, context.stderr].filter((s) => s).join('\n');
+  const message = native
+    ? `${context.script}: ${e.message}${native.stdout || native.stderr ? ` Output: ${String(native.stderr || native.stdout).trim().slice(0, 2000)}` : ''}`
+    : `${context.script}: ${e.message}`;
+  return new ProcallBackupError(e.code ?? 'PB_COMMAND_FAILED', message, {
+    fix: e.fix,
+    command: native?.tool ? `${context.script} (${native.tool})` : context.script,
+    host: envelope.host?.computer,
+    exitCode: native?.exitCode,
+    stdout: native?.stdout,
+    stderr: stderr || undefined,
+    durationMs: context.durationMs,
+    secrets: context.secrets,
+    data: e.data && !native ? (e.data as Record<string, unknown>) : { errorType: e.type, fqid: e.fqid, position: e.position },
+  });
+}

@@ -1,0 +1,270 @@
+import { execFileSync } from 'node:child_process';
+import { PowerShell } from 'node-powershell';
+import { ProcallBackupError } from '../errors';
+import type { Secret } from '../secret';
+import { findExecutable } from './find-executable';
+import type { RunOptions, RunResult, Runner, Script, ToolPaths } from './runner';
+import { buildInvocation, envelopeError, parseEnvelope } from './script';
+
+/** Environment variable that names the PowerShell executable to use. */
+export const PWSH_ENV = 'PROCALL_BACKUP_PWSH';
+
+/** Options of {@link PowerShellRunner}. */
+export interface PowerShellRunnerOptions {
+  /**
+   * The PowerShell executable. Default: `$PROCALL_BACKUP_PWSH`, else `pwsh` on PATH, else (on
+   * Windows) Windows PowerShell 5.1 `powershell.exe`.
+   */
+  executable?: string;
+  /** Command vectors of native tools, e.g. `{ reg: ['wine', 'reg'] }`. */
+  tools?: ToolPaths;
+  /** Default per-call timeout in ms (default 10 minutes; 0 = none). */
+  timeoutMs?: number;
+  /** Number of pwsh sessions calls are spread over (default 1; calls on one session are serialised). */
+  poolSize?: number;
+  /** Extra environment variables for the sessions. */
+  env?: NodeJS.ProcessEnv;
+}
+
+const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
+const SESSION_INIT =
+  "$ErrorActionPreference = 'Continue'; $ProgressPreference = 'SilentlyContinue'; " +
+  '[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding($false); $OutputEncoding = [Console]::OutputEncoding';
+
+/** Resolves which PowerShell to start, or throws `PB_TOOL_MISSING` naming the fix. */
+export function resolvePowerShell(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
+  const wanted = explicit ?? env[PWSH_ENV];
+  if (wanted) {
+    const found = findExecutable(wanted, env);
+    if (!found) {
+      throw new ProcallBackupError('PB_TOOL_MISSING', `PowerShell executable '${wanted}' was not found.`, {
+        fix: `Install PowerShell 7 or point ${explicit ? 'the executable option' : PWSH_ENV} at pwsh / powershell.exe.`,
+      });
+    }
+    return found;
+  }
+  const found = findExecutable('pwsh', env) ?? (process.platform === 'win32' ? findExecutable('powershell.exe', env) : undefined);
+  if (!found) {
+    throw new ProcallBackupError('PB_TOOL_MISSING', 'No PowerShell found (pwsh is not on PATH).', {
+      fix: `Install PowerShell 7 (run 'npm run setup' for a project-local copy) or set ${PWSH_ENV} to its path.`,
+    });
+  }
+  return found;
+}
+
+/** Kills a process and all its descendants; best effort, never throws. */
+export function killProcessTree(pid: number | undefined): void {
+  if (!pid) return;
+  try {
+    if (process.platform === 'win32') {
+      execFileSync('taskkill', ['/pid', String(pid), '/T', '/F'], { stdio: 'ignore' });
+      return;
+    }
+    const children = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    for (const child of children) killProcessTree(Number(child));
+  } catch {
+    // pgrep exits 1 when there are no children
+  }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/** One persistent PowerShell process. */
+class Session {
+  private readonly shell: PowerShell;
+  private dead = false;
+  readonly ready: Promise<void>;
+
+  constructor(executable: string, env: NodeJS.ProcessEnv) {
+    this.shell = new PowerShell({
+      executable,
+      throwOnInvocationError: false,
+      executableOptions: { '-NoLogo': true, '-NoProfile': true, '-NonInteractive': true },
+      spawnOptions: { env },
+    });
+    // node-powershell rejects this promise when the process dies; we learn of it per call instead.
+    (this.shell as unknown as { exitPromise: Promise<void> }).exitPromise.then(
+      () => { this.dead = true; },
+      () => { this.dead = true; },
+    );
+    this.ready = this.shell.invoke(SESSION_INIT).then(() => undefined);
+    this.ready.catch(() => { this.dead = true; });
+  }
+
+  get isAlive(): boolean {
+    return !this.dead;
+  }
+
+  get pid(): number | undefined {
+    return (this.shell as unknown as { process?: { pid?: number } }).process?.pid;
+  }
+
+  /** Runs one line; resolves with stdout and stderr, rejects when the process dies. */
+  async invoke(line: string): Promise<{ stdout: string; stderr: string }> {
+    await this.ready;
+    if (this.dead) throw new Error('the PowerShell process has exited');
+    const r = await this.shell.invoke(line);
+    if (this.dead) throw new Error('the PowerShell process exited during the call');
+    return { stdout: r.stdout?.toString('utf8') ?? '', stderr: r.stderr?.toString('utf8') ?? '' };
+  }
+
+  kill(): void {
+    this.dead = true;
+    killProcessTree(this.pid);
+  }
+
+  async dispose(): Promise<void> {
+    if (this.dead) return;
+    this.dead = true;
+    await this.shell.dispose().catch(() => undefined);
+  }
+}
+
+/**
+ * Runs scripts in persistent PowerShell sessions (pwsh 7 preferred; Windows PowerShell 5.1 as the
+ * fallback on Windows). Each call sends one line; the script and its input travel base64-encoded,
+ * so no value can become code. A call that times out kills its session (and the session's child
+ * processes); the next call starts a fresh one.
+ *
+ * @example
+ * ```ts
+ * const runner = new PowerShellRunner();
+ * const r = await runner.run({ name: 'hello', effect: 'read', body: '"Hello, $($in.who)"', input: { who: 'Grüße' } });
+ * console.log(r.value); // Hello, Grüße
+ * await runner.close();
+ * ```
+ */
+export class PowerShellRunner implements Runner {
+  /** The PowerShell executable in use. */
+  readonly executable: string;
+  private readonly tools: ToolPaths;
+  private readonly timeoutMs: number;
+  private readonly poolSize: number;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly idle: Session[] = [];
+  private readonly waiters: Array<(s: Session) => void> = [];
+  private readonly all = new Set<Session>();
+  private closed = false;
+
+  constructor(options: PowerShellRunnerOptions = {}) {
+    this.executable = resolvePowerShell(options.executable, { ...process.env, ...options.env });
+    this.tools = { ...options.tools };
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.poolSize = Math.max(1, Math.floor(options.poolSize ?? 1));
+    this.env = {
+      ...process.env,
+      POWERSHELL_TELEMETRY_OPTOUT: '1',
+      POWERSHELL_UPDATECHECK: 'Off',
+      DOTNET_CLI_TELEMETRY_OPTOUT: '1',
+      ...options.env,
+    };
+  }
+
+  /** Runs `script` and returns its typed result; throws {@link ProcallBackupError} on failure. */
+  async run<T>(script: Script<T>, options: RunOptions = {}): Promise<RunResult<T>> {
+    if (this.closed) throw new ProcallBackupError('PB_SESSION_CLOSED', `Runner is closed; '${script.name}' was not run.`, { fix: 'Create a new PowerShellRunner.' });
+    const invocation = buildInvocation(script, this.tools);
+    const timeoutMs = options.timeoutMs ?? script.timeoutMs ?? this.timeoutMs;
+    const session = await this.acquire();
+    const started = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    let raw: { stdout: string; stderr: string };
+    try {
+      const call = session.invoke(invocation.line);
+      if (timeoutMs > 0) {
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new TimeoutSignal()), timeoutMs);
+        });
+        raw = await Promise.race([call, timeout]);
+      } else {
+        raw = await call;
+      }
+    } catch (cause) {
+      session.kill();
+      this.release(session);
+      if (cause instanceof TimeoutSignal) {
+        throw new ProcallBackupError('PB_TIMEOUT', `'${script.name}' did not finish within ${timeoutMs} ms; its PowerShell session was killed.`, {
+          fix: 'Raise timeoutMs for this call, or find what blocks (a prompt, a lock, an unreachable share).',
+          command: script.name,
+          durationMs: Date.now() - started,
+          secrets: invocation.secrets,
+        });
+      }
+      throw new ProcallBackupError('PB_COMMAND_FAILED', `PowerShell session ended while running '${script.name}': ${(cause as Error).message}`, {
+        fix: 'The next call starts a new session; check the script for `exit` or a crash of the host.',
+        command: script.name,
+        durationMs: Date.now() - started,
+        cause,
+        secrets: invocation.secrets,
+      });
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+    this.release(session);
+    const durationMs = Date.now() - started;
+    return interpret(script, raw, durationMs, invocation.secrets);
+  }
+
+  /** Ends every session. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const sessions = [...this.all];
+    this.all.clear();
+    this.idle.length = 0;
+    await Promise.all(sessions.map((s) => s.dispose()));
+  }
+
+  private async acquire(): Promise<Session> {
+    while (this.idle.length > 0) {
+      const s = this.idle.pop() as Session;
+      if (s.isAlive) return s;
+      this.all.delete(s);
+    }
+    if (this.all.size < this.poolSize) {
+      const s = new Session(this.executable, this.env);
+      this.all.add(s);
+      return s;
+    }
+    return new Promise<Session>((resolve) => this.waiters.push(resolve));
+  }
+
+  private release(session: Session): void {
+    let next = session;
+    if (!session.isAlive) {
+      this.all.delete(session);
+      if (this.waiters.length === 0 || this.closed) return;
+      next = new Session(this.executable, this.env);
+      this.all.add(next);
+    }
+    const waiter = this.waiters.shift();
+    if (waiter) waiter(next);
+    else this.idle.push(next);
+  }
+}
+
+class TimeoutSignal extends Error {}
+
+/** Turns the raw output of one call into a typed result or a typed error (pure). */
+export function interpret<T>(script: Script<T>, raw: { stdout: string; stderr: string }, durationMs: number, secrets: readonly Secret[]): RunResult<T> {
+  const { envelope } = parseEnvelope(raw.stdout);
+  if (!envelope.ok) {
+    throw envelopeError(envelope, { script: script.name, durationMs, stderr: raw.stderr, secrets });
+  }
+  let value: T;
+  try {
+    value = script.parse ? script.parse(envelope.value) : (envelope.value as T);
+  } catch (cause) {
+    if (cause instanceof ProcallBackupError) throw cause;
+    throw new ProcallBackupError('PB_PARSE', `'${script.name}' returned a result that could not be parsed: ${(cause as Error).message}`, {
+      command: script.name,
+      host: envelope.host?.computer,
+      durationMs,
+      cause,
+      secrets,
+    });
+  }
+  return { value, warnings: envelope.warnings, stderr: raw.stderr, durationMs, host: envelope.host, dryRun: false };
+}

@@ -1,0 +1,81 @@
+import { inspect } from 'node:util';
+
+const REDACTED = '[redacted]';
+const values = new WeakMap<Secret, string>();
+
+/**
+ * A value that must never be printed: SQL and LDAP passwords, licence keys.
+ *
+ * `String(secret)`, `JSON.stringify(secret)` and `util.inspect(secret)` all give `[redacted]`.
+ * The clear text reaches a PowerShell script only inside the encoded script payload, and error
+ * messages built by this library have every secret of the failed call removed.
+ *
+ * @example
+ * ```ts
+ * const password = new Secret(process.env.SQL_PASSWORD ?? '');
+ * console.log(`${password}`); // [redacted]
+ * ```
+ */
+export class Secret {
+  /** @param value The clear text. Kept outside the object's own properties. */
+  constructor(value: string) {
+    if (typeof value !== 'string') throw new TypeError('Secret value must be a string');
+    values.set(this, value);
+  }
+
+  /** Wraps a string as a Secret; returns a Secret unchanged. */
+  static from(value: string | Secret): Secret {
+    return value instanceof Secret ? value : new Secret(value);
+  }
+
+  /** The clear text. Call it only where the value leaves for its destination. */
+  reveal(): string {
+    return values.get(this) as string;
+  }
+
+  /** Whether the clear text is the empty string. */
+  get isEmpty(): boolean {
+    return this.reveal().length === 0;
+  }
+
+  /** Always `[redacted]`. */
+  toString(): string {
+    return REDACTED;
+  }
+
+  /** Always `[redacted]`: JSON output never carries the value. */
+  toJSON(): string {
+    return REDACTED;
+  }
+
+  /** Always `[redacted]`, also for `console.log` and `util.inspect`. */
+  [inspect.custom](): string {
+    return `Secret(${REDACTED})`;
+  }
+}
+
+/**
+ * Removes every occurrence of each secret's clear text from `text`.
+ * Used inside error construction so that no caller can leak a secret through an error.
+ */
+export function redactSecrets(text: string, secrets: readonly Secret[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    const clear = secret.reveal();
+    if (clear.length === 0) continue;
+    out = out.split(clear).join(REDACTED);
+  }
+  return out;
+}
+
+/** Collects every {@link Secret} found in a JSON-like value (objects, arrays). */
+export function collectSecrets(value: unknown, into: Secret[] = []): Secret[] {
+  if (value instanceof Secret) {
+    into.push(value);
+  } else if (Array.isArray(value)) {
+    for (const item of value) collectSecrets(item, into);
+  } else if (value !== null && typeof value === 'object' && !Buffer.isBuffer(value)) {
+    for (const item of Object.values(value)) collectSecrets(item, into);
+  }
+  return into;
+}

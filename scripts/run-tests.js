@@ -1,0 +1,10 @@
+#!/usr/bin/env node
+// Runs the whole jest suite once, in band-friendly settings for a 2-core machine.
+// Extra arguments go to jest (e.g. `npm test -- test/powershell`).
+const { spawnSync } = require('node:child_process');
+const path = require('node:path');
+const root = path.resolve(__dirname, '..');
+const jest = require.resolve('jest/bin/jest', { paths: [root] });
+const args = [jest, '--maxWorkers=2', ...process.argv.slice(2)];
+const r = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root, env: { ...process.env, PROCALL_BACKUP_PWSH: process.env.PROCALL_BACKUP_PWSH || path.join(root, '.tools', 'pwsh', process.platform === 'win32' ? 'pwsh.exe' : 'pwsh') } });
+process.exit(r.status === null ? 1 : r.status);
