@@ -5,6 +5,7 @@ const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 const root = path.resolve(__dirname, '..');
 const jest = require.resolve('jest/bin/jest', { paths: [root] });
-const args = [jest, '--maxWorkers=2', ...process.argv.slice(2)];
-const r = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root, env: { ...process.env, PROCALL_BACKUP_PWSH: process.env.PROCALL_BACKUP_PWSH || path.join(root, '.tools', 'pwsh', process.platform === 'win32' ? 'pwsh.exe' : 'pwsh') } });
+// The suite runs inside a network namespace with only loopback (scripts/in-test-netns.sh).
+const args = [path.join(root, 'scripts', 'in-test-netns.sh'), process.execPath, jest, '--maxWorkers=2', ...process.argv.slice(2)];
+const r = spawnSync('bash', args, { stdio: 'inherit', cwd: root, env: { ...process.env, PROCALL_BACKUP_PWSH: process.env.PROCALL_BACKUP_PWSH || path.join(root, '.tools', 'pwsh', process.platform === 'win32' ? 'pwsh.exe' : 'pwsh') } });
 process.exit(r.status === null ? 1 : r.status);
