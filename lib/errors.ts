@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'PB_SOURCE_MISSING'
   | 'PB_UNSAFE_ARCHIVE'
   | 'PB_CHECKSUM_MISMATCH'
+  | 'PB_SHADOW_COPY_UNAVAILABLE' | 'PB_SHADOW_COPY_FAILED' // folder snapshots: shadowCopy 'always' could not get one / VSS failed mid-way
   | (string & { readonly __pbCode?: never });
 
 /** Details that travel with a {@link ProcallBackupError}. All optional. */
