@@ -1,0 +1,1075 @@
+/**
+ * Active Directory attributes of the UCServer: dump them to JSONL over LDAPS and restore exactly
+ * what was dumped, matched by objectGUID (PRODUCTS.md row 11).
+ *
+ * Three parts, as every primitive: pure builders and parsers (GUID/SID decoding, ranged attribute
+ * names, filters, JSONL lines, the diff), and the runs {@link dumpAdAttributes} and
+ * {@link restoreAdAttributes} over ldapts.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, promises as fsp, type WriteStream } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { rootCertificates, type ConnectionOptions } from 'node:tls';
+import { AndFilter, Attribute, Change, Client, EqualityFilter, type Filter, OrFilter, SubstringFilter } from 'ldapts';
+import { ProcallBackupError, validationError } from '../errors';
+import { Secret } from '../secret';
+
+// ---------------------------------------------------------------------------------------------
+// Types
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * How the connection is secured. Passwords travel only over LDAPS (`ldaps://`) or StartTLS.
+ *
+ * @example
+ * ```ts
+ * const tls: AdTlsOptions = { caFile: 'C:\\certs\\corp-root-ca.pem' };
+ * ```
+ */
+export interface AdTlsOptions {
+  /** PEM file of the CA that issued the DC's certificate (added to Node's default CAs). */
+  caFile?: string;
+  /** PEM text (or bytes) of that CA, instead of `caFile`. */
+  ca?: string | Buffer;
+  /** Upgrade an `ldap://` connection with StartTLS before binding. */
+  isStartTls?: boolean;
+  /** Turns certificate checking OFF. Explicit and loud: only for a lab DC you cannot give a CA for. */
+  isCertificateCheckDisabled?: boolean;
+  /** Name expected in the certificate when it differs from the URL's host. */
+  serverName?: string;
+}
+
+/** Connection and credentials shared by dump and restore. */
+export interface AdConnectionOptions {
+  /** `ldaps://dc1.example.local` (port 636) or `ldap://...` with `tls.isStartTls`. */
+  url: string;
+  /** Bind DN or UPN, e.g. `CN=backup,OU=Service,DC=example,DC=local` or `backup@example.local`. */
+  bindDn: string;
+  /** The bind password; never logged, never in errors. */
+  password: string | Secret;
+  tls?: AdTlsOptions;
+  /** Per-operation timeout in milliseconds (default 120000). */
+  timeoutMs?: number;
+  /**
+   * Request multi-valued attributes in explicit ranges of this many values (`member;range=0-499`).
+   * Real AD ranges large attributes itself (MaxValRange, 1500); leave unset unless a server needs it.
+   */
+  valueRangeSize?: number;
+}
+
+/** Which attributes to dump: a list of names, or every schema attribute whose name starts with a prefix. */
+export type AdAttributeSelection = string[] | { schemaPrefix: string };
+
+/** Progress of a dump, reported after each page. */
+export interface AdDumpProgress {
+  objects: number;
+  pages: number;
+}
+
+/**
+ * Options of {@link dumpAdAttributes}.
+ *
+ * @example
+ * ```ts
+ * const options: AdDumpOptions = { url: 'ldaps://dc1.example.local', bindDn: 'backup@example.local',
+ *   password: new Secret(process.env.AD_PASSWORD ?? ''), baseDn: 'DC=example,DC=local',
+ *   attributes: ['extensionName'], file: 'ad/extensionName.jsonl' };
+ * ```
+ */
+export interface AdDumpOptions extends AdConnectionOptions {
+  /** Where the search starts, e.g. `DC=example,DC=local`. */
+  baseDn: string;
+  attributes: AdAttributeSelection;
+  /** objectClass values to dump (default users, groups and computers). */
+  objectClasses?: string[];
+  /** The JSONL file to write; written as `<file>.partial` and renamed when complete. */
+  file: string;
+  /** Objects per page (default 1000, AD's MaxPageSize). */
+  pageSize?: number;
+  onProgress?: (progress: AdDumpProgress) => void;
+}
+
+/** What the schema says about one attribute. */
+export interface AdAttributeInfo {
+  /** The schema's lDAPDisplayName (its spelling, not the caller's). */
+  name: string;
+  /** attributeSyntax OID, e.g. `2.5.5.12` (Unicode string), `2.5.5.10` (octet string). */
+  syntax: string;
+  /** Values are bytes: written base64 and marked so in the JSONL. */
+  isBinary: boolean;
+  isSingleValued: boolean;
+}
+
+/** Values of one attribute in a dump line: strings, or base64 for binary attributes. */
+export type AdAttributeValues = string[] | { base64: string[] };
+
+/**
+ * One line of a dump file.
+ *
+ * @example
+ * ```ts
+ * const line: AdDumpObject = { dn: 'CN=alice,CN=Users,DC=example,DC=local',
+ *   objectGUID: '2b0c7f8e-5a1d-4c3b-9e2f-0123456789ab', objectSid: 'S-1-5-21-1-2-3-1104',
+ *   objectClass: ['top', 'person', 'organizationalPerson', 'user'], attributes: { extensionName: ['Grüße'] } };
+ * ```
+ */
+export interface AdDumpObject {
+  dn: string;
+  objectGUID: string;
+  /** `S-1-5-...`, or null for objects without a SID. */
+  objectSid: string | null;
+  objectClass: string[];
+  /** Every dumped attribute; an empty list means the object had no value (restore clears it). */
+  attributes: Record<string, AdAttributeValues>;
+}
+
+/** Result of {@link dumpAdAttributes}. */
+export interface AdDumpResult {
+  file: string;
+  sha256: string;
+  bytes: number;
+  /** Objects written, in total and by kind (computer before group before user). */
+  counts: { objects: number; users: number; groups: number; computers: number; other: number; values: number };
+  /** The attributes dumped, as the schema names them. */
+  attributes: AdAttributeInfo[];
+  /** Requested attributes that no dumped object has a value for. */
+  absentAttributes: string[];
+  /** Continuation references the server returned; listed, never followed. */
+  referrals: string[];
+  baseDn: string;
+  pages: number;
+  durationMs: number;
+}
+
+/** Limits a restore to some objects and/or some attributes of the dump. */
+export interface AdRestoreSelection {
+  objectGUIDs?: string[];
+  attributes?: string[];
+}
+
+/**
+ * Options of {@link restoreAdAttributes}.
+ *
+ * @example
+ * ```ts
+ * const options: AdRestoreOptions = { url: 'ldaps://dc1.example.local', bindDn: 'admin@example.local',
+ *   password: new Secret(process.env.AD_PASSWORD ?? ''), file: 'ad/extensionName.jsonl', dryRun: true };
+ * ```
+ */
+export interface AdRestoreOptions extends AdConnectionOptions {
+  file: string;
+  /** Only compute the changes (default true). `false` writes them. */
+  dryRun?: boolean;
+  only?: AdRestoreSelection;
+  /** Refuse to restore when the file's sha256 differs (from the manifest). */
+  expectedSha256?: string;
+  /** Where to look objects up by GUID (default: the server's defaultNamingContext). */
+  baseDn?: string;
+}
+
+/** One attribute of one object that differs from the dump. */
+export interface AdAttributeChange {
+  objectGUID: string;
+  /** The object's DN now (it may have moved since the dump). */
+  dn: string;
+  /** The DN in the dump. */
+  dumpedDn: string;
+  attribute: string;
+  isBinary: boolean;
+  /** Live values (base64 for binary attributes). */
+  before: string[];
+  /** Dumped values, which a restore writes with one LDAP replace. */
+  after: string[];
+  added: string[];
+  removed: string[];
+}
+
+/** Result of {@link restoreAdAttributes}. */
+export interface AdRestoreResult {
+  isDryRun: boolean;
+  changes: AdAttributeChange[];
+  /** Dumped objects that no longer exist (by GUID). */
+  missing: Array<{ objectGUID: string; dn: string }>;
+  objectsChecked: number;
+  objectsChanged: number;
+  /** Modify operations sent (0 on a dry run). */
+  modifications: number;
+  durationMs: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pure helpers
+// ---------------------------------------------------------------------------------------------
+
+const ATTRIBUTE_NAME = /^[A-Za-z][A-Za-z0-9-]*$/;
+const ALWAYS_DUMPED = ['objectGUID', 'objectSid', 'objectClass'];
+/** attributeSyntax values whose values are bytes: octet string, SID, NT security descriptor. */
+const BINARY_SYNTAXES = new Set(['2.5.5.10', '2.5.5.17', '2.5.5.15']);
+const GUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * An objectGUID's 16 bytes as the GUID string Windows shows (first three groups little-endian).
+ *
+ * @example
+ * ```ts
+ * decodeObjectGuid(Buffer.from('a22ccffc3c81b34b96b31994654d0906', 'hex')); // 'fccf2ca2-813c-4bb3-96b3-1994654d0906'
+ * ```
+ */
+export function decodeObjectGuid(bytes: Buffer): string {
+  if (bytes.length !== 16) {
+    throw new ProcallBackupError('PB_PARSE', `An objectGUID has 16 bytes, this one ${bytes.length}.`, {
+      fix: 'Request objectGUID as binary (the library does); a string value means a proxy re-encoded it.',
+    });
+  }
+  const h = bytes.toString('hex');
+  const swap = (s: string): string => s.match(/../g)!.reverse().join('');
+  return `${swap(h.slice(0, 8))}-${swap(h.slice(8, 12))}-${swap(h.slice(12, 16))}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/**
+ * The 16 bytes of a GUID string, as stored in objectGUID (inverse of {@link decodeObjectGuid}).
+ *
+ * @example
+ * ```ts
+ * encodeObjectGuid('fccf2ca2-813c-4bb3-96b3-1994654d0906').toString('hex'); // 'a22ccffc3c81b34b96b31994654d0906'
+ * ```
+ */
+export function encodeObjectGuid(guid: string): Buffer {
+  if (!GUID_TEXT.test(guid)) {
+    throw validationError(`'${guid}' is not a GUID.`, "Give objectGUIDs as 'xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx' (hex digits).");
+  }
+  const h = guid.replace(/-/g, '').toLowerCase();
+  const swap = (s: string): string => s.match(/../g)!.reverse().join('');
+  return Buffer.from(swap(h.slice(0, 8)) + swap(h.slice(8, 12)) + swap(h.slice(12, 16)) + h.slice(16), 'hex');
+}
+
+/**
+ * A binary SID (objectSid) as its `S-1-5-21-...` string.
+ *
+ * @example
+ * ```ts
+ * decodeObjectSid(Buffer.from('01020000000000052000000020020000', 'hex')); // 'S-1-5-32-544'
+ * ```
+ */
+export function decodeObjectSid(bytes: Buffer): string {
+  const count = bytes.length >= 2 ? bytes[1] : -1;
+  if (bytes.length < 8 || bytes[0] !== 1 || bytes.length !== 8 + 4 * count) {
+    throw new ProcallBackupError('PB_PARSE', `Not a SID: ${bytes.toString('hex')}.`, {
+      fix: 'Request objectSid as binary (the library does); report the server if it sends another format.',
+    });
+  }
+  const authority = bytes.readUIntBE(2, 6);
+  const parts = [`S-1-${authority}`];
+  for (let i = 0; i < count; i++) parts.push(String(bytes.readUInt32LE(8 + 4 * i)));
+  return parts.join('-');
+}
+
+/** A ranged attribute description as the server returns it, e.g. `member;range=0-1499`. */
+export interface AdRangedName {
+  name: string;
+  low: number;
+  /** The last index returned, or `'*'` when the range reaches the end. */
+  high: number | '*';
+}
+
+/**
+ * Splits `member;range=0-1499` into name and range; undefined for a name without a range.
+ *
+ * @example
+ * ```ts
+ * parseRangedAttributeName('member;range=1500-*'); // { name: 'member', low: 1500, high: '*' }
+ * ```
+ */
+export function parseRangedAttributeName(type: string): AdRangedName | undefined {
+  const m = /^([^;]+);range=(\d+)-(\d+|\*)$/i.exec(type);
+  if (!m) return undefined;
+  return { name: m[1], low: Number(m[2]), high: m[3] === '*' ? '*' : Number(m[3]) };
+}
+
+/**
+ * The search filter of a dump: any of the object classes.
+ *
+ * @example
+ * ```ts
+ * buildAdObjectFilter(['user', 'group']).toString(); // '(|(objectclass=user)(objectclass=group))'
+ * ```
+ */
+export function buildAdObjectFilter(objectClasses: readonly string[]): Filter {
+  const parts = objectClasses.map((c) => new EqualityFilter({ attribute: 'objectClass', value: c }));
+  return parts.length === 1 ? parts[0] : new OrFilter({ filters: parts });
+}
+
+/**
+ * The filter that finds objects by GUID (values travel as bytes, never pasted into filter text).
+ *
+ * @example
+ * ```ts
+ * buildGuidFilter(['fccf2ca2-813c-4bb3-96b3-1994654d0906']);
+ * ```
+ */
+export function buildGuidFilter(guids: readonly string[]): Filter {
+  const parts = guids.map((g) => new EqualityFilter({ attribute: 'objectGUID', value: encodeObjectGuid(g) }));
+  return parts.length === 1 ? parts[0] : new OrFilter({ filters: parts });
+}
+
+/**
+ * The schema filter that resolves attribute names or a name prefix to attributeSchema objects.
+ *
+ * @example
+ * ```ts
+ * buildSchemaFilter({ schemaPrefix: 'estosUC' }).toString(); // '(&(objectclass=attributeSchema)(lDAPDisplayName=estosUC*))'
+ * ```
+ */
+export function buildSchemaFilter(selection: AdAttributeSelection): Filter {
+  const isSchema = new EqualityFilter({ attribute: 'objectClass', value: 'attributeSchema' });
+  const names = Array.isArray(selection)
+    ? selection.map((n) => new EqualityFilter({ attribute: 'lDAPDisplayName', value: n }))
+    : [new SubstringFilter({ attribute: 'lDAPDisplayName', initial: selection.schemaPrefix })];
+  return new AndFilter({ filters: [isSchema, names.length === 1 ? names[0] : new OrFilter({ filters: names })] });
+}
+
+/**
+ * The attribute descriptions of the search request: the fixed ones, then the dumped ones (ranged when
+ * `valueRangeSize` is set and the attribute is multi-valued).
+ *
+ * @example
+ * ```ts
+ * buildRequestedAttributes([{ name: 'member', syntax: '2.5.5.1', isBinary: false, isSingleValued: false }], 500);
+ * // ['objectGUID', 'objectSid', 'objectClass', 'member;range=0-499']
+ * ```
+ */
+export function buildRequestedAttributes(attributes: readonly AdAttributeInfo[], valueRangeSize?: number): string[] {
+  return [
+    ...ALWAYS_DUMPED,
+    ...attributes.map((a) => (valueRangeSize && !a.isSingleValued ? `${a.name};range=0-${valueRangeSize - 1}` : a.name)),
+  ];
+}
+
+/**
+ * One JSONL line for an object: fixed key order, values sorted, so equal objects give equal lines.
+ *
+ * @example
+ * ```ts
+ * buildAdDumpLine({ dn: 'CN=a,DC=x', objectGUID: 'fccf2ca2-813c-4bb3-96b3-1994654d0906', objectSid: null,
+ *   objectClass: ['top', 'user'], attributes: { extensionName: ['b', 'a'] } });
+ * // '{"dn":"CN=a,DC=x",...,"attributes":{"extensionName":["a","b"]}}\n'
+ * ```
+ */
+export function buildAdDumpLine(object: AdDumpObject): string {
+  const attributes: Record<string, AdAttributeValues> = {};
+  for (const [name, values] of Object.entries(object.attributes)) {
+    attributes[name] = Array.isArray(values) ? [...values].sort(compareCodeUnits) : { base64: [...values.base64].sort(compareCodeUnits) };
+  }
+  const line = { dn: object.dn, objectGUID: object.objectGUID, objectSid: object.objectSid, objectClass: object.objectClass, attributes };
+  return `${JSON.stringify(line)}\n`;
+}
+
+/**
+ * Parses one JSONL line of a dump, checking its shape.
+ *
+ * @example
+ * ```ts
+ * parseAdDumpLine('{"dn":"CN=a,DC=x","objectGUID":"fccf2ca2-813c-4bb3-96b3-1994654d0906","objectSid":null,"objectClass":["user"],"attributes":{}}');
+ * ```
+ */
+export function parseAdDumpLine(line: string, lineNumber = 0): AdDumpObject {
+  const bad = (why: string): ProcallBackupError =>
+    new ProcallBackupError('PB_PARSE', `Line ${lineNumber} of the AD dump is not a dump object: ${why}.`, {
+      fix: 'Restore from a file written by dumpAdAttributes, unmodified (check its sha256 against the manifest).',
+    });
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (e) {
+    throw bad((e as Error).message);
+  }
+  if (value === null || typeof value !== 'object') throw bad('not an object');
+  const o = value as Record<string, unknown>;
+  if (typeof o.dn !== 'string') throw bad('dn missing');
+  if (typeof o.objectGUID !== 'string' || !GUID_TEXT.test(o.objectGUID)) throw bad('objectGUID missing or malformed');
+  if (o.objectSid !== null && typeof o.objectSid !== 'string') throw bad('objectSid malformed');
+  if (!isStringArray(o.objectClass)) throw bad('objectClass malformed');
+  if (o.attributes === null || typeof o.attributes !== 'object' || Array.isArray(o.attributes)) throw bad('attributes missing');
+  const attributes: Record<string, AdAttributeValues> = {};
+  for (const [name, v] of Object.entries(o.attributes as Record<string, unknown>)) {
+    if (!ATTRIBUTE_NAME.test(name)) throw bad(`attribute name '${name}'`);
+    if (isStringArray(v)) attributes[name] = v;
+    else if (v !== null && typeof v === 'object' && isStringArray((v as { base64?: unknown }).base64)) attributes[name] = { base64: (v as { base64: string[] }).base64 };
+    else throw bad(`values of '${name}'`);
+  }
+  return { dn: o.dn, objectGUID: o.objectGUID.toLowerCase(), objectSid: o.objectSid as string | null, objectClass: o.objectClass, attributes };
+}
+
+/**
+ * The changes that make `live` equal to the dumped object, for the dumped attributes only.
+ * Values compare as sets (LDAP attribute values are unordered); binary values as base64.
+ *
+ * @example
+ * ```ts
+ * computeAdChanges(dumped, { dn: 'CN=alice,OU=Moved,DC=x', attributes: { extensionName: ['new'] } });
+ * // [{ attribute: 'extensionName', before: ['new'], after: ['old'], added: ['old'], removed: ['new'], ... }]
+ * ```
+ */
+export function computeAdChanges(
+  dumped: AdDumpObject,
+  live: { dn: string; attributes: Record<string, string[]> },
+  onlyAttributes?: readonly string[],
+): AdAttributeChange[] {
+  const wanted = onlyAttributes ? new Set(onlyAttributes.map((a) => a.toLowerCase())) : undefined;
+  const liveByLower = new Map(Object.entries(live.attributes).map(([k, v]) => [k.toLowerCase(), v]));
+  const changes: AdAttributeChange[] = [];
+  for (const [name, values] of Object.entries(dumped.attributes)) {
+    if (wanted && !wanted.has(name.toLowerCase())) continue;
+    const isBinary = !Array.isArray(values);
+    const after = [...(Array.isArray(values) ? values : values.base64)].sort(compareCodeUnits);
+    const before = [...(liveByLower.get(name.toLowerCase()) ?? [])].sort(compareCodeUnits);
+    const afterSet = new Set(after);
+    const beforeSet = new Set(before);
+    const added = after.filter((v) => !beforeSet.has(v));
+    const removed = before.filter((v) => !afterSet.has(v));
+    if (added.length === 0 && removed.length === 0 && before.length === after.length) continue;
+    changes.push({ objectGUID: dumped.objectGUID, dn: live.dn, dumpedDn: dumped.dn, attribute: name, isBinary, before, after, added, removed });
+  }
+  return changes;
+}
+
+/**
+ * Checks that a password can only travel encrypted: `ldaps://`, or `ldap://` with StartTLS.
+ * Throws `PB_LDAP_INSECURE` before any connection is made.
+ *
+ * @example
+ * ```ts
+ * assertSecureTransport('ldap://dc1.example.local', {}); // throws PB_LDAP_INSECURE
+ * ```
+ */
+export function assertSecureTransport(url: string, tls: AdTlsOptions = {}): { protocol: 'ldap' | 'ldaps'; host: string; port: number } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw validationError(`'${url}' is not an LDAP URL.`, "Give the DC as 'ldaps://dc1.example.local' (host and optional port only).");
+  }
+  const protocol = parsed.protocol.replace(/:$/, '').toLowerCase();
+  if (protocol !== 'ldap' && protocol !== 'ldaps') {
+    throw validationError(`'${url}' is not an LDAP URL.`, "Use 'ldaps://<dc>' (port 636) or 'ldap://<dc>' with tls.isStartTls.");
+  }
+  if ((parsed.pathname && parsed.pathname !== '/') || parsed.search || parsed.username) {
+    throw validationError(`'${url}' carries more than protocol, host and port.`, "Give the base DN as 'baseDn' and the account as 'bindDn', not in the URL.");
+  }
+  if (protocol === 'ldap' && !tls.isStartTls) {
+    throw new ProcallBackupError('PB_LDAP_INSECURE', `Refusing to send the password to ${url} over plain LDAP.`, {
+      fix: "Use 'ldaps://' (port 636) or set tls.isStartTls: true; Active Directory rejects simple binds on plain LDAP anyway.",
+      data: { url },
+    });
+  }
+  if (protocol === 'ldaps' && tls.isStartTls) {
+    throw validationError('tls.isStartTls is set for an ldaps:// URL.', "Use StartTLS only with 'ldap://' URLs; ldaps:// is encrypted from the start.");
+  }
+  const port = parsed.port ? Number(parsed.port) : protocol === 'ldaps' ? 636 : 389;
+  return { protocol, host: parsed.hostname.replace(/^\[|\]$/g, ''), port };
+}
+
+function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function isStringArray(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((x) => typeof x === 'string');
+}
+
+function validateConnection(o: AdConnectionOptions): void {
+  if (!o || typeof o !== 'object') throw validationError('No options given.', 'Pass { url, bindDn, password, ... }.');
+  if (typeof o.url !== 'string' || o.url.length === 0) throw validationError('url is missing.', "Set url to 'ldaps://<domain controller>'.");
+  if (typeof o.bindDn !== 'string' || o.bindDn.trim().length === 0) {
+    throw validationError('bindDn is missing.', "Set bindDn to the account's DN or UPN, e.g. 'backup@example.local'.");
+  }
+  const password = o.password instanceof Secret ? o.password.reveal() : o.password;
+  if (typeof password !== 'string' || password.length === 0) {
+    throw validationError('password is missing.', 'Pass the bind password (as a Secret); anonymous binds cannot read Active Directory.');
+  }
+  if (o.timeoutMs !== undefined && !(Number.isInteger(o.timeoutMs) && o.timeoutMs > 0)) {
+    throw validationError(`timeoutMs must be a positive integer, not ${String(o.timeoutMs)}.`, 'Give milliseconds, e.g. 120000.');
+  }
+  if (o.valueRangeSize !== undefined && !(Number.isInteger(o.valueRangeSize) && o.valueRangeSize >= 2)) {
+    throw validationError(`valueRangeSize must be an integer >= 2, not ${String(o.valueRangeSize)}.`, 'Leave it unset, or give e.g. 1500.');
+  }
+  const tls = o.tls ?? {};
+  if (tls.ca !== undefined && tls.caFile !== undefined) throw validationError('Both tls.ca and tls.caFile are set.', 'Give the CA once: as PEM text (ca) or as a file (caFile).');
+  assertSecureTransport(o.url, tls);
+}
+
+function validateDump(o: AdDumpOptions): void {
+  validateConnection(o);
+  if (typeof o.baseDn !== 'string' || o.baseDn.trim().length === 0) throw validationError('baseDn is missing.', "Set baseDn to the domain's DN, e.g. 'DC=example,DC=local'.");
+  if (typeof o.file !== 'string' || o.file.length === 0) throw validationError('file is missing.', "Set file to the JSONL path to write, e.g. 'ad/extensionName.jsonl'.");
+  const sel = o.attributes;
+  if (Array.isArray(sel)) {
+    if (sel.length === 0) throw validationError('attributes is empty.', "List the attributes to dump, e.g. ['extensionName'], or give { schemaPrefix }.");
+    const bad = sel.filter((n) => typeof n !== 'string' || !ATTRIBUTE_NAME.test(n));
+    if (bad.length) throw validationError(`Not attribute names: ${bad.map(String).join(', ')}.`, 'Give lDAPDisplayNames (letters, digits, hyphens), without options like ;binary.', { invalid: bad });
+    const fixed = sel.filter((n) => ALWAYS_DUMPED.some((f) => f.toLowerCase() === n.toLowerCase()));
+    if (fixed.length) throw validationError(`${fixed.join(', ')} ${fixed.length > 1 ? 'are' : 'is'} always dumped.`, 'Remove it from attributes; every line carries objectGUID, objectSid and objectClass.');
+    const lower = sel.map((n) => n.toLowerCase());
+    const dup = sel.filter((_, i) => lower.indexOf(lower[i]) !== i);
+    if (dup.length) throw validationError(`Attributes listed twice: ${dup.join(', ')}.`, 'List each attribute once.');
+  } else if (!sel || typeof sel !== 'object' || typeof sel.schemaPrefix !== 'string' || !/^[A-Za-z][A-Za-z0-9-]*$/.test(sel.schemaPrefix)) {
+    throw validationError('attributes must be a list of names or { schemaPrefix }.', "Give e.g. ['extensionName'] or { schemaPrefix: 'estos' } (letters, digits, hyphens).");
+  }
+  const classes = o.objectClasses;
+  if (classes !== undefined && (!Array.isArray(classes) || classes.length === 0 || classes.some((c) => typeof c !== 'string' || !ATTRIBUTE_NAME.test(c)))) {
+    throw validationError('objectClasses must be a non-empty list of class names.', "Give e.g. ['user', 'group', 'computer'] or leave it unset.");
+  }
+  if (o.pageSize !== undefined && !(Number.isInteger(o.pageSize) && o.pageSize >= 1 && o.pageSize <= 100000)) {
+    throw validationError(`pageSize must be an integer from 1 to 100000, not ${String(o.pageSize)}.`, 'Leave it at 1000 (Active Directory returns at most 1000 per page by default).');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connection
+// ---------------------------------------------------------------------------------------------
+
+/** Node TLS error codes that mean "the certificate did not check out". */
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ALTNAME|ERR_TLS|ERR_SSL/;
+
+function toAdError(e: unknown, what: string, url: string, secrets: Secret[], extra: Record<string, unknown> = {}): ProcallBackupError {
+  if (e instanceof ProcallBackupError) return e;
+  const err = e as { code?: unknown; name?: string; message?: string };
+  const code = typeof err?.code === 'string' ? err.code : '';
+  const message = err?.message ?? String(e);
+  const name = err?.name ?? '';
+  const make = (pbCode: string, text: string, fix: string): ProcallBackupError =>
+    new ProcallBackupError(pbCode, `${what} on ${url} failed: ${text}`, { fix, cause: e, secrets, data: { url, ldapError: name || code, ...extra } });
+  if (TLS_CODES.test(code)) {
+    return make('PB_LDAP_TLS', `the certificate was not accepted (${code}: ${message}).`, "Give the CA that issued the DC's certificate as tls.caFile, and connect by the name the certificate carries.");
+  }
+  if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ECONNRESET|ETIMEDOUT/.test(code) || /Connection timeout|connect/i.test(name)) {
+    return make('PB_LDAP_CONNECT', `no connection (${code || name}: ${message}).`, 'Check the host name, the port (636 for LDAPS) and that the DC is reachable from this machine.');
+  }
+  if (name === 'InvalidCredentialsError') {
+    return make('PB_LDAP_BIND', `the bind was rejected: ${message}.`, 'Check bindDn and password; the account must be enabled and not locked out.');
+  }
+  if (name === 'StrongAuthRequiredError' || name === 'ConfidentialityRequiredError') {
+    return make('PB_LDAP_INSECURE', `the server requires a stronger connection: ${message}.`, "Use 'ldaps://' or StartTLS.");
+  }
+  if (name === 'InsufficientAccessError') {
+    return make('PB_LDAP_ACCESS', `access denied: ${message}.`, 'Give the account read (dump) or write (restore) rights on the attributes, or use another account.');
+  }
+  return make('PB_LDAP_OPERATION', `${name || code || 'error'}: ${message}.`, 'Check the DC (event log) and the options; retry once the cause is fixed.');
+}
+
+async function buildTlsOptions(tls: AdTlsOptions): Promise<ConnectionOptions> {
+  const options: ConnectionOptions = { rejectUnauthorized: !tls.isCertificateCheckDisabled, minVersion: 'TLSv1.2' };
+  let ca: string | Buffer | undefined = tls.ca;
+  if (tls.caFile !== undefined) {
+    try {
+      ca = await fsp.readFile(tls.caFile);
+    } catch (e) {
+      throw validationError(`tls.caFile '${tls.caFile}' cannot be read: ${(e as Error).message}.`, 'Point tls.caFile at the PEM file of the CA that issued the DC certificate.');
+    }
+  }
+  // Keep Node's default CAs too: a DC with a publicly trusted certificate needs no option.
+  if (ca !== undefined) options.ca = [...rootCertificates, ca.toString()];
+  if (tls.serverName) options.servername = tls.serverName;
+  return options;
+}
+
+interface AdSession {
+  client: Client;
+  rootDse: { defaultNamingContext: string; schemaNamingContext: string };
+  secrets: Secret[];
+  url: string;
+  timeoutMs: number;
+  valueRangeSize?: number;
+}
+
+async function openSession(o: AdConnectionOptions): Promise<AdSession> {
+  const tls = o.tls ?? {};
+  const { protocol } = assertSecureTransport(o.url, tls);
+  const password = Secret.from(o.password);
+  const secrets = [password];
+  const timeoutMs = o.timeoutMs ?? 120000;
+  const tlsOptions = await buildTlsOptions(tls);
+  const client = new Client({ url: o.url, timeout: timeoutMs, connectTimeout: Math.min(timeoutMs, 15000), strictDN: false, tlsOptions: protocol === 'ldaps' ? tlsOptions : undefined });
+  try {
+    if (tls.isStartTls) {
+      try {
+        await client.startTLS(tlsOptions);
+      } catch (e) {
+        throw toAdError(e, 'StartTLS', o.url, secrets);
+      }
+    }
+    try {
+      await client.bind(o.bindDn, password.reveal());
+    } catch (e) {
+      throw toAdError(e, `Bind as '${o.bindDn}'`, o.url, secrets);
+    }
+    let root: Record<string, unknown>;
+    try {
+      const { searchEntries } = await client.search('', { scope: 'base', attributes: ['defaultNamingContext', 'schemaNamingContext'] });
+      root = searchEntries[0] ?? {};
+    } catch (e) {
+      throw toAdError(e, 'Reading the root DSE', o.url, secrets);
+    }
+    const defaultNamingContext = firstString(root.defaultNamingContext);
+    const schemaNamingContext = firstString(root.schemaNamingContext);
+    if (!schemaNamingContext || !defaultNamingContext) {
+      throw new ProcallBackupError('PB_LDAP_NOT_AD', `${o.url} does not look like Active Directory: its root DSE has no schemaNamingContext/defaultNamingContext.`, {
+        fix: 'Point url at a domain controller of the domain that holds the UCServer users.',
+        data: { url: o.url },
+      });
+    }
+    return { client, rootDse: { defaultNamingContext, schemaNamingContext }, secrets, url: o.url, timeoutMs, valueRangeSize: o.valueRangeSize };
+  } catch (e) {
+    await closeSession(client);
+    throw e;
+  }
+}
+
+async function closeSession(client: Client): Promise<void> {
+  try {
+    await client.unbind();
+  } catch {
+    // The connection is gone either way; an unbind error must not hide the real outcome.
+  }
+}
+
+function firstString(v: unknown): string | undefined {
+  const x = Array.isArray(v) ? v[0] : v;
+  return typeof x === 'string' ? x : Buffer.isBuffer(x) ? x.toString('utf8') : undefined;
+}
+
+function toValueList(v: unknown): Array<string | Buffer> {
+  if (v === undefined || v === null) return [];
+  return (Array.isArray(v) ? v : [v]) as Array<string | Buffer>;
+}
+
+/**
+ * ldapts decodes every value as UTF-8 unless the attribute type is in explicitBufferAttributes,
+ * compared case-sensitively and without range options; this list matches by base name, any case.
+ */
+function bufferAttributeMatcher(names: readonly string[]): string[] {
+  const wanted = new Set(names.map((n) => n.toLowerCase()));
+  const list = [...names];
+  Object.defineProperty(list, 'includes', { value: (type: string) => wanted.has(String(type).split(';')[0].toLowerCase()) });
+  return list;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema
+// ---------------------------------------------------------------------------------------------
+
+async function resolveAttributes(session: AdSession, selection: AdAttributeSelection): Promise<AdAttributeInfo[]> {
+  const found = new Map<string, AdAttributeInfo>();
+  const batches: AdAttributeSelection[] = Array.isArray(selection) ? chunk(selection, 50) : [selection];
+  for (const batch of batches) {
+    let entries: Array<Record<string, unknown>>;
+    try {
+      ({ searchEntries: entries } = await session.client.search(session.rootDse.schemaNamingContext, {
+        scope: 'one',
+        filter: buildSchemaFilter(batch),
+        attributes: ['lDAPDisplayName', 'attributeSyntax', 'isSingleValued'],
+      }));
+    } catch (e) {
+      throw toAdError(e, 'Reading the schema', session.url, session.secrets);
+    }
+    for (const e of entries) {
+      const name = firstString(e.lDAPDisplayName);
+      const syntax = firstString(e.attributeSyntax) ?? '';
+      if (!name) continue;
+      found.set(name.toLowerCase(), { name, syntax, isBinary: BINARY_SYNTAXES.has(syntax), isSingleValued: firstString(e.isSingleValued) === 'TRUE' });
+    }
+  }
+  if (Array.isArray(selection)) {
+    const unknown = selection.filter((n) => !found.has(n.toLowerCase()));
+    if (unknown.length) {
+      throw new ProcallBackupError('PB_LDAP_UNKNOWN_ATTRIBUTE', `The schema of ${session.url} knows no attribute ${unknown.map((u) => `'${u}'`).join(', ')}.`, {
+        fix: 'Check the spelling (lDAPDisplayName), or whether the UCServer schema extension is installed in this forest.',
+        data: { unknown },
+      });
+    }
+    return selection.map((n) => found.get(n.toLowerCase())!);
+  }
+  const list = [...found.values()].filter((a) => !ALWAYS_DUMPED.some((f) => f.toLowerCase() === a.name.toLowerCase()));
+  if (list.length === 0) {
+    throw new ProcallBackupError('PB_LDAP_UNKNOWN_ATTRIBUTE', `The schema of ${session.url} has no attribute whose name starts with '${selection.schemaPrefix}'.`, {
+      fix: 'Check the prefix, or dump extensionName instead: without the schema extension the UCServer uses only extensionName.',
+      data: { unknown: [], schemaPrefix: selection.schemaPrefix },
+    });
+  }
+  return list.sort((a, b) => compareCodeUnits(a.name, b.name));
+}
+
+function chunk<T>(list: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading values (ranged retrieval)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Collects the values of the wanted attributes from one entry; follows `;range=lo-hi` answers with
+ * base searches until the range ends with `*`.
+ */
+async function readEntryValues(session: AdSession, entry: Record<string, unknown>, attributes: readonly AdAttributeInfo[]): Promise<Map<string, Array<string | Buffer>>> {
+  const byLower = new Map(attributes.map((a) => [a.name.toLowerCase(), a]));
+  const values = new Map<string, Array<string | Buffer>>();
+  const pending = new Map<string, number>();
+  for (const [type, raw] of Object.entries(entry)) {
+    if (type === 'dn') continue;
+    const ranged = parseRangedAttributeName(type);
+    const info = byLower.get((ranged ? ranged.name : type).toLowerCase());
+    if (!info) continue;
+    const list = values.get(info.name) ?? [];
+    list.push(...toValueList(raw));
+    values.set(info.name, list);
+    if (ranged && ranged.high !== '*') pending.set(info.name, ranged.high + 1);
+  }
+  for (const [name, start] of pending) {
+    const info = byLower.get(name.toLowerCase())!;
+    let next: number | undefined = start;
+    while (next !== undefined) {
+      const from: number = next;
+      const request = session.valueRangeSize ? `${name};range=${from}-${from + session.valueRangeSize - 1}` : `${name};range=${from}-*`;
+      let page: Record<string, unknown> | undefined;
+      try {
+        ({ searchEntries: [page] } = await session.client.search(String(entry.dn), {
+          scope: 'base',
+          attributes: [request],
+          explicitBufferAttributes: bufferAttributeMatcher(info.isBinary ? [name] : []),
+        }));
+      } catch (e) {
+        throw toAdError(e, `Reading ${request} of '${String(entry.dn)}'`, session.url, session.secrets);
+      }
+      next = undefined;
+      for (const [type, raw] of Object.entries(page ?? {})) {
+        const ranged = parseRangedAttributeName(type);
+        if (!ranged || ranged.name.toLowerCase() !== name.toLowerCase()) continue;
+        if (ranged.low !== from) {
+          throw new ProcallBackupError('PB_LDAP_OPERATION', `Asked ${session.url} for ${request} and got ${type}.`, { fix: 'Retry the dump; report the server version if it repeats.' });
+        }
+        values.get(name)!.push(...toValueList(raw));
+        if (ranged.high !== '*') next = ranged.high + 1;
+      }
+    }
+  }
+  return values;
+}
+
+function encodeValues(info: AdAttributeInfo, raw: ReadonlyArray<string | Buffer>): string[] {
+  return raw.map((v) => (info.isBinary ? (Buffer.isBuffer(v) ? v : Buffer.from(v, 'utf8')).toString('base64') : Buffer.isBuffer(v) ? v.toString('utf8') : v));
+}
+
+function toDumpObject(entry: Record<string, unknown>, attributes: readonly AdAttributeInfo[], values: Map<string, Array<string | Buffer>>): AdDumpObject {
+  const guid = toValueList(entry.objectGUID)[0];
+  if (!Buffer.isBuffer(guid)) {
+    throw new ProcallBackupError('PB_PARSE', `'${String(entry.dn)}' came without objectGUID.`, { fix: 'Give the bind account read access to objectGUID of every dumped object.' });
+  }
+  const sid = toValueList(entry.objectSid)[0];
+  const out: AdDumpObject = {
+    dn: String(entry.dn),
+    objectGUID: decodeObjectGuid(guid),
+    objectSid: Buffer.isBuffer(sid) ? decodeObjectSid(sid) : null,
+    objectClass: toValueList(entry.objectClass).map((v) => v.toString()),
+    attributes: {},
+  };
+  for (const info of attributes) {
+    const encoded = encodeValues(info, values.get(info.name) ?? []);
+    out.attributes[info.name] = info.isBinary ? { base64: encoded } : encoded;
+  }
+  return out;
+}
+
+function classify(objectClass: readonly string[]): 'computers' | 'groups' | 'users' | 'other' {
+  const set = new Set(objectClass.map((c) => c.toLowerCase()));
+  if (set.has('computer')) return 'computers';
+  if (set.has('group')) return 'groups';
+  if (set.has('user')) return 'users';
+  return 'other';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dump
+// ---------------------------------------------------------------------------------------------
+
+async function writeChunk(stream: WriteStream, text: string): Promise<void> {
+  if (!stream.write(text)) await new Promise<void>((resolve, reject) => {
+    const onError = (e: Error): void => { stream.off('drain', onDrain); reject(e); };
+    const onDrain = (): void => { stream.off('error', onError); resolve(); };
+    stream.once('drain', onDrain);
+    stream.once('error', onError);
+  });
+}
+
+async function finishStream(stream: WriteStream): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    stream.once('error', reject);
+    stream.end(() => resolve());
+  });
+}
+
+/**
+ * Dumps attributes of users, groups and computers (or the given object classes) to a JSONL file,
+ * one object per line, streaming page by page (memory stays flat). Attributes are checked against
+ * the schema first; binary ones are written base64. Referrals are listed, never followed.
+ *
+ * @example
+ * ```ts
+ * const result = await dumpAdAttributes({
+ *   url: 'ldaps://dc1.example.local', bindDn: 'backup@example.local', password: new Secret(process.env.AD_PASSWORD ?? ''),
+ *   baseDn: 'DC=example,DC=local', attributes: { schemaPrefix: 'estos' }, file: 'ad/ucserver.jsonl',
+ *   tls: { caFile: 'corp-root-ca.pem' },
+ * });
+ * console.log(result.counts.objects, result.sha256, result.absentAttributes);
+ * ```
+ */
+export async function dumpAdAttributes(options: AdDumpOptions): Promise<AdDumpResult> {
+  validateDump(options);
+  const started = Date.now();
+  const pageSize = options.pageSize ?? 1000;
+  const objectClasses = options.objectClasses ?? ['user', 'group', 'computer'];
+  const file = path.resolve(options.file);
+  const partial = `${file}.partial`;
+  try {
+    await fsp.mkdir(path.dirname(file), { recursive: true });
+  } catch (e) {
+    throw validationError(`Cannot create the folder of '${file}': ${(e as Error).message}.`, 'Choose a file in a writable folder.');
+  }
+  const session = await openSession(options);
+  let stream: WriteStream | undefined;
+  try {
+    const attributes = await resolveAttributes(session, options.attributes);
+    const requested = buildRequestedAttributes(attributes, session.valueRangeSize);
+    const binary = ['objectGUID', 'objectSid', ...attributes.filter((a) => a.isBinary).map((a) => a.name)];
+    stream = createWriteStream(partial, { flags: 'w' });
+    const hash = createHash('sha256');
+    const counts = { objects: 0, users: 0, groups: 0, computers: 0, other: 0, values: 0 };
+    const present = new Set<string>();
+    const referrals: string[] = [];
+    let bytes = 0;
+    let pages = 0;
+    const pagesIterator = session.client.searchPaginated(options.baseDn, {
+      scope: 'sub',
+      filter: buildAdObjectFilter(objectClasses),
+      attributes: requested,
+      explicitBufferAttributes: bufferAttributeMatcher(binary),
+      paged: { pageSize },
+    });
+    try {
+      for await (const page of pagesIterator) {
+        pages++;
+        referrals.push(...page.searchReferences);
+        let text = '';
+        for (const entry of page.searchEntries) {
+          const values = await readEntryValues(session, entry, attributes);
+          const object = toDumpObject(entry, attributes, values);
+          for (const [name, v] of Object.entries(object.attributes)) {
+            const n = Array.isArray(v) ? v.length : v.base64.length;
+            if (n > 0) present.add(name);
+            counts.values += n;
+          }
+          counts.objects++;
+          counts[classify(object.objectClass)]++;
+          text += buildAdDumpLine(object);
+        }
+        if (text) {
+          hash.update(text);
+          bytes += Buffer.byteLength(text);
+          await writeChunk(stream, text);
+        }
+        options.onProgress?.({ objects: counts.objects, pages });
+      }
+    } catch (e) {
+      throw toAdError(e, `Searching '${options.baseDn}'`, session.url, session.secrets);
+    }
+    await finishStream(stream);
+    const handle = await fsp.open(partial, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fsp.rename(partial, file);
+    return {
+      file,
+      sha256: hash.digest('hex'),
+      bytes,
+      counts,
+      attributes,
+      absentAttributes: attributes.filter((a) => !present.has(a.name)).map((a) => a.name),
+      referrals: [...new Set(referrals)],
+      baseDn: options.baseDn,
+      pages,
+      durationMs: Date.now() - started,
+    };
+  } catch (e) {
+    if (stream && !stream.closed) stream.destroy();
+    await fsp.rm(partial, { force: true });
+    throw e;
+  } finally {
+    await closeSession(session.client);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Restore
+// ---------------------------------------------------------------------------------------------
+
+function validateRestore(o: AdRestoreOptions): void {
+  validateConnection(o);
+  if (typeof o.file !== 'string' || o.file.length === 0) throw validationError('file is missing.', 'Set file to a JSONL file written by dumpAdAttributes.');
+  if (o.dryRun !== undefined && typeof o.dryRun !== 'boolean') throw validationError('dryRun must be true or false.', 'Leave it unset (dry run) or pass false to write.');
+  if (o.expectedSha256 !== undefined && !/^[0-9a-f]{64}$/i.test(o.expectedSha256)) throw validationError('expectedSha256 is not a sha256.', 'Pass the 64 hex digits from the manifest.');
+  const only = o.only;
+  if (only !== undefined) {
+    if (only.objectGUIDs !== undefined) {
+      if (!Array.isArray(only.objectGUIDs)) throw validationError('only.objectGUIDs must be a list.', 'Give GUID strings.');
+      for (const g of only.objectGUIDs) encodeObjectGuid(g);
+    }
+    if (only.attributes !== undefined && (!Array.isArray(only.attributes) || only.attributes.some((a) => typeof a !== 'string' || !ATTRIBUTE_NAME.test(a)))) {
+      throw validationError('only.attributes must be a list of attribute names.', "Give e.g. ['extensionName'].");
+    }
+  }
+  if (o.baseDn !== undefined && (typeof o.baseDn !== 'string' || o.baseDn.trim().length === 0)) throw validationError('baseDn is empty.', 'Leave it unset to search the whole domain.');
+}
+
+async function hashFile(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunkData of createReadStream(file)) hash.update(chunkData as Buffer);
+  return hash.digest('hex');
+}
+
+/** Reads a dump file in batches of objects, so memory stays flat for large dumps. */
+async function* readDumpBatches(file: string, size: number): AsyncGenerator<AdDumpObject[]> {
+  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  let batch: AdDumpObject[] = [];
+  let n = 0;
+  for await (const line of lines) {
+    n++;
+    if (line.trim() === '') continue;
+    batch.push(parseAdDumpLine(line, n));
+    if (batch.length >= size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length) yield batch;
+}
+
+/**
+ * Puts the dumped attribute values back, on exactly the dumped objects, found by objectGUID (so
+ * objects that moved are still found). Computes the difference first; with `dryRun: false` it
+ * replaces each differing attribute with its dumped values (one modify per object). It never
+ * touches other attributes, never creates or deletes objects, and reports objects that are gone.
+ *
+ * @example
+ * ```ts
+ * const plan = await restoreAdAttributes({ url: 'ldaps://dc1.example.local', bindDn: 'admin@example.local',
+ *   password, file: 'ad/ucserver.jsonl', tls: { caFile: 'corp-root-ca.pem' } });
+ * for (const c of plan.changes) console.log(c.dn, c.attribute, c.before, '->', c.after);
+ * await restoreAdAttributes({ ...sameOptions, dryRun: false });
+ * ```
+ */
+export async function restoreAdAttributes(options: AdRestoreOptions): Promise<AdRestoreResult> {
+  validateRestore(options);
+  const started = Date.now();
+  const isDryRun = options.dryRun ?? true;
+  const file = path.resolve(options.file);
+  try {
+    await fsp.access(file);
+  } catch {
+    throw new ProcallBackupError('PB_SOURCE_MISSING', `The AD dump '${file}' does not exist.`, { fix: 'Give the path of a .jsonl file from the backup set.' });
+  }
+  if (options.expectedSha256) {
+    const actual = await hashFile(file);
+    if (actual !== options.expectedSha256.toLowerCase()) {
+      throw new ProcallBackupError('PB_CHECKSUM_MISMATCH', `The AD dump '${file}' has sha256 ${actual}, the manifest says ${options.expectedSha256}.`, {
+        fix: 'The file changed after the backup: restore from another backup set; nothing was written.',
+        data: { actual, expected: options.expectedSha256 },
+      });
+    }
+  }
+  // Parse the whole file once before connecting: a broken line must stop the restore before any write.
+  for await (const batch of readDumpBatches(file, 1000)) void batch;
+  const onlyGuids = options.only?.objectGUIDs ? new Set(options.only.objectGUIDs.map((g) => g.toLowerCase())) : undefined;
+  const onlyAttributes = options.only?.attributes;
+  const session = await openSession(options);
+  const result: AdRestoreResult = { isDryRun, changes: [], missing: [], objectsChecked: 0, objectsChanged: 0, modifications: 0, durationMs: 0 };
+  try {
+    const schema = new Map<string, AdAttributeInfo>();
+    const baseDn = options.baseDn ?? session.rootDse.defaultNamingContext;
+    for await (const all of readDumpBatches(file, 100)) {
+      const batch = onlyGuids ? all.filter((o) => onlyGuids.has(o.objectGUID)) : all;
+      if (batch.length === 0) continue;
+      const names = [...new Set(batch.flatMap((o) => Object.keys(o.attributes)))].filter((n) => !schema.has(n.toLowerCase()));
+      if (names.length) for (const info of await resolveAttributes(session, names)) schema.set(info.name.toLowerCase(), info);
+      const infos = [...new Set(batch.flatMap((o) => Object.keys(o.attributes)))].map((n) => schema.get(n.toLowerCase())!);
+      for (const o of batch) {
+        for (const [name, v] of Object.entries(o.attributes)) {
+          const info = schema.get(name.toLowerCase())!;
+          if (info.isBinary === Array.isArray(v)) {
+            throw new ProcallBackupError('PB_PARSE', `The dump has '${name}' of ${o.objectGUID} as ${info.isBinary ? 'text' : 'base64'}, the schema says it is ${info.isBinary ? 'binary' : 'text'}.`, {
+              fix: 'Restore into the forest the dump came from (same schema); nothing was written.',
+            });
+          }
+        }
+      }
+      let live: Array<Record<string, unknown>>;
+      try {
+        ({ searchEntries: live } = await session.client.search(baseDn, {
+          scope: 'sub',
+          filter: buildGuidFilter(batch.map((o) => o.objectGUID)),
+          attributes: buildRequestedAttributes(infos, session.valueRangeSize),
+          explicitBufferAttributes: bufferAttributeMatcher(['objectGUID', 'objectSid', ...infos.filter((i) => i.isBinary).map((i) => i.name)]),
+          paged: { pageSize: 1000 },
+        }));
+      } catch (e) {
+        throw toAdError(e, `Looking up ${batch.length} objects by GUID under '${baseDn}'`, session.url, session.secrets);
+      }
+      const liveByGuid = new Map<string, Record<string, unknown>>();
+      for (const entry of live) {
+        const g = toValueList(entry.objectGUID)[0];
+        if (Buffer.isBuffer(g)) liveByGuid.set(decodeObjectGuid(g), entry);
+      }
+      for (const dumped of batch) {
+        result.objectsChecked++;
+        const entry = liveByGuid.get(dumped.objectGUID);
+        if (!entry) {
+          result.missing.push({ objectGUID: dumped.objectGUID, dn: dumped.dn });
+          continue;
+        }
+        const objectInfos = Object.keys(dumped.attributes).map((n) => schema.get(n.toLowerCase())!);
+        const raw = await readEntryValues(session, entry, objectInfos);
+        const liveValues: Record<string, string[]> = {};
+        for (const info of objectInfos) liveValues[info.name] = encodeValues(info, raw.get(info.name) ?? []);
+        const dumpedCanonical: AdDumpObject = { ...dumped, attributes: {} };
+        for (const [name, v] of Object.entries(dumped.attributes)) dumpedCanonical.attributes[schema.get(name.toLowerCase())!.name] = v;
+        const changes = computeAdChanges(dumpedCanonical, { dn: String(entry.dn), attributes: liveValues }, onlyAttributes);
+        if (changes.length === 0) continue;
+        result.objectsChanged++;
+        result.changes.push(...changes);
+        if (isDryRun) continue;
+        const modifications = changes.map((c) => new Change({
+          operation: 'replace',
+          modification: new Attribute({ type: c.attribute, values: c.isBinary ? c.after.map((v) => Buffer.from(v, 'base64')) : c.after }),
+        }));
+        try {
+          await session.client.modify(String(entry.dn), modifications);
+        } catch (e) {
+          throw toAdError(e, `Writing ${changes.map((c) => c.attribute).join(', ')} of '${String(entry.dn)}'`, session.url, session.secrets, {
+            objectsWritten: result.modifications,
+            failedObjectGUID: dumped.objectGUID,
+          });
+        }
+        result.modifications++;
+      }
+    }
+  } finally {
+    await closeSession(session.client);
+  }
+  result.durationMs = Date.now() - started;
+  return result;
+}
