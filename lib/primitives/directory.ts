@@ -1,0 +1,863 @@
+/**
+ * Folder snapshots as streaming `.tar.gz` archives with a SHA-256 per file, and restores that
+ * verify first, refuse unsafe archives and never leave a half-replaced target.
+ *
+ * The archive is written by our own loop over node-tar's `Header` and `Pax` encoders rather than
+ * `tar.create`, because node-tar's packer reads each file with a size fixed in advance and fails on
+ * a file that shrinks; here each file is read once, hashed in the same pass, cut or padded to the
+ * size its header announced, and reported in `changedDuringRead`.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { constants as fsc, createReadStream, createWriteStream, promises as fsp, type Stats } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
+import { Header, Pax, Parser, Unpack, type HeaderData, type ReadEntry } from 'tar';
+import { ProcallBackupError, validationError } from '../errors';
+import type { Runner } from '../powershell/runner';
+import { PowerShellRunner } from '../powershell/session';
+import { ArchiveEntryGuard, splitArchivePath, type ArchiveLimits, type UnsafeEntry } from './archive-safety';
+import { createShadowCopy, deleteShadowCopy, type ShadowCopyAttempt } from './shadow-copy';
+
+/** Whether to read through a volume shadow copy. */
+export type ShadowCopyMode = 'auto' | 'always' | 'never';
+
+/** Progress of a running snapshot, reported after every chunk and every file. */
+export interface SnapshotProgress {
+  /** The entry being read, relative to the source, `/`-separated. */
+  path: string;
+  /** Files archived so far. */
+  files: number;
+  /** Folders archived so far. */
+  dirs: number;
+  /** File bytes read so far. */
+  bytesRead: number;
+}
+
+/** Options of {@link snapshotDirectory}. */
+export interface SnapshotOptions {
+  /** The folder to archive. */
+  source: string;
+  /** The `.tar.gz` file to write. It is written as `<archive>.partial` and renamed when complete. */
+  archive: string;
+  /**
+   * Glob patterns of entries to leave out, relative to the source, `/`-separated, case-insensitive:
+   * `*` and `?` stay within one name, `**` spans folders. A pattern without `/` matches a name at any
+   * depth (`*.tmp`); an excluded folder is left out with everything below it.
+   */
+  exclude?: readonly string[];
+  /**
+   * `auto` (default): read through a VSS shadow copy when one can be made, otherwise read directly
+   * and say why in `shadowCopy.message`. `always`: fail with `PB_SHADOW_COPY_UNAVAILABLE` when none
+   * can be made. `never`: read directly.
+   */
+  shadowCopy?: ShadowCopyMode;
+  /** Runs the shadow copy scripts. Without one, a PowerShellRunner is started on Windows for `auto`/`always`. */
+  runner?: Runner;
+  /** Called after every chunk read and every entry. Must not throw. */
+  onProgress?: (progress: SnapshotProgress) => void;
+  /** gzip level 0-9. Default 6, gzip's own default (what `tar -czf` uses). */
+  gzipLevel?: number;
+}
+
+/** One archived file. */
+export interface SnapshotEntry {
+  /** Relative to the source, `/`-separated. */
+  path: string;
+  /** Bytes stored in the archive (the size announced when the file was opened). */
+  size: number;
+  /** Modification time when the file was opened, ISO 8601. */
+  mtime: string;
+  /** SHA-256 (hex) of the bytes stored in the archive, computed in the same read pass. */
+  sha256: string;
+}
+
+/** A file or folder that could not be read. It is not in the archive (or, for `read-error`, only partly). */
+export interface UnreadableEntry {
+  path: string;
+  /** The system error code (`EACCES`, `EPERM`, `EBUSY`, ...). */
+  code: string;
+  message: string;
+}
+
+/** A file that changed while it was read. */
+export interface ChangedEntry {
+  path: string;
+  /**
+   * `grew`: cut to the announced size. `shrank`: padded with zero bytes to the announced size.
+   * `modified`: same size, new modification time (content may be mixed). `vanished`: deleted between
+   * listing and reading; not in the archive. `replaced`: became a link or another kind of entry; not in the archive.
+   */
+  change: 'grew' | 'shrank' | 'modified' | 'vanished' | 'replaced';
+  /** Size announced in the archive. */
+  announcedSize?: number;
+  /** Bytes the file actually had to give. */
+  bytesRead?: number;
+}
+
+/** An entry left out on purpose. */
+export interface SkippedEntry {
+  path: string;
+  reason: string;
+}
+
+/** Whether a shadow copy was used, and why not. */
+export interface ShadowCopyUse {
+  used: boolean;
+  /** The mode that was asked for. */
+  mode: ShadowCopyMode;
+  /** Why no shadow copy was used (`not-windows`, `not-elevated`, ...). */
+  reason?: string;
+  message?: string;
+  /** The shadow copy's id while it existed. */
+  id?: string;
+}
+
+/** What {@link snapshotDirectory} returns. */
+export interface SnapshotResult {
+  /** The archive written. */
+  archive: string;
+  /** SHA-256 (hex) of the archive file. */
+  sha256: string;
+  /** Size of the archive file in bytes. */
+  bytes: number;
+  /** Sum of the archived files' sizes. */
+  contentBytes: number;
+  files: number;
+  dirs: number;
+  symlinks: number;
+  /** Every archived file with its size, mtime and SHA-256, in archive order. */
+  entries: SnapshotEntry[];
+  unreadable: UnreadableEntry[];
+  changedDuringRead: ChangedEntry[];
+  /** Sockets, devices, FIFOs: not archivable, listed here. */
+  skipped: SkippedEntry[];
+  /** Entries left out by `exclude`. */
+  excluded: number;
+  shadowCopy: ShadowCopyUse;
+  gzipLevel: number;
+  /** Problems that did not stop the snapshot (e.g. a shadow copy that could not be deleted). */
+  warnings: string[];
+  durationMs: number;
+}
+
+const CHUNK = 1024 * 1024;
+const ZERO_BLOCK = Buffer.alloc(512);
+// On POSIX a file swapped for a symlink between listing and opening must not be followed.
+const OPEN_FLAGS = fsc.O_RDONLY | (process.platform === 'win32' ? 0 : fsc.O_NOFOLLOW);
+
+/**
+ * Compiles `exclude` patterns into one predicate over `/`-separated relative paths.
+ *
+ * @example
+ * ```ts
+ * const isExcluded = compileExclude(['*.tmp', 'logs/archive/**']);
+ * isExcluded('a/b/x.TMP'); // true
+ * ```
+ */
+export function compileExclude(patterns: readonly string[] = []): (relPath: string) => boolean {
+  const tests = patterns.map((raw) => {
+    const pattern = raw.replace(/\\/g, '/').replace(/^\/+|\/+$/g, '');
+    if (pattern === '') throw validationError('An exclude pattern is empty.', "Remove it, or write a pattern such as '*.tmp' or 'logs/**'.");
+    let re = '';
+    for (let i = 0; i < pattern.length; i += 1) {
+      const c = pattern[i];
+      if (c === '*' && pattern[i + 1] === '*') {
+        re += '.*';
+        i += pattern[i + 2] === '/' ? 2 : 1;
+        if (pattern[i] === '/') re += '(?:/|)';
+      } else if (c === '*') re += '[^/]*';
+      else if (c === '?') re += '[^/]';
+      else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+    }
+    const rx = new RegExp(`^${re}$`, 'i');
+    const isNameOnly = !pattern.includes('/');
+    return (rel: string) => rx.test(isNameOnly ? rel.slice(rel.lastIndexOf('/') + 1) : rel);
+  });
+  return (rel) => tests.some((t) => t(rel));
+}
+
+interface NormalizedSnapshot {
+  source: string;
+  archive: string;
+  isExcluded: (rel: string) => boolean;
+  shadowCopy: ShadowCopyMode;
+  gzipLevel: number;
+}
+
+/** Checks snapshot options before anything runs: defaults in one place, errors that name the fix. */
+async function normalizeSnapshotOptions(options: SnapshotOptions): Promise<NormalizedSnapshot> {
+  if (!options || typeof options.source !== 'string' || options.source === '') throw validationError('snapshotDirectory needs a source folder.', 'Pass source: the folder to archive.');
+  if (typeof options.archive !== 'string' || options.archive === '') throw validationError('snapshotDirectory needs an archive path.', "Pass archive: the .tar.gz file to write, e.g. 'files/config.tar.gz'.");
+  const shadowCopy = options.shadowCopy ?? 'auto';
+  if (!['auto', 'always', 'never'].includes(shadowCopy)) throw validationError(`shadowCopy must be 'auto', 'always' or 'never'; got ${JSON.stringify(shadowCopy)}.`, "Use shadowCopy: 'auto'.");
+  const gzipLevel = options.gzipLevel ?? 6;
+  if (!Number.isInteger(gzipLevel) || gzipLevel < 0 || gzipLevel > 9) throw validationError(`gzipLevel must be an integer 0-9; got ${gzipLevel}.`, 'Leave it out for 6, or pass 1 (fastest) to 9 (smallest).');
+  const source = path.resolve(options.source);
+  const archive = path.resolve(options.archive);
+  const isExcluded = compileExclude(options.exclude);
+  let st: Stats;
+  try {
+    st = await fsp.stat(source);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new ProcallBackupError('PB_SOURCE_MISSING', `The folder to archive does not exist: ${source}.`, { fix: 'Check the path (discover it from the service ImagePath or pass it explicitly), or leave this folder out of the backup.', command: 'snapshotDirectory', cause: e });
+    throw new ProcallBackupError('PB_SOURCE_MISSING', `The folder to archive cannot be read: ${source} (${code}).`, { fix: 'Run the backup as SYSTEM or an administrator.', command: 'snapshotDirectory', cause: e });
+  }
+  if (!st.isDirectory()) throw validationError(`The source is not a folder: ${source}.`, 'Pass the folder that holds the file, not the file.');
+  const rel = path.relative(source, archive);
+  if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) throw validationError(`The archive ${archive} would be written inside the folder it archives (${source}).`, 'Write the archive outside the source folder.');
+  try {
+    if (!(await fsp.stat(path.dirname(archive))).isDirectory()) throw new Error('not a folder');
+  } catch {
+    throw validationError(`The archive's folder does not exist: ${path.dirname(archive)}.`, 'Create the folder first (the backup set layout does this).');
+  }
+  return { source, archive, isExcluded, shadowCopy, gzipLevel };
+}
+
+/** Streams tar blocks into gzip into `<file>`, hashing the compressed bytes on the way. */
+class TarGzWriter {
+  private readonly gzip: zlib.Gzip;
+  private readonly hash = createHash('sha256');
+  private readonly done: Promise<void>;
+  private error: unknown;
+  bytes = 0;
+
+  constructor(private readonly file: string, level: number) {
+    this.gzip = zlib.createGzip({ level, chunkSize: 256 * 1024 });
+    this.gzip.setMaxListeners(0);
+    const hash = this.hash;
+    const count = (n: number): void => {
+      this.bytes += n;
+    };
+    const tap = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        count(chunk.length);
+        cb(null, chunk);
+      },
+    });
+    this.done = pipeline(this.gzip, tap, createWriteStream(file, { highWaterMark: 1024 * 1024 }));
+    this.done.catch((e: unknown) => {
+      this.error = e;
+    });
+  }
+
+  /** Writes bytes, waiting while gzip is behind so that memory stays flat. */
+  async write(buf: Buffer): Promise<void> {
+    if (this.error) throw this.error;
+    if (!this.gzip.write(buf)) await Promise.race([once(this.gzip, 'drain'), this.done]);
+    if (this.error) throw this.error;
+  }
+
+  /** Writes one entry's header (a PAX header first when the name or size needs one). */
+  async writeHeader(data: HeaderData): Promise<void> {
+    const header = new Header(data);
+    if (header.encode()) {
+      await this.write(new Pax({ path: data.path, linkpath: data.linkpath, size: data.size, mtime: data.mtime }).encode());
+    }
+    if (!header.block) throw new Error('tar header could not be encoded');
+    await this.write(header.block);
+  }
+
+  /** Ends the archive (two zero blocks), flushes and syncs. Returns the archive's SHA-256. */
+  async finish(): Promise<string> {
+    await this.write(Buffer.alloc(1024));
+    this.gzip.end();
+    await this.done;
+    // The stream closed its own handle; a second one makes the data durable before the rename.
+    const handle = await fsp.open(this.file, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    return this.hash.digest('hex');
+  }
+
+  /** Stops writing and waits until the file is closed, so that it can be removed. */
+  async abort(): Promise<void> {
+    this.gzip.destroy();
+    await this.done.catch(() => undefined);
+  }
+}
+
+function errnoOf(e: unknown): string {
+  return (e as NodeJS.ErrnoException)?.code ?? 'EUNKNOWN';
+}
+
+/** Walks the source and writes every entry; collects the lists of the result. */
+class SnapshotWalker {
+  files = 0;
+  dirs = 0;
+  symlinks = 0;
+  excluded = 0;
+  bytesRead = 0;
+  contentBytes = 0;
+  readonly entries: SnapshotEntry[] = [];
+  readonly unreadable: UnreadableEntry[] = [];
+  readonly changed: ChangedEntry[] = [];
+  readonly skipped: SkippedEntry[] = [];
+
+  constructor(
+    private readonly writer: TarGzWriter,
+    private readonly isExcluded: (rel: string) => boolean,
+    private readonly onProgress?: (p: SnapshotProgress) => void,
+  ) {}
+
+  private report(rel: string): void {
+    this.onProgress?.({ path: rel, files: this.files, dirs: this.dirs, bytesRead: this.bytesRead });
+  }
+
+  async walk(absDir: string, relDir: string): Promise<void> {
+    let names: string[];
+    try {
+      names = await fsp.readdir(absDir);
+    } catch (e) {
+      if (errnoOf(e) === 'ENOENT' && relDir !== '') this.changed.push({ path: relDir, change: 'vanished' });
+      else this.unreadable.push({ path: relDir === '' ? '.' : relDir, code: errnoOf(e), message: (e as Error).message });
+      return;
+    }
+    names.sort();
+    for (const name of names) {
+      const rel = relDir === '' ? name : `${relDir}/${name}`;
+      if (this.isExcluded(rel)) {
+        this.excluded += 1;
+        continue;
+      }
+      const abs = path.join(absDir, name);
+      let st: Stats;
+      try {
+        st = await fsp.lstat(abs);
+      } catch (e) {
+        if (errnoOf(e) === 'ENOENT') this.changed.push({ path: rel, change: 'vanished' });
+        else this.unreadable.push({ path: rel, code: errnoOf(e), message: (e as Error).message });
+        continue;
+      }
+      if (st.isDirectory()) {
+        await this.writer.writeHeader({ path: `${rel}/`, type: 'Directory', mode: st.mode & 0o7777, size: 0, mtime: st.mtime });
+        this.dirs += 1;
+        this.report(rel);
+        await this.walk(abs, rel);
+      } else if (st.isSymbolicLink()) {
+        await this.addSymlink(abs, rel, st);
+      } else if (st.isFile()) {
+        await this.addFile(abs, rel);
+      } else {
+        this.skipped.push({ path: rel, reason: 'not a file, folder or link (socket, device or FIFO): not archivable' });
+      }
+    }
+  }
+
+  private async addSymlink(abs: string, rel: string, st: Stats): Promise<void> {
+    let target: string;
+    try {
+      target = await fsp.readlink(abs);
+    } catch (e) {
+      if (errnoOf(e) === 'ENOENT') this.changed.push({ path: rel, change: 'vanished' });
+      else this.unreadable.push({ path: rel, code: errnoOf(e), message: (e as Error).message });
+      return;
+    }
+    await this.writer.writeHeader({ path: rel, type: 'SymbolicLink', linkpath: target.replace(/\\/g, '/'), mode: st.mode & 0o7777, size: 0, mtime: st.mtime });
+    this.symlinks += 1;
+  }
+
+  private async addFile(abs: string, rel: string): Promise<void> {
+    let fh: FileHandle;
+    try {
+      fh = await fsp.open(abs, OPEN_FLAGS);
+    } catch (e) {
+      const code = errnoOf(e);
+      if (code === 'ENOENT') this.changed.push({ path: rel, change: 'vanished' });
+      else if (code === 'ELOOP') this.changed.push({ path: rel, change: 'replaced' });
+      else this.unreadable.push({ path: rel, code, message: (e as Error).message });
+      return;
+    }
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) {
+        this.changed.push({ path: rel, change: 'replaced' });
+        return;
+      }
+      const size = st.size;
+      await this.writer.writeHeader({ path: rel, type: 'File', mode: st.mode & 0o7777, size, mtime: st.mtime });
+      const hash = createHash('sha256');
+      let pos = 0;
+      let hasGrown = false;
+      let readError: unknown;
+      // Asking for one byte more than announced tells a grown file apart without another call.
+      while (pos < size || pos === 0) {
+        const want = Math.min(CHUNK, size - pos + 1);
+        const buf = Buffer.allocUnsafe(want);
+        let n: number;
+        try {
+          ({ bytesRead: n } = await fh.read(buf, 0, want, pos));
+        } catch (e) {
+          readError = e;
+          break;
+        }
+        if (pos + n > size) {
+          hasGrown = true;
+          n = size - pos;
+        }
+        if (n > 0) {
+          const chunk = n === want ? buf : buf.subarray(0, n);
+          hash.update(chunk);
+          await this.writer.write(chunk);
+          pos += n;
+          this.bytesRead += n;
+          this.report(rel);
+        }
+        if (hasGrown || n === 0 || pos >= size) break;
+      }
+      const got = pos;
+      while (pos < size) {
+        const pad = Buffer.alloc(Math.min(CHUNK, size - pos));
+        hash.update(pad);
+        await this.writer.write(pad);
+        pos += pad.length;
+      }
+      const tail = size % 512;
+      if (tail !== 0) await this.writer.write(ZERO_BLOCK.subarray(0, 512 - tail));
+      if (readError !== undefined) {
+        this.unreadable.push({ path: rel, code: errnoOf(readError), message: `read failed after ${got} of ${size} bytes (the rest is zero-filled in the archive): ${(readError as Error).message}` });
+      } else if (hasGrown) {
+        this.changed.push({ path: rel, change: 'grew', announcedSize: size, bytesRead: size + 1 });
+      } else if (got < size) {
+        this.changed.push({ path: rel, change: 'shrank', announcedSize: size, bytesRead: got });
+      } else {
+        const after = await fh.stat();
+        if (after.size !== size) this.changed.push({ path: rel, change: after.size > size ? 'grew' : 'shrank', announcedSize: size, bytesRead: got });
+        else if (after.mtimeMs !== st.mtimeMs) this.changed.push({ path: rel, change: 'modified', announcedSize: size, bytesRead: got });
+      }
+      this.files += 1;
+      this.contentBytes += size;
+      this.entries.push({ path: rel, size, mtime: st.mtime.toISOString(), sha256: hash.digest('hex') });
+      this.report(rel);
+    } finally {
+      await fh.close();
+    }
+  }
+}
+
+/** Gets a shadow copy for `auto`/`always`, or says why there is none. Throws for `always` without one. */
+async function openShadowCopy(source: string, mode: ShadowCopyMode, runner: Runner | undefined): Promise<ShadowCopyAttempt | undefined> {
+  if (mode === 'never') return undefined;
+  let attempt: ShadowCopyAttempt;
+  if (!runner) {
+    attempt = { ok: false, reason: 'not-windows', message: `No runner was given and this is ${process.platform}, not Windows: there is no volume shadow copy to make.` };
+  } else {
+    try {
+      attempt = await createShadowCopy(runner, { path: source });
+    } catch (e) {
+      if (mode === 'always') throw new ProcallBackupError('PB_SHADOW_COPY_FAILED', `Creating a shadow copy of ${source} failed: ${(e as Error).message}`, { fix: 'Check that the Volume Shadow Copy service runs and the session is elevated, or use shadowCopy: "auto".', command: 'createShadowCopy', cause: e });
+      attempt = { ok: false, reason: 'cim-error', message: `Creating a shadow copy failed: ${(e as Error).message}` };
+    }
+  }
+  if (!attempt.ok && mode === 'always') {
+    throw new ProcallBackupError('PB_SHADOW_COPY_UNAVAILABLE', `No shadow copy of ${source} could be made: ${attempt.message}`, {
+      fix: "Run elevated (Administrator or SYSTEM) on Windows with the Volume Shadow Copy service, stop the service that holds the files open, or use shadowCopy: 'auto' to copy directly and list unreadable files.",
+      command: 'snapshotDirectory',
+      data: { reason: attempt.reason },
+    });
+  }
+  return attempt;
+}
+
+/**
+ * Archives a folder into a `.tar.gz` (gzip level 6 by default), streaming: each file is read once
+ * and hashed in the same pass, memory stays flat, and the archive appears under its name only when
+ * complete (`<archive>.partial`, then rename). Open files are read through a VSS shadow copy when one
+ * can be made; otherwise files that cannot be read are listed in `unreadable`, and files that change
+ * while read are listed in `changedDuringRead`. Nothing is dropped silently.
+ *
+ * The archive opens with Windows' tar.exe (bsdtar), GNU tar and node-tar.
+ *
+ * @example
+ * ```ts
+ * const snap = await snapshotDirectory({ source: 'C:\\Program Files\\estos\\UCServer\\database', archive: 'D:\\backup\\files\\database.tar.gz', runner });
+ * console.log(snap.sha256, snap.files, snap.shadowCopy.used, snap.unreadable);
+ * ```
+ */
+export async function snapshotDirectory(options: SnapshotOptions): Promise<SnapshotResult> {
+  const started = Date.now();
+  const opts = await normalizeSnapshotOptions(options);
+  const warnings: string[] = [];
+  const ownRunner = !options.runner && opts.shadowCopy !== 'never' && process.platform === 'win32' ? new PowerShellRunner() : undefined;
+  const runner = options.runner ?? ownRunner;
+  try {
+    const attempt = await openShadowCopy(opts.source, opts.shadowCopy, runner);
+    const shadowCopy: ShadowCopyUse = attempt === undefined ? { used: false, mode: opts.shadowCopy, reason: 'never', message: "shadowCopy: 'never'" } : attempt.ok ? { used: true, mode: opts.shadowCopy, id: attempt.id } : { used: false, mode: opts.shadowCopy, reason: attempt.reason, message: attempt.message };
+    const readRoot = attempt?.ok ? attempt.readPath : opts.source;
+    let written: Omit<SnapshotResult, 'shadowCopy' | 'warnings' | 'durationMs' | 'gzipLevel'>;
+    try {
+      written = await writeArchive(readRoot, opts, options.onProgress);
+    } finally {
+      if (attempt?.ok && runner) {
+        try {
+          await deleteShadowCopy(runner, attempt.id);
+        } catch (e) {
+          warnings.push(`The shadow copy ${attempt.id} could not be deleted: ${(e as Error).message}. Delete it with: vssadmin delete shadows /shadow=${attempt.id} /quiet`);
+        }
+      }
+    }
+    return { ...written, shadowCopy, gzipLevel: opts.gzipLevel, warnings, durationMs: Date.now() - started };
+  } finally {
+    await ownRunner?.close();
+  }
+}
+
+async function writeArchive(readRoot: string, opts: NormalizedSnapshot, onProgress?: (p: SnapshotProgress) => void): Promise<Omit<SnapshotResult, 'shadowCopy' | 'warnings' | 'durationMs' | 'gzipLevel'>> {
+  const partial = `${opts.archive}.partial`;
+  const writer = new TarGzWriter(partial, opts.gzipLevel);
+  const walker = new SnapshotWalker(writer, opts.isExcluded, onProgress);
+  let sha256: string;
+  try {
+    await walker.walk(readRoot, '');
+    sha256 = await writer.finish();
+    await fsp.rename(partial, opts.archive);
+  } catch (e) {
+    await writer.abort();
+    await fsp.rm(partial, { force: true }).catch(() => undefined);
+    if (e instanceof ProcallBackupError) throw e;
+    const code = errnoOf(e);
+    throw new ProcallBackupError('PB_COMMAND_FAILED', `Writing the archive ${opts.archive} failed (${code}): ${(e as Error).message}`, {
+      fix: code === 'ENOSPC' ? 'Free space on the backup target or choose another target.' : 'Check that the backup target is writable and has space; no partial archive was left.',
+      command: 'snapshotDirectory',
+      cause: e,
+    });
+  }
+  return {
+    archive: opts.archive,
+    sha256,
+    bytes: writer.bytes,
+    contentBytes: walker.contentBytes,
+    files: walker.files,
+    dirs: walker.dirs,
+    symlinks: walker.symlinks,
+    entries: walker.entries,
+    unreadable: walker.unreadable,
+    changedDuringRead: walker.changed,
+    skipped: walker.skipped,
+    excluded: walker.excluded,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// restore
+
+/** Options of {@link restoreDirectory}. */
+export interface RestoreOptions {
+  /** The `.tar.gz` written by {@link snapshotDirectory} (or any tar.gz). */
+  archive: string;
+  /** The folder to restore into. Its parent must exist; the staging folder is made beside it. */
+  target: string;
+  /** The archive's SHA-256 from the manifest. Checked before anything else. */
+  expectedSha256?: string;
+  /**
+   * `replace`: the target becomes exactly the archive's content (swapped in by renaming, the old
+   * content removed afterwards). `merge`: the archive's files are moved over the target's; files
+   * the archive does not hold stay.
+   */
+  mode: 'replace' | 'merge';
+  /** List what would change; write nothing. */
+  dryRun?: boolean;
+  /** Size, count and path-length limits; see {@link ArchiveLimits}. */
+  limits?: Partial<ArchiveLimits>;
+}
+
+/** One change a restore makes (or would make). */
+export interface RestoreChange {
+  /** Relative to the target, `/`-separated. */
+  path: string;
+  action: 'create' | 'update' | 'delete';
+  type: 'file' | 'dir' | 'symlink' | 'link';
+}
+
+/** What {@link restoreDirectory} returns. */
+export interface RestoreResult {
+  archive: string;
+  target: string;
+  mode: 'replace' | 'merge';
+  dryRun: boolean;
+  /** SHA-256 of the archive as verified. */
+  sha256: string;
+  files: number;
+  dirs: number;
+  symlinks: number;
+  /** Sum of the restored files' sizes. */
+  bytes: number;
+  /** Every create, update and delete, in path order. Unchanged entries are counted, not listed. */
+  changes: RestoreChange[];
+  unchanged: number;
+  /** Problems that did not stop the restore (e.g. the old content could not be removed). */
+  warnings: string[];
+  durationMs: number;
+}
+
+interface ArchivedEntry {
+  path: string;
+  type: RestoreChange['type'];
+  size: number;
+  mtimeMs?: number;
+}
+
+const HEX64 = /^[0-9a-fA-F]{64}$/;
+
+/** Hashes a file by streaming it. */
+async function hashFile(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: CHUNK })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function toChangeType(type: string): RestoreChange['type'] {
+  if (type === 'Directory') return 'dir';
+  if (type === 'SymbolicLink') return 'symlink';
+  if (type === 'Link') return 'link';
+  return 'file';
+}
+
+/** Reads the archive once without writing anything: every entry through the guard, decompressed bytes counted. */
+async function scanArchive(archive: string, target: string, limits: Partial<ArchiveLimits> | undefined): Promise<{ entries: ArchivedEntry[]; guard: ArchiveEntryGuard }> {
+  const guard = new ArchiveEntryGuard(target, limits);
+  const entries: ArchivedEntry[] = [];
+  const maxRaw = (limits?.maxBytes ?? 64 * 1024 ** 3) + 64 * 1024 * 1024;
+  let raw = 0;
+  const parser = new Parser({
+    strict: true,
+    onReadEntry: (entry: ReadEntry) => {
+      const refusal = guard.inspect({ path: entry.path, type: entry.type, linkpath: entry.linkpath, size: entry.size });
+      if (!refusal) {
+        const rel = splitArchivePath(entry.path).join('/');
+        if (rel !== '') entries.push({ path: rel, type: toChangeType(entry.type), size: entry.size ?? 0, mtimeMs: entry.mtime?.getTime() });
+      }
+      entry.resume();
+    },
+  });
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      raw += chunk.length;
+      // A gzip bomb of padding or metadata still stops here, whatever the entries declare.
+      if (raw > maxRaw || guard.isOverLimit) cb(new ProcallBackupError('PB_UNSAFE_ARCHIVE', `${archive} decompresses to more than the limit.`, { fix: 'Raise limits.maxBytes if the archive is trusted and this size is expected.', command: 'restoreDirectory' }));
+      else cb(null, chunk);
+    },
+  });
+  try {
+    await pipeline(createReadStream(archive, { highWaterMark: CHUNK }), zlib.createGunzip(), counter, parser);
+  } catch (e) {
+    if (e instanceof ProcallBackupError) {
+      if (guard.unsafeCount > 0) return { entries, guard };
+      throw e;
+    }
+    throw new ProcallBackupError('PB_PARSE', `${archive} is not a readable tar.gz: ${(e as Error).message}`, { fix: 'Take the archive from another backup set; this one is damaged.', command: 'restoreDirectory', cause: e });
+  }
+  return { entries, guard };
+}
+
+/** Lists what exists below `root`: relative path → type, size, mtime. Missing root → empty. */
+async function listTree(root: string): Promise<Map<string, { type: RestoreChange['type']; size: number; mtimeMs: number }>> {
+  const out = new Map<string, { type: RestoreChange['type']; size: number; mtimeMs: number }>();
+  const walk = async (abs: string, rel: string): Promise<void> => {
+    let names: string[];
+    try {
+      names = await fsp.readdir(abs);
+    } catch (e) {
+      if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ENOTDIR') return;
+      throw e;
+    }
+    for (const name of names) {
+      const r = rel === '' ? name : `${rel}/${name}`;
+      const st = await fsp.lstat(path.join(abs, name));
+      const type = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'file';
+      out.set(r, { type, size: st.size, mtimeMs: st.mtimeMs });
+      if (type === 'dir') await walk(path.join(abs, name), r);
+    }
+  };
+  await walk(root, '');
+  return out;
+}
+
+/** Compares the archive's entries with what the target holds. Pure. */
+function planRestore(archived: ArchivedEntry[], existing: Map<string, { type: RestoreChange['type']; size: number; mtimeMs: number }>, mode: 'replace' | 'merge'): { changes: RestoreChange[]; unchanged: number; conflicts: string[] } {
+  const changes: RestoreChange[] = [];
+  const conflicts: string[] = [];
+  const inArchive = new Set<string>();
+  let unchanged = 0;
+  for (const a of archived) {
+    inArchive.add(a.path);
+    const e = existing.get(a.path);
+    const kind = a.type === 'link' ? 'file' : a.type;
+    if (!e) changes.push({ path: a.path, action: 'create', type: a.type });
+    else if ((e.type === 'dir') !== (kind === 'dir')) {
+      conflicts.push(a.path);
+      changes.push({ path: a.path, action: 'update', type: a.type });
+    } else if (kind === 'dir') unchanged += 1;
+    else if (e.type !== kind || e.size !== a.size || (a.mtimeMs !== undefined && Math.floor(e.mtimeMs / 1000) !== Math.floor(a.mtimeMs / 1000))) changes.push({ path: a.path, action: 'update', type: a.type });
+    else unchanged += 1;
+  }
+  if (mode === 'replace') {
+    for (const [p, e] of existing) if (!inArchive.has(p)) changes.push({ path: p, action: 'delete', type: e.type });
+  }
+  changes.sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0));
+  return { changes, unchanged, conflicts };
+}
+
+function unsafeError(archive: string, unsafe: readonly UnsafeEntry[], count: number): ProcallBackupError {
+  const first = unsafe.slice(0, 5).map((u) => `${JSON.stringify(u.path)} (${u.type}: ${u.reason})`).join('; ');
+  return new ProcallBackupError('PB_UNSAFE_ARCHIVE', `${archive} holds ${count} unsafe entr${count === 1 ? 'y' : 'ies'}; nothing was written. ${first}`, {
+    fix: 'Do not restore this archive; take the folder from a backup set written by procall-backup, or raise limits if it is trusted and only too large.',
+    command: 'restoreDirectory',
+    data: { unsafe },
+  });
+}
+
+/** Moves every entry of `staging` over `target` (merge), folders first, each file by one rename. */
+async function mergeInto(staging: string, target: string, archived: ArchivedEntry[]): Promise<void> {
+  await fsp.mkdir(target, { recursive: true });
+  const dirs = archived.filter((a) => a.type === 'dir');
+  for (const d of dirs) await fsp.mkdir(path.join(target, ...d.path.split('/')), { recursive: true });
+  for (const a of archived) {
+    if (a.type === 'dir') continue;
+    const from = path.join(staging, ...a.path.split('/'));
+    const to = path.join(target, ...a.path.split('/'));
+    try {
+      await fsp.rename(from, to);
+    } catch (e) {
+      // Windows refuses to rename over a read-only file.
+      if (errnoOf(e) !== 'EPERM' && errnoOf(e) !== 'EACCES') throw e;
+      await fsp.chmod(to, 0o666);
+      await fsp.rename(from, to);
+    }
+  }
+  for (const d of dirs.reverse()) {
+    if (d.mtimeMs !== undefined) await fsp.utimes(path.join(target, ...d.path.split('/')), new Date(), new Date(d.mtimeMs)).catch(() => undefined);
+  }
+}
+
+/**
+ * Restores a folder from a `.tar.gz`. In order: checks the options; verifies the archive's SHA-256
+ * (when `expectedSha256` is given); reads the whole archive through the safety filter (absolute
+ * paths, `..`, drive-relative paths, links that point outside, devices, FIFOs, over-long paths and
+ * size limits are refused before anything is written); extracts into a staging folder beside the
+ * target; and only then swaps it in (`replace`) or moves the files over (`merge`). A full disk or a
+ * crash during extraction leaves the target as it was.
+ *
+ * @example
+ * ```ts
+ * const plan = await restoreDirectory({ archive: 'files/config.tar.gz', target: 'C:\\Program Files\\estos\\UCServer\\config', mode: 'replace', expectedSha256: manifestSha, dryRun: true });
+ * console.log(plan.changes);
+ * ```
+ */
+export async function restoreDirectory(options: RestoreOptions): Promise<RestoreResult> {
+  const started = Date.now();
+  if (!options || typeof options.archive !== 'string' || options.archive === '') throw validationError('restoreDirectory needs an archive.', 'Pass archive: the .tar.gz to restore.');
+  if (typeof options.target !== 'string' || options.target === '') throw validationError('restoreDirectory needs a target folder.', 'Pass target: the folder to restore into.');
+  if (options.mode !== 'replace' && options.mode !== 'merge') throw validationError(`mode must be 'replace' or 'merge'; got ${JSON.stringify(options.mode)}.`, "Pass mode: 'replace' to make the target exactly the archive, 'merge' to copy over it.");
+  if (options.expectedSha256 !== undefined && !HEX64.test(options.expectedSha256)) throw validationError(`expectedSha256 is not a SHA-256 in hex: ${JSON.stringify(options.expectedSha256)}.`, "Pass the archive's sha256 from the manifest (64 hex digits), or leave it out.");
+  const archive = path.resolve(options.archive);
+  const target = path.resolve(options.target);
+  const parent = path.dirname(target);
+  if (parent === target) throw validationError(`The target is a drive or file system root: ${target}.`, 'Restore into a folder, e.g. C:\\Program Files\\estos\\UCServer\\config.');
+  try {
+    if (!(await fsp.stat(archive)).isFile()) throw new Error('not a file');
+  } catch {
+    throw new ProcallBackupError('PB_SOURCE_MISSING', `The archive does not exist or is not a file: ${archive}.`, { fix: "Pass the archive path from the backup set's manifest.", command: 'restoreDirectory' });
+  }
+  try {
+    if (!(await fsp.stat(parent)).isDirectory()) throw new Error('not a folder');
+  } catch {
+    throw validationError(`The target's parent folder does not exist: ${parent}.`, 'Create it first (for a reinstall: install the product, then restore).');
+  }
+  const targetStat = await fsp.lstat(target).catch(() => undefined);
+  if (targetStat && !targetStat.isDirectory()) throw validationError(`The target exists and is not a folder: ${target}.`, 'Move the file away or pass the right folder.');
+
+  const sha256 = await hashFile(archive);
+  if (options.expectedSha256 !== undefined && sha256 !== options.expectedSha256.toLowerCase()) {
+    throw new ProcallBackupError('PB_CHECKSUM_MISMATCH', `${archive} has SHA-256 ${sha256}, the manifest says ${options.expectedSha256.toLowerCase()}; nothing was written.`, { fix: 'The archive is damaged or not the one the manifest lists: take it from another backup set.', command: 'restoreDirectory' });
+  }
+  const scan = await scanArchive(archive, target, options.limits);
+  if (scan.guard.unsafeCount > 0) throw unsafeError(archive, scan.guard.unsafe, scan.guard.unsafeCount);
+  const plan = planRestore(scan.entries, await listTree(target), options.mode);
+  if (options.mode === 'merge' && plan.conflicts.length > 0) {
+    throw validationError(`Merging would turn folders into files or files into folders: ${plan.conflicts.slice(0, 5).join(', ')}.`, "Use mode: 'replace', or move those entries away first.", { conflicts: plan.conflicts });
+  }
+  const counts = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
+  for (const e of scan.entries) {
+    if (e.type === 'dir') counts.dirs += 1;
+    else if (e.type === 'symlink') counts.symlinks += 1;
+    else {
+      counts.files += 1;
+      counts.bytes += e.size;
+    }
+  }
+  const base = { archive, target, mode: options.mode, sha256, ...counts, changes: plan.changes, unchanged: plan.unchanged };
+  if (options.dryRun) return { ...base, dryRun: true, warnings: [], durationMs: Date.now() - started };
+
+  const warnings: string[] = [];
+  const tag = randomBytes(4).toString('hex');
+  const staging = path.join(parent, `.${path.basename(target)}.pb-restore-${tag}`);
+  await fsp.mkdir(staging);
+  try {
+    await extractInto(archive, staging, target, sha256, options.limits);
+    if (options.mode === 'replace') {
+      if (targetStat) {
+        const old = path.join(parent, `.${path.basename(target)}.pb-old-${tag}`);
+        await fsp.rename(target, old);
+        try {
+          await fsp.rename(staging, target);
+        } catch (e) {
+          await fsp.rename(old, target);
+          throw e;
+        }
+        await fsp.rm(old, { recursive: true, force: true }).catch((e: unknown) => warnings.push(`The previous content was kept at ${old} and could not be removed: ${(e as Error).message}`));
+      } else {
+        await fsp.rename(staging, target);
+      }
+    } else {
+      await mergeInto(staging, target, scan.entries);
+    }
+  } catch (e) {
+    await fsp.rm(staging, { recursive: true, force: true }).catch(() => undefined);
+    if (e instanceof ProcallBackupError) throw e;
+    const code = errnoOf(e);
+    throw new ProcallBackupError('PB_COMMAND_FAILED', `Restoring ${archive} into ${target} failed (${code}): ${(e as Error).message}`, {
+      fix: code === 'ENOSPC' ? 'Free space beside the target (the staging folder needs the full size) and retry; the target was not changed.' : code === 'EBUSY' || code === 'EPERM' ? 'Stop the service that holds files in the target open, then retry.' : 'Check permissions and space beside the target, then retry.',
+      command: 'restoreDirectory',
+      cause: e,
+    });
+  }
+  await fsp.rm(staging, { recursive: true, force: true }).catch(() => undefined);
+  return { ...base, dryRun: false, warnings, durationMs: Date.now() - started };
+}
+
+/** Extracts with node-tar's safe defaults plus the guard again (the archive is re-hashed on the way: it must not have changed since the scan). */
+async function extractInto(archive: string, staging: string, target: string, sha256: string, limits: Partial<ArchiveLimits> | undefined): Promise<void> {
+  const guard = new ArchiveEntryGuard(target, limits);
+  const hash = createHash('sha256');
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      cb(null, chunk);
+    },
+  });
+  const unpack = new Unpack({
+    cwd: staging,
+    strict: true,
+    preserveOwner: false,
+    preservePaths: false,
+    unlink: false,
+    filter: (_p: string, entry: Stats | ReadEntry) => {
+      const e = entry as ReadEntry;
+      return guard.inspect({ path: e.path, type: e.type, linkpath: e.linkpath, size: e.size }) === undefined;
+    },
+  });
+  await pipeline(createReadStream(archive, { highWaterMark: CHUNK }), tap, unpack);
+  if (guard.unsafeCount > 0) throw unsafeError(archive, guard.unsafe, guard.unsafeCount);
+  if (hash.digest('hex') !== sha256) {
+    throw new ProcallBackupError('PB_CHECKSUM_MISMATCH', `${archive} changed while it was being restored; the target was not changed.`, { fix: 'Make sure nothing writes to the backup set during a restore, then retry.', command: 'restoreDirectory' });
+  }
+}
