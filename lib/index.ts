@@ -11,3 +11,6 @@ export type { Runner, Script, ReadScript, WriteScript, RunResult, RunOptions, Ho
 export { PowerShellRunner, resolvePowerShell, PWSH_ENV, type PowerShellRunnerOptions } from './powershell/session';
 export { dryRun, RecordingRunner, type DryRunRunner, type DryRunAction, type RecordedAnswer } from './powershell/dry-run';
 // -- primitives (one block per primitive; keep each block to its own lines) --
+// -- registry (issue 3) --
+export { parseRegFile, serializeRegFile, countRegFile, regTypeNumber, type RegFile, type RegFileFormat, type RegKey, type RegValue, type RegValueEntry, type RegValueDeletion, type RegStringValue, type RegMultiStringValue, type RegDwordValue, type RegQwordValue, type RegBinaryValue, type RegRawValue, type SerializeRegFileOptions, type RegFileCounts } from './primitives/reg-file';
+export { exportRegistryKey, buildExportRegistryKeyScript, parseRawRegistryExport, normalizeRegistryKey, type ExportRegistryKeyOptions, type ExportRegistryKeyResult, type RegistryExport, type RegistryKeyAbsent, type RegistryKeyName, type RegistryRoot, type RegistryView, type RawRegistryExport } from './primitives/registry';

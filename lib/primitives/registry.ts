@@ -1,0 +1,284 @@
+/**
+ * Registry keys: export with reg.exe (read back, parsed, counted, hashed) and import (with a dry-run
+ * diff against the current state). Builders and parsers are pure; the runs go through a Runner.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { ProcallBackupError, validationError } from '../errors';
+import type { ReadScript, Runner } from '../powershell/runner';
+import { countRegFile, parseRegFile, type RegFile } from './reg-file';
+
+/** Which registry view reg.exe uses on 64-bit Windows: `/reg:64`, `/reg:32`, or the caller's own. */
+export type RegistryView = 'default' | '64' | '32';
+
+/** The registry roots reg.exe understands, in their long spelling. */
+export type RegistryRoot = 'HKEY_LOCAL_MACHINE' | 'HKEY_CURRENT_USER' | 'HKEY_CLASSES_ROOT' | 'HKEY_USERS' | 'HKEY_CURRENT_CONFIG';
+
+/** A registry key path, normalised. */
+export interface RegistryKeyName {
+  /** The root in its long spelling, e.g. `HKEY_LOCAL_MACHINE`. */
+  root: RegistryRoot;
+  /** The path below the root without leading or trailing backslash; `''` for the root itself. */
+  subkey: string;
+  /** `HKEY_LOCAL_MACHINE\SOFTWARE\ESTOS`: the spelling .reg files use. */
+  full: string;
+  /** `HKLM\SOFTWARE\ESTOS`: the spelling reg.exe documents. */
+  short: string;
+}
+
+const ROOT_ALIASES: Record<string, RegistryRoot> = {
+  HKLM: 'HKEY_LOCAL_MACHINE',
+  HKEY_LOCAL_MACHINE: 'HKEY_LOCAL_MACHINE',
+  HKCU: 'HKEY_CURRENT_USER',
+  HKEY_CURRENT_USER: 'HKEY_CURRENT_USER',
+  HKCR: 'HKEY_CLASSES_ROOT',
+  HKEY_CLASSES_ROOT: 'HKEY_CLASSES_ROOT',
+  HKU: 'HKEY_USERS',
+  HKEY_USERS: 'HKEY_USERS',
+  HKCC: 'HKEY_CURRENT_CONFIG',
+  HKEY_CURRENT_CONFIG: 'HKEY_CURRENT_CONFIG',
+};
+const SHORT_ROOT: Record<RegistryRoot, string> = {
+  HKEY_LOCAL_MACHINE: 'HKLM',
+  HKEY_CURRENT_USER: 'HKCU',
+  HKEY_CLASSES_ROOT: 'HKCR',
+  HKEY_USERS: 'HKU',
+  HKEY_CURRENT_CONFIG: 'HKCC',
+};
+
+/**
+ * Normalises a key path: accepts HKLM / HKEY_LOCAL_MACHINE, HKCU, HKU, HKCR, HKCC in any case (also
+ * with a PowerShell-style `HKLM:`), drops trailing backslashes, and rejects anything else with
+ * `PB_VALIDATION` (remote `\\host\...` paths, empty parts, unknown roots, line breaks).
+ *
+ * @example
+ * ```ts
+ * normalizeRegistryKey('hklm:\\Software\\ESTOS\\').full; // HKEY_LOCAL_MACHINE\Software\ESTOS
+ * ```
+ */
+export function normalizeRegistryKey(key: string): RegistryKeyName {
+  if (typeof key !== 'string' || key.trim() === '') {
+    throw validationError('The registry key is empty.', 'Pass a key such as HKLM\\SOFTWARE\\ESTOS.');
+  }
+  if (/[\r\n\0]/.test(key)) throw validationError(`The registry key ${JSON.stringify(key)} contains a line break or NUL.`, 'Pass the key path on one line.');
+  if (key.startsWith('\\\\')) {
+    throw validationError(`The registry key ${JSON.stringify(key)} names a remote computer.`, 'Run the backup on that computer and pass a local key such as HKLM\\SOFTWARE\\ESTOS.');
+  }
+  const trimmed = key.trim().replace(/\\+$/, '');
+  const parts = trimmed.split('\\');
+  const rootText = parts[0].replace(/:$/, '').toUpperCase();
+  const root = ROOT_ALIASES[rootText];
+  if (!root) {
+    throw validationError(`The registry key ${JSON.stringify(key)} does not start with a known root.`, 'Start it with HKLM, HKCU, HKU, HKCR or HKCC (or the HKEY_... spelling).');
+  }
+  const rest = parts.slice(1);
+  if (rest.some((p) => p === '')) {
+    throw validationError(`The registry key ${JSON.stringify(key)} has an empty part (two backslashes in a row).`, 'Separate the parts with single backslashes.');
+  }
+  const subkey = rest.join('\\');
+  const join = (r: string): string => (subkey === '' ? r : `${r}\\${subkey}`);
+  return { root, subkey, full: join(root), short: join(SHORT_ROOT[root]) };
+}
+
+function viewArgument(view: RegistryView | undefined): string | undefined {
+  if (view === undefined || view === 'default') return undefined;
+  if (view === '64' || view === '32') return `/reg:${view}`;
+  throw validationError(`Unknown registry view ${JSON.stringify(view)}.`, "Use 'default', '64' or '32'.");
+}
+
+// Decides "the key is missing" after reg.exe exit code 1: through .NET on Windows, by the message
+// elsewhere (Wine prints "Unable to find the specified registry key" to stdout).
+const MISSING_KEY_CHECK = String.raw`
+function Test-PbRegistryKeyMissing($Root, $Subkey, $View, $Output) {
+  if ([Environment]::OSVersion.Platform -eq 'Win32NT') {
+    try {
+      $hives = @{ HKEY_LOCAL_MACHINE = 'LocalMachine'; HKEY_CURRENT_USER = 'CurrentUser'; HKEY_USERS = 'Users'; HKEY_CLASSES_ROOT = 'ClassesRoot'; HKEY_CURRENT_CONFIG = 'CurrentConfig' }
+      $rv = 'Default'
+      if ($View -eq '64') { $rv = 'Registry64' } elseif ($View -eq '32') { $rv = 'Registry32' }
+      $base = [Microsoft.Win32.RegistryKey]::OpenBaseKey([Microsoft.Win32.RegistryHive]$hives[$Root], [Microsoft.Win32.RegistryView]$rv)
+      if ($Subkey -eq '') { return $false }
+      $sub = $base.OpenSubKey($Subkey, $false)
+      if ($null -eq $sub) { return $true }
+      $sub.Close()
+      return $false
+    } catch { }
+  }
+  return ($Output -match 'unable to find|was unable to find|not find the|nicht gefunden|introuvable|no se encuentra')
+}
+`;
+
+/** What the export script returns before the file is read back. */
+export interface RawRegistryExport {
+  status: 'ok' | 'missing';
+  /** reg.exe's own output (Wine prints its messages on stdout). */
+  output: string;
+}
+
+const EXPORT_BODY = MISSING_KEY_CHECK + String.raw`
+$argv = @('export', [string]$in.regKey, [string]$in.file, '/y')
+if ($in.viewArg) { $argv += [string]$in.viewArg }
+$r = Invoke-PbTool reg $argv -AllowExitCode @(0, 1)
+$text = ([string]$r.stdout + [string][char]10 + [string]$r.stderr).Trim()
+if ($r.exitCode -eq 0) { return @{ status = 'ok'; output = $text } }
+if (Test-PbRegistryKeyMissing $in.root $in.subkey $in.view $text) { return @{ status = 'missing'; output = $text } }
+throw (New-PbError -Code 'PB_COMMAND_FAILED' -Message ('reg export ' + $in.regKey + ' failed: ' + $text) -Fix 'Run as an administrator (or SYSTEM) and check that the target folder is writable.' -Data $r)
+`;
+
+/** Options of {@link exportRegistryKey}. */
+export interface ExportRegistryKeyOptions {
+  /** The key, e.g. `HKLM\SOFTWARE\ESTOS\UCServer4\Server` (any root spelling of {@link normalizeRegistryKey}). */
+  key: string;
+  /** Where the .reg file goes; written as `<file>.partial` first and renamed once it parsed. */
+  file: string;
+  /** `/reg:64` or `/reg:32`; default: the view of the running process. */
+  view?: RegistryView;
+  /** When true, a missing key returns `{ key, absent: true }` instead of throwing. */
+  optional?: boolean;
+  timeoutMs?: number;
+  /** Also return the parsed document (for callers that read values from it). */
+  includeDocument?: boolean;
+}
+
+/** An exported key. Counts come from the file itself. */
+export interface RegistryExport {
+  /** The key in its long spelling. */
+  key: string;
+  absent?: false;
+  /** Absolute path of the .reg file. */
+  file: string;
+  sha256: string;
+  bytes: number;
+  /** Key sections in the file (the key and its subkeys). */
+  keys: number;
+  /** Values in the file. */
+  values: number;
+  /** The parsed file, when `includeDocument` was set. */
+  document?: RegFile;
+}
+
+/** An optional key that does not exist: no file was written. */
+export interface RegistryKeyAbsent {
+  key: string;
+  absent: true;
+}
+
+/** What {@link exportRegistryKey} returns. */
+export type ExportRegistryKeyResult = RegistryExport | RegistryKeyAbsent;
+
+function checkFile(file: unknown, what: string): string {
+  if (typeof file !== 'string' || file.trim() === '') throw validationError(`The ${what} is empty.`, 'Pass a file path such as C:\\Backup\\estos.reg.');
+  if (/[\r\n\0]/.test(file)) throw validationError(`The ${what} ${JSON.stringify(file)} contains a line break or NUL.`, 'Pass a plain file path.');
+  return path.resolve(file);
+}
+
+/**
+ * Builds the script that runs `reg.exe export <key> <file> /y [/reg:64|32]` (pure). `/y` always:
+ * without it reg.exe waits forever for an answer when the file exists.
+ *
+ * @example
+ * ```ts
+ * const script = buildExportRegistryKeyScript({ key: 'HKLM\\SOFTWARE\\ESTOS', file: 'C:\\b\\estos.reg.partial' });
+ * ```
+ */
+export function buildExportRegistryKeyScript(opts: { key: string; file: string; view?: RegistryView; timeoutMs?: number }): ReadScript<RawRegistryExport> {
+  const name = normalizeRegistryKey(opts.key);
+  const viewArg = viewArgument(opts.view);
+  const file = checkFile(opts.file, 'export file');
+  return {
+    name: 'exportRegistryKey',
+    effect: 'read',
+    body: EXPORT_BODY,
+    input: { regKey: name.short, root: name.root, subkey: name.subkey, file, view: opts.view ?? 'default', viewArg: viewArg ?? null },
+    parse: parseRawRegistryExport,
+    timeoutMs: opts.timeoutMs,
+  };
+}
+
+/**
+ * Checks the export script's raw result (pure).
+ *
+ * @example
+ * ```ts
+ * parseRawRegistryExport({ status: 'missing', output: '' }).status; // 'missing'
+ * ```
+ */
+export function parseRawRegistryExport(raw: unknown): RawRegistryExport {
+  const r = raw as { status?: unknown; output?: unknown } | null;
+  if (!r || (r.status !== 'ok' && r.status !== 'missing')) {
+    throw new ProcallBackupError('PB_PARSE', `The export script returned ${JSON.stringify(raw)} instead of a status.`, { command: 'exportRegistryKey' });
+  }
+  return { status: r.status, output: typeof r.output === 'string' ? r.output : '' };
+}
+
+function sameKey(a: string, b: string): boolean {
+  try {
+    return normalizeRegistryKey(a).full.toUpperCase() === normalizeRegistryKey(b).full.toUpperCase();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Reads a finished export back, parses it and describes it (checks that the file is the key asked for).
+ * The file stays where it is; throws PB_REGFILE_PARSE / PB_COMMAND_FAILED when it is not a sound export.
+ */
+function describeExport(key: RegistryKeyName, file: string): { doc: RegFile; sha256: string; bytes: number } {
+  if (!existsSync(file)) {
+    throw new ProcallBackupError('PB_COMMAND_FAILED', `reg export reported success for ${key.short} but wrote no file at ${file}.`, {
+      fix: 'Check that the target folder is writable and not redirected.',
+      command: 'exportRegistryKey',
+    });
+  }
+  const buf = readFileSync(file);
+  const doc = parseRegFile(buf);
+  if (doc.keys.length === 0 || !sameKey(doc.keys[0].path, key.full)) {
+    throw new ProcallBackupError('PB_COMMAND_FAILED', `The export of ${key.short} does not start with that key (found ${JSON.stringify(doc.keys[0]?.path ?? 'no key')}).`, {
+      fix: 'Export again; if it repeats, the reg.exe in use is not behaving like Windows reg.exe.',
+      command: 'exportRegistryKey',
+    });
+  }
+  return { doc, sha256: createHash('sha256').update(buf).digest('hex'), bytes: buf.length };
+}
+
+/**
+ * Exports a registry key (with its subkeys) to a .reg file using reg.exe, then reads the file
+ * back, parses it, and returns its hash and counts. The file appears under its final name only
+ * after it parsed; a missing key throws `PB_REGISTRY_KEY_NOT_FOUND` unless `optional` is set.
+ *
+ * @example
+ * ```ts
+ * const r = await exportRegistryKey(runner, { key: 'HKLM\\SOFTWARE\\ESTOS\\UCServer4\\Server', file: 'C:\\Backup\\server.reg' });
+ * if (!r.absent) console.log(r.sha256, r.values);
+ * ```
+ */
+export async function exportRegistryKey(runner: Runner, opts: ExportRegistryKeyOptions): Promise<ExportRegistryKeyResult> {
+  if (!opts || typeof opts !== 'object') throw validationError('exportRegistryKey needs options.', 'Pass { key, file }.');
+  const key = normalizeRegistryKey(opts.key);
+  const file = checkFile(opts.file, 'export file');
+  if (!existsSync(path.dirname(file)) || !statSync(path.dirname(file)).isDirectory()) {
+    throw validationError(`The folder of the export file ${file} does not exist.`, 'Create the folder first.');
+  }
+  const partial = `${file}.partial`;
+  const script = buildExportRegistryKeyScript({ key: key.full, file: partial, view: opts.view, timeoutMs: opts.timeoutMs });
+  try {
+    const { value } = await runner.run(script);
+    if (value.status === 'missing') {
+      if (opts.optional) return { key: key.full, absent: true };
+      throw new ProcallBackupError('PB_REGISTRY_KEY_NOT_FOUND', `The registry key ${key.full} does not exist${opts.view && opts.view !== 'default' ? ` in the ${opts.view}-bit view` : ''}.`, {
+        fix: 'Check the key name and the view (/reg:64 vs /reg:32), or pass optional: true when the key may be missing.',
+        command: 'exportRegistryKey',
+        stdout: value.output,
+        data: { key: key.full, view: opts.view ?? 'default' },
+      });
+    }
+    const { doc, sha256, bytes } = describeExport(key, partial);
+    renameSync(partial, file);
+    const counts = countRegFile(doc);
+    const result: RegistryExport = { key: key.full, file, sha256, bytes, keys: counts.keys, values: counts.values };
+    if (opts.includeDocument) result.document = doc;
+    return result;
+  } finally {
+    rmSync(partial, { force: true });
+  }
+}
