@@ -1,0 +1,188 @@
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { isProcallBackupError } from '../../lib/errors';
+import { dryRun, RecordingRunner } from '../../lib/powershell/dry-run';
+import type { PowerShellRunner } from '../../lib/powershell/session';
+import {
+  SHADOW_COPY_CREATE_CORE_PS1,
+  SHADOW_COPY_DELETE_PS1,
+  SHADOW_COPY_PRECHECK_PS1,
+  buildCreateShadowCopyScript,
+  buildDeleteShadowCopyScript,
+  createShadowCopy,
+  deleteShadowCopy,
+  parseShadowCopyAttempt,
+  toShadowReadPath,
+  toVolumePath,
+} from '../../lib/primitives/shadow-copy';
+import { newRunner } from '../support/pwsh';
+import { describeWithTools, findPwsh } from '../support/tools';
+
+const ID = '{1C9F6A4E-1234-4321-ABCD-0123456789AB}';
+const DEVICE = '\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy7';
+
+describe('shadow copy builders and parser (pure)', () => {
+  it('normalises local paths and refuses network paths', () => {
+    expect(toVolumePath('C:\\Program Files\\estos\\UCServer\\database\\')).toBe('C:\\Program Files\\estos\\UCServer\\database');
+    expect(toVolumePath('\\\\?\\D:\\very\\long\\path')).toBe('D:\\very\\long\\path');
+    expect(toVolumePath('c:/x/../y')).toBe('c:\\y');
+    expect(toVolumePath('C:\\')).toBe('C:\\');
+    expect(toVolumePath('C:')).toBeUndefined(); // drive-relative: which folder is meant depends on the process
+    expect(toVolumePath('\\\\server\\share\\x')).toBeUndefined();
+    expect(toVolumePath('\\\\?\\UNC\\server\\share')).toBeUndefined();
+    expect(toVolumePath('/var/lib/x')).toBeUndefined();
+    expect(toVolumePath('relative\\path')).toBeUndefined();
+  });
+
+  it('builds the read path inside the shadow copy', () => {
+    expect(toShadowReadPath(DEVICE, 'Program Files\\estos')).toBe(`${DEVICE}\\Program Files\\estos`);
+    expect(toShadowReadPath(`${DEVICE}\\`, '\\Program Files\\estos\\')).toBe(`${DEVICE}\\Program Files\\estos`);
+    expect(toShadowReadPath(DEVICE, '')).toBe(`${DEVICE}\\`);
+  });
+
+  it('keeps values out of the script text and states the literal action', () => {
+    const path1 = "C:\\Program Files\\estos\\it's ‘quoted’";
+    const s = buildCreateShadowCopyScript({ path: path1 });
+    expect(s.effect).toBe('write');
+    expect(s.body).not.toContain('estos');
+    expect(s.input).toEqual({ path: path1 });
+    expect(s.body).toContain("Context = 'ClientAccessible'");
+    expect(s.body).toContain('finally');
+    expect(s.body).toContain('Remove-CimInstance');
+    expect(s.whatIf[0]).toContain('Win32_ShadowCopy -MethodName Create');
+    expect(s.whatIf[0]).toContain("'C:\\Program Files\\estos\\it''s ‘‘quoted’’'");
+    expect(s.dryRunValue).toEqual({ ok: false, reason: 'dry-run', message: expect.any(String) });
+    const d = buildDeleteShadowCopyScript({ id: ID });
+    expect(d.body).not.toContain(ID);
+    expect(d.input).toEqual({ id: ID });
+    expect(d.whatIf[0]).toBe(`Get-CimInstance Win32_ShadowCopy | Where-Object ID -eq '${ID}' | Remove-CimInstance`);
+  });
+
+  it('refuses bad input before anything runs', () => {
+    expect(() => buildCreateShadowCopyScript({ path: '\\\\server\\share' })).toThrow(expect.objectContaining({ code: 'PB_VALIDATION' }));
+    expect(() => buildDeleteShadowCopyScript({ id: "x'; Remove-Item C:\\ -Recurse; '" })).toThrow(expect.objectContaining({ code: 'PB_VALIDATION' }));
+  });
+
+  it('parses created and unavailable answers and rejects surprises', () => {
+    const created = parseShadowCopyAttempt({ ok: true, id: ID, deviceObject: DEVICE, volume: 'C:\\', relativePath: 'Program Files\\estos' });
+    expect(created).toEqual({ ok: true, id: ID, deviceObject: DEVICE, volume: 'C:\\', relativePath: 'Program Files\\estos', readPath: `${DEVICE}\\Program Files\\estos` });
+    const failed = parseShadowCopyAttempt({ ok: false, reason: 'create-failed', returnValue: 8, message: 'Win32_ShadowCopy.Create returned 8.' });
+    expect(failed).toEqual({ ok: false, reason: 'create-failed', returnValue: 8, message: 'Win32_ShadowCopy.Create returned 8. (the maximum number of shadow copies was reached)' });
+    expect(() => parseShadowCopyAttempt(null)).toThrow(expect.objectContaining({ code: 'PB_PARSE' }));
+    expect(() => parseShadowCopyAttempt({ ok: false, reason: 'bogus' })).toThrow(expect.objectContaining({ code: 'PB_PARSE' }));
+    expect(() => parseShadowCopyAttempt({ ok: true, id: ID, deviceObject: 'C:\\', volume: 'C:\\', relativePath: '' })).toThrow(expect.objectContaining({ code: 'PB_PARSE' }));
+  });
+
+  it('answers network-path without running anything, and a dry run records the create', async () => {
+    const rec = new RecordingRunner();
+    expect(await createShadowCopy(rec, { path: '\\\\fileserver\\share\\estos' })).toMatchObject({ ok: false, reason: 'network-path' });
+    expect(rec.calls).toHaveLength(0);
+    const plan = dryRun(rec);
+    expect(await createShadowCopy(plan, { path: 'C:\\estos' })).toMatchObject({ ok: false, reason: 'dry-run' });
+    expect(plan.plan()[0]).toContain('Win32_ShadowCopy');
+    expect(rec.calls).toHaveLength(0);
+  });
+});
+
+/** Stand-in CIM functions (test doubles: no CIM on Linux) that log every call to a file. */
+function cimStubs(opts: { returnValue?: number; listShadow?: boolean; device?: string; volumes?: string[] }): string {
+  const vols = (opts.volumes ?? ['C:\\', 'D:\\']).map((v) => `@{ Name = '${v.replace(/'/g, "''")}' }`).join(', ');
+  return String.raw`
+function Log-Stub([string]$line) { Add-Content -LiteralPath $in.log -Value $line }
+function Get-CimInstance { param([string]$ClassName, $ErrorAction)
+  Log-Stub ('get ' + $ClassName)
+  if ($ClassName -eq 'Win32_Volume') { return @(${vols}) }
+  if (${opts.listShadow === false ? '$false' : '$true'}) { return [pscustomobject]@{ ID = '${ID}'; DeviceObject = '${opts.device ?? DEVICE}' } }
+}
+function Invoke-CimMethod { param([string]$ClassName, [string]$MethodName, [hashtable]$Arguments, $ErrorAction)
+  Log-Stub ('create ' + $Arguments.Volume + ' ' + $Arguments.Context)
+  return [pscustomobject]@{ ReturnValue = ${opts.returnValue ?? 0}; ShadowID = '${ID}' }
+}
+function Remove-CimInstance { param([Parameter(ValueFromPipeline = $true)]$InputObject)
+  process { Log-Stub ('remove ' + $InputObject.ID) }
+}
+`;
+}
+
+describeWithTools('shadow copy scripts in real pwsh', { pwsh: findPwsh() }, () => {
+  let runner: PowerShellRunner;
+  let dir: string;
+  beforeAll(() => {
+    runner = newRunner();
+    dir = mkdtempSync(path.join(os.tmpdir(), 'pb-vss-'));
+  });
+  afterAll(async () => {
+    await runner.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('parses without errors in PowerShell', async () => {
+    const { value } = await runner.run<{ errors: string[] }>({
+      name: 'parseShadowCopyScripts',
+      effect: 'read',
+      input: { bodies: [SHADOW_COPY_PRECHECK_PS1 + SHADOW_COPY_CREATE_CORE_PS1, SHADOW_COPY_DELETE_PS1] },
+      body: String.raw`
+$errs = @()
+foreach ($b in $in.bodies) {
+  $tokens = $null; $parseErrors = $null
+  [void][System.Management.Automation.Language.Parser]::ParseInput([string]$b, [ref]$tokens, [ref]$parseErrors)
+  foreach ($e in @($parseErrors)) { if ($e) { $errs += [string]$e.Message } }
+}
+@{ errors = @($errs) }`,
+    });
+    expect(value.errors).toEqual([]);
+  });
+
+  it('answers a typed not-windows on Linux', async () => {
+    const attempt = await createShadowCopy(runner, { path: 'C:\\Program Files\\estos\\UCServer\\database' });
+    expect(attempt).toMatchObject({ ok: false, reason: 'not-windows' });
+    if (!attempt.ok) expect(attempt.message).toMatch(/only on Windows/);
+  });
+
+  const runCore = async (name: string, stubs: string, body: string, input: Record<string, unknown>): Promise<{ value: unknown; log: string[]; error?: unknown }> => {
+    const log = path.join(dir, `${name}.log`);
+    try {
+      const { value } = await runner.run({ name, effect: 'read', body: stubs + body, input: { ...input, log } });
+      return { value, log: existsSync(log) ? readFileSync(log, 'utf8').trim().split(/\r?\n/) : [] };
+    } catch (error) {
+      return { value: undefined, error, log: existsSync(log) ? readFileSync(log, 'utf8').trim().split(/\r?\n/) : [] };
+    }
+  };
+
+  it('creates on the longest matching mount point and hands the copy over without deleting it', async () => {
+    const r = await runCore('ok', cimStubs({ volumes: ['C:\\', 'C:\\Mounts\\Data\\', 'D:\\'] }), SHADOW_COPY_CREATE_CORE_PS1, { path: 'C:\\Mounts\\Data\\estos\\database' });
+    expect(parseShadowCopyAttempt(r.value)).toEqual({ ok: true, id: ID, deviceObject: DEVICE, volume: 'C:\\Mounts\\Data\\', relativePath: 'estos\\database', readPath: `${DEVICE}\\estos\\database` });
+    expect(r.log).toEqual(['get Win32_Volume', 'create C:\\Mounts\\Data\\ ClientAccessible', 'get Win32_ShadowCopy']);
+  });
+
+  it('deletes the copy in finally when it has no device path, and raises a typed error', async () => {
+    const r = await runCore('lost', cimStubs({ device: '' }), SHADOW_COPY_CREATE_CORE_PS1, { path: 'D:\\estos' });
+    expect(r.error).toMatchObject({ code: 'PB_SHADOW_COPY_FAILED', message: expect.stringContaining('not found again') });
+    expect(r.log).toEqual(['get Win32_Volume', 'create D:\\ ClientAccessible', 'get Win32_ShadowCopy', 'get Win32_ShadowCopy', `remove ${ID}`]);
+  });
+
+  it('reports a failed Create as data with its return value', async () => {
+    const r = await runCore('full', cimStubs({ returnValue: 6 }), SHADOW_COPY_CREATE_CORE_PS1, { path: 'C:\\estos' });
+    expect(parseShadowCopyAttempt(r.value)).toEqual({ ok: false, reason: 'create-failed', returnValue: 6, message: 'Win32_ShadowCopy.Create returned 6. (insufficient storage for the shadow copy)' });
+    expect(r.log).not.toContainEqual(expect.stringMatching(/^remove/));
+  });
+
+  it('reports no-volume for a path on no local volume', async () => {
+    const r = await runCore('novol', cimStubs({ volumes: ['D:\\'] }), SHADOW_COPY_CREATE_CORE_PS1, { path: 'E:\\estos' });
+    expect(parseShadowCopyAttempt(r.value)).toMatchObject({ ok: false, reason: 'no-volume' });
+  });
+
+  it('deletes by id', async () => {
+    const hit = await runCore('del', cimStubs({}), SHADOW_COPY_DELETE_PS1, { id: ID });
+    expect(hit.error).toBeUndefined();
+    expect(hit.value).toEqual({ deleted: true });
+    expect(hit.log).toEqual(['get Win32_ShadowCopy', `remove ${ID}`]);
+    const miss = await runCore('del2', cimStubs({ listShadow: false }), SHADOW_COPY_DELETE_PS1, { id: ID });
+    expect(miss.value).toEqual({ deleted: false });
+  });
+
+  it('deleteShadowCopy on Linux fails typed (no CIM), never silently', async () => {
+    await expect(deleteShadowCopy(runner, ID)).rejects.toMatchObject({ code: expect.stringMatching(/^PB_/) });
+  });
+});
