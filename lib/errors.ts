@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'PB_CHECKSUM_MISMATCH'
   | 'PB_SHADOW_COPY_UNAVAILABLE' | 'PB_SHADOW_COPY_FAILED' // folder snapshots: shadowCopy 'always' could not get one / VSS failed mid-way
   | 'PB_USER_PROFILE_NOT_FOUND' | 'PB_REGISTRY_UNLOAD_FAILED' // per-user registry: no such profile / a temporarily loaded NTUSER.DAT could not be unloaded
+  | 'PB_SERVICE_MISMATCH' // restoreServiceConfig: the tools reported success but the service still differs
   | (string & { readonly __pbCode?: never });
 
 /** Details that travel with a {@link ProcallBackupError}. All optional. */

@@ -1,0 +1,637 @@
+/**
+ * Pure generators for restoring service definitions: the restore steps as data (field, the value
+ * it must have, the literal sc.exe / reg.exe argument vectors that set it), `restore-services.ps1`
+ * built from those steps, and the Markdown page an admin would have written by hand.
+ *
+ * The steps are the one source of truth: {@link restoreServiceConfig} compares them with the live
+ * service in Node, the generated script compares them with the live service in PowerShell. Both
+ * sides reduce a service to the same comparison strings ({@link compareValuesOf} here, `Get-PbLive`
+ * in the script), so "changes only what differs" means the same thing in both.
+ */
+import { quotePowerShell } from '../powershell/quote';
+import {
+  encodeGuid,
+  encodeSidType,
+  formatScFailureActions,
+  type DecodedServiceConfig,
+  type ServiceTrigger,
+} from './service-decode';
+
+/** A service as the restore side needs it: the decoded registry plus the SDDL (null when unknown). */
+export interface ServiceRestoreSource extends DecodedServiceConfig {
+  /** The security descriptor in SDDL; null when it could not be read. */
+  sddl: string | null;
+}
+
+/** One native tool call: `sc.exe` or `reg.exe` with its exact argument vector. */
+export interface ToolCall {
+  tool: 'sc' | 'reg';
+  /** Argument vector; `name= value` pairs are two items (`start=`, `auto`). */
+  args: string[];
+}
+
+/** Which part of a service a step sets. */
+export type RestoreField =
+  | 'imagePath'
+  | 'serviceType'
+  | 'startType'
+  | 'errorControl'
+  | 'loadOrderGroup'
+  | 'dependencies'
+  | 'account'
+  | 'displayName'
+  | 'description'
+  | 'failureActions'
+  | 'failureFlag'
+  | 'sidType'
+  | 'requiredPrivileges'
+  | 'preshutdownTimeout'
+  | 'environment'
+  | 'triggers'
+  | 'securityDescriptor';
+
+/** One restore step: compare `field` with `desired`; when it differs, run `calls` in order. */
+export interface RestoreStep {
+  field: RestoreField;
+  /** The comparison string the live service must have (see {@link compareValuesOf}). */
+  desired: string;
+  calls: ToolCall[];
+  /** True when the change goes through the registry and the SCM reads it only at the next start or boot. */
+  isRegistryWrite: boolean;
+}
+
+/** The steps for one service, plus how to create it when it does not exist. */
+export interface ServiceRestorePlan {
+  name: string;
+  /** `sc.exe create` with the fields create needs; the steps then set the rest. */
+  create: ToolCall;
+  steps: RestoreStep[];
+  /** The account needs its password (user accounts): restore asks for it, never stores it. */
+  isPasswordRequired: boolean;
+}
+
+/** Stands for the service account's password inside an argument vector; replaced at run time, never written. */
+export const PASSWORD_PLACEHOLDER = '<<PB-SERVICE-PASSWORD>>';
+
+/** Separator of multi-part comparison strings (NUL cannot occur in registry strings that matter here). */
+const SEP = '\u0000';
+
+const SERVICES_KEY = 'HKLM\\SYSTEM\\CurrentControlSet\\Services';
+
+/**
+ * Reduces a service to one comparison string per field. `null` means "absent" and is the empty string.
+ * The generated script computes the same strings from the live registry (keep both in step).
+ *
+ * @example
+ * ```ts
+ * compareValuesOf(service).startType; // 'delayed-auto'
+ * ```
+ */
+export function compareValuesOf(s: ServiceRestoreSource): Record<RestoreField, string> {
+  const fa = s.failureActions;
+  const hasFailure = fa !== null && (fa.actions.length > 0 || !!fa.command || !!fa.rebootMessage || fa.resetPeriodSeconds !== 0);
+  return {
+    imagePath: s.imagePath ?? '',
+    serviceType: String(s.serviceType.value),
+    startType: s.startType,
+    errorControl: s.errorControl,
+    loadOrderGroup: s.loadOrderGroup ?? '',
+    dependencies: formatDepend(s),
+    account: (s.account?.name ?? '').toLowerCase(),
+    displayName: s.displayName ?? '',
+    description: s.description ?? '',
+    failureActions: hasFailure && fa
+      ? [String(fa.resetPeriodSeconds === 'infinite' ? 4294967295 : fa.resetPeriodSeconds), formatScFailureActions(fa.actions), fa.command ?? '', fa.rebootMessage ?? ''].join(SEP)
+      : '',
+    failureFlag: fa?.isAppliedToNonCrashFailures ? '1' : '0',
+    sidType: s.sidType,
+    requiredPrivileges: s.requiredPrivileges.join('/'),
+    preshutdownTimeout: s.preshutdownTimeoutMs === null ? '' : String(s.preshutdownTimeoutMs),
+    environment: (s.environment ?? []).join(SEP),
+    triggers: s.triggers.map(formatTrigger).join('|'),
+    securityDescriptor: s.sddl ?? '',
+  };
+}
+
+function formatDepend(s: DecodedServiceConfig): string {
+  return [...s.dependencies.services, ...s.dependencies.groups.map((g) => `+${g}`)].join('/');
+}
+
+function formatTrigger(t: ServiceTrigger): string {
+  const guid = t.subtype ? encodeGuid(t.subtype).toString('hex') : '';
+  return [t.type, t.actionValue, guid, ...t.data.map((d) => `${d.dataTypeValue}:${d.hex}`)].join(',');
+}
+
+const TYPE_WORDS = new Set(['own', 'share', 'kernel', 'filesys', 'rec', 'interact']);
+
+function typeArgs(s: DecodedServiceConfig): string[] {
+  // sc.exe wants the base type first and `interact` as an extra `type=` pair.
+  const words = s.serviceType.names.filter((n) => TYPE_WORDS.has(n)).sort((a, b) => (a === 'interact' ? 1 : b === 'interact' ? -1 : 0));
+  return words.flatMap((w) => ['type=', w]);
+}
+
+function pickSeparator(items: readonly string[]): string {
+  for (const c of ['|', '~', '^', '`', '#', ';', ',', '*']) if (!items.some((i) => i.includes(c))) return c;
+  throw new RangeError('Every reg.exe multi-string separator occurs in the data.');
+}
+
+/**
+ * The restore steps of one service: what each field must be and the literal commands that set it.
+ *
+ * @example
+ * ```ts
+ * buildRestorePlan(service).steps.find((s) => s.field === 'startType')?.calls[0].args;
+ * // ['config', 'UCServer', 'start=', 'delayed-auto']
+ * ```
+ */
+export function buildRestorePlan(s: ServiceRestoreSource): ServiceRestorePlan {
+  const n = s.name;
+  const want = compareValuesOf(s);
+  const key = `${SERVICES_KEY}\\${n}`;
+  const sc = (...args: string[]): ToolCall => ({ tool: 'sc', args });
+  const reg = (...args: string[]): ToolCall => ({ tool: 'reg', args });
+  const step = (field: RestoreField, calls: ToolCall[], isRegistryWrite = false): RestoreStep => ({ field, desired: want[field], calls, isRegistryWrite });
+  const steps: RestoreStep[] = [];
+
+  if (s.imagePath !== null) steps.push(step('imagePath', [sc('config', n, 'binPath=', s.imagePath)]));
+  const types = typeArgs(s);
+  if (types.length > 0) steps.push(step('serviceType', [sc('config', n, ...types)]));
+  steps.push(step('startType', [sc('config', n, 'start=', s.startType)]));
+  steps.push(step('errorControl', [sc('config', n, 'error=', s.errorControl)]));
+  steps.push(step('loadOrderGroup', [sc('config', n, 'group=', s.loadOrderGroup ?? '')]));
+  // `depend= /` is sc.exe's way to say "no dependencies".
+  steps.push(step('dependencies', [sc('config', n, 'depend=', want.dependencies === '' ? '/' : want.dependencies)]));
+  if (s.account) {
+    const password = s.account.isPasswordRequired ? PASSWORD_PLACEHOLDER : '';
+    steps.push(step('account', [sc('config', n, 'obj=', s.account.name, 'password=', password)]));
+  }
+  steps.push(step('displayName', [sc('config', n, 'DisplayName=', s.displayName ?? n)]));
+  steps.push(step('description', [sc('description', n, s.description ?? '')]));
+
+  const fa = s.failureActions;
+  if (want.failureActions === '') {
+    steps.push(step('failureActions', [sc('failure', n, 'reset=', '0', 'actions=', '', 'command=', '', 'reboot=', '')]));
+  } else if (fa) {
+    const reset = fa.resetPeriodSeconds === 'infinite' ? 'INFINITE' : String(fa.resetPeriodSeconds);
+    steps.push(
+      step('failureActions', [sc('failure', n, 'reset=', reset, 'actions=', formatScFailureActions(fa.actions), 'command=', fa.command ?? '', 'reboot=', fa.rebootMessage ?? '')]),
+    );
+  }
+  steps.push(step('failureFlag', [sc('failureflag', n, want.failureFlag)]));
+  steps.push(step('sidType', [sc('sidtype', n, s.sidType)]));
+  steps.push(
+    step(
+      'requiredPrivileges',
+      s.requiredPrivileges.length > 0 ? [sc('privs', n, s.requiredPrivileges.join('/'))] : [reg('delete', key, '/v', 'RequiredPrivileges', '/f')],
+      s.requiredPrivileges.length === 0,
+    ),
+  );
+  steps.push(
+    step(
+      'preshutdownTimeout',
+      s.preshutdownTimeoutMs === null
+        ? [reg('delete', key, '/v', 'PreshutdownTimeout', '/f')]
+        : [reg('add', key, '/v', 'PreshutdownTimeout', '/t', 'REG_DWORD', '/d', String(s.preshutdownTimeoutMs), '/f')],
+      true,
+    ),
+  );
+  const env = s.environment ?? [];
+  if (env.length === 0) {
+    steps.push(step('environment', [reg('delete', key, '/v', 'Environment', '/f')], true));
+  } else {
+    const sep = pickSeparator(env);
+    steps.push(step('environment', [reg('add', key, '/v', 'Environment', '/t', 'REG_MULTI_SZ', '/s', sep, '/d', env.join(sep), '/f')], true));
+  }
+  const triggerCalls: ToolCall[] = [reg('delete', `${key}\\TriggerInfo`, '/f')];
+  for (const t of s.triggers) {
+    const tk = `${key}\\TriggerInfo\\${t.index}`;
+    triggerCalls.push(reg('add', tk, '/v', 'Type', '/t', 'REG_DWORD', '/d', String(t.type), '/f'));
+    triggerCalls.push(reg('add', tk, '/v', 'Action', '/t', 'REG_DWORD', '/d', String(t.actionValue), '/f'));
+    if (t.subtype) triggerCalls.push(reg('add', tk, '/v', 'GUID', '/t', 'REG_BINARY', '/d', encodeGuid(t.subtype).toString('hex'), '/f'));
+    t.data.forEach((d, i) => {
+      triggerCalls.push(reg('add', tk, '/v', `Data${i}`, '/t', 'REG_BINARY', '/d', d.hex, '/f'));
+      triggerCalls.push(reg('add', tk, '/v', `DataType${i}`, '/t', 'REG_DWORD', '/d', String(d.dataTypeValue), '/f'));
+    });
+  }
+  steps.push(step('triggers', triggerCalls, true));
+  if (s.sddl) steps.push(step('securityDescriptor', [sc('sdset', n, s.sddl)]));
+
+  const create = sc('create', n, 'binPath=', s.imagePath ?? '', ...types, 'start=', 'demand');
+  return { name: n, create, steps, isPasswordRequired: s.account?.isPasswordRequired ?? false };
+}
+
+/**
+ * One tool call as a person would type it in PowerShell: `sc.exe config 'UCServer' start= 'auto'`.
+ * The password placeholder prints as `********`.
+ *
+ * @example
+ * ```ts
+ * formatToolCall({ tool: 'sc', args: ['config', 'UC', 'start=', 'auto'] }); // "sc.exe config 'UC' start= 'auto'"
+ * ```
+ */
+export function formatToolCall(call: ToolCall): string {
+  const words = call.args.map((a) => {
+    if (a === PASSWORD_PLACEHOLDER) return '********';
+    if (/^[A-Za-z][A-Za-z0-9]*=$/.test(a) || /^\/[A-Za-z]+$/.test(a) || /^[a-z]+$/.test(a)) return a;
+    return quotePowerShell(a);
+  });
+  return [`${call.tool}.exe`, ...words].join(' ');
+}
+
+// ---------------------------------------------------------------------------------------------
+// restore-services.ps1
+
+function psArray(items: readonly string[]): string {
+  return `@(${items.map(quotePowerShell).join(', ')})`;
+}
+
+function psPlan(plan: ServiceRestorePlan): string {
+  const call = (c: ToolCall): string => `@{ Tool = ${quotePowerShell(c.tool)}; Args = ${psArray(c.args)} }`;
+  const steps = plan.steps.map(
+    (s) =>
+      `      @{ Field = ${quotePowerShell(s.field)}; Desired = ${quotePowerShell(s.desired)}; IsRegistryWrite = $${s.isRegistryWrite}; Calls = @(\n` +
+      s.calls.map((c) => `          ${call(c)}`).join(',\n') +
+      `\n        ) }`,
+  );
+  return (
+    `  @{\n    Name = ${quotePowerShell(plan.name)}\n    IsPasswordRequired = $${plan.isPasswordRequired}\n` +
+    `    Create = ${call(plan.create)}\n    Steps = @(\n${steps.join(',\n')}\n    )\n  }`
+  );
+}
+
+/** Options of {@link generateRestoreScript}. */
+export interface RestoreScriptOptions {
+  /** A line for the header, e.g. the backup set and host it came from. */
+  origin?: string;
+}
+
+/**
+ * Generates `restore-services.ps1`: re-creates or re-configures each service with sc.exe
+ * (create, config, description, failure, failureflag, sidtype, privs, sdset) and reg.exe (what
+ * sc.exe cannot set), comparing every field with the live service first, checking every exit
+ * code, stopping at the first failure, and verifying afterwards. Running it twice changes nothing
+ * the second time. Runs on Windows PowerShell 5.1 and PowerShell 7.
+ *
+ * Parameters of the script: `-WhatIf` (print the commands only), `-ServicePassword <SecureString>`
+ * (for services that run as a user account; asked for when missing and interactive),
+ * `-ReadServiceKey <scriptblock>` (returns a service's registry values; the default reads HKLM).
+ *
+ * @example
+ * ```ts
+ * const ps1 = generateRestoreScript([definition], { origin: 'SRV01 2026-11-30' });
+ * ```
+ */
+export function generateRestoreScript(services: readonly ServiceRestoreSource[], options: RestoreScriptOptions = {}): string {
+  const plans = services.map(buildRestorePlan);
+  const origin = (options.origin ?? '').replace(/[\r\n]+/g, ' ');
+  return `<#
+.SYNOPSIS
+  Re-creates or re-configures Windows services from a procall-backup service capture.
+.DESCRIPTION
+  Generated by procall-backup${origin ? ` from ${origin}` : ''}. For each service it compares every
+  setting with the live service and changes only what differs, with sc.exe and reg.exe. It checks
+  every exit code, stops at the first failure, and verifies the result. Safe to run twice.
+  Settings written to the registry (triggers, environment, preshutdown timeout) take effect when
+  the service next starts or after a reboot.
+.PARAMETER WhatIf
+  Print the commands that would run, change nothing.
+.PARAMETER ServicePassword
+  Password of the service account for services that run as a user account. Windows never reveals
+  it, so no backup contains it. Asked for when missing and the session is interactive.
+.PARAMETER ReadServiceKey
+  Returns the registry values of a service (a hashtable of values plus TriggerInfo subkeys) or
+  $null when it does not exist. The default reads HKLM; tests and remote use pass their own.
+#>
+[CmdletBinding()]
+param(
+  [switch]$WhatIf,
+  [System.Security.SecureString]$ServicePassword,
+  [scriptblock]$ReadServiceKey
+)
+Set-StrictMode -Version 2.0
+$ErrorActionPreference = 'Stop'
+
+$Services = @(
+${plans.map(psPlan).join(',\n')}
+)
+
+function Read-PbRegistryService {
+  param([string]$Name)
+  $path = 'Registry::HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\' + $Name
+  if (-not (Test-Path -LiteralPath $path)) { return $null }
+  $values = @{}
+  $item = Get-Item -LiteralPath $path
+  foreach ($v in $item.GetValueNames()) { $values[$v] = $item.GetValue($v, $null, 'DoNotExpandEnvironmentNames') }
+  $triggers = @()
+  $tpath = $path + '\\TriggerInfo'
+  if (Test-Path -LiteralPath $tpath) {
+    foreach ($sub in (Get-ChildItem -LiteralPath $tpath | Sort-Object { [int]$_.PSChildName })) {
+      $t = @{ Index = [int]$sub.PSChildName }
+      foreach ($v in $sub.GetValueNames()) { $t[$v] = $sub.GetValue($v) }
+      $triggers += $t
+    }
+  }
+  return @{ Properties = $values; Triggers = $triggers }
+}
+
+function Get-PbValue {
+  param($Values, [string]$Name)
+  foreach ($k in @($Values.Keys)) { if ($k -ieq $Name) { return $Values[$k] } }
+  return $null
+}
+
+function ConvertTo-PbHex {
+  param($Bytes)
+  if ($null -eq $Bytes) { return '' }
+  return ((@($Bytes) | ForEach-Object { ([int]$_).ToString('x2') }) -join '')
+}
+
+function Get-PbSddl {
+  param([string]$Name)
+  $out = & sc.exe sdshow $Name 2>&1
+  if ($LASTEXITCODE -ne 0) { return $null }
+  $text = (@($out) | ForEach-Object { [string]$_ } | Where-Object { $_.Trim() -ne '' }) -join ''
+  return $text.Trim()
+}
+
+# The comparison strings of the live service; the same reduction as compareValuesOf in procall-backup.
+function Get-PbLive {
+  param([string]$Name)
+  if ($ReadServiceKey) { $key = & $ReadServiceKey $Name } else { $key = Read-PbRegistryService -Name $Name }
+  if ($null -eq $key) { return $null }
+  $v = $key.Properties
+  $sep = [string][char]0
+  $start = [int](Get-PbValue $v 'Start')
+  $startNames = @{ 0 = 'boot'; 1 = 'system'; 2 = 'auto'; 3 = 'demand'; 4 = 'disabled' }
+  $startType = $startNames[$start]
+  $delayed = Get-PbValue $v 'DelayedAutostart'
+  if ($startType -eq 'auto' -and $null -ne $delayed -and [int]$delayed -ne 0) { $startType = 'delayed-auto' }
+  $err = Get-PbValue $v 'ErrorControl'
+  $errorNames = @{ 0 = 'ignore'; 1 = 'normal'; 2 = 'severe'; 3 = 'critical' }
+  if ($null -eq $err) { $errorControl = 'normal' } else { $errorControl = $errorNames[[int]$err] }
+  $depend = @()
+  foreach ($d in @(Get-PbValue $v 'DependOnService')) { if ($d) { $depend += [string]$d } }
+  foreach ($d in @(Get-PbValue $v 'DependOnGroup')) { if ($d) { $depend += ('+' + [string]$d) } }
+  $failure = ''
+  $flag = '0'
+  $bytes = Get-PbValue $v 'FailureActions'
+  if ($null -ne $bytes) {
+    $b = [byte[]]$bytes
+    $reset = [BitConverter]::ToUInt32($b, 0)
+    $count = [BitConverter]::ToUInt32($b, 12)
+    $actionNames = @{ 0 = 'none'; 1 = 'restart'; 2 = 'reboot'; 3 = 'run' }
+    $parts = @()
+    for ($i = 0; $i -lt $count; $i++) {
+      $parts += $actionNames[[int][BitConverter]::ToUInt32($b, 20 + 8 * $i)]
+      $parts += [string][BitConverter]::ToUInt32($b, 24 + 8 * $i)
+    }
+    $cmd = [string](Get-PbValue $v 'FailureCommand')
+    $msg = [string](Get-PbValue $v 'RebootMessage')
+    if ($count -gt 0 -or $cmd -or $msg -or $reset -ne 0) { $failure = @([string]$reset, ($parts -join '/'), $cmd, $msg) -join $sep }
+    $nc = Get-PbValue $v 'FailureActionsOnNonCrashFailures'
+    if ($null -ne $nc -and [int]$nc -ne 0) { $flag = '1' }
+  }
+  $sid = Get-PbValue $v 'ServiceSidType'
+  $sidNames = @{ 0 = 'none'; 1 = 'unrestricted'; 3 = 'restricted' }
+  if ($null -eq $sid) { $sidType = 'none' } else { $sidType = $sidNames[[int]$sid] }
+  $privs = @(@(Get-PbValue $v 'RequiredPrivileges') | Where-Object { $_ }) -join '/'
+  $pre = Get-PbValue $v 'PreshutdownTimeout'
+  if ($null -eq $pre) { $preshutdown = '' } else { $preshutdown = [string][uint32]$pre }
+  $envValue = @(@(Get-PbValue $v 'Environment') | Where-Object { $_ }) -join $sep
+  $triggers = @()
+  foreach ($t in @($key.Triggers)) {
+    if ($null -eq $t) { continue }
+    $parts = @([string](Get-PbValue $t 'Type'), [string](Get-PbValue $t 'Action'), (ConvertTo-PbHex (Get-PbValue $t 'GUID')))
+    for ($i = 0; $null -ne (Get-PbValue $t ('Data' + $i)); $i++) {
+      $dt = Get-PbValue $t ('DataType' + $i)
+      if ($null -eq $dt) { $dt = 1 }
+      $parts += ([string]$dt + ':' + (ConvertTo-PbHex (Get-PbValue $t ('Data' + $i))))
+    }
+    $triggers += ($parts -join ',')
+  }
+  $sddl = Get-PbSddl -Name $Name
+  $account = [string](Get-PbValue $v 'ObjectName')
+  return @{
+    imagePath = [string](Get-PbValue $v 'ImagePath')
+    serviceType = [string][int](Get-PbValue $v 'Type')
+    startType = $startType
+    errorControl = $errorControl
+    loadOrderGroup = [string](Get-PbValue $v 'Group')
+    dependencies = ($depend -join '/')
+    account = $account.ToLowerInvariant()
+    displayName = [string](Get-PbValue $v 'DisplayName')
+    description = [string](Get-PbValue $v 'Description')
+    failureActions = $failure
+    failureFlag = $flag
+    sidType = $sidType
+    requiredPrivileges = $privs
+    preshutdownTimeout = $preshutdown
+    environment = $envValue
+    triggers = ($triggers -join '|')
+    securityDescriptor = $sddl
+    isSddlKnown = ($null -ne $sddl)
+  }
+}
+
+function Format-PbCall {
+  param($Call)
+  $words = foreach ($a in $Call.Args) {
+    if ($a -ceq '${PASSWORD_PLACEHOLDER}') { '********' }
+    elseif ($a -match '^[A-Za-z][A-Za-z0-9]*=$' -or $a -match '^/[A-Za-z]+$' -or $a -cmatch '^[a-z]+$') { $a }
+    else { "'" + ($a -replace "['\\u2018\\u2019\\u201A\\u201B]", '$0$0') + "'" }
+  }
+  return ($Call.Tool + '.exe ' + ($words -join ' '))
+}
+
+# Windows PowerShell 5.1 (and pwsh before 7.3) drop empty arguments and do not escape embedded quotes
+# when calling a native program; sc.exe needs both (empty description, quoted image paths).
+function ConvertTo-PbNativeArgs {
+  param([string]$Command, [string[]]$Arguments)
+  $cmd = Get-Command -Name $Command -ErrorAction SilentlyContinue | Select-Object -First 1
+  $mode = 'Legacy'
+  $pref = Get-Variable -Name PSNativeCommandArgumentPassing -ValueOnly -ErrorAction SilentlyContinue
+  if ($pref) { $mode = [string]$pref }
+  if ($null -eq $cmd -or $cmd.CommandType -ne 'Application' -or $mode -ne 'Legacy') { return ,$Arguments }
+  $out = foreach ($a in $Arguments) {
+    if ($a -eq '') { '""' }
+    else {
+      $e = [regex]::Replace($a, '(\\*)"', { param($m) $m.Groups[1].Value + $m.Groups[1].Value + '\"' })
+      if ($e -match '\s' -and $e.EndsWith('\')) { $e = $e + ([regex]::Match($e, '\\+$').Value) }
+      $e
+    }
+  }
+  return ,@($out)
+}
+
+$script:Password = $null
+function Get-PbPassword {
+  param([string]$Service)
+  if ($null -ne $script:Password) { return $script:Password }
+  if ($ServicePassword) { $secure = $ServicePassword }
+  elseif ([Environment]::UserInteractive -and $Host.Name -ne 'Default Host') { $secure = Read-Host -AsSecureString -Prompt "Password of the account of service $Service (Windows never reveals it, so the backup has none)" }
+  else { throw "Service '$Service' runs as a user account and its account must be set again: pass -ServicePassword (Windows never reveals the password, so the backup cannot contain it)." }
+  $ptr = [Runtime.InteropServices.Marshal]::SecureStringToBSTR($secure)
+  try { $script:Password = [Runtime.InteropServices.Marshal]::PtrToStringBSTR($ptr) } finally { [Runtime.InteropServices.Marshal]::ZeroFreeBSTR($ptr) }
+  return $script:Password
+}
+
+function Invoke-PbCall {
+  param($Call, [string]$Service, [string]$Field)
+  $text = Format-PbCall $Call
+  if ($WhatIf) { Write-Output "What if: $text"; return }
+  $argv = @()
+  foreach ($a in $Call.Args) { if ($a -ceq '${PASSWORD_PLACEHOLDER}') { $argv += (Get-PbPassword -Service $Service) } else { $argv += $a } }
+  $exe = $Call.Tool + '.exe'
+  $argv = @(ConvertTo-PbNativeArgs -Command $exe -Arguments $argv)
+  $global:LASTEXITCODE = 0
+  $out = & $exe @argv 2>&1
+  $code = $LASTEXITCODE
+  if ($Call.Tool -eq 'reg' -and $Call.Args[0] -eq 'delete' -and $code -eq 1) { $code = 0 }  # reg delete of an absent key or value: nothing to delete
+  if ($code -ne 0) {
+    $detail = (@($out) | ForEach-Object { [string]$_ }) -join ' '
+    throw "Restoring '$Field' of service '$Service' failed: '$text' exited with code $code. $detail Nothing after this step was changed; fix the cause and run the script again (it skips what is already right)."
+  }
+  Write-Output "Changed $($Service) $($Field): $text"
+}
+
+$registryWrites = @()
+foreach ($svc in $Services) {
+  $name = $svc.Name
+  $live = Get-PbLive -Name $name
+  if ($null -eq $live) {
+    Invoke-PbCall -Call $svc.Create -Service $name -Field 'create'
+    if ($WhatIf) { foreach ($step in $svc.Steps) { foreach ($c in $step.Calls) { Invoke-PbCall -Call $c -Service $name -Field $step.Field } }; continue }
+    $live = Get-PbLive -Name $name
+    if ($null -eq $live) { throw "Service '$name' does not exist after sc.exe create; check the System event log." }
+  }
+  foreach ($step in $svc.Steps) {
+    $field = $step.Field
+    if ($field -eq 'securityDescriptor' -and -not $live.isSddlKnown) { Write-Warning "The security descriptor of $name could not be read; setting it." }
+    elseif ($field -eq 'account' -or $field -eq 'triggers') { if ($live[$field] -ieq $step.Desired) { continue } }
+    elseif ($live[$field] -ceq $step.Desired) { continue }
+    foreach ($c in $step.Calls) { Invoke-PbCall -Call $c -Service $name -Field $field }
+    if ($step.IsRegistryWrite) { $registryWrites += "$name $field" }
+  }
+  if (-not $WhatIf) {
+    $after = Get-PbLive -Name $name
+    $left = @($svc.Steps | Where-Object { -not ($_.Field -eq 'securityDescriptor' -and -not $after.isSddlKnown) -and -not ($after[$_.Field] -ieq $_.Desired) } | ForEach-Object { $_.Field })
+    if ($left.Count -gt 0) { throw "Service '$name' still differs after the restore in: $($left -join ', '). The tools reported success; check the values by hand." }
+    Write-Output "Service $name matches the backup."
+  }
+}
+if ($registryWrites.Count -gt 0) { Write-Output ("Written to the registry, effective at the next service start or reboot: " + ($registryWrites -join '; ')) }
+`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Markdown
+
+function md(text: string): string {
+  return text.replace(/[\\`*_[\]|<>]/g, (c) => `\\${c}`);
+}
+
+function code(text: string): string {
+  const ticks = text.includes('`') ? '``' : '`';
+  return `${ticks}${text.replace(/\r?\n/g, ' ')}${ticks}`;
+}
+
+/** What the Markdown page needs beyond the decoded registry. */
+export interface ServicePageContext {
+  /** Host the service was captured on. */
+  host?: string;
+  /** ISO time of the capture. */
+  capturedAt?: string;
+  /** The security descriptor, or null with the reason. */
+  sddl: string | null;
+  sddlNote?: string;
+  /** Runtime state when CIM was available. */
+  state?: string | null;
+  warnings?: readonly string[];
+}
+
+const START_TEXT: Record<string, string> = {
+  boot: 'Boot (driver)',
+  system: 'System (driver)',
+  auto: 'Automatic',
+  'delayed-auto': 'Automatic (Delayed Start)',
+  demand: 'Manual',
+  disabled: 'Disabled',
+};
+
+const ACTION_TEXT: Record<string, string> = { none: 'Take no action', restart: 'Restart the service', reboot: 'Restart the computer', run: 'Run a program' };
+
+/**
+ * The page an admin would have written by hand: the service's properties as the Services console
+ * shows them (General, Log On, Recovery, Dependencies) plus what the console hides.
+ *
+ * @example
+ * ```ts
+ * const page = generateServiceMarkdown(config, { sddl: 'D:(A;;CCLCSWRPWPDTLOCRRC;;;SY)' });
+ * ```
+ */
+export function generateServiceMarkdown(s: DecodedServiceConfig, ctx: ServicePageContext): string {
+  const out: string[] = [];
+  const row = (k: string, v: string): void => void out.push(`| ${k} | ${v} |`);
+  out.push(`# Service ${md(s.name)}`, '');
+  if (ctx.host || ctx.capturedAt) out.push(`Captured${ctx.host ? ` on ${md(ctx.host)}` : ''}${ctx.capturedAt ? ` at ${md(ctx.capturedAt)}` : ''}.`, '');
+  out.push('## General', '', '| Property | Value |', '|---|---|');
+  row('Service name', code(s.name));
+  row('Display name', s.displayName ? md(s.displayName) : '(none)');
+  row('Description', s.description ? md(s.description) : '(none)');
+  row('Path to executable', s.imagePath ? code(s.imagePath) : '(none)');
+  row('Startup type', START_TEXT[s.startType] ?? s.startType);
+  row('Service type', `${s.serviceType.names.join(', ')} (${s.serviceType.value})`);
+  row('Error control', s.errorControl);
+  if (s.loadOrderGroup) row('Load-order group', md(s.loadOrderGroup));
+  if (ctx.state !== undefined) row('State at capture', ctx.state ? md(ctx.state) : 'unknown (CIM not available)');
+  out.push('', '## Log On', '');
+  if (!s.account) out.push('No `ObjectName`: the service runs as LocalSystem.');
+  else {
+    out.push(`Runs as ${code(s.account.name)} (${s.account.kind}).`);
+    if (s.account.isPasswordRequired) {
+      out.push('', '**The password must be entered again on restore.** Windows never reveals a service account password, so no backup contains it: `restore-services.ps1` asks for it (`-ServicePassword`).');
+    }
+  }
+  out.push('', '## Recovery', '');
+  const fa = s.failureActions;
+  if (!fa || fa.actions.length === 0) out.push('No recovery actions.');
+  else {
+    const nth = ['First failure', 'Second failure', 'Subsequent failures'];
+    out.push('| Failure | Action | Delay |', '|---|---|---|');
+    fa.actions.forEach((a, i) => {
+      const label = i < 2 ? nth[i] : fa.actions.length === 3 && i === 2 ? nth[2] : `Failure ${i + 1}`;
+      out.push(`| ${label} | ${ACTION_TEXT[a.action]} | ${a.delayMs / 1000} s |`);
+    });
+    out.push('');
+    out.push(`- Reset fail count after: ${fa.resetPeriodSeconds === 'infinite' ? 'never' : `${fa.resetPeriodSeconds} s (${+(Number(fa.resetPeriodSeconds) / 86400).toFixed(3)} days)`}`);
+    out.push(`- Run program: ${fa.command ? code(fa.command) : '(none)'}`);
+    out.push(`- Restart message: ${fa.rebootMessage ? md(fa.rebootMessage) : '(none)'}`);
+    out.push(`- Enable actions for stops with errors: ${fa.isAppliedToNonCrashFailures ? 'yes' : 'no'}`);
+  }
+  out.push('', '## Dependencies', '');
+  out.push(`- Services: ${s.dependencies.services.length ? s.dependencies.services.map(code).join(', ') : '(none)'}`);
+  out.push(`- Groups: ${s.dependencies.groups.length ? s.dependencies.groups.map(code).join(', ') : '(none)'}`);
+  out.push('', '## Not shown by the Services console', '');
+  out.push(`- Service SID type: ${s.sidType}`);
+  out.push(`- Required privileges: ${s.requiredPrivileges.length ? s.requiredPrivileges.map(code).join(', ') : '(all of the account)'}`);
+  out.push(`- Preshutdown timeout: ${s.preshutdownTimeoutMs === null ? '(Windows default)' : `${s.preshutdownTimeoutMs} ms`}`);
+  out.push(`- Environment: ${s.environment && s.environment.length ? s.environment.map(code).join(', ') : '(none)'}`);
+  out.push(`- Security descriptor: ${ctx.sddl ? code(ctx.sddl) : `unavailable${ctx.sddlNote ? ` (${md(ctx.sddlNote)})` : ''}`}`);
+  if (s.triggers.length === 0) out.push('- Triggers: (none)');
+  else {
+    out.push('- Triggers:');
+    for (const t of s.triggers) {
+      const data = t.data.map((d) => (Array.isArray(d.value) ? d.value.join(', ') : String(d.value))).join('; ');
+      out.push(`  - ${t.action} on ${t.typeName}${t.subtype ? ` ${code(t.subtype)}${t.subtypeName ? ` (${t.subtypeName})` : ''}` : ''}${data ? `, data: ${code(data)}` : ''}`);
+    }
+  }
+  if (ctx.warnings && ctx.warnings.length) {
+    out.push('', '## Warnings', '');
+    for (const w of ctx.warnings) out.push(`- ${md(w)}`);
+  }
+  out.push('', 'Restore: run `restore-services.ps1` from this folder as an administrator (`-WhatIf` first to see the commands).', '');
+  return out.join('\n');
+}
+
+// Re-exported for the restore side, so both use the same numbers.
+export { encodeSidType };
