@@ -323,7 +323,7 @@ class Connection {
       if (status & 0x01) {
         const payload = Buffer.concat(this.message);
         this.message = [];
-        this.busy = this.busy.then(() => this.handle(type, payload)).catch(() => this.socket.destroy());
+        this.busy = this.busy.then(() => this.handle(type, payload)).catch(() => void this.socket.destroy());
       }
     }
   }
@@ -399,8 +399,14 @@ class Connection {
     }
     let pending: Buffer[] = [];
     let hasError = false;
+    // After an attention the running response is ended (EOM) and the ack follows as its own message: tedious
+    // discards the first message and looks for DONE_ATTN in the next one (MS-TDS 3.2.5.7).
+    const endForAttention = async (): Promise<void> => {
+      if (!this.closed) await this.send([...pending, done(0)], true);
+    };
     for (const a of actions) {
-      if (this.attentionRaised || this.closed) return;
+      if (this.closed) return;
+      if (this.attentionRaised) return endForAttention();
       if ('info' in a) pending.push(infoOrError(TOKEN.INFO, a.info, 0));
       else if ('error' in a) {
         hasError = true;
@@ -416,7 +422,8 @@ class Connection {
       } else if ('stall' in a) {
         if (pending.length > 0) await this.send(pending, false);
         await this.waitForAttention();
-        return;
+        pending = [];
+        return endForAttention();
       } else if ('drop' in a) {
         if (pending.length > 0) await this.send(pending, false);
         this.socket.destroy();
@@ -424,7 +431,10 @@ class Connection {
         return;
       }
     }
-    if (this.attentionRaised) return;
+    if (this.attentionRaised) {
+      pending = [];
+      return endForAttention();
+    }
     await this.send([...pending, done(hasError ? DONE_ERROR : 0)], true);
   }
 }
