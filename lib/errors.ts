@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'PB_SHADOW_COPY_UNAVAILABLE' | 'PB_SHADOW_COPY_FAILED' // folder snapshots: shadowCopy 'always' could not get one / VSS failed mid-way
   | 'PB_USER_PROFILE_NOT_FOUND' | 'PB_REGISTRY_UNLOAD_FAILED' // per-user registry: no such profile / a temporarily loaded NTUSER.DAT could not be unloaded
   | 'PB_SERVICE_MISMATCH' // restoreServiceConfig: the tools reported success but the service still differs
+  | 'PB_SQL_BACKUP_DEVICE' | 'PB_SQL_BACKUP_FAILED' | 'PB_SQL_LOGIN_FAILED' | 'PB_SQL_CANNOT_OPEN_DATABASE' | 'PB_SQL_DATABASE_IN_USE' | 'PB_SQL_DISK' | 'PB_SQL_ERROR' | 'PB_SQL_CONNECTION' | 'PB_SQL_CANCELLED' | 'PB_SQL_UCSERVER_CONNECTED' | 'PB_SQL_DATABASE_EXISTS' // SQL Server: see SqlErrorCode in primitives/sql-errors.ts
   | (string & { readonly __pbCode?: never });
 
 /** Details that travel with a {@link ProcallBackupError}. All optional. */
