@@ -3,11 +3,13 @@
  * diff against the current state). Builders and parsers are pure; the runs go through a Runner.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ProcallBackupError, validationError } from '../errors';
-import type { ReadScript, Runner } from '../powershell/runner';
-import { countRegFile, parseRegFile, type RegFile } from './reg-file';
+import { quotePowerShell } from '../powershell/quote';
+import type { ReadScript, Runner, WriteScript } from '../powershell/runner';
+import { countRegFile, parseRegFile, regTypeNumber, type RegFile, type RegValue } from './reg-file';
 
 /** Which registry view reg.exe uses on 64-bit Windows: `/reg:64`, `/reg:32`, or the caller's own. */
 export type RegistryView = 'default' | '64' | '32';
@@ -81,7 +83,8 @@ export function normalizeRegistryKey(key: string): RegistryKeyName {
   return { root, subkey, full: join(root), short: join(SHORT_ROOT[root]) };
 }
 
-function viewArgument(view: RegistryView | undefined): string | undefined {
+/** `/reg:64`, `/reg:32` or nothing; rejects other views (internal). */
+export function viewArgument(view: RegistryView | undefined): string | undefined {
   if (view === undefined || view === 'default') return undefined;
   if (view === '64' || view === '32') return `/reg:${view}`;
   throw validationError(`Unknown registry view ${JSON.stringify(view)}.`, "Use 'default', '64' or '32'.");
@@ -89,7 +92,8 @@ function viewArgument(view: RegistryView | undefined): string | undefined {
 
 // Decides "the key is missing" after reg.exe exit code 1: through .NET on Windows, by the message
 // elsewhere (Wine prints "Unable to find the specified registry key" to stdout).
-const MISSING_KEY_CHECK = String.raw`
+/** PowerShell function `Test-PbRegistryKeyMissing`, shared with the per-user export (internal). */
+export const MISSING_KEY_CHECK = String.raw`
 function Test-PbRegistryKeyMissing($Root, $Subkey, $View, $Output) {
   if ([Environment]::OSVersion.Platform -eq 'Win32NT') {
     try {
@@ -166,7 +170,8 @@ export interface RegistryKeyAbsent {
 /** What {@link exportRegistryKey} returns. */
 export type ExportRegistryKeyResult = RegistryExport | RegistryKeyAbsent;
 
-function checkFile(file: unknown, what: string): string {
+/** Validates and resolves a file option (internal). */
+export function checkFile(file: unknown, what: string): string {
   if (typeof file !== 'string' || file.trim() === '') throw validationError(`The ${what} is empty.`, 'Pass a file path such as C:\\Backup\\estos.reg.');
   if (/[\r\n\0]/.test(file)) throw validationError(`The ${what} ${JSON.stringify(file)} contains a line break or NUL.`, 'Pass a plain file path.');
   return path.resolve(file);
@@ -280,5 +285,246 @@ export async function exportRegistryKey(runner: Runner, opts: ExportRegistryKeyO
     return result;
   } finally {
     rmSync(partial, { force: true });
+  }
+}
+
+// ---------------------------------------------------------------- import
+
+/** Options of {@link importRegistryKey}. */
+export interface ImportRegistryKeyOptions {
+  /** The .reg file to import (parsed completely before anything runs). */
+  file: string;
+  /** `/reg:64` or `/reg:32`; default: the view of the running process. */
+  view?: RegistryView;
+  /** Export the current state of every key the file touches, diff, and return the changes without writing. */
+  dryRun?: boolean;
+  timeoutMs?: number;
+}
+
+/** One change an import makes (or would make). Key paths are in their long spelling. */
+export type RegistryChange =
+  | { kind: 'key-added'; key: string }
+  | { kind: 'key-removed'; key: string }
+  | { kind: 'value-added'; key: string; name: string; after: RegValue }
+  | { kind: 'value-changed'; key: string; name: string; before: RegValue; after: RegValue }
+  | { kind: 'value-removed'; key: string; name: string; before: RegValue };
+
+/** What {@link importRegistryKey} returns. */
+export interface RegistryImportResult {
+  /** Absolute path of the imported file. */
+  file: string;
+  sha256: string;
+  /** Key sections and values in the file (deletions excluded). */
+  keys: number;
+  values: number;
+  /** True when reg.exe imported the file; false for a dry run. */
+  imported: boolean;
+  /** With `dryRun`: what the import would change, in key order. */
+  changes?: RegistryChange[];
+  /**
+   * With `dryRun`: values that exist now under the touched keys and are not named in the file.
+   * An import merges, so they stay; a restore that must reproduce the backup exactly has to remove them.
+   */
+  untouchedValues?: Array<{ key: string; name: string }>;
+}
+
+const IMPORT_BODY = String.raw`
+$argv = @('import', [string]$in.file)
+if ($in.viewArg) { $argv += [string]$in.viewArg }
+$r = Invoke-PbTool reg $argv
+return @{ exitCode = $r.exitCode }
+`;
+
+/**
+ * Builds the script that runs `reg.exe import <file> [/reg:64|32]` (pure).
+ *
+ * @example
+ * ```ts
+ * buildImportRegistryKeyScript({ file: 'C:\\Backup\\server.reg' }).whatIf; // [ "reg.exe import 'C:\\Backup\\server.reg'" ]
+ * ```
+ */
+export function buildImportRegistryKeyScript(opts: { file: string; view?: RegistryView; timeoutMs?: number }): WriteScript<{ exitCode: number } | null> {
+  const file = checkFile(opts.file, 'import file');
+  const viewArg = viewArgument(opts.view);
+  return {
+    name: 'importRegistryKey',
+    effect: 'write',
+    body: IMPORT_BODY,
+    input: { file, viewArg: viewArg ?? null },
+    whatIf: [`reg.exe import ${quotePowerShell(file)}${viewArg ? ` ${viewArg}` : ''}`],
+    dryRunValue: null,
+    timeoutMs: opts.timeoutMs,
+  };
+}
+
+interface KeyState {
+  path: string;
+  values: Map<string, RegValue>;
+}
+type RegistryState = Map<string, KeyState>;
+
+function upperKey(p: string): string {
+  return normalizeRegistryKey(p).full.toUpperCase();
+}
+
+function isUnder(child: string, parent: string): boolean {
+  return child === parent || child.startsWith(`${parent}\\`);
+}
+
+/** The touched keys without those below another touched key (long spelling). */
+function topKeys(doc: RegFile): string[] {
+  const all = [...new Map(doc.keys.map((k) => [upperKey(k.path), normalizeRegistryKey(k.path).full])).entries()];
+  return all.filter(([u]) => !all.some(([o]) => o !== u && isUnder(u, o))).map(([, full]) => full);
+}
+
+function addState(state: RegistryState, doc: RegFile): void {
+  for (const k of doc.keys) {
+    if (k.delete) continue;
+    const values = new Map<string, RegValue>();
+    for (const v of k.values) if (v.type !== 'DELETE') values.set(v.name.toUpperCase(), v);
+    state.set(upperKey(k.path), { path: normalizeRegistryKey(k.path).full, values });
+  }
+}
+
+/** Applies a .reg document to a registry state the way reg.exe import does: merge, in file order (pure). */
+function applyRegFile(initial: RegistryState, doc: RegFile): RegistryState {
+  const state: RegistryState = new Map([...initial].map(([k, v]) => [k, { path: v.path, values: new Map(v.values) }]));
+  for (const k of doc.keys) {
+    const u = upperKey(k.path);
+    if (k.delete) {
+      for (const key of [...state.keys()]) if (isUnder(key, u)) state.delete(key);
+      continue;
+    }
+    let target = state.get(u);
+    if (!target) {
+      target = { path: normalizeRegistryKey(k.path).full, values: new Map() };
+      state.set(u, target);
+    }
+    for (const v of k.values) {
+      if (v.type === 'DELETE') target.values.delete(v.name.toUpperCase());
+      else target.values.set(v.name.toUpperCase(), v);
+    }
+  }
+  return state;
+}
+
+/**
+ * True when two values hold the same type and data (names are not compared).
+ *
+ * @example
+ * ```ts
+ * isSameRegValue({ name: 'a', type: 'REG_DWORD', data: 1 }, { name: 'A', type: 'REG_DWORD', data: 1 }); // true
+ * ```
+ */
+export function isSameRegValue(a: RegValue, b: RegValue): boolean {
+  if (regTypeNumber(a) !== regTypeNumber(b)) return false;
+  const bytes = (v: RegValue): Buffer => {
+    switch (v.type) {
+      case 'REG_SZ':
+      case 'REG_EXPAND_SZ':
+        return Buffer.from(`${v.data}\0`, 'utf16le');
+      case 'REG_MULTI_SZ':
+        return Buffer.from(v.data.map((s) => `${s}\0`).join('') + '\0', 'utf16le');
+      case 'REG_DWORD': {
+        const b = Buffer.alloc(4);
+        b.writeUInt32LE(v.data);
+        return b;
+      }
+      case 'REG_QWORD': {
+        const b = Buffer.alloc(8);
+        b.writeBigUInt64LE(v.data);
+        return b;
+      }
+      default:
+        return v.data;
+    }
+  };
+  return bytes(a).equals(bytes(b));
+}
+
+/**
+ * The changes between two registry states (pure): keys added and removed, values added, changed, removed.
+ *
+ * @example
+ * ```ts
+ * const changes = diffRegFiles(parseRegFile(before), parseRegFile(after));
+ * ```
+ */
+export function diffRegFiles(before: RegFile, after: RegFile): RegistryChange[] {
+  const a: RegistryState = new Map();
+  const b: RegistryState = new Map();
+  addState(a, before);
+  addState(b, after);
+  return diffStates(a, b);
+}
+
+function diffStates(before: RegistryState, after: RegistryState): RegistryChange[] {
+  const changes: RegistryChange[] = [];
+  const keys = [...new Set([...before.keys(), ...after.keys()])].sort();
+  for (const u of keys) {
+    const x = before.get(u);
+    const y = after.get(u);
+    if (!x && y) {
+      changes.push({ kind: 'key-added', key: y.path });
+      for (const v of y.values.values()) changes.push({ kind: 'value-added', key: y.path, name: v.name, after: v });
+    } else if (x && !y) {
+      changes.push({ kind: 'key-removed', key: x.path });
+    } else if (x && y) {
+      for (const [n, v] of y.values) {
+        const old = x.values.get(n);
+        if (!old) changes.push({ kind: 'value-added', key: y.path, name: v.name, after: v });
+        else if (!isSameRegValue(old, v)) changes.push({ kind: 'value-changed', key: y.path, name: v.name, before: old, after: v });
+      }
+      for (const [n, v] of x.values) if (!y.values.has(n)) changes.push({ kind: 'value-removed', key: x.path, name: v.name, before: v });
+    }
+  }
+  return changes;
+}
+
+/**
+ * Imports a .reg file with reg.exe. The file is read and parsed completely first: a malformed file
+ * is `PB_REGFILE_PARSE` and nothing is imported. With `dryRun`, every key the file touches is
+ * exported as it is now, and the result lists what the import would change, without writing.
+ *
+ * @example
+ * ```ts
+ * const plan = await importRegistryKey(runner, { file: 'C:\\Backup\\server.reg', dryRun: true });
+ * for (const c of plan.changes ?? []) console.log(c.kind, c.key);
+ * await importRegistryKey(runner, { file: 'C:\\Backup\\server.reg' });
+ * ```
+ */
+export async function importRegistryKey(runner: Runner, opts: ImportRegistryKeyOptions): Promise<RegistryImportResult> {
+  if (!opts || typeof opts !== 'object') throw validationError('importRegistryKey needs options.', 'Pass { file }.');
+  const file = checkFile(opts.file, 'import file');
+  if (!existsSync(file) || !statSync(file).isFile()) throw validationError(`The .reg file ${file} does not exist.`, 'Pass the path of an exported .reg file.');
+  viewArgument(opts.view);
+  const buf = readFileSync(file);
+  const doc = parseRegFile(buf);
+  for (const k of doc.keys) normalizeRegistryKey(k.path);
+  const counts = countRegFile(doc);
+  const base = { file, sha256: createHash('sha256').update(buf).digest('hex'), keys: counts.keys, values: counts.values };
+  if (!opts.dryRun) {
+    const r = await runner.run(buildImportRegistryKeyScript({ file, view: opts.view, timeoutMs: opts.timeoutMs }));
+    return { ...base, imported: !r.dryRun };
+  }
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'pb-reg-diff-'));
+  try {
+    const current: RegistryState = new Map();
+    let n = 0;
+    for (const key of topKeys(doc)) {
+      const r = await exportRegistryKey(runner, { key, file: path.join(tmp, `current-${n++}.reg`), view: opts.view, optional: true, includeDocument: true, timeoutMs: opts.timeoutMs });
+      if (!r.absent && r.document) addState(current, r.document);
+    }
+    const after = applyRegFile(current, doc);
+    const named = new Set<string>();
+    for (const k of doc.keys) for (const v of k.values) named.add(`${upperKey(k.path)}\n${v.name.toUpperCase()}`);
+    const untouchedValues: Array<{ key: string; name: string }> = [];
+    for (const [u, s] of after) {
+      if (!current.has(u)) continue;
+      for (const [n2, v] of s.values) if (!named.has(`${u}\n${n2}`)) untouchedValues.push({ key: s.path, name: v.name });
+    }
+    return { ...base, imported: false, changes: diffStates(current, after), untouchedValues };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
   }
 }
