@@ -418,10 +418,11 @@ function validateDatabaseName(database: unknown): asserts database is string {
   }
 }
 
-// A .bak path is opened by the server on its host: require a Windows absolute path or a UNC path.
+// A .bak path is opened by the server on its host: require an absolute path there (Windows, UNC, or SQL Server on Linux).
 function validateBackupPath(file: unknown, option = 'file'): asserts file is string {
-  if (typeof file !== 'string' || !(/^[A-Za-z]:\\/.test(file) || /^\\\\[^\\]+\\[^\\]+/.test(file)) || file.includes('\u0000')) {
-    throw validationError(`${option} '${String(file)}' is not an absolute Windows path.`, `Pass ${option} as the SQL Server host sees it: 'D:\\Backup\\chat.bak' or '\\\\nas\\backup\\chat.bak'.`);
+  const isAbsolute = typeof file === 'string' && (/^[A-Za-z]:\\/.test(file) || /^\\\\[^\\]+\\[^\\]+/.test(file) || /^\/[^/]/.test(file));
+  if (!isAbsolute || (file as string).includes('\u0000') || /(^|[\\/])\.\.([\\/]|$)/.test(file as string)) {
+    throw validationError(`${option} '${String(file)}' is not an absolute path on the SQL Server host.`, `Pass ${option} as the SQL Server host sees it: 'D:\\Backup\\chat.bak', '\\\\nas\\backup\\chat.bak' (or '/var/opt/mssql/backup/chat.bak' on Linux).`);
   }
 }
 
