@@ -232,7 +232,7 @@ export function buildRestorePlan(s: ServiceRestoreSource): ServiceRestorePlan {
 export function formatToolCall(call: ToolCall): string {
   const words = call.args.map((a) => {
     if (a === PASSWORD_PLACEHOLDER) return '********';
-    if (/^[A-Za-z][A-Za-z0-9]*=$/.test(a) || /^\/[A-Za-z]+$/.test(a) || /^[a-z]+$/.test(a)) return a;
+    if (/^[A-Za-z][A-Za-z0-9]*=$/.test(a) || /^\/[A-Za-z]+$/.test(a) || /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(a)) return a;
     return quotePowerShell(a);
   });
   return [`${call.tool}.exe`, ...words].join(' ');
@@ -437,7 +437,7 @@ function Format-PbCall {
   param($Call)
   $words = foreach ($a in $Call.Args) {
     if ($a -ceq '${PASSWORD_PLACEHOLDER}') { '********' }
-    elseif ($a -match '^[A-Za-z][A-Za-z0-9]*=$' -or $a -match '^/[A-Za-z]+$' -or $a -cmatch '^[a-z]+$') { $a }
+    elseif ($a -match '^[A-Za-z][A-Za-z0-9]*=$' -or $a -match '^/[A-Za-z]+$' -or $a -match '^[A-Za-z0-9][A-Za-z0-9._-]*$') { $a }
     else { "'" + ($a -replace "['\\u2018\\u2019\\u201A\\u201B]", '$0$0') + "'" }
   }
   return ($Call.Tool + '.exe ' + ($words -join ' '))
@@ -482,7 +482,7 @@ function Invoke-PbCall {
   $argv = @()
   foreach ($a in $Call.Args) { if ($a -ceq '${PASSWORD_PLACEHOLDER}') { $argv += (Get-PbPassword -Service $Service) } else { $argv += $a } }
   $exe = $Call.Tool + '.exe'
-  $argv = @(ConvertTo-PbNativeArgs -Command $exe -Arguments $argv)
+  $argv = ConvertTo-PbNativeArgs -Command $exe -Arguments $argv
   $global:LASTEXITCODE = 0
   $out = & $exe @argv 2>&1
   $code = $LASTEXITCODE
