@@ -107,15 +107,19 @@ const TYPE_NAMES: Record<string, number> = { REG_SZ: 1, REG_EXPAND_SZ: 2, REG_BI
 let cp1252Decode: string[] | undefined;
 let cp1252Encode: Map<string, number> | undefined;
 
+// 0x80..0x9F of Windows-1252; the five unassigned bytes map to U+0081 etc. as Windows does.
+// (Node's TextDecoder('windows-1252') decodes this range as Latin-1, so the table is spelled out.)
+const CP1252_80_9F = '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f' +
+  '\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178';
+
 function cp1252Tables(): { dec: string[]; enc: Map<string, number> } {
   if (!cp1252Decode || !cp1252Encode) {
-    const decoder = new TextDecoder('windows-1252');
     cp1252Decode = [];
     cp1252Encode = new Map();
     for (let b = 0; b < 256; b++) {
-      const ch = decoder.decode(Uint8Array.of(b));
+      const ch = b >= 0x80 && b <= 0x9f ? CP1252_80_9F[b - 0x80] : String.fromCharCode(b);
       cp1252Decode.push(ch);
-      if (!cp1252Encode.has(ch)) cp1252Encode.set(ch, b);
+      cp1252Encode.set(ch, b);
     }
   }
   return { dec: cp1252Decode, enc: cp1252Encode };
@@ -171,12 +175,12 @@ function decodeUtf8(buf: Uint8Array): string {
   }
 }
 
-function parseQuoted(text: string, start: number, line: number): { value: string; end: number } {
+function parseQuoted(text: string, start: number, line: number, raw: string): { value: string; end: number } {
   // text[start] is the opening quote
   let out = '';
   let i = start + 1;
   for (;;) {
-    if (i >= text.length) throw parseError(line, 'a quoted string is not closed', text);
+    if (i >= text.length) throw parseError(line, 'a quoted string is not closed', raw);
     const ch = text[i];
     if (ch === '"') return { value: out, end: i + 1 };
     if (ch === '\\') {
@@ -184,7 +188,7 @@ function parseQuoted(text: string, start: number, line: number): { value: string
       if (next === '\\' || next === '"') out += next;
       else if (next === 'n') out += '\n';
       else if (next === 'r') out += '\r';
-      else throw parseError(line, `unknown escape \\${next ?? ''} in a quoted string`, text);
+      else throw parseError(line, `unknown escape \\${next ?? ''} in a quoted string`, raw);
       i += 2;
       continue;
     }
@@ -299,7 +303,7 @@ export function parseRegFile(input: Buffer | string): RegFile {
         name = '';
         pos = 1;
       } else {
-        const q = parseQuoted(line, 0, lineNo);
+        const q = parseQuoted(line, 0, lineNo, raw);
         name = q.value;
         pos = q.end;
       }
@@ -313,7 +317,7 @@ export function parseRegFile(input: Buffer | string): RegFile {
         continue;
       }
       if (rest.startsWith('"')) {
-        const q = parseQuoted(rest, 0, lineNo);
+        const q = parseQuoted(rest, 0, lineNo, raw);
         if (!isRestEmpty(rest.slice(q.end))) throw parseError(lineNo, 'unexpected text after the closing quote', raw);
         current.values.push({ name, type: 'REG_SZ', data: q.value });
         continue;
@@ -330,7 +334,7 @@ export function parseRegFile(input: Buffer | string): RegFile {
         while (hexText.endsWith('\\')) {
           hexText = hexText.slice(0, -1);
           i++;
-          if (i >= lines.length) throw parseError(startLine, 'the file ends inside a continued hex value', raw);
+          if (i >= lines.length || lines[i].trim() === '') throw parseError(startLine, 'a continued hex value is followed by a blank line or the end of the file', raw);
           hexText += stripComment(lines[i].trimStart());
         }
         const data = parseHexBytes(hexText, startLine, raw);
