@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import sql from 'mssql';
 import { ProcallBackupError, validationError } from '../errors';
 import { collectSecrets, Secret } from '../secret';
@@ -50,7 +51,7 @@ export interface SqlConnectionOptions {
   timeoutMs?: number;
   /** Connect/login timeout in ms (default 15000). */
   connectTimeoutMs?: number;
-  /** Cancels the running statement (mssql: a TDS attention; sqlcmd: not supported, the call runs to its end). */
+  /** Cancels the running statement (mssql: a TDS attention; sqlcmd: the running call goes on, no further step starts). */
   signal?: AbortSignal;
 }
 
@@ -140,6 +141,8 @@ export interface SqlBackupResult {
   location: string;
   /** Every informational message the server sent (progress, "BACKUP DATABASE successfully processed ..."). */
   messages: string[];
+  /** Problems that did not fail the backup (e.g. `localPath` was given but could not be read). */
+  warnings: string[];
   durationMs: number;
 }
 
@@ -879,6 +882,8 @@ class SqlcmdTransport implements SqlTransport {
 
   async exec(tsql: string, options: ExecOptions): Promise<SqlBatchOutput> {
     const started = Date.now();
+    // A sqlcmd call cannot be interrupted from here; the signal stops the next step from starting.
+    if (this.o.signal?.aborted) throw connectionError(this.o, options.step, { message: 'cancelled before it started', code: 'ECANCEL' }, this.secrets);
     const { value } = await this.runner.run(buildSqlcmdScript(this.o, tsql, options.effect, options.step));
     const out = parseSqlcmdOutput(value.stdout, value.stderr);
     for (const m of out.messages) options.onMessage?.(m);
@@ -933,6 +938,8 @@ function progressRelay(onProgress: ((p: SqlProgress) => void) | undefined, colle
 }
 
 async function hashFile(path: string): Promise<{ sha256: string; sizeBytes: number } | undefined> {
+  // 'D:\\x.bak' is a relative name on Linux: only a path absolute here can be the same file.
+  if (!isAbsolute(path)) return undefined;
   try {
     const stat = await fsp.stat(path);
     if (!stat.isFile()) return undefined;
@@ -1001,6 +1008,8 @@ export async function backupSqlDatabase(runner: Runner | undefined, options: Sql
     const headerOut = await transport.exec(`${buildHeaderOnlyStatement(options.file)};\n${buildExactLsnQuery(options.database, options.file)};`, { effect: 'read', step: 'backupSqlDatabase: RESTORE HEADERONLY' });
     const header = parseHeaderOnlyRows(headerOut.recordsets[0] ?? [], headerOut.recordsets[1]?.[0]);
     const hashed = await hashFile(options.localPath ?? options.file);
+    const warnings: string[] = [];
+    if (options.localPath !== undefined && !hashed) warnings.push(`localPath ${options.localPath} could not be read here; the backup was checked by the server only.`);
     return {
       server: options.server,
       database: options.database,
@@ -1013,6 +1022,7 @@ export async function backupSqlDatabase(runner: Runner | undefined, options: Sql
       sizeBytes: hashed?.sizeBytes,
       location: describeBackupLocation(options.file, verify, hashed !== undefined, options.server),
       messages,
+      warnings,
       durationMs: Date.now() - started,
     };
   } finally {

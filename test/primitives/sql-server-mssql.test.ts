@@ -42,6 +42,7 @@ let tmp: string;
 beforeAll(async () => {
   standIn = await startTdsStandIn({
     login: (l) => (l.password === PASSWORD ? undefined : { number: 18456, message: `Login failed for user '${l.userName}'.` }),
+    ntlm: { domain: 'CONTOSO', user: 'svc-backup', password: PASSWORD },
   });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-sql-'));
 });
@@ -96,6 +97,12 @@ describe('backupSqlDatabase over mssql/tedious (TDS stand-in)', () => {
     expect(r.isFileReachable).toBe(false);
     expect(r.sha256).toBeUndefined();
     expect(r.location).toMatch(/D:\\Backup\\chat\.bak on the SQL Server host .* verified by .*RESTORE VERIFYONLY WITH CHECKSUM/);
+  });
+
+  it('warns when the given localPath cannot be read', async () => {
+    const r = await backupSqlDatabase(undefined, { ...conn(), database: 'UCServerChat', file: 'D:\\Backup\\chat.bak', localPath: path.join(tmp, 'missing.bak') });
+    expect(r.isFileReachable).toBe(false);
+    expect(r.warnings).toEqual([expect.stringMatching(/missing\.bak could not be read here/)]);
   });
 
   it('delivers progress while the statement is still running', async () => {
@@ -194,6 +201,26 @@ describe('backupSqlDatabase over mssql/tedious (TDS stand-in)', () => {
     },
     40_000,
   );
+});
+
+describe('NTLM with explicit domain credentials over mssql', () => {
+  it('proves domain, user and password through the NTLM exchange', async () => {
+    const before = standIn.ntlmLogins.length;
+    const r = await backupSqlDatabase(undefined, { ...conn(), auth: { kind: 'ntlm', domain: 'CONTOSO', user: 'svc-backup', password: new Secret(PASSWORD) }, database: 'x', file: 'D:\\x.bak' });
+    expect(r.header.databaseName).toBe('UCServerChat');
+    const attempts = standIn.ntlmLogins.slice(before);
+    expect(attempts.length).toBeGreaterThan(0);
+    expect(attempts.every((a) => a.domain === 'CONTOSO' && a.user === 'svc-backup' && a.isPasswordValid)).toBe(true);
+    // LOGIN7 itself carried no SQL login name or password.
+    expect(standIn.logins[standIn.logins.length - 1]).toMatchObject({ userName: '', password: '', hasSspi: true });
+  });
+
+  it('maps a wrong NTLM password to PB_SQL_LOGIN_FAILED', async () => {
+    const err = (await backupSqlDatabase(undefined, { ...conn(), auth: { kind: 'ntlm', domain: 'CONTOSO', user: 'svc-backup', password: new Secret('not-it') }, database: 'x', file: 'D:\\x.bak' }).catch((e: unknown) => e)) as ProcallBackupError;
+    expect(err.code).toBe('PB_SQL_LOGIN_FAILED');
+    expect(err.message).toContain("Login failed for user 'CONTOSO\\svc-backup'.");
+    expect(standIn.ntlmLogins[standIn.ntlmLogins.length - 1].isPasswordValid).toBe(false);
+  });
 });
 
 describe('verifySqlBackup over mssql', () => {

@@ -7,9 +7,17 @@
  * LOGINACK + ENVCHANGE (database, packet size, collation) + DONE, or ERROR 18456; SQL_BATCH (ALL_HEADERS
  * skipped, UCS-2 text) → scripted INFO / ERROR / COLMETADATA + ROW / DONE tokens; responses can be
  * streamed slowly across packets, stalled, or the socket dropped; ATTENTION → DONE with DONE_ATTN.
+ * NTLM (LOGIN7 with SSPI → SSPI challenge → NTLMAUTH packet): the LMv2 response is checked against the
+ * configured account, so a test proves the right domain, user and password went through NTLM.
  * Column types: nvarchar, int, bigint, smallint, bit, numeric(p,0), datetime.
  */
+import crypto from 'node:crypto';
 import net from 'node:net';
+import path from 'node:path';
+
+// MD4 for the NT hash: OpenSSL 3 no longer offers it, so use the copy tedious itself depends on.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const md4 = require(require.resolve('js-md4', { paths: [path.dirname(require.resolve('tedious'))] })) as { arrayBuffer(b: Buffer): ArrayBuffer };
 
 /** A column of a scripted result set. */
 export interface TdsColumn {
@@ -57,6 +65,15 @@ export interface TdsStandInOptions {
   rules?: TdsRule[];
   /** Return an error to refuse the login (e.g. 18456). */
   login?: (login: TdsLogin) => { number: number; message: string } | undefined;
+  /** The Windows account that NTLM logins must prove (domain and user compared case-insensitively). */
+  ntlm?: { domain: string; user: string; password: string };
+}
+
+/** An NTLM AUTHENTICATE message as received, and whether its LMv2 response proves the configured password. */
+export interface TdsNtlmLogin {
+  domain: string;
+  user: string;
+  isPasswordValid: boolean;
 }
 
 /** A running stand-in. */
@@ -65,6 +82,7 @@ export interface TdsStandIn {
   /** Every SQL batch received (text), in order, over all connections. */
   readonly batches: string[];
   readonly logins: TdsLogin[];
+  readonly ntlmLogins: TdsNtlmLogin[];
   /** Number of ATTENTION messages received. */
   readonly attentions: number;
   /** Rules are matched first to last; push or unshift to change the script between tests. */
@@ -73,7 +91,7 @@ export interface TdsStandIn {
 }
 
 const PKT = { SQL_BATCH: 0x01, REPLY: 0x04, ATTENTION: 0x06, LOGIN7: 0x10, SSPI: 0x11, PRELOGIN: 0x12 } as const;
-const TOKEN = { COLMETADATA: 0x81, ERROR: 0xaa, INFO: 0xab, LOGINACK: 0xad, ROW: 0xd1, ENVCHANGE: 0xe3, DONE: 0xfd } as const;
+const TOKEN = { COLMETADATA: 0x81, ERROR: 0xaa, INFO: 0xab, LOGINACK: 0xad, ROW: 0xd1, ENVCHANGE: 0xe3, SSPI: 0xed, DONE: 0xfd } as const;
 const DONE_MORE = 0x01;
 const DONE_ERROR = 0x02;
 const DONE_COUNT = 0x10;
@@ -256,6 +274,51 @@ function parseLogin7(p: Buffer): TdsLogin {
   };
 }
 
+const NTLM_DOMAIN = 'STANDIN';
+
+function ntlmChallenge(nonce: Buffer): Buffer {
+  const domain = Buffer.from(NTLM_DOMAIN, 'ucs2');
+  // Target info: MsvAvNbDomainName, then MsvAvEOL.
+  const avHead = Buffer.alloc(4);
+  avHead.writeUInt16LE(2, 0);
+  avHead.writeUInt16LE(domain.length, 2);
+  const target = Buffer.concat([avHead, domain, Buffer.alloc(4)]);
+  const head = Buffer.alloc(56);
+  head.write('NTLMSSP\0', 0, 'latin1');
+  head.writeUInt32LE(2, 8);
+  head.writeUInt16LE(domain.length, 12);
+  head.writeUInt16LE(domain.length, 14);
+  head.writeUInt32LE(56, 16);
+  head.writeUInt32LE(0x00828205, 20);
+  nonce.copy(head, 24);
+  head.writeUInt16LE(target.length, 40);
+  head.writeUInt16LE(target.length, 42);
+  head.writeUInt32LE(56 + domain.length, 44);
+  return Buffer.concat([head, domain, target]);
+}
+
+function securityBuffer(msg: Buffer, at: number): Buffer {
+  const len = msg.readUInt16LE(at);
+  const offset = msg.readUInt32LE(at + 4);
+  return msg.subarray(offset, offset + len);
+}
+
+function checkNtlmAuthenticate(msg: Buffer, nonce: Buffer, account: TdsStandInOptions['ntlm']): TdsNtlmLogin {
+  const domain = securityBuffer(msg, 28).toString('ucs2');
+  const user = securityBuffer(msg, 36).toString('ucs2');
+  const lm = securityBuffer(msg, 12);
+  let isPasswordValid = false;
+  if (account && lm.length === 24 && domain.toUpperCase() === account.domain.toUpperCase() && user.toUpperCase() === account.user.toUpperCase()) {
+    // LMv2 (MS-NLMP 3.3.2): HMAC_MD5(NTOWFv2, serverChallenge || clientChallenge) || clientChallenge.
+    const ntHash = Buffer.from(md4.arrayBuffer(Buffer.from(account.password, 'ucs2')));
+    const ntowf = crypto.createHmac('md5', ntHash).update(Buffer.from(user.toUpperCase() + domain.toUpperCase(), 'ucs2')).digest();
+    const clientNonce = lm.subarray(16, 24);
+    const expected = crypto.createHmac('md5', ntowf).update(Buffer.concat([nonce, clientNonce])).digest();
+    isPasswordValid = expected.equals(lm.subarray(0, 16));
+  }
+  return { domain, user, isPasswordValid };
+}
+
 function parsePrelogin(p: Buffer): void {
   // Only checked for shape: a PRELOGIN that does not end in the terminator is a broken client.
   let i = 0;
@@ -292,6 +355,8 @@ class Connection {
   private attention?: () => void;
   private attentionRaised = false;
   private closed = false;
+  private ntlmNonce?: Buffer;
+  private pendingLogin?: TdsLogin;
 
   constructor(private readonly socket: net.Socket, private readonly server: StandInState) {
     socket.on('data', (d) => this.onData(d));
@@ -353,19 +418,27 @@ class Connection {
     if (type === PKT.LOGIN7) {
       const login = parseLogin7(payload);
       this.server.logins.push(login);
+      if (login.hasSspi) {
+        this.ntlmNonce = crypto.randomBytes(8);
+        this.pendingLogin = login;
+        const challenge = ntlmChallenge(this.ntlmNonce);
+        const head = Buffer.alloc(3);
+        head.writeUInt8(TOKEN.SSPI, 0);
+        head.writeUInt16LE(challenge.length, 1);
+        return this.send([head, challenge], true);
+      }
       const refusal = this.server.options.login?.(login);
       if (refusal) return this.send([infoOrError(TOKEN.ERROR, { ...refusal, severity: 14 }, 14), done(DONE_ERROR)], true);
-      return this.send(
-        [
-          envChange(1, bVarchar(login.database || 'master'), bVarchar('master')),
-          envChange(7, Buffer.concat([Buffer.from([5]), COLLATION]), Buffer.from([0])),
-          infoOrError(TOKEN.INFO, { number: 5701, message: "Changed database context to 'master'.", severity: 0 }, 0),
-          loginAck(),
-          envChange(4, bVarchar(String(PACKET_SIZE)), bVarchar(String(PACKET_SIZE))),
-          done(0),
-        ],
-        true,
-      );
+      return this.loginAccepted(login);
+    }
+    if (type === PKT.SSPI && this.ntlmNonce && this.pendingLogin) {
+      const result = checkNtlmAuthenticate(payload, this.ntlmNonce, this.server.options.ntlm);
+      this.server.ntlmLogins.push(result);
+      this.ntlmNonce = undefined;
+      if (!result.isPasswordValid) {
+        return this.send([infoOrError(TOKEN.ERROR, { number: 18456, message: `Login failed for user '${result.domain}\\${result.user}'.`, severity: 14 }, 14), done(DONE_ERROR)], true);
+      }
+      return this.loginAccepted(this.pendingLogin);
     }
     if (type === PKT.SQL_BATCH) {
       // ALL_HEADERS (TDS 7.2+) starts with its own total length.
@@ -375,8 +448,22 @@ class Connection {
       this.attentionRaised = false;
       return this.reply(text);
     }
-    // Anything else (SSPI, RPC, bulk load) is outside this stand-in: answer with an error, not silence.
+    // Anything else (RPC, bulk load, transactions) is outside this stand-in: answer with an error, not silence.
     return this.send([infoOrError(TOKEN.ERROR, { number: 50000, message: `TDS stand-in: packet type ${type} is not implemented`, severity: 16 }, 16), done(DONE_ERROR)], true);
+  }
+
+  private loginAccepted(login: TdsLogin): Promise<void> {
+    return this.send(
+      [
+        envChange(1, bVarchar(login.database || 'master'), bVarchar('master')),
+        envChange(7, Buffer.concat([Buffer.from([5]), COLLATION]), Buffer.from([0])),
+        infoOrError(TOKEN.INFO, { number: 5701, message: "Changed database context to 'master'.", severity: 0 }, 0),
+        loginAck(),
+        envChange(4, bVarchar(String(PACKET_SIZE)), bVarchar(String(PACKET_SIZE))),
+        done(0),
+      ],
+      true,
+    );
   }
 
   private waitForAttention(ms?: number): Promise<void> {
@@ -444,6 +531,7 @@ interface StandInState {
   rules: TdsRule[];
   batches: string[];
   logins: TdsLogin[];
+  ntlmLogins: TdsNtlmLogin[];
   attentions: number;
 }
 
@@ -452,7 +540,7 @@ interface StandInState {
  * `{ server: '127.0.0.1', port, options: { encrypt: false, trustServerCertificate: true } }`.
  */
 export async function startTdsStandIn(options: TdsStandInOptions = {}): Promise<TdsStandIn> {
-  const state: StandInState = { options, rules: options.rules ?? [], batches: [], logins: [], attentions: 0 };
+  const state: StandInState = { options, rules: options.rules ?? [], batches: [], logins: [], ntlmLogins: [], attentions: 0 };
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -468,6 +556,9 @@ export async function startTdsStandIn(options: TdsStandInOptions = {}): Promise<
     },
     get logins() {
       return state.logins;
+    },
+    get ntlmLogins() {
+      return state.ntlmLogins;
     },
     get attentions() {
       return state.attentions;
