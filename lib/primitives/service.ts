@@ -256,11 +256,14 @@ foreach ($n in @($in.names)) {
   $name = [string]$n
   $r = @{ name = $name; sdExit = -1; sdOut = ''; cim = 'missing'; cimNote = 'Get-CimInstance is not available on this host'; state = $null; processId = $null }
   try {
-    $sd = Invoke-PbTool sc @('sdshow', $name) -AllowExitCode @(0..2147483647)
+    $sd = Invoke-PbTool sc @('sdshow', $name)
     $r.sdExit = [int]$sd.exitCode
     $r.sdOut = [string]($sd.stdout + ' ' + $sd.stderr).Trim()
   } catch {
-    $r.sdOut = [string]$_.Exception.Message
+    # A non-zero exit is data here (Wine's sc.exe has no sdshow; a missing right is reported, not fatal).
+    $d = $_.Exception.Data['pbData']
+    if ($d -and $null -ne $d.exitCode) { $r.sdExit = [int]$d.exitCode; $r.sdOut = [string]($d.stdout + ' ' + $d.stderr).Trim() }
+    else { $r.sdOut = [string]$_.Exception.Message }
   }
   if ($hasCim) {
     try {
