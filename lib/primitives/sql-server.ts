@@ -474,7 +474,8 @@ export function buildMssqlConfig(o: SqlConnectionOptions): MssqlConfig {
 
 /**
  * The sqlcmd argument vector (pure). Never contains a password: SQL logins get `SQLCMDPASSWORD`
- * through the environment. `-b` so an error ends the run with exit code 1 instead of a prompt.
+ * through the environment. `-b` so an error ends the run with exit code 1 instead of a prompt;
+ * `-r 1` sends every message (errors, STATS progress) to stderr so stdout holds only result sets.
  *
  * @example
  * ```ts
@@ -505,10 +506,11 @@ $envVars = @{}
 if ($null -ne $in.password) { $envVars['SQLCMDPASSWORD'] = [string]$in.password }
 $savedEncoding = [Console]::OutputEncoding
 try {
-  [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding($false)
+  # sqlcmd writes UTF-8 (-f o:65001); Windows PowerShell without a console may refuse the switch, then ASCII still reads right.
+  try { [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding($false) } catch { Write-Warning ('Could not switch the console to UTF-8: ' + $_.Exception.Message) }
   $r = Invoke-PbTool sqlcmd $argv.ToArray() -AllowExitCode @(0, 1) -Environment $envVars
 } finally {
-  [Console]::OutputEncoding = $savedEncoding
+  try { [Console]::OutputEncoding = $savedEncoding } catch { }
   Remove-Item -LiteralPath $file -Force -ErrorAction SilentlyContinue
 }
 @{ exitCode = $r.exitCode; stdout = $r.stdout; stderr = $r.stderr }
@@ -723,9 +725,9 @@ export function parseSqlcmdOutput(stdout: string, stderr = ''): SqlBatchOutput {
       if (line.trim() === '' || /^\(\d+ rows? affected\)$/.test(line.trim())) continue;
       const m = SQLCMD_MSG.exec(line.trim());
       if (m) {
-        const text: string[] = [];
-        while (i + 1 < lines.length && lines[i + 1].trim() !== '' && !SQLCMD_MSG.test(lines[i + 1].trim())) text.push(lines[++i].trim());
-        messages.push({ number: Number(m[1]), severity: Number(m[2]), state: Number(m[3]), serverName: m[4]?.trim() || undefined, lineNumber: m[5] ? Number(m[5]) : undefined, message: text.join(' ') });
+        // The text is the next line; later lines are messages of their own (with -r 1 progress shares stderr).
+        const text = i + 1 < lines.length && !SQLCMD_MSG.test(lines[i + 1].trim()) ? lines[++i].trim() : '';
+        messages.push({ number: Number(m[1]), severity: Number(m[2]), state: Number(m[3]), serverName: m[4]?.trim() || undefined, lineNumber: m[5] ? Number(m[5]) : undefined, message: text });
       } else {
         messages.push({ number: 0, severity: 0, state: 0, message: line.trim() });
       }

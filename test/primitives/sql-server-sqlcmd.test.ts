@@ -44,8 +44,9 @@ describeWithTools('SQL Server over sqlcmd (real pwsh, recording sqlcmd stub)', {
     '-S', 'sql1\\PROCALL', '-d', 'master', '-b', '-r', '1', '-s', '|', '-w', '65535', '-y', '0', '-f', 'o:65001', '-l', '15', ...extra, ...auth, '-i', expect.stringMatching(/pb-sql-[0-9a-f]{32}\.sql$/),
   ];
   const standard: Answer[] = [
-    { match: '^BACKUP DATABASE', stdout: readFixture('sqlcmd-backup-messages.txt') },
-    { match: '^RESTORE VERIFYONLY', stdout: 'The backup set on file 1 is valid.\n' + (readFixture('sqlcmd-headeronly.txt').split('\n\n')[0] + '\n\n') },
+    // -r 1: informational messages (STATS progress, "The backup set ... is valid.") arrive on stderr.
+    { match: '^BACKUP DATABASE', stderr: readFixture('sqlcmd-backup-messages.txt') },
+    { match: '^RESTORE VERIFYONLY', stderr: 'The backup set on file 1 is valid.\n', stdout: readFixture('sqlcmd-headeronly.txt').split('\n\n')[0] + '\n\n' },
     { match: '^RESTORE HEADERONLY[\\s\\S]*msdb', stdout: readFixture('sqlcmd-headeronly.txt') },
     { match: '^RESTORE HEADERONLY[\\s\\S]*FILELISTONLY', stdout: readFixture('sqlcmd-headeronly.txt').split('\n\n')[0] + '\n\n' + readFixture('sqlcmd-filelistonly.txt') },
   ];
@@ -96,7 +97,7 @@ describeWithTools('SQL Server over sqlcmd (real pwsh, recording sqlcmd stub)', {
   });
 
   it('maps a 3201/3013 error block on stderr (exit 1) to PB_SQL_BACKUP_DEVICE', async () => {
-    script([{ match: '^BACKUP', stdout: '5 percent processed.\n', stderr: readFixture('sqlcmd-error-3201.txt'), exitCode: 1 }]);
+    script([{ match: '^BACKUP', stderr: '5 percent processed.\n' + readFixture('sqlcmd-error-3201.txt'), exitCode: 1 }]);
     const err = (await backupSqlDatabase(runner, { server: 'sql1\\PROCALL', auth: { kind: 'integrated' }, database: 'chat', file: 'X:\\nowhere\\chat.bak' }).catch((e: unknown) => e)) as ProcallBackupError;
     expect(err.code).toBe('PB_SQL_BACKUP_DEVICE');
     expect(err.message).toContain("Msg 3201: Cannot open backup device 'X:\\nowhere\\chat.bak'. Operating system error 3");
