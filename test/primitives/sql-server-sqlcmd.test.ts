@@ -114,6 +114,15 @@ describeWithTools('SQL Server over sqlcmd (real pwsh, recording sqlcmd stub)', {
     expect(err.exitCode).toBe(1);
   });
 
+  it('says PB_TOOL_MISSING when sqlcmd is not installed', async () => {
+    const bare = newRunner({ tools: { sqlcmd: [path.join(dir, 'no-such-sqlcmd')] } });
+    try {
+      await expect(backupSqlDatabase(bare, { server: 'sql1', auth: { kind: 'integrated' }, database: 'chat', file: 'D:\\b.bak' })).rejects.toMatchObject({ code: 'PB_TOOL_MISSING' });
+    } finally {
+      await bare.close();
+    }
+  });
+
   it('verifies a backup and types the file list', async () => {
     const v = await verifySqlBackup(runner, { server: 'sql1\\PROCALL', auth: { kind: 'integrated' }, file: 'D:\\Backup\\chat.bak' });
     expect(v.files.map((f) => f.physicalName)).toEqual(['D:\\MSSQL\\Data\\UCServerChat.mdf', 'L:\\MSSQL\\Log\\UCServerChat_log.ldf']);
