@@ -2,12 +2,21 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { isProcallBackupError } from '../../lib/errors';
-import { RecordingRunner } from '../../lib/powershell/dry-run';
+import { RecordingRunner, dryRun } from '../../lib/powershell/dry-run';
 import type { PowerShellRunner } from '../../lib/powershell/session';
-import { parseRegFile, serializeRegFile } from '../../lib/primitives/reg-file';
-import { buildExportRegistryKeyScript, exportRegistryKey, normalizeRegistryKey } from '../../lib/primitives/registry';
+import { parseRegFile, serializeRegFile, type RegFile, type RegValueEntry } from '../../lib/primitives/reg-file';
+import {
+  buildExportRegistryKeyScript,
+  buildImportRegistryKeyScript,
+  diffRegFiles,
+  exportRegistryKey,
+  importRegistryKey,
+  isSameRegValue,
+  normalizeRegistryKey,
+  type RegistryChange,
+} from '../../lib/primitives/registry';
 import { describeWithTools, findPwsh, which } from '../support/tools';
-import { createWinePrefix, runnerWithWine, wineReg, type WinePrefix } from '../support/wine';
+import { createWinePrefix, runWine, runnerWithWine, wineReg, type WinePrefix } from '../support/wine';
 
 describe('normalizeRegistryKey', () => {
   it.each([
@@ -117,5 +126,189 @@ describeWithTools('exportRegistryKey with Wine reg.exe', { pwsh: findPwsh(), win
     const file = path.join(dir, 'optional.reg');
     await expect(exportRegistryKey(runner, { key: 'HKLM\\SOFTWARE\\NoSuchVendor', file, optional: true })).resolves.toEqual({ key: 'HKEY_LOCAL_MACHINE\\SOFTWARE\\NoSuchVendor', absent: true });
     expect(readdirSync(dir)).not.toContain('optional.reg');
+  });
+});
+
+describe('diffRegFiles and isSameRegValue (pure)', () => {
+  const doc = (values: RegValueEntry[], extraKey = false): RegFile => ({
+    format: 'regedit5',
+    keys: [{ path: 'HKEY_CURRENT_USER\\Software\\x', values }, ...(extraKey ? [{ path: 'HKEY_CURRENT_USER\\Software\\x\\y', values: [] }] : [])],
+  });
+  it('lists added, changed and removed values and keys; names compare without case', () => {
+    const before = doc([{ name: 'Keep', type: 'REG_DWORD', data: 1 }, { name: 'change', type: 'REG_SZ', data: 'a' }, { name: 'gone', type: 'REG_BINARY', data: Buffer.from([1]) }], true);
+    const after = doc([{ name: 'keep', type: 'REG_DWORD', data: 1 }, { name: 'change', type: 'REG_EXPAND_SZ', data: 'a' }, { name: 'new', type: 'REG_MULTI_SZ', data: ['x'] }]);
+    expect(diffRegFiles(before, after).map((c: RegistryChange) => `${c.kind} ${'name' in c ? c.name : c.key}`)).toEqual([
+      'value-changed change',
+      'value-added new',
+      'value-removed gone',
+      'key-removed HKEY_CURRENT_USER\\Software\\x\\y',
+    ]);
+  });
+  it('compares typed and raw forms of the same bytes as equal', () => {
+    expect(isSameRegValue({ name: 'a', type: 'REG_SZ', data: 'ab' }, { name: 'a', type: 'REG_RAW', typeNumber: 1, data: Buffer.from('ab\0', 'utf16le') })).toBe(true);
+    expect(isSameRegValue({ name: 'a', type: 'REG_DWORD', data: 1 }, { name: 'a', type: 'REG_RAW', typeNumber: 4, data: Buffer.from([1, 0, 0, 0]) })).toBe(true);
+    expect(isSameRegValue({ name: 'a', type: 'REG_DWORD', data: 1 }, { name: 'a', type: 'REG_BINARY', data: Buffer.from([1, 0, 0, 0]) })).toBe(false);
+  });
+});
+
+describe('importRegistryKey (no process)', () => {
+  let dir: string;
+  beforeAll(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'pb-reg-imp-')); });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a malformed file is PB_REGFILE_PARSE and nothing runs', async () => {
+    const file = path.join(dir, 'bad.reg');
+    writeFileSync(file, 'Windows Registry Editor Version 5.00\r\n\r\n[HKEY_CURRENT_USER\\x]\r\n"a"=hex:zz\r\n');
+    const runner = new RecordingRunner();
+    await expect(importRegistryKey(runner, { file })).rejects.toMatchObject({ code: 'PB_REGFILE_PARSE', data: { line: 4 } });
+    await expect(importRegistryKey(runner, { file: path.join(dir, 'missing.reg') })).rejects.toMatchObject({ code: 'PB_VALIDATION' });
+    expect(runner.calls).toHaveLength(0);
+  });
+
+  it('under a dry-run runner the import is recorded as the literal command', async () => {
+    const file = path.join(dir, "it's.reg");
+    writeFileSync(file, serializeRegFile({ format: 'regedit5', keys: [{ path: 'HKEY_CURRENT_USER\\x', values: [] }] }));
+    const plan = dryRun(new RecordingRunner());
+    const r = await importRegistryKey(plan, { file, view: '64' });
+    expect(r.imported).toBe(false);
+    expect(plan.plan()).toEqual([`reg.exe import '${file.replace(/'/g, "''")}' /reg:64`]);
+    expect(buildImportRegistryKeyScript({ file }).effect).toBe('write');
+  });
+});
+
+// ---------------------------------------------------------------- round trip through Wine's reg.exe
+
+const hexList = (b: Buffer): string => [...b].map((x) => x.toString(16).padStart(2, '0')).join(',');
+const ROOT_KEY = 'HKEY_LOCAL_MACHINE\\SOFTWARE\\ESTOS\\RoundTrip';
+const QUOTED_KEY = `${ROOT_KEY}\\Key "quoted" Grüße 日本 🎉`;
+const DEEP_KEY = `${ROOT_KEY}\\${Array.from({ length: 20 }, (_, i) => `L${i + 1}`).join('\\')}`;
+const BIG = Buffer.from(Array.from({ length: 100 * 1024 }, (_, i) => (i * 31 + 7) & 0xff));
+
+/** A .reg file written by hand (not by serializeRegFile), so the round trip does not start from our own writer. */
+function handWrittenSource(): Buffer {
+  const u16 = (t: string): Buffer => Buffer.from(t, 'utf16le');
+  const lines = [
+    'Windows Registry Editor Version 5.00',
+    '',
+    `[${ROOT_KEY}]`,
+    '@="Standardwert"',
+    '"sz"="Grüße aus Köln – 日本語 – 😀"',
+    '"name with \\"quotes\\" and \\\\backslashes\\\\"="value with \\"quotes\\" and \\\\"',
+    '"Ümlaut-名前-🎉"="ß"',
+    '"empty"=""',
+    `"expand"=hex(2):${hexList(u16('%ProgramFiles%\\estos\\UCServer – ü\0'))}`,
+    `"multi"=hex(7):${hexList(u16('erste Zeile\0zweite – 日本\0😀\0\0'))}`,
+    '"dword"=dword:0000beef',
+    `"qword"=hex(b):${hexList(Buffer.from([0xef, 0xcd, 0xab, 0x89, 0x67, 0x45, 0x23, 0x01]))}`,
+    '"none"=hex(0):',
+    '"big-endian"=hex(5):00,00,00,01',
+    '"resource-list"=hex(8):01,02,03',
+    '"binary"=hex:00,01,fe,ff',
+    `"big"=hex:${hexList(BIG)}`,
+    '',
+    `[${QUOTED_KEY}]`,
+    '"x"="y"',
+    '',
+    `[${DEEP_KEY}]`,
+    '"deep"=dword:00000014',
+    '',
+  ];
+  return Buffer.concat([Buffer.from([0xff, 0xfe]), u16(lines.join('\r\n'))]);
+}
+
+describeWithTools('round trip through Wine reg.exe: export, parse, serialize, import, export', { pwsh: findPwsh(), wine: which('wine') }, () => {
+  let a: WinePrefix;
+  let b: WinePrefix;
+  let runnerA: PowerShellRunner;
+  let runnerB: PowerShellRunner;
+  let dir: string;
+  let exportA: Buffer;
+
+  beforeAll(async () => {
+    [a, b] = await Promise.all([createWinePrefix(), createWinePrefix()]);
+    runnerA = runnerWithWine(a);
+    runnerB = runnerWithWine(b);
+    dir = mkdtempSync(path.join(os.tmpdir(), 'pb-reg-rt-'));
+    writeFileSync(path.join(dir, 'source.reg'), handWrittenSource());
+    const r = runWine(a, ['reg', 'import', path.join(dir, 'source.reg')]);
+    if (r.status !== 0) throw new Error(`wine reg import failed: ${r.stdout}`);
+  });
+  afterAll(async () => {
+    await Promise.all([runnerA?.close(), runnerB?.close()]);
+    await Promise.all([a?.dispose(), b?.dispose()]);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('exports what reg.exe imported, and serialize(parse(export)) is the same bytes', async () => {
+    const r = await exportRegistryKey(runnerA, { key: ROOT_KEY, file: path.join(dir, 'a.reg') });
+    if (r.absent) throw new Error('absent');
+    exportA = readFileSync(path.join(dir, 'a.reg'));
+    expect(r.keys).toBe(22); // RoundTrip, the quoted key, L1 .. L20
+    expect(r.values).toBe(16);
+    expect(serializeRegFile(parseRegFile(exportA)).equals(exportA)).toBe(true);
+    // the parser reads Wine's export as the same values the hand-written source holds
+    const byName = (d: RegFile, key: string): Map<string, RegValueEntry> => new Map((d.keys.find((k) => k.path === key)?.values ?? []).map((v) => [v.name, v]));
+    const want = byName(parseRegFile(handWrittenSource()), ROOT_KEY);
+    const got = byName(parseRegFile(exportA), ROOT_KEY);
+    expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+    for (const [name, v] of want) expect(got.get(name)).toEqual(v);
+    expect(got.get('big')).toEqual({ name: 'big', type: 'REG_BINARY', data: BIG });
+    expect(got.get('Ümlaut-名前-🎉')).toEqual({ name: 'Ümlaut-名前-🎉', type: 'REG_SZ', data: 'ß' });
+    expect(got.get('multi')).toEqual({ name: 'multi', type: 'REG_MULTI_SZ', data: ['erste Zeile', 'zweite – 日本', '😀'] });
+    expect(parseRegFile(exportA).keys.map((k) => k.path)).toContain(QUOTED_KEY);
+    expect(parseRegFile(exportA).keys.map((k) => k.path)).toContain(DEEP_KEY);
+  });
+
+  it('a dry-run import into a fresh prefix lists every key and value as added and writes nothing', async () => {
+    const plan = await importRegistryKey(runnerB, { file: path.join(dir, 'a.reg'), dryRun: true });
+    expect(plan.imported).toBe(false);
+    const kinds = (plan.changes ?? []).map((c) => c.kind);
+    expect(kinds.filter((k) => k === 'key-added')).toHaveLength(22);
+    expect(kinds.filter((k) => k === 'value-added')).toHaveLength(16);
+    expect(kinds.filter((k) => k !== 'key-added' && k !== 'value-added')).toEqual([]);
+    await expect(exportRegistryKey(runnerB, { key: ROOT_KEY, file: path.join(dir, 'none.reg'), optional: true })).resolves.toMatchObject({ absent: true });
+  });
+
+  it('import into the fresh prefix, export again: the same bytes', async () => {
+    const r = await importRegistryKey(runnerB, { file: path.join(dir, 'a.reg') });
+    expect(r).toMatchObject({ imported: true, keys: 22, values: 16 });
+    await exportRegistryKey(runnerB, { key: ROOT_KEY, file: path.join(dir, 'b.reg') });
+    expect(readFileSync(path.join(dir, 'b.reg')).equals(exportA)).toBe(true);
+    const again = await importRegistryKey(runnerB, { file: path.join(dir, 'a.reg'), dryRun: true });
+    expect(again.changes).toEqual([]);
+    expect(again.untouchedValues).toEqual([]);
+  });
+
+  it('a dry run shows changed, added and deleted values, and values the import would leave', async () => {
+    wineReg(b, ['add', ROOT_KEY, '/v', 'dword', '/t', 'REG_DWORD', '/d', '1', '/f']);
+    wineReg(b, ['delete', ROOT_KEY, '/v', 'empty', '/f']);
+    wineReg(b, ['add', ROOT_KEY, '/v', 'extra', '/t', 'REG_SZ', '/d', 'only here', '/f']);
+    await exportRegistryKey(runnerB, { key: ROOT_KEY, file: path.join(dir, 'b-before.reg') });
+    const plan = await importRegistryKey(runnerB, { file: path.join(dir, 'a.reg'), dryRun: true });
+    expect(plan.changes).toEqual([
+      { kind: 'value-changed', key: ROOT_KEY, name: 'dword', before: { name: 'dword', type: 'REG_DWORD', data: 1 }, after: { name: 'dword', type: 'REG_DWORD', data: 0xbeef } },
+      { kind: 'value-added', key: ROOT_KEY, name: 'empty', after: { name: 'empty', type: 'REG_SZ', data: '' } },
+    ]);
+    expect(plan.untouchedValues).toEqual([{ key: ROOT_KEY, name: 'extra' }]);
+    await exportRegistryKey(runnerB, { key: ROOT_KEY, file: path.join(dir, 'b-after.reg') });
+    expect(readFileSync(path.join(dir, 'b-after.reg')).equals(readFileSync(path.join(dir, 'b-before.reg')))).toBe(true);
+  });
+
+  it('a dry run of [-KEY] and "name"=- lists the keys and values that would go', async () => {
+    const file = path.join(dir, 'deletions.reg');
+    writeFileSync(file, serializeRegFile({ format: 'regedit5', keys: [
+      { path: `${ROOT_KEY}\\L1`, delete: true, values: [] },
+      { path: ROOT_KEY, values: [{ name: 'sz', type: 'DELETE' }, { name: 'not-there', type: 'DELETE' }] },
+    ] }));
+    const plan = await importRegistryKey(runnerB, { file, dryRun: true });
+    const removed = (plan.changes ?? []).filter((c) => c.kind === 'key-removed').map((c) => c.key);
+    expect(removed).toHaveLength(20);
+    expect(removed).toContain(DEEP_KEY);
+    expect((plan.changes ?? []).filter((c) => c.kind !== 'key-removed')).toEqual([
+      { kind: 'value-removed', key: ROOT_KEY, name: 'sz', before: { name: 'sz', type: 'REG_SZ', data: 'Grüße aus Köln – 日本語 – 😀' } },
+    ]);
+    // and the real import does delete them
+    await importRegistryKey(runnerB, { file });
+    await expect(exportRegistryKey(runnerB, { key: `${ROOT_KEY}\\L1`, file: path.join(dir, 'l1.reg'), optional: true })).resolves.toMatchObject({ absent: true });
   });
 });
