@@ -261,7 +261,14 @@ export function decodeSidType(value: number | null | undefined): ServiceSidType 
   return name;
 }
 
-/** Numbers of a {@link ServiceSidType} (inverse of {@link decodeSidType}). */
+/**
+ * The registry number of a {@link ServiceSidType} (inverse of {@link decodeSidType}).
+ *
+ * @example
+ * ```ts
+ * encodeSidType('restricted'); // 3
+ * ```
+ */
 export function encodeSidType(sidType: ServiceSidType): number {
   return sidType === 'unrestricted' ? 1 : sidType === 'restricted' ? 3 : 0;
 }

@@ -5,13 +5,12 @@
  *
  * The steps are the one source of truth: {@link restoreServiceConfig} compares them with the live
  * service in Node, the generated script compares them with the live service in PowerShell. Both
- * sides reduce a service to the same comparison strings ({@link compareValuesOf} here, `Get-PbLive`
+ * sides reduce a service to the same comparison strings ({@link compareServiceValues} here, `Get-PbLive`
  * in the script), so "changes only what differs" means the same thing in both.
  */
 import { quotePowerShell } from '../powershell/quote';
 import {
   encodeGuid,
-  encodeSidType,
   formatScFailureActions,
   type DecodedServiceConfig,
   type ServiceTrigger,
@@ -24,14 +23,14 @@ export interface ServiceRestoreSource extends DecodedServiceConfig {
 }
 
 /** One native tool call: `sc.exe` or `reg.exe` with its exact argument vector. */
-export interface ToolCall {
+export interface ServiceToolCall {
   tool: 'sc' | 'reg';
   /** Argument vector; `name= value` pairs are two items (`start=`, `auto`). */
   args: string[];
 }
 
 /** Which part of a service a step sets. */
-export type RestoreField =
+export type ServiceField =
   | 'imagePath'
   | 'serviceType'
   | 'startType'
@@ -51,11 +50,11 @@ export type RestoreField =
   | 'securityDescriptor';
 
 /** One restore step: compare `field` with `desired`; when it differs, run `calls` in order. */
-export interface RestoreStep {
-  field: RestoreField;
-  /** The comparison string the live service must have (see {@link compareValuesOf}). */
+export interface ServiceRestoreStep {
+  field: ServiceField;
+  /** The comparison string the live service must have (see {@link compareServiceValues}). */
   desired: string;
-  calls: ToolCall[];
+  calls: ServiceToolCall[];
   /** True when the change goes through the registry and the SCM reads it only at the next start or boot. */
   isRegistryWrite: boolean;
 }
@@ -64,14 +63,14 @@ export interface RestoreStep {
 export interface ServiceRestorePlan {
   name: string;
   /** `sc.exe create` with the fields create needs; the steps then set the rest. */
-  create: ToolCall;
-  steps: RestoreStep[];
+  create: ServiceToolCall;
+  steps: ServiceRestoreStep[];
   /** The account needs its password (user accounts): restore asks for it, never stores it. */
   isPasswordRequired: boolean;
 }
 
 /** Stands for the service account's password inside an argument vector; replaced at run time, never written. */
-export const PASSWORD_PLACEHOLDER = '<<PB-SERVICE-PASSWORD>>';
+export const SERVICE_PASSWORD_PLACEHOLDER = '<<PB-SERVICE-PASSWORD>>';
 
 /** Separator of multi-part comparison strings (NUL cannot occur in registry strings that matter here). */
 const SEP = '\u0000';
@@ -84,10 +83,10 @@ const SERVICES_KEY = 'HKLM\\SYSTEM\\CurrentControlSet\\Services';
  *
  * @example
  * ```ts
- * compareValuesOf(service).startType; // 'delayed-auto'
+ * compareServiceValues(service).startType; // 'delayed-auto'
  * ```
  */
-export function compareValuesOf(s: ServiceRestoreSource): Record<RestoreField, string> {
+export function compareServiceValues(s: ServiceRestoreSource): Record<ServiceField, string> {
   const fa = s.failureActions;
   const hasFailure = fa !== null && (fa.actions.length > 0 || !!fa.command || !!fa.rebootMessage || fa.resetPeriodSeconds !== 0);
   return {
@@ -140,18 +139,18 @@ function pickSeparator(items: readonly string[]): string {
  *
  * @example
  * ```ts
- * buildRestorePlan(service).steps.find((s) => s.field === 'startType')?.calls[0].args;
+ * buildServiceRestorePlan(service).steps.find((s) => s.field === 'startType')?.calls[0].args;
  * // ['config', 'UCServer', 'start=', 'delayed-auto']
  * ```
  */
-export function buildRestorePlan(s: ServiceRestoreSource): ServiceRestorePlan {
+export function buildServiceRestorePlan(s: ServiceRestoreSource): ServiceRestorePlan {
   const n = s.name;
-  const want = compareValuesOf(s);
+  const want = compareServiceValues(s);
   const key = `${SERVICES_KEY}\\${n}`;
-  const sc = (...args: string[]): ToolCall => ({ tool: 'sc', args });
-  const reg = (...args: string[]): ToolCall => ({ tool: 'reg', args });
-  const step = (field: RestoreField, calls: ToolCall[], isRegistryWrite = false): RestoreStep => ({ field, desired: want[field], calls, isRegistryWrite });
-  const steps: RestoreStep[] = [];
+  const sc = (...args: string[]): ServiceToolCall => ({ tool: 'sc', args });
+  const reg = (...args: string[]): ServiceToolCall => ({ tool: 'reg', args });
+  const step = (field: ServiceField, calls: ServiceToolCall[], isRegistryWrite = false): ServiceRestoreStep => ({ field, desired: want[field], calls, isRegistryWrite });
+  const steps: ServiceRestoreStep[] = [];
 
   if (s.imagePath !== null) steps.push(step('imagePath', [sc('config', n, 'binPath=', s.imagePath)]));
   const types = typeArgs(s);
@@ -162,7 +161,7 @@ export function buildRestorePlan(s: ServiceRestoreSource): ServiceRestorePlan {
   // `depend= /` is sc.exe's way to say "no dependencies".
   steps.push(step('dependencies', [sc('config', n, 'depend=', want.dependencies === '' ? '/' : want.dependencies)]));
   if (s.account) {
-    const password = s.account.isPasswordRequired ? PASSWORD_PLACEHOLDER : '';
+    const password = s.account.isPasswordRequired ? SERVICE_PASSWORD_PLACEHOLDER : '';
     steps.push(step('account', [sc('config', n, 'obj=', s.account.name, 'password=', password)]));
   }
   steps.push(step('displayName', [sc('config', n, 'DisplayName=', s.displayName ?? n)]));
@@ -202,7 +201,7 @@ export function buildRestorePlan(s: ServiceRestoreSource): ServiceRestorePlan {
     const sep = pickSeparator(env);
     steps.push(step('environment', [reg('add', key, '/v', 'Environment', '/t', 'REG_MULTI_SZ', '/s', sep, '/d', env.join(sep), '/f')], true));
   }
-  const triggerCalls: ToolCall[] = [reg('delete', `${key}\\TriggerInfo`, '/f')];
+  const triggerCalls: ServiceToolCall[] = [reg('delete', `${key}\\TriggerInfo`, '/f')];
   for (const t of s.triggers) {
     const tk = `${key}\\TriggerInfo\\${t.index}`;
     triggerCalls.push(reg('add', tk, '/v', 'Type', '/t', 'REG_DWORD', '/d', String(t.type), '/f'));
@@ -226,12 +225,12 @@ export function buildRestorePlan(s: ServiceRestoreSource): ServiceRestorePlan {
  *
  * @example
  * ```ts
- * formatToolCall({ tool: 'sc', args: ['config', 'UC', 'start=', 'auto'] }); // "sc.exe config 'UC' start= 'auto'"
+ * formatServiceCommand({ tool: 'sc', args: ['config', 'UC', 'start=', 'auto'] }); // "sc.exe config 'UC' start= 'auto'"
  * ```
  */
-export function formatToolCall(call: ToolCall): string {
+export function formatServiceCommand(call: ServiceToolCall): string {
   const words = call.args.map((a) => {
-    if (a === PASSWORD_PLACEHOLDER) return '********';
+    if (a === SERVICE_PASSWORD_PLACEHOLDER) return '********';
     if (/^[A-Za-z][A-Za-z0-9]*=$/.test(a) || /^\/[A-Za-z]+$/.test(a) || /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(a)) return a;
     return quotePowerShell(a);
   });
@@ -246,7 +245,7 @@ function psArray(items: readonly string[]): string {
 }
 
 function psPlan(plan: ServiceRestorePlan): string {
-  const call = (c: ToolCall): string => `@{ Tool = ${quotePowerShell(c.tool)}; Args = ${psArray(c.args)} }`;
+  const call = (c: ServiceToolCall): string => `@{ Tool = ${quotePowerShell(c.tool)}; Args = ${psArray(c.args)} }`;
   const steps = plan.steps.map(
     (s) =>
       `      @{ Field = ${quotePowerShell(s.field)}; Desired = ${quotePowerShell(s.desired)}; IsRegistryWrite = $${s.isRegistryWrite}; Calls = @(\n` +
@@ -259,8 +258,8 @@ function psPlan(plan: ServiceRestorePlan): string {
   );
 }
 
-/** Options of {@link generateRestoreScript}. */
-export interface RestoreScriptOptions {
+/** Options of {@link generateRestoreServicesScript}. */
+export interface RestoreServicesScriptOptions {
   /** A line for the header, e.g. the backup set and host it came from. */
   origin?: string;
 }
@@ -278,11 +277,11 @@ export interface RestoreScriptOptions {
  *
  * @example
  * ```ts
- * const ps1 = generateRestoreScript([definition], { origin: 'SRV01 2026-11-30' });
+ * const ps1 = generateRestoreServicesScript([definition], { origin: 'SRV01 2026-11-30' });
  * ```
  */
-export function generateRestoreScript(services: readonly ServiceRestoreSource[], options: RestoreScriptOptions = {}): string {
-  const plans = services.map(buildRestorePlan);
+export function generateRestoreServicesScript(services: readonly ServiceRestoreSource[], options: RestoreServicesScriptOptions = {}): string {
+  const plans = services.map(buildServiceRestorePlan);
   const origin = (options.origin ?? '').replace(/[\r\n]+/g, ' ');
   return `<#
 .SYNOPSIS
@@ -354,7 +353,7 @@ function Get-PbSddl {
   return $text.Trim()
 }
 
-# The comparison strings of the live service; the same reduction as compareValuesOf in procall-backup.
+# The comparison strings of the live service; the same reduction as compareServiceValues in procall-backup.
 function Get-PbLive {
   param([string]$Name)
   if ($ReadServiceKey) { $key = & $ReadServiceKey $Name } else { $key = Read-PbRegistryService -Name $Name }
@@ -436,7 +435,7 @@ function Get-PbLive {
 function Format-PbCall {
   param($Call)
   $words = foreach ($a in $Call.Args) {
-    if ($a -ceq '${PASSWORD_PLACEHOLDER}') { '********' }
+    if ($a -ceq '${SERVICE_PASSWORD_PLACEHOLDER}') { '********' }
     elseif ($a -match '^[A-Za-z][A-Za-z0-9]*=$' -or $a -match '^/[A-Za-z]+$' -or $a -match '^[A-Za-z0-9][A-Za-z0-9._-]*$') { $a }
     else { "'" + ($a -replace "['\\u2018\\u2019\\u201A\\u201B]", '$0$0') + "'" }
   }
@@ -480,7 +479,7 @@ function Invoke-PbCall {
   $text = Format-PbCall $Call
   if ($WhatIf) { Write-Output "What if: $text"; return }
   $argv = @()
-  foreach ($a in $Call.Args) { if ($a -ceq '${PASSWORD_PLACEHOLDER}') { $argv += (Get-PbPassword -Service $Service) } else { $argv += $a } }
+  foreach ($a in $Call.Args) { if ($a -ceq '${SERVICE_PASSWORD_PLACEHOLDER}') { $argv += (Get-PbPassword -Service $Service) } else { $argv += $a } }
   $exe = $Call.Tool + '.exe'
   $argv = ConvertTo-PbNativeArgs -Command $exe -Arguments $argv
   $global:LASTEXITCODE = 0
@@ -632,6 +631,3 @@ export function generateServiceMarkdown(s: DecodedServiceConfig, ctx: ServicePag
   out.push('', 'Restore: run `restore-services.ps1` from this folder as an administrator (`-WhatIf` first to see the commands).', '');
   return out.join('\n');
 }
-
-// Re-exported for the restore side, so both use the same numbers.
-export { encodeSidType };

@@ -6,7 +6,6 @@
  *
  * Nothing here reads the text of `sc.exe qc`: it is localised. The registry is not.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,15 +16,15 @@ import type { RegFile, RegValueEntry } from './reg-file';
 import { exportRegistryKey } from './registry';
 import { decodeServiceRegistry, type DecodedServiceConfig, type ServiceRegistryKey, type ServiceRegistryValue } from './service-decode';
 import {
-  PASSWORD_PLACEHOLDER,
-  buildRestorePlan,
-  compareValuesOf,
-  formatToolCall,
-  generateRestoreScript,
+  SERVICE_PASSWORD_PLACEHOLDER,
+  buildServiceRestorePlan,
+  compareServiceValues,
+  formatServiceCommand,
+  generateRestoreServicesScript,
   generateServiceMarkdown,
-  type RestoreField,
+  type ServiceField,
   type ServiceRestoreSource,
-  type ToolCall,
+  type ServiceToolCall,
 } from './service-script';
 
 /** The `schema` tag of every `services/<name>.json`. */
@@ -55,6 +54,12 @@ export interface ServiceRuntime {
 /**
  * `services/<name>.json`: the whole service definition, typed and versioned. Version 1 fields are
  * those of {@link DecodedServiceConfig} plus the ones below.
+ *
+ * @example
+ * ```ts
+ * const def: ServiceDefinition = validateServiceDefinition(JSON.parse(readFileSync('services/UCServer.json', 'utf8')));
+ * console.log(def.startType, def.failureActions?.actions, def.securityDescriptor.sddl ?? def.securityDescriptor.note);
+ * ```
  */
 export interface ServiceDefinition extends DecodedServiceConfig {
   schema: typeof SERVICE_DEFINITION_SCHEMA;
@@ -86,7 +91,14 @@ export const DEFAULT_SERVICE_MATCHES: readonly ServiceMatch[] = Object.freeze([
   { imagePathUnder: 'C:\\Program Files (x86)\\estos\\UCServer' },
 ]);
 
-/** Options of {@link captureServiceConfig}. */
+/**
+ * Options of {@link captureServiceConfig}.
+ *
+ * @example
+ * ```ts
+ * const options: CaptureServiceConfigOptions = { names: ['UCServer'], directory: 'D:\\Backup\\services' };
+ * ```
+ */
 export interface CaptureServiceConfigOptions {
   /** Service (key) names. A missing name is reported in `missing` and as a warning. */
   names?: string[];
@@ -98,7 +110,15 @@ export interface CaptureServiceConfigOptions {
   now?: () => Date;
 }
 
-/** What {@link captureServiceConfig} returns. */
+/**
+ * What {@link captureServiceConfig} returns.
+ *
+ * @example
+ * ```ts
+ * const { services, missing, warnings } = await captureServiceConfig(runner);
+ * if (missing.length) console.warn(warnings.join('\n'));
+ * ```
+ */
 export interface ServiceCaptureResult {
   services: ServiceDefinition[];
   /** Names asked for that do not exist. */
@@ -492,7 +512,7 @@ export function writeServiceBackup(directory: string, capture: Pick<ServiceCaptu
   }
   const origin = options.origin ?? [...new Set(capture.services.map((s) => `${s.capture.host} ${s.capture.capturedAt}`))].join(', ');
   // UTF-8 with BOM: Windows PowerShell 5.1 reads a BOM-less script as the ANSI code page.
-  const ps1 = generateRestoreScript(
+  const ps1 = generateRestoreServicesScript(
     capture.services.map((s) => restoreSourceOf(s, s.securityDescriptor.sddl)),
     { origin },
   );
@@ -504,7 +524,14 @@ export function writeServiceBackup(directory: string, capture: Pick<ServiceCaptu
 // ---------------------------------------------------------------------------------------------
 // Restore
 
-/** Options of {@link restoreServiceConfig}. */
+/**
+ * Options of {@link restoreServiceConfig}.
+ *
+ * @example
+ * ```ts
+ * const options: RestoreServiceConfigOptions = { file: 'services/UCMediaServer.json', dryRun: false, password: new Secret(pw) };
+ * ```
+ */
 export interface RestoreServiceConfigOptions {
   /** A `services/<name>.json` written by {@link writeServiceBackup}. */
   file: string;
@@ -516,16 +543,24 @@ export interface RestoreServiceConfigOptions {
 
 /** One field that differs, with the commands that set it. */
 export interface ServiceChange {
-  field: RestoreField | 'create';
+  field: ServiceField | 'create';
   /** The live comparison value (null when the service does not exist). */
   current: string | null;
   desired: string;
   /** The literal commands, as a person would type them (passwords as ********). */
   commands: string[];
-  calls: ToolCall[];
+  calls: ServiceToolCall[];
 }
 
-/** What {@link restoreServiceConfig} returns. */
+/**
+ * What {@link restoreServiceConfig} returns.
+ *
+ * @example
+ * ```ts
+ * const r = await restoreServiceConfig(runner, { file });
+ * if (r.changes.length === 0) console.log(`${r.name} matches the backup`);
+ * ```
+ */
 export interface ServiceRestoreResult {
   name: string;
   /** True when the service did not exist. */
@@ -574,16 +609,16 @@ async function readLive(runner: Runner, name: string): Promise<{ source: Service
  * ```
  */
 export function planServiceChanges(desired: ServiceRestoreSource, live: ServiceRestoreSource | null): ServiceChange[] {
-  const plan = buildRestorePlan(desired);
-  const current = live ? compareValuesOf(live) : null;
+  const plan = buildServiceRestorePlan(desired);
+  const current = live ? compareServiceValues(live) : null;
   const changes: ServiceChange[] = [];
-  if (!current) changes.push({ field: 'create', current: null, desired: plan.name, commands: [formatToolCall(plan.create)], calls: [plan.create] });
+  if (!current) changes.push({ field: 'create', current: null, desired: plan.name, commands: [formatServiceCommand(plan.create)], calls: [plan.create] });
   for (const step of plan.steps) {
     const now = current ? current[step.field] : null;
     const same = now !== null && (step.field === 'account' || step.field === 'triggers' ? now.toLowerCase() === step.desired.toLowerCase() : now === step.desired);
     // Unknown live SDDL: set it (sdset is idempotent), never skip silently.
     if (same && !(step.field === 'securityDescriptor' && live?.sddl === null)) continue;
-    changes.push({ field: step.field, current: now, desired: step.desired, commands: step.calls.map(formatToolCall), calls: step.calls });
+    changes.push({ field: step.field, current: now, desired: step.desired, commands: step.calls.map(formatServiceCommand), calls: step.calls });
   }
   return changes;
 }
@@ -623,7 +658,7 @@ export async function restoreServiceConfig(runner: Runner, options: RestoreServi
   if (isDryRun || changes.length === 0) return result;
 
   const calls = changes.flatMap((c) => c.calls);
-  const needsPassword = calls.some((c) => c.args.includes(PASSWORD_PLACEHOLDER));
+  const needsPassword = calls.some((c) => c.args.includes(SERVICE_PASSWORD_PLACEHOLDER));
   if (needsPassword && (!options.password || options.password.isEmpty)) {
     throw validationError(
       `Service '${def.name}' must be set to run as ${def.account?.name}, which needs its password; Windows never reveals it, so the backup has none.`,
@@ -634,7 +669,7 @@ export async function restoreServiceConfig(runner: Runner, options: RestoreServi
     name: 'restoreServiceConfig',
     effect: 'write',
     body: APPLY_BODY,
-    input: { calls, placeholder: PASSWORD_PLACEHOLDER, password: options.password ?? null },
+    input: { calls, placeholder: SERVICE_PASSWORD_PLACEHOLDER, password: options.password ?? null },
     whatIf: changes.flatMap((c) => c.commands),
     dryRunValue: { done: 0 },
     parse: (raw) => raw as { done: number },
@@ -651,9 +686,4 @@ export async function restoreServiceConfig(runner: Runner, options: RestoreServi
     });
   }
   return { ...result, isApplied: true };
-}
-
-/** The sha256 of a file's bytes (hex); used to check a .reg export against its JSON. */
-export function hashServiceExport(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }

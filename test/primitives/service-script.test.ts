@@ -11,11 +11,11 @@ import {
   type ServiceRegistryValue,
 } from '../../lib/primitives/service-decode';
 import {
-  PASSWORD_PLACEHOLDER,
-  buildRestorePlan,
-  compareValuesOf,
-  formatToolCall,
-  generateRestoreScript,
+  SERVICE_PASSWORD_PLACEHOLDER,
+  buildServiceRestorePlan,
+  compareServiceValues,
+  formatServiceCommand,
+  generateRestoreServicesScript,
   generateServiceMarkdown,
   type ServiceRestoreSource,
 } from '../../lib/primitives/service-script';
@@ -50,9 +50,9 @@ const SERVER_FROM_SCRATCH: string[][] = [
   ['sc', 'sdset', 'PbUCServer', SDDL],
 ];
 
-describe('buildRestorePlan / formatToolCall (pure)', () => {
+describe('buildServiceRestorePlan / formatServiceCommand (pure)', () => {
   it('sets each field with sc.exe name= value pairs as two argv items', () => {
-    const plan = buildRestorePlan(server);
+    const plan = buildServiceRestorePlan(server);
     const byField = Object.fromEntries(plan.steps.map((s) => [s.field, s.calls.map((c) => [c.tool, ...c.args])]));
     expect(byField.startType).toEqual([['sc', 'config', 'PbUCServer', 'start=', 'delayed-auto']]);
     expect(byField.failureFlag).toEqual([['sc', 'failureflag', 'PbUCServer', '1']]);
@@ -63,26 +63,26 @@ describe('buildRestorePlan / formatToolCall (pure)', () => {
   });
 
   it('uses the password placeholder for user accounts and prints it as ********', () => {
-    const plan = buildRestorePlan(media);
+    const plan = buildServiceRestorePlan(media);
     const account = plan.steps.find((s) => s.field === 'account');
-    expect(account?.calls[0].args).toEqual(['config', 'PbUCMedia', 'obj=', 'CORP\\svc-procall', 'password=', PASSWORD_PLACEHOLDER]);
-    expect(formatToolCall(account!.calls[0])).toBe("sc.exe config PbUCMedia obj= 'CORP\\svc-procall' password= ********");
+    expect(account?.calls[0].args).toEqual(['config', 'PbUCMedia', 'obj=', 'CORP\\svc-procall', 'password=', SERVICE_PASSWORD_PLACEHOLDER]);
+    expect(formatServiceCommand(account!.calls[0])).toBe("sc.exe config PbUCMedia obj= 'CORP\\svc-procall' password= ********");
     expect(plan.isPasswordRequired).toBe(true);
     expect(plan.steps.some((s) => s.field === 'securityDescriptor')).toBe(false);
   });
 
   it('clears what the backup did not have: no failure actions, no environment, no dependencies', () => {
-    const plan = buildRestorePlan(media);
+    const plan = buildServiceRestorePlan(media);
     const args = (f: string) => plan.steps.find((s) => s.field === f)?.calls.map((c) => c.args);
     expect(args('failureActions')).toEqual([['failure', 'PbUCMedia', 'reset=', '0', 'actions=', '', 'command=', '', 'reboot=', '']]);
     expect(args('environment')).toEqual([['delete', 'HKLM\\SYSTEM\\CurrentControlSet\\Services\\PbUCMedia', '/v', 'Environment', '/f']]);
-    expect(buildRestorePlan({ ...media, dependencies: { services: [], groups: [] } }).steps.find((s) => s.field === 'dependencies')?.calls[0].args).toEqual([
+    expect(buildServiceRestorePlan({ ...media, dependencies: { services: [], groups: [] } }).steps.find((s) => s.field === 'dependencies')?.calls[0].args).toEqual([
       'config', 'PbUCMedia', 'depend=', '/',
     ]);
   });
 
   it('rewrites triggers as registry values in the Windows layout', () => {
-    const calls = buildRestorePlan(web).steps.find((s) => s.field === 'triggers')!.calls.map((c) => c.args.join(' '));
+    const calls = buildServiceRestorePlan(web).steps.find((s) => s.field === 'triggers')!.calls.map((c) => c.args.join(' '));
     const tk = 'HKLM\\SYSTEM\\CurrentControlSet\\Services\\PbUCWeb\\TriggerInfo';
     expect(calls[0]).toBe(`delete ${tk} /f`);
     expect(calls).toContain(`add ${tk}\\0 /v GUID /t REG_BINARY /d def2274fe2140b43a5497cd48cbc8245 /f`);
@@ -91,14 +91,14 @@ describe('buildRestorePlan / formatToolCall (pure)', () => {
   });
 
   it('quotes every value for PowerShell in the printed commands', () => {
-    expect(formatToolCall({ tool: 'sc', args: ['description', 'x', "it's ‘quoted’ $(rm)"] })).toBe("sc.exe description x 'it''s ‘‘quoted’’ $(rm)'");
-    expect(formatToolCall({ tool: 'sc', args: ['config', 'x', 'start=', 'auto'] })).toBe('sc.exe config x start= auto');
+    expect(formatServiceCommand({ tool: 'sc', args: ['description', 'x', "it's ‘quoted’ $(rm)"] })).toBe("sc.exe description x 'it''s ‘‘quoted’’ $(rm)'");
+    expect(formatServiceCommand({ tool: 'sc', args: ['config', 'x', 'start=', 'auto'] })).toBe('sc.exe config x start= auto');
   });
 
   it('compares accounts without case and failure actions as one value', () => {
-    expect(compareValuesOf({ ...server, account: { name: 'LOCALSYSTEM', kind: 'local-system', isPasswordRequired: false } }).account).toBe('localsystem');
-    expect(compareValuesOf(media).failureActions).toBe('');
-    expect(compareValuesOf(server).failureActions.split('\u0000')).toEqual([
+    expect(compareServiceValues({ ...server, account: { name: 'LOCALSYSTEM', kind: 'local-system', isPasswordRequired: false } }).account).toBe('localsystem');
+    expect(compareServiceValues(media).failureActions).toBe('');
+    expect(compareServiceValues(server).failureActions.split('\u0000')).toEqual([
       '86400',
       'restart/60000/restart/120000/reboot/300000',
       'C:\\Program Files\\estos\\UCServer\\notify-admin.cmd --service UCServer',
@@ -316,7 +316,7 @@ describeWithTools('restore-services.ps1 in real pwsh with recording sc.exe / reg
   beforeAll(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'pb-svc-script-'));
     writeFileSync(path.join(dir, 'harness.ps1'), HARNESS);
-    writeFileSync(path.join(dir, 'restore-services.ps1'), generateRestoreScript([server, media, web], { origin: 'fixtures' }));
+    writeFileSync(path.join(dir, 'restore-services.ps1'), generateRestoreServicesScript([server, media, web], { origin: 'fixtures' }));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
