@@ -259,7 +259,8 @@ function restoreSourceOf(def: DecodedServiceConfig, sddl: string | null): Servic
 // ---------------------------------------------------------------------------------------------
 // Runtime read script (sdshow + CIM)
 
-interface RawRuntime {
+/** What the runtime read script returns per service, before {@link parseServiceRuntime}. */
+export interface RawServiceRuntime {
   name: string;
   sdExit: number;
   sdOut: string;
@@ -308,7 +309,7 @@ foreach ($n in @($in.names)) {
  * const script = buildServiceRuntimeScript(['UCServer']);
  * ```
  */
-export function buildServiceRuntimeScript(names: readonly string[]): ReadScript<RawRuntime[]> {
+export function buildServiceRuntimeScript(names: readonly string[]): ReadScript<RawServiceRuntime[]> {
   return {
     name: 'captureServiceConfig.runtime',
     effect: 'read',
@@ -318,7 +319,7 @@ export function buildServiceRuntimeScript(names: readonly string[]): ReadScript<
       const r = raw as { services?: unknown } | null;
       const list = r && r.services !== undefined ? (Array.isArray(r.services) ? r.services : [r.services]) : null;
       if (!list) throw new ProcallBackupError('PB_PARSE', 'The service runtime script returned no list.', { command: 'captureServiceConfig' });
-      return list as RawRuntime[];
+      return list as RawServiceRuntime[];
     },
   };
 }
@@ -337,7 +338,7 @@ function isSddl(text: string): boolean {
  * parseServiceRuntime({ name: 'x', sdExit: 0, sdOut: 'D:(A;;CC;;;SY)', cim: 'missing', cimNote: '', state: null, processId: null }).securityDescriptor.sddl;
  * ```
  */
-export function parseServiceRuntime(raw: RawRuntime): { securityDescriptor: ServiceSecurityDescriptor; runtime: ServiceRuntime; warnings: string[] } {
+export function parseServiceRuntime(raw: RawServiceRuntime): { securityDescriptor: ServiceSecurityDescriptor; runtime: ServiceRuntime; warnings: string[] } {
   const warnings: string[] = [];
   const out = (raw.sdOut ?? '').replace(/\s+/g, ' ').trim();
   let securityDescriptor: ServiceSecurityDescriptor;
