@@ -99,6 +99,8 @@ const ROOTS = new Set([
   'HKEY_LOCAL_MACHINE', 'HKEY_CURRENT_USER', 'HKEY_CLASSES_ROOT', 'HKEY_USERS', 'HKEY_CURRENT_CONFIG', 'HKEY_DYN_DATA',
   'HKLM', 'HKCU', 'HKCR', 'HKU', 'HKCC',
 ]);
+const HEX_TEXT = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+const HEX_VALUE = new Map<string, number>(HEX_TEXT.flatMap((h, b) => [[h, b], [h.toUpperCase(), b], [h[0] + h[1].toUpperCase(), b], [h[0].toUpperCase() + h[1], b]] as Array<[string, number]>));
 const MAX_HEX_CHARS = 77; // reg.exe breaks a hex line once it reaches 77 characters (Wine programs/reg/export.c)
 const TYPE_NAMES: Record<string, number> = { REG_SZ: 1, REG_EXPAND_SZ: 2, REG_BINARY: 3, REG_DWORD: 4, REG_MULTI_SZ: 7, REG_QWORD: 11 };
 
@@ -355,15 +357,16 @@ function stripComment(s: string): string {
 }
 
 function parseHexBytes(text: string, line: number, raw: string): Buffer {
-  const compact = text.replace(/\s+/g, '');
+  const compact = /\s/.test(text) ? text.replace(/\s+/g, '') : text;
   if (compact === '') return Buffer.alloc(0);
   const parts = compact.split(',');
   if (parts[parts.length - 1] === '') parts.pop(); // regedit tolerates a trailing comma
   const out = Buffer.alloc(parts.length);
   for (let k = 0; k < parts.length; k++) {
     const p = parts[k];
-    if (!/^[0-9a-fA-F]{1,2}$/.test(p)) throw parseError(line, `"${p}" is not a hex byte`, raw);
-    out[k] = parseInt(p, 16);
+    const value = p.length === 2 ? HEX_VALUE.get(p) : p.length === 1 ? HEX_VALUE.get(`0${p}`) : undefined;
+    if (value === undefined) throw parseError(line, `"${p}" is not a hex byte`, raw);
+    out[k] = value;
   }
   return out;
 }
@@ -379,7 +382,7 @@ function hexLine(prefixLen: number, typeText: string, data: Buffer): string {
   let lineLen = prefixLen + typeText.length;
   const last = data.length - 1;
   for (let k = 0; k < data.length; k++) {
-    out += data[k].toString(16).padStart(2, '0');
+    out += HEX_TEXT[data[k]];
     if (k === last) break;
     out += ',';
     lineLen += 3;
