@@ -72,6 +72,8 @@ start() {
   [ -f "$d/etc/smb.conf" ] || die "start: $d holds no domain controller: run 'samba-dc.sh unpack $d' first"
   if [ -f "$d/samba.pid" ] && kill -0 "$(cat "$d/samba.pid")" 2>/dev/null; then die "start: samba already runs on $d"; fi
   mkdir -p "$d/run/lock"
+  # One DC per namespace: ports 389/636 on loopback are shared by everything inside it.
+  if (exec 3<>/dev/tcp/127.0.0.1/636) 2>/dev/null; then die "start: port 636 is taken in this namespace (another DC still running? 'samba-dc.sh stop <its dir>')"; fi
   # Only the LDAP server: no KDC, DNS or SMB is needed to test LDAPS.
   setsid samba -F --no-process-group -M single --option='server services=ldap' -s "$d/etc/smb.conf" \
     >"$d/samba.out" 2>&1 < /dev/null &

@@ -724,8 +724,10 @@ async function readEntryValues(session: AdSession, entry: Record<string, unknown
     const info = byLower.get((ranged ? ranged.name : type).toLowerCase());
     if (!info) continue;
     const list = values.get(info.name) ?? [];
-    list.push(...toValueList(raw));
     values.set(info.name, list);
+    // ldapts adds every requested description the server did not send, valueless: not a range answer.
+    if (ranged && toValueList(raw).length === 0) continue;
+    list.push(...toValueList(raw));
     if (ranged && ranged.high !== '*') pending.set(info.name, ranged.high + 1);
   }
   for (const [name, start] of pending) {
@@ -747,8 +749,8 @@ async function readEntryValues(session: AdSession, entry: Record<string, unknown
       next = undefined;
       for (const [type, raw] of Object.entries(page ?? {})) {
         const ranged = parseRangedAttributeName(type);
-        if (!ranged || ranged.name.toLowerCase() !== name.toLowerCase()) continue;
-        if (ranged.low !== from) {
+        if (!ranged || ranged.name.toLowerCase() !== name.toLowerCase() || toValueList(raw).length === 0) continue;
+        if (ranged.low !== from || (ranged.high !== '*' && ranged.high < from)) {
           throw new ProcallBackupError('PB_LDAP_OPERATION', `Asked ${session.url} for ${request} and got ${type}.`, { fix: 'Retry the dump; report the server version if it repeats.' });
         }
         values.get(name)!.push(...toValueList(raw));

@@ -1,0 +1,344 @@
+/**
+ * dumpAdAttributes / restoreAdAttributes against a real Samba 4 AD domain controller over LDAPS,
+ * with the DC's own CA (certificate checks on). One DC for the whole file (test/support/samba.ts).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  dumpAdAttributes,
+  restoreAdAttributes,
+  parseAdDumpLine,
+  type AdDumpObject,
+  type AdDumpOptions,
+} from '../../lib/primitives/active-directory';
+import { isProcallBackupError, ProcallBackupError } from '../../lib/errors';
+import { Secret } from '../../lib/secret';
+import { describeWithTools } from '../support/tools';
+import { BASE_DN, ldapModify, ldbSearch, sambaTools, startSambaDc, userDn, userKey, userValues, type SambaDc } from '../support/samba';
+
+const DATA = { users: 1600, computers: 25, groups: 12, bigGroupMembers: 1600 };
+
+function readDump(file: string): AdDumpObject[] {
+  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l, i) => parseAdDumpLine(l, i + 1));
+}
+
+function byGuid(objects: AdDumpObject[]): Map<string, AdDumpObject> {
+  return new Map(objects.map((o) => [o.objectGUID, o]));
+}
+
+async function expectError(p: Promise<unknown>, code: string): Promise<ProcallBackupError> {
+  try {
+    await p;
+  } catch (e) {
+    if (!isProcallBackupError(e)) throw e;
+    expect(e.code).toBe(code);
+    return e;
+  }
+  throw new Error(`expected ${code}, but it resolved`);
+}
+
+/** A TCP listener that records whether anything connected or sent a byte. */
+async function listenRecorder(): Promise<{ port: number; connections: number; bytes: number; close(): Promise<void> }> {
+  const state = { port: 0, connections: 0, bytes: 0, close: async () => undefined as void };
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((s) => {
+    state.connections++;
+    sockets.add(s);
+    s.on('data', (d) => { state.bytes += d.length; });
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  state.port = (server.address() as net.AddressInfo).port;
+  state.close = () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); });
+  return state;
+}
+
+describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => {
+  let dc: SambaDc;
+  let tmp: string;
+  let conn: Pick<AdDumpOptions, 'url' | 'bindDn' | 'password' | 'tls'>;
+  const UC = ['extensionName', 'estosUCLine', 'estosUCFeatures', 'estosUCKey'];
+
+  beforeAll(async () => {
+    dc = await startSambaDc(DATA);
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'pb-ad-test-'));
+    conn = { url: dc.url, bindDn: dc.adminDn, password: new Secret(dc.adminPassword), tls: { caFile: dc.caFile } };
+  }, 180000);
+
+  afterAll(async () => {
+    await dc?.stop();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  describe('dumpAdAttributes', () => {
+    let first: Awaited<ReturnType<typeof dumpAdAttributes>>;
+    let objects: AdDumpObject[];
+
+    beforeAll(async () => {
+      first = await dumpAdAttributes({ ...conn, baseDn: BASE_DN, attributes: ['extensionName'], file: path.join(tmp, 'ext.jsonl') });
+      objects = readDump(first.file);
+    });
+
+    it('dumps every user, group and computer across pages, with counts and the file hash', () => {
+      const expectedMin = DATA.users + 1; // + jmueller; Administrator, Guest, krbtgt come on top
+      expect(first.counts.users).toBeGreaterThanOrEqual(expectedMin);
+      expect(first.counts.groups).toBeGreaterThanOrEqual(DATA.groups + 1);
+      expect(first.counts.computers).toBe(DATA.computers + 1); // + the DC's own account
+      expect(first.counts.objects).toBe(objects.length);
+      expect(first.pages).toBeGreaterThanOrEqual(2); // more than 1000 objects: AD pages
+      expect(new Set(objects.map((o) => o.objectGUID)).size).toBe(objects.length);
+      expect(first.sha256).toBe(createHash('sha256').update(readFileSync(first.file)).digest('hex'));
+      expect(first.bytes).toBe(readFileSync(first.file).length);
+      expect(first.attributes).toEqual([{ name: 'extensionName', syntax: '2.5.5.12', isBinary: false, isSingleValued: false }]);
+      expect(existsSync(`${first.file}.partial`)).toBe(false);
+    });
+
+    it('writes GUIDs and SIDs as Windows shows them (checked against ldbsearch)', async () => {
+      const truth = await ldbSearch(dc, '(|(sAMAccountName=u00042)(sAMAccountName=bigGroup)(sAMAccountName=PC007$))', ['objectGUID', 'objectSid']);
+      expect(truth).toHaveLength(3);
+      const dumped = new Map(objects.map((o) => [o.dn.toLowerCase(), o]));
+      for (const t of truth) {
+        const o = dumped.get(t.dn[0].toLowerCase());
+        expect(o).toBeDefined();
+        expect(o!.objectGUID).toBe(t.objectGUID[0]);
+        expect(o!.objectSid).toBe(t.objectSid[0]);
+        expect(o!.objectSid).toMatch(/^S-1-5-21-\d+-\d+-\d+-\d+$/);
+      }
+    });
+
+    it('keeps multi-valued values with Umlauts and the DN with an escaped comma', () => {
+      const u10 = objects.find((o) => o.dn === userDn(10))!;
+      expect(u10.attributes.extensionName).toEqual([...userValues(10).extensionName].sort());
+      expect(u10.objectClass).toEqual(['top', 'person', 'organizationalPerson', 'user']);
+      const mueller = objects.find((o) => o.dn.startsWith('CN=Müller'))!;
+      expect(mueller.dn).toBe(`CN=Müller\\, Jürgen,CN=Users,${BASE_DN}`);
+      expect(mueller.attributes.extensionName).toEqual(['Jürgen Müller: ä ö ü ß']);
+      const admin = objects.find((o) => o.dn === dc.adminDn)!;
+      expect(admin.attributes.extensionName).toEqual([]);
+    });
+
+    it('lists the referral of the search at the domain root instead of chasing it', () => {
+      expect(first.referrals.some((r) => /CN=Configuration,DC=procall,DC=test$/i.test(r))).toBe(true);
+      expect(objects.some((o) => /CN=Configuration/i.test(o.dn))).toBe(false);
+    });
+
+    it('gives the same content with smaller pages, and reports progress', async () => {
+      const progress: number[] = [];
+      const small = await dumpAdAttributes({ ...conn, baseDn: BASE_DN, attributes: ['extensionName'], pageSize: 300, file: path.join(tmp, 'ext-300.jsonl'), onProgress: (p) => progress.push(p.objects) });
+      expect(small.pages).toBeGreaterThanOrEqual(Math.ceil(first.counts.objects / 300));
+      expect(progress[progress.length - 1]).toBe(first.counts.objects);
+      expect(readDump(small.file).sort((a, b) => a.objectGUID.localeCompare(b.objectGUID))).toEqual([...objects].sort((a, b) => a.objectGUID.localeCompare(b.objectGUID)));
+    });
+
+    it('reports attributes present on no object, and narrows to the given object classes', async () => {
+      const r = await dumpAdAttributes({ ...conn, baseDn: BASE_DN, attributes: ['extensionName', 'department'], objectClasses: ['computer'], file: path.join(tmp, 'pcs.jsonl') });
+      expect(r.absentAttributes).toEqual(['department']);
+      expect(r.counts).toMatchObject({ objects: DATA.computers + 1, computers: DATA.computers + 1, users: 0, groups: 0 });
+      const pc = readDump(r.file).find((o) => o.dn.startsWith('CN=PC003,'))!;
+      expect(pc.attributes).toEqual({ extensionName: ['UCClient PC003'], department: [] });
+    });
+
+    it('names attributes the schema does not know, and writes nothing', async () => {
+      const file = path.join(tmp, 'unknown.jsonl');
+      const e = await expectError(dumpAdAttributes({ ...conn, baseDn: BASE_DN, attributes: ['extensionName', 'noSuchAttribute', 'estosUCTypo'], file }), 'PB_LDAP_UNKNOWN_ATTRIBUTE');
+      expect(e.data).toEqual({ unknown: ['noSuchAttribute', 'estosUCTypo'] });
+      expect(e.message).toContain("'noSuchAttribute'");
+      expect(e.fix).toBeTruthy();
+      expect(existsSync(file) || existsSync(`${file}.partial`)).toBe(false);
+    });
+
+    it('finds the schema extension by prefix and dumps binary values byte-exact as base64', async () => {
+      const r = await dumpAdAttributes({ ...conn, baseDn: BASE_DN, attributes: { schemaPrefix: 'estosUC' }, file: path.join(tmp, 'uc.jsonl') });
+      expect(r.attributes.map((a) => a.name)).toEqual(['estosUCFeatures', 'estosUCKey', 'estosUCLine']); // not estosMetaFlag
+      expect(r.attributes.find((a) => a.name === 'estosUCKey')).toMatchObject({ isBinary: true, isSingleValued: true, syntax: '2.5.5.10' });
+      expect(r.absentAttributes).toEqual([]);
+      const dumped = new Map(readDump(r.file).map((o) => [o.dn, o]));
+      for (const i of [1, 5, 7, 11, 35, 77, 110, 1540]) {
+        const v = userValues(i);
+        const o = dumped.get(userDn(i))!;
+        expect(o.attributes.estosUCLine).toEqual(v.estosUCLine ? [v.estosUCLine] : []);
+        expect(o.attributes.estosUCFeatures).toEqual([...v.estosUCFeatures].sort());
+        expect(o.attributes.estosUCKey).toEqual({ base64: v.estosUCKey ? [v.estosUCKey.toString('base64')] : [] });
+      }
+      // the BOM and the invalid UTF-8 bytes survive
+      const key = (dumped.get(userDn(11))!.attributes.estosUCKey as { base64: string[] }).base64[0];
+      expect(Buffer.from(key, 'base64')).toEqual(userKey(11));
+    });
+
+    it('retrieves a group with more members than one range (ranged retrieval, member;range=...)', async () => {
+      const expected = Array.from({ length: DATA.bigGroupMembers }, (_, i) => userDn(i + 1)).sort();
+      for (const valueRangeSize of [undefined, 500]) {
+        const r = await dumpAdAttributes({ ...conn, valueRangeSize, baseDn: BASE_DN, attributes: ['member'], objectClasses: ['group'], file: path.join(tmp, `member-${valueRangeSize}.jsonl`) });
+        const big = readDump(r.file).find((o) => o.dn === `CN=bigGroup,CN=Users,${BASE_DN}`)!;
+        expect(big.attributes.member).toEqual(expected);
+        expect(r.counts.values).toBeGreaterThan(DATA.bigGroupMembers);
+      }
+    });
+
+    it('works over StartTLS on port 389 with the same CA', async () => {
+      const r = await dumpAdAttributes({ ...conn, url: 'ldap://dc1.procall.test', tls: { caFile: dc.caFile, isStartTls: true }, baseDn: BASE_DN, attributes: ['extensionName'], objectClasses: ['computer'], file: path.join(tmp, 'starttls.jsonl') });
+      expect(r.counts.objects).toBe(DATA.computers + 1);
+    });
+  });
+
+  describe('connection security', () => {
+    it('refuses a plain ldap:// URL with a password before any byte is sent', async () => {
+      const listener = await listenRecorder();
+      try {
+        const file = path.join(tmp, 'plain.jsonl');
+        const e = await expectError(dumpAdAttributes({ ...conn, url: `ldap://127.0.0.1:${listener.port}`, tls: {}, baseDn: BASE_DN, attributes: ['extensionName'], file }), 'PB_LDAP_INSECURE');
+        expect(e.fix).toMatch(/ldaps:\/\//);
+        await expectError(restoreAdAttributes({ ...conn, url: `ldap://127.0.0.1:${listener.port}`, tls: {}, file: path.join(tmp, 'ext.jsonl') }), 'PB_LDAP_INSECURE');
+        await new Promise((r) => setTimeout(r, 200));
+        expect(listener.connections).toBe(0);
+        expect(listener.bytes).toBe(0);
+        expect(existsSync(file)).toBe(false);
+      } finally {
+        await listener.close();
+      }
+    });
+
+    it('the listener does see a connection when TLS is asked for (the recorder works)', async () => {
+      const listener = await listenRecorder();
+      try {
+        await expectError(dumpAdAttributes({ ...conn, url: `ldaps://127.0.0.1:${listener.port}`, timeoutMs: 1500, baseDn: BASE_DN, attributes: ['extensionName'], file: path.join(tmp, 'rec.jsonl') }), 'PB_LDAP_CONNECT').catch(() => undefined);
+        expect(listener.connections).toBe(1);
+      } finally {
+        await listener.close();
+      }
+    });
+
+    it('checks the certificate: unknown CA and wrong host name fail, an explicit opt-out connects', async () => {
+      const base = { ...conn, baseDn: BASE_DN, attributes: ['extensionName'], objectClasses: ['computer'] };
+      const noCa = await expectError(dumpAdAttributes({ ...base, tls: {}, file: path.join(tmp, 'noca.jsonl') }), 'PB_LDAP_TLS');
+      expect(noCa.fix).toMatch(/caFile/);
+      await expectError(dumpAdAttributes({ ...base, url: 'ldaps://127.0.0.1', file: path.join(tmp, 'ip.jsonl') }), 'PB_LDAP_TLS');
+      const r = await dumpAdAttributes({ ...base, url: 'ldaps://127.0.0.1', tls: { isCertificateCheckDisabled: true }, file: path.join(tmp, 'insecure.jsonl') });
+      expect(r.counts.objects).toBe(DATA.computers + 1);
+    });
+
+    it('reports a wrong password without ever showing it', async () => {
+      const e = await expectError(dumpAdAttributes({ ...conn, password: new Secret('Wr0ng!Secret-xyz'), baseDn: BASE_DN, attributes: ['extensionName'], file: path.join(tmp, 'bad.jsonl') }), 'PB_LDAP_BIND');
+      expect(JSON.stringify(e.toJSON())).not.toContain('Wr0ng!Secret-xyz');
+      expect(e.message).not.toContain('Wr0ng!Secret-xyz');
+    });
+
+    it('leaves no file behind when the connection drops in the middle of the dump', async () => {
+      // A TCP relay to the DC's LDAPS port that cuts the connection after 300 kB.
+      let relayed = 0;
+      const server = net.createServer((client) => {
+        const upstream = net.connect(636, '127.0.0.1');
+        client.pipe(upstream);
+        upstream.on('data', (d: Buffer) => {
+          relayed += d.length;
+          if (relayed > 300_000) { client.destroy(); upstream.destroy(); } else client.write(d);
+        });
+        client.on('error', () => upstream.destroy());
+        upstream.on('error', () => client.destroy());
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const port = (server.address() as net.AddressInfo).port;
+      const file = path.join(tmp, 'cut', 'ext.jsonl');
+      try {
+        const e = await dumpAdAttributes({ ...conn, url: `ldaps://dc1.procall.test:${port}`, timeoutMs: 5000, baseDn: BASE_DN, attributes: ['extensionName'], pageSize: 100, file }).then(() => undefined, (x: unknown) => x);
+        expect(isProcallBackupError(e)).toBe(true);
+        expect(relayed).toBeGreaterThan(300_000);
+        expect(readdirSync(path.dirname(file))).toEqual([]);
+      } finally {
+        await new Promise<void>((r) => server.close(() => r()));
+      }
+    });
+  });
+
+  describe('restoreAdAttributes', () => {
+    it('restores changed values by GUID (also after a move), dry run first, and never touches other attributes', async () => {
+      const file = path.join(tmp, 'before.jsonl');
+      const dump = await dumpAdAttributes({ ...conn, baseDn: BASE_DN, attributes: UC, file });
+      const before = byGuid(readDump(file));
+      const guidOf = (dn: string): string => [...before.values()].find((o) => o.dn === dn)!.objectGUID;
+      const moved = guidOf(userDn(20));
+
+      // Change the directory with a real client: values, a binary value, a move, and an attribute not dumped.
+      await ldapModify(dc, [
+        `dn: ${userDn(20)}`, 'changetype: modify', 'replace: extensionName', 'extensionName: overwritten by another app', '-', 'replace: description', 'description: not ours', '',
+        `dn: ${userDn(21)}`, 'changetype: modify', 'replace: estosUCLine', 'estosUCLine: +1 555 0100', '',
+        `dn: ${userDn(14)}`, 'changetype: modify', 'delete: estosUCLine', '',
+        `dn: ${userDn(22)}`, 'changetype: modify', 'replace: estosUCKey', 'estosUCKey:: AAAA', '-', 'add: estosUCFeatures', 'estosUCFeatures: fax', '',
+        `dn: ${userDn(20)}`, 'changetype: modrdn', 'newrdn: CN=u00020', 'deleteoldrdn: 1', `newsuperior: OU=Moved,${BASE_DN}`, '',
+      ].join('\n'));
+      const movedDn = `CN=u00020,OU=Moved,${BASE_DN}`;
+
+      const plan = await restoreAdAttributes({ ...conn, file, expectedSha256: dump.sha256 });
+      expect(plan.isDryRun).toBe(true);
+      expect(plan.modifications).toBe(0);
+      expect(plan.missing).toEqual([]);
+      expect(plan.objectsChecked).toBe(before.size);
+      const summary = plan.changes.map((c) => [c.dn, c.attribute, c.before, c.after]).sort((a, b) => String(a[0]).localeCompare(String(b[0])) || String(a[1]).localeCompare(String(b[1])));
+      expect(summary).toEqual([
+        [userDn(14), 'estosUCLine', [], ['+49 89 14']],
+        [movedDn, 'extensionName', ['overwritten by another app'], ['Grüße aus München 20', 'UCServer4:ext=20']],
+        [userDn(21), 'estosUCLine', ['+1 555 0100'], ['+49 89 21']],
+        [userDn(22), 'estosUCFeatures', ['fax'], []],
+        [userDn(22), 'estosUCKey', [Buffer.from([0, 0, 0]).toString('base64')], [userKey(22).toString('base64')]],
+      ]);
+      expect(plan.changes.find((c) => c.dn === movedDn)).toMatchObject({ objectGUID: moved, dumpedDn: userDn(20), added: ['Grüße aus München 20', 'UCServer4:ext=20'], removed: ['overwritten by another app'] });
+
+      // The dry run wrote nothing.
+      const still = await restoreAdAttributes({ ...conn, file });
+      expect(still.changes).toHaveLength(5);
+
+      const applied = await restoreAdAttributes({ ...conn, file, dryRun: false });
+      expect(applied.modifications).toBe(4);
+      expect(applied.objectsChanged).toBe(4);
+
+      const after = await dumpAdAttributes({ ...conn, baseDn: BASE_DN, attributes: UC, file: path.join(tmp, 'after.jsonl') });
+      const afterObjects = byGuid(readDump(after.file));
+      expect(afterObjects.size).toBe(before.size);
+      for (const [guid, o] of before) {
+        const a = afterObjects.get(guid)!;
+        expect(a).toEqual(guid === moved ? { ...o, dn: movedDn } : o);
+      }
+      const again = await restoreAdAttributes({ ...conn, file });
+      expect(again.changes).toEqual([]);
+
+      // The attribute that was not dumped kept its new value.
+      const [mv] = await ldbSearch(dc, '(sAMAccountName=u00020)', ['description']);
+      expect(mv.description).toEqual(['not ours']);
+    });
+
+    it('reports objects that no longer exist, and restores only what `only` selects', async () => {
+      const file = path.join(tmp, 'only.jsonl');
+      await dumpAdAttributes({ ...conn, baseDn: BASE_DN, attributes: ['extensionName'], objectClasses: ['user'], file });
+      const objects = readDump(file);
+      const gone = objects.find((o) => o.dn === userDn(1590))!;
+      const a = objects.find((o) => o.dn === userDn(1591))!;
+      const b = objects.find((o) => o.dn === userDn(1592))!;
+      await ldapModify(dc, [
+        `dn: ${userDn(1590)}`, 'changetype: delete', '',
+        `dn: ${userDn(1591)}`, 'changetype: modify', 'replace: extensionName', 'extensionName: x', '',
+        `dn: ${userDn(1592)}`, 'changetype: modify', 'replace: extensionName', 'extensionName: y', '',
+      ].join('\n'));
+      const plan = await restoreAdAttributes({ ...conn, file });
+      expect(plan.missing).toEqual([{ objectGUID: gone.objectGUID, dn: userDn(1590) }]);
+      expect(plan.changes.map((c) => c.objectGUID).sort()).toEqual([a.objectGUID, b.objectGUID].sort());
+
+      const one = await restoreAdAttributes({ ...conn, file, dryRun: false, only: { objectGUIDs: [a.objectGUID.toUpperCase()] } });
+      expect(one.modifications).toBe(1);
+      expect(one.objectsChecked).toBe(1);
+      const rest = await restoreAdAttributes({ ...conn, file });
+      expect(rest.changes.map((c) => c.objectGUID)).toEqual([b.objectGUID]);
+
+      const none = await restoreAdAttributes({ ...conn, file, dryRun: false, only: { attributes: ['estosUCLine'] } });
+      expect(none.changes).toEqual([]);
+      expect(none.modifications).toBe(0);
+    });
+
+    it('refuses a file whose checksum differs from the manifest, before connecting', async () => {
+      const e = await expectError(restoreAdAttributes({ ...conn, file: path.join(tmp, 'ext.jsonl'), dryRun: false, expectedSha256: '0'.repeat(64) }), 'PB_CHECKSUM_MISMATCH');
+      expect(e.fix).toBeTruthy();
+    });
+  });
+});
