@@ -240,6 +240,33 @@ export function formatServiceCommand(call: ServiceToolCall): string {
 // ---------------------------------------------------------------------------------------------
 // restore-services.ps1
 
+/** PowerShell helper shared by restore-services.ps1 and restoreServiceConfig's apply script. */
+export const NATIVE_ARGS_PS = String.raw`
+# Windows PowerShell 5.1 (and pwsh before 7.3) drop empty arguments and do not escape embedded quotes
+# when calling a native program; sc.exe needs both (empty description, quoted image paths).
+function ConvertTo-PbNativeArgs {
+  param([string[]]$Arguments, [string]$Command, [switch]$IsApplication)
+  $mode = 'Legacy'
+  $pref = Get-Variable -Name PSNativeCommandArgumentPassing -ValueOnly -ErrorAction SilentlyContinue
+  if ($pref) { $mode = [string]$pref }
+  if (-not $IsApplication) {
+    $cmd = Get-Command -Name $Command -ErrorAction SilentlyContinue | Select-Object -First 1
+    if ($null -eq $cmd -or $cmd.CommandType -ne 'Application') { return ,$Arguments }
+  }
+  if ($mode -ne 'Legacy') { return ,$Arguments }
+  $out = foreach ($a in $Arguments) {
+    if ($a -eq '') { '""' }
+    else {
+      $e = [regex]::Replace($a, '(\\*)"', { param($m) $m.Groups[1].Value + $m.Groups[1].Value + '\"' })
+      # Windows PowerShell 5.1 wraps an argument with spaces in quotes without doubling trailing backslashes; pwsh 6+ does it itself.
+      if ($PSVersionTable.PSVersion.Major -lt 6 -and $e -match '\s' -and $e.EndsWith('\')) { $e = $e + ([regex]::Match($e, '\\+$').Value) }
+      $e
+    }
+  }
+  return ,@($out)
+}
+`;
+
 function psArray(items: readonly string[]): string {
   return `@(${items.map(quotePowerShell).join(', ')})`;
 }
@@ -347,7 +374,10 @@ function ConvertTo-PbHex {
 
 function Get-PbSddl {
   param([string]$Name)
-  $out = & sc.exe sdshow $Name 2>&1
+  $global:LASTEXITCODE = 0
+  $eap = $ErrorActionPreference
+  $ErrorActionPreference = 'Continue'
+  try { $out = & sc.exe sdshow $Name 2>&1 } finally { $ErrorActionPreference = $eap }
   if ($LASTEXITCODE -ne 0) { return $null }
   $text = (@($out) | ForEach-Object { [string]$_ } | Where-Object { $_.Trim() -ne '' }) -join ''
   return $text.Trim()
@@ -442,26 +472,7 @@ function Format-PbCall {
   return ($Call.Tool + '.exe ' + ($words -join ' '))
 }
 
-# Windows PowerShell 5.1 (and pwsh before 7.3) drop empty arguments and do not escape embedded quotes
-# when calling a native program; sc.exe needs both (empty description, quoted image paths).
-function ConvertTo-PbNativeArgs {
-  param([string]$Command, [string[]]$Arguments)
-  $cmd = Get-Command -Name $Command -ErrorAction SilentlyContinue | Select-Object -First 1
-  $mode = 'Legacy'
-  $pref = Get-Variable -Name PSNativeCommandArgumentPassing -ValueOnly -ErrorAction SilentlyContinue
-  if ($pref) { $mode = [string]$pref }
-  if ($null -eq $cmd -or $cmd.CommandType -ne 'Application' -or $mode -ne 'Legacy') { return ,$Arguments }
-  $out = foreach ($a in $Arguments) {
-    if ($a -eq '') { '""' }
-    else {
-      $e = [regex]::Replace($a, '(\\*)"', { param($m) $m.Groups[1].Value + $m.Groups[1].Value + '\"' })
-      if ($e -match '\s' -and $e.EndsWith('\')) { $e = $e + ([regex]::Match($e, '\\+$').Value) }
-      $e
-    }
-  }
-  return ,@($out)
-}
-
+${NATIVE_ARGS_PS}
 $script:Password = $null
 function Get-PbPassword {
   param([string]$Service)
@@ -483,7 +494,9 @@ function Invoke-PbCall {
   $exe = $Call.Tool + '.exe'
   $argv = ConvertTo-PbNativeArgs -Command $exe -Arguments $argv
   $global:LASTEXITCODE = 0
-  $out = & $exe @argv 2>&1
+  $eap = $ErrorActionPreference
+  $ErrorActionPreference = 'Continue'  # 5.1 turns native stderr under 2>&1 into a terminating error with Stop
+  try { $out = & $exe @argv 2>&1 } finally { $ErrorActionPreference = $eap }
   $code = $LASTEXITCODE
   if ($Call.Tool -eq 'reg' -and $Call.Args[0] -eq 'delete' -and $code -eq 1) { $code = 0 }  # reg delete of an absent key or value: nothing to delete
   if ($code -ne 0) {

@@ -11,6 +11,7 @@ import {
   type ServiceRegistryValue,
 } from '../../lib/primitives/service-decode';
 import {
+  NATIVE_ARGS_PS,
   SERVICE_PASSWORD_PLACEHOLDER,
   buildServiceRestorePlan,
   compareServiceValues,
@@ -408,5 +409,42 @@ describeWithTools('restore-services.ps1 in real pwsh with recording sc.exe / reg
     expect(r.stdout).toContain("What if: sc.exe create PbUCServer binPath= 'C:\\Program Files\\estos\\UCServer\\UCServer.exe' type= own start= demand");
     expect(r.stdout).toContain("What if: sc.exe config PbUCServer start= delayed-auto");
     expect(r.stdout).not.toContain('Changed');
+  });
+});
+
+// Windows PowerShell 5.1 passes native arguments the "Legacy" way; pwsh 7.6 can be switched to it,
+// and on Linux .NET splits the command line with the same Windows rules, so this is the real behaviour.
+describeWithTools('native argument passing in Legacy mode (Windows PowerShell 5.1 behaviour)', { pwsh: findPwsh() }, () => {
+  const ARGS = ['description', 'UC', '', '"C:\\Program Files\\estos\\UC.exe" /service', 'C:\\dir with space\\', 'plain', 'a "quoted" word'];
+  function roundTrip(convert: boolean): string[] {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pb-native-args-'));
+    try {
+      const ps1 = path.join(dir, 'argv.ps1');
+      writeFileSync(
+        ps1,
+        `${NATIVE_ARGS_PS}
+$PSNativeCommandArgumentPassing = 'Legacy'
+$in = Get-Content -Raw -LiteralPath $args[0] | ConvertFrom-Json
+$argv = [string[]]@($in)
+${convert ? '$argv = ConvertTo-PbNativeArgs -Arguments $argv -Command node' : ''}
+& node -e 'process.stdout.write(JSON.stringify(process.argv.slice(1)))' -- @argv
+`,
+      );
+      const input = path.join(dir, 'in.json');
+      writeFileSync(input, JSON.stringify(ARGS));
+      const r = spawnSync(findPwsh() as string, ['-NoProfile', '-NonInteractive', '-File', ps1, input], { encoding: 'utf8', timeout: 60000 });
+      expect(r.stderr).toBe('');
+      return JSON.parse(r.stdout) as string[];
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('without conversion Legacy mode loses the empty argument and breaks embedded quotes', () => {
+    expect(roundTrip(false)).not.toEqual(ARGS);
+  });
+
+  it('ConvertTo-PbNativeArgs makes every argument arrive exactly', () => {
+    expect(roundTrip(true)).toEqual(ARGS);
   });
 });
