@@ -12,12 +12,28 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { rootCertificates, type ConnectionOptions } from 'node:tls';
 import { AndFilter, Attribute, Change, Client, EqualityFilter, type Filter, OrFilter, SubstringFilter } from 'ldapts';
-import { ProcallBackupError, validationError } from '../errors';
+import { ProcallBackupError, validationError, type ErrorCode } from '../errors';
 import { Secret } from '../secret';
 
 // ---------------------------------------------------------------------------------------------
 // Types
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * Error codes of the AD primitive (besides `PB_VALIDATION`, `PB_PARSE`, `PB_SOURCE_MISSING`,
+ * `PB_CHECKSUM_MISMATCH`):
+ * - `PB_LDAP_INSECURE`: the password would travel unencrypted (refused before connecting).
+ * - `PB_LDAP_TLS`: the DC's certificate was not accepted.
+ * - `PB_LDAP_CONNECT`: no connection; `PB_LDAP_BIND`: wrong credentials; `PB_LDAP_ACCESS`: no rights.
+ * - `PB_LDAP_UNKNOWN_ATTRIBUTE`: names the schema does not know (listed in `data.unknown`).
+ * - `PB_LDAP_NOT_AD`: the server is not Active Directory; `PB_LDAP_OPERATION`: any other LDAP failure.
+ *
+ * @example
+ * ```ts
+ * if (isProcallBackupError(e, 'PB_LDAP_UNKNOWN_ATTRIBUTE')) console.log(e.data?.unknown);
+ * ```
+ */
+export type AdErrorCode = Extract<ErrorCode, `PB_LDAP_${string}`>;
 
 /**
  * How the connection is secured. Passwords travel only over LDAPS (`ldaps://`) or StartTLS.
@@ -292,7 +308,7 @@ export function parseRangedAttributeName(type: string): AdRangedName | undefined
  *
  * @example
  * ```ts
- * buildAdObjectFilter(['user', 'group']).toString(); // '(|(objectclass=user)(objectclass=group))'
+ * buildAdObjectFilter(['user', 'group']).toString(); // '(|(objectClass=user)(objectClass=group))'
  * ```
  */
 export function buildAdObjectFilter(objectClasses: readonly string[]): Filter {
@@ -318,7 +334,7 @@ export function buildGuidFilter(guids: readonly string[]): Filter {
  *
  * @example
  * ```ts
- * buildSchemaFilter({ schemaPrefix: 'estosUC' }).toString(); // '(&(objectclass=attributeSchema)(lDAPDisplayName=estosUC*))'
+ * buildSchemaFilter({ schemaPrefix: 'estosUC' }).toString(); // '(&(objectClass=attributeSchema)(lDAPDisplayName=estosUC*))'
  * ```
  */
 export function buildSchemaFilter(selection: AdAttributeSelection): Filter {
@@ -538,7 +554,7 @@ function toAdError(e: unknown, what: string, url: string, secrets: Secret[], ext
   const code = typeof err?.code === 'string' ? err.code : '';
   const message = err?.message ?? String(e);
   const name = err?.name ?? '';
-  const make = (pbCode: string, text: string, fix: string): ProcallBackupError =>
+  const make = (pbCode: AdErrorCode, text: string, fix: string): ProcallBackupError =>
     new ProcallBackupError(pbCode, `${what} on ${url} failed: ${text}`, { fix, cause: e, secrets, data: { url, ldapError: name || code, ...extra } });
   if (TLS_CODES.test(code)) {
     return make('PB_LDAP_TLS', `the certificate was not accepted (${code}: ${message}).`, "Give the CA that issued the DC's certificate as tls.caFile, and connect by the name the certificate carries.");

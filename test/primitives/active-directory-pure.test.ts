@@ -1,0 +1,247 @@
+/**
+ * The pure parts of the AD primitive: GUID/SID decoding, ranged names, filters, JSONL lines, the
+ * diff, and option checks that must fail before any connection. No process, no server.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import fc from 'fast-check';
+import {
+  assertSecureTransport,
+  buildAdDumpLine,
+  buildAdObjectFilter,
+  buildGuidFilter,
+  buildRequestedAttributes,
+  buildSchemaFilter,
+  computeAdChanges,
+  decodeObjectGuid,
+  decodeObjectSid,
+  dumpAdAttributes,
+  encodeObjectGuid,
+  parseAdDumpLine,
+  parseRangedAttributeName,
+  restoreAdAttributes,
+  type AdDumpObject,
+  type AdDumpOptions,
+} from '../../lib/primitives/active-directory';
+import { isProcallBackupError } from '../../lib/errors';
+import { Secret } from '../../lib/secret';
+
+const FIXTURES = path.join(__dirname, 'fixtures', 'active-directory');
+
+/** dn -> attribute -> value, from LDIF-like text (`name: v` or `name:: base64`). */
+function readRecords(file: string): Map<string, Record<string, string>> {
+  const out = new Map<string, Record<string, string>>();
+  let current: Record<string, string> | undefined;
+  for (const line of readFileSync(path.join(FIXTURES, file), 'utf8').split('\n')) {
+    const m = /^([A-Za-z]+)(::?) (.*)$/.exec(line);
+    if (!m) continue;
+    if (m[1] === 'dn') out.set(m[3], (current = {}));
+    else if (current) current[m[1]] = m[3];
+  }
+  return out;
+}
+const wire = readRecords('ldapsearch-identities.ldif');
+const shown = readRecords('ldbsearch-identities.txt');
+const identities = {
+  objects: [...wire].map(([dn, w]) => ({ dn, objectGUIDBase64: w.objectGUID, objectSidBase64: w.objectSid, objectGUID: shown.get(dn)!.objectGUID, objectSid: shown.get(dn)!.objectSid })),
+};
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    return isProcallBackupError(e) ? e.code : `not a ProcallBackupError: ${String(e)}`;
+  }
+  return undefined;
+}
+
+async function codeOfAsync(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p;
+  } catch (e) {
+    return isProcallBackupError(e) ? e.code : `not a ProcallBackupError: ${String(e)}`;
+  }
+  return undefined;
+}
+
+describe('objectGUID and objectSid', () => {
+  it('has the recorded objects', () => {
+    expect(identities.objects).toHaveLength(4);
+  });
+
+  it.each(identities.objects)('decodes $dn as ldbsearch shows it', (o) => {
+    expect(decodeObjectGuid(Buffer.from(o.objectGUIDBase64, 'base64'))).toBe(o.objectGUID);
+    expect(decodeObjectSid(Buffer.from(o.objectSidBase64, 'base64'))).toBe(o.objectSid);
+    expect(encodeObjectGuid(o.objectGUID).toString('base64')).toBe(o.objectGUIDBase64);
+  });
+
+  it('decodes well-known SIDs', () => {
+    expect(decodeObjectSid(Buffer.from('01020000000000052000000020020000', 'hex'))).toBe('S-1-5-32-544');
+    expect(decodeObjectSid(Buffer.from('010100000000000512000000', 'hex'))).toBe('S-1-5-18');
+  });
+
+  it('round-trips any 16 bytes through the GUID string', () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), (bytes) => {
+      const guid = decodeObjectGuid(Buffer.from(bytes));
+      expect(guid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      expect(encodeObjectGuid(guid)).toEqual(Buffer.from(bytes));
+    }));
+  });
+
+  it('rejects malformed values with typed errors', () => {
+    expect(codeOf(() => decodeObjectGuid(Buffer.alloc(15)))).toBe('PB_PARSE');
+    expect(codeOf(() => decodeObjectSid(Buffer.from('0102000000000005200000', 'hex')))).toBe('PB_PARSE');
+    expect(codeOf(() => decodeObjectSid(Buffer.from('02010000000000051200000000', 'hex')))).toBe('PB_PARSE');
+    expect(codeOf(() => encodeObjectGuid('not-a-guid'))).toBe('PB_VALIDATION');
+  });
+});
+
+describe('parseRangedAttributeName', () => {
+  it.each([
+    ['member;range=0-1499', { name: 'member', low: 0, high: 1499 }],
+    ['member;range=1500-*', { name: 'member', low: 1500, high: '*' }],
+    ['estosUCFeatures;Range=10-19', { name: 'estosUCFeatures', low: 10, high: 19 }],
+  ])('parses %s', (type, expected) => {
+    expect(parseRangedAttributeName(type)).toEqual(expected);
+  });
+
+  it.each(['member', 'member;binary', 'member;range=a-b', 'member;range=5'])('leaves %s alone', (type) => {
+    expect(parseRangedAttributeName(type)).toBeUndefined();
+  });
+});
+
+describe('builders', () => {
+  it('builds the object filter, the GUID filter and the schema filter', () => {
+    expect(buildAdObjectFilter(['user', 'group', 'computer']).toString()).toBe('(|(objectClass=user)(objectClass=group)(objectClass=computer))');
+    expect(buildAdObjectFilter(['user']).toString()).toBe('(objectClass=user)');
+    const guid = identities.objects[0].objectGUID;
+    // the GUID travels as bytes, escaped by the filter, never as text pasted into it
+    expect(buildGuidFilter([guid]).toString()).toBe(`(objectGUID=${[...encodeObjectGuid(guid)].map((b) => `\\${b.toString(16).padStart(2, '0')}`).join('')})`);
+    expect(buildSchemaFilter({ schemaPrefix: 'estosUC' }).toString()).toBe('(&(objectClass=attributeSchema)(lDAPDisplayName=estosUC*))');
+    expect(buildSchemaFilter(['extensionName', 'department']).toString()).toBe('(&(objectClass=attributeSchema)(|(lDAPDisplayName=extensionName)(lDAPDisplayName=department)))');
+  });
+
+  it('asks for ranges only for multi-valued attributes and only when told to', () => {
+    const attrs = [
+      { name: 'member', syntax: '2.5.5.1', isBinary: false, isSingleValued: false },
+      { name: 'estosUCLine', syntax: '2.5.5.12', isBinary: false, isSingleValued: true },
+    ];
+    expect(buildRequestedAttributes(attrs)).toEqual(['objectGUID', 'objectSid', 'objectClass', 'member', 'estosUCLine']);
+    expect(buildRequestedAttributes(attrs, 1500)).toEqual(['objectGUID', 'objectSid', 'objectClass', 'member;range=0-1499', 'estosUCLine']);
+  });
+});
+
+const sample: AdDumpObject = {
+  dn: 'CN=Müller\\, Jürgen,CN=Users,DC=procall,DC=test',
+  objectGUID: '67071399-b41e-49c3-b5b8-f9426b6e621a',
+  objectSid: 'S-1-5-21-3011321940-375677083-866486884-1103',
+  objectClass: ['top', 'person', 'organizationalPerson', 'user'],
+  attributes: { extensionName: ['zeta', 'Grüße', 'alpha'], estosUCKey: { base64: ['77u//w=='] }, department: [] },
+};
+
+describe('JSONL lines', () => {
+  it('writes one line with sorted values and reads it back', () => {
+    const line = buildAdDumpLine(sample);
+    expect(line.endsWith('\n')).toBe(true);
+    expect(line.indexOf('\n')).toBe(line.length - 1);
+    const parsed = parseAdDumpLine(line.trimEnd());
+    expect(parsed.attributes.extensionName).toEqual(['Grüße', 'alpha', 'zeta'].sort((a, b) => (a < b ? -1 : 1)));
+    expect(parsed.attributes.estosUCKey).toEqual({ base64: ['77u//w=='] });
+    expect(parsed.attributes.department).toEqual([]);
+    expect(buildAdDumpLine(parsed)).toBe(line);
+  });
+
+  it('gives equal lines for equal objects whatever the value order (property)', () => {
+    const text = fc.string({ unit: 'grapheme', maxLength: 12 });
+    fc.assert(fc.property(fc.array(text, { maxLength: 6 }), fc.string({ maxLength: 20 }), (values, dnPart) => {
+      const a: AdDumpObject = { ...sample, dn: `CN=${dnPart}`, attributes: { extensionName: values } };
+      const b: AdDumpObject = { ...a, attributes: { extensionName: [...values].reverse() } };
+      expect(buildAdDumpLine(a)).toBe(buildAdDumpLine(b));
+      const back = parseAdDumpLine(buildAdDumpLine(a).trimEnd());
+      expect(back.dn).toBe(a.dn);
+      expect([...(back.attributes.extensionName as string[])].sort()).toEqual([...values].sort());
+    }));
+  });
+
+  it.each([
+    ['not json', '{'],
+    ['no GUID', '{"dn":"x","objectSid":null,"objectClass":[],"attributes":{}}'],
+    ['bad GUID', '{"dn":"x","objectGUID":"1234","objectSid":null,"objectClass":[],"attributes":{}}'],
+    ['values not a list', '{"dn":"x","objectGUID":"67071399-b41e-49c3-b5b8-f9426b6e621a","objectSid":null,"objectClass":[],"attributes":{"a":"v"}}'],
+    ['bad attribute name', '{"dn":"x","objectGUID":"67071399-b41e-49c3-b5b8-f9426b6e621a","objectSid":null,"objectClass":[],"attributes":{"a;range=0-1":[]}}'],
+  ])('rejects a line with %s', (_, line) => {
+    expect(codeOf(() => parseAdDumpLine(line, 7))).toBe('PB_PARSE');
+  });
+});
+
+describe('computeAdChanges', () => {
+  const live = { dn: 'CN=Müller\\, Jürgen,OU=Moved,DC=procall,DC=test', attributes: { extensionName: ['alpha', 'zeta', 'Grüße'], estosUCKey: ['AAAA'], department: ['Sales'] } };
+
+  it('compares as sets and lists exactly what differs', () => {
+    const changes = computeAdChanges(sample, live);
+    expect(changes).toEqual([
+      { objectGUID: sample.objectGUID, dn: live.dn, dumpedDn: sample.dn, attribute: 'estosUCKey', isBinary: true, before: ['AAAA'], after: ['77u//w=='], added: ['77u//w=='], removed: ['AAAA'] },
+      { objectGUID: sample.objectGUID, dn: live.dn, dumpedDn: sample.dn, attribute: 'department', isBinary: false, before: ['Sales'], after: [], added: [], removed: ['Sales'] },
+    ]);
+  });
+
+  it('finds nothing when only the order differs, and honours the attribute selection', () => {
+    expect(computeAdChanges(sample, { dn: sample.dn, attributes: { extensionName: ['zeta', 'alpha', 'Grüße'], estosUCKey: ['77u//w=='] } })).toEqual([]);
+    expect(computeAdChanges(sample, live, ['DEPARTMENT']).map((c) => c.attribute)).toEqual(['department']);
+  });
+
+  it('sees a duplicated live value as a difference', () => {
+    const one: AdDumpObject = { ...sample, attributes: { extensionName: ['a'] } };
+    expect(computeAdChanges(one, { dn: 'x', attributes: { extensionName: ['a', 'a'] } })).toHaveLength(1);
+  });
+});
+
+describe('connection security', () => {
+  it('refuses plain LDAP without StartTLS', () => {
+    expect(codeOf(() => assertSecureTransport('ldap://dc1.example.local'))).toBe('PB_LDAP_INSECURE');
+    expect(codeOf(() => assertSecureTransport('LDAP://dc1.example.local:389', {}))).toBe('PB_LDAP_INSECURE');
+    expect(assertSecureTransport('ldap://dc1.example.local', { isStartTls: true })).toEqual({ protocol: 'ldap', host: 'dc1.example.local', port: 389 });
+    expect(assertSecureTransport('ldaps://dc1.example.local')).toEqual({ protocol: 'ldaps', host: 'dc1.example.local', port: 636 });
+    expect(assertSecureTransport('ldaps://[::1]:3269')).toEqual({ protocol: 'ldaps', host: '::1', port: 3269 });
+  });
+
+  it.each(['http://dc1', 'dc1.example.local', 'ldaps://dc1/DC=example,DC=local', 'ldaps://user@dc1'])('rejects the URL %s', (url) => {
+    expect(codeOf(() => assertSecureTransport(url))).toBe('PB_VALIDATION');
+  });
+
+  it('rejects StartTLS on ldaps://', () => {
+    expect(codeOf(() => assertSecureTransport('ldaps://dc1', { isStartTls: true }))).toBe('PB_VALIDATION');
+  });
+});
+
+describe('option checks happen before anything connects', () => {
+  // 192.0.2.1 is TEST-NET-1: nothing answers there; a check that let the call through would hang or fail with another code.
+  const base: AdDumpOptions = { url: 'ldaps://192.0.2.1', bindDn: 'a@b', password: new Secret('pw'), baseDn: 'DC=b', attributes: ['extensionName'], file: '/nonexistent/x.jsonl', timeoutMs: 1000 };
+  it.each<[string, Partial<AdDumpOptions>]>([
+    ['empty attributes', { attributes: [] }],
+    ['an attribute with options', { attributes: ['extensionName;binary'] }],
+    ['objectGUID as attribute', { attributes: ['objectGUID'] }],
+    ['a duplicate attribute', { attributes: ['extensionName', 'EXTENSIONNAME'] }],
+    ['a prefix with a wildcard', { attributes: { schemaPrefix: 'estos*' } }],
+    ['a bad object class', { objectClasses: ['user)(cn=*'] }],
+    ['page size 0', { pageSize: 0 }],
+    ['no password', { password: '' }],
+    ['an empty Secret', { password: new Secret('') }],
+    ['no bindDn', { bindDn: ' ' }],
+    ['no baseDn', { baseDn: '' }],
+    ['no file', { file: '' }],
+    ['ca and caFile', { tls: { ca: 'x', caFile: 'y' } }],
+    ['a range size of 1', { valueRangeSize: 1 }],
+  ])('dump: %s', async (_, patch) => {
+    expect(await codeOfAsync(dumpAdAttributes({ ...base, ...patch } as AdDumpOptions))).toBe('PB_VALIDATION');
+  });
+
+  it('restore: a bad GUID in only, a bad sha256, a missing file', async () => {
+    const r = { url: 'ldaps://192.0.2.1', bindDn: 'a@b', password: 'pw', file: path.join(FIXTURES, 'ldbsearch-identities.txt'), timeoutMs: 1000 };
+    expect(await codeOfAsync(restoreAdAttributes({ ...r, only: { objectGUIDs: ['nope'] } }))).toBe('PB_VALIDATION');
+    expect(await codeOfAsync(restoreAdAttributes({ ...r, expectedSha256: 'abc' }))).toBe('PB_VALIDATION');
+    expect(await codeOfAsync(restoreAdAttributes({ ...r, file: '/nonexistent/x.jsonl' }))).toBe('PB_SOURCE_MISSING');
+    // the ldbsearch text is no dump: the restore stops at parsing, before connecting
+    expect(await codeOfAsync(restoreAdAttributes(r))).toBe('PB_PARSE');
+  });
+});
