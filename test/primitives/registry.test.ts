@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isProcallBackupError } from '../../lib/errors';
@@ -113,6 +113,26 @@ describeWithTools('exportRegistryKey with Wine reg.exe', { pwsh: findPwsh(), win
     const r = await exportRegistryKey(runner, { key: 'HKEY_LOCAL_MACHINE\\SOFTWARE\\ESTOS\\UCServer4', file, timeoutMs: 30000 });
     expect(r.absent).toBeFalsy();
     expect(readFileSync(file).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xfe]));
+  });
+
+  it('writes to a folder with spaces, Umlauts and quotes in its name', async () => {
+    // (a double quote is not allowed in Windows file names; Wine's reg.exe says "Invalid name")
+    const sub = path.join(dir, "Sicherung Grüße 'Ü' ‘x’ 日本");
+    mkdirSync(sub);
+    const file = path.join(sub, 'estos $(x).reg');
+    const r = await exportRegistryKey(runner, { key: 'HKLM\\SOFTWARE\\ESTOS', file });
+    expect(r).toMatchObject({ file, keys: 4, values: 3 });
+    expect(readdirSync(sub)).toEqual(['estos $(x).reg']);
+  });
+
+  it('a reg tool that is not there is PB_TOOL_MISSING', async () => {
+    const broken = runnerWithWine(prefix, { tools: { reg: ['pb-no-such-reg-tool'] } });
+    try {
+      await expect(exportRegistryKey(broken, { key: 'HKLM\\SOFTWARE\\ESTOS', file: path.join(dir, 'never.reg') })).rejects.toMatchObject({ code: 'PB_TOOL_MISSING' });
+      expect(readdirSync(dir).filter((f) => f.startsWith('never'))).toEqual([]);
+    } finally {
+      await broken.close();
+    }
   });
 
   it('a missing key is PB_REGISTRY_KEY_NOT_FOUND and leaves no file', async () => {
