@@ -121,7 +121,19 @@ export interface DecodedServiceConfig {
   triggers: ServiceTrigger[];
   /** `Environment` (REG_MULTI_SZ of NAME=value); null when absent. */
   environment: string[] | null;
+  /**
+   * Values this library does not model (e.g. `Parameters\ServiceDll`, `SvcHostSplitDisable`), by
+   * relative key path, name and type. They are in the raw .reg export; the restore does not set them.
+   */
+  otherValues: Array<{ path: string; name: string; type: ServiceRegistryValue['type'] }>;
 }
+
+// Values decoded into fields above (lower case); `Security` and `Enum` subkeys are the SD and PnP runtime data.
+const KNOWN_VALUES = new Set(
+  ['Type', 'Start', 'DelayedAutostart', 'ErrorControl', 'ImagePath', 'DisplayName', 'Description', 'Group', 'ObjectName', 'DependOnService', 'DependOnGroup',
+    'FailureActions', 'FailureCommand', 'RebootMessage', 'FailureActionsOnNonCrashFailures', 'ServiceSidType', 'RequiredPrivileges', 'PreshutdownTimeout', 'Environment']
+    .map((n) => n.toLowerCase()),
+);
 
 // ---------------------------------------------------------------------------------------------
 // FailureActions
@@ -507,6 +519,9 @@ export function decodeServiceRegistry(name: string, keys: readonly ServiceRegist
     preshutdownTimeoutMs: readDword(v, 'PreshutdownTimeout', where),
     triggers,
     environment: readMulti(v, 'Environment', where),
+    otherValues: keys
+      .filter((k) => !/^(TriggerInfo(\\\d+)?|Security|Enum)$/i.test(k.path))
+      .flatMap((k) => Object.entries(k.values).filter(([n]) => k.path !== '' || !KNOWN_VALUES.has(n.toLowerCase())).map(([n, val]) => ({ path: k.path, name: n, type: val.type }))),
   };
 }
 

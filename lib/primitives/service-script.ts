@@ -637,6 +637,10 @@ export function generateServiceMarkdown(s: DecodedServiceConfig, ctx: ServicePag
       out.push(`  - ${t.action} on ${t.typeName}${t.subtype ? ` ${code(t.subtype)}${t.subtypeName ? ` (${t.subtypeName})` : ''}` : ''}${data ? `, data: ${code(data)}` : ''}`);
     }
   }
+  if (s.otherValues.length > 0) {
+    out.push('', '## Other registry values', '', 'Kept in the raw .reg export of this service; `restore-services.ps1` does not set them (import that file with `reg import` if the service needs them):', '');
+    for (const o of s.otherValues) out.push(`- ${code(o.path ? `${o.path}\\${o.name}` : o.name)} (${o.type})`);
+  }
   if (ctx.warnings && ctx.warnings.length) {
     out.push('', '## Warnings', '');
     for (const w of ctx.warnings) out.push(`- ${md(w)}`);

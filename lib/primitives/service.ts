@@ -248,7 +248,9 @@ export function validateServiceDefinition(value: unknown): ServiceDefinition {
   for (const [k, t] of need) {
     if (typeof v[k] !== t || v[k] === null) throw validationError(`The service definition has no valid '${String(k)}'.`, fix);
   }
-  if (!Array.isArray(v.requiredPrivileges) || !Array.isArray(v.triggers)) throw validationError('The service definition has no requiredPrivileges or triggers list.', fix);
+  if (!Array.isArray(v.requiredPrivileges) || !Array.isArray(v.triggers) || !Array.isArray(v.otherValues)) {
+    throw validationError('The service definition has no requiredPrivileges, triggers or otherValues list.', fix);
+  }
   if (!/^[^\\/\r\n\u0000]{1,256}$/.test(v.name as string)) throw validationError(`'${String(v.name)}' is not a service name.`, fix);
   return v as ServiceDefinition;
 }
@@ -445,6 +447,9 @@ export async function captureServiceConfig(runner: Runner, options: CaptureServi
       if (!raw) throw new ProcallBackupError('PB_PARSE', `The runtime script returned nothing for service '${d.config.name}'.`, { command: 'captureServiceConfig' });
       const rt = parseServiceRuntime(raw);
       const own = [...rt.warnings];
+      if (d.config.otherValues.length > 0) {
+        own.push(`Service '${d.config.name}' has ${d.config.otherValues.length} registry value(s) this library does not model (${d.config.otherValues.map((o) => (o.path ? `${o.path}\\${o.name}` : o.name)).join(', ')}): they are in ${path.basename(d.file)}, and restore-services.ps1 does not set them.`);
+      }
       if (d.config.account?.isPasswordRequired) {
         own.push(`Service '${d.config.name}' runs as ${d.config.account.name}: Windows never reveals the password, so it is not in this backup and must be entered again on restore.`);
       }

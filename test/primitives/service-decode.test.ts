@@ -161,6 +161,7 @@ describe('decodeServiceRegistry on recorded exports', () => {
       preshutdownTimeoutMs: 300000,
       triggers: [],
       environment: ['UC_LOGLEVEL=3', 'TEMP=D:\\estos\\temp'],
+      otherValues: [],
     });
   });
 
@@ -217,6 +218,16 @@ describe('decodeServiceRegistry on recorded exports', () => {
       ['group-policy', 'user-policy-present'],
     ]);
     expect(s.sidType).toBe('unrestricted');
+    // what the library does not model is listed, not dropped (the Security subkey is the SDDL's)
+    expect(s.otherValues).toEqual([
+      { path: '', name: 'SvcHostSplitDisable', type: 'REG_DWORD' },
+      { path: '', name: 'SvcMemHardLimitInMB', type: 'REG_DWORD' },
+      { path: '', name: 'SvcMemMidLimitInMB', type: 'REG_DWORD' },
+      { path: '', name: 'SvcMemSoftLimitInMB', type: 'REG_DWORD' },
+      { path: 'Parameters', name: 'ServiceDll', type: 'REG_EXPAND_SZ' },
+      { path: 'Parameters', name: 'ServiceDllUnloadOnStop', type: 'REG_DWORD' },
+      { path: 'Parameters', name: 'ServiceMain', type: 'REG_SZ' },
+    ]);
   });
 
   it('Windows (published SgrmBroker export): network-endpoint trigger with string data, disabled', () => {

@@ -124,6 +124,10 @@ describe('generateServiceMarkdown (pure)', () => {
     expect(sp).toContain('Reset fail count after: 86400 s (1 days)');
     expect(sp).toContain('Enable actions for stops with errors: yes');
     expect(sp).toContain('- Groups: `NetworkProvider`');
+    const wu = decode('windows-wuauserv.reg', 'wuauserv');
+    expect(generateServiceMarkdown(wu, { sddl: null })).toContain('## Other registry values');
+    expect(generateServiceMarkdown(wu, { sddl: null })).toContain('- `Parameters\\ServiceDll` (REG_EXPAND_SZ)');
+    expect(generateServiceMarkdown(server, { sddl: null })).not.toContain('## Other registry values');
     expect(generateServiceMarkdown(web, { sddl: null })).toContain('start on firewall-port-event `{b7569e07-8421-4ee0-ad10-86915afdad09}` (firewall-port-open), data: `443, TCP`');
   });
 });
