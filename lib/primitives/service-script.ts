@@ -164,7 +164,8 @@ export function buildServiceRestorePlan(s: ServiceRestoreSource): ServiceRestore
     const password = s.account.isPasswordRequired ? SERVICE_PASSWORD_PLACEHOLDER : '';
     steps.push(step('account', [sc('config', n, 'obj=', s.account.name, 'password=', password)]));
   }
-  steps.push(step('displayName', [sc('config', n, 'DisplayName=', s.displayName ?? n)]));
+  // sc.exe cannot remove a display name; without one in the backup there is nothing to set.
+  if (s.displayName !== null) steps.push(step('displayName', [sc('config', n, 'DisplayName=', s.displayName)]));
   steps.push(step('description', [sc('description', n, s.description ?? '')]));
 
   const fa = s.failureActions;
@@ -425,7 +426,8 @@ function Get-PbLive {
   if ($null -eq $sid) { $sidType = 'none' } else { $sidType = $sidNames[[int]$sid] }
   $privs = @(@(Get-PbValue $v 'RequiredPrivileges') | Where-Object { $_ }) -join '/'
   $pre = Get-PbValue $v 'PreshutdownTimeout'
-  if ($null -eq $pre) { $preshutdown = '' } else { $preshutdown = [string][uint32]$pre }
+  # Get-ItemProperty gives DWORDs as Int32; the mask turns values above 2^31 back into their unsigned number.
+  if ($null -eq $pre) { $preshutdown = '' } else { $preshutdown = [string]([int64]$pre -band 4294967295) }
   $envValue = @(@(Get-PbValue $v 'Environment') | Where-Object { $_ }) -join $sep
   $triggers = @()
   foreach ($t in @($key.Triggers)) {
