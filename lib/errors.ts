@@ -1,4 +1,4 @@
-import { redactSecrets, type Secret } from './secret';
+import { redactDeep, redactSecrets, type Secret } from './secret';
 
 /**
  * Every error code this library throws. Codes are stable; messages may change.
@@ -93,7 +93,7 @@ export class ProcallBackupError extends Error {
     this.stdout = clean(details.stdout);
     this.stderr = clean(details.stderr);
     this.durationMs = details.durationMs;
-    this.data = details.data;
+    this.data = redactDeep(details.data, secrets);
   }
 
   /** A plain object for JSON output (never contains secrets). */

@@ -79,3 +79,16 @@ export function collectSecrets(value: unknown, into: Secret[] = []): Secret[] {
   }
   return into;
 }
+
+/** Returns a copy of a JSON-like value with every secret removed from every string in it. */
+export function redactDeep<T>(value: T, secrets: readonly Secret[]): T {
+  if (secrets.length === 0 || value === undefined || value === null) return value;
+  if (typeof value === 'string') return redactSecrets(value, secrets) as T;
+  if (Array.isArray(value)) return value.map((v) => redactDeep(v, secrets)) as T;
+  if (typeof value === 'object' && !(value instanceof Secret) && !Buffer.isBuffer(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[redactSecrets(k, secrets)] = redactDeep(v, secrets);
+    return out as T;
+  }
+  return value;
+}

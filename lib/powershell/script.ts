@@ -11,6 +11,9 @@ export const DEFAULT_TOOLS: Readonly<Record<string, readonly string[]>> = Object
   vssadmin: ['vssadmin.exe'],
 });
 
+// An unpaired surrogate would arrive as U+FFFD: refuse it rather than change the value silently.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 const WRAPPER_B64 = Buffer.from(WRAPPER_PS1, 'utf8').toString('base64');
 
 /** What {@link buildInvocation} produces: one line of ASCII and the secrets it carries. */
@@ -34,6 +37,11 @@ export function encodePayload(input: unknown, tools: ToolPaths): string {
       throw new ProcallBackupError('PB_VALIDATION', `Script input '${key}' is ${value}, which JSON cannot carry.`, { fix: 'Pass a finite number.' });
     }
     if (Buffer.isBuffer(original)) return original.toString('base64');
+    if (typeof value === 'string' && LONE_SURROGATE.test(value)) {
+      throw new ProcallBackupError('PB_VALIDATION', `Script input '${key}' contains an unpaired UTF-16 surrogate, which cannot cross into PowerShell unchanged.`, {
+        fix: 'Pass well-formed Unicode text (String.prototype.toWellFormed), or pass the bytes as a Buffer.',
+      });
+    }
     return value;
   });
   return Buffer.from(json, 'utf8').toString('base64');
@@ -46,6 +54,9 @@ export function encodePayload(input: unknown, tools: ToolPaths): string {
 export function buildInvocation(script: Script<unknown>, tools: ToolPaths = {}): Invocation {
   if (typeof script.body !== 'string' || script.body.trim() === '') {
     throw new ProcallBackupError('PB_VALIDATION', `Script '${script.name}' has no body.`, { fix: 'Give the script a PowerShell body.' });
+  }
+  if (LONE_SURROGATE.test(script.body)) {
+    throw new ProcallBackupError('PB_VALIDATION', `Script '${script.name}' contains an unpaired UTF-16 surrogate.`, { fix: 'Pass such values through input as a Buffer, not as script text.' });
   }
   const body = Buffer.from(script.body, 'utf8').toString('base64');
   const payload = encodePayload(script.input, tools);

@@ -1,0 +1,173 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { ProcallBackupError } from '../../lib/errors';
+import { quotePowerShell } from '../../lib/powershell/quote';
+import { PowerShellRunner } from '../../lib/powershell/session';
+import { Secret } from '../../lib/secret';
+import { adversarialCorpus } from '../support/adversarial';
+import { newRunner } from '../support/pwsh';
+import { describeWithTools, findPwsh, which } from '../support/tools';
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+describeWithTools('PowerShellRunner on real pwsh', { pwsh: findPwsh(), sh: which('sh') }, () => {
+  let runner: PowerShellRunner;
+  let dir: string;
+  let canary: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'pb-runner-'));
+    canary = path.join(dir, 'CANARY');
+    runner = newRunner({ tools: { sh: ['sh', '-c'] } });
+  });
+  afterAll(async () => {
+    await runner.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const echo = (strings: string[]) => runner.run<string[]>({ name: 'echo', effect: 'read', body: ',@($in.s)', input: { s: strings } });
+  const evalLiterals = (strings: string[]) =>
+    runner.run<string[]>({ name: 'literals', effect: 'read', body: `,@(${strings.map(quotePowerShell).join(',\n')})` });
+
+  it('round-trips the adversarial corpus through $in unchanged, and runs none of it', async () => {
+    const corpus = adversarialCorpus(canary);
+    const r = await echo(corpus);
+    expect(r.value).toHaveLength(corpus.length);
+    corpus.forEach((s, i) => expect(r.value[i]).toBe(s));
+    expect(existsSync(canary)).toBe(false);
+  });
+
+  it('evaluates quotePowerShell literals of the corpus back to the exact input, and runs none of them', async () => {
+    const corpus = adversarialCorpus(canary);
+    const r = await evalLiterals(corpus);
+    corpus.forEach((s, i) => expect(r.value[i]).toBe(s));
+    expect(existsSync(canary)).toBe(false);
+  });
+
+  it('round-trips >= 10,000 generated strings through $in and through quotePowerShell (property)', async () => {
+    const fragments = adversarialCorpus(canary).filter((s) => s.length < 200);
+    const text = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 40 }),
+      fc.string({ unit: 'grapheme', maxLength: 20 }),
+      fc.array(fc.constantFrom(...fragments), { maxLength: 6 }).map((a) => a.join('')),
+    ).filter((s) => !LONE_SURROGATE.test(s));
+    let total = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(text, { minLength: 250, maxLength: 250 }), async (strings) => {
+        total += strings.length;
+        const viaInput = await echo(strings);
+        expect(viaInput.value).toEqual(strings);
+        const viaLiteral = await evalLiterals(strings);
+        expect(viaLiteral.value).toEqual(strings);
+      }),
+      { numRuns: 40 },
+    );
+    expect(total).toBeGreaterThanOrEqual(10_000);
+    expect(existsSync(canary)).toBe(false);
+  });
+
+  it('refuses an unpaired surrogate before anything runs', async () => {
+    await expect(echo(['a\ud800'])).rejects.toMatchObject({ code: 'PB_VALIDATION' });
+  });
+
+  it('keeps single-element arrays, nested objects and non-ASCII text', async () => {
+    const r = await runner.run({ name: 'shape', effect: 'read', body: "@{ one = @('x'); none = @(); text = 'Grüße 日本 😀'; n = 42; ok = $true }" });
+    expect(r.value).toEqual({ one: ['x'], none: [], text: 'Grüße 日本 😀', n: 42, ok: true });
+    expect(r.host).toMatchObject({ edition: 'Core' });
+    expect(r.host.version).toMatch(/^7\./);
+  });
+
+  it('treats warnings and stderr as data, not failure', async () => {
+    const r = await runner.run({ name: 'noisy', effect: 'read', body: "Write-Warning 'careful: Ünïcode'; [Console]::Error.WriteLine('to stderr'); 'value'" });
+    expect(r.value).toBe('value');
+    expect(r.warnings).toEqual(['careful: Ünïcode']);
+    expect(r.stderr).toContain('to stderr');
+  });
+
+  it('reports a native non-zero exit code as PB_COMMAND_FAILED with its output', async () => {
+    const err = await runner.run({ name: 'native', effect: 'read', body: "Invoke-PbTool sh @('echo out-line; echo err-line >&2; exit 3')" }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ProcallBackupError);
+    expect(err).toMatchObject({ code: 'PB_COMMAND_FAILED', exitCode: 3, stdout: 'out-line' });
+    expect((err as ProcallBackupError).stderr).toContain('err-line');
+    const allowed = await runner.run<{ exitCode: number; stdout: string }>({ name: 'native-ok', effect: 'read', body: "Invoke-PbTool sh @('echo fine; exit 3') -AllowExitCode @(3)" });
+    expect(allowed.value).toMatchObject({ exitCode: 3, stdout: 'fine' });
+  });
+
+  it('passes environment to a native tool only for that call', async () => {
+    const r = await runner.run<{ stdout: string }>({
+      name: 'env',
+      effect: 'read',
+      body: "$r = Invoke-PbTool sh @('printf %s \"$PB_TEST_VAR\"') -Environment @{ PB_TEST_VAR = $in.v }; @{ stdout = $r.stdout; after = [string]$env:PB_TEST_VAR }",
+      input: { v: "quote' and $(x)" },
+    });
+    expect(r.value).toEqual({ stdout: "quote' and $(x)", after: '' });
+  });
+
+  it('turns a terminating error into a typed error and the next call still works', async () => {
+    await expect(runner.run({ name: 'throws', effect: 'read', body: "throw 'boom from script'" })).rejects.toMatchObject({ code: 'PB_COMMAND_FAILED', message: expect.stringContaining('boom from script') });
+    await expect(runner.run({ name: 'raises', effect: 'read', body: "throw (New-PbError -Code 'PB_REGISTRY_KEY_NOT_FOUND' -Message 'gone' -Fix 'create it')" })).rejects.toMatchObject({ code: 'PB_REGISTRY_KEY_NOT_FOUND', fix: 'create it' });
+    await expect(runner.run({ name: 'after', effect: 'read', body: '1 + 1' })).resolves.toMatchObject({ value: 2 });
+  });
+
+  it('never lets a secret into an error', async () => {
+    const password = new Secret('Sup3r$ecret-Ä');
+    const err = (await runner
+      .run({ name: 'leaky', effect: 'read', body: "Write-Warning 'x'; [Console]::Error.WriteLine(\"stderr has $($in.password)\"); throw \"login failed for $($in.password)\"", input: { password } })
+      .catch((e: unknown) => e)) as ProcallBackupError;
+    expect(err.code).toBe('PB_COMMAND_FAILED');
+    const everything = JSON.stringify(err) + err.message + String(err.stack) + String(err.stderr);
+    expect(everything).not.toContain('Sup3r$ecret-Ä');
+    expect(err.message).toContain('[redacted]');
+  });
+
+  it('kills a session that times out, with its child processes, and the next call works', async () => {
+    const marker = path.join(dir, 'child-survived');
+    const pidBefore = (await runner.run<number>({ name: 'pid', effect: 'read', body: '$PID' })).value;
+    const err = await runner
+      .run({ name: 'hangs', effect: 'read', body: `Invoke-PbTool sh @('sleep 3; touch ${marker}')`, timeoutMs: 800 })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'PB_TIMEOUT' });
+    const pidAfter = (await runner.run<number>({ name: 'pid', effect: 'read', body: '$PID' })).value;
+    expect(pidAfter).not.toBe(pidBefore);
+    await new Promise((r) => setTimeout(r, 3500));
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('recovers from a session that exits', async () => {
+    await expect(runner.run({ name: 'exits', effect: 'read', body: '[Environment]::Exit(7)' })).rejects.toMatchObject({ code: 'PB_COMMAND_FAILED' });
+    await expect(runner.run({ name: 'after', effect: 'read', body: "'alive'" })).resolves.toMatchObject({ value: 'alive' });
+  });
+
+  it('spreads concurrent calls over a pool of sessions', async () => {
+    const pool = newRunner({ poolSize: 2 });
+    try {
+      const call = () => pool.run<{ pid: number; start: number; end: number }>({
+        name: 'pooled',
+        effect: 'read',
+        body: '$s = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds(); Start-Sleep -Milliseconds 1500; @{ pid = $PID; start = $s; end = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds() }',
+      });
+      const [a, b, c] = await Promise.all([call(), call(), call()]);
+      expect(a.value.pid).not.toBe(b.value.pid);
+      expect(a.value.start < b.value.end && b.value.start < a.value.end).toBe(true); // they overlapped
+      expect([a.value.pid, b.value.pid]).toContain(c.value.pid); // the third waited for a free session
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('refuses calls after close', async () => {
+    const r = newRunner();
+    await r.run({ name: 'warm', effect: 'read', body: '1' });
+    await r.close();
+    await expect(r.run({ name: 'late', effect: 'read', body: '1' })).rejects.toMatchObject({ code: 'PB_SESSION_CLOSED' });
+  });
+});
+
+describe('PowerShellRunner without PowerShell', () => {
+  it('says which executable is missing and how to fix it', () => {
+    expect(() => new PowerShellRunner({ executable: '/nonexistent/pwsh' })).toThrow(expect.objectContaining({ code: 'PB_TOOL_MISSING', fix: expect.stringContaining('PowerShell 7') }));
+    expect(() => new PowerShellRunner({ env: { PATH: '/nonexistent', PROCALL_BACKUP_PWSH: '' } })).toThrow(expect.objectContaining({ code: 'PB_TOOL_MISSING' }));
+  });
+});
