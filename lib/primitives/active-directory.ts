@@ -6,11 +6,12 @@
  * names, filters, JSONL lines, the diff), and the runs {@link dumpAdAttributes} and
  * {@link restoreAdAttributes} over ldapts.
  */
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fsp, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { rootCertificates, type ConnectionOptions } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import { AndFilter, Attribute, Change, Client, EqualityFilter, type Filter, OrFilter, SubstringFilter } from 'ldapts';
 import { ProcallBackupError, validationError, type ErrorCode } from '../errors';
 import { Secret } from '../secret';
@@ -44,7 +45,7 @@ export type AdErrorCode = Extract<ErrorCode, `PB_LDAP_${string}`>;
  * ```
  */
 export interface AdTlsOptions {
-  /** PEM file of the CA that issued the DC's certificate (added to Node's default CAs). */
+  /** PEM file of the CA that issued the DC's certificate (replaces Node's default CA list). */
   caFile?: string;
   /** PEM text (or bytes) of that CA, instead of `caFile`. */
   ca?: string | Buffer;
@@ -584,8 +585,8 @@ async function buildTlsOptions(tls: AdTlsOptions): Promise<ConnectionOptions> {
       throw validationError(`tls.caFile '${tls.caFile}' cannot be read: ${(e as Error).message}.`, 'Point tls.caFile at the PEM file of the CA that issued the DC certificate.');
     }
   }
-  // Keep Node's default CAs too: a DC with a publicly trusted certificate needs no option.
-  if (ca !== undefined) options.ca = [...rootCertificates, ca.toString()];
+  // A given CA replaces Node's default list (as LDAPTLS_CACERT does): the DC must chain to it.
+  if (ca !== undefined) options.ca = [ca.toString()];
   if (tls.serverName) options.servername = tls.serverName;
   return options;
 }
@@ -661,13 +662,13 @@ function toValueList(v: unknown): Array<string | Buffer> {
 }
 
 /**
- * ldapts decodes every value as UTF-8 unless the attribute type is in explicitBufferAttributes,
- * compared case-sensitively and without range options; this list matches by base name, any case.
+ * ldapts decodes values with a TextDecoder that drops a leading U+FEFF, unless the attribute type is
+ * in explicitBufferAttributes (compared with Array#includes): this list says yes to every type, so all
+ * values arrive as the server's bytes and {@link encodeValues} decides how to write them.
  */
-function bufferAttributeMatcher(names: readonly string[]): string[] {
-  const wanted = new Set(names.map((n) => n.toLowerCase()));
-  const list = [...names];
-  Object.defineProperty(list, 'includes', { value: (type: string) => wanted.has(String(type).split(';')[0].toLowerCase()) });
+function allAttributesAsBuffers(): string[] {
+  const list: string[] = [];
+  Object.defineProperty(list, 'includes', { value: () => true });
   return list;
 }
 
@@ -757,7 +758,7 @@ async function readEntryValues(session: AdSession, entry: Record<string, unknown
         ({ searchEntries: [page] } = await session.client.search(String(entry.dn), {
           scope: 'base',
           attributes: [request],
-          explicitBufferAttributes: bufferAttributeMatcher(info.isBinary ? [name] : []),
+          explicitBufferAttributes: allAttributesAsBuffers(),
         }));
       } catch (e) {
         throw toAdError(e, `Reading ${request} of '${String(entry.dn)}'`, session.url, session.secrets);
@@ -777,8 +778,19 @@ async function readEntryValues(session: AdSession, entry: Record<string, unknown
   return values;
 }
 
-function encodeValues(info: AdAttributeInfo, raw: ReadonlyArray<string | Buffer>): string[] {
-  return raw.map((v) => (info.isBinary ? (Buffer.isBuffer(v) ? v : Buffer.from(v, 'utf8')).toString('base64') : Buffer.isBuffer(v) ? v.toString('utf8') : v));
+function encodeValues(info: AdAttributeInfo, raw: ReadonlyArray<string | Buffer>, dn: string): string[] {
+  return raw.map((v) => {
+    if (info.isBinary) return (Buffer.isBuffer(v) ? v : Buffer.from(v, 'utf8')).toString('base64');
+    if (!Buffer.isBuffer(v)) return v;
+    // A text attribute with bytes that are not UTF-8 cannot be written as text without loss: say so.
+    if (!isUtf8(v)) {
+      throw new ProcallBackupError('PB_PARSE', `'${info.name}' of '${dn}' holds bytes that are not UTF-8 although the schema says text (syntax ${info.syntax}).`, {
+        fix: 'Correct the value in the directory (or report the server); the dump stops instead of writing a changed value.',
+        data: { attribute: info.name, dn },
+      });
+    }
+    return v.toString('utf8');
+  });
 }
 
 function toDumpObject(entry: Record<string, unknown>, attributes: readonly AdAttributeInfo[], values: Map<string, Array<string | Buffer>>): AdDumpObject {
@@ -795,7 +807,7 @@ function toDumpObject(entry: Record<string, unknown>, attributes: readonly AdAtt
     attributes: {},
   };
   for (const info of attributes) {
-    const encoded = encodeValues(info, values.get(info.name) ?? []);
+    const encoded = encodeValues(info, values.get(info.name) ?? [], String(entry.dn));
     out.attributes[info.name] = info.isBinary ? { base64: encoded } : encoded;
   }
   return out;
@@ -861,7 +873,6 @@ export async function dumpAdAttributes(options: AdDumpOptions): Promise<AdDumpRe
   try {
     const attributes = await resolveAttributes(session, options.attributes);
     const requested = buildRequestedAttributes(attributes, session.valueRangeSize);
-    const binary = ['objectGUID', 'objectSid', ...attributes.filter((a) => a.isBinary).map((a) => a.name)];
     stream = createWriteStream(partial, { flags: 'w' });
     const hash = createHash('sha256');
     const counts = { objects: 0, users: 0, groups: 0, computers: 0, other: 0, values: 0 };
@@ -873,11 +884,22 @@ export async function dumpAdAttributes(options: AdDumpOptions): Promise<AdDumpRe
       scope: 'sub',
       filter: buildAdObjectFilter(objectClasses),
       attributes: requested,
-      explicitBufferAttributes: bufferAttributeMatcher(binary),
+      explicitBufferAttributes: allAttributesAsBuffers(),
       paged: { pageSize },
     });
     try {
-      for await (const page of pagesIterator) {
+      // Ask for the next page before writing this one, so the server works while we do.
+      const fetchPage = (): Promise<IteratorResult<{ searchEntries: Array<Record<string, unknown>>; searchReferences: string[] }>> => {
+        const p = pagesIterator.next();
+        p.catch(() => undefined); // rejections are seen by the await below; none may go unhandled after a failure
+        return p;
+      };
+      let next = fetchPage();
+      for (;;) {
+        const step = await next;
+        if (step.done) break;
+        next = fetchPage();
+        const page = step.value;
         pages++;
         referrals.push(...page.searchReferences);
         let text = '';
@@ -1041,7 +1063,7 @@ export async function restoreAdAttributes(options: AdRestoreOptions): Promise<Ad
           scope: 'sub',
           filter: buildGuidFilter(batch.map((o) => o.objectGUID)),
           attributes: buildRequestedAttributes(infos, session.valueRangeSize),
-          explicitBufferAttributes: bufferAttributeMatcher(['objectGUID', 'objectSid', ...infos.filter((i) => i.isBinary).map((i) => i.name)]),
+          explicitBufferAttributes: allAttributesAsBuffers(),
           paged: { pageSize: 1000 },
         }));
       } catch (e) {
@@ -1062,7 +1084,7 @@ export async function restoreAdAttributes(options: AdRestoreOptions): Promise<Ad
         const objectInfos = Object.keys(dumped.attributes).map((n) => schema.get(n.toLowerCase())!);
         const raw = await readEntryValues(session, entry, objectInfos);
         const liveValues: Record<string, string[]> = {};
-        for (const info of objectInfos) liveValues[info.name] = encodeValues(info, raw.get(info.name) ?? []);
+        for (const info of objectInfos) liveValues[info.name] = encodeValues(info, raw.get(info.name) ?? [], String(entry.dn));
         const dumpedCanonical: AdDumpObject = { ...dumped, attributes: {} };
         for (const [name, v] of Object.entries(dumped.attributes)) dumpedCanonical.attributes[schema.get(name.toLowerCase())!.name] = v;
         const changes = computeAdChanges(dumpedCanonical, { dn: String(entry.dn), attributes: liveValues }, onlyAttributes);

@@ -113,6 +113,10 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
       const u10 = objects.find((o) => o.dn === userDn(10))!;
       expect(u10.attributes.extensionName).toEqual([...userValues(10).extensionName].sort());
       expect(u10.objectClass).toEqual(['top', 'person', 'organizationalPerson', 'user']);
+      const u1040 = objects.find((o) => o.dn === userDn(1040))!;
+      expect(u1040.attributes.extensionName).toHaveLength(3);
+      expect(u1040.attributes.extensionName).toEqual([...userValues(1040).extensionName].sort());
+      expect((u1040.attributes.extensionName as string[]).some((v) => v.startsWith('\uFEFF'))).toBe(true);
       const mueller = objects.find((o) => o.dn.startsWith('CN=Müller'))!;
       expect(mueller.dn).toBe(`CN=Müller\\, Jürgen,CN=Users,${BASE_DN}`);
       expect(mueller.attributes.extensionName).toEqual(['Jürgen Müller: ä ö ü ß']);

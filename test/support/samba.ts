@@ -72,6 +72,7 @@ export function userKey(i: number): Buffer {
 export function userValues(i: number): { extensionName: string[]; estosUCLine?: string; estosUCFeatures: string[]; estosUCKey?: Buffer } {
   const extensionName = [`UCServer4:ext=${i}`];
   if (i % 10 === 0) extensionName.push(`Grüße aus München ${i}`);
+  if (i % 13 === 0) extensionName.push(`\uFEFFstarts with a byte order mark ${i}`);
   return {
     extensionName,
     estosUCLine: i % 7 === 0 ? `+49 89 ${i}` : undefined,

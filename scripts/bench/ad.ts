@@ -1,0 +1,130 @@
+/**
+ * `npm run bench -- ad`: dumpAdAttributes against `ldapsearch -E pr=1000/noprompt` writing LDIF,
+ * side by side, on a Samba AD DC with 5,000+ users (plus groups, computers, a 1,600-member group).
+ * Both run as their own process under /usr/bin/time, so wall time and peak RSS compare like for like;
+ * the library runs as plain JavaScript (transpiled once), not under ts-node.
+ * Options: --users=N (default 5000) --runs=N (default 3). Runs itself inside the test namespace.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import ts from 'typescript';
+import { BASE_DN, startSambaDc } from '../../test/support/samba';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const ATTRIBUTES = ['extensionName', 'estosUCLine', 'estosUCFeatures', 'estosUCKey'];
+const FILTER = '(|(objectClass=user)(objectClass=group)(objectClass=computer))';
+
+function option(args: string[], name: string, fallback: number): number {
+  const hit = args.find((a) => a.startsWith(`--${name}=`));
+  return hit ? Number(hit.split('=')[1]) : fallback;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Transpiles the module and its local imports to CommonJS in `out` (no type check: speed only). */
+function transpile(out: string): string {
+  for (const rel of ['lib/primitives/active-directory.ts', 'lib/errors.ts', 'lib/secret.ts']) {
+    const js = ts.transpileModule(readFileSync(path.join(ROOT, rel), 'utf8'), { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText;
+    const file = path.join(out, rel.replace(/\.ts$/, '.js'));
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, js);
+  }
+  const child = path.join(out, 'dump-child.js');
+  writeFileSync(child, [
+    "const { dumpAdAttributes } = require('./lib/primitives/active-directory');",
+    "const { Secret } = require('./lib/secret');",
+    'const o = JSON.parse(process.argv[2]);',
+    'o.password = new Secret(o.password);',
+    'dumpAdAttributes(o).then((r) => { process.stdout.write(JSON.stringify({ durationMs: r.durationMs, objects: r.counts.objects, bytes: r.bytes })); },',
+    '  (e) => { console.error(e); process.exitCode = 1; });',
+  ].join('\n'));
+  return child;
+}
+
+interface Timed { seconds: number; maxRssKb: number; stdout: string }
+
+function timed(cmd: string[], env: NodeJS.ProcessEnv, stdoutFile?: string): Timed {
+  const timeFile = path.join(os.tmpdir(), `pb-bench-time-${process.pid}`);
+  const shell = stdoutFile ? `"$@" > '${stdoutFile}'` : '"$@"';
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', '-o', timeFile, 'bash', '-c', shell, 'bench', ...cmd], { env, encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`${cmd.join(' ')} failed (${r.status}): ${r.stderr}`);
+  const [seconds, rss] = readFileSync(timeFile, 'utf8').trim().split(/\s+/).slice(-2).map(Number);
+  rmSync(timeFile, { force: true });
+  return { seconds, maxRssKb: rss, stdout: r.stdout };
+}
+
+function printProfile(profDir: string): void {
+  const { readdirSync } = require('node:fs') as typeof import('node:fs');
+  const file = path.join(profDir, readdirSync(profDir)[0]);
+  const prof = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>; samples: number[]; timeDeltas: number[] };
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  prof.samples.forEach((id, i) => {
+    const f = byId.get(id)!.callFrame;
+    const key = `${f.functionName || '(anonymous)'} ${path.basename(f.url)}:${f.lineNumber}`;
+    self.set(key, (self.get(key) ?? 0) + (prof.timeDeltas[i] ?? 0));
+  });
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  console.log('profile (self time):');
+  for (const [k, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`  ${(us / 1000).toFixed(0).padStart(6)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`);
+}
+
+export async function run(args: string[]): Promise<void> {
+  if (!process.env.PB_IN_TEST_NETNS) {
+    // The DC must live in the loopback-only namespace: run this same benchmark inside it.
+    const again = `require(${JSON.stringify(__filename)}).run(${JSON.stringify(args)}).catch((e) => { console.error(e); process.exitCode = 1; })`;
+    const r = spawnSync('bash', [path.join(ROOT, 'scripts', 'in-test-netns.sh'), process.execPath, '-r', 'ts-node/register', '-e', again], { stdio: 'inherit', cwd: ROOT });
+    if (r.status !== 0) process.exitCode = r.status ?? 1;
+    return;
+  }
+  const users = option(args, 'users', 5000);
+  const runs = option(args, 'runs', 3);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pb-bench-ad-'));
+  const t0 = Date.now();
+  const dc = await startSambaDc({ users, computers: 50, groups: 20, bigGroupMembers: Math.min(users, 1600) });
+  console.log(`DC with ${users} users loaded and started in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  try {
+    const child = transpile(path.join(dir, 'js'));
+    const env = { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules'), LDAPTLS_CACERT: dc.caFile };
+    const libOptions = { url: dc.url, bindDn: dc.adminDn, password: dc.adminPassword, tls: { caFile: dc.caFile }, baseDn: BASE_DN, attributes: ATTRIBUTES, file: path.join(dir, 'lib.jsonl'), pageSize: 1000 };
+    const ldif = path.join(dir, 'ldapsearch.ldif');
+    const ldapsearch = ['ldapsearch', '-LLL', '-x', '-H', dc.url, '-D', dc.adminDn, '-w', dc.adminPassword, '-E', 'pr=1000/noprompt', '-b', BASE_DN, FILTER, 'objectGUID', 'objectSid', 'objectClass', ...ATTRIBUTES];
+    const lib: Timed[] = [];
+    const cli: Timed[] = [];
+    let inProcessMs: number[] = [];
+    let objects = 0;
+    timed([process.execPath, child, JSON.stringify(libOptions)], env); // warm the DC's caches once
+    if (args.includes('--profile')) {
+      // A CPU profile of one library run, its top functions by self time.
+      const profDir = path.join(dir, 'prof');
+      timed([process.execPath, '--cpu-prof', `--cpu-prof-dir=${profDir}`, child, JSON.stringify(libOptions)], env);
+      printProfile(profDir);
+    }
+    for (let i = 0; i < runs; i++) {
+      const a = timed([process.execPath, child, JSON.stringify(libOptions)], env);
+      const parsed = JSON.parse(a.stdout) as { durationMs: number; objects: number };
+      objects = parsed.objects;
+      inProcessMs = [...inProcessMs, parsed.durationMs];
+      lib.push(a);
+      cli.push(timed(ldapsearch, env, ldif));
+    }
+    const ldifEntries = (readFileSync(ldif, 'utf8').match(/^dn: /gm) ?? []).length + (readFileSync(ldif, 'utf8').match(/^dn:: /gm) ?? []).length;
+    const libS = median(lib.map((x) => x.seconds));
+    const cliS = median(cli.map((x) => x.seconds));
+    const row = (name: string, s: number, rss: number, bytes: number, n: number): string =>
+      `${name.padEnd(34)} ${s.toFixed(2).padStart(7)} s ${(n / s).toFixed(0).padStart(8)} obj/s ${(rss / 1024).toFixed(1).padStart(7)} MB peak RSS ${(bytes / 1e6).toFixed(2).padStart(7)} MB out`;
+    console.log(`${objects} objects (${users} users), attributes ${ATTRIBUTES.join(', ')}; median of ${runs} runs, each a whole process`);
+    console.log(row('dumpAdAttributes (JSONL)', libS, Math.max(...lib.map((x) => x.maxRssKb)), statSync(libOptions.file).size, objects));
+    console.log(row('ldapsearch -E pr=1000/noprompt (LDIF)', cliS, Math.max(...cli.map((x) => x.maxRssKb)), statSync(ldif).size, ldifEntries));
+    console.log(`throughput ratio dumpAdAttributes / ldapsearch: ${((objects / libS) / (ldifEntries / cliS)).toFixed(2)}x (target >= 1.0x)`);
+    console.log(`dumpAdAttributes inside its process: median ${median(inProcessMs)} ms (process start and module load excluded)`);
+  } finally {
+    await dc.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
