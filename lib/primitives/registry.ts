@@ -217,8 +217,10 @@ export function parseRawRegistryExport(raw: unknown): RawRegistryExport {
 }
 
 function sameKey(a: string, b: string): boolean {
+  // a 32-bit view export may name the key with or without its WOW6432Node part
+  const canonical = (k: string): string => normalizeRegistryKey(k).full.toUpperCase().replace(/\\WOW6432NODE(?=\\|$)/, '');
   try {
-    return normalizeRegistryKey(a).full.toUpperCase() === normalizeRegistryKey(b).full.toUpperCase();
+    return canonical(a) === canonical(b);
   } catch {
     return false;
   }
@@ -371,8 +373,16 @@ function isUnder(child: string, parent: string): boolean {
   return child === parent || child.startsWith(`${parent}\\`);
 }
 
-/** The touched keys without those below another touched key (long spelling). */
-function topKeys(doc: RegFile): string[] {
+/**
+ * The keys a .reg file touches, without those below another touched key (long spelling): the keys
+ * to export for a picture of the current state (pure).
+ *
+ * @example
+ * ```ts
+ * topRegKeys(parseRegFile(bytes)); // [ 'HKEY_LOCAL_MACHINE\\SOFTWARE\\ESTOS' ]
+ * ```
+ */
+export function topRegKeys(doc: RegFile): string[] {
   const all = [...new Map(doc.keys.map((k) => [upperKey(k.path), normalizeRegistryKey(k.path).full])).entries()];
   return all.filter(([u]) => !all.some(([o]) => o !== u && isUnder(u, o))).map(([, full]) => full);
 }
@@ -458,6 +468,35 @@ export function diffRegFiles(before: RegFile, after: RegFile): RegistryChange[] 
   return diffStates(a, b);
 }
 
+/** What importing a .reg file would change: the result fields of a dry run. */
+export interface RegImportPlan {
+  changes: RegistryChange[];
+  untouchedValues: Array<{ key: string; name: string }>;
+}
+
+/**
+ * Plans an import (pure): applies `doc` the way reg.exe import does (merge, in file order) to the
+ * current state given as exports of the keys it touches, and lists the differences.
+ *
+ * @example
+ * ```ts
+ * const { changes } = planRegImport(parseRegFile(backup), [parseRegFile(currentExport)]);
+ * ```
+ */
+export function planRegImport(doc: RegFile, current: readonly RegFile[]): RegImportPlan {
+  const state: RegistryState = new Map();
+  for (const c of current) addState(state, c);
+  const after = applyRegFile(state, doc);
+  const named = new Set<string>();
+  for (const k of doc.keys) for (const v of k.values) named.add(`${upperKey(k.path)}\n${v.name.toUpperCase()}`);
+  const untouchedValues: Array<{ key: string; name: string }> = [];
+  for (const [u, s] of after) {
+    if (!state.has(u)) continue;
+    for (const [n, v] of s.values) if (!named.has(`${u}\n${n}`)) untouchedValues.push({ key: s.path, name: v.name });
+  }
+  return { changes: diffStates(state, after), untouchedValues };
+}
+
 function diffStates(before: RegistryState, after: RegistryState): RegistryChange[] {
   const changes: RegistryChange[] = [];
   const keys = [...new Set([...before.keys(), ...after.keys()])].sort();
@@ -509,21 +548,13 @@ export async function importRegistryKey(runner: Runner, opts: ImportRegistryKeyO
   }
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'pb-reg-diff-'));
   try {
-    const current: RegistryState = new Map();
+    const current: RegFile[] = [];
     let n = 0;
-    for (const key of topKeys(doc)) {
+    for (const key of topRegKeys(doc)) {
       const r = await exportRegistryKey(runner, { key, file: path.join(tmp, `current-${n++}.reg`), view: opts.view, optional: true, includeDocument: true, timeoutMs: opts.timeoutMs });
-      if (!r.absent && r.document) addState(current, r.document);
+      if (!r.absent && r.document) current.push(r.document);
     }
-    const after = applyRegFile(current, doc);
-    const named = new Set<string>();
-    for (const k of doc.keys) for (const v of k.values) named.add(`${upperKey(k.path)}\n${v.name.toUpperCase()}`);
-    const untouchedValues: Array<{ key: string; name: string }> = [];
-    for (const [u, s] of after) {
-      if (!current.has(u)) continue;
-      for (const [n2, v] of s.values) if (!named.has(`${u}\n${n2}`)) untouchedValues.push({ key: s.path, name: v.name });
-    }
-    return { ...base, imported: false, changes: diffStates(current, after), untouchedValues };
+    return { ...base, imported: false, ...planRegImport(doc, current) };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

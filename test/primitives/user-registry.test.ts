@@ -7,10 +7,11 @@ import type { PowerShellRunner } from '../../lib/powershell/session';
 import { parseRegFile, serializeRegFile, type RegFile } from '../../lib/primitives/reg-file';
 import { importRegistryKey } from '../../lib/primitives/registry';
 import {
-  buildMountedUserExportScript,
+  buildMountedHiveScript,
   buildUnloadUserHiveScript,
   exportUserRegistryKey,
   findUserProfile,
+  importUserRegistryKey,
   listUserProfiles,
   parseUserProfiles,
   rebaseRegFile,
@@ -87,21 +88,44 @@ describe('exportUserRegistryKey (no process)', () => {
     await expect(exportUserRegistryKey(runner, { user: 'bob', subkey: 'HKCU', file: '/tmp/x.reg' })).rejects.toMatchObject({ code: 'PB_VALIDATION' });
     expect(runner.calls).toHaveLength(0);
   });
-  it('the mount script loads, exports and unloads in a finally block; values travel in input', () => {
-    const s = buildMountedUserExportScript({ mount: 'PB_0123456789ab', hiveFile: "C:\\Users\\o'brien\\NTUSER.DAT", subkey: 'HKCU\\Software\\ESTOS', file: '/tmp/x.reg' });
+  it('the mount script loads, runs its operations and unloads in a finally block; values travel in input', () => {
+    const s = buildMountedHiveScript({ mount: 'PB_0123456789ab', hiveFile: "C:\\Users\\o'brien\\NTUSER.DAT", ops: [{ op: 'export', subkey: 'HKCU\\Software\\ESTOS', file: '/tmp/x.reg' }] });
+    expect(s.effect).toBe('read');
     const load = s.body.indexOf("@('load'");
     const fin = s.body.indexOf('finally');
     expect(load).toBeGreaterThan(0);
     expect(s.body.indexOf("@('export'")).toBeGreaterThan(load);
     expect(s.body.indexOf("@('unload'")).toBeGreaterThan(fin);
     expect(s.body).not.toContain('brien');
-    expect(s.input).toMatchObject({ subkey: 'Software\\ESTOS', mount: 'PB_0123456789ab' });
+    expect(s.input).toMatchObject({ mount: 'PB_0123456789ab', ops: [{ op: 'export', subkey: 'Software\\ESTOS', file: '/tmp/x.reg' }] });
     expect(() => buildUnloadUserHiveScript('S-1-5-18')).toThrow(/PB_/);
+    expect(() => buildMountedHiveScript({ mount: 'NTUSER', hiveFile: 'x', ops: [{ op: 'import', file: '/tmp/x.reg' }] })).toThrow(/PB_/);
+  });
+
+  it('with an import the mount script is a write whose -WhatIf names load, import and unload', () => {
+    const s = buildMountedHiveScript({ mount: 'PB_0123456789ab', hiveFile: 'C:\\Users\\anna\\NTUSER.DAT', ops: [{ op: 'import', file: '/tmp/anna.reg' }] });
+    if (s.effect !== 'write') throw new Error('expected a write script');
+    expect(s.whatIf).toEqual(["reg.exe load HKU\\PB_0123456789ab 'C:\\Users\\anna\\NTUSER.DAT'", "reg.exe import '/tmp/anna.reg'", 'reg.exe unload HKU\\PB_0123456789ab']);
+  });
+
+  it('an import file with keys outside HKEY_CURRENT_USER is refused before anything runs', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pb-user-imp-'));
+    try {
+      const file = path.join(dir, 'machine.reg');
+      writeFileSync(file, serializeRegFile({ format: 'regedit5', keys: [{ path: 'HKEY_LOCAL_MACHINE\\SOFTWARE\\ESTOS', values: [] }] }));
+      const runner = new RecordingRunner();
+      await expect(importUserRegistryKey(runner, { user: 'anna', file })).rejects.toMatchObject({ code: 'PB_VALIDATION' });
+      writeFileSync(file, 'not a reg file');
+      await expect(importUserRegistryKey(runner, { user: 'anna', file })).rejects.toMatchObject({ code: 'PB_REGFILE_PARSE' });
+      expect(runner.calls).toHaveLength(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
 // Wine's reg.exe has no LOAD/UNLOAD. This test double answers those two (LOAD imports the fake
-// NTUSER.DAT, a .reg file, under HKU\<name>; UNLOAD deletes that key), logs every call, and hands
+// NTUSER.DAT, a .reg file, under HKU\<name>; UNLOAD writes that key back to the file and deletes it), logs every call, and hands
 // everything else to Wine's real reg.exe. Flag files make it hang or fail on demand (exports of PB_ mounts only).
 const SHIM = `#!/usr/bin/env bash
 echo "$*" >> "$PB_SHIM_DIR/log"
@@ -113,10 +137,22 @@ case "$op" in
     [ -f "$file" ] || { echo "ERROR: The system was unable to find the specified file."; exit 1; }
     tmp=$(mktemp --suffix=.reg)
     iconv -f UTF-16LE -t UTF-8 "$file" | sed "s/^\\[HKEY_CURRENT_USER/[HKEY_USERS\\\\\\\\$name/" | iconv -f UTF-8 -t UTF-16LE > "$tmp"
-    wine reg import "$tmp" >/dev/null; rc=$?; rm -f "$tmp"; exit $rc ;;
+    wine reg import "$tmp" >/dev/null; rc=$?; rm -f "$tmp"
+    [ $rc = 0 ] && printf '%s' "$file" > "$PB_SHIM_DIR/mount-$name"
+    exit $rc ;;
   UNLOAD)
     [ -e "$PB_SHIM_DIR/no-unload" ] && { echo "ERROR: Access is denied."; exit 1; }
-    wine reg delete "$2" /f; rc=$?; echo "UNLOADED rc=$rc" >> "$PB_SHIM_DIR/log"; exit $rc ;;
+    name=\${2#*\\\\}
+    if [ -f "$PB_SHIM_DIR/mount-$name" ]; then
+      # like a real unload, write the hive back to its file
+      file=$(cat "$PB_SHIM_DIR/mount-$name"); tmp=$(mktemp --suffix=.reg)
+      wine reg export "$2" "$tmp" /y >/dev/null &&
+        iconv -f UTF-16LE -t UTF-8 "$tmp" | sed "s/^\\[HKEY_USERS\\\\\\\\$name/[HKEY_CURRENT_USER/" | iconv -f UTF-8 -t UTF-16LE > "$file"
+      rm -f "$tmp"
+    fi
+    wine reg delete "$2" /f; rc=$?; echo "UNLOADED rc=$rc" >> "$PB_SHIM_DIR/log"
+    [ $rc = 0 ] && rm -f "$PB_SHIM_DIR/mount-$name"
+    exit $rc ;;
   EXPORT)
     case "$2" in *PB_*)
       [ -e "$PB_SHIM_DIR/hang" ] && sleep 60
@@ -129,6 +165,7 @@ esac
 
 const CLIENT = 'Software\\ESTOS\\UCServer4\\Client';
 const BOB_SID = 'S-1-5-21-1-2-3-1001';
+const GONE_SID = 'S-1-5-21-1-2-3-1002';
 
 describeWithTools('per-user registry with Wine reg.exe', { pwsh: findPwsh(), wine: which('wine'), iconv: which('iconv') }, () => {
   let prefix: WinePrefix;
@@ -257,6 +294,55 @@ describeWithTools('per-user registry with Wine reg.exe', { pwsh: findPwsh(), win
     flag('no-unload', false);
     for (const line of mountedHives()) wineReg(prefix, ['delete', line.trim(), '/f']);
     expect(mountedHives()).toEqual([]);
+  });
+
+  it('a profile whose NTUSER.DAT is gone: absent with optional, PB_USER_PROFILE_NOT_FOUND without; nothing is loaded', async () => {
+    wineReg(prefix, ['add', `HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\ProfileList\\${GONE_SID}`, '/v', 'ProfileImagePath', '/t', 'REG_EXPAND_SZ', '/d', path.join(dir, 'gone'), '/f']);
+    const file = path.join(dir, 'gone.reg');
+    await expect(exportUserRegistryKey(runner, { sid: GONE_SID, subkey: CLIENT, file, optional: true })).resolves.toEqual({ sid: GONE_SID, key: `HKEY_CURRENT_USER\\${CLIENT}`, access: 'mounted', absent: true, reason: 'hive-missing' });
+    const err = await errorOf(exportUserRegistryKey(runner, { sid: GONE_SID, subkey: CLIENT, file }));
+    expect(err.code).toBe('PB_USER_PROFILE_NOT_FOUND');
+    expect(ops()).not.toContain('LOAD');
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('import for the logged-on user: dry run names HKEY_CURRENT_USER keys, then the import lands in HKU\\<SID>', async () => {
+    const file = path.join(dir, 'restore-root.reg');
+    writeFileSync(file, serializeRegFile({ format: 'regedit5', keys: [
+      { path: `HKEY_CURRENT_USER\\${CLIENT}`, values: [{ name: 'Server', type: 'REG_SZ', data: 'restored.example.local' }, { name: 'New', type: 'REG_DWORD', data: 1 }] },
+    ] }));
+    const plan = await importUserRegistryKey(runner, { user: 'root', file, dryRun: true });
+    expect(plan).toMatchObject({ sid: 'S-1-5-21-0-0-0-1000', access: 'loaded', imported: false });
+    expect(plan.changes).toEqual([
+      { kind: 'value-changed', key: `HKEY_CURRENT_USER\\${CLIENT}`, name: 'Server', before: { name: 'Server', type: 'REG_SZ', data: 'ucserver.example.local' }, after: { name: 'Server', type: 'REG_SZ', data: 'restored.example.local' } },
+      { kind: 'value-added', key: `HKEY_CURRENT_USER\\${CLIENT}`, name: 'New', after: { name: 'New', type: 'REG_DWORD', data: 1 } },
+    ]);
+    expect(plan.untouchedValues).toEqual([{ key: `HKEY_CURRENT_USER\\${CLIENT}`, name: 'Port' }]);
+    const done = await importUserRegistryKey(runner, { user: 'root', file });
+    expect(done.imported).toBe(true);
+    const after = await exportUserRegistryKey(runner, { user: 'root', subkey: CLIENT, file: path.join(dir, 'root-after.reg') });
+    expect(after).toMatchObject({ values: 3 });
+    expect(parseRegFile(readFileSync(path.join(dir, 'root-after.reg'))).keys[0].values).toContainEqual({ name: 'Server', type: 'REG_SZ', data: 'restored.example.local' });
+  });
+
+  it('import for a logged-off user: loads the hive for the dry run and for the import, unloads each time', async () => {
+    const file = path.join(dir, 'restore-bob.reg');
+    writeFileSync(file, serializeRegFile({ format: 'regedit5', keys: [
+      { path: `HKEY_CURRENT_USER\\${CLIENT}`, values: [{ name: 'Server', type: 'REG_SZ', data: 'restored-bob' }] },
+      { path: `HKEY_CURRENT_USER\\${CLIENT}\\Neu`, values: [{ name: 'x', type: 'REG_SZ', data: 'y' }] },
+    ] }));
+    const plan = await importUserRegistryKey(runner, { sid: BOB_SID, file, dryRun: true });
+    expect(plan).toMatchObject({ access: 'mounted', imported: false });
+    expect(plan.changes?.map((c) => `${c.kind} ${c.key.replace(/^.*\\/, '')}${'name' in c ? ` ${c.name}` : ''}`)).toEqual(['value-changed Client Server', 'key-added Neu', 'value-added Neu x']);
+    expect(ops().slice(-3)).toEqual(['LOAD', 'EXPORT', 'UNLOAD']);
+    flag('log', false);
+    const done = await importUserRegistryKey(runner, { sid: BOB_SID, file });
+    expect(done.imported).toBe(true);
+    expect(ops().slice(-3)).toEqual(['LOAD', 'IMPORT', 'UNLOAD']);
+    expect(mountedHives()).toEqual([]);
+    const after = await exportUserRegistryKey(runner, { sid: BOB_SID, subkey: CLIENT, file: path.join(dir, 'bob-after.reg') });
+    expect(after).toMatchObject({ keys: 2, values: 3 });
+    expect(parseRegFile(readFileSync(path.join(dir, 'bob-after.reg'))).keys[0].values).toContainEqual({ name: 'Server', type: 'REG_SZ', data: 'restored-bob' });
   });
 
   it('an unknown user is PB_USER_PROFILE_NOT_FOUND', async () => {
