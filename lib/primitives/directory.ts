@@ -338,7 +338,7 @@ class SnapshotWalker {
         continue;
       }
       if (st.isDirectory()) {
-        await this.writer.writeHeader({ path: `${rel}/`, type: 'Directory', mode: st.mode & 0o7777, size: 0, mtime: st.mtime });
+        await this.writer.writeHeader({ path: `${rel}/`, type: 'Directory', mode: st.mode & 0o7777, size: 0, mtime: new Date(st.mtimeMs) });
         this.dirs += 1;
         this.report(rel);
         await this.walk(abs, rel);
@@ -361,7 +361,7 @@ class SnapshotWalker {
       else this.unreadable.push({ path: rel, code: errnoOf(e), message: (e as Error).message });
       return;
     }
-    await this.writer.writeHeader({ path: rel, type: 'SymbolicLink', linkpath: target.replace(/\\/g, '/'), mode: st.mode & 0o7777, size: 0, mtime: st.mtime });
+    await this.writer.writeHeader({ path: rel, type: 'SymbolicLink', linkpath: target.replace(/\\/g, '/'), mode: st.mode & 0o7777, size: 0, mtime: new Date(st.mtimeMs) });
     this.symlinks += 1;
   }
 
@@ -383,7 +383,9 @@ class SnapshotWalker {
         return;
       }
       const size = st.size;
-      await this.writer.writeHeader({ path: rel, type: 'File', mode: st.mode & 0o7777, size, mtime: st.mtime });
+      // A Date of this realm: node-tar's Pax encoder tests `instanceof Date` (fs Dates differ under jest's vm).
+      const mtime = new Date(st.mtimeMs);
+      await this.writer.writeHeader({ path: rel, type: 'File', mode: st.mode & 0o7777, size, mtime });
       const hash = createHash('sha256');
       let pos = 0;
       let hasGrown = false;
@@ -435,7 +437,7 @@ class SnapshotWalker {
       }
       this.files += 1;
       this.contentBytes += size;
-      this.entries.push({ path: rel, size, mtime: st.mtime.toISOString(), sha256: hash.digest('hex') });
+      this.entries.push({ path: rel, size, mtime: mtime.toISOString(), sha256: hash.digest('hex') });
       this.report(rel);
     } finally {
       await fh.close();
@@ -603,6 +605,7 @@ interface ArchivedEntry {
   type: RestoreChange['type'];
   size: number;
   mtimeMs?: number;
+  linkpath?: string;
 }
 
 const HEX64 = /^[0-9a-fA-F]{64}$/;
@@ -621,46 +624,87 @@ function toChangeType(type: string): RestoreChange['type'] {
   return 'file';
 }
 
+/**
+ * Counts decompressed bytes and stops the stream once they exceed what the entries seen so far
+ * declare (plus header room): a gzip bomb of padding or metadata stops here, early. (node-tar's
+ * parser also slows down quadratically on long runs of zero blocks; this keeps such runs short.)
+ */
+function countDecompressed(archive: string, guard: ArchiveEntryGuard): Transform {
+  let raw = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      raw += chunk.length;
+      const allowed = guard.bytes + guard.entries * 8192 + 1024 * 1024;
+      if (raw > allowed || guard.isOverLimit) {
+        const why = guard.isOverLimit ? 'more than the limit' : `${raw} bytes while its entries declare ${guard.bytes}`;
+        cb(new ProcallBackupError('PB_UNSAFE_ARCHIVE', `${archive} decompresses to ${why}; nothing was written.`, { fix: 'Do not restore this archive; if it is trusted and only large, raise limits.maxBytes.', command: 'restoreDirectory' }));
+      } else cb(null, chunk);
+    },
+  });
+}
+
+/**
+ * Pipes node streams into a node-tar Parser/Unpack and settles once: on `done` or on the first error
+ * anywhere. (stream.pipeline does not tear down node-tar's minipass streams on error and can hang.)
+ */
+function feedTar(streams: Array<NodeJS.ReadableStream & { destroy(error?: Error): unknown }>, sink: Parser, done: 'end' | 'close'): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let isSettled = false;
+    const fail = (e: unknown): void => {
+      if (isSettled) return;
+      isSettled = true;
+      for (const s of streams) s.destroy();
+      reject(e);
+    };
+    for (const s of streams) s.on('error', fail);
+    sink.on('error', fail);
+    sink.on(done, () => {
+      if (isSettled) return;
+      isSettled = true;
+      resolve();
+    });
+    let tail: NodeJS.ReadableStream = streams[0];
+    for (const s of streams.slice(1)) tail = tail.pipe(s as unknown as NodeJS.WritableStream) as unknown as NodeJS.ReadableStream;
+    tail.pipe(sink as unknown as NodeJS.WritableStream);
+  });
+}
+
 /** Reads the archive once without writing anything: every entry through the guard, decompressed bytes counted. */
 async function scanArchive(archive: string, target: string, limits: Partial<ArchiveLimits> | undefined): Promise<{ entries: ArchivedEntry[]; guard: ArchiveEntryGuard }> {
   const guard = new ArchiveEntryGuard(target, limits);
   const entries: ArchivedEntry[] = [];
-  const maxRaw = (limits?.maxBytes ?? 64 * 1024 ** 3) + 64 * 1024 * 1024;
-  let raw = 0;
   const parser = new Parser({
     strict: true,
     onReadEntry: (entry: ReadEntry) => {
       const refusal = guard.inspect({ path: entry.path, type: entry.type, linkpath: entry.linkpath, size: entry.size });
       if (!refusal) {
         const rel = splitArchivePath(entry.path).join('/');
-        if (rel !== '') entries.push({ path: rel, type: toChangeType(entry.type), size: entry.size ?? 0, mtimeMs: entry.mtime?.getTime() });
+        if (rel !== '') entries.push({ path: rel, type: toChangeType(entry.type), size: entry.size ?? 0, mtimeMs: entry.mtime?.getTime(), linkpath: entry.linkpath });
       }
       entry.resume();
     },
   });
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      raw += chunk.length;
-      // A gzip bomb of padding or metadata still stops here, whatever the entries declare.
-      if (raw > maxRaw || guard.isOverLimit) cb(new ProcallBackupError('PB_UNSAFE_ARCHIVE', `${archive} decompresses to more than the limit.`, { fix: 'Raise limits.maxBytes if the archive is trusted and this size is expected.', command: 'restoreDirectory' }));
-      else cb(null, chunk);
-    },
-  });
+  const counter = countDecompressed(archive, guard);
   try {
-    await pipeline(createReadStream(archive, { highWaterMark: CHUNK }), zlib.createGunzip(), counter, parser);
+    await feedTar([createReadStream(archive, { highWaterMark: CHUNK }), zlib.createGunzip(), counter], parser, 'end');
   } catch (e) {
-    if (e instanceof ProcallBackupError) {
-      if (guard.unsafeCount > 0) return { entries, guard };
-      throw e;
-    }
+    if (guard.unsafeCount > 0) return { entries, guard };
+    if (e instanceof ProcallBackupError) throw e;
     throw new ProcallBackupError('PB_PARSE', `${archive} is not a readable tar.gz: ${(e as Error).message}`, { fix: 'Take the archive from another backup set; this one is damaged.', command: 'restoreDirectory', cause: e });
   }
   return { entries, guard };
 }
 
+interface ExistingEntry {
+  type: RestoreChange['type'];
+  size: number;
+  mtimeMs: number;
+  linkpath?: string;
+}
+
 /** Lists what exists below `root`: relative path → type, size, mtime. Missing root → empty. */
-async function listTree(root: string): Promise<Map<string, { type: RestoreChange['type']; size: number; mtimeMs: number }>> {
-  const out = new Map<string, { type: RestoreChange['type']; size: number; mtimeMs: number }>();
+async function listTree(root: string): Promise<Map<string, ExistingEntry>> {
+  const out = new Map<string, ExistingEntry>();
   const walk = async (abs: string, rel: string): Promise<void> => {
     let names: string[];
     try {
@@ -673,7 +717,7 @@ async function listTree(root: string): Promise<Map<string, { type: RestoreChange
       const r = rel === '' ? name : `${rel}/${name}`;
       const st = await fsp.lstat(path.join(abs, name));
       const type = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'file';
-      out.set(r, { type, size: st.size, mtimeMs: st.mtimeMs });
+      out.set(r, { type, size: st.size, mtimeMs: st.mtimeMs, linkpath: type === 'symlink' ? await fsp.readlink(path.join(abs, name)) : undefined });
       if (type === 'dir') await walk(path.join(abs, name), r);
     }
   };
@@ -682,7 +726,7 @@ async function listTree(root: string): Promise<Map<string, { type: RestoreChange
 }
 
 /** Compares the archive's entries with what the target holds. Pure. */
-function planRestore(archived: ArchivedEntry[], existing: Map<string, { type: RestoreChange['type']; size: number; mtimeMs: number }>, mode: 'replace' | 'merge'): { changes: RestoreChange[]; unchanged: number; conflicts: string[] } {
+function planRestore(archived: ArchivedEntry[], existing: Map<string, ExistingEntry>, mode: 'replace' | 'merge'): { changes: RestoreChange[]; unchanged: number; conflicts: string[] } {
   const changes: RestoreChange[] = [];
   const conflicts: string[] = [];
   const inArchive = new Set<string>();
@@ -696,6 +740,10 @@ function planRestore(archived: ArchivedEntry[], existing: Map<string, { type: Re
       conflicts.push(a.path);
       changes.push({ path: a.path, action: 'update', type: a.type });
     } else if (kind === 'dir') unchanged += 1;
+    else if (kind === 'symlink') {
+      if (e.type === 'symlink' && e.linkpath === a.linkpath) unchanged += 1;
+      else changes.push({ path: a.path, action: 'update', type: a.type });
+    }
     else if (e.type !== kind || e.size !== a.size || (a.mtimeMs !== undefined && Math.floor(e.mtimeMs / 1000) !== Math.floor(a.mtimeMs / 1000))) changes.push({ path: a.path, action: 'update', type: a.type });
     else unchanged += 1;
   }
@@ -850,12 +898,14 @@ async function extractInto(archive: string, staging: string, target: string, sha
     preserveOwner: false,
     preservePaths: false,
     unlink: false,
+    // Decompression is ours (counted against limits.maxBytes); a zero-filled database may compress 1000:1 legitimately.
+    maxDecompressionRatio: Infinity,
     filter: (_p: string, entry: Stats | ReadEntry) => {
       const e = entry as ReadEntry;
       return guard.inspect({ path: e.path, type: e.type, linkpath: e.linkpath, size: e.size }) === undefined;
     },
   });
-  await pipeline(createReadStream(archive, { highWaterMark: CHUNK }), tap, unpack);
+  await feedTar([createReadStream(archive, { highWaterMark: CHUNK }), tap, zlib.createGunzip(), countDecompressed(archive, guard)], unpack, 'close');
   if (guard.unsafeCount > 0) throw unsafeError(archive, guard.unsafe, guard.unsafeCount);
   if (hash.digest('hex') !== sha256) {
     throw new ProcallBackupError('PB_CHECKSUM_MISMATCH', `${archive} changed while it was being restored; the target was not changed.`, { fix: 'Make sure nothing writes to the backup set during a restore, then retry.', command: 'restoreDirectory' });
