@@ -508,6 +508,13 @@ function Invoke-PbCall {
   Write-Output "Changed $($Service) $($Field): $text"
 }
 
+if (-not $WhatIf -and -not $ReadServiceKey -and [Environment]::OSVersion.Platform -eq 'Win32NT') {
+  $principal = New-Object Security.Principal.WindowsPrincipal([Security.Principal.WindowsIdentity]::GetCurrent())
+  if (-not $principal.IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)) {
+    throw 'restore-services.ps1 changes service configuration and must run elevated: start PowerShell as administrator (or as SYSTEM) and run it again. Nothing was changed.'
+  }
+}
+
 $registryWrites = @()
 foreach ($svc in $Services) {
   $name = $svc.Name

@@ -22,6 +22,8 @@ import { Secret } from '../../lib/secret';
 import type { PowerShellRunner } from '../../lib/powershell/session';
 import { describeWithTools, findPwsh } from '../support/tools';
 import { createWinePrefix, findWine, runnerWithWine, type WinePrefix } from '../support/wine';
+import { newRunner } from '../support/pwsh';
+import { buildServiceRuntimeScript } from '../../lib/primitives/service';
 
 const run = promisify(execFile);
 const FIX = path.join(__dirname, 'fixtures', 'services');
@@ -83,6 +85,34 @@ describe('selection and schema (pure)', () => {
     await expect(restoreServiceConfig(runner, { file: '' })).rejects.toMatchObject({ code: 'PB_VALIDATION' });
     await expect(restoreServiceConfig(runner, { file: '/nonexistent/x.json' })).rejects.toThrow(/does not exist/);
     expect(runner.run).not.toHaveBeenCalled();
+  });
+});
+
+describeWithTools('the sdshow / CIM read script in real pwsh', { pwsh: findPwsh() }, () => {
+  let dir: string;
+  let runner: PowerShellRunner;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'pb-svc-sdshow-'));
+    // An sc.exe that answers sdshow the way Windows does (a blank line, then the SDDL) and fails for other names.
+    writeFileSync(
+      path.join(dir, 'sc.sh'),
+      '#!/bin/sh\nif [ "$1" = sdshow ] && [ "$2" = "UC Server\u2019s" ]; then printf "\\r\\nD:(A;;CCLCSWRPWPDTLOCRRC;;;SY)(A;;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;BA)S:(AU;FA;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;WD)\\r\\n"; exit 0; fi\necho "[SC] OpenService FAILED 1060:"; exit 1060\n',
+    );
+    runner = newRunner({ tools: { sc: ['sh', path.join(dir, 'sc.sh')] } });
+  });
+  afterAll(async () => {
+    await runner.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('takes the SDDL from sc.exe sdshow, and a failing sdshow as data with its exit code', async () => {
+    const { value } = await runner.run(buildServiceRuntimeScript(['UC Server\u2019s', 'Missing']));
+    const [ok, missing] = value.map(parseServiceRuntime);
+    expect(ok.securityDescriptor).toEqual({ sddl: 'D:(A;;CCLCSWRPWPDTLOCRRC;;;SY)(A;;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;BA)S:(AU;FA;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;WD)', source: 'sc-sdshow' });
+    // sh keeps exit codes modulo 256: 1060 arrives as 36, as any exit code would, verbatim
+    expect(missing.securityDescriptor).toEqual({ sddl: null, source: 'unavailable', note: 'sc.exe sdshow exited with 36: [SC] OpenService FAILED 1060:' });
+    // pwsh on Linux has no Get-CimInstance: the state is unknown and says so
+    expect(ok.runtime).toEqual({ state: null, processId: null, source: 'unavailable', note: 'Get-CimInstance is not available on this host' });
   });
 });
 
