@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { PowerShell } from 'node-powershell';
 import { ProcallBackupError } from '../errors';
 import type { Secret } from '../secret';
@@ -13,7 +14,7 @@ export const PWSH_ENV = 'PROCALL_BACKUP_PWSH';
 export interface PowerShellRunnerOptions {
   /**
    * The PowerShell executable. Default: `$PROCALL_BACKUP_PWSH`, else `pwsh` on PATH, else (on
-   * Windows) Windows PowerShell 5.1 `powershell.exe`.
+   * Windows) Windows PowerShell 5.1 `powershell.exe`, else the copy `npm run setup` put in `.tools/`.
    */
   executable?: string;
   /** Command vectors of native tools, e.g. `{ reg: ['wine', 'reg'] }`. */
@@ -43,7 +44,11 @@ export function resolvePowerShell(explicit?: string, env: NodeJS.ProcessEnv = pr
     }
     return found;
   }
-  const found = findExecutable('pwsh', env) ?? (process.platform === 'win32' ? findExecutable('powershell.exe', env) : undefined);
+  const found =
+    findExecutable('pwsh', env) ??
+    (process.platform === 'win32' ? findExecutable('powershell.exe', env) : undefined) ??
+    // a clone's own copy from `npm run setup` (lib/powershell or dist/powershell -> package root)
+    findExecutable(join(__dirname, '..', '..', '.tools', 'pwsh', process.platform === 'win32' ? 'pwsh.exe' : 'pwsh'), env);
   if (!found) {
     throw new ProcallBackupError('PB_TOOL_MISSING', 'No PowerShell found (pwsh is not on PATH).', {
       fix: `Install PowerShell 7 (run 'npm run setup' for a project-local copy) or set ${PWSH_ENV} to its path.`,

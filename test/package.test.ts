@@ -1,0 +1,70 @@
+/**
+ * The package as users touch it: the built output loads with require() and import(), the exports
+ * map carries types, and an example runs with ts-node from the clone.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ROOT, describeWithTools, findPwsh } from './support/tools';
+
+const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+
+describe('package.json', () => {
+  it('has the name, bin, exports with types, engines and locked dependencies the design asks for', () => {
+    expect(pkg.name).toBe('procall-backup');
+    expect(pkg.bin['procall-backup']).toMatch(/^\.\/dist\//);
+    expect(pkg.exports['.'].types).toBe('./dist/index.d.ts');
+    expect(pkg.engines.node).toBe('>=20');
+    for (const dep of ['node-powershell', 'fs-extra', 'tar', 'mssql', 'ldapts', 'p-limit']) expect(pkg.dependencies[dep]).toBeDefined();
+    const lock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8'));
+    const tar = lock.packages['node_modules/tar'].version.split('.').map(Number);
+    expect(tar[0] * 1e6 + tar[1] * 1e3 + tar[2]).toBeGreaterThanOrEqual(7_005_023); // older tar has path-traversal CVEs
+    expect(pkg.dependencies.ldapjs).toBeUndefined();
+  });
+  it('uses a CommonJS p-limit, so require() works in jest, ts-node and built code alike', () => {
+    // p-limit >= 4 is ESM-only; 3.x has the same API and loads everywhere.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pLimit = require('p-limit') as (n: number) => (fn: () => Promise<number>) => Promise<number>;
+    expect(typeof pLimit(2)).toBe('function');
+  });
+});
+
+describe('built package', () => {
+  let consumer: string;
+  beforeAll(() => {
+    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc', { paths: [ROOT] }), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'pipe' });
+    consumer = mkdtempSync(path.join(tmpdir(), 'pb-consumer-'));
+    mkdirSync(path.join(consumer, 'node_modules'));
+    symlinkSync(ROOT, path.join(consumer, 'node_modules', 'procall-backup'), 'dir');
+  }, 180_000);
+  afterAll(() => rmSync(consumer, { recursive: true, force: true }));
+
+  const node = (args: string[]) => execFileSync(process.execPath, args, { cwd: consumer, encoding: 'utf8' });
+
+  it('loads with require()', () => {
+    const out = node(['-e', "const pb = require('procall-backup'); console.log(typeof pb.PowerShellRunner, pb.quotePowerShell(\"a'b\"), String(new pb.Secret('x')))"]);
+    expect(out.trim()).toBe("function 'a''b' [redacted]");
+  });
+  it('loads with import', () => {
+    const out = node(['--input-type=module', '-e', "import { quoteSqlIdentifier, ProcallBackupError } from 'procall-backup'; console.log(quoteSqlIdentifier('a]b'), typeof ProcallBackupError)"]);
+    expect(out.trim()).toBe('[a]]b] function');
+  });
+  it('ships type declarations for the public API', () => {
+    const dts = readFileSync(path.join(ROOT, 'dist', 'index.d.ts'), 'utf8');
+    expect(dts).toContain('PowerShellRunner');
+    expect(dts).toContain('quotePowerShell');
+  });
+});
+
+describeWithTools('examples', { pwsh: findPwsh() }, () => {
+  it('run with ts-node from the clone', () => {
+    const out = execFileSync(process.execPath, [require.resolve('ts-node/dist/bin.js', { paths: [ROOT] }), 'examples/run-a-script.ts'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, PROCALL_BACKUP_PWSH: findPwsh() },
+    });
+    expect(out).toContain("Hello, O'Brien & Grüße $(not code)");
+    expect(out).toContain("reg.exe import 'C:\\Backup\\it''s estos.reg'");
+  }, 120_000);
+});
