@@ -280,7 +280,8 @@ export function parseRegFile(input: Buffer | string): RegFile {
     const lineNo = i + 1;
     const raw = lines[i];
     const line = raw.trimStart();
-    if (line === '' || line.trim() === '' || line.startsWith(';') || line.startsWith('#')) continue;
+    if (line.includes('\0')) throw parseError(lineNo, 'the line contains a NUL character', raw.replace(/\0/g, '\\0'));
+    if (line.trim() === '' || line.startsWith(';') || line.startsWith('#')) continue;
     if (line.startsWith('[')) {
       const close = line.lastIndexOf(']');
       if (close < 0 || !isRestEmpty(line.slice(close + 1))) throw parseError(lineNo, 'a key line must be [KEY] or [-KEY]', raw);

@@ -165,6 +165,7 @@ describe('parseRegFile: the format', () => {
     ['values after a key deletion', `${H5}\r\n[-HKEY_CURRENT_USER\\x]\r\n"a"="b"\r\n`, 3, '"a"="b"'],
     ['the file ending inside a continuation', `${H5}\r\n[HKEY_CURRENT_USER\\x]\r\n"a"=hex:01,\\\r\n`, 3, '"a"=hex:01,\\'],
     ['an unknown data form', `${H5}\r\n[HKEY_CURRENT_USER\\x]\r\n"a"=qword:1\r\n`, 3, '"a"=qword:1'],
+    ['a NUL character', `${H5}\r\n[HKEY_CURRENT_USER\\x]\r\n"a"="b\0c"\r\n`, 3, '"a"="b\\0c"'],
   ])('%s is PB_REGFILE_PARSE with the line and its text', (_why, text, line, offending) => {
     for (const input of [text, utf16(text)]) {
       const e = parseErrorOf(input);
@@ -254,6 +255,56 @@ describe('property: serialize -> parse gives the same document', () => {
         const back = parseRegFile(bytes);
         expect(back).toEqual(doc);
         expect(serializeRegFile(back, { encoding }).equals(bytes)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('property: LF line endings and damaged files', () => {
+  it('a file with LF instead of CRLF reads the same', () => {
+    fc.assert(
+      fc.property(docArb(false), (doc) => {
+        const text = serializeRegFile(doc).subarray(2).toString('utf16le').replace(/\r\n/g, '\n');
+        expect(parseRegFile(text)).toEqual(doc);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('damaged input either parses (and can be written again) or is PB_REGFILE_PARSE, never another exception', () => {
+    const mutation = fc.record({ at: fc.nat(), cut: fc.nat({ max: 8 }), insert: fc.constantFrom('', '"', '\\', '[', ']', '=', '\r\n', 'hex(', ',', 'zz', '\u0000') });
+    fc.assert(
+      fc.property(docArb(false), fc.array(mutation, { minLength: 1, maxLength: 4 }), (doc, mutations) => {
+        let text = serializeRegFile(doc).subarray(2).toString('utf16le');
+        for (const m of mutations) {
+          const at = m.at % (text.length + 1);
+          text = text.slice(0, at) + m.insert + text.slice(at + m.cut);
+        }
+        for (const input of [text, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')])]) {
+          let parsed: RegFile | undefined;
+          try {
+            parsed = parseRegFile(input);
+          } catch (e) {
+            expect(isProcallBackupError(e, 'PB_REGFILE_PARSE')).toBe(true);
+            expect((e as { data: { line: number } }).data.line).toBeGreaterThan(0);
+          }
+          // whatever parses can be written again and reads back the same
+          if (parsed) expect(parseRegFile(serializeRegFile(parsed))).toEqual(parsed);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('random bytes are PB_REGFILE_PARSE', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        try {
+          parseRegFile(Buffer.from(bytes));
+        } catch (e) {
+          expect(isProcallBackupError(e, 'PB_REGFILE_PARSE')).toBe(true);
+        }
       }),
       { numRuns: 300 },
     );
