@@ -272,11 +272,17 @@ function psArray(items: readonly string[]): string {
   return `@(${items.map(quotePowerShell).join(', ')})`;
 }
 
+// Comparison strings join parts with NUL; a NUL never goes into the script text itself.
+function psText(value: string): string {
+  if (!value.includes('\u0000')) return quotePowerShell(value);
+  return `(@(${value.split('\u0000').map(quotePowerShell).join(', ')}) -join [string][char]0)`;
+}
+
 function psPlan(plan: ServiceRestorePlan): string {
   const call = (c: ServiceToolCall): string => `@{ Tool = ${quotePowerShell(c.tool)}; Args = ${psArray(c.args)} }`;
   const steps = plan.steps.map(
     (s) =>
-      `      @{ Field = ${quotePowerShell(s.field)}; Desired = ${quotePowerShell(s.desired)}; IsRegistryWrite = $${s.isRegistryWrite}; Calls = @(\n` +
+      `      @{ Field = ${quotePowerShell(s.field)}; Desired = ${psText(s.desired)}; IsRegistryWrite = $${s.isRegistryWrite}; Calls = @(\n` +
       s.calls.map((c) => `          ${call(c)}`).join(',\n') +
       `\n        ) }`,
   );

@@ -91,6 +91,12 @@ describe('buildServiceRestorePlan / formatServiceCommand (pure)', () => {
     expect(calls).toContain(`add ${tk}\\1 /v DataType0 /t REG_DWORD /d 2 /f`);
   });
 
+  it('never writes a NUL character into the script text', () => {
+    const ps1 = generateRestoreServicesScript([server, media, web]);
+    expect(ps1).not.toContain('\u0000');
+    expect(ps1).toContain("Desired = (@('UC_LOGLEVEL=3', 'TEMP=D:\\estos\\temp') -join [string][char]0)");
+  });
+
   it('quotes every value for PowerShell in the printed commands', () => {
     expect(formatServiceCommand({ tool: 'sc', args: ['description', 'x', "it's ‘quoted’ $(rm)"] })).toBe("sc.exe description x 'it''s ‘‘quoted’’ $(rm)'");
     expect(formatServiceCommand({ tool: 'sc', args: ['config', 'x', 'start=', 'auto'] })).toBe('sc.exe config x start= auto');
