@@ -108,7 +108,9 @@ function Test-PbRegistryKeyMissing($Root, $Subkey, $View, $Output) {
       return $false
     } catch { }
   }
-  return ($Output -match 'unable to find|was unable to find|not find the|nicht gefunden|introuvable|no se encuentra')
+  # English Windows and Wine; localized Windows names the registry and says "not found" in its language
+  if ($Output -match 'unable to find the specified registry key') { return $true }
+  return (($Output -match 'regist') -and ($Output -match 'nicht gefunden|introuvable|no se encuentra|non trovat|niet gevonden'))
 }
 `;
 

@@ -6,6 +6,7 @@ import { RecordingRunner, dryRun } from '../../lib/powershell/dry-run';
 import type { PowerShellRunner } from '../../lib/powershell/session';
 import { parseRegFile, serializeRegFile, type RegFile, type RegValueEntry } from '../../lib/primitives/reg-file';
 import {
+  MISSING_KEY_CHECK,
   buildExportRegistryKeyScript,
   buildImportRegistryKeyScript,
   diffRegFiles,
@@ -15,6 +16,7 @@ import {
   normalizeRegistryKey,
   type RegistryChange,
 } from '../../lib/primitives/registry';
+import { newRunner } from '../support/pwsh';
 import { describeWithTools, findPwsh, which } from '../support/tools';
 import { createWinePrefix, runWine, runnerWithWine, wineReg, type WinePrefix } from '../support/wine';
 
@@ -69,6 +71,30 @@ describe('exportRegistryKey (no process)', () => {
     await expect(exportRegistryKey(runner, { key: 'HKXX\\a', file: '/tmp/a.reg' })).rejects.toMatchObject({ code: 'PB_VALIDATION' });
     await expect(exportRegistryKey(runner, { key: 'HKLM\\a', file: '/no/such/dir/a.reg' })).rejects.toMatchObject({ code: 'PB_VALIDATION' });
     expect(runner.calls).toHaveLength(0);
+  });
+});
+
+describeWithTools('Test-PbRegistryKeyMissing (message fallback off Windows)', { pwsh: findPwsh() }, () => {
+  it('tells a missing key from other reg.exe failures by its message', async () => {
+    const runner = newRunner();
+    try {
+      const r = await runner.run<Record<string, boolean>>({
+        name: 'missingKeyCheck',
+        effect: 'read',
+        body: `${MISSING_KEY_CHECK}\n$o = @{}; foreach ($k in $in.cases.PSObject.Properties) { $o[$k.Name] = [bool](Test-PbRegistryKeyMissing 'HKEY_LOCAL_MACHINE' 'SOFTWARE\\x' 'default' ([string]$k.Value)) }; return $o`,
+        input: { cases: {
+          wine: 'reg: Unable to find the specified registry key',
+          english: 'ERROR: The system was unable to find the specified registry key or value.',
+          german: 'FEHLER: Der angegebene Registrierungsschlüssel bzw. Wert wurde nicht gefunden.',
+          denied: 'ERROR: Access is denied.',
+          noPath: 'ERROR: The system cannot find the path specified.',
+          invalidName: 'reg: Invalid name',
+        } },
+      });
+      expect(r.value).toEqual({ wine: true, english: true, german: true, denied: false, noPath: false, invalidName: false });
+    } finally {
+      await runner.close();
+    }
   });
 });
 
