@@ -386,8 +386,7 @@ function Get-PbSddl {
   $ErrorActionPreference = 'Continue'
   try { $out = & sc.exe sdshow $Name 2>&1 } finally { $ErrorActionPreference = $eap }
   if ($LASTEXITCODE -ne 0) { return $null }
-  $text = (@($out) | ForEach-Object { [string]$_ } | Where-Object { $_.Trim() -ne '' }) -join ''
-  return $text.Trim()
+  return ((@($out) | ForEach-Object { ([string]$_).Trim() } | Where-Object { $_ -ne '' }) -join '')
 }
 
 # The comparison strings of the live service; the same reduction as compareServiceValues in procall-backup.

@@ -343,9 +343,11 @@ function isSddl(text: string): boolean {
  */
 export function parseServiceRuntime(raw: RawServiceRuntime): { securityDescriptor: ServiceSecurityDescriptor; runtime: ServiceRuntime; warnings: string[] } {
   const warnings: string[] = [];
+  // sdshow prints an empty line, then the SDDL on one line; joining trimmed lines never inserts a space into it.
+  const sddl = (raw.sdOut ?? '').split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '').join('');
   const out = (raw.sdOut ?? '').replace(/\s+/g, ' ').trim();
   let securityDescriptor: ServiceSecurityDescriptor;
-  if (raw.sdExit === 0 && isSddl(out)) securityDescriptor = { sddl: out, source: 'sc-sdshow' };
+  if (raw.sdExit === 0 && isSddl(sddl)) securityDescriptor = { sddl, source: 'sc-sdshow' };
   else {
     const note = `sc.exe sdshow exited with ${raw.sdExit}: ${out.slice(0, 300) || '(no output)'}`;
     securityDescriptor = { sddl: null, source: 'unavailable', note };
