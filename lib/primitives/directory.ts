@@ -94,8 +94,10 @@ export interface ChangedEntry {
   change: 'grew' | 'shrank' | 'modified' | 'vanished' | 'replaced';
   /** Size announced in the archive. */
   announcedSize?: number;
-  /** Bytes the file actually had to give. */
+  /** Bytes read from the file into the archive (at most the announced size). */
   bytesRead?: number;
+  /** The file's size when its read ended. */
+  currentSize?: number;
 }
 
 /** An entry left out on purpose. */
@@ -317,8 +319,10 @@ class SnapshotWalker {
     try {
       names = await fsp.readdir(absDir);
     } catch (e) {
-      if (errnoOf(e) === 'ENOENT' && relDir !== '') this.changed.push({ path: relDir, change: 'vanished' });
-      else this.unreadable.push({ path: relDir === '' ? '.' : relDir, code: errnoOf(e), message: (e as Error).message });
+      // The root itself must be readable: an empty archive that looks complete would be worse than none.
+      if (relDir === '') throw new ProcallBackupError('PB_SOURCE_MISSING', `The folder to archive cannot be listed: ${absDir} (${errnoOf(e)}).`, { fix: 'Run the backup as SYSTEM or an administrator, and check that the folder (or the shadow copy) exists.', command: 'snapshotDirectory', cause: e });
+      if (errnoOf(e) === 'ENOENT') this.changed.push({ path: relDir, change: 'vanished' });
+      else this.unreadable.push({ path: relDir, code: errnoOf(e), message: (e as Error).message });
       return;
     }
     names.sort();
@@ -426,14 +430,10 @@ class SnapshotWalker {
       if (tail !== 0) await this.writer.write(ZERO_BLOCK.subarray(0, 512 - tail));
       if (readError !== undefined) {
         this.unreadable.push({ path: rel, code: errnoOf(readError), message: `read failed after ${got} of ${size} bytes (the rest is zero-filled in the archive): ${(readError as Error).message}` });
-      } else if (hasGrown) {
-        this.changed.push({ path: rel, change: 'grew', announcedSize: size, bytesRead: size + 1 });
-      } else if (got < size) {
-        this.changed.push({ path: rel, change: 'shrank', announcedSize: size, bytesRead: got });
       } else {
         const after = await fh.stat();
-        if (after.size !== size) this.changed.push({ path: rel, change: after.size > size ? 'grew' : 'shrank', announcedSize: size, bytesRead: got });
-        else if (after.mtimeMs !== st.mtimeMs) this.changed.push({ path: rel, change: 'modified', announcedSize: size, bytesRead: got });
+        const change = hasGrown || after.size > size ? 'grew' : got < size || after.size < size ? 'shrank' : after.mtimeMs !== st.mtimeMs ? 'modified' : undefined;
+        if (change) this.changed.push({ path: rel, change, announcedSize: size, bytesRead: got, currentSize: after.size });
       }
       this.files += 1;
       this.contentBytes += size;

@@ -165,6 +165,22 @@ export function toVolumePath(source: string): string | undefined {
 }
 
 /**
+ * True for UNC paths (`\\server\share`, `\\?\UNC\...`), which have no local shadow copy.
+ *
+ * @example
+ * ```ts
+ * isNetworkPath('\\\\fileserver\\estos'); // true
+ * isNetworkPath('\\\\?\\C:\\estos'); // false
+ * ```
+ */
+export function isNetworkPath(p: string): boolean {
+  const s = p.replace(/\//g, '\\');
+  if (/^\\\\[?.]\\UNC\\/i.test(s)) return true;
+  if (/^\\\\[?.]\\/.test(s)) return false;
+  return s.startsWith('\\\\');
+}
+
+/**
  * The path to read a source through inside a shadow copy.
  *
  * @example
@@ -191,9 +207,13 @@ export function toShadowReadPath(deviceObject: string, relativePath: string): st
  * ```
  */
 export function buildCreateShadowCopyScript(options: CreateShadowCopyOptions): WriteScript<ShadowCopyAttempt> {
-  const volumePath = toVolumePath(options.path);
+  if (isNetworkPath(options.path)) {
+    throw validationError(`A shadow copy needs a local path; got the network path ${JSON.stringify(options.path)}.`, "Back up network shares on the file server itself, or use shadowCopy: 'never'.");
+  }
+  // Off Windows (a POSIX path) the script's precheck answers not-windows; the path only travels as data.
+  const volumePath = toVolumePath(options.path) ?? (path.posix.isAbsolute(options.path) ? options.path : undefined);
   if (volumePath === undefined) {
-    throw validationError(`A shadow copy needs a local drive-letter path; got ${JSON.stringify(options.path)}.`, "Pass the folder's local path (e.g. C:\\Program Files\\estos\\UCServer\\database), or use shadowCopy: 'never' for network paths.");
+    throw validationError(`A shadow copy needs an absolute local path; got ${JSON.stringify(options.path)}.`, "Pass the folder's full path, e.g. C:\\Program Files\\estos\\UCServer\\database.");
   }
   return {
     name: 'createShadowCopy',
@@ -281,7 +301,7 @@ export function parseShadowCopyAttempt(raw: unknown): ShadowCopyAttempt {
  * ```
  */
 export async function createShadowCopy(runner: Runner, options: CreateShadowCopyOptions): Promise<ShadowCopyAttempt> {
-  if (toVolumePath(options.path) === undefined) {
+  if (isNetworkPath(options.path)) {
     return { ok: false, reason: 'network-path', message: `${options.path} is not on a local drive-letter volume; shadow copies cover local volumes only.` };
   }
   const { value } = await runner.run(buildCreateShadowCopyScript(options));
