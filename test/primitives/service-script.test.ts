@@ -143,7 +143,7 @@ describe('generateServiceMarkdown (pure)', () => {
 // functions that hold the service state (a function named sc.exe wins over the application).
 
 const HARNESS = String.raw`
-param([string]$Script, [string]$StateIn, [string]$StateOut, [string]$CallsOut, [string]$FailVerb)
+param([string]$Script, [string]$StateIn, [string]$StateOut, [string]$CallsOut, [string]$FailVerb, [switch]$DryRun)
 $ErrorActionPreference = 'Stop'
 $global:PbCalls = New-Object 'System.Collections.Generic.List[object]'
 $global:PbFail = $FailVerb
@@ -278,7 +278,7 @@ $reader = {
 
 $password = ConvertTo-SecureString 'S3cret-pw!' -AsPlainText -Force
 $ok = $true
-try { & $Script -ReadServiceKey $reader -ServicePassword $password | ForEach-Object { [Console]::Out.WriteLine([string]$_) } }
+try { & $Script -ReadServiceKey $reader -ServicePassword $password -WhatIf:$DryRun | ForEach-Object { [Console]::Out.WriteLine([string]$_) } }
 catch { $ok = $false; [Console]::Out.WriteLine('SCRIPT FAILED: ' + $_.Exception.Message) }
 
 function ConvertTo-PbTyped($v) {
@@ -331,10 +331,10 @@ describeWithTools('restore-services.ps1 in real pwsh with recording sc.exe / reg
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  function runScript(stateIn: string | null, tag: string, failVerb = '') {
+  function runScript(stateIn: string | null, tag: string, failVerb = '', isDryRun = false) {
     const stateOut = path.join(dir, `${tag}-state.json`);
     const callsOut = path.join(dir, `${tag}-calls.json`);
-    const r = spawnSync(findPwsh() as string, ['-NoProfile', '-NonInteractive', '-File', path.join(dir, 'harness.ps1'), '-Script', path.join(dir, 'restore-services.ps1'), '-StateIn', stateIn ?? '', '-StateOut', stateOut, '-CallsOut', callsOut, '-FailVerb', failVerb], {
+    const r = spawnSync(findPwsh() as string, ['-NoProfile', '-NonInteractive', '-File', path.join(dir, 'harness.ps1'), '-Script', path.join(dir, 'restore-services.ps1'), '-StateIn', stateIn ?? '', '-StateOut', stateOut, '-CallsOut', callsOut, '-FailVerb', failVerb, ...(isDryRun ? ['-DryRun'] : [])], {
       encoding: 'utf8',
       timeout: 120000,
     });
@@ -398,6 +398,18 @@ describeWithTools('restore-services.ps1 in real pwsh with recording sc.exe / reg
       ['sc', 'config', 'PbUCServer', 'start=', 'delayed-auto'],
       ['sc', 'sidtype', 'PbUCServer', 'unrestricted'],
     ]);
+  });
+
+  it('with -WhatIf on a drifted service prints only the differing commands and changes nothing', () => {
+    const drifted = JSON.parse(readFileSync(first.stateOut, 'utf8').replace(/^\uFEFF/, '')) as Record<string, StubService>;
+    drifted.PbUCWeb.values.ErrorControl = { type: 'dword', value: 1 };
+    const file = path.join(dir, 'drifted-whatif.json');
+    writeFileSync(file, JSON.stringify(drifted));
+    const r = runScript(file, 'drifted-whatif', '', true);
+    expect(r.status).toBe(0);
+    expect(r.calls.filter(isChange)).toEqual([]);
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('What if:'))).toEqual(['What if: sc.exe config PbUCWeb error= severe']);
+    expect(r.state.PbUCWeb.values.ErrorControl).toEqual({ type: 'dword', value: 1 });
   });
 
   it('stops at the first failing command with a clear message and runs nothing after it', () => {
