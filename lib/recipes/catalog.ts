@@ -1,0 +1,369 @@
+/**
+ * The product catalog as data: one entry per row of the vendor's backup concept (PRODUCTS.md).
+ * Recipes (backup, restore, runbook) only interpret this table; adding a product means adding an entry.
+ */
+import { validationError } from '../errors';
+
+/** Every product (row) of the catalog. */
+export type ProductId =
+  | 'windows-client'
+  | 'mobile'
+  | 'macos-client'
+  | 'ucserver'
+  | 'enterprise'
+  | 'datacenter'
+  | 'media-server'
+  | 'web-server'
+  | 'chat-database'
+  | 'config-database'
+  | 'active-directory'
+  | 'redis'
+  | 'metadirectory'
+  | 'ecsta'
+  | 'licences';
+
+/**
+ * Path placeholders a capture item may use; {@link discover} fills them and the caller may override each.
+ * `UCROOT` UCServer folder, `UCDB` its SQLite folder (a setting, default `<UCROOT>\database`),
+ * `MEDIAROOT` UC Media Server folder, `MDROOT` MetaDirectory folder.
+ */
+export type RootName = 'UCROOT' | 'UCDB' | 'MEDIAROOT' | 'MDROOT';
+
+/** The restore phases, in the order restore runs them. */
+export type RestorePhase = 'stop' | 'sql' | 'ad' | 'folders' | 'services' | 'registry' | 'start';
+
+/** The order of {@link RestorePhase}s (index = position). */
+export const RESTORE_PHASES: readonly RestorePhase[] = Object.freeze(['stop', 'sql', 'ad', 'folders', 'services', 'registry', 'start']);
+
+/** Which services a service role selects (display-name and executable globs, `*` wildcard, case-insensitive). */
+export interface ServiceRole {
+  /** `ucserver`, `media-server`, `web-server`, `metadirectory`. */
+  role: string;
+  /** Display-name globs, e.g. `estos UCServer*`. */
+  displayNames: readonly string[];
+  /** Executable file-name globs, e.g. `UCServer*.exe`. */
+  executables: readonly string[];
+  /** The root placeholder that the executable's folder defines, when it defines one. */
+  definesRoot?: RootName;
+}
+
+/** Fields every capture item has. */
+interface CaptureBase {
+  /** Unique within the product; the artifact's file name is derived from it. */
+  id: string;
+  /** What it is, in one line (English), for the manifest and runbook. */
+  title: string;
+  /** When true, an absent source is recorded as `absent` and does not fail the set. */
+  isOptional: boolean;
+  /** When false, the item is only captured when the caller asks for it by id (`include`). */
+  isDefault?: boolean;
+  /** When in a restore this item is put back. */
+  phase: RestorePhase;
+}
+
+/** A machine registry key exported with reg.exe. `{ECSTA}` stands for every discovered ECSTA driver. */
+export interface RegistryCapture extends CaptureBase {
+  kind: 'registry';
+  key: string;
+}
+
+/** A per-user registry key (HKCU), exported for every user profile, logged on or not. */
+export interface UserRegistryCapture extends CaptureBase {
+  kind: 'user-registry';
+  /** Below the user's hive, e.g. `SOFTWARE\ESTOS\UCServer4\Client`. */
+  subkey: string;
+}
+
+/** A folder archived as `.tar.gz`; `path` starts with a `<ROOT>` placeholder. */
+export interface FolderCapture extends CaptureBase {
+  kind: 'folder';
+  path: string;
+  /** Read through a volume shadow copy when one can be made (open SQLite files). */
+  isShadowCopyWanted?: boolean;
+  exclude?: readonly string[];
+}
+
+/** Each user's ProCall client folders (`%APPDATA%\estos\ProCall <Version>`), per profile. */
+export interface UserFolderCapture extends CaptureBase {
+  kind: 'user-folder';
+  /** Below the user's profile folder, e.g. `AppData\Roaming\estos`; every `ProCall*` folder in it. */
+  under: string;
+  /** Glob of the folder names taken from `under`. */
+  names: string;
+}
+
+/** A single file copied as it is. */
+export interface FileCapture extends CaptureBase {
+  kind: 'file';
+  path: string;
+}
+
+/** The definitions of the product's services (start type, account, recovery, dependencies, SDDL). */
+export interface ServicesCapture extends CaptureBase {
+  kind: 'services';
+  roles: readonly string[];
+}
+
+/** A SQL Server database named by the caller (`sql` option of backup). */
+export interface SqlCapture extends CaptureBase {
+  kind: 'sql';
+  /** Which of the caller's databases: `chat` (#9) or `config` (#10). */
+  role: 'chat' | 'config';
+}
+
+/** Active Directory attributes (`ad` option of backup). */
+export interface AdCapture extends CaptureBase {
+  kind: 'ad';
+}
+
+/** The caller's licence keys. */
+export interface LicenceCapture extends CaptureBase {
+  kind: 'licences';
+}
+
+/** One thing a product's backup captures. */
+export type CaptureItem = RegistryCapture | UserRegistryCapture | FolderCapture | UserFolderCapture | FileCapture | ServicesCapture | SqlCapture | AdCapture | LicenceCapture;
+
+/** Something deliberately not backed up, with the reason written to the manifest. */
+export interface SkippedItem {
+  id: string;
+  reason: string;
+}
+
+/** Keys of runbook texts (see runbook.ts) for the manual steps of a product. */
+export type RunbookKey =
+  | 'install-identical-version'
+  | 'cancel-setup-wizard'
+  | 'repair-install'
+  | 'client-not-running'
+  | 'reinstall-mobile'
+  | 'reinstall-macos'
+  | 'enterprise-zip'
+  | 'stop-all-ucservers'
+  | 'ad-restore-scope'
+  | 'ecsta-install-driver'
+  | 'ecsta-add-instance'
+  | 'service-passwords'
+  | 'licence-keys'
+  | 'media-after-ucserver'
+  | 'web-server-config'
+  | 'redis-volatile';
+
+/** One row of PRODUCTS.md. */
+export interface ProductEntry {
+  id: ProductId;
+  /** The row number in PRODUCTS.md. */
+  row: number;
+  name: string;
+  /** Restore order among products (lower first). */
+  order: number;
+  /** What must hold before restoring (checked or stated in the runbook). */
+  preconditions: readonly string[];
+  /** Whether restore refuses a different installed version (the vendor requires the identical one). */
+  isVersionLocked: boolean;
+  /** Services (by role) that must be stopped before this product is restored and started after. */
+  stopRoles: readonly string[];
+  capture: readonly CaptureItem[];
+  skipped: readonly SkippedItem[];
+  /** Manual steps, in order, before the automated restore. */
+  manualBefore: readonly RunbookKey[];
+  /** Manual steps after the automated restore. */
+  manualAfter: readonly RunbookKey[];
+  /** The product `backup({ products: 'auto' })` takes when it is installed; false = only on request. */
+  isAutoDetected: boolean;
+  /** Products whose capture this one reuses (Enterprise = DataCenter way). */
+  sameAs?: ProductId;
+}
+
+/** The service roles that discovery looks for. */
+export const SERVICE_ROLES: readonly ServiceRole[] = Object.freeze([
+  { role: 'ucserver', displayNames: ['estos UCServer*', 'UCServer*', 'ProCall*Server*'], executables: ['UCServer*.exe', 'UCSrv*.exe'], definesRoot: 'UCROOT' },
+  { role: 'media-server', displayNames: ['*UC*Media*Server*'], executables: ['*MediaServ*.exe', 'ems*.exe'], definesRoot: 'MEDIAROOT' },
+  { role: 'web-server', displayNames: ['*UC*Web*Server*'], executables: ['*WebServ*.exe'] },
+  { role: 'metadirectory', displayNames: ['*MetaDirectory*'], executables: ['*MetaDir*.exe', 'EMD*.exe'], definesRoot: 'MDROOT' },
+]);
+
+const UC_FOLDERS: readonly { id: string; title: string; isOptional: boolean; exclude?: readonly string[] }[] = [
+  { id: 'clientinstall', title: 'Client setup files and templates offered by the UCServer', isOptional: true },
+  { id: 'config', title: 'UCServer (and UC Web Server) configuration', isOptional: false },
+  { id: 'linestates', title: 'Line states', isOptional: true },
+  { id: 'logs', title: 'UCServer logs (rotated daily; can be large)', isOptional: true },
+  { id: 'pending', title: 'Pending jobs', isOptional: true },
+  { id: 'userstates', title: 'User presence states', isOptional: true },
+];
+
+const UCSERVER_CAPTURE: readonly CaptureItem[] = [
+  ...UC_FOLDERS.map((f): FolderCapture => ({ kind: 'folder', id: f.id, title: f.title, path: `<UCROOT>\\${f.id === 'clientinstall' ? 'ClientInstall' : f.id}`, isOptional: f.isOptional, phase: 'folders', isShadowCopyWanted: true })),
+  { kind: 'folder', id: 'database', title: 'UCServer local SQLite database files (open while the service runs: read through a shadow copy)', path: '<UCDB>', isOptional: false, phase: 'folders', isShadowCopyWanted: true },
+  { kind: 'services', id: 'services', title: 'Service definitions of the UCServer, UC Media Server and UC Web Server', roles: ['ucserver', 'media-server', 'web-server'], isOptional: true, phase: 'services' },
+  { kind: 'registry', id: 'server-registry', title: 'UCServer settings', key: 'HKLM\\SOFTWARE\\ESTOS\\UCServer4\\Server', isOptional: false, phase: 'registry' },
+  { kind: 'user-registry', id: 'admin-registry', title: 'UCServer administration settings (per user)', subkey: 'SOFTWARE\\ESTOS\\UCServer4\\Admin', isOptional: true, phase: 'registry' },
+];
+
+/**
+ * The catalog: one entry per row of PRODUCTS.md, in row order.
+ *
+ * @example
+ * ```ts
+ * const dc = PRODUCT_CATALOG.find((p) => p.id === 'datacenter')!;
+ * console.log(dc.capture.map((c) => c.id)); // [ 'clientinstall', 'config', ... ]
+ * ```
+ */
+export const PRODUCT_CATALOG: readonly ProductEntry[] = Object.freeze([
+  {
+    id: 'windows-client', row: 1, name: 'ProCall Windows client', order: 90, isVersionLocked: false, isAutoDetected: true,
+    preconditions: ['The ProCall client is installed and not running for the users being restored.'],
+    stopRoles: [],
+    capture: [
+      { kind: 'registry', id: 'client-machine-registry', title: 'Client setup choices (UCServer host and port, enforced TLS, DNS records, server choice)', key: 'HKLM\\SOFTWARE\\WOW6432Node\\ESTOS\\UCServer4\\Client', isOptional: true, phase: 'registry' },
+      { kind: 'user-registry', id: 'client-user-registry', title: 'Client settings of each user', subkey: 'SOFTWARE\\ESTOS\\UCServer4\\Client', isOptional: true, phase: 'registry' },
+      { kind: 'user-folder', id: 'client-appdata', title: "Each user's ProCall client folders (%APPDATA%\\estos\\ProCall <Version>)", under: 'AppData\\Roaming\\estos', names: 'ProCall*', isOptional: true, phase: 'folders' },
+    ],
+    skipped: [],
+    manualBefore: ['client-not-running'],
+    manualAfter: [],
+  },
+  {
+    id: 'mobile', row: 2, name: 'ProCall Mobile (Android/iOS)', order: 200, isVersionLocked: false, isAutoDetected: true,
+    preconditions: [], stopRoles: [], capture: [],
+    skipped: [{ id: 'mobile', reason: 'ProCall Mobile keeps nothing to back up: reinstall the app; the user signs in with the UCConnect ID from the invitation mail.' }],
+    manualBefore: [], manualAfter: ['reinstall-mobile'],
+  },
+  {
+    id: 'macos-client', row: 3, name: 'ProCall macOS client', order: 201, isVersionLocked: false, isAutoDetected: true,
+    preconditions: [], stopRoles: [], capture: [],
+    skipped: [{ id: 'macos-client', reason: 'The macOS client keeps nothing to back up on this server: reinstall it.' }],
+    manualBefore: [], manualAfter: ['reinstall-macos'],
+  },
+  {
+    id: 'ucserver', row: 4, name: 'UCServer (all editions): service definitions', order: 10, isVersionLocked: true, isAutoDetected: true,
+    preconditions: ['The identical UCServer version is installed.', 'When the server will not start, run a repair install first: files not shipped by setup survive it.'],
+    stopRoles: ['ucserver', 'media-server', 'web-server'],
+    capture: [{ kind: 'services', id: 'services', title: 'Service definitions of the UCServer, UC Media Server and UC Web Server', roles: ['ucserver', 'media-server', 'web-server'], isOptional: true, phase: 'services' }],
+    skipped: [{ id: 'volume-backup', reason: 'Disk mirroring, VM snapshots and volume backups recommended by the vendor are outside this library.' }],
+    manualBefore: ['repair-install'], manualAfter: ['service-passwords'],
+  },
+  {
+    id: 'enterprise', row: 5, name: 'ProCall Enterprise', order: 20, isVersionLocked: true, isAutoDetected: true, sameAs: 'datacenter',
+    preconditions: ['The identical UCServer version is installed and its setup wizard was cancelled at the first dialog.'],
+    stopRoles: ['ucserver', 'media-server', 'web-server'],
+    capture: UCSERVER_CAPTURE,
+    skipped: [{ id: 'enterprise-ui-export', reason: "The Enterprise UI export (zip) can only be made by hand in the admin UI; the DataCenter way is automated instead." }],
+    manualBefore: ['install-identical-version', 'cancel-setup-wizard', 'enterprise-zip'], manualAfter: ['service-passwords'],
+  },
+  {
+    id: 'datacenter', row: 6, name: 'ProCall DataCenter', order: 20, isVersionLocked: true, isAutoDetected: true,
+    preconditions: ['The identical UCServer version is installed and its setup wizard was cancelled at the first dialog.'],
+    stopRoles: ['ucserver', 'media-server', 'web-server'],
+    capture: UCSERVER_CAPTURE,
+    skipped: [],
+    manualBefore: ['install-identical-version', 'cancel-setup-wizard'], manualAfter: ['service-passwords'],
+  },
+  {
+    id: 'media-server', row: 7, name: 'UC Media Server', order: 30, isVersionLocked: true, isAutoDetected: true,
+    preconditions: ['The UCServer (with its Media Server) is installed again.'],
+    stopRoles: ['media-server'],
+    capture: [
+      { kind: 'folder', id: 'media-etc', title: 'Media Server configuration (emswindows\\etc)', path: '<MEDIAROOT>\\emswindows\\etc', isOptional: false, phase: 'folders' },
+      { kind: 'file', id: 'media-logparams', title: 'Media Server log settings (logparams.txt)', path: '<MEDIAROOT>\\logparams.txt', isOptional: true, phase: 'folders' },
+      { kind: 'folder', id: 'media-logs', title: 'The log folder that logparams.txt names (only on request: include "media-logs" and set roots.MEDIALOGS)', path: '<MEDIALOGS>', isOptional: true, isDefault: false, phase: 'folders' },
+    ],
+    skipped: [],
+    manualBefore: ['media-after-ucserver'], manualAfter: [],
+  },
+  {
+    id: 'web-server', row: 8, name: 'UC Web Server', order: 31, isVersionLocked: false, isAutoDetected: true,
+    preconditions: [], stopRoles: [], capture: [],
+    skipped: [{ id: 'web-server-folder', reason: "The UC Web Server keeps its settings in <UCROOT>\\config, which the UCServer recipe captures; its own folder holds only shipped files." }],
+    manualBefore: [], manualAfter: ['web-server-config'],
+  },
+  {
+    id: 'chat-database', row: 9, name: 'Chat/journal database (SQL Server)', order: 5, isVersionLocked: false, isAutoDetected: false,
+    preconditions: ['Every UCServer of the multi-server setup is stopped.'],
+    stopRoles: ['ucserver'],
+    capture: [{ kind: 'sql', id: 'chat-db', title: 'Chat and journal database (native SQL Server backup)', role: 'chat', isOptional: false, phase: 'sql' }],
+    skipped: [], manualBefore: ['stop-all-ucservers'], manualAfter: [],
+  },
+  {
+    id: 'config-database', row: 10, name: 'Configuration/user database (SQL Server, DataCenter)', order: 5, isVersionLocked: false, isAutoDetected: false,
+    preconditions: ['Every UCServer of the multi-server setup is stopped.'],
+    stopRoles: ['ucserver'],
+    capture: [{ kind: 'sql', id: 'config-db', title: 'Multi-server configuration/user database (native SQL Server backup)', role: 'config', isOptional: false, phase: 'sql' }],
+    skipped: [], manualBefore: ['stop-all-ucservers'], manualAfter: [],
+  },
+  {
+    id: 'active-directory', row: 11, name: 'Active Directory attributes', order: 6, isVersionLocked: false, isAutoDetected: false,
+    preconditions: ['The objects the dump came from still exist (matched by objectGUID).'],
+    stopRoles: [],
+    capture: [{ kind: 'ad', id: 'ad-attributes', title: 'UCServer attributes of users, groups and computers (extensionName or the schema-extension attributes)', isOptional: false, phase: 'ad' }],
+    skipped: [], manualBefore: ['ad-restore-scope'], manualAfter: [],
+  },
+  {
+    id: 'redis', row: 12, name: 'Redis (DataCenter)', order: 202, isVersionLocked: false, isAutoDetected: true,
+    preconditions: [], stopRoles: [], capture: [],
+    skipped: [{ id: 'redis', reason: 'Redis holds only volatile data by design; it is rebuilt when the servers start.' }],
+    manualBefore: [], manualAfter: ['redis-volatile'],
+  },
+  {
+    id: 'metadirectory', row: 13, name: 'MetaDirectory Enterprise', order: 40, isVersionLocked: true, isAutoDetected: true,
+    preconditions: ['The identical MetaDirectory version is installed.'],
+    stopRoles: ['metadirectory'],
+    capture: [
+      { kind: 'folder', id: 'md-config', title: 'MetaDirectory configuration', path: '<MDROOT>\\config', isOptional: false, phase: 'folders' },
+      { kind: 'folder', id: 'md-database', title: 'MetaDirectory database', path: '<MDROOT>\\database', isOptional: false, phase: 'folders', isShadowCopyWanted: true },
+      { kind: 'folder', id: 'md-wwwroot', title: 'MetaDirectory web pages', path: '<MDROOT>\\wwwroot', isOptional: true, phase: 'folders' },
+      { kind: 'services', id: 'md-services', title: 'MetaDirectory service definitions', roles: ['metadirectory'], isOptional: true, phase: 'services' },
+    ],
+    skipped: [], manualBefore: ['install-identical-version'], manualAfter: [],
+  },
+  {
+    id: 'ecsta', row: 14, name: 'ECSTA TAPI drivers', order: 50, isVersionLocked: false, isAutoDetected: true,
+    preconditions: ['Each ECSTA driver is installed again and the configuration dialog it opens was cancelled.'],
+    stopRoles: [],
+    capture: [{ kind: 'registry', id: 'ecsta', title: 'The whole configuration of the ECSTA driver {ECSTA}', key: 'HKLM\\SOFTWARE\\ESTOS\\{ECSTA}', isOptional: false, phase: 'registry' }],
+    skipped: [], manualBefore: ['ecsta-install-driver'], manualAfter: ['ecsta-add-instance'],
+  },
+  {
+    id: 'licences', row: 15, name: 'Licences', order: 100, isVersionLocked: false, isAutoDetected: true,
+    preconditions: [], stopRoles: [],
+    capture: [{ kind: 'licences', id: 'licences', title: 'Licence keys supplied by the caller (encrypted when encryption is on)', isOptional: true, phase: 'registry' }],
+    skipped: [], manualBefore: [], manualAfter: ['licence-keys'],
+  },
+] satisfies ProductEntry[]);
+
+/**
+ * Looks up a catalog entry; throws PB_VALIDATION naming the known ids when there is none.
+ *
+ * @example
+ * ```ts
+ * findProduct('metadirectory').capture.length; // 4
+ * ```
+ */
+export function findProduct(id: string, catalog: readonly ProductEntry[] = PRODUCT_CATALOG): ProductEntry {
+  const hit = catalog.find((p) => p.id === id);
+  if (!hit) {
+    throw validationError(`Unknown product ${JSON.stringify(id)}.`, `Use one of: ${catalog.map((p) => p.id).join(', ')}.`);
+  }
+  return hit;
+}
+
+/**
+ * Replaces `<ROOT>` placeholders in a catalog path (pure); returns undefined when a root is unknown.
+ *
+ * @example
+ * ```ts
+ * expandRootPath('<UCROOT>\\config', { UCROOT: 'C:\\Program Files\\estos\\UCServer' }); // 'C:\\Program Files\\estos\\UCServer\\config'
+ * ```
+ */
+export function expandRootPath(template: string, roots: Readonly<Record<string, string | undefined>>): string | undefined {
+  let missing = false;
+  const out = template.replace(/<([A-Z]+)>/g, (_, name: string) => {
+    const v = roots[name];
+    if (v === undefined || v === '') {
+      missing = true;
+      return '';
+    }
+    return v.replace(/[\\/]+$/, '');
+  });
+  return missing ? undefined : out;
+}
