@@ -573,6 +573,8 @@ export interface ServicePageContext {
   /** Runtime state when CIM was available. */
   state?: string | null;
   warnings?: readonly string[];
+  /** File name of the raw .reg export of the service key, next to the page. */
+  registryExport?: string;
 }
 
 const START_TEXT: Record<string, string> = {
@@ -659,6 +661,7 @@ export function generateServiceMarkdown(s: DecodedServiceConfig, ctx: ServicePag
     out.push('', '## Warnings', '');
     for (const w of ctx.warnings) out.push(`- ${md(w)}`);
   }
+  if (ctx.registryExport) out.push('', `The whole service key as reg.exe exported it: ${code(ctx.registryExport)}.`);
   out.push('', 'Restore: run `restore-services.ps1` from this folder as an administrator (`-WhatIf` first to see the commands).', '');
   return out.join('\n');
 }

@@ -515,6 +515,7 @@ export function writeServiceBackup(directory: string, capture: Pick<ServiceCaptu
       sddlNote: s.securityDescriptor.note,
       state: s.runtime.source === 'cim' ? s.runtime.state : null,
       warnings: s.capture.warnings,
+      registryExport: s.registryExport.file,
     });
     writeAtomically(path.join(directory, `${base}.md`), page);
     files.push(`${base}.md`);

@@ -186,6 +186,7 @@ describeWithTools('captureServiceConfig / restoreServiceConfig with Wine reg.exe
     expect([...ps1.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     expect(ps1.toString('utf8')).toContain("Name = 'PbUCWeb'");
     expect(readFileSync(path.join(out, 'PbUCMedia.md'), 'utf8')).toContain('**The password must be entered again on restore.**');
+    expect(readFileSync(path.join(out, 'PbUCMedia.md'), 'utf8')).toContain('The whole service key as reg.exe exported it: `PbUCMedia.reg`.');
     expect(existsSync(path.join(out, 'PbUCServer.json.partial'))).toBe(false);
   });
 
