@@ -1032,31 +1032,43 @@ export async function restoreAdAttributes(options: AdRestoreOptions): Promise<Ad
       });
     }
   }
-  // Parse the whole file once before connecting: a broken line must stop the restore before any write.
-  for await (const batch of readDumpBatches(file, 1000)) void batch;
+  // Read the whole file once before connecting: a broken line must stop the restore before any write.
+  const dumpedAttributes = new Map<string, { name: string; isBinary: boolean }>();
+  for await (const batch of readDumpBatches(file, 1000)) {
+    for (const o of batch) {
+      for (const [name, v] of Object.entries(o.attributes)) {
+        const seen = dumpedAttributes.get(name.toLowerCase());
+        if (!seen) dumpedAttributes.set(name.toLowerCase(), { name, isBinary: !Array.isArray(v) });
+        else if (seen.isBinary === Array.isArray(v)) {
+          throw new ProcallBackupError('PB_PARSE', `The dump has '${name}' both as text and as base64 (object ${o.objectGUID}).`, {
+            fix: 'Restore from a file written by dumpAdAttributes, unmodified; nothing was written.',
+          });
+        }
+      }
+    }
+  }
   const onlyGuids = options.only?.objectGUIDs ? new Set(options.only.objectGUIDs.map((g) => g.toLowerCase())) : undefined;
   const onlyAttributes = options.only?.attributes;
   const session = await openSession(options);
   const result: AdRestoreResult = { isDryRun, changes: [], missing: [], objectsChecked: 0, objectsChanged: 0, modifications: 0, durationMs: 0 };
   try {
+    // The schema must still know every dumped attribute, as text or binary alike, before the first write.
     const schema = new Map<string, AdAttributeInfo>();
+    const dumpedList = [...dumpedAttributes.values()];
+    if (dumpedList.length) for (const info of await resolveAttributes(session, dumpedList.map((a) => a.name))) schema.set(info.name.toLowerCase(), info);
+    for (const a of dumpedList) {
+      const info = schema.get(a.name.toLowerCase())!;
+      if (info.isBinary !== a.isBinary) {
+        throw new ProcallBackupError('PB_PARSE', `The dump has '${a.name}' as ${a.isBinary ? 'base64' : 'text'}, the schema of ${session.url} says it is ${info.isBinary ? 'binary' : 'text'}.`, {
+          fix: 'Restore into the forest the dump came from (same schema); nothing was written.',
+        });
+      }
+    }
     const baseDn = options.baseDn ?? session.rootDse.defaultNamingContext;
     for await (const all of readDumpBatches(file, 100)) {
       const batch = onlyGuids ? all.filter((o) => onlyGuids.has(o.objectGUID)) : all;
       if (batch.length === 0) continue;
-      const names = [...new Set(batch.flatMap((o) => Object.keys(o.attributes)))].filter((n) => !schema.has(n.toLowerCase()));
-      if (names.length) for (const info of await resolveAttributes(session, names)) schema.set(info.name.toLowerCase(), info);
-      const infos = [...new Set(batch.flatMap((o) => Object.keys(o.attributes)))].map((n) => schema.get(n.toLowerCase())!);
-      for (const o of batch) {
-        for (const [name, v] of Object.entries(o.attributes)) {
-          const info = schema.get(name.toLowerCase())!;
-          if (info.isBinary === Array.isArray(v)) {
-            throw new ProcallBackupError('PB_PARSE', `The dump has '${name}' of ${o.objectGUID} as ${info.isBinary ? 'text' : 'base64'}, the schema says it is ${info.isBinary ? 'binary' : 'text'}.`, {
-              fix: 'Restore into the forest the dump came from (same schema); nothing was written.',
-            });
-          }
-        }
-      }
+      const infos = [...new Set(batch.flatMap((o) => Object.keys(o.attributes).map((n) => n.toLowerCase())))].map((n) => schema.get(n)!);
       let live: Array<Record<string, unknown>>;
       try {
         ({ searchEntries: live } = await session.client.search(baseDn, {

@@ -3,7 +3,7 @@
  * with the DC's own CA (certificate checks on). One DC for the whole file (test/support/samba.ts).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +11,7 @@ import {
   dumpAdAttributes,
   restoreAdAttributes,
   parseAdDumpLine,
+  buildAdDumpLine,
   type AdDumpObject,
   type AdDumpOptions,
 } from '../../lib/primitives/active-directory';
@@ -341,6 +342,23 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
       const none = await restoreAdAttributes({ ...conn, file, dryRun: false, only: { attributes: ['estosUCLine'] } });
       expect(none.changes).toEqual([]);
       expect(none.modifications).toBe(0);
+    });
+
+    it('checks every dumped attribute against the schema before the first write', async () => {
+      const file = path.join(tmp, 'mixed.jsonl');
+      await dumpAdAttributes({ ...conn, baseDn: BASE_DN, attributes: ['extensionName'], objectClasses: ['computer'], file });
+      const [first, second] = readDump(file);
+      const changed = { ...first, attributes: { extensionName: ['would be written first'] } };
+      const unknown = { ...second, attributes: { noSuchAttribute: ['x'] } };
+      const crafted = path.join(tmp, 'crafted.jsonl');
+      writeFileSync(crafted, buildAdDumpLine(changed) + buildAdDumpLine(unknown));
+      const e = await expectError(restoreAdAttributes({ ...conn, file: crafted, dryRun: false }), 'PB_LDAP_UNKNOWN_ATTRIBUTE');
+      expect(e.data).toEqual({ unknown: ['noSuchAttribute'] });
+      const wrongKind = path.join(tmp, 'wrong-kind.jsonl');
+      writeFileSync(wrongKind, buildAdDumpLine({ ...first, attributes: { extensionName: { base64: ['AAAA'] } } }));
+      await expectError(restoreAdAttributes({ ...conn, file: wrongKind, dryRun: false }), 'PB_PARSE');
+      const check = await restoreAdAttributes({ ...conn, file });
+      expect(check.changes).toEqual([]); // the first object was not written
     });
 
     it('refuses a file whose checksum differs from the manifest, before connecting', async () => {
