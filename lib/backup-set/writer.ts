@@ -1,0 +1,426 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, readFileSync, promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { isProcallBackupError, ProcallBackupError, validationError } from '../errors';
+import { createSetKey, encryptFile, ENCRYPTED_SUFFIX, type EncryptionOptions, type SetKey } from './crypto';
+import {
+  formatSetName,
+  MANIFEST_FILE,
+  normalizeHostName,
+  PARTIAL_SUFFIX,
+  resolveHostFolder,
+  validateArtifactFolder,
+  validateRelativeArtifactPath,
+  validateSetKind,
+  type ArtifactFolder,
+  type SetKind,
+} from './layout';
+import { acquireLock, type AcquireLockOptions, type HostLock } from './lock';
+import {
+  MANIFEST_SCHEMA_VERSION,
+  serializeManifest,
+  type JsonValue,
+  type Manifest,
+  type ManifestArtifact,
+  type ManifestError,
+  type ManifestProduct,
+  type ManifestSkipped,
+  type ManifestTool,
+} from './manifest';
+
+/** Options of {@link createBackupSet}. */
+export interface CreateBackupSetOptions {
+  /** Folder (local or UNC) that holds `<HOST>/<set>/` folders. */
+  target: string;
+  /** Machine name; becomes the upper-case host folder. */
+  host: string;
+  kind: SetKind;
+  /** Why the set was made. Required for `pre-change` sets (e.g. "update UCServer 8.3 -> 8.4"). */
+  reason?: string;
+  /** Clock: a fixed start time (the end time then advances with the real clock) or a function. */
+  now?: Date | (() => Date);
+  /** Recorded in the manifest; default procall-backup and its package version. */
+  tool?: ManifestTool;
+  /** Encrypt every artifact as it is recorded. */
+  encryption?: EncryptionOptions;
+  /** Lock timings (stale age, heartbeat). */
+  lock?: Pick<AcquireLockOptions, 'staleMs' | 'heartbeatMs'>;
+}
+
+/** What a step hands to {@link BackupSetWriter.record}. */
+export interface RecordArtifactInput {
+  /** Unique within the set, e.g. `ucserver.folder.config`. */
+  id: string;
+  /** The file, as returned by {@link BackupSetWriter.artifactPath} (absolute) or relative to the set. */
+  path: string;
+  primitive: string;
+  product: string;
+  /** What was backed up (folder path, registry key, database, ...). */
+  source: string;
+  /** Plaintext sha256 (hex) when the primitive already computed it; computed from the file otherwise. */
+  sha256?: string;
+  /** Plaintext size when known; checked against the file. */
+  bytes?: number;
+  durationMs?: number;
+  warnings?: string[];
+  details?: { [key: string]: JsonValue };
+  /** In an encrypted set, `false` keeps this file readable without the key (only for files without personal data, such as RESTORE.md). Default true. */
+  encrypt?: boolean;
+}
+
+/** A finished set. */
+export interface FinishedBackupSet {
+  /** Final folder path (no `.partial`). */
+  path: string;
+  name: string;
+  status: Manifest['status'];
+  manifest: Manifest;
+}
+
+/** Builds one set in `<name>.partial/`; see {@link createBackupSet}. */
+export interface BackupSetWriter {
+  readonly host: string;
+  readonly kind: SetKind;
+  readonly name: string;
+  readonly createdAt: Date;
+  /** The folder being written: `<target>/<HOST>/<name>.partial`. */
+  readonly partialPath: string;
+  /** Where the set will be after {@link BackupSetWriter.finish}. */
+  readonly finalPath: string;
+  readonly isEncrypted: boolean;
+  /** Absolute path for a new artifact file in a sub-folder (the folder is created). */
+  artifactPath(folder: ArtifactFolder, fileName: string): string;
+  /** Hashes (and, in an encrypted set, encrypts) a written artifact and adds it to the manifest. */
+  record(artifact: RecordArtifactInput): Promise<ManifestArtifact>;
+  /** Records an item left out on purpose, with the reason. */
+  skip(item: string, reason: string, product?: string): void;
+  /** Adds a set-level warning. */
+  warn(message: string): void;
+  /** Records a failed step; the set's status becomes `failed`. */
+  fail(step: string, error: unknown): void;
+  /** Records a product with its version and the parameters used (replaces an entry with the same id). */
+  addProduct(product: ManifestProduct): void;
+  /** Writes manifest.json last and atomically, renames the folder to its final name, releases the lock. */
+  finish(): Promise<FinishedBackupSet>;
+  /** Gives up: releases the lock and leaves the `.partial` folder (prune removes it after a day). */
+  abort(): Promise<void>;
+}
+
+let cachedVersion: string | undefined;
+function readOwnVersion(): string {
+  if (cachedVersion) return cachedVersion;
+  // Works from lib/ (ts-node, jest) and from dist/ alike: walk up to our package.json.
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (existsSync(file)) {
+      try {
+        const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+        if (pkg.name === 'procall-backup' && pkg.version) return (cachedVersion = pkg.version);
+      } catch {
+        // not ours; keep walking
+      }
+    }
+    if (path.dirname(dir) === dir) return (cachedVersion = '0.0.0');
+  }
+}
+
+/** Streams a file through sha256. */
+export async function hashFile(file: string): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}
+
+/** Flushes a file or folder to disk. Folders cannot be opened for sync on Windows: skipped there. */
+async function syncPath(target: string, isDirectory: boolean): Promise<void> {
+  if (isDirectory && process.platform === 'win32') return;
+  const handle = await fsp.open(target, isDirectory ? 'r' : 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function validateText(name: string, value: unknown, maxLength: number): asserts value is string {
+  if (typeof value !== 'string' || value.trim() === '') throw validationError(`${name} is empty.`, `Pass a non-empty ${name}.`);
+  if (value.length > maxLength) throw validationError(`${name} is longer than ${maxLength} characters.`, `Shorten ${name}.`);
+}
+
+function toManifestError(step: string, error: unknown): ManifestError {
+  if (isProcallBackupError(error)) {
+    const message = error.fix && error.message.endsWith(` Fix: ${error.fix}`) ? error.message.slice(0, -(` Fix: ${error.fix}`.length)) : error.message;
+    return { step, code: String(error.code), message, ...(error.fix ? { fix: error.fix } : {}) };
+  }
+  return { step, code: 'PB_UNEXPECTED', message: error instanceof Error ? error.message : String(error) };
+}
+
+async function listFiles(root: string, relative = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await fsp.readdir(path.join(root, relative), { withFileTypes: true })) {
+    const rel = relative ? `${relative}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) out.push(...(await listFiles(root, rel)));
+    else out.push(rel);
+  }
+  return out;
+}
+
+/**
+ * Starts a backup set: takes the host lock, creates `<target>/<HOST>/<yyyyMMddTHHmmssZ>-<kind>.partial/`
+ * and returns a writer. Nothing looks like a set until {@link BackupSetWriter.finish} has written the
+ * manifest and renamed the folder; a killed process leaves only a `.partial` folder.
+ *
+ * @example
+ * ```ts
+ * const set = await createBackupSet({ target: 'D:\\Backup', host: os.hostname(), kind: 'pre-change', reason: 'UCServer update 8.4' });
+ * const file = set.artifactPath('registry', 'ucserver-server.reg');
+ * await exportRegistryKey(runner, { key: 'HKLM\\SOFTWARE\\ESTOS\\UCServer4\\Server', file });
+ * await set.record({ id: 'ucserver.registry.server', path: file, primitive: 'exportRegistryKey', product: 'ucserver', source: 'HKLM\\SOFTWARE\\ESTOS\\UCServer4\\Server' });
+ * set.skip('Redis', 'volatile by design', 'datacenter');
+ * const done = await set.finish(); // { path, status: 'complete', manifest }
+ * ```
+ */
+export async function createBackupSet(options: CreateBackupSetOptions): Promise<BackupSetWriter> {
+  if (!options || typeof options !== 'object') throw validationError('createBackupSet needs options.', 'Pass { target, host, kind }.');
+  validateSetKind(options.kind);
+  const host = normalizeHostName(options.host);
+  const hostFolder = resolveHostFolder(options.target, host);
+  if (options.reason !== undefined) validateText('reason', options.reason, 500);
+  if (options.kind === 'pre-change' && options.reason === undefined) {
+    throw validationError('A pre-change backup needs a reason.', 'Pass reason, e.g. "UCServer update 8.3 -> 8.4" or "second server added".');
+  }
+  const clockStart = Date.now();
+  const fixed = options.now instanceof Date ? options.now : undefined;
+  if (fixed && Number.isNaN(fixed.getTime())) throw validationError('`now` is not a valid date.', 'Pass a valid Date or a function returning one.');
+  const clock = typeof options.now === 'function' ? options.now : () => new Date((fixed ?? new Date(clockStart)).getTime() + (Date.now() - clockStart));
+  const createdAt = clock();
+  const tool = options.tool ?? { name: 'procall-backup', version: readOwnVersion() };
+  // Derive the key before taking the lock or creating anything: a bad key file fails cleanly.
+  const key: SetKey | undefined = options.encryption ? await createSetKey(options.encryption) : undefined;
+
+  await fsp.mkdir(path.dirname(hostFolder), { recursive: true }).catch((e: NodeJS.ErrnoException) => {
+    throw new ProcallBackupError('PB_VALIDATION', `The backup target ${options.target} cannot be created (${e.code}).`, { fix: 'Check the path and that the account running the backup may write there.', cause: e });
+  });
+  const lock: HostLock = await acquireLock(hostFolder, { ...options.lock, purpose: 'backup' });
+  let name: string;
+  let partialPath: string;
+  try {
+    // Two sets of one kind in the same second get -2, -3, ... (the lock makes this check race-free).
+    let sequence: number | undefined;
+    for (;;) {
+      name = formatSetName(createdAt, options.kind, sequence);
+      partialPath = path.join(hostFolder, name + PARTIAL_SUFFIX);
+      if (!existsSync(path.join(hostFolder, name)) && !existsSync(partialPath)) break;
+      sequence = (sequence ?? 1) + 1;
+    }
+    await fsp.mkdir(partialPath);
+    await fsp.writeFile(lock.file, JSON.stringify({ ...lock.info, setName: name })); // prune must leave this .partial alone
+  } catch (e) {
+    await lock.release();
+    throw e;
+  }
+  const finalPath = path.join(hostFolder, name);
+
+  const artifacts: ManifestArtifact[] = [];
+  const skipped: ManifestSkipped[] = [];
+  const warnings: string[] = [];
+  const errors: ManifestError[] = [];
+  const products = new Map<string, ManifestProduct>();
+  const claimedIds = new Set<string>();
+  const claimedPaths = new Set<string>();
+  const pending = new Set<Promise<unknown>>();
+  let state: 'open' | 'finishing' | 'closed' = 'open';
+  if (lock.brokeStale) warnings.push(`Broke a stale lock of process ${lock.brokeStale.pid} on ${lock.brokeStale.hostname} (started ${lock.brokeStale.startedAt}).`);
+
+  const assertOpen = (what: string): void => {
+    if (state !== 'open') throw validationError(`${what} after finish() or abort().`, 'Record everything before calling finish().');
+  };
+
+  const toRelative = (file: string): string => {
+    const absolute = path.resolve(partialPath, file);
+    const relative = path.relative(partialPath, absolute);
+    if (relative.startsWith('..') || path.isAbsolute(relative)) {
+      throw validationError(`Artifact ${file} is outside the set folder ${partialPath}.`, 'Write artifacts to paths from artifactPath().');
+    }
+    return validateRelativeArtifactPath(relative.split(path.sep).join('/'));
+  };
+
+  async function recordNow(input: RecordArtifactInput): Promise<ManifestArtifact> {
+    const started = Date.now();
+    const relative = toRelative(input.path);
+    const absolute = path.join(partialPath, ...relative.split('/'));
+    const stat = await fsp.stat(absolute).catch(() => undefined);
+    if (!stat?.isFile()) throw validationError(`Artifact file ${relative} does not exist in the set.`, 'Write the file first, then record it.');
+    if (input.bytes !== undefined && input.bytes !== stat.size) {
+      throw new ProcallBackupError('PB_CHECKSUM_MISMATCH', `Artifact ${relative} has ${stat.size} bytes on disk but ${input.bytes} were reported.`, { fix: 'The file changed after it was written; run the step again.' });
+    }
+    const shouldEncrypt = key !== undefined && input.encrypt !== false;
+    let artifact: ManifestArtifact;
+    if (shouldEncrypt) {
+      const encryptedRelative = relative + ENCRYPTED_SUFFIX;
+      if (claimedPaths.has(encryptedRelative.toLowerCase())) throw validationError(`Artifact path ${encryptedRelative} is recorded twice.`, 'Give each artifact its own file name.');
+      claimedPaths.add(encryptedRelative.toLowerCase());
+      const result = await encryptFile(key, absolute, path.join(partialPath, ...encryptedRelative.split('/')));
+      if (input.sha256 !== undefined && input.sha256.toLowerCase() !== result.sha256) {
+        await fsp.rm(path.join(partialPath, ...encryptedRelative.split('/')), { force: true });
+        throw new ProcallBackupError('PB_CHECKSUM_MISMATCH', `Artifact ${relative}: sha256 on disk differs from the one the step reported.`, { fix: 'The file changed after it was written; run the step again.' });
+      }
+      await fsp.rm(absolute); // no plaintext copy stays in an encrypted set
+      artifact = baseArtifact(input, encryptedRelative, result.sha256, result.bytes, started);
+      artifact.encrypted = { sha256Ciphertext: result.sha256Ciphertext, bytesCiphertext: result.bytesCiphertext };
+    } else {
+      const sha256 = input.sha256?.toLowerCase() ?? (await hashFile(absolute)).sha256;
+      await syncPath(absolute, false); // artifacts reach the disk before the manifest that vouches for them
+      artifact = baseArtifact(input, relative, sha256, stat.size, started);
+    }
+    artifacts.push(artifact);
+    return artifact;
+  }
+
+  function baseArtifact(input: RecordArtifactInput, relative: string, sha256: string, bytes: number, started: number): ManifestArtifact {
+    return {
+      id: input.id,
+      path: relative,
+      primitive: input.primitive,
+      product: input.product,
+      source: input.source,
+      sha256,
+      bytes,
+      durationMs: Math.max(0, Math.round(input.durationMs ?? Date.now() - started)),
+      warnings: [...(input.warnings ?? [])],
+      ...(input.details ? { details: input.details } : {}),
+    };
+  }
+
+  const writer: BackupSetWriter = {
+    host,
+    kind: options.kind,
+    name,
+    createdAt,
+    partialPath,
+    finalPath,
+    isEncrypted: key !== undefined,
+
+    artifactPath(folder: ArtifactFolder, fileName: string): string {
+      assertOpen('artifactPath()');
+      validateArtifactFolder(folder);
+      validateRelativeArtifactPath(fileName);
+      if (fileName.includes('/')) throw validationError(`File name ${JSON.stringify(fileName)} contains a slash.`, 'Pass a plain file name; the folder is the first argument.');
+      if (/[<>:"|?*\x00-\x1f]/.test(fileName) || /[. ]$/.test(fileName)) {
+        throw validationError(`File name ${JSON.stringify(fileName)} is not valid on Windows.`, 'Use letters, digits, "-", "_" and "."; no trailing dot or space.');
+      }
+      const dir = path.join(partialPath, folder);
+      mkdirSync(dir, { recursive: true });
+      return path.join(dir, fileName);
+    },
+
+    record(input: RecordArtifactInput): Promise<ManifestArtifact> {
+      assertOpen('record()');
+      for (const field of ['id', 'path', 'primitive', 'product'] as const) validateText(`artifact ${field}`, input?.[field], 1000);
+      if (typeof input.source !== 'string') throw validationError('artifact source is missing.', 'Pass what was backed up (folder, key, database) as source.');
+      if (input.sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(input.sha256)) throw validationError(`artifact sha256 ${JSON.stringify(input.sha256)} is not a hex sha256.`, 'Pass 64 hex digits or leave sha256 out.');
+      if (claimedIds.has(input.id)) throw validationError(`Artifact id ${input.id} is recorded twice.`, 'Give each artifact its own id.');
+      const relative = toRelative(input.path);
+      if (claimedPaths.has(relative.toLowerCase())) throw validationError(`Artifact path ${relative} is recorded twice.`, 'Give each artifact its own file name.');
+      claimedIds.add(input.id);
+      claimedPaths.add(relative.toLowerCase());
+      const job = recordNow(input);
+      pending.add(job);
+      job.then(() => pending.delete(job), () => pending.delete(job));
+      return job;
+    },
+
+    skip(item: string, reason: string, product?: string): void {
+      assertOpen('skip()');
+      validateText('skipped item', item, 1000);
+      validateText('skip reason', reason, 2000);
+      skipped.push({ item, ...(product ? { product } : {}), reason });
+    },
+
+    warn(message: string): void {
+      assertOpen('warn()');
+      validateText('warning', message, 4000);
+      warnings.push(message);
+    },
+
+    fail(step: string, error: unknown): void {
+      assertOpen('fail()');
+      validateText('step', step, 1000);
+      errors.push(toManifestError(step, error));
+    },
+
+    addProduct(product: ManifestProduct): void {
+      assertOpen('addProduct()');
+      validateText('product id', product?.id, 200);
+      products.set(product.id, JSON.parse(JSON.stringify(product)) as ManifestProduct);
+    },
+
+    async finish(): Promise<FinishedBackupSet> {
+      assertOpen('finish()');
+      state = 'finishing';
+      try {
+        // A record() that failed is a failed step unless the caller already said so.
+        const outcomes = await Promise.allSettled([...pending]);
+        for (const o of outcomes) if (o.status === 'rejected' && !errors.some((e) => e.message === toManifestError('record', o.reason).message)) errors.push(toManifestError('record', o.reason));
+        const recorded = new Set(artifacts.map((a) => a.path.toLowerCase()));
+        const unrecorded = (await listFiles(partialPath)).filter((f) => !recorded.has(f.toLowerCase()));
+        if (unrecorded.length > 0) {
+          errors.push({
+            step: 'finish',
+            code: 'PB_SET_INCOMPLETE',
+            message: `Files in the set that no step recorded: ${unrecorded.slice(0, 20).join(', ')}${unrecorded.length > 20 ? ` (and ${unrecorded.length - 20} more)` : ''}.`,
+            fix: 'Every file written into a set must be recorded with record(); a failed step leaves its partial output here for inspection.',
+          });
+        }
+        const finishedAt = clock();
+        const byPath = (a: ManifestArtifact, b: ManifestArtifact): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0);
+        const manifest: Manifest = {
+          schemaVersion: MANIFEST_SCHEMA_VERSION,
+          tool,
+          host,
+          kind: options.kind,
+          ...(options.reason !== undefined ? { reason: options.reason } : {}),
+          name,
+          status: errors.length > 0 ? 'failed' : 'complete',
+          createdAt: createdAt.toISOString(),
+          finishedAt: finishedAt.toISOString(),
+          durationMs: Math.max(0, finishedAt.getTime() - createdAt.getTime()),
+          products: [...products.values()],
+          artifacts: [...artifacts].sort(byPath),
+          skipped,
+          warnings,
+          errors,
+          ...(key ? { encryption: key.encryption } : {}),
+        };
+        const text = serializeManifest(manifest);
+        const manifestFile = path.join(partialPath, MANIFEST_FILE);
+        const temp = `${manifestFile}.tmp`;
+        await fsp.writeFile(temp, text, { flag: 'w' });
+        await syncPath(temp, false);
+        await fsp.rename(temp, manifestFile);
+        await syncPath(partialPath, true);
+        await fsp.rename(partialPath, finalPath);
+        await syncPath(path.dirname(finalPath), true);
+        state = 'closed';
+        return { path: finalPath, name, status: manifest.status, manifest };
+      } catch (e) {
+        state = 'closed';
+        throw e;
+      } finally {
+        await lock.release();
+      }
+    },
+
+    async abort(): Promise<void> {
+      if (state === 'closed') return;
+      state = 'closed';
+      await Promise.allSettled([...pending]);
+      await lock.release();
+    },
+  };
+  return writer;
+}
