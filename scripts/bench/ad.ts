@@ -46,16 +46,24 @@ function transpile(out: string): string {
   return child;
 }
 
-interface Timed { seconds: number; maxRssKb: number; stdout: string }
+interface Timed { seconds: number; maxRssKb: number; cpuSeconds: number; serverCpuMs: number; stdout: string }
 
-function timed(cmd: string[], env: NodeJS.ProcessEnv, stdoutFile?: string): Timed {
+/** CPU time the DC process has used so far, in ms (utime + stime from /proc). */
+function serverCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+function timed(cmd: string[], env: NodeJS.ProcessEnv, serverPid: number, stdoutFile?: string): Timed {
   const timeFile = path.join(os.tmpdir(), `pb-bench-time-${process.pid}`);
   const shell = stdoutFile ? `"$@" > '${stdoutFile}'` : '"$@"';
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', '-o', timeFile, 'bash', '-c', shell, 'bench', ...cmd], { env, encoding: 'utf8', maxBuffer: 1 << 26 });
+  const server0 = serverCpuMs(serverPid);
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', '-o', timeFile, 'bash', '-c', shell, 'bench', ...cmd], { env, encoding: 'utf8', maxBuffer: 1 << 26 });
+  const serverMs = serverCpuMs(serverPid) - server0;
   if (r.status !== 0) throw new Error(`${cmd.join(' ')} failed (${r.status}): ${r.stderr}`);
-  const [seconds, rss] = readFileSync(timeFile, 'utf8').trim().split(/\s+/).slice(-2).map(Number);
+  const [seconds, rss, user, sys] = readFileSync(timeFile, 'utf8').trim().split(/\s+/).slice(-4).map(Number);
   rmSync(timeFile, { force: true });
-  return { seconds, maxRssKb: rss, stdout: r.stdout };
+  return { seconds, maxRssKb: rss, cpuSeconds: user + sys, serverCpuMs: serverMs, stdout: r.stdout };
 }
 
 function printProfile(profDir: string): void {
@@ -98,29 +106,31 @@ export async function run(args: string[]): Promise<void> {
     const cli: Timed[] = [];
     let inProcessMs: number[] = [];
     let objects = 0;
-    timed([process.execPath, child, JSON.stringify(libOptions)], env); // warm the DC's caches once
+    const pid = Number(readFileSync(path.join(dc.dir, 'samba.pid'), 'utf8'));
+    timed([process.execPath, child, JSON.stringify(libOptions)], env, pid); // warm the DC's caches once
     if (args.includes('--profile')) {
       // A CPU profile of one library run, its top functions by self time.
       const profDir = path.join(dir, 'prof');
-      timed([process.execPath, '--cpu-prof', `--cpu-prof-dir=${profDir}`, child, JSON.stringify(libOptions)], env);
+      timed([process.execPath, '--cpu-prof', `--cpu-prof-dir=${profDir}`, child, JSON.stringify(libOptions)], env, pid);
       printProfile(profDir);
     }
     for (let i = 0; i < runs; i++) {
-      const a = timed([process.execPath, child, JSON.stringify(libOptions)], env);
+      const a = timed([process.execPath, child, JSON.stringify(libOptions)], env, pid);
       const parsed = JSON.parse(a.stdout) as { durationMs: number; objects: number };
       objects = parsed.objects;
       inProcessMs = [...inProcessMs, parsed.durationMs];
       lib.push(a);
-      cli.push(timed(ldapsearch, env, ldif));
+      cli.push(timed(ldapsearch, env, pid, ldif));
     }
     const ldifEntries = (readFileSync(ldif, 'utf8').match(/^dn: /gm) ?? []).length + (readFileSync(ldif, 'utf8').match(/^dn:: /gm) ?? []).length;
     const libS = median(lib.map((x) => x.seconds));
     const cliS = median(cli.map((x) => x.seconds));
-    const row = (name: string, s: number, rss: number, bytes: number, n: number): string =>
-      `${name.padEnd(34)} ${s.toFixed(2).padStart(7)} s ${(n / s).toFixed(0).padStart(8)} obj/s ${(rss / 1024).toFixed(1).padStart(7)} MB peak RSS ${(bytes / 1e6).toFixed(2).padStart(7)} MB out`;
-    console.log(`${objects} objects (${users} users), attributes ${ATTRIBUTES.join(', ')}; median of ${runs} runs, each a whole process`);
-    console.log(row('dumpAdAttributes (JSONL)', libS, Math.max(...lib.map((x) => x.maxRssKb)), statSync(libOptions.file).size, objects));
-    console.log(row('ldapsearch -E pr=1000/noprompt (LDIF)', cliS, Math.max(...cli.map((x) => x.maxRssKb)), statSync(ldif).size, ldifEntries));
+    const row = (name: string, xs: Timed[], s: number, bytes: number, n: number): string =>
+      `${name.padEnd(38)} ${s.toFixed(2).padStart(6)} s ${(n / s).toFixed(0).padStart(7)} obj/s ${(Math.max(...xs.map((x) => x.maxRssKb)) / 1024).toFixed(1).padStart(6)} MB peak RSS ` +
+      `${(median(xs.map((x) => x.cpuSeconds)) * 1000).toFixed(0).padStart(5)} ms client CPU ${median(xs.map((x) => x.serverCpuMs)).toFixed(0).padStart(5)} ms DC CPU ${(bytes / 1e6).toFixed(2).padStart(5)} MB out`;
+    console.log(`${objects} objects (${users} users), attributes ${ATTRIBUTES.join(', ')}; median of ${runs} runs, each a whole process; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`);
+    console.log(row('dumpAdAttributes (JSONL)', lib, libS, statSync(libOptions.file).size, objects));
+    console.log(row('ldapsearch -E pr=1000/noprompt (LDIF)', cli, cliS, statSync(ldif).size, ldifEntries));
     console.log(`throughput ratio dumpAdAttributes / ldapsearch: ${((objects / libS) / (ldifEntries / cliS)).toFixed(2)}x (target >= 1.0x)`);
     console.log(`dumpAdAttributes inside its process: median ${median(inProcessMs)} ms (process start and module load excluded)`);
   } finally {
