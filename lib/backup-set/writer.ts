@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readFileSync, promises as fsp } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { isProcallBackupError, ProcallBackupError, validationError } from '../errors';
 import { createSetKey, encryptFile, ENCRYPTED_SUFFIX, type EncryptionOptions, type SetKey } from './crypto';
@@ -15,6 +14,7 @@ import {
   type ArtifactFolder,
   type SetKind,
 } from './layout';
+import { hashFile, listRelativeFiles, syncPath, writeFileAtomic } from './files';
 import { acquireLock, type AcquireLockOptions, type HostLock } from './lock';
 import {
   MANIFEST_SCHEMA_VERSION,
@@ -124,28 +124,6 @@ function readOwnVersion(): string {
   }
 }
 
-/** Streams a file through sha256. */
-export async function hashFile(file: string): Promise<{ sha256: string; bytes: number }> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) {
-    hash.update(chunk as Buffer);
-    bytes += (chunk as Buffer).length;
-  }
-  return { sha256: hash.digest('hex'), bytes };
-}
-
-/** Flushes a file or folder to disk. Folders cannot be opened for sync on Windows: skipped there. */
-async function syncPath(target: string, isDirectory: boolean): Promise<void> {
-  if (isDirectory && process.platform === 'win32') return;
-  const handle = await fsp.open(target, isDirectory ? 'r' : 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 function validateText(name: string, value: unknown, maxLength: number): asserts value is string {
   if (typeof value !== 'string' || value.trim() === '') throw validationError(`${name} is empty.`, `Pass a non-empty ${name}.`);
   if (value.length > maxLength) throw validationError(`${name} is longer than ${maxLength} characters.`, `Shorten ${name}.`);
@@ -157,16 +135,6 @@ function toManifestError(step: string, error: unknown): ManifestError {
     return { step, code: String(error.code), message, ...(error.fix ? { fix: error.fix } : {}) };
   }
   return { step, code: 'PB_UNEXPECTED', message: error instanceof Error ? error.message : String(error) };
-}
-
-async function listFiles(root: string, relative = ''): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await fsp.readdir(path.join(root, relative), { withFileTypes: true })) {
-    const rel = relative ? `${relative}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) out.push(...(await listFiles(root, rel)));
-    else out.push(rel);
-  }
-  return out;
 }
 
 /**
@@ -367,7 +335,7 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
         const outcomes = await Promise.allSettled([...pending]);
         for (const o of outcomes) if (o.status === 'rejected' && !errors.some((e) => e.message === toManifestError('record', o.reason).message)) errors.push(toManifestError('record', o.reason));
         const recorded = new Set(artifacts.map((a) => a.path.toLowerCase()));
-        const unrecorded = (await listFiles(partialPath)).filter((f) => !recorded.has(f.toLowerCase()));
+        const unrecorded = (await listRelativeFiles(partialPath)).filter((f) => !recorded.has(f.toLowerCase()));
         if (unrecorded.length > 0) {
           errors.push({
             step: 'finish',
@@ -397,12 +365,7 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
           ...(key ? { encryption: key.encryption } : {}),
         };
         const text = serializeManifest(manifest);
-        const manifestFile = path.join(partialPath, MANIFEST_FILE);
-        const temp = `${manifestFile}.tmp`;
-        await fsp.writeFile(temp, text, { flag: 'w' });
-        await syncPath(temp, false);
-        await fsp.rename(temp, manifestFile);
-        await syncPath(partialPath, true);
+        await writeFileAtomic(path.join(partialPath, MANIFEST_FILE), text);
         await fsp.rename(partialPath, finalPath);
         await syncPath(path.dirname(finalPath), true);
         state = 'closed';

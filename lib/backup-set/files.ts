@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+
+/** Small file helpers shared by the writer, verify, list and prune. */
+
+/**
+ * Streams a file through sha256 in constant memory.
+ *
+ * @example
+ * ```ts
+ * const { sha256, bytes } = await hashFile('files/config.tar.gz');
+ * ```
+ */
+export async function hashFile(file: string): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}
+
+/** Every file below `root`, as relative paths with forward slashes. */
+export async function listRelativeFiles(root: string, relative = ''): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await fsp.readdir(path.join(root, relative), { withFileTypes: true })) {
+    const rel = relative ? `${relative}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) out.push(...(await listRelativeFiles(root, rel)));
+    else out.push(rel);
+  }
+  return out;
+}
+
+/** Flushes a file or folder to disk. Folders cannot be opened for sync on Windows: skipped there. */
+export async function syncPath(target: string, isDirectory: boolean): Promise<void> {
+  if (isDirectory && process.platform === 'win32') return;
+  const handle = await fsp.open(target, isDirectory ? 'r' : 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Writes a small file atomically: temp file, fsync, rename, fsync of the folder. */
+export async function writeFileAtomic(file: string, text: string): Promise<void> {
+  const temp = `${file}.tmp`;
+  await fsp.writeFile(temp, text);
+  await syncPath(temp, false);
+  await fsp.rename(temp, file);
+  await syncPath(path.dirname(file), true);
+}
