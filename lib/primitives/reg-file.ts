@@ -357,9 +357,13 @@ function stripComment(s: string): string {
   return (c < 0 ? s : s.slice(0, c)).trimEnd();
 }
 
+const CANONICAL_HEX = /^(?:[0-9a-fA-F]{2},)*[0-9a-fA-F]{2},?$/;
+
 function parseHexBytes(text: string, line: number, raw: string): Buffer {
   const compact = /\s/.test(text) ? text.replace(/\s+/g, '') : text;
   if (compact === '') return Buffer.alloc(0);
+  // fast path for what reg.exe writes: two digits per byte
+  if (CANONICAL_HEX.test(compact)) return Buffer.from(compact.replace(/,/g, ''), 'hex');
   const parts = compact.split(',');
   if (parts[parts.length - 1] === '') parts.pop(); // regedit tolerates a trailing comma
   const out = Buffer.alloc(parts.length);
@@ -378,30 +382,29 @@ function escapeRegString(s: string): string {
   return s.replace(/[\\"\r\n]/g, (c) => (c === '\\' ? '\\\\' : c === '"' ? '\\"' : c === '\n' ? '\\n' : '\\r'));
 }
 
+/**
+ * `typeText` plus the bytes as reg.exe writes them: each byte adds 3 columns; once a line reaches 77
+ * columns (and more bytes follow) it ends in `\` and the next starts with two spaces.
+ */
 function hexLine(prefixLen: number, typeText: string, data: Buffer): string {
-  let out = typeText;
-  let lineLen = prefixLen + typeText.length;
-  const last = data.length - 1;
-  for (let k = 0; k < data.length; k++) {
-    out += HEX_TEXT[data[k]];
-    if (k === last) break;
-    out += ',';
-    lineLen += 3;
-    if (lineLen >= MAX_HEX_CHARS) {
-      out += '\\\r\n  ';
-      lineLen = 2;
-    }
+  if (data.length === 0) return typeText;
+  const hex = data.toString('hex');
+  const first = Math.max(1, Math.ceil((MAX_HEX_CHARS - prefixLen - typeText.length) / 3));
+  const perLine = Math.ceil((MAX_HEX_CHARS - 2) / 3);
+  const lines: string[] = [];
+  for (let start = 0, n = first; start < data.length; start += n, n = perLine) {
+    lines.push(hex.slice(start * 2, Math.min(data.length, start + n) * 2).replace(/..(?!$)/g, '$&,'));
   }
-  return out;
+  return typeText + lines.join(',\\\r\n  ');
 }
 
 function describeValue(keyPath: string, name: string): string {
   return `value ${name === '' ? '@ (default)' : JSON.stringify(name)} of [${keyPath}]`;
 }
 
-function encodeForValue(text: string, ansi: boolean, where: string): Buffer {
+function encodeForValue(text: string, ansi: boolean, where: () => string): Buffer {
   const b = encodeText(text, ansi);
-  if (!b) throw validationError(`The ${where} has text that Windows-1252 (REGEDIT4) cannot carry.`, "Serialize with { encoding: 'utf16le' }.");
+  if (!b) throw validationError(`The ${where()} has text that Windows-1252 (REGEDIT4) cannot carry.`, "Serialize with { encoding: 'utf16le' }.");
   return b;
 }
 
@@ -409,50 +412,50 @@ function serializeValue(keyPath: string, v: RegValueEntry, ansi: boolean): strin
   if (typeof v.name !== 'string' || v.name.includes('\0')) {
     throw validationError(`A value name in [${keyPath}] is not a string without NUL characters.`, 'Give every value a name string ("" for the default value).');
   }
-  const where = describeValue(keyPath, v.name);
+  const where = (): string => describeValue(keyPath, v.name);
   const head = v.name === '' ? '@=' : `"${escapeRegString(v.name)}"=`;
   switch (v.type) {
     case 'DELETE':
       return `${head}-`;
     case 'REG_SZ':
       if (typeof v.data !== 'string' || v.data.includes('\0')) {
-        throw validationError(`The ${where} is REG_SZ but its data is not a string without NUL characters.`, "Store such data as { type: 'REG_RAW', typeNumber: 1, data: Buffer }.");
+        throw validationError(`The ${where()} is REG_SZ but its data is not a string without NUL characters.`, "Store such data as { type: 'REG_RAW', typeNumber: 1, data: Buffer }.");
       }
       return `${head}"${escapeRegString(v.data)}"`;
     case 'REG_EXPAND_SZ':
       if (typeof v.data !== 'string' || v.data.includes('\0')) {
-        throw validationError(`The ${where} is REG_EXPAND_SZ but its data is not a string without NUL characters.`, "Store such data as { type: 'REG_RAW', typeNumber: 2, data: Buffer }.");
+        throw validationError(`The ${where()} is REG_EXPAND_SZ but its data is not a string without NUL characters.`, "Store such data as { type: 'REG_RAW', typeNumber: 2, data: Buffer }.");
       }
       return head + hexLine(head.length, 'hex(2):', encodeForValue(`${v.data}\0`, ansi, where));
     case 'REG_MULTI_SZ':
       if (!Array.isArray(v.data) || v.data.some((s) => typeof s !== 'string' || s.includes('\0'))) {
-        throw validationError(`The ${where} is REG_MULTI_SZ but its data is not a list of strings without NUL characters.`, 'Pass string[] without NUL characters.');
+        throw validationError(`The ${where()} is REG_MULTI_SZ but its data is not a list of strings without NUL characters.`, 'Pass string[] without NUL characters.');
       }
       return head + hexLine(head.length, 'hex(7):', encodeForValue(encodeMultiText(v.data), ansi, where));
     case 'REG_DWORD':
       if (!Number.isInteger(v.data) || v.data < 0 || v.data > 0xffffffff) {
-        throw validationError(`The ${where} is REG_DWORD but ${String(v.data)} is not an integer 0..4294967295.`, 'Pass an unsigned 32-bit integer.');
+        throw validationError(`The ${where()} is REG_DWORD but ${String(v.data)} is not an integer 0..4294967295.`, 'Pass an unsigned 32-bit integer.');
       }
       return `${head}dword:${v.data.toString(16).padStart(8, '0')}`;
     case 'REG_QWORD': {
       if (typeof v.data !== 'bigint' || v.data < 0n || v.data > 0xffffffffffffffffn) {
-        throw validationError(`The ${where} is REG_QWORD but its data is not a bigint 0..2^64-1.`, 'Pass an unsigned 64-bit bigint.');
+        throw validationError(`The ${where()} is REG_QWORD but its data is not a bigint 0..2^64-1.`, 'Pass an unsigned 64-bit bigint.');
       }
       const b = Buffer.alloc(8);
       b.writeBigUInt64LE(v.data);
       return head + hexLine(head.length, 'hex(b):', b);
     }
     case 'REG_BINARY':
-      if (!Buffer.isBuffer(v.data)) throw validationError(`The ${where} is REG_BINARY but its data is not a Buffer.`, 'Pass a Buffer.');
+      if (!Buffer.isBuffer(v.data)) throw validationError(`The ${where()} is REG_BINARY but its data is not a Buffer.`, 'Pass a Buffer.');
       return head + hexLine(head.length, 'hex:', v.data);
     case 'REG_RAW':
-      if (!Buffer.isBuffer(v.data)) throw validationError(`The ${where} is REG_RAW but its data is not a Buffer.`, 'Pass a Buffer.');
+      if (!Buffer.isBuffer(v.data)) throw validationError(`The ${where()} is REG_RAW but its data is not a Buffer.`, 'Pass a Buffer.');
       if (!Number.isInteger(v.typeNumber) || v.typeNumber < 0 || v.typeNumber > 0xffffffff) {
-        throw validationError(`The ${where} has type number ${String(v.typeNumber)}.`, 'Pass a registry type number 0..4294967295.');
+        throw validationError(`The ${where()} has type number ${String(v.typeNumber)}.`, 'Pass a registry type number 0..4294967295.');
       }
       return head + hexLine(head.length, `hex(${v.typeNumber.toString(16)}):`, v.data);
     default:
-      throw validationError(`The ${where} has an unknown type ${JSON.stringify((v as { type: unknown }).type)}.`, 'Use REG_SZ, REG_EXPAND_SZ, REG_MULTI_SZ, REG_DWORD, REG_QWORD, REG_BINARY, REG_RAW or DELETE.');
+      throw validationError(`The ${where()} has an unknown type ${JSON.stringify((v as { type: unknown }).type)}.`, 'Use REG_SZ, REG_EXPAND_SZ, REG_MULTI_SZ, REG_DWORD, REG_QWORD, REG_BINARY, REG_RAW or DELETE.');
   }
 }
 
