@@ -310,3 +310,34 @@ describe('property: LF line endings and damaged files', () => {
     );
   });
 });
+
+describe('property: hex wrapping equals Wine export.c (export_hex_data, MAX_HEX_CHARS 77)', () => {
+  // A line-by-line transcription of Wine's algorithm, as the reference.
+  function wineHex(head: string, typeText: string, data: Buffer): string {
+    let out = head + typeText;
+    let lineLen = head.length + typeText.length;
+    for (let i = 0; i < data.length; i++) {
+      out += data[i].toString(16).padStart(2, '0');
+      if (i === data.length - 1) break;
+      out += ',';
+      lineLen += 3;
+      if (lineLen >= 77) {
+        out += '\\\r\n  ';
+        lineLen = 2;
+      }
+    }
+    return out;
+  }
+  it('for any name length and data size', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 120 }).map((s) => s.replace(/[\0\\"\r\n]/g, 'x')), fc.uint8Array({ maxLength: 400 }), fc.constantFrom('REG_BINARY', 'REG_RAW'), (name, bytes, type) => {
+        const data = Buffer.from(bytes);
+        const value = type === 'REG_BINARY' ? { name, type: 'REG_BINARY' as const, data } : { name, type: 'REG_RAW' as const, typeNumber: 0x1234, data };
+        const text = serializeRegFile({ format: 'regedit5', keys: [{ path: 'HKEY_CURRENT_USER\\x', values: [value] }] }).subarray(2).toString('utf16le');
+        const head = name === '' ? '@=' : `"${name}"=`;
+        expect(text.split('[HKEY_CURRENT_USER\\x]\r\n')[1]).toBe(`${wineHex(head, type === 'REG_BINARY' ? 'hex:' : 'hex(1234):', data)}\r\n\r\n`);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
