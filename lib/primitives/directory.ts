@@ -9,7 +9,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { constants as fsc, createReadStream, createWriteStream, promises as fsp, type Stats } from 'node:fs';
+import { constants as fsc, createReadStream, createWriteStream, promises as fsp, type Dirent, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
@@ -291,7 +291,63 @@ function errnoOf(e: unknown): string {
   return (e as NodeJS.ErrnoException)?.code ?? 'EUNKNOWN';
 }
 
-/** Walks the source and writes every entry; collects the lists of the result. */
+/** One entry found by the walk, in archive order. */
+type WalkItem =
+  | { kind: 'dir'; rel: string; st: Stats }
+  | { kind: 'symlink'; rel: string; abs: string; st: Stats }
+  | { kind: 'file'; rel: string; abs: string }
+  | { kind: 'other'; rel: string };
+
+/** A file opened (and, when small, read whole) ahead of its turn. */
+type PreparedFile =
+  | { state: 'gone'; change: 'vanished' | 'replaced' }
+  | { state: 'unreadable'; error: unknown }
+  | { state: 'read'; st: Stats; data: Buffer; after?: Stats; readError?: unknown }
+  | { state: 'open'; st: Stats; fh: FileHandle };
+
+// Files up to this size are read whole ahead of their turn (at most READ_AHEAD of them at once).
+const SMALL_FILE = 256 * 1024;
+const READ_AHEAD = 32;
+
+/** Opens a file and, when it is small, reads it whole (asking one byte more than its size to see growth). */
+async function prepareFile(abs: string): Promise<PreparedFile> {
+  let fh: FileHandle;
+  try {
+    fh = await fsp.open(abs, OPEN_FLAGS);
+  } catch (e) {
+    const code = errnoOf(e);
+    if (code === 'ENOENT') return { state: 'gone', change: 'vanished' };
+    if (code === 'ELOOP') return { state: 'gone', change: 'replaced' };
+    return { state: 'unreadable', error: e };
+  }
+  let isHandedOver = false;
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) return { state: 'gone', change: 'replaced' };
+    if (st.size > SMALL_FILE) {
+      isHandedOver = true;
+      return { state: 'open', st, fh };
+    }
+    const buf = Buffer.allocUnsafe(st.size + 1);
+    let got = 0;
+    try {
+      while (got < buf.length) {
+        const { bytesRead } = await fh.read(buf, got, buf.length - got, got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+    } catch (e) {
+      return { state: 'read', st, data: buf.subarray(0, got), readError: e };
+    }
+    return { state: 'read', st, data: buf.subarray(0, got), after: await fh.stat() };
+  } catch (e) {
+    return { state: 'unreadable', error: e };
+  } finally {
+    if (!isHandedOver) await fh.close().catch(() => undefined);
+  }
+}
+
+/** Walks the source in a stable order and writes every entry; collects the lists of the result. */
 class SnapshotWalker {
   files = 0;
   dirs = 0;
@@ -314,10 +370,11 @@ class SnapshotWalker {
     this.onProgress?.({ path: rel, files: this.files, dirs: this.dirs, bytesRead: this.bytesRead });
   }
 
-  async walk(absDir: string, relDir: string): Promise<void> {
-    let names: string[];
+  /** Lists folders depth-first, names sorted; folders and links are lstat'ed, files are typed by readdir. */
+  private async *list(absDir: string, relDir: string): AsyncGenerator<WalkItem> {
+    let dirents: Dirent[];
     try {
-      names = await fsp.readdir(absDir);
+      dirents = await fsp.readdir(absDir, { withFileTypes: true });
     } catch (e) {
       // The root itself must be readable: an empty archive that looks complete would be worse than none.
       if (relDir === '') throw new ProcallBackupError('PB_SOURCE_MISSING', `The folder to archive cannot be listed: ${absDir} (${errnoOf(e)}).`, { fix: 'Run the backup as SYSTEM or an administrator, and check that the folder (or the shadow copy) exists.', command: 'snapshotDirectory', cause: e });
@@ -325,14 +382,18 @@ class SnapshotWalker {
       else this.unreadable.push({ path: relDir, code: errnoOf(e), message: (e as Error).message });
       return;
     }
-    names.sort();
-    for (const name of names) {
-      const rel = relDir === '' ? name : `${relDir}/${name}`;
+    dirents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const dirent of dirents) {
+      const rel = relDir === '' ? dirent.name : `${relDir}/${dirent.name}`;
       if (this.isExcluded(rel)) {
         this.excluded += 1;
         continue;
       }
-      const abs = path.join(absDir, name);
+      const abs = path.join(absDir, dirent.name);
+      if (dirent.isFile()) {
+        yield { kind: 'file', rel, abs };
+        continue;
+      }
       let st: Stats;
       try {
         st = await fsp.lstat(abs);
@@ -342,16 +403,61 @@ class SnapshotWalker {
         continue;
       }
       if (st.isDirectory()) {
-        await this.writer.writeHeader({ path: `${rel}/`, type: 'Directory', mode: st.mode & 0o7777, size: 0, mtime: new Date(st.mtimeMs) });
+        yield { kind: 'dir', rel, st };
+        yield* this.list(abs, rel);
+      } else if (st.isSymbolicLink()) yield { kind: 'symlink', rel, abs, st };
+      else if (st.isFile()) yield { kind: 'file', rel, abs };
+      else yield { kind: 'other', rel };
+    }
+  }
+
+  /** Writes everything below `root`, opening and reading up to READ_AHEAD files ahead of the writer. */
+  async walk(root: string): Promise<void> {
+    const items = this.list(root, '');
+    const window: Array<{ item: WalkItem; prepared?: Promise<PreparedFile> }> = [];
+    let isListed = false;
+    try {
+      for (;;) {
+        while (!isListed && window.length < READ_AHEAD) {
+          const next = await items.next();
+          if (next.done) isListed = true;
+          else window.push({ item: next.value, prepared: next.value.kind === 'file' ? prepareFile(next.value.abs) : undefined });
+        }
+        const head = window.shift();
+        if (!head) break;
+        await this.writeItem(head.item, head.prepared);
+      }
+    } finally {
+      // On failure, close what was opened ahead.
+      for (const w of window) void w.prepared?.then((p) => (p.state === 'open' ? p.fh.close() : undefined)).catch(() => undefined);
+    }
+  }
+
+  private async writeItem(item: WalkItem, prepared: Promise<PreparedFile> | undefined): Promise<void> {
+    switch (item.kind) {
+      case 'dir':
+        await this.writer.writeHeader({ path: `${item.rel}/`, type: 'Directory', mode: item.st.mode & 0o7777, size: 0, mtime: new Date(item.st.mtimeMs) });
         this.dirs += 1;
-        this.report(rel);
-        await this.walk(abs, rel);
-      } else if (st.isSymbolicLink()) {
-        await this.addSymlink(abs, rel, st);
-      } else if (st.isFile()) {
-        await this.addFile(abs, rel);
-      } else {
-        this.skipped.push({ path: rel, reason: 'not a file, folder or link (socket, device or FIFO): not archivable' });
+        this.report(item.rel);
+        return;
+      case 'symlink':
+        await this.addSymlink(item.abs, item.rel, item.st);
+        return;
+      case 'other':
+        this.skipped.push({ path: item.rel, reason: 'not a file, folder or link (socket, device or FIFO): not archivable' });
+        return;
+      case 'file': {
+        const p = await (prepared as Promise<PreparedFile>);
+        if (p.state === 'gone') this.changed.push({ path: item.rel, change: p.change });
+        else if (p.state === 'unreadable') this.unreadable.push({ path: item.rel, code: errnoOf(p.error), message: (p.error as Error).message });
+        else if (p.state === 'read') await this.addSmallFile(item.rel, p);
+        else {
+          try {
+            await this.addOpenFile(item.rel, p.st, p.fh);
+          } finally {
+            await p.fh.close().catch(() => undefined);
+          }
+        }
       }
     }
   }
@@ -369,79 +475,90 @@ class SnapshotWalker {
     this.symlinks += 1;
   }
 
-  private async addFile(abs: string, rel: string): Promise<void> {
-    let fh: FileHandle;
-    try {
-      fh = await fsp.open(abs, OPEN_FLAGS);
-    } catch (e) {
-      const code = errnoOf(e);
-      if (code === 'ENOENT') this.changed.push({ path: rel, change: 'vanished' });
-      else if (code === 'ELOOP') this.changed.push({ path: rel, change: 'replaced' });
-      else this.unreadable.push({ path: rel, code, message: (e as Error).message });
-      return;
+  /** Writes `data` cut to `size`, zero-filled up to `size`; the hash covers exactly the stored bytes. */
+  private async writeBody(size: number, data: Buffer, hash: ReturnType<typeof createHash>): Promise<void> {
+    const stored = data.length > size ? data.subarray(0, size) : data;
+    if (stored.length > 0) {
+      hash.update(stored);
+      await this.writer.write(stored);
     }
-    try {
-      const st = await fh.stat();
-      if (!st.isFile()) {
-        this.changed.push({ path: rel, change: 'replaced' });
-        return;
+    for (let pos = stored.length; pos < size; ) {
+      const pad = Buffer.alloc(Math.min(CHUNK, size - pos));
+      hash.update(pad);
+      await this.writer.write(pad);
+      pos += pad.length;
+    }
+  }
+
+  private record(rel: string, st: Stats, mtime: Date, hash: ReturnType<typeof createHash>): void {
+    this.files += 1;
+    this.contentBytes += st.size;
+    this.entries.push({ path: rel, size: st.size, mtime: mtime.toISOString(), sha256: hash.digest('hex') });
+    this.report(rel);
+  }
+
+  private noteChange(rel: string, size: number, got: number, hasGrown: boolean, st: Stats, after: Stats | undefined): void {
+    if (!after) return;
+    const change = hasGrown || after.size > size ? 'grew' : got < size || after.size < size ? 'shrank' : after.mtimeMs !== st.mtimeMs ? 'modified' : undefined;
+    if (change) this.changed.push({ path: rel, change, announcedSize: size, bytesRead: Math.min(got, size), currentSize: after.size });
+  }
+
+  private async addSmallFile(rel: string, p: Extract<PreparedFile, { state: 'read' }>): Promise<void> {
+    const size = p.st.size;
+    // A Date of this realm: node-tar's Pax encoder tests `instanceof Date` (fs Dates differ under jest's vm).
+    const mtime = new Date(p.st.mtimeMs);
+    await this.writer.writeHeader({ path: rel, type: 'File', mode: p.st.mode & 0o7777, size, mtime });
+    const hash = createHash('sha256');
+    await this.writeBody(size, p.data, hash);
+    await this.padBlock(size);
+    this.bytesRead += Math.min(p.data.length, size);
+    if (p.readError !== undefined) this.unreadable.push({ path: rel, code: errnoOf(p.readError), message: `read failed after ${p.data.length} of ${size} bytes (the rest is zero-filled in the archive): ${(p.readError as Error).message}` });
+    else this.noteChange(rel, size, p.data.length, p.data.length > size, p.st, p.after);
+    this.record(rel, p.st, mtime, hash);
+  }
+
+  private async padBlock(size: number): Promise<void> {
+    const tail = size % 512;
+    if (tail !== 0) await this.writer.write(ZERO_BLOCK.subarray(0, 512 - tail));
+  }
+
+  /** Streams a large file in CHUNK reads; the last read asks one byte more than announced to see growth. */
+  private async addOpenFile(rel: string, st: Stats, fh: FileHandle): Promise<void> {
+    const size = st.size;
+    const mtime = new Date(st.mtimeMs);
+    await this.writer.writeHeader({ path: rel, type: 'File', mode: st.mode & 0o7777, size, mtime });
+    const hash = createHash('sha256');
+    let pos = 0;
+    let hasGrown = false;
+    let readError: unknown;
+    while (pos < size) {
+      const want = Math.min(CHUNK, size - pos + 1);
+      const buf = Buffer.allocUnsafe(want);
+      let n: number;
+      try {
+        ({ bytesRead: n } = await fh.read(buf, 0, want, pos));
+      } catch (e) {
+        readError = e;
+        break;
       }
-      const size = st.size;
-      // A Date of this realm: node-tar's Pax encoder tests `instanceof Date` (fs Dates differ under jest's vm).
-      const mtime = new Date(st.mtimeMs);
-      await this.writer.writeHeader({ path: rel, type: 'File', mode: st.mode & 0o7777, size, mtime });
-      const hash = createHash('sha256');
-      let pos = 0;
-      let hasGrown = false;
-      let readError: unknown;
-      // Asking for one byte more than announced tells a grown file apart without another call.
-      while (pos < size || pos === 0) {
-        const want = Math.min(CHUNK, size - pos + 1);
-        const buf = Buffer.allocUnsafe(want);
-        let n: number;
-        try {
-          ({ bytesRead: n } = await fh.read(buf, 0, want, pos));
-        } catch (e) {
-          readError = e;
-          break;
-        }
-        if (pos + n > size) {
-          hasGrown = true;
-          n = size - pos;
-        }
-        if (n > 0) {
-          const chunk = n === want ? buf : buf.subarray(0, n);
-          hash.update(chunk);
-          await this.writer.write(chunk);
-          pos += n;
-          this.bytesRead += n;
-          this.report(rel);
-        }
-        if (hasGrown || n === 0 || pos >= size) break;
+      if (pos + n > size) {
+        hasGrown = true;
+        n = size - pos;
       }
-      const got = pos;
-      while (pos < size) {
-        const pad = Buffer.alloc(Math.min(CHUNK, size - pos));
-        hash.update(pad);
-        await this.writer.write(pad);
-        pos += pad.length;
-      }
-      const tail = size % 512;
-      if (tail !== 0) await this.writer.write(ZERO_BLOCK.subarray(0, 512 - tail));
-      if (readError !== undefined) {
-        this.unreadable.push({ path: rel, code: errnoOf(readError), message: `read failed after ${got} of ${size} bytes (the rest is zero-filled in the archive): ${(readError as Error).message}` });
-      } else {
-        const after = await fh.stat();
-        const change = hasGrown || after.size > size ? 'grew' : got < size || after.size < size ? 'shrank' : after.mtimeMs !== st.mtimeMs ? 'modified' : undefined;
-        if (change) this.changed.push({ path: rel, change, announcedSize: size, bytesRead: got, currentSize: after.size });
-      }
-      this.files += 1;
-      this.contentBytes += size;
-      this.entries.push({ path: rel, size, mtime: mtime.toISOString(), sha256: hash.digest('hex') });
+      if (n === 0) break;
+      const chunk = n === want ? buf : buf.subarray(0, n);
+      hash.update(chunk);
+      await this.writer.write(chunk);
+      pos += n;
+      this.bytesRead += n;
       this.report(rel);
-    } finally {
-      await fh.close();
     }
+    const got = pos;
+    await this.writeBody(size - got, Buffer.alloc(0), hash); // zero-fill what a shrunk file no longer had
+    await this.padBlock(size);
+    if (readError !== undefined) this.unreadable.push({ path: rel, code: errnoOf(readError), message: `read failed after ${got} of ${size} bytes (the rest is zero-filled in the archive): ${(readError as Error).message}` });
+    else this.noteChange(rel, size, got, hasGrown, st, await fh.stat());
+    this.record(rel, st, mtime, hash);
   }
 }
 
@@ -518,7 +635,7 @@ async function writeArchive(readRoot: string, opts: NormalizedSnapshot, onProgre
   const walker = new SnapshotWalker(writer, opts.isExcluded, onProgress);
   let sha256: string;
   try {
-    await walker.walk(readRoot, '');
+    await walker.walk(readRoot);
     sha256 = await writer.finish();
     await fsp.rename(partial, opts.archive);
   } catch (e) {

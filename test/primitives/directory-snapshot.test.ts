@@ -141,8 +141,10 @@ describeWithTools('snapshotDirectory: archives GNU tar and bsdtar open', { tar: 
     const shrinkData = randomBytes(3 * 1024 * 1024);
     writeFileSync(path.join(src, 'a-grow.bin'), growData);
     writeFileSync(path.join(src, 'b-shrink.bin'), shrinkData);
-    writeFileSync(path.join(src, 'c-vanish.txt'), 'gone soon');
-    writeFileSync(path.join(src, 'd-stable.txt'), 'stable');
+    // Small files are opened up to 32 ahead of the writer: the one that vanishes comes after 40 others.
+    for (let i = 0; i < 40; i += 1) writeFileSync(path.join(src, `c-${String(i).padStart(3, '0')}.txt`), `filler ${i}`);
+    writeFileSync(path.join(src, 'x-vanish.txt'), 'gone soon');
+    writeFileSync(path.join(src, 'y-stable.txt'), 'stable');
     const done = new Set<string>();
     const snap = await snapshotDirectory({
       source: src,
@@ -153,7 +155,7 @@ describeWithTools('snapshotDirectory: archives GNU tar and bsdtar open', { tar: 
         if (p.path === 'a-grow.bin' && !done.has(p.path)) {
           done.add(p.path);
           appendFileSync(path.join(src, 'a-grow.bin'), randomBytes(100_000));
-          unlinkSync(path.join(src, 'c-vanish.txt'));
+          unlinkSync(path.join(src, 'x-vanish.txt'));
         }
         if (p.path === 'b-shrink.bin' && !done.has(p.path)) {
           done.add(p.path);
@@ -164,9 +166,9 @@ describeWithTools('snapshotDirectory: archives GNU tar and bsdtar open', { tar: 
     expect(snap.changedDuringRead).toEqual([
       { path: 'a-grow.bin', change: 'grew', announcedSize: 3 * 1024 * 1024, bytesRead: 3 * 1024 * 1024, currentSize: 3 * 1024 * 1024 + 100_000 },
       { path: 'b-shrink.bin', change: 'shrank', announcedSize: 3 * 1024 * 1024, bytesRead: 1536 * 1024, currentSize: 1536 * 1024 },
-      { path: 'c-vanish.txt', change: 'vanished' },
+      { path: 'x-vanish.txt', change: 'vanished' },
     ]);
-    expect(snap.entries.map((e) => e.path)).toEqual(['a-grow.bin', 'b-shrink.bin', 'd-stable.txt']);
+    expect(snap.entries.map((e) => e.path)).toEqual(['a-grow.bin', 'b-shrink.bin', ...Array.from({ length: 40 }, (_, i) => `c-${String(i).padStart(3, '0')}.txt`), 'y-stable.txt']);
     const out = path.join(d, 'out');
     mkdirSync(out);
     execFileSync('tar', ['-xzf', snap.archive, '-C', out]);
@@ -175,7 +177,7 @@ describeWithTools('snapshotDirectory: archives GNU tar and bsdtar open', { tar: 
     const shrunk = readFileSync(path.join(out, 'b-shrink.bin'));
     expect(shrunk.subarray(0, 1536 * 1024).equals(shrinkData.subarray(0, 1536 * 1024))).toBe(true);
     expect(shrunk.subarray(1536 * 1024).equals(Buffer.alloc(1536 * 1024))).toBe(true);
-    expect(readFileSync(path.join(out, 'd-stable.txt'), 'utf8')).toBe('stable');
+    expect(readFileSync(path.join(out, 'y-stable.txt'), 'utf8')).toBe('stable');
     expectEntriesMatch(snap, out);
   });
 

@@ -1,0 +1,184 @@
+/**
+ * `npm run bench -- snapshot [--size-mb=1024] [--files=20000] [--rss-files=100000] [--rounds=2] [--keep]`
+ *
+ * A synthetic UCServer tree (the seven DataCenter folders: logs, SQLite files, installer binaries,
+ * many small state files), then side by side in one run:
+ *   1. snapshotDirectory (gzip level 6, SHA-256 of every file) vs GNU `tar -cf - | gzip -6`;
+ *   2. the seven folders snapshotted concurrently vs one after another;
+ *   3. peak RSS of a plain-node child process snapshotting 100,000 files (and GNU tar's time on them).
+ * Targets: throughput >= 1.0x GNU tar + gzip; concurrent <= 0.65x sequential; peak RSS <= 150 MB.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { snapshotDirectory } from '../../lib/primitives/directory';
+
+const GZIP_LEVEL = 6;
+const FOLDERS = ['ClientInstall', 'config', 'database', 'linestates', 'logs', 'pending', 'userstates'] as const;
+const ROOT = path.resolve(__dirname, '..', '..');
+
+/** `--name=value` (the bench dispatcher takes bare words for benchmark names). */
+function argNumber(args: string[], name: string, fallback: number): number {
+  const hit = args.find((a) => a.startsWith(`${name}=`));
+  return hit ? Number(hit.slice(name.length + 1)) : fallback;
+}
+
+function logText(bytes: number, seed: number): Buffer {
+  const states = ['idle', 'busy', 'away', 'ringing', 'connected', 'offline'];
+  const lines: string[] = [];
+  let size = 0;
+  let i = seed;
+  while (size < bytes) {
+    i = (i * 1103515245 + 12345) % 2147483648;
+    const line = `2026-11-${String(1 + (i % 28)).padStart(2, '0')} ${String(i % 24).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}:${String((i >> 8) % 60).padStart(2, '0')}.${String(i % 1000).padStart(3, '0')} [${i % 7 === 0 ? 'WARN' : 'INFO'}] UCServer session ${i % 99991} user${i % 5000}@procall.test line=${i % 40} state=${states[i % states.length]} callid=${(i * 7919).toString(16)}\n`;
+    lines.push(line);
+    size += line.length;
+  }
+  return Buffer.from(lines.join('')).subarray(0, bytes);
+}
+
+/** SQLite-like pages: a third text records, a third zero pages (free list), a third random. */
+function sqliteLike(bytes: number, seed: number): Buffer {
+  const out = Buffer.alloc(bytes);
+  for (let off = 0, p = 0; off < bytes; off += 4096, p += 1) {
+    const kind = (p + seed) % 3;
+    if (kind === 0) logText(Math.min(4096, bytes - off), seed + p).copy(out, off);
+    else if (kind === 2) randomBytes(Math.min(4096, bytes - off)).copy(out, off);
+  }
+  return out;
+}
+
+/** Installer-like binaries: random blocks with repeated runs (resources, padding). */
+function binaryLike(bytes: number): Buffer {
+  const out = randomBytes(bytes);
+  for (let off = 0; off + 65536 <= bytes; off += 262144) out.fill(off % 3, off, off + 65536);
+  return out;
+}
+
+/** Writes the tree once and reuses it (marker file) so repeated runs measure the same input. */
+function makeTree(root: string, sizeMb: number, files: number): void {
+  const marker = path.join(root, '.pb-bench-ready');
+  if (existsSync(marker)) return;
+  rmSync(root, { recursive: true, force: true });
+  const total = sizeMb * 1024 * 1024;
+  const t = Date.now();
+  for (const f of FOLDERS) mkdirSync(path.join(root, f), { recursive: true });
+  let written = 0;
+  let count = 0;
+  const put = (rel: string, data: Buffer): void => {
+    const p = path.join(root, rel);
+    mkdirSync(path.dirname(p), { recursive: true });
+    writeFileSync(p, data);
+    written += data.length;
+    count += 1;
+  };
+  // 30 % installers, 25 % SQLite, 40 % logs, the rest many small state/config files.
+  for (let i = 0; i < 6; i += 1) put(`ClientInstall/ProCall-${i}.msi`, binaryLike(Math.floor((total * 0.3) / 6)));
+  for (let i = 0; i < 8; i += 1) put(`database/db${i}.sqlite`, sqliteLike(Math.floor((total * 0.25) / 8), i));
+  const logFiles = 120;
+  for (let i = 0; i < logFiles; i += 1) put(`logs/${2026 - (i % 3)}/ucserver-${String(i).padStart(4, '0')}.log`, logText(Math.floor((total * 0.4) / logFiles), i));
+  const small = Math.max(0, files - count);
+  const smallBytes = Math.max(256, Math.floor((total - written) / Math.max(1, small)));
+  const spread = ['config', 'linestates', 'pending', 'userstates'];
+  for (let i = 0; i < small; i += 1) {
+    const folder = spread[i % spread.length];
+    const body = i % 5 === 0 ? randomBytes(smallBytes) : Buffer.from(`<state user="user${i}" presence="${i % 4}">${'x'.repeat(Math.max(0, smallBytes - 48))}</state>\n`.slice(0, smallBytes));
+    put(`${folder}/d${Math.floor(i / 1000)}/u${i}.xml`, body);
+  }
+  writeFileSync(marker, `${count}\n`);
+  console.log(`tree: ${count} files, ${(written / 1024 / 1024).toFixed(0)} MiB in ${((Date.now() - t) / 1000).toFixed(1)} s at ${root}`);
+}
+
+function timeGnuTar(source: string, archive: string): number {
+  const t = process.hrtime.bigint();
+  execFileSync('sh', ['-c', `tar -C "$1" -cf - . | gzip -${GZIP_LEVEL} > "$2"`, 'sh', source, archive]);
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+async function timeLib(source: string, archive: string): Promise<number> {
+  const t = process.hrtime.bigint();
+  await snapshotDirectory({ source, archive, shadowCopy: 'never', gzipLevel: GZIP_LEVEL });
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+/** Compiles directory.ts and its imports to plain JS, so the RSS child carries no TypeScript compiler. */
+function compileForChild(outDir: string): string {
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '--ignoreConfig', '--outDir', outDir, '--rootDir', ROOT, '--module', 'node16', '--moduleResolution', 'node16', '--target', 'ES2022', '--esModuleInterop', '--skipLibCheck', '--types', 'node', path.join(ROOT, 'lib/primitives/directory.ts')], { stdio: 'inherit' });
+  return path.join(outDir, 'lib/primitives/directory.js');
+}
+
+function makeManySmall(root: string, files: number): void {
+  const marker = path.join(root, '.pb-bench-ready');
+  if (existsSync(marker)) return;
+  rmSync(root, { recursive: true, force: true });
+  for (let i = 0; i < files; i += 1) {
+    const dir = path.join(root, `d${Math.floor(i / 1000)}`);
+    if (i % 1000 === 0) mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, `state-${i}.xml`), `<linestate line="${i}" state="${i % 5}"/>\n`);
+  }
+  writeFileSync(marker, `${files}\n`);
+}
+
+export async function run(args: string[]): Promise<void> {
+  const sizeMb = argNumber(args, '--size-mb', 1024);
+  const files = argNumber(args, '--files', 20_000);
+  const rssFiles = argNumber(args, '--rss-files', 100_000);
+  const rounds = argNumber(args, '--rounds', 2);
+  const base = path.join(os.tmpdir(), 'pb-bench-snapshot');
+  const tree = path.join(base, `ucserver-${sizeMb}m-${files}`);
+  const out = path.join(base, 'out');
+  mkdirSync(out, { recursive: true });
+  console.log(`cpus: ${os.cpus().length}, gzip level ${GZIP_LEVEL} for both, node ${process.version}, UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '4 (default)'}`);
+  makeTree(tree, sizeMb, files);
+  execFileSync('tar', ['-C', tree, '-cf', '/dev/null', '.']); // warm the page cache for both sides
+
+  // 1. throughput, alternating so neither side gets a warmer cache
+  const gnu: number[] = [];
+  const lib: number[] = [];
+  for (let r = 0; r < rounds; r += 1) {
+    gnu.push(timeGnuTar(tree, path.join(out, 'gnu.tar.gz')));
+    lib.push(await timeLib(tree, path.join(out, 'lib.tar.gz')));
+  }
+  const bestGnu = Math.min(...gnu);
+  const bestLib = Math.min(...lib);
+  const mb = sizeMb;
+  console.log('\n1. one tree, gzip -6          time (best of ' + rounds + ')    MiB/s    archive MiB');
+  console.log(`   GNU tar | gzip -6          ${(bestGnu / 1000).toFixed(2).padStart(8)} s   ${(mb / (bestGnu / 1000)).toFixed(1).padStart(7)}   ${(statSync(path.join(out, 'gnu.tar.gz')).size / 1048576).toFixed(1)}`);
+  console.log(`   snapshotDirectory (+sha256)${(bestLib / 1000).toFixed(2).padStart(8)} s   ${(mb / (bestLib / 1000)).toFixed(1).padStart(7)}   ${(statSync(path.join(out, 'lib.tar.gz')).size / 1048576).toFixed(1)}`);
+  console.log(`   throughput ratio lib/GNU: ${(bestGnu / bestLib).toFixed(2)}x (target >= 1.0x)   all runs gnu=${gnu.map((x) => (x / 1000).toFixed(2)).join(',')} lib=${lib.map((x) => (x / 1000).toFixed(2)).join(',')}`);
+
+  // 2. the seven folders: one after another vs concurrently
+  const seqCpu = process.cpuUsage();
+  const seqT = process.hrtime.bigint();
+  for (const f of FOLDERS) await snapshotDirectory({ source: path.join(tree, f), archive: path.join(out, `seq-${f}.tar.gz`), shadowCopy: 'never', gzipLevel: GZIP_LEVEL });
+  const seq = Number(process.hrtime.bigint() - seqT) / 1e6;
+  const seqUsed = process.cpuUsage(seqCpu);
+  const conCpu = process.cpuUsage();
+  const conT = process.hrtime.bigint();
+  await Promise.all(FOLDERS.map((f) => snapshotDirectory({ source: path.join(tree, f), archive: path.join(out, `con-${f}.tar.gz`), shadowCopy: 'never', gzipLevel: GZIP_LEVEL })));
+  const con = Number(process.hrtime.bigint() - conT) / 1e6;
+  const conUsed = process.cpuUsage(conCpu);
+  const cores = (u: NodeJS.CpuUsage, ms: number): string => ((u.user + u.system) / 1000 / ms).toFixed(2);
+  console.log('\n2. seven DataCenter folders');
+  console.log(`   one after another   ${(seq / 1000).toFixed(2)} s   (${cores(seqUsed, seq)} cores busy on average)`);
+  console.log(`   concurrently        ${(con / 1000).toFixed(2)} s   (${cores(conUsed, con)} cores busy on average)`);
+  console.log(`   concurrent/sequential: ${(con / seq).toFixed(2)}x (target <= 0.65x)`);
+
+  // 3. peak RSS at many files, in a child without ts-node
+  const many = path.join(base, `many-${rssFiles}`);
+  makeManySmall(many, rssFiles);
+  // Inside node_modules so that the compiled files resolve tar and friends from the project.
+  const js = compileForChild(path.join(ROOT, 'node_modules', '.cache', 'pb-bench-snapshot'));
+  const childCode = `const d=require(${JSON.stringify(js)});const fs=require('fs');const hwm=()=>Number(/VmHWM:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status','utf8'))[1])/1024;const before=hwm();const t=Date.now();d.snapshotDirectory({source:${JSON.stringify(many)},archive:${JSON.stringify(path.join(out, 'many.tar.gz'))},shadowCopy:'never'}).then(r=>console.log(JSON.stringify({files:r.files,entries:r.entries.length,ms:Date.now()-t,before,peak:hwm()})))`;
+  const child = spawnSync(process.execPath, ['-e', childCode], { encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(child.stderr);
+  const m = JSON.parse(child.stdout) as { files: number; entries: number; ms: number; before: number; peak: number };
+  const gnuMany = timeGnuTar(many, path.join(out, 'many-gnu.tar.gz'));
+  console.log(`\n3. ${m.files} small files (entries kept in the result: ${m.entries})`);
+  console.log(`   peak RSS ${m.peak.toFixed(0)} MB (process start ${m.before.toFixed(0)} MB) (target <= 150 MB)`);
+  console.log(`   snapshotDirectory ${(m.ms / 1000).toFixed(2)} s vs GNU tar | gzip -6 ${(gnuMany / 1000).toFixed(2)} s: ratio ${(gnuMany / m.ms).toFixed(2)}x`);
+  if (!args.includes('--keep')) rmSync(out, { recursive: true, force: true });
+  console.log(`\n(trees kept for reruns under ${base}; delete it when done)`);
+}
