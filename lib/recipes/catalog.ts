@@ -195,7 +195,6 @@ const UC_FOLDERS: readonly { id: string; title: string; isOptional: boolean; exc
 const UCSERVER_CAPTURE: readonly CaptureItem[] = [
   ...UC_FOLDERS.map((f): FolderCapture => ({ kind: 'folder', id: f.id, title: f.title, path: `<UCROOT>\\${f.id === 'clientinstall' ? 'ClientInstall' : f.id}`, isOptional: f.isOptional, phase: 'folders', isShadowCopyWanted: true })),
   { kind: 'folder', id: 'database', title: 'UCServer local SQLite database files (open while the service runs: read through a shadow copy)', path: '<UCDB>', isOptional: false, phase: 'folders', isShadowCopyWanted: true },
-  { kind: 'services', id: 'services', title: 'Service definitions of the UCServer, UC Media Server and UC Web Server', roles: ['ucserver', 'media-server', 'web-server'], isOptional: true, phase: 'services' },
   { kind: 'registry', id: 'server-registry', title: 'UCServer settings', key: 'HKLM\\SOFTWARE\\ESTOS\\UCServer4\\Server', isOptional: false, phase: 'registry' },
   { kind: 'user-registry', id: 'admin-registry', title: 'UCServer administration settings (per user)', subkey: 'SOFTWARE\\ESTOS\\UCServer4\\Admin', isOptional: true, phase: 'registry' },
 ];

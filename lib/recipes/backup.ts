@@ -1,0 +1,508 @@
+/**
+ * backup(): turns the catalog and a discovery into a plan of literal steps, then runs the steps
+ * (independent ones concurrently) into a backup set: `<name>.partial/`, manifest last, rename.
+ */
+import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import pLimit from 'p-limit';
+import { ProcallBackupError, validationError } from '../errors';
+import { Secret } from '../secret';
+import type { Runner } from '../powershell/runner';
+import { exportRegistryKey, normalizeRegistryKey } from '../primitives/registry';
+import { exportUserRegistryKey, listUserProfiles, type UserProfile } from '../primitives/user-registry';
+import { snapshotDirectory, type ShadowCopyMode } from '../primitives/directory';
+import { captureServiceConfig, writeServiceBackup } from '../primitives/service';
+import { backupSqlDatabase, type SqlConnectionOptions } from '../primitives/sql-server';
+import { dumpAdAttributes, type AdDumpOptions } from '../primitives/active-directory';
+import { createBackupSet, type BackupSetWriter } from '../backup-set/writer';
+import type { EncryptionOptions } from '../backup-set/crypto';
+import type { SetKind, ArtifactFolder } from '../backup-set/layout';
+import type { JsonValue, Manifest, ManifestParameter } from '../backup-set/manifest';
+import { expandRootPath, PRODUCT_CATALOG, type CaptureItem, type ProductEntry, type ProductId } from './catalog';
+import { discover, toLocalPath, type DiscoverOverrides, type Discovery } from './discover';
+import { buildRunbook } from './runbook';
+
+/** One SQL Server database to back up (chat/journal #9 or configuration #10). */
+export interface RecipeSqlDatabase extends SqlConnectionOptions {
+  database: string;
+  /**
+   * The `.bak` path as SQL Server sees it. Default: the set's own `sql/` file, which works when SQL
+   * Server runs on this host or the target is a share it can write.
+   */
+  serverFile?: string;
+  /** Where this process reads `serverFile` to copy it into the set (when they differ). */
+  localFile?: string;
+}
+
+/** Options of {@link backup}. */
+export interface BackupOptions {
+  /** Runs the PowerShell steps (registry, services, discovery). */
+  runner: Runner;
+  /** Folder that holds `<HOST>/<set>/`. */
+  target: string;
+  /** Which products: `'auto'` (default) takes every installed one; or catalog ids. */
+  products?: readonly ProductId[] | 'auto';
+  kind: SetKind;
+  /** Why; required for `pre-change` (e.g. "update UCServer 8.3 -> 8.4"). */
+  reason?: string;
+  /** Host folder name; default the computer name discovery reported. */
+  host?: string;
+  /** Overrides of discovered values (roots, versions, services, path map ...). Recorded in the manifest. */
+  overrides?: DiscoverOverrides;
+  /** A discovery made before (skips the discovery run). */
+  discovery?: Discovery;
+  /** Ids of catalog items that are off by default to take as well (e.g. `media-logs`). */
+  include?: readonly string[];
+  /** Ids of catalog items to leave out (recorded as skipped, with "excluded by the caller"). */
+  exclude?: readonly string[];
+  /** SQL Server databases: `chat` (#9) and/or `config` (#10). Without them those products are not backed up. */
+  sql?: { chat?: RecipeSqlDatabase; config?: RecipeSqlDatabase };
+  /** Active Directory attributes (#11). `file` is chosen by the recipe. */
+  ad?: Omit<AdDumpOptions, 'file'>;
+  /** Licence keys by component name, e.g. `{ 'ProCall Enterprise': new Secret('...') }`. */
+  licences?: Readonly<Record<string, Secret | string>>;
+  /** Encrypt every artifact (licence keys included). */
+  encryption?: EncryptionOptions;
+  /** Steps that run at the same time (default 4). */
+  concurrency?: number;
+  /** Print the plan as literal actions; write nothing. */
+  dryRun?: boolean;
+  /** Volume shadow copies for the folders that want them (default `auto`). */
+  shadowCopy?: ShadowCopyMode;
+  onProgress?: (event: BackupProgress) => void;
+  /** Clock (tests). */
+  now?: Date;
+}
+
+/** Progress of a backup, one event per step change. */
+export interface BackupProgress {
+  step: string;
+  product: ProductId;
+  state: 'start' | 'done' | 'failed' | 'skipped';
+  /** Steps finished so far and in total. */
+  done: number;
+  total: number;
+  message?: string;
+}
+
+/** Kinds of backup step. */
+export type BackupStepKind = 'registry' | 'user-registry' | 'folder' | 'file' | 'services' | 'sql' | 'ad' | 'licences';
+
+/** One step of the plan: what is read, where it goes, and the literal action. */
+export interface BackupStep {
+  /** Artifact id, e.g. `enterprise.config`. */
+  id: string;
+  product: ProductId;
+  item: string;
+  kind: BackupStepKind;
+  isOptional: boolean;
+  /** The Windows path, registry key, service names or database read. */
+  source: string;
+  /** Where the source is read on this machine (after the path map), for folders and files. */
+  localSource?: string;
+  /** The artifact, relative to the set. */
+  artifact: string;
+  /** The literal action, as a person would type it. */
+  action: string;
+  /** Per-user steps: the profile. */
+  user?: { sid: string; userName: string };
+  /** Service steps: service names. */
+  services?: string[];
+  isShadowCopyWanted?: boolean;
+}
+
+/** An item that is skipped, with the reason. */
+export interface PlannedSkip {
+  item: string;
+  product: ProductId;
+  reason: string;
+}
+
+/** The plan: steps, skips and warnings (pure output of {@link planBackup}). */
+export interface BackupPlan {
+  products: ProductId[];
+  steps: BackupStep[];
+  skipped: PlannedSkip[];
+  warnings: string[];
+}
+
+/** What {@link backup} returns. */
+export interface BackupResult {
+  /** `planned` for a dry run. */
+  status: 'complete' | 'failed' | 'planned';
+  /** 0 when complete or planned, 1 when failed: for RMM exit codes. */
+  exitCode: 0 | 1;
+  /** The final set folder (absent for a dry run). */
+  path?: string;
+  name?: string;
+  manifest?: Manifest;
+  plan: BackupPlan;
+  /** The plan as literal action lines. */
+  actions: string[];
+  discovery: Discovery;
+  warnings: string[];
+}
+
+const SAFE = /[^A-Za-z0-9._-]+/g;
+/** A file-name-safe form of any text (pure). */
+function safeName(text: string): string {
+  return text.replace(SAFE, '_').replace(/^_+|_+$/g, '') || 'x';
+}
+
+function q(text: string): string {
+  return `"${text}"`;
+}
+
+/** Selects the products of a backup (pure): explicit ids, or the discovered ones plus the always-noted rows. */
+export function selectProducts(discovery: Discovery, products: BackupOptions['products'], extra: { hasSql: { chat: boolean; config: boolean }; hasAd: boolean }): ProductId[] {
+  const known = new Set(PRODUCT_CATALOG.map((p) => p.id));
+  let ids: ProductId[];
+  if (products === undefined || products === 'auto') {
+    ids = discovery.products.map((p) => p.id).filter((id) => PRODUCT_CATALOG.find((c) => c.id === id)?.isAutoDetected);
+    for (const always of ['mobile', 'macos-client', 'licences'] as const) ids.push(always);
+    if (extra.hasSql.chat) ids.push('chat-database');
+    if (extra.hasSql.config) ids.push('config-database');
+    if (extra.hasAd) ids.push('active-directory');
+  } else {
+    if (!Array.isArray(products) || products.length === 0) throw validationError('products is empty.', "Pass 'auto' or a list of catalog ids such as ['datacenter', 'ecsta'].");
+    for (const id of products) if (!known.has(id)) throw validationError(`Unknown product ${JSON.stringify(id)}.`, `Use one of: ${[...known].join(', ')}.`);
+    ids = [...products];
+  }
+  const unique = [...new Set(ids)];
+  if (unique.includes('enterprise') && unique.includes('datacenter')) return unique.filter((id) => id !== 'enterprise');
+  return unique.sort((a, b) => orderOf(a) - orderOf(b));
+}
+
+function orderOf(id: ProductId): number {
+  return PRODUCT_CATALOG.find((p) => p.id === id)?.order ?? 999;
+}
+
+/**
+ * Builds the backup plan from the catalog and a discovery (pure): one step per artifact with its
+ * literal action, every skip with its reason. Folders use the set's layout (`files/`, `registry/` ...).
+ *
+ * @example
+ * ```ts
+ * const plan = planBackup(discovery, { products: ['datacenter', 'ecsta'] });
+ * plan.steps.map((s) => s.action); // [ 'tar -czf "files/datacenter.config.tar.gz" -C "C:\\...\\config" .', ... ]
+ * ```
+ */
+export function planBackup(discovery: Discovery, options: Pick<BackupOptions, 'products' | 'include' | 'exclude' | 'sql' | 'ad' | 'licences' | 'shadowCopy'> = {}): BackupPlan {
+  const products = selectProducts(discovery, options.products, { hasSql: { chat: !!options.sql?.chat, config: !!options.sql?.config }, hasAd: !!options.ad });
+  const include = new Set(options.include ?? []);
+  const exclude = new Set(options.exclude ?? []);
+  const steps: BackupStep[] = [];
+  const skipped: PlannedSkip[] = [];
+  const warnings: string[] = [];
+  const roots: Record<string, string | undefined> = { ...discovery.roots };
+  const vss = options.shadowCopy ?? 'auto';
+  for (const id of products) {
+    const entry = PRODUCT_CATALOG.find((p) => p.id === id) as ProductEntry;
+    for (const s of entry.skipped) skipped.push({ item: `${id}.${s.id}`, product: id, reason: s.reason });
+    for (const item of entry.capture) {
+      const base = `${id}.${item.id}`;
+      if (exclude.has(item.id) || exclude.has(base)) {
+        skipped.push({ item: base, product: id, reason: 'Excluded by the caller.' });
+        continue;
+      }
+      if (item.isDefault === false && !include.has(item.id) && !include.has(base)) {
+        skipped.push({ item: base, product: id, reason: `Off by default (${item.title}); pass include: ['${item.id}'] to take it.` });
+        continue;
+      }
+      steps.push(...stepsFor(id, item, base, discovery, roots, skipped, warnings, options, vss));
+    }
+  }
+  return { products, steps, skipped, warnings };
+}
+
+function stepsFor(id: ProductId, item: CaptureItem, base: string, discovery: Discovery, roots: Record<string, string | undefined>, skipped: PlannedSkip[], warnings: string[], options: Pick<BackupOptions, 'sql' | 'ad' | 'licences'>, vss: ShadowCopyMode): BackupStep[] {
+  const common = { product: id, item: item.id, isOptional: item.isOptional };
+  switch (item.kind) {
+    case 'registry': {
+      const keys = item.key.includes('{ECSTA}') ? discovery.ecstaDrivers.map((d) => ({ key: d.key, suffix: `.${safeName(d.name)}` })) : [{ key: item.key, suffix: '' }];
+      if (keys.length === 0) skipped.push({ item: base, product: id, reason: 'No ECSTA driver is installed.' });
+      return keys.map(({ key, suffix }) => {
+        const artifact = `registry/${base}${suffix}.reg`;
+        return { ...common, id: `${base}${suffix}`, kind: 'registry', source: normalizeRegistryKey(key).short, artifact, action: `reg.exe export ${q(normalizeRegistryKey(key).short)} ${q(artifact)} /y` };
+      });
+    }
+    case 'user-registry':
+      return userProfilesOf(discovery).map((p) => {
+        const artifact = `registry/${base}.${safeName(p.userName)}.reg`;
+        const source = `HKU\\${p.sid}\\${item.subkey}`;
+        const how = p.isLoaded ? `reg.exe export ${q(source)} ${q(artifact)} /y` : `reg.exe load HKU\\PB_<random> ${q(`${p.profilePath}\\NTUSER.DAT`)}; reg.exe export ${q(`HKU\\PB_<random>\\${item.subkey}`)} ${q(artifact)} /y; reg.exe unload HKU\\PB_<random>`;
+        return { ...common, id: `${base}.${safeName(p.userName)}`, kind: 'user-registry', source, artifact, action: `${how}  (rewritten to HKEY_CURRENT_USER)`, user: { sid: p.sid, userName: p.userName } };
+      });
+    case 'folder': {
+      const source = expandRootPath(item.path, roots);
+      if (!source) {
+        const root = /<([A-Z]+)>/.exec(item.path)?.[1];
+        const why = `The folder ${item.path} is unknown: ${root} was not discovered (pass overrides.roots.${root}).`;
+        if (item.isOptional) skipped.push({ item: base, product: id, reason: why });
+        else warnings.push(why);
+        return item.isOptional ? [] : [{ ...common, id: base, kind: 'folder', source: item.path, artifact: `files/${base}.tar.gz`, action: `# ${why}` }];
+      }
+      const artifact = `files/${base}.tar.gz`;
+      const through = item.isShadowCopyWanted && vss !== 'never' ? '  (read through a volume shadow copy when one can be made)' : '';
+      return [{ ...common, id: base, kind: 'folder', source, localSource: toLocalPath(source, discovery.pathMap), artifact, action: `tar -czf ${q(artifact)} -C ${q(source)} .${through}`, isShadowCopyWanted: item.isShadowCopyWanted }];
+    }
+    case 'user-folder': {
+      const out: BackupStep[] = [];
+      for (const p of discovery.profiles) {
+        for (const folder of p.clientFolders) {
+          const leaf = folder.split('\\').pop() as string;
+          const sid = `${base}.${safeName(p.userName)}.${safeName(leaf)}`;
+          const artifact = `files/${sid}.tar.gz`;
+          out.push({ ...common, id: sid, kind: 'folder', source: folder, localSource: toLocalPath(folder, discovery.pathMap), artifact, action: `tar -czf ${q(artifact)} -C ${q(folder)} .`, user: { sid: p.sid, userName: p.userName } });
+        }
+      }
+      if (out.length === 0) skipped.push({ item: base, product: id, reason: 'No user profile has a ProCall client folder.' });
+      return out;
+    }
+    case 'file': {
+      const source = expandRootPath(item.path, roots);
+      if (!source) {
+        skipped.push({ item: base, product: id, reason: `The file ${item.path} is unknown: its root was not discovered.` });
+        return [];
+      }
+      const artifact = `files/${base}.${safeName(source.split('\\').pop() as string)}`;
+      return [{ ...common, id: base, kind: 'file', source, localSource: toLocalPath(source, discovery.pathMap), artifact, action: `copy ${q(source)} ${q(artifact)}` }];
+    }
+    case 'services': {
+      const names = discovery.services.filter((s) => item.roles.includes(s.role)).map((s) => s.name);
+      if (names.length === 0) {
+        skipped.push({ item: base, product: id, reason: `No service of the roles ${item.roles.join(', ')} is installed.` });
+        return [];
+      }
+      const dir = `services/${id}`;
+      return [{ ...common, id: base, kind: 'services', source: names.join(', '), artifact: dir, services: names, action: names.map((n) => `reg.exe export ${q(`HKLM\\SYSTEM\\CurrentControlSet\\Services\\${n}`)} ${q(`${dir}/${n}.reg`)} /y; sc.exe sdshow ${n}`).join('; ') + `; write ${dir}/<name>.json, <name>.md, restore-services.ps1` }];
+    }
+    case 'sql': {
+      const db = options.sql?.[item.role];
+      if (!db) {
+        skipped.push({ item: base, product: id, reason: `No ${item.role} database was given (option sql.${item.role}).` });
+        return [];
+      }
+      const artifact = `sql/${base}.${safeName(db.database)}.bak`;
+      return [{ ...common, id: base, kind: 'sql', source: `${db.server}/${db.database}`, artifact, action: `BACKUP DATABASE [${db.database.replace(/]/g, ']]')}] TO DISK = N'${(db.serverFile ?? artifact).replace(/'/g, "''")}' WITH COPY_ONLY, CHECKSUM, INIT, FORMAT; RESTORE VERIFYONLY ... WITH CHECKSUM` }];
+    }
+    case 'ad': {
+      if (!options.ad) {
+        skipped.push({ item: base, product: id, reason: 'No Active Directory connection was given (option ad).' });
+        return [];
+      }
+      const artifact = `ad/${base}.jsonl`;
+      const attrs = Array.isArray(options.ad.attributes) ? options.ad.attributes.join(',') : `${options.ad.attributes.schemaPrefix}*`;
+      return [{ ...common, id: base, kind: 'ad', source: `${options.ad.url} ${options.ad.baseDn}`, artifact, action: `ldapsearch -H ${options.ad.url} -b ${q(options.ad.baseDn)} "(|(objectClass=user)(objectClass=group)(objectClass=computer))" objectGUID ${attrs} > ${q(artifact)}` }];
+    }
+    case 'licences': {
+      const count = Object.keys(options.licences ?? {}).length;
+      if (count === 0) {
+        warnings.push('No licence keys were given: the set holds none. Pass licences: { "<component>": new Secret("<key>") } so that they are kept with the backup.');
+        skipped.push({ item: base, product: id, reason: 'No licence keys were given by the caller.' });
+        return [];
+      }
+      return [{ ...common, id: base, kind: 'licences', source: `${count} licence key(s) supplied by the caller`, artifact: 'licences/licences.json', action: 'write licences/licences.json  (the keys; encrypted when encryption is on)' }];
+    }
+  }
+}
+
+function userProfilesOf(discovery: Discovery): Discovery['profiles'] {
+  return discovery.profiles;
+}
+
+function parametersOf(discovery: Discovery, entry: ProductEntry): Record<string, ManifestParameter> {
+  const p: Record<string, ManifestParameter> = {};
+  const src = (field: string): ManifestParameter['source'] => (discovery.overridden.includes(field) ? 'override' : 'discovered');
+  const usesRoot = (r: string): boolean => entry.capture.some((c) => 'path' in c && c.path.includes(`<${r}>`));
+  for (const [name, value] of Object.entries(discovery.roots)) if (usesRoot(name)) p[name] = { value, source: src(`roots.${name}`) };
+  const roles = entry.stopRoles.concat(entry.capture.flatMap((c) => (c.kind === 'services' ? [...c.roles] : [])));
+  const services = discovery.services.filter((s) => roles.includes(s.role)).map((s) => ({ name: s.name, role: s.role, imagePath: s.imagePath }));
+  if (services.length) p.services = { value: services as unknown as JsonValue, source: src('services') };
+  if (entry.id === 'ecsta') p.drivers = { value: discovery.ecstaDrivers.map((d) => d.key), source: src('ecstaDrivers') };
+  if (entry.id === 'windows-client') p.profiles = { value: discovery.profiles.map((x) => ({ sid: x.sid, userName: x.userName, profilePath: x.profilePath, clientFolders: x.clientFolders })) as unknown as JsonValue, source: src('profiles') };
+  if (Object.keys(discovery.pathMap).length) p.pathMap = { value: discovery.pathMap, source: 'override' };
+  return p;
+}
+
+/**
+ * Backs up the installation: discovers (or takes `discovery`), plans, and runs the steps into a
+ * backup set, `concurrency` at a time. A failed required step marks the set `failed` (exit code 1)
+ * while the other artifacts are kept for inspection; absent optional sources and skipped-on-purpose
+ * items are recorded with their reason; RESTORE.md is written for exactly this set. With `dryRun`,
+ * nothing is written and the plan is returned as literal actions.
+ *
+ * @example
+ * ```ts
+ * const r = await backup({ runner, target: 'D:\\Backup', kind: 'pre-change', reason: 'UCServer update 8.4', licences: { UCServer: new Secret(key) } });
+ * if (r.exitCode !== 0) console.error(r.manifest?.errors);
+ * ```
+ */
+export async function backup(options: BackupOptions): Promise<BackupResult> {
+  if (!options || typeof options !== 'object') throw validationError('backup needs options.', "Pass { runner, target, kind: 'scheduled' }.");
+  if (!options.runner) throw validationError('backup needs a runner.', 'Pass runner: new PowerShellRunner().');
+  if (typeof options.target !== 'string' || options.target.trim() === '') throw validationError('backup needs a target folder.', 'Pass target: the folder that holds the backup sets (local or UNC).');
+  if (!['scheduled', 'pre-change', 'manual'].includes(options.kind)) throw validationError(`Unknown kind ${JSON.stringify(options.kind)}.`, "Use 'scheduled', 'pre-change' or 'manual'.");
+  if (options.kind === 'pre-change' && (typeof options.reason !== 'string' || options.reason.trim() === '')) throw validationError('A pre-change backup needs a reason.', "Pass reason, e.g. 'UCServer update 8.3 -> 8.4'.");
+  const concurrency = options.concurrency ?? 4;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw validationError(`concurrency ${concurrency} is out of range.`, 'Use an integer from 1 to 64.');
+  for (const [name, key] of Object.entries(options.licences ?? {})) {
+    if (!(key instanceof Secret) && typeof key !== 'string') throw validationError(`The licence key of ${JSON.stringify(name)} is not a string or Secret.`, 'Pass licences as { "<component>": new Secret("<key>") }.');
+  }
+
+  const discovery = options.discovery ?? (await discover(options.runner, options.overrides ?? {}));
+  const plan = planBackup(discovery, options);
+  const actions = plan.steps.map((s) => s.action);
+  const warnings = [...discovery.warnings, ...plan.warnings];
+  if (options.dryRun) return { status: 'planned', exitCode: 0, plan, actions, discovery, warnings };
+
+  const set = await createBackupSet({ target: options.target, host: options.host ?? discovery.host ?? os.hostname(), kind: options.kind, reason: options.reason, now: options.now, encryption: options.encryption });
+  try {
+    for (const w of warnings) set.warn(w);
+    for (const id of plan.products) {
+      const entry = PRODUCT_CATALOG.find((p) => p.id === id) as ProductEntry;
+      const version = discovery.products.find((p) => p.id === id)?.version ?? undefined;
+      set.addProduct({ id, name: entry.name, ...(version ? { version } : {}), parameters: parametersOf(discovery, entry) });
+    }
+    for (const s of plan.skipped) set.skip(s.item, s.reason, s.product);
+    const limit = pLimit(concurrency);
+    let done = 0;
+    const total = plan.steps.length;
+    const emit = (step: BackupStep, state: BackupProgress['state'], message?: string): void => {
+      try {
+        options.onProgress?.({ step: step.id, product: step.product, state, done, total, message });
+      } catch {
+        // a throwing progress callback must not break the backup
+      }
+    };
+    const profiles = plan.steps.some((s) => s.kind === 'user-registry') ? await listUserProfiles(options.runner) : [];
+    await Promise.all(
+      plan.steps.map((step) =>
+        limit(async () => {
+          emit(step, 'start');
+          try {
+            const outcome = await runStep(step, set, options, profiles);
+            done++;
+            if (outcome === 'absent') emit(step, 'skipped', 'absent');
+            else emit(step, 'done');
+          } catch (e) {
+            done++;
+            set.fail(step.id, e);
+            emit(step, 'failed', e instanceof Error ? e.message : String(e));
+          }
+        }),
+      ),
+    );
+    // The runbook describes exactly what was captured; written last before the manifest.
+    const runbookFile = path.join(set.partialPath, 'RESTORE.md');
+    await writeFile(runbookFile, buildRunbook({ discovery, plan, host: set.host, name: set.name, kind: options.kind, reason: options.reason, createdAt: set.createdAt, isEncrypted: set.isEncrypted }), 'utf8');
+    await set.record({ id: 'runbook', path: 'RESTORE.md', primitive: 'buildRunbook', product: 'licences', source: 'catalog + discovery', encrypt: false });
+    const discoveryFile = path.join(set.partialPath, 'discovery.json');
+    await writeFile(discoveryFile, `${JSON.stringify(discovery, null, 2)}\n`, 'utf8');
+    await set.record({ id: 'discovery', path: 'discovery.json', primitive: 'discover', product: 'licences', source: 'discover()' });
+    const finished = await set.finish();
+    const failed = finished.status !== 'complete';
+    return { status: finished.status, exitCode: failed ? 1 : 0, path: finished.path, name: finished.name, manifest: finished.manifest, plan, actions, discovery, warnings: finished.manifest.warnings };
+  } catch (e) {
+    await set.abort();
+    throw e;
+  }
+}
+
+async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOptions, profiles: UserProfile[]): Promise<'ok' | 'absent'> {
+  const started = Date.now();
+  const [folder, ...rest] = step.artifact.split('/');
+  const file = (): string => set.artifactPath(folder as ArtifactFolder, rest.join('/'));
+  const record = async (p: string, extra: { sha256?: string; bytes?: number; warnings?: string[]; details?: Record<string, JsonValue>; primitive: string; id?: string }): Promise<void> => {
+    await set.record({ id: extra.id ?? step.id, path: p, primitive: extra.primitive, product: step.product, source: step.source, sha256: extra.sha256, bytes: extra.bytes, durationMs: Date.now() - started, warnings: extra.warnings ?? [], details: extra.details });
+  };
+  const absent = (reason: string): 'absent' => {
+    if (!step.isOptional) throw new ProcallBackupError('PB_SOURCE_MISSING', `${step.source} (${step.id}) is missing: ${reason}`, { fix: 'Check the discovered paths in discovery.json, or pass overrides / exclude for this item.', command: 'backup' });
+    set.skip(step.id, `Absent: ${reason}`, step.product);
+    return 'absent';
+  };
+  switch (step.kind) {
+    case 'registry': {
+      const r = await exportRegistryKey(options.runner, { key: step.source, file: file(), optional: step.isOptional });
+      if (r.absent) return absent(`the registry key ${step.source} does not exist.`);
+      await record(r.file, { sha256: r.sha256, bytes: r.bytes, primitive: 'exportRegistryKey', details: { key: r.key, keys: r.keys, values: r.values } });
+      return 'ok';
+    }
+    case 'user-registry': {
+      const subkey = step.source.split('\\').slice(2).join('\\');
+      const r = await exportUserRegistryKey(options.runner, { sid: step.user?.sid, subkey, file: file(), optional: true, profiles });
+      if (r.absent) {
+        set.skip(step.id, r.reason === 'hive-missing' ? `The profile of ${step.user?.userName} has no NTUSER.DAT.` : `${step.user?.userName} has no ${subkey}.`, step.product);
+        return 'absent';
+      }
+      await record(r.file, { sha256: r.sha256, bytes: r.bytes, primitive: 'exportUserRegistryKey', details: { sid: r.sid, user: step.user?.userName ?? null, key: r.key, access: r.access, keys: r.keys, values: r.values } });
+      return 'ok';
+    }
+    case 'folder': {
+      if (step.action.startsWith('#')) throw new ProcallBackupError('PB_SOURCE_MISSING', step.action.slice(2), { fix: 'Pass the root in overrides.roots.', command: 'backup' });
+      const local = step.localSource as string;
+      const st = await stat(local).catch(() => undefined);
+      if (!st || !st.isDirectory()) return absent(`the folder ${step.source} does not exist (read at ${local}).`);
+      const snap = await snapshotDirectory({ source: local, archive: file(), shadowCopy: step.isShadowCopyWanted ? (options.shadowCopy ?? 'auto') : 'never', runner: step.isShadowCopyWanted ? options.runner : undefined });
+      const w = [...snap.warnings];
+      if (step.isShadowCopyWanted && !snap.shadowCopy.used && options.shadowCopy !== 'never') w.push(`Read without a shadow copy: ${snap.shadowCopy.message ?? snap.shadowCopy.reason}. Open files may be inconsistent; stop the service for a consistent copy.`);
+      for (const u of snap.unreadable) w.push(`Unreadable: ${u.path} (${u.code})`);
+      for (const c of snap.changedDuringRead) w.push(`Changed while read: ${c.path} (${c.change})`);
+      if (snap.unreadable.length > 0 && !step.isOptional) {
+        await record(snap.archive, { sha256: snap.sha256, bytes: snap.bytes, primitive: 'snapshotDirectory', warnings: w });
+        throw new ProcallBackupError('PB_COMMAND_FAILED', `${snap.unreadable.length} file(s) of ${step.source} could not be read: ${snap.unreadable.slice(0, 3).map((u) => u.path).join(', ')}.`, { fix: 'Run elevated so that a shadow copy can be made, or stop the service during the backup.', command: 'snapshotDirectory' });
+      }
+      await record(snap.archive, { sha256: snap.sha256, bytes: snap.bytes, primitive: 'snapshotDirectory', warnings: w, details: { files: snap.files, dirs: snap.dirs, contentBytes: snap.contentBytes, shadowCopy: snap.shadowCopy.used, ...(step.user ? { sid: step.user.sid, user: step.user.userName } : {}) } });
+      return 'ok';
+    }
+    case 'file': {
+      const local = step.localSource as string;
+      const st = await stat(local).catch(() => undefined);
+      if (!st || !st.isFile()) return absent(`the file ${step.source} does not exist (read at ${local}).`);
+      const target = file();
+      await copyFile(local, `${target}.partial`);
+      await rename(`${target}.partial`, target);
+      const buf = await readFile(target);
+      await record(target, { sha256: createHash('sha256').update(buf).digest('hex'), bytes: buf.length, primitive: 'copyFile' });
+      return 'ok';
+    }
+    case 'services': {
+      const dir = path.join(set.partialPath, 'services', step.product); // one folder per product: each has its own restore-services.ps1
+      await mkdir(dir, { recursive: true });
+      const capture = await captureServiceConfig(options.runner, { names: step.services, directory: dir });
+      const written = writeServiceBackup(dir, capture);
+      const warnings = [...capture.warnings];
+      for (const f of written.files) await record(path.join(dir, f), { id: `${step.id}.${safeName(f)}`, primitive: 'captureServiceConfig', warnings: f === 'restore-services.ps1' ? warnings : [] });
+      if (capture.missing.length > 0) set.warn(`Services not found: ${capture.missing.join(', ')}.`);
+      return 'ok';
+    }
+    case 'sql': {
+      const role = step.id.endsWith('chat-db') ? 'chat' : 'config';
+      const db = options.sql?.[role] as RecipeSqlDatabase;
+      const target = file();
+      const r = await backupSqlDatabase(options.runner, { ...db, file: db.serverFile ?? target, localPath: db.localFile ?? (db.serverFile ? undefined : target) });
+      if (db.localFile && path.resolve(db.localFile) !== path.resolve(target)) {
+        await copyFile(db.localFile, target);
+      }
+      if (!r.isFileReachable && !db.localFile) throw new ProcallBackupError('PB_SQL_BACKUP_DEVICE', `SQL Server wrote ${r.file}, which this process cannot read.`, { fix: 'Give sql.<role>.localFile (where this machine reads that file), or a serverFile on a share both can reach.' });
+      await record(target, { primitive: 'backupSqlDatabase', details: { server: r.server, database: r.database, isVerified: r.isVerified, isCopyOnly: r.header.isCopyOnly, firstLsn: r.header.firstLsn, lastLsn: r.header.lastLsn } });
+      return 'ok';
+    }
+    case 'ad': {
+      const r = await dumpAdAttributes({ ...(options.ad as Omit<AdDumpOptions, 'file'>), file: file() });
+      await record(r.file, { sha256: r.sha256, bytes: r.bytes, primitive: 'dumpAdAttributes', details: { baseDn: r.baseDn, objects: r.counts.objects, attributes: r.attributes.map((a) => a.name) } });
+      return 'ok';
+    }
+    case 'licences': {
+      const target = file();
+      const keys = Object.entries(options.licences ?? {}).map(([component, key]) => ({ component, key: key instanceof Secret ? key.reveal() : key }));
+      await writeFile(`${target}.partial`, `${JSON.stringify({ schema: 'procall-backup/licences', licences: keys }, null, 2)}\n`, { encoding: 'utf8', mode: 0o600 });
+      await rename(`${target}.partial`, target);
+      if (!set.isEncrypted) set.warn('Licence keys are stored unencrypted in licences/licences.json; pass encryption to protect them.');
+      await record(target, { primitive: 'licences', details: { components: keys.map((k) => k.component) } });
+      return 'ok';
+    }
+  }
+}

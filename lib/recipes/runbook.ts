@@ -1,0 +1,245 @@
+/**
+ * RESTORE.md: the restore runbook for exactly one backup set, in English and German, with the real
+ * paths, versions, service names, file names and commands, including the manual steps.
+ */
+import type { SetKind } from '../backup-set/layout';
+import { PRODUCT_CATALOG, RESTORE_PHASES, type ProductEntry, type ProductId, type RestorePhase, type RunbookKey } from './catalog';
+import type { BackupPlan, BackupStep } from './backup';
+import type { Discovery } from './discover';
+
+/** A runbook language. */
+export type RunbookLanguage = 'en' | 'de';
+
+/** Text of each manual step; `{name}`, `{version}`, `{services}`, `{drivers}`, `{root}` are filled in. */
+export const RUNBOOK_TEXTS: Readonly<Record<RunbookKey, Record<RunbookLanguage, string>>> = Object.freeze({
+  'install-identical-version': {
+    en: 'Install exactly version {version} of {name} (the vendor requires the identical version; restore refuses a different one unless forced).',
+    de: 'Installieren Sie genau die Version {version} von {name} (der Hersteller verlangt die identische Version; restore lehnt eine andere ohne force ab).',
+  },
+  'cancel-setup-wizard': {
+    en: 'When the setup wizard of the UCServer starts after the installation, cancel it at its first dialog. Do not configure anything.',
+    de: 'Wenn nach der Installation der Einrichtungsassistent des UCServers startet, brechen Sie ihn beim ersten Dialog ab. Nichts konfigurieren.',
+  },
+  'repair-install': {
+    en: 'If the UCServer does not start, run a repair installation of the same version first; files that setup does not ship (configuration, database) survive it.',
+    de: 'Startet der UCServer nicht, führen Sie zuerst eine Reparaturinstallation derselben Version aus; Dateien, die das Setup nicht mitbringt (Konfiguration, Datenbank), bleiben erhalten.',
+  },
+  'client-not-running': {
+    en: 'Make sure the ProCall client is not running for the users being restored (ask them to sign off, or end ProCall.exe).',
+    de: 'Stellen Sie sicher, dass der ProCall Client der wiederherzustellenden Benutzer nicht läuft (abmelden lassen oder ProCall.exe beenden).',
+  },
+  'reinstall-mobile': {
+    en: 'ProCall Mobile (Android/iOS) keeps no server-side data: reinstall the app; the user signs in with the UCConnect ID from the invitation mail.',
+    de: 'ProCall Mobile (Android/iOS) hat keine Daten zum Sichern: App neu installieren; der Benutzer meldet sich mit der UCConnect-ID aus der Einladungsmail an.',
+  },
+  'reinstall-macos': {
+    en: 'The ProCall macOS client keeps nothing on this server: reinstall it on the Macs.',
+    de: 'Der ProCall macOS Client hat auf diesem Server nichts zu sichern: auf den Macs neu installieren.',
+  },
+  'enterprise-zip': {
+    en: 'Alternatively, if you have a configuration export (zip) made in the ProCall Enterprise admin UI, you can import it in the setup wizard instead of cancelling it. This set was made the DataCenter way (folders and registry), which is what the steps below restore.',
+    de: 'Alternativ kann ein in der ProCall Enterprise Verwaltung erstellter Konfigurationsexport (zip) im Einrichtungsassistenten importiert werden, statt ihn abzubrechen. Dieses Backup wurde auf DataCenter-Art (Ordner und Registry) erstellt; das stellen die folgenden Schritte wieder her.',
+  },
+  'stop-all-ucservers': {
+    en: 'Stop EVERY UCServer of the multi-server environment (all hosts), not only this one, before the database is restored: {services}.',
+    de: 'Stoppen Sie JEDEN UCServer der Multi-Server-Umgebung (alle Hosts), nicht nur diesen, bevor die Datenbank zurückgespielt wird: {services}.',
+  },
+  'ad-restore-scope': {
+    en: 'Only the dumped attributes are written back, and only on the objects they came from (matched by objectGUID). Other applications may share extensionName: check before restoring.',
+    de: 'Zurückgeschrieben werden nur die gesicherten Attribute und nur an den Objekten, von denen sie stammen (per objectGUID). extensionName kann von anderen Anwendungen mitbenutzt werden: vorher prüfen.',
+  },
+  'ecsta-install-driver': {
+    en: 'Install each ECSTA driver again ({drivers}) and cancel the configuration dialog it opens.',
+    de: 'Installieren Sie jeden ECSTA-Treiber erneut ({drivers}) und brechen Sie den Konfigurationsdialog ab, den er öffnet.',
+  },
+  'ecsta-add-instance': {
+    en: 'After the registry import: open the Windows Control Panel, "Phone and Modem", tab "Advanced" ("Phone Driver Options Advanced"), and add one driver instance of each ECSTA driver ({drivers}); it picks up the restored configuration.',
+    de: 'Nach dem Registry-Import: In der Systemsteuerung "Telefon und Modem", Registerkarte "Erweitert" ("Phone Driver Options Advanced") von jedem ECSTA-Treiber ({drivers}) eine Treiberinstanz hinzufügen; sie übernimmt die wiederhergestellte Konfiguration.',
+  },
+  'service-passwords': {
+    en: 'Windows never reveals service account passwords, so the set has none. Re-enter the password of every service that runs under an account other than LocalSystem: {services}.',
+    de: 'Windows gibt Kennwörter von Dienstkonten nie heraus; das Backup enthält keine. Geben Sie das Kennwort jedes Dienstes, der nicht als LocalSystem läuft, erneut ein: {services}.',
+  },
+  'licence-keys': {
+    en: 'Re-enter the licence keys of every component after a reinstall. {licences}',
+    de: 'Geben Sie nach einer Neuinstallation die Lizenzschlüssel aller Komponenten erneut ein. {licences}',
+  },
+  'media-after-ucserver': {
+    en: 'Restore the UC Media Server folders only after the UCServer (with its Media Server) is installed again.',
+    de: 'Die Ordner des UC Media Servers erst zurückkopieren, wenn der UCServer (mit Media Server) wieder installiert ist.',
+  },
+  'web-server-config': {
+    en: 'The UC Web Server has no folder of its own to restore: its settings come back with <UCROOT>\\config.',
+    de: 'Der UC Web Server hat keinen eigenen Ordner: seine Einstellungen kommen mit <UCROOT>\\config zurück.',
+  },
+  'redis-volatile': {
+    en: 'Redis holds only volatile data and is rebuilt when the servers start: nothing to restore.',
+    de: 'Redis enthält nur flüchtige Daten und wird beim Start der Server neu aufgebaut: nichts wiederherzustellen.',
+  },
+});
+
+const HEAD: Record<RunbookLanguage, Record<string, string>> = {
+  en: {
+    title: 'Restore runbook', about: 'About this backup set', host: 'Host', set: 'Set', kind: 'Kind', reason: 'Reason', created: 'Created', encrypted: 'Encrypted',
+    products: 'Products in this set', product: 'Product', version: 'Version', before: 'Before you start (manual)', auto: 'Automated restore',
+    autoText: 'The library runs the steps below in this order, after verifying every file of the set and checking the installed versions. Look at the plan first (dry run is the default), then run it:',
+    steps: 'Steps, in order (to do them by hand)', after: 'After the restore (manual)', skipped: 'Not in this set, on purpose', none: 'none',
+    yes: 'yes: artifacts are `.pbenc` files; restore needs the passphrase or key file', no: 'no',
+    stop: 'Stop the services', sql: 'Restore the SQL Server databases', ad: 'Restore the Active Directory attributes', folders: 'Restore the folders and files', services: 'Re-apply the service definitions', registry: 'Import the registry', start: 'Start the services',
+    forUser: 'for user', verify: 'Check the set first',
+  },
+  de: {
+    title: 'Anleitung zur Wiederherstellung', about: 'Zu diesem Backup', host: 'Host', set: 'Backup', kind: 'Art', reason: 'Anlass', created: 'Erstellt', encrypted: 'Verschlüsselt',
+    products: 'Produkte in diesem Backup', product: 'Produkt', version: 'Version', before: 'Vorher (manuell)', auto: 'Automatische Wiederherstellung',
+    autoText: 'Die Bibliothek führt die folgenden Schritte in dieser Reihenfolge aus, nachdem sie jede Datei des Backups geprüft und die installierten Versionen verglichen hat. Zuerst den Plan ansehen (Probelauf ist Standard), dann ausführen:',
+    steps: 'Schritte in Reihenfolge (für die Ausführung von Hand)', after: 'Danach (manuell)', skipped: 'Absichtlich nicht gesichert', none: 'keine',
+    yes: 'ja: die Dateien sind `.pbenc`; restore braucht die Passphrase oder die Schlüsseldatei', no: 'nein',
+    stop: 'Dienste stoppen', sql: 'SQL-Server-Datenbanken zurückspielen', ad: 'Active-Directory-Attribute zurückschreiben', folders: 'Ordner und Dateien zurückkopieren', services: 'Dienstdefinitionen wieder anwenden', registry: 'Registry importieren', start: 'Dienste starten',
+    forUser: 'für Benutzer', verify: 'Zuerst das Backup prüfen',
+  },
+};
+
+/** What {@link buildRunbook} needs. */
+export interface RunbookInput {
+  discovery: Discovery;
+  plan: BackupPlan;
+  host: string;
+  name: string;
+  kind: SetKind;
+  reason?: string;
+  createdAt: Date;
+  isEncrypted: boolean;
+  /** Where the set will be read from in the commands; default `.` (the set folder). */
+  setPath?: string;
+}
+
+function fill(text: string, values: Record<string, string>): string {
+  return text.replace(/\{([a-z]+)\}/g, (m, k: string) => values[k] ?? m);
+}
+
+function win(rel: string): string {
+  return rel.replace(/\//g, '\\');
+}
+
+/** The manual-restore command of one step (pure). */
+function commandOf(step: BackupStep, set: string): string {
+  const art = `${set}\\${win(step.artifact)}`;
+  switch (step.kind) {
+    case 'registry':
+      return `reg.exe import "${art}"`;
+    case 'user-registry':
+      return `reg.exe import "${art}"   (signed in as ${step.user?.userName}; the file names HKEY_CURRENT_USER)`;
+    case 'folder':
+      return `tar.exe -xzf "${art}" -C "${step.source}"`;
+    case 'file':
+      return `copy /Y "${art}" "${step.source}"`;
+    case 'services':
+      return `powershell.exe -ExecutionPolicy Bypass -File "${art}\\restore-services.ps1"`;
+    case 'sql':
+      return `RESTORE DATABASE [${step.source.split('/').pop()}] FROM DISK = N'${art}' WITH CHECKSUM, REPLACE`;
+    case 'ad':
+      return `restoreAdAttributes({ file: '${art}', dryRun: false, ... })`;
+    case 'licences':
+      return `type "${art}"`;
+  }
+}
+
+function phaseOf(step: BackupStep): RestorePhase {
+  const entry = PRODUCT_CATALOG.find((p) => p.id === step.product) as ProductEntry;
+  return entry.capture.find((c) => c.id === step.item)?.phase ?? 'folders';
+}
+
+/**
+ * Builds RESTORE.md for one set (pure): English first, then German; the vendor's order for exactly
+ * the products in the set, with real paths, versions, service names, file names and commands.
+ *
+ * @example
+ * ```ts
+ * const md = buildRunbook({ discovery, plan, host: 'SRV01', name: '20261130T021500Z-manual', kind: 'manual', createdAt: new Date(), isEncrypted: false });
+ * ```
+ */
+export function buildRunbook(input: RunbookInput): string {
+  return [section(input, 'en'), section(input, 'de')].join('\n\n---\n\n');
+}
+
+function section(input: RunbookInput, lang: RunbookLanguage): string {
+  const h = HEAD[lang];
+  const set = input.setPath ?? `<${lang === 'en' ? 'backup folder' : 'Backup-Ordner'}>\\${input.host}\\${input.name}`;
+  const products = input.plan.products.map((id) => PRODUCT_CATALOG.find((p) => p.id === id) as ProductEntry).sort((a, b) => a.order - b.order);
+  const versionOf = (id: ProductId): string => input.discovery.products.find((p) => p.id === id)?.version ?? '-';
+  const stopServices = [...new Set(products.flatMap((p) => p.stopRoles))].flatMap((role) => input.discovery.services.filter((s) => s.role === role).map((s) => s.name));
+  const drivers = input.discovery.ecstaDrivers.map((d) => d.name).join(', ') || h.none;
+  const values = (p: ProductEntry): Record<string, string> => ({
+    name: p.name,
+    version: versionOf(p.id),
+    services: stopServices.join(', ') || h.none,
+    drivers,
+    licences: input.plan.steps.some((s) => s.kind === 'licences') ? (lang === 'en' ? `They are in ${set}\\licences\\licences.json${input.isEncrypted ? '.pbenc (encrypted)' : ''}.` : `Sie liegen in ${set}\\licences\\licences.json${input.isEncrypted ? '.pbenc (verschlüsselt)' : ''}.`) : lang === 'en' ? 'This set holds no licence keys: get them from your licence documents.' : 'Dieses Backup enthält keine Lizenzschlüssel: aus den Lizenzunterlagen nehmen.',
+  });
+  const lines: string[] = [];
+  lines.push(`# ${h.title}: ${input.host} ${input.name}`, '');
+  lines.push(`## ${h.about}`, '');
+  lines.push(`- ${h.host}: \`${input.host}\``, `- ${h.set}: \`${input.name}\``, `- ${h.kind}: ${input.kind}`);
+  if (input.reason) lines.push(`- ${h.reason}: ${input.reason}`);
+  lines.push(`- ${h.created}: ${input.createdAt.toISOString()}`, `- ${h.encrypted}: ${input.isEncrypted ? h.yes : h.no}`, '');
+  lines.push(`### ${h.products}`, '', `| ${h.product} | ${h.version} |`, '|---|---|');
+  for (const p of products) lines.push(`| ${p.name} | ${versionOf(p.id)} |`);
+  lines.push('');
+  for (const [name, value] of Object.entries(input.discovery.roots)) lines.push(`- \`<${name}>\` = \`${value}\``);
+  if (input.discovery.services.length) lines.push(`- ${lang === 'en' ? 'Services' : 'Dienste'}: ${input.discovery.services.map((s) => `\`${s.name}\` (${s.role})`).join(', ')}`);
+  lines.push('');
+
+  let n = 0;
+  lines.push(`## ${h.before}`, '');
+  const seen = new Set<string>();
+  for (const p of products) {
+    for (const key of p.manualBefore) {
+      const text = fill(RUNBOOK_TEXTS[key][lang], values(p));
+      if (seen.has(text)) continue;
+      seen.add(text);
+      lines.push(`${++n}. ${text}`);
+    }
+  }
+  if (n === 0) lines.push(`- ${h.none}`);
+  lines.push('');
+
+  lines.push(`## ${h.auto}`, '', h.autoText, '', '```powershell');
+  const js = set.replace(/\\/g, '\\\\');
+  lines.push(`node -e "require('procall-backup').restore({ set: '${js}' }).then((r) => console.log(r.actions.join('\\n')))"   # ${lang === 'en' ? 'dry run: prints the plan' : 'Probelauf: zeigt den Plan'}`);
+  lines.push(`node -e "require('procall-backup').restore({ set: '${js}', dryRun: false }).then((r) => console.log(r.status))"`);
+  lines.push('```', '');
+
+  lines.push(`## ${h.steps}`, '');
+  let k = 0;
+  for (const phase of RESTORE_PHASES) {
+    const cmds: string[] = [];
+    if (phase === 'stop') for (const s of stopServices) cmds.push(`sc.exe stop ${s}`);
+    else if (phase === 'start') for (const s of [...stopServices].reverse()) cmds.push(`sc.exe start ${s}`);
+    else {
+      const steps = input.plan.steps.filter((s) => phaseOf(s) === phase && s.kind !== 'licences').sort((a, b) => (PRODUCT_CATALOG.find((p) => p.id === a.product)?.order ?? 0) - (PRODUCT_CATALOG.find((p) => p.id === b.product)?.order ?? 0));
+      for (const s of steps) cmds.push(`${commandOf(s, set)}${s.user && s.kind !== 'user-registry' ? `   # ${h.forUser} ${s.user.userName}` : ''}`);
+    }
+    if (cmds.length === 0) continue;
+    lines.push(`${++k}. ${h[phase]}`, '', '   ```bat', ...cmds.map((c) => `   ${c}`), '   ```', '');
+  }
+  if (k === 0) lines.push(`- ${h.none}`, '');
+
+  lines.push(`## ${h.after}`, '');
+  let m = 0;
+  for (const p of products) {
+    for (const key of p.manualAfter) {
+      const text = fill(RUNBOOK_TEXTS[key][lang], values(p));
+      if (seen.has(text)) continue;
+      seen.add(text);
+      lines.push(`${++m}. ${text}`);
+    }
+  }
+  if (m === 0) lines.push(`- ${h.none}`);
+  lines.push('');
+
+  lines.push(`## ${h.skipped}`, '');
+  if (input.plan.skipped.length === 0) lines.push(`- ${h.none}`);
+  for (const s of input.plan.skipped) lines.push(`- \`${s.item}\`: ${s.reason}`);
+  lines.push('');
+  return lines.join('\n');
+}
