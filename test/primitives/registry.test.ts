@@ -18,7 +18,7 @@ import {
 } from '../../lib/primitives/registry';
 import { newRunner } from '../support/pwsh';
 import { describeWithTools, findPwsh, which } from '../support/tools';
-import { createWinePrefix, runWine, runnerWithWine, wineReg, type WinePrefix } from '../support/wine';
+import { clonePrefixOf, createWinePrefix, runWine, runnerWithWine, wineReg, type WinePrefix } from '../support/wine';
 
 describe('normalizeRegistryKey', () => {
   it.each([
@@ -356,5 +356,22 @@ describeWithTools('round trip through Wine reg.exe: export, parse, serialize, im
     // and the real import does delete them
     await importRegistryKey(runnerB, { file });
     await expect(exportRegistryKey(runnerB, { key: `${ROOT_KEY}\\L1`, file: path.join(dir, 'l1.reg'), optional: true })).resolves.toMatchObject({ absent: true });
+  });
+});
+
+describeWithTools('test support: a clone of a live prefix carries its registry', { wine: which('wine') }, () => {
+  it('flushes the running wineserver before the hard-link copy', async () => {
+    const source = await createWinePrefix();
+    let clone: WinePrefix | undefined;
+    try {
+      wineReg(source, ['add', 'HKCU\\Software\\PbClone', '/v', 'marker', '/t', 'REG_SZ', '/d', 'from-source', '/f']);
+      clone = await clonePrefixOf(source);
+      expect(runWine(clone, ['reg', 'query', 'HKCU\\Software\\PbClone', '/v', 'marker']).stdout).toContain('from-source');
+      wineReg(clone, ['add', 'HKCU\\Software\\PbClone', '/v', 'marker', '/t', 'REG_SZ', '/d', 'changed-in-clone', '/f']);
+      expect(runWine(source, ['reg', 'query', 'HKCU\\Software\\PbClone', '/v', 'marker']).stdout).toContain('from-source');
+    } finally {
+      await clone?.dispose();
+      await source.dispose();
+    }
   });
 });
