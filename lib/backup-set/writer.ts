@@ -165,7 +165,7 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
   const fixed = options.now instanceof Date ? options.now : undefined;
   if (fixed && Number.isNaN(fixed.getTime())) throw validationError('`now` is not a valid date.', 'Pass a valid Date or a function returning one.');
   const clock = typeof options.now === 'function' ? options.now : () => new Date((fixed ?? new Date(clockStart)).getTime() + (Date.now() - clockStart));
-  const createdAt = clock();
+  const createdAt = fixed ?? clock();
   const tool = options.tool ?? { name: 'procall-backup', version: readOwnVersion() };
   // Derive the key before taking the lock or creating anything: a bad key file fails cleanly.
   const key: SetKey | undefined = options.encryption ? await createSetKey(options.encryption) : undefined;
@@ -298,7 +298,14 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
       claimedPaths.add(relative.toLowerCase());
       const job = recordNow(input);
       pending.add(job);
-      job.then(() => pending.delete(job), () => pending.delete(job));
+      // A failed record leaves a file the manifest does not vouch for: always an error of the set.
+      job.then(
+        () => pending.delete(job),
+        (e: unknown) => {
+          pending.delete(job);
+          errors.push(toManifestError(`record ${input.id}`, e));
+        },
+      );
       return job;
     },
 
@@ -331,9 +338,7 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
       assertOpen('finish()');
       state = 'finishing';
       try {
-        // A record() that failed is a failed step unless the caller already said so.
-        const outcomes = await Promise.allSettled([...pending]);
-        for (const o of outcomes) if (o.status === 'rejected' && !errors.some((e) => e.message === toManifestError('record', o.reason).message)) errors.push(toManifestError('record', o.reason));
+        await Promise.allSettled([...pending]);
         const recorded = new Set(artifacts.map((a) => a.path.toLowerCase()));
         const unrecorded = (await listRelativeFiles(partialPath)).filter((f) => !recorded.has(f.toLowerCase()));
         if (unrecorded.length > 0) {
