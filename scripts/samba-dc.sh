@@ -67,8 +67,9 @@ unpack() {
 }
 
 start() {
+  [ -n "${PB_IN_TEST_NETNS:-}" ] || die "refusing to start samba outside the test network namespace: run it as 'bash scripts/in-test-netns.sh bash scripts/samba-dc.sh start $1'"
+  [ -d "$1" ] || die "start: $1 does not exist: run 'samba-dc.sh unpack $1' first"
   local d; d=$(cd "$1" && pwd)
-  [ -n "${PB_IN_TEST_NETNS:-}" ] || die "refusing to start samba outside the test network namespace: run it as 'bash scripts/in-test-netns.sh bash scripts/samba-dc.sh start $d'"
   [ -f "$d/etc/smb.conf" ] || die "start: $d holds no domain controller: run 'samba-dc.sh unpack $d' first"
   if [ -f "$d/samba.pid" ] && kill -0 "$(cat "$d/samba.pid")" 2>/dev/null; then die "start: samba already runs on $d"; fi
   mkdir -p "$d/run/lock"

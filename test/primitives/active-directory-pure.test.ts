@@ -245,3 +245,25 @@ describe('option checks happen before anything connects', () => {
     expect(await codeOfAsync(restoreAdAttributes(r))).toBe('PB_PARSE');
   });
 });
+
+describe('the test DC refuses to start outside the test network namespace', () => {
+  it('scripts/samba-dc.sh start says to use scripts/in-test-netns.sh', () => {
+    const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+    const env = { ...process.env };
+    delete env.PB_IN_TEST_NETNS;
+    const r = spawnSync('bash', [path.join(__dirname, '..', '..', 'scripts', 'samba-dc.sh'), 'start', '/nonexistent-dc'], { env, encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('in-test-netns.sh');
+  });
+
+  it('startSambaDc says the same', async () => {
+    const { startSambaDc } = require('../support/samba') as typeof import('../support/samba');
+    const saved = process.env.PB_IN_TEST_NETNS;
+    delete process.env.PB_IN_TEST_NETNS;
+    try {
+      await expect(startSambaDc({ users: 1, computers: 0, groups: 0, bigGroupMembers: 0 })).rejects.toThrow(/in-test-netns\.sh/);
+    } finally {
+      if (saved !== undefined) process.env.PB_IN_TEST_NETNS = saved;
+    }
+  });
+});
