@@ -32,6 +32,7 @@ export type ErrorCode =
   | 'PB_SQL_BACKUP_DEVICE' | 'PB_SQL_BACKUP_FAILED' | 'PB_SQL_LOGIN_FAILED' | 'PB_SQL_CANNOT_OPEN_DATABASE' | 'PB_SQL_DATABASE_IN_USE' | 'PB_SQL_DISK' | 'PB_SQL_ERROR' | 'PB_SQL_CONNECTION' | 'PB_SQL_CANCELLED' | 'PB_SQL_UCSERVER_CONNECTED' | 'PB_SQL_DATABASE_EXISTS' // SQL Server: see SqlErrorCode in primitives/sql-errors.ts
   | 'PB_LDAP_INSECURE' | 'PB_LDAP_TLS' | 'PB_LDAP_CONNECT' | 'PB_LDAP_BIND' | 'PB_LDAP_ACCESS' | 'PB_LDAP_OPERATION' | 'PB_LDAP_UNKNOWN_ATTRIBUTE' | 'PB_LDAP_NOT_AD' // Active Directory: see AdErrorCode in primitives/active-directory.ts
   | 'PB_SET_INCOMPLETE' | 'PB_SET_CORRUPT' | 'PB_SET_LOCKED' | 'PB_SET_EXISTS' | 'PB_KEY_WRONG' | 'PB_KEY_MISSING' | 'PB_DECRYPT_FAILED' // backup sets: see lib/backup-set/ (no valid manifest / artifact or manifest damaged / another writer holds the host lock / set folder exists / wrong or missing key / ciphertext truncated or tampered)
+  | 'PB_VERSION_MISMATCH' | 'PB_RESTORE_REFUSED' // recipes restore: installed version differs from the backed-up one / a precondition (running client, failed stop) blocks the restore
   | (string & { readonly __pbCode?: never });
 
 /** Details that travel with a {@link ProcallBackupError}. All optional. */
