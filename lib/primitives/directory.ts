@@ -9,11 +9,11 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { constants as fsc, createReadStream, createWriteStream, promises as fsp, type Dirent, type Stats } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import fs, { constants as fsc, createReadStream, createWriteStream, promises as fsp, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { Header, Pax, Parser, Unpack, type HeaderData, type ReadEntry } from 'tar';
 import { ProcallBackupError, validationError } from '../errors';
@@ -147,6 +147,7 @@ export interface SnapshotResult {
 }
 
 const CHUNK = 1024 * 1024;
+const BATCH = 64 * 1024;
 const ZERO_BLOCK = Buffer.alloc(512);
 // On POSIX a file swapped for a symlink between listing and opening must not be followed.
 const OPEN_FLAGS = fsc.O_RDONLY | (process.platform === 'win32' ? 0 : fsc.O_NOFOLLOW);
@@ -226,6 +227,8 @@ class TarGzWriter {
   private readonly hash = createHash('sha256');
   private readonly done: Promise<void>;
   private error: unknown;
+  private batch: Buffer[] = [];
+  private batchBytes = 0;
   bytes = 0;
 
   constructor(private readonly file: string, level: number) {
@@ -248,8 +251,27 @@ class TarGzWriter {
     });
   }
 
-  /** Writes bytes, waiting while gzip is behind so that memory stays flat. */
+  /** Writes bytes, waiting while gzip is behind so that memory stays flat. Small writes are batched: one zlib call per 64 KiB, not per tar block. */
   async write(buf: Buffer): Promise<void> {
+    if (buf.length >= BATCH) {
+      await this.flushBatch();
+      await this.push(buf);
+      return;
+    }
+    this.batch.push(buf);
+    this.batchBytes += buf.length;
+    if (this.batchBytes >= BATCH) await this.flushBatch();
+  }
+
+  private async flushBatch(): Promise<void> {
+    if (this.batchBytes === 0) return;
+    const joined = this.batch.length === 1 ? this.batch[0] : Buffer.concat(this.batch, this.batchBytes);
+    this.batch = [];
+    this.batchBytes = 0;
+    await this.push(joined);
+  }
+
+  private async push(buf: Buffer): Promise<void> {
     if (this.error) throw this.error;
     if (!this.gzip.write(buf)) await Promise.race([once(this.gzip, 'drain'), this.done]);
     if (this.error) throw this.error;
@@ -268,6 +290,7 @@ class TarGzWriter {
   /** Ends the archive (two zero blocks), flushes and syncs. Returns the archive's SHA-256. */
   async finish(): Promise<string> {
     await this.write(Buffer.alloc(1024));
+    await this.flushBatch();
     this.gzip.end();
     await this.done;
     // The stream closed its own handle; a second one makes the data durable before the rename.
@@ -298,22 +321,25 @@ type WalkItem =
   | { kind: 'file'; rel: string; abs: string }
   | { kind: 'other'; rel: string };
 
-/** A file opened (and, when small, read whole) ahead of its turn. */
+/** A file opened and, when small, already read whole. */
 type PreparedFile =
   | { state: 'gone'; change: 'vanished' | 'replaced' }
   | { state: 'unreadable'; error: unknown }
   | { state: 'read'; st: Stats; data: Buffer; after?: Stats; readError?: unknown }
-  | { state: 'open'; st: Stats; fh: FileHandle };
+  | { state: 'open'; st: Stats; fd: number };
 
-// Files up to this size are read whole ahead of their turn (at most READ_AHEAD of them at once).
+// Files up to this size are read whole with direct system calls: the promise API costs ~70 µs per
+// file in round trips, which made 20,000 small files 10x slower than GNU tar.
 const SMALL_FILE = 256 * 1024;
-const READ_AHEAD = 32;
+const readAsync = promisify(fs.read);
+const fstatAsync = promisify(fs.fstat);
+const closeAsync = promisify(fs.close);
 
 /** Opens a file and, when it is small, reads it whole (asking one byte more than its size to see growth). */
-async function prepareFile(abs: string): Promise<PreparedFile> {
-  let fh: FileHandle;
+function prepareFile(abs: string): PreparedFile {
+  let fd: number;
   try {
-    fh = await fsp.open(abs, OPEN_FLAGS);
+    fd = fs.openSync(abs, OPEN_FLAGS);
   } catch (e) {
     const code = errnoOf(e);
     if (code === 'ENOENT') return { state: 'gone', change: 'vanished' };
@@ -322,28 +348,34 @@ async function prepareFile(abs: string): Promise<PreparedFile> {
   }
   let isHandedOver = false;
   try {
-    const st = await fh.stat();
+    const st = fs.fstatSync(fd);
     if (!st.isFile()) return { state: 'gone', change: 'replaced' };
     if (st.size > SMALL_FILE) {
       isHandedOver = true;
-      return { state: 'open', st, fh };
+      return { state: 'open', st, fd };
     }
     const buf = Buffer.allocUnsafe(st.size + 1);
     let got = 0;
     try {
       while (got < buf.length) {
-        const { bytesRead } = await fh.read(buf, got, buf.length - got, got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
+        const n = fs.readSync(fd, buf, got, buf.length - got, got);
+        if (n === 0) break;
+        got += n;
       }
     } catch (e) {
       return { state: 'read', st, data: buf.subarray(0, got), readError: e };
     }
-    return { state: 'read', st, data: buf.subarray(0, got), after: await fh.stat() };
+    return { state: 'read', st, data: buf.subarray(0, got), after: fs.fstatSync(fd) };
   } catch (e) {
     return { state: 'unreadable', error: e };
   } finally {
-    if (!isHandedOver) await fh.close().catch(() => undefined);
+    if (!isHandedOver) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // closing a read-only descriptor cannot lose data
+      }
+    }
   }
 }
 
@@ -411,51 +443,32 @@ class SnapshotWalker {
     }
   }
 
-  /** Writes everything below `root`, opening and reading up to READ_AHEAD files ahead of the writer. */
+  /** Writes everything below `root` in listing order. */
   async walk(root: string): Promise<void> {
-    const items = this.list(root, '');
-    const window: Array<{ item: WalkItem; prepared?: Promise<PreparedFile> }> = [];
-    let isListed = false;
-    try {
-      for (;;) {
-        while (!isListed && window.length < READ_AHEAD) {
-          const next = await items.next();
-          if (next.done) isListed = true;
-          else window.push({ item: next.value, prepared: next.value.kind === 'file' ? prepareFile(next.value.abs) : undefined });
-        }
-        const head = window.shift();
-        if (!head) break;
-        await this.writeItem(head.item, head.prepared);
-      }
-    } finally {
-      // On failure, close what was opened ahead.
-      for (const w of window) void w.prepared?.then((p) => (p.state === 'open' ? p.fh.close() : undefined)).catch(() => undefined);
-    }
-  }
-
-  private async writeItem(item: WalkItem, prepared: Promise<PreparedFile> | undefined): Promise<void> {
-    switch (item.kind) {
-      case 'dir':
-        await this.writer.writeHeader({ path: `${item.rel}/`, type: 'Directory', mode: item.st.mode & 0o7777, size: 0, mtime: new Date(item.st.mtimeMs) });
-        this.dirs += 1;
-        this.report(item.rel);
-        return;
-      case 'symlink':
-        await this.addSymlink(item.abs, item.rel, item.st);
-        return;
-      case 'other':
-        this.skipped.push({ path: item.rel, reason: 'not a file, folder or link (socket, device or FIFO): not archivable' });
-        return;
-      case 'file': {
-        const p = await (prepared as Promise<PreparedFile>);
-        if (p.state === 'gone') this.changed.push({ path: item.rel, change: p.change });
-        else if (p.state === 'unreadable') this.unreadable.push({ path: item.rel, code: errnoOf(p.error), message: (p.error as Error).message });
-        else if (p.state === 'read') await this.addSmallFile(item.rel, p);
-        else {
-          try {
-            await this.addOpenFile(item.rel, p.st, p.fh);
-          } finally {
-            await p.fh.close().catch(() => undefined);
+    for await (const item of this.list(root, '')) {
+      switch (item.kind) {
+        case 'dir':
+          await this.writer.writeHeader({ path: `${item.rel}/`, type: 'Directory', mode: item.st.mode & 0o7777, size: 0, mtime: new Date(item.st.mtimeMs) });
+          this.dirs += 1;
+          this.report(item.rel);
+          break;
+        case 'symlink':
+          await this.addSymlink(item.abs, item.rel, item.st);
+          break;
+        case 'other':
+          this.skipped.push({ path: item.rel, reason: 'not a file, folder or link (socket, device or FIFO): not archivable' });
+          break;
+        case 'file': {
+          const p = prepareFile(item.abs);
+          if (p.state === 'gone') this.changed.push({ path: item.rel, change: p.change });
+          else if (p.state === 'unreadable') this.unreadable.push({ path: item.rel, code: errnoOf(p.error), message: (p.error as Error).message });
+          else if (p.state === 'read') await this.addSmallFile(item.rel, p);
+          else {
+            try {
+              await this.addOpenFile(item.rel, p.st, p.fd);
+            } finally {
+              await closeAsync(p.fd).catch(() => undefined);
+            }
           }
         }
       }
@@ -523,7 +536,7 @@ class SnapshotWalker {
   }
 
   /** Streams a large file in CHUNK reads; the last read asks one byte more than announced to see growth. */
-  private async addOpenFile(rel: string, st: Stats, fh: FileHandle): Promise<void> {
+  private async addOpenFile(rel: string, st: Stats, fd: number): Promise<void> {
     const size = st.size;
     const mtime = new Date(st.mtimeMs);
     await this.writer.writeHeader({ path: rel, type: 'File', mode: st.mode & 0o7777, size, mtime });
@@ -536,7 +549,7 @@ class SnapshotWalker {
       const buf = Buffer.allocUnsafe(want);
       let n: number;
       try {
-        ({ bytesRead: n } = await fh.read(buf, 0, want, pos));
+        ({ bytesRead: n } = await readAsync(fd, buf, 0, want, pos));
       } catch (e) {
         readError = e;
         break;
@@ -557,7 +570,7 @@ class SnapshotWalker {
     await this.writeBody(size - got, Buffer.alloc(0), hash); // zero-fill what a shrunk file no longer had
     await this.padBlock(size);
     if (readError !== undefined) this.unreadable.push({ path: rel, code: errnoOf(readError), message: `read failed after ${got} of ${size} bytes (the rest is zero-filled in the archive): ${(readError as Error).message}` });
-    else this.noteChange(rel, size, got, hasGrown, st, await fh.stat());
+    else this.noteChange(rel, size, got, hasGrown, st, await fstatAsync(fd));
     this.record(rel, st, mtime, hash);
   }
 }

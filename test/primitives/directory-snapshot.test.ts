@@ -141,7 +141,7 @@ describeWithTools('snapshotDirectory: archives GNU tar and bsdtar open', { tar: 
     const shrinkData = randomBytes(3 * 1024 * 1024);
     writeFileSync(path.join(src, 'a-grow.bin'), growData);
     writeFileSync(path.join(src, 'b-shrink.bin'), shrinkData);
-    // Small files are opened up to 32 ahead of the writer: the one that vanishes comes after 40 others.
+    // The file that vanishes comes after 40 others, so it is listed before it is deleted but opened after.
     for (let i = 0; i < 40; i += 1) writeFileSync(path.join(src, `c-${String(i).padStart(3, '0')}.txt`), `filler ${i}`);
     writeFileSync(path.join(src, 'x-vanish.txt'), 'gone soon');
     writeFileSync(path.join(src, 'y-stable.txt'), 'stable');
