@@ -122,6 +122,13 @@ export interface RawRegistryExport {
 }
 
 const EXPORT_BODY = MISSING_KEY_CHECK + String.raw`
+if ($in.root -eq 'HKEY_CURRENT_USER') {
+  $me = $null
+  try { $me = [Security.Principal.WindowsIdentity]::GetCurrent().User.Value } catch { $me = $null }
+  if ($me -eq 'S-1-5-18' -or $me -eq 'S-1-5-19' -or $me -eq 'S-1-5-20') {
+    Write-Warning ('HKCU is the hive of the service account ' + $me + ' here, not of a user: use exportUserRegistryKey for per-user keys.')
+  }
+}
 $argv = @('export', [string]$in.regKey, [string]$in.file, '/y')
 if ($in.viewArg) { $argv += [string]$in.viewArg }
 $r = Invoke-PbTool reg $argv -AllowExitCode @(0, 1)
@@ -161,12 +168,15 @@ export interface RegistryExport {
   values: number;
   /** The parsed file, when `includeDocument` was set. */
   document?: RegFile;
+  /** Warnings of the run, e.g. that HKCU is a service account's hive (running as SYSTEM). */
+  warnings: string[];
 }
 
 /** An optional key that does not exist: no file was written. */
 export interface RegistryKeyAbsent {
   key: string;
   absent: true;
+  warnings: string[];
 }
 
 /** What {@link exportRegistryKey} returns. */
@@ -271,20 +281,20 @@ export async function exportRegistryKey(runner: Runner, opts: ExportRegistryKeyO
   const partial = `${file}.partial`;
   const script = buildExportRegistryKeyScript({ key: key.full, file: partial, view: opts.view, timeoutMs: opts.timeoutMs });
   try {
-    const { value } = await runner.run(script);
+    const { value, warnings } = await runner.run(script);
     if (value.status === 'missing') {
-      if (opts.optional) return { key: key.full, absent: true };
+      if (opts.optional) return { key: key.full, absent: true, warnings };
       throw new ProcallBackupError('PB_REGISTRY_KEY_NOT_FOUND', `The registry key ${key.full} does not exist${opts.view && opts.view !== 'default' ? ` in the ${opts.view}-bit view` : ''}.`, {
         fix: 'Check the key name and the view (/reg:64 vs /reg:32), or pass optional: true when the key may be missing.',
         command: 'exportRegistryKey',
         stdout: value.output,
-        data: { key: key.full, view: opts.view ?? 'default' },
+        data: { key: key.full, view: opts.view ?? 'default', warnings },
       });
     }
     const { doc, sha256, bytes } = describeExport(key, partial);
     renameSync(partial, file);
     const counts = countRegFile(doc);
-    const result: RegistryExport = { key: key.full, file, sha256, bytes, keys: counts.keys, values: counts.values };
+    const result: RegistryExport = { key: key.full, file, sha256, bytes, keys: counts.keys, values: counts.values, warnings };
     if (opts.includeDocument) result.document = doc;
     return result;
   } finally {

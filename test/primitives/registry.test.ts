@@ -170,7 +170,7 @@ describeWithTools('exportRegistryKey with Wine reg.exe', { pwsh: findPwsh(), win
 
   it('an optional missing key is absent and writes nothing', async () => {
     const file = path.join(dir, 'optional.reg');
-    await expect(exportRegistryKey(runner, { key: 'HKLM\\SOFTWARE\\NoSuchVendor', file, optional: true })).resolves.toEqual({ key: 'HKEY_LOCAL_MACHINE\\SOFTWARE\\NoSuchVendor', absent: true });
+    await expect(exportRegistryKey(runner, { key: 'HKLM\\SOFTWARE\\NoSuchVendor', file, optional: true })).resolves.toEqual({ key: 'HKEY_LOCAL_MACHINE\\SOFTWARE\\NoSuchVendor', absent: true, warnings: [] });
     expect(readdirSync(dir)).not.toContain('optional.reg');
   });
 });
