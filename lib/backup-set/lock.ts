@@ -81,6 +81,63 @@ function parseLockInfo(text: string): LockInfo | undefined {
   return undefined;
 }
 
+async function writeSynced(file: string, text: string, flag: string): Promise<void> {
+  const handle = await fsp.open(file, flag);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Creates the lock file exclusively, complete from its first moment: written to a temp file, then
+ * hard-linked into place (link fails atomically when the lock exists). A writer killed at any point
+ * leaves either no lock or a whole one, never an empty file. File systems without hard links fall
+ * back to an exclusive create. False when the lock exists.
+ */
+async function createLockFile(file: string, info: LockInfo): Promise<boolean> {
+  const temp = `${file}.tmp-${info.token}`;
+  await writeSynced(temp, JSON.stringify(info), 'w');
+  try {
+    await fsp.link(temp, file);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS' && code !== 'EXDEV') throw e;
+    try {
+      await writeSynced(file, JSON.stringify(info), 'wx');
+      return true;
+    } catch (e2) {
+      if ((e2 as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw e2;
+    }
+  } finally {
+    await fsp.rm(temp, { force: true });
+  }
+}
+
+/** Replaces the content of a lock we hold, atomically (temp file + rename), e.g. to name the set. */
+export async function updateLockInfo(lock: HostLock, patch: Partial<Pick<LockInfo, 'setName' | 'purpose'>>): Promise<void> {
+  Object.assign(lock.info, patch);
+  const temp = `${lock.file}.tmp-${lock.info.token}`;
+  await writeSynced(temp, JSON.stringify(lock.info), 'w');
+  await fsp.rename(temp, lock.file);
+}
+
+/** Removes lock temp files and set-aside stale locks left by killed processes (older than a minute). */
+async function removeLockLitter(hostFolder: string): Promise<void> {
+  const names = await fsp.readdir(hostFolder).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(`${LOCK_FILE}.tmp-`) && !name.startsWith(`${LOCK_FILE}.stale-`)) continue;
+    const full = path.join(hostFolder, name);
+    const st = await fsp.stat(full).catch(() => undefined);
+    if (st && Date.now() - st.mtimeMs > 60_000) await fsp.rm(full, { force: true });
+  }
+}
+
 /**
  * Reads the lock file of a host folder and judges it, without changing anything.
  *
@@ -141,18 +198,7 @@ export async function acquireLock(hostFolder: string, options: AcquireLockOption
   let brokeStale: LockInfo | undefined;
   for (let attempt = 0; ; attempt++) {
     if (attempt > 20) throw new ProcallBackupError('PB_SET_LOCKED', `${hostFolder}: the lock file keeps changing.`, { fix: 'Another process is taking and releasing the lock in a loop; stop it and retry.' });
-    try {
-      const handle = await fsp.open(file, 'wx');
-      try {
-        await handle.writeFile(JSON.stringify(info));
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
+    if (await createLockFile(file, info)) break;
     const state = await inspectLock(hostFolder, { staleMs });
     if (state.info === undefined && state.staleReason === undefined && state.heartbeatAgeMs === undefined) continue; // vanished meanwhile: retry
     if (!state.staleReason || attempt >= 3) {
@@ -180,6 +226,7 @@ export async function acquireLock(hostFolder: string, options: AcquireLockOption
     await fsp.rm(aside, { force: true });
     brokeStale = state.info;
   }
+  await removeLockLitter(hostFolder);
   let timer: NodeJS.Timeout | undefined;
   if (heartbeatMs > 0) {
     timer = setInterval(() => {

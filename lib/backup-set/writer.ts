@@ -15,7 +15,7 @@ import {
   type SetKind,
 } from './layout';
 import { hashFile, listRelativeFiles, syncPath, writeFileAtomic } from './files';
-import { acquireLock, type AcquireLockOptions, type HostLock } from './lock';
+import { acquireLock, updateLockInfo, type AcquireLockOptions, type HostLock } from './lock';
 import {
   MANIFEST_SCHEMA_VERSION,
   serializeManifest,
@@ -186,7 +186,7 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
       sequence = (sequence ?? 1) + 1;
     }
     await fsp.mkdir(partialPath);
-    await fsp.writeFile(lock.file, JSON.stringify({ ...lock.info, setName: name })); // prune must leave this .partial alone
+    await updateLockInfo(lock, { setName: name }); // prune must leave this .partial alone
   } catch (e) {
     await lock.release();
     throw e;
