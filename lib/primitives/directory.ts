@@ -135,7 +135,11 @@ export interface SnapshotResult {
   entries: SnapshotEntry[];
   unreadable: UnreadableEntry[];
   changedDuringRead: ChangedEntry[];
-  /** Sockets, devices, FIFOs: not archivable, listed here. */
+  /**
+   * Entries not archived, with the reason: sockets, devices and FIFOs, and entries restoreDirectory
+   * would refuse (links pointing outside the folder, Windows device names, names over 255 bytes), so
+   * that every archive written here can be restored.
+   */
   skipped: SkippedEntry[];
   /** Entries left out by `exclude`. */
   excluded: number;
@@ -149,8 +153,17 @@ export interface SnapshotResult {
 const CHUNK = 1024 * 1024;
 const BATCH = 64 * 1024;
 const ZERO_BLOCK = Buffer.alloc(512);
-// On POSIX a file swapped for a symlink between listing and opening must not be followed.
-const OPEN_FLAGS = fsc.O_RDONLY | (process.platform === 'win32' ? 0 : fsc.O_NOFOLLOW);
+// On POSIX a file swapped for a symlink (or a FIFO, which would block) between listing and opening must not be followed.
+const OPEN_FLAGS = fsc.O_RDONLY | (process.platform === 'win32' ? 0 : fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+
+/** Folders need their execute bits where they have read bits (Windows reports folders as 0o666). */
+function fixDirMode(mode: number): number {
+  let m = mode & 0o7777;
+  if (m & 0o400) m |= 0o100;
+  if (m & 0o40) m |= 0o10;
+  if (m & 0o4) m |= 0o1;
+  return m;
+}
 
 /**
  * Compiles `exclude` patterns into one predicate over `/`-separated relative paths.
@@ -391,6 +404,8 @@ class SnapshotWalker {
   readonly unreadable: UnreadableEntry[] = [];
   readonly changed: ChangedEntry[] = [];
   readonly skipped: SkippedEntry[] = [];
+  // The restore's own filter: what it would refuse is listed in `skipped` instead, so every archive written here restores.
+  private readonly guard = new ArchiveEntryGuard('', { maxBytes: Infinity, maxEntries: Infinity, maxPathLength: Infinity });
 
   constructor(
     private readonly writer: TarGzWriter,
@@ -400,6 +415,13 @@ class SnapshotWalker {
 
   private report(rel: string): void {
     this.onProgress?.({ path: rel, files: this.files, dirs: this.dirs, bytesRead: this.bytesRead });
+  }
+
+  /** False (and listed in `skipped`) for an entry restoreDirectory would refuse: a device name, a name over 255 bytes, a link out. */
+  private isRestorable(rel: string, type: 'File' | 'Directory' | 'SymbolicLink', linkpath?: string): boolean {
+    const refusal = this.guard.inspect({ path: rel, type, linkpath, size: 0 });
+    if (refusal) this.skipped.push({ path: rel, reason: `not archived: a restore would refuse it (${refusal.reason})` });
+    return refusal === undefined;
   }
 
   /** Lists folders depth-first, names sorted; folders and links are lstat'ed, files are typed by readdir. */
@@ -423,7 +445,7 @@ class SnapshotWalker {
       }
       const abs = path.join(absDir, dirent.name);
       if (dirent.isFile()) {
-        yield { kind: 'file', rel, abs };
+        if (this.isRestorable(rel, 'File')) yield { kind: 'file', rel, abs };
         continue;
       }
       let st: Stats;
@@ -435,11 +457,13 @@ class SnapshotWalker {
         continue;
       }
       if (st.isDirectory()) {
+        if (!this.isRestorable(rel, 'Directory')) continue;
         yield { kind: 'dir', rel, st };
         yield* this.list(abs, rel);
       } else if (st.isSymbolicLink()) yield { kind: 'symlink', rel, abs, st };
-      else if (st.isFile()) yield { kind: 'file', rel, abs };
-      else yield { kind: 'other', rel };
+      else if (st.isFile()) {
+        if (this.isRestorable(rel, 'File')) yield { kind: 'file', rel, abs };
+      } else yield { kind: 'other', rel };
     }
   }
 
@@ -448,7 +472,7 @@ class SnapshotWalker {
     for await (const item of this.list(root, '')) {
       switch (item.kind) {
         case 'dir':
-          await this.writer.writeHeader({ path: `${item.rel}/`, type: 'Directory', mode: item.st.mode & 0o7777, size: 0, mtime: new Date(item.st.mtimeMs) });
+          await this.writer.writeHeader({ path: `${item.rel}/`, type: 'Directory', mode: fixDirMode(item.st.mode), size: 0, mtime: new Date(item.st.mtimeMs) });
           this.dirs += 1;
           this.report(item.rel);
           break;
@@ -484,7 +508,9 @@ class SnapshotWalker {
       else this.unreadable.push({ path: rel, code: errnoOf(e), message: (e as Error).message });
       return;
     }
-    await this.writer.writeHeader({ path: rel, type: 'SymbolicLink', linkpath: target.replace(/\\/g, '/'), mode: st.mode & 0o7777, size: 0, mtime: new Date(st.mtimeMs) });
+    const linkpath = target.replace(/\\/g, '/');
+    if (!this.isRestorable(rel, 'SymbolicLink', linkpath)) return;
+    await this.writer.writeHeader({ path: rel, type: 'SymbolicLink', linkpath, mode: st.mode & 0o7777, size: 0, mtime: new Date(st.mtimeMs) });
     this.symlinks += 1;
   }
 

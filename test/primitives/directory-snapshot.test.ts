@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { RecordingRunner } from '../../lib/powershell/dry-run';
 import type { Runner } from '../../lib/powershell/runner';
-import { compileExclude, snapshotDirectory, type SnapshotResult } from '../../lib/primitives/directory';
+import { compileExclude, restoreDirectory, snapshotDirectory, type SnapshotResult } from '../../lib/primitives/directory';
 import { newRunner } from '../support/pwsh';
 import { describeWithTools, findPwsh, ROOT, which } from '../support/tools';
 import { readTree, sha256 } from './directory-support';
@@ -246,6 +246,27 @@ describe('snapshotDirectory refuses and fails cleanly', () => {
     await expect(snapshotDirectory({ source: src, archive: path.join(d, 'a.tar.gz'), gzipLevel: 11 })).rejects.toMatchObject({ code: 'PB_VALIDATION' });
     await expect(snapshotDirectory({ source: src, archive: path.join(d, 'a.tar.gz'), shadowCopy: 'sometimes' as 'auto' })).rejects.toMatchObject({ code: 'PB_VALIDATION' });
     expect(readdirSync(d).sort()).toEqual(['file', 'src']);
+  });
+
+  it('leaves out (and lists) what a restore would refuse, so its own archives always restore', async () => {
+    const d = freshDir();
+    const src = path.join(d, 'src');
+    mkdirSync(path.join(src, 'sub'), { recursive: true });
+    writeFileSync(path.join(src, 'sub', 'ok.txt'), 'ok');
+    writeFileSync(path.join(src, 'CON.txt'), 'a Windows device name');
+    symlinkSync('/etc', path.join(src, 'abs-link'));
+    symlinkSync('../../outside', path.join(src, 'sub', 'out-link'));
+    symlinkSync('../sub/ok.txt', path.join(src, 'sub', 'in-link'));
+    const snap = await snapshotDirectory({ source: src, archive: path.join(d, 'a.tar.gz'), shadowCopy: 'never' });
+    expect(snap.skipped).toEqual([
+      { path: 'CON.txt', reason: expect.stringContaining('Windows device name') },
+      { path: 'abs-link', reason: expect.stringContaining('absolute') },
+      { path: 'sub/out-link', reason: expect.stringContaining('outside') },
+    ]);
+    expect(snap.symlinks).toBe(1);
+    const r = await restoreDirectory({ archive: snap.archive, target: path.join(d, 'restored'), mode: 'replace', expectedSha256: snap.sha256 });
+    expect(r.files).toBe(1);
+    expect(readTree(path.join(d, 'restored')).get('sub/in-link')).toEqual({ type: 'symlink', content: '../sub/ok.txt', mode: 0 });
   });
 
   it('a write failure leaves no archive and no .partial', async () => {
