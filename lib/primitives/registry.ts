@@ -333,6 +333,8 @@ export interface RegistryImportResult {
   values: number;
   /** True when reg.exe imported the file; false for a dry run. */
   imported: boolean;
+  /** Warnings of the import run (e.g. HKEY_CURRENT_USER is a service account's hive). */
+  warnings?: string[];
   /** With `dryRun`: what the import would change, in key order. */
   changes?: RegistryChange[];
   /**
@@ -343,6 +345,13 @@ export interface RegistryImportResult {
 }
 
 const IMPORT_BODY = String.raw`
+if ($in.touchesCurrentUser) {
+  $me = $null
+  try { $me = [Security.Principal.WindowsIdentity]::GetCurrent().User.Value } catch { $me = $null }
+  if ($me -eq 'S-1-5-18' -or $me -eq 'S-1-5-19' -or $me -eq 'S-1-5-20') {
+    Write-Warning ('The file writes HKEY_CURRENT_USER, which is the hive of the service account ' + $me + ' here: use importUserRegistryKey to restore a user''s keys.')
+  }
+}
 $argv = @('import', [string]$in.file)
 if ($in.viewArg) { $argv += [string]$in.viewArg }
 $r = Invoke-PbTool reg $argv
@@ -357,14 +366,14 @@ return @{ exitCode = $r.exitCode }
  * buildImportRegistryKeyScript({ file: 'C:\\Backup\\server.reg' }).whatIf; // [ "reg.exe import 'C:\\Backup\\server.reg'" ]
  * ```
  */
-export function buildImportRegistryKeyScript(opts: { file: string; view?: RegistryView; timeoutMs?: number }): WriteScript<{ exitCode: number } | null> {
+export function buildImportRegistryKeyScript(opts: { file: string; view?: RegistryView; timeoutMs?: number; touchesCurrentUser?: boolean }): WriteScript<{ exitCode: number } | null> {
   const file = checkFile(opts.file, 'import file');
   const viewArg = viewArgument(opts.view);
   return {
     name: 'importRegistryKey',
     effect: 'write',
     body: IMPORT_BODY,
-    input: { file, viewArg: viewArg ?? null },
+    input: { file, viewArg: viewArg ?? null, touchesCurrentUser: opts.touchesCurrentUser === true },
     whatIf: [`reg.exe import ${quotePowerShell(file)}${viewArg ? ` ${viewArg}` : ''}`],
     dryRunValue: null,
     timeoutMs: opts.timeoutMs,
@@ -555,8 +564,9 @@ export async function importRegistryKey(runner: Runner, opts: ImportRegistryKeyO
   const counts = countRegFile(doc);
   const base = { file, sha256: createHash('sha256').update(buf).digest('hex'), keys: counts.keys, values: counts.values };
   if (!opts.dryRun) {
-    const r = await runner.run(buildImportRegistryKeyScript({ file, view: opts.view, timeoutMs: opts.timeoutMs }));
-    return { ...base, imported: !r.dryRun };
+    const touchesCurrentUser = doc.keys.some((k) => normalizeRegistryKey(k.path).root === 'HKEY_CURRENT_USER');
+    const r = await runner.run(buildImportRegistryKeyScript({ file, view: opts.view, timeoutMs: opts.timeoutMs, touchesCurrentUser }));
+    return { ...base, imported: !r.dryRun, warnings: r.warnings };
   }
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'pb-reg-diff-'));
   try {
