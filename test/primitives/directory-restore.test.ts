@@ -272,3 +272,20 @@ describeWithTools('restoreDirectory on a full disk', { 'mount -t tmpfs (root)': 
     }
   });
 });
+
+describeWithTools('restoreDirectory reads archives other tools wrote', { tar: which('tar'), bsdtar: which('bsdtar') }, () => {
+  it.each([
+    ['GNU tar (gnu format, ./ prefix, long-name headers)', (src: string, out: string) => execFileSync('tar', ['-czf', out, '-C', src, '.'])],
+    ['GNU tar --format=pax', (src: string, out: string) => execFileSync('tar', ['--format=pax', '-czf', out, '-C', src, '.'])],
+    ["bsdtar (Windows' tar.exe)", (src: string, out: string) => execFileSync('bsdtar', ['-czf', out, '-C', src, '.'])],
+  ])('%s', async (_name, pack) => {
+    const d = freshDir();
+    const src = path.join(d, 'src');
+    makeSource(src);
+    const archive = path.join(d, 'other.tar.gz');
+    pack(src, archive);
+    const target = path.join(d, 'target');
+    await restoreDirectory({ archive, target, mode: 'replace' });
+    expect(readTree(target)).toEqual(readTree(src));
+  });
+});
