@@ -32,9 +32,10 @@ export { ArchiveEntryGuard, findUnsafePathReason, splitArchivePath, DEFAULT_ARCH
 export { formatSetName, parseSetName, normalizeHostName, resolveHostFolder, validateSetKind, validateArtifactFolder, validateRelativeArtifactPath, SET_KINDS, ARTIFACT_FOLDERS, MANIFEST_FILE, VERIFY_FILE, PARTIAL_SUFFIX, PRUNING_SUFFIX, LOCK_FILE, type SetKind, type ArtifactFolder, type SetName } from './backup-set/layout';
 export { readManifest, parseManifest, validateManifest, serializeManifest, validateAgainstSchema, MANIFEST_JSON_SCHEMA, MANIFEST_SCHEMA_VERSION, type Manifest, type ManifestArtifact, type ManifestCiphertext, type ManifestSkipped, type ManifestError, type ManifestProduct, type ManifestParameter, type ManifestTool, type ManifestEncryption, type ParameterSource, type KdfName, type ScryptParams, type SetStatus, type JsonValue, type JsonSchema } from './backup-set/manifest';
 export { createBackupSet, type CreateBackupSetOptions, type RecordArtifactInput, type BackupSetWriter, type FinishedBackupSet } from './backup-set/writer';
-export { hashFile } from './backup-set/files';
-export { acquireLock, inspectLock, isProcessAlive, type AcquireLockOptions, type HostLock, type LockInfo, type LockState } from './backup-set/lock';
+export { hashFile, writeFileAtomic } from './backup-set/files';
+export { acquireLock, inspectLock, isProcessAlive, updateLockInfo, type AcquireLockOptions, type HostLock, type LockInfo, type LockState } from './backup-set/lock';
 export { verifySet, readVerifyRecord, type VerifySetOptions, type SetVerification, type ArtifactCheck, type ArtifactCheckState, type VerifyProblem, type VerifyRecord } from './backup-set/verify';
 export { listSets, type ListSetsOptions, type SetListing, type SetSummary, type HostSummary, type IgnoredEntry, type IgnoredReason } from './backup-set/list';
 export { prune, planRetention, normalizeKeepPolicy, formatIsoWeek, type KeepPolicy, type PruneOptions, type PruneResult, type PruneDecision, type RetentionCandidate } from './backup-set/retention';
 export { createSetKey, openSetKey, encryptFile, decryptFile, readKeyFile, generateKeyFile, SetKey, DEFAULT_SCRYPT, ENCRYPTED_SUFFIX, type EncryptionKeySource, type EncryptionOptions, type CipherFileResult } from './backup-set/crypto';
+export { extractArtifact, openKeyForSet, type ExtractArtifactOptions, type ExtractedArtifact } from './backup-set/extract';
