@@ -18,7 +18,9 @@ async function main(): Promise<void> {
       return;
     }
     console.log(`\n== bench ${name} ==`);
-    const mod = (await import(path.join(dir, `${name}.ts`))) as { run: (args: string[]) => Promise<void> };
+    // require, not import(): under module node16 import() stays a real ESM import that cannot load .ts
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(path.join(dir, `${name}.ts`)) as { run: (args: string[]) => Promise<void> };
     await mod.run(process.argv.slice(2));
   }
 }

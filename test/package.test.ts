@@ -16,7 +16,7 @@ describe('package.json', () => {
     expect(pkg.bin['procall-backup']).toMatch(/^\.\/dist\//);
     expect(pkg.exports['.'].types).toBe('./dist/index.d.ts');
     expect(pkg.engines.node).toBe('>=20');
-    for (const dep of ['node-powershell', 'fs-extra', 'tar', 'mssql', 'ldapts', 'p-limit']) expect(pkg.dependencies[dep]).toBeDefined();
+    for (const dep of ['fs-extra', 'tar', 'mssql', 'ldapts', 'p-limit']) expect(pkg.dependencies[dep]).toBeDefined();
     const lock = JSON.parse(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8'));
     const tar = lock.packages['node_modules/tar'].version.split('.').map(Number);
     expect(tar[0] * 1e6 + tar[1] * 1e3 + tar[2]).toBeGreaterThanOrEqual(7_005_023); // older tar has path-traversal CVEs

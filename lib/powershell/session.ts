@@ -1,6 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { PowerShell } from 'node-powershell';
 import { ProcallBackupError } from '../errors';
 import type { Secret } from '../secret';
 import { findExecutable } from './find-executable';
@@ -30,7 +30,8 @@ export interface PowerShellRunnerOptions {
 const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
 const SESSION_INIT =
   "$ErrorActionPreference = 'Continue'; $ProgressPreference = 'SilentlyContinue'; " +
-  '[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding($false); $OutputEncoding = [Console]::OutputEncoding';
+  '[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding($false); $OutputEncoding = [Console]::OutputEncoding; ' +
+  "if ($PSStyle) { $PSStyle.OutputRendering = 'PlainText' }";
 
 /** Resolves which PowerShell to start, or throws `PB_TOOL_MISSING` naming the fix. */
 export function resolvePowerShell(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -77,54 +78,98 @@ export function killProcessTree(pid: number | undefined): void {
   }
 }
 
-/** One persistent PowerShell process. */
+/**
+ * One persistent PowerShell process reading commands from standard input (`-Command -`).
+ *
+ * Our own transport rather than node-powershell's: its output delimiting was measured to hang
+ * intermittently (2 calls in 3,000 never returned under load), and a backup tool cannot hang.
+ * Each call writes one line, then a line that prints an end marker to stdout and stderr; the call
+ * is complete when both markers have arrived.
+ */
 class Session {
-  private readonly shell: PowerShell;
+  private readonly child: ChildProcessWithoutNullStreams;
   private dead = false;
+  private exitReason = '';
+  private stdout = '';
+  private stderr = '';
+  private waiting: { marker: string; resolve: () => void; reject: (e: Error) => void } | undefined;
   readonly ready: Promise<void>;
 
   constructor(executable: string, env: NodeJS.ProcessEnv) {
-    this.shell = new PowerShell({
-      executable,
-      throwOnInvocationError: false,
-      executableOptions: { '-NoLogo': true, '-NoProfile': true, '-NonInteractive': true },
-      spawnOptions: { env },
-    });
-    // node-powershell rejects this promise when the process dies; we learn of it per call instead.
-    (this.shell as unknown as { exitPromise: Promise<void> }).exitPromise.then(
-      () => { this.dead = true; },
-      () => { this.dead = true; },
-    );
-    this.ready = this.shell.invoke(SESSION_INIT).then(() => undefined);
-    this.ready.catch(() => { this.dead = true; });
+    this.child = spawn(executable, ['-NoLogo', '-NoProfile', '-NonInteractive', '-Command', '-'], { env, stdio: 'pipe', windowsHide: true });
+    this.child.stdout.setEncoding('utf8');
+    this.child.stderr.setEncoding('utf8');
+    this.child.stdout.on('data', (d: string) => { this.stdout += d; this.check(); });
+    this.child.stderr.on('data', (d: string) => { this.stderr += d; this.check(); });
+    this.child.stdin.on('error', () => undefined); // EPIPE after the process died: reported by 'exit'
+    this.child.on('error', (e) => this.die(`could not start ${executable}: ${e.message}`));
+    this.child.on('exit', (code, signal) => this.die(`the PowerShell process exited (${signal ?? `code ${code}`})`));
+    this.ready = this.send(SESSION_INIT).then(() => undefined);
+    this.ready.catch(() => undefined);
   }
 
   get isAlive(): boolean {
     return !this.dead;
   }
 
-  get pid(): number | undefined {
-    return (this.shell as unknown as { process?: { pid?: number } }).process?.pid;
-  }
-
-  /** Runs one line; resolves with stdout and stderr, rejects when the process dies. */
+  /** Runs one line after the session start; resolves with its stdout and stderr, rejects when the process dies. */
   async invoke(line: string): Promise<{ stdout: string; stderr: string }> {
     await this.ready;
-    if (this.dead) throw new Error('the PowerShell process has exited');
-    const r = await this.shell.invoke(line);
-    if (this.dead) throw new Error('the PowerShell process exited during the call');
-    return { stdout: r.stdout?.toString('utf8') ?? '', stderr: r.stderr?.toString('utf8') ?? '' };
+    return this.send(line);
+  }
+
+  private send(line: string): Promise<{ stdout: string; stderr: string }> {
+    if (this.dead) return Promise.reject(new Error(this.exitReason || 'the PowerShell process has exited'));
+    if (this.waiting) return Promise.reject(new Error('a call is already running on this session'));
+    const marker = `<<PB-END:${randomBytes(12).toString('hex')}>>`;
+    this.stdout = '';
+    this.stderr = '';
+    return new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
+      this.waiting = {
+        marker,
+        resolve: () => {
+          const cut = (text: string) => text.slice(0, text.indexOf(marker));
+          const result = { stdout: cut(this.stdout), stderr: cut(this.stderr) };
+          this.stdout = '';
+          this.stderr = '';
+          resolve(result);
+        },
+        reject,
+      };
+      this.child.stdin.write(`${line}\n[Console]::Out.WriteLine('${marker}'); [Console]::Out.Flush(); [Console]::Error.WriteLine('${marker}'); [Console]::Error.Flush()\n`);
+    });
   }
 
   kill(): void {
-    this.dead = true;
-    killProcessTree(this.pid);
+    killProcessTree(this.child.pid);
+    this.die('the session was killed');
   }
 
   async dispose(): Promise<void> {
     if (this.dead) return;
-    this.dead = true;
-    await this.shell.dispose().catch(() => undefined);
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.stdin.end('exit\n');
+    const timer = setTimeout(() => killProcessTree(this.child.pid), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  private check(): void {
+    const w = this.waiting;
+    if (w && this.stdout.includes(w.marker) && this.stderr.includes(w.marker)) {
+      this.waiting = undefined;
+      w.resolve();
+    }
+  }
+
+  private die(reason: string): void {
+    if (!this.dead) {
+      this.dead = true;
+      this.exitReason = reason;
+    }
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.reject(new Error(reason));
   }
 }
 
@@ -162,6 +207,7 @@ export class PowerShellRunner implements Runner {
     this.env = {
       ...process.env,
       POWERSHELL_TELEMETRY_OPTOUT: '1',
+      TERM: 'dumb',
       POWERSHELL_UPDATECHECK: 'Off',
       DOTNET_CLI_TELEMETRY_OPTOUT: '1',
       ...options.env,

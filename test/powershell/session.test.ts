@@ -4,11 +4,11 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { ProcallBackupError } from '../../lib/errors';
 import { quotePowerShell } from '../../lib/powershell/quote';
-import { PowerShellRunner } from '../../lib/powershell/session';
+import { PowerShellRunner, resolvePowerShell } from '../../lib/powershell/session';
 import { Secret } from '../../lib/secret';
 import { adversarialCorpus } from '../support/adversarial';
 import { newRunner } from '../support/pwsh';
-import { describeWithTools, findPwsh, which } from '../support/tools';
+import { ROOT, describeWithTools, findPwsh, which } from '../support/tools';
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
@@ -66,6 +66,13 @@ describeWithTools('PowerShellRunner on real pwsh', { pwsh: findPwsh(), sh: which
     );
     expect(total).toBeGreaterThanOrEqual(10_000);
     expect(existsSync(canary)).toBe(false);
+  });
+
+  it('answers 1,000 calls in a row on one session (node-powershell hung on this)', async () => {
+    for (let i = 0; i < 1000; i++) {
+      const r = await runner.run<number>({ name: 'many', effect: 'read', body: '$in * 2', input: i, timeoutMs: 30_000 });
+      if (r.value !== i * 2) throw new Error(`call ${i} returned ${r.value}`);
+    }
   });
 
   it('refuses an unpaired surrogate before anything runs', async () => {
@@ -168,6 +175,10 @@ describeWithTools('PowerShellRunner on real pwsh', { pwsh: findPwsh(), sh: which
 describe('PowerShellRunner without PowerShell', () => {
   it('says which executable is missing and how to fix it', () => {
     expect(() => new PowerShellRunner({ executable: '/nonexistent/pwsh' })).toThrow(expect.objectContaining({ code: 'PB_TOOL_MISSING', fix: expect.stringContaining('PowerShell 7') }));
-    expect(() => new PowerShellRunner({ env: { PATH: '/nonexistent', PROCALL_BACKUP_PWSH: '' } })).toThrow(expect.objectContaining({ code: 'PB_TOOL_MISSING' }));
+    expect(() => new PowerShellRunner({ env: { PROCALL_BACKUP_PWSH: '/nonexistent/pwsh' } })).toThrow(expect.objectContaining({ code: 'PB_TOOL_MISSING', fix: expect.stringContaining('PROCALL_BACKUP_PWSH') }));
+  });
+  it('falls back to the copy `npm run setup` put into the clone when nothing is on PATH', () => {
+    const found = resolvePowerShell(undefined, { PATH: '/nonexistent' });
+    expect(found).toBe(path.join(ROOT, '.tools', 'pwsh', 'pwsh'));
   });
 });
