@@ -49,6 +49,26 @@ export async function writeFileAtomic(file: string, text: string): Promise<void>
   const temp = `${file}.tmp`;
   await fsp.writeFile(temp, text);
   await syncPath(temp, false);
-  await fsp.rename(temp, file);
+  await renameWithRetry(temp, file);
   await syncPath(path.dirname(file), true);
+}
+
+/**
+ * `rename` that rides out Windows' transient sharing violations (a virus scanner or the indexer
+ * holding a file inside a just-written folder): EPERM/EACCES/EBUSY are retried for up to `maxMs`
+ * there, as graceful-fs does. Other platforms and other errors fail at once.
+ */
+export async function renameWithRetry(from: string, to: string, maxMs = 10_000): Promise<void> {
+  const started = Date.now();
+  for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
+    try {
+      await fsp.rename(from, to);
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const isTransient = process.platform === 'win32' && (code === 'EPERM' || code === 'EACCES' || code === 'EBUSY');
+      if (!isTransient || Date.now() - started > maxMs) throw e;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
 }

@@ -2,6 +2,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { ProcallBackupError, validationError } from '../errors';
 import { parseSetName, PRUNING_SUFFIX, type SetKind } from './layout';
+import { renameWithRetry } from './files';
 import { acquireLock, inspectLock } from './lock';
 import { listHostFolders, readSetFolder, type SetSummary } from './list';
 import type { SetStatus } from './manifest';
@@ -243,7 +244,7 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
           if (d.category === 'set') {
             // Rename first: a prune killed mid-way leaves a `.pruning` folder, never a half-deleted "set".
             const doomed = `${d.path}${PRUNING_SUFFIX}`;
-            await fsp.rename(d.path, doomed);
+            await renameWithRetry(d.path, doomed);
             await fsp.rm(doomed, { recursive: true, force: true });
           } else {
             await fsp.rm(d.path, { recursive: true, force: true });

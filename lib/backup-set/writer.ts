@@ -14,7 +14,7 @@ import {
   type ArtifactFolder,
   type SetKind,
 } from './layout';
-import { hashFile, listRelativeFiles, syncPath, writeFileAtomic } from './files';
+import { hashFile, listRelativeFiles, renameWithRetry, syncPath, writeFileAtomic } from './files';
 import { acquireLock, updateLockInfo, type AcquireLockOptions, type HostLock } from './lock';
 import {
   MANIFEST_SCHEMA_VERSION,
@@ -371,7 +371,7 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
         };
         const text = serializeManifest(manifest);
         await writeFileAtomic(path.join(partialPath, MANIFEST_FILE), text);
-        await fsp.rename(partialPath, finalPath);
+        await renameWithRetry(partialPath, finalPath);
         await syncPath(path.dirname(finalPath), true);
         state = 'closed';
         return { path: finalPath, name, status: manifest.status, manifest };
