@@ -88,7 +88,7 @@ export interface BackupSetWriter {
   /** Where the set will be after {@link BackupSetWriter.finish}. */
   readonly finalPath: string;
   readonly isEncrypted: boolean;
-  /** Absolute path for a new artifact file in a sub-folder (the folder is created). */
+  /** Absolute path for a new artifact file in an artifact folder; `fileName` may contain `/` for sub-folders (created). */
   artifactPath(folder: ArtifactFolder, fileName: string): string;
   /** Hashes (and, in an encrypted set, encrypts) a written artifact and adds it to the manifest. */
   record(artifact: RecordArtifactInput): Promise<ManifestArtifact>;
@@ -277,13 +277,15 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
       assertOpen('artifactPath()');
       validateArtifactFolder(folder);
       validateRelativeArtifactPath(fileName);
-      if (fileName.includes('/')) throw validationError(`File name ${JSON.stringify(fileName)} contains a slash.`, 'Pass a plain file name; the folder is the first argument.');
-      if (/[<>:"|?*\x00-\x1f]/.test(fileName) || /[. ]$/.test(fileName)) {
-        throw validationError(`File name ${JSON.stringify(fileName)} is not valid on Windows.`, 'Use letters, digits, "-", "_" and "."; no trailing dot or space.');
+      // Sub-folders are allowed (services/<name>/...); every segment must be a valid Windows name.
+      for (const segment of fileName.split('/')) {
+        if (/[<>:"|?*\x00-\x1f]/.test(segment) || /[. ]$/.test(segment)) {
+          throw validationError(`File name ${JSON.stringify(fileName)} is not valid on Windows.`, 'Use letters, digits, "-", "_" and "."; no trailing dot or space.');
+        }
       }
-      const dir = path.join(partialPath, folder);
-      mkdirSync(dir, { recursive: true });
-      return path.join(dir, fileName);
+      const file = path.join(partialPath, folder, ...fileName.split('/'));
+      mkdirSync(path.dirname(file), { recursive: true });
+      return file;
     },
 
     record(input: RecordArtifactInput): Promise<ManifestArtifact> {

@@ -126,6 +126,9 @@ describe('createBackupSet', () => {
     expect(() => set.artifactPath('tmp' as never, 'x')).toThrow(/Unknown artifact folder/);
     expect(() => set.artifactPath('files', '../x')).toThrow(ProcallBackupError);
     expect(() => set.artifactPath('files', 'a|b')).toThrow(/not valid on Windows/);
+    expect(() => set.artifactPath('files', 'sub./x')).toThrow(/not valid on Windows/);
+    expect(set.artifactPath('services', 'UCServer/ucserver.json')).toBe(path.join(set.partialPath, 'services', 'UCServer', 'ucserver.json'));
+    expect(existsSync(path.join(set.partialPath, 'services', 'UCServer'))).toBe(true);
     const outside = path.join(target, 'outside.bin');
     writeFileSync(outside, 'x');
     expect(() => set.record({ id: 'o', path: outside, primitive: 'p', product: 'x', source: 's' })).toThrow(/outside the set/);
