@@ -151,7 +151,7 @@ export interface SnapshotResult {
 }
 
 const CHUNK = 1024 * 1024;
-const BATCH = 64 * 1024;
+const BATCH = 256 * 1024;
 const ZERO_BLOCK = Buffer.alloc(512);
 // On POSIX a file swapped for a symlink (or a FIFO, which would block) between listing and opening must not be followed.
 const OPEN_FLAGS = fsc.O_RDONLY | (process.platform === 'win32' ? 0 : fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
@@ -264,7 +264,7 @@ class TarGzWriter {
     });
   }
 
-  /** Writes bytes, waiting while gzip is behind so that memory stays flat. Small writes are batched: one zlib call per 64 KiB, not per tar block. */
+  /** Writes bytes, waiting while gzip is behind so that memory stays flat. Small writes are batched: one zlib call per 256 KiB, not per tar block. */
   async write(buf: Buffer): Promise<void> {
     if (buf.length >= BATCH) {
       await this.flushBatch();

@@ -191,7 +191,19 @@ describeWithTools('snapshotDirectory: archives GNU tar and bsdtar open', { tar: 
     const appender = spawn('sh', ['-c', `while :; do echo "$(date +%s%N) call state changed" >> '${log}'; done`], { stdio: 'ignore' });
     try {
       await new Promise((r) => setTimeout(r, 200));
-      const snap = await snapshotDirectory({ source: src, archive: path.join(d, 'live.tar.gz'), shadowCopy: 'never' });
+      let hasPaused = false;
+      const snap = await snapshotDirectory({
+        source: src,
+        archive: path.join(d, 'live.tar.gz'),
+        shadowCopy: 'never',
+        // Pause 150 ms inside the log's read so the other process surely appends meanwhile, however loaded the machine.
+        onProgress: (p) => {
+          if (p.path === 'ucserver.log' && !hasPaused) {
+            hasPaused = true;
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 150);
+          }
+        },
+      });
       expect(snap.changedDuringRead.map((c) => c.path)).toContain('ucserver.log');
       expect(['grew', 'modified']).toContain(snap.changedDuringRead.find((c) => c.path === 'ucserver.log')?.change);
       const out = path.join(d, 'out');
