@@ -214,7 +214,7 @@ function section(input: RunbookInput, lang: RunbookLanguage): string {
   for (const phase of RESTORE_PHASES) {
     const cmds: string[] = [];
     if (phase === 'stop') for (const s of stopServices) cmds.push(`sc.exe stop ${s}`);
-    else if (phase === 'start') for (const s of [...stopServices].reverse()) cmds.push(`sc.exe start ${s}`);
+    else if (phase === 'start') for (const s of stopServices) cmds.push(`sc.exe start ${s}`);
     else {
       const steps = input.plan.steps.filter((s) => phaseOf(s) === phase && s.kind !== 'licences').sort((a, b) => (PRODUCT_CATALOG.find((p) => p.id === a.product)?.order ?? 0) - (PRODUCT_CATALOG.find((p) => p.id === b.product)?.order ?? 0));
       for (const s of steps) cmds.push(`${commandOf(s, set)}${s.user && s.kind !== 'user-registry' ? `   # ${h.forUser} ${s.user.userName}` : ''}`);

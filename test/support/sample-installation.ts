@@ -7,11 +7,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, lstatSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, lstatSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { serializeRegFile, type RegFile, type RegKey } from '../../lib/primitives/reg-file';
+import { createWinePrefix, type WinePrefix } from './wine';
 
 /** Real SQLite 3 files (made with sqlite3 3.40: users + journal; presence), gzip + base64. */
 const UCSERVER_DB = 'H4sICJvlDGsCA3MxLmRiAO2VzUrDQBCAd7Om4sGTSA9eRkqpYpXdtIlJL1pLELH+1QjqRbZttJE0W7bpwWOPXnwF36B49ODNh/B13NRCFRGPesgHszM7M8wMLMOentSD2IdrIbs8hhKaQRijbQCEkK6EoCmJPfPpjtHv6GijheeVoZEMIg/qSEn5dwx1bTa7tISHPObN0L8VAxnxcKJIreFWPRe86k7dhYlzJWjD3qHn7roNOG7sHVQbF7DvXhRh0Pfl1TRYhH7MZey3wXPPvSK0B5LHgYimcel3hdrAJLzaw7PZbBYPt8ZjJKX640P7MsLY9eMAobgJonE5ODxSclavq7ZBvxfyu8kQvY6IJh2T3STkHpE38qRUSkrKX5AnOlpcZi0uw5oS2JXi9XGt7IDNTAYlyzYtYNTIazpayLGmaO6IJpy2Ot2gHX9LYwWsquUZjyJeVQIHry9h6MtvifTjbx4l+z9KHyEl5T9T0DIImzinGdSw1hlbNxyPOpUyrTB6mVPbXaKOvWmZ5QLOoDlTy33OsyvMqFB6iZ5Vou0wo1Q2rXcIjxBRAAwAAA==';
@@ -168,4 +169,49 @@ export function treeDigest(root: string): Record<string, string> {
   };
   if (statSync(root).isDirectory()) walk(root, '');
   return out;
+}
+
+/** Where Debian's Wine keeps its PE builtins: wuauserv.exe there is a real, startable service program. */
+const WINE_SERVICE_EXE_CANDIDATES = ['/usr/lib/x86_64-linux-gnu/wine/x86_64-windows/wuauserv.exe', '/usr/lib/wine/x86_64-windows/wuauserv.exe', '/usr/lib64/wine/x86_64-windows/wuauserv.exe'];
+
+/**
+ * Makes the sample's service executables startable under Wine by copying Wine's own service program
+ * over them (the services then really stop and start with sc.exe). Returns false when Wine's file is absent.
+ */
+export function makeSampleServicesRunnable(driveC: string): boolean {
+  const exe = WINE_SERVICE_EXE_CANDIDATES.find((p) => existsSync(p));
+  if (!exe) return false;
+  for (const p of [`${SAMPLE_UCROOT}\\UCServer.exe`, `${SAMPLE_UCROOT}\\UCWebServer.exe`, `${SAMPLE_UCROOT}\\MediaService\\emswindows\\bin\\emsmediaserver.exe`, `${SAMPLE_MDROOT}\\MetaDirectory.exe`]) {
+    const local = sampleLocalPath(driveC, p);
+    rmSync(local, { force: true }); // never write through a hard link into the template prefix
+    copyFileSync(exe, local);
+  }
+  return true;
+}
+
+/** A sample installation in its own Wine prefix. */
+export interface SampleInstallation {
+  prefix: WinePrefix;
+  /** The folder that plays C:. */
+  driveC: string;
+  /** The path map that reads the sample's Windows paths: `{ 'C:\\': driveC }`. */
+  pathMap: Record<string, string>;
+  /** True when the sample's services really start and stop under Wine. */
+  hasRunnableServices: boolean;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Creates the whole sample: a fresh Wine prefix, the folder trees under its drive_c, the registry
+ * keys and services (imported with Wine's reg.exe), and restarts the prefix so that Wine's service
+ * manager knows the new services.
+ */
+export async function createSampleInstallation(): Promise<SampleInstallation> {
+  const prefix = await createWinePrefix();
+  const driveC = path.join(prefix.path, 'drive_c');
+  writeSampleFiles(driveC);
+  importSampleRegistry(prefix.env);
+  const hasRunnableServices = makeSampleServicesRunnable(driveC);
+  prefix.flush();
+  return { prefix, driveC, pathMap: { 'C:\\': driveC }, hasRunnableServices, dispose: () => prefix.dispose() };
 }

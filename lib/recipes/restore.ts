@@ -1,0 +1,470 @@
+/**
+ * restore(): verifies a backup set, checks versions and preconditions, then stops services, puts
+ * every artifact back in the catalog's order, starts the services again, and reports each step.
+ * Dry run is the default; nothing changes before every check has passed.
+ */
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ProcallBackupError, validationError } from '../errors';
+import type { Runner, ReadScript, WriteScript } from '../powershell/runner';
+import { PowerShellRunner } from '../powershell/session';
+import { parseRegFile } from '../primitives/reg-file';
+import { importRegistryKey } from '../primitives/registry';
+import { importUserRegistryKey, listUserProfiles } from '../primitives/user-registry';
+import { restoreDirectory } from '../primitives/directory';
+import { restoreServiceConfig } from '../primitives/service';
+import { restoreSqlDatabase, type SqlConnectionOptions } from '../primitives/sql-server';
+import { restoreAdAttributes, type AdConnectionOptions } from '../primitives/active-directory';
+import { verifySet, type SetVerification } from '../backup-set/verify';
+import { decryptFile, openSetKey, type EncryptionKeySource, type SetKey } from '../backup-set/crypto';
+import type { Manifest, ManifestArtifact } from '../backup-set/manifest';
+import { PRODUCT_CATALOG, RESTORE_PHASES, SERVICE_ROLES, type ProductEntry, type ProductId, type RestorePhase } from './catalog';
+import { discover, toLocalPath, type DiscoverOverrides, type Discovery } from './discover';
+
+/** Options of {@link restore}. */
+export interface RestoreSetOptions {
+  /** The set folder, e.g. `D:\Backup\SRV01\20261130T021500Z-scheduled`. */
+  set: string;
+  /** Runs the PowerShell steps; default a new PowerShellRunner (closed at the end). */
+  runner?: Runner;
+  /** Only these products of the set (catalog ids). Default: all. */
+  products?: readonly ProductId[];
+  /** Only these phases (`registry`, `folders`, `services`, `sql`, `ad`) or artifact ids. Default: all. */
+  only?: readonly string[];
+  /** Print the plan; change nothing. Default true. */
+  dryRun?: boolean;
+  /** Restore although the installed version differs or a precondition fails (not: a damaged set). */
+  force?: boolean;
+  /** Discovery overrides for the machine restored to (roots, path map ...): e.g. restore into another folder. */
+  overrides?: DiscoverOverrides;
+  /** Key of an encrypted set. */
+  key?: EncryptionKeySource;
+  /** Start the services of the restored products at the end (default true). */
+  startServices?: boolean;
+  /** SQL Server to restore the databases into (chat #9 / config #10). */
+  sql?: { chat?: SqlConnectionOptions & { database?: string }; config?: SqlConnectionOptions & { database?: string } };
+  /** Directory to restore the AD attributes into. */
+  ad?: AdConnectionOptions & { baseDn?: string };
+  /** Called once per step with its outcome. */
+  onStep?: (step: RestoreStepReport) => void;
+}
+
+/** One step of a restore with its outcome. */
+export interface RestoreStepReport {
+  phase: RestorePhase | 'check';
+  /** Artifact id or `stop:<service>` / `start:<service>` / `check:<what>`. */
+  id: string;
+  product?: string;
+  /** The literal action. */
+  action: string;
+  status: 'planned' | 'done' | 'failed' | 'skipped';
+  message?: string;
+  /** Changes the step makes (files, registry values, service fields); when known. */
+  changes?: number;
+}
+
+/** A product's backed-up against installed version. */
+export interface VersionCheck {
+  product: string;
+  backedUp: string | null;
+  installed: string | null;
+  isMatch: boolean;
+}
+
+/** What {@link restore} returns. */
+export interface RestoreReport {
+  status: 'planned' | 'restored' | 'failed';
+  exitCode: 0 | 1;
+  set: string;
+  dryRun: boolean;
+  steps: RestoreStepReport[];
+  /** The plan as literal action lines. */
+  actions: string[];
+  verification: Pick<SetVerification, 'ok' | 'problems' | 'missing' | 'corrupt' | 'extra'>;
+  versions: VersionCheck[];
+  warnings: string[];
+}
+
+interface PlannedRestore {
+  phase: RestorePhase;
+  id: string;
+  product: string;
+  action: string;
+  artifact?: ManifestArtifact;
+  /** Windows target path (folders and files). */
+  target?: string;
+  localTarget?: string;
+  service?: string;
+  order: number;
+}
+
+const SERVICE_CONTROL_BODY = String.raw`
+$out = New-Object 'System.Collections.Generic.List[object]'
+foreach ($n in @($in.names)) {
+  $name = [string]$n
+  $q = Invoke-PbTool sc @('query', $name) -AllowExitCode @(0, 1, 1060)
+  if ($q.exitCode -ne 0) { $out.Add(@{ name = $name; ok = $false; state = 'missing'; output = ([string]$q.stdout + [string]$q.stderr).Trim() }); continue }
+  $state = ''
+  if ([string]$q.stdout -match 'STATE\s*:\s*\d+\s+(\w+)') { $state = $Matches[1] }
+  $want = 'STOPPED'
+  if ($in.action -eq 'start') { $want = 'RUNNING' }
+  if ($state -eq $want) { $out.Add(@{ name = $name; ok = $true; state = $state; output = 'already ' + $state }); continue }
+  $r = Invoke-PbTool sc @([string]$in.action, $name) -AllowExitCode @(0, 1, 1056, 1062, 1053, 1058, 1061, 1067, 2, 3, 193)
+  $text = ([string]$r.stdout + [string]$r.stderr).Trim()
+  $deadline = (Get-Date).AddSeconds([int]$in.waitSeconds)
+  do {
+    $q = Invoke-PbTool sc @('query', $name) -AllowExitCode @(0, 1)
+    $state = ''
+    if ([string]$q.stdout -match 'STATE\s*:\s*\d+\s+(\w+)') { $state = $Matches[1] }
+    if ($state -eq $want) { break }
+    Start-Sleep -Milliseconds 250
+  } while ((Get-Date) -lt $deadline)
+  $out.Add(@{ name = $name; ok = ($state -eq $want); state = $state; output = ('exit ' + $r.exitCode + ': ' + $text) })
+}
+return @{ services = @($out.ToArray()) }
+`;
+
+/** Result of one service stop/start. */
+interface ServiceControlResult {
+  name: string;
+  ok: boolean;
+  state: string;
+  output: string;
+}
+
+/**
+ * Builds the script that stops or starts services with sc.exe and waits for the state (pure).
+ *
+ * @example
+ * ```ts
+ * buildServiceControlScript('stop', ['UCServer']).whatIf; // [ 'sc.exe stop UCServer' ]
+ * ```
+ */
+export function buildServiceControlScript(action: 'stop' | 'start', names: readonly string[], waitSeconds = 60): WriteScript<{ services: ServiceControlResult[] }> {
+  for (const n of names) if (typeof n !== 'string' || n === '' || /[\r\n\0"]/.test(n)) throw validationError(`Bad service name ${JSON.stringify(n)}.`, 'Pass service key names such as UCServer.');
+  return {
+    name: `${action}Services`,
+    effect: 'write',
+    body: SERVICE_CONTROL_BODY,
+    input: { action, names: [...names], waitSeconds },
+    whatIf: names.map((n) => `sc.exe ${action} ${n}`),
+    dryRunValue: { services: [] },
+    parse: (raw) => {
+      const r = raw as { services?: unknown };
+      if (!r || !Array.isArray(r.services)) throw new ProcallBackupError('PB_PARSE', 'The service control script returned no list.', { command: `${action}Services` });
+      return { services: r.services as ServiceControlResult[] };
+    },
+    timeoutMs: (waitSeconds + 30) * 1000 * Math.max(1, names.length),
+  };
+}
+
+const PROCESS_CHECK: ReadScript<{ running: string[] }> = {
+  name: 'checkProcallClient',
+  effect: 'read',
+  body: String.raw`$p = @(Get-Process -Name 'ProCall' -ErrorAction SilentlyContinue | ForEach-Object { [string]$_.Id })
+return @{ running = $p }`,
+  parse: (raw) => ({ running: Array.isArray((raw as { running?: unknown })?.running) ? ((raw as { running: string[] }).running) : [] }),
+};
+
+/**
+ * Re-roots a backed-up Windows path onto the machine restored to (pure): the longest backed-up root
+ * that prefixes the path is replaced by the current value of the same root.
+ *
+ * @example
+ * ```ts
+ * rerootPath('C:\\UC\\config', { UCROOT: 'C:\\UC' }, { UCROOT: 'D:\\UC' }); // 'D:\\UC\\config'
+ * ```
+ */
+export function rerootPath(source: string, backedUp: Readonly<Record<string, string>>, current: Readonly<Record<string, string>>): string {
+  let best: [string, string] | undefined;
+  for (const [name, from] of Object.entries(backedUp)) {
+    const to = current[name];
+    if (!to || !from) continue;
+    const f = from.replace(/\\+$/, '');
+    if ((source.toUpperCase() === f.toUpperCase() || source.toUpperCase().startsWith(`${f.toUpperCase()}\\`)) && (!best || f.length > best[0].length)) best = [f, to.replace(/\\+$/, '')];
+  }
+  return best ? best[1] + source.slice(best[0].length) : source;
+}
+
+/** A snapshot of an empty folder (no files, no subfolders): its archive holds no entry at all. */
+function isEmptyArchive(a: ManifestArtifact): boolean {
+  return a.details?.files === 0 && a.details?.dirs === 0;
+}
+
+function phaseOfArtifact(a: ManifestArtifact): RestorePhase | undefined {
+  switch (a.primitive) {
+    case 'exportRegistryKey':
+    case 'exportUserRegistryKey':
+      return 'registry';
+    case 'snapshotDirectory':
+    case 'copyFile':
+      return 'folders';
+    case 'captureServiceConfig':
+      return a.path.endsWith('.json') ? 'services' : undefined;
+    case 'backupSqlDatabase':
+      return 'sql';
+    case 'dumpAdAttributes':
+      return 'ad';
+    default:
+      return undefined;
+  }
+}
+
+function actionOf(phase: RestorePhase, a: ManifestArtifact, setPath: string, target?: string): string {
+  const file = path.join(setPath, a.path);
+  switch (a.primitive) {
+    case 'exportRegistryKey':
+      return `reg.exe import "${file}"`;
+    case 'exportUserRegistryKey':
+      return `reg.exe import "${file}"  (into the hive of ${String(a.details?.user ?? a.details?.sid)}, ${String(a.details?.sid)})`;
+    case 'snapshotDirectory':
+      return `replace "${target}" with the content of "${file}"  (sha256 checked, extracted beside it, then swapped in)`;
+    case 'copyFile':
+      return `copy /Y "${file}" "${target}"`;
+    case 'captureServiceConfig':
+      return `re-apply the service definition "${file}"  (sc.exe config/failure/sdset as needed)`;
+    case 'backupSqlDatabase':
+      return `RESTORE DATABASE [${String(a.details?.database)}] FROM DISK = N'${file}' WITH CHECKSUM, REPLACE`;
+    case 'dumpAdAttributes':
+      return `write the dumped attributes of "${file}" back to their objects (by objectGUID)`;
+    default:
+      return `${phase} ${file}`;
+  }
+}
+
+/**
+ * Restores a backup set. First, before anything changes: verifies every artifact against the
+ * manifest (a damaged, incomplete or missing artifact refuses the restore), checks that the
+ * installed versions equal the backed-up ones (unless `force`), parses every .reg file and scans
+ * every archive. Then, unless `dryRun` (the default): stops the services of the restored products,
+ * restores in the catalog's order (SQL, AD, folders, service definitions, registry), and starts the
+ * services again. Every step is reported.
+ *
+ * @example
+ * ```ts
+ * const plan = await restore({ set: 'D:\\Backup\\SRV01\\20261130T021500Z-pre-change' });
+ * console.log(plan.actions.join('\n'));
+ * const done = await restore({ set: plan.set, dryRun: false });
+ * ```
+ */
+export async function restore(options: RestoreSetOptions): Promise<RestoreReport> {
+  if (!options || typeof options.set !== 'string' || options.set.trim() === '') throw validationError('restore needs a set.', 'Pass set: the folder of a backup set (<target>\\<HOST>\\<name>).');
+  const dryRun = options.dryRun !== false;
+  const setPath = path.resolve(options.set);
+  const ownRunner = options.runner ? undefined : new PowerShellRunner();
+  const runner = (options.runner ?? ownRunner) as Runner;
+  const steps: RestoreStepReport[] = [];
+  const warnings: string[] = [];
+  const report = (s: RestoreStepReport): void => {
+    steps.push(s);
+    try {
+      options.onStep?.(s);
+    } catch {
+      // a throwing callback must not break the restore
+    }
+  };
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'pb-restore-'));
+  try {
+    // 1. The set must be intact (re-hash everything) before anything else.
+    const v = await verifySet(setPath, { key: options.key, record: false });
+    if (!v.isSet) throw new ProcallBackupError('PB_SET_INCOMPLETE', `${setPath} is not a finished backup set: ${v.problems.map((p) => p.message).join(' ')}`, { fix: 'Pick a set folder with a valid manifest.json (not a .partial folder).', command: 'restore' });
+    if (!v.ok) {
+      throw new ProcallBackupError(v.missing.length > 0 ? 'PB_SET_INCOMPLETE' : 'PB_SET_CORRUPT', `The set ${setPath} cannot be restored; nothing was changed: ${v.problems.map((p) => p.message).join(' ')}`, {
+        fix: 'Restore from another set (listSets shows the verified ones).',
+        command: 'restore',
+        data: { missing: v.missing, corrupt: v.corrupt, extra: v.extra, status: v.status ?? null },
+      });
+    }
+    const manifest = v.manifest as Manifest;
+    report({ phase: 'check', id: 'check:verify', action: `verify ${setPath}  (${manifest.artifacts.length} artifacts re-hashed)`, status: 'done' });
+    const key: SetKey | undefined = manifest.encryption ? await openSetKey(options.key, manifest.encryption) : undefined;
+    const plain = async (a: ManifestArtifact): Promise<string> => {
+      const file = path.join(setPath, ...a.path.split('/'));
+      if (!a.encrypted || !key) return file;
+      const out = path.join(scratch, ...a.path.replace(/\.pbenc$/, '').split('/'));
+      await mkdir(path.dirname(out), { recursive: true });
+      await decryptFile(key, file, out);
+      return out;
+    };
+
+    // 2. Which products, which artifacts.
+    const known = new Set(PRODUCT_CATALOG.map((p) => p.id as string));
+    for (const id of options.products ?? []) if (!known.has(id)) throw validationError(`Unknown product ${JSON.stringify(id)}.`, `Use one of: ${[...known].join(', ')}.`);
+    const inSet = manifest.products.map((p) => p.id);
+    const products = options.products ? inSet.filter((id) => options.products?.includes(id as ProductId)) : inSet;
+    if (options.products && products.length === 0) throw validationError(`None of ${options.products.join(', ')} is in the set (it has ${inSet.join(', ')}).`, 'Pick products the set holds.');
+    const discoveryArtifact = manifest.artifacts.find((a) => a.id === 'discovery');
+    const backedUp: Discovery | undefined = discoveryArtifact ? (JSON.parse(await readFile(await plain(discoveryArtifact), 'utf8')) as Discovery) : undefined;
+
+    // 3. The machine restored to, and the version check.
+    const current = await discover(runner, options.overrides ?? {});
+    const versions: VersionCheck[] = [];
+    for (const p of manifest.products) {
+      if (!products.includes(p.id)) continue;
+      const entry = PRODUCT_CATALOG.find((c) => c.id === p.id);
+      if (!entry?.isVersionLocked || !p.version) continue;
+      const installed = current.products.find((c) => c.id === p.id)?.version ?? null;
+      versions.push({ product: p.id, backedUp: p.version, installed, isMatch: installed === p.version });
+    }
+    const mismatched = versions.filter((x) => !x.isMatch);
+    const versionText = mismatched.map((m) => `${m.product}: backed up ${m.backedUp}, installed ${m.installed ?? 'not installed'}`).join('; ');
+    if (mismatched.length > 0 && !options.force) {
+      throw new ProcallBackupError('PB_VERSION_MISMATCH', `The installed versions differ from the backed-up ones (${versionText}); nothing was changed.`, {
+        fix: 'Install the identical versions first (the vendor requires them), or pass force: true to restore anyway.',
+        command: 'restore',
+        data: { versions: mismatched as unknown as Record<string, unknown>[] },
+      });
+    }
+    report({ phase: 'check', id: 'check:versions', action: versions.map((x) => `${x.product} ${x.backedUp} = ${x.installed ?? 'not installed'}`).join('; ') || 'no version-locked product', status: mismatched.length ? 'failed' : 'done', message: mismatched.length ? `forced: ${versionText}` : undefined });
+    if (mismatched.length) warnings.push(`Restoring despite different versions (force): ${versionText}.`);
+
+    // 4. Plan, in the catalog's order.
+    const order = (id: string): number => PRODUCT_CATALOG.find((p) => p.id === id)?.order ?? 999;
+    const only = new Set(options.only ?? []);
+    const planned: PlannedRestore[] = [];
+    const pathMap = current.pathMap;
+    for (const a of manifest.artifacts) {
+      if (!products.includes(a.product)) continue;
+      const phase = phaseOfArtifact(a);
+      if (!phase) continue;
+      if (only.size > 0 && !only.has(phase) && !only.has(a.id)) continue;
+      let target: string | undefined;
+      if (phase === 'folders') target = rerootPath(a.source, backedUp?.roots ?? {}, current.roots);
+      planned.push({ phase, id: a.id, product: a.product, artifact: a, target, localTarget: target ? toLocalPath(target, pathMap) : undefined, action: actionOf(phase, a, setPath, target), order: order(a.product) });
+    }
+    const entries = products.map((id) => PRODUCT_CATALOG.find((p) => p.id === id)).filter((e): e is ProductEntry => !!e);
+    const stopRoles = new Set(entries.flatMap((e) => e.stopRoles));
+    // UCServer first, then Media, Web, MetaDirectory (the catalog's role order), for stop and for start
+    const roleOrder = (role: string): number => { const i = SERVICE_ROLES.findIndex((r) => r.role === role); return i < 0 ? 99 : i; };
+    const services = current.services.filter((s) => stopRoles.has(s.role)).sort((x, y) => roleOrder(x.role) - roleOrder(y.role) || x.name.localeCompare(y.name)).map((s) => s.name);
+    const hasChanges = planned.length > 0;
+    if (hasChanges && services.length > 0) {
+      for (const s of services) planned.push({ phase: 'stop', id: `stop:${s}`, product: 'services', action: `sc.exe stop ${s}`, service: s, order: 0 });
+      if (options.startServices !== false) for (const s of services) planned.push({ phase: 'start', id: `start:${s}`, product: 'services', action: `sc.exe start ${s}`, service: s, order: 0 });
+    }
+    planned.sort((x, y) => RESTORE_PHASES.indexOf(x.phase) - RESTORE_PHASES.indexOf(y.phase) || x.order - y.order);
+
+    // 5. Preflight: every file parses, every archive scans, the client is not running.
+    for (const p of planned) {
+      const a = p.artifact;
+      if (!a) continue;
+      const file = await plain(a);
+      if (a.primitive === 'exportRegistryKey' || a.primitive === 'exportUserRegistryKey') parseRegFile(await readFile(file));
+      if (a.primitive === 'snapshotDirectory' && isEmptyArchive(a)) {
+        p.action += '  [an empty folder]';
+      } else if (a.primitive === 'snapshotDirectory') {
+        const parentExists = await stat(path.dirname(p.localTarget as string)).then((s) => s.isDirectory(), () => false);
+        const probe = parentExists ? (p.localTarget as string) : path.join(scratch, 'probe', a.id);
+        if (!parentExists) await mkdir(path.dirname(probe), { recursive: true });
+        const r = await restoreDirectory({ archive: file, target: probe, mode: 'replace', expectedSha256: a.encrypted ? undefined : a.sha256, dryRun: true });
+        p.action += `  [${r.changes.length} change(s), ${r.unchanged} unchanged]`;
+      }
+    }
+    if (products.includes('windows-client') && planned.some((p) => p.product === 'windows-client')) {
+      const { value } = await runner.run(PROCESS_CHECK);
+      if (value.running.length > 0) {
+        const msg = `The ProCall client is running (process ids ${value.running.join(', ')}); its files must not be replaced while it runs.`;
+        if (!options.force) throw new ProcallBackupError('PB_RESTORE_REFUSED', `${msg} Nothing was changed.`, { fix: 'Ask the users to quit ProCall (or end ProCall.exe), or pass force: true.', command: 'restore' });
+        warnings.push(msg);
+      }
+    }
+    report({ phase: 'check', id: 'check:preflight', action: `parsed ${planned.filter((p) => p.artifact?.primitive.includes('Registry')).length} .reg file(s), scanned ${planned.filter((p) => p.artifact?.primitive === 'snapshotDirectory').length} archive(s)`, status: 'done' });
+
+    const actions = planned.map((p) => p.action);
+    const verification = { ok: v.ok, problems: v.problems, missing: v.missing, corrupt: v.corrupt, extra: v.extra };
+    if (dryRun) {
+      for (const p of planned) report({ phase: p.phase, id: p.id, product: p.product, action: p.action, status: 'planned' });
+      return { status: 'planned', exitCode: 0, set: setPath, dryRun, steps, actions, verification, versions, warnings };
+    }
+
+    // 6. Run. A failed stop ends the restore before any data changes; later failures are reported.
+    let isFailed = false;
+    const profiles = planned.some((p) => p.artifact?.primitive === 'exportUserRegistryKey') ? await listUserProfiles(runner) : undefined;
+    const stops = planned.filter((p) => p.phase === 'stop');
+    if (stops.length > 0) {
+      const { value } = await runner.run(buildServiceControlScript('stop', stops.map((s) => s.service as string)));
+      for (const r of value.services) {
+        const isOk = r.ok || r.state === 'missing';
+        report({ phase: 'stop', id: `stop:${r.name}`, product: 'services', action: `sc.exe stop ${r.name}`, status: isOk ? 'done' : 'failed', message: r.state === 'missing' ? 'not installed' : r.output });
+        if (!isOk) isFailed = true;
+      }
+      if (isFailed) {
+        throw new ProcallBackupError('PB_RESTORE_REFUSED', `A service did not stop (${value.services.filter((s) => !s.ok && s.state !== 'missing').map((s) => `${s.name}: ${s.state} ${s.output}`).join('; ')}); no data was changed.`, { fix: 'Stop the service by hand (or end its process), then run the restore again.', command: 'restore', data: { steps: steps as unknown as Record<string, unknown>[] } });
+      }
+    }
+    for (const p of planned) {
+      if (p.phase === 'stop' || p.phase === 'start') continue;
+      const a = p.artifact as ManifestArtifact;
+      try {
+        const file = await plain(a);
+        let changes: number | undefined;
+        if (a.primitive === 'snapshotDirectory' && isEmptyArchive(a)) {
+          // node-tar cannot parse a tar that holds no entry: an empty folder is recreated as empty instead
+          const target = p.localTarget as string;
+          const names = await readdir(target).catch(() => [] as string[]);
+          await rm(target, { recursive: true, force: true });
+          await mkdir(target, { recursive: true });
+          changes = names.length;
+        } else if (a.primitive === 'snapshotDirectory') {
+          await mkdir(path.dirname(p.localTarget as string), { recursive: true });
+          const r = await restoreDirectory({ archive: file, target: p.localTarget as string, mode: 'replace', expectedSha256: a.encrypted ? undefined : a.sha256 });
+          changes = r.changes.length;
+          warnings.push(...r.warnings);
+        } else if (a.primitive === 'copyFile') {
+          const target = p.localTarget as string;
+          await mkdir(path.dirname(target), { recursive: true });
+          await copyFile(file, `${target}.pb-restore`);
+          await rename(`${target}.pb-restore`, target);
+          changes = 1;
+        } else if (a.primitive === 'exportRegistryKey') {
+          const r = await importRegistryKey(runner, { file });
+          changes = r.values;
+        } else if (a.primitive === 'exportUserRegistryKey') {
+          const r = await importUserRegistryKey(runner, { sid: String(a.details?.sid), file, profiles });
+          changes = r.values;
+        } else if (a.primitive === 'captureServiceConfig') {
+          const r = await restoreServiceConfig(runner, { file, dryRun: false });
+          changes = r.changes.length;
+          warnings.push(...r.warnings);
+        } else if (a.primitive === 'backupSqlDatabase') {
+          const role = a.id.endsWith('chat-db') ? 'chat' : 'config';
+          const conn = options.sql?.[role];
+          if (!conn) {
+            report({ phase: p.phase, id: p.id, product: p.product, action: p.action, status: 'skipped', message: `pass sql.${role} to restore this database` });
+            continue;
+          }
+          await restoreSqlDatabase(runner, { ...conn, database: conn.database ?? String(a.details?.database), file, replace: true, servicesStopped: true });
+        } else if (a.primitive === 'dumpAdAttributes') {
+          if (!options.ad) {
+            report({ phase: p.phase, id: p.id, product: p.product, action: p.action, status: 'skipped', message: 'pass ad to restore the attributes' });
+            continue;
+          }
+          const r = await restoreAdAttributes({ ...options.ad, file, dryRun: false, expectedSha256: a.encrypted ? undefined : a.sha256 });
+          changes = (r as { changes?: unknown[] }).changes?.length;
+        }
+        report({ phase: p.phase, id: p.id, product: p.product, action: p.action, status: 'done', changes });
+      } catch (e) {
+        isFailed = true;
+        report({ phase: p.phase, id: p.id, product: p.product, action: p.action, status: 'failed', message: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    const starts = planned.filter((p) => p.phase === 'start');
+    if (starts.length > 0) {
+      try {
+        const { value } = await runner.run(buildServiceControlScript('start', starts.map((s) => s.service as string)));
+        for (const r of value.services) {
+          if (!r.ok && r.state !== 'missing') isFailed = true;
+          report({ phase: 'start', id: `start:${r.name}`, product: 'services', action: `sc.exe start ${r.name}`, status: r.ok ? 'done' : r.state === 'missing' ? 'skipped' : 'failed', message: r.state === 'missing' ? 'not installed' : r.output });
+        }
+      } catch (e) {
+        isFailed = true;
+        report({ phase: 'start', id: 'start', action: starts.map((s) => s.action).join('; '), status: 'failed', message: (e as Error).message });
+      }
+    }
+    return { status: isFailed ? 'failed' : 'restored', exitCode: isFailed ? 1 : 0, set: setPath, dryRun, steps, actions, verification, versions, warnings };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+    await ownRunner?.close();
+  }
+}
