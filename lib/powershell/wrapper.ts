@@ -6,6 +6,8 @@
  * `input` and `tools`). It binds `$in`, runs the script, and writes exactly one line
  * `<<PB-RESULT>>` + base64(UTF-8 JSON envelope) to standard output.
  */
+import { NATIVE_ARGS_PS } from './native-args';
+
 export const RESULT_MARKER = '<<PB-RESULT>>';
 
 export const WRAPPER_PS1 = String.raw`
@@ -15,6 +17,7 @@ $ProgressPreference = 'SilentlyContinue'
 $__pbWarnings = New-Object 'System.Collections.Generic.List[string]'
 $__pbValues = New-Object 'System.Collections.Generic.List[object]'
 $__pbResult = @{ ok = $true }
+${NATIVE_ARGS_PS}
 function New-PbError {
   param([Parameter(Mandatory = $true)][string]$Code, [Parameter(Mandatory = $true)][string]$Message, [string]$Fix, $Data)
   $ex = New-Object System.Exception($Message)
@@ -42,6 +45,7 @@ function Invoke-PbTool {
   if (-not $cmd) {
     throw (New-PbError -Code 'PB_TOOL_MISSING' -Message "The tool '$Tool' ($exe) was not found." -Fix "Install it or point the runner's tools.$Tool at it.")
   }
+  if ($cmd.CommandType -eq 'Application') { $argv = ConvertTo-PbNativeArgs -Arguments $argv -IsApplication }
   $saved = @{}
   foreach ($k in $Environment.Keys) { $saved[$k] = [Environment]::GetEnvironmentVariable($k); [Environment]::SetEnvironmentVariable($k, [string]$Environment[$k]) }
   $eap = $ErrorActionPreference

@@ -16,7 +16,6 @@ import type { RegFile, RegValueEntry } from './reg-file';
 import { exportRegistryKey } from './registry';
 import { decodeServiceRegistry, type DecodedServiceConfig, type ServiceRegistryKey, type ServiceRegistryValue } from './service-decode';
 import {
-  NATIVE_ARGS_PS,
   SERVICE_PASSWORD_PLACEHOLDER,
   buildServiceRestorePlan,
   compareServiceValues,
@@ -581,14 +580,14 @@ export interface ServiceRestoreResult {
   warnings: string[];
 }
 
-const APPLY_BODY = NATIVE_ARGS_PS + String.raw`
+// Invoke-PbTool makes the arguments arrive exactly on Windows PowerShell 5.1 too (lib/powershell/native-args.ts).
+const APPLY_BODY = String.raw`
 $done = 0
 foreach ($c in @($in.calls)) {
   $argv = @()
   foreach ($a in @($c.args)) { if ([string]$a -ceq [string]$in.placeholder) { $argv += [string]$in.password } else { $argv += [string]$a } }
   $ok = @(0)
   if ($c.tool -eq 'reg' -and $argv[0] -eq 'delete') { $ok = @(0, 1) }
-  $argv = ConvertTo-PbNativeArgs -Arguments $argv -IsApplication
   $r = Invoke-PbTool ([string]$c.tool) $argv -AllowExitCode $ok
   $done++
 }

@@ -102,6 +102,19 @@ describeWithTools('PowerShellRunner on real pwsh', { pwsh: findPwsh(), sh: which
     expect(allowed.value).toMatchObject({ exitCode: 3, stdout: 'fine' });
   });
 
+  it('passes empty, quoted and backslashed arguments exactly, also in Windows PowerShell 5.1-style Legacy passing', async () => {
+    const args = ['', 'a "quoted" word', 'C:\\Program Files\\estos\\', 'tail\\"x', "it's"];
+    for (const mode of ['Standard', 'Legacy']) {
+      const r = await runner.run<{ stdout: string }>({
+        name: 'argv',
+        effect: 'read',
+        body: `$PSNativeCommandArgumentPassing = '${mode}'; Invoke-PbTool sh (@('for a in "$@"; do printf "[%s]" "$a"; done', 'sh') + @($in.args))`,
+        input: { args },
+      });
+      expect(r.value.stdout).toBe(args.map((a) => `[${a}]`).join(''));
+    }
+  });
+
   it('passes environment to a native tool only for that call', async () => {
     const r = await runner.run<{ stdout: string }>({
       name: 'env',
