@@ -1,0 +1,202 @@
+/**
+ * End to end on Linux: the sample installation (folder trees with SQLite files under a Wine prefix's
+ * drive_c, registry keys and startable services in the prefix), real pwsh, Wine's reg.exe and sc.exe.
+ * backup -> verify -> wipe -> restore, and the refusals that must happen before anything changes.
+ */
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { backup, type BackupResult } from '../../lib/recipes/backup';
+import { restore } from '../../lib/recipes/restore';
+import { verifySet } from '../../lib/backup-set/verify';
+import { listSets } from '../../lib/backup-set/list';
+import { Secret } from '../../lib/secret';
+import type { PowerShellRunner } from '../../lib/powershell/session';
+import { describeWithTools, findPwsh, which } from '../support/tools';
+import { runWine, runnerWithWine, wineReg } from '../support/wine';
+import { createSampleInstallation, sampleLocalPath, treeDigest, SAMPLE_MDROOT, SAMPLE_UCROOT, SAMPLE_USERS, SAMPLE_VERSIONS, type SampleInstallation } from '../support/sample-installation';
+
+const REGISTRY_KEYS = ['HKLM\\SOFTWARE\\ESTOS', 'HKLM\\SOFTWARE\\WOW6432Node\\ESTOS', 'HKCU\\SOFTWARE\\ESTOS'];
+const UNINSTALL_UC = 'HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\{6A1F0C3E-UC00-4E7B-9D1A-000000000084}';
+
+describeWithTools('recipes end to end (sample installation, Wine reg.exe/sc.exe, real pwsh)', { pwsh: findPwsh(), wine: which('wine') }, () => {
+  let sample: SampleInstallation;
+  let runner: PowerShellRunner;
+  let target: string;
+  let scratch: string;
+  let set: BackupResult;
+  const overrides = (): { pathMap: Record<string, string> } => ({ pathMap: sample.pathMap });
+  const folders = (): string[] => [SAMPLE_UCROOT, `${SAMPLE_MDROOT}`, `${SAMPLE_USERS.root.home}\\AppData\\Roaming\\estos`, `${SAMPLE_USERS.bob.home}\\AppData\\Roaming\\estos`].map((p) => sampleLocalPath(sample.driveC, p));
+  const digests = (): Record<string, Record<string, string>> => Object.fromEntries(folders().map((f) => [f, treeDigest(f)]));
+  const registryBytes = (): Record<string, string> => {
+    const out: Record<string, string> = {};
+    for (const [i, key] of REGISTRY_KEYS.entries()) {
+      const file = path.join(scratch, `reg-${i}.reg`);
+      wineReg(sample.prefix, ['export', key, `Z:${file.replace(/\//g, '\\')}`, '/y']);
+      out[key] = readFileSync(file).toString('base64');
+    }
+    return out;
+  };
+  const serviceState = (name: string): string => /STATE\s*:\s*\d+\s+(\w+)/.exec(runWine(sample.prefix, ['sc', 'query', name]).stdout)?.[1] ?? 'unknown';
+  const copySet = (): string => {
+    const other = mkdtempSync(path.join(os.tmpdir(), 'pb-set-copy-'));
+    const dest = path.join(other, path.basename(path.dirname(set.path as string)), path.basename(set.path as string));
+    cpSync(set.path as string, dest, { recursive: true });
+    return dest;
+  };
+
+  beforeAll(async () => {
+    sample = await createSampleInstallation();
+    runner = runnerWithWine(sample.prefix);
+    target = mkdtempSync(path.join(os.tmpdir(), 'pb-recipes-target-'));
+    scratch = mkdtempSync(path.join(os.tmpdir(), 'pb-recipes-scratch-'));
+  }, 120000);
+  afterAll(async () => {
+    await runner?.close();
+    await sample?.dispose();
+    for (const d of [target, scratch]) if (d) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('dry run: the plan as literal actions, nothing written', async () => {
+    const r = await backup({ runner, target, kind: 'scheduled', dryRun: true, overrides: overrides() });
+    expect(r.status).toBe('planned');
+    expect(readdirSync(target)).toEqual([]);
+    expect(r.actions).toContain('reg.exe export "HKLM\\SOFTWARE\\ESTOS\\UCServer4\\Server" "registry/enterprise.server-registry.reg" /y');
+    expect(r.actions).toContain('reg.exe export "HKLM\\SOFTWARE\\ESTOS\\ECSTACA4000p3" "registry/ecsta.ecsta.ECSTACA4000p3.reg" /y');
+    expect(r.actions).toContain('tar -czf "files/enterprise.database.tar.gz" -C "C:\\Program Files\\estos\\UCServer\\database" .  (read through a volume shadow copy when one can be made)');
+    expect(r.actions.some((a) => a.startsWith('reg.exe load HKU\\PB_<random> "C:\\users\\bob\\NTUSER.DAT"'))).toBe(true);
+    expect(r.warnings.some((w) => /No licence keys were given/.test(w))).toBe(true);
+    expect(r.discovery.products.map((p) => p.id)).toEqual(['ucserver', 'enterprise', 'media-server', 'web-server', 'metadirectory', 'ecsta', 'windows-client']);
+  });
+
+  it('backup: a complete pre-change set with every artifact hashed, skips with reasons, the runbook, and it verifies', async () => {
+    const events: string[] = [];
+    set = await backup({ runner, target, kind: 'pre-change', reason: 'UCServer update 8.4 -> 8.5', overrides: overrides(), licences: { 'ProCall 8 Enterprise': new Secret('PCE8-AAAA-BBBB-CCCC') }, shadowCopy: 'never', concurrency: 4, onProgress: (e) => events.push(`${e.state}:${e.step}`) });
+    expect(set.manifest?.errors).toEqual([]);
+    expect(set.status).toBe('complete');
+    expect(set.exitCode).toBe(0);
+    const m = set.manifest!;
+    expect(m.kind).toBe('pre-change');
+    expect(m.reason).toBe('UCServer update 8.4 -> 8.5');
+    expect(m.products.find((p) => p.id === 'enterprise')?.version).toBe(SAMPLE_VERSIONS.ucserver);
+    expect(m.products.find((p) => p.id === 'metadirectory')?.version).toBe(SAMPLE_VERSIONS.metadirectory);
+    expect(m.products.find((p) => p.id === 'enterprise')?.parameters?.UCROOT).toEqual({ value: SAMPLE_UCROOT, source: 'discovered' });
+    const ids = m.artifacts.map((a) => a.id);
+    for (const id of ['enterprise.config', 'enterprise.database', 'enterprise.pending', 'enterprise.server-registry', 'enterprise.admin-registry.root', 'ecsta.ecsta.ECSTACA4000p3', 'ecsta.ecsta.ECSTASIPp3', 'media-server.media-etc', 'media-server.media-logparams', 'metadirectory.md-database', 'windows-client.client-appdata.bob.ProCall_8', 'windows-client.client-user-registry.root', 'licences.licences', 'runbook', 'discovery']) {
+      expect(ids).toContain(id);
+    }
+    expect(ids.filter((i) => i.startsWith('ucserver.services.')).sort()).toEqual(expect.arrayContaining(['ucserver.services.UCServer.json', 'ucserver.services.restore-services.ps1']));
+    for (const a of m.artifacts) expect(a.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const skipped = Object.fromEntries(m.skipped.map((s) => [s.item, s.reason]));
+    expect(skipped['mobile.mobile']).toMatch(/UCConnect ID/);
+    expect(skipped['web-server.web-server-folder']).toMatch(/config/);
+    expect(skipped['windows-client.client-user-registry.bob']).toMatch(/NTUSER\.DAT/);
+    expect(m.warnings.some((w) => /unencrypted/.test(w))).toBe(true);
+    expect(events.filter((e) => e.startsWith('done:')).length).toBeGreaterThan(15);
+    // the folder tree is byte-identical inside the archive: checked by the restore test below
+    const md = readFileSync(path.join(set.path as string, 'RESTORE.md'), 'utf8');
+    for (const text of ['# Restore runbook', '# Anleitung zur Wiederherstellung', `Install exactly version ${SAMPLE_VERSIONS.ucserver} of ProCall Enterprise`, 'cancel it at its first dialog', 'Phone Driver Options Advanced', 'ECSTACA4000p3, ECSTASIPp3', 'sc.exe stop UCServer', 'reg.exe import', 'enterprise.server-registry.reg', 'C:\\Program Files\\estos\\UCServer\\database', 'Re-enter the password', 'licences\\licences.json']) {
+      expect(md).toContain(text);
+    }
+    const v = await verifySet(set.path as string);
+    expect(v.ok).toBe(true);
+    const listing = await listSets({ target });
+    const summaries = JSON.stringify(listing);
+    expect(summaries).toContain(path.basename(set.path as string));
+    expect(summaries).toContain('pre-change');
+  });
+
+  it('wipe -> restore: folders and registry come back byte-identical; services stopped and started again', async () => {
+    const beforeFiles = digests();
+    const beforeReg = registryBytes();
+    expect(serviceState('UCServer')).toBe('RUNNING');
+    // wipe: folders gone or damaged, registry keys deleted
+    rmSync(sampleLocalPath(sample.driveC, `${SAMPLE_UCROOT}\\config`), { recursive: true });
+    writeFileSync(sampleLocalPath(sample.driveC, `${SAMPLE_UCROOT}\\database\\ucserver.db`), 'not a database');
+    rmSync(sampleLocalPath(sample.driveC, `${SAMPLE_MDROOT}\\database`), { recursive: true });
+    writeFileSync(sampleLocalPath(sample.driveC, `${SAMPLE_UCROOT}\\pending\\stale.job`), 'x');
+    rmSync(sampleLocalPath(sample.driveC, `${SAMPLE_USERS.bob.home}\\AppData\\Roaming\\estos\\ProCall 8\\settings.xml`));
+    for (const k of REGISTRY_KEYS) wineReg(sample.prefix, ['delete', k, '/f']);
+    const wiped = digests();
+    expect(wiped).not.toEqual(beforeFiles);
+
+    const plan = await restore({ set: set.path as string, runner, overrides: overrides() });
+    expect(plan.status).toBe('planned');
+    expect(digests()).toEqual(wiped); // a dry run changes nothing
+    expect(serviceState('UCServer')).toBe('RUNNING');
+    expect(plan.actions[0]).toBe('sc.exe stop UCServer');
+    expect(plan.actions[plan.actions.length - 1]).toBe('sc.exe start estosMetaDirectory');
+    const phases = plan.steps.filter((s) => s.phase !== 'check').map((s) => s.phase);
+    expect(phases).toEqual([...phases].sort((a, b) => ['stop', 'sql', 'ad', 'folders', 'services', 'registry', 'start'].indexOf(a) - ['stop', 'sql', 'ad', 'folders', 'services', 'registry', 'start'].indexOf(b)));
+
+    const done = await restore({ set: set.path as string, runner, overrides: overrides(), dryRun: false });
+    expect(done.steps.filter((s) => s.status === 'failed')).toEqual([]);
+    expect(done.status).toBe('restored');
+    expect(done.steps.find((s) => s.id === 'stop:UCServer')?.status).toBe('done');
+    expect(done.steps.find((s) => s.id === 'start:UCServer')?.status).toBe('done');
+    expect(serviceState('UCServer')).toBe('RUNNING');
+    expect(digests()).toEqual(beforeFiles);
+    expect(registryBytes()).toEqual(beforeReg);
+  });
+
+  it('refuses a different installed version before anything is changed (and force overrides)', async () => {
+    const marker = sampleLocalPath(sample.driveC, `${SAMPLE_UCROOT}\\config\\changed-after-backup.txt`);
+    writeFileSync(marker, 'keep me');
+    wineReg(sample.prefix, ['add', UNINSTALL_UC, '/v', 'DisplayVersion', '/t', 'REG_SZ', '/d', '8.5.0.1000', '/f']);
+    try {
+      await expect(restore({ set: set.path as string, runner, overrides: overrides(), dryRun: false })).rejects.toMatchObject({ code: 'PB_VERSION_MISMATCH', message: expect.stringContaining('backed up 8.4.2.4567, installed 8.5.0.1000') });
+      expect(existsSync(marker)).toBe(true);
+      expect(serviceState('UCServer')).toBe('RUNNING');
+      const forced = await restore({ set: set.path as string, runner, overrides: overrides(), force: true, only: ['enterprise.config'] });
+      expect(forced.status).toBe('planned');
+      expect(forced.warnings.join(' ')).toMatch(/despite different versions/);
+    } finally {
+      wineReg(sample.prefix, ['add', UNINSTALL_UC, '/v', 'DisplayVersion', '/t', 'REG_SZ', '/d', SAMPLE_VERSIONS.ucserver, '/f']);
+      rmSync(marker, { force: true });
+    }
+  });
+
+  it('refuses a corrupted artifact and a missing artifact before anything is changed', async () => {
+    const corrupt = copySet();
+    const archive = path.join(corrupt, 'files', 'enterprise.config.tar.gz');
+    const bytes = readFileSync(archive);
+    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    writeFileSync(archive, bytes);
+    const missing = copySet();
+    rmSync(path.join(missing, 'registry', 'enterprise.server-registry.reg'));
+    const before = digests();
+    const beforeReg = registryBytes();
+    await expect(restore({ set: corrupt, runner, overrides: overrides(), dryRun: false })).rejects.toMatchObject({ code: 'PB_SET_CORRUPT' });
+    await expect(restore({ set: missing, runner, overrides: overrides(), dryRun: false })).rejects.toMatchObject({ code: 'PB_SET_INCOMPLETE', message: expect.stringContaining('enterprise.server-registry.reg') });
+    expect(digests()).toEqual(before);
+    expect(registryBytes()).toEqual(beforeReg);
+    expect(serviceState('UCServer')).toBe('RUNNING');
+    for (const d of [corrupt, missing]) rmSync(path.dirname(path.dirname(d)), { recursive: true, force: true });
+  });
+
+  it('a failed required artifact fails the set (exit code 1) and keeps the other artifacts for inspection', async () => {
+    const r = await backup({ runner, target, kind: 'manual', products: ['enterprise', 'ecsta'], overrides: { ...overrides(), roots: { UCDB: 'C:\\ProgramData\\estos\\UCServer\\nowhere' } }, shadowCopy: 'never' });
+    expect(r.status).toBe('failed');
+    expect(r.exitCode).toBe(1);
+    expect(r.manifest?.errors).toEqual([expect.objectContaining({ step: 'enterprise.database', code: 'PB_SOURCE_MISSING' })]);
+    expect(r.manifest?.products.find((p) => p.id === 'enterprise')?.parameters?.UCDB).toEqual({ value: 'C:\\ProgramData\\estos\\UCServer\\nowhere', source: 'override' });
+    expect(existsSync(path.join(r.path as string, 'files', 'enterprise.config.tar.gz'))).toBe(true);
+    expect(statSync(path.join(r.path as string, 'registry', 'ecsta.ecsta.ECSTASIPp3.reg')).size).toBeGreaterThan(0);
+    const v = await verifySet(r.path as string, { record: false });
+    expect(v.ok).toBe(false);
+    await expect(restore({ set: r.path as string, runner, overrides: overrides() })).rejects.toMatchObject({ code: expect.stringMatching(/^PB_SET_/) });
+  });
+
+  it('licence keys are stored encrypted when encryption is on and appear in no plaintext file', async () => {
+    const key = 'PCE8-SECRET-LICENCE-0042';
+    const r = await backup({ runner, target, kind: 'manual', products: ['licences', 'ecsta'], overrides: overrides(), licences: { UCServer: new Secret(key) }, encryption: { passphrase: new Secret('correct horse battery staple'), scrypt: { N: 1024, r: 8, p: 1 } } });
+    expect(r.status).toBe('complete');
+    const files: string[] = [];
+    const walk = (d: string): void => readdirSync(d).forEach((n) => (statSync(path.join(d, n)).isDirectory() ? walk(path.join(d, n)) : files.push(path.join(d, n))));
+    walk(r.path as string);
+    expect(files.some((f) => f.endsWith(path.join('licences', 'licences.json.pbenc')))).toBe(true);
+    for (const f of files) expect(readFileSync(f).includes(Buffer.from(key))).toBe(false);
+    expect(JSON.stringify(r)).not.toContain(key);
+    expect(readFileSync(path.join(r.path as string, 'RESTORE.md'), 'utf8')).toContain('licences.json.pbenc (encrypted)');
+  });
+});
