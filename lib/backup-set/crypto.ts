@@ -257,6 +257,18 @@ async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
   }
 }
 
+/** Marks a read-ahead/write-behind promise as handled: when an error aborts the loop first, its rejection must not crash the process. Awaiting it still throws. */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
+function changedWhileReading(source: string): ProcallBackupError {
+  return new ProcallBackupError('PB_SOURCE_MISSING', `${source} changed size while it was being encrypted.`, {
+    fix: 'An artifact must not change after it was written; run the step again.',
+  });
+}
+
 /**
  * Encrypts `source` into `destination` (written as `<destination>.partial`, synced, then renamed).
  * Returns the sha256 and size of both plaintext and ciphertext. Does not remove `source`.
@@ -287,26 +299,31 @@ export async function encryptFile(key: SetKey, source: string, destination: stri
     await writeAll(output, header);
     cipherHash.update(header);
     cipherBytes += header.length;
-    let current = Buffer.alloc(chunkBytes);
-    let next = Buffer.alloc(chunkBytes);
-    let currentLength = await readFull(input, current);
-    for (let index = 0; ; index++) {
-      // A full chunk is the last one only when nothing follows it: read ahead to know.
-      const nextLength = currentLength === chunkBytes ? await readFull(input, next) : 0;
-      const isLast = nextLength === 0;
-      const plain = current.subarray(0, currentLength);
+    // The chunk count comes from the size up front, so the next read and the previous write run
+    // while this chunk is encrypted; a file that changes meanwhile is refused, not half-captured.
+    const size = (await input.stat()).size;
+    const chunkCount = Math.max(1, Math.ceil(size / chunkBytes));
+    const buffers = [Buffer.alloc(chunkBytes), Buffer.alloc(chunkBytes)];
+    let reading = handled(readFull(input, buffers[0]));
+    let writing: Promise<void> = Promise.resolve();
+    for (let index = 0; index < chunkCount; index++) {
+      const isLast = index === chunkCount - 1;
+      const length = await reading;
+      if (length !== (isLast ? size - index * chunkBytes : chunkBytes)) throw changedWhileReading(source);
+      if (!isLast) reading = handled(readFull(input, buffers[(index + 1) % 2]));
+      const plain = buffers[index % 2].subarray(0, length);
       plainHash.update(plain);
       plainBytes += plain.length;
       const cipher = createCipheriv('aes-256-gcm', fileKey, chunkNonce(index, isLast));
       cipher.setAAD(header);
       const body = Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
-      await writeAll(output, body);
       cipherHash.update(body);
       cipherBytes += body.length;
-      if (isLast) break;
-      [current, next] = [next, current];
-      currentLength = nextLength;
+      await writing;
+      writing = handled(writeAll(output, body));
     }
+    await writing;
+    if ((await input.read(Buffer.alloc(1), 0, 1, null)).bytesRead !== 0) throw changedWhileReading(source);
     await output.sync();
     await output.close();
     output = undefined;
@@ -358,32 +375,36 @@ export async function decryptFile(key: SetKey, source: string, destination?: str
     const fileKey = deriveSubkey(master, header.subarray(MAGIC.length + 4), 'procall-backup pbenc1 file');
     if (partial) output = await fsp.open(partial, 'w');
     const block = chunkBytes + TAG_BYTES;
-    let current = Buffer.alloc(block);
-    let next = Buffer.alloc(block);
-    let currentLength = await readFull(input, current);
-    for (let index = 0; ; index++) {
-      const nextLength = currentLength === block ? await readFull(input, next) : 0;
-      const isLast = nextLength === 0;
-      if (currentLength < TAG_BYTES) throw decryptFailure(source, `chunk ${index} is cut off`);
-      const body = current.subarray(0, currentLength);
-      cipherHash.update(body);
-      cipherBytes += body.length;
+    // The chunk count follows from the size: the last chunk is whatever remains after full blocks.
+    const body = (await input.stat()).size - HEADER_BYTES;
+    const chunkCount = Math.max(1, Math.ceil(body / block));
+    const buffers = [Buffer.alloc(block), Buffer.alloc(block)];
+    let reading = handled(readFull(input, buffers[0]));
+    let writing: Promise<void> = Promise.resolve();
+    for (let index = 0; index < chunkCount; index++) {
+      const isLast = index === chunkCount - 1;
+      const length = await reading;
+      if (length !== (isLast ? body - index * block : block)) throw decryptFailure(source, 'the file changed while it was read');
+      if (length < TAG_BYTES) throw decryptFailure(source, `chunk ${index} is cut off`);
+      if (!isLast) reading = handled(readFull(input, buffers[(index + 1) % 2]));
+      const chunk = buffers[index % 2].subarray(0, length);
+      cipherHash.update(chunk);
+      cipherBytes += chunk.length;
       const decipher = createDecipheriv('aes-256-gcm', fileKey, chunkNonce(index, isLast));
       decipher.setAAD(header);
-      decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
+      decipher.setAuthTag(chunk.subarray(chunk.length - TAG_BYTES));
       let plain: Buffer;
       try {
-        plain = Buffer.concat([decipher.update(body.subarray(0, body.length - TAG_BYTES)), decipher.final()]);
+        plain = Buffer.concat([decipher.update(chunk.subarray(0, chunk.length - TAG_BYTES)), decipher.final()]);
       } catch {
         throw decryptFailure(source, isLast ? `chunk ${index} fails authentication (the file was truncated or modified)` : `chunk ${index} fails authentication (the file was modified)`);
       }
       plainHash.update(plain);
       plainBytes += plain.length;
-      if (output) await writeAll(output, plain);
-      if (isLast) break;
-      [current, next] = [next, current];
-      currentLength = nextLength;
+      await writing;
+      if (output) writing = handled(writeAll(output, plain));
     }
+    await writing;
     if (output && partial && destination) {
       await output.sync();
       await output.close();
