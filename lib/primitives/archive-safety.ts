@@ -5,7 +5,14 @@
  */
 import path from 'node:path';
 
-/** Limits a restore enforces. Every limit is checked before anything is written. */
+/**
+ * Limits a restore enforces. Every limit is checked before anything is written.
+ *
+ * @example
+ * ```ts
+ * await restoreDirectory({ archive, target, mode: 'replace', limits: { maxBytes: 10 * 1024 ** 3 } });
+ * ```
+ */
 export interface ArchiveLimits {
   /** Most bytes the archive's entries may hold in total once decompressed. Default 64 GiB. */
   maxBytes: number;

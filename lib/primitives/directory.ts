@@ -37,7 +37,14 @@ export interface SnapshotProgress {
   bytesRead: number;
 }
 
-/** Options of {@link snapshotDirectory}. */
+/**
+ * Options of {@link snapshotDirectory}.
+ *
+ * @example
+ * ```ts
+ * const options: SnapshotOptions = { source: 'C:\\Program Files\\estos\\UCServer\\database', archive: 'D:\\set\\files\\database.tar.gz', shadowCopy: 'auto', exclude: ['*.tmp'] };
+ * ```
+ */
 export interface SnapshotOptions {
   /** The folder to archive. */
   source: string;
@@ -118,7 +125,15 @@ export interface ShadowCopyUse {
   id?: string;
 }
 
-/** What {@link snapshotDirectory} returns. */
+/**
+ * What {@link snapshotDirectory} returns: what the manifest records for the archive.
+ *
+ * @example
+ * ```ts
+ * const snap: SnapshotResult = await snapshotDirectory(options);
+ * if (snap.unreadable.length > 0 || snap.changedDuringRead.length > 0) warn(snap.unreadable, snap.changedDuringRead);
+ * ```
+ */
 export interface SnapshotResult {
   /** The archive written. */
   archive: string;
@@ -707,7 +722,14 @@ async function writeArchive(readRoot: string, opts: NormalizedSnapshot, onProgre
 // ---------------------------------------------------------------------------------------------
 // restore
 
-/** Options of {@link restoreDirectory}. */
+/**
+ * Options of {@link restoreDirectory}.
+ *
+ * @example
+ * ```ts
+ * const options: RestoreOptions = { archive: 'files/config.tar.gz', target: 'C:\\Program Files\\estos\\UCServer\\config', mode: 'replace', expectedSha256: manifestSha };
+ * ```
+ */
 export interface RestoreOptions {
   /** The `.tar.gz` written by {@link snapshotDirectory} (or any tar.gz). */
   archive: string;
@@ -735,7 +757,15 @@ export interface RestoreChange {
   type: 'file' | 'dir' | 'symlink' | 'link';
 }
 
-/** What {@link restoreDirectory} returns. */
+/**
+ * What {@link restoreDirectory} returns (also for a dry run).
+ *
+ * @example
+ * ```ts
+ * const plan: RestoreResult = await restoreDirectory({ ...options, dryRun: true });
+ * plan.changes.filter((c) => c.action === 'delete');
+ * ```
+ */
 export interface RestoreResult {
   archive: string;
   target: string;
