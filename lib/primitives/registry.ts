@@ -578,6 +578,6 @@ export async function importRegistryKey(runner: Runner, opts: ImportRegistryKeyO
     }
     return { ...base, imported: false, ...planRegImport(doc, current) };
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    rmSync(tmp, { recursive: true, force: true, maxRetries: 3 });
   }
 }

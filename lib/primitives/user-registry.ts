@@ -155,7 +155,7 @@ export async function listUserProfiles(runner: Runner, opts: ListUserProfilesOpt
     const { value } = await runner.run({ ...script, timeoutMs: opts.timeoutMs });
     return parseUserProfiles(parseRegFile(readFileSync(file)), value);
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    rmSync(tmp, { recursive: true, force: true, maxRetries: 3 });
   }
 }
 
@@ -509,7 +509,7 @@ export async function exportUserRegistryKey(runner: Runner, opts: ExportUserRegi
     };
   } finally {
     rmSync(partial, { force: true });
-    rmSync(tmp, { recursive: true, force: true });
+    rmSync(tmp, { recursive: true, force: true, maxRetries: 3 });
   }
 }
 
@@ -596,6 +596,6 @@ export async function importUserRegistryKey(runner: Runner, opts: ImportUserRegi
     const current = value.results.flatMap((r, i) => (r.status === 'ok' ? [parseRegFile(readFileSync(path.join(tmp, `current-${i}.reg`)))] : []));
     return { ...result, imported: false, ...back(planRegImport(rebased, current)) };
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    rmSync(tmp, { recursive: true, force: true, maxRetries: 3 });
   }
 }
