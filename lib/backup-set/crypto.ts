@@ -125,6 +125,11 @@ function validateKeySource(source: EncryptionKeySource | undefined): void {
 /**
  * Reads a key file: exactly 32 raw bytes, or 64 hex digits, or base64 of 32 bytes (surrounding
  * whitespace ignored). Throws `PB_VALIDATION` otherwise, `PB_KEY_MISSING` when the file is absent.
+ *
+ * @example
+ * ```ts
+ * const bytes = await readKeyFile('C:\\ProgramData\\procall-backup\\backup.key'); // 32 bytes
+ * ```
  */
 export async function readKeyFile(file: string): Promise<Buffer> {
   let raw: Buffer;

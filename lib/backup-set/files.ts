@@ -44,7 +44,14 @@ export async function syncPath(target: string, isDirectory: boolean): Promise<vo
   }
 }
 
-/** Writes a small file atomically: temp file, fsync, rename, fsync of the folder. */
+/**
+ * Writes a small file atomically: temp file, fsync, rename, fsync of the folder.
+ *
+ * @example
+ * ```ts
+ * await writeFileAtomic(path.join(setPath, 'verify.json'), JSON.stringify(record));
+ * ```
+ */
 export async function writeFileAtomic(file: string, text: string): Promise<void> {
   const temp = `${file}.tmp`;
   await fsp.writeFile(temp, text);

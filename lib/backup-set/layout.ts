@@ -94,7 +94,14 @@ export function parseSetName(folderName: string): SetName | undefined {
   return { name: base, createdAt, kind: kind as SetKind, sequence, isPartial: suffix === PARTIAL_SUFFIX, isPruning: suffix === PRUNING_SUFFIX };
 }
 
-/** Throws `PB_VALIDATION` unless `kind` is one of {@link SET_KINDS}. */
+/**
+ * Throws `PB_VALIDATION` unless `kind` is one of {@link SET_KINDS}.
+ *
+ * @example
+ * ```ts
+ * validateSetKind(options.kind); // narrows to SetKind
+ * ```
+ */
 export function validateSetKind(kind: unknown): asserts kind is SetKind {
   if (!SET_KINDS.includes(kind as SetKind)) {
     throw validationError(`Unknown set kind ${JSON.stringify(kind)}.`, `Use one of: ${SET_KINDS.join(', ')}.`);
@@ -128,7 +135,14 @@ export function normalizeHostName(host: string): string {
   return name;
 }
 
-/** Absolute path of the host folder under `target`. */
+/**
+ * Absolute path of the host folder under `target`.
+ *
+ * @example
+ * ```ts
+ * resolveHostFolder('D:\\Backup', 'srv01'); // 'D:\\Backup\\SRV01'
+ * ```
+ */
 export function resolveHostFolder(target: string, host: string): string {
   if (typeof target !== 'string' || target.trim() === '') {
     throw validationError('The backup target is empty.', 'Pass the folder that holds the backup sets as `target`.');
@@ -136,7 +150,14 @@ export function resolveHostFolder(target: string, host: string): string {
   return path.join(path.resolve(target), normalizeHostName(host));
 }
 
-/** Throws `PB_VALIDATION` unless `folder` is one of {@link ARTIFACT_FOLDERS}. */
+/**
+ * Throws `PB_VALIDATION` unless `folder` is one of {@link ARTIFACT_FOLDERS}.
+ *
+ * @example
+ * ```ts
+ * validateArtifactFolder('registry'); // ok; 'tmp' throws
+ * ```
+ */
 export function validateArtifactFolder(folder: unknown): asserts folder is ArtifactFolder {
   if (!ARTIFACT_FOLDERS.includes(folder as ArtifactFolder)) {
     throw validationError(`Unknown artifact folder ${JSON.stringify(folder)}.`, `Use one of: ${ARTIFACT_FOLDERS.join(', ')}.`);
@@ -146,6 +167,12 @@ export function validateArtifactFolder(folder: unknown): asserts folder is Artif
 /**
  * Checks a relative artifact path as stored in the manifest: forward slashes, no `..`, no absolute
  * path, no drive letter, not the manifest itself. Returns it unchanged; throws `PB_VALIDATION`.
+ *
+ * @example
+ * ```ts
+ * validateRelativeArtifactPath('registry/estos.reg'); // 'registry/estos.reg'
+ * validateRelativeArtifactPath('../etc/passwd');      // throws PB_VALIDATION
+ * ```
  */
 export function validateRelativeArtifactPath(relative: string): string {
   const bad = (why: string): never => {

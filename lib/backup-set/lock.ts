@@ -60,7 +60,14 @@ export interface LockState {
 const DEFAULT_STALE_MS = 10 * 60_000;
 const DEFAULT_HEARTBEAT_MS = 30_000;
 
-/** True when a process with this pid exists on this machine (EPERM means it exists but is not ours). */
+/**
+ * True when a process with this pid exists on this machine (EPERM means it exists but is not ours).
+ *
+ * @example
+ * ```ts
+ * if (!isProcessAlive(info.pid)) console.log('the lock holder is gone');
+ * ```
+ */
 export function isProcessAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
@@ -119,7 +126,14 @@ async function createLockFile(file: string, info: LockInfo): Promise<boolean> {
   }
 }
 
-/** Replaces the content of a lock we hold, atomically (temp file + rename), e.g. to name the set. */
+/**
+ * Replaces the content of a lock we hold, atomically (temp file + rename), e.g. to name the set.
+ *
+ * @example
+ * ```ts
+ * await updateLockInfo(lock, { setName: '20261130T021500Z-scheduled' });
+ * ```
+ */
 export async function updateLockInfo(lock: HostLock, patch: Partial<Pick<LockInfo, 'setName' | 'purpose'>>): Promise<void> {
   Object.assign(lock.info, patch);
   const temp = `${lock.file}.tmp-${lock.info.token}`;

@@ -403,7 +403,14 @@ export async function readManifest(setPath: string): Promise<Manifest> {
   return parseManifest(text, file);
 }
 
-/** Serializes a manifest (stable, 2-space indented, trailing newline). Validates first. */
+/**
+ * Serializes a manifest (stable, 2-space indented, trailing newline). Validates first.
+ *
+ * @example
+ * ```ts
+ * fs.writeFileSync('manifest.json', serializeManifest(manifest));
+ * ```
+ */
 export function serializeManifest(manifest: Manifest): string {
   validateManifest(JSON.parse(JSON.stringify(manifest)));
   return `${JSON.stringify(manifest, null, 2)}\n`;

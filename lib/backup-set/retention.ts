@@ -76,7 +76,14 @@ export interface RetentionCandidate {
   isVerified: boolean;
 }
 
-/** ISO 8601 week key (`2026-W48`) of a UTC date. */
+/**
+ * ISO 8601 week key (`2026-W48`) of a UTC date.
+ *
+ * @example
+ * ```ts
+ * formatIsoWeek(new Date('2027-01-01T00:00:00Z')); // '2026-W53'
+ * ```
+ */
 export function formatIsoWeek(date: Date): string {
   const d = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()));
   const day = d.getUTCDay() || 7;
@@ -93,7 +100,14 @@ function validateCount(name: string, value: unknown): number {
   return value as number;
 }
 
-/** Checks a keep policy and fills in defaults; throws `PB_VALIDATION` naming the field. */
+/**
+ * Checks a keep policy and fills in defaults; throws `PB_VALIDATION` naming the field.
+ *
+ * @example
+ * ```ts
+ * normalizeKeepPolicy({ daily: 7, weekly: 4, monthly: 12 }).preChange; // { last: 5, days: 90 }
+ * ```
+ */
 export function normalizeKeepPolicy(keep: KeepPolicy): Required<Omit<KeepPolicy, 'preChange'>> & { preChange: { last: number; days: number } } {
   if (!keep || typeof keep !== 'object') throw validationError('keep is missing.', 'Pass keep: { daily, weekly, monthly }, e.g. { daily: 7, weekly: 4, monthly: 12 }.');
   return {

@@ -9,6 +9,7 @@ import { verifySet } from '../../lib/backup-set/verify';
 import { listSets } from '../../lib/backup-set/list';
 import { extractArtifact } from '../../lib/backup-set/extract';
 import { LOCK_FILE } from '../../lib/backup-set/layout';
+import { listRelativeFiles } from '../../lib/backup-set/files';
 
 const FAST = { N: 1024, r: 8, p: 1 };
 const NOW = new Date('2026-11-30T02:15:00Z');
@@ -175,6 +176,9 @@ describe('createBackupSet', () => {
     const done = await set.finish();
     expect(done.manifest.encryption).toMatchObject({ algorithm: 'AES-256-GCM', kdf: 'scrypt', chunkBytes: 4096 });
     expect(JSON.stringify(done.manifest)).not.toContain('pw-for-test');
+    for (const rel of await listRelativeFiles(done.path)) {
+      expect(readFileSync(path.join(done.path, rel)).includes(Buffer.from('pw-for-test'))).toBe(false);
+    }
     const paths = done.manifest.artifacts.map((a) => a.path);
     expect(paths).toEqual(['RESTORE.md', 'files/config.tar.gz.pbenc', 'registry/ucserver-server.reg.pbenc', 'sql/ucserver.bak.pbenc']);
     expect(existsSync(path.join(done.path, 'sql', 'ucserver.bak'))).toBe(false);
