@@ -379,7 +379,11 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
         return { path: finalPath, name, status: manifest.status, manifest };
       } catch (e) {
         state = 'closed';
-        throw e;
+        if (e instanceof ProcallBackupError) throw e;
+        throw new ProcallBackupError('PB_SET_INCOMPLETE', `The set could not be finished (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); it stays ${partialPath} and is not a backup.`, {
+          fix: 'Check free space and write permission on the backup target, then run the backup again.',
+          cause: e,
+        });
       } finally {
         await lock.release();
       }

@@ -144,6 +144,17 @@ describe('createBackupSet', () => {
     await expect(set.finish()).rejects.toThrow(/after finish/);
   });
 
+  it('when the manifest cannot be written, finish() throws PB_SET_INCOMPLETE and leaves only a .partial', async () => {
+    const set = await createBackupSet({ target, host: 'srv01', kind: 'manual', now: NOW });
+    mkdirSync(path.join(set.partialPath, 'manifest.json')); // a folder in the way: the rename over it fails
+    await expect(set.finish()).rejects.toMatchObject({ code: 'PB_SET_INCOMPLETE', message: expect.stringContaining('.partial') });
+    expect(existsSync(set.partialPath)).toBe(true);
+    expect(existsSync(set.finalPath)).toBe(false);
+    expect(existsSync(path.join(target, 'SRV01', LOCK_FILE))).toBe(false);
+    expect((await listSets({ target })).sets).toEqual([]);
+    await expect(createBackupSet({ target, host: 'srv01', kind: 'manual', now: NOW })).resolves.toMatchObject({ name: '20261130T021500Z-manual-2' });
+  });
+
   it('two sets of one kind in the same second get distinct names', async () => {
     const a = await createBackupSet({ target, host: 'srv01', kind: 'manual', now: NOW });
     await a.finish();
