@@ -26,17 +26,17 @@ fi
 [ "$mode" = "--pwsh-only" ] && exit 0
 
 # Debian packages: Wine (reg.exe, sc.exe), Samba AD DC, LDAP clients, bsdtar, iproute2 (network namespaces)
+PACKAGES=(wine wine64 samba samba-common-bin samba-dsdb-modules samba-vfs-modules winbind ldap-utils ldb-tools libarchive-tools iproute2)
 need=()
-for pair in wine:wine wine64:wine64 samba:samba samba-tool:samba-common-bin ldapsearch:ldap-utils bsdtar:libarchive-tools ip:iproute2 ldbadd:ldb-tools; do
-  cmd=${pair%%:*}; pkg=${pair#*:}
-  command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
+for pkg in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then say "missing packages: ${need[*]} (run as root, or apt-get install them)"; exit 1; fi
   say "apt-get install ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >&2
-  apt-get install -y -q --no-install-recommends wine wine64 samba samba-common-bin samba-dsdb-modules samba-vfs-modules winbind ldap-utils ldb-tools libarchive-tools iproute2 >&2
+  apt-get install -y -q "${PACKAGES[@]}" >&2
 fi
 
 # A template Wine prefix; suites clone it with hard links (see test/support/wine.ts)
