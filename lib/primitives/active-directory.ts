@@ -156,6 +156,8 @@ export interface AdDumpResult {
   referrals: string[];
   baseDn: string;
   pages: number;
+  /** Things the caller should record in the manifest (certificate check off, referrals not followed). */
+  warnings: string[];
   durationMs: number;
 }
 
@@ -212,6 +214,8 @@ export interface AdRestoreResult {
   objectsChanged: number;
   /** Modify operations sent (0 on a dry run). */
   modifications: number;
+  /** Things the caller should record (certificate check off). */
+  warnings: string[];
   durationMs: number;
 }
 
@@ -451,6 +455,13 @@ export function computeAdChanges(
   return changes;
 }
 
+/** Where a checked LDAP URL points. */
+export interface AdEndpoint {
+  protocol: 'ldap' | 'ldaps';
+  host: string;
+  port: number;
+}
+
 /**
  * Checks that a password can only travel encrypted: `ldaps://`, or `ldap://` with StartTLS.
  * Throws `PB_LDAP_INSECURE` before any connection is made.
@@ -460,7 +471,7 @@ export function computeAdChanges(
  * assertSecureTransport('ldap://dc1.example.local', {}); // throws PB_LDAP_INSECURE
  * ```
  */
-export function assertSecureTransport(url: string, tls: AdTlsOptions = {}): { protocol: 'ldap' | 'ldaps'; host: string; port: number } {
+export function assertSecureTransport(url: string, tls: AdTlsOptions = {}): AdEndpoint {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -598,6 +609,7 @@ interface AdSession {
   url: string;
   timeoutMs: number;
   valueRangeSize?: number;
+  warnings: string[];
 }
 
 async function openSession(o: AdConnectionOptions): Promise<AdSession> {
@@ -636,7 +648,8 @@ async function openSession(o: AdConnectionOptions): Promise<AdSession> {
         data: { url: o.url },
       });
     }
-    return { client, rootDse: { defaultNamingContext, schemaNamingContext }, secrets, url: o.url, timeoutMs, valueRangeSize: o.valueRangeSize };
+    const warnings = tls.isCertificateCheckDisabled ? [`Certificate checking was off for ${o.url} (tls.isCertificateCheckDisabled): the DC was not authenticated.`] : [];
+    return { client, rootDse: { defaultNamingContext, schemaNamingContext }, secrets, url: o.url, timeoutMs, valueRangeSize: o.valueRangeSize, warnings };
   } catch (e) {
     await closeSession(client);
     throw e;
@@ -933,6 +946,9 @@ export async function dumpAdAttributes(options: AdDumpOptions): Promise<AdDumpRe
       await handle.close();
     }
     await fsp.rename(partial, file);
+    const uniqueReferrals = [...new Set(referrals)];
+    const warnings = [...session.warnings];
+    if (uniqueReferrals.length) warnings.push(`${uniqueReferrals.length} referral(s) not followed: objects below them were not dumped (${uniqueReferrals.join(', ')}).`);
     return {
       file,
       sha256: hash.digest('hex'),
@@ -940,9 +956,10 @@ export async function dumpAdAttributes(options: AdDumpOptions): Promise<AdDumpRe
       counts,
       attributes,
       absentAttributes: attributes.filter((a) => !present.has(a.name)).map((a) => a.name),
-      referrals: [...new Set(referrals)],
+      referrals: uniqueReferrals,
       baseDn: options.baseDn,
       pages,
+      warnings,
       durationMs: Date.now() - started,
     };
   } catch (e) {
@@ -1050,7 +1067,7 @@ export async function restoreAdAttributes(options: AdRestoreOptions): Promise<Ad
   const onlyGuids = options.only?.objectGUIDs ? new Set(options.only.objectGUIDs.map((g) => g.toLowerCase())) : undefined;
   const onlyAttributes = options.only?.attributes;
   const session = await openSession(options);
-  const result: AdRestoreResult = { isDryRun, changes: [], missing: [], objectsChecked: 0, objectsChanged: 0, modifications: 0, durationMs: 0 };
+  const result: AdRestoreResult = { isDryRun, changes: [], missing: [], objectsChecked: 0, objectsChanged: 0, modifications: 0, warnings: [...session.warnings], durationMs: 0 };
   try {
     // The schema must still know every dumped attribute, as text or binary alike, before the first write.
     const schema = new Map<string, AdAttributeInfo>();

@@ -3,14 +3,16 @@
  * side by side, on a Samba AD DC with 5,000+ users (plus groups, computers, a 1,600-member group).
  * Both run as their own process under /usr/bin/time, so wall time and peak RSS compare like for like;
  * the library runs as plain JavaScript (transpiled once), not under ts-node.
- * Options: --users=N (default 5000) --runs=N (default 3). Runs itself inside the test namespace.
+ * Options: --users=N (default 5000) --runs=N (default 3) --profile; --keep-dc keeps the loaded DC folder
+ * and --dc=<dir> starts such a folder again (loading 5,000 users takes minutes on a busy machine).
+ * Runs itself inside the test namespace.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
-import { BASE_DN, startSambaDc } from '../../test/support/samba';
+import { BASE_DN, startLoadedSambaDc, startSambaDc } from '../../test/support/samba';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const ATTRIBUTES = ['extensionName', 'estosUCLine', 'estosUCFeatures', 'estosUCKey'];
@@ -94,8 +96,10 @@ export async function run(args: string[]): Promise<void> {
   const runs = option(args, 'runs', 3);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pb-bench-ad-'));
   const t0 = Date.now();
-  const dc = await startSambaDc({ users, computers: 50, groups: 20, bigGroupMembers: Math.min(users, 1600) });
-  console.log(`DC with ${users} users loaded and started in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const reuse = args.find((a) => a.startsWith('--dc='))?.slice(5);
+  // --dc=<dir>: a DC folder loaded earlier (kept by --keep-dc), started as is, to skip the slow load.
+  const dc = reuse ? await startLoadedSambaDc(reuse) : await startSambaDc({ users, computers: 50, groups: 20, bigGroupMembers: Math.min(users, 1600) }, { isKept: args.includes('--keep-dc') });
+  console.log(`DC ${reuse ? 'started' : `with ${users} users loaded and started`} in ${((Date.now() - t0) / 1000).toFixed(1)} s (${dc.dir})`);
   try {
     const child = transpile(path.join(dir, 'js'));
     const env = { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules'), LDAPTLS_CACERT: dc.caFile };
@@ -122,6 +126,10 @@ export async function run(args: string[]): Promise<void> {
       lib.push(a);
       cli.push(timed(ldapsearch, env, pid, ldif));
     }
+    // Memory must follow the page size, not the object count: the same dump of only the computers.
+    const few = timed([process.execPath, child, JSON.stringify({ ...libOptions, objectClasses: ['computer'], file: path.join(dir, 'few.jsonl') })], env, pid);
+    const fewObjects = (JSON.parse(few.stdout) as { objects: number }).objects;
+    const smallPages = timed([process.execPath, child, JSON.stringify({ ...libOptions, pageSize: 100, file: path.join(dir, 'small-pages.jsonl') })], env, pid);
     const ldifEntries = (readFileSync(ldif, 'utf8').match(/^dn: /gm) ?? []).length + (readFileSync(ldif, 'utf8').match(/^dn:: /gm) ?? []).length;
     const libS = median(lib.map((x) => x.seconds));
     const cliS = median(cli.map((x) => x.seconds));
@@ -132,6 +140,8 @@ export async function run(args: string[]): Promise<void> {
     console.log(row('dumpAdAttributes (JSONL)', lib, libS, statSync(libOptions.file).size, objects));
     console.log(row('ldapsearch -E pr=1000/noprompt (LDIF)', cli, cliS, statSync(ldif).size, ldifEntries));
     console.log(`throughput ratio dumpAdAttributes / ldapsearch: ${((objects / libS) / (ldifEntries / cliS)).toFixed(2)}x (target >= 1.0x)`);
+    console.log(`dumpAdAttributes peak RSS: ${(few.maxRssKb / 1024).toFixed(1)} MB for ${fewObjects} objects, ${(Math.max(...lib.map((x) => x.maxRssKb)) / 1024).toFixed(1)} MB for ${objects} objects, ` +
+      `${(smallPages.maxRssKb / 1024).toFixed(1)} MB for ${objects} objects in pages of 100 (memory follows the page size, not the object count)`);
     console.log(`dumpAdAttributes inside its process: median ${median(inProcessMs)} ms (process start and module load excluded)`);
   } finally {
     await dc.stop();

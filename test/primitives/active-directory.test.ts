@@ -127,6 +127,7 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
 
     it('lists the referral of the search at the domain root instead of chasing it', () => {
       expect(first.referrals.some((r) => /CN=Configuration,DC=procall,DC=test$/i.test(r))).toBe(true);
+      expect(first.warnings).toEqual([expect.stringMatching(/^1 referral\(s\) not followed.*CN=Configuration/)]);
       expect(objects.some((o) => /CN=Configuration/i.test(o.dn))).toBe(false);
     });
 
@@ -226,6 +227,7 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
       await expectError(dumpAdAttributes({ ...base, url: 'ldaps://127.0.0.1', file: path.join(tmp, 'ip.jsonl') }), 'PB_LDAP_TLS');
       const r = await dumpAdAttributes({ ...base, url: 'ldaps://127.0.0.1', tls: { isCertificateCheckDisabled: true }, file: path.join(tmp, 'insecure.jsonl') });
       expect(r.counts.objects).toBe(DATA.computers + 1);
+      expect(r.warnings).toEqual(expect.arrayContaining([expect.stringContaining('Certificate checking was off')]));
     });
 
     it('reports a wrong password without ever showing it', async () => {

@@ -165,16 +165,13 @@ async function sh(args: string[], env: NodeJS.ProcessEnv = process.env): Promise
  * afterAll(() => dc.stop());
  * ```
  */
-export async function startSambaDc(data: SambaData): Promise<SambaDc> {
-  if (!process.env.PB_IN_TEST_NETNS) {
-    throw new Error('The Samba DC runs only inside the loopback-only test namespace: run the tests as `bash scripts/in-test-netns.sh npx jest ...` (npm test does this).');
-  }
+export async function startSambaDc(data: SambaData, options: { isKept?: boolean } = {}): Promise<SambaDc> {
+  assertInTestNamespace();
   if (data.bigGroupMembers > data.users) throw new Error('bigGroupMembers cannot exceed users');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pb-samba-'));
-  let started = false;
   try {
     await sh(['bash', SCRIPT, 'unpack', dir]);
-    const env = Object.fromEntries((await sh(['bash', SCRIPT, 'env', dir])).trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const env = await readDcEnv(dir);
     const schema = buildSchemaLdif();
     writeFileSync(path.join(dir, 'schema-attributes.ldif'), schema.attributes);
     writeFileSync(path.join(dir, 'schema-classes.ldif'), schema.classes);
@@ -186,6 +183,39 @@ export async function startSambaDc(data: SambaData): Promise<SambaDc> {
     await sh(['ldbadd', '-H', env.SAM_LDB, allow, path.join(dir, 'schema-classes.ldif')]);
     await sh(['ldbmodify', '-H', env.SAM_LDB, allow, path.join(dir, 'schema-attach.ldif')]);
     await sh(['ldbadd', '-H', env.SAM_LDB, path.join(dir, 'data.ldif')]);
+    writeFileSync(path.join(dir, 'pb-data.json'), JSON.stringify(data));
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return startLoadedSambaDc(dir, options);
+}
+
+function assertInTestNamespace(): void {
+  if (!process.env.PB_IN_TEST_NETNS) {
+    throw new Error('The Samba DC runs only inside the loopback-only test namespace: run the tests as `bash scripts/in-test-netns.sh npx jest ...` (npm test does this).');
+  }
+}
+
+async function readDcEnv(dir: string): Promise<Record<string, string>> {
+  return Object.fromEntries((await sh(['bash', SCRIPT, 'env', dir])).trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+}
+
+/**
+ * Starts a DC folder that {@link startSambaDc} loaded before (kept with `isKept`). `stop()` removes
+ * the folder unless `isKept`.
+ *
+ * @example
+ * ```ts
+ * const dc = await startLoadedSambaDc('/tmp/pb-samba-abc123', { isKept: true });
+ * ```
+ */
+export async function startLoadedSambaDc(dir: string, options: { isKept?: boolean } = { isKept: true }): Promise<SambaDc> {
+  assertInTestNamespace();
+  const data = JSON.parse(readFileSync(path.join(dir, 'pb-data.json'), 'utf8')) as SambaData;
+  const env = await readDcEnv(dir);
+  let started = false;
+  try {
     await sh(['bash', SCRIPT, 'start', dir]);
     started = true;
     // If jest is killed or times out before stop(), do not leave a DC holding the namespace's ports.
@@ -206,13 +236,13 @@ export async function startSambaDc(data: SambaData): Promise<SambaDc> {
       stop: async () => {
         process.off('exit', killOnExit);
         await sh(['bash', SCRIPT, 'stop', dir]).catch(() => undefined);
-        rmSync(dir, { recursive: true, force: true });
+        if (!options.isKept) rmSync(dir, { recursive: true, force: true });
       },
     };
     return dc;
   } catch (e) {
     if (started) await sh(['bash', SCRIPT, 'stop', dir]).catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
+    if (!options.isKept) rmSync(dir, { recursive: true, force: true });
     throw e;
   }
 }
