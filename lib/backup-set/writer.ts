@@ -374,7 +374,7 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
         const text = serializeManifest(manifest);
         await writeFileAtomic(path.join(partialPath, MANIFEST_FILE), text);
         await renameWithRetry(partialPath, finalPath);
-        await syncPath(path.dirname(finalPath), true);
+        await syncPath(path.dirname(finalPath), true).catch(() => undefined); // the set is already final; a failed folder flush must not report it as unfinished
         state = 'closed';
         return { path: finalPath, name, status: manifest.status, manifest };
       } catch (e) {
