@@ -113,7 +113,7 @@ async function createLockFile(file: string, info: LockInfo): Promise<boolean> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') return false;
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS' && code !== 'EXDEV' && code !== 'EINVAL') throw e;
+    // Any other failure (FAT/exFAT targets, NAS shares without hard links report various codes): exclusive create instead.
     try {
       await writeSynced(file, JSON.stringify(info), 'wx');
       return true;
