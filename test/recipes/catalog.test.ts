@@ -122,8 +122,8 @@ describe('parseDiscovery (the sample registry)', () => {
   it('DataCenter / Infinity from the uninstall entries brings Redis (skipped on purpose)', () => {
     const docs = sampleDocs();
     const un = docs.uninstall as RegFile;
-    const k = un.keys.find((x) => x.values.some((v) => v.name === 'DisplayName' && v.data === 'estos ProCall 8 Enterprise'));
-    (k?.values.find((v) => v.name === 'DisplayName') as { data: string }).data = 'estos ProCall 8 DataCenter';
+    const k = un.keys.find((x) => x.values.some((v) => v.name === 'DisplayName' && v.type === 'REG_SZ' && v.data === 'estos ProCall 8 Enterprise'));
+    (k?.values.find((v) => v.name === 'DisplayName') as unknown as { data: string }).data = 'estos ProCall 8 DataCenter';
     const d = parseDiscovery({ computer: 'X', docs, loaded: [] });
     expect(d.products.map((p) => p.id)).toEqual(expect.arrayContaining(['datacenter', 'redis']));
     expect(d.products.map((p) => p.id)).not.toContain('enterprise');
