@@ -8,7 +8,7 @@
  * Runs itself inside the test namespace.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
@@ -92,6 +92,7 @@ export async function run(args: string[]): Promise<void> {
     if (r.status !== 0) process.exitCode = r.status ?? 1;
     return;
   }
+  if (!existsSync('/usr/bin/time')) throw new Error("bench ad needs GNU time at /usr/bin/time for peak RSS and CPU (Debian package 'time')");
   const users = option(args, 'users', 5000);
   const runs = option(args, 'runs', 3);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pb-bench-ad-'));
