@@ -14,8 +14,8 @@ import { exportRegistryKey, normalizeRegistryKey } from '../primitives/registry'
 import { exportUserRegistryKey, listUserProfiles, type UserProfile } from '../primitives/user-registry';
 import { snapshotDirectory, type ShadowCopyMode } from '../primitives/directory';
 import { captureServiceConfig, writeServiceBackup } from '../primitives/service';
-import { backupSqlDatabase, type SqlConnectionOptions } from '../primitives/sql-server';
-import { dumpAdAttributes, type AdDumpOptions } from '../primitives/active-directory';
+import type { SqlConnectionOptions } from '../primitives/sql-server';
+import type { AdDumpOptions } from '../primitives/active-directory';
 import { createBackupSet, type BackupSetWriter } from '../backup-set/writer';
 import type { EncryptionOptions } from '../backup-set/crypto';
 import type { SetKind, ArtifactFolder } from '../backup-set/layout';
@@ -482,6 +482,8 @@ async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOp
       const role = step.id.endsWith('chat-db') ? 'chat' : 'config';
       const db = options.sql?.[role] as RecipeSqlDatabase;
       const target = file();
+      // loaded on first use: the SQL and LDAP clients are heavy and most hosts need neither
+      const { backupSqlDatabase } = require('../primitives/sql-server') as typeof import('../primitives/sql-server');
       const r = await backupSqlDatabase(options.runner, { ...db, file: db.serverFile ?? target, localPath: db.localFile ?? (db.serverFile ? undefined : target) });
       if (db.localFile && path.resolve(db.localFile) !== path.resolve(target)) {
         await copyFile(db.localFile, target);
@@ -491,6 +493,7 @@ async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOp
       return 'ok';
     }
     case 'ad': {
+      const { dumpAdAttributes } = require('../primitives/active-directory') as typeof import('../primitives/active-directory');
       const r = await dumpAdAttributes({ ...(options.ad as Omit<AdDumpOptions, 'file'>), file: file() });
       await record(r.file, { sha256: r.sha256, bytes: r.bytes, primitive: 'dumpAdAttributes', details: { baseDn: r.baseDn, objects: r.counts.objects, attributes: r.attributes.map((a) => a.name) } });
       return 'ok';

@@ -14,8 +14,8 @@ import { importRegistryKey } from '../primitives/registry';
 import { importUserRegistryKey, listUserProfiles } from '../primitives/user-registry';
 import { restoreDirectory } from '../primitives/directory';
 import { restoreServiceConfig } from '../primitives/service';
-import { restoreSqlDatabase, type SqlConnectionOptions } from '../primitives/sql-server';
-import { restoreAdAttributes, type AdConnectionOptions } from '../primitives/active-directory';
+import type { SqlConnectionOptions } from '../primitives/sql-server';
+import type { AdConnectionOptions } from '../primitives/active-directory';
 import { verifySet, type SetVerification } from '../backup-set/verify';
 import { decryptFile, openSetKey, type EncryptionKeySource, type SetKey } from '../backup-set/crypto';
 import type { Manifest, ManifestArtifact } from '../backup-set/manifest';
@@ -434,12 +434,14 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
             report({ phase: p.phase, id: p.id, product: p.product, action: p.action, status: 'skipped', message: `pass sql.${role} to restore this database` });
             continue;
           }
+          const { restoreSqlDatabase } = require('../primitives/sql-server') as typeof import('../primitives/sql-server');
           await restoreSqlDatabase(runner, { ...conn, database: conn.database ?? String(a.details?.database), file, replace: true, servicesStopped: true });
         } else if (a.primitive === 'dumpAdAttributes') {
           if (!options.ad) {
             report({ phase: p.phase, id: p.id, product: p.product, action: p.action, status: 'skipped', message: 'pass ad to restore the attributes' });
             continue;
           }
+          const { restoreAdAttributes } = require('../primitives/active-directory') as typeof import('../primitives/active-directory');
           const r = await restoreAdAttributes({ ...options.ad, file, dryRun: false, expectedSha256: a.encrypted ? undefined : a.sha256 });
           changes = (r as { changes?: unknown[] }).changes?.length;
         }
