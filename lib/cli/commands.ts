@@ -1,0 +1,366 @@
+/**
+ * What each CLI command does, as functions from resolved settings to an outcome (result document,
+ * warnings, failed or not, human summary). main.ts wires them to commander and prints.
+ */
+import path from 'node:path';
+import { validationError } from '../errors';
+import type { Secret } from '../secret';
+import { PowerShellRunner } from '../powershell/session';
+import type { Runner } from '../powershell/runner';
+import { discover, type DiscoverOverrides, type Discovery } from '../recipes/discover';
+import { backup, planBackup, type BackupOptions, type RecipeSqlDatabase } from '../recipes/backup';
+import { restore } from '../recipes/restore';
+import type { ProductId } from '../recipes/catalog';
+import { verifySet } from '../backup-set/verify';
+import { listSets } from '../backup-set/list';
+import { prune, type KeepPolicy } from '../backup-set/retention';
+import type { EncryptionKeySource, EncryptionOptions } from '../backup-set/crypto';
+import type { AdDumpOptions } from '../primitives/active-directory';
+import type { CliConfig, CliSqlConfig } from './config';
+import { readLicences, readSecret, SECRET_ENV, type SecretOrigin } from './secrets';
+import { createProgressBar, formatAgeHours, formatBytes, formatTable } from './display';
+import type { CliCommand } from './output-schema';
+
+/** Settings of one run: the config file merged with the flags (flags win). */
+export interface CliSettings extends CliConfig {
+  /** Flags that name secret files (never secret values). */
+  passphraseFile?: string;
+  keyFile?: string;
+  sqlPasswordFile?: string;
+  ldapPasswordFile?: string;
+  reason?: string;
+  /** restore/prune: really change things (default: plan only). */
+  isApplied?: boolean;
+  isForced?: boolean;
+  isStartingServices?: boolean;
+  only?: string[];
+  /** verify: set folders; restore: the one set. */
+  sets?: string[];
+  /** Show a progress bar on stderr (a terminal, not --json). */
+  isProgressShown?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** What a command produced. */
+export interface CommandOutcome {
+  result: Record<string, unknown>;
+  warnings: string[];
+  isFailed: boolean;
+  /** The set written, verified or restored (event log, summary). */
+  setPath?: string;
+  /** Readable summary for a terminal. */
+  summary: string;
+}
+
+/** Shared state of a run: the runner (made on first use, closed by main) and where secrets came from. */
+export interface CommandContext {
+  settings: CliSettings;
+  runner?: Runner;
+  origins: SecretOrigin[];
+  getRunner(): Runner;
+}
+
+/**
+ * A context whose runner is a PowerShellRunner made from the settings on first use.
+ *
+ * @example
+ * ```ts
+ * const ctx = createCommandContext({ target: 'D:\\Backup' });
+ * try { await runCommand('list', ctx); } finally { await ctx.runner?.close(); }
+ * ```
+ */
+export function createCommandContext(settings: CliSettings): CommandContext {
+  const ctx: CommandContext = {
+    settings,
+    origins: [],
+    getRunner() {
+      if (!ctx.runner) ctx.runner = new PowerShellRunner({ executable: settings.powershell?.executable, tools: settings.powershell?.tools, timeoutMs: settings.powershell?.timeoutMs });
+      return ctx.runner;
+    },
+  };
+  return ctx;
+}
+
+function requireTarget(s: CliSettings, command: string): string {
+  if (!s.target) throw validationError(`${command} needs a target folder.`, 'Pass --target <folder> or set "target" in the config file.');
+  return s.target;
+}
+
+function overridesOf(s: CliSettings): DiscoverOverrides {
+  return { ...(s.overrides ?? {}) } as DiscoverOverrides;
+}
+
+/** The key to read an encrypted set (verify, restore): key file, passphrase file, or the env variable. */
+function keySourceOf(ctx: CommandContext): EncryptionKeySource | undefined {
+  const s = ctx.settings;
+  const keyFile = s.keyFile ?? s.encryption?.keyFile;
+  if (keyFile) return { keyFile };
+  const pass = readSecret('passphrase', { file: s.passphraseFile ?? s.encryption?.passphraseFile, env: s.env, origins: ctx.origins });
+  return pass ? { passphrase: pass } : undefined;
+}
+
+function encryptionOf(ctx: CommandContext): EncryptionOptions | undefined {
+  const key = keySourceOf(ctx);
+  if (!key) {
+    if (ctx.settings.encryption) throw validationError('The config file asks for encryption but gives no key.', `Set "encryption.keyFile" or "encryption.passphraseFile", pass --key-file/--passphrase-file, or set ${SECRET_ENV.passphrase}.`);
+    return undefined;
+  }
+  return { ...key, ...(ctx.settings.encryption?.scrypt ? { scrypt: ctx.settings.encryption.scrypt } : {}) } as EncryptionOptions;
+}
+
+function sqlOf(ctx: CommandContext, role: 'chat' | 'config', db: CliSqlConfig): RecipeSqlDatabase {
+  let auth: RecipeSqlDatabase['auth'] = { kind: 'integrated' };
+  if (db.auth === 'sql') {
+    const password = readSecret('sqlPassword', { file: ctx.settings.sqlPasswordFile ?? db.passwordFile, env: ctx.settings.env, origins: ctx.origins });
+    if (!password) throw validationError(`sql.${role} uses auth "sql" but no password was given.`, `Set ${SECRET_ENV.sqlPassword}, or "sql.${role}.passwordFile" / --sql-password-file naming a file that holds it.`);
+    auth = { kind: 'sql', user: db.user as string, password };
+  }
+  return { server: db.server, database: db.database, auth, ...(db.via ? { via: db.via } : {}), ...(db.encrypt !== undefined ? { encrypt: db.encrypt } : {}), ...(db.trustServerCertificate !== undefined ? { trustServerCertificate: db.trustServerCertificate } : {}), ...(db.serverFile ? { serverFile: db.serverFile } : {}), ...(db.localFile ? { localFile: db.localFile } : {}) };
+}
+
+function adOf(ctx: CommandContext): Omit<AdDumpOptions, 'file'> | undefined {
+  const ad = ctx.settings.ad;
+  if (!ad) return undefined;
+  const password: Secret | undefined = readSecret('ldapPassword', { file: ctx.settings.ldapPasswordFile ?? ad.passwordFile, env: ctx.settings.env, origins: ctx.origins });
+  if (!password) throw validationError('ad is configured but no bind password was given.', `Set ${SECRET_ENV.ldapPassword}, or "ad.passwordFile" / --ldap-password-file naming a file that holds it.`);
+  return { url: ad.url, bindDn: ad.bindDn, password, baseDn: ad.baseDn, attributes: ad.attributes ?? { schemaPrefix: ad.schemaPrefix as string }, ...(ad.caFile || ad.isStartTls ? { tls: { ...(ad.caFile ? { caFile: ad.caFile } : {}), ...(ad.isStartTls ? { isStartTls: true } : {}) } } : {}) };
+}
+
+function backupOptionsOf(ctx: CommandContext, runner: Runner): BackupOptions {
+  const s = ctx.settings;
+  const sql: BackupOptions['sql'] = {};
+  if (s.sql?.chat) sql.chat = sqlOf(ctx, 'chat', s.sql.chat);
+  if (s.sql?.config) sql.config = sqlOf(ctx, 'config', s.sql.config);
+  const licences = readLicences(s.licencesFile, s.env, ctx.origins);
+  return {
+    runner,
+    target: s.target ?? '',
+    kind: s.kind ?? 'scheduled',
+    ...(s.reason ? { reason: s.reason } : {}),
+    ...(s.host ? { host: s.host } : {}),
+    products: s.products && s.products.length > 0 ? (s.products as ProductId[]) : 'auto',
+    overrides: overridesOf(s),
+    ...(s.include ? { include: s.include } : {}),
+    ...(s.exclude ? { exclude: s.exclude } : {}),
+    ...(sql.chat || sql.config ? { sql } : {}),
+    ...(s.ad ? { ad: adOf(ctx) } : {}),
+    ...(licences ? { licences } : {}),
+    ...(s.concurrency ? { concurrency: s.concurrency } : {}),
+    ...(s.shadowCopy ? { shadowCopy: s.shadowCopy } : {}),
+  };
+}
+
+const hours = (ms: number): number => Math.round((ms / 3_600_000) * 100) / 100;
+
+function discoveryResult(d: Discovery): Record<string, unknown> {
+  return {
+    host: d.host,
+    products: d.products.map((p) => ({ id: p.id, ...(p.version ? { version: p.version } : {}), evidence: p.evidence })),
+    roots: d.roots,
+    services: d.services.map((x) => ({ name: x.name, role: x.role })),
+    ecstaDrivers: d.ecstaDrivers.map((x) => x.name),
+    profiles: d.profiles.map((p) => ({ sid: p.sid, userName: p.userName, isLoaded: p.isLoaded, clientFolders: p.clientFolders })),
+    overridden: d.overridden,
+  };
+}
+
+async function runDiscover(ctx: CommandContext): Promise<CommandOutcome> {
+  const d = await discover(ctx.getRunner(), overridesOf(ctx.settings));
+  const summary = [
+    `Host ${d.host}`,
+    formatTable(['Product', 'Version', 'Evidence'], d.products.map((p) => [p.id, p.version ?? '-', p.evidence.join(', ')])),
+    '',
+    formatTable(['Root', 'Folder'], Object.entries(d.roots)),
+    '',
+    `ECSTA drivers: ${d.ecstaDrivers.map((x) => x.name).join(', ') || 'none'}`,
+    `Users with client data: ${d.profiles.filter((p) => p.clientFolders.length > 0).map((p) => p.userName).join(', ') || 'none'}`,
+  ].join('\n');
+  return { result: discoveryResult(d), warnings: d.warnings, isFailed: false, summary };
+}
+
+async function runPlan(ctx: CommandContext): Promise<CommandOutcome> {
+  const options = backupOptionsOf(ctx, ctx.getRunner());
+  const d = await discover(options.runner, options.overrides ?? {});
+  const plan = planBackup(d, options);
+  const result = {
+    host: ctx.settings.host ?? d.host,
+    products: plan.products,
+    steps: plan.steps.map((x) => ({ id: x.id, product: x.product, kind: x.kind, source: x.source, artifact: x.artifact, action: x.action })),
+    skipped: plan.skipped.map((x) => ({ item: x.item, product: x.product, reason: x.reason })),
+  };
+  const summary = [`Plan for ${result.host}: ${plan.steps.length} steps (${plan.products.join(', ')})`, ...plan.steps.map((x, i) => `${String(i + 1).padStart(3)}. ${x.action}`), '', formatTable(['Skipped', 'Why'], plan.skipped.map((x) => [x.item, x.reason]), 100)].join('\n');
+  return { result, warnings: [...d.warnings, ...plan.warnings], isFailed: false, summary };
+}
+
+async function runBackup(ctx: CommandContext): Promise<CommandOutcome> {
+  const s = ctx.settings;
+  requireTarget(s, 'backup');
+  if (s.kind === 'pre-change' && !s.reason) throw validationError('A pre-change backup needs a reason.', 'Pass --reason "<what is about to change>", e.g. --reason "UCServer update 8.4 -> 8.5".');
+  const encryption = encryptionOf(ctx);
+  const options = backupOptionsOf(ctx, ctx.getRunner());
+  const bar = s.isProgressShown ? createProgressBar(process.stderr) : undefined;
+  const r = await backup({ ...options, ...(encryption ? { encryption } : {}), onProgress: (e) => bar?.update(e.done, e.total, `${e.state} ${e.step}`) });
+  bar?.end();
+  const m = r.manifest;
+  if (!m || !r.path) throw validationError('backup returned no set.', 'Report this: backup without dryRun must write a set.');
+  const warnings = [...r.warnings];
+  let isVerified = false;
+  if (s.verifyAfterBackup !== false && r.status === 'complete') {
+    const v = await verifySet(r.path, { ...(encryption ? { key: keySourceOf(ctx) } : {}) });
+    isVerified = v.ok;
+    if (!v.ok) warnings.push(`The new set did not verify: ${v.problems.map((p) => p.message).join(' ')}`);
+  }
+  const bytes = m.artifacts.reduce((n, a) => n + a.bytes, 0);
+  const result = {
+    status: r.status === 'complete' ? 'complete' : 'failed',
+    set: r.path,
+    name: m.name,
+    host: m.host,
+    kind: m.kind,
+    ...(m.reason ? { reason: m.reason } : {}),
+    products: m.products.map((p) => p.id),
+    artifacts: m.artifacts.length,
+    bytes,
+    isEncrypted: !!m.encryption,
+    isVerified,
+    skipped: m.skipped.map((x) => ({ item: x.item, reason: x.reason })),
+    errors: m.errors.map((e) => ({ step: e.step, code: e.code, message: e.message })),
+  };
+  const isFailed = r.status !== 'complete' || (s.verifyAfterBackup !== false && !isVerified);
+  const summary = [
+    formatTable(['Set', 'Status', 'Artifacts', 'Size', 'Encrypted', 'Verified', 'Skipped', 'Errors'], [[r.path, result.status, String(result.artifacts), formatBytes(bytes), result.isEncrypted ? 'yes' : 'no', isVerified ? 'yes' : 'no', String(result.skipped.length), String(result.errors.length)]], 120),
+    ...result.errors.map((e) => `error: ${e.step}: ${e.message}`),
+  ].join('\n');
+  return { result, warnings, isFailed, setPath: r.path, summary };
+}
+
+async function newestSetPerHost(target: string, host?: string): Promise<string[]> {
+  const listing = await listSets({ target, ...(host ? { host } : {}) });
+  const out: string[] = [];
+  for (const h of listing.hosts) {
+    const newest = listing.sets.filter((x) => x.host === h.host).sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
+    if (newest) out.push(newest.path);
+  }
+  return out;
+}
+
+async function runVerify(ctx: CommandContext): Promise<CommandOutcome> {
+  const s = ctx.settings;
+  const sets = s.sets && s.sets.length > 0 ? s.sets.map((x) => path.resolve(x)) : await newestSetPerHost(requireTarget(s, 'verify (without a set folder)'), s.host);
+  if (sets.length === 0) throw validationError(`No backup set found under ${s.target}.`, 'Pass a set folder, or check --target / --host.');
+  const key = keySourceOf(ctx);
+  const out: Record<string, unknown>[] = [];
+  const warnings: string[] = [];
+  let isFailed = false;
+  for (const setPath of sets) {
+    const v = await verifySet(setPath, key ? { key } : {});
+    if (!v.ok) isFailed = true;
+    if (v.ok && v.manifest?.encryption && !v.isPlaintextVerified) warnings.push(`${setPath}: encrypted; only the ciphertext was checked (give the key to check the content too).`);
+    if (v.recordError) warnings.push(`${setPath}: verify.json could not be written: ${v.recordError}`);
+    out.push({ path: v.path, ok: v.ok, isSet: v.isSet, isIntact: v.isIntact, isPlaintextVerified: v.isPlaintextVerified, ...(v.status ? { status: v.status } : {}), artifacts: v.artifacts.length, missing: v.missing, corrupt: v.corrupt, extra: v.extra, problems: v.problems.map((p) => ({ code: String(p.code), message: p.message, ...(p.path ? { path: p.path } : {}) })) });
+  }
+  const summary = formatTable(['Set', 'OK', 'Artifacts', 'Missing', 'Corrupt', 'Extra', 'Problem'], out.map((o) => [String(o.path), o.ok ? 'yes' : 'NO', String(o.artifacts), String((o.missing as string[]).length), String((o.corrupt as string[]).length), String((o.extra as string[]).length), ((o.problems as { message: string }[])[0]?.message ?? '')]), 100);
+  return { result: { sets: out }, warnings, isFailed, setPath: sets.length === 1 ? sets[0] : undefined, summary };
+}
+
+async function runList(ctx: CommandContext): Promise<CommandOutcome> {
+  const s = ctx.settings;
+  const target = requireTarget(s, 'list');
+  const listing = await listSets({ target, ...(s.host ? { host: s.host } : {}) });
+  const warnings: string[] = [];
+  const hostRows = listing.hosts.map((h) => ({
+    host: h.host,
+    setCount: h.setCount,
+    ...(h.newest ? { newest: { name: h.newest.name, ageHours: hours(h.newest.ageMs), status: h.newest.status } } : {}),
+    ...(h.newestVerified ? { newestVerified: { name: h.newestVerified.name, ageHours: hours(h.newestVerified.ageMs) } } : {}),
+    isRunning: h.isRunning,
+  }));
+  if (s.maxAgeHours !== undefined) {
+    for (const h of hostRows) {
+      if (!h.newestVerified) warnings.push(`${h.host}: no verified set.`);
+      else if (h.newestVerified.ageHours > s.maxAgeHours) warnings.push(`${h.host}: the newest verified set is ${formatAgeHours(h.newestVerified.ageHours)} old (limit ${s.maxAgeHours} h).`);
+    }
+  }
+  const sets = listing.sets.map((x) => ({ host: x.host, name: x.name, path: x.path, kind: x.kind, status: x.status, ...(x.reason ? { reason: x.reason } : {}), createdAt: x.createdAt, ageHours: hours(x.ageMs), bytes: x.bytes, artifacts: x.artifactCount, isEncrypted: x.isEncrypted, isVerified: x.isVerified, warnings: x.warningCount, errors: x.errorCount }));
+  const summary = [
+    formatTable(['Host', 'Set', 'Kind', 'Status', 'Age', 'Size', 'Verified', 'Encrypted'], sets.map((x) => [x.host, x.name, x.kind, x.status, formatAgeHours(x.ageHours), formatBytes(x.bytes), x.isVerified ? 'yes' : 'no', x.isEncrypted ? 'yes' : 'no'])),
+    '',
+    formatTable(['Host', 'Sets', 'Newest verified', 'Age'], hostRows.map((h) => [h.host, String(h.setCount), h.newestVerified?.name ?? '-', h.newestVerified ? formatAgeHours(h.newestVerified.ageHours) : '-'])),
+    ...(listing.ignored.length ? ['', `Ignored (not sets of this tool): ${listing.ignored.map((i) => `${i.path} (${i.reason})`).join(', ')}`] : []),
+  ].join('\n');
+  return { result: { target: path.resolve(target), sets, hosts: hostRows, ignored: listing.ignored.map((i) => ({ path: i.path, reason: i.reason, message: i.message })) }, warnings, isFailed: false, summary };
+}
+
+async function runRestore(ctx: CommandContext): Promise<CommandOutcome> {
+  const s = ctx.settings;
+  const set = s.sets?.[0];
+  if (!set) throw validationError('restore needs a set folder.', 'Pass it: procall-backup restore <target>\\<HOST>\\<set>.');
+  const key = keySourceOf(ctx);
+  const bar = s.isProgressShown ? createProgressBar(process.stderr) : undefined;
+  let n = 0;
+  const r = await restore({
+    set,
+    runner: ctx.getRunner(),
+    dryRun: !s.isApplied,
+    force: !!s.isForced,
+    overrides: overridesOf(s),
+    ...(s.products && s.products.length ? { products: s.products } : {}),
+    ...(s.only && s.only.length ? { only: s.only } : {}),
+    ...(key ? { key } : {}),
+    ...(s.isStartingServices === false ? { startServices: false } : {}),
+    onStep: (x) => bar?.update(++n, n, `${x.status} ${x.id}`),
+  });
+  bar?.end();
+  const steps = r.steps.map((x) => ({ phase: x.phase, id: x.id, ...(x.product ? { product: x.product } : {}), action: x.action, status: x.status, ...(x.message ? { message: x.message } : {}), ...(typeof x.changes === 'number' ? { changes: x.changes } : {}) }));
+  const versions = r.versions.map((v) => ({ product: v.product, ...(v.backedUp ? { backedUp: v.backedUp } : {}), ...(v.installed ? { installed: v.installed } : {}), isMatch: v.isMatch }));
+  const summary = [
+    `${r.dryRun ? 'Restore plan (nothing was changed; pass --apply to restore)' : `Restore ${r.status}`}: ${r.set}`,
+    formatTable(['Phase', 'Step', 'Status', 'Action'], steps.map((x) => [x.phase, x.id, x.status, x.action]), 110),
+  ].join('\n');
+  return { result: { status: r.status, set: r.set, dryRun: r.dryRun, steps, versions }, warnings: r.warnings, isFailed: r.status === 'failed', setPath: r.set, summary };
+}
+
+async function runPrune(ctx: CommandContext): Promise<CommandOutcome> {
+  const s = ctx.settings;
+  const target = requireTarget(s, 'prune');
+  if (!s.keep) throw validationError('prune needs the generations to keep.', 'Pass --daily N --weekly N --monthly N, or set "keep" in the config file.');
+  const r = await prune({ target, keep: s.keep as KeepPolicy, dryRun: !s.isApplied, ...(s.host ? { host: s.host } : {}) });
+  const decisions = r.decisions.map((d) => ({ host: d.host, name: d.name, path: d.path, category: d.category, action: d.action, reasons: d.reasons }));
+  const warnings = r.skippedHosts.map((h) => `${h.host} was not pruned: ${h.reason}`);
+  const summary = [
+    r.dryRun ? 'Prune plan (nothing was removed; pass --apply to remove):' : `Removed ${r.removed.length} folder(s):`,
+    formatTable(['Action', 'Host', 'Set', 'Why'], decisions.map((d) => [d.action, d.host, d.name, d.reasons.join('; ')]), 100),
+    ...r.failures.map((f) => `failed: ${f.path}: ${f.message}`),
+  ].join('\n');
+  return { result: { dryRun: r.dryRun, decisions, removed: r.removed, failures: r.failures }, warnings, isFailed: r.failures.length > 0, summary };
+}
+
+/**
+ * Runs one CLI command with resolved settings. Throws `PB_VALIDATION` (exit 3) for bad settings
+ * before anything runs; other errors mean the command failed (exit 1).
+ *
+ * @example
+ * ```ts
+ * const ctx = createCommandContext({ target: '/srv/backup', maxAgeHours: 26 });
+ * const outcome = await runCommand('list', ctx);
+ * console.log(outcome.summary);
+ * ```
+ */
+export async function runCommand(command: CliCommand, ctx: CommandContext): Promise<CommandOutcome> {
+  switch (command) {
+    case 'discover':
+      return runDiscover(ctx);
+    case 'plan':
+      return runPlan(ctx);
+    case 'backup':
+      return runBackup(ctx);
+    case 'verify':
+      return runVerify(ctx);
+    case 'list':
+      return runList(ctx);
+    case 'restore':
+      return runRestore(ctx);
+    case 'prune':
+      return runPrune(ctx);
+  }
+}

@@ -1,0 +1,364 @@
+#!/usr/bin/env node
+/**
+ * The `procall-backup` command line: discover, plan, backup, verify, list, restore, prune.
+ * Exit codes: 0 success, 1 failed, 2 completed with warnings, 3 bad usage or configuration.
+ * With `--json`, exactly one JSON document goes to stdout (schema in output-schema.ts); all logs go to stderr.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { isProcallBackupError, validationError } from '../errors';
+import { PowerShellRunner } from '../powershell/session';
+import { PRODUCT_CATALOG } from '../recipes/catalog';
+import { loadConfig, type CliConfig } from './config';
+import { createCommandContext, runCommand, type CliSettings, type CommandContext, type CommandOutcome } from './commands';
+import { exitCodeForError, exitCodeForOutcome, statusOfExitCode, type ExitCode } from './exit-codes';
+import { writeRunEventLog, type EventLogResult } from './event-log';
+import { CLI_COMMANDS, type CliCommand } from './output-schema';
+import { SECRET_ENV } from './secrets';
+
+/** Where the CLI writes; tests and embedders can capture it. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  /** Whether stderr is a terminal (progress bars). */
+  isTerminal: boolean;
+  platform: NodeJS.Platform;
+}
+
+/** The package version (from package.json next to lib/ or dist/). */
+function readVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+const list = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((x) => x.trim()).filter(Boolean)];
+const pair = (v: string, prev: Record<string, string> = {}): Record<string, string> => {
+  const i = v.indexOf('=');
+  if (i <= 0) throw validationError(`"${v}" is not NAME=VALUE.`, 'Write it as NAME=VALUE, e.g. --root UCROOT=D:\\estos\\UCServer.');
+  return { ...prev, [v.slice(0, i)]: v.slice(i + 1) };
+};
+const count = (name: string) => (v: string): number => {
+  if (!/^\d+$/.test(v)) throw validationError(`--${name} ${JSON.stringify(v)} is not a whole number.`, `Pass --${name} <N>, e.g. --${name} 7.`);
+  return Number(v);
+};
+
+/** Flags of every command, as commander gives them. */
+interface Flags {
+  config?: string;
+  json?: boolean;
+  eventLog?: 'auto' | 'always' | 'never';
+  pwsh?: string;
+  target?: string;
+  host?: string;
+  kind?: 'scheduled' | 'pre-change' | 'manual';
+  reason?: string;
+  products?: string[];
+  include?: string[];
+  exclude?: string[];
+  concurrency?: number;
+  shadowCopy?: 'auto' | 'always' | 'never';
+  verify?: boolean;
+  root?: Record<string, string>;
+  pathMap?: Record<string, string>;
+  keyFile?: string;
+  passphraseFile?: string;
+  sqlPasswordFile?: string;
+  ldapPasswordFile?: string;
+  licencesFile?: string;
+  apply?: boolean;
+  force?: boolean;
+  start?: boolean;
+  only?: string[];
+  daily?: number;
+  weekly?: number;
+  monthly?: number;
+  preChangeLast?: number;
+  preChangeDays?: number;
+  maxAgeHours?: number;
+}
+
+/** Config file first, flags over it (pure apart from reading the config file). */
+function resolveSettings(flags: Flags, args: string[], io: CliIo): CliSettings {
+  const config: CliConfig = flags.config ? loadConfig(path.resolve(flags.config)) : {};
+  const s: CliSettings = { ...config, env: io.env };
+  const set = <K extends keyof CliSettings>(k: K, v: CliSettings[K] | undefined): void => {
+    if (v !== undefined) s[k] = v;
+  };
+  set('target', flags.target ? path.resolve(flags.target) : undefined);
+  set('host', flags.host);
+  set('kind', flags.kind);
+  set('reason', flags.reason);
+  if (flags.products) {
+    const known = PRODUCT_CATALOG.map((p) => p.id as string);
+    for (const p of flags.products) if (!known.includes(p)) throw validationError(`--products: unknown product ${JSON.stringify(p)}.`, `Use catalog ids: ${known.join(', ')}.`);
+    s.products = flags.products as CliSettings['products'];
+  }
+  set('include', flags.include);
+  set('exclude', flags.exclude);
+  set('concurrency', flags.concurrency);
+  set('shadowCopy', flags.shadowCopy);
+  if (flags.verify === false) s.verifyAfterBackup = false;
+  if (flags.root || flags.pathMap) s.overrides = { ...(s.overrides ?? {}), ...(flags.root ? { roots: { ...(s.overrides?.roots ?? {}), ...flags.root } } : {}), ...(flags.pathMap ? { pathMap: { ...(s.overrides?.pathMap ?? {}), ...flags.pathMap } } : {}) };
+  if (flags.pwsh) s.powershell = { ...(s.powershell ?? {}), executable: flags.pwsh };
+  set('keyFile', flags.keyFile ? path.resolve(flags.keyFile) : undefined);
+  set('passphraseFile', flags.passphraseFile ? path.resolve(flags.passphraseFile) : undefined);
+  set('sqlPasswordFile', flags.sqlPasswordFile ? path.resolve(flags.sqlPasswordFile) : undefined);
+  set('ldapPasswordFile', flags.ldapPasswordFile ? path.resolve(flags.ldapPasswordFile) : undefined);
+  set('licencesFile', flags.licencesFile ? path.resolve(flags.licencesFile) : undefined);
+  if (flags.keyFile && flags.passphraseFile) throw validationError('--key-file and --passphrase-file were both given.', 'Pass one of them.');
+  set('isApplied', flags.apply);
+  set('isForced', flags.force);
+  if (flags.start === false) s.isStartingServices = false;
+  set('only', flags.only);
+  if (flags.daily !== undefined || flags.weekly !== undefined || flags.monthly !== undefined || flags.preChangeLast !== undefined || flags.preChangeDays !== undefined) {
+    const base = s.keep;
+    const daily = flags.daily ?? base?.daily;
+    const weekly = flags.weekly ?? base?.weekly;
+    const monthly = flags.monthly ?? base?.monthly;
+    if (daily === undefined || weekly === undefined || monthly === undefined) throw validationError('prune needs --daily, --weekly and --monthly (or "keep" in the config file).', 'Pass all three, e.g. --daily 7 --weekly 4 --monthly 12.');
+    const pre = { ...(base?.preChange ?? {}), ...(flags.preChangeLast !== undefined ? { last: flags.preChangeLast } : {}), ...(flags.preChangeDays !== undefined ? { days: flags.preChangeDays } : {}) };
+    s.keep = { ...(base ?? {}), daily, weekly, monthly, ...(Object.keys(pre).length ? { preChange: pre } : {}) };
+  }
+  set('maxAgeHours', flags.maxAgeHours);
+  if (args.length) s.sets = args;
+  s.isProgressShown = io.isTerminal && !flags.json;
+  return s;
+}
+
+/** What one run ends with. */
+interface RunEnd {
+  command: CliCommand | 'none';
+  exitCode: ExitCode;
+  outcome?: CommandOutcome;
+  error?: unknown;
+  warnings: string[];
+  eventLog?: EventLogResult;
+}
+
+function errorDocument(e: unknown): Record<string, unknown> {
+  if (isProcallBackupError(e)) {
+    const problems = Array.isArray(e.data?.problems) ? (e.data?.problems as Record<string, unknown>[]) : undefined;
+    return { code: String(e.code), message: e.message, ...(e.fix ? { fix: e.fix } : {}), ...(problems ? { problems } : {}) };
+  }
+  if (e instanceof CommanderError) return { code: 'PB_USAGE', message: e.message.replace(/^error: /, ''), fix: 'Run procall-backup --help (or <command> --help) for the flags.' };
+  return { code: 'PB_INTERNAL', message: e instanceof Error ? e.message : String(e) };
+}
+
+function addEncryptionFlags(c: Command): Command {
+  return c
+    .option('--key-file <file>', 'file with the 32-byte encryption key')
+    .option('--passphrase-file <file>', `file holding the encryption passphrase (or set ${SECRET_ENV.passphrase})`);
+}
+
+function addOverrideFlags(c: Command): Command {
+  return c
+    .option('--root <NAME=PATH>', 'override a discovered root folder (repeatable), e.g. UCROOT=D:\\estos\\UCServer', pair)
+    .option('--path-map <WINDOWS=LOCAL>', 'read a Windows path prefix from a local folder (repeatable)', pair);
+}
+
+function addBackupFlags(c: Command): Command {
+  return addOverrideFlags(c)
+    .option('--target <folder>', 'the folder that holds <HOST>/<set> folders')
+    .option('--host <name>', 'host folder name (default: the computer name)')
+    .addOption(new Option('--kind <kind>', 'kind of set').choices(['scheduled', 'pre-change', 'manual']))
+    .option('--reason <text>', 'why (required for --kind pre-change)')
+    .option('--products <ids>', 'catalog ids, comma-separated (default: every installed product)', list)
+    .option('--include <ids>', 'catalog items that are off by default', list)
+    .option('--exclude <ids>', 'catalog items to leave out', list)
+    .option('--concurrency <n>', 'steps at the same time (1-64)', count('concurrency'))
+    .addOption(new Option('--shadow-copy <mode>', 'volume shadow copies').choices(['auto', 'always', 'never']))
+    .option('--sql-password-file <file>', `file holding the SQL password (or set ${SECRET_ENV.sqlPassword})`)
+    .option('--ldap-password-file <file>', `file holding the directory bind password (or set ${SECRET_ENV.ldapPassword})`)
+    .option('--licences-file <file>', `JSON file { "<component>": "<key>" } (or set ${SECRET_ENV.licences})`);
+}
+
+/**
+ * Runs the CLI with `argv` (without node and script) and returns the exit code; never throws and
+ * never calls process.exit.
+ *
+ * @example
+ * ```ts
+ * const code = await runCli(['list', '--target', 'D:\\Backup', '--json']);
+ * ```
+ */
+export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): Promise<ExitCode> {
+  const startedAt = new Date();
+  const isJson = argv.includes('--json');
+  const version = readVersion();
+  let end: RunEnd | undefined;
+  let ctx: CommandContext | undefined;
+  let settings: CliSettings | undefined;
+
+  const program = new Command('procall-backup')
+    .description('Back up and restore estos ProCall installations (registry, folders, SQL Server, AD attributes, service definitions) as verifiable backup sets.')
+    .version(version, '-V, --version')
+    .option('--config <file>', 'configuration file (procall-backup.json); flags override it')
+    .option('--json', 'write one JSON document to stdout (for RMM tools); logs go to stderr')
+    .addOption(new Option('--event-log <mode>', 'write one Application event-log entry per run').choices(['auto', 'always', 'never']))
+    .option('--pwsh <path>', 'the PowerShell executable (default: pwsh, then powershell.exe)')
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({ writeOut: (t) => (isJson ? io.stderr(t) : io.stdout(t)), writeErr: (t) => io.stderr(t) })
+    .addHelpText('after', `\nExit codes: 0 success, 1 failed, 2 completed with warnings, 3 bad usage or configuration.\nSecrets come only from environment variables (${Object.values(SECRET_ENV).join(', ')}) or files (--*-file); never from flag values.`);
+
+  const action = (command: CliCommand) => async (...args: unknown[]): Promise<void> => {
+    const cmd = args[args.length - 1] as Command;
+    const flags = cmd.optsWithGlobals() as Flags;
+    const positional = args.slice(0, -2).flatMap((a) => (Array.isArray(a) ? a : typeof a === 'string' ? [a] : [])) as string[];
+    settings = resolveSettings(flags, positional, io);
+    ctx = createCommandContext(settings);
+    const outcome = await runCommand(command, ctx);
+    end = { command, exitCode: exitCodeForOutcome(outcome), outcome, warnings: outcome.warnings };
+  };
+
+  addOverrideFlags(program.command('discover').description('show what is installed: products, versions, roots, services, ECSTA drivers, users')).action(action('discover'));
+  addBackupFlags(program.command('plan').description('show the backup plan as literal actions; writes nothing')).action(action('plan'));
+  addEncryptionFlags(addBackupFlags(program.command('backup').description('back up into a new set: <target>/<HOST>/<set>')))
+    .option('--no-verify', 'do not re-hash the new set after writing it')
+    .action(action('backup'));
+  addEncryptionFlags(program.command('verify').description('re-hash sets against their manifests (default: the newest set of each host under --target)').argument('[sets...]', 'set folders'))
+    .option('--target <folder>', 'the folder that holds <HOST>/<set> folders')
+    .option('--host <name>', 'only this host')
+    .action(action('verify'));
+  program
+    .command('list')
+    .description('list the sets under a target, per host with the age of the newest verified set')
+    .option('--target <folder>', 'the folder that holds <HOST>/<set> folders')
+    .option('--host <name>', 'only this host')
+    .option('--max-age-hours <hours>', 'warn (exit 2) when a host has no verified set younger than this', (v) => {
+      if (!/^\d+(\.\d+)?$/.test(v)) throw validationError(`--max-age-hours ${JSON.stringify(v)} is not a number.`, 'Pass hours, e.g. --max-age-hours 26.');
+      return Number(v);
+    })
+    .action(action('list'));
+  addEncryptionFlags(addOverrideFlags(program.command('restore').description('restore a set: a plan by default; --apply to restore').argument('<set>', 'the set folder')))
+    .option('--apply', 'really restore (default: show the plan, change nothing)')
+    .option('--force', 'restore although the installed version differs or a precondition fails')
+    .option('--products <ids>', 'only these products of the set', list)
+    .option('--only <ids>', 'only these phases or artifact ids', list)
+    .option('--no-start', 'do not start the services at the end')
+    .action(action('restore'));
+  program
+    .command('prune')
+    .description('remove old sets, keeping generations: a plan by default; --apply to remove')
+    .option('--target <folder>', 'the folder that holds <HOST>/<set> folders')
+    .option('--host <name>', 'only this host')
+    .option('--daily <n>', 'keep the newest set of each of the last N days', count('daily'))
+    .option('--weekly <n>', 'keep the newest set of each of the last N ISO weeks', count('weekly'))
+    .option('--monthly <n>', 'keep the newest set of each of the last N months', count('monthly'))
+    .option('--pre-change-last <n>', 'keep the newest N pre-change sets', count('pre-change-last'))
+    .option('--pre-change-days <n>', 'keep pre-change sets younger than N days', count('pre-change-days'))
+    .option('--apply', 'really remove (default: show what would go and why)')
+    .action(action('prune'));
+  for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (t) => (isJson ? io.stderr(t) : io.stdout(t)), writeErr: (t) => io.stderr(t) });
+
+  const commandOf = (): CliCommand | 'none' => (argv.find((a) => (CLI_COMMANDS as readonly string[]).includes(a)) as CliCommand | undefined) ?? 'none';
+  // In --json mode anything a library prints with console.log must not reach stdout.
+  const restoreConsole = isJson ? redirectConsole(io) : () => undefined;
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    if (!end) {
+      if (argv.length === 0) {
+        io.stderr(program.helpInformation());
+        end = { command: 'none', exitCode: 3, error: validationError('No command given.', 'Run procall-backup <command>; see --help.'), warnings: [] };
+      } else end = { command: 'none', exitCode: 0, warnings: [] };
+    }
+  } catch (e) {
+    if (e instanceof CommanderError && ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(e.code)) {
+      restoreConsole();
+      return 0;
+    }
+    end = { command: commandOf(), exitCode: e instanceof CommanderError ? 3 : exitCodeForError(e), error: e, warnings: [] };
+  }
+
+  // One Application event-log entry per run (on Windows by default).
+  const mode = (program.opts() as Flags).eventLog ?? settings?.eventLog ?? 'auto';
+  if (end.command !== 'none' && (mode === 'always' || (mode === 'auto' && io.platform === 'win32'))) {
+    let runner = ctx?.runner;
+    let own: PowerShellRunner | undefined;
+    try {
+      if (!runner) runner = own = new PowerShellRunner({ executable: settings?.powershell?.executable ?? (program.opts() as Flags).pwsh, tools: settings?.powershell?.tools });
+      const errorText = end.error === undefined ? undefined : (errorDocument(end.error).message as string);
+      const r = await writeRunEventLog(runner, { command: end.command, exitCode: end.exitCode, status: statusOfExitCode(end.exitCode), setPath: end.outcome?.setPath, warnings: end.warnings, ...(errorText ? { error: errorText } : {}) });
+      end.eventLog = r.result;
+      end.warnings = [...end.warnings, ...r.warnings];
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      end.eventLog = { isWritten: false, isRegistered: false, method: 'none', entryType: end.exitCode === 0 ? 'Information' : end.exitCode === 2 ? 'Warning' : 'Error', eventId: 1000 + end.exitCode, error: why };
+      end.warnings = [...end.warnings, `The Application event-log entry was not written: ${why}`];
+    } finally {
+      await own?.close().catch(() => undefined);
+    }
+    // An unwritten entry is a warning of a run that otherwise succeeded.
+    if (end.exitCode === 0 && !end.eventLog?.isWritten) end.exitCode = 2;
+  }
+  await ctx?.runner?.close().catch(() => undefined);
+  restoreConsole();
+
+  const finishedAt = new Date();
+  if (isJson) {
+    const doc = {
+      schema: 'procall-backup/cli-output',
+      schemaVersion: 1,
+      tool: { name: 'procall-backup', version },
+      command: end.command,
+      status: statusOfExitCode(end.exitCode),
+      exitCode: end.exitCode,
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      durationMs: finishedAt.getTime() - startedAt.getTime(),
+      warnings: end.warnings,
+      ...(end.error !== undefined ? { error: errorDocument(end.error) } : {}),
+      ...(end.outcome ? { result: end.outcome.result } : {}),
+      ...(end.eventLog ? { eventLog: end.eventLog } : {}),
+    };
+    io.stdout(`${JSON.stringify(doc, null, 2)}\n`);
+  } else {
+    if (end.outcome) io.stdout(`${end.outcome.summary}\n`);
+    for (const w of end.warnings) io.stderr(`warning: ${w}\n`);
+    if (end.error !== undefined && !(end.error instanceof CommanderError)) {
+      const d = errorDocument(end.error);
+      io.stderr(`error [${String(d.code)}]: ${String(d.message)}\n`);
+    }
+    const word = { 0: 'done', 1: 'FAILED', 2: 'done, with warnings', 3: 'bad usage or configuration' }[end.exitCode];
+    if (end.command !== 'none') io.stderr(`procall-backup ${end.command}: ${word} (exit code ${end.exitCode})\n`);
+  }
+  return end.exitCode;
+}
+
+function redirectConsole(io: CliIo): () => void {
+  const saved = { log: console.log, info: console.info, debug: console.debug };
+  const toErr = (...a: unknown[]): void => io.stderr(`${a.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(' ')}\n`);
+  console.log = toErr;
+  console.info = toErr;
+  console.debug = toErr;
+  return () => Object.assign(console, saved);
+}
+
+/** The real process's streams. */
+export function defaultIo(): CliIo {
+  return {
+    stdout: (t) => void process.stdout.write(t),
+    stderr: (t) => void process.stderr.write(t),
+    env: process.env,
+    isTerminal: !!process.stderr.isTTY,
+    platform: process.platform,
+  };
+}
+
+if (require.main === module) {
+  runCli(process.argv.slice(2)).then(
+    (code) => {
+      // exit once stdout is flushed (a pipe to an RMM agent may be slow)
+      process.stdout.write('', () => process.exit(code));
+    },
+    (e: unknown) => {
+      process.stderr.write(`procall-backup: unexpected error: ${e instanceof Error ? e.stack : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,88 @@
+/**
+ * Where the CLI takes secrets from: environment variables or files, never command-line values
+ * (those show up in process lists and RMM logs). No flag of the CLI takes a secret as its value.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { validationError } from '../errors';
+import { Secret } from '../secret';
+
+/** The environment variables the CLI reads secrets from. */
+export const SECRET_ENV = Object.freeze({
+  /** Encryption passphrase of new sets, and of encrypted sets to verify/restore. */
+  passphrase: 'PROCALL_BACKUP_PASSPHRASE',
+  /** Password of SQL logins (auth "sql"). */
+  sqlPassword: 'PROCALL_BACKUP_SQL_PASSWORD',
+  /** Bind password of the directory (AD). */
+  ldapPassword: 'PROCALL_BACKUP_LDAP_PASSWORD',
+  /** Licence keys as JSON: `{ "<component>": "<key>" }`. */
+  licences: 'PROCALL_BACKUP_LICENCES',
+} as const);
+
+/** Which secret: a key of {@link SECRET_ENV}. */
+export type SecretName = keyof typeof SECRET_ENV;
+
+/** Where one secret came from (never its value). */
+export interface SecretOrigin {
+  name: SecretName;
+  from: 'file' | 'env';
+  /** The file or variable name. */
+  where: string;
+}
+
+/**
+ * Reads one secret from a file (first) or its environment variable; undefined when neither is given.
+ * A trailing line break is removed; an empty or unreadable file is `PB_VALIDATION` naming the fix.
+ *
+ * @example
+ * ```ts
+ * const pass = readSecret('sqlPassword', { file: config.sql?.chat?.passwordFile });
+ * ```
+ */
+export function readSecret(name: SecretName, options: { file?: string; env?: NodeJS.ProcessEnv; origins?: SecretOrigin[] } = {}): Secret | undefined {
+  const env = options.env ?? process.env;
+  const variable = SECRET_ENV[name];
+  if (options.file) {
+    let text: string;
+    try {
+      if (!statSync(options.file).isFile()) throw new Error('not a file');
+      text = readFileSync(options.file, 'utf8');
+    } catch (e) {
+      throw validationError(`The ${name} file ${options.file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`, `Check the path, or set ${variable} instead.`);
+    }
+    const value = text.replace(/^\uFEFF/, '').replace(/\r?\n$/, '');
+    if (value === '') throw validationError(`The ${name} file ${options.file} is empty.`, `Write the secret into it (one line), or set ${variable} instead.`);
+    options.origins?.push({ name, from: 'file', where: options.file });
+    return new Secret(value);
+  }
+  const value = env[variable];
+  if (value === undefined || value === '') return undefined;
+  options.origins?.push({ name, from: 'env', where: variable });
+  return new Secret(value);
+}
+
+/**
+ * Reads licence keys: a JSON object `{ "<component>": "<key>" }` from a file or `PROCALL_BACKUP_LICENCES`.
+ *
+ * @example
+ * ```ts
+ * const licences = readLicences(config.licencesFile); // { 'ProCall Enterprise': Secret }
+ * ```
+ */
+export function readLicences(file: string | undefined, env: NodeJS.ProcessEnv = process.env, origins?: SecretOrigin[]): Record<string, Secret> | undefined {
+  const raw = readSecret('licences', { file, env, origins });
+  if (!raw) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw.reveal());
+  } catch {
+    // never echo the text: it holds the keys
+    throw validationError(`The licence keys (${file ?? SECRET_ENV.licences}) are not valid JSON.`, 'Write them as { "<component>": "<licence key>" }.');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw validationError(`The licence keys (${file ?? SECRET_ENV.licences}) are not a JSON object.`, 'Write them as { "<component>": "<licence key>" }.');
+  const out: Record<string, Secret> = {};
+  for (const [component, key] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof key !== 'string' || key === '') throw validationError(`The licence key of ${JSON.stringify(component)} is not a non-empty string.`, 'Write each key as a string: { "<component>": "<licence key>" }.');
+    out[component] = new Secret(key);
+  }
+  return out;
+}
