@@ -29,20 +29,26 @@ function random(seed: number): () => number {
   };
 }
 
-function startChild(script: string, args: string[]): { child: ChildProcess; done: string[]; exited: Promise<number | null>; stderr: () => string } {
+function startChild(script: string, args: string[]): { child: ChildProcess; done: string[]; started: Promise<void>; exited: Promise<number | null>; stderr: () => string } {
   const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const done: string[] = [];
+  let markStarted: () => void = () => undefined;
+  const started = new Promise<void>((resolve) => (markStarted = resolve));
   let out = '';
   let err = '';
   child.stdout?.on('data', (d: Buffer) => {
     out += d.toString();
     const lines = out.split('\n');
     out = lines.pop() ?? '';
-    for (const line of lines) if (line.startsWith('DONE ')) done.push(line.slice(5));
+    for (const line of lines) {
+      if (line.startsWith('DONE ')) done.push(line.slice(5));
+      if (line === 'STARTED') markStarted();
+    }
   });
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, done, exited, stderr: () => err };
+  child.on('exit', () => markStarted());
+  return { child, done, started, exited, stderr: () => err };
 }
 
 describe(`crash consistency (seed ${SEED}, ${KILLS} kills)`, () => {
@@ -67,7 +73,8 @@ describe(`crash consistency (seed ${SEED}, ${KILLS} kills)`, () => {
 
     for (let i = 0; i < KILLS; i++) {
       const run = startChild(script, ['loop', target, HOST]);
-      // Kill anywhere from startup through several sets (each takes a few ms to tens of ms).
+      // Kill anywhere from the first set through several (each takes a few ms to tens of ms).
+      await run.started;
       await new Promise((r) => setTimeout(r, 30 + Math.floor(rand() * 600)));
       run.child.kill('SIGKILL');
       const code = await run.exited;

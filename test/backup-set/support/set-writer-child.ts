@@ -43,6 +43,7 @@ async function main(): Promise<void> {
     setInterval(() => undefined, 1 << 30);
     return;
   }
+  process.stdout.write('STARTED\n'); // the parent times its kill from here, not from spawn (startup is slow under load)
   for (let n = 0; ; n++) {
     const done = await writeOne(a, b, n);
     process.stdout.write(`DONE ${done}\n`);
