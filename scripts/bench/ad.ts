@@ -13,20 +13,13 @@ import os from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
 import { BASE_DN, startLoadedSambaDc, startSambaDc } from '../../test/support/samba';
+import { option, median } from '../bench-support';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const ATTRIBUTES = ['extensionName', 'estosUCLine', 'estosUCFeatures', 'estosUCKey'];
 const FILTER = '(|(objectClass=user)(objectClass=group)(objectClass=computer))';
 
-function option(args: string[], name: string, fallback: number): number {
-  const hit = args.find((a) => a.startsWith(`--${name}=`));
-  return hit ? Number(hit.split('=')[1]) : fallback;
-}
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 /** Transpiles the module and its local imports to CommonJS in `out` (no type check: speed only). */
 function transpile(out: string): string {

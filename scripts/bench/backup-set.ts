@@ -16,11 +16,8 @@ import path from 'node:path';
 import { createSetKey, decryptFile, encryptFile, generateKeyFile } from '../../lib/backup-set/crypto';
 import { createBackupSet } from '../../lib/backup-set/writer';
 import { verifySet } from '../../lib/backup-set/verify';
+import { option } from '../bench-support';
 
-function option(args: string[], name: string, fallback: number): number {
-  const hit = args.find((a) => a.startsWith(`--${name}=`));
-  return hit ? Number(hit.split('=')[1]) : fallback;
-}
 
 async function timed<T>(fn: () => Promise<T> | T): Promise<{ ms: number; value: T; rssGrowthMb: number }> {
   global.gc?.();

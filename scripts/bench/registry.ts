@@ -11,16 +11,9 @@ import path from 'node:path';
 import { parseRegFile, serializeRegFile, type RegFile, type RegValue } from '../../lib/primitives/reg-file';
 import { exportRegistryKey } from '../../lib/primitives/registry';
 import { createWinePrefix, runnerWithWine, wineEnv } from '../../test/support/wine';
+import { option, median } from '../bench-support';
 
-function option(args: string[], name: string, fallback: number): number {
-  const hit = args.find((a) => a.startsWith(`--${name}=`));
-  return hit ? Number(hit.split('=')[1]) : fallback;
-}
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 function buildDocument(root: string, subkeys: number, perKey: number): RegFile {
   const keys: RegFile['keys'] = [{ path: root, values: [] }];

@@ -5,11 +5,8 @@
 import { spawnSync } from 'node:child_process';
 import { PowerShellRunner, resolvePowerShell } from '../../lib/powershell/session';
 import { buildInvocation } from '../../lib/powershell/script';
+import { median } from '../bench-support';
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 export async function run(args: string[]): Promise<void> {
   const n = Number(args.find((a) => /^--calls=\d+$/.test(a))?.split('=')[1] ?? 200);

@@ -15,16 +15,9 @@ import { exportRegistryKey } from '../../lib/primitives/registry';
 import { captureServiceConfig, serviceKeysFromRegFile } from '../../lib/primitives/service';
 import { decodeFailureActions, decodeServiceRegistry } from '../../lib/primitives/service-decode';
 import { createWinePrefix, runnerWithWine, wineEnv } from '../../test/support/wine';
+import { option, median } from '../bench-support';
 
-function option(args: string[], name: string, fallback: number): number {
-  const hit = args.find((a) => a.startsWith(`--${name}=`));
-  return hit ? Number(hit.split('=')[1]) : fallback;
-}
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 async function time(fn: () => Promise<unknown>): Promise<number> {
   const t0 = process.hrtime.bigint();
