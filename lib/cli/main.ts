@@ -268,7 +268,8 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): 
       } else end = { command: 'none', exitCode: 0, warnings: [] };
     }
   } catch (e) {
-    if (e instanceof CommanderError && ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(e.code)) {
+    // --help / --version are success; help shown because the command line was incomplete is bad usage
+    if (e instanceof CommanderError && (['commander.helpDisplayed', 'commander.version'].includes(e.code) || (e.code === 'commander.help' && e.exitCode === 0))) {
       restoreConsole();
       return 0;
     }

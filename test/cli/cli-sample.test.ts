@@ -1,0 +1,123 @@
+/**
+ * The real CLI against the built-in sample installation (folder trees under a Wine prefix's
+ * drive_c, registry keys and services in the prefix; real pwsh, Wine's reg.exe and sc.exe):
+ * discover, plan, an encrypted pre-change backup with licence keys from the environment, list,
+ * verify, and a restore plan. Tool paths and the path map come from the config file, as they
+ * would for an unusual Windows installation.
+ */
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { validateCliOutput } from '../../lib/cli/output-schema';
+import { describeWithTools, findPwsh, which } from '../support/tools';
+import { createSampleInstallation, SAMPLE_VERSIONS, type SampleInstallation } from '../support/sample-installation';
+import { buildCli, runCliProcess, type BuiltCli, type CliRun } from './cli-harness';
+
+const LICENCE = 'PCE8-CLI-LICENCE-9931-XYZ';
+const PASSPHRASE = 'cli-sample-passphrase-4410';
+
+function jsonOf(run: CliRun): Record<string, unknown> {
+  let doc: Record<string, unknown>;
+  try {
+    doc = JSON.parse(run.stdout) as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`stdout is not one JSON document: ${(e as Error).message}\n--- stdout ---\n${run.stdout}\n--- stderr ---\n${run.stderr}`);
+  }
+  expect(validateCliOutput(doc)).toEqual([]);
+  expect(doc.exitCode).toBe(run.code);
+  return doc;
+}
+
+describeWithTools('procall-backup CLI on the sample installation (real pwsh, Wine reg.exe/sc.exe)', { pwsh: findPwsh(), wine: which('wine') }, () => {
+  let cli: BuiltCli;
+  let sample: SampleInstallation;
+  let work: string;
+  let target: string;
+  let config: string;
+  let passFile: string;
+  let setPath: string;
+  const run = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> => runCliProcess(cli.main, ['--config', config, ...args], { env: { ...sample.prefix.env, ...env }, cwd: work, timeoutMs: 300000 });
+
+  beforeAll(async () => {
+    cli = buildCli();
+    sample = await createSampleInstallation();
+    work = mkdtempSync(path.join(os.tmpdir(), 'pb-cli-sample-'));
+    target = path.join(work, 'backups');
+    passFile = path.join(work, 'passphrase.txt');
+    writeFileSync(passFile, `${PASSPHRASE}\n`, { mode: 0o600 });
+    config = path.join(work, 'procall-backup.json');
+    writeFileSync(config, JSON.stringify({ target: 'backups', shadowCopy: 'never', eventLog: 'never', powershell: { executable: findPwsh(), tools: { reg: ['wine', 'reg'], sc: ['wine', 'sc'] } }, overrides: { pathMap: sample.pathMap }, encryption: { passphraseFile: 'passphrase.txt', scrypt: { N: 1024, r: 8, p: 1 } } }, null, 2));
+  }, 300000);
+  afterAll(async () => {
+    cli?.dispose();
+    await sample?.dispose();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('discover --json: products, versions, roots, ECSTA drivers, users', async () => {
+    const r = await run(['discover', '--json']);
+    const doc = jsonOf(r);
+    expect([0, 2]).toContain(r.code);
+    const result = doc.result as { products: { id: string; version?: string }[]; roots: Record<string, string>; ecstaDrivers: string[]; profiles: { userName: string }[] };
+    expect(result.products.map((p) => p.id)).toEqual(['ucserver', 'enterprise', 'media-server', 'web-server', 'metadirectory', 'ecsta', 'windows-client']);
+    expect(result.products.find((p) => p.id === 'enterprise')?.version).toBe(SAMPLE_VERSIONS.ucserver);
+    expect(result.roots.UCROOT).toBe('C:\\Program Files\\estos\\UCServer');
+    expect(result.ecstaDrivers).toEqual(['ECSTACA4000p3', 'ECSTASIPp3']);
+    const human = await run(['discover', '--root', 'MDROOT=D:\\MetaDirectory']);
+    expect(human.stdout).toMatch(/enterprise\s+8\.4\.2\.4567/);
+    expect(human.stdout).toMatch(/MDROOT\s+D:\\MetaDirectory/); // the flag overrides discovery
+  });
+
+  it('plan --json: literal actions, nothing written', async () => {
+    const r = await run(['plan', '--products', 'enterprise,ecsta', '--json']);
+    expect(r.code).toBe(0);
+    const steps = (jsonOf(r).result as { steps: { action: string }[] }).steps.map((s) => s.action);
+    expect(steps).toContain('reg.exe export "HKLM\\SOFTWARE\\ESTOS\\ECSTACA4000p3" "registry/ecsta.ecsta.ECSTACA4000p3.reg" /y');
+    expect(readdirSync(work)).not.toContain('backups');
+  });
+
+  it('a pre-change backup without a reason is refused before anything runs (exit 3)', async () => {
+    const r = await run(['backup', '--kind', 'pre-change', '--json']);
+    expect(r.code).toBe(3);
+    expect(jsonOf(r).error).toMatchObject({ code: 'PB_VALIDATION', message: expect.stringContaining('needs a reason') });
+    expect(readdirSync(work)).not.toContain('backups');
+  });
+
+  it('backup --json: an encrypted, verified pre-change set; licence keys and passphrase nowhere in output or any argv', async () => {
+    const r = await run(['backup', '--kind', 'pre-change', '--reason', 'UCServer update 8.4 -> 8.5', '--json'], { PROCALL_BACKUP_LICENCES: JSON.stringify({ 'ProCall 8 Enterprise': LICENCE }) });
+    const doc = jsonOf(r);
+    const result = doc.result as { status: string; set: string; kind: string; reason: string; isEncrypted: boolean; isVerified: boolean; artifacts: number; errors: unknown[] };
+    expect(result.errors).toEqual([]);
+    expect(result).toMatchObject({ status: 'complete', kind: 'pre-change', reason: 'UCServer update 8.4 -> 8.5', isEncrypted: true, isVerified: true });
+    expect(result.artifacts).toBeGreaterThan(15);
+    expect(r.code).toBe((doc.warnings as string[]).length > 0 ? 2 : 0);
+    setPath = result.set;
+    expect(r.argvSeen.some((a) => /pwsh/.test(a))).toBe(true); // the sampler saw the PowerShell sessions too
+    const everything = `${r.stdout}\n${r.stderr}\n${r.argvSeen.join('\n')}`;
+    expect(everything).not.toContain(LICENCE);
+    expect(everything).not.toContain(PASSPHRASE);
+  });
+
+  it('list: the host with its newest verified set; verify with the key checks the content', async () => {
+    const list = jsonOf(await run(['list', '--max-age-hours', '1', '--json']));
+    expect(list.exitCode).toBe(0);
+    const hosts = (list.result as { hosts: { host: string; newestVerified?: { name: string; ageHours: number } }[] }).hosts;
+    expect(hosts).toHaveLength(1);
+    expect(hosts[0].newestVerified?.name).toBe(path.basename(setPath));
+    const v = await run(['verify', setPath, '--json']);
+    expect(v.code).toBe(0);
+    expect((jsonOf(v).result as { sets: { isPlaintextVerified: boolean }[] }).sets[0].isPlaintextVerified).toBe(true);
+  });
+
+  it('restore: a plan by default (nothing changed), in the catalog order', async () => {
+    const r = await run(['restore', setPath, '--json']);
+    const doc = jsonOf(r);
+    expect([0, 2]).toContain(r.code);
+    const result = doc.result as { status: string; dryRun: boolean; steps: { phase: string; id: string; status: string }[] };
+    expect(result).toMatchObject({ status: 'planned', dryRun: true });
+    expect(result.steps.find((s) => s.id === 'check:verify')?.status).toBe('done');
+    expect(result.steps.filter((s) => s.phase !== 'check')[0]).toMatchObject({ phase: 'stop', status: 'planned' });
+    const human = await run(['restore', setPath]);
+    expect(human.stdout).toContain('Restore plan (nothing was changed; pass --apply to restore)');
+  });
+});
