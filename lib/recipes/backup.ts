@@ -36,7 +36,14 @@ export interface RecipeSqlDatabase extends SqlConnectionOptions {
   localFile?: string;
 }
 
-/** Options of {@link backup}. */
+/**
+ * Options of {@link backup}.
+ *
+ * @example
+ * ```ts
+ * const options: BackupOptions = { runner, target: '\\\\nas\\procall', kind: 'scheduled', overrides: { roots: { UCDB: 'D:\\UCData' } }, concurrency: 4 };
+ * ```
+ */
 export interface BackupOptions {
   /** Runs the PowerShell steps (registry, services, discovery). */
   runner: Runner;
@@ -155,7 +162,14 @@ function q(text: string): string {
   return `"${text}"`;
 }
 
-/** Selects the products of a backup (pure): explicit ids, or the discovered ones plus the always-noted rows. */
+/**
+ * Selects the products of a backup (pure): explicit ids, or the discovered ones plus the always-noted rows.
+ *
+ * @example
+ * ```ts
+ * selectProducts(discovery, 'auto', { hasSql: { chat: true, config: false }, hasAd: false }); // [..., 'chat-database', ...]
+ * ```
+ */
 export function selectProducts(discovery: Discovery, products: BackupOptions['products'], extra: { hasSql: { chat: boolean; config: boolean }; hasAd: boolean }): ProductId[] {
   const known = new Set(PRODUCT_CATALOG.map((p) => p.id));
   let ids: ProductId[];

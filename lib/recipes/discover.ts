@@ -91,7 +91,14 @@ export interface Discovery {
   warnings: string[];
 }
 
-/** Values that replace what discovery would find. Every one is optional. */
+/**
+ * Values that replace what discovery would find. Every one is optional.
+ *
+ * @example
+ * ```ts
+ * const overrides: DiscoverOverrides = { roots: { UCDB: 'D:\\UCData' }, versions: { datacenter: '8.4.2.4567' }, pathMap: { 'C:\\': '/mnt/c' } };
+ * ```
+ */
 export interface DiscoverOverrides {
   /** Installed products (replaces detection). Versions may be given with `versions`. */
   products?: readonly ProductId[];
@@ -243,7 +250,14 @@ export function toLocalPath(windowsPath: string, pathMap: Readonly<Record<string
   return path.join(best[1], ...rest);
 }
 
-/** Which catalog roles a service has (pure); null when it is not an estos service. */
+/**
+ * Which catalog role a service has (pure); null when it is not an estos service.
+ *
+ * @example
+ * ```ts
+ * matchServiceRole({ displayName: 'estos UCServer', executable: null })?.role; // 'ucserver'
+ * ```
+ */
 export function matchServiceRole(s: { displayName: string | null; executable: string | null }, roles: readonly ServiceRole[] = SERVICE_ROLES): ServiceRole | null {
   const exe = s.executable ? lastPart(s.executable) : '';
   for (const r of roles) {

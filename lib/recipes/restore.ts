@@ -22,7 +22,14 @@ import type { Manifest, ManifestArtifact } from '../backup-set/manifest';
 import { PRODUCT_CATALOG, RESTORE_PHASES, SERVICE_ROLES, type ProductEntry, type ProductId, type RestorePhase } from './catalog';
 import { discover, toLocalPath, type DiscoverOverrides, type Discovery } from './discover';
 
-/** Options of {@link restore}. */
+/**
+ * Options of {@link restore}.
+ *
+ * @example
+ * ```ts
+ * const options: RestoreSetOptions = { set: 'D:\\Backup\\SRV01\\20261130T021500Z-scheduled', products: ['datacenter'], only: ['folders', 'registry'], dryRun: false };
+ * ```
+ */
 export interface RestoreSetOptions {
   /** The set folder, e.g. `D:\Backup\SRV01\20261130T021500Z-scheduled`. */
   set: string;
