@@ -132,8 +132,8 @@ foreach ($n in @($in.names)) {
 return @{ services = @($out.ToArray()) }
 `;
 
-/** Result of one service stop/start. */
-interface ServiceControlResult {
+/** Result of one service stop/start by {@link buildServiceControlScript}'s script. */
+export interface ServiceControlResult {
   name: string;
   ok: boolean;
   state: string;
