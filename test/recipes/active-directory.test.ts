@@ -1,0 +1,61 @@
+/**
+ * Active Directory in the recipes against a real Samba AD DC (runs inside scripts/in-test-netns.sh,
+ * like the primitive's suite): the UCServer attributes are dumped into the set's ad/ folder, changed
+ * on the DC, and restore writes them back: the attributes are equal again.
+ * The Windows side (discovery) is answered by a RecordingRunner (TEST DOUBLE) with an empty registry.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { RecordingRunner } from '../../lib/powershell/dry-run';
+import { backup } from '../../lib/recipes/backup';
+import { parseDiscovery } from '../../lib/recipes/discover';
+import { restore } from '../../lib/recipes/restore';
+import { verifySet } from '../../lib/backup-set/verify';
+import { Secret } from '../../lib/secret';
+import { describeWithTools } from '../support/tools';
+import { BASE_DN, ldapModify, ldbSearch, sambaTools, startSambaDc, userDn, userName, userValues, type SambaDc } from '../support/samba';
+
+const DATA = { users: 40, computers: 3, groups: 2, bigGroupMembers: 10 };
+
+describeWithTools('recipes with Active Directory (Samba AD DC)', sambaTools(), () => {
+  let dc: SambaDc;
+  let dir: string;
+  const runner = new RecordingRunner((script) => {
+    if (script.name !== 'discover') throw new Error(`unexpected script ${script.name}`);
+    return { value: { computer: 'ADTEST', exports: [], loaded: [] } };
+  });
+  const extensionNameOf = async (i: number): Promise<string[]> => (await ldbSearch(dc, `(sAMAccountName=${userName(i)})`, ['extensionName']))[0]?.extensionName ?? [];
+
+  beforeAll(async () => {
+    dc = await startSambaDc(DATA);
+    dir = mkdtempSync(path.join(os.tmpdir(), 'pb-recipes-ad-'));
+  }, 180000);
+  afterAll(async () => {
+    await dc?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('backup dumps the attributes into ad/; after a change on the DC, restore makes them equal again', async () => {
+    const conn = { url: dc.url, bindDn: dc.adminDn, password: new Secret(dc.adminPassword), tls: { caFile: dc.caFile } };
+    const original = await extensionNameOf(10);
+    expect(original.sort()).toEqual([...userValues(10).extensionName].sort());
+    const r = await backup({ runner, target: path.join(dir, 'target'), kind: 'manual', products: ['active-directory'], discovery: parseDiscovery({ computer: 'ADTEST', docs: {}, loaded: [] }), ad: { ...conn, baseDn: BASE_DN, attributes: ['extensionName'] } });
+    expect(r.manifest?.errors).toEqual([]);
+    expect(r.status).toBe('complete');
+    expect(r.manifest?.artifacts.find((a) => a.id === 'active-directory.ad-attributes')).toMatchObject({ path: 'ad/active-directory.ad-attributes.jsonl', primitive: 'dumpAdAttributes', details: expect.objectContaining({ baseDn: BASE_DN, attributes: ['extensionName'] }) });
+    expect(JSON.stringify(r)).not.toContain(dc.adminPassword);
+    expect((await verifySet(r.path as string, { record: false })).ok).toBe(true);
+
+    await ldapModify(dc, `dn: ${userDn(10)}\nchangetype: modify\nreplace: extensionName\nextensionName: changed by another application\n`);
+    expect(await extensionNameOf(10)).toEqual(['changed by another application']);
+
+    const plan = await restore({ set: r.path as string, runner, ad: conn });
+    expect(plan.actions).toEqual([expect.stringMatching(/^write the dumped attributes of ".*active-directory\.ad-attributes\.jsonl" back to their objects \(by objectGUID\)$/)]);
+    expect(await extensionNameOf(10)).toEqual(['changed by another application']);
+    const done = await restore({ set: r.path as string, runner, ad: conn, dryRun: false });
+    expect(done.steps.filter((s) => s.status === 'failed')).toEqual([]);
+    expect(done.status).toBe('restored');
+    expect((await extensionNameOf(10)).sort()).toEqual(original.sort());
+  });
+});
