@@ -4,10 +4,11 @@
  * sample installation, and its output is checked. Without Wine an example says so and exits 3.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createBackupSet } from '../lib/backup-set/writer';
+import { verifySet } from '../lib/backup-set/verify';
 import { describeWithTools, findPwsh, which, ROOT } from './support/tools';
 
 const TS_NODE = path.join(ROOT, 'node_modules', 'ts-node', 'dist', 'bin.js');
@@ -38,7 +39,6 @@ describe('examples without the sample', () => {
         writeFileSync(f, host);
         await set.record({ id: 'a', path: f, primitive: 'copyFile', product: 'enterprise', source: 'C:\\a.txt' });
         const done = await set.finish();
-        const { verifySet } = await import('../lib/backup-set/verify');
         await verifySet(done.path);
       }
       const r = await runExample('fleet-status.ts', ['--target', target, '--max-age-hours', '26']);
@@ -52,10 +52,17 @@ describe('examples without the sample', () => {
   });
 
   it('without Wine, an example says what is missing and how to get it (exit 3)', async () => {
-    const r = await runExample('windows-client-backup.ts', [], { PATH: path.dirname(process.execPath), PROCALL_BACKUP_PWSH: findPwsh() ?? '' });
-    expect(r.code).toBe(3);
-    expect(r.stderr).toContain('Wine is missing');
-    expect(r.stderr).toContain('sudo bash scripts/setup.sh');
+    const bin = mkdtempSync(path.join(os.tmpdir(), 'pb-example-path-')); // a PATH with node and nothing else
+    symlinkSync(process.execPath, path.join(bin, 'node'));
+    try {
+      const r = await runExample('windows-client-backup.ts', [], { PATH: bin, PROCALL_BACKUP_PWSH: findPwsh() ?? '' });
+      expect(r.code).toBe(3);
+      expect(r.stderr).toContain('Wine is missing');
+      expect(r.stderr).toContain('sudo bash scripts/setup.sh');
+      expect(r.stdout).toBe('');
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
   });
 });
 
