@@ -1,6 +1,6 @@
 /**
  * Pure generators for restoring service definitions: the restore steps as data (field, the value
- * it must have, the literal sc.exe / reg.exe argument vectors that set it), `restore-services.ps1`
+ * it must have, the literal sc.exe / reg.exe argument vectors or the CIM call that set it), `restore-services.ps1`
  * built from those steps, and the Markdown page an admin would have written by hand.
  *
  * The steps are the one source of truth: {@link restoreServiceConfig} compares them with the live
@@ -23,12 +23,31 @@ export interface ServiceRestoreSource extends DecodedServiceConfig {
   sddl: string | null;
 }
 
-/** One native tool call: `sc.exe` or `reg.exe` with its exact argument vector. */
-export interface ServiceToolCall {
+/** One native tool call: `sc.exe` or `reg.exe` with its exact argument vector. Never carries a secret. */
+export interface ServiceNativeCall {
   tool: 'sc' | 'reg';
   /** Argument vector; `name= value` pairs are two items (`start=`, `auto`). */
   args: string[];
 }
+
+/**
+ * `Win32_Service.Change` through CIM, in-process: sets a user account and its password. The
+ * password never goes on a command line (process lists and audit logs show those); it is put in
+ * at run time where `startPassword` holds {@link SERVICE_PASSWORD_PLACEHOLDER}.
+ */
+export interface ServiceAccountCall {
+  tool: 'cim';
+  method: 'Win32_Service.Change';
+  /** The service (key) name; matched against the `Name` of every Win32_Service, never put into a WQL filter. */
+  service: string;
+  /** The account (`StartName`), e.g. `CORP\svc-procall` or `.\ucsvc`. */
+  startName: string;
+  /** Always the placeholder: the password is never part of a plan. */
+  startPassword: typeof SERVICE_PASSWORD_PLACEHOLDER;
+}
+
+/** One step action: a native tool call (sc.exe / reg.exe) or the CIM call that sets a user account with its password. */
+export type ServiceToolCall = ServiceNativeCall | ServiceAccountCall;
 
 /** Which part of a service a step sets. */
 export type ServiceField =
@@ -66,11 +85,11 @@ export interface ServiceRestorePlan {
   /** `sc.exe create` with the fields create needs; the steps then set the rest. */
   create: ServiceToolCall;
   steps: ServiceRestoreStep[];
-  /** The account needs its password (user accounts): restore asks for it, never stores it. */
+  /** The account needs its password (user accounts): restore asks for it, never stores it, and sets it through CIM. */
   isPasswordRequired: boolean;
 }
 
-/** Stands for the service account's password inside an argument vector; replaced at run time, never written. */
+/** Stands for the service account's password in a {@link ServiceAccountCall}; replaced in-process at run time, never written. */
 export const SERVICE_PASSWORD_PLACEHOLDER = '<<PB-SERVICE-PASSWORD>>';
 
 /** Separator of multi-part comparison strings (NUL cannot occur in registry strings that matter here). */
@@ -148,8 +167,8 @@ export function buildServiceRestorePlan(s: ServiceRestoreSource): ServiceRestore
   const n = s.name;
   const want = compareServiceValues(s);
   const key = `${SERVICES_KEY}\\${n}`;
-  const sc = (...args: string[]): ServiceToolCall => ({ tool: 'sc', args });
-  const reg = (...args: string[]): ServiceToolCall => ({ tool: 'reg', args });
+  const sc = (...args: string[]): ServiceNativeCall => ({ tool: 'sc', args });
+  const reg = (...args: string[]): ServiceNativeCall => ({ tool: 'reg', args });
   const step = (field: ServiceField, calls: ServiceToolCall[], isRegistryWrite = false): ServiceRestoreStep => ({ field, desired: want[field], calls, isRegistryWrite });
   const steps: ServiceRestoreStep[] = [];
 
@@ -162,8 +181,11 @@ export function buildServiceRestorePlan(s: ServiceRestoreSource): ServiceRestore
   // `depend= /` is sc.exe's way to say "no dependencies".
   steps.push(step('dependencies', [sc('config', n, 'depend=', want.dependencies === '' ? '/' : want.dependencies)]));
   if (s.account) {
-    const password = s.account.isPasswordRequired ? SERVICE_PASSWORD_PLACEHOLDER : '';
-    steps.push(step('account', [sc('config', n, 'obj=', s.account.name, 'password=', password)]));
+    // A password goes through CIM in-process, never onto sc.exe's command line; built-in, virtual and managed accounts have none.
+    const call: ServiceToolCall = s.account.isPasswordRequired
+      ? { tool: 'cim', method: 'Win32_Service.Change', service: n, startName: s.account.name, startPassword: SERVICE_PASSWORD_PLACEHOLDER }
+      : sc('config', n, 'obj=', s.account.name, 'password=', '');
+    steps.push(step('account', [call]));
   }
   // sc.exe cannot remove a display name; without one in the backup there is nothing to set.
   if (s.displayName !== null) steps.push(step('displayName', [sc('config', n, 'DisplayName=', s.displayName)]));
@@ -203,7 +225,7 @@ export function buildServiceRestorePlan(s: ServiceRestoreSource): ServiceRestore
     const sep = pickSeparator(env);
     steps.push(step('environment', [reg('add', key, '/v', 'Environment', '/t', 'REG_MULTI_SZ', '/s', sep, '/d', env.join(sep), '/f')], true));
   }
-  const triggerCalls: ServiceToolCall[] = [reg('delete', `${key}\\TriggerInfo`, '/f')];
+  const triggerCalls: ServiceNativeCall[] = [reg('delete', `${key}\\TriggerInfo`, '/f')];
   for (const t of s.triggers) {
     const tk = `${key}\\TriggerInfo\\${t.index}`;
     triggerCalls.push(reg('add', tk, '/v', 'Type', '/t', 'REG_DWORD', '/d', String(t.type), '/f'));
@@ -222,15 +244,19 @@ export function buildServiceRestorePlan(s: ServiceRestoreSource): ServiceRestore
 }
 
 /**
- * One tool call as a person would type it in PowerShell: `sc.exe config 'UCServer' start= 'auto'`.
- * The password placeholder prints as `********`.
+ * One tool call as a person would type it in PowerShell: `sc.exe config UCServer start= auto`, or
+ * the CIM call as `Win32_Service(Name='UCServer').Change(StartName='CORP\svc', StartPassword=********)`.
+ * The password always prints as `********`.
  *
  * @example
  * ```ts
- * formatServiceCommand({ tool: 'sc', args: ['config', 'UC', 'start=', 'auto'] }); // "sc.exe config 'UC' start= 'auto'"
+ * formatServiceCommand({ tool: 'sc', args: ['config', 'UC', 'start=', 'auto'] }); // "sc.exe config UC start= auto"
  * ```
  */
 export function formatServiceCommand(call: ServiceToolCall): string {
+  if (call.tool === 'cim') {
+    return `Win32_Service(Name=${quotePowerShell(call.service)}).Change(StartName=${quotePowerShell(call.startName)}, StartPassword=********)`;
+  }
   const words = call.args.map((a) => {
     if (a === SERVICE_PASSWORD_PLACEHOLDER) return '********';
     if (/^[A-Za-z][A-Za-z0-9]*=$/.test(a) || /^\/[A-Za-z]+$/.test(a) || /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(a)) return a;
@@ -238,6 +264,100 @@ export function formatServiceCommand(call: ServiceToolCall): string {
   });
   return [`${call.tool}.exe`, ...words].join(' ');
 }
+
+// ---------------------------------------------------------------------------------------------
+// Win32_Service.Change (the account with its password, in-process)
+
+/** Win32_Service.Change return values as Microsoft documents them, with what to do where there is something to do. */
+const CHANGE_RESULTS: ReadonlyArray<readonly [number, string, string]> = [
+  [1, 'Not Supported', 'The service does not accept this change; set the account in services.msc (Log On tab).'],
+  [2, 'Access Denied', 'Run elevated (as administrator or SYSTEM) and try again.'],
+  [3, 'Dependent Services Running', ''],
+  [4, 'Invalid Service Control', ''],
+  [5, 'Service Cannot Accept Control', ''],
+  [6, 'Service Not Active', ''],
+  [7, 'Service Request Timeout', 'The service control manager did not answer in time; try again.'],
+  [8, 'Unknown Failure', 'Check the System event log for a Service Control Manager entry.'],
+  [9, 'Path Not Found', ''],
+  [10, 'Service Already Running', ''],
+  [11, 'Service Database Locked', 'Another program is changing services; try again in a moment.'],
+  [12, 'Service Dependency Deleted', ''],
+  [13, 'Service Dependency Failure', ''],
+  [14, 'Service Disabled', ''],
+  [15, 'Service Logon Failed', 'Check the password and that the account has the right to log on as a service.'],
+  [16, 'Service Marked For Deletion', 'Close services.msc and any program that holds the service open (or reboot), then try again.'],
+  [17, 'Service No Thread', ''],
+  [18, 'Status Circular Dependency', ''],
+  [19, 'Status Duplicate Name', ''],
+  [20, 'Status Invalid Name', ''],
+  [21, 'Status Invalid Parameter', 'Check the account name and the password.'],
+  [22, 'Status Invalid Service Account', 'The account does not exist or is written wrongly (DOMAIN\\user or .\\user); check it on this host.'],
+  [23, 'Status Service Exists', ''],
+  [24, 'Service Already Paused', ''],
+];
+
+/**
+ * PowerShell functions that set a service's account and password through CIM
+ * (`Invoke-CimMethod ... -MethodName Change`), shared by restore-services.ps1 and
+ * restoreServiceConfig: `Test-PbCim` (is CIM there), `Set-PbServiceAccount -Name -StartName
+ * -StartPassword` (returns `@{ code; error; fix }`, `error` null on success; no text it returns
+ * contains the password). Windows PowerShell 5.1 and PowerShell 7.
+ */
+export const SERVICE_ACCOUNT_PS = String.raw`
+function Test-PbCim {
+  return ([bool](Get-Command -Name Get-CimInstance -ErrorAction SilentlyContinue) -and [bool](Get-Command -Name Invoke-CimMethod -ErrorAction SilentlyContinue))
+}
+
+function Get-PbServiceChangeMeaning {
+  param([int]$Code)
+  $known = @{
+${CHANGE_RESULTS.map(([code, text, fix]) => `    ${code} = @(${quotePowerShell(text)}, ${quotePowerShell(fix)})`).join('\n')}
+  }
+  $generic = 'Fix the cause and run the restore again; it changes only what still differs.'
+  if ($known.ContainsKey($Code)) {
+    $fix = $known[$Code][1]
+    if (-not $fix) { $fix = $generic }
+    return @{ text = $known[$Code][0]; fix = $fix }
+  }
+  return @{ text = 'a return code Win32_Service.Change does not document'; fix = $generic }
+}
+
+# Win32_Service.Change sets the account and its password inside this process: the password never goes on a command line.
+function Set-PbServiceAccount {
+  param([string]$Name, [string]$StartName, [string]$StartPassword)
+  $result = @{ code = $null; error = $null; fix = $null }
+  $what = "Win32_Service.Change of service '" + $Name + "' (StartName '" + $StartName + "', StartPassword ********)"
+  try {
+    # Enumerated and matched here: the service name is data and never becomes part of a WQL filter.
+    $svc = $null
+    foreach ($s in @(Get-CimInstance -ClassName Win32_Service -ErrorAction Stop)) { if ([string]$s.Name -ieq $Name) { $svc = $s; break } }
+    if ($null -eq $svc) {
+      $result.error = $what + " failed: CIM lists no Win32_Service named '" + $Name + "'."
+      $result.fix = 'Check that the service exists (sc.exe query) and run the restore again.'
+      return $result
+    }
+    $r = Invoke-CimMethod -InputObject $svc -MethodName Change -Arguments @{ StartName = $StartName; StartPassword = $StartPassword } -ErrorAction Stop
+  } catch {
+    $m = [string]$_.Exception.Message
+    if ($StartPassword) { $m = $m.Replace($StartPassword, '********') }
+    $result.error = $what + ' failed: ' + $m
+    $result.fix = 'Run elevated on the host itself (CIM must answer: Get-CimInstance Win32_Service) and run the restore again.'
+    return $result
+  }
+  if ($null -eq $r -or $null -eq $r.PSObject.Properties['ReturnValue'] -or $null -eq $r.ReturnValue) {
+    $result.error = $what + ' returned no ReturnValue; whether the account was set is unknown.'
+    $result.fix = 'Check the service in services.msc (Log On tab) and run the restore again.'
+    return $result
+  }
+  $result.code = [int]$r.ReturnValue
+  if ($result.code -ne 0) {
+    $meaning = Get-PbServiceChangeMeaning $result.code
+    $result.error = $what + ' returned ' + $result.code + ' (' + $meaning.text + ').'
+    $result.fix = $meaning.fix
+  }
+  return $result
+}
+`;
 
 // ---------------------------------------------------------------------------------------------
 // restore-services.ps1
@@ -257,7 +377,10 @@ function psText(value: string): string {
 }
 
 function psPlan(plan: ServiceRestorePlan): string {
-  const call = (c: ServiceToolCall): string => `@{ Tool = ${quotePowerShell(c.tool)}; Args = ${psArray(c.args)} }`;
+  const call = (c: ServiceToolCall): string =>
+    c.tool === 'cim'
+      ? `@{ Tool = 'cim'; Service = ${quotePowerShell(c.service)}; StartName = ${quotePowerShell(c.startName)}; Text = ${quotePowerShell(formatServiceCommand(c))} }`
+      : `@{ Tool = ${quotePowerShell(c.tool)}; Args = ${psArray(c.args)} }`;
   const steps = plan.steps.map(
     (s) =>
       `      @{ Field = ${quotePowerShell(s.field)}; Desired = ${psText(s.desired)}; IsRegistryWrite = $${s.isRegistryWrite}; Calls = @(\n` +
@@ -278,13 +401,15 @@ export interface RestoreServicesScriptOptions {
 
 /**
  * Generates `restore-services.ps1`: re-creates or re-configures each service with sc.exe
- * (create, config, description, failure, failureflag, sidtype, privs, sdset) and reg.exe (what
- * sc.exe cannot set), comparing every field with the live service first, checking every exit
+ * (create, config, description, failure, failureflag, sidtype, privs, sdset), reg.exe (what
+ * sc.exe cannot set) and CIM's `Win32_Service.Change` for a user account with its password (in
+ * the script's own process: the password never goes on a command line), comparing every field with the live service first, checking every exit
  * code, stopping at the first failure, and verifying afterwards. Running it twice changes nothing
  * the second time. Runs on Windows PowerShell 5.1 and PowerShell 7.
  *
  * Parameters of the script: `-WhatIf` (print the commands only), `-ServicePassword <SecureString>`
- * (for services that run as a user account; asked for when missing and interactive),
+ * (for services that run as a user account; asked for when missing and interactive; handed to
+ * `Invoke-CimMethod`, never to a program),
  * `-ReadServiceKey <scriptblock>` (returns a service's registry values; the default reads HKLM).
  *
  * @example
@@ -300,15 +425,18 @@ export function generateRestoreServicesScript(services: readonly ServiceRestoreS
   Re-creates or re-configures Windows services from a procall-backup service capture.
 .DESCRIPTION
   Generated by procall-backup${origin ? ` from ${origin}` : ''}. For each service it compares every
-  setting with the live service and changes only what differs, with sc.exe and reg.exe. It checks
-  every exit code, stops at the first failure, and verifies the result. Safe to run twice.
+  setting with the live service and changes only what differs, with sc.exe and reg.exe; a user
+  account with its password is set through CIM (Win32_Service.Change) inside this process, so the
+  password never appears on a command line. It checks every exit code and return value, stops at
+  the first failure, and verifies the result. Safe to run twice.
   Settings written to the registry (triggers, environment, preshutdown timeout) take effect when
   the service next starts or after a reboot.
 .PARAMETER WhatIf
   Print the commands that would run, change nothing.
 .PARAMETER ServicePassword
   Password of the service account for services that run as a user account. Windows never reveals
-  it, so no backup contains it. Asked for when missing and the session is interactive.
+  it, so no backup contains it. Asked for when missing and the session is interactive. It is
+  passed to Invoke-CimMethod in this process, never to a program's command line.
 .PARAMETER ReadServiceKey
   Returns the registry values of a service (a hashtable of values plus TriggerInfo subkeys) or
   $null when it does not exist. The default reads HKLM; tests and remote use pass their own.
@@ -449,15 +577,16 @@ function Get-PbLive {
 
 function Format-PbCall {
   param($Call)
+  if ($Call.Tool -eq 'cim') { return $Call.Text }
   $words = foreach ($a in $Call.Args) {
-    if ($a -ceq '${SERVICE_PASSWORD_PLACEHOLDER}') { '********' }
-    elseif ($a -match '^[A-Za-z][A-Za-z0-9]*=$' -or $a -match '^/[A-Za-z]+$' -or $a -match '^[A-Za-z0-9][A-Za-z0-9._-]*$') { $a }
+    if ($a -match '^[A-Za-z][A-Za-z0-9]*=$' -or $a -match '^/[A-Za-z]+$' -or $a -match '^[A-Za-z0-9][A-Za-z0-9._-]*$') { $a }
     else { "'" + ($a -replace "['\\u2018\\u2019\\u201A\\u201B]", '$0$0') + "'" }
   }
   return ($Call.Tool + '.exe ' + ($words -join ' '))
 }
 
 ${NATIVE_ARGS_PS}
+${SERVICE_ACCOUNT_PS}
 $script:Password = $null
 function Get-PbPassword {
   param([string]$Service)
@@ -470,12 +599,24 @@ function Get-PbPassword {
   return $script:Password
 }
 
+# Before anything of a service changes: CIM is there and the password is known.
+function Assert-PbAccountReady {
+  param([string]$Service)
+  if (-not (Test-PbCim)) { throw "Service '$Service' must run as a user account, which is set through CIM (Get-CimInstance / Invoke-CimMethod), and CIM is not available here: run the script on the Windows host itself. Nothing of this service was changed." }
+  [void](Get-PbPassword -Service $Service)
+}
+
 function Invoke-PbCall {
   param($Call, [string]$Service, [string]$Field)
   $text = Format-PbCall $Call
   if ($WhatIf) { Write-Output "What if: $text"; return }
-  $argv = @()
-  foreach ($a in $Call.Args) { if ($a -ceq '${SERVICE_PASSWORD_PLACEHOLDER}') { $argv += (Get-PbPassword -Service $Service) } else { $argv += $a } }
+  if ($Call.Tool -eq 'cim') {
+    $r = Set-PbServiceAccount -Name $Call.Service -StartName $Call.StartName -StartPassword (Get-PbPassword -Service $Service)
+    if ($r.error) { throw "Restoring '$Field' of service '$Service' failed: $($r.error) $($r.fix) Nothing after this step was changed; run the script again once fixed (it skips what is already right)." }
+    Write-Output "Changed $($Service) $($Field): $text"
+    return
+  }
+  $argv = @($Call.Args)
   $exe = $Call.Tool + '.exe'
   $argv = ConvertTo-PbNativeArgs -Command $exe -Arguments $argv
   $global:LASTEXITCODE = 0
@@ -503,18 +644,24 @@ foreach ($svc in $Services) {
   $name = $svc.Name
   $live = Get-PbLive -Name $name
   if ($null -eq $live) {
+    if ($svc.IsPasswordRequired -and -not $WhatIf) { Assert-PbAccountReady -Service $name }
     Invoke-PbCall -Call $svc.Create -Service $name -Field 'create'
     if ($WhatIf) { foreach ($step in $svc.Steps) { foreach ($c in $step.Calls) { Invoke-PbCall -Call $c -Service $name -Field $step.Field } }; continue }
     $live = Get-PbLive -Name $name
     if ($null -eq $live) { throw "Service '$name' does not exist after sc.exe create; check the System event log." }
   }
+  $todo = @()
   foreach ($step in $svc.Steps) {
     $field = $step.Field
     if ($field -eq 'securityDescriptor' -and -not $live.isSddlKnown) { Write-Warning "The security descriptor of $name could not be read; setting it." }
     elseif ($field -eq 'account' -or $field -eq 'triggers') { if ($live[$field] -ieq $step.Desired) { continue } }
     elseif ($live[$field] -ceq $step.Desired) { continue }
-    foreach ($c in $step.Calls) { Invoke-PbCall -Call $c -Service $name -Field $field }
-    if ($step.IsRegistryWrite) { $registryWrites += "$name $field" }
+    $todo += $step
+  }
+  if (-not $WhatIf -and @($todo | Where-Object { @($_.Calls | Where-Object { $_.Tool -eq 'cim' }).Count -gt 0 }).Count -gt 0) { Assert-PbAccountReady -Service $name }
+  foreach ($step in $todo) {
+    foreach ($c in $step.Calls) { Invoke-PbCall -Call $c -Service $name -Field $step.Field }
+    if ($step.IsRegistryWrite) { $registryWrites += "$name $($step.Field)" }
   }
   if (-not $WhatIf) {
     $after = Get-PbLive -Name $name

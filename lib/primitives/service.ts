@@ -16,7 +16,7 @@ import type { RegFile, RegValueEntry } from './reg-file';
 import { exportRegistryKey } from './registry';
 import { decodeServiceRegistry, type DecodedServiceConfig, type ServiceRegistryKey, type ServiceRegistryValue } from './service-decode';
 import {
-  SERVICE_PASSWORD_PLACEHOLDER,
+  SERVICE_ACCOUNT_PS,
   buildServiceRestorePlan,
   compareServiceValues,
   formatServiceCommand,
@@ -581,11 +581,26 @@ export interface ServiceRestoreResult {
 }
 
 // Invoke-PbTool makes the arguments arrive exactly on Windows PowerShell 5.1 too (lib/powershell/native-args.ts).
-const APPLY_BODY = String.raw`
+// The password only ever reaches Set-PbServiceAccount (CIM, in-process); no native argument vector carries it.
+const APPLY_BODY = SERVICE_ACCOUNT_PS + String.raw`
+$calls = @($in.calls)
+if (@($calls | Where-Object { $_.tool -eq 'cim' }).Count -gt 0 -and -not (Test-PbCim)) {
+  throw (New-PbError -Code 'PB_TOOL_MISSING' -Message 'The service account must be set with its password through CIM (Get-CimInstance / Invoke-CimMethod), and CIM is not available in this PowerShell. Nothing was changed.' -Fix 'Run the restore on the Windows host itself (Windows PowerShell 5.1 or PowerShell 7 on Windows).')
+}
 $done = 0
-foreach ($c in @($in.calls)) {
+foreach ($c in $calls) {
+  if ($c.tool -eq 'cim') {
+    $r = Set-PbServiceAccount -Name ([string]$c.service) -StartName ([string]$c.startName) -StartPassword ([string]$in.password)
+    if ($r.error) {
+      $data = @{ tool = 'Win32_Service.Change'; stdout = ''; stderr = '' }
+      if ($null -ne $r.code) { $data.exitCode = [int]$r.code }
+      throw (New-PbError -Code 'PB_COMMAND_FAILED' -Message ([string]$r.error) -Fix ([string]$r.fix) -Data $data)
+    }
+    $done++
+    continue
+  }
   $argv = @()
-  foreach ($a in @($c.args)) { if ([string]$a -ceq [string]$in.placeholder) { $argv += [string]$in.password } else { $argv += [string]$a } }
+  foreach ($a in @($c.args)) { $argv += [string]$a }
   $ok = @(0)
   if ($c.tool -eq 'reg' -and $argv[0] -eq 'delete') { $ok = @(0, 1) }
   $r = Invoke-PbTool ([string]$c.tool) $argv -AllowExitCode $ok
@@ -635,7 +650,9 @@ export function planServiceChanges(desired: ServiceRestoreSource, live: ServiceR
 
 /**
  * Compares a saved definition with the live service and changes only what differs, with sc.exe
- * and reg.exe. With `dryRun` (the default) it only lists the differences as literal commands.
+ * and reg.exe; a user account with its password is set through CIM (`Win32_Service.Change`) in
+ * the PowerShell process, so the password never appears on a command line. With `dryRun` (the
+ * default) it only lists the differences as literal commands.
  * After applying it reads the service again and fails with `PB_SERVICE_MISMATCH` when anything
  * still differs.
  *
@@ -668,7 +685,7 @@ export async function restoreServiceConfig(runner: Runner, options: RestoreServi
   if (isDryRun || changes.length === 0) return result;
 
   const calls = changes.flatMap((c) => c.calls);
-  const needsPassword = calls.some((c) => c.args.includes(SERVICE_PASSWORD_PLACEHOLDER));
+  const needsPassword = calls.some((c) => c.tool === 'cim');
   if (needsPassword && (!options.password || options.password.isEmpty)) {
     throw validationError(
       `Service '${def.name}' must be set to run as ${def.account?.name}, which needs its password; Windows never reveals it, so the backup has none.`,
@@ -679,7 +696,7 @@ export async function restoreServiceConfig(runner: Runner, options: RestoreServi
     name: 'restoreServiceConfig',
     effect: 'write',
     body: APPLY_BODY,
-    input: { calls, placeholder: SERVICE_PASSWORD_PLACEHOLDER, password: options.password ?? null },
+    input: { calls, password: needsPassword ? options.password : null },
     whatIf: changes.flatMap((c) => c.commands),
     dryRunValue: { done: 0 },
     parse: (raw) => raw as { done: number },

@@ -19,6 +19,7 @@ import {
   generateRestoreServicesScript,
   generateServiceMarkdown,
   type ServiceRestoreSource,
+  type ServiceToolCall,
 } from '../../lib/primitives/service-script';
 import { describeWithTools, findPwsh } from '../support/tools';
 
@@ -30,6 +31,10 @@ const server: ServiceRestoreSource = { ...decode('wine-PbUCServer.reg', 'PbUCSer
 const media: ServiceRestoreSource = { ...decode('wine-PbUCMedia.reg', 'PbUCMedia'), sddl: null };
 const web: ServiceRestoreSource = { ...decode('wine-PbUCWeb.reg', 'PbUCWeb'), sddl: null };
 const KEY = 'HKLM\\SYSTEM\\CurrentControlSet\\Services\\PbUCServer';
+/** A native call's argument vector (tool first); a CIM call has none. */
+const argsOf = (c: ServiceToolCall): string[] => (c.tool === 'cim' ? [] : c.args);
+const MEDIA_CIM_TEXT = "Win32_Service(Name='PbUCMedia').Change(StartName='CORP\\svc-procall', StartPassword=********)";
+const PASSWORD = 'S3cret-pw!';
 
 /** What the generated script must run for PbUCServer on a machine where it does not exist (create, then what create did not set). */
 const SERVER_FROM_SCRATCH: string[][] = [
@@ -54,7 +59,7 @@ const SERVER_FROM_SCRATCH: string[][] = [
 describe('buildServiceRestorePlan / formatServiceCommand (pure)', () => {
   it('sets each field with sc.exe name= value pairs as two argv items', () => {
     const plan = buildServiceRestorePlan(server);
-    const byField = Object.fromEntries(plan.steps.map((s) => [s.field, s.calls.map((c) => [c.tool, ...c.args])]));
+    const byField = Object.fromEntries(plan.steps.map((s) => [s.field, s.calls.map((c) => [c.tool, ...argsOf(c)])]));
     expect(byField.startType).toEqual([['sc', 'config', 'PbUCServer', 'start=', 'delayed-auto']]);
     expect(byField.failureFlag).toEqual([['sc', 'failureflag', 'PbUCServer', '1']]);
     expect(byField.account).toEqual([['sc', 'config', 'PbUCServer', 'obj=', 'LocalSystem', 'password=', '']]);
@@ -63,27 +68,43 @@ describe('buildServiceRestorePlan / formatServiceCommand (pure)', () => {
     expect(plan.steps.find((s) => s.field === 'environment')?.isRegistryWrite).toBe(true);
   });
 
-  it('uses the password placeholder for user accounts and prints it as ********', () => {
+  it('sets a user account with its password through CIM, never through an sc.exe command line, and prints it as ********', () => {
     const plan = buildServiceRestorePlan(media);
     const account = plan.steps.find((s) => s.field === 'account');
-    expect(account?.calls[0].args).toEqual(['config', 'PbUCMedia', 'obj=', 'CORP\\svc-procall', 'password=', SERVICE_PASSWORD_PLACEHOLDER]);
-    expect(formatServiceCommand(account!.calls[0])).toBe("sc.exe config PbUCMedia obj= 'CORP\\svc-procall' password= ********");
+    expect(account?.calls).toEqual([
+      { tool: 'cim', method: 'Win32_Service.Change', service: 'PbUCMedia', startName: 'CORP\\svc-procall', startPassword: SERVICE_PASSWORD_PLACEHOLDER },
+    ]);
+    expect(formatServiceCommand(account!.calls[0])).toBe(MEDIA_CIM_TEXT);
+    // no native argument vector of any step carries the password or its placeholder
+    expect(plan.steps.flatMap((s) => s.calls.flatMap(argsOf)).concat(plan.create.tool === 'cim' ? [] : plan.create.args)).not.toContain(SERVICE_PASSWORD_PLACEHOLDER);
     expect(plan.isPasswordRequired).toBe(true);
     expect(plan.steps.some((s) => s.field === 'securityDescriptor')).toBe(false);
+    // values are quoted for PowerShell in the printed text
+    expect(formatServiceCommand({ ...(account!.calls[0] as Extract<ServiceToolCall, { tool: 'cim' }>), service: "it's", startName: "O'Brien" })).toBe(
+      "Win32_Service(Name='it''s').Change(StartName='O''Brien', StartPassword=********)",
+    );
+  });
+
+  it('keeps sc.exe obj= (with no password) for accounts that have none: built-in, virtual, managed', () => {
+    for (const [name, kind] of [['NT AUTHORITY\\LocalService', 'local-service'], ['NT SERVICE\\UCServer', 'virtual'], ['CORP\\gmsa-uc$', 'managed']] as const) {
+      const plan = buildServiceRestorePlan({ ...media, account: { name, kind, isPasswordRequired: false } });
+      expect(plan.steps.find((s) => s.field === 'account')?.calls).toEqual([{ tool: 'sc', args: ['config', 'PbUCMedia', 'obj=', name, 'password=', ''] }]);
+      expect(plan.isPasswordRequired).toBe(false);
+    }
   });
 
   it('clears what the backup did not have: no failure actions, no environment, no dependencies', () => {
     const plan = buildServiceRestorePlan(media);
-    const args = (f: string) => plan.steps.find((s) => s.field === f)?.calls.map((c) => c.args);
+    const args = (f: string) => plan.steps.find((s) => s.field === f)?.calls.map(argsOf);
     expect(args('failureActions')).toEqual([['failure', 'PbUCMedia', 'reset=', '0', 'actions=', '', 'command=', '', 'reboot=', '']]);
     expect(args('environment')).toEqual([['delete', 'HKLM\\SYSTEM\\CurrentControlSet\\Services\\PbUCMedia', '/v', 'Environment', '/f']]);
-    expect(buildServiceRestorePlan({ ...media, dependencies: { services: [], groups: [] } }).steps.find((s) => s.field === 'dependencies')?.calls[0].args).toEqual([
+    expect(argsOf(buildServiceRestorePlan({ ...media, dependencies: { services: [], groups: [] } }).steps.find((s) => s.field === 'dependencies')!.calls[0])).toEqual([
       'config', 'PbUCMedia', 'depend=', '/',
     ]);
   });
 
   it('rewrites triggers as registry values in the Windows layout', () => {
-    const calls = buildServiceRestorePlan(web).steps.find((s) => s.field === 'triggers')!.calls.map((c) => c.args.join(' '));
+    const calls = buildServiceRestorePlan(web).steps.find((s) => s.field === 'triggers')!.calls.map((c) => argsOf(c).join(' '));
     const tk = 'HKLM\\SYSTEM\\CurrentControlSet\\Services\\PbUCWeb\\TriggerInfo';
     expect(calls[0]).toBe(`delete ${tk} /f`);
     expect(calls).toContain(`add ${tk}\\0 /v GUID /t REG_BINARY /d def2274fe2140b43a5497cd48cbc8245 /f`);
@@ -140,10 +161,11 @@ describe('generateServiceMarkdown (pure)', () => {
 
 // ---------------------------------------------------------------------------------------------
 // The generated restore-services.ps1 in real pwsh, with sc.exe and reg.exe answered by recording
-// functions that hold the service state (a function named sc.exe wins over the application).
+// functions that hold the service state (a function named sc.exe wins over the application), and
+// Get-CimInstance / Invoke-CimMethod (Linux has no CIM) answered by recording functions too.
 
 const HARNESS = String.raw`
-param([string]$Script, [string]$StateIn, [string]$StateOut, [string]$CallsOut, [string]$FailVerb, [switch]$DryRun)
+param([string]$Script, [string]$StateIn, [string]$StateOut, [string]$CallsOut, [string]$CimOut, [string]$FailVerb, [int]$CimReturn = 0, [switch]$NoCim, [switch]$DryRun)
 $ErrorActionPreference = 'Stop'
 $global:PbCalls = New-Object 'System.Collections.Generic.List[object]'
 $global:PbFail = $FailVerb
@@ -242,6 +264,30 @@ function global:sc.exe {
   return '[SC] SUCCESS'
 }
 
+$global:PbCim = New-Object 'System.Collections.Generic.List[object]'
+$global:PbCimReturn = $CimReturn
+if (-not $NoCim) {
+  function global:Get-CimInstance {
+    [CmdletBinding()]
+    param([string]$ClassName, [string]$Filter)
+    $global:PbCim.Add(@{ call = 'Get-CimInstance'; class = $ClassName; filter = $Filter })
+    # A decoy first: only the exact name may match.
+    [pscustomobject]@{ Name = 'PbUCMedia2'; CreationClassName = 'Win32_Service' }
+    foreach ($n in @($global:PbState.Keys | Sort-Object)) { [pscustomobject]@{ Name = $n; CreationClassName = 'Win32_Service' } }
+  }
+  function global:Invoke-CimMethod {
+    [CmdletBinding()]
+    param($InputObject, [string]$MethodName, [hashtable]$Arguments)
+    $global:PbCim.Add(@{ call = 'Invoke-CimMethod'; service = [string]$InputObject.Name; method = $MethodName; keys = @($Arguments.Keys | Sort-Object); startName = [string]$Arguments['StartName']; startPassword = [string]$Arguments['StartPassword'] })
+    if ($global:PbCimReturn -eq 0) {
+      $svc = Get-PbSvc ([string]$InputObject.Name)
+      $svc.Properties['ObjectName'] = [string]$Arguments['StartName']
+      $svc['LastPassword'] = [string]$Arguments['StartPassword']
+    }
+    [pscustomobject]@{ ReturnValue = [uint32]$global:PbCimReturn }
+  }
+}
+
 function global:reg.exe {
   $argv = @($args | ForEach-Object { [string]$_ })
   $global:PbCalls.Add([object[]](@('reg') + $argv))
@@ -296,12 +342,23 @@ foreach ($name in $global:PbState.Keys) {
 }
 Set-Content -LiteralPath $StateOut -Value (ConvertTo-Json -InputObject $out -Depth 10) -Encoding utf8
 Set-Content -LiteralPath $CallsOut -Value (ConvertTo-Json -InputObject @($global:PbCalls.ToArray()) -Depth 5) -Encoding utf8
+Set-Content -LiteralPath $CimOut -Value (ConvertTo-Json -InputObject @($global:PbCim.ToArray()) -Depth 5) -Encoding utf8
 if (-not $ok) { exit 3 }
 `;
 
 interface Typed {
   type: 'dword' | 'multi' | 'binary' | 'string';
   value: number | string | string[];
+}
+interface CimRecord {
+  call: 'Get-CimInstance' | 'Invoke-CimMethod';
+  class?: string;
+  filter?: string;
+  service?: string;
+  method?: string;
+  keys?: string[];
+  startName?: string;
+  startPassword?: string;
 }
 interface StubService {
   values: Record<string, Typed>;
@@ -331,16 +388,36 @@ describeWithTools('restore-services.ps1 in real pwsh with recording sc.exe / reg
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  function runScript(stateIn: string | null, tag: string, failVerb = '', isDryRun = false) {
+  function runScript(stateIn: string | null, tag: string, failVerb = '', isDryRun = false, cim: { returnValue?: number; isMissing?: boolean } = {}) {
     const stateOut = path.join(dir, `${tag}-state.json`);
     const callsOut = path.join(dir, `${tag}-calls.json`);
-    const r = spawnSync(findPwsh() as string, ['-NoProfile', '-NonInteractive', '-File', path.join(dir, 'harness.ps1'), '-Script', path.join(dir, 'restore-services.ps1'), '-StateIn', stateIn ?? '', '-StateOut', stateOut, '-CallsOut', callsOut, '-FailVerb', failVerb, ...(isDryRun ? ['-DryRun'] : [])], {
-      encoding: 'utf8',
-      timeout: 120000,
-    });
-    const calls = JSON.parse(readFileSync(callsOut, 'utf8').replace(/^\uFEFF/, '')) as string[][];
-    const state = JSON.parse(readFileSync(stateOut, 'utf8').replace(/^\uFEFF/, '')) as Record<string, StubService>;
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls, state, stateOut };
+    const cimOut = path.join(dir, `${tag}-cim.json`);
+    const r = spawnSync(
+      findPwsh() as string,
+      [
+        '-NoProfile', '-NonInteractive', '-File', path.join(dir, 'harness.ps1'), '-Script', path.join(dir, 'restore-services.ps1'),
+        '-StateIn', stateIn ?? '', '-StateOut', stateOut, '-CallsOut', callsOut, '-CimOut', cimOut, '-FailVerb', failVerb,
+        '-CimReturn', String(cim.returnValue ?? 0), ...(cim.isMissing ? ['-NoCim'] : []), ...(isDryRun ? ['-DryRun'] : []),
+      ],
+      { encoding: 'utf8', timeout: 120000 },
+    );
+    const read = <T>(file: string): T => JSON.parse(readFileSync(file, 'utf8').replace(/^\uFEFF/, '')) as T;
+    const calls = read<string[][]>(callsOut);
+    const state = read<Record<string, StubService>>(stateOut);
+    const cimCalls = read<CimRecord[]>(cimOut);
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls, state, stateOut, cimCalls };
+  }
+  const isPasswordIn = (r: { stdout: string; stderr: string; calls: string[][] }) =>
+    r.stdout.includes(PASSWORD) || r.stderr.includes(PASSWORD) || r.calls.some((c) => c.some((a) => a.includes(PASSWORD)));
+  /** The saved state of the first run with PbUCMedia drifted: another account (and description, when asked). */
+  function mediaDrifted(tag: string, isDescriptionDrifted = false): string {
+    const drifted = JSON.parse(readFileSync(first.stateOut, 'utf8').replace(/^\uFEFF/, '')) as Record<string, StubService>;
+    drifted.PbUCMedia.values.ObjectName = { type: 'string', value: 'LocalSystem' };
+    if (isDescriptionDrifted) drifted.PbUCMedia.values.Description = { type: 'string', value: 'drifted' };
+    drifted.PbUCMedia.lastPassword = null;
+    const file = path.join(dir, `${tag}.json`);
+    writeFileSync(file, JSON.stringify(drifted));
+    return file;
   }
   const isChange = (c: string[]) => !(c[0] === 'sc' && c[1] === 'sdshow');
 
@@ -370,10 +447,48 @@ describeWithTools('restore-services.ps1 in real pwsh with recording sc.exe / reg
     expect(expected.startType).toBe('delayed-auto');
   });
 
-  it('passes the service password as an argv item but never prints it', () => {
-    expect(first.state.PbUCMedia.lastPassword).toBe('S3cret-pw!');
-    expect(first.stdout).not.toContain('S3cret-pw!');
-    expect(first.stdout).toContain("sc.exe config PbUCMedia obj= 'CORP\\svc-procall' password= ********");
+  it('sets the user account with its password through CIM in-process: never in an sc.exe argument vector, never printed', () => {
+    expect(first.state.PbUCMedia.lastPassword).toBe(PASSWORD);
+    expect(first.state.PbUCMedia.values.ObjectName).toEqual({ type: 'string', value: 'CORP\\svc-procall' });
+    expect(isPasswordIn(first)).toBe(false);
+    expect(first.calls.some((c) => c.includes('PbUCMedia') && c.includes('obj='))).toBe(false);
+    // the instance is found by enumerating Win32_Service and matching Name, never through a WQL filter
+    expect(first.cimCalls.filter((c) => c.call === 'Get-CimInstance')).toEqual([{ call: 'Get-CimInstance', class: 'Win32_Service', filter: '' }]);
+    expect(first.cimCalls.filter((c) => c.call === 'Invoke-CimMethod')).toEqual([
+      { call: 'Invoke-CimMethod', service: 'PbUCMedia', method: 'Change', keys: ['StartName', 'StartPassword'], startName: 'CORP\\svc-procall', startPassword: PASSWORD },
+    ]);
+    expect(first.stdout).toContain(`Changed PbUCMedia account: ${MEDIA_CIM_TEXT}`);
+  });
+
+  it('changes a drifted account through CIM only, and nothing else', () => {
+    const r = runScript(mediaDrifted('account-drifted'), 'account-drifted');
+    expect(r.status).toBe(0);
+    expect(r.calls.filter(isChange)).toEqual([]);
+    expect(r.cimCalls.filter((c) => c.call === 'Invoke-CimMethod').map((c) => [c.service, c.startName, c.startPassword])).toEqual([['PbUCMedia', 'CORP\\svc-procall', PASSWORD]]);
+    expect(r.state.PbUCMedia.values.ObjectName.value).toBe('CORP\\svc-procall');
+    expect(isPasswordIn(r)).toBe(false);
+  });
+
+  it('stops with the meaning of a non-zero Win32_Service.Change return value, without the password', () => {
+    const r = runScript(mediaDrifted('account-refused', true), 'account-refused', '', false, { returnValue: 15 });
+    expect(r.status).toBe(3);
+    expect(r.stdout).toContain(
+      "SCRIPT FAILED: Restoring 'account' of service 'PbUCMedia' failed: Win32_Service.Change of service 'PbUCMedia' (StartName 'CORP\\svc-procall', StartPassword ********) returned 15 (Service Logon Failed). Check the password and that the account has the right to log on as a service.",
+    );
+    expect(isPasswordIn(r)).toBe(false);
+    expect(r.cimCalls.filter((c) => c.call === 'Invoke-CimMethod').map((c) => c.startPassword)).toEqual([PASSWORD]);
+    // the account step comes before the description: nothing after the failure ran
+    expect(r.calls.filter(isChange)).toEqual([]);
+    expect(r.state.PbUCMedia.values.ObjectName.value).toBe('LocalSystem');
+  });
+
+  it('without CIM refuses before it changes anything of that service', () => {
+    const r = runScript(mediaDrifted('no-cim', true), 'no-cim', '', false, { isMissing: true });
+    expect(r.status).toBe(3);
+    expect(r.stdout).toContain("SCRIPT FAILED: Service 'PbUCMedia' must run as a user account, which is set through CIM (Get-CimInstance / Invoke-CimMethod), and CIM is not available here");
+    expect(r.calls.filter(isChange)).toEqual([]); // the drifted description was not set either
+    expect(r.state.PbUCMedia.values.Description.value).toBe('drifted');
+    expect(isPasswordIn(r)).toBe(false);
   });
 
   it('changes nothing when run a second time', () => {
@@ -430,6 +545,9 @@ describeWithTools('restore-services.ps1 in real pwsh with recording sc.exe / reg
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("What if: sc.exe create PbUCServer binPath= 'C:\\Program Files\\estos\\UCServer\\UCServer.exe' type= own start= demand");
     expect(r.stdout).toContain("What if: sc.exe config PbUCServer start= delayed-auto");
+    // the account with its password, as the literal action; -WhatIf asks for no password
+    expect(r.stdout).toContain(`What if: ${MEDIA_CIM_TEXT}`);
+    expect(r.stdout).not.toContain('PbUCMedia obj=');
     expect(r.stdout).not.toContain('Changed');
   });
 });

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { inspect } from 'node:util';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -20,6 +21,9 @@ import {
 import { decodeServiceRegistry } from '../../lib/primitives/service-decode';
 import { Secret } from '../../lib/secret';
 import type { PowerShellRunner } from '../../lib/powershell/session';
+import type { Runner } from '../../lib/powershell/runner';
+import { dryRun } from '../../lib/powershell/dry-run';
+import { quotePowerShell } from '../../lib/powershell/quote';
 import { describeWithTools, findPwsh } from '../support/tools';
 import { createWinePrefix, findWine, runnerWithWine, type WinePrefix } from '../support/wine';
 import { newRunner } from '../support/pwsh';
@@ -27,6 +31,46 @@ import { buildServiceRuntimeScript } from '../../lib/primitives/service';
 
 const run = promisify(execFile);
 const FIX = path.join(__dirname, 'fixtures', 'services');
+const MEDIA_CIM_TEXT = "Win32_Service(Name='PbUCMedia').Change(StartName='CORP\\svc-procall', StartPassword=********)";
+
+/**
+ * Runs every script of `inner` behind a prelude (the test's, never the library's): Linux has no
+ * CIM, so Get-CimInstance and Invoke-CimMethod are recording functions (Change writes ObjectName
+ * with the runner's reg.exe, as Windows would, and answers `returnValue`), and the `sc` tool
+ * `Invoke-PbScRecord` logs each argument vector before running Wine's sc.exe.
+ */
+function withCimStubs(inner: Runner, logDir: string, returnValue = 0): Runner {
+  const cimLog = quotePowerShell(path.join(logDir, 'cim.jsonl'));
+  const scLog = quotePowerShell(path.join(logDir, 'sc.jsonl'));
+  const prelude = String.raw`
+function Get-CimInstance {
+  [CmdletBinding()]
+  param([string]$ClassName, [string]$Filter)
+  Add-Content -LiteralPath ${cimLog} -Value (ConvertTo-Json -Compress -InputObject @{ call = 'Get-CimInstance'; class = $ClassName; filter = $Filter })
+  foreach ($n in @('PbUCMedia2', 'Spooler', 'PbUCMedia', 'PbUCServer')) { [pscustomobject]@{ Name = $n; CreationClassName = 'Win32_Service' } }
+}
+function Invoke-CimMethod {
+  [CmdletBinding()]
+  param($InputObject, [string]$MethodName, [hashtable]$Arguments)
+  Add-Content -LiteralPath ${cimLog} -Value (ConvertTo-Json -Compress -InputObject @{ call = 'Invoke-CimMethod'; service = [string]$InputObject.Name; method = $MethodName; keys = @($Arguments.Keys | Sort-Object); startName = [string]$Arguments['StartName']; startPassword = [string]$Arguments['StartPassword'] })
+  if (${returnValue} -eq 0) { $null = Invoke-PbTool reg @('add', ('HKLM\SYSTEM\CurrentControlSet\Services\' + $InputObject.Name), '/v', 'ObjectName', '/t', 'REG_SZ', '/d', [string]$Arguments['StartName'], '/f') }
+  [pscustomobject]@{ ReturnValue = [uint32]${returnValue} }
+}
+function Invoke-PbScRecord {
+  Add-Content -LiteralPath ${scLog} -Value (ConvertTo-Json -Compress -InputObject @($args | ForEach-Object { [string]$_ }))
+  & wine sc @args
+}
+`;
+  return {
+    run: (script, options) => inner.run({ ...script, body: prelude + script.body }, options),
+    close: () => Promise.resolve(),
+  };
+}
+
+function readJsonLines<T>(file: string): T[] {
+  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T) : [];
+}
+
 const fixture = (file: string, name: string) => decodeServiceRegistry(name, serviceKeysFromRegFile(parseRegFile(readFileSync(path.join(FIX, file))), name));
 
 describe('selection and schema (pure)', () => {
@@ -229,12 +273,73 @@ describeWithTools('captureServiceConfig / restoreServiceConfig with Wine reg.exe
     await wine('reg', 'add', `${KEY}\\PbUCMedia`, '/v', 'ObjectName', '/t', 'REG_SZ', '/d', 'LocalSystem', '/f');
     const file = path.join(dir, 'set', 'services', 'PbUCMedia.json');
     const plan = await restoreServiceConfig(runner, { file });
-    expect(plan.changes.map((c) => c.commands)).toEqual([["sc.exe config PbUCMedia obj= 'CORP\\svc-procall' password= ********"]]);
+    expect(plan.changes.map((c) => c.commands)).toEqual([[MEDIA_CIM_TEXT]]);
     await expect(restoreServiceConfig(runner, { file, dryRun: false })).rejects.toMatchObject({ code: 'PB_VALIDATION', message: expect.stringMatching(/needs its password/) });
+    // pwsh on Linux has no CIM: refused before anything runs, and the password is nowhere in the error
     const secret = new Secret('Pw-never-printed-9');
     const err = await restoreServiceConfig(runner, { file, dryRun: false, password: secret }).catch((e: Error) => e);
+    expect(err).toMatchObject({ code: 'PB_TOOL_MISSING', message: expect.stringMatching(/through CIM .* not available/) });
     expect(String(JSON.stringify(err))).not.toContain('Pw-never-printed-9');
     expect(String((err as Error).message)).not.toContain('Pw-never-printed-9');
+  });
+
+  it('sets the account and its password through CIM in-process: never in an sc.exe argument vector, never in any output', async () => {
+    const logDir = mkdtempSync(path.join(os.tmpdir(), 'pb-svc-cim-'));
+    const recording = runnerWithWine(prefix, { tools: { sc: ['Invoke-PbScRecord'] } });
+    try {
+      // A second drift set with reg.exe: Wine's sc.exe rewrites the whole service entry from its own memory.
+      await wine('reg', 'add', `${KEY}\\PbUCMedia`, '/v', 'PreshutdownTimeout', '/t', 'REG_DWORD', '/d', '1000', '/f');
+      const stubbed = withCimStubs(recording, logDir);
+      const file = path.join(dir, 'set', 'services', 'PbUCMedia.json');
+      const secret = new Secret('Pw-never-printed-9');
+      const commands = [[MEDIA_CIM_TEXT], [`reg.exe add '${KEY}\\PbUCMedia' /v PreshutdownTimeout /t REG_DWORD /d 180000 /f`]];
+      expect((await restoreServiceConfig(stubbed, { file })).changes.map((c) => c.commands)).toEqual(commands);
+      // the -WhatIf text is the literal action without the secret
+      const plan = dryRun(stubbed);
+      await restoreServiceConfig(plan, { file, dryRun: false, password: secret });
+      expect(plan.plan()).toEqual(commands.flat());
+
+      const r = await restoreServiceConfig(stubbed, { file, dryRun: false, password: secret });
+      expect(r).toMatchObject({ name: 'PbUCMedia', isApplied: true });
+      expect(JSON.stringify(r)).not.toContain('Pw-never-printed-9');
+      const cim = readJsonLines<Record<string, unknown>>(path.join(logDir, 'cim.jsonl'));
+      // the apply finds the instance by enumerating Win32_Service and matching Name (the filtered calls are the runtime reads)
+      expect(cim.filter((c) => c.call === 'Get-CimInstance' && c.filter === '')).toEqual([{ call: 'Get-CimInstance', class: 'Win32_Service', filter: '' }]);
+      expect(cim.filter((c) => c.call === 'Invoke-CimMethod')).toEqual([
+        { call: 'Invoke-CimMethod', service: 'PbUCMedia', method: 'Change', keys: ['StartName', 'StartPassword'], startName: 'CORP\\svc-procall', startPassword: 'Pw-never-printed-9' },
+      ]);
+      const sc = readJsonLines<string[]>(path.join(logDir, 'sc.jsonl'));
+      expect(sc).toContainEqual(['sdshow', 'PbUCMedia']);
+      expect(sc.some((argv) => argv.some((a) => a.includes('Pw-never-printed-9')))).toBe(false);
+      expect(sc.some((argv) => argv.includes('obj=') || argv.includes('password='))).toBe(false);
+      // Change wrote the account (the stub, as Windows would) and the verification read it back
+      expect((await restoreServiceConfig(recording, { file })).changes).toEqual([]);
+    } finally {
+      await recording.close();
+      rmSync(logDir, { recursive: true, force: true });
+    }
+  });
+
+  it('maps a non-zero Win32_Service.Change return value to PB_COMMAND_FAILED with its meaning, without the password', async () => {
+    const logDir = mkdtempSync(path.join(os.tmpdir(), 'pb-svc-cim-'));
+    try {
+      await wine('reg', 'add', `${KEY}\\PbUCMedia`, '/v', 'ObjectName', '/t', 'REG_SZ', '/d', 'LocalSystem', '/f');
+      const file = path.join(dir, 'set', 'services', 'PbUCMedia.json');
+      const err = await restoreServiceConfig(withCimStubs(runner, logDir, 22), { file, dryRun: false, password: new Secret('Pw-never-printed-9') }).catch((e: Error) => e);
+      expect(err).toMatchObject({
+        code: 'PB_COMMAND_FAILED',
+        exitCode: 22,
+        command: 'restoreServiceConfig (Win32_Service.Change)',
+        message: expect.stringContaining("restoreServiceConfig: Win32_Service.Change of service 'PbUCMedia' (StartName 'CORP\\svc-procall', StartPassword ********) returned 22 (Status Invalid Service Account)."),
+        fix: expect.stringMatching(/account does not exist or is written wrongly/),
+      });
+      for (const text of [JSON.stringify(err), String(err), (err as Error).stack ?? '', inspect(err)]) expect(text).not.toContain('Pw-never-printed-9');
+      expect(readJsonLines<Record<string, unknown>>(path.join(logDir, 'cim.jsonl')).filter((c) => c.call === 'Invoke-CimMethod')).toHaveLength(1);
+      // nothing was set: the account still differs
+      expect((await restoreServiceConfig(runner, { file })).changes.map((c) => c.field)).toEqual(['account']);
+    } finally {
+      rmSync(logDir, { recursive: true, force: true });
+    }
   });
 
   it('plans create + every field when the service is gone', async () => {
