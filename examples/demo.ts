@@ -14,7 +14,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { backup, restore, verifySet, listSets, Secret } from '../lib';
+import { backup, restore, verifyBackup, listSets, Secret } from '../lib';
 import { findPwsh, which } from '../test/support/tools';
 import { runnerWithWine, wineReg } from '../test/support/wine';
 import { createSampleInstallation, sampleLocalPath, treeDigest, SAMPLE_MDROOT, SAMPLE_UCROOT, SAMPLE_USERS } from '../test/support/sample-installation';
@@ -59,8 +59,8 @@ async function main(): Promise<number> {
     }
 
     say('3. Verifying the set ...');
-    const v = await verifySet(r.path as string);
-    say(`   ${v.ok ? 'ok' : 'NOT ok'}: ${v.artifacts.filter((a) => a.state === 'ok').length}/${v.artifacts.length} artifacts match their sha256`);
+    const v = await verifyBackup({ set: r.path as string });
+    say(`   ${v.ok ? 'ok' : 'NOT ok'}: ${v.set.artifacts.filter((a) => a.state === 'ok').length}/${v.set.artifacts.length} artifacts match their sha256; ${v.content.filter((c) => c.state === 'ok' && c.kind === 'reg').length} .reg files parse, ${v.content.filter((c) => c.state === 'ok' && c.kind === 'archive').length} archives scan cleanly`);
     const listing = await listSets({ target });
     for (const s of listing.sets) say(`   listSets: ${s.host} ${s.name} ${s.kind} ${s.status}, ${(s.bytes / 1024).toFixed(0)} KiB, verified: ${s.isVerified}`);
     if (!v.ok) return 1;

@@ -43,5 +43,14 @@ export { extractArtifact, openKeyForSet, type ExtractArtifactOptions, type Extra
 export { PRODUCT_CATALOG, RESTORE_PHASES, SERVICE_ROLES, findProduct, expandRootPath, type ProductId, type RootName, type RestorePhase, type ServiceRole, type CaptureItem, type RegistryCapture, type UserRegistryCapture, type FolderCapture, type UserFolderCapture, type FileCapture, type ServicesCapture, type SqlCapture, type AdCapture, type LicenceCapture, type SkippedItem, type RunbookKey, type ProductEntry } from './recipes/catalog';
 export { discover, buildDiscoverScript, parseDiscovery, parseImagePath, toLocalPath, matchServiceRole, DISCOVERY_KEYS, type Discovery, type DiscoverOverrides, type DiscoveredService, type DiscoveredProduct, type UninstallEntry, type EcstaDriver, type ClientProfile, type RawDiscovery, type DiscoveryDocuments } from './recipes/discover';
 export { backup, planBackup, selectProducts, type BackupOptions, type BackupProgress, type BackupStep, type BackupStepKind, type PlannedSkip, type BackupPlan, type BackupResult, type RecipeSqlDatabase } from './recipes/backup';
-export { restore, buildServiceControlScript, rerootPath, type ServiceControlResult, type RestoreSetOptions, type RestoreStepReport, type VersionCheck, type RestoreReport } from './recipes/restore';
+export { restore, verifyBackup, buildServiceControlScript, rerootPath, type BackupVerification, type ArtifactContentCheck, type VerifyBackupOptions, type ServiceControlResult, type RestoreSetOptions, type RestoreStepReport, type VersionCheck, type RestoreReport } from './recipes/restore';
 export { buildRunbook, RUNBOOK_TEXTS, type RunbookLanguage, type RunbookInput } from './recipes/runbook';
+// -- CLI (issue 9): config file schema, --json output schema, exit codes, event log, secrets --
+export { runCli, defaultIo, type CliIo } from './cli/main';
+export { createCommandContext, runCommand, type CliSettings, type CommandContext, type CommandOutcome } from './cli/commands';
+export { loadConfig, validateConfig, CONFIG_JSON_SCHEMA, type CliConfig, type CliEncryptionConfig, type CliSqlConfig, type CliAdConfig, type CliKeepConfig } from './cli/config';
+export { CLI_OUTPUT_SCHEMA, CLI_RESULT_SCHEMAS, CLI_COMMANDS, validateCliOutput, type CliCommand } from './cli/output-schema';
+export { EXIT_CODES, exitCodeForError, exitCodeForOutcome, statusOfExitCode, type ExitCode, type RunStatus } from './cli/exit-codes';
+export { buildEventLogScript, parseEventLogResult, formatEventMessage, writeRunEventLog, EVENT_LOG_SOURCE, EVENT_IDS, EVENT_MESSAGE_MAX, type EventLogEntry, type EventLogResult } from './cli/event-log';
+export { readSecret, readLicences, SECRET_ENV, type SecretName, type SecretOrigin } from './cli/secrets';
+export { formatTable, formatBytes, formatAgeHours, formatProgressLine, createProgressBar, type ProgressBar } from './cli/display';

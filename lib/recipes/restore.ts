@@ -240,6 +240,102 @@ function actionOf(phase: RestorePhase, a: ManifestArtifact, setPath: string, tar
   }
 }
 
+/** One artifact whose content was opened: a .reg file parsed, an archive scanned, JSON read. */
+export interface ArtifactContentCheck {
+  id: string;
+  path: string;
+  kind: 'reg' | 'archive' | 'json' | 'jsonl' | 'other';
+  /** `skipped`: encrypted and no key was given, or a format that is only hashed. */
+  state: 'ok' | 'broken' | 'skipped';
+  message?: string;
+}
+
+/** What {@link verifyBackup} returns. */
+export interface BackupVerification {
+  /** True when the set is complete, every hash matches and every file opens. */
+  ok: boolean;
+  /** The hash check of the backup-set layer. */
+  set: SetVerification;
+  content: ArtifactContentCheck[];
+}
+
+/** Options of {@link verifyBackup}. */
+export interface VerifyBackupOptions {
+  set: string;
+  /** Key of an encrypted set; without it encrypted artifacts are only hashed. */
+  key?: EncryptionKeySource;
+  /** Write verify.json (what listSets shows as verified). Default true. */
+  record?: boolean;
+}
+
+function contentKind(p: string): ArtifactContentCheck['kind'] {
+  const plainPath = p.replace(/\.pbenc$/, '');
+  if (plainPath.endsWith('.reg')) return 'reg';
+  if (plainPath.endsWith('.tar.gz')) return 'archive';
+  if (plainPath.endsWith('.jsonl')) return 'jsonl';
+  if (plainPath.endsWith('.json')) return 'json';
+  return 'other';
+}
+
+/**
+ * Verifies a set completely: re-hashes every artifact against the manifest (verifySet) and opens
+ * each one: every .reg file must parse, every archive must scan cleanly (no unsafe entry, readable
+ * to the end), every JSON/JSONL file must parse. Nothing is written outside a temporary folder.
+ *
+ * @example
+ * ```ts
+ * const v = await verifyBackup({ set: 'D:\\Backup\\SRV01\\20261130T021500Z-scheduled' });
+ * if (!v.ok) console.error(v.set.problems, v.content.filter((c) => c.state === 'broken'));
+ * ```
+ */
+export async function verifyBackup(options: VerifyBackupOptions): Promise<BackupVerification> {
+  if (!options || typeof options.set !== 'string' || options.set.trim() === '') throw validationError('verifyBackup needs a set.', 'Pass set: the folder of a backup set.');
+  const setPath = path.resolve(options.set);
+  const set = await verifySet(setPath, { key: options.key, record: options.record });
+  const content: ArtifactContentCheck[] = [];
+  if (!set.isSet || !set.manifest) return { ok: false, set, content };
+  const scratch = await mkdtemp(path.join(os.tmpdir(), 'pb-verify-'));
+  try {
+    const key = set.manifest.encryption && options.key ? await openSetKey(options.key, set.manifest.encryption) : undefined;
+    for (const a of set.manifest.artifacts) {
+      const kind = contentKind(a.path);
+      const check: ArtifactContentCheck = { id: a.id, path: a.path, kind, state: 'ok' };
+      content.push(check);
+      if (kind === 'other' || set.missing.includes(a.path) || set.corrupt.includes(a.path)) {
+        check.state = 'skipped';
+        continue;
+      }
+      if (a.encrypted && !key) {
+        check.state = 'skipped';
+        check.message = 'encrypted; pass key to open it';
+        continue;
+      }
+      try {
+        let file = path.join(setPath, ...a.path.split('/'));
+        if (a.encrypted && key) {
+          const out = path.join(scratch, 'plain', ...a.path.replace(/\.pbenc$/, '').split('/'));
+          await mkdir(path.dirname(out), { recursive: true });
+          await decryptFile(key, file, out);
+          file = out;
+        }
+        if (kind === 'reg') parseRegFile(await readFile(file));
+        else if (kind === 'json') JSON.parse(await readFile(file, 'utf8'));
+        else if (kind === 'jsonl') (await readFile(file, 'utf8')).split('\n').filter((l) => l.trim() !== '').forEach((l) => JSON.parse(l));
+        else if (kind === 'archive' && !isEmptyArchive(a)) {
+          await mkdir(path.join(scratch, 'scan'), { recursive: true });
+          await restoreDirectory({ archive: file, target: path.join(scratch, 'scan', a.id), mode: 'replace', dryRun: true });
+        }
+      } catch (e) {
+        check.state = 'broken';
+        check.message = e instanceof Error ? e.message : String(e);
+      }
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+  return { ok: set.ok && content.every((c) => c.state !== 'broken'), set, content };
+}
+
 /**
  * Restores a backup set. First, before anything changes: verifies every artifact against the
  * manifest (a damaged, incomplete or missing artifact refuses the restore), checks that the
@@ -274,7 +370,9 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'pb-restore-'));
   try {
     // 1. The set must be intact (re-hash everything) before anything else.
-    const v = await verifySet(setPath, { key: options.key, record: false });
+    const full = await verifyBackup({ set: setPath, key: options.key, record: false });
+    const v = full.set;
+    const broken = full.content.filter((c) => c.state === 'broken');
     if (!v.isSet) throw new ProcallBackupError('PB_SET_INCOMPLETE', `${setPath} is not a finished backup set: ${v.problems.map((p) => p.message).join(' ')}`, { fix: 'Pick a set folder with a valid manifest.json (not a .partial folder).', command: 'restore' });
     if (!v.ok) {
       throw new ProcallBackupError(v.missing.length > 0 ? 'PB_SET_INCOMPLETE' : 'PB_SET_CORRUPT', `The set ${setPath} cannot be restored; nothing was changed: ${v.problems.map((p) => p.message).join(' ')}`, {
@@ -283,8 +381,15 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
         data: { missing: v.missing, corrupt: v.corrupt, extra: v.extra, status: v.status ?? null },
       });
     }
+    if (broken.length > 0) {
+      throw new ProcallBackupError('PB_SET_CORRUPT', `The set ${setPath} cannot be restored; nothing was changed: ${broken.map((b) => `${b.path} does not open (${b.message})`).join('; ')}`, {
+        fix: 'Restore from another set (listSets shows the verified ones).',
+        command: 'restore',
+        data: { broken: broken as unknown as Record<string, unknown>[] },
+      });
+    }
     const manifest = v.manifest as Manifest;
-    report({ phase: 'check', id: 'check:verify', action: `verify ${setPath}  (${manifest.artifacts.length} artifacts re-hashed)`, status: 'done' });
+    report({ phase: 'check', id: 'check:verify', action: `verify ${setPath}  (${manifest.artifacts.length} artifacts re-hashed, ${full.content.filter((c) => c.state === 'ok').length} opened)`, status: 'done' });
     const key: SetKey | undefined = manifest.encryption ? await openSetKey(options.key, manifest.encryption) : undefined;
     const plain = async (a: ManifestArtifact): Promise<string> => {
       const file = path.join(setPath, ...a.path.split('/'));

@@ -4,10 +4,11 @@
  * backup -> verify -> wipe -> restore, and the refusals that must happen before anything changes.
  */
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { backup, type BackupResult } from '../../lib/recipes/backup';
-import { restore } from '../../lib/recipes/restore';
+import { restore, verifyBackup } from '../../lib/recipes/restore';
 import { verifySet } from '../../lib/backup-set/verify';
 import { listSets } from '../../lib/backup-set/list';
 import { Secret } from '../../lib/secret';
@@ -100,6 +101,11 @@ describeWithTools('recipes end to end (sample installation, Wine reg.exe/sc.exe,
     }
     const v = await verifySet(set.path as string);
     expect(v.ok).toBe(true);
+    const full = await verifyBackup({ set: set.path as string });
+    expect(full.ok).toBe(true);
+    const opened = full.content.filter((c) => c.state === 'ok').map((c) => c.kind);
+    expect(opened.filter((k) => k === 'reg').length).toBeGreaterThanOrEqual(6);
+    expect(opened.filter((k) => k === 'archive').length).toBeGreaterThanOrEqual(12);
     const listing = await listSets({ target });
     const summaries = JSON.stringify(listing);
     expect(summaries).toContain(path.basename(set.path as string));
@@ -164,14 +170,30 @@ describeWithTools('recipes end to end (sample installation, Wine reg.exe/sc.exe,
     writeFileSync(archive, bytes);
     const missing = copySet();
     rmSync(path.join(missing, 'registry', 'enterprise.server-registry.reg'));
+    // a .reg file that hashes right (the manifest agrees) but does not parse: only opening it finds that
+    const unparsable = copySet();
+    const regRel = 'registry/ecsta.ecsta.ECSTASIPp3.reg';
+    const garbage = Buffer.from('\ufeffWindows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\ESTOS\\ECSTASIPp3]\r\n"Broken"=hex(7):zz\r\n', 'utf16le');
+    writeFileSync(path.join(unparsable, ...regRel.split('/')), garbage);
+    const manifestFile = path.join(unparsable, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { artifacts: { path: string; sha256: string; bytes: number }[] };
+    const entry = manifest.artifacts.find((a) => a.path === regRel)!;
+    entry.sha256 = createHash('sha256').update(garbage).digest('hex');
+    entry.bytes = garbage.length;
+    writeFileSync(manifestFile, JSON.stringify(manifest, null, 2));
+    expect((await verifySet(unparsable, { record: false })).ok).toBe(true);
+    const deep = await verifyBackup({ set: unparsable, record: false });
+    expect(deep.ok).toBe(false);
+    expect(deep.content.find((c) => c.path === regRel)).toMatchObject({ kind: 'reg', state: 'broken' });
     const before = digests();
     const beforeReg = registryBytes();
+    await expect(restore({ set: unparsable, runner, overrides: overrides(), dryRun: false })).rejects.toMatchObject({ code: 'PB_SET_CORRUPT', message: expect.stringContaining('does not open') });
     await expect(restore({ set: corrupt, runner, overrides: overrides(), dryRun: false })).rejects.toMatchObject({ code: 'PB_SET_CORRUPT' });
     await expect(restore({ set: missing, runner, overrides: overrides(), dryRun: false })).rejects.toMatchObject({ code: 'PB_SET_INCOMPLETE', message: expect.stringContaining('enterprise.server-registry.reg') });
     expect(digests()).toEqual(before);
     expect(registryBytes()).toEqual(beforeReg);
     expect(serviceState('UCServer')).toBe('RUNNING');
-    for (const d of [corrupt, missing]) rmSync(path.dirname(path.dirname(d)), { recursive: true, force: true });
+    for (const d of [corrupt, missing, unparsable]) rmSync(path.dirname(path.dirname(d)), { recursive: true, force: true });
   });
 
   it('a failed required artifact fails the set (exit code 1) and keeps the other artifacts for inspection', async () => {
