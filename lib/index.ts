@@ -54,12 +54,3 @@ export { EXIT_CODES, exitCodeForError, exitCodeForOutcome, statusOfExitCode, typ
 export { buildEventLogScript, parseEventLogResult, formatEventMessage, writeRunEventLog, EVENT_LOG_SOURCE, EVENT_IDS, EVENT_MESSAGE_MAX, type EventLogEntry, type EventLogResult } from './cli/event-log';
 export { readSecret, readLicences, SECRET_ENV, type SecretName, type SecretOrigin } from './cli/secrets';
 export { formatTable, formatBytes, formatAgeHours, formatProgressLine, createProgressBar, type ProgressBar } from './cli/display';
-// -- CLI (issue 9): config file schema, --json output schema, exit codes, event log, secrets --
-export { runCli, defaultIo, type CliIo } from './cli/main';
-export { createCommandContext, runCommand, type CliSettings, type CommandContext, type CommandOutcome } from './cli/commands';
-export { loadConfig, validateConfig, CONFIG_JSON_SCHEMA, type CliConfig, type CliEncryptionConfig, type CliSqlConfig, type CliAdConfig, type CliKeepConfig } from './cli/config';
-export { CLI_OUTPUT_SCHEMA, CLI_RESULT_SCHEMAS, CLI_COMMANDS, validateCliOutput, type CliCommand } from './cli/output-schema';
-export { EXIT_CODES, exitCodeForError, exitCodeForOutcome, statusOfExitCode, type ExitCode, type RunStatus } from './cli/exit-codes';
-export { buildEventLogScript, parseEventLogResult, formatEventMessage, writeRunEventLog, EVENT_LOG_SOURCE, EVENT_IDS, EVENT_MESSAGE_MAX, type EventLogEntry, type EventLogResult } from './cli/event-log';
-export { readSecret, readLicences, SECRET_ENV, type SecretName, type SecretOrigin } from './cli/secrets';
-export { formatTable, formatBytes, formatAgeHours, formatProgressLine, createProgressBar, type ProgressBar } from './cli/display';
