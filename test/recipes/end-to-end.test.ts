@@ -220,5 +220,12 @@ describeWithTools('recipes end to end (sample installation, Wine reg.exe/sc.exe,
     for (const f of files) expect(readFileSync(f).includes(Buffer.from(key))).toBe(false);
     expect(JSON.stringify(r)).not.toContain(key);
     expect(readFileSync(path.join(r.path as string, 'RESTORE.md'), 'utf8')).toContain('licences.json.pbenc (encrypted)');
+    // restoring an encrypted set needs the key; with it, the .reg files are decrypted, checked and imported
+    await expect(restore({ set: r.path as string, runner, overrides: overrides() })).rejects.toMatchObject({ code: 'PB_KEY_MISSING' });
+    const beforeReg = registryBytes();
+    const done = await restore({ set: r.path as string, runner, overrides: overrides(), key: { passphrase: new Secret('correct horse battery staple') }, dryRun: false });
+    expect(done.status).toBe('restored');
+    expect(done.steps.filter((s) => s.phase === 'registry').map((s) => [s.id, s.status])).toEqual([['ecsta.ecsta.ECSTACA4000p3', 'done'], ['ecsta.ecsta.ECSTASIPp3', 'done']]);
+    expect(registryBytes()).toEqual(beforeReg);
   });
 });
