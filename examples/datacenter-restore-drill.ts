@@ -10,7 +10,7 @@
  *
  *   npx ts-node examples/datacenter-restore-drill.ts [--set <set folder>] [--target <dir>] [--keep]
  */
-import { readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { backup, extractArtifact, parseRegFile, readManifest, restore, restoreDirectory, verifySet } from '../lib';
 import { readFileSync } from 'node:fs';
@@ -42,7 +42,12 @@ runExample(async (host) => {
   console.log(`3. restoring into ${scratch}:`);
   for (const a of manifest.artifacts) {
     try {
-      if (a.primitive === 'snapshotDirectory') {
+      if (a.primitive === 'snapshotDirectory' && a.details?.files === 0 && a.details?.dirs === 0) {
+        // an empty folder was archived as a tar with no entry: it restores as an empty folder
+        mkdirSync(path.join(scratch, 'folders', a.id), { recursive: true });
+        console.log(`   ok   folder   ${a.id}: an empty folder <- ${a.source}`);
+      } else if (a.primitive === 'snapshotDirectory') {
+        mkdirSync(path.join(scratch, 'folders'), { recursive: true });
         const archive = await extractArtifact(setPath, a.id, path.join(scratch, 'archives', `${a.id}.tar.gz`), { manifest });
         const into = path.join(scratch, 'folders', a.id);
         const r = await restoreDirectory({ archive: archive.file, target: into, mode: 'replace', expectedSha256: a.sha256 });
@@ -50,6 +55,9 @@ runExample(async (host) => {
         const ok = r.files === expected && (r.files === 0 || countFiles(into) === r.files);
         if (!ok) failures++;
         console.log(`   ${ok ? 'ok  ' : 'FAIL'} folder   ${a.id}: ${r.files} files (manifest: ${expected}) <- ${a.source}`);
+      } else if (a.primitive === 'copyFile') {
+        const out = await extractArtifact(setPath, a.id, path.join(scratch, 'files', path.basename(a.path)), { manifest });
+        console.log(`   ok   file     ${a.id}: ${out.bytes} bytes <- ${a.source}`);
       } else if (a.primitive === 'exportRegistryKey' || a.primitive === 'exportUserRegistryKey') {
         const out = await extractArtifact(setPath, a.id, path.join(scratch, 'registry', path.basename(a.path)), { manifest });
         const doc = parseRegFile(readFileSync(out.file));
