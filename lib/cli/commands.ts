@@ -9,9 +9,8 @@ import { PowerShellRunner } from '../powershell/session';
 import type { Runner } from '../powershell/runner';
 import { discover, type DiscoverOverrides, type Discovery } from '../recipes/discover';
 import { backup, planBackup, type BackupOptions, type RecipeSqlDatabase } from '../recipes/backup';
-import { restore } from '../recipes/restore';
+import { restore, verifyBackup } from '../recipes/restore';
 import type { ProductId } from '../recipes/catalog';
-import { verifySet } from '../backup-set/verify';
 import { listSets } from '../backup-set/list';
 import { prune, type KeepPolicy } from '../backup-set/retention';
 import type { EncryptionKeySource, EncryptionOptions } from '../backup-set/crypto';
@@ -206,9 +205,9 @@ async function runBackup(ctx: CommandContext): Promise<CommandOutcome> {
   const warnings = [...r.warnings];
   let isVerified = false;
   if (s.verifyAfterBackup !== false && r.status === 'complete') {
-    const v = await verifySet(r.path, { ...(encryption ? { key: keySourceOf(ctx) } : {}) });
+    const v = await verifyBackup({ set: r.path, ...(encryption ? { key: keySourceOf(ctx) } : {}) });
     isVerified = v.ok;
-    if (!v.ok) warnings.push(`The new set did not verify: ${v.problems.map((p) => p.message).join(' ')}`);
+    if (!v.ok) warnings.push(`The new set did not verify: ${[...v.set.problems.map((p) => p.message), ...v.content.filter((c) => c.state === 'broken').map((c) => `${c.path} does not open: ${c.message ?? ''}`)].join(' ')}`);
   }
   const bytes = m.artifacts.reduce((n, a) => n + a.bytes, 0);
   const result = {
@@ -253,13 +252,15 @@ async function runVerify(ctx: CommandContext): Promise<CommandOutcome> {
   const warnings: string[] = [];
   let isFailed = false;
   for (const setPath of sets) {
-    const v = await verifySet(setPath, key ? { key } : {});
-    if (!v.ok) isFailed = true;
-    if (v.ok && v.manifest?.encryption && !v.isPlaintextVerified) warnings.push(`${setPath}: encrypted; only the ciphertext was checked (give the key to check the content too).`);
+    // hashes (verifySet) and content: every .reg parses, every archive scans, every JSON reads
+    const { ok, set: v, content } = await verifyBackup({ set: setPath, ...(key ? { key } : {}) });
+    if (!ok) isFailed = true;
+    const broken = content.filter((c) => c.state === 'broken');
+    if (ok && v.manifest?.encryption && !v.isPlaintextVerified) warnings.push(`${setPath}: encrypted; only the ciphertext was checked (give the key to check the content too).`);
     if (v.recordError) warnings.push(`${setPath}: verify.json could not be written: ${v.recordError}`);
-    out.push({ path: v.path, ok: v.ok, isSet: v.isSet, isIntact: v.isIntact, isPlaintextVerified: v.isPlaintextVerified, ...(v.status ? { status: v.status } : {}), artifacts: v.artifacts.length, missing: v.missing, corrupt: v.corrupt, extra: v.extra, problems: v.problems.map((p) => ({ code: String(p.code), message: p.message, ...(p.path ? { path: p.path } : {}) })) });
+    out.push({ path: v.path, ok, isSet: v.isSet, isIntact: v.isIntact, isPlaintextVerified: v.isPlaintextVerified, ...(v.status ? { status: v.status } : {}), artifacts: v.artifacts.length, missing: v.missing, corrupt: v.corrupt, extra: v.extra, contentChecked: content.filter((c) => c.state === 'ok').length, broken: broken.map((c) => c.path), problems: [...v.problems.map((p) => ({ code: String(p.code), message: p.message, ...(p.path ? { path: p.path } : {}) })), ...broken.map((c) => ({ code: 'PB_SET_CORRUPT', message: `${c.path} does not open: ${c.message ?? 'unreadable'}`, path: c.path }))] });
   }
-  const summary = formatTable(['Set', 'OK', 'Artifacts', 'Missing', 'Corrupt', 'Extra', 'Problem'], out.map((o) => [String(o.path), o.ok ? 'yes' : 'NO', String(o.artifacts), String((o.missing as string[]).length), String((o.corrupt as string[]).length), String((o.extra as string[]).length), ((o.problems as { message: string }[])[0]?.message ?? '')]), 100);
+  const summary = formatTable(['Set', 'OK', 'Artifacts', 'Missing', 'Corrupt', 'Broken', 'Extra', 'Problem'], out.map((o) => [String(o.path), o.ok ? 'yes' : 'NO', String(o.artifacts), String((o.missing as string[]).length), String((o.corrupt as string[]).length), String((o.broken as string[]).length), String((o.extra as string[]).length), ((o.problems as { message: string }[])[0]?.message ?? '')]), 100);
   return { result: { sets: out }, warnings, isFailed, setPath: sets.length === 1 ? sets[0] : undefined, summary };
 }
 

@@ -64,8 +64,8 @@ export const CLI_RESULT_SCHEMAS: Readonly<Record<CliCommand, JsonSchema>> = Obje
   verify: obj({
     sets: list(
       obj(
-        { path: NAME, ok: BOOL, isSet: BOOL, isIntact: BOOL, isPlaintextVerified: BOOL, status: TEXT, artifacts: COUNT, missing: STRINGS, corrupt: STRINGS, extra: STRINGS, problems: list(obj({ code: NAME, message: TEXT, path: TEXT }, ['code', 'message'])) },
-        ['path', 'ok', 'isSet', 'isIntact', 'isPlaintextVerified', 'artifacts', 'missing', 'corrupt', 'extra', 'problems'],
+        { path: NAME, ok: BOOL, isSet: BOOL, isIntact: BOOL, isPlaintextVerified: BOOL, status: TEXT, artifacts: COUNT, missing: STRINGS, corrupt: STRINGS, extra: STRINGS, contentChecked: COUNT, broken: STRINGS, problems: list(obj({ code: NAME, message: TEXT, path: TEXT }, ['code', 'message'])) },
+        ['path', 'ok', 'isSet', 'isIntact', 'isPlaintextVerified', 'artifacts', 'missing', 'corrupt', 'extra', 'contentChecked', 'broken', 'problems'],
       ),
     ),
   }),

@@ -186,6 +186,19 @@ describe('procall-backup CLI (real process)', () => {
       expect(human.stderr).toContain('FAILED (exit code 1)');
     });
 
+    it('verify opens every file too: a .reg that hashes right but does not parse fails (exit 1)', async () => {
+      const other = path.join(work, 'broken-target');
+      const set = await createBackupSet({ target: other, host: 'SRV09', kind: 'manual' });
+      const reg = set.artifactPath('registry', 'enterprise.server-registry.reg');
+      writeFileSync(reg, 'this is not a registry export\n');
+      await set.record({ id: 'enterprise.server-registry', path: reg, primitive: 'exportRegistryKey', product: 'enterprise', source: 'HKLM\\SOFTWARE\\ESTOS\\UCServer4\\Server' });
+      const done = await set.finish();
+      const r = await run(['verify', done.path, '--json']);
+      expect(r.code).toBe(1);
+      const s = (jsonOf(r).result as { sets: { ok: boolean; isIntact: boolean; broken: string[] }[] }).sets[0];
+      expect(s).toMatchObject({ ok: false, isIntact: true, broken: ['registry/enterprise.server-registry.reg'] });
+    });
+
     it('verify without a set: the newest set of each host under --target', async () => {
       const r = await run(['verify', '--target', target, '--json'], { PROCALL_BACKUP_PASSPHRASE: PASSPHRASE });
       expect(r.code).toBe(0);

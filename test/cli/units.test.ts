@@ -12,7 +12,7 @@ import { exitCodeForError, exitCodeForOutcome, statusOfExitCode } from '../../li
 import { CLI_OUTPUT_SCHEMA, CLI_RESULT_SCHEMAS, validateCliOutput } from '../../lib/cli/output-schema';
 import { buildEventLogScript, EVENT_LOG_SOURCE, EVENT_MESSAGE_MAX, formatEventMessage, parseEventLogResult } from '../../lib/cli/event-log';
 import { readLicences, readSecret, SECRET_ENV } from '../../lib/cli/secrets';
-import { formatAgeHours, formatBytes, formatProgressLine, formatTable } from '../../lib/cli/display';
+import { createProgressBar, formatAgeHours, formatBytes, formatProgressLine, formatTable } from '../../lib/cli/display';
 
 function problemsOf(value: unknown): { field: string; message: string; fix: string }[] {
   try {
@@ -204,5 +204,18 @@ describe('display', () => {
     expect([formatAgeHours(0.5), formatAgeHours(3.24), formatAgeHours(72)]).toEqual(['30 min', '3.2 h', '3.0 d']);
     expect(formatProgressLine(1, 4, 'enterprise.config', 200)).toBe('[#####---------------] 1/4 enterprise.config');
     expect(formatProgressLine(10, 10, 'x', 12)).toHaveLength(12);
+  });
+  it('draws the bar on a terminal only, on one line, and clears it', () => {
+    const written: string[] = [];
+    const tty = { isTTY: true, columns: 40, write: (t: string) => written.push(t) } as unknown as NodeJS.WriteStream;
+    const bar = createProgressBar(tty);
+    bar.update(1, 2, 'enterprise.config');
+    bar.end();
+    expect(written).toEqual(['\r\x1b[2K[##########----------] 1/2 enterprise.c', '\r\x1b[2K']);
+    const pipe: string[] = [];
+    const notTty = createProgressBar({ isTTY: false, write: (t: string) => pipe.push(t) } as unknown as NodeJS.WriteStream);
+    notTty.update(1, 2, 'x');
+    notTty.end();
+    expect(pipe).toEqual([]);
   });
 });
