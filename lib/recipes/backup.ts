@@ -125,6 +125,8 @@ export interface PlannedSkip {
   item: string;
   product: ProductId;
   reason: string;
+  /** The catalog's German reason, when it has one. */
+  reasonDe?: string;
 }
 
 /** The plan: steps, skips and warnings (pure output of {@link planBackup}). */
@@ -214,7 +216,7 @@ export function planBackup(discovery: Discovery, options: Pick<BackupOptions, 'p
   const vss = options.shadowCopy ?? 'auto';
   for (const id of products) {
     const entry = PRODUCT_CATALOG.find((p) => p.id === id) as ProductEntry;
-    for (const s of entry.skipped) skipped.push({ item: `${id}.${s.id}`, product: id, reason: s.reason });
+    for (const s of entry.skipped) skipped.push({ item: `${id}.${s.id}`, product: id, reason: s.reason, reasonDe: s.reasonDe });
     for (const item of entry.capture) {
       const base = `${id}.${item.id}`;
       if (exclude.has(item.id) || exclude.has(base)) {
@@ -411,7 +413,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     );
     // The runbook describes exactly what was captured; written last before the manifest.
     const runbookFile = path.join(set.partialPath, 'RESTORE.md');
-    await writeFile(runbookFile, buildRunbook({ discovery, plan, host: set.host, name: set.name, kind: options.kind, reason: options.reason, createdAt: set.createdAt, isEncrypted: set.isEncrypted }), 'utf8');
+    await writeFile(runbookFile, buildRunbook({ discovery, plan, host: set.host, name: set.name, kind: options.kind, reason: options.reason, createdAt: set.createdAt, isEncrypted: set.isEncrypted, setPath: set.finalPath }), 'utf8');
     await set.record({ id: 'runbook', path: 'RESTORE.md', primitive: 'buildRunbook', product: 'licences', source: 'catalog + discovery', encrypt: false });
     const discoveryFile = path.join(set.partialPath, 'discovery.json');
     await writeFile(discoveryFile, `${JSON.stringify(discovery, null, 2)}\n`, 'utf8');

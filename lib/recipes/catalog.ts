@@ -128,6 +128,8 @@ export type CaptureItem = RegistryCapture | UserRegistryCapture | FolderCapture 
 export interface SkippedItem {
   id: string;
   reason: string;
+  /** The reason in German, for the German half of RESTORE.md. */
+  reasonDe: string;
 }
 
 /** Keys of runbook texts (see runbook.ts) for the manual steps of a product. */
@@ -225,13 +227,13 @@ export const PRODUCT_CATALOG: readonly ProductEntry[] = Object.freeze([
   {
     id: 'mobile', row: 2, name: 'ProCall Mobile (Android/iOS)', order: 200, isVersionLocked: false, isAutoDetected: true,
     preconditions: [], stopRoles: [], capture: [],
-    skipped: [{ id: 'mobile', reason: 'ProCall Mobile keeps nothing to back up: reinstall the app; the user signs in with the UCConnect ID from the invitation mail.' }],
+    skipped: [{ id: 'mobile', reason: 'ProCall Mobile keeps nothing to back up: reinstall the app; the user signs in with the UCConnect ID from the invitation mail.', reasonDe: 'ProCall Mobile hat nichts zu sichern: App neu installieren; der Benutzer meldet sich mit der UCConnect-ID aus der Einladungsmail an.' }],
     manualBefore: [], manualAfter: ['reinstall-mobile'],
   },
   {
     id: 'macos-client', row: 3, name: 'ProCall macOS client', order: 201, isVersionLocked: false, isAutoDetected: true,
     preconditions: [], stopRoles: [], capture: [],
-    skipped: [{ id: 'macos-client', reason: 'The macOS client keeps nothing to back up on this server: reinstall it.' }],
+    skipped: [{ id: 'macos-client', reason: 'The macOS client keeps nothing to back up on this server: reinstall it.', reasonDe: 'Der macOS Client hat auf diesem Server nichts zu sichern: neu installieren.' }],
     manualBefore: [], manualAfter: ['reinstall-macos'],
   },
   {
@@ -239,7 +241,7 @@ export const PRODUCT_CATALOG: readonly ProductEntry[] = Object.freeze([
     preconditions: ['The identical UCServer version is installed.', 'When the server will not start, run a repair install first: files not shipped by setup survive it.'],
     stopRoles: ['ucserver', 'media-server', 'web-server'],
     capture: [{ kind: 'services', id: 'services', title: 'Service definitions of the UCServer, UC Media Server and UC Web Server', roles: ['ucserver', 'media-server', 'web-server'], isOptional: true, phase: 'services' }],
-    skipped: [{ id: 'volume-backup', reason: 'Disk mirroring, VM snapshots and volume backups recommended by the vendor are outside this library.' }],
+    skipped: [{ id: 'volume-backup', reason: 'Disk mirroring, VM snapshots and volume backups recommended by the vendor are outside this library.', reasonDe: 'Plattenspiegelung, VM-Snapshots und Volume-Backups, die der Hersteller empfiehlt, liegen außerhalb dieser Bibliothek.' }],
     manualBefore: ['repair-install'], manualAfter: ['service-passwords'],
   },
   {
@@ -247,7 +249,7 @@ export const PRODUCT_CATALOG: readonly ProductEntry[] = Object.freeze([
     preconditions: ['The identical UCServer version is installed and its setup wizard was cancelled at the first dialog.'],
     stopRoles: ['ucserver', 'media-server', 'web-server'],
     capture: UCSERVER_CAPTURE,
-    skipped: [{ id: 'enterprise-ui-export', reason: "The Enterprise UI export (zip) can only be made by hand in the admin UI; the DataCenter way is automated instead." }],
+    skipped: [{ id: 'enterprise-ui-export', reason: "The Enterprise UI export (zip) can only be made by hand in the admin UI; the DataCenter way is automated instead.", reasonDe: 'Der Enterprise-Export (zip) geht nur von Hand in der Verwaltungsoberfläche; automatisiert wird stattdessen der DataCenter-Weg.' }],
     manualBefore: ['install-identical-version', 'cancel-setup-wizard', 'enterprise-zip'], manualAfter: ['service-passwords'],
   },
   {
@@ -273,7 +275,7 @@ export const PRODUCT_CATALOG: readonly ProductEntry[] = Object.freeze([
   {
     id: 'web-server', row: 8, name: 'UC Web Server', order: 31, isVersionLocked: false, isAutoDetected: true,
     preconditions: [], stopRoles: [], capture: [],
-    skipped: [{ id: 'web-server-folder', reason: "The UC Web Server keeps its settings in <UCROOT>\\config, which the UCServer recipe captures; its own folder holds only shipped files." }],
+    skipped: [{ id: 'web-server-folder', reason: "The UC Web Server keeps its settings in <UCROOT>\\config, which the UCServer recipe captures; its own folder holds only shipped files.", reasonDe: 'Der UC Web Server speichert seine Einstellungen in <UCROOT>\\config, das mit dem UCServer gesichert wird; sein eigener Ordner enthält nur Setup-Dateien.' }],
     manualBefore: [], manualAfter: ['web-server-config'],
   },
   {
@@ -300,7 +302,7 @@ export const PRODUCT_CATALOG: readonly ProductEntry[] = Object.freeze([
   {
     id: 'redis', row: 12, name: 'Redis (DataCenter)', order: 202, isVersionLocked: false, isAutoDetected: true,
     preconditions: [], stopRoles: [], capture: [],
-    skipped: [{ id: 'redis', reason: 'Redis holds only volatile data by design; it is rebuilt when the servers start.' }],
+    skipped: [{ id: 'redis', reason: 'Redis holds only volatile data by design; it is rebuilt when the servers start.', reasonDe: 'Redis enthält absichtlich nur flüchtige Daten; sie entstehen beim Start der Server neu.' }],
     manualBefore: [], manualAfter: ['redis-volatile'],
   },
   {

@@ -239,7 +239,7 @@ function section(input: RunbookInput, lang: RunbookLanguage): string {
 
   lines.push(`## ${h.skipped}`, '');
   if (input.plan.skipped.length === 0) lines.push(`- ${h.none}`);
-  for (const s of input.plan.skipped) lines.push(`- \`${s.item}\`: ${s.reason}`);
+  for (const s of input.plan.skipped) lines.push(`- \`${s.item}\`: ${lang === 'de' && s.reasonDe ? s.reasonDe : s.reason}`);
   lines.push('');
   return lines.join('\n');
 }

@@ -211,7 +211,8 @@ describe('runbook', () => {
     expect(en.indexOf('restore-services.ps1')).toBeLessThan(en.indexOf('reg.exe import'));
     expect(en.indexOf('reg.exe import')).toBeLessThan(en.indexOf('sc.exe start UCServer'));
     for (const t of ['cancel it at its first dialog', 'Phone Driver Options Advanced', 'Re-enter the password', 'This set holds no licence keys', 'UCConnect ID']) expect(en).toContain(t);
-    for (const t of ['beim ersten Dialog ab', 'Treiberinstanz hinzufügen', 'Kennwort', 'Lizenzschlüssel']) expect(de).toContain(t);
+    for (const t of ['beim ersten Dialog ab', 'Treiberinstanz hinzufügen', 'Kennwort', 'Lizenzschlüssel', 'nur Setup-Dateien', 'UCConnect-ID aus der Einladungsmail']) expect(de).toContain(t);
+    expect(en).toContain('its own folder holds only shipped files');
   });
 });
 
