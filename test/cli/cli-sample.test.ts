@@ -5,11 +5,14 @@
  * verify, and a restore plan. Tool paths and the path map come from the config file, as they
  * would for an unusual Windows installation.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { validateCliOutput } from '../../lib/cli/output-schema';
 import { describeWithTools, findPwsh, which } from '../support/tools';
+
+const shellQuote = (a: string): string => `'${a.replace(/'/g, `'\\''`)}'`;
 import { createSampleInstallation, SAMPLE_VERSIONS, type SampleInstallation } from '../support/sample-installation';
 import { buildCli, runCliProcess, type BuiltCli, type CliRun } from './cli-harness';
 
@@ -107,6 +110,18 @@ describeWithTools('procall-backup CLI on the sample installation (real pwsh, Win
     const v = await run(['verify', setPath, '--json']);
     expect(v.code).toBe(0);
     expect((jsonOf(v).result as { sets: { isPlaintextVerified: boolean }[] }).sets[0].isPlaintextVerified).toBe(true);
+  });
+
+  it('on a terminal: a progress bar on stderr and a readable summary table', () => {
+    if (!which('script')) throw new Error('util-linux script(1) is needed to give the CLI a terminal');
+    // script(1) runs the CLI on a pseudo-terminal, as an admin at a console would
+    const command = [process.execPath, cli.main, '--config', config, 'backup', '--kind', 'manual', '--products', 'ecsta,licences', '--host', 'TTYHOST'].map(shellQuote).join(' ');
+    const r = spawnSync('script', ['-qefc', command, '/dev/null'], { cwd: work, env: { ...process.env, ...sample.prefix.env, COLUMNS: '120' }, encoding: 'utf8', timeout: 240000 });
+    expect([0, 2]).toContain(r.status);
+    expect(r.stdout).toMatch(/\r\x1b\[2K\[[#-]{20}\] +\d+\/\d+ (start|done|skipped) ecsta\./);
+    expect(r.stdout).toMatch(/Set\s+Status\s+Artifacts\s+Size\s+Encrypted\s+Verified/);
+    expect(r.stdout).toMatch(/TTYHOST.*complete\s+\d+\s+[\d.]+ (B|KiB)\s+yes\s+yes/);
+    expect(r.stdout).toMatch(/procall-backup backup: done/);
   });
 
   it('restore: a plan by default (nothing changed), in the catalog order', async () => {
