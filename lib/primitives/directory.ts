@@ -446,7 +446,7 @@ class SnapshotWalker {
       dirents = await fsp.readdir(absDir, { withFileTypes: true });
     } catch (e) {
       // The root itself must be readable: an empty archive that looks complete would be worse than none.
-      if (relDir === '') throw new ProcallBackupError('PB_SOURCE_MISSING', `The folder to archive cannot be listed: ${absDir} (${errnoOf(e)}).`, { fix: 'Run the backup as SYSTEM or an administrator, and check that the folder (or the shadow copy) exists.', command: 'snapshotDirectory', cause: e });
+      if (relDir === '') throw sourceMissing(absDir, e);
       if (errnoOf(e) === 'ENOENT') this.changed.push({ path: relDir, change: 'vanished' });
       else this.unreadable.push({ path: relDir, code: errnoOf(e), message: (e as Error).message });
       return;
@@ -484,6 +484,12 @@ class SnapshotWalker {
 
   /** Writes everything below `root` in listing order. */
   async walk(root: string): Promise<void> {
+    // The root as './' first (as GNU tar writes it): keeps its mode and mtime, and an empty folder
+    // still gives a non-empty archive that every tar (node-tar included) can read back.
+    const rootStat = await fsp.stat(root).catch((e: unknown) => {
+      throw sourceMissing(root, e);
+    });
+    await this.writer.writeHeader({ path: './', type: 'Directory', mode: fixDirMode(rootStat.mode), size: 0, mtime: new Date(rootStat.mtimeMs) });
     for await (const item of this.list(root, '')) {
       switch (item.kind) {
         case 'dir':
@@ -826,6 +832,15 @@ function countDecompressed(archive: string, guard: ArchiveEntryGuard): Transform
         cb(new ProcallBackupError('PB_UNSAFE_ARCHIVE', `${archive} decompresses to ${why}; nothing was written.`, { fix: 'Do not restore this archive; if it is trusted and only large, raise limits.maxBytes.', command: 'restoreDirectory' }));
       } else cb(null, chunk);
     },
+  });
+}
+
+/** The root of a snapshot cannot be read: never an empty archive that looks complete. */
+function sourceMissing(absDir: string, cause: unknown): ProcallBackupError {
+  return new ProcallBackupError('PB_SOURCE_MISSING', `The folder to archive cannot be listed: ${absDir} (${errnoOf(cause)}).`, {
+    fix: 'Run the backup as SYSTEM or an administrator, and check that the folder (or the shadow copy) exists.',
+    command: 'snapshotDirectory',
+    cause,
   });
 }
 

@@ -194,11 +194,6 @@ export function rerootPath(source: string, backedUp: Readonly<Record<string, str
   return best ? best[1] + source.slice(best[0].length) : source;
 }
 
-/** A snapshot of an empty folder (no files, no subfolders): its archive holds no entry at all. */
-function isEmptyArchive(a: ManifestArtifact): boolean {
-  return a.details?.files === 0 && a.details?.dirs === 0;
-}
-
 function phaseOfArtifact(a: ManifestArtifact): RestorePhase | undefined {
   switch (a.primitive) {
     case 'exportRegistryKey':
@@ -321,7 +316,7 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Backup
         if (kind === 'reg') parseRegFile(await readFile(file));
         else if (kind === 'json') JSON.parse(await readFile(file, 'utf8'));
         else if (kind === 'jsonl') (await readFile(file, 'utf8')).split('\n').filter((l) => l.trim() !== '').forEach((l) => JSON.parse(l));
-        else if (kind === 'archive' && !isEmptyArchive(a)) {
+        else if (kind === 'archive') {
           await mkdir(path.join(scratch, 'scan'), { recursive: true });
           await restoreDirectory({ archive: file, target: path.join(scratch, 'scan', a.id), mode: 'replace', dryRun: true });
         }
@@ -463,9 +458,7 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
       if (!a) continue;
       const file = await plain(a);
       if (a.primitive === 'exportRegistryKey' || a.primitive === 'exportUserRegistryKey') parseRegFile(await readFile(file));
-      if (a.primitive === 'snapshotDirectory' && isEmptyArchive(a)) {
-        p.action += '  [an empty folder]';
-      } else if (a.primitive === 'snapshotDirectory') {
+      if (a.primitive === 'snapshotDirectory') {
         const parentExists = await stat(path.dirname(p.localTarget as string)).then((s) => s.isDirectory(), () => false);
         const probe = parentExists ? (p.localTarget as string) : path.join(scratch, 'probe', a.id);
         if (!parentExists) await mkdir(path.dirname(probe), { recursive: true });
@@ -511,14 +504,7 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
       try {
         const file = await plain(a);
         let changes: number | undefined;
-        if (a.primitive === 'snapshotDirectory' && isEmptyArchive(a)) {
-          // node-tar cannot parse a tar that holds no entry: an empty folder is recreated as empty instead
-          const target = p.localTarget as string;
-          const names = await readdir(target).catch(() => [] as string[]);
-          await rm(target, { recursive: true, force: true });
-          await mkdir(target, { recursive: true });
-          changes = names.length;
-        } else if (a.primitive === 'snapshotDirectory') {
+        if (a.primitive === 'snapshotDirectory') {
           await mkdir(path.dirname(p.localTarget as string), { recursive: true });
           const r = await restoreDirectory({ archive: file, target: p.localTarget as string, mode: 'replace', expectedSha256: a.encrypted ? undefined : a.sha256 });
           changes = r.changes.length;

@@ -68,6 +68,20 @@ describe('restoreDirectory round trips', () => {
     expect(readTree(path.join(d, 'new'))).toEqual(readTree(src));
   });
 
+  it('an empty folder snapshots to an archive every tar reads, and restores (replacing what was there)', async () => {
+    const d = freshDir();
+    const src = path.join(d, 'empty');
+    mkdirSync(src);
+    const snap = await snapshotDirectory({ source: src, archive: path.join(d, 'e.tar.gz'), shadowCopy: 'never' });
+    expect(execFileSync('tar', ['-tzf', snap.archive], { encoding: 'utf8' }).trim()).toBe('./');
+    const target = path.join(d, 'target');
+    mkdirSync(target);
+    writeFileSync(path.join(target, 'stale.txt'), 'old');
+    const r = await restoreDirectory({ archive: snap.archive, target, mode: 'replace', expectedSha256: snap.sha256 });
+    expect(r.files).toBe(0);
+    expect(readdirSync(target)).toEqual([]);
+  });
+
   it('merge: overwrites what the archive holds and keeps the rest', async () => {
     const d = freshDir();
     const src = path.join(d, 'src');
