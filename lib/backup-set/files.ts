@@ -1,26 +1,9 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 
 /** Small file helpers shared by the writer, verify, list and prune. */
 
-/**
- * Streams a file through sha256 in constant memory.
- *
- * @example
- * ```ts
- * const { sha256, bytes } = await hashFile('files/config.tar.gz');
- * ```
- */
-export async function hashFile(file: string): Promise<{ sha256: string; bytes: number }> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) {
-    hash.update(chunk as Buffer);
-    bytes += (chunk as Buffer).length;
-  }
-  return { sha256: hash.digest('hex'), bytes };
-}
+export { hashFile } from '../hash-file';
 
 /** Every file below `root`, as relative paths with forward slashes. */
 export async function listRelativeFiles(root: string, relative = ''): Promise<string[]> {

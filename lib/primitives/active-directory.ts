@@ -15,6 +15,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { AndFilter, Attribute, Change, Client, EqualityFilter, type Filter, OrFilter, SubstringFilter } from 'ldapts';
 import { ProcallBackupError, validationError, type ErrorCode } from '../errors';
 import { Secret } from '../secret';
+import { hashFile } from '../hash-file';
 
 // ---------------------------------------------------------------------------------------------
 // Types
@@ -993,12 +994,6 @@ function validateRestore(o: AdRestoreOptions): void {
   if (o.baseDn !== undefined && (typeof o.baseDn !== 'string' || o.baseDn.trim().length === 0)) throw validationError('baseDn is empty.', 'Leave it unset to search the whole domain.');
 }
 
-async function hashFile(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunkData of createReadStream(file)) hash.update(chunkData as Buffer);
-  return hash.digest('hex');
-}
-
 /** Reads a dump file in batches of objects, so memory stays flat for large dumps. */
 async function* readDumpBatches(file: string, size: number): AsyncGenerator<AdDumpObject[]> {
   const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
@@ -1041,7 +1036,7 @@ export async function restoreAdAttributes(options: AdRestoreOptions): Promise<Ad
     throw new ProcallBackupError('PB_SOURCE_MISSING', `The AD dump '${file}' does not exist.`, { fix: 'Give the path of a .jsonl file from the backup set.' });
   }
   if (options.expectedSha256) {
-    const actual = await hashFile(file);
+    const actual = (await hashFile(file)).sha256;
     if (actual !== options.expectedSha256.toLowerCase()) {
       throw new ProcallBackupError('PB_CHECKSUM_MISMATCH', `The AD dump '${file}' has sha256 ${actual}, the manifest says ${options.expectedSha256}.`, {
         fix: 'The file changed after the backup: restore from another backup set; nothing was written.',

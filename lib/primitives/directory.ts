@@ -21,6 +21,7 @@ import type { Runner } from '../powershell/runner';
 import { PowerShellRunner } from '../powershell/session';
 import { ArchiveEntryGuard, splitArchivePath, type ArchiveLimits, type UnsafeEntry } from './archive-safety';
 import { createShadowCopy, deleteShadowCopy, type ShadowCopyAttempt } from './shadow-copy';
+import { hashFile } from '../hash-file';
 
 /** Whether to read through a volume shadow copy. */
 export type ShadowCopyMode = 'auto' | 'always' | 'never';
@@ -802,13 +803,6 @@ interface ArchivedEntry {
 
 const HEX64 = /^[0-9a-fA-F]{64}$/;
 
-/** Hashes a file by streaming it. */
-async function hashFile(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: CHUNK })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
 function toChangeType(type: string): RestoreChange['type'] {
   if (type === 'Directory') return 'dir';
   if (type === 'SymbolicLink') return 'symlink';
@@ -1024,7 +1018,7 @@ export async function restoreDirectory(options: RestoreOptions): Promise<Restore
   const targetStat = await fsp.lstat(target).catch(() => undefined);
   if (targetStat && !targetStat.isDirectory()) throw validationError(`The target exists and is not a folder: ${target}.`, 'Move the file away or pass the right folder.');
 
-  const sha256 = await hashFile(archive);
+  const { sha256 } = await hashFile(archive);
   if (options.expectedSha256 !== undefined && sha256 !== options.expectedSha256.toLowerCase()) {
     throw new ProcallBackupError('PB_CHECKSUM_MISMATCH', `${archive} has SHA-256 ${sha256}, the manifest says ${options.expectedSha256.toLowerCase()}; nothing was written.`, { fix: 'The archive is damaged or not the one the manifest lists: take it from another backup set.', command: 'restoreDirectory' });
   }

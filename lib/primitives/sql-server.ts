@@ -16,6 +16,7 @@ import { collectSecrets, Secret } from '../secret';
 import { quoteSqlIdentifier, quoteSqlString } from '../powershell/quote';
 import type { Runner, Script } from '../powershell/runner';
 import { toSqlServerError, type SqlServerMessage } from './sql-errors';
+import { hashFile } from '../hash-file';
 
 // ---------------------------------------------------------------------------------------------
 // Options and results
@@ -939,7 +940,8 @@ function progressRelay(onProgress: ((p: SqlProgress) => void) | undefined, colle
   };
 }
 
-async function hashFile(path: string): Promise<{ sha256: string; sizeBytes: number } | undefined> {
+/** sha256 and size of the .bak when it is reachable from here; undefined when it lives only on the SQL host. */
+async function hashReachableFile(path: string): Promise<{ sha256: string; sizeBytes: number } | undefined> {
   // 'D:\\x.bak' is a relative name on Linux: only a path absolute here can be the same file.
   if (!isAbsolute(path)) return undefined;
   try {
@@ -948,18 +950,8 @@ async function hashFile(path: string): Promise<{ sha256: string; sizeBytes: numb
   } catch {
     return undefined;
   }
-  const hash = createHash('sha256');
-  let size = 0;
-  await new Promise<void>((resolve, reject) => {
-    createReadStream(path)
-      .on('data', (chunk) => {
-        size += chunk.length;
-        hash.update(chunk);
-      })
-      .on('error', reject)
-      .on('end', () => resolve());
-  });
-  return { sha256: hash.digest('hex'), sizeBytes: size };
+  const { sha256, bytes } = await hashFile(path);
+  return { sha256, sizeBytes: bytes };
 }
 
 function validateConnection(o: SqlConnectionOptions): void {
@@ -1009,7 +1001,7 @@ export async function backupSqlDatabase(runner: Runner | undefined, options: Sql
     }
     const headerOut = await transport.exec(`${buildHeaderOnlyStatement(options.file)};\n${buildExactLsnQuery(options.database, options.file)};`, { effect: 'read', step: 'backupSqlDatabase: RESTORE HEADERONLY' });
     const header = parseHeaderOnlyRows(headerOut.recordsets[0] ?? [], headerOut.recordsets[1]?.[0]);
-    const hashed = await hashFile(options.localPath ?? options.file);
+    const hashed = await hashReachableFile(options.localPath ?? options.file);
     const warnings: string[] = [];
     if (options.localPath !== undefined && !hashed) warnings.push(`localPath ${options.localPath} could not be read here; the backup was checked by the server only.`);
     return {

@@ -23,7 +23,7 @@ const FILTER = '(|(objectClass=user)(objectClass=group)(objectClass=computer))';
 
 /** Transpiles the module and its local imports to CommonJS in `out` (no type check: speed only). */
 function transpile(out: string): string {
-  for (const rel of ['lib/primitives/active-directory.ts', 'lib/errors.ts', 'lib/secret.ts']) {
+  for (const rel of ['lib/primitives/active-directory.ts', 'lib/errors.ts', 'lib/secret.ts', 'lib/hash-file.ts']) {
     const js = ts.transpileModule(readFileSync(path.join(ROOT, rel), 'utf8'), { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText;
     const file = path.join(out, rel.replace(/\.ts$/, '.js'));
     mkdirSync(path.dirname(file), { recursive: true });

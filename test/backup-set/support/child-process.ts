@@ -14,6 +14,7 @@ export function transpileChild(outDir: string): string {
   const sources = [
     'lib/errors.ts',
     'lib/secret.ts',
+    'lib/hash-file.ts',
     ...readdirSync(path.join(ROOT, 'lib/backup-set')).filter((f) => f.endsWith('.ts')).map((f) => `lib/backup-set/${f}`),
     'test/backup-set/support/set-writer-child.ts',
   ];
