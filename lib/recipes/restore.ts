@@ -17,6 +17,7 @@ import { restoreServiceConfig } from '../primitives/service';
 import type { SqlConnectionOptions } from '../primitives/sql-server';
 import type { AdConnectionOptions } from '../primitives/active-directory';
 import { verifySet, type SetVerification } from '../backup-set/verify';
+import { extractArtifact } from '../backup-set/extract';
 import { decryptFile, openSetKey, type EncryptionKeySource, type SetKey } from '../backup-set/crypto';
 import type { Manifest, ManifestArtifact } from '../backup-set/manifest';
 import { PRODUCT_CATALOG, RESTORE_PHASES, SERVICE_ROLES, type ProductEntry, type ProductId, type RestorePhase } from './catalog';
@@ -386,13 +387,20 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
     const manifest = v.manifest as Manifest;
     report({ phase: 'check', id: 'check:verify', action: `verify ${setPath}  (${manifest.artifacts.length} artifacts re-hashed, ${full.content.filter((c) => c.state === 'ok').length} opened)`, status: 'done' });
     const key: SetKey | undefined = manifest.encryption ? await openSetKey(options.key, manifest.encryption) : undefined;
-    const plain = async (a: ManifestArtifact): Promise<string> => {
-      const file = path.join(setPath, ...a.path.split('/'));
-      if (!a.encrypted || !key) return file;
-      const out = path.join(scratch, ...a.path.replace(/\.pbenc$/, '').split('/'));
-      await mkdir(path.dirname(out), { recursive: true });
-      await decryptFile(key, file, out);
-      return out;
+    // Files a restore reads itself are copied out once and hash-checked against the manifest (plaintext
+    // sha256, also for encrypted ones): what is imported is what was verified, even if the set changes later.
+    const extracted = new Map<string, Promise<string>>();
+    const plain = (a: ManifestArtifact): Promise<string> => {
+      const inPlace = path.join(setPath, ...a.path.split('/'));
+      // archives, AD dumps and SQL .bak files check the manifest's sha256 themselves where they are read
+      if (!a.encrypted && (a.primitive === 'snapshotDirectory' || a.primitive === 'dumpAdAttributes' || a.primitive === 'backupSqlDatabase')) return Promise.resolve(inPlace);
+      let done = extracted.get(a.id);
+      if (!done) {
+        const out = path.join(scratch, 'plain', ...a.path.replace(/\.pbenc$/, '').split('/'));
+        done = extractArtifact(setPath, a.id, out, { key, manifest }).then((r) => r.file);
+        extracted.set(a.id, done);
+      }
+      return done;
     };
 
     // 2. Which products, which artifacts.
@@ -462,7 +470,7 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
         const parentExists = await stat(path.dirname(p.localTarget as string)).then((s) => s.isDirectory(), () => false);
         const probe = parentExists ? (p.localTarget as string) : path.join(scratch, 'probe', a.id);
         if (!parentExists) await mkdir(path.dirname(probe), { recursive: true });
-        const r = await restoreDirectory({ archive: file, target: probe, mode: 'replace', expectedSha256: a.encrypted ? undefined : a.sha256, dryRun: true });
+        const r = await restoreDirectory({ archive: file, target: probe, mode: 'replace', expectedSha256: a.sha256, dryRun: true });
         p.action += `  [${r.changes.length} change(s), ${r.unchanged} unchanged]`;
       }
     }
@@ -506,7 +514,7 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
         let changes: number | undefined;
         if (a.primitive === 'snapshotDirectory') {
           await mkdir(path.dirname(p.localTarget as string), { recursive: true });
-          const r = await restoreDirectory({ archive: file, target: p.localTarget as string, mode: 'replace', expectedSha256: a.encrypted ? undefined : a.sha256 });
+          const r = await restoreDirectory({ archive: file, target: p.localTarget as string, mode: 'replace', expectedSha256: a.sha256 });
           changes = r.changes.length;
           warnings.push(...r.warnings);
         } else if (a.primitive === 'copyFile') {
@@ -540,7 +548,7 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
             continue;
           }
           const { restoreAdAttributes } = require('../primitives/active-directory') as typeof import('../primitives/active-directory');
-          const r = await restoreAdAttributes({ ...options.ad, file, dryRun: false, expectedSha256: a.encrypted ? undefined : a.sha256 });
+          const r = await restoreAdAttributes({ ...options.ad, file, dryRun: false, expectedSha256: a.sha256 });
           changes = (r as { changes?: unknown[] }).changes?.length;
         }
         report({ phase: p.phase, id: p.id, product: p.product, action: p.action, status: 'done', changes });

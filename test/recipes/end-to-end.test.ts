@@ -3,7 +3,7 @@
  * drive_c, registry keys and startable services in the prefix), real pwsh, Wine's reg.exe and sc.exe.
  * backup -> verify -> wipe -> restore, and the refusals that must happen before anything changes.
  */
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +12,8 @@ import { restore, verifyBackup } from '../../lib/recipes/restore';
 import { verifySet } from '../../lib/backup-set/verify';
 import { listSets } from '../../lib/backup-set/list';
 import { Secret } from '../../lib/secret';
+import { encryptFile, openSetKey } from '../../lib/backup-set/crypto';
+import type { Manifest, ManifestArtifact, ManifestEncryption } from '../../lib/backup-set/manifest';
 import type { PowerShellRunner } from '../../lib/powershell/session';
 import { describeWithTools, findPwsh, which } from '../support/tools';
 import { runWine, runnerWithWine, wineReg } from '../support/wine';
@@ -227,5 +229,25 @@ describeWithTools('recipes end to end (sample installation, Wine reg.exe/sc.exe,
     expect(done.status).toBe('restored');
     expect(done.steps.filter((s) => s.phase === 'registry').map((s) => [s.id, s.status])).toEqual([['ecsta.ecsta.ECSTACA4000p3', 'done'], ['ecsta.ecsta.ECSTASIPp3', 'done']]);
     expect(registryBytes()).toEqual(beforeReg);
+  });
+
+  it('an encrypted artifact re-encrypted with other content after the verification is refused before anything changes', async () => {
+    const passphrase = 'correct horse battery staple';
+    const r = await backup({ runner, target, kind: 'manual', products: ['ecsta'], overrides: overrides(), encryption: { passphrase: new Secret(passphrase), scrypt: { N: 1024, r: 8, p: 1 } } });
+    expect(r.status).toBe('complete');
+    const m = r.manifest as Manifest;
+    const reg = m.artifacts.find((a) => a.id === 'ecsta.ecsta.ECSTASIPp3') as ManifestArtifact;
+    expect(reg.encrypted).toBeDefined();
+    const key = await openSetKey({ passphrase }, m.encryption as ManifestEncryption);
+    // valid .reg text, authenticated by the set's own key: only the manifest's plaintext sha256 can tell it apart
+    const forged = path.join(scratch, 'forged.reg');
+    writeFileSync(forged, Buffer.from('\ufeffWindows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\ESTOS\\ECSTASIPp3]\r\n"Forged"="yes"\r\n\r\n', 'utf16le'));
+    await encryptFile(key, forged, `${forged}.pbenc`);
+    const beforeReg = registryBytes();
+    // swapped in right after the set was verified, as a file changed on a share would be
+    const swap = (s: { id: string }): void => { if (s.id === 'check:verify') copyFileSync(`${forged}.pbenc`, path.join(r.path as string, ...reg.path.split('/'))); };
+    await expect(restore({ set: r.path as string, runner, overrides: overrides(), key: { passphrase }, dryRun: false, onStep: swap })).rejects.toMatchObject({ code: 'PB_CHECKSUM_MISMATCH', message: expect.stringContaining(reg.path) });
+    expect(registryBytes()).toEqual(beforeReg);
+    expect(serviceState('UCServer')).toBe('RUNNING');
   });
 });
