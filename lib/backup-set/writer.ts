@@ -66,6 +66,12 @@ export interface RecordArtifactInput {
   details?: { [key: string]: JsonValue };
   /** In an encrypted set, `false` keeps this file readable without the key (only for files without personal data, such as RESTORE.md). Default true. */
   encrypt?: boolean;
+  /**
+   * A file outside the set holding the content (for secrets such as licence keys): in an encrypted
+   * set it is encrypted straight into the set, so its plaintext never reaches the backup target.
+   * The caller deletes it afterwards.
+   */
+  from?: string;
 }
 
 /** A finished set. */
@@ -221,8 +227,9 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
     const started = Date.now();
     const relative = toRelative(input.path);
     const absolute = path.join(partialPath, ...relative.split('/'));
-    const stat = await fsp.stat(absolute).catch(() => undefined);
-    if (!stat?.isFile()) throw validationError(`Artifact file ${relative} does not exist in the set.`, 'Write the file first, then record it.');
+    const source = input.from === undefined ? absolute : path.resolve(input.from);
+    const stat = await fsp.stat(source).catch(() => undefined);
+    if (!stat?.isFile()) throw validationError(`Artifact file ${input.from ?? relative} does not exist${input.from === undefined ? ' in the set' : ''}.`, 'Write the file first, then record it.');
     if (input.bytes !== undefined && input.bytes !== stat.size) {
       throw new ProcallBackupError('PB_CHECKSUM_MISMATCH', `Artifact ${relative} has ${stat.size} bytes on disk but ${input.bytes} were reported.`, { fix: 'The file changed after it was written; run the step again.' });
     }
@@ -232,15 +239,21 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
       const encryptedRelative = relative + ENCRYPTED_SUFFIX;
       if (claimedPaths.has(encryptedRelative.toLowerCase())) throw validationError(`Artifact path ${encryptedRelative} is recorded twice.`, 'Give each artifact its own file name.');
       claimedPaths.add(encryptedRelative.toLowerCase());
-      const result = await encryptFile(key, absolute, path.join(partialPath, ...encryptedRelative.split('/')));
+      await fsp.mkdir(path.dirname(absolute), { recursive: true });
+      const result = await encryptFile(key, source, path.join(partialPath, ...encryptedRelative.split('/')));
       if (input.sha256 !== undefined && input.sha256.toLowerCase() !== result.sha256) {
         await fsp.rm(path.join(partialPath, ...encryptedRelative.split('/')), { force: true });
         throw new ProcallBackupError('PB_CHECKSUM_MISMATCH', `Artifact ${relative}: sha256 on disk differs from the one the step reported.`, { fix: 'The file changed after it was written; run the step again.' });
       }
-      await fsp.rm(absolute); // no plaintext copy stays in an encrypted set
+      if (source === absolute) await fsp.rm(absolute); // no plaintext copy stays in an encrypted set
       artifact = baseArtifact(input, encryptedRelative, result.sha256, result.bytes, started);
       artifact.encrypted = { sha256Ciphertext: result.sha256Ciphertext, bytesCiphertext: result.bytesCiphertext };
     } else {
+      if (source !== absolute) {
+        await fsp.mkdir(path.dirname(absolute), { recursive: true });
+        await fsp.copyFile(source, `${absolute}.partial`);
+        await fsp.rename(`${absolute}.partial`, absolute);
+      }
       const sha256 = input.sha256?.toLowerCase() ?? (await hashFile(absolute)).sha256;
       await syncPath(absolute, false); // artifacts reach the disk before the manifest that vouches for them
       artifact = baseArtifact(input, relative, sha256, stat.size, started);

@@ -2,7 +2,7 @@
  * backup(): turns the catalog and a discovery into a plan of literal steps, then runs the steps
  * (independent ones concurrently) into a backup set: `<name>.partial/`, manifest last, rename.
  */
-import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -517,10 +517,16 @@ async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOp
     case 'licences': {
       const target = file();
       const keys = Object.entries(options.licences ?? {}).map(([component, key]) => ({ component, key: key instanceof Secret ? key.reveal() : key }));
-      await writeFile(`${target}.partial`, `${JSON.stringify({ schema: 'procall-backup/licences', licences: keys }, null, 2)}\n`, { encoding: 'utf8', mode: 0o600 });
-      await rename(`${target}.partial`, target);
-      if (!set.isEncrypted) set.warn('Licence keys are stored unencrypted in licences/licences.json; pass encryption to protect them.');
-      await record(target, { primitive: 'licences', details: { components: keys.map((k) => k.component) } });
+      // the plaintext goes to a private local folder, never to the backup target: the set gets only what record() writes
+      const privateDir = await mkdtemp(path.join(os.tmpdir(), 'pb-licences-'));
+      try {
+        const plainFile = path.join(privateDir, 'licences.json');
+        await writeFile(plainFile, `${JSON.stringify({ schema: 'procall-backup/licences', licences: keys }, null, 2)}\n`, { encoding: 'utf8', mode: 0o600 });
+        if (!set.isEncrypted) set.warn('Licence keys are stored unencrypted in licences/licences.json; pass encryption to protect them.');
+        await set.record({ id: step.id, path: target, from: plainFile, primitive: 'licences', product: step.product, source: step.source, durationMs: Date.now() - started, warnings: [], details: { components: keys.map((k) => k.component) } });
+      } finally {
+        await rm(privateDir, { recursive: true, force: true });
+      }
       return 'ok';
     }
   }

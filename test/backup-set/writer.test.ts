@@ -114,6 +114,29 @@ describe('createBackupSet', () => {
     expect(done.manifest.errors.map((e) => e.code)).toContain('PB_CHECKSUM_MISMATCH');
   });
 
+  it('record({ from }): content from outside the set; in an encrypted set its plaintext never enters the set folder', async () => {
+    const secret = 'PCE8-FROM-OUTSIDE-0099';
+    const outside = mkdtempSync(path.join(os.tmpdir(), 'pb-writer-from-'));
+    try {
+      const plainFile = path.join(outside, 'licences.json');
+      writeFileSync(plainFile, JSON.stringify({ key: secret }));
+      for (const encryption of [undefined, { passphrase: 'pw-for-test', scrypt: FAST }]) {
+        const set = await createBackupSet({ target, host: encryption ? 'srv-enc' : 'srv-plain', kind: 'manual', now: NOW, encryption });
+        await set.record({ id: 'licences', path: 'licences/licences.json', from: plainFile, primitive: 'licences', product: 'licences', source: 'caller' });
+        const done = await set.finish();
+        expect(done.status).toBe('complete');
+        const files = await listRelativeFiles(done.path);
+        expect(files).toContain(encryption ? 'licences/licences.json.pbenc' : 'licences/licences.json');
+        const holding = files.filter((f) => readFileSync(path.join(done.path, ...f.split('/'))).includes(Buffer.from(secret)));
+        expect(holding).toEqual(encryption ? [] : ['licences/licences.json']);
+        expect(existsSync(plainFile)).toBe(true); // the caller's to delete
+        expect((await verifySet(done.path, { key: encryption, record: false })).ok).toBe(true);
+      }
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
   it('validates before creating anything', async () => {
     await expect(createBackupSet({ target, host: 'srv01', kind: 'pre-change' })).rejects.toMatchObject({ code: 'PB_VALIDATION', message: expect.stringContaining('reason') });
     await expect(createBackupSet({ target, host: '../etc', kind: 'manual' })).rejects.toMatchObject({ code: 'PB_VALIDATION' });

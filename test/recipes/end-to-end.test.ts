@@ -12,6 +12,7 @@ import { restore, verifyBackup } from '../../lib/recipes/restore';
 import { verifySet } from '../../lib/backup-set/verify';
 import { listSets } from '../../lib/backup-set/list';
 import { Secret } from '../../lib/secret';
+import * as crypto from '../../lib/backup-set/crypto';
 import { encryptFile, openSetKey } from '../../lib/backup-set/crypto';
 import type { Manifest, ManifestArtifact, ManifestEncryption } from '../../lib/backup-set/manifest';
 import type { PowerShellRunner } from '../../lib/powershell/session';
@@ -229,6 +230,25 @@ describeWithTools('recipes end to end (sample installation, Wine reg.exe/sc.exe,
     expect(done.status).toBe('restored');
     expect(done.steps.filter((s) => s.phase === 'registry').map((s) => [s.id, s.status])).toEqual([['ecsta.ecsta.ECSTACA4000p3', 'done'], ['ecsta.ecsta.ECSTASIPp3', 'done']]);
     expect(registryBytes()).toEqual(beforeReg);
+  });
+
+  it('licence keys never touch the backup target in plaintext, even when their encryption fails', async () => {
+    const key = 'PCE8-SECRET-LICENCE-0077';
+    const real = crypto.encryptFile;
+    // the target fills up exactly while the licences are encrypted
+    const spy = jest.spyOn(crypto, 'encryptFile').mockImplementation((k, src, dst) => (/licences/.test(dst) ? Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })) : real(k, src, dst)));
+    let r: BackupResult;
+    try {
+      r = await backup({ runner, target, kind: 'manual', products: ['licences', 'ecsta'], overrides: overrides(), licences: { UCServer: new Secret(key) }, encryption: { passphrase: new Secret('correct horse battery staple'), scrypt: { N: 1024, r: 8, p: 1 } } });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(r.status).toBe('failed');
+    const files: string[] = [];
+    const walk = (d: string): void => readdirSync(d).forEach((n) => (statSync(path.join(d, n)).isDirectory() ? walk(path.join(d, n)) : files.push(path.join(d, n))));
+    walk(target);
+    expect(files.filter((f) => readFileSync(f).includes(Buffer.from(key)))).toEqual([]);
+    expect(JSON.stringify(r)).not.toContain(key);
   });
 
   it('an encrypted artifact re-encrypted with other content after the verification is refused before anything changes', async () => {
