@@ -7,6 +7,7 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { ProcallBackupError, validationError } from '../errors';
+import { hashFile } from '../hash-file';
 import type { Runner, ReadScript, WriteScript } from '../powershell/runner';
 import { PowerShellRunner } from '../powershell/session';
 import { parseRegFile } from '../primitives/reg-file';
@@ -50,12 +51,42 @@ export interface RestoreSetOptions {
   key?: EncryptionKeySource;
   /** Start the services of the restored products at the end (default true). */
   startServices?: boolean;
+  /**
+   * Stop the services of the restored products first and start them at the end (default true).
+   * `false` is for restore drills into a scratch folder (`overrides.roots` + `pathMap` pointing
+   * there, usually with `only: ['folders']`): the live server keeps running. Refused for a SQL restore
+   * (every UCServer must be stopped); a folder restored to its live path while its services run gets a warning.
+   */
+  stopServices?: boolean;
   /** SQL Server to restore the databases into (chat #9 / config #10). */
-  sql?: { chat?: SqlConnectionOptions & { database?: string }; config?: SqlConnectionOptions & { database?: string } };
+  sql?: { chat?: RestoreSqlTarget; config?: RestoreSqlTarget };
   /** Directory to restore the AD attributes into. */
   ad?: AdConnectionOptions & { baseDn?: string };
   /** Called once per step with its outcome. */
   onStep?: (step: RestoreStepReport) => void;
+}
+
+/**
+ * Where a database is restored to, and how SQL Server gets at the `.bak`. Without `stagingPath`
+ * SQL Server is given the set's own file path, which only works when the SQL Server service runs on
+ * this host and its account can read the set folder. With it, the verified `.bak` is first copied to
+ * `stagingPath` (a folder this process can write and SQL Server can read, e.g. a share), the copy is
+ * checked by sha256, and SQL Server reads it as `serverPath\<file>`.
+ *
+ * @example
+ * ```ts
+ * const chat: RestoreSqlTarget = { server: 'SQL01', auth: { kind: 'integrated' }, stagingPath: '\\\\SQL01\\Restore$', serverPath: 'E:\\Restore' };
+ * ```
+ */
+export interface RestoreSqlTarget extends SqlConnectionOptions {
+  /** The database to restore into; default the backed-up name. */
+  database?: string;
+  /** Folder (as this process writes it: local, UNC or mounted share) the `.bak` is copied to before the restore. */
+  stagingPath?: string;
+  /** The same folder as the SQL Server service sees it (e.g. `E:\Restore` on the SQL host). Default `stagingPath`. */
+  serverPath?: string;
+  /** Keep the staged copy after a successful restore (default false: it is deleted). */
+  keepStaged?: boolean;
 }
 
 /** One step of a restore with its outcome. */
@@ -105,6 +136,8 @@ interface PlannedRestore {
   localTarget?: string;
   service?: string;
   order: number;
+  /** SQL steps with a staging folder: where the copy is written and the path SQL Server reads. */
+  staging?: { local: string; server: string; keep: boolean };
 }
 
 const SERVICE_CONTROL_BODY = String.raw`
@@ -214,8 +247,11 @@ function phaseOfArtifact(a: ManifestArtifact): RestorePhase | undefined {
   }
 }
 
-function actionOf(phase: RestorePhase, a: ManifestArtifact, setPath: string, target?: string): string {
+function actionOf(phase: RestorePhase, a: ManifestArtifact, setPath: string, target?: string, staging?: PlannedRestore['staging']): string {
   const file = path.join(setPath, a.path);
+  if (a.primitive === 'backupSqlDatabase' && staging) {
+    return `copy "${file}" "${staging.local}"  (sha256 checked); RESTORE DATABASE [${String(a.details?.database)}] FROM DISK = N'${staging.server}' WITH CHECKSUM, REPLACE`;
+  }
   switch (a.primitive) {
     case 'exportRegistryKey':
       return `reg.exe import "${file}"`;
@@ -234,6 +270,35 @@ function actionOf(phase: RestorePhase, a: ManifestArtifact, setPath: string, tar
     default:
       return `${phase} ${file}`;
   }
+}
+
+function sqlRoleOf(id: string): 'chat' | 'config' {
+  return id.endsWith('chat-db') ? 'chat' : 'config';
+}
+
+/** Checks the SQL staging options before anything runs (pure). */
+function validateSqlTargets(sql: RestoreSetOptions['sql']): void {
+  for (const role of ['chat', 'config'] as const) {
+    const t = sql?.[role];
+    if (!t) continue;
+    const bad = (v: unknown): boolean => typeof v !== 'string' || v.trim() === '' || /[\r\n\0"]/.test(v);
+    if (t.stagingPath !== undefined && bad(t.stagingPath)) throw validationError(`sql.${role}.stagingPath ${JSON.stringify(t.stagingPath)} is not a folder path.`, 'Pass the folder this process copies the .bak to, e.g. \\\\SQL01\\Restore$ or a mounted share.');
+    if (t.serverPath !== undefined) {
+      if (t.stagingPath === undefined) throw validationError(`sql.${role}.serverPath needs sql.${role}.stagingPath.`, 'Pass stagingPath (where this process writes the copy) together with serverPath (the same folder as SQL Server sees it).');
+      const isAbsolute = typeof t.serverPath === 'string' && (/^[A-Za-z]:\\/.test(t.serverPath) || /^\\\\[^\\]+\\[^\\]+/.test(t.serverPath) || /^\/[^/]/.test(t.serverPath));
+      if (!isAbsolute || bad(t.serverPath) || /(^|[\\/])\.\.([\\/]|$)/.test(t.serverPath)) throw validationError(`sql.${role}.serverPath ${JSON.stringify(t.serverPath)} is not an absolute folder on the SQL Server host.`, "Pass it as SQL Server sees it: 'E:\\Restore', '\\\\nas\\restore' (or '/var/opt/mssql/restore').");
+    }
+  }
+}
+
+/** Where a SQL artifact is staged and read by SQL Server (pure); undefined without a staging folder. */
+function stagingOf(a: ManifestArtifact, setPath: string, sql: RestoreSetOptions['sql']): PlannedRestore['staging'] {
+  const t = sql?.[sqlRoleOf(a.id)];
+  if (!t?.stagingPath) return undefined;
+  const name = `${path.basename(setPath)}.${path.basename(a.path).replace(/\.pbenc$/, '')}`;
+  const serverDir = (t.serverPath ?? t.stagingPath).replace(/[\\/]+$/, '');
+  const sep = serverDir.includes('\\') || /^[A-Za-z]:/.test(serverDir) ? '\\' : '/';
+  return { local: path.join(t.stagingPath, name), server: `${serverDir}${sep}${name}`, keep: t.keepStaged === true };
 }
 
 /** One artifact whose content was opened: a .reg file parsed, an archive scanned, JSON read. */
@@ -351,6 +416,8 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
   if (!options || typeof options.set !== 'string' || options.set.trim() === '') throw validationError('restore needs a set.', 'Pass set: the folder of a backup set (<target>\\<HOST>\\<name>).');
   const dryRun = options.dryRun !== false;
   const setPath = path.resolve(options.set);
+  const isStopping = options.stopServices !== false;
+  validateSqlTargets(options.sql);
   const ownRunner = options.runner ? undefined : new PowerShellRunner();
   const runner = (options.runner ?? ownRunner) as Runner;
   const steps: RestoreStepReport[] = [];
@@ -446,7 +513,8 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
       if (only.size > 0 && !only.has(phase) && !only.has(a.id)) continue;
       let target: string | undefined;
       if (phase === 'folders') target = rerootPath(a.source, backedUp?.roots ?? {}, current.roots);
-      planned.push({ phase, id: a.id, product: a.product, artifact: a, target, localTarget: target ? toLocalPath(target, pathMap) : undefined, action: actionOf(phase, a, setPath, target), order: order(a.product) });
+      const staging = phase === 'sql' ? stagingOf(a, setPath, options.sql) : undefined;
+      planned.push({ phase, id: a.id, product: a.product, artifact: a, target, localTarget: target ? toLocalPath(target, pathMap) : undefined, action: actionOf(phase, a, setPath, target, staging), order: order(a.product), staging });
     }
     const entries = products.map((id) => PRODUCT_CATALOG.find((p) => p.id === id)).filter((e): e is ProductEntry => !!e);
     const stopRoles = new Set(entries.flatMap((e) => e.stopRoles));
@@ -454,7 +522,13 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
     const roleOrder = (role: string): number => { const i = SERVICE_ROLES.findIndex((r) => r.role === role); return i < 0 ? 99 : i; };
     const services = current.services.filter((s) => stopRoles.has(s.role)).sort((x, y) => roleOrder(x.role) - roleOrder(y.role) || x.name.localeCompare(y.name)).map((s) => s.name);
     const hasChanges = planned.length > 0;
-    if (hasChanges && services.length > 0) {
+    if (!isStopping) {
+      const sqlSteps = planned.filter((p) => p.phase === 'sql' && options.sql?.[sqlRoleOf(p.id)]);
+      if (sqlSteps.length > 0) throw validationError(`stopServices: false cannot restore a SQL Server database (${sqlSteps.map((p) => p.id).join(', ')}): every UCServer must be stopped first.`, "Leave stopServices on for a SQL restore, or restore the rest with only: ['folders', 'registry'].");
+      const live = planned.filter((p) => p.phase === 'folders' && p.artifact && p.target?.toUpperCase() === p.artifact.source.toUpperCase());
+      if (live.length > 0 && services.length > 0) warnings.push(`stopServices is false, yet ${live.length} folder(s)/file(s) go back to their live path while the services run: ${live.map((p) => p.target).join(', ')}. For a drill, point overrides.roots and pathMap at a scratch folder.`);
+    }
+    if (hasChanges && services.length > 0 && isStopping) {
       for (const s of services) planned.push({ phase: 'stop', id: `stop:${s}`, product: 'services', action: `sc.exe stop ${s}`, service: s, order: 0 });
       if (options.startServices !== false) for (const s of services) planned.push({ phase: 'start', id: `start:${s}`, product: 'services', action: `sc.exe start ${s}`, service: s, order: 0 });
     }
@@ -464,6 +538,10 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
     for (const p of planned) {
       const a = p.artifact;
       if (!a) continue;
+      if (p.staging) {
+        const dir = path.dirname(p.staging.local);
+        if (!(await stat(dir).then((x) => x.isDirectory(), () => false))) throw validationError(`The SQL staging folder ${dir} does not exist or cannot be reached from here; nothing was changed.`, 'Pass sql.<role>.stagingPath as a folder this process can write (a share SQL Server can read), and serverPath as SQL Server sees it.');
+      }
       const file = await plain(a);
       if (a.primitive === 'exportRegistryKey' || a.primitive === 'exportUserRegistryKey') parseRegFile(await readFile(file));
       if (a.primitive === 'snapshotDirectory') {
@@ -494,6 +572,21 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
     // 6. Run. A failed stop ends the restore before any data changes; later failures are reported.
     let isFailed = false;
     const profiles = planned.some((p) => p.artifact?.primitive === 'exportUserRegistryKey') ? await listUserProfiles(runner) : undefined;
+    // SQL backups that SQL Server reads elsewhere are staged (and checked) before any service stops.
+    for (const p of planned) {
+      if (!p.staging || !p.artifact || !options.sql?.[sqlRoleOf(p.id)]) continue;
+      const src = await plain(p.artifact);
+      const expected = p.artifact.encrypted ? (await hashFile(src)).sha256 : p.artifact.sha256;
+      const partial = `${p.staging.local}.partial`;
+      await copyFile(src, partial);
+      const copied = await hashFile(partial);
+      if (copied.sha256 !== expected) {
+        await rm(partial, { force: true });
+        throw new ProcallBackupError('PB_CHECKSUM_MISMATCH', `The staged copy ${partial} of ${p.artifact.path} differs from the set (sha256 ${copied.sha256}, expected ${expected}); no data was changed.`, { fix: 'Check the staging folder (free space, antivirus, the network link) and run the restore again.', command: 'restore' });
+      }
+      await rename(partial, p.staging.local);
+      report({ phase: 'sql', id: `stage:${p.id}`, product: p.product, action: `copy "${src}" "${p.staging.local}"`, status: 'done', message: `sha256 ${expected} checked after the copy; SQL Server reads ${p.staging.server}` });
+    }
     const stops = planned.filter((p) => p.phase === 'stop');
     if (stops.length > 0) {
       const { value } = await runner.run(buildServiceControlScript('stop', stops.map((s) => s.service as string)));
@@ -534,14 +627,16 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
           changes = r.changes.length;
           warnings.push(...r.warnings);
         } else if (a.primitive === 'backupSqlDatabase') {
-          const role = a.id.endsWith('chat-db') ? 'chat' : 'config';
+          const role = sqlRoleOf(a.id);
           const conn = options.sql?.[role];
           if (!conn) {
             report({ phase: p.phase, id: p.id, product: p.product, action: p.action, status: 'skipped', message: `pass sql.${role} to restore this database` });
             continue;
           }
           const { restoreSqlDatabase } = require('../primitives/sql-server') as typeof import('../primitives/sql-server');
-          await restoreSqlDatabase(runner, { ...conn, database: conn.database ?? String(a.details?.database), file, replace: true, servicesStopped: true });
+          const { stagingPath: _s, serverPath: _p, keepStaged: _k, ...connection } = conn;
+          await restoreSqlDatabase(runner, { ...connection, database: conn.database ?? String(a.details?.database), file: p.staging?.server ?? file, replace: true, servicesStopped: true });
+          if (p.staging && !p.staging.keep) await rm(p.staging.local, { force: true });
         } else if (a.primitive === 'dumpAdAttributes') {
           if (!options.ad) {
             report({ phase: p.phase, id: p.id, product: p.product, action: p.action, status: 'skipped', message: 'pass ad to restore the attributes' });
