@@ -220,11 +220,11 @@ export function planBackup(discovery: Discovery, options: Pick<BackupOptions, 'p
     for (const item of entry.capture) {
       const base = `${id}.${item.id}`;
       if (exclude.has(item.id) || exclude.has(base)) {
-        skipped.push({ item: base, product: id, reason: 'Excluded by the caller.' });
+        skipped.push({ item: base, product: id, reason: 'Excluded by the caller.', reasonDe: 'Vom Aufrufer ausgeschlossen (exclude).' });
         continue;
       }
       if (item.isDefault === false && !include.has(item.id) && !include.has(base)) {
-        skipped.push({ item: base, product: id, reason: `Off by default (${item.title}); pass include: ['${item.id}'] to take it.` });
+        skipped.push({ item: base, product: id, reason: `Off by default (${item.title}); pass include: ['${item.id}'] to take it.`, reasonDe: `Standardmäßig nicht gesichert; mit include: ['${item.id}'] wird es mitgenommen.` });
         continue;
       }
       steps.push(...stepsFor(id, item, base, discovery, roots, skipped, warnings, options, vss));
@@ -238,7 +238,7 @@ function stepsFor(id: ProductId, item: CaptureItem, base: string, discovery: Dis
   switch (item.kind) {
     case 'registry': {
       const keys = item.key.includes('{ECSTA}') ? discovery.ecstaDrivers.map((d) => ({ key: d.key, suffix: `.${safeName(d.name)}` })) : [{ key: item.key, suffix: '' }];
-      if (keys.length === 0) skipped.push({ item: base, product: id, reason: 'No ECSTA driver is installed.' });
+      if (keys.length === 0) skipped.push({ item: base, product: id, reason: 'No ECSTA driver is installed.', reasonDe: 'Es ist kein ECSTA-Treiber installiert.' });
       return keys.map(({ key, suffix }) => {
         const artifact = `registry/${base}${suffix}.reg`;
         return { ...common, id: `${base}${suffix}`, kind: 'registry', source: normalizeRegistryKey(key).short, artifact, action: `reg.exe export ${q(normalizeRegistryKey(key).short)} ${q(artifact)} /y` };
@@ -255,8 +255,14 @@ function stepsFor(id: ProductId, item: CaptureItem, base: string, discovery: Dis
       const source = expandRootPath(item.path, roots);
       if (!source) {
         const root = /<([A-Z]+)>/.exec(item.path)?.[1];
-        const why = `The folder ${item.path} is unknown: ${root} was not discovered (pass overrides.roots.${root}).`;
-        if (item.isOptional) skipped.push({ item: base, product: id, reason: why });
+        const logParams = root === 'MEDIALOGS' ? discovery.mediaLogs : undefined;
+        const why = logParams?.reason
+          ? `The folder ${item.path} is unknown: ${logParams.file}: ${logParams.reason} (the file's format is assumed; pass overrides.roots.${root}).`
+          : `The folder ${item.path} is unknown: ${root} was not discovered (pass overrides.roots.${root}).`;
+        const whyDe = logParams?.reason
+          ? `Der Ordner ${item.path} ist unbekannt: ${logParams.file} nennt keinen verwendbaren Log-Ordner (overrides.roots.${root} angeben).`
+          : `Der Ordner ${item.path} ist unbekannt: ${root} wurde nicht gefunden (overrides.roots.${root} angeben).`;
+        if (item.isOptional) skipped.push({ item: base, product: id, reason: why, reasonDe: whyDe });
         else warnings.push(why);
         return item.isOptional ? [] : [{ ...common, id: base, kind: 'folder', source: item.path, artifact: `files/${base}.tar.gz`, action: `# ${why}` }];
       }
@@ -274,13 +280,13 @@ function stepsFor(id: ProductId, item: CaptureItem, base: string, discovery: Dis
           out.push({ ...common, id: sid, kind: 'folder', source: folder, localSource: toLocalPath(folder, discovery.pathMap), artifact, action: `tar -czf ${q(artifact)} -C ${q(folder)} .`, user: { sid: p.sid, userName: p.userName } });
         }
       }
-      if (out.length === 0) skipped.push({ item: base, product: id, reason: 'No user profile has a ProCall client folder.' });
+      if (out.length === 0) skipped.push({ item: base, product: id, reason: 'No user profile has a ProCall client folder.', reasonDe: 'Kein Benutzerprofil hat einen ProCall-Client-Ordner.' });
       return out;
     }
     case 'file': {
       const source = expandRootPath(item.path, roots);
       if (!source) {
-        skipped.push({ item: base, product: id, reason: `The file ${item.path} is unknown: its root was not discovered.` });
+        skipped.push({ item: base, product: id, reason: `The file ${item.path} is unknown: its root was not discovered.`, reasonDe: `Die Datei ${item.path} ist unbekannt: ihr Stammordner wurde nicht gefunden.` });
         return [];
       }
       const artifact = `files/${base}.${safeName(source.split('\\').pop() as string)}`;
@@ -289,7 +295,7 @@ function stepsFor(id: ProductId, item: CaptureItem, base: string, discovery: Dis
     case 'services': {
       const names = discovery.services.filter((s) => item.roles.includes(s.role)).map((s) => s.name);
       if (names.length === 0) {
-        skipped.push({ item: base, product: id, reason: `No service of the roles ${item.roles.join(', ')} is installed.` });
+        skipped.push({ item: base, product: id, reason: `No service of the roles ${item.roles.join(', ')} is installed.`, reasonDe: `Es ist kein Dienst der Rollen ${item.roles.join(', ')} installiert.` });
         return [];
       }
       const dir = `services/${id}`;
@@ -298,7 +304,7 @@ function stepsFor(id: ProductId, item: CaptureItem, base: string, discovery: Dis
     case 'sql': {
       const db = options.sql?.[item.role];
       if (!db) {
-        skipped.push({ item: base, product: id, reason: `No ${item.role} database was given (option sql.${item.role}).` });
+        skipped.push({ item: base, product: id, reason: `No ${item.role} database was given (option sql.${item.role}).`, reasonDe: `Es wurde keine ${item.role === 'chat' ? 'Chat-/Journal' : 'Konfigurations'}-Datenbank angegeben (Option sql.${item.role}).` });
         return [];
       }
       const artifact = `sql/${base}.${safeName(db.database)}.bak`;
@@ -306,7 +312,7 @@ function stepsFor(id: ProductId, item: CaptureItem, base: string, discovery: Dis
     }
     case 'ad': {
       if (!options.ad) {
-        skipped.push({ item: base, product: id, reason: 'No Active Directory connection was given (option ad).' });
+        skipped.push({ item: base, product: id, reason: 'No Active Directory connection was given (option ad).', reasonDe: 'Es wurde keine Active-Directory-Verbindung angegeben (Option ad).' });
         return [];
       }
       const artifact = `ad/${base}.jsonl`;
@@ -317,7 +323,7 @@ function stepsFor(id: ProductId, item: CaptureItem, base: string, discovery: Dis
       const count = Object.keys(options.licences ?? {}).length;
       if (count === 0) {
         warnings.push('No licence keys were given: the set holds none. Pass licences: { "<component>": new Secret("<key>") } so that they are kept with the backup.');
-        skipped.push({ item: base, product: id, reason: 'No licence keys were given by the caller.' });
+        skipped.push({ item: base, product: id, reason: 'No licence keys were given by the caller.', reasonDe: 'Der Aufrufer hat keine Lizenzschlüssel übergeben.' });
         return [];
       }
       return [{ ...common, id: base, kind: 'licences', source: `${count} licence key(s) supplied by the caller`, artifact: 'licences/licences.json', action: 'write licences/licences.json  (the keys; encrypted when encryption is on)' }];
@@ -337,6 +343,7 @@ function parametersOf(discovery: Discovery, entry: ProductEntry): Record<string,
   const roles = entry.stopRoles.concat(entry.capture.flatMap((c) => (c.kind === 'services' ? [...c.roles] : [])));
   const services = discovery.services.filter((s) => roles.includes(s.role)).map((s) => ({ name: s.name, role: s.role, imagePath: s.imagePath }));
   if (services.length) p.services = { value: services as unknown as JsonValue, source: src('services') };
+  if (entry.id === 'media-server' && discovery.mediaLogs) p.logparams = { value: { ...discovery.mediaLogs } as unknown as JsonValue, source: 'discovered' };
   if (entry.id === 'ecsta') p.drivers = { value: discovery.ecstaDrivers.map((d) => d.key), source: src('ecstaDrivers') };
   if (entry.id === 'windows-client') p.profiles = { value: discovery.profiles.map((x) => ({ sid: x.sid, userName: x.userName, profilePath: x.profilePath, clientFolders: x.clientFolders })) as unknown as JsonValue, source: src('profiles') };
   if (Object.keys(discovery.pathMap).length) p.pathMap = { value: discovery.pathMap, source: 'override' };
@@ -394,12 +401,13 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       }
     };
     const profiles = plan.steps.some((s) => s.kind === 'user-registry') ? await listUserProfiles(options.runner) : [];
+    const skippedAtRun: PlannedSkip[] = [];
     await Promise.all(
       plan.steps.map((step) =>
         limit(async () => {
           emit(step, 'start');
           try {
-            const outcome = await runStep(step, set, options, profiles);
+            const outcome = await runStep(step, set, options, profiles, skippedAtRun);
             done++;
             if (outcome === 'absent') emit(step, 'skipped', 'absent');
             else emit(step, 'done');
@@ -413,7 +421,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     );
     // The runbook describes exactly what was captured; written last before the manifest.
     const runbookFile = path.join(set.partialPath, 'RESTORE.md');
-    await writeFile(runbookFile, buildRunbook({ discovery, plan, host: set.host, name: set.name, kind: options.kind, reason: options.reason, createdAt: set.createdAt, isEncrypted: set.isEncrypted, setPath: set.finalPath }), 'utf8');
+    await writeFile(runbookFile, buildRunbook({ discovery, plan, skippedAtRun, host: set.host, name: set.name, kind: options.kind, reason: options.reason, createdAt: set.createdAt, isEncrypted: set.isEncrypted, setPath: set.finalPath }), 'utf8');
     await set.record({ id: 'runbook', path: 'RESTORE.md', primitive: 'buildRunbook', product: 'licences', source: 'catalog + discovery', encrypt: false });
     const discoveryFile = path.join(set.partialPath, 'discovery.json');
     await writeFile(discoveryFile, `${JSON.stringify(discovery, null, 2)}\n`, 'utf8');
@@ -427,22 +435,27 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   }
 }
 
-async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOptions, profiles: UserProfile[]): Promise<'ok' | 'absent'> {
+async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOptions, profiles: UserProfile[], skippedAtRun: PlannedSkip[]): Promise<'ok' | 'absent'> {
   const started = Date.now();
   const [folder, ...rest] = step.artifact.split('/');
   const file = (): string => set.artifactPath(folder as ArtifactFolder, rest.join('/'));
   const record = async (p: string, extra: { sha256?: string; bytes?: number; warnings?: string[]; details?: Record<string, JsonValue>; primitive: string; id?: string }): Promise<void> => {
     await set.record({ id: extra.id ?? step.id, path: p, primitive: extra.primitive, product: step.product, source: step.source, sha256: extra.sha256, bytes: extra.bytes, durationMs: Date.now() - started, warnings: extra.warnings ?? [], details: extra.details });
   };
-  const absent = (reason: string): 'absent' => {
+  // skips found while running go to the manifest and, in both languages, to RESTORE.md
+  const skip = (reason: string, reasonDe: string): void => {
+    set.skip(step.id, reason, step.product);
+    skippedAtRun.push({ item: step.id, product: step.product, reason, reasonDe });
+  };
+  const absent = (reason: string, reasonDe: string): 'absent' => {
     if (!step.isOptional) throw new ProcallBackupError('PB_SOURCE_MISSING', `${step.source} (${step.id}) is missing: ${reason}`, { fix: 'Check the discovered paths in discovery.json, or pass overrides / exclude for this item.', command: 'backup' });
-    set.skip(step.id, `Absent: ${reason}`, step.product);
+    skip(`Absent: ${reason}`, `Nicht vorhanden: ${reasonDe}`);
     return 'absent';
   };
   switch (step.kind) {
     case 'registry': {
       const r = await exportRegistryKey(options.runner, { key: step.source, file: file(), optional: step.isOptional });
-      if (r.absent) return absent(`the registry key ${step.source} does not exist.`);
+      if (r.absent) return absent(`the registry key ${step.source} does not exist.`, `der Registry-Schlüssel ${step.source} existiert nicht.`);
       await record(r.file, { sha256: r.sha256, bytes: r.bytes, primitive: 'exportRegistryKey', details: { key: r.key, keys: r.keys, values: r.values } });
       return 'ok';
     }
@@ -450,7 +463,8 @@ async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOp
       const subkey = step.source.split('\\').slice(2).join('\\');
       const r = await exportUserRegistryKey(options.runner, { sid: step.user?.sid, subkey, file: file(), optional: true, profiles });
       if (r.absent) {
-        set.skip(step.id, r.reason === 'hive-missing' ? `The profile of ${step.user?.userName} has no NTUSER.DAT.` : `${step.user?.userName} has no ${subkey}.`, step.product);
+        if (r.reason === 'hive-missing') skip(`The profile of ${step.user?.userName} has no NTUSER.DAT.`, `Das Profil von ${step.user?.userName} hat keine NTUSER.DAT.`);
+        else skip(`${step.user?.userName} has no ${subkey}.`, `${step.user?.userName} hat keinen Schlüssel ${subkey}.`);
         return 'absent';
       }
       await record(r.file, { sha256: r.sha256, bytes: r.bytes, primitive: 'exportUserRegistryKey', details: { sid: r.sid, user: step.user?.userName ?? null, key: r.key, access: r.access, keys: r.keys, values: r.values } });
@@ -460,7 +474,7 @@ async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOp
       if (step.action.startsWith('#')) throw new ProcallBackupError('PB_SOURCE_MISSING', step.action.slice(2), { fix: 'Pass the root in overrides.roots.', command: 'backup' });
       const local = step.localSource as string;
       const st = await stat(local).catch(() => undefined);
-      if (!st || !st.isDirectory()) return absent(`the folder ${step.source} does not exist (read at ${local}).`);
+      if (!st || !st.isDirectory()) return absent(`the folder ${step.source} does not exist (read at ${local}).`, `der Ordner ${step.source} existiert nicht (gelesen unter ${local}).`);
       const snap = await snapshotDirectory({ source: local, archive: file(), shadowCopy: step.isShadowCopyWanted ? (options.shadowCopy ?? 'auto') : 'never', runner: step.isShadowCopyWanted ? options.runner : undefined });
       const w = [...snap.warnings];
       if (step.isShadowCopyWanted && !snap.shadowCopy.used && options.shadowCopy !== 'never') w.push(`Read without a shadow copy: ${snap.shadowCopy.message ?? snap.shadowCopy.reason}. Open files may be inconsistent; stop the service for a consistent copy.`);
@@ -476,7 +490,7 @@ async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOp
     case 'file': {
       const local = step.localSource as string;
       const st = await stat(local).catch(() => undefined);
-      if (!st || !st.isFile()) return absent(`the file ${step.source} does not exist (read at ${local}).`);
+      if (!st || !st.isFile()) return absent(`the file ${step.source} does not exist (read at ${local}).`, `die Datei ${step.source} existiert nicht (gelesen unter ${local}).`);
       const target = file();
       await copyFile(local, `${target}.partial`);
       await rename(`${target}.partial`, target);

@@ -25,9 +25,10 @@ export type ProductId =
 /**
  * Path placeholders a capture item may use; {@link discover} fills them and the caller may override each.
  * `UCROOT` UCServer folder, `UCDB` its SQLite folder (a setting, default `<UCROOT>\database`),
- * `MEDIAROOT` UC Media Server folder, `MDROOT` MetaDirectory folder.
+ * `MEDIAROOT` UC Media Server folder, `MEDIALOGS` the log folder that `<MEDIAROOT>\logparams.txt` names,
+ * `MDROOT` MetaDirectory folder.
  */
-export type RootName = 'UCROOT' | 'UCDB' | 'MEDIAROOT' | 'MDROOT';
+export type RootName = 'UCROOT' | 'UCDB' | 'MEDIAROOT' | 'MEDIALOGS' | 'MDROOT';
 
 /** The restore phases, in the order restore runs them. */
 export type RestorePhase = 'stop' | 'sql' | 'ad' | 'folders' | 'services' | 'registry' | 'start';
@@ -267,7 +268,7 @@ export const PRODUCT_CATALOG: readonly ProductEntry[] = Object.freeze([
     capture: [
       { kind: 'folder', id: 'media-etc', title: 'Media Server configuration (emswindows\\etc)', path: '<MEDIAROOT>\\emswindows\\etc', isOptional: false, phase: 'folders' },
       { kind: 'file', id: 'media-logparams', title: 'Media Server log settings (logparams.txt)', path: '<MEDIAROOT>\\logparams.txt', isOptional: true, phase: 'folders' },
-      { kind: 'folder', id: 'media-logs', title: 'The log folder that logparams.txt names (only on request: include "media-logs" and set roots.MEDIALOGS)', path: '<MEDIALOGS>', isOptional: true, isDefault: false, phase: 'folders' },
+      { kind: 'folder', id: 'media-logs', title: 'The log folder that logparams.txt names (only on request: include "media-logs"; discovered from logparams.txt, overridable with roots.MEDIALOGS)', path: '<MEDIALOGS>', isOptional: true, isDefault: false, phase: 'folders' },
     ],
     skipped: [],
     manualBefore: ['media-after-ucserver'], manualAfter: [],

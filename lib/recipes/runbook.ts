@@ -4,7 +4,7 @@
  */
 import type { SetKind } from '../backup-set/layout';
 import { PRODUCT_CATALOG, RESTORE_PHASES, type ProductEntry, type ProductId, type RestorePhase, type RunbookKey } from './catalog';
-import type { BackupPlan, BackupStep } from './backup';
+import type { BackupPlan, BackupStep, PlannedSkip } from './backup';
 import type { Discovery } from './discover';
 
 /** A runbook language. */
@@ -111,6 +111,8 @@ export interface RunbookInput {
   isEncrypted: boolean;
   /** Where the set will be read from in the commands; default `.` (the set folder). */
   setPath?: string;
+  /** Items skipped while the backup ran (absent sources), with their reasons in both languages. */
+  skippedAtRun?: readonly PlannedSkip[];
 }
 
 function fill(text: string, values: Record<string, string>): string {
@@ -238,8 +240,9 @@ function section(input: RunbookInput, lang: RunbookLanguage): string {
   lines.push('');
 
   lines.push(`## ${h.skipped}`, '');
-  if (input.plan.skipped.length === 0) lines.push(`- ${h.none}`);
-  for (const s of input.plan.skipped) lines.push(`- \`${s.item}\`: ${lang === 'de' && s.reasonDe ? s.reasonDe : s.reason}`);
+  const skipped = [...input.plan.skipped, ...(input.skippedAtRun ?? [])];
+  if (skipped.length === 0) lines.push(`- ${h.none}`);
+  for (const s of skipped) lines.push(`- \`${s.item}\`: ${lang === 'de' && s.reasonDe ? s.reasonDe : s.reason}`);
   lines.push('');
   return lines.join('\n');
 }

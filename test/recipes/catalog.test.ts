@@ -4,16 +4,18 @@
  * installation's (the same keys the Wine suite imports); the discovery run uses a RecordingRunner
  * that writes those documents where reg.exe would, to count script runs without Wine.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { RecordingRunner } from '../../lib/powershell/dry-run';
 import { parseRegFile, serializeRegFile, type RegFile } from '../../lib/primitives/reg-file';
 import { PRODUCT_CATALOG, RESTORE_PHASES, expandRootPath, findProduct, type RunbookKey } from '../../lib/recipes/catalog';
-import { DISCOVERY_KEYS, discover, matchServiceRole, parseDiscovery, parseImagePath, toLocalPath, type Discovery } from '../../lib/recipes/discover';
+import { DISCOVERY_KEYS, discover, matchServiceRole, parseDiscovery, parseImagePath, parseLogParams, toLocalPath, type Discovery } from '../../lib/recipes/discover';
 import { backup, planBackup, selectProducts } from '../../lib/recipes/backup';
 import { buildRunbook, RUNBOOK_TEXTS } from '../../lib/recipes/runbook';
 import { buildServiceControlScript, rerootPath, restore } from '../../lib/recipes/restore';
 import { Secret } from '../../lib/secret';
-import { sampleRegistry, SAMPLE_UCROOT, SAMPLE_VERSIONS } from '../support/sample-installation';
+import { sampleFiles, sampleRegistry, writeSampleFiles, SAMPLE_MEDIA_LOGS, SAMPLE_UCROOT, SAMPLE_VERSIONS } from '../support/sample-installation';
 import { normalizeRegistryKey } from '../../lib/primitives/registry';
 
 /** The sample's registry split the way the discovery script exports it (one document per key). */
@@ -129,6 +131,55 @@ describe('parseDiscovery (the sample registry)', () => {
     expect(d.products.map((p) => p.id)).not.toContain('enterprise');
     const plan = planBackup(d, {});
     expect(plan.skipped.find((s) => s.item === 'redis.redis')?.reason).toMatch(/volatile/);
+  });
+});
+
+describe('the Media Server log folder from logparams.txt (format assumed: parsed defensively)', () => {
+  const media = 'C:\\Program Files\\estos\\UCServer\\MediaService';
+  const parse = (text: string): ReturnType<typeof parseLogParams> => parseLogParams(text, { mediaRoot: media });
+  it("reads the sample's Kurento-style file: --logs-path, with the line it came from", () => {
+    const text = sampleFiles().get(`${media}\\logparams.txt`)?.toString('utf8') as string;
+    expect(parse(text)).toEqual({ folder: SAMPLE_MEDIA_LOGS, line: 3, text: `--logs-path=${SAMPLE_MEDIA_LOGS}`, key: '--logs-path' });
+  });
+  it('accepts options, key=value lines, variables, relative paths, a named log file and a bare path', () => {
+    expect(parse('--gst-debug-level=3 --logs-path=C:\\Program Files\\x y\\logs --log-file-size=100').folder).toBe('C:\\Program Files\\x y\\logs');
+    expect(parse('--log-dir "D:\\Media Logs"')).toMatchObject({ folder: 'D:\\Media Logs', key: '--log-dir' });
+    expect(parse('LogLevel=3\r\nLogPath=%ProgramData%\\estos\\logs\\\r\n')).toMatchObject({ folder: 'C:\\ProgramData\\estos\\logs', line: 2, key: 'LogPath' });
+    expect(parse('# C:\\not\\this\n; LogPath=C:\\nor\\this\nset KURENTO_LOGS_PATH=.\\logs')).toMatchObject({ folder: `${media}\\logs`, line: 3 });
+    expect(parse('LogFile: ..\\logs\\ems.log').folder).toBe('C:\\Program Files\\estos\\UCServer\\logs');
+    expect(parse('logdirectory = logs').folder).toBe(`${media}\\logs`);
+    expect(parse('"\\\\nas\\logs\\media"')).toMatchObject({ folder: '\\\\nas\\logs\\media', key: '(bare path)' });
+    expect(parse('\ufeffE:\\EmsLogs')).toMatchObject({ folder: 'E:\\EmsLogs', line: 1 });
+  });
+  it('says why when no folder can be taken: none named, a number, an unknown variable', () => {
+    expect(parse('LogLevel=3\nMaxFiles=10')).toEqual({ folder: null, reason: expect.stringMatching(/names no log folder/) });
+    expect(parse('LogFiles=10')).toEqual({ folder: null, reason: expect.stringMatching(/line 1 \(LogFiles\) holds no path/) });
+    expect(parse('LogPath=%MEDIA_HOME%\\logs')).toEqual({ folder: null, reason: expect.stringMatching(/%MEDIA_HOME%/) });
+    expect(parse('')).toMatchObject({ folder: null });
+  });
+  it('discovery reads <MEDIAROOT>\\logparams.txt through the path map, records what it used, and a caller override wins', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pb-logparams-'));
+    try {
+      writeSampleFiles(dir);
+      const d = sampleDiscovery({ pathMap: { 'C:\\': dir } });
+      expect(d.roots.MEDIALOGS).toBe(SAMPLE_MEDIA_LOGS);
+      expect(d.mediaLogs).toMatchObject({ file: `${media}\\logparams.txt`, folder: SAMPLE_MEDIA_LOGS, line: 3, key: '--logs-path', format: 'assumed' });
+      const plan = planBackup(d, { include: ['media-logs'] });
+      expect(plan.steps.find((s) => s.id === 'media-server.media-logs')).toMatchObject({ source: SAMPLE_MEDIA_LOGS, localSource: toLocalPath(SAMPLE_MEDIA_LOGS, { 'C:\\': dir }) });
+      const over = sampleDiscovery({ pathMap: { 'C:\\': dir }, roots: { MEDIALOGS: 'E:\\Logs\\' } });
+      expect(over.roots.MEDIALOGS).toBe('E:\\Logs');
+      expect(over.mediaLogs).toBeUndefined();
+      expect(over.overridden).toContain('roots.MEDIALOGS');
+      // a file that names no folder: the skip reason says which file and why
+      writeFileSync(path.join(dir, 'Program Files', 'estos', 'UCServer', 'MediaService', 'logparams.txt'), 'LogLevel=3\r\n');
+      const none = sampleDiscovery({ pathMap: { 'C:\\': dir } });
+      expect(none.roots.MEDIALOGS).toBeUndefined();
+      const skip = planBackup(none, { include: ['media-logs'] }).skipped.find((s) => s.item === 'media-server.media-logs');
+      expect(skip?.reason).toMatch(/logparams\.txt: logparams\.txt names no log folder .*format is assumed; pass overrides\.roots\.MEDIALOGS/);
+      expect(skip?.reasonDe).toMatch(/nennt keinen verwendbaren Log-Ordner/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

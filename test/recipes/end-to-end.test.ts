@@ -18,7 +18,7 @@ import type { Manifest, ManifestArtifact, ManifestEncryption } from '../../lib/b
 import type { PowerShellRunner } from '../../lib/powershell/session';
 import { describeWithTools, findPwsh, which } from '../support/tools';
 import { runWine, runnerWithWine, wineReg } from '../support/wine';
-import { createSampleInstallation, sampleLocalPath, treeDigest, SAMPLE_MDROOT, SAMPLE_UCROOT, SAMPLE_USERS, SAMPLE_VERSIONS, type SampleInstallation } from '../support/sample-installation';
+import { createSampleInstallation, sampleLocalPath, treeDigest, SAMPLE_MDROOT, SAMPLE_MEDIA_LOGS, SAMPLE_UCROOT, SAMPLE_USERS, SAMPLE_VERSIONS, type SampleInstallation } from '../support/sample-installation';
 
 const REGISTRY_KEYS = ['HKLM\\SOFTWARE\\ESTOS', 'HKLM\\SOFTWARE\\WOW6432Node\\ESTOS', 'HKCU\\SOFTWARE\\ESTOS'];
 const UNINSTALL_UC = 'HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall\\{6A1F0C3E-UC00-4E7B-9D1A-000000000084}';
@@ -30,7 +30,7 @@ describeWithTools('recipes end to end (sample installation, Wine reg.exe/sc.exe,
   let scratch: string;
   let set: BackupResult;
   const overrides = (): { pathMap: Record<string, string> } => ({ pathMap: sample.pathMap });
-  const folders = (): string[] => [SAMPLE_UCROOT, `${SAMPLE_MDROOT}`, `${SAMPLE_USERS.root.home}\\AppData\\Roaming\\estos`, `${SAMPLE_USERS.bob.home}\\AppData\\Roaming\\estos`].map((p) => sampleLocalPath(sample.driveC, p));
+  const folders = (): string[] => [SAMPLE_UCROOT, `${SAMPLE_MDROOT}`, SAMPLE_MEDIA_LOGS, `${SAMPLE_USERS.root.home}\\AppData\\Roaming\\estos`, `${SAMPLE_USERS.bob.home}\\AppData\\Roaming\\estos`].map((p) => sampleLocalPath(sample.driveC, p));
   const digests = (): Record<string, Record<string, string>> => Object.fromEntries(folders().map((f) => [f, treeDigest(f)]));
   const registryBytes = (): Record<string, string> => {
     const out: Record<string, string> = {};
@@ -75,7 +75,7 @@ describeWithTools('recipes end to end (sample installation, Wine reg.exe/sc.exe,
 
   it('backup: a complete pre-change set with every artifact hashed, skips with reasons, the runbook, and it verifies', async () => {
     const events: string[] = [];
-    set = await backup({ runner, target, kind: 'pre-change', reason: 'UCServer update 8.4 -> 8.5', overrides: overrides(), licences: { 'ProCall 8 Enterprise': new Secret('PCE8-AAAA-BBBB-CCCC') }, shadowCopy: 'never', concurrency: 4, onProgress: (e) => events.push(`${e.state}:${e.step}`) });
+    set = await backup({ runner, target, kind: 'pre-change', reason: 'UCServer update 8.4 -> 8.5', overrides: overrides(), include: ['media-logs'], exclude: ['linestates'], licences: { 'ProCall 8 Enterprise': new Secret('PCE8-AAAA-BBBB-CCCC') }, shadowCopy: 'never', concurrency: 4, onProgress: (e) => events.push(`${e.state}:${e.step}`) });
     expect(set.manifest?.errors).toEqual([]);
     expect(set.status).toBe('complete');
     expect(set.exitCode).toBe(0);
@@ -85,8 +85,13 @@ describeWithTools('recipes end to end (sample installation, Wine reg.exe/sc.exe,
     expect(m.products.find((p) => p.id === 'enterprise')?.version).toBe(SAMPLE_VERSIONS.ucserver);
     expect(m.products.find((p) => p.id === 'metadirectory')?.version).toBe(SAMPLE_VERSIONS.metadirectory);
     expect(m.products.find((p) => p.id === 'enterprise')?.parameters?.UCROOT).toEqual({ value: SAMPLE_UCROOT, source: 'discovered' });
+    // the Media Server's log folder came from logparams.txt (no manual root); the manifest says from which line
+    const mediaParams = m.products.find((p) => p.id === 'media-server')?.parameters;
+    expect(mediaParams?.MEDIALOGS).toEqual({ value: SAMPLE_MEDIA_LOGS, source: 'discovered' });
+    expect(mediaParams?.logparams).toEqual({ value: expect.objectContaining({ file: `${SAMPLE_UCROOT}\\MediaService\\logparams.txt`, folder: SAMPLE_MEDIA_LOGS, line: 3, key: '--logs-path', format: 'assumed' }), source: 'discovered' });
+    expect(m.artifacts.find((a) => a.id === 'media-server.media-logs')).toMatchObject({ source: SAMPLE_MEDIA_LOGS, details: expect.objectContaining({ files: 2 }) });
     const ids = m.artifacts.map((a) => a.id);
-    for (const id of ['enterprise.config', 'enterprise.database', 'enterprise.pending', 'enterprise.server-registry', 'enterprise.admin-registry.root', 'ecsta.ecsta.ECSTACA4000p3', 'ecsta.ecsta.ECSTASIPp3', 'media-server.media-etc', 'media-server.media-logparams', 'metadirectory.md-database', 'windows-client.client-appdata.bob.ProCall_8', 'windows-client.client-user-registry.root', 'licences.licences', 'runbook', 'discovery']) {
+    for (const id of ['enterprise.config', 'enterprise.database', 'enterprise.pending', 'enterprise.server-registry', 'enterprise.admin-registry.root', 'ecsta.ecsta.ECSTACA4000p3', 'ecsta.ecsta.ECSTASIPp3', 'media-server.media-etc', 'media-server.media-logparams', 'media-server.media-logs', 'metadirectory.md-database', 'windows-client.client-appdata.bob.ProCall_8', 'windows-client.client-user-registry.root', 'licences.licences', 'runbook', 'discovery']) {
       expect(ids).toContain(id);
     }
     expect(ids.filter((i) => i.startsWith('ucserver.services.')).sort()).toEqual(expect.arrayContaining(['ucserver.services.UCServer.json', 'ucserver.services.restore-services.ps1']));
@@ -95,10 +100,18 @@ describeWithTools('recipes end to end (sample installation, Wine reg.exe/sc.exe,
     expect(skipped['mobile.mobile']).toMatch(/UCConnect ID/);
     expect(skipped['web-server.web-server-folder']).toMatch(/config/);
     expect(skipped['windows-client.client-user-registry.bob']).toMatch(/NTUSER\.DAT/);
+    expect(skipped['enterprise.linestates']).toBe('Excluded by the caller.');
     expect(m.warnings.some((w) => /unencrypted/.test(w))).toBe(true);
     expect(events.filter((e) => e.startsWith('done:')).length).toBeGreaterThan(15);
     // the folder tree is byte-identical inside the archive: checked by the restore test below
     const md = readFileSync(path.join(set.path as string, 'RESTORE.md'), 'utf8');
+    // skips found at run time (bob's absent hive) and the caller's exclusions are listed in both languages
+    const [en, de] = md.split('\n---\n');
+    expect(en).toContain('- `windows-client.client-user-registry.bob`: The profile of bob has no NTUSER.DAT.');
+    expect(de).toContain('- `windows-client.client-user-registry.bob`: Das Profil von bob hat keine NTUSER.DAT.');
+    expect(de).toContain('- `enterprise.linestates`: Vom Aufrufer ausgeschlossen (exclude).');
+    for (const s of m.skipped) expect(de).not.toContain(s.reason);
+    expect(en).toContain(`\`<MEDIALOGS>\` = \`${SAMPLE_MEDIA_LOGS}\``);
     for (const text of ['# Restore runbook', '# Anleitung zur Wiederherstellung', `Install exactly version ${SAMPLE_VERSIONS.ucserver} of ProCall Enterprise`, 'cancel it at its first dialog', 'Phone Driver Options Advanced', 'ECSTACA4000p3, ECSTASIPp3', 'sc.exe stop UCServer', 'reg.exe import', 'enterprise.server-registry.reg', 'C:\\Program Files\\estos\\UCServer\\database', 'Re-enter the password', 'licences\\licences.json']) {
       expect(md).toContain(text);
     }
@@ -125,6 +138,8 @@ describeWithTools('recipes end to end (sample installation, Wine reg.exe/sc.exe,
     rmSync(sampleLocalPath(sample.driveC, `${SAMPLE_MDROOT}\\database`), { recursive: true });
     writeFileSync(sampleLocalPath(sample.driveC, `${SAMPLE_UCROOT}\\pending\\stale.job`), 'x');
     rmSync(sampleLocalPath(sample.driveC, `${SAMPLE_USERS.bob.home}\\AppData\\Roaming\\estos\\ProCall 8\\settings.xml`));
+    rmSync(sampleLocalPath(sample.driveC, `${SAMPLE_MEDIA_LOGS}\\2026-11-30T000000.00000.pid4242.log`));
+    writeFileSync(sampleLocalPath(sample.driveC, `${SAMPLE_MEDIA_LOGS}\\stale.log`), 'x');
     for (const k of REGISTRY_KEYS) wineReg(sample.prefix, ['delete', k, '/f']);
     const wiped = digests();
     expect(wiped).not.toEqual(beforeFiles);

@@ -20,6 +20,8 @@ const PRESENCE_DB = 'H4sICJvlDGsCA3MyLmRiAAsO9MksSVVIyy/KTSxRMGZgYWBkZHBQUGBgYGA
 
 export const SAMPLE_UCROOT = 'C:\\Program Files\\estos\\UCServer';
 export const SAMPLE_MDROOT = 'C:\\Program Files\\estos\\MetaDirectory';
+/** The UC Media Server's log folder, as the sample's logparams.txt names it (`--logs-path=`). */
+export const SAMPLE_MEDIA_LOGS = 'C:\\ProgramData\\estos\\UCMediaServer\\logs';
 export const SAMPLE_VERSIONS = { ucserver: '8.4.2.4567', metadirectory: '6.0.1.1234', client: '8.4.2.4567', ecsta: '7.0.0.123' } as const;
 export const SAMPLE_SERVICES = { ucserver: 'UCServer', media: 'UCMediaServer', web: 'UCWebServer', metadirectory: 'estosMetaDirectory' } as const;
 export const SAMPLE_ECSTA = ['ECSTACA4000p3', 'ECSTASIPp3'] as const;
@@ -77,7 +79,10 @@ export function sampleFiles(): Map<string, Buffer> {
   f.set(`${media}\\emswindows\\bin\\emsmediaserver.exe`, bytesOf('ems', 32 * 1024));
   text(`${media}\\emswindows\\etc\\ems.conf`, '[media]\nrtp_port_min=20000\nrtp_port_max=20999\ncodec=G722,G711A,OPUS\n');
   text(`${media}\\emswindows\\etc\\turn.conf`, '[turn]\nserver=turn.contoso.com:3478\n');
-  text(`${media}\\logparams.txt`, 'LogLevel=3\nLogPath=C:\\ProgramData\\estos\\UCMediaServer\\logs\nMaxFiles=10\n');
+  // The Media Server is Kurento-based; logparams.txt is modelled on Kurento's command-line options (the vendor publishes no format).
+  text(`${media}\\logparams.txt`, '--gst-debug-level=3\n--gst-debug=Kurento*:4,kms*:4,webrtcendpoint:4,rtpendpoint:4\n--logs-path=C:\\ProgramData\\estos\\UCMediaServer\\logs\n--log-file-size=100\n--number-log-files=10\n');
+  text(`${SAMPLE_MEDIA_LOGS}\\2026-11-29T000000.00000.pid4242.log`, logText('2026-11-29', 300));
+  text(`${SAMPLE_MEDIA_LOGS}\\2026-11-30T000000.00000.pid4242.log`, logText('2026-11-30', 120));
   f.set(`${md}\\MetaDirectory.exe`, bytesOf('md.exe', 40 * 1024));
   text(`${md}\\config\\metadir.xml`, '<?xml version="1.0"?>\n<MetaDirectory>\n  <Replicator name="CRM" type="ODBC" schedule="0 2 * * *" />\n  <Replicator name="AD" type="LDAP" base="DC=contoso,DC=local" />\n</MetaDirectory>\n');
   f.set(`${md}\\database\\md.db`, zlib.gunzipSync(Buffer.from(UCSERVER_DB, 'base64')));
