@@ -551,6 +551,8 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
         const r = await restoreDirectory({ archive: file, target: probe, mode: 'replace', expectedSha256: a.sha256, dryRun: true });
         p.action += `  [${r.changes.length} change(s), ${r.unchanged} unchanged]`;
       }
+      // a service definition that cannot be applied must fail here, not after the folders were replaced
+      if (a.primitive === 'captureServiceConfig') await restoreServiceConfig(runner, { file, dryRun: true });
     }
     if (products.includes('windows-client') && planned.some((p) => p.product === 'windows-client')) {
       const { value } = await runner.run(PROCESS_CHECK);

@@ -214,6 +214,31 @@ describeWithTools('recipes end to end (sample installation, Wine reg.exe/sc.exe,
     for (const d of [corrupt, missing, unparsable]) rmSync(path.dirname(path.dirname(d)), { recursive: true, force: true });
   });
 
+  it('refuses a service definition that cannot be applied before any service stops or folder changes', async () => {
+    const broken = copySet();
+    const manifestFile = path.join(broken, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { artifacts: { id: string; path: string; sha256: string; bytes: number }[] };
+    const entry = manifest.artifacts.find((a) => a.id === 'ucserver.services.UCServer.json')!;
+    // valid JSON that hashes right (the manifest agrees), but not a service definition this library applies
+    const bad = Buffer.from(`${JSON.stringify({ schema: 'procall-backup/service-definition', schemaVersion: 999, name: 'UCServer' })}\n`);
+    writeFileSync(path.join(broken, ...entry.path.split('/')), bad);
+    entry.sha256 = createHash('sha256').update(bad).digest('hex');
+    entry.bytes = bad.length;
+    writeFileSync(manifestFile, JSON.stringify(manifest, null, 2));
+    const marker = sampleLocalPath(sample.driveC, `${SAMPLE_UCROOT}\config\changed-after-backup.txt`);
+    writeFileSync(marker, 'keep me');
+    try {
+      const before = digests();
+      await expect(restore({ set: broken, runner, overrides: overrides(), dryRun: false })).rejects.toMatchObject({ code: 'PB_VALIDATION', message: expect.stringContaining('schema version 999') });
+      expect(digests()).toEqual(before);
+      expect(existsSync(marker)).toBe(true);
+      expect(serviceState('UCServer')).toBe('RUNNING');
+    } finally {
+      rmSync(marker, { force: true });
+      rmSync(path.dirname(path.dirname(broken)), { recursive: true, force: true });
+    }
+  });
+
   it('a failed required artifact fails the set (exit code 1) and keeps the other artifacts for inspection', async () => {
     const r = await backup({ runner, target, kind: 'manual', products: ['enterprise', 'ecsta'], overrides: { ...overrides(), roots: { UCDB: 'C:\\ProgramData\\estos\\UCServer\\nowhere' } }, shadowCopy: 'never' });
     expect(r.status).toBe('failed');
