@@ -5,7 +5,8 @@
  * The Windows side (discovery and sc.exe) is answered by a RecordingRunner (TEST DOUBLE) from the
  * sample installation's registry, so that the order of service and SQL steps can be asserted.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { RecordingRunner } from '../../lib/powershell/dry-run';
@@ -33,7 +34,9 @@ const PASSWORD = 'Sql-Pw-4711';
 describe('recipes with SQL Server (TDS stand-in, mssql/tedious)', () => {
   let standIn: TdsStandIn;
   let dir: string;
+  let staging: string;
   const log: string[] = [];
+  const restoredFrom: string[] = [];
 
   /** The discovery script's exports, written where reg.exe would write them. */
   const answer = (script: Script<unknown>): { value: unknown } => {
@@ -59,6 +62,8 @@ describe('recipes with SQL Server (TDS stand-in, mssql/tedious)', () => {
   beforeAll(async () => {
     standIn = await startTdsStandIn({ login: (l) => (l.password === PASSWORD ? undefined : { number: 18456, message: `Login failed for user '${l.userName}'.` }) });
     dir = mkdtempSync(path.join(os.tmpdir(), 'pb-recipes-sql-'));
+    staging = path.join(dir, 'staging-share');
+    mkdirSync(staging);
     writeSampleFiles(path.join(dir, 'drive_c'));
     standIn.rules = [
       { match: /^RESTORE VERIFYONLY/, reply: (t) => [...verifyOk, ...(/HEADERONLY/.test(t) ? [{ statementDone: true } as TdsAction, headerRows] : [])] },
@@ -76,7 +81,18 @@ describe('recipes with SQL Server (TDS stand-in, mssql/tedious)', () => {
         },
       },
       { match: /sys\.dm_exec_sessions/, reply: [{ rows: { columns: [{ name: 'SessionId', type: 'smallint' }, { name: 'ProgramName', type: 'nvarchar' }, { name: 'HostName', type: 'nvarchar' }, { name: 'LoginName', type: 'nvarchar' }, { name: 'DatabaseName', type: 'nvarchar' }], rows: [] } }, { rows: { columns: [{ name: 'DatabaseId', type: 'int' }], rows: [[7]] } }] },
-      { match: /RESTORE DATABASE/, reply: () => (log.push('sql:RESTORE'), [{ info: { number: 3014, message: 'RESTORE DATABASE successfully processed 6154 pages in 0.5 seconds.' } }]) },
+      {
+        match: /RESTORE DATABASE/,
+        reply: (t) => {
+          // what SQL Server does: read the file at the DISK path (a staged copy is looked up where the test put it)
+          const file = /FROM DISK = N'((?:[^']|'')*)'/.exec(t)?.[1].replace(/''/g, "'") as string;
+          restoredFrom.push(file);
+          const local = file.startsWith('E:\\Restore\\') ? path.join(staging, file.slice('E:\\Restore\\'.length)) : file;
+          if (!existsSync(local)) return [{ error: { number: 3201, message: `Cannot open backup device '${file}'. Operating system error 3(The system cannot find the path specified.).` } }];
+          log.push(`sql:RESTORE sha256=${createHash('sha256').update(readFileSync(local)).digest('hex')}`);
+          return [{ info: { number: 3014, message: 'RESTORE DATABASE successfully processed 6154 pages in 0.5 seconds.' } }];
+        },
+      },
     ];
   });
   afterAll(async () => {
@@ -104,6 +120,49 @@ describe('recipes with SQL Server (TDS stand-in, mssql/tedious)', () => {
     const done = await restore({ set: r.path as string, runner, overrides: { pathMap: { 'C:\\': path.join(dir, 'drive_c') } }, dryRun: false, sql: { chat: conn() } });
     expect(done.status).toBe('restored');
     const order = log.filter((l) => /stopServices|startServices|sql:RESTORE/.test(l));
-    expect(order).toEqual(['script:stopServices', 'sql:RESTORE', 'script:startServices']);
+    expect(order).toEqual(['script:stopServices', expect.stringMatching(/^sql:RESTORE/), 'script:startServices']);
+  });
+
+  it('sql.stagingPath/serverPath: the verified .bak is copied where SQL Server reads it, checked by sha256, before any service stops', async () => {
+    const runner = new RecordingRunner(answer);
+    const pathMap = { 'C:\\': path.join(dir, 'drive_c') };
+    const r = await backup({ runner, target: path.join(dir, 'target-staging'), kind: 'manual', products: ['chat-database'], sql: { chat: { ...conn(), database: 'UCServerChat' } }, overrides: { pathMap } });
+    expect(r.status).toBe('complete');
+    const art = r.manifest?.artifacts.find((a) => a.id === 'chat-database.chat-db');
+    const name = `${path.basename(r.path as string)}.chat-database.chat-db.UCServerChat.bak`;
+    const chat = { ...conn(), stagingPath: staging, serverPath: 'E:\\Restore' };
+
+    const plan = await restore({ set: r.path as string, runner, overrides: { pathMap }, sql: { chat } });
+    expect(plan.actions[1]).toBe(`copy "${path.join(r.path as string, 'sql', 'chat-database.chat-db.UCServerChat.bak')}" "${path.join(staging, name)}"  (sha256 checked); RESTORE DATABASE [UCServerChat] FROM DISK = N'E:\\Restore\\${name}' WITH CHECKSUM, REPLACE`);
+    expect(readdirSync(staging)).toEqual([]); // a dry run copies nothing
+
+    log.length = 0;
+    restoredFrom.length = 0;
+    const done = await restore({ set: r.path as string, runner, overrides: { pathMap }, dryRun: false, sql: { chat } });
+    expect(done.steps.filter((s) => s.status === 'failed')).toEqual([]);
+    expect(done.status).toBe('restored');
+    expect(restoredFrom).toEqual([`E:\\Restore\\${name}`]);
+    // SQL Server read a byte-identical copy; the staging step came before the stop; the copy is gone afterwards
+    expect(log.filter((l) => /stopServices|startServices|sql:RESTORE/.test(l))).toEqual(['script:stopServices', `sql:RESTORE sha256=${art?.sha256}`, 'script:startServices']);
+    const ids = done.steps.map((s) => s.id);
+    expect(ids.indexOf('stage:chat-database.chat-db')).toBeLessThan(ids.indexOf('stop:UCServer'));
+    expect(done.steps.find((s) => s.id === 'stage:chat-database.chat-db')?.message).toContain(`sha256 ${art?.sha256} checked after the copy`);
+    expect(readdirSync(staging)).toEqual([]);
+
+    // keepStaged keeps the copy; without serverPath SQL Server is given the staging path itself
+    const kept = await restore({ set: r.path as string, runner, overrides: { pathMap }, dryRun: false, sql: { chat: { ...conn(), stagingPath: staging, keepStaged: true } } });
+    expect(kept.status).toBe('restored');
+    expect(readdirSync(staging)).toEqual([name]);
+    expect(restoredFrom[restoredFrom.length - 1]).toBe(path.join(staging, name));
+    rmSync(path.join(staging, name));
+
+    // refused before anything runs or stops: a missing staging folder, serverPath alone, a relative serverPath, stopServices: false
+    log.length = 0;
+    await expect(restore({ set: r.path as string, runner, overrides: { pathMap }, dryRun: false, sql: { chat: { ...chat, stagingPath: path.join(dir, 'no-such-share') } } })).rejects.toMatchObject({ code: 'PB_VALIDATION', message: expect.stringContaining('staging folder') });
+    await expect(restore({ set: r.path as string, runner, dryRun: false, sql: { chat: { ...conn(), serverPath: 'E:\\Restore' } } })).rejects.toMatchObject({ code: 'PB_VALIDATION', message: expect.stringContaining('serverPath needs sql.chat.stagingPath') });
+    await expect(restore({ set: r.path as string, runner, dryRun: false, sql: { chat: { ...chat, serverPath: 'Restore\\here' } } })).rejects.toMatchObject({ code: 'PB_VALIDATION', message: expect.stringContaining('not an absolute folder') });
+    await expect(restore({ set: r.path as string, runner, overrides: { pathMap }, dryRun: false, stopServices: false, sql: { chat } })).rejects.toMatchObject({ code: 'PB_VALIDATION', message: expect.stringContaining('every UCServer must be stopped') });
+    expect(log.filter((l) => /stopServices|sql:RESTORE/.test(l))).toEqual([]);
+    expect(readdirSync(staging)).toEqual([]);
   });
 });
