@@ -87,6 +87,7 @@ const HEAD: Record<RunbookLanguage, Record<string, string>> = {
     yes: 'yes: artifacts are `.pbenc` files; restore needs the passphrase or key file', no: 'no',
     stop: 'Stop the services', sql: 'Restore the SQL Server databases', ad: 'Restore the Active Directory attributes', folders: 'Restore the folders and files', services: 'Re-apply the service definitions', registry: 'Import the registry', start: 'Start the services',
     forUser: 'for user', verify: 'Check the set first',
+    sqlStaging: "SQL Server reads the .bak itself, with its own service account. When it runs on another host or its account cannot read this folder, copy the .bak first to a folder it can read (e.g. a share on the SQL host), compare the copy's sha256 with manifest.json, and give that path in FROM DISK. restore() does this with sql: { chat: { ..., stagingPath: '<folder this machine writes>', serverPath: '<the same folder as SQL Server sees it>' } }.",
   },
   de: {
     title: 'Anleitung zur Wiederherstellung', about: 'Zu diesem Backup', host: 'Host', set: 'Backup', kind: 'Art', reason: 'Anlass', created: 'Erstellt', encrypted: 'Verschlüsselt',
@@ -96,6 +97,7 @@ const HEAD: Record<RunbookLanguage, Record<string, string>> = {
     yes: 'ja: die Dateien sind `.pbenc`; restore braucht die Passphrase oder die Schlüsseldatei', no: 'nein',
     stop: 'Dienste stoppen', sql: 'SQL-Server-Datenbanken zurückspielen', ad: 'Active-Directory-Attribute zurückschreiben', folders: 'Ordner und Dateien zurückkopieren', services: 'Dienstdefinitionen wieder anwenden', registry: 'Registry importieren', start: 'Dienste starten',
     forUser: 'für Benutzer', verify: 'Zuerst das Backup prüfen',
+    sqlStaging: "SQL Server liest die .bak-Datei selbst, mit seinem eigenen Dienstkonto. Läuft er auf einem anderen Host oder kann sein Konto diesen Ordner nicht lesen, kopieren Sie die .bak-Datei zuerst in einen Ordner, den er lesen kann (z. B. eine Freigabe auf dem SQL-Host), vergleichen den sha256 der Kopie mit manifest.json und geben diesen Pfad bei FROM DISK an. restore() erledigt das mit sql: { chat: { ..., stagingPath: '<Ordner, den dieser Rechner schreibt>', serverPath: '<derselbe Ordner, wie SQL Server ihn sieht>' } }.",
   },
 };
 
@@ -223,6 +225,7 @@ function section(input: RunbookInput, lang: RunbookLanguage): string {
     }
     if (cmds.length === 0) continue;
     lines.push(`${++k}. ${h[phase]}`, '', '   ```bat', ...cmds.map((c) => `   ${c}`), '   ```', '');
+    if (phase === 'sql') lines.push(`   ${h.sqlStaging}`, '');
   }
   if (k === 0) lines.push(`- ${h.none}`, '');
 

@@ -265,6 +265,18 @@ describe('runbook', () => {
     for (const t of ['beim ersten Dialog ab', 'Treiberinstanz hinzufügen', 'Kennwort', 'Lizenzschlüssel', 'nur Setup-Dateien', 'UCConnect-ID aus der Einladungsmail']) expect(de).toContain(t);
     expect(en).toContain('its own folder holds only shipped files');
   });
+  it('with a SQL database: the RESTORE command, and how SQL Server gets at the .bak (stagingPath/serverPath), in both languages', () => {
+    const d = sampleDiscovery();
+    const plan = planBackup(d, { sql: { chat: { server: 'SQL01', auth: { kind: 'integrated' }, database: 'UCServerChat' } } });
+    const md = buildRunbook({ discovery: d, plan, host: 'SRV-UC01', name: 'n', kind: 'manual', createdAt: new Date('2026-11-30T02:15:00Z'), isEncrypted: false, setPath: 'D:\\Backup\\SRV-UC01\\n' });
+    const [en, de] = md.split('\n---\n');
+    expect(en).toContain("RESTORE DATABASE [UCServerChat] FROM DISK = N'D:\\Backup\\SRV-UC01\\n\\sql\\chat-database.chat-db.UCServerChat.bak' WITH CHECKSUM, REPLACE");
+    expect(en).toMatch(/When it runs on another host or its account cannot read this folder, copy the \.bak first .*stagingPath: .*serverPath:/);
+    expect(de).toMatch(/Läuft er auf einem anderen Host .*stagingPath: .*serverPath:/);
+    expect(en.indexOf('RESTORE DATABASE')).toBeLessThan(en.indexOf('stagingPath'));
+    // without a database, no SQL note
+    expect(buildRunbook({ discovery: d, plan: planBackup(d, {}), host: 'h', name: 'n', kind: 'manual', createdAt: new Date(), isEncrypted: false })).not.toContain('stagingPath');
+  });
 });
 
 describe('restore: pure parts and validation', () => {
