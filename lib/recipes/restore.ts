@@ -311,6 +311,16 @@ export interface ArtifactContentCheck {
   message?: string;
 }
 
+/** JSON.parse whose error names the file and position but never quotes the text (licence keys, personal data). */
+function parseJsonQuietly(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const at = /position (\d+)/.exec((e as Error).message)?.[1];
+    throw new Error(`${where} is not valid JSON${at === undefined ? '' : ` (at character ${at})`}.`);
+  }
+}
+
 /** What {@link verifyBackup} returns. */
 export interface BackupVerification {
   /** True when the set is complete, every hash matches and every file opens. */
@@ -380,8 +390,8 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Backup
           file = out;
         }
         if (kind === 'reg') parseRegFile(await readFile(file));
-        else if (kind === 'json') JSON.parse(await readFile(file, 'utf8'));
-        else if (kind === 'jsonl') (await readFile(file, 'utf8')).split('\n').filter((l) => l.trim() !== '').forEach((l) => JSON.parse(l));
+        else if (kind === 'json') parseJsonQuietly(await readFile(file, 'utf8'), a.path);
+        else if (kind === 'jsonl') (await readFile(file, 'utf8')).split('\n').forEach((l, i) => l.trim() !== '' && parseJsonQuietly(l, `${a.path} line ${i + 1}`));
         else if (kind === 'archive') {
           await mkdir(path.join(scratch, 'scan'), { recursive: true });
           await restoreDirectory({ archive: file, target: path.join(scratch, 'scan', a.id), mode: 'replace', dryRun: true });

@@ -239,6 +239,28 @@ describeWithTools('recipes end to end (sample installation, Wine reg.exe/sc.exe,
     }
   });
 
+  it('verifyBackup names a broken JSON artifact without quoting its text (the licence keys stay out of the report)', async () => {
+    const edited = copySet();
+    const manifestFile = path.join(edited, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { artifacts: { id: string; path: string; sha256: string; bytes: number }[] };
+    const entry = manifest.artifacts.find((a) => a.id === 'licences.licences')!;
+    // hand-edited and broken right at the key: the JSON parser's message would quote it
+    const bad = Buffer.from('{"licences":[{"component":"ProCall 8 Enterprise","key":PCE8-AAAA-BBBB-CCCC}]}\n');
+    writeFileSync(path.join(edited, ...entry.path.split('/')), bad);
+    entry.sha256 = createHash('sha256').update(bad).digest('hex');
+    entry.bytes = bad.length;
+    writeFileSync(manifestFile, JSON.stringify(manifest, null, 2));
+    try {
+      const v = await verifyBackup({ set: edited, record: false });
+      expect(v.ok).toBe(false);
+      expect(v.content.find((c) => c.path === entry.path)).toMatchObject({ kind: 'json', state: 'broken', message: expect.stringContaining('not valid JSON') });
+      expect(JSON.stringify(v)).not.toContain('PCE8-AAAA');
+      await expect(restore({ set: edited, runner, overrides: overrides() })).rejects.toMatchObject({ code: 'PB_SET_CORRUPT', message: expect.not.stringContaining('PCE8-AAAA') });
+    } finally {
+      rmSync(path.dirname(path.dirname(edited)), { recursive: true, force: true });
+    }
+  });
+
   it('a failed required artifact fails the set (exit code 1) and keeps the other artifacts for inspection', async () => {
     const r = await backup({ runner, target, kind: 'manual', products: ['enterprise', 'ecsta'], overrides: { ...overrides(), roots: { UCDB: 'C:\\ProgramData\\estos\\UCServer\\nowhere' } }, shadowCopy: 'never' });
     expect(r.status).toBe('failed');
