@@ -1,8 +1,9 @@
 /**
  * A DataCenter restore drill: prove that the newest set restores, without touching the running
  * server. Verify the set (every artifact re-hashed), ask restore() for its plan (version check,
- * every .reg parsed, every archive scanned: nothing changes), then restore every folder into a
- * scratch folder and every registry export into plain files, and compare with the manifest.
+ * every .reg parsed, every archive scanned: nothing changes), then let restore() put every folder
+ * back into a scratch folder with `stopServices: false` (no service is stopped, the live folders
+ * stay as they are), compare with the manifest, and read every registry export into plain files.
  *
  * With the CLI (the plan part):
  *   procall-backup verify D:\Backup\UC01\<set>
@@ -12,9 +13,12 @@
  */
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { backup, extractArtifact, parseRegFile, readManifest, restore, restoreDirectory, verifySet } from '../lib';
+import { backup, extractArtifact, parseRegFile, readManifest, rerootPath, restore, toLocalPath, verifySet } from '../lib';
 import { readFileSync } from 'node:fs';
 import { argValue, runExample } from './sample-host';
+
+/** The drill's roots are a Windows-form alias that the path map sends to the scratch folder. */
+const DRILL = 'X:\\pb-drill';
 
 function countFiles(dir: string): number {
   let n = 0;
@@ -34,41 +38,54 @@ runExample(async (host) => {
   const v = await verifySet(setPath, { record: false });
   console.log(`1. verify: ${v.ok ? 'ok' : 'NOT ok'} (${v.artifacts.length} artifacts re-hashed)`);
   if (!v.ok) return 1;
-  const plan = await restore({ set: setPath, runner: host.runner, overrides: host.overrides, dryRun: true });
-  console.log(`2. restore plan: ${plan.actions.length} steps, versions ${plan.versions.map((x) => `${x.product} ${x.backedUp}=${x.installed}`).join(', ') || 'n/a'}; nothing was changed`);
-  const scratch = path.join(host.work, 'drill');
   const manifest = await readManifest(setPath);
+  // every root the set used (UCROOT, UCDB, MEDIAROOT, ...) gets its own folder in the scratch tree
+  const backedUpRoots: Record<string, string> = {};
+  for (const p of manifest.products) for (const [name, param] of Object.entries(p.parameters ?? {})) if (/^[A-Z]+$/.test(name) && typeof param.value === 'string') backedUpRoots[name] = param.value;
+  const drillRoots = Object.fromEntries(Object.keys(backedUpRoots).map((name) => [name, `${DRILL}\\${name}`]));
+  const scratch = path.join(host.work, 'drill');
+  mkdirSync(scratch, { recursive: true });
+  const overrides = { ...host.overrides, roots: { ...(host.overrides.roots ?? {}), ...drillRoots }, pathMap: { ...(host.overrides.pathMap ?? {}), [DRILL]: path.join(scratch, 'folders') } };
+  const drill = { set: setPath, runner: host.runner, overrides, only: ['folders'], stopServices: false };
+  const plan = await restore({ ...drill, dryRun: true });
+  console.log(`2. restore plan: ${plan.actions.length} steps, versions ${plan.versions.map((x) => `${x.product} ${x.backedUp}=${x.installed}`).join(', ') || 'n/a'}; nothing was changed`);
+  if (plan.warnings.some((w) => /live path/.test(w))) {
+    console.log(`   FAIL a folder would go back to its live path: ${plan.warnings.join(' ')}`);
+    return 1;
+  }
   let failures = 0;
-  console.log(`3. restoring into ${scratch}:`);
-  for (const a of manifest.artifacts) {
+  console.log(`3. restoring into ${scratch} (no service is stopped):`);
+  const done = await restore({ ...drill, dryRun: false });
+  for (const step of done.steps.filter((s) => s.phase === 'folders')) {
+    const a = manifest.artifacts.find((x) => x.id === step.id);
+    if (!a) continue;
+    const into = toLocalPath(rerootPath(a.source, backedUpRoots, drillRoots), overrides.pathMap);
+    if (step.status !== 'done') {
+      failures++;
+      console.log(`   FAIL ${a.id}: ${step.message}`);
+    } else if (a.primitive === 'snapshotDirectory') {
+      const expected = Number(a.details?.files ?? 0);
+      const files = countFiles(into);
+      const ok = files === expected;
+      if (!ok) failures++;
+      console.log(`   ${ok ? 'ok  ' : 'FAIL'} folder   ${a.id}: ${files} files (manifest: ${expected}) <- ${a.source}`);
+    } else {
+      console.log(`   ok   file     ${a.id}: ${statSync(into).size} bytes <- ${a.source}`);
+    }
+  }
+  // restore() would import the registry into the live machine: the drill reads every export into plain files instead
+  for (const a of manifest.artifacts.filter((x) => x.primitive === 'exportRegistryKey' || x.primitive === 'exportUserRegistryKey')) {
     try {
-      if (a.primitive === 'snapshotDirectory' && a.details?.files === 0 && a.details?.dirs === 0) {
-        // an empty folder was archived as a tar with no entry: it restores as an empty folder
-        mkdirSync(path.join(scratch, 'folders', a.id), { recursive: true });
-        console.log(`   ok   folder   ${a.id}: an empty folder <- ${a.source}`);
-      } else if (a.primitive === 'snapshotDirectory') {
-        mkdirSync(path.join(scratch, 'folders'), { recursive: true });
-        const archive = await extractArtifact(setPath, a.id, path.join(scratch, 'archives', `${a.id}.tar.gz`), { manifest });
-        const into = path.join(scratch, 'folders', a.id);
-        const r = await restoreDirectory({ archive: archive.file, target: into, mode: 'replace', expectedSha256: a.sha256 });
-        const expected = Number(a.details?.files ?? r.files);
-        const ok = r.files === expected && (r.files === 0 || countFiles(into) === r.files);
-        if (!ok) failures++;
-        console.log(`   ${ok ? 'ok  ' : 'FAIL'} folder   ${a.id}: ${r.files} files (manifest: ${expected}) <- ${a.source}`);
-      } else if (a.primitive === 'copyFile') {
-        const out = await extractArtifact(setPath, a.id, path.join(scratch, 'files', path.basename(a.path)), { manifest });
-        console.log(`   ok   file     ${a.id}: ${out.bytes} bytes <- ${a.source}`);
-      } else if (a.primitive === 'exportRegistryKey' || a.primitive === 'exportUserRegistryKey') {
-        const out = await extractArtifact(setPath, a.id, path.join(scratch, 'registry', path.basename(a.path)), { manifest });
-        const doc = parseRegFile(readFileSync(out.file));
-        const values = doc.keys.reduce((n, k) => n + k.values.length, 0);
-        console.log(`   ok   registry ${a.id}: ${doc.keys.length} keys, ${values} values <- ${a.source}`);
-      }
+      const out = await extractArtifact(setPath, a.id, path.join(scratch, 'registry', path.basename(a.path)), { manifest });
+      const doc = parseRegFile(readFileSync(out.file));
+      const values = doc.keys.reduce((n, k) => n + k.values.length, 0);
+      console.log(`   ok   registry ${a.id}: ${doc.keys.length} keys, ${values} values <- ${a.source}`);
     } catch (e) {
       failures++;
       console.log(`   FAIL ${a.id}: ${(e as Error).message}`);
     }
   }
+  if (done.status !== 'restored') failures++;
   console.log(failures === 0 ? 'Drill OK: the set restores; the server was not touched.' : `Drill FAILED: ${failures} artifact(s) did not restore.`);
   return failures === 0 ? 0 : 1;
 });

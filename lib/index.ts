@@ -54,3 +54,6 @@ export { EXIT_CODES, exitCodeForError, exitCodeForOutcome, statusOfExitCode, typ
 export { buildEventLogScript, parseEventLogResult, formatEventMessage, writeRunEventLog, EVENT_LOG_SOURCE, EVENT_IDS, EVENT_MESSAGE_MAX, type EventLogEntry, type EventLogResult } from './cli/event-log';
 export { readSecret, readLicences, SECRET_ENV, type SecretName, type SecretOrigin } from './cli/secrets';
 export { formatTable, formatBytes, formatAgeHours, formatProgressLine, createProgressBar, type ProgressBar } from './cli/display';
+// -- recipes: Media Server log folder (logparams.txt), SQL restore staging --
+export { parseLogParams, type MediaLogParams, type LogParamsResult, type ParseLogParamsOptions } from './recipes/discover';
+export type { RestoreSqlTarget } from './recipes/restore';

@@ -96,6 +96,8 @@ describeWithTools('examples on the sample installation (real pwsh, Wine reg.exe/
     expect(r.stdout).toMatch(/2\. restore plan: \d+ steps/);
     expect(r.stdout).toMatch(/ok {3}folder {3}enterprise\.config: [1-9]\d* files \(manifest: [1-9]\d*\)/);
     expect(r.stdout).toMatch(/ok {3}registry ecsta\.ecsta\.ECSTACA4000p3: \d+ keys, \d+ values/);
+    expect(r.stdout).toContain('(no service is stopped)'); // restore({ stopServices: false }) into the scratch roots
+    expect(r.stdout).toMatch(/ok {3}file {5}media-server\.media-logparams: [1-9]\d* bytes/);
     expect(r.stdout).not.toContain('FAIL');
     expect(r.stdout).toContain('Drill OK');
   });
