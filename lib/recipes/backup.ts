@@ -516,7 +516,8 @@ async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOp
       const { backupSqlDatabase } = require('../primitives/sql-server') as typeof import('../primitives/sql-server');
       const r = await backupSqlDatabase(options.runner, { ...db, file: db.serverFile ?? target, localPath: db.localFile ?? (db.serverFile ? undefined : target) });
       if (db.localFile && path.resolve(db.localFile) !== path.resolve(target)) {
-        await copyFile(db.localFile, target);
+        await copyFile(db.localFile, `${target}.partial`);
+        await rename(`${target}.partial`, target);
       }
       if (!r.isFileReachable && !db.localFile) throw new ProcallBackupError('PB_SQL_BACKUP_DEVICE', `SQL Server wrote ${r.file}, which this process cannot read.`, { fix: 'Give sql.<role>.localFile (where this machine reads that file), or a serverFile on a share both can reach.' });
       await record(target, { primitive: 'backupSqlDatabase', details: { server: r.server, database: r.database, isVerified: r.isVerified, isCopyOnly: r.header.isCopyOnly, firstLsn: r.header.firstLsn, lastLsn: r.header.lastLsn } });
