@@ -3,24 +3,10 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, sym
 import os from 'node:os';
 import path from 'node:path';
 import { restoreDirectory, snapshotDirectory } from '../../lib/primitives/directory';
-import { buildRawTarGz, readTree, type RawEntry } from './directory-support';
+import { buildRawTarGz, readTree, type RawEntry, useScratchDirs } from './directory-support';
 import { describeWithTools, which } from '../support/tools';
 
-let work: string;
-beforeAll(() => {
-  work = mkdtempSync(path.join(os.tmpdir(), 'pb-restore-'));
-});
-afterAll(() => {
-  rmSync(work, { recursive: true, force: true });
-});
-
-let n = 0;
-function freshDir(): string {
-  n += 1;
-  const d = path.join(work, `case${n}`);
-  mkdirSync(d, { recursive: true });
-  return d;
-}
+const freshDir = useScratchDirs('pb-restore-');
 
 /** A small UCServer-like tree with the awkward cases. */
 function makeSource(root: string): void {

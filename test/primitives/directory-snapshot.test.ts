@@ -1,31 +1,17 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, chmodSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { appendFileSync, chmodSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, truncateSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RecordingRunner } from '../../lib/powershell/dry-run';
 import type { Runner } from '../../lib/powershell/runner';
 import { compileExclude, restoreDirectory, snapshotDirectory, type SnapshotResult } from '../../lib/primitives/directory';
 import { newRunner } from '../support/pwsh';
 import { describeWithTools, findPwsh, ROOT, which } from '../support/tools';
-import { readTree, sha256 } from './directory-support';
+import { readTree, sha256, useScratchDirs } from './directory-support';
 
 const MANY_FILES = Number(process.env.PB_TEST_MANY_FILES ?? 20_000);
 
-let work: string;
-beforeAll(() => {
-  work = mkdtempSync(path.join(os.tmpdir(), 'pb-snap-'));
-});
-afterAll(() => {
-  rmSync(work, { recursive: true, force: true });
-});
-let n = 0;
-function freshDir(): string {
-  n += 1;
-  const d = path.join(work, `case${n}`);
-  mkdirSync(d, { recursive: true });
-  return d;
-}
+const freshDir = useScratchDirs('pb-snap-');
 
 function makeSource(root: string): void {
   mkdirSync(path.join(root, 'config', 'ünïcödé ☃'), { recursive: true });

@@ -1,6 +1,7 @@
 /** Real-file helpers shared by the folder snapshot and restore suites. */
 import { createHash } from 'node:crypto';
-import { lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { Header, Pax } from 'tar';
@@ -69,4 +70,20 @@ export function buildRawTarGz(entries: RawEntry[]): Buffer {
   }
   blocks.push(Buffer.alloc(1024));
   return zlib.gzipSync(Buffer.concat(blocks));
+}
+
+/** A scratch folder for the suite (removed afterwards); returns a function that gives a fresh sub-folder per case. */
+export function useScratchDirs(prefix: string): () => string {
+  let work = '';
+  let n = 0;
+  beforeAll(() => {
+    work = mkdtempSync(path.join(os.tmpdir(), prefix));
+  });
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  return () => {
+    n += 1;
+    const d = path.join(work, `case${n}`);
+    mkdirSync(d, { recursive: true });
+    return d;
+  };
 }
