@@ -8,7 +8,7 @@ export { ProcallBackupError, isProcallBackupError, type ErrorCode, type ErrorDet
 export { Secret } from './secret';
 export { quotePowerShell, quoteSqlIdentifier, quoteSqlString } from './powershell/quote';
 export type { Runner, Script, ReadScript, WriteScript, RunResult, RunOptions, HostInfo, ScriptEffect, ToolName, ToolPaths } from './powershell/runner';
-export { PowerShellRunner, resolvePowerShell, PWSH_ENV, type PowerShellRunnerOptions } from './powershell/session';
+export { PowerShellRunner, resolvePowerShell, PWSH_ENV, PWSH_PROCESS_ENV, type PowerShellRunnerOptions } from './powershell/session';
 export { dryRun, RecordingRunner, type DryRunRunner, type DryRunAction, type RecordedAnswer } from './powershell/dry-run';
 // -- primitives (one block per primitive; keep each block to its own lines) --
 // -- registry (issue 3) --

@@ -13,5 +13,5 @@ if (tsc.status !== 0) {
 }
 // The suite runs inside a network namespace with only loopback (scripts/in-test-netns.sh).
 const args = [path.join(root, 'scripts', 'in-test-netns.sh'), process.execPath, jest, '--maxWorkers=2', ...process.argv.slice(2)];
-const r = spawnSync('bash', args, { stdio: 'inherit', cwd: root, env: { ...process.env, PROCALL_BACKUP_PWSH: process.env.PROCALL_BACKUP_PWSH || path.join(root, '.tools', 'pwsh', process.platform === 'win32' ? 'pwsh.exe' : 'pwsh') } });
+const r = spawnSync('bash', args, { stdio: 'inherit', cwd: root, env: { ...process.env, DOTNET_MultiCoreJitMinNumCpus: '65535', PROCALL_BACKUP_PWSH: process.env.PROCALL_BACKUP_PWSH || path.join(root, '.tools', 'pwsh', process.platform === 'win32' ? 'pwsh.exe' : 'pwsh') } });
 process.exit(r.status === null ? 1 : r.status);

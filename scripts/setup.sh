@@ -4,6 +4,8 @@
 #   bash scripts/setup.sh              everything
 #   bash scripts/setup.sh --pwsh-only  npm packages and PowerShell only (for the demo)
 set -euo pipefail
+# .NET multi-core JIT startup profiles get corrupted by parallel pwsh starts (see lib/powershell/session.ts)
+export DOTNET_MultiCoreJitMinNumCpus=65535
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 TOOLS=$ROOT/.tools

@@ -3,7 +3,7 @@
  * one new pwsh process per call (the obvious alternative), side by side. Prints medians and the ratio.
  */
 import { spawnSync } from 'node:child_process';
-import { PowerShellRunner, resolvePowerShell } from '../../lib/powershell/session';
+import { PWSH_PROCESS_ENV, PowerShellRunner, resolvePowerShell } from '../../lib/powershell/session';
 import { buildInvocation } from '../../lib/powershell/script';
 import { median } from '../bench-support';
 
@@ -28,7 +28,7 @@ export async function run(args: string[]): Promise<void> {
   for (let i = 0; i < n; i++) {
     const { line } = buildInvocation(script(i));
     const t = process.hrtime.bigint();
-    const r = spawnSync(exe, ['-NoLogo', '-NoProfile', '-NonInteractive', '-Command', line], { encoding: 'utf8' });
+    const r = spawnSync(exe, ['-NoLogo', '-NoProfile', '-NonInteractive', '-Command', line], { encoding: 'utf8', env: { ...process.env, ...PWSH_PROCESS_ENV } });
     perProcess.push(Number(process.hrtime.bigint() - t) / 1e6);
     if (!r.stdout.includes('<<PB-RESULT>>')) throw new Error(`pwsh failed: ${r.stderr}`);
   }

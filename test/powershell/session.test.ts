@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
@@ -175,6 +175,24 @@ describeWithTools('PowerShellRunner on real pwsh', { pwsh: findPwsh(), sh: which
     } finally {
       await pool.close();
     }
+  });
+
+  it('starts even when pwsh\'s shared JIT startup profile is corrupt (it neither reads nor rewrites it)', async () => {
+    const cache = path.join(dir, 'xdg-cache');
+    const profile = path.join(cache, 'powershell', 'StartupProfileData-NonInteractive');
+    mkdirSync(path.dirname(profile), { recursive: true });
+    copyFileSync(path.join(__dirname, 'fixtures', 'corrupt-startup-profile', 'StartupProfileData-NonInteractive'), profile);
+    const before = readFileSync(profile);
+    const inherited = process.env.DOTNET_MultiCoreJitMinNumCpus;
+    delete process.env.DOTNET_MultiCoreJitMinNumCpus; // the runner itself must switch the profile off
+    const r = newRunner({ env: { XDG_CACHE_HOME: cache } });
+    if (inherited !== undefined) process.env.DOTNET_MultiCoreJitMinNumCpus = inherited;
+    try {
+      await expect(r.run({ name: 'alive', effect: 'read', body: '6 * 7' })).resolves.toMatchObject({ value: 42 });
+    } finally {
+      await r.close();
+    }
+    expect(readFileSync(profile).equals(before)).toBe(true);
   });
 
   it('refuses calls after close', async () => {
