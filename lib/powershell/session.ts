@@ -212,7 +212,7 @@ export class PowerShellRunner implements Runner {
   private readonly poolSize: number;
   private readonly env: NodeJS.ProcessEnv;
   private readonly idle: Session[] = [];
-  private readonly waiters: Array<(s: Session) => void> = [];
+  private readonly waiters: Array<{ resolve: (s: Session) => void; reject: (e: Error) => void }> = [];
   private readonly all = new Set<Session>();
   private closed = false;
 
@@ -272,6 +272,8 @@ export class PowerShellRunner implements Runner {
   /** Ends every session. */
   async close(): Promise<void> {
     this.closed = true;
+    // calls still waiting for a session would otherwise wait forever
+    for (const w of this.waiters.splice(0)) w.reject(new ProcallBackupError('PB_SESSION_CLOSED', 'Runner was closed while the call waited for a session.', { fix: 'Close the runner only after its calls have finished.' }));
     const sessions = [...this.all];
     this.all.clear();
     this.idle.length = 0;
@@ -289,7 +291,7 @@ export class PowerShellRunner implements Runner {
       this.all.add(s);
       return s;
     }
-    return new Promise<Session>((resolve) => this.waiters.push(resolve));
+    return new Promise<Session>((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
   private release(session: Session): void {
@@ -301,7 +303,7 @@ export class PowerShellRunner implements Runner {
       this.all.add(next);
     }
     const waiter = this.waiters.shift();
-    if (waiter) waiter(next);
+    if (waiter) waiter.resolve(next);
     else this.idle.push(next);
   }
 }

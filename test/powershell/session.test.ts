@@ -195,6 +195,14 @@ describeWithTools('PowerShellRunner on real pwsh', { pwsh: findPwsh(), sh: which
     expect(readFileSync(profile).equals(before)).toBe(true);
   });
 
+  it('a call waiting for a session is refused when the runner closes, instead of waiting forever', async () => {
+    const r = newRunner({ poolSize: 1 });
+    const busy = r.run({ name: 'busy', effect: 'read', body: 'Start-Sleep -Milliseconds 1500; 1' });
+    const waiting = r.run({ name: 'waiting', effect: 'read', body: '2' });
+    await new Promise((done) => setTimeout(done, 200));
+    await Promise.all([r.close(), expect(waiting).rejects.toMatchObject({ code: 'PB_SESSION_CLOSED' }), busy.catch(() => undefined)]);
+  });
+
   it('refuses calls after close', async () => {
     const r = newRunner();
     await r.run({ name: 'warm', effect: 'read', body: '1' });
