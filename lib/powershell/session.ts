@@ -131,7 +131,11 @@ class Session {
 
   /** Runs one line after the session start; resolves with its stdout and stderr, rejects when the process dies. */
   async invoke(line: string): Promise<{ stdout: string; stderr: string }> {
-    await this.ready;
+    try {
+      await this.ready;
+    } catch (e) {
+      throw new SessionStartError((e as Error).message);
+    }
     return this.send(line);
   }
 
@@ -226,6 +230,16 @@ export class PowerShellRunner implements Runner {
 
   /** Runs `script` and returns its typed result; throws {@link ProcallBackupError} on failure. */
   async run<T>(script: Script<T>, options: RunOptions = {}): Promise<RunResult<T>> {
+    try {
+      return await this.runOnce(script, options);
+    } catch (e) {
+      // A session that died before the script was sent ran nothing: one fresh session may try again.
+      if (!(e instanceof ProcallBackupError) || !(e.cause instanceof SessionStartError) || this.closed) throw e;
+      return this.runOnce(script, options);
+    }
+  }
+
+  private async runOnce<T>(script: Script<T>, options: RunOptions): Promise<RunResult<T>> {
     if (this.closed) throw new ProcallBackupError('PB_SESSION_CLOSED', `Runner is closed; '${script.name}' was not run.`, { fix: 'Create a new PowerShellRunner.' });
     const invocation = buildInvocation(script, this.tools);
     const timeoutMs = options.timeoutMs ?? script.timeoutMs ?? this.timeoutMs;
@@ -309,6 +323,9 @@ export class PowerShellRunner implements Runner {
 }
 
 class TimeoutSignal extends Error {}
+
+/** The session died while starting: the script was never sent, so the call may be retried once. */
+class SessionStartError extends Error {}
 
 /** Turns the raw output of one call into a typed result or a typed error (pure). */
 export function interpret<T>(script: Script<T>, raw: { stdout: string; stderr: string }, durationMs: number, secrets: readonly Secret[]): RunResult<T> {

@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
@@ -193,6 +193,27 @@ describeWithTools('PowerShellRunner on real pwsh', { pwsh: findPwsh(), sh: which
       await r.close();
     }
     expect(readFileSync(profile).equals(before)).toBe(true);
+  });
+
+  it('retries once on a fresh session when a session dies while starting (the script was never sent)', async () => {
+    const starts = path.join(dir, 'starts');
+    const flaky = path.join(dir, 'flaky-pwsh');
+    // crashes on its first start, then is the real pwsh
+    writeFileSync(flaky, `#!/bin/sh\necho x >> '${starts}'\n[ "$(wc -l < '${starts}')" -le 1 ] && kill -SEGV $$\nexec '${findPwsh()}' "$@"\n`, { mode: 0o755 });
+    const r = newRunner({ executable: flaky });
+    try {
+      await expect(r.run({ name: 'after-crash', effect: 'read', body: "'ran'" })).resolves.toMatchObject({ value: 'ran' });
+      expect(readFileSync(starts, 'utf8').split('\n').filter(Boolean)).toHaveLength(2);
+    } finally {
+      await r.close();
+    }
+    const broken = path.join(dir, 'broken-pwsh');
+    const brokenStarts = path.join(dir, 'broken-starts');
+    writeFileSync(broken, `#!/bin/sh\necho x >> '${brokenStarts}'\nkill -SEGV $$\n`, { mode: 0o755 });
+    const b = newRunner({ executable: broken });
+    await expect(b.run({ name: 'never', effect: 'read', body: '1' })).rejects.toMatchObject({ code: 'PB_COMMAND_FAILED' });
+    await b.close();
+    expect(readFileSync(brokenStarts, 'utf8').split('\n').filter(Boolean)).toHaveLength(2); // one retry, no loop
   });
 
   it('a call waiting for a session is refused when the runner closes, instead of waiting forever', async () => {
