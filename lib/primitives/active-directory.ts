@@ -12,7 +12,7 @@ import { createReadStream, createWriteStream, promises as fsp, type WriteStream 
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ConnectionOptions } from 'node:tls';
-import { AndFilter, Attribute, Change, Client, EqualityFilter, type Filter, OrFilter, SubstringFilter } from 'ldapts';
+import { AndFilter, Attribute, Ber, type BerReader, Change, Client, EqualityFilter, type Filter, OrFilter, ProtocolOperation, SearchEntry, SearchRequest, SubstringFilter } from 'ldapts';
 import { ProcallBackupError, validationError, type ErrorCode } from '../errors';
 import { Secret } from '../secret';
 import { hashFile } from '../hash-file';
@@ -244,9 +244,10 @@ export function decodeObjectGuid(bytes: Buffer): string {
       fix: 'Request objectGUID as binary (the library does); a string value means a proxy re-encoded it.',
     });
   }
-  const h = bytes.toString('hex');
-  const swap = (s: string): string => s.match(/../g)!.reverse().join('');
-  return `${swap(h.slice(0, 8))}-${swap(h.slice(8, 12))}-${swap(h.slice(12, 16))}-${h.slice(16, 20)}-${h.slice(20)}`;
+  const b = bytes;
+  // The first three groups reversed byte-wise, then one hex pass (this runs once per dumped object).
+  const h = Buffer.from([b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]).toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 /**
@@ -381,7 +382,7 @@ export function buildRequestedAttributes(attributes: readonly AdAttributeInfo[],
 export function buildAdDumpLine(object: AdDumpObject): string {
   const attributes: Record<string, AdAttributeValues> = {};
   for (const [name, values] of Object.entries(object.attributes)) {
-    attributes[name] = Array.isArray(values) ? [...values].sort(compareCodeUnits) : { base64: [...values.base64].sort(compareCodeUnits) };
+    attributes[name] = Array.isArray(values) ? sortedCopy(values) : { base64: sortedCopy(values.base64) };
   }
   const line = { dn: object.dn, objectGUID: object.objectGUID, objectSid: object.objectSid, objectClass: object.objectClass, attributes };
   return `${JSON.stringify(line)}\n`;
@@ -497,6 +498,11 @@ export function assertSecureTransport(url: string, tls: AdTlsOptions = {}): AdEn
   }
   const port = parsed.port ? Number(parsed.port) : protocol === 'ldaps' ? 636 : 389;
   return { protocol, host: parsed.hostname.replace(/^\[|\]$/g, ''), port };
+}
+
+/** The values in code-unit order; zero or one value is already in order (most attributes: no copy, no sort). */
+function sortedCopy(values: readonly string[]): string[] {
+  return values.length < 2 ? (values as string[]) : [...values].sort(compareCodeUnits);
 }
 
 function compareCodeUnits(a: string, b: string): number {
@@ -621,6 +627,7 @@ async function openSession(o: AdConnectionOptions): Promise<AdSession> {
   const timeoutMs = o.timeoutMs ?? 120000;
   const tlsOptions = await buildTlsOptions(tls);
   const client = new Client({ url: o.url, timeout: timeoutMs, connectTimeout: Math.min(timeoutMs, 15000), strictDN: false, tlsOptions: protocol === 'ldaps' ? tlsOptions : undefined });
+  skipDiscardedDecoding(client);
   try {
     if (tls.isStartTls) {
       try {
@@ -681,9 +688,59 @@ function toValueList(v: unknown): Array<string | Buffer> {
  * values arrive as the server's bytes and {@link encodeValues} decides how to write them.
  */
 function allAttributesAsBuffers(): string[] {
-  const list: string[] = [];
-  Object.defineProperty(list, 'includes', { value: () => true });
-  return list;
+  return ALL_ATTRIBUTES_AS_BUFFERS;
+}
+
+const ALL_ATTRIBUTES_AS_BUFFERS: string[] = [];
+Object.defineProperty(ALL_ATTRIBUTES_AS_BUFFERS, 'includes', { value: () => true });
+
+/** An attribute parsed as bytes only: ldapts's own parse also UTF-8-decodes every value, which toObject then drops. */
+class BytesAttribute extends Attribute {
+  override parse(reader: BerReader): void {
+    reader.readSequence();
+    this.type = reader.readString() ?? '';
+    const buffers = this.parsedBuffers;
+    if (reader.peek() === ProtocolOperation.LBER_SET && reader.readSequence(ProtocolOperation.LBER_SET)) {
+      const end = reader.offset + reader.length;
+      while (reader.offset < end) buffers.push(reader.readString(Ber.OctetString, true) ?? Buffer.alloc(0));
+    }
+    this.values = buffers;
+  }
+}
+
+/** A search entry whose attributes are {@link BytesAttribute}s (same wire format, same toObject result). */
+class BytesSearchEntry extends SearchEntry {
+  override parseMessage(reader: BerReader): void {
+    this.name = reader.readString() ?? '';
+    reader.readSequence();
+    const end = reader.offset + reader.length;
+    while (reader.offset < end) {
+      const attribute = new BytesAttribute();
+      attribute.parse(reader);
+      this.attributes.push(attribute);
+    }
+  }
+}
+
+type ParseMessage = (messageId: number, protocolOperation: number, reader: BerReader, request: unknown) => unknown;
+
+/**
+ * Entries of searches that take every value as bytes ({@link allAttributesAsBuffers}) skip ldapts's
+ * per-value UTF-8 decoding, whose strings toObject throws away (it was most of the client CPU of a
+ * dump). Only this client's parser is changed; with another ldapts layout it keeps its own parsing.
+ */
+function skipDiscardedDecoding(client: Client): void {
+  const parser = (client as unknown as { messageParser?: { _getMessageFromProtocolOperation?: ParseMessage } }).messageParser;
+  const original = parser?._getMessageFromProtocolOperation;
+  if (!parser || typeof original !== 'function' || typeof ProtocolOperation.LDAP_RES_SEARCH_ENTRY !== 'number') return;
+  parser._getMessageFromProtocolOperation = function (this: unknown, messageId, protocolOperation, reader, request) {
+    if (protocolOperation !== ProtocolOperation.LDAP_RES_SEARCH_ENTRY || !(request instanceof SearchRequest) || request.explicitBufferAttributes !== ALL_ATTRIBUTES_AS_BUFFERS) {
+      return original.call(this, messageId, protocolOperation, reader, request);
+    }
+    const message = new BytesSearchEntry({ messageId });
+    message.parse(reader, request.controls ?? []);
+    return message;
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -746,7 +803,24 @@ function chunk<T>(list: readonly T[], size: number): T[][] {
  * base searches until the range ends with `*`.
  */
 async function readEntryValues(session: AdSession, entry: Record<string, unknown>, attributes: readonly AdAttributeInfo[]): Promise<Map<string, Array<string | Buffer>>> {
-  const byLower = new Map(attributes.map((a) => [a.name.toLowerCase(), a]));
+  const byLower = indexAttributes(attributes);
+  const collected = collectEntryValues(entry, byLower);
+  if (collected.pending.size) await readRemainingRanges(session, entry, collected);
+  return collected.values;
+}
+
+interface CollectedValues {
+  values: Map<string, Array<string | Buffer>>;
+  /** Attributes whose range did not end with `*`: name → first index still to read. */
+  pending: Map<string, number>;
+}
+
+function indexAttributes(attributes: readonly AdAttributeInfo[]): Map<string, AdAttributeInfo> {
+  return new Map(attributes.map((a) => [a.name.toLowerCase(), a]));
+}
+
+/** The values one entry brought (synchronous: a dump awaits only for the entries with an open range). */
+function collectEntryValues(entry: Record<string, unknown>, byLower: ReadonlyMap<string, AdAttributeInfo>): CollectedValues {
   const values = new Map<string, Array<string | Buffer>>();
   const pending = new Map<string, number>();
   for (const [type, raw] of Object.entries(entry)) {
@@ -761,8 +835,12 @@ async function readEntryValues(session: AdSession, entry: Record<string, unknown
     list.push(...toValueList(raw));
     if (ranged && ranged.high !== '*') pending.set(info.name, ranged.high + 1);
   }
+  return { values, pending };
+}
+
+/** Follows the open ranges of one entry with base searches until each ends with `*`. */
+async function readRemainingRanges(session: AdSession, entry: Record<string, unknown>, { values, pending }: CollectedValues): Promise<void> {
   for (const [name, start] of pending) {
-    const info = byLower.get(name.toLowerCase())!;
     let next: number | undefined = start;
     while (next !== undefined) {
       const from: number = next;
@@ -789,7 +867,6 @@ async function readEntryValues(session: AdSession, entry: Record<string, unknown
       }
     }
   }
-  return values;
 }
 
 function encodeValues(info: AdAttributeInfo, raw: ReadonlyArray<string | Buffer>, dn: string): string[] {
@@ -828,18 +905,22 @@ function toDumpObject(entry: Record<string, unknown>, attributes: readonly AdAtt
 }
 
 function classify(objectClass: readonly string[]): 'computers' | 'groups' | 'users' | 'other' {
-  const set = new Set(objectClass.map((c) => c.toLowerCase()));
-  if (set.has('computer')) return 'computers';
-  if (set.has('group')) return 'groups';
-  if (set.has('user')) return 'users';
-  return 'other';
+  let isGroup = false;
+  let isUser = false;
+  for (const c of objectClass) {
+    const lower = c.toLowerCase();
+    if (lower === 'computer') return 'computers';
+    if (lower === 'group') isGroup = true;
+    else if (lower === 'user') isUser = true;
+  }
+  return isGroup ? 'groups' : isUser ? 'users' : 'other';
 }
 
 // ---------------------------------------------------------------------------------------------
 // Dump
 // ---------------------------------------------------------------------------------------------
 
-async function writeChunk(stream: WriteStream, text: string): Promise<void> {
+async function writeChunk(stream: WriteStream, text: string | Buffer): Promise<void> {
   if (!stream.write(text)) await new Promise<void>((resolve, reject) => {
     const onError = (e: Error): void => { stream.off('drain', onDrain); reject(e); };
     const onDrain = (): void => { stream.off('error', onError); resolve(); };
@@ -887,6 +968,7 @@ export async function dumpAdAttributes(options: AdDumpOptions): Promise<AdDumpRe
   try {
     const attributes = await resolveAttributes(session, options.attributes);
     const requested = buildRequestedAttributes(attributes, session.valueRangeSize);
+    const byLower = indexAttributes(attributes);
     stream = createWriteStream(partial, { flags: 'w' });
     const hash = createHash('sha256');
     const counts = { objects: 0, users: 0, groups: 0, computers: 0, other: 0, values: 0 };
@@ -918,8 +1000,9 @@ export async function dumpAdAttributes(options: AdDumpOptions): Promise<AdDumpRe
         referrals.push(...page.searchReferences);
         let text = '';
         for (const entry of page.searchEntries) {
-          const values = await readEntryValues(session, entry, attributes);
-          const object = toDumpObject(entry, attributes, values);
+          const collected = collectEntryValues(entry, byLower);
+          if (collected.pending.size) await readRemainingRanges(session, entry, collected);
+          const object = toDumpObject(entry, attributes, collected.values);
           for (const [name, v] of Object.entries(object.attributes)) {
             const n = Array.isArray(v) ? v.length : v.base64.length;
             if (n > 0) present.add(name);
@@ -930,9 +1013,11 @@ export async function dumpAdAttributes(options: AdDumpOptions): Promise<AdDumpRe
           text += buildAdDumpLine(object);
         }
         if (text) {
-          hash.update(text);
-          bytes += Buffer.byteLength(text);
-          await writeChunk(stream, text);
+          // Encoded once for the hash, the count and the file.
+          const encoded = Buffer.from(text, 'utf8');
+          hash.update(encoded);
+          bytes += encoded.length;
+          await writeChunk(stream, encoded);
         }
         options.onProgress?.({ objects: counts.objects, pages });
       }
