@@ -305,6 +305,7 @@ export interface AdRangedName {
  * ```
  */
 export function parseRangedAttributeName(type: string): AdRangedName | undefined {
+  if (!type.includes(';')) return undefined; // the common case, asked for every attribute of every entry
   const m = /^([^;]+);range=(\d+)-(\d+|\*)$/i.exec(type);
   if (!m) return undefined;
   return { name: m[1], low: Number(m[2]), high: m[3] === '*' ? '*' : Number(m[3]) };
