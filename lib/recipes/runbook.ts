@@ -193,22 +193,26 @@ function section(input: RunbookInput, lang: RunbookLanguage): string {
   if (input.discovery.services.length) lines.push(`- ${lang === 'en' ? 'Services' : 'Dienste'}: ${input.discovery.services.map((s) => `\`${s.name}\` (${s.role})`).join(', ')}`);
   lines.push('');
 
-  let n = 0;
-  lines.push(`## ${h.before}`, '');
+  // Manual steps, numbered; a text that several products share is said once (before or after).
   const seen = new Set<string>();
-  for (const p of products) {
-    for (const key of p.manualBefore) {
-      const text = fill(RUNBOOK_TEXTS[key][lang], values(p));
-      if (seen.has(text)) continue;
-      seen.add(text);
-      lines.push(`${++n}. ${text}`);
+  const manualSteps = (which: 'manualBefore' | 'manualAfter'): void => {
+    let n = 0;
+    for (const p of products) {
+      for (const key of p[which]) {
+        const text = fill(RUNBOOK_TEXTS[key][lang], values(p));
+        if (seen.has(text)) continue;
+        seen.add(text);
+        lines.push(`${++n}. ${text}`);
+      }
     }
-  }
-  if (n === 0) lines.push(`- ${h.none}`);
-  lines.push('');
+    if (n === 0) lines.push(`- ${h.none}`);
+    lines.push('');
+  };
+  lines.push(`## ${h.before}`, '');
+  manualSteps('manualBefore');
 
   lines.push(`## ${h.auto}`, '', h.autoText, '', '```powershell');
-  const js = set.replace(/\\/g, '\\\\');
+  const js = set.replace(/\\/g, '\\\\').replace(/'/g, "\\'"); // a JavaScript string in single quotes
   lines.push(`node -e "require('procall-backup').restore({ set: '${js}' }).then((r) => console.log(r.actions.join('\\n')))"   # ${lang === 'en' ? 'dry run: prints the plan' : 'Probelauf: zeigt den Plan'}`);
   lines.push(`node -e "require('procall-backup').restore({ set: '${js}', dryRun: false }).then((r) => console.log(r.status))"`);
   lines.push('```', '');
@@ -230,17 +234,7 @@ function section(input: RunbookInput, lang: RunbookLanguage): string {
   if (k === 0) lines.push(`- ${h.none}`, '');
 
   lines.push(`## ${h.after}`, '');
-  let m = 0;
-  for (const p of products) {
-    for (const key of p.manualAfter) {
-      const text = fill(RUNBOOK_TEXTS[key][lang], values(p));
-      if (seen.has(text)) continue;
-      seen.add(text);
-      lines.push(`${++m}. ${text}`);
-    }
-  }
-  if (m === 0) lines.push(`- ${h.none}`);
-  lines.push('');
+  manualSteps('manualAfter');
 
   lines.push(`## ${h.skipped}`, '');
   const skipped = [...input.plan.skipped, ...(input.skippedAtRun ?? [])];

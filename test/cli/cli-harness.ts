@@ -7,6 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../support/tools';
+import { validateCliOutput } from '../../lib/cli/output-schema';
 
 /** A built CLI. */
 export interface BuiltCli {
@@ -84,4 +85,17 @@ export function runCliProcess(main: string, args: readonly string[], options: { 
       resolve({ code, stdout, stderr, argvSeen: [...seen].filter(Boolean) });
     });
   });
+}
+
+/** Parses stdout as exactly one JSON document and validates it against the output schema. */
+export function jsonOf(run: CliRun): Record<string, unknown> {
+  let doc: Record<string, unknown>;
+  try {
+    doc = JSON.parse(run.stdout) as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`stdout is not one JSON document: ${(e as Error).message}\n--- stdout ---\n${run.stdout}\n--- stderr ---\n${run.stderr}`);
+  }
+  expect(validateCliOutput(doc)).toEqual([]);
+  expect(doc.exitCode).toBe(run.code);
+  return doc;
 }

@@ -9,27 +9,15 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { validateCliOutput } from '../../lib/cli/output-schema';
 import { describeWithTools, findPwsh, which } from '../support/tools';
 
 const shellQuote = (a: string): string => `'${a.replace(/'/g, `'\\''`)}'`;
 import { createSampleInstallation, SAMPLE_VERSIONS, type SampleInstallation } from '../support/sample-installation';
-import { buildCli, runCliProcess, type BuiltCli, type CliRun } from './cli-harness';
+import { buildCli, jsonOf, runCliProcess, type BuiltCli, type CliRun } from './cli-harness';
 
 const LICENCE = 'PCE8-CLI-LICENCE-9931-XYZ';
 const PASSPHRASE = 'cli-sample-passphrase-4410';
 
-function jsonOf(run: CliRun): Record<string, unknown> {
-  let doc: Record<string, unknown>;
-  try {
-    doc = JSON.parse(run.stdout) as Record<string, unknown>;
-  } catch (e) {
-    throw new Error(`stdout is not one JSON document: ${(e as Error).message}\n--- stdout ---\n${run.stdout}\n--- stderr ---\n${run.stderr}`);
-  }
-  expect(validateCliOutput(doc)).toEqual([]);
-  expect(doc.exitCode).toBe(run.code);
-  return doc;
-}
 
 describeWithTools('procall-backup CLI on the sample installation (real pwsh, Wine reg.exe/sc.exe)', { pwsh: findPwsh(), wine: which('wine') }, () => {
   let cli: BuiltCli;

@@ -10,9 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createBackupSet } from '../../lib/backup-set/writer';
 import { Secret } from '../../lib/secret';
-import { validateCliOutput } from '../../lib/cli/output-schema';
 import { describeWithTools, findPwsh } from '../support/tools';
-import { buildCli, runCliProcess, type BuiltCli, type CliRun } from './cli-harness';
+import { buildCli, jsonOf, runCliProcess, type BuiltCli, type CliRun } from './cli-harness';
 
 const PASSPHRASE = 'pb-test-passphrase-Zq81';
 const HOUR = 3_600_000;
@@ -26,18 +25,6 @@ async function makeSet(target: string, host: string, createdAt: Date, options: {
   return (await set.finish()).path;
 }
 
-/** Parses stdout as exactly one JSON document and validates it against the output schema. */
-function jsonOf(run: CliRun): Record<string, unknown> {
-  let doc: Record<string, unknown>;
-  try {
-    doc = JSON.parse(run.stdout) as Record<string, unknown>;
-  } catch (e) {
-    throw new Error(`stdout is not one JSON document: ${(e as Error).message}\n--- stdout ---\n${run.stdout}\n--- stderr ---\n${run.stderr}`);
-  }
-  expect(validateCliOutput(doc)).toEqual([]);
-  expect(doc.exitCode).toBe(run.code);
-  return doc;
-}
 
 describe('procall-backup CLI (real process)', () => {
   let cli: BuiltCli;

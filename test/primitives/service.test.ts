@@ -171,7 +171,10 @@ describeWithTools('captureServiceConfig / restoreServiceConfig with Wine reg.exe
 
   beforeAll(async () => {
     prefix = await createWinePrefix();
-    await run('bash', [path.join(FIX, 'make-wine-fixtures.sh'), prefix.path], { env: { ...process.env, ...prefix.env }, timeout: 120000 });
+    await run('bash', ['-x', path.join(FIX, 'make-wine-fixtures.sh'), prefix.path], { env: { ...process.env, ...prefix.env }, timeout: 120000 }).catch((e: { stdout?: string; stderr?: string; message: string }) => {
+      // say which wine command failed (bash -x traces every command to stderr)
+      throw new Error(`${e.message}\n--- stdout ---\n${e.stdout ?? ''}\n--- stderr (last 3000 chars) ---\n${(e.stderr ?? '').slice(-3000)}`);
+    });
     runner = runnerWithWine(prefix);
     dir = mkdtempSync(path.join(os.tmpdir(), 'pb-svc-capture-'));
     first = await captureServiceConfig(runner, { names: ['PbUCServer', 'PbUCMedia', 'PbUCWeb', 'PbNoSuchService'], directory: path.join(dir, 'services') });
