@@ -12,7 +12,8 @@ import type { Runner, ReadScript, WriteScript } from '../powershell/runner';
 import { PowerShellRunner } from '../powershell/session';
 import { parseRegFile } from '../primitives/reg-file';
 import { importRegistryKey } from '../primitives/registry';
-import { importUserRegistryKey, listUserProfiles } from '../primitives/user-registry';
+import { findUserProfile, importUserRegistryKey, listUserProfiles, type UserProfile } from '../primitives/user-registry';
+import { Secret } from '../secret';
 import { restoreDirectory } from '../primitives/directory';
 import { restoreServiceConfig } from '../primitives/service';
 import type { SqlConnectionOptions } from '../primitives/sql-server';
@@ -62,6 +63,13 @@ export interface RestoreSetOptions {
   sql?: { chat?: RestoreSqlTarget; config?: RestoreSqlTarget };
   /** Directory to restore the AD attributes into. */
   ad?: AdConnectionOptions & { baseDn?: string };
+  /**
+   * Passwords of services that run as a user account (not LocalSystem, NT AUTHORITY, NT SERVICE or a
+   * gMSA ending in `$`), keyed by service name: Windows never reveals them, so the set has none.
+   */
+  servicePasswords?: Readonly<Record<string, Secret>>;
+  /** Skip (with a warning) the per-user registry of users without a profile on this machine, instead of refusing. */
+  skipMissingUsers?: boolean;
   /** Called once per step with its outcome. */
   onStep?: (step: RestoreStepReport) => void;
 }
@@ -272,6 +280,25 @@ function actionOf(phase: RestorePhase, a: ManifestArtifact, setPath: string, tar
   }
 }
 
+/** The environment variable the CLI reads service account passwords from (a JSON object by service name). */
+const SERVICE_PASSWORDS_ENV = 'PROCALL_BACKUP_SERVICE_PASSWORDS';
+
+/** The password given for a service (service names compare case-insensitively, as on Windows). */
+function passwordOf(passwords: RestoreSetOptions['servicePasswords'], name: string): Secret | undefined {
+  if (!passwords) return undefined;
+  const key = Object.keys(passwords).find((k) => k.toUpperCase() === name.toUpperCase());
+  return key === undefined ? undefined : passwords[key];
+}
+
+/** Checks servicePasswords before anything runs (pure); never echoes a value. */
+function validateServicePasswords(passwords: unknown): void {
+  if (passwords === undefined) return;
+  if (passwords === null || typeof passwords !== 'object' || Array.isArray(passwords)) throw validationError('servicePasswords is not an object.', "Pass { '<service name>': new Secret('...') }.");
+  for (const [name, value] of Object.entries(passwords)) {
+    if (!(value instanceof Secret)) throw validationError(`servicePasswords[${JSON.stringify(name)}] is not a Secret.`, `Wrap the password: { ${JSON.stringify(name)}: new Secret('...') }, so that it never prints.`);
+  }
+}
+
 function sqlRoleOf(id: string): 'chat' | 'config' {
   return id.endsWith('chat-db') ? 'chat' : 'config';
 }
@@ -428,6 +455,7 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
   const setPath = path.resolve(options.set);
   const isStopping = options.stopServices !== false;
   validateSqlTargets(options.sql);
+  validateServicePasswords(options.servicePasswords);
   const ownRunner = options.runner ? undefined : new PowerShellRunner();
   const runner = (options.runner ?? ownRunner) as Runner;
   const steps: RestoreStepReport[] = [];
@@ -545,6 +573,7 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
     planned.sort((x, y) => RESTORE_PHASES.indexOf(x.phase) - RESTORE_PHASES.indexOf(y.phase) || x.order - y.order);
 
     // 5. Preflight: every file parses, every archive scans, the client is not running.
+    const missingPasswords: string[] = [];
     for (const p of planned) {
       const a = p.artifact;
       if (!a) continue;
@@ -562,7 +591,35 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
         p.action += `  [${r.changes.length} change(s), ${r.unchanged} unchanged]`;
       }
       // a service definition that cannot be applied must fail here, not after the folders were replaced
-      if (a.primitive === 'captureServiceConfig') await restoreServiceConfig(runner, { file, dryRun: true });
+      if (a.primitive === 'captureServiceConfig') {
+        const r = await restoreServiceConfig(runner, { file, dryRun: true });
+        p.service = r.name;
+        const account = r.changes.find((c) => c.calls.some((k) => k.tool === 'cim'));
+        const password = passwordOf(options.servicePasswords, r.name);
+        if (account && (!password || password.isEmpty)) missingPasswords.push(`'${r.name}' (runs as ${account.desired})`);
+      }
+    }
+    if (missingPasswords.length > 0) {
+      throw validationError(`The service account password of ${missingPasswords.join(', ')} is needed to re-apply the service; Windows never reveals it, so the set has none. Nothing was changed.`, `Pass servicePasswords: { '<service name>': new Secret('...') } for each of them (CLI: ${SERVICE_PASSWORDS_ENV} as a JSON object), or leave the services out with only.`);
+    }
+    // each user whose registry goes back needs a profile here: refuse (or skip) now, not after the folders were replaced
+    let profiles: UserProfile[] | undefined;
+    const userSteps = planned.filter((p) => p.artifact?.primitive === 'exportUserRegistryKey');
+    if (userSteps.length > 0) {
+      const known = await listUserProfiles(runner);
+      profiles = known;
+      const missing = userSteps.filter((p) => !known.some((u) => u.sid.toUpperCase() === String(p.artifact?.details?.sid).toUpperCase()));
+      if (missing.length > 0) {
+        const names = missing.map((p) => `${String(p.artifact?.details?.user ?? 'unknown user')} (${String(p.artifact?.details?.sid)})`).join(', ');
+        if (!options.skipMissingUsers) {
+          throw validationError(`No user profile on this machine for ${names}, whose registry is in the set; nothing was changed.`, `Let the user(s) log on once (that creates the profile), or pass skipMissingUsers: true to restore the rest, or leave them out with only.`);
+        }
+        warnings.push(`Skipped the registry of ${names}: no user profile on this machine (skipMissingUsers).`);
+        for (const p of missing) {
+          planned.splice(planned.indexOf(p), 1);
+          report({ phase: p.phase, id: p.id, product: p.product, action: p.action, status: 'skipped', message: 'no user profile on this machine' });
+        }
+      }
     }
     if (products.includes('windows-client') && planned.some((p) => p.product === 'windows-client')) {
       const { value } = await runner.run(PROCESS_CHECK);
@@ -583,7 +640,6 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
 
     // 6. Run. A failed stop ends the restore before any data changes; later failures are reported.
     let isFailed = false;
-    const profiles = planned.some((p) => p.artifact?.primitive === 'exportUserRegistryKey') ? await listUserProfiles(runner) : undefined;
     // SQL backups that SQL Server reads elsewhere are staged (and checked) before any service stops.
     for (const p of planned) {
       if (!p.staging || !p.artifact || !options.sql?.[sqlRoleOf(p.id)]) continue;
@@ -635,7 +691,7 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
           const r = await importUserRegistryKey(runner, { sid: String(a.details?.sid), file, profiles });
           changes = r.values;
         } else if (a.primitive === 'captureServiceConfig') {
-          const r = await restoreServiceConfig(runner, { file, dryRun: false });
+          const r = await restoreServiceConfig(runner, { file, dryRun: false, password: p.service ? passwordOf(options.servicePasswords, p.service) : undefined });
           changes = r.changes.length;
           warnings.push(...r.warnings);
         } else if (a.primitive === 'backupSqlDatabase') {

@@ -239,6 +239,72 @@ describeWithTools('recipes end to end (sample installation, Wine reg.exe/sc.exe,
     }
   });
 
+  it('a service that runs as a user account needs its password: refused in the preflight without it, planned (password nowhere) with it', async () => {
+    const edited = copySet();
+    const manifestFile = path.join(edited, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { artifacts: { id: string; path: string; sha256: string; bytes: number }[] };
+    const entry = manifest.artifacts.find((a) => a.id === 'ucserver.services.UCServer.json')!;
+    const file = path.join(edited, ...entry.path.split('/'));
+    const def = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    def.account = { name: '.\\svc-procall', kind: 'local-user', isPasswordRequired: true };
+    const bytes = Buffer.from(`${JSON.stringify(def, null, 2)}\n`);
+    writeFileSync(file, bytes);
+    entry.sha256 = createHash('sha256').update(bytes).digest('hex');
+    entry.bytes = bytes.length;
+    writeFileSync(manifestFile, JSON.stringify(manifest, null, 2));
+    const marker = sampleLocalPath(sample.driveC, `${SAMPLE_UCROOT}\\config\\changed-after-backup.txt`);
+    writeFileSync(marker, 'keep me');
+    try {
+      const before = digests();
+      const refused = restore({ set: edited, runner, overrides: overrides(), dryRun: false });
+      await expect(refused).rejects.toMatchObject({ code: 'PB_VALIDATION', message: expect.stringContaining("'UCServer' (runs as .\\svc-procall)"), fix: expect.stringContaining('servicePasswords') });
+      expect(digests()).toEqual(before);
+      expect(existsSync(marker)).toBe(true);
+      expect(serviceState('UCServer')).toBe('RUNNING');
+      // a password for another service does not count; the key compares case-insensitively
+      await expect(restore({ set: edited, runner, overrides: overrides(), servicePasswords: { UCMediaServer: new Secret('Other-Pw-1') } })).rejects.toMatchObject({ code: 'PB_VALIDATION' });
+      await expect(restore({ set: edited, runner, overrides: overrides(), servicePasswords: { UCServer: 'plain' as unknown as Secret } })).rejects.toMatchObject({ code: 'PB_VALIDATION', message: expect.not.stringContaining('plain') });
+      const secret = 'Sv3-Pa55-w0rd-UC';
+      const plan = await restore({ set: edited, runner, overrides: overrides(), servicePasswords: { ucserver: new Secret(secret) } });
+      expect(plan.status).toBe('planned');
+      expect(plan.steps.find((s) => s.id === 'ucserver.services.UCServer.json')?.status).toBe('planned');
+      expect(JSON.stringify(plan)).not.toContain(secret);
+    } finally {
+      rmSync(marker, { force: true });
+      rmSync(path.dirname(path.dirname(edited)), { recursive: true, force: true });
+    }
+  });
+
+  it('a user whose registry is in the set but who has no profile here is refused in the preflight, or skipped with skipMissingUsers', async () => {
+    const edited = copySet();
+    const manifestFile = path.join(edited, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { artifacts: { id: string; primitive: string; details?: Record<string, unknown> }[] };
+    const entry = manifest.artifacts.find((a) => a.primitive === 'exportUserRegistryKey' && a.id === 'windows-client.client-user-registry.root')!;
+    expect(entry).toBeDefined();
+    entry.details = { ...entry.details, sid: 'S-1-5-21-1111111111-2222222222-3333333333-4242' };
+    writeFileSync(manifestFile, JSON.stringify(manifest, null, 2));
+    const marker = sampleLocalPath(sample.driveC, `${SAMPLE_UCROOT}\\config\\changed-after-backup.txt`);
+    writeFileSync(marker, 'keep me');
+    try {
+      const before = digests();
+      const beforeReg = registryBytes();
+      await expect(restore({ set: edited, runner, overrides: overrides(), dryRun: false })).rejects.toMatchObject({ code: 'PB_VALIDATION', message: expect.stringContaining(`No user profile on this machine for ${String(entry.details?.user ?? 'unknown user')} (S-1-5-21-1111111111-2222222222-3333333333-4242)`), fix: expect.stringContaining('skipMissingUsers') });
+      expect(digests()).toEqual(before);
+      expect(registryBytes()).toEqual(beforeReg);
+      expect(existsSync(marker)).toBe(true);
+      expect(serviceState('UCServer')).toBe('RUNNING');
+      const plan = await restore({ set: edited, runner, overrides: overrides(), skipMissingUsers: true });
+      expect(plan.status).toBe('planned');
+      expect(plan.steps.find((s) => s.id === entry.id)).toMatchObject({ status: 'skipped', message: 'no user profile on this machine' });
+      expect(plan.steps.filter((s) => s.id === entry.id)).toHaveLength(1);
+      expect(plan.warnings.join(' ')).toContain('S-1-5-21-1111111111-2222222222-3333333333-4242): no user profile on this machine (skipMissingUsers)');
+      expect(plan.steps.some((s) => s.status === 'planned' && s.phase === 'registry' && s.id !== entry.id)).toBe(true);
+    } finally {
+      rmSync(marker, { force: true });
+      rmSync(path.dirname(path.dirname(edited)), { recursive: true, force: true });
+    }
+  });
+
   it('verifyBackup names a broken JSON artifact without quoting its text (the licence keys stay out of the report)', async () => {
     const edited = copySet();
     const manifestFile = path.join(edited, 'manifest.json');
