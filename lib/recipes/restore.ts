@@ -574,6 +574,7 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
 
     // 5. Preflight: every file parses, every archive scans, the client is not running.
     const missingPasswords: string[] = [];
+    const adChecked: string[] = [];
     for (const p of planned) {
       const a = p.artifact;
       if (!a) continue;
@@ -597,6 +598,18 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
         const account = r.changes.find((c) => c.calls.some((k) => k.tool === 'cim'));
         const password = passwordOf(options.servicePasswords, r.name);
         if (account && (!password || password.isEmpty)) missingPasswords.push(`'${r.name}' (runs as ${account.desired})`);
+      }
+      // the same comparison the restore makes, without writing: an unreachable DC or another schema stops it here
+      if (a.primitive === 'dumpAdAttributes' && options.ad) {
+        const { restoreAdAttributes } = require('../primitives/active-directory') as typeof import('../primitives/active-directory');
+        try {
+          const r = await restoreAdAttributes({ ...options.ad, file, dryRun: true, expectedSha256: a.sha256 });
+          adChecked.push(`${a.id}: ${r.objectsChanged} object(s) differ, ${r.missing.length} gone`);
+        } catch (e) {
+          const err = e instanceof ProcallBackupError ? e : undefined;
+          const text = err?.fix ? err.message.slice(0, err.message.lastIndexOf(' Fix: ')) : (e as Error).message;
+          throw new ProcallBackupError(err?.code ?? 'PB_RESTORE_REFUSED', `The Active Directory check before the restore failed; nothing was changed: ${text}`, { fix: err?.fix ?? 'Check the ad options (url, bindDn, password, tls) and that the DC is reachable, or leave the AD attributes out with only.', command: 'restore', cause: e, secrets: options.ad.password instanceof Secret ? [options.ad.password] : [new Secret(options.ad.password)] });
+        }
       }
     }
     if (missingPasswords.length > 0) {
@@ -629,7 +642,7 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
         warnings.push(msg);
       }
     }
-    report({ phase: 'check', id: 'check:preflight', action: `parsed ${planned.filter((p) => p.artifact?.primitive.includes('Registry')).length} .reg file(s), scanned ${planned.filter((p) => p.artifact?.primitive === 'snapshotDirectory').length} archive(s)`, status: 'done' });
+    report({ phase: 'check', id: 'check:preflight', action: `parsed ${planned.filter((p) => p.artifact?.primitive.includes('Registry')).length} .reg file(s), scanned ${planned.filter((p) => p.artifact?.primitive === 'snapshotDirectory').length} archive(s)`, status: 'done', message: adChecked.length ? `AD dry run against the DC: ${adChecked.join('; ')}` : undefined });
 
     const actions = planned.map((p) => p.action);
     const verification = { ok: v.ok, problems: v.problems, missing: v.missing, corrupt: v.corrupt, extra: v.extra };

@@ -3,7 +3,7 @@
  * drive_c, registry keys and startable services in the prefix), real pwsh, Wine's reg.exe and sc.exe.
  * backup -> verify -> wipe -> restore, and the refusals that must happen before anything changes.
  */
-import { copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -299,6 +299,35 @@ describeWithTools('recipes end to end (sample installation, Wine reg.exe/sc.exe,
       expect(plan.steps.filter((s) => s.id === entry.id)).toHaveLength(1);
       expect(plan.warnings.join(' ')).toContain('S-1-5-21-1111111111-2222222222-3333333333-4242): no user profile on this machine (skipMissingUsers)');
       expect(plan.steps.some((s) => s.status === 'planned' && s.phase === 'registry' && s.id !== entry.id)).toBe(true);
+    } finally {
+      rmSync(marker, { force: true });
+      rmSync(path.dirname(path.dirname(edited)), { recursive: true, force: true });
+    }
+  });
+
+  it('an AD dump with an unreachable DC is refused in the preflight (a dry run against the DC) before any service stops or folder changes', async () => {
+    const edited = copySet();
+    const manifestFile = path.join(edited, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { products: Record<string, unknown>[]; artifacts: Record<string, unknown>[] };
+    const dump = Buffer.from('');
+    mkdirSync(path.join(edited, 'ad'), { recursive: true });
+    writeFileSync(path.join(edited, 'ad', 'active-directory.ad-attributes.jsonl'), dump);
+    const template = manifest.artifacts.find((a) => a.id === 'enterprise.server-registry')!;
+    manifest.products.push({ ...manifest.products[0], id: 'active-directory', version: '1' });
+    manifest.artifacts.push({ ...template, id: 'active-directory.ad-attributes', product: 'active-directory', primitive: 'dumpAdAttributes', path: 'ad/active-directory.ad-attributes.jsonl', source: 'ldaps://127.0.0.1:1', sha256: createHash('sha256').update(dump).digest('hex'), bytes: 0, details: { baseDn: 'DC=example,DC=local', attributes: ['extensionName'] } });
+    writeFileSync(manifestFile, JSON.stringify(manifest, null, 2));
+    const marker = sampleLocalPath(sample.driveC, `${SAMPLE_UCROOT}\\config\\changed-after-backup.txt`);
+    writeFileSync(marker, 'keep me');
+    const password = 'Ad-Bind-Pw-7781';
+    try {
+      const before = digests();
+      const err = await restore({ set: edited, runner, overrides: overrides(), dryRun: false, ad: { url: 'ldaps://127.0.0.1:1', bindDn: 'CN=admin,DC=example,DC=local', password: new Secret(password), timeoutMs: 5000 } }).then(() => undefined, (e: unknown) => e as Error & { code: string });
+      expect(err?.message).toContain('The Active Directory check before the restore failed; nothing was changed');
+      expect(err).toMatchObject({ code: 'PB_LDAP_CONNECT', message: expect.stringContaining('ldaps://127.0.0.1:1 failed: no connection') });
+      expect(err?.message).not.toContain(password);
+      expect(digests()).toEqual(before);
+      expect(existsSync(marker)).toBe(true);
+      expect(serviceState('UCServer')).toBe('RUNNING');
     } finally {
       rmSync(marker, { force: true });
       rmSync(path.dirname(path.dirname(edited)), { recursive: true, force: true });
