@@ -280,9 +280,6 @@ function actionOf(phase: RestorePhase, a: ManifestArtifact, setPath: string, tar
   }
 }
 
-/** The environment variable the CLI reads service account passwords from (a JSON object by service name). */
-const SERVICE_PASSWORDS_ENV = 'PROCALL_BACKUP_SERVICE_PASSWORDS';
-
 /** The password given for a service (service names compare case-insensitively, as on Windows). */
 function passwordOf(passwords: RestoreSetOptions['servicePasswords'], name: string): Secret | undefined {
   if (!passwords) return undefined;
@@ -613,7 +610,7 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
       }
     }
     if (missingPasswords.length > 0) {
-      throw validationError(`The service account password of ${missingPasswords.join(', ')} is needed to re-apply the service; Windows never reveals it, so the set has none. Nothing was changed.`, `Pass servicePasswords: { '<service name>': new Secret('...') } for each of them (CLI: ${SERVICE_PASSWORDS_ENV} as a JSON object), or leave the services out with only.`);
+      throw validationError(`The service account password of ${missingPasswords.join(', ')} is needed to re-apply the service; Windows never reveals it, so the set has none. Nothing was changed.`, `Pass servicePasswords: { '<service name>': new Secret('...') } for each of them, or leave the services out with only (the CLI cannot pass them yet: restore through the library).`);
     }
     // each user whose registry goes back needs a profile here: refuse (or skip) now, not after the folders were replaced
     let profiles: UserProfile[] | undefined;
