@@ -67,19 +67,42 @@ export function clonePrefix(source: string): string {
  * ```
  */
 export async function createWinePrefix(): Promise<WinePrefix> {
-  let dir: string;
+  // A fresh clone has once (in one CI run of hundreds) come up unable to start any program
+  // ("ShellExecuteEx failed: Internal error" for every `wine reg`). A prefix is therefore probed
+  // before a suite gets it, and a broken one is replaced, loudly; a third broken one fails the suite.
+  const failures: string[] = [];
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const dir = await newPrefixDir();
+    const prefix = openPrefix(dir);
+    const probe = runWine(prefix, ['reg', 'query', 'HKLM\\Software\\Wine']);
+    if (probe.status === 0) return prefix;
+    failures.push(`attempt ${attempt} (${dir}): exit ${probe.status}: ${(probe.stdout + probe.stderr).trim()}${diagnose(prefix)}`);
+    await prefix.dispose();
+    // eslint-disable-next-line no-console
+    console.warn(`Wine prefix ${dir} could not start reg.exe; replacing it.\n${failures[failures.length - 1]}`);
+  }
+  throw new Error(`No working Wine prefix after 3 attempts:\n${failures.join('\n')}`);
+}
+
+async function newPrefixDir(): Promise<string> {
   if (existsSync(path.join(WINE_TEMPLATE, '.pb-ready'))) {
     // wineserver keeps the registry in memory: wait until any server of the template has written it and exited.
     runWineserver(WINE_TEMPLATE, '-w');
-    dir = clonePrefix(WINE_TEMPLATE);
-  } else {
-    // eslint-disable-next-line no-console
-    console.warn(`No Wine template at ${WINE_TEMPLATE} (run 'npm run setup'); booting a prefix (~6 s).`);
-    dir = mkdtempSync(path.join(os.tmpdir(), 'pb-wine-'));
-    await execFileAsync('wineboot', ['-i'], { env: { ...process.env, ...wineEnv(dir) }, timeout: 120000 });
-    runWineserver(dir, '-w');
+    return clonePrefix(WINE_TEMPLATE);
   }
-  return openPrefix(dir);
+  // eslint-disable-next-line no-console
+  console.warn(`No Wine template at ${WINE_TEMPLATE} (run 'npm run setup'); booting a prefix (~6 s).`);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pb-wine-'));
+  await execFileAsync('wineboot', ['-i'], { env: { ...process.env, ...wineEnv(dir) }, timeout: 120000 });
+  runWineserver(dir, '-w');
+  return dir;
+}
+
+/** Wine's own error channel for one more start of reg.exe, for the failure message. */
+function diagnose(prefix: WinePrefix): string {
+  const r = spawnSync('wine', ['reg', 'query', 'HKLM\\Software\\Wine'], { env: { ...process.env, ...wineEnv(prefix.path), WINEDEBUG: 'err+all,warn+module,warn+process' }, encoding: 'utf8', timeout: 60000 });
+  const lines = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-15);
+  return `\n  again with WINEDEBUG=err+all (exit ${r.status}):\n    ${lines.join('\n    ')}`;
 }
 
 /**
@@ -133,16 +156,16 @@ export function runnerWithWine(prefix: WinePrefix | string, options: PowerShellR
   });
 }
 
-/** Runs `wine <args>` in `prefix` directly (for test set-up such as `reg add`); returns exit code and stdout. */
-export function runWine(prefix: WinePrefix | string, args: readonly string[]): { status: number; stdout: string } {
+/** Runs `wine <args>` in `prefix` directly (for test set-up such as `reg add`); returns exit code, stdout and stderr. */
+export function runWine(prefix: WinePrefix | string, args: readonly string[]): { status: number; stdout: string; stderr: string } {
   const dir = typeof prefix === 'string' ? prefix : prefix.path;
   const r = spawnSync('wine', args, { env: { ...process.env, ...wineEnv(dir) }, encoding: 'utf8', timeout: 60000 });
-  return { status: r.status ?? -1, stdout: r.stdout ?? '' };
+  return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
 /** `wine reg <args>` in `prefix`; throws when reg.exe fails. */
 export function wineReg(prefix: WinePrefix | string, args: readonly string[]): string {
   const r = runWine(prefix, ['reg', ...args]);
-  if (r.status !== 0) throw new Error(`wine reg ${args.join(' ')} exited ${r.status}: ${r.stdout}`);
+  if (r.status !== 0) throw new Error(`wine reg ${args.join(' ')} exited ${r.status}: ${r.stdout}${r.stderr}`);
   return r.stdout;
 }
