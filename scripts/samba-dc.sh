@@ -75,8 +75,9 @@ start() {
   mkdir -p "$d/run/lock"
   # One DC per namespace: ports 389/636 on loopback are shared by everything inside it.
   if (exec 3<>/dev/tcp/127.0.0.1/636) 2>/dev/null; then die "start: port 636 is taken in this namespace (another DC still running? 'samba-dc.sh stop <its dir>')"; fi
-  # Only the LDAP server: no KDC, DNS or SMB is needed to test LDAPS.
-  setsid samba -F --no-process-group -M single --option='server services=ldap' -s "$d/etc/smb.conf" \
+  # Only the LDAP server: no KDC, DNS or SMB is needed to test LDAPS. One process (the tests) unless
+  # PB_SAMBA_PROCESS_MODEL says otherwise: 'prefork' answers on several cores, as a real DC does (the benchmark).
+  setsid samba -F --no-process-group -M "${PB_SAMBA_PROCESS_MODEL:-single}" --option='server services=ldap' -s "$d/etc/smb.conf" \
     >"$d/samba.out" 2>&1 < /dev/null &
   echo $! > "$d/samba.pid"
   local i

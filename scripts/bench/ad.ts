@@ -4,7 +4,10 @@
  * Both run as their own process under /usr/bin/time, so wall time and peak RSS compare like for like;
  * the library runs as plain JavaScript (transpiled once), not under ts-node.
  * Options: --users=N (default 5000) --runs=N (default 3) --profile; --keep-dc keeps the loaded DC folder
- * and --dc=<dir> starts such a folder again (loading 5,000 users takes minutes on a busy machine).
+ * and --dc=<dir> starts such a folder again (loading 5,000 users takes minutes on a busy machine);
+ * --models=single,prefork (the default: both) runs the comparison on a one-process DC, where only one
+ * search can run at a time, and on a prefork DC, which answers parallel searches on several cores
+ * as a real DC's threads do. The library runs with its default of 4 parallel searches and with 1.
  * Runs itself inside the test namespace.
  */
 import { spawnSync } from 'node:child_process';
@@ -12,7 +15,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import os from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
-import { BASE_DN, startLoadedSambaDc, startSambaDc } from '../../test/support/samba';
+import { BASE_DN, type SambaDc, startLoadedSambaDc, startSambaDc } from '../../test/support/samba';
 import { option, median } from '../bench-support';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -91,26 +94,54 @@ export async function run(args: string[]): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pb-bench-ad-'));
   const t0 = Date.now();
   const reuse = args.find((a) => a.startsWith('--dc='))?.slice(5);
+  const models = (args.find((a) => a.startsWith('--models='))?.slice(9) ?? 'single,prefork').split(',') as Array<'single' | 'prefork'>;
   // --dc=<dir>: a DC folder loaded earlier (kept by --keep-dc), started as is, to skip the slow load.
-  const dc = reuse ? await startLoadedSambaDc(reuse) : await startSambaDc({ users, computers: 50, groups: 20, bigGroupMembers: Math.min(users, 1600) }, { isKept: args.includes('--keep-dc') });
-  console.log(`DC ${reuse ? 'started' : `with ${users} users loaded and started`} in ${((Date.now() - t0) / 1000).toFixed(1)} s (${dc.dir})`);
+  let dcDir = reuse;
+  if (!dcDir) {
+    const loaded = await startSambaDc({ users, computers: 50, groups: 20, bigGroupMembers: Math.min(users, 1600) }, { isKept: true });
+    dcDir = loaded.dir;
+    await loaded.stop();
+    console.log(`DC with ${users} users loaded in ${((Date.now() - t0) / 1000).toFixed(1)} s (${dcDir})`);
+  }
+  const child = transpile(path.join(dir, 'js'));
   try {
-    const child = transpile(path.join(dir, 'js'));
+    for (const [i, model] of models.entries()) {
+      const dc = await startLoadedSambaDc(dcDir, { isKept: true, processModel: model });
+      try {
+        await compare(dc, model, child, dir, { runs, users, isProfiled: args.includes('--profile') && i === 0, isMemoryMeasured: i === 0 });
+      } finally {
+        await dc.stop();
+      }
+    }
+  } finally {
+    if (!reuse && !args.includes('--keep-dc')) rmSync(dcDir, { recursive: true, force: true });
+    else console.log(`DC folder kept: ${dcDir} (run again with --dc=${dcDir})`);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** One side-by-side comparison on a started DC. */
+async function compare(dc: SambaDc, model: string, child: string, dir: string, o: { runs: number; users: number; isProfiled: boolean; isMemoryMeasured: boolean }): Promise<void> {
+  const { runs, users } = o;
+  {
     const env = { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules'), LDAPTLS_CACERT: dc.caFile };
     const libOptions = { url: dc.url, bindDn: dc.adminDn, password: dc.adminPassword, tls: { caFile: dc.caFile }, baseDn: BASE_DN, attributes: ATTRIBUTES, file: path.join(dir, 'lib.jsonl'), pageSize: 1000 };
+    const oneOptions = { ...libOptions, parallelSearches: 1, file: path.join(dir, 'lib-1.jsonl') };
     const ldif = path.join(dir, 'ldapsearch.ldif');
     const ldapsearch = ['ldapsearch', '-LLL', '-x', '-H', dc.url, '-D', dc.adminDn, '-w', dc.adminPassword, '-E', 'pr=1000/noprompt', '-b', BASE_DN, FILTER, 'objectGUID', 'objectSid', 'objectClass', ...ATTRIBUTES];
     const lib: Timed[] = [];
+    const one: Timed[] = [];
     const cli: Timed[] = [];
     let inProcessMs: number[] = [];
     let objects = 0;
     const pid = Number(readFileSync(path.join(dc.dir, 'samba.pid'), 'utf8'));
     timed([process.execPath, child, JSON.stringify(libOptions)], env, pid); // warm the DC's caches once
-    if (args.includes('--profile')) {
+    if (o.isProfiled) {
       // A CPU profile of one library run, its top functions by self time.
       const profDir = path.join(dir, 'prof');
       timed([process.execPath, '--cpu-prof', `--cpu-prof-dir=${profDir}`, child, JSON.stringify(libOptions)], env, pid);
       printProfile(profDir);
+      rmSync(profDir, { recursive: true, force: true });
     }
     for (let i = 0; i < runs; i++) {
       const a = timed([process.execPath, child, JSON.stringify(libOptions)], env, pid);
@@ -118,27 +149,32 @@ export async function run(args: string[]): Promise<void> {
       objects = parsed.objects;
       inProcessMs = [...inProcessMs, parsed.durationMs];
       lib.push(a);
+      one.push(timed([process.execPath, child, JSON.stringify(oneOptions)], env, pid));
       cli.push(timed(ldapsearch, env, pid, ldif));
     }
-    // Memory must follow the page size, not the object count: the same dump of only the computers.
-    const few = timed([process.execPath, child, JSON.stringify({ ...libOptions, objectClasses: ['computer'], file: path.join(dir, 'few.jsonl') })], env, pid);
-    const fewObjects = (JSON.parse(few.stdout) as { objects: number }).objects;
-    const smallPages = timed([process.execPath, child, JSON.stringify({ ...libOptions, pageSize: 100, file: path.join(dir, 'small-pages.jsonl') })], env, pid);
     const ldifEntries = (readFileSync(ldif, 'utf8').match(/^dn: /gm) ?? []).length + (readFileSync(ldif, 'utf8').match(/^dn:: /gm) ?? []).length;
     const libS = median(lib.map((x) => x.seconds));
+    const oneS = median(one.map((x) => x.seconds));
     const cliS = median(cli.map((x) => x.seconds));
+    // DC CPU is summed over all of the DC's processes only for the single-process model (/proc of the main pid).
+    const dcCpu = (xs: Timed[]): string => (model === 'single' ? `${median(xs.map((x) => x.serverCpuMs)).toFixed(0).padStart(5)} ms DC CPU` : '');
     const row = (name: string, xs: Timed[], s: number, bytes: number, n: number): string =>
-      `${name.padEnd(38)} ${s.toFixed(2).padStart(6)} s ${(n / s).toFixed(0).padStart(7)} obj/s ${(Math.max(...xs.map((x) => x.maxRssKb)) / 1024).toFixed(1).padStart(6)} MB peak RSS ` +
-      `${(median(xs.map((x) => x.cpuSeconds)) * 1000).toFixed(0).padStart(5)} ms client CPU ${median(xs.map((x) => x.serverCpuMs)).toFixed(0).padStart(5)} ms DC CPU ${(bytes / 1e6).toFixed(2).padStart(5)} MB out`;
+      `${name.padEnd(44)} ${s.toFixed(2).padStart(6)} s ${(n / s).toFixed(0).padStart(7)} obj/s ${(Math.max(...xs.map((x) => x.maxRssKb)) / 1024).toFixed(1).padStart(6)} MB peak RSS ` +
+      `${(median(xs.map((x) => x.cpuSeconds)) * 1000).toFixed(0).padStart(5)} ms client CPU ${dcCpu(xs)} ${(bytes / 1e6).toFixed(2).padStart(5)} MB out`;
+    console.log(`-- DC process model '${model}'${model === 'single' ? ' (one process: parallel searches cannot help)' : ' (several processes, like a real DC\'s threads)'}`);
     console.log(`${objects} objects (${users} users), attributes ${ATTRIBUTES.join(', ')}; median of ${runs} runs, each a whole process; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`);
-    console.log(row('dumpAdAttributes (JSONL)', lib, libS, statSync(libOptions.file).size, objects));
+    console.log(row('dumpAdAttributes (JSONL), 4 parallel searches', lib, libS, statSync(libOptions.file).size, objects));
+    console.log(row('dumpAdAttributes (JSONL), parallelSearches 1', one, oneS, statSync(oneOptions.file).size, objects));
     console.log(row('ldapsearch -E pr=1000/noprompt (LDIF)', cli, cliS, statSync(ldif).size, ldifEntries));
-    console.log(`throughput ratio dumpAdAttributes / ldapsearch: ${((objects / libS) / (ldifEntries / cliS)).toFixed(2)}x (target >= 1.0x)`);
-    console.log(`dumpAdAttributes peak RSS: ${(few.maxRssKb / 1024).toFixed(1)} MB for ${fewObjects} objects, ${(Math.max(...lib.map((x) => x.maxRssKb)) / 1024).toFixed(1)} MB for ${objects} objects, ` +
-      `${(smallPages.maxRssKb / 1024).toFixed(1)} MB for ${objects} objects in pages of 100 (memory follows the page size, not the object count)`);
+    console.log(`throughput ratio dumpAdAttributes / ldapsearch: ${((objects / libS) / (ldifEntries / cliS)).toFixed(2)}x with 4 parallel searches (the default; target >= 1.0x), ${((objects / oneS) / (ldifEntries / cliS)).toFixed(2)}x with one`);
     console.log(`dumpAdAttributes inside its process: median ${median(inProcessMs)} ms (process start and module load excluded)`);
-  } finally {
-    await dc.stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (o.isMemoryMeasured) {
+      // Memory must follow the page size, not the object count: the same dump of only the computers, and in pages of 100.
+      const few = timed([process.execPath, child, JSON.stringify({ ...libOptions, objectClasses: ['computer'], file: path.join(dir, 'few.jsonl') })], env, pid);
+      const fewObjects = (JSON.parse(few.stdout) as { objects: number }).objects;
+      const smallPages = timed([process.execPath, child, JSON.stringify({ ...libOptions, pageSize: 100, file: path.join(dir, 'small-pages.jsonl') })], env, pid);
+      console.log(`dumpAdAttributes peak RSS: ${(few.maxRssKb / 1024).toFixed(1)} MB for ${fewObjects} objects, ${(Math.max(...lib.map((x) => x.maxRssKb)) / 1024).toFixed(1)} MB for ${objects} objects, ` +
+        `${(smallPages.maxRssKb / 1024).toFixed(1)} MB for ${objects} objects in pages of 100 (memory follows the page size, not the object count)`);
+    }
   }
 }

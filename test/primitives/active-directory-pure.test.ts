@@ -12,6 +12,7 @@ import {
   buildGuidFilter,
   buildRequestedAttributes,
   buildSchemaFilter,
+  buildUsnPartitions,
   computeAdChanges,
   decodeObjectGuid,
   decodeObjectSid,
@@ -23,6 +24,7 @@ import {
   type AdDumpObject,
   type AdDumpOptions,
 } from '../../lib/primitives/active-directory';
+import { AndFilter, type Filter, GreaterThanEqualsFilter, LessThanEqualsFilter, NotFilter, OrFilter, PresenceFilter } from 'ldapts';
 import { isProcallBackupError } from '../../lib/errors';
 import { Secret } from '../../lib/secret';
 
@@ -128,6 +130,66 @@ describe('builders', () => {
     ];
     expect(buildRequestedAttributes(attrs)).toEqual(['objectGUID', 'objectSid', 'objectClass', 'member', 'estosUCLine']);
     expect(buildRequestedAttributes(attrs, 1500)).toEqual(['objectGUID', 'objectSid', 'objectClass', 'member;range=0-1499', 'estosUCLine']);
+  });
+});
+
+/**
+ * How a DC evaluates the partition filters for an object whose uSNCreated is `usn` (undefined: the
+ * object has none): LDAP's three-valued logic, where a comparison on a missing attribute is
+ * Undefined, NOT Undefined stays Undefined, and only TRUE selects the object (RFC 4511 4.5.1.7).
+ */
+function evaluate(filter: Filter, usn: number | undefined): boolean | undefined {
+  if (filter instanceof AndFilter) {
+    const r = filter.filters.map((f) => evaluate(f, usn));
+    return r.includes(false) ? false : r.includes(undefined) ? undefined : true;
+  }
+  if (filter instanceof OrFilter) {
+    const r = filter.filters.map((f) => evaluate(f, usn));
+    return r.includes(true) ? true : r.includes(undefined) ? undefined : false;
+  }
+  if (filter instanceof NotFilter) {
+    const r = evaluate(filter.filter, usn);
+    return r === undefined ? undefined : !r;
+  }
+  if (filter instanceof PresenceFilter) return usn !== undefined;
+  if (filter instanceof GreaterThanEqualsFilter || filter instanceof LessThanEqualsFilter) {
+    expect(filter.attribute).toBe('uSNCreated');
+    if (usn === undefined) return undefined;
+    const value = Number(filter.value);
+    return filter instanceof GreaterThanEqualsFilter ? usn >= value : usn <= value;
+  }
+  throw new Error(`unexpected filter ${filter.toString()}`);
+}
+
+describe('buildUsnPartitions', () => {
+  it('splits the USN span into ranges whose ends are open', () => {
+    expect(buildUsnPartitions(3000, 9000, 2).map(String)).toEqual(['(uSNCreated<=6000)', '(|(uSNCreated>=6001)(!(uSNCreated=*)))']);
+    expect(buildUsnPartitions(0, 9, 3).map(String)).toEqual(['(uSNCreated<=3)', '(&(uSNCreated>=4)(uSNCreated<=6))', '(|(uSNCreated>=7)(!(uSNCreated=*)))']);
+  });
+
+  it('gives no ranges (one search) when there is nothing to split', () => {
+    expect(buildUsnPartitions(5, 5, 4)).toEqual([]);
+    expect(buildUsnPartitions(9, 5, 4)).toEqual([]);
+    expect(buildUsnPartitions(0, 100, 1)).toEqual([]);
+    expect(buildUsnPartitions(Number.NaN, 100, 2)).toEqual([]);
+    expect(buildUsnPartitions(0, 2, 8)).toHaveLength(2); // never more ranges than USNs
+    expect(buildUsnPartitions(0, 1, 8)).toEqual([]);
+  });
+
+  it('selects every object exactly once, whatever its uSNCreated, also below, above or without one', () => {
+    fc.assert(fc.property(
+      fc.integer({ min: 0, max: 1e9 }), fc.integer({ min: 1, max: 1e9 }), fc.integer({ min: 2, max: 16 }),
+      fc.option(fc.integer({ min: 0, max: 2.1e9 }), { nil: undefined }),
+      (low, span, count, usn) => {
+        const ranges = buildUsnPartitions(low, low + span, count);
+        const n = Math.min(count, span);
+        expect(ranges.length).toBe(n > 1 ? n : 0);
+        if (n > 1) expect(ranges.filter((r) => evaluate(r, usn) === true)).toHaveLength(1);
+      },
+    ), { numRuns: 2000 });
+    // the edges themselves
+    const ranges = buildUsnPartitions(100, 200, 4);
+    for (let usn = 95; usn <= 205; usn++) expect(ranges.filter((r) => evaluate(r, usn) === true)).toHaveLength(1);
   });
 });
 

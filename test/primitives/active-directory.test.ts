@@ -131,6 +131,36 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
       expect(objects.some((o) => /CN=Configuration/i.test(o.dn))).toBe(false);
     });
 
+    it('searches disjoint uSNCreated ranges in parallel: every object once, in the same file order every time', async () => {
+      expect(first.partitions).toHaveLength(4); // the default: four searches
+      expect(first.partitions.filter((p) => p.objects > 0).length).toBeGreaterThanOrEqual(2);
+      expect(first.partitions.reduce((n, p) => n + p.objects, 0)).toBe(first.counts.objects);
+      const byGuidOrder = (xs: AdDumpObject[]): AdDumpObject[] => [...xs].sort((a, b) => a.objectGUID.localeCompare(b.objectGUID));
+      const one = await dumpAdAttributes({ ...conn, baseDn: BASE_DN, attributes: ['extensionName'], parallelSearches: 1, file: path.join(tmp, 'ext-1.jsonl') });
+      expect(one.partitions).toEqual([{ range: '(objectClass=*)', objects: first.counts.objects, pages: one.pages }]);
+      expect(byGuidOrder(readDump(one.file))).toEqual(byGuidOrder(objects));
+      const seven = await dumpAdAttributes({ ...conn, baseDn: BASE_DN, attributes: ['extensionName'], parallelSearches: 7, pageSize: 250, file: path.join(tmp, 'ext-7.jsonl') });
+      expect(seven.partitions).toHaveLength(7);
+      expect(seven.partitions[6].range).toMatch(/^\(\|\(uSNCreated>=\d+\)\(!\(uSNCreated=\*\)\)\)$/);
+      expect(byGuidOrder(readDump(seven.file))).toEqual(byGuidOrder(objects));
+      expect(seven.counts).toEqual(first.counts);
+      const again = await dumpAdAttributes({ ...conn, baseDn: BASE_DN, attributes: ['extensionName'], parallelSearches: 7, pageSize: 250, file: path.join(tmp, 'ext-7b.jsonl') });
+      expect(again.sha256).toBe(seven.sha256);
+      expect(readdirSync(tmp).filter((f) => f.includes('.partial'))).toEqual([]);
+      // each object sits in the range its uSNCreated (read by ldbsearch, not LDAP) belongs to
+      const truth = await ldbSearch(dc, '(|(sAMAccountName=u00001)(sAMAccountName=Administrator)(sAMAccountName=bigGroup))', ['objectGUID', 'uSNCreated']);
+      const lines = readDump(seven.file).map((o) => o.objectGUID);
+      const starts = seven.partitions.map((_, i) => seven.partitions.slice(0, i).reduce((n, p) => n + p.objects, 0));
+      for (const t of truth) {
+        const usn = Number(t.uSNCreated[0]);
+        const index = lines.indexOf(t.objectGUID[0]);
+        const partition = starts.filter((s) => s <= index).length - 1;
+        const [lo, hi] = [/uSNCreated>=(\d+)/.exec(seven.partitions[partition].range)?.[1], /uSNCreated<=(\d+)/.exec(seven.partitions[partition].range)?.[1]];
+        if (lo !== undefined) expect(usn).toBeGreaterThanOrEqual(Number(lo));
+        if (hi !== undefined) expect(usn).toBeLessThanOrEqual(Number(hi));
+      }
+    });
+
     it('gives the same content with smaller pages, and reports progress', async () => {
       const progress: number[] = [];
       const small = await dumpAdAttributes({ ...conn, baseDn: BASE_DN, attributes: ['extensionName'], pageSize: 300, file: path.join(tmp, 'ext-300.jsonl'), onProgress: (p) => progress.push(p.objects) });

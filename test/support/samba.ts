@@ -203,20 +203,21 @@ async function readDcEnv(dir: string): Promise<Record<string, string>> {
 
 /**
  * Starts a DC folder that {@link startSambaDc} loaded before (kept with `isKept`). `stop()` removes
- * the folder unless `isKept`.
+ * the folder unless `isKept`. `processModel` 'prefork' serves LDAP from several processes, like a
+ * real DC's threads (default 'single': one process, as the tests use).
  *
  * @example
  * ```ts
  * const dc = await startLoadedSambaDc('/tmp/pb-samba-abc123', { isKept: true });
  * ```
  */
-export async function startLoadedSambaDc(dir: string, options: { isKept?: boolean } = { isKept: true }): Promise<SambaDc> {
+export async function startLoadedSambaDc(dir: string, options: { isKept?: boolean; processModel?: 'single' | 'prefork' } = { isKept: true }): Promise<SambaDc> {
   assertInTestNamespace();
   const data = JSON.parse(readFileSync(path.join(dir, 'pb-data.json'), 'utf8')) as SambaData;
   const env = await readDcEnv(dir);
   let started = false;
   try {
-    await sh(['bash', SCRIPT, 'start', dir]);
+    await sh(['bash', SCRIPT, 'start', dir], { ...process.env, PB_SAMBA_PROCESS_MODEL: options.processModel ?? 'single' });
     started = true;
     // If jest is killed or times out before stop(), do not leave a DC holding the namespace's ports.
     const pid = Number(readFileSync(path.join(dir, 'samba.pid'), 'utf8'));
