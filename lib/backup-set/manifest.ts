@@ -147,6 +147,7 @@ export interface JsonSchema {
   enum?: readonly (string | number)[];
   pattern?: string;
   minimum?: number;
+  maximum?: number;
   minLength?: number;
   description?: string;
   $schema?: string;
@@ -293,6 +294,7 @@ export function validateAgainstSchema(value: unknown, schema: JsonSchema, at = '
     if (schema.pattern !== undefined && !new RegExp(schema.pattern).test(value)) problems.push(`${at} has an invalid format (${JSON.stringify(value.slice(0, 80))})`);
   }
   if (typeof value === 'number' && schema.minimum !== undefined && value < schema.minimum) problems.push(`${at} must be at least ${schema.minimum}, found ${value}`);
+  if (typeof value === 'number' && schema.maximum !== undefined && value > schema.maximum) problems.push(`${at} must be at most ${schema.maximum}, found ${value}`);
   if (Array.isArray(value) && schema.items) value.forEach((item, i) => problems.push(...validateAgainstSchema(item, schema.items as JsonSchema, `${at}[${i}]`)));
   if (typeOf(value) === 'object') {
     const obj = value as Record<string, unknown>;

@@ -122,7 +122,7 @@ function adOf(ctx: CommandContext): Omit<AdDumpOptions, 'file'> | undefined {
   if (!ad) return undefined;
   const password: Secret | undefined = readSecret('ldapPassword', { file: ctx.settings.ldapPasswordFile ?? ad.passwordFile, env: ctx.settings.env, origins: ctx.origins });
   if (!password) throw validationError('ad is configured but no bind password was given.', `Set ${SECRET_ENV.ldapPassword}, or "ad.passwordFile" / --ldap-password-file naming a file that holds it.`);
-  return { url: ad.url, bindDn: ad.bindDn, password, baseDn: ad.baseDn, attributes: ad.attributes ?? { schemaPrefix: ad.schemaPrefix as string }, ...(ad.caFile || ad.isStartTls ? { tls: { ...(ad.caFile ? { caFile: ad.caFile } : {}), ...(ad.isStartTls ? { isStartTls: true } : {}) } } : {}) };
+  return { url: ad.url, bindDn: ad.bindDn, password, baseDn: ad.baseDn, attributes: ad.attributes ?? { schemaPrefix: ad.schemaPrefix as string }, ...(ad.parallelSearches ? { parallelSearches: ad.parallelSearches } : {}), ...(ad.caFile || ad.isStartTls ? { tls: { ...(ad.caFile ? { caFile: ad.caFile } : {}), ...(ad.isStartTls ? { isStartTls: true } : {}) } } : {}) };
 }
 
 function backupOptionsOf(ctx: CommandContext, runner: Runner): BackupOptions {

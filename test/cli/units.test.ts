@@ -27,7 +27,7 @@ function problemsOf(value: unknown): { field: string; message: string; fix: stri
 
 describe('validateConfig', () => {
   it('accepts a full valid config and resolves relative paths against the file\'s folder', () => {
-    const c = validateConfig({ target: 'backups', host: 'SRV01', kind: 'scheduled', products: ['datacenter', 'ecsta'], concurrency: 4, keep: { daily: 7, weekly: 4, monthly: 12, preChange: { last: 3 } }, encryption: { passphraseFile: 'pass.txt' }, sql: { chat: { server: 'sql01\\UC', database: 'UCJournal', auth: 'sql', user: 'backup', passwordFile: 'sql.txt' } }, ad: { url: 'ldaps://dc1.example.local', bindDn: 'backup@example.local', baseDn: 'DC=example,DC=local', attributes: ['extensionName'] }, overrides: { roots: { UCROOT: 'D:\\UC' }, pathMap: { 'C:\\': '/mnt/c' } }, powershell: { tools: { reg: ['wine', 'reg'] } }, eventLog: 'never', maxAgeHours: 26 }, '/etc/pb');
+    const c = validateConfig({ target: 'backups', host: 'SRV01', kind: 'scheduled', products: ['datacenter', 'ecsta'], concurrency: 4, keep: { daily: 7, weekly: 4, monthly: 12, preChange: { last: 3 } }, encryption: { passphraseFile: 'pass.txt' }, sql: { chat: { server: 'sql01\\UC', database: 'UCJournal', auth: 'sql', user: 'backup', passwordFile: 'sql.txt' } }, ad: { url: 'ldaps://dc1.example.local', bindDn: 'backup@example.local', baseDn: 'DC=example,DC=local', attributes: ['extensionName'], parallelSearches: 2 }, overrides: { roots: { UCROOT: 'D:\\UC' }, pathMap: { 'C:\\': '/mnt/c' } }, powershell: { tools: { reg: ['wine', 'reg'] } }, eventLog: 'never', maxAgeHours: 26 }, '/etc/pb');
     expect(c.target).toBe(path.resolve('/etc/pb', 'backups'));
     expect(c.encryption?.passphraseFile).toBe(path.resolve('/etc/pb', 'pass.txt'));
     expect(c.sql?.chat?.passwordFile).toBe(path.resolve('/etc/pb', 'sql.txt'));
@@ -57,6 +57,7 @@ describe('validateConfig', () => {
     ['both key sources', { encryption: { keyFile: 'k', passphraseFile: 'p' } }, '$.encryption', /Keep one of them/],
     ['sql auth without user', { sql: { config: { server: 's', database: 'd', auth: 'sql' } } }, '$.sql.config.user', /SQL login name/],
     ['ad without attributes', { ad: { url: 'ldaps://dc', bindDn: 'b', baseDn: 'DC=x' } }, '$.ad.attributes', /extensionName/],
+    ['too many parallel LDAP searches', { ad: { url: 'ldaps://dc', bindDn: 'b', baseDn: 'DC=x', attributes: ['a'], parallelSearches: 17 } }, '$.ad.parallelSearches', /a whole number from 1 to 16/],
     ['a non-object document', ['target'], '$', /a JSON object such as/],
   ])('refuses %s, naming the field and the fix', (_label, value, field, fix) => {
     const problems = problemsOf(value);

@@ -40,10 +40,14 @@ describeWithTools('recipes with Active Directory (Samba AD DC)', sambaTools(), (
     const conn = { url: dc.url, bindDn: dc.adminDn, password: new Secret(dc.adminPassword), tls: { caFile: dc.caFile } };
     const original = await extensionNameOf(10);
     expect(original.sort()).toEqual([...userValues(10).extensionName].sort());
-    const r = await backup({ runner, target: path.join(dir, 'target'), kind: 'manual', products: ['active-directory'], discovery: parseDiscovery({ computer: 'ADTEST', docs: {}, loaded: [] }), ad: { ...conn, baseDn: BASE_DN, attributes: ['extensionName'] } });
+    const r = await backup({ runner, target: path.join(dir, 'target'), kind: 'manual', products: ['active-directory'], discovery: parseDiscovery({ computer: 'ADTEST', docs: {}, loaded: [] }), ad: { ...conn, baseDn: BASE_DN, attributes: ['extensionName'], parallelSearches: 3 } });
     expect(r.manifest?.errors).toEqual([]);
     expect(r.status).toBe('complete');
     expect(r.manifest?.artifacts.find((a) => a.id === 'active-directory.ad-attributes')).toMatchObject({ path: 'ad/active-directory.ad-attributes.jsonl', primitive: 'dumpAdAttributes', details: expect.objectContaining({ baseDn: BASE_DN, attributes: ['extensionName'] }) });
+    // the manifest says which searches made the dump, and they add up to its objects
+    const details = r.manifest?.artifacts.find((a) => a.id === 'active-directory.ad-attributes')?.details as { objects: number; searches: Array<{ range: string; objects: number }> };
+    expect(details.searches.map((s) => s.range)).toEqual([expect.stringMatching(/^\(uSNCreated<=\d+\)$/), expect.stringMatching(/^\(&\(uSNCreated>=\d+\)\(uSNCreated<=\d+\)\)$/), expect.stringMatching(/^\(\|\(uSNCreated>=\d+\)/)]);
+    expect(details.searches.reduce((n, s) => n + s.objects, 0)).toBe(details.objects);
     expect(JSON.stringify(r)).not.toContain(dc.adminPassword);
     expect((await verifySet(r.path as string, { record: false })).ok).toBe(true);
 
