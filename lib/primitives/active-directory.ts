@@ -672,7 +672,8 @@ interface AdSession {
   warnings: string[];
 }
 
-async function openSession(o: AdConnectionOptions): Promise<AdSession> {
+/** A bound connection; `knownRootDse` (from a first connection to the same DC) skips reading it again. */
+async function openSession(o: AdConnectionOptions, knownRootDse?: AdSession['rootDse']): Promise<AdSession> {
   const tls = o.tls ?? {};
   const { protocol } = assertSecureTransport(o.url, tls);
   const password = Secret.from(o.password);
@@ -694,28 +695,33 @@ async function openSession(o: AdConnectionOptions): Promise<AdSession> {
     } catch (e) {
       throw toAdError(e, `Bind as '${o.bindDn}'`, o.url, secrets);
     }
-    let root: Record<string, unknown>;
-    try {
-      const { searchEntries } = await client.search('', { scope: 'base', attributes: ['defaultNamingContext', 'schemaNamingContext', 'highestCommittedUSN'] });
-      root = searchEntries[0] ?? {};
-    } catch (e) {
-      throw toAdError(e, 'Reading the root DSE', o.url, secrets);
-    }
-    const defaultNamingContext = firstString(root.defaultNamingContext);
-    const schemaNamingContext = firstString(root.schemaNamingContext);
-    if (!schemaNamingContext || !defaultNamingContext) {
-      throw new ProcallBackupError('PB_LDAP_NOT_AD', `${o.url} does not look like Active Directory: its root DSE has no schemaNamingContext/defaultNamingContext.`, {
-        fix: 'Point url at a domain controller of the domain that holds the UCServer users.',
-        data: { url: o.url },
-      });
-    }
+    const rootDse = knownRootDse ?? (await readRootDse(client, o.url, secrets));
     const warnings = tls.isCertificateCheckDisabled ? [`Certificate checking was off for ${o.url} (tls.isCertificateCheckDisabled): the DC was not authenticated.`] : [];
-    const usn = Number(firstString(root.highestCommittedUSN));
-    return { client, rootDse: { defaultNamingContext, schemaNamingContext, highestCommittedUsn: Number.isSafeInteger(usn) && usn > 0 ? usn : undefined }, secrets, url: o.url, timeoutMs, valueRangeSize: o.valueRangeSize, warnings };
+    return { client, rootDse, secrets, url: o.url, timeoutMs, valueRangeSize: o.valueRangeSize, warnings };
   } catch (e) {
     await closeSession(client);
     throw e;
   }
+}
+
+async function readRootDse(client: Client, url: string, secrets: Secret[]): Promise<AdSession['rootDse']> {
+  let root: Record<string, unknown>;
+  try {
+    const { searchEntries } = await client.search('', { scope: 'base', attributes: ['defaultNamingContext', 'schemaNamingContext', 'highestCommittedUSN'] });
+    root = searchEntries[0] ?? {};
+  } catch (e) {
+    throw toAdError(e, 'Reading the root DSE', url, secrets);
+  }
+  const defaultNamingContext = firstString(root.defaultNamingContext);
+  const schemaNamingContext = firstString(root.schemaNamingContext);
+  if (!schemaNamingContext || !defaultNamingContext) {
+    throw new ProcallBackupError('PB_LDAP_NOT_AD', `${url} does not look like Active Directory: its root DSE has no schemaNamingContext/defaultNamingContext.`, {
+      fix: 'Point url at a domain controller of the domain that holds the UCServer users.',
+      data: { url },
+    });
+  }
+  const usn = Number(firstString(root.highestCommittedUSN));
+  return { defaultNamingContext, schemaNamingContext, highestCommittedUsn: Number.isSafeInteger(usn) && usn > 0 ? usn : undefined };
 }
 
 async function closeSession(client: Client): Promise<void> {
@@ -1021,9 +1027,19 @@ export async function dumpAdAttributes(options: AdDumpOptions): Promise<AdDumpRe
   const sessions: AdSession[] = [session];
   const partFiles: string[] = [];
   try {
-    const attributes = await resolveAttributes(session, options.attributes);
-    const ranges = await planPartitions(session, options.baseDn, options.parallelSearches ?? 4);
-    sessions.push(...(await openMoreSessions(options, ranges.length - 1)));
+    // The other connections open while the first reads the schema and the USNs; only after its bind
+    // succeeded, so a wrong password is tried once, not once per connection (account lockout).
+    const parallel = options.parallelSearches ?? 4;
+    const [planned, extra] = await Promise.allSettled([
+      Promise.all([resolveAttributes(session, options.attributes), planPartitions(session, options.baseDn, parallel)]),
+      openMoreSessions(options, parallel - 1, session.rootDse),
+    ]);
+    if (extra.status === 'fulfilled') sessions.push(...extra.value);
+    if (planned.status === 'rejected') throw planned.reason;
+    if (extra.status === 'rejected') throw extra.reason;
+    const [attributes, ranges] = planned.value;
+    // Fewer ranges than connections (a small USN span): the surplus closes now.
+    await Promise.all(sessions.splice(Math.max(ranges.length, 1)).map((s) => closeSession(s.client)));
     const dump: DumpState = {
       baseDn: options.baseDn,
       pageSize,
@@ -1147,9 +1163,9 @@ async function planPartitions(session: AdSession, baseDn: string, parallel: numb
 }
 
 /** `count` more connections like the first; when one cannot be opened, the others are closed again. */
-async function openMoreSessions(options: AdConnectionOptions, count: number): Promise<AdSession[]> {
+async function openMoreSessions(options: AdConnectionOptions, count: number, rootDse: AdSession['rootDse']): Promise<AdSession[]> {
   if (count <= 0) return [];
-  const settled = await Promise.allSettled(Array.from({ length: count }, () => openSession(options)));
+  const settled = await Promise.allSettled(Array.from({ length: count }, () => openSession(options, rootDse)));
   const opened = settled.filter((r): r is PromiseFulfilledResult<AdSession> => r.status === 'fulfilled').map((r) => r.value);
   const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {

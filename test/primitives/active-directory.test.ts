@@ -22,6 +22,31 @@ import { BASE_DN, ldapModify, ldbSearch, sambaTools, startSambaDc, userDn, userK
 
 const DATA = { users: 1600, computers: 25, groups: 12, bigGroupMembers: 1600 };
 
+/** A TCP relay to the DC's LDAPS port (inside the test namespace) that counts connections and can cut them after some bytes. */
+async function startRelay(options: { cutAfterBytes?: number } = {}): Promise<{ port: number; connections: () => number; relayed: () => number; close: () => Promise<void> }> {
+  let relayed = 0;
+  let connections = 0;
+  const server = net.createServer((client) => {
+    connections++;
+    const upstream = net.connect(636, '127.0.0.1');
+    client.pipe(upstream);
+    upstream.on('data', (d: Buffer) => {
+      relayed += d.length;
+      if (options.cutAfterBytes !== undefined && relayed > options.cutAfterBytes) { client.destroy(); upstream.destroy(); } else client.write(d);
+    });
+    upstream.on('end', () => client.end());
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    connections: () => connections,
+    relayed: () => relayed,
+    close: () => new Promise<void>((r) => { server.close(() => r()); }),
+  };
+}
+
 function readDump(file: string): AdDumpObject[] {
   return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l, i) => parseAdDumpLine(l, i + 1));
 }
@@ -260,35 +285,33 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
       expect(r.warnings).toEqual(expect.arrayContaining([expect.stringContaining('Certificate checking was off')]));
     });
 
-    it('reports a wrong password without ever showing it', async () => {
-      const e = await expectError(dumpAdAttributes({ ...conn, password: new Secret('Wr0ng!Secret-xyz'), baseDn: BASE_DN, attributes: ['extensionName'], file: path.join(tmp, 'bad.jsonl') }), 'PB_LDAP_BIND');
-      expect(JSON.stringify(e.toJSON())).not.toContain('Wr0ng!Secret-xyz');
-      expect(e.message).not.toContain('Wr0ng!Secret-xyz');
+    it('reports a wrong password without ever showing it, after one connection (not one per parallel search)', async () => {
+      const relay = await startRelay();
+      try {
+        const e = await expectError(dumpAdAttributes({ ...conn, url: `ldaps://dc1.procall.test:${relay.port}`, password: new Secret('Wr0ng!Secret-xyz'), baseDn: BASE_DN, attributes: ['extensionName'], file: path.join(tmp, 'bad.jsonl') }), 'PB_LDAP_BIND');
+        expect(JSON.stringify(e.toJSON())).not.toContain('Wr0ng!Secret-xyz');
+        expect(e.message).not.toContain('Wr0ng!Secret-xyz');
+        // a wrong password counts once against the account's lockout threshold
+        expect(relay.connections()).toBe(1);
+        const ok = await dumpAdAttributes({ ...conn, url: `ldaps://dc1.procall.test:${relay.port}`, baseDn: BASE_DN, attributes: ['extensionName'], parallelSearches: 3, file: path.join(tmp, 'relayed.jsonl') });
+        expect(ok.partitions).toHaveLength(3);
+        expect(relay.connections()).toBe(1 + 3);
+      } finally {
+        await relay.close();
+      }
     });
 
     it('leaves no file behind when the connection drops in the middle of the dump', async () => {
-      // A TCP relay to the DC's LDAPS port that cuts the connection after 300 kB.
-      let relayed = 0;
-      const server = net.createServer((client) => {
-        const upstream = net.connect(636, '127.0.0.1');
-        client.pipe(upstream);
-        upstream.on('data', (d: Buffer) => {
-          relayed += d.length;
-          if (relayed > 300_000) { client.destroy(); upstream.destroy(); } else client.write(d);
-        });
-        client.on('error', () => upstream.destroy());
-        upstream.on('error', () => client.destroy());
-      });
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-      const port = (server.address() as net.AddressInfo).port;
+      // A TCP relay to the DC's LDAPS port that cuts the connections after 300 kB.
+      const relay = await startRelay({ cutAfterBytes: 300_000 });
       const file = path.join(tmp, 'cut', 'ext.jsonl');
       try {
-        const e = await dumpAdAttributes({ ...conn, url: `ldaps://dc1.procall.test:${port}`, timeoutMs: 5000, baseDn: BASE_DN, attributes: ['extensionName'], pageSize: 100, file }).then(() => undefined, (x: unknown) => x);
+        const e = await dumpAdAttributes({ ...conn, url: `ldaps://dc1.procall.test:${relay.port}`, timeoutMs: 5000, baseDn: BASE_DN, attributes: ['extensionName'], pageSize: 100, file }).then(() => undefined, (x: unknown) => x);
         expect(isProcallBackupError(e)).toBe(true);
-        expect(relayed).toBeGreaterThan(300_000);
+        expect(relay.relayed()).toBeGreaterThan(300_000);
         expect(readdirSync(path.dirname(file))).toEqual([]);
       } finally {
-        await new Promise<void>((r) => server.close(() => r()));
+        await relay.close();
       }
     });
   });
