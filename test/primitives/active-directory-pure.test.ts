@@ -24,7 +24,7 @@ import {
   type AdDumpObject,
   type AdDumpOptions,
 } from '../../lib/primitives/active-directory';
-import { AndFilter, type Filter, GreaterThanEqualsFilter, LessThanEqualsFilter, NotFilter, OrFilter, PresenceFilter } from 'ldapts';
+import { AndFilter, Client, type Filter, GreaterThanEqualsFilter, LessThanEqualsFilter, NotFilter, OrFilter, PresenceFilter } from 'ldapts';
 import { isProcallBackupError } from '../../lib/errors';
 import { Secret } from '../../lib/secret';
 
@@ -160,6 +160,14 @@ function evaluate(filter: Filter, usn: number | undefined): boolean | undefined 
   }
   throw new Error(`unexpected filter ${filter.toString()}`);
 }
+
+describe('the ldapts internal that the dump\'s fast parsing uses (ldapts is pinned to 8.2.x)', () => {
+  it('is there: an ldapts without it makes the dump fall back to ldapts\'s own, slower parsing', () => {
+    const client = new Client({ url: 'ldaps://dc1.example.local' });
+    const internals = client as unknown as { messageParser?: { _getMessageFromProtocolOperation?: unknown } };
+    expect(typeof internals.messageParser?._getMessageFromProtocolOperation).toBe('function');
+  });
+});
 
 describe('buildUsnPartitions', () => {
   it('splits the USN span into ranges whose ends are open', () => {
