@@ -20,7 +20,7 @@ import { ProcallBackupError, validationError } from '../errors';
 import type { Runner } from '../powershell/runner';
 import { PowerShellRunner } from '../powershell/session';
 import { ArchiveEntryGuard, splitArchivePath, type ArchiveLimits, type UnsafeEntry } from './archive-safety';
-import { createShadowCopy, deleteShadowCopy, type ShadowCopyAttempt } from './shadow-copy';
+import { createShadowCopy, deleteShadowCopy, type ShadowCopyAttempt, type ShadowCopySet } from './shadow-copy';
 import { hashFile } from '../hash-file';
 
 /** Whether to read through a volume shadow copy. */
@@ -65,6 +65,12 @@ export interface SnapshotOptions {
   shadowCopy?: ShadowCopyMode;
   /** Runs the shadow copy scripts. Without one, a PowerShellRunner is started on Windows for `auto`/`always`. */
   runner?: Runner;
+  /**
+   * Shadow copies shared with other snapshots (one per volume, deleted by the set's `close()`):
+   * folders read through the same set are read at the same point in time. Without it, the snapshot
+   * makes its own copy and deletes it when done.
+   */
+  shadowCopies?: ShadowCopySet;
   /** Called after every chunk read and every entry. Must not throw. */
   onProgress?: (progress: SnapshotProgress) => void;
   /** gzip level 0-9. Default 6, gzip's own default (what `tar -czf` uses). */
@@ -624,14 +630,14 @@ class SnapshotWalker {
 }
 
 /** Gets a shadow copy for `auto`/`always`, or says why there is none. Throws for `always` without one. */
-async function openShadowCopy(source: string, mode: ShadowCopyMode, runner: Runner | undefined): Promise<ShadowCopyAttempt | undefined> {
+async function openShadowCopy(source: string, mode: ShadowCopyMode, runner: Runner | undefined, shared?: ShadowCopySet): Promise<ShadowCopyAttempt | undefined> {
   if (mode === 'never') return undefined;
   let attempt: ShadowCopyAttempt;
-  if (!runner) {
+  if (!runner && !shared) {
     attempt = { ok: false, reason: 'not-windows', message: `No runner was given and this is ${process.platform}, not Windows: there is no volume shadow copy to make.` };
   } else {
     try {
-      attempt = await createShadowCopy(runner, { path: source });
+      attempt = shared ? await shared.forPath(source) : await createShadowCopy(runner as Runner, { path: source });
     } catch (e) {
       if (mode === 'always') throw new ProcallBackupError('PB_SHADOW_COPY_FAILED', `Creating a shadow copy of ${source} failed: ${(e as Error).message}`, { fix: 'Check that the Volume Shadow Copy service runs and the session is elevated, or use shadowCopy: "auto".', command: 'createShadowCopy', cause: e });
       attempt = { ok: false, reason: 'cim-error', message: `Creating a shadow copy failed: ${(e as Error).message}` };
@@ -666,17 +672,19 @@ export async function snapshotDirectory(options: SnapshotOptions): Promise<Snaps
   const started = Date.now();
   const opts = await normalizeSnapshotOptions(options);
   const warnings: string[] = [];
-  const ownRunner = !options.runner && opts.shadowCopy !== 'never' && process.platform === 'win32' ? new PowerShellRunner() : undefined;
+  const shared = options.shadowCopies;
+  const ownRunner = !options.runner && !shared && opts.shadowCopy !== 'never' && process.platform === 'win32' ? new PowerShellRunner() : undefined;
   const runner = options.runner ?? ownRunner;
   try {
-    const attempt = await openShadowCopy(opts.source, opts.shadowCopy, runner);
+    const attempt = await openShadowCopy(opts.source, opts.shadowCopy, runner, shared);
     const shadowCopy: ShadowCopyUse = attempt === undefined ? { used: false, mode: opts.shadowCopy, reason: 'never', message: "shadowCopy: 'never'" } : attempt.ok ? { used: true, mode: opts.shadowCopy, id: attempt.id } : { used: false, mode: opts.shadowCopy, reason: attempt.reason, message: attempt.message };
     const readRoot = attempt?.ok ? attempt.readPath : opts.source;
     let written: Omit<SnapshotResult, 'shadowCopy' | 'warnings' | 'durationMs' | 'gzipLevel'>;
     try {
       written = await writeArchive(readRoot, opts, options.onProgress);
     } finally {
-      if (attempt?.ok && runner) {
+      // a shared copy belongs to its set (deleted by its close()); an own copy goes now
+      if (attempt?.ok && runner && !shared) {
         try {
           await deleteShadowCopy(runner, attempt.id);
         } catch (e) {

@@ -33,6 +33,8 @@ export interface ShadowCopyCreated {
   relativePath: string;
   /** Where to read the source inside the shadow copy. */
   readPath: string;
+  /** Every local volume's mount point when the copy was made (lets {@link ShadowCopySet} tell which volume holds a path). */
+  volumes?: string[];
 }
 
 /** No shadow copy was made; nothing to delete. */
@@ -79,10 +81,12 @@ if (-not (Get-Command -Name Invoke-CimMethod -ErrorAction SilentlyContinue)) {
 export const SHADOW_COPY_CREATE_CORE_PS1 = String.raw`
 $pbFull = [string]$in.path
 $pbVolume = $null
+$pbVolumes = @()
 try {
   foreach ($v in @(Get-CimInstance -ClassName Win32_Volume -ErrorAction Stop)) {
     $name = [string]$v.Name
     if (-not $name -or -not $name.EndsWith('\')) { continue }
+    $pbVolumes += $name
     $inside = $pbFull.StartsWith($name, [StringComparison]::OrdinalIgnoreCase) -or ($pbFull + '\').Equals($name, [StringComparison]::OrdinalIgnoreCase)
     if ($inside -and ($null -eq $pbVolume -or $name.Length -gt $pbVolume.Length)) { $pbVolume = $name }
   }
@@ -110,7 +114,7 @@ try {
   }
   $pbRelative = ''
   if ($pbFull.Length -gt $pbVolume.Length) { $pbRelative = $pbFull.Substring($pbVolume.Length) }
-  $pbResult = @{ ok = $true; id = $pbId; deviceObject = [string]$pbShadow.DeviceObject; volume = $pbVolume; relativePath = $pbRelative }
+  $pbResult = @{ ok = $true; id = $pbId; deviceObject = [string]$pbShadow.DeviceObject; volume = $pbVolume; relativePath = $pbRelative; volumes = $pbVolumes }
   $pbHanded = $true
   return $pbResult
 } finally {
@@ -276,7 +280,8 @@ export function parseShadowCopyAttempt(raw: unknown): ShadowCopyAttempt {
     const deviceObject = r.deviceObject as string;
     if (!/^\\\\\?\\GLOBALROOT\\Device\\/i.test(deviceObject)) fail(`deviceObject ${JSON.stringify(deviceObject)} is not a \\\\?\\GLOBALROOT\\Device path`);
     const relativePath = r.relativePath as string;
-    return { ok: true, id: r.id as string, deviceObject, volume: r.volume as string, relativePath, readPath: toShadowReadPath(deviceObject, relativePath) };
+    const volumes = Array.isArray(r.volumes) ? r.volumes.filter((v): v is string => typeof v === 'string') : typeof r.volumes === 'string' ? [r.volumes] : undefined;
+    return { ok: true, id: r.id as string, deviceObject, volume: r.volume as string, relativePath, readPath: toShadowReadPath(deviceObject, relativePath), ...(volumes ? { volumes } : {}) };
   }
   if (r.ok === false) {
     const reason = r.reason as ShadowCopyUnavailableReason;
@@ -319,4 +324,127 @@ export async function createShadowCopy(runner: Runner, options: CreateShadowCopy
 export async function deleteShadowCopy(runner: Runner, id: string): Promise<boolean> {
   const { value } = await runner.run(buildDeleteShadowCopyScript({ id }));
   return value.deleted;
+}
+
+/** How a {@link ShadowCopySet} makes and deletes copies (default: {@link createShadowCopy} and {@link deleteShadowCopy} on its runner). */
+export interface ShadowCopySetOptions {
+  create?: (path: string) => Promise<ShadowCopyAttempt>;
+  remove?: (id: string) => Promise<boolean>;
+}
+
+/** What {@link ShadowCopySet.close} did. */
+export interface ShadowCopySetClosed {
+  /** Ids of the copies deleted. */
+  deleted: string[];
+  /** Copies that could not be deleted, with the command that deletes them by hand. */
+  failed: Array<{ id: string; message: string; command: string }>;
+}
+
+/** Reasons that hold for every volume of this machine: asked once, answered the same for every path. */
+const MACHINE_WIDE_REASONS: readonly ShadowCopyUnavailableReason[] = ['not-windows', 'not-elevated', 'no-cim'];
+
+/**
+ * Shadow copies shared by the reads of one backup: at most one per volume, made on first use and
+ * kept until {@link ShadowCopySet.close}, so that every folder on a volume is read at the same
+ * point in time (the UCServer's seven folders are one state, not seven). Copies are made one after
+ * another: Windows makes one at a time (a second concurrent `Win32_ShadowCopy.Create` answers 9,
+ * "another shadow copy operation is already in progress"). A reason that holds for the whole machine
+ * (not Windows, not elevated, no CIM) is asked once; a volume whose copy failed is not tried again.
+ *
+ * @example
+ * ```ts
+ * const copies = new ShadowCopySet(runner);
+ * try {
+ *   await snapshotDirectory({ source: 'C:\\ProgramData\\estos\\UCServer\\database', archive, shadowCopies: copies });
+ *   await snapshotDirectory({ source: 'C:\\ProgramData\\estos\\UCServer\\config', archive: archive2, shadowCopies: copies });
+ * } finally {
+ *   await copies.close();
+ * }
+ * ```
+ */
+export class ShadowCopySet {
+  private readonly copies: ShadowCopyCreated[] = [];
+  private readonly failures = new Map<string, ShadowCopyUnavailable>();
+  private volumes: string[] = [];
+  private queue: Promise<unknown> = Promise.resolve();
+  private isClosed = false;
+  private readonly create: (path: string) => Promise<ShadowCopyAttempt>;
+  private readonly remove: (id: string) => Promise<boolean>;
+
+  constructor(runner: Runner, options: ShadowCopySetOptions = {}) {
+    this.create = options.create ?? ((p) => createShadowCopy(runner, { path: p }));
+    this.remove = options.remove ?? ((id) => deleteShadowCopy(runner, id));
+  }
+
+  /** The copies made so far (each must be deleted by {@link close}). */
+  get made(): readonly ShadowCopyCreated[] {
+    return this.copies;
+  }
+
+  /**
+   * A shadow copy that holds `source` (made now, or earlier for another path on the same volume),
+   * with `readPath` and `relativePath` for `source`; or why there is none. Throws what the create
+   * script throws (e.g. `PB_SHADOW_COPY_FAILED`), and `PB_VALIDATION` after {@link close}.
+   */
+  forPath(source: string): Promise<ShadowCopyAttempt> {
+    const next = this.queue.then(() => this.lookup(source));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async lookup(source: string): Promise<ShadowCopyAttempt> {
+    if (this.isClosed) throw validationError('The shadow copy set is closed.', 'Ask for read paths before close().');
+    if (isNetworkPath(source)) return { ok: false, reason: 'network-path', message: `${source} is not on a local drive-letter volume; shadow copies cover local volumes only.` };
+    const local = toVolumePath(source) ?? source;
+    const machineWide = this.failures.get('*');
+    if (machineWide) return machineWide;
+    const volume = longestMountPoint(local, this.volumes);
+    if (volume !== undefined) {
+      const copy = this.copies.find((c) => c.volume.toUpperCase() === volume.toUpperCase());
+      if (copy) {
+        const relativePath = local.length > copy.volume.length ? local.slice(copy.volume.length) : '';
+        return { ...copy, relativePath, readPath: toShadowReadPath(copy.deviceObject, relativePath) };
+      }
+      const failed = this.failures.get(volume.toUpperCase());
+      if (failed) return failed;
+    }
+    const attempt = await this.create(local);
+    if (attempt.ok) {
+      this.copies.push(attempt);
+      const known = new Set(this.volumes.map((v) => v.toUpperCase()));
+      for (const v of [...(attempt.volumes ?? []), attempt.volume]) if (!known.has(v.toUpperCase())) this.volumes.push(v);
+    } else if (MACHINE_WIDE_REASONS.includes(attempt.reason)) {
+      this.failures.set('*', attempt);
+    } else if (volume !== undefined) {
+      this.failures.set(volume.toUpperCase(), attempt);
+    }
+    return attempt;
+  }
+
+  /** Deletes every copy made (waits for a creation in progress first). Safe to call twice. */
+  async close(): Promise<ShadowCopySetClosed> {
+    await this.queue;
+    this.isClosed = true;
+    const result: ShadowCopySetClosed = { deleted: [], failed: [] };
+    for (const copy of this.copies.splice(0)) {
+      try {
+        await this.remove(copy.id);
+        result.deleted.push(copy.id);
+      } catch (e) {
+        result.failed.push({ id: copy.id, message: (e as Error).message, command: `vssadmin delete shadows /shadow=${copy.id} /quiet` });
+      }
+    }
+    return result;
+  }
+}
+
+/** The longest volume mount point (`C:\`, `C:\Mounts\Data\`) that holds `local`, compared case-insensitively. */
+function longestMountPoint(local: string, volumes: readonly string[]): string | undefined {
+  const p = local.toUpperCase();
+  let best: string | undefined;
+  for (const v of volumes) {
+    const u = v.toUpperCase();
+    if ((p.startsWith(u) || `${p}\\` === u) && (best === undefined || v.length > best.length)) best = v;
+  }
+  return best;
 }

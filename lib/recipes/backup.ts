@@ -13,6 +13,7 @@ import type { Runner } from '../powershell/runner';
 import { exportRegistryKey, normalizeRegistryKey } from '../primitives/registry';
 import { exportUserRegistryKey, listUserProfiles, type UserProfile } from '../primitives/user-registry';
 import { snapshotDirectory, type ShadowCopyMode } from '../primitives/directory';
+import { ShadowCopySet } from '../primitives/shadow-copy';
 import { captureServiceConfig, writeServiceBackup } from '../primitives/service';
 import type { SqlConnectionOptions } from '../primitives/sql-server';
 import type { AdDumpOptions } from '../primitives/active-directory';
@@ -402,23 +403,30 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     };
     const profiles = plan.steps.some((s) => s.kind === 'user-registry') ? await listUserProfiles(options.runner) : [];
     const skippedAtRun: PlannedSkip[] = [];
-    await Promise.all(
-      plan.steps.map((step) =>
-        limit(async () => {
-          emit(step, 'start');
-          try {
-            const outcome = await runStep(step, set, options, profiles, skippedAtRun);
-            done++;
-            if (outcome === 'absent') emit(step, 'skipped', 'absent');
-            else emit(step, 'done');
-          } catch (e) {
-            done++;
-            set.fail(step.id, e);
-            emit(step, 'failed', e instanceof Error ? e.message : String(e));
-          }
-        }),
-      ),
-    );
+    // One shadow copy per volume for the whole set: the folders on a volume are one point in time.
+    const shadowCopies = options.shadowCopy !== 'never' && plan.steps.some((s) => s.isShadowCopyWanted) ? new ShadowCopySet(options.runner) : undefined;
+    try {
+      await Promise.all(
+        plan.steps.map((step) =>
+          limit(async () => {
+            emit(step, 'start');
+            try {
+              const outcome = await runStep(step, set, options, profiles, skippedAtRun, shadowCopies);
+              done++;
+              if (outcome === 'absent') emit(step, 'skipped', 'absent');
+              else emit(step, 'done');
+            } catch (e) {
+              done++;
+              set.fail(step.id, e);
+              emit(step, 'failed', e instanceof Error ? e.message : String(e));
+            }
+          }),
+        ),
+      );
+    } finally {
+      const closed = await shadowCopies?.close();
+      for (const f of closed?.failed ?? []) set.warn(`The shadow copy ${f.id} could not be deleted: ${f.message}. Delete it with: ${f.command}`);
+    }
     // The runbook describes exactly what was captured; written last before the manifest.
     const runbookFile = path.join(set.partialPath, 'RESTORE.md');
     await writeFile(runbookFile, buildRunbook({ discovery, plan, skippedAtRun, host: set.host, name: set.name, kind: options.kind, reason: options.reason, createdAt: set.createdAt, isEncrypted: set.isEncrypted, setPath: set.finalPath }), 'utf8');
@@ -435,7 +443,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   }
 }
 
-async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOptions, profiles: UserProfile[], skippedAtRun: PlannedSkip[]): Promise<'ok' | 'absent'> {
+async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOptions, profiles: UserProfile[], skippedAtRun: PlannedSkip[], shadowCopies?: ShadowCopySet): Promise<'ok' | 'absent'> {
   const started = Date.now();
   const [folder, ...rest] = step.artifact.split('/');
   const file = (): string => set.artifactPath(folder as ArtifactFolder, rest.join('/'));
@@ -475,7 +483,7 @@ async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOp
       const local = step.localSource as string;
       const st = await stat(local).catch(() => undefined);
       if (!st || !st.isDirectory()) return absent(`the folder ${step.source} does not exist (read at ${local}).`, `der Ordner ${step.source} existiert nicht (gelesen unter ${local}).`);
-      const snap = await snapshotDirectory({ source: local, archive: file(), shadowCopy: step.isShadowCopyWanted ? (options.shadowCopy ?? 'auto') : 'never', runner: step.isShadowCopyWanted ? options.runner : undefined });
+      const snap = await snapshotDirectory({ source: local, archive: file(), shadowCopy: step.isShadowCopyWanted ? (options.shadowCopy ?? 'auto') : 'never', runner: step.isShadowCopyWanted ? options.runner : undefined, ...(step.isShadowCopyWanted && shadowCopies ? { shadowCopies } : {}) });
       const w = [...snap.warnings];
       if (step.isShadowCopyWanted && !snap.shadowCopy.used && options.shadowCopy !== 'never') w.push(`Read without a shadow copy: ${snap.shadowCopy.message ?? snap.shadowCopy.reason}. Open files may be inconsistent; stop the service for a consistent copy.`);
       for (const u of snap.unreadable) w.push(`Unreadable: ${u.path} (${u.code})`);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { RecordingRunner } from '../../lib/powershell/dry-run';
 import type { Runner } from '../../lib/powershell/runner';
 import { compileExclude, restoreDirectory, snapshotDirectory, type SnapshotResult } from '../../lib/primitives/directory';
+import { ShadowCopySet } from '../../lib/primitives/shadow-copy';
 import { newRunner } from '../support/pwsh';
 import { describeWithTools, findPwsh, ROOT, which } from '../support/tools';
 import { readTree, sha256, useScratchDirs } from './directory-support';
@@ -290,6 +291,30 @@ describe('snapshotDirectory refuses and fails cleanly', () => {
     expect(runner.calls.map((c) => [c.name, c.input])).toEqual([['createShadowCopy', { path: src }], ['deleteShadowCopy', { id }]]);
     expect(existsSync(path.join(d, 'a.tar.gz'))).toBe(false);
     expect(existsSync(path.join(d, 'a.tar.gz.partial'))).toBe(false);
+  });
+});
+
+describe('snapshotDirectory through a shared ShadowCopySet (recorded answers: no VSS here)', () => {
+  it('reads through the set\'s copy and leaves deleting it to the set', async () => {
+    const d = freshDir();
+    mkdirSync(path.join(d, 'src'));
+    writeFileSync(path.join(d, 'src', 'live.db'), 'live state, changing');
+    // the "shadow copy": a frozen folder standing in for \\?\GLOBALROOT\Device\HarddiskVolumeShadowCopyN\...
+    mkdirSync(path.join(d, 'frozen'));
+    writeFileSync(path.join(d, 'frozen', 'live.db'), 'the state at copy time');
+    const id = '{1C9F6A4E-1234-4321-ABCD-0123456789AB}';
+    const removed: string[] = [];
+    const runner = new RecordingRunner(() => ({ value: undefined }));
+    const copies = new ShadowCopySet(runner, {
+      create: async () => ({ ok: true, id, deviceObject: '\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy9', volume: 'C:\\', relativePath: 'src', readPath: path.join(d, 'frozen') }),
+      remove: async (x) => { removed.push(x); return true; },
+    });
+    const snap = await snapshotDirectory({ source: path.join(d, 'src'), archive: path.join(d, 'a.tar.gz'), runner, shadowCopies: copies, shadowCopy: 'always' });
+    expect(snap.shadowCopy).toMatchObject({ used: true, id });
+    expect(snap.entries.map((e) => [e.path, e.sha256])).toEqual([['live.db', sha256(Buffer.from('the state at copy time'))]]);
+    expect(removed).toEqual([]);
+    expect(runner.calls).toEqual([]); // the snapshot made and deleted nothing itself
+    expect(await copies.close()).toEqual({ deleted: [id], failed: [] });
   });
 });
 

@@ -13,6 +13,7 @@ import {
   createShadowCopy,
   deleteShadowCopy,
   parseShadowCopyAttempt,
+  ShadowCopySet,
   toShadowReadPath,
   toVolumePath,
 } from '../../lib/primitives/shadow-copy';
@@ -152,7 +153,7 @@ foreach ($b in $in.bodies) {
 
   it('creates on the longest matching mount point and hands the copy over without deleting it', async () => {
     const r = await runCore('ok', cimStubs({ volumes: ['C:\\', 'C:\\Mounts\\Data\\', 'D:\\'] }), SHADOW_COPY_CREATE_CORE_PS1, { path: 'C:\\Mounts\\Data\\estos\\database' });
-    expect(parseShadowCopyAttempt(r.value)).toEqual({ ok: true, id: ID, deviceObject: DEVICE, volume: 'C:\\Mounts\\Data\\', relativePath: 'estos\\database', readPath: `${DEVICE}\\estos\\database` });
+    expect(parseShadowCopyAttempt(r.value)).toEqual({ ok: true, id: ID, deviceObject: DEVICE, volume: 'C:\\Mounts\\Data\\', relativePath: 'estos\\database', readPath: `${DEVICE}\\estos\\database`, volumes: ['C:\\', 'C:\\Mounts\\Data\\', 'D:\\'] });
     expect(r.log).toEqual(['get Win32_Volume', 'create C:\\Mounts\\Data\\ ClientAccessible', 'get Win32_ShadowCopy']);
   });
 
@@ -180,6 +181,84 @@ foreach ($b in $in.bodies) {
     expect(hit.log).toEqual(['get Win32_ShadowCopy', `remove ${ID}`]);
     const miss = await runCore('del2', cimStubs({ listShadow: false }), SHADOW_COPY_DELETE_PS1, { id: ID });
     expect(miss.value).toEqual({ deleted: false });
+  });
+
+  /** Stand-in CIM with one shadow copy per volume (ids and device paths by volume), logging every call. */
+  const perVolumeStubs = (opts: { failVolume?: string } = {}): string => String.raw`
+function Log-Stub([string]$line) { Add-Content -LiteralPath $in.log -Value $line }
+$pbCopies = @{ '{VSS-C}' = 1; '{VSS-CMountsData}' = 2; '{VSS-D}' = 3 }
+function Get-CimInstance { param([string]$ClassName, $ErrorAction)
+  if ($ClassName -eq 'Win32_Volume') { return @(@{ Name = 'C:\' }, @{ Name = 'C:\Mounts\Data\' }, @{ Name = 'D:\' }) }
+  foreach ($k in $pbCopies.Keys) { [pscustomobject]@{ ID = $k; DeviceObject = ('\\?\GLOBALROOT\Device\HarddiskVolumeShadowCopy' + $pbCopies[$k]) } }
+}
+function Invoke-CimMethod { param([string]$ClassName, [string]$MethodName, [hashtable]$Arguments, $ErrorAction)
+  Log-Stub ('create ' + $Arguments.Volume)
+  if ($Arguments.Volume -eq '${opts.failVolume ?? ''}') { return [pscustomobject]@{ ReturnValue = 9 } }
+  return [pscustomobject]@{ ReturnValue = 0; ShadowID = ('{VSS-' + ($Arguments.Volume -replace '[:\\]', '') + '}') }
+}
+function Remove-CimInstance { param([Parameter(ValueFromPipeline = $true)]$InputObject)
+  process { Log-Stub ('remove ' + $InputObject.ID) }
+}
+`;
+
+  const setOverStubs = (name: string, stubs: string, remove?: (id: string) => Promise<boolean>): { copies: ShadowCopySet; log: () => string[] } => {
+    const logFile = path.join(dir, `${name}.log`);
+    const run = async (body: string, input: Record<string, unknown>): Promise<unknown> => (await runner.run({ name, effect: 'read', body: stubs + body, input: { ...input, log: logFile } })).value;
+    const copies = new ShadowCopySet(runner, {
+      create: async (p) => parseShadowCopyAttempt(await run(SHADOW_COPY_CREATE_CORE_PS1, { path: p })),
+      remove: remove ?? (async (id) => ((await run(SHADOW_COPY_DELETE_PS1, { id })) as { deleted: boolean }).deleted),
+    });
+    return { copies, log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').trim().split(/\r?\n/) : []) };
+  };
+
+  it('ShadowCopySet makes one copy per volume, also when asked concurrently, and gives each path its own read path', async () => {
+    const { copies, log } = setOverStubs('set', perVolumeStubs());
+    const paths = ['C:\\ProgramData\\estos\\UCServer\\database', 'C:\\ProgramData\\estos\\UCServer\\config', 'D:\\estos\\logs', 'C:\\Mounts\\Data\\estos', '\\\\?\\C:\\ProgramData\\estos\\UCServer\\templates'];
+    const got = await Promise.all(paths.map((p) => copies.forPath(p)));
+    expect(got.map((a) => (a.ok ? [a.id, a.readPath] : [a.reason, a.message]))).toEqual([
+      ['{VSS-C}', '\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy1\\ProgramData\\estos\\UCServer\\database'],
+      ['{VSS-C}', '\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy1\\ProgramData\\estos\\UCServer\\config'],
+      ['{VSS-D}', '\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy3\\estos\\logs'],
+      ['{VSS-CMountsData}', '\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy2\\estos'],
+      ['{VSS-C}', '\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy1\\ProgramData\\estos\\UCServer\\templates'],
+    ]);
+    expect(log()).toEqual(['create C:\\', 'create D:\\', 'create C:\\Mounts\\Data\\']);
+    expect(copies.made.map((c) => c.id)).toEqual(['{VSS-C}', '{VSS-D}', '{VSS-CMountsData}']);
+    const closed = await copies.close();
+    expect(closed).toEqual({ deleted: ['{VSS-C}', '{VSS-D}', '{VSS-CMountsData}'], failed: [] });
+    expect(log().slice(3)).toEqual(['remove {VSS-C}', 'remove {VSS-D}', 'remove {VSS-CMountsData}']);
+    expect(await copies.close()).toEqual({ deleted: [], failed: [] });
+    await expect(copies.forPath('C:\\x')).rejects.toMatchObject({ code: 'PB_VALIDATION' });
+  });
+
+  it('ShadowCopySet does not try a volume again after its copy failed, and still copies the others', async () => {
+    const { copies, log } = setOverStubs('set-fail', perVolumeStubs({ failVolume: 'D:\\' }));
+    const first = await copies.forPath('C:\\estos\\a');
+    const d1 = await copies.forPath('D:\\estos\\b');
+    const d2 = await copies.forPath('D:\\estos\\c');
+    expect(first.ok).toBe(true);
+    expect(d1).toMatchObject({ ok: false, reason: 'create-failed', returnValue: 9, message: expect.stringContaining('another shadow copy operation is already in progress') });
+    expect(d2).toEqual(d1);
+    expect(log()).toEqual(['create C:\\', 'create D:\\']);
+    await copies.close();
+  });
+
+  it('ShadowCopySet asks a machine-wide "no" once (the real scripts on Linux: not-windows), and answers network paths itself', async () => {
+    let creates = 0;
+    const copies = new ShadowCopySet(runner, { create: async (p) => { creates++; return createShadowCopy(runner, { path: p }); } });
+    const answers = await Promise.all(['C:\\a', 'D:\\b', 'C:\\c'].map((p) => copies.forPath(p)));
+    expect(answers.map((a) => (a.ok ? 'ok' : a.reason))).toEqual(['not-windows', 'not-windows', 'not-windows']);
+    expect(creates).toBe(1);
+    expect(await copies.forPath('\\\\fileserver\\estos')).toMatchObject({ ok: false, reason: 'network-path' });
+    expect(creates).toBe(1);
+    expect(await copies.close()).toEqual({ deleted: [], failed: [] });
+  });
+
+  it('ShadowCopySet.close lists a copy it could not delete with the command that deletes it', async () => {
+    const { copies } = setOverStubs('set-keep', perVolumeStubs(), async () => { throw new Error('VSS is busy'); });
+    const a = await copies.forPath('C:\\estos');
+    expect(a.ok).toBe(true);
+    expect(await copies.close()).toEqual({ deleted: [], failed: [{ id: '{VSS-C}', message: 'VSS is busy', command: 'vssadmin delete shadows /shadow={VSS-C} /quiet' }] });
   });
 
   it('deleteShadowCopy on Linux fails typed (no CIM), never silently', async () => {
