@@ -9,14 +9,15 @@ import { PowerShellRunner } from '../powershell/session';
 import type { Runner } from '../powershell/runner';
 import { discover, type DiscoverOverrides, type Discovery } from '../recipes/discover';
 import { backup, planBackup, type BackupOptions, type RecipeSqlDatabase } from '../recipes/backup';
-import { restore, verifyBackup } from '../recipes/restore';
-import type { ProductId } from '../recipes/catalog';
+import { restore, verifyBackup, type RestoreSetOptions, type RestoreStepReport } from '../recipes/restore';
+import { PRODUCT_CATALOG, type ProductId } from '../recipes/catalog';
 import { listSets } from '../backup-set/list';
 import { prune, type KeepPolicy } from '../backup-set/retention';
 import type { EncryptionKeySource, EncryptionOptions } from '../backup-set/crypto';
-import type { AdDumpOptions } from '../primitives/active-directory';
+import type { AdConnectionOptions, AdDumpOptions } from '../primitives/active-directory';
+import type { SqlConnectionOptions } from '../primitives/sql-server';
 import type { CliConfig, CliSqlConfig } from './config';
-import { readLicences, readSecret, SECRET_ENV, type SecretOrigin } from './secrets';
+import { readLicences, readSecret, readSecretMap, SECRET_ENV, type SecretOrigin } from './secrets';
 import { createProgressBar, formatAgeHours, formatBytes, formatTable } from './display';
 import type { CliCommand } from './output-schema';
 
@@ -32,6 +33,10 @@ export interface CliSettings extends CliConfig {
   isApplied?: boolean;
   isForced?: boolean;
   isStartingServices?: boolean;
+  /** restore: `false` leaves the services running (a drill into a scratch folder). */
+  isStoppingServices?: boolean;
+  /** restore: skip the registry of users without a profile here (with a warning) instead of refusing. */
+  isSkippingMissingUsers?: boolean;
   only?: string[];
   /** verify: set folders; restore: the one set. */
   sets?: string[];
@@ -107,22 +112,75 @@ function encryptionOf(ctx: CommandContext): EncryptionOptions | undefined {
   return { ...key, ...(ctx.settings.encryption?.scrypt ? { scrypt: ctx.settings.encryption.scrypt } : {}) } as EncryptionOptions;
 }
 
-function sqlOf(ctx: CommandContext, role: 'chat' | 'config', db: CliSqlConfig): RecipeSqlDatabase {
-  let auth: RecipeSqlDatabase['auth'] = { kind: 'integrated' };
+/** How to give the SQL password of a role (the fix of a missing one). */
+const sqlPasswordFix = (role: 'chat' | 'config'): string => `Set ${SECRET_ENV.sqlPassword}, or "sql.${role}.passwordFile" / --sql-password-file naming a file that holds it.`;
+/** How to give the directory bind password (the fix of a missing one). */
+const ldapPasswordFix = `Set ${SECRET_ENV.ldapPassword}, or "ad.passwordFile" / --ldap-password-file naming a file that holds it.`;
+
+/** The connection of a config SQL block; undefined when it uses auth "sql" and no password was given. */
+function sqlConnectionOf(ctx: CommandContext, db: CliSqlConfig): SqlConnectionOptions | undefined {
+  let auth: SqlConnectionOptions['auth'] = { kind: 'integrated' };
   if (db.auth === 'sql') {
     const password = readSecret('sqlPassword', { file: ctx.settings.sqlPasswordFile ?? db.passwordFile, env: ctx.settings.env, origins: ctx.origins });
-    if (!password) throw validationError(`sql.${role} uses auth "sql" but no password was given.`, `Set ${SECRET_ENV.sqlPassword}, or "sql.${role}.passwordFile" / --sql-password-file naming a file that holds it.`);
+    if (!password) return undefined;
     auth = { kind: 'sql', user: db.user as string, password };
   }
-  return { server: db.server, database: db.database, auth, ...(db.via ? { via: db.via } : {}), ...(db.encrypt !== undefined ? { encrypt: db.encrypt } : {}), ...(db.trustServerCertificate !== undefined ? { trustServerCertificate: db.trustServerCertificate } : {}), ...(db.serverFile ? { serverFile: db.serverFile } : {}), ...(db.localFile ? { localFile: db.localFile } : {}) };
+  return { server: db.server, auth, ...(db.via ? { via: db.via } : {}), ...(db.encrypt !== undefined ? { encrypt: db.encrypt } : {}), ...(db.trustServerCertificate !== undefined ? { trustServerCertificate: db.trustServerCertificate } : {}) };
+}
+
+function sqlOf(ctx: CommandContext, role: 'chat' | 'config', db: CliSqlConfig): RecipeSqlDatabase {
+  const connection = sqlConnectionOf(ctx, db);
+  if (!connection) throw validationError(`sql.${role} uses auth "sql" but no password was given.`, sqlPasswordFix(role));
+  return { ...connection, database: db.database, ...(db.serverFile ? { serverFile: db.serverFile } : {}), ...(db.localFile ? { localFile: db.localFile } : {}) };
+}
+
+/** The directory connection of the config's ad block; undefined when no bind password was given. */
+function adConnectionOf(ctx: CommandContext): (AdConnectionOptions & { baseDn: string }) | undefined {
+  const ad = ctx.settings.ad;
+  if (!ad) return undefined;
+  const password: Secret | undefined = readSecret('ldapPassword', { file: ctx.settings.ldapPasswordFile ?? ad.passwordFile, env: ctx.settings.env, origins: ctx.origins });
+  if (!password) return undefined;
+  return { url: ad.url, bindDn: ad.bindDn, password, baseDn: ad.baseDn, ...(ad.caFile || ad.isStartTls ? { tls: { ...(ad.caFile ? { caFile: ad.caFile } : {}), ...(ad.isStartTls ? { isStartTls: true } : {}) } } : {}) };
 }
 
 function adOf(ctx: CommandContext): Omit<AdDumpOptions, 'file'> | undefined {
   const ad = ctx.settings.ad;
   if (!ad) return undefined;
-  const password: Secret | undefined = readSecret('ldapPassword', { file: ctx.settings.ldapPasswordFile ?? ad.passwordFile, env: ctx.settings.env, origins: ctx.origins });
-  if (!password) throw validationError('ad is configured but no bind password was given.', `Set ${SECRET_ENV.ldapPassword}, or "ad.passwordFile" / --ldap-password-file naming a file that holds it.`);
-  return { url: ad.url, bindDn: ad.bindDn, password, baseDn: ad.baseDn, attributes: ad.attributes ?? { schemaPrefix: ad.schemaPrefix as string }, ...(ad.parallelSearches ? { parallelSearches: ad.parallelSearches } : {}), ...(ad.caFile || ad.isStartTls ? { tls: { ...(ad.caFile ? { caFile: ad.caFile } : {}), ...(ad.isStartTls ? { isStartTls: true } : {}) } } : {}) };
+  const connection = adConnectionOf(ctx);
+  if (!connection) throw validationError('ad is configured but no bind password was given.', ldapPasswordFix);
+  return { ...connection, attributes: ad.attributes ?? { schemaPrefix: ad.schemaPrefix as string }, ...(ad.parallelSearches ? { parallelSearches: ad.parallelSearches } : {}) };
+}
+
+/** What restore gets from the config's sql and ad blocks, and the warnings for blocks left out for want of a password. */
+interface RestoreTargets {
+  sql?: RestoreSetOptions['sql'];
+  ad?: RestoreSetOptions['ad'];
+  /** Per left-out block: which steps it would have restored, and the warning when the plan has such a step. */
+  missing: { isStep: (step: RestoreStepReport) => boolean; warning: string }[];
+}
+
+/** The products whose database has this SQL role (chat-database, config-database). */
+const productsOfSqlRole = (role: 'chat' | 'config'): string[] => PRODUCT_CATALOG.filter((p) => p.capture.some((c) => c.kind === 'sql' && c.role === role)).map((p) => p.id);
+
+/**
+ * restore's sql and ad from the config (the backed-up database names are kept: no `database`).
+ * A block without its password is left out, not an error: its steps are skipped with a warning.
+ */
+function restoreTargetsOf(ctx: CommandContext): RestoreTargets {
+  const s = ctx.settings;
+  const out: RestoreTargets = { missing: [] };
+  for (const role of ['chat', 'config'] as const) {
+    const db = s.sql?.[role];
+    if (!db) continue;
+    const connection = sqlConnectionOf(ctx, db);
+    if (connection) out.sql = { ...out.sql, [role]: { ...connection, ...(db.stagingPath ? { stagingPath: db.stagingPath } : {}), ...(db.serverPath ? { serverPath: db.serverPath } : {}) } };
+    else out.missing.push({ isStep: (x) => x.phase === 'sql' && productsOfSqlRole(role).includes(x.product ?? ''), warning: `sql.${role} uses auth "sql" but no password was given: its database is not restored. ${sqlPasswordFix(role)}` });
+  }
+  if (s.ad) {
+    out.ad = adConnectionOf(ctx);
+    if (!out.ad) out.missing.push({ isStep: (x) => x.phase === 'ad', warning: `ad is configured but no bind password was given: the AD attributes are not restored. ${ldapPasswordFix}` });
+  }
+  return out;
 }
 
 function backupOptionsOf(ctx: CommandContext, runner: Runner): BackupOptions {
@@ -297,6 +355,8 @@ async function runRestore(ctx: CommandContext): Promise<CommandOutcome> {
   const set = s.sets?.[0];
   if (!set) throw validationError('restore needs a set folder.', 'Pass it: procall-backup restore <target>\\<HOST>\\<set>.');
   const key = keySourceOf(ctx);
+  const targets = restoreTargetsOf(ctx);
+  const servicePasswords = readSecretMap('servicePasswords', s.servicePasswordsFile, s.env, ctx.origins);
   const bar = s.isProgressShown ? createProgressBar(process.stderr) : undefined;
   let n = 0;
   const r = await restore({
@@ -309,6 +369,11 @@ async function runRestore(ctx: CommandContext): Promise<CommandOutcome> {
     ...(s.only && s.only.length ? { only: s.only } : {}),
     ...(key ? { key } : {}),
     ...(s.isStartingServices === false ? { startServices: false } : {}),
+    ...(s.isStoppingServices === false ? { stopServices: false } : {}),
+    ...(s.isSkippingMissingUsers ? { skipMissingUsers: true } : {}),
+    ...(targets.sql ? { sql: targets.sql } : {}),
+    ...(targets.ad ? { ad: targets.ad } : {}),
+    ...(servicePasswords ? { servicePasswords } : {}),
     onStep: (x) => bar?.update(++n, n, `${x.status} ${x.id}`),
   });
   bar?.end();
@@ -318,7 +383,8 @@ async function runRestore(ctx: CommandContext): Promise<CommandOutcome> {
     `${r.dryRun ? 'Restore plan (nothing was changed; pass --apply to restore)' : `Restore ${r.status}`}: ${r.set}`,
     formatTable(['Phase', 'Step', 'Status', 'Action'], steps.map((x) => [x.phase, x.id, x.status, x.action]), 110),
   ].join('\n');
-  return { result: { status: r.status, set: r.set, dryRun: r.dryRun, steps, versions }, warnings: r.warnings, isFailed: r.status === 'failed', setPath: r.set, summary };
+  const warnings = [...targets.missing.filter((m) => r.steps.some(m.isStep)).map((m) => m.warning), ...r.warnings];
+  return { result: { status: r.status, set: r.set, dryRun: r.dryRun, steps, versions }, warnings, isFailed: r.status === 'failed', setPath: r.set, summary };
 }
 
 async function runPrune(ctx: CommandContext): Promise<CommandOutcome> {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { validationError } from '../errors';
 import { validateAgainstSchema, type JsonSchema } from '../backup-set/manifest';
 import { PRODUCT_CATALOG, type ProductId } from '../recipes/catalog';
+import { SECRET_ENV } from './secrets';
 
 /** Encryption settings: a key file or a passphrase file (or `PROCALL_BACKUP_PASSPHRASE`). */
 export interface CliEncryptionConfig {
@@ -31,6 +32,14 @@ export interface CliSqlConfig {
   trustServerCertificate?: boolean;
   serverFile?: string;
   localFile?: string;
+  /**
+   * Restore only: a folder this process can write (local, UNC or a mounted share) that SQL Server can
+   * read; the verified `.bak` is copied there (sha256 checked) before the restore. Without it SQL
+   * Server reads the set's own file, which works only when it runs on this host and can read the set.
+   */
+  stagingPath?: string;
+  /** Restore only: the same folder as the SQL Server service sees it, e.g. `E:\Restore` (default `stagingPath`; needs `stagingPath`). */
+  serverPath?: string;
 }
 
 /** Active Directory attributes to dump (#11). */
@@ -86,6 +95,8 @@ export interface CliConfig {
   ad?: CliAdConfig;
   /** JSON file `{ "<component>": "<licence key>" }` (else `PROCALL_BACKUP_LICENCES`). */
   licencesFile?: string;
+  /** Restore: JSON file `{ "<service name>": "<password>" }` for services that run as a user account (else `PROCALL_BACKUP_SERVICE_PASSWORDS`). */
+  servicePasswordsFile?: string;
   keep?: CliKeepConfig;
   /** Write one Application event-log entry per run: `auto` (on Windows), `always`, `never`. */
   eventLog?: 'auto' | 'always' | 'never';
@@ -115,6 +126,8 @@ const SQL_SCHEMA: JsonSchema = {
     trustServerCertificate: { type: 'boolean', description: 'true or false' },
     serverFile: { type: 'string', minLength: 1, description: 'the .bak path as SQL Server sees it' },
     localFile: PATH,
+    stagingPath: { ...PATH, description: 'restore only: a folder this process can write and SQL Server can read (local, UNC or a mounted share), e.g. "\\\\\\\\SQL01\\\\Restore$"; the .bak is copied there before the restore' },
+    serverPath: { type: 'string', minLength: 1, description: 'restore only: the stagingPath folder as SQL Server sees it, e.g. "E:\\\\Restore" (needs stagingPath)' },
   },
 };
 
@@ -197,6 +210,7 @@ export const CONFIG_JSON_SCHEMA: JsonSchema = {
       },
     },
     licencesFile: PATH,
+    servicePasswordsFile: PATH,
     keep: {
       type: 'object',
       required: ['daily', 'weekly', 'monthly'],
@@ -230,6 +244,15 @@ function schemaAt(pathText: string): JsonSchema | undefined {
   return node;
 }
 
+/** Where a secret-looking field `k` under `at` belongs instead: its environment variable or file field (pure). */
+function secretWayOf(k: string, at: string): string {
+  if (/licen/i.test(k)) return `${SECRET_ENV.licences} or "licencesFile"`;
+  if (/service/i.test(k)) return `${SECRET_ENV.servicePasswords} or "servicePasswordsFile"`;
+  if (/phrase/i.test(k) || at.endsWith('encryption')) return `${SECRET_ENV.passphrase} or "encryption.passphraseFile"`;
+  if (at.includes('.ad')) return `${SECRET_ENV.ldapPassword} or "ad.passwordFile"`;
+  return `${SECRET_ENV.sqlPassword} or "passwordFile"`;
+}
+
 /** Finds inline secrets anywhere in the parsed file (pure); one message per field. */
 function findInlineSecrets(value: unknown, at = '$'): { field: string; fix: string }[] {
   if (value === null || typeof value !== 'object') return [];
@@ -237,8 +260,7 @@ function findInlineSecrets(value: unknown, at = '$'): { field: string; fix: stri
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     const field = Array.isArray(value) ? `${at}[${k}]` : `${at}.${k}`;
     if (!Array.isArray(value) && SECRET_FIELD.test(k) && !/File$/.test(k)) {
-      const env = /licen/i.test(k) ? 'PROCALL_BACKUP_LICENCES or "licencesFile"' : /phrase/i.test(k) || at.endsWith('encryption') ? 'PROCALL_BACKUP_PASSPHRASE or "encryption.passphraseFile"' : at.includes('.ad') ? 'PROCALL_BACKUP_LDAP_PASSWORD or "ad.passwordFile"' : 'PROCALL_BACKUP_SQL_PASSWORD or "passwordFile"';
-      out.push({ field, fix: `Secrets are never read from the config file: remove ${field} and use ${env}.` });
+      out.push({ field, fix: `Secrets are never read from the config file: remove ${field} and use ${secretWayOf(k, at)}.` });
     } else out.push(...findInlineSecrets(v, field));
   }
   return out;
@@ -281,6 +303,7 @@ export function validateConfig(value: unknown, baseDir: string, source = 'procal
     for (const role of ['chat', 'config'] as const) {
       const db = c.sql?.[role];
       if (db?.auth === 'sql' && !db.user) problems.push({ field: `$.sql.${role}.user`, message: `$.sql.${role}.user is missing (auth "sql")`, fix: `Add $.sql.${role}.user: the SQL login name.` });
+      if (db?.serverPath && !db.stagingPath) problems.push({ field: `$.sql.${role}.stagingPath`, message: `$.sql.${role}.serverPath needs $.sql.${role}.stagingPath`, fix: `Add $.sql.${role}.stagingPath: the same folder as this process writes it (local, UNC or a mounted share).` });
     }
     if (c.kind === 'pre-change') problems.push({ field: '$.kind', message: '$.kind "pre-change" belongs to one run, not to a config file', fix: 'Remove $.kind and pass --kind pre-change --reason "<why>" on the command line.' });
   }
@@ -295,6 +318,7 @@ function resolvePaths(c: CliConfig, baseDir: string): CliConfig {
   const abs = (p: string | undefined): string | undefined => (p === undefined ? undefined : path.isAbsolute(p) || /^[A-Za-z]:[\\/]|^\\\\/.test(p) ? p : path.resolve(baseDir, p));
   if (c.target) c.target = abs(c.target);
   if (c.licencesFile) c.licencesFile = abs(c.licencesFile);
+  if (c.servicePasswordsFile) c.servicePasswordsFile = abs(c.servicePasswordsFile);
   if (c.encryption) {
     c.encryption.keyFile = abs(c.encryption.keyFile);
     c.encryption.passphraseFile = abs(c.encryption.passphraseFile);
@@ -304,6 +328,7 @@ function resolvePaths(c: CliConfig, baseDir: string): CliConfig {
     if (db) {
       db.passwordFile = abs(db.passwordFile);
       db.localFile = abs(db.localFile);
+      db.stagingPath = abs(db.stagingPath);
     }
   }
   if (c.ad) {

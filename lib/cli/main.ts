@@ -70,9 +70,12 @@ interface Flags {
   sqlPasswordFile?: string;
   ldapPasswordFile?: string;
   licencesFile?: string;
+  servicePasswordsFile?: string;
   apply?: boolean;
   force?: boolean;
   start?: boolean;
+  stopServices?: boolean;
+  skipMissingUsers?: boolean;
   only?: string[];
   daily?: number;
   weekly?: number;
@@ -110,10 +113,13 @@ function resolveSettings(flags: Flags, args: string[], io: CliIo): CliSettings {
   set('sqlPasswordFile', flags.sqlPasswordFile ? path.resolve(flags.sqlPasswordFile) : undefined);
   set('ldapPasswordFile', flags.ldapPasswordFile ? path.resolve(flags.ldapPasswordFile) : undefined);
   set('licencesFile', flags.licencesFile ? path.resolve(flags.licencesFile) : undefined);
+  set('servicePasswordsFile', flags.servicePasswordsFile ? path.resolve(flags.servicePasswordsFile) : undefined);
   if (flags.keyFile && flags.passphraseFile) throw validationError('--key-file and --passphrase-file were both given.', 'Pass one of them.');
   set('isApplied', flags.apply);
   set('isForced', flags.force);
   if (flags.start === false) s.isStartingServices = false;
+  if (flags.stopServices === false) s.isStoppingServices = false;
+  if (flags.skipMissingUsers) s.isSkippingMissingUsers = true;
   set('only', flags.only);
   if (flags.daily !== undefined || flags.weekly !== undefined || flags.monthly !== undefined || flags.preChangeLast !== undefined || flags.preChangeDays !== undefined) {
     const base = s.keep;
@@ -161,8 +167,15 @@ function addOverrideFlags(c: Command): Command {
     .option('--path-map <WINDOWS=LOCAL>', 'read a Windows path prefix from a local folder (repeatable)', pair);
 }
 
+/** The files of the SQL and directory passwords (backup reads them; restore too, to put databases and attributes back). */
+function addConnectionPasswordFlags(c: Command): Command {
+  return c
+    .option('--sql-password-file <file>', `file holding the SQL password (or set ${SECRET_ENV.sqlPassword})`)
+    .option('--ldap-password-file <file>', `file holding the directory bind password (or set ${SECRET_ENV.ldapPassword})`);
+}
+
 function addBackupFlags(c: Command): Command {
-  return addOverrideFlags(c)
+  const base = addOverrideFlags(c)
     .option('--target <folder>', 'the folder that holds <HOST>/<set> folders')
     .option('--host <name>', 'host folder name (default: the computer name)')
     .addOption(new Option('--kind <kind>', 'kind of set').choices(['scheduled', 'pre-change', 'manual']))
@@ -171,10 +184,8 @@ function addBackupFlags(c: Command): Command {
     .option('--include <ids>', 'catalog items that are off by default', list)
     .option('--exclude <ids>', 'catalog items to leave out', list)
     .option('--concurrency <n>', 'steps at the same time (1-64)', count('concurrency'))
-    .addOption(new Option('--shadow-copy <mode>', 'volume shadow copies').choices(['auto', 'always', 'never']))
-    .option('--sql-password-file <file>', `file holding the SQL password (or set ${SECRET_ENV.sqlPassword})`)
-    .option('--ldap-password-file <file>', `file holding the directory bind password (or set ${SECRET_ENV.ldapPassword})`)
-    .option('--licences-file <file>', `JSON file { "<component>": "<key>" } (or set ${SECRET_ENV.licences})`);
+    .addOption(new Option('--shadow-copy <mode>', 'volume shadow copies').choices(['auto', 'always', 'never']));
+  return addConnectionPasswordFlags(base).option('--licences-file <file>', `JSON file { "<component>": "<key>" } (or set ${SECRET_ENV.licences})`);
 }
 
 /**
@@ -235,12 +246,15 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): 
       return Number(v);
     })
     .action(action('list'));
-  addEncryptionFlags(addOverrideFlags(program.command('restore').description('restore a set: a plan by default; --apply to restore').argument('<set>', 'the set folder')))
+  addConnectionPasswordFlags(addEncryptionFlags(addOverrideFlags(program.command('restore').description('restore a set: a plan by default; --apply to restore').argument('<set>', 'the set folder'))))
+    .option('--service-passwords-file <file>', `JSON file { "<service name>": "<password>" } for services that run as a user account (or set ${SECRET_ENV.servicePasswords})`)
     .option('--apply', 'really restore (default: show the plan, change nothing)')
     .option('--force', 'restore although the installed version differs or a precondition fails')
     .option('--products <ids>', 'only these products of the set', list)
     .option('--only <ids>', 'only these phases or artifact ids', list)
     .option('--no-start', 'do not start the services at the end')
+    .option('--no-stop-services', 'leave the services running: for restore drills into a scratch folder (--root/--path-map), the live server keeps running; refused for a SQL restore')
+    .option('--skip-missing-users', 'skip (with a warning) the registry of users who have no profile on this machine, instead of refusing')
     .action(action('restore'));
   program
     .command('prune')

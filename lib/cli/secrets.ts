@@ -16,6 +16,8 @@ export const SECRET_ENV = Object.freeze({
   ldapPassword: 'PROCALL_BACKUP_LDAP_PASSWORD',
   /** Licence keys as JSON: `{ "<component>": "<key>" }`. */
   licences: 'PROCALL_BACKUP_LICENCES',
+  /** Passwords of services that run as a user account, as JSON: `{ "<service name>": "<password>" }` (restore). */
+  servicePasswords: 'PROCALL_BACKUP_SERVICE_PASSWORDS',
 } as const);
 
 /** Which secret: a key of {@link SECRET_ENV}. */
@@ -60,6 +62,43 @@ export function readSecret(name: SecretName, options: { file?: string; env?: Nod
   return new Secret(value);
 }
 
+/** The secrets that are JSON maps `{ "<name>": "<secret>" }`, and how their errors name them. */
+const SECRET_MAPS = {
+  licences: { what: 'licence keys', one: 'licence key', shape: '{ "<component>": "<licence key>" }' },
+  servicePasswords: { what: 'service passwords', one: 'service password', shape: '{ "<service name>": "<password>" }' },
+} as const;
+
+/**
+ * Reads a secret that is a JSON object of strings, from a file (first) or its environment variable;
+ * undefined when neither is given. Each value becomes a {@link Secret}. Invalid JSON, a non-object or
+ * a value that is not a non-empty string is `PB_VALIDATION`, and the message never quotes the text.
+ *
+ * @example
+ * ```ts
+ * const passwords = readSecretMap('servicePasswords', config.servicePasswordsFile); // { UCServer: Secret }
+ * ```
+ */
+export function readSecretMap(name: keyof typeof SECRET_MAPS, file: string | undefined, env: NodeJS.ProcessEnv = process.env, origins?: SecretOrigin[]): Record<string, Secret> | undefined {
+  const raw = readSecret(name, { file, env, origins });
+  if (!raw) return undefined;
+  const words = SECRET_MAPS[name];
+  const where = file ?? SECRET_ENV[name];
+  let value: unknown;
+  try {
+    value = JSON.parse(raw.reveal());
+  } catch {
+    // never echo the text (nor JSON.parse's message, which quotes it): it holds the secrets
+    throw validationError(`The ${words.what} (${where}) are not valid JSON.`, `Write them as ${words.shape}.`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw validationError(`The ${words.what} (${where}) are not a JSON object.`, `Write them as ${words.shape}.`);
+  const out: Record<string, Secret> = {};
+  for (const [key, secret] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof secret !== 'string' || secret === '') throw validationError(`The ${words.one} of ${JSON.stringify(key)} is not a non-empty string.`, `Write each one as a string: ${words.shape}.`);
+    out[key] = new Secret(secret);
+  }
+  return out;
+}
+
 /**
  * Reads licence keys: a JSON object `{ "<component>": "<key>" }` from a file or `PROCALL_BACKUP_LICENCES`.
  *
@@ -69,20 +108,6 @@ export function readSecret(name: SecretName, options: { file?: string; env?: Nod
  * ```
  */
 export function readLicences(file: string | undefined, env: NodeJS.ProcessEnv = process.env, origins?: SecretOrigin[]): Record<string, Secret> | undefined {
-  const raw = readSecret('licences', { file, env, origins });
-  if (!raw) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(raw.reveal());
-  } catch {
-    // never echo the text: it holds the keys
-    throw validationError(`The licence keys (${file ?? SECRET_ENV.licences}) are not valid JSON.`, 'Write them as { "<component>": "<licence key>" }.');
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw validationError(`The licence keys (${file ?? SECRET_ENV.licences}) are not a JSON object.`, 'Write them as { "<component>": "<licence key>" }.');
-  const out: Record<string, Secret> = {};
-  for (const [component, key] of Object.entries(value as Record<string, unknown>)) {
-    if (typeof key !== 'string' || key === '') throw validationError(`The licence key of ${JSON.stringify(component)} is not a non-empty string.`, 'Write each key as a string: { "<component>": "<licence key>" }.');
-    out[component] = new Secret(key);
-  }
-  return out;
+  return readSecretMap('licences', file, env, origins);
 }
+

@@ -610,7 +610,7 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
       }
     }
     if (missingPasswords.length > 0) {
-      throw validationError(`The service account password of ${missingPasswords.join(', ')} is needed to re-apply the service; Windows never reveals it, so the set has none. Nothing was changed.`, `Pass servicePasswords: { '<service name>': new Secret('...') } for each of them, or leave the services out with only (the CLI cannot pass them yet: restore through the library).`);
+      throw validationError(`The service account password of ${missingPasswords.join(', ')} is needed to re-apply the service; Windows never reveals it, so the set has none. Nothing was changed.`, `Pass servicePasswords: { '<service name>': new Secret('...') } for each of them (CLI: PROCALL_BACKUP_SERVICE_PASSWORDS or servicePasswordsFile / --service-passwords-file, JSON { "<service name>": "<password>" }), or leave the services out with only.`);
     }
     // each user whose registry goes back needs a profile here: refuse (or skip) now, not after the folders were replaced
     let profiles: UserProfile[] | undefined;
@@ -708,7 +708,7 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
           const role = sqlRoleOf(a.id);
           const conn = options.sql?.[role];
           if (!conn) {
-            report({ phase: p.phase, id: p.id, product: p.product, action: p.action, status: 'skipped', message: `pass sql.${role} to restore this database` });
+            report({ phase: p.phase, id: p.id, product: p.product, action: p.action, status: 'skipped', message: `pass sql.${role} to restore this database (CLI: config sql.${role}; with auth "sql" also PROCALL_BACKUP_SQL_PASSWORD)` });
             continue;
           }
           const { restoreSqlDatabase } = require('../primitives/sql-server') as typeof import('../primitives/sql-server');
@@ -717,7 +717,7 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
           if (p.staging && !p.staging.keep) await rm(p.staging.local, { force: true });
         } else if (a.primitive === 'dumpAdAttributes') {
           if (!options.ad) {
-            report({ phase: p.phase, id: p.id, product: p.product, action: p.action, status: 'skipped', message: 'pass ad to restore the attributes' });
+            report({ phase: p.phase, id: p.id, product: p.product, action: p.action, status: 'skipped', message: 'pass ad to restore the attributes (CLI: config ad plus PROCALL_BACKUP_LDAP_PASSWORD)' });
             continue;
           }
           const { restoreAdAttributes } = require('../primitives/active-directory') as typeof import('../primitives/active-directory');

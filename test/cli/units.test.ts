@@ -11,7 +11,7 @@ import { CONFIG_JSON_SCHEMA, loadConfig, validateConfig } from '../../lib/cli/co
 import { exitCodeForError, exitCodeForOutcome, statusOfExitCode } from '../../lib/cli/exit-codes';
 import { CLI_OUTPUT_SCHEMA, CLI_RESULT_SCHEMAS, validateCliOutput } from '../../lib/cli/output-schema';
 import { buildEventLogScript, EVENT_LOG_SOURCE, EVENT_MESSAGE_MAX, formatEventMessage, parseEventLogResult } from '../../lib/cli/event-log';
-import { readLicences, readSecret, SECRET_ENV } from '../../lib/cli/secrets';
+import { readLicences, readSecret, readSecretMap, SECRET_ENV } from '../../lib/cli/secrets';
 import { createProgressBar, formatAgeHours, formatBytes, formatProgressLine, formatTable } from '../../lib/cli/display';
 
 function problemsOf(value: unknown): { field: string; message: string; fix: string }[] {
@@ -34,6 +34,14 @@ describe('validateConfig', () => {
     expect(c.overrides?.roots).toEqual({ UCROOT: 'D:\\UC' });
   });
 
+  it('accepts the restore-only SQL fields and the service passwords file, resolving the local paths only', () => {
+    const c = validateConfig({ sql: { chat: { server: 's', database: 'd', stagingPath: 'staging', serverPath: 'E:\\Restore' }, config: { server: 's', database: 'c', stagingPath: '\\\\SQL01\\Restore$' } }, servicePasswordsFile: 'service-passwords.json' }, '/etc/pb');
+    expect(c.sql?.chat?.stagingPath).toBe(path.resolve('/etc/pb', 'staging'));
+    expect(c.sql?.chat?.serverPath).toBe('E:\\Restore'); // as SQL Server sees it: never resolved here
+    expect(c.sql?.config?.stagingPath).toBe('\\\\SQL01\\Restore$');
+    expect(c.servicePasswordsFile).toBe(path.resolve('/etc/pb', 'service-passwords.json'));
+  });
+
   it('keeps Windows absolute and UNC paths as they are', () => {
     expect(validateConfig({ target: 'D:\\Backup' }, '/etc/pb').target).toBe('D:\\Backup');
     expect(validateConfig({ target: '\\\\nas\\backup' }, '/etc/pb').target).toBe('\\\\nas\\backup');
@@ -51,6 +59,9 @@ describe('validateConfig', () => {
     ['an inline SQL password', { sql: { chat: { server: 's', database: 'd', password: 'hunter2' } } }, '$.sql.chat.password', /PROCALL_BACKUP_SQL_PASSWORD or "passwordFile"/],
     ['an inline passphrase', { encryption: { passphrase: 'correct horse' } }, '$.encryption.passphrase', /PROCALL_BACKUP_PASSPHRASE/],
     ['inline licence keys', { licences: { UCServer: 'AAAA' } }, '$.licences', /PROCALL_BACKUP_LICENCES or "licencesFile"/],
+    ['inline service passwords', { servicePasswords: { UCServer: 'Sv-Pw-1' } }, '$.servicePasswords', /remove \$\.servicePasswords and use PROCALL_BACKUP_SERVICE_PASSWORDS or "servicePasswordsFile"/],
+    ['a SQL serverPath without stagingPath', { sql: { chat: { server: 's', database: 'd', serverPath: 'E:\\Restore' } } }, '$.sql.chat.stagingPath', /Add \$\.sql\.chat\.stagingPath/],
+    ['an empty SQL stagingPath', { sql: { chat: { server: 's', database: 'd', stagingPath: '' } } }, '$.sql.chat.stagingPath', /restore only: a folder this process can write/],
     ['an inline LDAP password', { ad: { url: 'ldaps://dc', bindDn: 'b', baseDn: 'DC=x', attributes: ['a'], password: 'p' } }, '$.ad.password', /PROCALL_BACKUP_LDAP_PASSWORD/],
     ['a bad host name', { host: 'SRV 01/..' }, '$.host', /a host folder name such as "SRV01"/],
     ['a pre-change kind in the file', { kind: 'pre-change' }, '$.kind', /--kind pre-change --reason/],
@@ -194,6 +205,43 @@ describe('secrets', () => {
       expect((e as Error).message).not.toContain('KEY-SECRET');
     }
     expect(() => readLicences(undefined, { [SECRET_ENV.licences]: '{"a":1}' })).toThrow(/not a non-empty string/);
+  });
+  it('reads service passwords from a file (before the environment) or PROCALL_BACKUP_SERVICE_PASSWORDS, as Secrets', () => {
+    expect(SECRET_ENV.servicePasswords).toBe('PROCALL_BACKUP_SERVICE_PASSWORDS');
+    const f = path.join(dir, 'service-passwords.json');
+    writeFileSync(f, '\uFEFF{ "UCServer": "Sv-Pw-from-file", "UCMediaServer": "Md-Pw" }\r\n');
+    const origins: { name: string; from: string; where: string }[] = [];
+    const fromFile = readSecretMap('servicePasswords', f, { [SECRET_ENV.servicePasswords]: '{"UCServer":"from-env"}' }, origins as never);
+    expect(Object.keys(fromFile ?? {})).toEqual(['UCServer', 'UCMediaServer']);
+    expect(fromFile?.UCServer).toBeInstanceOf(Secret);
+    expect(fromFile?.UCServer.reveal()).toBe('Sv-Pw-from-file');
+    expect(JSON.stringify(fromFile)).not.toContain('Sv-Pw-from-file');
+    expect(origins).toEqual([{ name: 'servicePasswords', from: 'file', where: f }]);
+    expect(readSecretMap('servicePasswords', undefined, { [SECRET_ENV.servicePasswords]: '{"UCServer":"from-env"}' })?.UCServer.reveal()).toBe('from-env');
+    expect(readSecretMap('servicePasswords', undefined, {})).toBeUndefined();
+  });
+  it('refuses bad service passwords without echoing them', () => {
+    const refusal = (run: () => unknown): ProcallBackupError => {
+      try {
+        run();
+      } catch (e) {
+        expect(e).toBeInstanceOf(ProcallBackupError);
+        return e as ProcallBackupError;
+      }
+      throw new Error('not refused');
+    };
+    const bad = path.join(dir, 'bad-service-passwords.json');
+    writeFileSync(bad, '{ "UCServer": "Sv-SECRET-in-bad-json", }');
+    const fromFile = refusal(() => readSecretMap('servicePasswords', bad, {}));
+    expect(fromFile).toMatchObject({ code: 'PB_VALIDATION', message: expect.stringContaining(`The service passwords (${bad}) are not valid JSON`), fix: 'Write them as { "<service name>": "<password>" }.' });
+    const fromEnv = refusal(() => readSecretMap('servicePasswords', undefined, { [SECRET_ENV.servicePasswords]: 'Sv-SECRET-not-json' }));
+    expect(fromEnv.message).toContain('The service passwords (PROCALL_BACKUP_SERVICE_PASSWORDS) are not valid JSON');
+    for (const e of [fromFile, fromEnv]) expect(JSON.stringify({ ...e.toJSON(), message: e.message, stack: e.stack })).not.toMatch(/Sv-SECRET/);
+    expect(refusal(() => readSecretMap('servicePasswords', undefined, { [SECRET_ENV.servicePasswords]: '["Sv-SECRET-in-array"]' })).message).toMatch(/are not a JSON object/);
+    const notString = refusal(() => readSecretMap('servicePasswords', undefined, { [SECRET_ENV.servicePasswords]: '{"UCServer":4711,"UCWebServer":"Sv-SECRET-ok"}' }));
+    expect(notString.message).toContain('The service password of "UCServer" is not a non-empty string');
+    expect(notString.message).not.toContain('4711');
+    expect(refusal(() => readSecretMap('servicePasswords', undefined, { [SECRET_ENV.servicePasswords]: '{"UCServer":""}' })).message).toMatch(/not a non-empty string/);
   });
 });
 
