@@ -6,7 +6,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT } from '../support/tools';
+import { findPwsh, ROOT } from '../support/tools';
+import type { SampleInstallation } from '../support/sample-installation';
 import { validateCliOutput } from '../../lib/cli/output-schema';
 
 /** A built CLI. */
@@ -66,7 +67,7 @@ function sampleArgv(pid: number, seen: Set<string>): void {
 /** Runs `node <main> ...args`; env is added to a clean copy of process.env without PROCALL_BACKUP_* secrets. */
 export function runCliProcess(main: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<CliRun> {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of Object.keys(env)) if (/^PROCALL_BACKUP_(PASSPHRASE|SQL_PASSWORD|LDAP_PASSWORD|LICENCES)$/.test(k)) delete env[k];
+  for (const k of Object.keys(env)) if (/^PROCALL_BACKUP_(PASSPHRASE|SQL_PASSWORD|LDAP_PASSWORD|LICENCES|SERVICE_PASSWORDS)$/.test(k)) delete env[k];
   Object.assign(env, options.env ?? {});
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [main, ...args], { env, cwd: options.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -98,4 +99,16 @@ export function jsonOf(run: CliRun): Record<string, unknown> {
   expect(validateCliOutput(doc)).toEqual([]);
   expect(doc.exitCode).toBe(run.code);
   return doc;
+}
+
+/** A config file's content that points the CLI at a sample installation (real pwsh, Wine's reg.exe/sc.exe, its path map; no shadow copies, no event log), plus `extra`. */
+export function sampleCliConfig(sample: SampleInstallation, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { target: 'backups', shadowCopy: 'never', eventLog: 'never', powershell: { executable: findPwsh(), tools: { reg: ['wine', 'reg'], sc: ['wine', 'sc'] } }, overrides: { pathMap: sample.pathMap }, ...extra };
+}
+
+/** Removes what a suite on a sample installation made: the built CLI, the Wine prefix and the work folder. */
+export async function disposeSampleSuite(cli: BuiltCli | undefined, sample: SampleInstallation | undefined, work: string | undefined): Promise<void> {
+  cli?.dispose();
+  await sample?.dispose();
+  if (work) rmSync(work, { recursive: true, force: true });
 }

@@ -6,14 +6,14 @@
  * would for an unusual Windows installation.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describeWithTools, findPwsh, which } from '../support/tools';
 
 const shellQuote = (a: string): string => `'${a.replace(/'/g, `'\\''`)}'`;
 import { createSampleInstallation, SAMPLE_VERSIONS, type SampleInstallation } from '../support/sample-installation';
-import { buildCli, jsonOf, runCliProcess, type BuiltCli, type CliRun } from './cli-harness';
+import { buildCli, disposeSampleSuite, jsonOf, runCliProcess, sampleCliConfig, type BuiltCli, type CliRun } from './cli-harness';
 
 const LICENCE = 'PCE8-CLI-LICENCE-9931-XYZ';
 const PASSPHRASE = 'cli-sample-passphrase-4410';
@@ -37,13 +37,9 @@ describeWithTools('procall-backup CLI on the sample installation (real pwsh, Win
     passFile = path.join(work, 'passphrase.txt');
     writeFileSync(passFile, `${PASSPHRASE}\n`, { mode: 0o600 });
     config = path.join(work, 'procall-backup.json');
-    writeFileSync(config, JSON.stringify({ target: 'backups', shadowCopy: 'never', eventLog: 'never', powershell: { executable: findPwsh(), tools: { reg: ['wine', 'reg'], sc: ['wine', 'sc'] } }, overrides: { pathMap: sample.pathMap }, encryption: { passphraseFile: 'passphrase.txt', scrypt: { N: 1024, r: 8, p: 1 } } }, null, 2));
+    writeFileSync(config, JSON.stringify(sampleCliConfig(sample, { encryption: { passphraseFile: 'passphrase.txt', scrypt: { N: 1024, r: 8, p: 1 } } }), null, 2));
   }, 300000);
-  afterAll(async () => {
-    cli?.dispose();
-    await sample?.dispose();
-    if (work) rmSync(work, { recursive: true, force: true });
-  });
+  afterAll(() => disposeSampleSuite(cli, sample, work));
 
   it('discover --json: products, versions, roots, ECSTA drivers, users', async () => {
     const r = await run(['discover', '--json']);
