@@ -528,7 +528,7 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
     const versionText = mismatched.map((m) => `${m.product}: backed up ${m.backedUp}, installed ${m.installed ?? 'not installed'}`).join('; ');
     if (mismatched.length > 0 && !options.force) {
       throw new ProcallBackupError('PB_VERSION_MISMATCH', `The installed versions differ from the backed-up ones (${versionText}); nothing was changed.`, {
-        fix: 'Install the identical versions first (the vendor requires them), or pass force: true to restore anyway.',
+        fix: 'Install the identical versions first (the vendor requires them), or pass force: true (CLI: --force) to restore anyway.',
         command: 'restore',
         data: { versions: mismatched as unknown as Record<string, unknown>[] },
       });
@@ -577,7 +577,7 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
       if (!a) continue;
       if (p.staging) {
         const dir = path.dirname(p.staging.local);
-        if (!(await stat(dir).then((x) => x.isDirectory(), () => false))) throw validationError(`The SQL staging folder ${dir} does not exist or cannot be reached from here; nothing was changed.`, 'Pass sql.<role>.stagingPath as a folder this process can write (a share SQL Server can read), and serverPath as SQL Server sees it.');
+        if (!(await stat(dir).then((x) => x.isDirectory(), () => false))) throw validationError(`The SQL staging folder ${dir} does not exist or cannot be reached from here; nothing was changed.`, 'Pass sql.<role>.stagingPath (CLI: the same field in the config file) as a folder this process can write (a share SQL Server can read), and serverPath as SQL Server sees it.');
       }
       const file = await plain(a);
       if (a.primitive === 'exportRegistryKey' || a.primitive === 'exportUserRegistryKey') parseRegFile(await readFile(file));
@@ -622,7 +622,7 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
       if (missing.length > 0) {
         const names = missing.map((p) => `${String(p.artifact?.details?.user ?? 'unknown user')} (${String(p.artifact?.details?.sid)})`).join(', ');
         if (!options.skipMissingUsers) {
-          throw validationError(`No user profile on this machine for ${names}, whose registry is in the set; nothing was changed.`, `Let the user(s) log on once (that creates the profile), or pass skipMissingUsers: true to restore the rest, or leave them out with only.`);
+          throw validationError(`No user profile on this machine for ${names}, whose registry is in the set; nothing was changed.`, `Let the user(s) log on once (that creates the profile), or pass skipMissingUsers: true (CLI: --skip-missing-users) to restore the rest, or leave them out with only (CLI: --only).`);
         }
         warnings.push(`Skipped the registry of ${names}: no user profile on this machine (skipMissingUsers).`);
         for (const p of missing) {
@@ -635,7 +635,7 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
       const { value } = await runner.run(PROCESS_CHECK);
       if (value.running.length > 0) {
         const msg = `The ProCall client is running (process ids ${value.running.join(', ')}); its files must not be replaced while it runs.`;
-        if (!options.force) throw new ProcallBackupError('PB_RESTORE_REFUSED', `${msg} Nothing was changed.`, { fix: 'Ask the users to quit ProCall (or end ProCall.exe), or pass force: true.', command: 'restore' });
+        if (!options.force) throw new ProcallBackupError('PB_RESTORE_REFUSED', `${msg} Nothing was changed.`, { fix: 'Ask the users to quit ProCall (or end ProCall.exe), or pass force: true (CLI: --force).', command: 'restore' });
         warnings.push(msg);
       }
     }
