@@ -8,9 +8,12 @@
  * --models=single,prefork (the default: both) runs the comparison on a one-process DC, where only one
  * search can run at a time, and on a prefork DC, which answers parallel searches on several cores
  * as a real DC's threads do. The library runs with its default of 4 parallel searches and with 1.
+ * --synthetic=100000 instead measures memory and client throughput at that many objects against a
+ * synthetic LDAPS responder (a test double, see ldap-responder.ts; loading that many users into
+ * Samba takes hours here), next to the same dump of 5,000 objects.
  * Runs itself inside the test namespace.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -91,6 +94,11 @@ export async function run(args: string[]): Promise<void> {
   if (!existsSync('/usr/bin/time')) throw new Error("bench ad needs GNU time at /usr/bin/time for peak RSS and CPU (Debian package 'time')");
   const users = option(args, 'users', 5000);
   const runs = option(args, 'runs', 3);
+  const synthetic = option(args, 'synthetic', 0);
+  if (synthetic > 0) {
+    await runSynthetic(synthetic, runs);
+    return;
+  }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pb-bench-ad-'));
   const t0 = Date.now();
   const reuse = args.find((a) => a.startsWith('--dc='))?.slice(5);
@@ -177,4 +185,89 @@ async function compare(dc: SambaDc, model: string, child: string, dir: string, o
         `${(smallPages.maxRssKb / 1024).toFixed(1)} MB for ${objects} objects in pages of 100 (memory follows the page size, not the object count)`);
     }
   }
+}
+
+/** Memory and client-side throughput at `objects` objects (and at 5,000) against the synthetic responder. */
+async function runSynthetic(objects: number, runs: number): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pb-bench-ad-synthetic-'));
+  try {
+    // the test DC's certificate (dc1.procall.test), so both clients check it as they check the DC's
+    const dcDir = path.join(dir, 'dc');
+    const unpacked = spawnSync('bash', [path.join(ROOT, 'scripts', 'samba-dc.sh'), 'unpack', dcDir], { encoding: 'utf8' });
+    if (unpacked.status !== 0) throw new Error(`samba-dc.sh unpack failed: ${unpacked.stderr}`);
+    // samba makes its certificate on its first start
+    for (const step of ['start', 'stop']) {
+      const r = spawnSync('bash', [path.join(ROOT, 'scripts', 'samba-dc.sh'), step, dcDir], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`samba-dc.sh ${step} failed: ${r.stderr}`);
+    }
+    const tlsDir = path.join(dcDir, 'private', 'tls');
+    const caFile = path.join(tlsDir, 'ca.pem');
+    const child = transpile(path.join(dir, 'js'));
+    const env = { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules'), LDAPTLS_CACERT: caFile };
+    const sizes = [...new Set([5000, objects])];
+    console.log(`synthetic LDAPS responder (a test double: generated users, in its own process); median of ${runs} runs, each a whole process; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`);
+    for (const n of sizes) {
+      // the responder runs in its own process: the clients are timed with spawnSync, which blocks this one
+      const responder = await startResponderProcess({ key: readFileSync(path.join(tlsDir, 'key.pem'), 'utf8'), cert: readFileSync(path.join(tlsDir, 'cert.pem'), 'utf8'), baseDn: BASE_DN, objects: n, schemaAttributes: ATTRIBUTES.slice(0, 2) });
+      try {
+        const url = `ldaps://dc1.procall.test:${responder.port}`;
+        const libOptions = { url, bindDn: 'CN=bench', password: 'bench', tls: { caFile }, baseDn: BASE_DN, attributes: ATTRIBUTES.slice(0, 2), file: path.join(dir, 'lib.jsonl'), pageSize: 1000 };
+        const oneOptions = { ...libOptions, parallelSearches: 1, file: path.join(dir, 'lib-1.jsonl') };
+        const ldif = path.join(dir, 'ldapsearch.ldif');
+        const ldapsearch = ['ldapsearch', '-LLL', '-x', '-H', url, '-D', 'CN=bench', '-w', 'bench', '-E', 'pr=1000/noprompt', '-b', BASE_DN, FILTER, 'objectGUID', 'objectSid', 'objectClass', ...ATTRIBUTES.slice(0, 2)];
+        const lib: Timed[] = [];
+        const one: Timed[] = [];
+        const cli: Timed[] = [];
+        let dumped = 0;
+        for (let i = 0; i < runs; i++) {
+          const a = timed([process.execPath, child, JSON.stringify(libOptions)], env, responder.pid);
+          dumped = (JSON.parse(a.stdout) as { objects: number }).objects;
+          lib.push(a);
+          one.push(timed([process.execPath, child, JSON.stringify(oneOptions)], env, responder.pid));
+          cli.push(timed(ldapsearch, env, responder.pid, ldif));
+        }
+        if (dumped !== n) throw new Error(`the dump wrote ${dumped} objects, the responder has ${n}`);
+        const entries = (readFileSync(ldif, 'utf8').match(/^dn:/gm) ?? []).length;
+        const row = (name: string, xs: Timed[], count: number): string => {
+          const sec = median(xs.map((x) => x.seconds));
+          return `  ${name.padEnd(44)} ${sec.toFixed(2).padStart(6)} s ${(count / sec).toFixed(0).padStart(7)} obj/s ${(Math.max(...xs.map((x) => x.maxRssKb)) / 1024).toFixed(1).padStart(6)} MB peak RSS ${(median(xs.map((x) => x.cpuSeconds)) * 1000).toFixed(0).padStart(6)} ms client CPU`;
+        };
+        console.log(`${n} objects:`);
+        console.log(row('dumpAdAttributes, 4 parallel searches', lib, n));
+        console.log(row('dumpAdAttributes, parallelSearches 1', one, n));
+        console.log(row('ldapsearch -E pr=1000/noprompt (LDIF)', cli, entries));
+        console.log(`  throughput ratio dumpAdAttributes / ldapsearch: ${((n / median(lib.map((x) => x.seconds))) / (entries / median(cli.map((x) => x.seconds)))).toFixed(2)}x (4 searches), ${((n / median(one.map((x) => x.seconds))) / (entries / median(cli.map((x) => x.seconds)))).toFixed(2)}x (one)`);
+        // V8 grows its heap while garbage piles up faster than it collects; a hard cap on the old
+        // generation tells a leak (the run dies) from a lazy collector (the run completes).
+        for (const cap of [32, 64]) {
+          try {
+            const capped = timed([process.execPath, `--max-old-space-size=${cap}`, child, JSON.stringify(libOptions)], env, responder.pid);
+            console.log(`  with the V8 old generation capped at ${cap} MB: completes, ${(JSON.parse(capped.stdout) as { objects: number }).objects} objects, ${capped.seconds.toFixed(2)} s, ${(capped.maxRssKb / 1024).toFixed(1)} MB peak RSS`);
+          } catch (e) {
+            console.log(`  with the V8 old generation capped at ${cap} MB: FAILS (${(e as Error).message.split('\n').find((l) => /heap|memory/i.test(l)) ?? (e as Error).message.slice(0, 120)})`);
+          }
+        }
+      } finally {
+        responder.stop();
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The synthetic responder in a child process; resolves with its port once it listens. */
+async function startResponderProcess(options: { key: string; cert: string; baseDn: string; objects: number; schemaAttributes: string[] }): Promise<{ port: number; pid: number; stop: () => void }> {
+  const code = `require(${JSON.stringify(path.join(__dirname, 'ldap-responder.ts'))}).startLdapResponder(JSON.parse(process.env.PB_RESPONDER_OPTIONS)).then((r) => console.log(JSON.stringify({ port: r.port })))`;
+  const proc = spawn(process.execPath, ['-r', 'ts-node/register', '-e', code], { cwd: ROOT, env: { ...process.env, PB_RESPONDER_OPTIONS: JSON.stringify(options) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n')[0];
+      if (out.includes('\n')) resolve((JSON.parse(line) as { port: number }).port);
+    });
+    proc.on('exit', (c) => reject(new Error(`the responder exited (${c}) before it listened`)));
+  });
+  return { port, pid: proc.pid as number, stop: () => proc.kill() };
 }
