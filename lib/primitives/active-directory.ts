@@ -1031,13 +1031,14 @@ export async function dumpAdAttributes(options: AdDumpOptions): Promise<AdDumpRe
     // succeeded, so a wrong password is tried once, not once per connection (account lockout).
     const parallel = options.parallelSearches ?? 4;
     const [planned, extra] = await Promise.allSettled([
-      Promise.all([resolveAttributes(session, options.attributes), planPartitions(session, options.baseDn, parallel)]),
+      Promise.all([resolveAttributes(session, options.attributes), readUsnSpan(session, options.baseDn, parallel)]),
       openMoreSessions(options, parallel - 1, session.rootDse),
     ]);
-    if (extra.status === 'fulfilled') sessions.push(...extra.value);
+    if (extra.status === 'fulfilled') sessions.push(...extra.value.sessions);
     if (planned.status === 'rejected') throw planned.reason;
     if (extra.status === 'rejected') throw extra.reason;
-    const [attributes, ranges] = planned.value;
+    const [attributes, span] = planned.value;
+    const ranges = span ? buildUsnPartitions(span.low, span.high, sessions.length) : [];
     // Fewer ranges than connections (a small USN span): the surplus closes now.
     await Promise.all(sessions.splice(Math.max(ranges.length, 1)).map((s) => closeSession(s.client)));
     const dump: DumpState = {
@@ -1101,7 +1102,7 @@ export async function dumpAdAttributes(options: AdDumpOptions): Promise<AdDumpRe
     }
     await fsp.rename(partial, file);
     const uniqueReferrals = [...new Set(dump.referrals)];
-    const warnings = [...session.warnings];
+    const warnings = [...session.warnings, ...(extra.status === 'fulfilled' ? extra.value.warnings : [])];
     if (uniqueReferrals.length) warnings.push(`${uniqueReferrals.length} referral(s) not followed: objects below them were not dumped (${uniqueReferrals.join(', ')}).`);
     return {
       file,
@@ -1147,11 +1148,11 @@ interface PartitionResult extends AdDumpPartition {
 }
 
 /**
- * The uSNCreated ranges for `parallel` searches below `baseDn` (none: one search), from the DC's
- * highest committed USN and the base object's own uSNCreated.
+ * The USN span to split the dump over: from the base object's own uSNCreated to the DC's highest
+ * committed USN; undefined (one search) when only one search is wanted or the DC reports no USNs.
  */
-async function planPartitions(session: AdSession, baseDn: string, parallel: number): Promise<Filter[]> {
-  if (parallel <= 1 || session.rootDse.highestCommittedUsn === undefined) return [];
+async function readUsnSpan(session: AdSession, baseDn: string, parallel: number): Promise<{ low: number; high: number } | undefined> {
+  if (parallel <= 1 || session.rootDse.highestCommittedUsn === undefined) return undefined;
   let entries: Array<Record<string, unknown>>;
   try {
     ({ searchEntries: entries } = await session.client.search(baseDn, { scope: 'base', filter: '(objectClass=*)', attributes: ['uSNCreated'] }));
@@ -1159,20 +1160,21 @@ async function planPartitions(session: AdSession, baseDn: string, parallel: numb
     throw toAdError(e, `Searching '${baseDn}'`, session.url, session.secrets);
   }
   const low = Number(firstString(entries[0]?.uSNCreated));
-  return buildUsnPartitions(Number.isSafeInteger(low) ? low : 0, session.rootDse.highestCommittedUsn, parallel);
+  return { low: Number.isSafeInteger(low) ? low : 0, high: session.rootDse.highestCommittedUsn };
 }
 
-/** `count` more connections like the first; when one cannot be opened, the others are closed again. */
-async function openMoreSessions(options: AdConnectionOptions, count: number, rootDse: AdSession['rootDse']): Promise<AdSession[]> {
-  if (count <= 0) return [];
+/**
+ * Up to `count` more connections like the first. Those that cannot be opened (a DC that limits
+ * connections, a handshake that times out) are left out with a warning: the dump then runs as
+ * fewer searches, never fails for want of parallelism.
+ */
+async function openMoreSessions(options: AdConnectionOptions, count: number, rootDse: AdSession['rootDse']): Promise<{ sessions: AdSession[]; warnings: string[] }> {
+  if (count <= 0) return { sessions: [], warnings: [] };
   const settled = await Promise.allSettled(Array.from({ length: count }, () => openSession(options, rootDse)));
-  const opened = settled.filter((r): r is PromiseFulfilledResult<AdSession> => r.status === 'fulfilled').map((r) => r.value);
-  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) {
-    await Promise.all(opened.map((s) => closeSession(s.client)));
-    throw failed.reason;
-  }
-  return opened;
+  const sessions = settled.filter((r): r is PromiseFulfilledResult<AdSession> => r.status === 'fulfilled').map((r) => r.value);
+  const failed = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  const warnings = failed.length ? [`${failed.length} of ${count} additional connection(s) could not be opened (${(failed[0].reason as Error).message}); the dump ran as ${sessions.length + 1} search(es) instead of ${count + 1}.`] : [];
+  return { sessions, warnings };
 }
 
 /** One paged search of a dump, written to its own part file as the pages arrive. */

@@ -23,11 +23,15 @@ import { BASE_DN, ldapModify, ldbSearch, sambaTools, startSambaDc, userDn, userK
 const DATA = { users: 1600, computers: 25, groups: 12, bigGroupMembers: 1600 };
 
 /** A TCP relay to the DC's LDAPS port (inside the test namespace) that counts connections and can cut them after some bytes. */
-async function startRelay(options: { cutAfterBytes?: number } = {}): Promise<{ port: number; connections: () => number; relayed: () => number; close: () => Promise<void> }> {
+async function startRelay(options: { cutAfterBytes?: number; maxConnections?: number } = {}): Promise<{ port: number; connections: () => number; relayed: () => number; close: () => Promise<void> }> {
   let relayed = 0;
   let connections = 0;
   const server = net.createServer((client) => {
     connections++;
+    if (options.maxConnections !== undefined && connections > options.maxConnections) {
+      client.destroy(); // a DC that allows no more connections
+      return;
+    }
     const upstream = net.connect(636, '127.0.0.1');
     client.pipe(upstream);
     upstream.on('data', (d: Buffer) => {
@@ -296,6 +300,18 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
         const ok = await dumpAdAttributes({ ...conn, url: `ldaps://dc1.procall.test:${relay.port}`, baseDn: BASE_DN, attributes: ['extensionName'], parallelSearches: 3, file: path.join(tmp, 'relayed.jsonl') });
         expect(ok.partitions).toHaveLength(3);
         expect(relay.connections()).toBe(1 + 3);
+      } finally {
+        await relay.close();
+      }
+    });
+
+    it('runs as fewer searches, with a warning, when the DC takes fewer connections than asked for', async () => {
+      const relay = await startRelay({ maxConnections: 2 });
+      try {
+        const r = await dumpAdAttributes({ ...conn, url: `ldaps://dc1.procall.test:${relay.port}`, baseDn: BASE_DN, attributes: ['extensionName'], parallelSearches: 4, file: path.join(tmp, 'two-connections.jsonl') });
+        expect(r.partitions).toHaveLength(2);
+        expect(r.counts.objects).toBe(readDump(path.join(tmp, 'ext.jsonl')).length);
+        expect(r.warnings).toContainEqual(expect.stringMatching(/^2 of 3 additional connection\(s\) could not be opened \(.+\); the dump ran as 2 search\(es\) instead of 4\.$/));
       } finally {
         await relay.close();
       }

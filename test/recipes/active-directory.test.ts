@@ -48,6 +48,8 @@ describeWithTools('recipes with Active Directory (Samba AD DC)', sambaTools(), (
     const details = r.manifest?.artifacts.find((a) => a.id === 'active-directory.ad-attributes')?.details as { objects: number; searches: Array<{ range: string; objects: number }> };
     expect(details.searches.map((s) => s.range)).toEqual([expect.stringMatching(/^\(uSNCreated<=\d+\)$/), expect.stringMatching(/^\(&\(uSNCreated>=\d+\)\(uSNCreated<=\d+\)\)$/), expect.stringMatching(/^\(\|\(uSNCreated>=\d+\)/)]);
     expect(details.searches.reduce((n, s) => n + s.objects, 0)).toBe(details.objects);
+    // the dump's own warnings reach the manifest: a referral not followed means objects not dumped
+    expect(r.manifest?.artifacts.find((a) => a.id === 'active-directory.ad-attributes')?.warnings).toContainEqual(expect.stringMatching(/referral\(s\) not followed.*CN=Configuration/));
     expect(JSON.stringify(r)).not.toContain(dc.adminPassword);
     expect((await verifySet(r.path as string, { record: false })).ok).toBe(true);
 
