@@ -53,7 +53,7 @@ export interface CliAdConfig {
   schemaPrefix?: string;
   caFile?: string;
   isStartTls?: boolean;
-  /** Searches at the same time over disjoint uSNCreated ranges (default 4; 1 = one search). */
+  /** Connections reading uSNCreated windows at the same time (default 4; 1 = one connection). */
   parallelSearches?: number;
   /** File holding the bind password (else `PROCALL_BACKUP_LDAP_PASSWORD`). */
   passwordFile?: string;
@@ -205,7 +205,7 @@ export const CONFIG_JSON_SCHEMA: JsonSchema = {
         schemaPrefix: { type: 'string', minLength: 1, description: 'an attribute-name prefix, e.g. "estos"' },
         caFile: PATH,
         isStartTls: { type: 'boolean', description: 'true or false' },
-        parallelSearches: { type: 'integer', minimum: 1, maximum: 16, description: 'a whole number from 1 to 16 (default 4; 1 = one search)' },
+        parallelSearches: { type: 'integer', minimum: 1, maximum: 16, description: 'a whole number from 1 to 16 (default 4; 1 = one connection)' },
         passwordFile: PATH,
       },
     },

@@ -79,9 +79,11 @@ export interface AdConnectionOptions {
 /** Which attributes to dump: a list of names, or every schema attribute whose name starts with a prefix. */
 export type AdAttributeSelection = string[] | { schemaPrefix: string };
 
-/** Progress of a dump, reported after each page. */
+/** Progress of a dump, reported after each window (or page) written. */
 export interface AdDumpProgress {
+  /** Objects written so far. */
   objects: number;
+  /** Search answers so far (windows and pages). */
   pages: number;
 }
 
@@ -103,16 +105,18 @@ export interface AdDumpOptions extends AdConnectionOptions {
   objectClasses?: string[];
   /** The JSONL file to write; written as `<file>.partial` and renamed when complete. */
   file: string;
-  /** Objects per page (default 1000, AD's MaxPageSize). */
+  /**
+   * Objects per search (default 1000, AD's MaxPageSize): the size the uSNCreated windows aim at, and
+   * the page size where a paged search is needed. Memory follows it, not the object count.
+   */
   pageSize?: number;
   /**
-   * Paged searches that run at the same time, each on its own connection, over disjoint ranges of
-   * `uSNCreated` (default 4; 1 = one search over everything). Production DCs answer parallel
-   * searches on several cores (AD's LDAP threads; Samba's default 'prefork' model has 4 LDAP
-   * workers), so the dump takes less time; a one-process DC answers them one after the other. The
-   * ranges never overlap and together cover every object (see {@link buildUsnPartitions}):
-   * nothing is dumped twice or missed, also when objects change or move during the dump. The file
-   * lists the ranges in order. Each search opens its own connection with the same credentials.
+   * Connections that read windows at the same time (default 4; 1 = one window after the other).
+   * While the client takes one answer apart the DC already works on the next, and production DCs
+   * answer parallel searches on several cores (AD's LDAP threads; Samba's default 'prefork' model).
+   * The windows never overlap and together cover every object (see {@link buildUsnWindowFilter}):
+   * nothing is dumped twice or missed, also when objects change or move during the dump. Each
+   * connection binds with the same credentials, after the first bind succeeded.
    */
   parallelSearches?: number;
   onProgress?: (progress: AdDumpProgress) => void;
@@ -166,20 +170,36 @@ export interface AdDumpResult {
   /** Continuation references the server returned; listed, never followed. */
   referrals: string[];
   baseDn: string;
+  /** Search answers (windows and pages). */
   pages: number;
-  /** The searches that made up the dump, in file order (one when parallelSearches is 1 or the DC reports no USNs). */
-  partitions: AdDumpPartition[];
+  /** How the objects were read: windows, connections, splits. */
+  searches: AdDumpSearches;
   /** Things the caller should record in the manifest (certificate check off, referrals not followed). */
   warnings: string[];
   durationMs: number;
 }
 
-/** One of the disjoint searches of a dump: its uSNCreated range and what it returned. */
-export interface AdDumpPartition {
-  /** The range condition as LDAP filter text, e.g. `(uSNCreated<=6300)`; `(objectClass=*)` for a dump in one search. */
-  range: string;
-  objects: number;
-  pages: number;
+/**
+ * How a dump read the directory.
+ *
+ * @example
+ * ```ts
+ * const searches: AdDumpSearches = { mode: 'usn-windows', connections: 4, windows: 9, split: 0, paged: 0, highestUsn: 9107 };
+ * ```
+ */
+export interface AdDumpSearches {
+  /** `usn-windows`: searches without paging over uSNCreated windows; `paged`: one paged search (the DC reported no USNs). */
+  mode: 'usn-windows' | 'paged';
+  /** Connections the searches ran on (`parallelSearches`, fewer when the DC refused some). */
+  connections: number;
+  /** Windows read, each by one search without paging. */
+  windows: number;
+  /** Windows the server refused as over its size limit (MaxPageSize), read again as two halves. */
+  split: number;
+  /** Windows that could not be split further and were read with a paged search. */
+  paged: number;
+  /** The DC's highestCommittedUSN at the start: the bounded windows cover up to it, the open last window the rest. */
+  highestUsn?: number;
 }
 
 /** Limits a restore to some objects and/or some attributes of the dump. */
@@ -345,32 +365,113 @@ export function buildAdObjectFilter(objectClasses: readonly string[]): Filter {
 }
 
 /**
- * Splits a dump into `count` searches by `uSNCreated`, the USN at which this DC created (or first
- * replicated in) an object: every object has exactly one, and it never changes, so an object that
- * is modified or moved during the dump stays in its range. The ranges split `[low, high]` (the
- * base object's and the DC's highest committed USN) into equal widths; the first has no lower bound
- * (objects older than the base, e.g. moved into it) and the last no upper bound (objects created
- * during the dump), and the last also takes any object without `uSNCreated`, so together they
- * cover every object exactly once. Fewer ranges when the span is too small.
+ * A range of `uSNCreated` values, both ends included: the unit a dump searches in one request.
+ * `high` undefined is the last, open window: every later USN (objects created during the dump) and
+ * objects without `uSNCreated`.
+ */
+export interface AdUsnWindow {
+  low: number;
+  high?: number;
+}
+
+/**
+ * The filter part of one USN window. `uSNCreated` is the USN at which this DC created (or first
+ * replicated in) an object: every object has exactly one, it never changes, and no two objects share
+ * one (each creation takes its own USN), so an object modified or moved during the dump stays in its
+ * window, and a window `high - low + 1` USNs wide holds at most that many objects.
  *
  * @example
  * ```ts
- * buildUsnPartitions(3000, 9000, 2).map(String); // ['(uSNCreated<=6000)', '(|(uSNCreated>=6001)(!(uSNCreated=*)))']
+ * buildUsnWindowFilter({ low: 0, high: 999 }).toString(); // '(uSNCreated<=999)'
+ * buildUsnWindowFilter({ low: 1000, high: 2999 }).toString(); // '(&(uSNCreated>=1000)(uSNCreated<=2999))'
+ * buildUsnWindowFilter({ low: 3000 }).toString(); // '(|(uSNCreated>=3000)(!(uSNCreated=*)))'
  * ```
  */
-export function buildUsnPartitions(low: number, high: number, count: number): Filter[] {
-  if (!Number.isSafeInteger(low) || !Number.isSafeInteger(high) || high <= low || count <= 1) return [];
-  const n = Math.min(count, high - low);
-  if (n <= 1) return [];
-  const width = (high - low) / n;
-  const cuts = Array.from({ length: n - 1 }, (_, i) => low + Math.floor(width * (i + 1)));
-  const ge = (v: number): Filter => new GreaterThanEqualsFilter({ attribute: 'uSNCreated', value: String(v) });
-  const le = (v: number): Filter => new LessThanEqualsFilter({ attribute: 'uSNCreated', value: String(v) });
-  return Array.from({ length: n }, (_, i) => {
-    if (i === 0) return le(cuts[0]);
-    if (i === n - 1) return new OrFilter({ filters: [ge(cuts[i - 1] + 1), new NotFilter({ filter: new PresenceFilter({ attribute: 'uSNCreated' }) })] });
-    return new AndFilter({ filters: [ge(cuts[i - 1] + 1), le(cuts[i])] });
-  });
+export function buildUsnWindowFilter(window: AdUsnWindow): Filter {
+  const ge = new GreaterThanEqualsFilter({ attribute: 'uSNCreated', value: String(window.low) });
+  if (window.high === undefined) return new OrFilter({ filters: [ge, new NotFilter({ filter: new PresenceFilter({ attribute: 'uSNCreated' }) })] });
+  const le = new LessThanEqualsFilter({ attribute: 'uSNCreated', value: String(window.high) });
+  return window.low <= 0 ? le : new AndFilter({ filters: [ge, le] });
+}
+
+/**
+ * Cuts `[0, highestUsn]` into {@link AdUsnWindow}s that each hold at most about `target` objects, so
+ * every window can be read by one search without paging (Active Directory answers a search without
+ * paging with up to MaxPageSize objects, 1000 by default), and then hands out the open last window.
+ *
+ * A window starts `target` USNs wide, which can never hold more than `target` objects. Where the
+ * windows answered so far were sparse (a directory's USNs are mostly spent on changes, not on
+ * creations) the next is wider: aimed at half of `target` objects, at most twice as wide as the
+ * window it learned from and at most `maxWidth`. A window that the server still answers with "size
+ * limit exceeded" is {@link UsnWindowPlanner.split | split} in two halves; a server whose limit is
+ * below `target` makes the planner lower `target` to what fitted.
+ *
+ * Pure and synchronous: the dump calls {@link UsnWindowPlanner.next} when it can start a search and
+ * {@link UsnWindowPlanner.complete} when one answered.
+ *
+ * @example
+ * ```ts
+ * const planner = new UsnWindowPlanner({ highestUsn: 9000, target: 1000 });
+ * const w = planner.next(); // { low: 0, high: 999 }
+ * planner.complete(w!, 0); // nothing there: the next windows grow
+ * ```
+ */
+export class UsnWindowPlanner {
+  /** Objects one window aims at (lowered when the server's limit turns out smaller). */
+  target: number;
+  private readonly highestUsn: number;
+  private readonly maxWidth: number;
+  private cursor = 0;
+  private width: number;
+  private isOpenWindowOut = false;
+
+  /**
+   * @param options.highestUsn - the DC's highestCommittedUSN when the dump starts.
+   * @param options.target - objects per search (the page size).
+   * @param options.maxWidth - the widest window in USNs (default 16 × target): bounds what one answer can hold from a server that enforces no size limit.
+   */
+  constructor(options: { highestUsn: number; target: number; maxWidth?: number }) {
+    this.highestUsn = Math.max(0, Math.floor(options.highestUsn));
+    this.target = Math.max(1, Math.floor(options.target));
+    this.maxWidth = Math.max(this.target, Math.floor(options.maxWidth ?? this.target * 16));
+    this.width = this.target;
+  }
+
+  /** The next window in USN order, or undefined when the open last window has been handed out. */
+  next(): AdUsnWindow | undefined {
+    if (this.isOpenWindowOut) return undefined;
+    if (this.cursor > this.highestUsn) {
+      this.isOpenWindowOut = true;
+      return { low: this.cursor };
+    }
+    const high = Math.min(this.highestUsn, this.cursor + this.width - 1);
+    const window = { low: this.cursor, high };
+    this.cursor = high + 1;
+    return window;
+  }
+
+  /** A window answered with `objects` objects: the width of the next windows follows its density. */
+  complete(window: AdUsnWindow, objects: number): void {
+    if (window.high === undefined) return;
+    const width = window.high - window.low + 1;
+    const aimed = objects === 0 ? 2 * width : Math.floor((width * this.target) / (2 * objects));
+    this.width = Math.max(this.target, Math.min(aimed, 2 * width, this.maxWidth));
+  }
+
+  /**
+   * The server refused a window as too large ("size limit exceeded"): the two halves to search
+   * instead, in USN order, or an empty list when the window cannot be split (one USN wide, or the
+   * open last window), which must then be read with a paged search.
+   */
+  split(window: AdUsnWindow): AdUsnWindow[] {
+    if (window.high === undefined || window.high <= window.low) return [];
+    const width = window.high - window.low + 1;
+    // Narrower than target and still too many: the server's limit is below target.
+    if (width <= this.target) this.target = Math.max(1, Math.floor(width / 2));
+    this.width = Math.max(this.target, Math.min(this.width, Math.floor(width / 4)));
+    const middle = window.low + Math.floor(width / 2) - 1;
+    return [{ low: window.low, high: middle }, { low: middle + 1, high: window.high }];
+  }
 }
 
 /**
@@ -609,7 +710,7 @@ function validateDump(o: AdDumpOptions): void {
     throw validationError(`pageSize must be an integer from 1 to 100000, not ${String(o.pageSize)}.`, 'Leave it at 1000 (Active Directory returns at most 1000 per page by default).');
   }
   if (o.parallelSearches !== undefined && !(Number.isInteger(o.parallelSearches) && o.parallelSearches >= 1 && o.parallelSearches <= 16)) {
-    throw validationError(`parallelSearches must be an integer from 1 to 16, not ${String(o.parallelSearches)}.`, 'Leave it at 4, or set 1 for one search over everything.');
+    throw validationError(`parallelSearches must be an integer from 1 to 16, not ${String(o.parallelSearches)}.`, 'Leave it at 4, or set 1 for one connection.');
   }
 }
 
@@ -998,8 +1099,16 @@ async function finishStream(stream: WriteStream): Promise<void> {
 
 /**
  * Dumps attributes of users, groups and computers (or the given object classes) to a JSONL file,
- * one object per line, streaming page by page (memory stays flat). Attributes are checked against
- * the schema first; binary ones are written base64. Referrals are listed, never followed.
+ * one object per line. Attributes are checked against the schema first; binary ones are written
+ * base64. Referrals are listed, never followed.
+ *
+ * The objects are read in {@link AdUsnWindow | uSNCreated windows} planned by
+ * {@link UsnWindowPlanner}: each window holds at most about `pageSize` objects, so it is read by one
+ * search without paging, and up to `parallelSearches` windows are read at the same time, each on its
+ * own connection. The file lists the objects in uSNCreated order (creation order on this DC), so the
+ * same directory gives the same file whatever the number of connections or the page size. Memory
+ * follows the page size, not the object count: only the windows being read and written are held. A
+ * DC that reports no highestCommittedUSN is read with one paged search instead, in the server's order.
  *
  * @example
  * ```ts
@@ -1025,221 +1134,305 @@ export async function dumpAdAttributes(options: AdDumpOptions): Promise<AdDumpRe
   }
   const session = await openSession(options);
   const sessions: AdSession[] = [session];
-  const partFiles: string[] = [];
+  let writer: DumpWriter | undefined;
   try {
-    // The other connections open while the first reads the schema and the USNs; only after its bind
-    // succeeded, so a wrong password is tried once, not once per connection (account lockout).
+    // The other connections open while the first reads the schema; only after its bind succeeded,
+    // so a wrong password is tried once, not once per connection (account lockout).
     const parallel = options.parallelSearches ?? 4;
     const [planned, extra] = await Promise.allSettled([
-      Promise.all([resolveAttributes(session, options.attributes), readUsnSpan(session, options.baseDn, parallel)]),
+      resolveAttributes(session, options.attributes),
       openMoreSessions(options, parallel - 1, session.rootDse),
     ]);
     if (extra.status === 'fulfilled') sessions.push(...extra.value.sessions);
     if (planned.status === 'rejected') throw planned.reason;
     if (extra.status === 'rejected') throw extra.reason;
-    const [attributes, span] = planned.value;
-    const ranges = span ? buildUsnPartitions(span.low, span.high, sessions.length) : [];
-    // Fewer ranges than connections (a small USN span): the surplus closes now.
-    await Promise.all(sessions.splice(Math.max(ranges.length, 1)).map((s) => closeSession(s.client)));
+    const attributes = planned.value;
+    const highestUsn = session.rootDse.highestCommittedUsn;
+    const requested = buildRequestedAttributes(attributes, session.valueRangeSize);
+    if (highestUsn !== undefined && !requested.some((a) => a.toLowerCase() === 'usncreated')) requested.push('uSNCreated');
     const dump: DumpState = {
       baseDn: options.baseDn,
       pageSize,
-      requested: buildRequestedAttributes(attributes, session.valueRangeSize),
+      requested,
       attributes,
       byLower: indexAttributes(attributes),
-      counts: { objects: 0, users: 0, groups: 0, computers: 0, other: 0, values: 0 },
-      present: new Set<string>(),
       referrals: [],
       pages: 0,
-      onProgress: options.onProgress,
     };
     const objectFilter = buildAdObjectFilter(objectClasses);
-    let failure: unknown;
-    const runs = (ranges.length ? ranges : [undefined]).map(async (range, i) => {
-      const part = `${partial}-part${i}`;
-      partFiles.push(part);
-      try {
-        return await dumpPartition(sessions[i], range ? new AndFilter({ filters: [objectFilter, range] }) : objectFilter, range?.toString() ?? '(objectClass=*)', part, dump);
-      } catch (e) {
-        // The first failure ends the other searches too: their connections close under them.
-        if (failure === undefined) {
-          failure = e;
-          await Promise.all(sessions.map((s) => closeSession(s.client)));
-        }
-        throw e;
-      }
-    });
-    const settled = await Promise.allSettled(runs);
-    if (failure !== undefined) throw failure;
-    const parts = settled.map((r) => (r as PromiseFulfilledResult<PartitionResult>).value);
-    // The parts in range order make the file: one part is renamed, several are joined (and hashed) in order.
-    let sha256: string;
-    if (parts.length === 1) {
-      await fsp.rename(parts[0].file, partial);
-      sha256 = parts[0].sha256;
+    writer = new DumpWriter(partial, attributes, options.onProgress);
+    let searches: AdDumpSearches;
+    if (highestUsn === undefined) {
+      // No USNs to cut windows by: one paged search, written page by page as it arrives.
+      await Promise.all(sessions.splice(1).map((s) => closeSession(s.client)));
+      const w = writer;
+      await pagedSearch(session, objectFilter, dump, (objects) => w.write(objects.map((o) => o.object), dump.pages));
+      searches = { mode: 'paged', connections: 1, windows: 0, split: 0, paged: 1 };
     } else {
-      const out = createWriteStream(partial, { flags: 'w' });
-      const hash = createHash('sha256');
-      try {
-        for (const part of parts) {
-          for await (const chunk of createReadStream(part.file)) {
-            hash.update(chunk as Buffer);
-            await writeChunk(out, chunk as Buffer);
-          }
-        }
-        await finishStream(out);
-      } catch (e) {
-        out.destroy();
-        throw e;
-      }
-      sha256 = hash.digest('hex');
+      searches = await dumpByWindows(sessions, objectFilter, highestUsn, dump, writer);
     }
-    const handle = await fsp.open(partial, 'r+');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    const written = await writer.finish();
     await fsp.rename(partial, file);
     const uniqueReferrals = [...new Set(dump.referrals)];
     const warnings = [...session.warnings, ...(extra.status === 'fulfilled' ? extra.value.warnings : [])];
     if (uniqueReferrals.length) warnings.push(`${uniqueReferrals.length} referral(s) not followed: objects below them were not dumped (${uniqueReferrals.join(', ')}).`);
     return {
       file,
-      sha256,
-      bytes: parts.reduce((sum, p) => sum + p.bytes, 0),
-      counts: dump.counts,
+      sha256: written.sha256,
+      bytes: written.bytes,
+      counts: written.counts,
       attributes,
-      absentAttributes: attributes.filter((a) => !dump.present.has(a.name)).map((a) => a.name),
+      absentAttributes: attributes.filter((a) => !written.present.has(a.name)).map((a) => a.name),
       referrals: uniqueReferrals,
       baseDn: options.baseDn,
       pages: dump.pages,
-      partitions: parts.map(({ range, objects, pages }) => ({ range, objects, pages })),
+      searches,
       warnings,
       durationMs: Date.now() - started,
     };
   } catch (e) {
+    writer?.destroy();
     await fsp.rm(partial, { force: true });
     throw e;
   } finally {
     await Promise.all(sessions.map((s) => closeSession(s.client)));
-    await Promise.all(partFiles.map((f) => fsp.rm(f, { force: true })));
   }
 }
 
-/** What the searches of one dump share: the request and the running totals. */
+/** What the searches of one dump share. */
 interface DumpState {
   baseDn: string;
   pageSize: number;
   requested: string[];
   attributes: AdAttributeInfo[];
   byLower: ReadonlyMap<string, AdAttributeInfo>;
-  counts: AdDumpResult['counts'];
-  present: Set<string>;
   referrals: string[];
+  /** Search answers so far: windows and pages. */
   pages: number;
-  onProgress?: (progress: AdDumpProgress) => void;
 }
 
-interface PartitionResult extends AdDumpPartition {
-  file: string;
-  sha256: string;
-  bytes: number;
+/** A dumped object with the uSNCreated it is ordered by (Infinity when it has none). */
+interface UsnObject {
+  usn: number;
+  object: AdDumpObject;
+}
+
+/** Writes the `.partial` file in order, hashing and counting what it writes. */
+class DumpWriter {
+  private readonly stream: WriteStream;
+  private readonly hash = createHash('sha256');
+  private bytes = 0;
+  private readonly counts: AdDumpResult['counts'] = { objects: 0, users: 0, groups: 0, computers: 0, other: 0, values: 0 };
+  private readonly present = new Set<string>();
+
+  constructor(file: string, private readonly attributes: readonly AdAttributeInfo[], private readonly onProgress?: (progress: AdDumpProgress) => void) {
+    this.stream = createWriteStream(file, { flags: 'w' });
+    this.stream.on('error', () => undefined); // seen by writeChunk/finishStream; never unhandled
+  }
+
+  async write(objects: readonly AdDumpObject[], pages: number): Promise<void> {
+    let text = '';
+    for (const object of objects) {
+      for (const info of this.attributes) {
+        const v = object.attributes[info.name];
+        const n = Array.isArray(v) ? v.length : v.base64.length;
+        if (n > 0) this.present.add(info.name);
+        this.counts.values += n;
+      }
+      this.counts.objects++;
+      this.counts[classify(object.objectClass)]++;
+      text += buildAdDumpLine(object);
+    }
+    if (text) {
+      // Encoded once for the hash, the count and the file.
+      const encoded = Buffer.from(text, 'utf8');
+      this.hash.update(encoded);
+      this.bytes += encoded.length;
+      await writeChunk(this.stream, encoded);
+    }
+    this.onProgress?.({ objects: this.counts.objects, pages });
+  }
+
+  /** Ends the file and flushes it to disk. */
+  async finish(): Promise<{ sha256: string; bytes: number; counts: AdDumpResult['counts']; present: ReadonlySet<string> }> {
+    await finishStream(this.stream);
+    const handle = await fsp.open(this.stream.path, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    return { sha256: this.hash.digest('hex'), bytes: this.bytes, counts: this.counts, present: this.present };
+  }
+
+  destroy(): void {
+    if (!this.stream.closed) this.stream.destroy();
+  }
+}
+
+/** The dump's connections, lent to one search at a time; {@link SessionPool.fail} ends every wait. */
+class SessionPool {
+  private readonly waiting: Array<{ resolve: (s: AdSession) => void; reject: (e: unknown) => void }> = [];
+  private failure: { error: unknown } | undefined;
+
+  constructor(private readonly free: AdSession[]) {}
+
+  acquire(): Promise<AdSession> {
+    if (this.failure) return Promise.reject(this.failure.error);
+    const session = this.free.shift();
+    return session ? Promise.resolve(session) : new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  release(session: AdSession): void {
+    const next = this.waiting.shift();
+    if (next) next.resolve(session);
+    else this.free.push(session);
+  }
+
+  fail(error: unknown): void {
+    this.failure ??= { error };
+    for (const w of this.waiting.splice(0)) w.reject(error);
+  }
 }
 
 /**
- * The USN span to split the dump over: from the base object's own uSNCreated to the DC's highest
- * committed USN; undefined (one search) when only one search is wanted or the DC reports no USNs.
+ * Reads every object in uSNCreated windows over the pooled connections and writes them in window
+ * order. Each connection carries up to two searches at once (LDAP allows several outstanding
+ * requests on one connection), so the DC already works on the next window while the client takes
+ * the last one apart; up to twice as many windows as connections are in flight or waiting to be written.
  */
-async function readUsnSpan(session: AdSession, baseDn: string, parallel: number): Promise<{ low: number; high: number } | undefined> {
-  if (parallel <= 1 || session.rootDse.highestCommittedUsn === undefined) return undefined;
-  let entries: Array<Record<string, unknown>>;
+async function dumpByWindows(sessions: AdSession[], objectFilter: Filter, highestUsn: number, dump: DumpState, writer: DumpWriter): Promise<AdDumpSearches> {
+  const planner = new UsnWindowPlanner({ highestUsn, target: dump.pageSize });
+  const searches: AdDumpSearches = { mode: 'usn-windows', connections: sessions.length, windows: 0, split: 0, paged: 0, highestUsn };
+  const pool = new SessionPool([...sessions, ...sessions]); // two outstanding searches per connection
+  const read = async (window: AdUsnWindow): Promise<UsnObject[]> => {
+    const filter = new AndFilter({ filters: [objectFilter, buildUsnWindowFilter(window)] });
+    const session = await pool.acquire();
+    let found: UsnObject[] | undefined;
+    try {
+      found = await searchWindow(session, filter, dump);
+    } finally {
+      pool.release(session);
+    }
+    if (found) {
+      searches.windows++;
+      planner.complete(window, found.length);
+      return found;
+    }
+    searches.split++;
+    const halves = planner.split(window);
+    if (halves.length) return (await Promise.all(halves.map(read))).flat();
+    // One USN wide (or the open last window) and still over the server's limit: page through it.
+    searches.paged++;
+    const pagedSession = await pool.acquire();
+    try {
+      const all: UsnObject[] = [];
+      await pagedSearch(pagedSession, filter, dump, (objects) => { all.push(...objects); });
+      return sortByUsn(all);
+    } finally {
+      pool.release(pagedSession);
+    }
+  };
+  const queue: Array<Promise<UsnObject[]>> = [];
   try {
-    ({ searchEntries: entries } = await session.client.search(baseDn, { scope: 'base', filter: '(objectClass=*)', attributes: ['uSNCreated'] }));
+    for (;;) {
+      for (let w = queue.length < 2 * sessions.length ? planner.next() : undefined; w; w = queue.length < 2 * sessions.length ? planner.next() : undefined) {
+        const p = read(w);
+        p.catch(() => undefined); // awaited in order below; a later failure must not go unhandled meanwhile
+        queue.push(p);
+      }
+      const next = queue.shift();
+      if (!next) break;
+      const found = await next;
+      await writer.write(found.map((f) => f.object), dump.pages);
+    }
   } catch (e) {
-    throw toAdError(e, `Searching '${baseDn}'`, session.url, session.secrets);
+    // The first failure ends the other searches: their waits reject and their connections close.
+    pool.fail(e);
+    await Promise.all(sessions.map((s) => closeSession(s.client)));
+    throw e;
   }
-  const low = Number(firstString(entries[0]?.uSNCreated));
-  return { low: Number.isSafeInteger(low) ? low : 0, high: session.rootDse.highestCommittedUsn };
+  return searches;
+}
+
+/** LDAP answers that mean "more objects than the server returns without paging". */
+function isSizeLimitExceeded(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === 4 || code === 11; // sizeLimitExceeded, adminLimitExceeded
+}
+
+/** One window, one search without paging; undefined when the server says it holds too many objects. */
+async function searchWindow(session: AdSession, filter: Filter, dump: DumpState): Promise<UsnObject[] | undefined> {
+  let result: { searchEntries: Array<Record<string, unknown>>; searchReferences: string[] };
+  try {
+    result = await session.client.search(dump.baseDn, { scope: 'sub', filter, attributes: dump.requested, explicitBufferAttributes: allAttributesAsBuffers() });
+  } catch (e) {
+    if (isSizeLimitExceeded(e)) return undefined;
+    throw toAdError(e, `Searching '${dump.baseDn}'`, session.url, session.secrets);
+  }
+  dump.pages++;
+  dump.referrals.push(...result.searchReferences);
+  return sortByUsn(await toUsnObjects(session, result.searchEntries, dump));
+}
+
+/** Entries to dump objects, reading the rest of any ranged attribute on the same connection. */
+async function toUsnObjects(session: AdSession, entries: ReadonlyArray<Record<string, unknown>>, dump: DumpState): Promise<UsnObject[]> {
+  const out: UsnObject[] = [];
+  for (const entry of entries) {
+    const collected = collectEntryValues(entry, dump.byLower);
+    if (collected.pending.size) await readRemainingRanges(session, entry, collected);
+    const usn = Number(firstString(entry.uSNCreated));
+    out.push({ usn: Number.isSafeInteger(usn) ? usn : Number.POSITIVE_INFINITY, object: toDumpObject(entry, dump.attributes, collected.values) });
+  }
+  return out;
+}
+
+/** uSNCreated order; objects without one last, by GUID (no two objects share a uSNCreated on one DC). */
+function sortByUsn(objects: UsnObject[]): UsnObject[] {
+  return objects.sort((a, b) => (a.usn === b.usn ? compareCodeUnits(a.object.objectGUID, b.object.objectGUID) : a.usn < b.usn ? -1 : 1));
 }
 
 /**
  * Up to `count` more connections like the first. Those that cannot be opened (a DC that limits
- * connections, a handshake that times out) are left out with a warning: the dump then runs as
- * fewer searches, never fails for want of parallelism.
+ * connections, a handshake that times out) are left out with a warning: the dump then runs on
+ * fewer connections, never fails for want of parallelism.
  */
 async function openMoreSessions(options: AdConnectionOptions, count: number, rootDse: AdSession['rootDse']): Promise<{ sessions: AdSession[]; warnings: string[] }> {
   if (count <= 0) return { sessions: [], warnings: [] };
   const settled = await Promise.allSettled(Array.from({ length: count }, () => openSession(options, rootDse)));
   const sessions = settled.filter((r): r is PromiseFulfilledResult<AdSession> => r.status === 'fulfilled').map((r) => r.value);
   const failed = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-  const warnings = failed.length ? [`${failed.length} of ${count} additional connection(s) could not be opened (${(failed[0].reason as Error).message}); the dump ran as ${sessions.length + 1} search(es) instead of ${count + 1}.`] : [];
+  const warnings = failed.length ? [`${failed.length} of ${count} additional connection(s) could not be opened (${(failed[0].reason as Error).message}); the dump ran on ${sessions.length + 1} connection(s) instead of ${count + 1}.`] : [];
   return { sessions, warnings };
 }
 
-/** One paged search of a dump, written to its own part file as the pages arrive. */
-async function dumpPartition(session: AdSession, filter: Filter, range: string, file: string, dump: DumpState): Promise<PartitionResult> {
-  const stream = createWriteStream(file, { flags: 'w' });
-  const hash = createHash('sha256');
-  let bytes = 0;
-  let objects = 0;
-  let pages = 0;
+/** A paged search; `onPage` gets each page's objects (in the server's order) before the next is read. */
+async function pagedSearch(session: AdSession, filter: Filter, dump: DumpState, onPage: (objects: UsnObject[]) => Promise<void> | void): Promise<void> {
+  const pagesIterator = session.client.searchPaginated(dump.baseDn, {
+    scope: 'sub',
+    filter,
+    attributes: dump.requested,
+    explicitBufferAttributes: allAttributesAsBuffers(),
+    paged: { pageSize: dump.pageSize },
+  });
   try {
-    const pagesIterator = session.client.searchPaginated(dump.baseDn, {
-      scope: 'sub',
-      filter,
-      attributes: dump.requested,
-      explicitBufferAttributes: allAttributesAsBuffers(),
-      paged: { pageSize: dump.pageSize },
-    });
-    try {
-      // Ask for the next page before writing this one, so the server works while we do.
-      const fetchPage = (): Promise<IteratorResult<{ searchEntries: Array<Record<string, unknown>>; searchReferences: string[] }>> => {
-        const p = pagesIterator.next();
-        p.catch(() => undefined); // rejections are seen by the await below; none may go unhandled after a failure
-        return p;
-      };
-      let next = fetchPage();
-      for (;;) {
-        const step = await next;
-        if (step.done) break;
-        next = fetchPage();
-        const page = step.value;
-        pages++;
-        dump.pages++;
-        dump.referrals.push(...page.searchReferences);
-        let text = '';
-        for (const entry of page.searchEntries) {
-          const collected = collectEntryValues(entry, dump.byLower);
-          if (collected.pending.size) await readRemainingRanges(session, entry, collected);
-          const object = toDumpObject(entry, dump.attributes, collected.values);
-          for (const [name, v] of Object.entries(object.attributes)) {
-            const n = Array.isArray(v) ? v.length : v.base64.length;
-            if (n > 0) dump.present.add(name);
-            dump.counts.values += n;
-          }
-          objects++;
-          dump.counts.objects++;
-          dump.counts[classify(object.objectClass)]++;
-          text += buildAdDumpLine(object);
-        }
-        if (text) {
-          // Encoded once for the hash, the count and the file.
-          const encoded = Buffer.from(text, 'utf8');
-          hash.update(encoded);
-          bytes += encoded.length;
-          await writeChunk(stream, encoded);
-        }
-        dump.onProgress?.({ objects: dump.counts.objects, pages: dump.pages });
-      }
-    } catch (e) {
-      throw toAdError(e, `Searching '${dump.baseDn}'`, session.url, session.secrets);
+    // Ask for the next page before handling this one, so the server works while we do.
+    const fetchPage = (): Promise<IteratorResult<{ searchEntries: Array<Record<string, unknown>>; searchReferences: string[] }>> => {
+      const p = pagesIterator.next();
+      p.catch(() => undefined); // rejections are seen by the await below; none may go unhandled after a failure
+      return p;
+    };
+    let next = fetchPage();
+    for (;;) {
+      const step = await next;
+      if (step.done) break;
+      next = fetchPage();
+      dump.pages++;
+      dump.referrals.push(...step.value.searchReferences);
+      await onPage(await toUsnObjects(session, step.value.searchEntries, dump));
     }
-    await finishStream(stream);
-    return { range, objects, pages, file, sha256: hash.digest('hex'), bytes };
   } catch (e) {
-    if (!stream.closed) stream.destroy();
-    throw e;
+    throw toAdError(e, `Searching '${dump.baseDn}'`, session.url, session.secrets);
   }
 }
 

@@ -534,7 +534,7 @@ async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOp
     case 'ad': {
       const { dumpAdAttributes } = require('../primitives/active-directory') as typeof import('../primitives/active-directory');
       const r = await dumpAdAttributes({ ...(options.ad as Omit<AdDumpOptions, 'file'>), file: file() });
-      await record(r.file, { sha256: r.sha256, bytes: r.bytes, primitive: 'dumpAdAttributes', warnings: r.warnings, details: { baseDn: r.baseDn, objects: r.counts.objects, attributes: r.attributes.map((a) => a.name), searches: r.partitions.map((p) => ({ range: p.range, objects: p.objects })) } });
+      await record(r.file, { sha256: r.sha256, bytes: r.bytes, primitive: 'dumpAdAttributes', warnings: r.warnings, details: { baseDn: r.baseDn, objects: r.counts.objects, attributes: r.attributes.map((a) => a.name), searches: { mode: r.searches.mode, connections: r.searches.connections, windows: r.searches.windows, split: r.searches.split, paged: r.searches.paged } } });
       return 'ok';
     }
     case 'licences': {

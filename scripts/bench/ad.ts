@@ -9,7 +9,7 @@
  * search can run at a time, and on a prefork DC, which answers parallel searches on several cores
  * as a real DC's threads do. The library runs with its default of 4 parallel searches and with 1.
  * --synthetic=100000 instead measures memory and client throughput at that many objects against a
- * synthetic LDAPS responder (a test double, see ldap-responder.ts; loading that many users into
+ * synthetic LDAPS responder (a test double, see test/support/ldap-responder.ts; loading that many users into
  * Samba takes hours here), next to the same dump of 5,000 objects.
  * Runs itself inside the test namespace.
  */
@@ -258,7 +258,7 @@ async function runSynthetic(objects: number, runs: number): Promise<void> {
 
 /** The synthetic responder in a child process; resolves with its port once it listens. */
 async function startResponderProcess(options: { key: string; cert: string; baseDn: string; objects: number; schemaAttributes: string[] }): Promise<{ port: number; pid: number; stop: () => void }> {
-  const code = `require(${JSON.stringify(path.join(__dirname, 'ldap-responder.ts'))}).startLdapResponder(JSON.parse(process.env.PB_RESPONDER_OPTIONS)).then((r) => console.log(JSON.stringify({ port: r.port })))`;
+  const code = `require(${JSON.stringify(path.join(ROOT, 'test', 'support', 'ldap-responder.ts'))}).startLdapResponder(JSON.parse(process.env.PB_RESPONDER_OPTIONS)).then((r) => console.log(JSON.stringify({ port: r.port })))`;
   const proc = spawn(process.execPath, ['-r', 'ts-node/register', '-e', code], { cwd: ROOT, env: { ...process.env, PB_RESPONDER_OPTIONS: JSON.stringify(options) }, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';

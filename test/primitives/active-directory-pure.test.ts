@@ -12,7 +12,7 @@ import {
   buildGuidFilter,
   buildRequestedAttributes,
   buildSchemaFilter,
-  buildUsnPartitions,
+  buildUsnWindowFilter,
   computeAdChanges,
   decodeObjectGuid,
   decodeObjectSid,
@@ -21,8 +21,10 @@ import {
   parseAdDumpLine,
   parseRangedAttributeName,
   restoreAdAttributes,
+  UsnWindowPlanner,
   type AdDumpObject,
   type AdDumpOptions,
+  type AdUsnWindow,
 } from '../../lib/primitives/active-directory';
 import { AndFilter, Client, type Filter, GreaterThanEqualsFilter, LessThanEqualsFilter, NotFilter, OrFilter, PresenceFilter } from 'ldapts';
 import { isProcallBackupError } from '../../lib/errors';
@@ -138,25 +140,33 @@ describe('builders', () => {
  * object has none): LDAP's three-valued logic, where a comparison on a missing attribute is
  * Undefined, NOT Undefined stays Undefined, and only TRUE selects the object (RFC 4511 4.5.1.7).
  */
-function evaluate(filter: Filter, usn: number | undefined): boolean | undefined {
-  if (filter instanceof AndFilter) {
-    const r = filter.filters.map((f) => evaluate(f, usn));
-    return r.includes(false) ? false : r.includes(undefined) ? undefined : true;
-  }
-  if (filter instanceof OrFilter) {
-    const r = filter.filters.map((f) => evaluate(f, usn));
-    return r.includes(true) ? true : r.includes(undefined) ? undefined : false;
+/** The filter as a function of one object's uSNCreated, in LDAP's three-valued logic (RFC 4511 4.5.1.7). */
+function compileUsnFilter(filter: Filter): (usn: number | undefined) => boolean | undefined {
+  if (filter instanceof AndFilter || filter instanceof OrFilter) {
+    const parts = filter.filters.map(compileUsnFilter);
+    const isAnd = filter instanceof AndFilter;
+    return (usn) => {
+      const r = parts.map((f) => f(usn));
+      if (isAnd) return r.includes(false) ? false : r.includes(undefined) ? undefined : true;
+      return r.includes(true) ? true : r.includes(undefined) ? undefined : false;
+    };
   }
   if (filter instanceof NotFilter) {
-    const r = evaluate(filter.filter, usn);
-    return r === undefined ? undefined : !r;
+    const inner = compileUsnFilter(filter.filter);
+    return (usn) => {
+      const r = inner(usn);
+      return r === undefined ? undefined : !r;
+    };
   }
-  if (filter instanceof PresenceFilter) return usn !== undefined;
+  if (filter instanceof PresenceFilter) {
+    expect(filter.attribute).toBe('uSNCreated');
+    return (usn) => usn !== undefined;
+  }
   if (filter instanceof GreaterThanEqualsFilter || filter instanceof LessThanEqualsFilter) {
     expect(filter.attribute).toBe('uSNCreated');
-    if (usn === undefined) return undefined;
     const value = Number(filter.value);
-    return filter instanceof GreaterThanEqualsFilter ? usn >= value : usn <= value;
+    const isGe = filter instanceof GreaterThanEqualsFilter;
+    return (usn) => (usn === undefined ? undefined : isGe ? usn >= value : usn <= value);
   }
   throw new Error(`unexpected filter ${filter.toString()}`);
 }
@@ -169,35 +179,118 @@ describe('the ldapts internal that the dump\'s fast parsing uses (ldapts is pinn
   });
 });
 
-describe('buildUsnPartitions', () => {
-  it('splits the USN span into ranges whose ends are open', () => {
-    expect(buildUsnPartitions(3000, 9000, 2).map(String)).toEqual(['(uSNCreated<=6000)', '(|(uSNCreated>=6001)(!(uSNCreated=*)))']);
-    expect(buildUsnPartitions(0, 9, 3).map(String)).toEqual(['(uSNCreated<=3)', '(&(uSNCreated>=4)(uSNCreated<=6))', '(|(uSNCreated>=7)(!(uSNCreated=*)))']);
+describe('buildUsnWindowFilter', () => {
+  it('bounds a window on both ends, leaves the first open below and the last open above (and for objects without USN)', () => {
+    expect(buildUsnWindowFilter({ low: 0, high: 999 }).toString()).toBe('(uSNCreated<=999)');
+    expect(buildUsnWindowFilter({ low: 1000, high: 2999 }).toString()).toBe('(&(uSNCreated>=1000)(uSNCreated<=2999))');
+    expect(buildUsnWindowFilter({ low: 3000 }).toString()).toBe('(|(uSNCreated>=3000)(!(uSNCreated=*)))');
+  });
+});
+
+/**
+ * The dump's use of the planner, simulated: windows are handed out, searched in any order (as
+ * parallel connections finish), refused by a server limit and split, and paged when they cannot be
+ * split. Returns what each object was read by.
+ */
+function simulateDump(usns: Array<number | undefined>, o: { highestUsn: number; target: number; serverLimit: number; order: number[] }): { readBy: number[]; searches: number; paged: number; windows: AdUsnWindow[] } {
+  const planner = new UsnWindowPlanner({ highestUsn: o.highestUsn, target: o.target });
+  const readBy = usns.map(() => 0);
+  const pending: AdUsnWindow[] = [];
+  const windows: AdUsnWindow[] = [];
+  let searches = 0;
+  let paged = 0;
+  let step = 0;
+  for (;;) {
+    while (pending.length < 4) {
+      const w = planner.next();
+      if (!w) break;
+      windows.push(w);
+      pending.push(w);
+    }
+    if (!pending.length) break;
+    const w = pending.splice(o.order[step++ % o.order.length] % pending.length, 1)[0];
+    const matches = compileUsnFilter(buildUsnWindowFilter(w));
+    const inside: number[] = [];
+    usns.forEach((u, i) => { if (matches(u) === true) inside.push(i); });
+    searches++;
+    if (searches > 100000) throw new Error('the planner does not end');
+    if (inside.length <= o.serverLimit) {
+      inside.forEach((i) => readBy[i]++);
+      planner.complete(w, inside.length);
+      continue;
+    }
+    const halves = planner.split(w);
+    if (halves.length === 0) {
+      paged++;
+      inside.forEach((i) => readBy[i]++);
+    } else {
+      expect(halves[0].low).toBe(w.low);
+      expect(halves[1].high).toBe(w.high);
+      expect(halves[1].low).toBe((halves[0].high ?? Number.NaN) + 1);
+      pending.push(...halves);
+    }
+  }
+  return { readBy, searches, paged, windows };
+}
+
+describe('UsnWindowPlanner', () => {
+  it('hands out windows of target width, grows them over sparse USNs and ends with the open window', () => {
+    const planner = new UsnWindowPlanner({ highestUsn: 9000, target: 1000 });
+    const first = planner.next()!;
+    expect(first).toEqual({ low: 0, high: 999 });
+    planner.complete(first, 0);
+    expect(planner.next()).toEqual({ low: 1000, high: 2999 }); // empty: twice as wide
+    planner.complete({ low: 1000, high: 2999 }, 1000);
+    expect(planner.next()).toEqual({ low: 3000, high: 3999 }); // dense: back to target
+    planner.complete({ low: 3000, high: 3999 }, 50);
+    expect(planner.next()).toEqual({ low: 4000, high: 5999 }); // sparse: at most twice the width it learned from
+    expect(planner.next()).toEqual({ low: 6000, high: 7999 });
+    expect(planner.next()).toEqual({ low: 8000, high: 9000 }); // never past the highest USN
+    expect(planner.next()).toEqual({ low: 9001 });
+    expect(planner.next()).toBeUndefined();
   });
 
-  it('gives no ranges (one search) when there is nothing to split', () => {
-    expect(buildUsnPartitions(5, 5, 4)).toEqual([]);
-    expect(buildUsnPartitions(9, 5, 4)).toEqual([]);
-    expect(buildUsnPartitions(0, 100, 1)).toEqual([]);
-    expect(buildUsnPartitions(Number.NaN, 100, 2)).toEqual([]);
-    expect(buildUsnPartitions(0, 2, 8)).toHaveLength(2); // never more ranges than USNs
-    expect(buildUsnPartitions(0, 1, 8)).toEqual([]);
+  it('splits a refused window in halves, lowers its target to a smaller server limit, and pages what cannot be split', () => {
+    const planner = new UsnWindowPlanner({ highestUsn: 100000, target: 1000 });
+    expect(planner.split({ low: 0, high: 999 })).toEqual([{ low: 0, high: 499 }, { low: 500, high: 999 }]);
+    expect(planner.target).toBe(500); // 1000 USNs hold at most 1000 objects: the server's limit is lower
+    expect(planner.next()).toEqual({ low: 0, high: 499 });
+    expect(planner.split({ low: 7, high: 7 })).toEqual([]);
+    expect(planner.split({ low: 7 })).toEqual([]);
   });
 
-  it('selects every object exactly once, whatever its uSNCreated, also below, above or without one', () => {
+  it('reads every object exactly once, within the server limit, whatever the USNs, the limit and the order searches finish in', () => {
     fc.assert(fc.property(
-      fc.integer({ min: 0, max: 1e9 }), fc.integer({ min: 1, max: 1e9 }), fc.integer({ min: 2, max: 16 }),
-      fc.option(fc.integer({ min: 0, max: 2.1e9 }), { nil: undefined }),
-      (low, span, count, usn) => {
-        const ranges = buildUsnPartitions(low, low + span, count);
-        const n = Math.min(count, span);
-        expect(ranges.length).toBe(n > 1 ? n : 0);
-        if (n > 1) expect(ranges.filter((r) => evaluate(r, usn) === true)).toHaveLength(1);
+      fc.array(fc.option(fc.integer({ min: 1, max: 20000 }), { nil: undefined, freq: 20 }), { maxLength: 1500 }),
+      fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 300 }), fc.array(fc.nat(), { minLength: 1, maxLength: 20 }),
+      fc.integer({ min: 1, max: 20000 }),
+      (usns, target, serverLimit, order, highestUsn) => {
+        const r = simulateDump(usns, { highestUsn, target, serverLimit, order });
+        expect(r.readBy.every((n) => n === 1)).toBe(true);
+        // windows as handed out tile [0, highestUsn] and end with the open window
+        expect(r.windows[0].low).toBe(0);
+        expect(r.windows[r.windows.length - 1]).toEqual({ low: highestUsn + 1 });
+        for (let i = 1; i < r.windows.length; i++) expect(r.windows[i].low).toBe((r.windows[i - 1].high ?? Number.NaN) + 1);
       },
-    ), { numRuns: 2000 });
-    // the edges themselves
-    const ranges = buildUsnPartitions(100, 200, 4);
-    for (let usn = 95; usn <= 205; usn++) expect(ranges.filter((r) => evaluate(r, usn) === true)).toHaveLength(1);
+    ), { numRuns: 300 });
+  });
+
+  it('pages only where USNs repeat or the open window is over the limit: unique USNs always fit by splitting', () => {
+    fc.assert(fc.property(
+      fc.uniqueArray(fc.integer({ min: 1, max: 20000 }), { maxLength: 3000 }), fc.integer({ min: 1, max: 500 }), fc.integer({ min: 1, max: 500 }),
+      (usns, target, serverLimit) => {
+        const r = simulateDump(usns, { highestUsn: 20000, target, serverLimit, order: [0] });
+        expect(r.paged).toBe(0);
+        expect(r.readBy.every((n) => n === 1)).toBe(true);
+      },
+    ), { numRuns: 200 });
+  });
+
+  it('needs few searches over sparse USNs (a directory whose USNs went mostly to changes)', () => {
+    const usns = Array.from({ length: 5000 }, (_, i) => 1000 + i * 400); // 5,000 objects over 2 million USNs
+    const r = simulateDump(usns, { highestUsn: 2_001_000, target: 1000, serverLimit: 1000, order: [0] });
+    expect(r.readBy.every((n) => n === 1)).toBe(true);
+    expect(r.searches).toBeLessThan(200); // 139: windows of up to 16,000 USNs, not 2,000 windows of 1,000
   });
 });
 

@@ -3,6 +3,7 @@
  * with the DC's own CA (certificate checks on). One DC for the whole file (test/support/samba.ts).
  */
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -112,13 +113,13 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
       objects = readDump(first.file);
     });
 
-    it('dumps every user, group and computer across pages, with counts and the file hash', () => {
+    it('dumps every user, group and computer across several searches, with counts and the file hash', () => {
       const expectedMin = DATA.users + 1; // + jmueller; Administrator, Guest, krbtgt come on top
       expect(first.counts.users).toBeGreaterThanOrEqual(expectedMin);
       expect(first.counts.groups).toBeGreaterThanOrEqual(DATA.groups + 1);
       expect(first.counts.computers).toBe(DATA.computers + 1); // + the DC's own account
       expect(first.counts.objects).toBe(objects.length);
-      expect(first.pages).toBeGreaterThanOrEqual(2); // more than 1000 objects: AD pages
+      expect(first.pages).toBeGreaterThanOrEqual(2); // more than 1000 objects: more than one search
       expect(new Set(objects.map((o) => o.objectGUID)).size).toBe(objects.length);
       expect(first.sha256).toBe(createHash('sha256').update(readFileSync(first.file)).digest('hex'));
       expect(first.bytes).toBe(readFileSync(first.file).length);
@@ -160,42 +161,55 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
       expect(objects.some((o) => /CN=Configuration/i.test(o.dn))).toBe(false);
     });
 
-    it('searches disjoint uSNCreated ranges in parallel: every object once, in the same file order every time', async () => {
-      expect(first.partitions).toHaveLength(4); // the default: four searches
-      expect(first.partitions.filter((p) => p.objects > 0).length).toBeGreaterThanOrEqual(2);
-      expect(first.partitions.reduce((n, p) => n + p.objects, 0)).toBe(first.counts.objects);
-      const byGuidOrder = (xs: AdDumpObject[]): AdDumpObject[] => [...xs].sort((a, b) => a.objectGUID.localeCompare(b.objectGUID));
-      const one = await dumpAdAttributes({ ...conn, baseDn: BASE_DN, attributes: ['extensionName'], parallelSearches: 1, file: path.join(tmp, 'ext-1.jsonl') });
-      expect(one.partitions).toEqual([{ range: '(objectClass=*)', objects: first.counts.objects, pages: one.pages }]);
-      expect(byGuidOrder(readDump(one.file))).toEqual(byGuidOrder(objects));
+    it('reads uSNCreated windows without paging, in parallel: every object once, in uSNCreated order, the same file whatever the connections or the page size', async () => {
+      expect(first.searches).toMatchObject({ mode: 'usn-windows', connections: 4, split: 0, paged: 0 }); // Samba enforces no MaxPageSize
+      expect(first.searches.windows).toBeGreaterThanOrEqual(3);
+      expect(first.pages).toBe(first.searches.windows);
+      const progress: number[] = [];
+      const one = await dumpAdAttributes({ ...conn, baseDn: BASE_DN, attributes: ['extensionName'], parallelSearches: 1, file: path.join(tmp, 'ext-1.jsonl'), onProgress: (p) => progress.push(p.objects) });
+      expect(one.searches.connections).toBe(1);
+      expect(one.sha256).toBe(first.sha256);
+      expect(progress.length).toBe(one.searches.windows);
+      expect(progress[progress.length - 1]).toBe(first.counts.objects);
       const seven = await dumpAdAttributes({ ...conn, baseDn: BASE_DN, attributes: ['extensionName'], parallelSearches: 7, pageSize: 250, file: path.join(tmp, 'ext-7.jsonl') });
-      expect(seven.partitions).toHaveLength(7);
-      expect(seven.partitions[6].range).toMatch(/^\(\|\(uSNCreated>=\d+\)\(!\(uSNCreated=\*\)\)\)$/);
-      expect(byGuidOrder(readDump(seven.file))).toEqual(byGuidOrder(objects));
+      expect(seven.searches.connections).toBe(7);
+      expect(seven.searches.windows).toBeGreaterThan(first.searches.windows);
+      expect(seven.sha256).toBe(first.sha256);
       expect(seven.counts).toEqual(first.counts);
-      const again = await dumpAdAttributes({ ...conn, baseDn: BASE_DN, attributes: ['extensionName'], parallelSearches: 7, pageSize: 250, file: path.join(tmp, 'ext-7b.jsonl') });
-      expect(again.sha256).toBe(seven.sha256);
       expect(readdirSync(tmp).filter((f) => f.includes('.partial'))).toEqual([]);
-      // each object sits in the range its uSNCreated (read by ldbsearch, not LDAP) belongs to
-      const truth = await ldbSearch(dc, '(|(sAMAccountName=u00001)(sAMAccountName=Administrator)(sAMAccountName=bigGroup))', ['objectGUID', 'uSNCreated']);
-      const lines = readDump(seven.file).map((o) => o.objectGUID);
-      const starts = seven.partitions.map((_, i) => seven.partitions.slice(0, i).reduce((n, p) => n + p.objects, 0));
-      for (const t of truth) {
-        const usn = Number(t.uSNCreated[0]);
-        const index = lines.indexOf(t.objectGUID[0]);
-        const partition = starts.filter((s) => s <= index).length - 1;
-        const [lo, hi] = [/uSNCreated>=(\d+)/.exec(seven.partitions[partition].range)?.[1], /uSNCreated<=(\d+)/.exec(seven.partitions[partition].range)?.[1]];
-        if (lo !== undefined) expect(usn).toBeGreaterThanOrEqual(Number(lo));
-        if (hi !== undefined) expect(usn).toBeLessThanOrEqual(Number(hi));
-      }
+      // the file is in uSNCreated order (read by ldbsearch, not LDAP)
+      const truth = await ldbSearch(dc, '(|(sAMAccountName=u00001)(sAMAccountName=u01500)(sAMAccountName=Administrator)(sAMAccountName=bigGroup)(sAMAccountName=PC001$))', ['objectGUID', 'uSNCreated']);
+      expect(truth).toHaveLength(5);
+      const lines = objects.map((o) => o.objectGUID);
+      const byUsn = [...truth].sort((a, b) => Number(a.uSNCreated[0]) - Number(b.uSNCreated[0])).map((t) => t.objectGUID[0]);
+      expect([...byUsn].sort((a, b) => lines.indexOf(a) - lines.indexOf(b))).toEqual(byUsn);
     });
 
-    it('gives the same content with smaller pages, and reports progress', async () => {
-      const progress: number[] = [];
-      const small = await dumpAdAttributes({ ...conn, baseDn: BASE_DN, attributes: ['extensionName'], pageSize: 300, file: path.join(tmp, 'ext-300.jsonl'), onProgress: (p) => progress.push(p.objects) });
-      expect(small.pages).toBeGreaterThanOrEqual(Math.ceil(first.counts.objects / 300));
-      expect(progress[progress.length - 1]).toBe(first.counts.objects);
-      expect(readDump(small.file).sort((a, b) => a.objectGUID.localeCompare(b.objectGUID))).toEqual([...objects].sort((a, b) => a.objectGUID.localeCompare(b.objectGUID)));
+    it('reads an object created during the dump (above the USN the dump started at) once, in the open last window', async () => {
+      const dn = `CN=Late Contact,CN=Users,${BASE_DN}`;
+      const file = path.join(tmp, 'late.ldif');
+      writeFileSync(file, `dn: ${dn}\nchangetype: add\nobjectClass: contact\nextensionName: created during the dump\n`);
+      let isAdded = false;
+      try {
+        const r = await dumpAdAttributes({
+          ...conn, baseDn: BASE_DN, attributes: ['extensionName'], objectClasses: ['contact'], pageSize: 100, parallelSearches: 1, file: path.join(tmp, 'late.jsonl'),
+          onProgress: () => {
+            if (isAdded) return;
+            isAdded = true;
+            // synchronous: the add is done before the dump sends its next search
+            execFileSync('ldapmodify', ['-x', '-H', dc.url, '-D', dc.adminDn, '-w', dc.adminPassword, '-f', file], { env: { ...process.env, ...dc.ldapEnv } });
+          },
+        });
+        expect(isAdded).toBe(true);
+        const late = readDump(r.file);
+        expect(late.map((o) => o.dn)).toEqual([dn]);
+        expect(late[0].attributes.extensionName).toEqual(['created during the dump']);
+        expect(r.counts.other).toBe(1);
+        const [truth] = await ldbSearch(dc, '(cn=Late Contact)', ['uSNCreated']);
+        expect(Number(truth.uSNCreated[0])).toBeGreaterThan(r.searches.highestUsn!);
+      } finally {
+        if (isAdded) await ldapModify(dc, `dn: ${dn}\nchangetype: delete\n`);
+      }
     });
 
     it('reports attributes present on no object, and narrows to the given object classes', async () => {
@@ -298,7 +312,7 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
         // a wrong password counts once against the account's lockout threshold
         expect(relay.connections()).toBe(1);
         const ok = await dumpAdAttributes({ ...conn, url: `ldaps://dc1.procall.test:${relay.port}`, baseDn: BASE_DN, attributes: ['extensionName'], parallelSearches: 3, file: path.join(tmp, 'relayed.jsonl') });
-        expect(ok.partitions).toHaveLength(3);
+        expect(ok.searches.connections).toBe(3);
         expect(relay.connections()).toBe(1 + 3);
       } finally {
         await relay.close();
@@ -309,9 +323,9 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
       const relay = await startRelay({ maxConnections: 2 });
       try {
         const r = await dumpAdAttributes({ ...conn, url: `ldaps://dc1.procall.test:${relay.port}`, baseDn: BASE_DN, attributes: ['extensionName'], parallelSearches: 4, file: path.join(tmp, 'two-connections.jsonl') });
-        expect(r.partitions).toHaveLength(2);
-        expect(r.counts.objects).toBe(readDump(path.join(tmp, 'ext.jsonl')).length);
-        expect(r.warnings).toContainEqual(expect.stringMatching(/^2 of 3 additional connection\(s\) could not be opened \(.+\); the dump ran as 2 search\(es\) instead of 4\.$/));
+        expect(r.searches.connections).toBe(2);
+        expect(r.sha256).toBe(createHash('sha256').update(readFileSync(path.join(tmp, 'ext.jsonl'))).digest('hex'));
+        expect(r.warnings).toContainEqual(expect.stringMatching(/^2 of 3 additional connection\(s\) could not be opened \(.+\); the dump ran on 2 connection\(s\) instead of 4\.$/));
       } finally {
         await relay.close();
       }

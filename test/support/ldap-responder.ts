@@ -1,10 +1,15 @@
 /**
- * A synthetic LDAPS responder for the memory benchmark at 100,000 objects: a test double, named as
- * such. Loading 100,000 users into the Samba DC takes well over an hour here (ldbadd read a third of
- * the LDIF in 30 minutes), so `npm run bench -- ad --synthetic=100000` measures the client side
- * against this instead: it answers exactly what dumpAdAttributes and ldapsearch ask (bind, root
- * DSE, schema, paged searches with uSNCreated ranges, unbind) with generated users, and never
- * becomes the bottleneck. Its answers are encoded with ldapts's own BER writer.
+ * A synthetic LDAPS responder: a test double, named as such, for what the Samba DC cannot show.
+ * - The memory benchmark at 100,000 objects: loading that many users into Samba takes well over an
+ *   hour here (ldbadd read a third of the LDIF in 30 minutes), so `npm run bench -- ad
+ *   --synthetic=100000` measures the client side against this instead, which never becomes the
+ *   bottleneck.
+ * - Active Directory's MaxPageSize: a search without paging that matches more objects gets that many
+ *   and then "size limit exceeded" (result code 4). Samba does not enforce it, so the dump's window
+ *   splitting is tested against this (`maxPageSize`), with USNs laid out as a test needs (`usnOf`).
+ * It answers exactly what dumpAdAttributes and ldapsearch ask (bind, root DSE, schema, searches with
+ * uSNCreated ranges, paged or not, unbind) with generated users. Answers are encoded with ldapts's
+ * own BER writer.
  */
 import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -54,10 +59,10 @@ function entry(id: number, dn: string, attributes: Array<[string, Values]>): Buf
   });
 }
 
-function done(id: number, tag: number, cookie?: Buffer): Buffer {
+function done(id: number, tag: number, cookie?: Buffer, resultCode = 0): Buffer {
   return message(id, (w) => {
     w.startSequence(tag);
-    w.writeEnumeration(0);
+    w.writeEnumeration(resultCode);
     w.writeString('');
     w.writeString('');
     w.endSequence();
@@ -99,7 +104,7 @@ function usnBounds(filter: Buffer): { ge?: number; le?: number } {
 }
 
 /** User i, about the size of a Samba user with the benchmark's attributes. */
-function user(i: number, base: string): [string, Array<[string, Values]>] {
+function user(i: number, base: string, usn: number): [string, Array<[string, Values]>] {
   const guid = createHash('md5').update(`user-${i}`).digest();
   const sid = Buffer.alloc(28);
   sid.writeUInt8(1, 0);
@@ -113,6 +118,7 @@ function user(i: number, base: string): [string, Array<[string, Values]>] {
     ['objectClass', ['top', 'person', 'organizationalPerson', 'user']],
     ['extensionName', [`Grüße aus München ${i}`, `UCServer4:ext=${i}`]],
     ['estosUCLine', [`+49 89 ${i}`]],
+    ['uSNCreated', [String(usn)]],
   ]];
 }
 
@@ -120,8 +126,21 @@ function user(i: number, base: string): [string, Array<[string, Values]>] {
  * Starts the responder on 127.0.0.1 with the given certificate (the test DC's, so clients check it
  * as they check the DC's). `objects` users below `baseDn`.
  */
-export async function startLdapResponder(options: { key: string; cert: string; baseDn: string; objects: number; schemaAttributes: string[] }): Promise<LdapResponder> {
+export async function startLdapResponder(options: {
+  key: string;
+  cert: string;
+  baseDn: string;
+  objects: number;
+  schemaAttributes: string[];
+  /** Like AD's MaxPageSize: a search without paging that matches more gets this many, then result code 4. */
+  maxPageSize?: number;
+  /** uSNCreated of user i (default FIRST_USN + i: one creation per USN). */
+  usnOf?: (i: number) => number;
+}): Promise<LdapResponder> {
   const { baseDn, objects } = options;
+  const usnOf = options.usnOf ?? ((i: number) => FIRST_USN + i);
+  const usns = Array.from({ length: objects }, (_, i) => usnOf(i));
+  const highestUsn = usns.reduce((a, b) => Math.max(a, b), FIRST_USN + objects);
   let served = 0;
   const answer = (socket: tls.TLSSocket, msg: Buffer): void => {
     const r = new BerReader(msg);
@@ -171,25 +190,27 @@ export async function startLdapResponder(options: { key: string; cert: string; b
       }
     }
     if (base === '' && scope === 0) {
-      socket.write(entry(id, '', [['defaultNamingContext', [baseDn]], ['schemaNamingContext', [`CN=Schema,CN=Configuration,${baseDn}`]], ['highestCommittedUSN', [String(FIRST_USN + objects)]]]));
+      socket.write(entry(id, '', [['defaultNamingContext', [baseDn]], ['schemaNamingContext', [`CN=Schema,CN=Configuration,${baseDn}`]], ['highestCommittedUSN', [String(highestUsn)]]]));
     } else if (base.startsWith('CN=Schema,')) {
       for (const name of options.schemaAttributes) socket.write(entry(id, `CN=${name},${base}`, [['lDAPDisplayName', [name]], ['attributeSyntax', ['2.5.5.12']], ['isSingleValued', ['FALSE']]]));
     } else if (scope === 0) {
       socket.write(entry(id, base, [['uSNCreated', ['1']]]));
     } else {
       const { ge, le } = usnBounds(filter);
-      const lo = Math.max(0, (ge ?? 0) - FIRST_USN);
-      const hi = Math.min(objects, (le ?? Number.MAX_SAFE_INTEGER) - FIRST_USN + 1);
-      const from = cookie ? Number(cookie) : lo;
-      const to = size > 0 ? Math.min(hi, from + size) : hi;
+      // the objects in the range, in index order (users are generated in USN order unless usnOf says otherwise)
+      const matching: number[] = [];
+      for (let i = 0; i < objects; i++) if (usns[i] >= (ge ?? 0) && usns[i] <= (le ?? Number.MAX_SAFE_INTEGER)) matching.push(i);
+      const from = cookie ? Number(cookie) : 0;
+      const isOverLimit = size === 0 && options.maxPageSize !== undefined && matching.length > options.maxPageSize;
+      const to = size > 0 ? Math.min(matching.length, from + size) : isOverLimit ? options.maxPageSize! : matching.length;
       const chunks: Buffer[] = [];
-      for (let i = from; i < to; i++) {
-        const [dn, attributes] = user(i, baseDn);
+      for (let k = from; k < to; k++) {
+        const [dn, attributes] = user(matching[k], baseDn, usns[matching[k]]);
         chunks.push(entry(id, dn, attributes));
       }
       served += Math.max(0, to - from);
       socket.write(Buffer.concat(chunks));
-      socket.write(done(id, 0x65, size > 0 ? Buffer.from(to < hi ? String(to) : '') : undefined));
+      socket.write(done(id, 0x65, size > 0 ? Buffer.from(to < matching.length ? String(to) : '') : undefined, isOverLimit ? 4 : 0));
       return;
     }
     socket.write(done(id, 0x65));
