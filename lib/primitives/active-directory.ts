@@ -855,6 +855,71 @@ function allAttributesAsBuffers(): string[] {
 const ALL_ATTRIBUTES_AS_BUFFERS: string[] = [];
 Object.defineProperty(ALL_ATTRIBUTES_AS_BUFFERS, 'includes', { value: () => true });
 
+/**
+ * The same "every value as bytes" list for the dump's own searches, whose entries the hooked parser
+ * turns into {@link RawEntry}s (see {@link skipDiscardedDecoding}).
+ */
+const DUMP_ATTRIBUTES_AS_BUFFERS: string[] = [];
+Object.defineProperty(DUMP_ATTRIBUTES_AS_BUFFERS, 'includes', { value: () => true });
+
+/**
+ * A search entry of a dump as it came off the wire: the DN, and per attribute its type and where
+ * each value's bytes sit in the message (start, end pairs). Values are decoded straight from there
+ * into what the JSONL line needs, without a Buffer, array or record per value in between.
+ */
+class RawEntry {
+  constructor(readonly dn: string, readonly buffer: Buffer, readonly types: string[], readonly spans: number[][]) {}
+
+  /** The entry as ldapts's toObject gives it (every value as bytes), for the general path. */
+  toRecord(requested: readonly string[]): Record<string, unknown> {
+    const record: Record<string, unknown> = { dn: this.dn };
+    this.types.forEach((type, i) => {
+      const values: Buffer[] = [];
+      for (let k = 0; k < this.spans[i].length; k += 2) values.push(this.buffer.subarray(this.spans[i][k], this.spans[i][k + 1]));
+      record[type] = values.length === 1 ? values[0] : values;
+    });
+    const present = new Set(this.types.map((t) => t.toLowerCase()));
+    for (const a of requested) if (record[a] === undefined && !present.has(a.toLowerCase())) record[a] = [];
+    return record;
+  }
+}
+
+/** A search entry parsed into a {@link RawEntry}; ldapts's `_sendSearch` collects what toObject returns. */
+class RawSearchEntry extends SearchEntry {
+  private raw: RawEntry | undefined;
+
+  override parseMessage(reader: BerReader): void {
+    this.name = reader.readString() ?? '';
+    reader.readSequence();
+    const end = reader.offset + reader.length;
+    const buffer = reader.buffer;
+    const types: string[] = [];
+    const spans: number[][] = [];
+    while (reader.offset < end) {
+      reader.readSequence();
+      const attributeEnd = reader.offset + reader.length;
+      types.push(reader.readString() ?? '');
+      const valueSpans: number[] = [];
+      if (reader.offset < attributeEnd && reader.peek() === ProtocolOperation.LBER_SET && reader.readSequence(ProtocolOperation.LBER_SET)) {
+        const setEnd = reader.offset + reader.length;
+        while (reader.offset < setEnd) {
+          const start = reader.readLength(reader.offset + 1); // past the OCTET STRING tag
+          if (start === null) throw new ProcallBackupError('PB_PARSE', `A search entry for '${this.name}' is cut short.`, { fix: 'Retry the dump; report the server version if it repeats.' });
+          valueSpans.push(start, start + reader.length);
+          reader.offset = start + reader.length;
+        }
+      }
+      reader.offset = attributeEnd;
+      spans.push(valueSpans);
+    }
+    this.raw = new RawEntry(this.name, buffer, types, spans);
+  }
+
+  override toObject(): ReturnType<SearchEntry['toObject']> {
+    return this.raw as unknown as ReturnType<SearchEntry['toObject']>;
+  }
+}
+
 /** An attribute parsed as bytes only: ldapts's own parse also UTF-8-decodes every value, which toObject then drops. */
 class BytesAttribute extends Attribute {
   override parse(reader: BerReader): void {
@@ -895,10 +960,10 @@ function skipDiscardedDecoding(client: Client): void {
   const original = parser?._getMessageFromProtocolOperation;
   if (!parser || typeof original !== 'function' || typeof ProtocolOperation.LDAP_RES_SEARCH_ENTRY !== 'number') return;
   parser._getMessageFromProtocolOperation = function (this: unknown, messageId, protocolOperation, reader, request) {
-    if (protocolOperation !== ProtocolOperation.LDAP_RES_SEARCH_ENTRY || !(request instanceof SearchRequest) || request.explicitBufferAttributes !== ALL_ATTRIBUTES_AS_BUFFERS) {
-      return original.call(this, messageId, protocolOperation, reader, request);
-    }
-    const message = new BytesSearchEntry({ messageId });
+    if (protocolOperation !== ProtocolOperation.LDAP_RES_SEARCH_ENTRY || !(request instanceof SearchRequest)) return original.call(this, messageId, protocolOperation, reader, request);
+    const isDump = request.explicitBufferAttributes === DUMP_ATTRIBUTES_AS_BUFFERS;
+    if (!isDump && request.explicitBufferAttributes !== ALL_ATTRIBUTES_AS_BUFFERS) return original.call(this, messageId, protocolOperation, reader, request);
+    const message = isDump ? new RawSearchEntry({ messageId }) : new BytesSearchEntry({ messageId });
     message.parse(reader, request.controls ?? []);
     return message;
   };
@@ -1365,7 +1430,7 @@ function isSizeLimitExceeded(e: unknown): boolean {
 async function searchWindow(session: AdSession, filter: Filter, dump: DumpState): Promise<UsnObject[] | undefined> {
   let result: { searchEntries: Array<Record<string, unknown>>; searchReferences: string[] };
   try {
-    result = await session.client.search(dump.baseDn, { scope: 'sub', filter, attributes: dump.requested, explicitBufferAttributes: allAttributesAsBuffers() });
+    result = await session.client.search(dump.baseDn, { scope: 'sub', filter, attributes: dump.requested, explicitBufferAttributes: DUMP_ATTRIBUTES_AS_BUFFERS });
   } catch (e) {
     if (isSizeLimitExceeded(e)) return undefined;
     throw toAdError(e, `Searching '${dump.baseDn}'`, session.url, session.secrets);
@@ -1378,13 +1443,74 @@ async function searchWindow(session: AdSession, filter: Filter, dump: DumpState)
 /** Entries to dump objects, reading the rest of any ranged attribute on the same connection. */
 async function toUsnObjects(session: AdSession, entries: ReadonlyArray<Record<string, unknown>>, dump: DumpState): Promise<UsnObject[]> {
   const out: UsnObject[] = [];
-  for (const entry of entries) {
+  for (const item of entries) {
+    const raw = item instanceof RawEntry ? (item as RawEntry) : undefined;
+    const fast = raw && decodeRawEntry(raw, dump);
+    if (fast) {
+      out.push(fast);
+      continue;
+    }
+    // ranged values (member;range=0-1499), or an ldapts whose parser was not hooked: the general path
+    const entry = raw ? raw.toRecord(dump.requested) : item;
     const collected = collectEntryValues(entry, dump.byLower);
     if (collected.pending.size) await readRemainingRanges(session, entry, collected);
     const usn = Number(firstString(entry.uSNCreated));
     out.push({ usn: Number.isSafeInteger(usn) ? usn : Number.POSITIVE_INFINITY, object: toDumpObject(entry, dump.attributes, collected.values) });
   }
   return out;
+}
+
+/**
+ * One entry straight from its bytes to a dump object: the same object {@link toDumpObject} makes
+ * from ldapts's record, without the per-value Buffers. Undefined when an attribute came ranged.
+ */
+function decodeRawEntry(raw: RawEntry, dump: DumpState): UsnObject | undefined {
+  const { buffer, types, spans, dn } = raw;
+  const values = new Map<string, string[]>();
+  let guid: string | undefined;
+  let sid: string | null = null;
+  let objectClass: string[] = [];
+  let usn = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < types.length; i++) {
+    const type = types[i];
+    if (type.includes(';')) return undefined;
+    const at = spans[i];
+    const lower = type.toLowerCase();
+    if (lower === 'objectguid') {
+      if (at.length) guid = decodeObjectGuid(buffer.subarray(at[0], at[1]));
+    } else if (lower === 'objectsid') {
+      if (at.length) sid = decodeObjectSid(buffer.subarray(at[0], at[1]));
+    } else if (lower === 'objectclass') {
+      objectClass = [];
+      for (let k = 0; k < at.length; k += 2) objectClass.push(buffer.toString('utf8', at[k], at[k + 1]));
+    } else if (lower === 'usncreated' && at.length) {
+      const n = Number(buffer.toString('latin1', at[0], at[1]));
+      if (Number.isSafeInteger(n)) usn = n;
+    }
+    const info = dump.byLower.get(lower);
+    if (!info) continue;
+    const list = values.get(info.name) ?? [];
+    values.set(info.name, list);
+    for (let k = 0; k < at.length; k += 2) {
+      if (info.isBinary) {
+        list.push(buffer.toString('base64', at[k], at[k + 1]));
+        continue;
+      }
+      const text = buffer.toString('utf8', at[k], at[k + 1]);
+      // U+FFFD marks bytes that are not UTF-8 (or the character itself: then the strict check passes)
+      if (text.includes('\uFFFD') && !isUtf8(buffer.subarray(at[k], at[k + 1]))) encodeValues(info, [buffer.subarray(at[k], at[k + 1])], dn);
+      list.push(text);
+    }
+  }
+  if (guid === undefined) {
+    throw new ProcallBackupError('PB_PARSE', `'${dn}' came without objectGUID.`, { fix: 'Give the bind account read access to objectGUID of every dumped object.' });
+  }
+  const object: AdDumpObject = { dn, objectGUID: guid, objectSid: sid, objectClass, attributes: {} };
+  for (const info of dump.attributes) {
+    const list = values.get(info.name) ?? [];
+    object.attributes[info.name] = info.isBinary ? { base64: list } : list;
+  }
+  return { usn, object };
 }
 
 /** uSNCreated order; objects without one last, by GUID (no two objects share a uSNCreated on one DC). */
@@ -1412,7 +1538,7 @@ async function pagedSearch(session: AdSession, filter: Filter, dump: DumpState, 
     scope: 'sub',
     filter,
     attributes: dump.requested,
-    explicitBufferAttributes: allAttributesAsBuffers(),
+    explicitBufferAttributes: DUMP_ATTRIBUTES_AS_BUFFERS,
     paged: { pageSize: dump.pageSize },
   });
   try {
