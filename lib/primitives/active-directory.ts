@@ -1401,7 +1401,9 @@ async function dumpByWindows(sessions: AdSession[], objectFilter: Filter, highes
   const queue: Array<Promise<UsnObject[]>> = [];
   try {
     for (;;) {
-      for (let w = queue.length < 2 * sessions.length ? planner.next() : undefined; w; w = queue.length < 2 * sessions.length ? planner.next() : undefined) {
+      while (queue.length < 2 * sessions.length) {
+        const w = planner.next();
+        if (!w) break;
         const p = read(w);
         p.catch(() => undefined); // awaited in order below; a later failure must not go unhandled meanwhile
         queue.push(p);
