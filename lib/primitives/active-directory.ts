@@ -1169,8 +1169,8 @@ async function finishStream(stream: WriteStream): Promise<void> {
  *
  * The objects are read in {@link AdUsnWindow | uSNCreated windows} planned by
  * {@link UsnWindowPlanner}: each window holds at most about `pageSize` objects, so it is read by one
- * search without paging, and up to `parallelSearches` windows are read at the same time, each on its
- * own connection. The file lists the objects in uSNCreated order (creation order on this DC), so the
+ * search without paging, on up to `parallelSearches` connections with two searches outstanding on
+ * each. The file lists the objects in uSNCreated order (creation order on this DC), so the
  * same directory gives the same file whatever the number of connections or the page size. Memory
  * follows the page size, not the object count: only the windows being read and written are held. A
  * DC that reports no highestCommittedUSN is read with one paged search instead, in the server's order.
