@@ -75,7 +75,11 @@ export function resolvePowerShell(explicit?: string, env: NodeJS.ProcessEnv = pr
   return found;
 }
 
-/** Kills a process and all its descendants; best effort, never throws. */
+/**
+ * Kills a process and all its descendants; best effort, never throws. On POSIX each process is
+ * stopped (SIGSTOP) before its children are listed, so it cannot start another one between the
+ * listing and its own kill (a session that times out while it starts a tool left that tool running).
+ */
 export function killProcessTree(pid: number | undefined): void {
   if (!pid) return;
   try {
@@ -83,6 +87,11 @@ export function killProcessTree(pid: number | undefined): void {
       execFileSync('taskkill', ['/pid', String(pid), '/T', '/F'], { stdio: 'ignore' });
       return;
     }
+    process.kill(pid, 'SIGSTOP');
+  } catch {
+    // already gone: its children (if any) are still listed below
+  }
+  try {
     const children = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).split('\n').filter(Boolean);
     for (const child of children) killProcessTree(Number(child));
   } catch {

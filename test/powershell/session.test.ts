@@ -1,10 +1,11 @@
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { ProcallBackupError } from '../../lib/errors';
 import { quotePowerShell } from '../../lib/powershell/quote';
-import { PowerShellRunner, resolvePowerShell } from '../../lib/powershell/session';
+import { killProcessTree, PowerShellRunner, resolvePowerShell } from '../../lib/powershell/session';
 import { Secret } from '../../lib/secret';
 import { adversarialCorpus } from '../support/adversarial';
 import { newRunner } from '../support/pwsh';
@@ -240,5 +241,27 @@ describe('PowerShellRunner without PowerShell', () => {
   it('falls back to the copy `npm run setup` put into the clone when nothing is on PATH', () => {
     const found = resolvePowerShell(undefined, { PATH: '/nonexistent' });
     expect(found).toBe(path.join(ROOT, '.tools', 'pwsh', 'pwsh'));
+  });
+});
+
+describeWithTools('killProcessTree', { bash: which('bash'), pgrep: which('pgrep') }, () => {
+  it('leaves no descendant of a process that keeps starting children while it is killed', async () => {
+    // a parent that starts a child every few milliseconds: without stopping it first, one started
+    // between the listing of its children and its own kill would survive
+    const tag = `${Math.floor(1000 + Math.random() * 8000)}.${process.pid}`;
+    const parent = spawn('bash', ['-c', `while :; do sleep ${tag} & sleep 0.002; done`], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 300));
+    const running = (): number => spawnSync('pgrep', ['-f', `^sleep ${tag}$`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).length;
+    try {
+      expect(running()).toBeGreaterThan(10);
+      killProcessTree(parent.pid);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(running()).toBe(0);
+      expect(parent.exitCode ?? parent.signalCode).toBe('SIGKILL');
+    } finally {
+      // whatever the outcome, nothing of this test keeps running
+      parent.kill('SIGKILL');
+      spawnSync('pkill', ['-f', `^sleep ${tag}$`]);
+    }
   });
 });
