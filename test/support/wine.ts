@@ -143,6 +143,16 @@ export async function clonePrefixOf(prefix: WinePrefix): Promise<WinePrefix> {
 }
 
 /**
+ * Tool vectors that answer reg.exe and sc.exe with Wine's. reg.exe runs through
+ * test/support/wine-tool.sh, which retries a run that Wine could not start at all (non-zero exit
+ * without any output: Wine's reg.exe always says why it failed). sc.exe runs directly: Wine's
+ * `sc sdshow` exits 1 without a word, as its normal answer.
+ */
+export function wineTools(): { reg: string[]; sc: string[] } {
+  return { reg: ['bash', path.join(__dirname, 'wine-tool.sh'), 'reg'], sc: ['wine', 'sc'] };
+}
+
+/**
  * A PowerShellRunner on the real pwsh whose reg.exe and sc.exe are Wine's, in `prefix`
  * (a tool-path option and the session environment, never a code branch in the library).
  */
@@ -151,7 +161,7 @@ export function runnerWithWine(prefix: WinePrefix | string, options: PowerShellR
   return new PowerShellRunner({
     executable: findPwsh(),
     ...options,
-    tools: { reg: ['wine', 'reg'], sc: ['wine', 'sc'], ...options.tools },
+    tools: { ...wineTools(), ...options.tools },
     env: { ...wineEnv(dir), ...options.env },
   });
 }
