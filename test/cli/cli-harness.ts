@@ -7,7 +7,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { findPwsh, ROOT } from '../support/tools';
-import { wineTools } from '../support/wine';
 import type { SampleInstallation } from '../support/sample-installation';
 import { validateCliOutput } from '../../lib/cli/output-schema';
 
@@ -104,7 +103,7 @@ export function jsonOf(run: CliRun): Record<string, unknown> {
 
 /** A config file's content that points the CLI at a sample installation (real pwsh, Wine's reg.exe/sc.exe, its path map; no shadow copies, no event log), plus `extra`. */
 export function sampleCliConfig(sample: SampleInstallation, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { target: 'backups', shadowCopy: 'never', eventLog: 'never', powershell: { executable: findPwsh(), tools: wineTools() }, overrides: { pathMap: sample.pathMap }, ...extra };
+  return { target: 'backups', shadowCopy: 'never', eventLog: 'never', powershell: { executable: findPwsh(), tools: { reg: ['wine', 'reg'], sc: ['wine', 'sc'] } }, overrides: { pathMap: sample.pathMap }, ...extra };
 }
 
 /** Removes what a suite on a sample installation made: the built CLI, the Wine prefix and the work folder. */

@@ -36,10 +36,16 @@ export interface WinePrefix {
   dispose(): Promise<void>;
 }
 
-/** The environment that points Wine at `prefix` quietly and without the Mono/Gecko installers. */
+/**
+ * The environment that points Wine at `prefix` quietly and without the Mono/Gecko installers. PATH
+ * starts with test/support/bin, whose `wine` retries a start that Wine itself failed (see there).
+ */
 export function wineEnv(prefix: string): Record<string, string> {
-  return { WINEPREFIX: prefix, WINEDEBUG: '-all', WINEDLLOVERRIDES: 'mscoree,mshtml=' };
+  return { WINEPREFIX: prefix, WINEDEBUG: '-all', WINEDLLOVERRIDES: 'mscoree,mshtml=', PATH: `${WINE_STAND_IN_DIR}${path.delimiter}${process.env.PATH ?? ''}` };
 }
+
+/** The folder of the `wine` stand-in that retries Wine's own start failures. */
+export const WINE_STAND_IN_DIR = path.join(__dirname, 'bin');
 
 function runWineserver(prefix: string, flag: '-w' | '-k'): void {
   spawnSync('wineserver', [flag], { env: { ...process.env, ...wineEnv(prefix) }, stdio: 'ignore', timeout: 30000 });
@@ -143,16 +149,6 @@ export async function clonePrefixOf(prefix: WinePrefix): Promise<WinePrefix> {
 }
 
 /**
- * Tool vectors that answer reg.exe and sc.exe with Wine's. reg.exe runs through
- * test/support/wine-tool.sh, which retries a run that Wine could not start at all (non-zero exit
- * without any output: Wine's reg.exe always says why it failed). sc.exe runs directly: Wine's
- * `sc sdshow` exits 1 without a word, as its normal answer.
- */
-export function wineTools(): { reg: string[]; sc: string[] } {
-  return { reg: ['bash', path.join(__dirname, 'wine-tool.sh'), 'reg'], sc: ['wine', 'sc'] };
-}
-
-/**
  * A PowerShellRunner on the real pwsh whose reg.exe and sc.exe are Wine's, in `prefix`
  * (a tool-path option and the session environment, never a code branch in the library).
  */
@@ -161,7 +157,7 @@ export function runnerWithWine(prefix: WinePrefix | string, options: PowerShellR
   return new PowerShellRunner({
     executable: findPwsh(),
     ...options,
-    tools: { ...wineTools(), ...options.tools },
+    tools: { reg: ['wine', 'reg'], sc: ['wine', 'sc'], ...options.tools },
     env: { ...wineEnv(dir), ...options.env },
   });
 }
