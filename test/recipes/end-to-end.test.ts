@@ -49,6 +49,20 @@ describeWithTools('recipes end to end (sample installation, Wine reg.exe/sc.exe,
     return dest;
   };
 
+  /** Rewrites one artifact of a copied set with `transform`, records its new sha256 and size in the manifest, and returns its path in the set. */
+  const replaceArtifact = (edited: string, id: string, transform: (old: Buffer) => Buffer): string => {
+    const manifestFile = path.join(edited, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { artifacts: { id: string; path: string; sha256: string; bytes: number }[] };
+    const entry = manifest.artifacts.find((a) => a.id === id)!;
+    const file = path.join(edited, ...entry.path.split('/'));
+    const bytes = transform(readFileSync(file));
+    writeFileSync(file, bytes);
+    entry.sha256 = createHash('sha256').update(bytes).digest('hex');
+    entry.bytes = bytes.length;
+    writeFileSync(manifestFile, JSON.stringify(manifest, null, 2));
+    return entry.path;
+  };
+
   beforeAll(async () => {
     sample = await createSampleInstallation();
     runner = runnerWithWine(sample.prefix);
@@ -241,17 +255,11 @@ describeWithTools('recipes end to end (sample installation, Wine reg.exe/sc.exe,
 
   it('a service that runs as a user account needs its password: refused in the preflight without it, planned (password nowhere) with it', async () => {
     const edited = copySet();
-    const manifestFile = path.join(edited, 'manifest.json');
-    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { artifacts: { id: string; path: string; sha256: string; bytes: number }[] };
-    const entry = manifest.artifacts.find((a) => a.id === 'ucserver.services.UCServer.json')!;
-    const file = path.join(edited, ...entry.path.split('/'));
-    const def = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    def.account = { name: '.\\svc-procall', kind: 'local-user', isPasswordRequired: true };
-    const bytes = Buffer.from(`${JSON.stringify(def, null, 2)}\n`);
-    writeFileSync(file, bytes);
-    entry.sha256 = createHash('sha256').update(bytes).digest('hex');
-    entry.bytes = bytes.length;
-    writeFileSync(manifestFile, JSON.stringify(manifest, null, 2));
+    replaceArtifact(edited, 'ucserver.services.UCServer.json', (old) => {
+      const def = JSON.parse(old.toString('utf8')) as Record<string, unknown>;
+      def.account = { name: '.\\svc-procall', kind: 'local-user', isPasswordRequired: true };
+      return Buffer.from(`${JSON.stringify(def, null, 2)}\n`);
+    });
     const marker = sampleLocalPath(sample.driveC, `${SAMPLE_UCROOT}\\config\\changed-after-backup.txt`);
     writeFileSync(marker, 'keep me');
     try {
@@ -336,19 +344,12 @@ describeWithTools('recipes end to end (sample installation, Wine reg.exe/sc.exe,
 
   it('verifyBackup names a broken JSON artifact without quoting its text (the licence keys stay out of the report)', async () => {
     const edited = copySet();
-    const manifestFile = path.join(edited, 'manifest.json');
-    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { artifacts: { id: string; path: string; sha256: string; bytes: number }[] };
-    const entry = manifest.artifacts.find((a) => a.id === 'licences.licences')!;
     // hand-edited and broken right at the key: the JSON parser's message would quote it
-    const bad = Buffer.from('{"licences":[{"component":"ProCall 8 Enterprise","key":PCE8-AAAA-BBBB-CCCC}]}\n');
-    writeFileSync(path.join(edited, ...entry.path.split('/')), bad);
-    entry.sha256 = createHash('sha256').update(bad).digest('hex');
-    entry.bytes = bad.length;
-    writeFileSync(manifestFile, JSON.stringify(manifest, null, 2));
+    const licencesPath = replaceArtifact(edited, 'licences.licences', () => Buffer.from('{"licences":[{"component":"ProCall 8 Enterprise","key":PCE8-AAAA-BBBB-CCCC}]}\n'));
     try {
       const v = await verifyBackup({ set: edited, record: false });
       expect(v.ok).toBe(false);
-      expect(v.content.find((c) => c.path === entry.path)).toMatchObject({ kind: 'json', state: 'broken', message: expect.stringContaining('not valid JSON') });
+      expect(v.content.find((c) => c.path === licencesPath)).toMatchObject({ kind: 'json', state: 'broken', message: expect.stringContaining('not valid JSON') });
       expect(JSON.stringify(v)).not.toContain('PCE8-AAAA');
       await expect(restore({ set: edited, runner, overrides: overrides() })).rejects.toMatchObject({ code: 'PB_SET_CORRUPT', message: expect.not.stringContaining('PCE8-AAAA') });
     } finally {
