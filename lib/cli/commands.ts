@@ -148,7 +148,8 @@ function adOf(ctx: CommandContext): Omit<AdDumpOptions, 'file'> | undefined {
   if (!ad) return undefined;
   const connection = adConnectionOf(ctx);
   if (!connection) throw validationError('ad is configured but no bind password was given.', ldapPasswordFix);
-  return { ...connection, attributes: ad.attributes ?? { schemaPrefix: ad.schemaPrefix as string }, ...(ad.parallelSearches ? { parallelSearches: ad.parallelSearches } : {}) };
+  const attributes = ad.attributes ?? (ad.schemaPrefix ? { schemaPrefix: ad.schemaPrefix } : undefined);
+  return { ...connection, ...(attributes ? { attributes } : {}), ...(ad.parallelSearches ? { parallelSearches: ad.parallelSearches } : {}) };
 }
 
 /** What restore gets from the config's sql and ad blocks, and the warnings for blocks left out for want of a password. */

@@ -47,9 +47,12 @@ export interface CliAdConfig {
   url: string;
   bindDn: string;
   baseDn: string;
-  /** Attribute names, e.g. `["extensionName"]`. */
+  /**
+   * Attribute names, e.g. `["extensionName"]`. Leave both this and `schemaPrefix` out for ProCall's
+   * selection: every `ectisrv3…` attribute of the schema, `extensionName` and `proxyAddresses`.
+   */
   attributes?: string[];
-  /** Every schema attribute whose name starts with this prefix (instead of `attributes`). */
+  /** Every schema attribute whose name starts with this prefix (instead of `attributes`), e.g. `"ectisrv3"`. */
   schemaPrefix?: string;
   caFile?: string;
   isStartTls?: boolean;
@@ -196,13 +199,13 @@ export const CONFIG_JSON_SCHEMA: JsonSchema = {
       type: 'object',
       required: ['url', 'bindDn', 'baseDn'],
       additionalProperties: false,
-      description: 'an object { "url": "ldaps://dc1.example.local", "bindDn": "backup@example.local", "baseDn": "DC=example,DC=local", "attributes": ["extensionName"] }',
+      description: 'an object { "url": "ldaps://dc1.example.local", "bindDn": "backup@example.local", "baseDn": "DC=example,DC=local" } (without attributes/schemaPrefix: every ectisrv3… attribute, extensionName and proxyAddresses)',
       properties: {
         url: { type: 'string', pattern: '^ldaps?://', description: 'an ldaps:// URL (or ldap:// with isStartTls)' },
         bindDn: { type: 'string', minLength: 1, description: 'a bind DN or UPN, e.g. "backup@example.local"' },
         baseDn: { type: 'string', minLength: 1, description: 'the search base, e.g. "DC=example,DC=local"' },
         attributes: { ...STRINGS, description: 'a list of attribute names, e.g. ["extensionName"]' },
-        schemaPrefix: { type: 'string', minLength: 1, description: 'an attribute-name prefix, e.g. "estos"' },
+        schemaPrefix: { type: 'string', minLength: 1, description: 'an attribute-name prefix, e.g. "ectisrv3" (estos\' schema extension)' },
         caFile: PATH,
         isStartTls: { type: 'boolean', description: 'true or false' },
         parallelSearches: { type: 'integer', minimum: 1, maximum: 16, description: 'a whole number from 1 to 16 (default 4; 1 = one connection)' },
@@ -299,7 +302,7 @@ export function validateConfig(value: unknown, baseDir: string, source = 'procal
     if (c.concurrency !== undefined && c.concurrency > 64) problems.push({ field: '$.concurrency', message: `$.concurrency must be at most 64, found ${c.concurrency}`, fix: 'Set $.concurrency to a whole number from 1 to 64.' });
     if (c.encryption && c.encryption.keyFile && c.encryption.passphraseFile) problems.push({ field: '$.encryption', message: '$.encryption has both keyFile and passphraseFile', fix: 'Keep one of them: a key file or a passphrase file.' });
     if (c.encryption?.scrypt && (c.encryption.scrypt.N & (c.encryption.scrypt.N - 1)) !== 0) problems.push({ field: '$.encryption.scrypt.N', message: `$.encryption.scrypt.N must be a power of two, found ${c.encryption.scrypt.N}`, fix: 'Set $.encryption.scrypt.N to a power of two such as 131072.' });
-    if (c.ad && !c.ad.attributes && !c.ad.schemaPrefix) problems.push({ field: '$.ad.attributes', message: '$.ad needs attributes or schemaPrefix', fix: 'Add $.ad.attributes, e.g. ["extensionName"], or $.ad.schemaPrefix.' });
+    if (c.ad && c.ad.attributes && c.ad.schemaPrefix) problems.push({ field: '$.ad.schemaPrefix', message: '$.ad has both attributes and schemaPrefix', fix: 'Keep one of them, or leave both out for ProCall\'s selection (ectisrv3…, extensionName, proxyAddresses).' });
     for (const role of ['chat', 'config'] as const) {
       const db = c.sql?.[role];
       if (db?.auth === 'sql' && !db.user) problems.push({ field: `$.sql.${role}.user`, message: `$.sql.${role}.user is missing (auth "sql")`, fix: `Add $.sql.${role}.user: the SQL login name.` });

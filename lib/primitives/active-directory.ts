@@ -16,6 +16,7 @@ import { AndFilter, Attribute, Ber, type BerReader, Change, Client, EqualityFilt
 import { ProcallBackupError, validationError, type ErrorCode } from '../errors';
 import { Secret } from '../secret';
 import { hashFile } from '../hash-file';
+import { PROCALL_AD_SELECTION, adValuePolicyOf, computeAdValueChange, type AdValuePolicy } from './ad-procall';
 
 // ---------------------------------------------------------------------------------------------
 // Types
@@ -76,8 +77,31 @@ export interface AdConnectionOptions {
   valueRangeSize?: number;
 }
 
-/** Which attributes to dump: a list of names, or every schema attribute whose name starts with a prefix. */
+/**
+ * Which attributes to dump: a list of names, or every schema attribute whose name starts with a
+ * prefix. Leave `attributes` unset for ProCall's selection ({@link PROCALL_AD_SELECTION}).
+ */
 export type AdAttributeSelection = string[] | { schemaPrefix: string };
+
+/**
+ * How a dump chose its attributes, for the manifest.
+ *
+ * @example
+ * ```ts
+ * const selection: AdDumpSelection = { mode: 'procall', schemaPrefix: 'ectisrv3', isSchemaExtended: true };
+ * ```
+ */
+export interface AdDumpSelection {
+  /** `procall`: no attributes given (the ProCall selection); `list`: names given; `prefix`: a schemaPrefix given. */
+  mode: 'procall' | 'list' | 'prefix';
+  /** The prefix searched in the schema (`procall` and `prefix`). */
+  schemaPrefix?: string;
+  /**
+   * `procall` only: whether the DC's schema has estos' extension (any `ectisrv3…` attribute). Without
+   * it the UCServer keeps its data in extensionName and proxyAddresses only.
+   */
+  isSchemaExtended?: boolean;
+}
 
 /** Progress of a dump, reported after each window (or page) written. */
 export interface AdDumpProgress {
@@ -94,13 +118,18 @@ export interface AdDumpProgress {
  * ```ts
  * const options: AdDumpOptions = { url: 'ldaps://dc1.example.local', bindDn: 'backup@example.local',
  *   password: new Secret(process.env.AD_PASSWORD ?? ''), baseDn: 'DC=example,DC=local',
- *   attributes: ['extensionName'], file: 'ad/extensionName.jsonl' };
+ *   file: 'ad/ucserver.jsonl' }; // no attributes: every ectisrv3… attribute, extensionName, proxyAddresses
  * ```
  */
 export interface AdDumpOptions extends AdConnectionOptions {
   /** Where the search starts, e.g. `DC=example,DC=local`. */
   baseDn: string;
-  attributes: AdAttributeSelection;
+  /**
+   * What to dump. Unset: ProCall's selection ({@link PROCALL_AD_SELECTION}): every attribute of the
+   * schema whose name starts with `ectisrv3` (estos' schema extension; none when it is not installed)
+   * plus `extensionName` and `proxyAddresses`.
+   */
+  attributes?: AdAttributeSelection;
   /** objectClass values to dump (default users, groups and computers). */
   objectClasses?: string[];
   /** The JSONL file to write; written as `<file>.partial` and renamed when complete. */
@@ -165,6 +194,8 @@ export interface AdDumpResult {
   counts: { objects: number; users: number; groups: number; computers: number; other: number; values: number };
   /** The attributes dumped, as the schema names them. */
   attributes: AdAttributeInfo[];
+  /** How the attributes were chosen, and (ProCall selection) whether the schema extension is present. */
+  selection: AdDumpSelection;
   /** Requested attributes that no dumped object has a value for. */
   absentAttributes: string[];
   /** Continuation references the server returned; listed, never followed. */
@@ -237,11 +268,19 @@ export interface AdAttributeChange {
   dumpedDn: string;
   attribute: string;
   isBinary: boolean;
+  /**
+   * How the restore writes it: `replace` (the dumped values, one LDAP replace), `sip-values`
+   * (proxyAddresses: only `sip:` values added/deleted one by one) or `add-missing` (extensionName:
+   * missing dumped values added, nothing deleted). See {@link adValuePolicyOf}.
+   */
+  policy: AdValuePolicy;
   /** Live values (base64 for binary attributes). */
   before: string[];
-  /** Dumped values, which a restore writes with one LDAP replace. */
+  /** The values after the restore: the dumped ones (`replace`), or the live ones with `added` and without `removed`. */
   after: string[];
+  /** Values the restore adds. */
   added: string[];
+  /** Values the restore deletes (never any with `add-missing`; only `sip:` values with `sip-values`). */
   removed: string[];
 }
 
@@ -492,7 +531,7 @@ export function buildGuidFilter(guids: readonly string[]): Filter {
  *
  * @example
  * ```ts
- * buildSchemaFilter({ schemaPrefix: 'estosUC' }).toString(); // '(&(objectClass=attributeSchema)(lDAPDisplayName=estosUC*))'
+ * buildSchemaFilter({ schemaPrefix: 'ectisrv3' }).toString(); // '(&(objectClass=attributeSchema)(lDAPDisplayName=ectisrv3*))'
  * ```
  */
 export function buildSchemaFilter(selection: AdAttributeSelection): Filter {
@@ -576,13 +615,15 @@ export function parseAdDumpLine(line: string, lineNumber = 0): AdDumpObject {
 }
 
 /**
- * The changes that make `live` equal to the dumped object, for the dumped attributes only.
- * Values compare as sets (LDAP attribute values are unordered); binary values as base64.
+ * The changes that bring the dumped values back, for the dumped attributes only, each by its
+ * {@link adValuePolicyOf | policy}: attributes the UCServer owns become equal to the dump (values
+ * compare as sets, binary values as base64); proxyAddresses changes only in its `sip:` values;
+ * extensionName only gains the dumped values that are missing.
  *
  * @example
  * ```ts
- * computeAdChanges(dumped, { dn: 'CN=alice,OU=Moved,DC=x', attributes: { extensionName: ['new'] } });
- * // [{ attribute: 'extensionName', before: ['new'], after: ['old'], added: ['old'], removed: ['new'], ... }]
+ * computeAdChanges(dumped, { dn: 'CN=alice,OU=Moved,DC=x', attributes: { ectisrv3CTIPhonePrimary: ['new'] } });
+ * // [{ attribute: 'ectisrv3CTIPhonePrimary', policy: 'replace', before: ['new'], after: ['old'], added: ['old'], removed: ['new'], ... }]
  * ```
  */
 export function computeAdChanges(
@@ -592,10 +633,18 @@ export function computeAdChanges(
 ): AdAttributeChange[] {
   const wanted = onlyAttributes ? new Set(onlyAttributes.map((a) => a.toLowerCase())) : undefined;
   const liveByLower = new Map(Object.entries(live.attributes).map(([k, v]) => [k.toLowerCase(), v]));
+  const liveDn = live.dn;
   const changes: AdAttributeChange[] = [];
   for (const [name, values] of Object.entries(dumped.attributes)) {
     if (wanted && !wanted.has(name.toLowerCase())) continue;
     const isBinary = !Array.isArray(values);
+    const policy = isBinary ? 'replace' : adValuePolicyOf(name);
+    if (policy !== 'replace') {
+      const live = liveByLower.get(name.toLowerCase()) ?? [];
+      const change = computeAdValueChange(policy, live, values as string[]);
+      if (change) changes.push({ objectGUID: dumped.objectGUID, dn: liveDn, dumpedDn: dumped.dn, attribute: name, isBinary, policy, before: [...live], ...change });
+      continue;
+    }
     const after = [...(Array.isArray(values) ? values : values.base64)].sort(compareCodeUnits);
     const before = [...(liveByLower.get(name.toLowerCase()) ?? [])].sort(compareCodeUnits);
     const afterSet = new Set(after);
@@ -603,7 +652,7 @@ export function computeAdChanges(
     const added = after.filter((v) => !beforeSet.has(v));
     const removed = before.filter((v) => !afterSet.has(v));
     if (added.length === 0 && removed.length === 0 && before.length === after.length) continue;
-    changes.push({ objectGUID: dumped.objectGUID, dn: live.dn, dumpedDn: dumped.dn, attribute: name, isBinary, before, after, added, removed });
+    changes.push({ objectGUID: dumped.objectGUID, dn: liveDn, dumpedDn: dumped.dn, attribute: name, isBinary, policy, before, after, added, removed });
   }
   return changes;
 }
@@ -690,8 +739,10 @@ function validateDump(o: AdDumpOptions): void {
   if (typeof o.baseDn !== 'string' || o.baseDn.trim().length === 0) throw validationError('baseDn is missing.', "Set baseDn to the domain's DN, e.g. 'DC=example,DC=local'.");
   if (typeof o.file !== 'string' || o.file.length === 0) throw validationError('file is missing.', "Set file to the JSONL path to write, e.g. 'ad/extensionName.jsonl'.");
   const sel = o.attributes;
-  if (Array.isArray(sel)) {
-    if (sel.length === 0) throw validationError('attributes is empty.', "List the attributes to dump, e.g. ['extensionName'], or give { schemaPrefix }.");
+  if (sel === undefined) {
+    // the ProCall selection
+  } else if (Array.isArray(sel)) {
+    if (sel.length === 0) throw validationError('attributes is empty.', "List the attributes to dump, e.g. ['extensionName'], give { schemaPrefix: 'ectisrv3' }, or leave attributes unset for ProCall's selection.");
     const bad = sel.filter((n) => typeof n !== 'string' || !ATTRIBUTE_NAME.test(n));
     if (bad.length) throw validationError(`Not attribute names: ${bad.map(String).join(', ')}.`, 'Give lDAPDisplayNames (letters, digits, hyphens), without options like ;binary.', { invalid: bad });
     const fixed = sel.filter((n) => ALWAYS_DUMPED.some((f) => f.toLowerCase() === n.toLowerCase()));
@@ -700,7 +751,7 @@ function validateDump(o: AdDumpOptions): void {
     const dup = sel.filter((_, i) => lower.indexOf(lower[i]) !== i);
     if (dup.length) throw validationError(`Attributes listed twice: ${dup.join(', ')}.`, 'List each attribute once.');
   } else if (!sel || typeof sel !== 'object' || typeof sel.schemaPrefix !== 'string' || !/^[A-Za-z][A-Za-z0-9-]*$/.test(sel.schemaPrefix)) {
-    throw validationError('attributes must be a list of names or { schemaPrefix }.', "Give e.g. ['extensionName'] or { schemaPrefix: 'estos' } (letters, digits, hyphens).");
+    throw validationError('attributes must be a list of names or { schemaPrefix }.', "Give e.g. ['extensionName'] or { schemaPrefix: 'ectisrv3' } (letters, digits, hyphens), or leave attributes unset for ProCall's selection.");
   }
   const classes = o.objectClasses;
   if (classes !== undefined && (!Array.isArray(classes) || classes.length === 0 || classes.some((c) => typeof c !== 'string' || !ATTRIBUTE_NAME.test(c)))) {
@@ -973,7 +1024,16 @@ function skipDiscardedDecoding(client: Client): void {
 // Schema
 // ---------------------------------------------------------------------------------------------
 
-async function resolveAttributes(session: AdSession, selection: AdAttributeSelection): Promise<AdAttributeInfo[]> {
+/** The attributes a dump takes, and how they were chosen (the ProCall selection when `selection` is unset). */
+async function resolveDumpAttributes(session: AdSession, selection: AdAttributeSelection | undefined): Promise<{ attributes: AdAttributeInfo[]; selection: AdDumpSelection }> {
+  if (Array.isArray(selection)) return { attributes: await resolveAttributes(session, selection), selection: { mode: 'list' } };
+  if (selection) return { attributes: await resolveAttributes(session, selection), selection: { mode: 'prefix', schemaPrefix: selection.schemaPrefix } };
+  const { schemaPrefix, attributes: shared } = PROCALL_AD_SELECTION;
+  const [extension, standard] = await Promise.all([resolveAttributes(session, { schemaPrefix }, true), resolveAttributes(session, [...shared])]);
+  return { attributes: [...extension, ...standard], selection: { mode: 'procall', schemaPrefix, isSchemaExtended: extension.length > 0 } };
+}
+
+async function resolveAttributes(session: AdSession, selection: AdAttributeSelection, isNoneAllowed = false): Promise<AdAttributeInfo[]> {
   const found = new Map<string, AdAttributeInfo>();
   const batches: AdAttributeSelection[] = Array.isArray(selection) ? chunk(selection, 50) : [selection];
   for (const batch of batches) {
@@ -1005,9 +1065,9 @@ async function resolveAttributes(session: AdSession, selection: AdAttributeSelec
     return selection.map((n) => found.get(n.toLowerCase())!);
   }
   const list = [...found.values()].filter((a) => !ALWAYS_DUMPED.some((f) => f.toLowerCase() === a.name.toLowerCase()));
-  if (list.length === 0) {
+  if (list.length === 0 && !isNoneAllowed) {
     throw new ProcallBackupError('PB_LDAP_UNKNOWN_ATTRIBUTE', `The schema of ${session.url} has no attribute whose name starts with '${selection.schemaPrefix}'.`, {
-      fix: 'Check the prefix, or dump extensionName instead: without the schema extension the UCServer uses only extensionName.',
+      fix: "Check the prefix (estos' schema extension names its attributes ectisrv3…), or leave attributes unset: ProCall's selection takes the extension when present and extensionName and proxyAddresses always.",
       data: { unknown: [], schemaPrefix: selection.schemaPrefix },
     });
   }
@@ -1179,7 +1239,7 @@ async function finishStream(stream: WriteStream): Promise<void> {
  * ```ts
  * const result = await dumpAdAttributes({
  *   url: 'ldaps://dc1.example.local', bindDn: 'backup@example.local', password: new Secret(process.env.AD_PASSWORD ?? ''),
- *   baseDn: 'DC=example,DC=local', attributes: { schemaPrefix: 'estos' }, file: 'ad/ucserver.jsonl',
+ *   baseDn: 'DC=example,DC=local', file: 'ad/ucserver.jsonl', // ProCall's selection: ectisrv3…, extensionName, proxyAddresses
  *   tls: { caFile: 'corp-root-ca.pem' },
  * });
  * console.log(result.counts.objects, result.sha256, result.absentAttributes);
@@ -1205,13 +1265,13 @@ export async function dumpAdAttributes(options: AdDumpOptions): Promise<AdDumpRe
     // so a wrong password is tried once, not once per connection (account lockout).
     const parallel = options.parallelSearches ?? 4;
     const [planned, extra] = await Promise.allSettled([
-      resolveAttributes(session, options.attributes),
+      resolveDumpAttributes(session, options.attributes),
       openMoreSessions(options, parallel - 1, session.rootDse),
     ]);
     if (extra.status === 'fulfilled') sessions.push(...extra.value.sessions);
     if (planned.status === 'rejected') throw planned.reason;
     if (extra.status === 'rejected') throw extra.reason;
-    const attributes = planned.value;
+    const { attributes, selection } = planned.value;
     const highestUsn = session.rootDse.highestCommittedUsn;
     const requested = buildRequestedAttributes(attributes, session.valueRangeSize);
     if (highestUsn !== undefined && !requested.some((a) => a.toLowerCase() === 'usncreated')) requested.push('uSNCreated');
@@ -1247,6 +1307,7 @@ export async function dumpAdAttributes(options: AdDumpOptions): Promise<AdDumpRe
       bytes: written.bytes,
       counts: written.counts,
       attributes,
+      selection,
       absentAttributes: attributes.filter((a) => !written.present.has(a.name)).map((a) => a.name),
       referrals: uniqueReferrals,
       baseDn: options.baseDn,
@@ -1586,6 +1647,21 @@ function validateRestore(o: AdRestoreOptions): void {
   if (o.baseDn !== undefined && (typeof o.baseDn !== 'string' || o.baseDn.trim().length === 0)) throw validationError('baseDn is empty.', 'Leave it unset to search the whole domain.');
 }
 
+/**
+ * The LDAP modifications of one change: a replace for the attributes the UCServer owns; for shared
+ * attributes a delete and an add of exactly the values in question (the modify fails, writing
+ * nothing, if another writer took or added one of them meanwhile).
+ */
+function toModifications(c: AdAttributeChange): Change[] {
+  if (c.policy === 'replace') {
+    return [new Change({ operation: 'replace', modification: new Attribute({ type: c.attribute, values: c.isBinary ? c.after.map((v) => Buffer.from(v, 'base64')) : c.after }) })];
+  }
+  const out: Change[] = [];
+  if (c.removed.length) out.push(new Change({ operation: 'delete', modification: new Attribute({ type: c.attribute, values: c.removed }) }));
+  if (c.added.length) out.push(new Change({ operation: 'add', modification: new Attribute({ type: c.attribute, values: c.added }) }));
+  return out;
+}
+
 /** Reads a dump file in batches of objects, so memory stays flat for large dumps. */
 async function* readDumpBatches(file: string, size: number): AsyncGenerator<AdDumpObject[]> {
   const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
@@ -1605,15 +1681,18 @@ async function* readDumpBatches(file: string, size: number): AsyncGenerator<AdDu
 
 /**
  * Puts the dumped attribute values back, on exactly the dumped objects, found by objectGUID (so
- * objects that moved are still found). Computes the difference first; with `dryRun: false` it
- * replaces each differing attribute with its dumped values (one modify per object). It never
+ * objects that moved are still found). Computes the difference first (per value: `added`,
+ * `removed`); with `dryRun: false` it writes it, one modify per object: attributes the UCServer owns
+ * (`ectisrv3…`) are replaced with their dumped values; in proxyAddresses only `sip:` values are added
+ * or deleted (Exchange's SMTP, X500 and other entries stay as they are); to extensionName only the
+ * dumped values that are missing are added (values other applications added stay). It never
  * touches other attributes, never creates or deletes objects, and reports objects that are gone.
  *
  * @example
  * ```ts
  * const plan = await restoreAdAttributes({ url: 'ldaps://dc1.example.local', bindDn: 'admin@example.local',
  *   password, file: 'ad/ucserver.jsonl', tls: { caFile: 'corp-root-ca.pem' } });
- * for (const c of plan.changes) console.log(c.dn, c.attribute, c.before, '->', c.after);
+ * for (const c of plan.changes) console.log(c.dn, c.attribute, c.policy, '+', c.added, '-', c.removed);
  * await restoreAdAttributes({ ...sameOptions, dryRun: false });
  * ```
  */
@@ -1708,10 +1787,7 @@ export async function restoreAdAttributes(options: AdRestoreOptions): Promise<Ad
         result.objectsChanged++;
         result.changes.push(...changes);
         if (isDryRun) continue;
-        const modifications = changes.map((c) => new Change({
-          operation: 'replace',
-          modification: new Attribute({ type: c.attribute, values: c.isBinary ? c.after.map((v) => Buffer.from(v, 'base64')) : c.after }),
-        }));
+        const modifications = changes.flatMap((c) => toModifications(c));
         try {
           await session.client.modify(String(entry.dn), modifications);
         } catch (e) {

@@ -17,6 +17,7 @@ import { ShadowCopySet } from '../primitives/shadow-copy';
 import { captureServiceConfig, writeServiceBackup } from '../primitives/service';
 import type { SqlConnectionOptions } from '../primitives/sql-server';
 import type { AdDumpOptions } from '../primitives/active-directory';
+import { PROCALL_AD_SELECTION } from '../primitives/ad-procall';
 import { createBackupSet, type BackupSetWriter } from '../backup-set/writer';
 import type { EncryptionOptions } from '../backup-set/crypto';
 import type { SetKind, ArtifactFolder } from '../backup-set/layout';
@@ -317,7 +318,8 @@ function stepsFor(id: ProductId, item: CaptureItem, base: string, discovery: Dis
         return [];
       }
       const artifact = `ad/${base}.jsonl`;
-      const attrs = Array.isArray(options.ad.attributes) ? options.ad.attributes.join(',') : `${options.ad.attributes.schemaPrefix}*`;
+      const sel = options.ad.attributes;
+      const attrs = Array.isArray(sel) ? sel.join(',') : sel ? `${sel.schemaPrefix}*` : `${PROCALL_AD_SELECTION.schemaPrefix}* ${PROCALL_AD_SELECTION.attributes.join(' ')}`;
       return [{ ...common, id: base, kind: 'ad', source: `${options.ad.url} ${options.ad.baseDn}`, artifact, action: `ldapsearch -H ${options.ad.url} -b ${q(options.ad.baseDn)} "(|(objectClass=user)(objectClass=group)(objectClass=computer))" objectGUID ${attrs} > ${q(artifact)}` }];
     }
     case 'licences': {
@@ -534,7 +536,7 @@ async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOp
     case 'ad': {
       const { dumpAdAttributes } = require('../primitives/active-directory') as typeof import('../primitives/active-directory');
       const r = await dumpAdAttributes({ ...(options.ad as Omit<AdDumpOptions, 'file'>), file: file() });
-      await record(r.file, { sha256: r.sha256, bytes: r.bytes, primitive: 'dumpAdAttributes', warnings: r.warnings, details: { baseDn: r.baseDn, objects: r.counts.objects, attributes: r.attributes.map((a) => a.name), searches: { mode: r.searches.mode, connections: r.searches.connections, windows: r.searches.windows, split: r.searches.split, paged: r.searches.paged } } });
+      await record(r.file, { sha256: r.sha256, bytes: r.bytes, primitive: 'dumpAdAttributes', warnings: r.warnings, details: { baseDn: r.baseDn, objects: r.counts.objects, attributes: r.attributes.map((a) => a.name), selection: { ...r.selection }, searches: { mode: r.searches.mode, connections: r.searches.connections, windows: r.searches.windows, split: r.searches.split, paged: r.searches.paged } } });
       return 'ok';
     }
     case 'licences': {

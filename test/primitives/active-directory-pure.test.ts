@@ -104,7 +104,7 @@ describe('parseRangedAttributeName', () => {
   it.each([
     ['member;range=0-1499', { name: 'member', low: 0, high: 1499 }],
     ['member;range=1500-*', { name: 'member', low: 1500, high: '*' }],
-    ['estosUCFeatures;Range=10-19', { name: 'estosUCFeatures', low: 10, high: 19 }],
+    ['ectisrv3CTILines;Range=10-19', { name: 'ectisrv3CTILines', low: 10, high: 19 }],
   ])('parses %s', (type, expected) => {
     expect(parseRangedAttributeName(type)).toEqual(expected);
   });
@@ -121,17 +121,17 @@ describe('builders', () => {
     const guid = identities.objects[0].objectGUID;
     // the GUID travels as bytes, escaped by the filter, never as text pasted into it
     expect(buildGuidFilter([guid]).toString()).toBe(`(objectGUID=${[...encodeObjectGuid(guid)].map((b) => `\\${b.toString(16).padStart(2, '0')}`).join('')})`);
-    expect(buildSchemaFilter({ schemaPrefix: 'estosUC' }).toString()).toBe('(&(objectClass=attributeSchema)(lDAPDisplayName=estosUC*))');
+    expect(buildSchemaFilter({ schemaPrefix: 'ectisrv3' }).toString()).toBe('(&(objectClass=attributeSchema)(lDAPDisplayName=ectisrv3*))');
     expect(buildSchemaFilter(['extensionName', 'department']).toString()).toBe('(&(objectClass=attributeSchema)(|(lDAPDisplayName=extensionName)(lDAPDisplayName=department)))');
   });
 
   it('asks for ranges only for multi-valued attributes and only when told to', () => {
     const attrs = [
       { name: 'member', syntax: '2.5.5.1', isBinary: false, isSingleValued: false },
-      { name: 'estosUCLine', syntax: '2.5.5.12', isBinary: false, isSingleValued: true },
+      { name: 'ectisrv3CTIPhonePrimary', syntax: '2.5.5.12', isBinary: false, isSingleValued: true },
     ];
-    expect(buildRequestedAttributes(attrs)).toEqual(['objectGUID', 'objectSid', 'objectClass', 'member', 'estosUCLine']);
-    expect(buildRequestedAttributes(attrs, 1500)).toEqual(['objectGUID', 'objectSid', 'objectClass', 'member;range=0-1499', 'estosUCLine']);
+    expect(buildRequestedAttributes(attrs)).toEqual(['objectGUID', 'objectSid', 'objectClass', 'member', 'ectisrv3CTIPhonePrimary']);
+    expect(buildRequestedAttributes(attrs, 1500)).toEqual(['objectGUID', 'objectSid', 'objectClass', 'member;range=0-1499', 'ectisrv3CTIPhonePrimary']);
   });
 });
 
@@ -299,7 +299,7 @@ const sample: AdDumpObject = {
   objectGUID: '67071399-b41e-49c3-b5b8-f9426b6e621a',
   objectSid: 'S-1-5-21-3011321940-375677083-866486884-1103',
   objectClass: ['top', 'person', 'organizationalPerson', 'user'],
-  attributes: { extensionName: ['zeta', 'Grüße', 'alpha'], estosUCKey: { base64: ['77u//w=='] }, department: [] },
+  attributes: { extensionName: ['zeta', 'Grüße', 'alpha'], thumbnailPhoto: { base64: ['77u//w=='] }, department: [] },
 };
 
 describe('JSONL lines', () => {
@@ -309,7 +309,7 @@ describe('JSONL lines', () => {
     expect(line.indexOf('\n')).toBe(line.length - 1);
     const parsed = parseAdDumpLine(line.trimEnd());
     expect(parsed.attributes.extensionName).toEqual(['Grüße', 'alpha', 'zeta'].sort((a, b) => (a < b ? -1 : 1)));
-    expect(parsed.attributes.estosUCKey).toEqual({ base64: ['77u//w=='] });
+    expect(parsed.attributes.thumbnailPhoto).toEqual({ base64: ['77u//w=='] });
     expect(parsed.attributes.department).toEqual([]);
     expect(buildAdDumpLine(parsed)).toBe(line);
   });
@@ -338,24 +338,24 @@ describe('JSONL lines', () => {
 });
 
 describe('computeAdChanges', () => {
-  const live = { dn: 'CN=Müller\\, Jürgen,OU=Moved,DC=procall,DC=test', attributes: { extensionName: ['alpha', 'zeta', 'Grüße'], estosUCKey: ['AAAA'], department: ['Sales'] } };
+  const live = { dn: 'CN=Müller\\, Jürgen,OU=Moved,DC=procall,DC=test', attributes: { extensionName: ['alpha', 'zeta', 'Grüße'], thumbnailPhoto: ['AAAA'], department: ['Sales'] } };
 
   it('compares as sets and lists exactly what differs', () => {
     const changes = computeAdChanges(sample, live);
     expect(changes).toEqual([
-      { objectGUID: sample.objectGUID, dn: live.dn, dumpedDn: sample.dn, attribute: 'estosUCKey', isBinary: true, before: ['AAAA'], after: ['77u//w=='], added: ['77u//w=='], removed: ['AAAA'] },
-      { objectGUID: sample.objectGUID, dn: live.dn, dumpedDn: sample.dn, attribute: 'department', isBinary: false, before: ['Sales'], after: [], added: [], removed: ['Sales'] },
+      { objectGUID: sample.objectGUID, dn: live.dn, dumpedDn: sample.dn, attribute: 'thumbnailPhoto', isBinary: true, policy: 'replace', before: ['AAAA'], after: ['77u//w=='], added: ['77u//w=='], removed: ['AAAA'] },
+      { objectGUID: sample.objectGUID, dn: live.dn, dumpedDn: sample.dn, attribute: 'department', isBinary: false, policy: 'replace', before: ['Sales'], after: [], added: [], removed: ['Sales'] },
     ]);
   });
 
   it('finds nothing when only the order differs, and honours the attribute selection', () => {
-    expect(computeAdChanges(sample, { dn: sample.dn, attributes: { extensionName: ['zeta', 'alpha', 'Grüße'], estosUCKey: ['77u//w=='] } })).toEqual([]);
+    expect(computeAdChanges(sample, { dn: sample.dn, attributes: { extensionName: ['zeta', 'alpha', 'Grüße'], thumbnailPhoto: ['77u//w=='] } })).toEqual([]);
     expect(computeAdChanges(sample, live, ['DEPARTMENT']).map((c) => c.attribute)).toEqual(['department']);
   });
 
   it('sees a duplicated live value as a difference', () => {
-    const one: AdDumpObject = { ...sample, attributes: { extensionName: ['a'] } };
-    expect(computeAdChanges(one, { dn: 'x', attributes: { extensionName: ['a', 'a'] } })).toHaveLength(1);
+    const one: AdDumpObject = { ...sample, attributes: { ectisrv3CTILines: ['a'] } };
+    expect(computeAdChanges(one, { dn: 'x', attributes: { ectisrv3CTILines: ['a', 'a'] } })).toHaveLength(1);
   });
 });
 
@@ -385,7 +385,7 @@ describe('option checks happen before anything connects', () => {
     ['an attribute with options', { attributes: ['extensionName;binary'] }],
     ['objectGUID as attribute', { attributes: ['objectGUID'] }],
     ['a duplicate attribute', { attributes: ['extensionName', 'EXTENSIONNAME'] }],
-    ['a prefix with a wildcard', { attributes: { schemaPrefix: 'estos*' } }],
+    ['a prefix with a wildcard', { attributes: { schemaPrefix: 'ectisrv3*' } }],
     ['a bad object class', { objectClasses: ['user)(cn=*'] }],
     ['page size 0', { pageSize: 0 }],
     ['no password', { password: '' }],

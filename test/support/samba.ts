@@ -60,7 +60,11 @@ export function userDn(i: number): string {
   return `CN=${userName(i)},CN=Users,${BASE_DN}`;
 }
 
-/** The binary estosUCKey value of user i: starts with a UTF-8 BOM and holds bytes that are not UTF-8. */
+/**
+ * The binary pbTestKey value of user i: starts with a UTF-8 BOM and holds bytes that are not UTF-8.
+ * pbTestKey is the suite's own binary attribute (estos' schema reference lists no binary attribute):
+ * it keeps the byte-exact base64 path under test.
+ */
 export function userKey(i: number): Buffer {
   const b = Buffer.alloc(9);
   b.set([0xef, 0xbb, 0xbf, 0xff, 0xfe], 0);
@@ -68,16 +72,34 @@ export function userKey(i: number): Buffer {
   return b;
 }
 
+/** The mail domain of the test users' proxyAddresses. */
+export const MAIL_DOMAIN = 'procall.test';
+
+/**
+ * proxyAddresses of user i as Exchange and the UCServer leave them: a primary `SMTP:`, for some an
+ * alias `smtp:` and an `X500:`, and for every third user the SIP address the UCServer adds (vendor
+ * schema reference IDH_ADSCHEMA), for every ninth with the prefix in capitals (`SIP:`).
+ */
+export function userProxyAddresses(i: number): string[] {
+  const name = userName(i);
+  const out = [`SMTP:${name}@${MAIL_DOMAIN}`];
+  if (i % 2 === 0) out.push(`smtp:alias.${name}@${MAIL_DOMAIN}`);
+  if (i % 4 === 0) out.push(`X500:/o=ProcallTest/ou=Exchange/cn=Recipients/cn=${name}`);
+  if (i % 3 === 0) out.push(`${i % 9 === 0 ? 'SIP' : 'sip'}:${name}@${MAIL_DOMAIN}`);
+  return out;
+}
+
 /** The expected values of user i, as the data loader writes them (undefined = no value). */
-export function userValues(i: number): { extensionName: string[]; estosUCLine?: string; estosUCFeatures: string[]; estosUCKey?: Buffer } {
+export function userValues(i: number): { extensionName: string[]; proxyAddresses: string[]; ectisrv3CTIPhonePrimary?: string; ectisrv3CTILines: string[]; pbTestKey?: Buffer } {
   const extensionName = [`UCServer4:ext=${i}`];
   if (i % 10 === 0) extensionName.push(`Grüße aus München ${i}`);
   if (i % 13 === 0) extensionName.push(`\uFEFFstarts with a byte order mark ${i}`);
   return {
     extensionName,
-    estosUCLine: i % 7 === 0 ? `+49 89 ${i}` : undefined,
-    estosUCFeatures: i % 5 === 0 ? ['chat', 'voice', 'präsenz'] : [],
-    estosUCKey: i % 11 === 0 ? userKey(i) : undefined,
+    proxyAddresses: userProxyAddresses(i),
+    ectisrv3CTIPhonePrimary: i % 7 === 0 ? `+49 89 ${i}` : undefined,
+    ectisrv3CTILines: i % 5 === 0 ? [`tel:+49 89 ${i}`, `Leitung München ${i}`, `tel:+49 89 ${i}0`] : [],
+    pbTestKey: i % 11 === 0 ? userKey(i) : undefined,
   };
 }
 
@@ -92,30 +114,46 @@ function entry(dn: string, lines: string[]): string {
 }
 
 /**
- * The schema extension: three attributes with the prefix estosUC (text single, text multi, binary)
- * and a decoy estosMetaFlag, an auxiliary class holding them, attached to user and group.
+ * The attributes of estos' schema extension that the suites load, as named in the vendor's schema
+ * reference (UCServer Tools for Active Directory, page IDH_ADSCHEMA): integers and strings. The
+ * OIDs are the suite's own (estos' are not published there), as are syntax and multi-valuedness
+ * where the page does not say them (ectisrv3CTILines holds a list of devices: multi-valued here).
+ */
+export const ECTISRV3_ATTRIBUTES: ReadonlyArray<{ name: string; syntax: '2.5.5.9' | '2.5.5.12'; isSingleValued: boolean }> = [
+  { name: 'ectisrv3CTIEnabled', syntax: '2.5.5.9', isSingleValued: true },
+  { name: 'ectisrv3CTILines', syntax: '2.5.5.12', isSingleValued: false },
+  { name: 'ectisrv3CTILinesPermissions', syntax: '2.5.5.9', isSingleValued: true },
+  { name: 'ectisrv3CTIPhonePrimary', syntax: '2.5.5.12', isSingleValued: true },
+  { name: 'ectisrv3CTIPhoneSecondary', syntax: '2.5.5.12', isSingleValued: true },
+  { name: 'ectisrv3SchemaVersion', syntax: '2.5.5.9', isSingleValued: true },
+];
+
+/**
+ * The schema extension: estos' `ectisrv3…` attributes ({@link ECTISRV3_ATTRIBUTES}), the suite's
+ * binary pbTestKey and a decoy `ectisrvDecoy` (shares the first letters, not the prefix `ectisrv3`),
+ * in an auxiliary class attached to user (so also computer) and group. Samba accepts it offline
+ * with `dsdb:schema update allowed`.
  */
 export function buildSchemaLdif(): { attributes: string; classes: string; attach: string } {
-  const attr = (cn: string, name: string, oid: string, syntax: string, om: number, single: boolean): string =>
-    entry(`CN=${cn},${SCHEMA_DN}`, [
-      'objectClass: attributeSchema', `cn: ${cn}`, `lDAPDisplayName: ${name}`, `attributeID: ${oid}`,
-      `attributeSyntax: ${syntax}`, `oMSyntax: ${om}`, `isSingleValued: ${single ? 'TRUE' : 'FALSE'}`, `adminDisplayName: ${cn}`, 'searchFlags: 0',
+  const attr = (name: string, oid: string, syntax: string, single: boolean): string =>
+    entry(`CN=${name},${SCHEMA_DN}`, [
+      'objectClass: attributeSchema', `cn: ${name}`, `lDAPDisplayName: ${name}`, `attributeID: ${oid}`,
+      `attributeSyntax: ${syntax}`, `oMSyntax: ${syntax === '2.5.5.9' ? 2 : syntax === '2.5.5.10' ? 4 : 64}`, `isSingleValued: ${single ? 'TRUE' : 'FALSE'}`, `adminDisplayName: ${name}`, 'searchFlags: 0',
     ]);
-  const attributes = [
-    attr('estosUC-Line', 'estosUCLine', '1.3.6.1.4.1.99999.1.1', '2.5.5.12', 64, true),
-    attr('estosUC-Features', 'estosUCFeatures', '1.3.6.1.4.1.99999.1.2', '2.5.5.12', 64, false),
-    attr('estosUC-Key', 'estosUCKey', '1.3.6.1.4.1.99999.1.3', '2.5.5.10', 4, true),
-    attr('estos-MetaFlag', 'estosMetaFlag', '1.3.6.1.4.1.99999.1.4', '2.5.5.12', 64, true),
-  ].join('\n\n');
-  const classes = entry(`CN=estosUC-User,${SCHEMA_DN}`, [
-    'objectClass: classSchema', 'cn: estosUC-User', 'lDAPDisplayName: estosUCUser', 'governsID: 1.3.6.1.4.1.99999.2.1',
-    'subClassOf: top', 'objectClassCategory: 3', 'mayContain: estosUCLine', 'mayContain: estosUCFeatures', 'mayContain: estosUCKey',
-    'mayContain: estosMetaFlag', 'adminDisplayName: estosUC-User',
+  const all = [
+    ...ECTISRV3_ATTRIBUTES.map((a, i) => attr(a.name, `1.3.6.1.4.1.99999.1.${i + 1}`, a.syntax, a.isSingleValued)),
+    attr('pbTestKey', '1.3.6.1.4.1.99999.1.50', '2.5.5.10', true),
+    attr('ectisrvDecoy', '1.3.6.1.4.1.99999.1.51', '2.5.5.12', true),
+  ];
+  const names = [...ECTISRV3_ATTRIBUTES.map((a) => a.name), 'pbTestKey', 'ectisrvDecoy'];
+  const classes = entry(`CN=pbTestEctisrv3Aux,${SCHEMA_DN}`, [
+    'objectClass: classSchema', 'cn: pbTestEctisrv3Aux', 'lDAPDisplayName: pbTestEctisrv3Aux', 'governsID: 1.3.6.1.4.1.99999.2.1',
+    'subClassOf: top', 'objectClassCategory: 3', ...names.map((n) => `mayContain: ${n}`), 'adminDisplayName: pbTestEctisrv3Aux',
   ]);
   const attach = ['User', 'Group']
-    .map((c) => entry(`CN=${c},${SCHEMA_DN}`, ['changetype: modify', 'add: auxiliaryClass', 'auxiliaryClass: estosUCUser']))
+    .map((c) => entry(`CN=${c},${SCHEMA_DN}`, ['changetype: modify', 'add: auxiliaryClass', 'auxiliaryClass: pbTestEctisrv3Aux']))
     .join('\n\n');
-  return { attributes: `${attributes}\n`, classes: `${classes}\n`, attach: `${attach}\n` };
+  return { attributes: `${all.join('\n\n')}\n`, classes: `${classes}\n`, attach: `${attach}\n` };
 }
 
 /** Users, groups (one with `bigGroupMembers` members), computers and OU=Moved, as LDIF. */
@@ -123,10 +161,11 @@ export function buildDataLdif(data: SambaData): string {
   const out: string[] = [entry(`OU=Moved,${BASE_DN}`, ['objectClass: organizationalUnit'])];
   for (let i = 1; i <= data.users; i++) {
     const v = userValues(i);
-    const lines = ['objectClass: user', `sAMAccountName: ${userName(i)}`, ...v.extensionName.map((x) => ldifLine('extensionName', x))];
-    if (v.estosUCLine) lines.push(ldifLine('estosUCLine', v.estosUCLine));
-    for (const f of v.estosUCFeatures) lines.push(ldifLine('estosUCFeatures', f));
-    if (v.estosUCKey) lines.push(ldifLine('estosUCKey', v.estosUCKey));
+    const lines = ['objectClass: user', `sAMAccountName: ${userName(i)}`, ...v.extensionName.map((x) => ldifLine('extensionName', x)), ...v.proxyAddresses.map((x) => ldifLine('proxyAddresses', x))];
+    if (v.ectisrv3CTIPhonePrimary) lines.push(ldifLine('ectisrv3CTIPhonePrimary', v.ectisrv3CTIPhonePrimary));
+    for (const f of v.ectisrv3CTILines) lines.push(ldifLine('ectisrv3CTILines', f));
+    if (v.pbTestKey) lines.push(ldifLine('pbTestKey', v.pbTestKey));
+    if (i % 6 === 0) lines.push('ectisrvDecoy: not ProCall');
     out.push(entry(userDn(i), lines));
   }
   // A DN with an escaped comma and Umlauts, as real directories have.
@@ -141,7 +180,9 @@ export function buildDataLdif(data: SambaData): string {
   out.push(entry(`CN=bigGroup,CN=Users,${BASE_DN}`, ['objectClass: group', 'sAMAccountName: bigGroup', ...members]));
   for (let c = 1; c <= data.computers; c++) {
     const name = `PC${String(c).padStart(3, '0')}`;
-    out.push(entry(`CN=${name},CN=Computers,${BASE_DN}`, ['objectClass: computer', `sAMAccountName: ${name}$`, ldifLine('extensionName', `UCClient ${name}`)]));
+    const lines = ['objectClass: computer', `sAMAccountName: ${name}$`, ldifLine('extensionName', `UCClient ${name}`), `ectisrv3CTIEnabled: ${c % 2}`, 'ectisrv3SchemaVersion: 3'];
+    if (c % 2 === 1) lines.push(`ectisrv3CTIPhonePrimary: +49 89 100${c}`, `ectisrv3CTILinesPermissions: ${c}`);
+    out.push(entry(`CN=${name},CN=Computers,${BASE_DN}`, lines));
   }
   return `${out.join('\n\n')}\n`;
 }
