@@ -23,7 +23,7 @@ import { BASE_DN, type SambaDc, startLoadedSambaDc, startSambaDc } from '../../t
 import { option, median } from '../bench-support';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const ATTRIBUTES = ['extensionName', 'estosUCLine', 'estosUCFeatures', 'estosUCKey'];
+const ATTRIBUTES = ['extensionName', 'ectisrv3CTIPhonePrimary', 'ectisrv3CTILines', 'pbTestKey'];
 const FILTER = '(|(objectClass=user)(objectClass=group)(objectClass=computer))';
 
 

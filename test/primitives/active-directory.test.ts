@@ -19,7 +19,7 @@ import {
 import { isProcallBackupError, ProcallBackupError } from '../../lib/errors';
 import { Secret } from '../../lib/secret';
 import { describeWithTools } from '../support/tools';
-import { BASE_DN, ldapModify, ldbSearch, sambaTools, startSambaDc, userDn, userKey, userValues, type SambaDc } from '../support/samba';
+import { BASE_DN, ECTISRV3_ATTRIBUTES, ldapModify, ldbSearch, sambaTools, startSambaDc, userDn, userKey, userValues, type SambaDc } from '../support/samba';
 
 const DATA = { users: 1600, computers: 25, groups: 12, bigGroupMembers: 1600 };
 
@@ -91,7 +91,7 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
   let dc: SambaDc;
   let tmp: string;
   let conn: Pick<AdDumpOptions, 'url' | 'bindDn' | 'password' | 'tls'>;
-  const UC = ['extensionName', 'estosUCLine', 'estosUCFeatures', 'estosUCKey'];
+  const UC = ['extensionName', 'ectisrv3CTIPhonePrimary', 'ectisrv3CTILines', 'pbTestKey'];
 
   beforeAll(async () => {
     dc = await startSambaDc(DATA);
@@ -222,29 +222,57 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
 
     it('names attributes the schema does not know, and writes nothing', async () => {
       const file = path.join(tmp, 'unknown.jsonl');
-      const e = await expectError(dumpAdAttributes({ ...conn, baseDn: BASE_DN, attributes: ['extensionName', 'noSuchAttribute', 'estosUCTypo'], file }), 'PB_LDAP_UNKNOWN_ATTRIBUTE');
-      expect(e.data).toEqual({ unknown: ['noSuchAttribute', 'estosUCTypo'] });
+      const e = await expectError(dumpAdAttributes({ ...conn, baseDn: BASE_DN, attributes: ['extensionName', 'noSuchAttribute', 'ectisrv3Typo'], file }), 'PB_LDAP_UNKNOWN_ATTRIBUTE');
+      expect(e.data).toEqual({ unknown: ['noSuchAttribute', 'ectisrv3Typo'] });
       expect(e.message).toContain("'noSuchAttribute'");
       expect(e.fix).toBeTruthy();
       expect(existsSync(file) || existsSync(`${file}.partial`)).toBe(false);
     });
 
-    it('finds the schema extension by prefix and dumps binary values byte-exact as base64', async () => {
-      const r = await dumpAdAttributes({ ...conn, baseDn: BASE_DN, attributes: { schemaPrefix: 'estosUC' }, file: path.join(tmp, 'uc.jsonl') });
-      expect(r.attributes.map((a) => a.name)).toEqual(['estosUCFeatures', 'estosUCKey', 'estosUCLine']); // not estosMetaFlag
-      expect(r.attributes.find((a) => a.name === 'estosUCKey')).toMatchObject({ isBinary: true, isSingleValued: true, syntax: '2.5.5.10' });
-      expect(r.absentAttributes).toEqual([]);
+    it("finds estos' schema extension by prefix (not the decoy that shares its first letters)", async () => {
+      const r = await dumpAdAttributes({ ...conn, baseDn: BASE_DN, attributes: { schemaPrefix: 'ectisrv3' }, file: path.join(tmp, 'uc.jsonl') });
+      expect(r.attributes.map((a) => a.name)).toEqual(ECTISRV3_ATTRIBUTES.map((a) => a.name)); // not ectisrvDecoy, not pbTestKey
+      expect(r.selection).toEqual({ mode: 'prefix', schemaPrefix: 'ectisrv3' });
+      expect(r.attributes.find((a) => a.name === 'ectisrv3CTIEnabled')).toMatchObject({ isBinary: false, isSingleValued: true, syntax: '2.5.5.9' });
+      expect(r.absentAttributes).toEqual(['ectisrv3CTIPhoneSecondary']);
       const dumped = new Map(readDump(r.file).map((o) => [o.dn, o]));
       for (const i of [1, 5, 7, 11, 35, 77, 110, 1540]) {
         const v = userValues(i);
         const o = dumped.get(userDn(i))!;
-        expect(o.attributes.estosUCLine).toEqual(v.estosUCLine ? [v.estosUCLine] : []);
-        expect(o.attributes.estosUCFeatures).toEqual([...v.estosUCFeatures].sort());
-        expect(o.attributes.estosUCKey).toEqual({ base64: v.estosUCKey ? [v.estosUCKey.toString('base64')] : [] });
+        expect(o.attributes.ectisrv3CTIPhonePrimary).toEqual(v.ectisrv3CTIPhonePrimary ? [v.ectisrv3CTIPhonePrimary] : []);
+        expect(o.attributes.ectisrv3CTILines).toEqual([...v.ectisrv3CTILines].sort());
       }
+      const pc = dumped.get(`CN=PC003,CN=Computers,${BASE_DN}`)!;
+      expect(pc.attributes).toMatchObject({ ectisrv3CTIEnabled: ['1'], ectisrv3SchemaVersion: ['3'], ectisrv3CTIPhonePrimary: ['+49 89 1003'], ectisrv3CTILinesPermissions: ['3'] });
+    });
+
+    it('dumps binary values byte-exact as base64', async () => {
+      const r = await dumpAdAttributes({ ...conn, baseDn: BASE_DN, attributes: ['pbTestKey'], objectClasses: ['user'], file: path.join(tmp, 'key.jsonl') });
+      expect(r.attributes).toEqual([{ name: 'pbTestKey', syntax: '2.5.5.10', isBinary: true, isSingleValued: true }]);
+      const dumped = new Map(readDump(r.file).map((o) => [o.dn, o]));
+      for (const i of [1, 11, 22, 1540]) expect(dumped.get(userDn(i))!.attributes.pbTestKey).toEqual({ base64: userValues(i).pbTestKey ? [userKey(i).toString('base64')] : [] });
       // the BOM and the invalid UTF-8 bytes survive
-      const key = (dumped.get(userDn(11))!.attributes.estosUCKey as { base64: string[] }).base64[0];
+      const key = (dumped.get(userDn(11))!.attributes.pbTestKey as { base64: string[] }).base64[0];
       expect(Buffer.from(key, 'base64')).toEqual(userKey(11));
+    });
+
+    it("without an attribute list dumps ProCall's selection: every ectisrv3 value, every SIP entry, every extensionName", async () => {
+      const r = await dumpAdAttributes({ ...conn, baseDn: BASE_DN, file: path.join(tmp, 'procall.jsonl') });
+      expect(r.selection).toEqual({ mode: 'procall', schemaPrefix: 'ectisrv3', isSchemaExtended: true });
+      expect(r.attributes.map((a) => a.name)).toEqual([...ECTISRV3_ATTRIBUTES.map((a) => a.name), 'extensionName', 'proxyAddresses']);
+      const dumped = new Map(readDump(r.file).map((o) => [o.dn, o]));
+      for (let i = 1; i <= DATA.users; i++) {
+        const v = userValues(i);
+        const o = dumped.get(userDn(i))!;
+        expect(o.attributes.extensionName).toEqual([...v.extensionName].sort());
+        expect(o.attributes.proxyAddresses).toEqual([...v.proxyAddresses].sort());
+        expect(o.attributes.ectisrv3CTIPhonePrimary).toEqual(v.ectisrv3CTIPhonePrimary ? [v.ectisrv3CTIPhonePrimary] : []);
+        expect(o.attributes.ectisrv3CTILines).toEqual([...v.ectisrv3CTILines].sort());
+      }
+      const sip = [...dumped.values()].flatMap((o) => (o.attributes.proxyAddresses as string[]).filter((a) => /^sip:/i.test(a)));
+      expect(sip).toHaveLength(Math.floor(DATA.users / 3));
+      expect(sip.filter((a) => a.startsWith('SIP:'))).toHaveLength(Math.floor(DATA.users / 9));
+      expect(Object.keys(dumped.get(userDn(6))!.attributes)).not.toContain('ectisrvDecoy');
     });
 
     it('retrieves a group with more members than one range (ranged retrieval, member;range=...)', async () => {
@@ -357,9 +385,9 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
       // Change the directory with a real client: values, a binary value, a move, and an attribute not dumped.
       await ldapModify(dc, [
         `dn: ${userDn(20)}`, 'changetype: modify', 'replace: extensionName', 'extensionName: overwritten by another app', '-', 'replace: description', 'description: not ours', '',
-        `dn: ${userDn(21)}`, 'changetype: modify', 'replace: estosUCLine', 'estosUCLine: +1 555 0100', '',
-        `dn: ${userDn(14)}`, 'changetype: modify', 'delete: estosUCLine', '',
-        `dn: ${userDn(22)}`, 'changetype: modify', 'replace: estosUCKey', 'estosUCKey:: AAAA', '-', 'add: estosUCFeatures', 'estosUCFeatures: fax', '',
+        `dn: ${userDn(21)}`, 'changetype: modify', 'replace: ectisrv3CTIPhonePrimary', 'ectisrv3CTIPhonePrimary: +1 555 0100', '',
+        `dn: ${userDn(14)}`, 'changetype: modify', 'delete: ectisrv3CTIPhonePrimary', '',
+        `dn: ${userDn(22)}`, 'changetype: modify', 'replace: pbTestKey', 'pbTestKey:: AAAA', '-', 'add: ectisrv3CTILines', 'ectisrv3CTILines: fax', '',
         `dn: ${userDn(20)}`, 'changetype: modrdn', 'newrdn: CN=u00020', 'deleteoldrdn: 1', `newsuperior: OU=Moved,${BASE_DN}`, '',
       ].join('\n'));
       const movedDn = `CN=u00020,OU=Moved,${BASE_DN}`;
@@ -369,15 +397,16 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
       expect(plan.modifications).toBe(0);
       expect(plan.missing).toEqual([]);
       expect(plan.objectsChecked).toBe(before.size);
-      const summary = plan.changes.map((c) => [c.dn, c.attribute, c.before, c.after]).sort((a, b) => String(a[0]).localeCompare(String(b[0])) || String(a[1]).localeCompare(String(b[1])));
+      const summary = plan.changes.map((c) => [c.dn, c.attribute, c.policy, c.before, c.after]).sort((a, b) => String(a[0]).localeCompare(String(b[0])) || String(a[1]).localeCompare(String(b[1])));
       expect(summary).toEqual([
-        [userDn(14), 'estosUCLine', [], ['+49 89 14']],
-        [movedDn, 'extensionName', ['overwritten by another app'], ['Grüße aus München 20', 'UCServer4:ext=20']],
-        [userDn(21), 'estosUCLine', ['+1 555 0100'], ['+49 89 21']],
-        [userDn(22), 'estosUCFeatures', ['fax'], []],
-        [userDn(22), 'estosUCKey', [Buffer.from([0, 0, 0]).toString('base64')], [userKey(22).toString('base64')]],
+        [userDn(14), 'ectisrv3CTIPhonePrimary', 'replace', [], ['+49 89 14']],
+        // extensionName is shared: the dumped values come back, the other application's value stays
+        [movedDn, 'extensionName', 'add-missing', ['overwritten by another app'], ['overwritten by another app', 'Grüße aus München 20', 'UCServer4:ext=20']],
+        [userDn(21), 'ectisrv3CTIPhonePrimary', 'replace', ['+1 555 0100'], ['+49 89 21']],
+        [userDn(22), 'ectisrv3CTILines', 'replace', ['fax'], []],
+        [userDn(22), 'pbTestKey', 'replace', [Buffer.from([0, 0, 0]).toString('base64')], [userKey(22).toString('base64')]],
       ]);
-      expect(plan.changes.find((c) => c.dn === movedDn)).toMatchObject({ objectGUID: moved, dumpedDn: userDn(20), added: ['Grüße aus München 20', 'UCServer4:ext=20'], removed: ['overwritten by another app'] });
+      expect(plan.changes.find((c) => c.dn === movedDn)).toMatchObject({ objectGUID: moved, dumpedDn: userDn(20), added: ['Grüße aus München 20', 'UCServer4:ext=20'], removed: [] }); // the dump's order
 
       // The dry run wrote nothing.
       const still = await restoreAdAttributes({ ...conn, file });
@@ -392,7 +421,8 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
       expect(afterObjects.size).toBe(before.size);
       for (const [guid, o] of before) {
         const a = afterObjects.get(guid)!;
-        expect(a).toEqual(guid === moved ? { ...o, dn: movedDn } : o);
+        if (guid !== moved) expect(a).toEqual(o);
+        else expect(a).toEqual({ ...o, dn: movedDn, attributes: { ...o.attributes, extensionName: [...(o.attributes.extensionName as string[]), 'overwritten by another app'].sort() } });
       }
       const again = await restoreAdAttributes({ ...conn, file });
       expect(again.changes).toEqual([]);
@@ -400,6 +430,47 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
       // The attribute that was not dumped kept its new value.
       const [mv] = await ldbSearch(dc, '(sAMAccountName=u00020)', ['description']);
       expect(mv.description).toEqual(['not ours']);
+    });
+
+    it('after SIP and ectisrv3 values were deleted and Exchange changed SMTP entries, brings back the first two and keeps the SMTP changes', async () => {
+      const file = path.join(tmp, 'procall-before.jsonl');
+      await dumpAdAttributes({ ...conn, baseDn: BASE_DN, file });
+      const before = byGuid(readDump(file));
+      const proxiesOf = async (i: number): Promise<string[]> => ((await ldbSearch(dc, `(sAMAccountName=u${String(i).padStart(5, '0')})`, ['proxyAddresses']))[0]?.proxyAddresses ?? []).sort();
+      expect(await proxiesOf(36)).toEqual([...userValues(36).proxyAddresses].sort());
+      // users 30 (sip:), 36 (SIP:, X500) and 63 (sip:, ectisrv3CTIPhonePrimary): the UCServer's values deleted, Exchange's changed
+      await ldapModify(dc, [
+        `dn: ${userDn(30)}`, 'changetype: modify', 'delete: proxyAddresses', `proxyAddresses: sip:u00030@procall.test`, '-',
+        'delete: proxyAddresses', 'proxyAddresses: SMTP:u00030@procall.test', '-', 'add: proxyAddresses', 'proxyAddresses: SMTP:new.u00030@procall.test', 'proxyAddresses: smtp:u00030@procall.test', '-',
+        'delete: ectisrv3CTILines', '',
+        `dn: ${userDn(36)}`, 'changetype: modify', 'delete: proxyAddresses', 'proxyAddresses: SIP:u00036@procall.test', 'proxyAddresses: X500:/o=ProcallTest/ou=Exchange/cn=Recipients/cn=u00036', '-',
+        'add: proxyAddresses', 'proxyAddresses: smtp:added.by.exchange@procall.test', 'proxyAddresses: sip:not.from.backup@procall.test', '',
+        `dn: ${userDn(63)}`, 'changetype: modify', 'delete: proxyAddresses', 'proxyAddresses: SIP:u00063@procall.test', '-', 'delete: ectisrv3CTIPhonePrimary', '',
+      ].join('\n'));
+      const exchange30 = ['SMTP:new.u00030@procall.test', 'smtp:alias.u00030@procall.test', 'smtp:u00030@procall.test'];
+      const exchange36 = ['SMTP:u00036@procall.test', 'smtp:added.by.exchange@procall.test', 'smtp:alias.u00036@procall.test'];
+
+      const plan = await restoreAdAttributes({ ...conn, file });
+      const byDn = (dn: string, attribute: string) => plan.changes.find((c) => c.dn === dn && c.attribute === attribute);
+      expect(byDn(userDn(30), 'proxyAddresses')).toMatchObject({ policy: 'sip-values', added: ['sip:u00030@procall.test'], removed: [] });
+      expect(byDn(userDn(36), 'proxyAddresses')).toMatchObject({ policy: 'sip-values', added: ['SIP:u00036@procall.test'], removed: ['sip:not.from.backup@procall.test'] });
+      expect(byDn(userDn(30), 'ectisrv3CTILines')).toMatchObject({ policy: 'replace', before: [], after: [...userValues(30).ectisrv3CTILines].sort() });
+      expect(byDn(userDn(63), 'ectisrv3CTIPhonePrimary')).toMatchObject({ before: [], after: ['+49 89 63'] });
+      expect(plan.changes.every((c) => c.policy !== 'sip-values' || [...c.added, ...c.removed].every((v) => /^sip:/i.test(v)))).toBe(true);
+      expect(plan.objectsChanged).toBe(3);
+
+      const applied = await restoreAdAttributes({ ...conn, file, dryRun: false });
+      expect(applied.modifications).toBe(3);
+      expect(await proxiesOf(30)).toEqual([...exchange30, 'sip:u00030@procall.test'].sort());
+      expect(await proxiesOf(36)).toEqual([...exchange36, 'SIP:u00036@procall.test'].sort()); // the X500 that Exchange removed stays removed
+      expect(await proxiesOf(63)).toEqual([...userValues(63).proxyAddresses].sort());
+      const after = byGuid(readDump((await dumpAdAttributes({ ...conn, baseDn: BASE_DN, file: path.join(tmp, 'procall-after.jsonl') })).file));
+      for (const [guid, o] of before) {
+        const a = after.get(guid)!;
+        for (const name of ECTISRV3_ATTRIBUTES.map((x) => x.name)) expect(a.attributes[name]).toEqual(o.attributes[name]);
+        expect(a.attributes.extensionName).toEqual(o.attributes.extensionName);
+      }
+      expect((await restoreAdAttributes({ ...conn, file })).changes).toEqual([]);
     });
 
     it('reports objects that no longer exist, and restores only what `only` selects', async () => {
@@ -424,7 +495,7 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
       const rest = await restoreAdAttributes({ ...conn, file });
       expect(rest.changes.map((c) => c.objectGUID)).toEqual([b.objectGUID]);
 
-      const none = await restoreAdAttributes({ ...conn, file, dryRun: false, only: { attributes: ['estosUCLine'] } });
+      const none = await restoreAdAttributes({ ...conn, file, dryRun: false, only: { attributes: ['ectisrv3CTIPhonePrimary'] } });
       expect(none.changes).toEqual([]);
       expect(none.modifications).toBe(0);
     });

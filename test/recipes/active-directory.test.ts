@@ -14,7 +14,7 @@ import { restore } from '../../lib/recipes/restore';
 import { verifySet } from '../../lib/backup-set/verify';
 import { Secret } from '../../lib/secret';
 import { describeWithTools } from '../support/tools';
-import { BASE_DN, ldapModify, ldbSearch, sambaTools, startSambaDc, userDn, userName, userValues, type SambaDc } from '../support/samba';
+import { BASE_DN, ECTISRV3_ATTRIBUTES, ldapModify, ldbSearch, sambaTools, startSambaDc, userDn, userName, userValues, type SambaDc } from '../support/samba';
 
 const DATA = { users: 40, computers: 3, groups: 2, bigGroupMembers: 10 };
 
@@ -40,10 +40,10 @@ describeWithTools('recipes with Active Directory (Samba AD DC)', sambaTools(), (
     const conn = { url: dc.url, bindDn: dc.adminDn, password: new Secret(dc.adminPassword), tls: { caFile: dc.caFile } };
     const original = await extensionNameOf(10);
     expect(original.sort()).toEqual([...userValues(10).extensionName].sort());
-    const r = await backup({ runner, target: path.join(dir, 'target'), kind: 'manual', products: ['active-directory'], discovery: parseDiscovery({ computer: 'ADTEST', docs: {}, loaded: [] }), ad: { ...conn, baseDn: BASE_DN, attributes: ['extensionName'], parallelSearches: 3 } });
+    const r = await backup({ runner, target: path.join(dir, 'target'), kind: 'manual', products: ['active-directory'], discovery: parseDiscovery({ computer: 'ADTEST', docs: {}, loaded: [] }), ad: { ...conn, baseDn: BASE_DN, parallelSearches: 3 } });
     expect(r.manifest?.errors).toEqual([]);
     expect(r.status).toBe('complete');
-    expect(r.manifest?.artifacts.find((a) => a.id === 'active-directory.ad-attributes')).toMatchObject({ path: 'ad/active-directory.ad-attributes.jsonl', primitive: 'dumpAdAttributes', details: expect.objectContaining({ baseDn: BASE_DN, attributes: ['extensionName'] }) });
+    expect(r.manifest?.artifacts.find((a) => a.id === 'active-directory.ad-attributes')).toMatchObject({ path: 'ad/active-directory.ad-attributes.jsonl', primitive: 'dumpAdAttributes', details: expect.objectContaining({ baseDn: BASE_DN, attributes: [...ECTISRV3_ATTRIBUTES.map((a) => a.name), 'extensionName', 'proxyAddresses'], selection: { mode: 'procall', schemaPrefix: 'ectisrv3', isSchemaExtended: true } }) });
     // the manifest says how the dump read the directory: uSNCreated windows on the 3 connections asked for
     const details = r.manifest?.artifacts.find((a) => a.id === 'active-directory.ad-attributes')?.details as { objects: number; searches: { mode: string; connections: number; windows: number } };
     expect(details.searches).toMatchObject({ mode: 'usn-windows', connections: 3 });
@@ -56,6 +56,7 @@ describeWithTools('recipes with Active Directory (Samba AD DC)', sambaTools(), (
 
     await ldapModify(dc, `dn: ${userDn(10)}\nchangetype: modify\nreplace: extensionName\nextensionName: changed by another application\n`);
     expect(await extensionNameOf(10)).toEqual(['changed by another application']);
+    await ldapModify(dc, `dn: ${userDn(9)}\nchangetype: modify\ndelete: proxyAddresses\nproxyAddresses: SIP:u00009@procall.test\n-\nadd: proxyAddresses\nproxyAddresses: smtp:by.exchange@procall.test\n`);
 
     const plan = await restore({ set: r.path as string, runner, ad: conn });
     expect(plan.actions).toEqual([expect.stringMatching(/^write the dumped attributes of ".*active-directory\.ad-attributes\.jsonl" back to their objects \(by objectGUID\)$/)]);
@@ -63,6 +64,10 @@ describeWithTools('recipes with Active Directory (Samba AD DC)', sambaTools(), (
     const done = await restore({ set: r.path as string, runner, ad: conn, dryRun: false });
     expect(done.steps.filter((s) => s.status === 'failed')).toEqual([]);
     expect(done.status).toBe('restored');
-    expect((await extensionNameOf(10)).sort()).toEqual(original.sort());
+    // extensionName is shared: the dumped values come back, the other application's value stays
+    expect((await extensionNameOf(10)).sort()).toEqual([...original, 'changed by another application'].sort());
+    // proxyAddresses: the SIP address is back, Exchange's new entry stays
+    const proxies = (await ldbSearch(dc, `(sAMAccountName=${userName(9)})`, ['proxyAddresses']))[0].proxyAddresses.sort();
+    expect(proxies).toEqual([...userValues(9).proxyAddresses, 'smtp:by.exchange@procall.test'].sort());
   });
 });

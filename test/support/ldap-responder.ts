@@ -117,7 +117,7 @@ function user(i: number, base: string, usn: number): [string, Array<[string, Val
     ['objectSid', [sid]],
     ['objectClass', ['top', 'person', 'organizationalPerson', 'user']],
     ['extensionName', [`Grüße aus München ${i}`, `UCServer4:ext=${i}`]],
-    ['estosUCLine', [`+49 89 ${i}`]],
+    ['ectisrv3CTIPhonePrimary', [`+49 89 ${i}`]],
     ['uSNCreated', [String(usn)]],
   ]];
 }
