@@ -67,7 +67,7 @@ describe('validateConfig', () => {
     ['a pre-change kind in the file', { kind: 'pre-change' }, '$.kind', /--kind pre-change --reason/],
     ['both key sources', { encryption: { keyFile: 'k', passphraseFile: 'p' } }, '$.encryption', /Keep one of them/],
     ['sql auth without user', { sql: { config: { server: 's', database: 'd', auth: 'sql' } } }, '$.sql.config.user', /SQL login name/],
-    ['ad without attributes', { ad: { url: 'ldaps://dc', bindDn: 'b', baseDn: 'DC=x' } }, '$.ad.attributes', /extensionName/],
+    ['ad with both attributes and schemaPrefix', { ad: { url: 'ldaps://dc', bindDn: 'b', baseDn: 'DC=x', attributes: ['a'], schemaPrefix: 'ectisrv3' } }, '$.ad.schemaPrefix', /ectisrv3…, extensionName, proxyAddresses/],
     ['too many parallel LDAP searches', { ad: { url: 'ldaps://dc', bindDn: 'b', baseDn: 'DC=x', attributes: ['a'], parallelSearches: 17 } }, '$.ad.parallelSearches', /a whole number from 1 to 16/],
     ['a non-object document', ['target'], '$', /a JSON object such as/],
   ])('refuses %s, naming the field and the fix', (_label, value, field, fix) => {
@@ -75,6 +75,10 @@ describe('validateConfig', () => {
     const hit = problems.find((p) => p.field === field);
     expect(hit).toBeDefined();
     expect(hit?.fix).toMatch(fix);
+  });
+
+  it("accepts an ad block without attributes (ProCall's selection)", () => {
+    expect(validateConfig({ ad: { url: 'ldaps://dc', bindDn: 'b', baseDn: 'DC=x' } }, '/etc/pb').ad).toEqual({ url: 'ldaps://dc', bindDn: 'b', baseDn: 'DC=x' });
   });
 
   it('never echoes an inline secret in the error', () => {
