@@ -3,6 +3,7 @@
  * Recipes (backup, restore, runbook) only interpret this table; adding a product means adding an entry.
  */
 import { validationError } from '../errors';
+import { PRODUCT_FACTS as F, type ClientAppDataVariant } from '../product-facts';
 
 /** Every product (row) of the catalog. */
 export type ProductId =
@@ -36,11 +37,17 @@ export type RestorePhase = 'stop' | 'sql' | 'ad' | 'folders' | 'services' | 'reg
 /** The order of {@link RestorePhase}s (index = position). */
 export const RESTORE_PHASES: readonly RestorePhase[] = Object.freeze(['stop', 'sql', 'ad', 'folders', 'services', 'registry', 'start']);
 
-/** Which services a service role selects (display-name and executable globs, `*` wildcard, case-insensitive). */
+/**
+ * Which services a service role selects: first by the service names the vendor documents
+ * (`serviceNames`, sourced in {@link PRODUCT_FACTS}), then, as a fallback for names no source gives,
+ * by display-name and executable globs (`*` wildcard, case-insensitive).
+ */
 export interface ServiceRole {
   /** `ucserver`, `media-server`, `web-server`, `metadirectory`. */
   role: string;
-  /** Display-name globs, e.g. `estos UCServer*`. */
+  /** Service (key) names from a vendor source, matched first, e.g. `eucsrv`. */
+  serviceNames: readonly string[];
+  /** Display-name globs, e.g. `estos UCServer*` (fallback). */
   displayNames: readonly string[];
   /** Executable file-name globs, e.g. `UCServer*.exe`. */
   executables: readonly string[];
@@ -84,13 +91,15 @@ export interface FolderCapture extends CaptureBase {
   exclude?: readonly string[];
 }
 
-/** Each user's ProCall client folders (`%APPDATA%\estos\ProCall <Version>`), per profile. */
+/**
+ * Each user's ProCall client folders, per profile: `<AppData>\<vendor>\<product> <major>` for every
+ * vendor variant (estos and OEM builds), where `<AppData>` is the user's own (redirected) AppData
+ * folder, else `<profile>\AppData\Roaming`. Discovery finds them ({@link ClientProfile.clientFolders}).
+ */
 export interface UserFolderCapture extends CaptureBase {
   kind: 'user-folder';
-  /** Below the user's profile folder, e.g. `AppData\Roaming\estos`; every `ProCall*` folder in it. */
-  under: string;
-  /** Glob of the folder names taken from `under`. */
-  names: string;
+  /** The vendor/product variants of the client's AppData folder. */
+  variants: readonly ClientAppDataVariant[];
 }
 
 /** A single file copied as it is. */
@@ -180,26 +189,28 @@ export interface ProductEntry {
 
 /** The service roles that discovery looks for. */
 export const SERVICE_ROLES: readonly ServiceRole[] = Object.freeze([
-  { role: 'ucserver', displayNames: ['estos UCServer*', 'UCServer*', 'ProCall*Server*'], executables: ['UCServer*.exe', 'UCSrv*.exe'], definesRoot: 'UCROOT' },
-  { role: 'media-server', displayNames: ['*UC*Media*Server*'], executables: ['*MediaServ*.exe', 'ems*.exe'], definesRoot: 'MEDIAROOT' },
-  { role: 'web-server', displayNames: ['*UC*Web*Server*'], executables: ['*WebServ*.exe'] },
-  { role: 'metadirectory', displayNames: ['*MetaDirectory*'], executables: ['*MetaDir*.exe', 'EMD*.exe'], definesRoot: 'MDROOT' },
+  // Only the UCServer's service name has a source; the globs are the fallback (not vendor facts).
+  { role: 'ucserver', serviceNames: [F.ucserverServiceName.value], displayNames: [`${F.ucserverServiceDisplayName.value}*`, 'UCServer*', 'ProCall*Server*'], executables: ['UCServer*.exe', 'UCSrv*.exe'], definesRoot: 'UCROOT' },
+  { role: 'media-server', serviceNames: [], displayNames: ['*UC*Media*Server*'], executables: ['*MediaServ*.exe', 'ems*.exe'], definesRoot: 'MEDIAROOT' },
+  { role: 'web-server', serviceNames: [], displayNames: ['*UC*Web*Server*'], executables: ['*WebServ*.exe'] },
+  { role: 'metadirectory', serviceNames: [], displayNames: ['*MetaDirectory*'], executables: ['*MetaDir*.exe', 'EMD*.exe'], definesRoot: 'MDROOT' },
 ]);
 
-const UC_FOLDERS: readonly { id: string; title: string; isOptional: boolean; exclude?: readonly string[] }[] = [
-  { id: 'clientinstall', title: 'Client setup files and templates offered by the UCServer', isOptional: true },
-  { id: 'config', title: 'UCServer (and UC Web Server) configuration', isOptional: false },
-  { id: 'linestates', title: 'Line states', isOptional: true },
-  { id: 'logs', title: 'UCServer logs (rotated daily; can be large)', isOptional: true },
-  { id: 'pending', title: 'Pending jobs', isOptional: true },
-  { id: 'userstates', title: 'User presence states', isOptional: true },
-];
+/** The UCServer folders of the concept (the `database` folder is its own item: a setting, `<UCDB>`). */
+const UC_FOLDER_TITLES: Readonly<Record<string, { title: string; isOptional: boolean }>> = {
+  ClientInstall: { title: 'Client setup files and templates offered by the UCServer', isOptional: true },
+  config: { title: 'UCServer (and UC Web Server) configuration', isOptional: false },
+  linestates: { title: 'Line states', isOptional: true },
+  logs: { title: 'UCServer logs (rotated daily; can be large)', isOptional: true },
+  pending: { title: 'Pending jobs', isOptional: true },
+  userstates: { title: 'User presence states', isOptional: true },
+};
 
 const UCSERVER_CAPTURE: readonly CaptureItem[] = [
-  ...UC_FOLDERS.map((f): FolderCapture => ({ kind: 'folder', id: f.id, title: f.title, path: `<UCROOT>\\${f.id === 'clientinstall' ? 'ClientInstall' : f.id}`, isOptional: f.isOptional, phase: 'folders', isShadowCopyWanted: true })),
+  ...F.ucserverFolders.value.filter((f) => f !== 'database').map((f): FolderCapture => ({ kind: 'folder', id: f.toLowerCase(), title: UC_FOLDER_TITLES[f].title, path: `<UCROOT>\\${f}`, isOptional: UC_FOLDER_TITLES[f].isOptional, phase: 'folders', isShadowCopyWanted: true })),
   { kind: 'folder', id: 'database', title: 'UCServer local SQLite database files (open while the service runs: read through a shadow copy)', path: '<UCDB>', isOptional: false, phase: 'folders', isShadowCopyWanted: true },
-  { kind: 'registry', id: 'server-registry', title: 'UCServer settings', key: 'HKLM\\SOFTWARE\\ESTOS\\UCServer4\\Server', isOptional: false, phase: 'registry' },
-  { kind: 'user-registry', id: 'admin-registry', title: 'UCServer administration settings (per user)', subkey: 'SOFTWARE\\ESTOS\\UCServer4\\Admin', isOptional: true, phase: 'registry' },
+  { kind: 'registry', id: 'server-registry', title: 'UCServer settings', key: F.ucserverMachineKey.value, isOptional: false, phase: 'registry' },
+  { kind: 'user-registry', id: 'admin-registry', title: 'UCServer administration settings (per user)', subkey: F.ucserverAdminUserKey.value, isOptional: true, phase: 'registry' },
 ];
 
 /**
@@ -217,9 +228,10 @@ export const PRODUCT_CATALOG: readonly ProductEntry[] = Object.freeze([
     preconditions: ['The ProCall client is installed and not running for the users being restored.'],
     stopRoles: [],
     capture: [
-      { kind: 'registry', id: 'client-machine-registry', title: 'Client setup choices (UCServer host and port, enforced TLS, DNS records, server choice)', key: 'HKLM\\SOFTWARE\\WOW6432Node\\ESTOS\\UCServer4\\Client', isOptional: true, phase: 'registry' },
-      { kind: 'user-registry', id: 'client-user-registry', title: 'Client settings of each user', subkey: 'SOFTWARE\\ESTOS\\UCServer4\\Client', isOptional: true, phase: 'registry' },
-      { kind: 'user-folder', id: 'client-appdata', title: "Each user's ProCall client folders (%APPDATA%\\estos\\ProCall <Version>)", under: 'AppData\\Roaming\\estos', names: 'ProCall*', isOptional: true, phase: 'folders' },
+      { kind: 'registry', id: 'client-machine-registry', title: 'Client setup choices (UCServer host and port, enforced TLS, DNS records, server choice)', key: F.clientMachineKey.value, isOptional: true, phase: 'registry' },
+      { kind: 'user-registry', id: 'client-user-registry', title: 'Client settings of each user', subkey: F.clientUserKey.value, isOptional: true, phase: 'registry' },
+      { kind: 'user-registry', id: 'client-ctimain-registry', title: 'Further client settings of each user (CtiMain)', subkey: F.clientCtiMainKey.value, isOptional: true, phase: 'registry' },
+      { kind: 'user-folder', id: 'client-appdata', title: "Each user's ProCall client folders (%APPDATA%\\<vendor>\\<product> <major>, e.g. estos\\ProCall 8)", variants: F.clientAppDataVariants.value, isOptional: true, phase: 'folders' },
     ],
     skipped: [],
     manualBefore: ['client-not-running'],
@@ -266,8 +278,8 @@ export const PRODUCT_CATALOG: readonly ProductEntry[] = Object.freeze([
     preconditions: ['The UCServer (with its Media Server) is installed again.'],
     stopRoles: ['media-server'],
     capture: [
-      { kind: 'folder', id: 'media-etc', title: 'Media Server configuration (emswindows\\etc)', path: '<MEDIAROOT>\\emswindows\\etc', isOptional: false, phase: 'folders' },
-      { kind: 'file', id: 'media-logparams', title: 'Media Server log settings (logparams.txt)', path: '<MEDIAROOT>\\logparams.txt', isOptional: true, phase: 'folders' },
+      { kind: 'folder', id: 'media-etc', title: 'Media Server configuration (emswindows\\etc)', path: `<MEDIAROOT>\\${F.mediaEtcFolder.value}`, isOptional: false, phase: 'folders' },
+      { kind: 'file', id: 'media-logparams', title: 'Media Server log settings (logparams.txt)', path: `<MEDIAROOT>\\${F.mediaLogParamsFile.value}`, isOptional: true, phase: 'folders' },
       { kind: 'folder', id: 'media-logs', title: 'The log folder that logparams.txt names (only on request: include "media-logs"; discovered from logparams.txt, overridable with roots.MEDIALOGS)', path: '<MEDIALOGS>', isOptional: true, isDefault: false, phase: 'folders' },
     ],
     skipped: [],
@@ -311,9 +323,9 @@ export const PRODUCT_CATALOG: readonly ProductEntry[] = Object.freeze([
     preconditions: ['The identical MetaDirectory version is installed.'],
     stopRoles: ['metadirectory'],
     capture: [
-      { kind: 'folder', id: 'md-config', title: 'MetaDirectory configuration', path: '<MDROOT>\\config', isOptional: false, phase: 'folders' },
-      { kind: 'folder', id: 'md-database', title: 'MetaDirectory database', path: '<MDROOT>\\database', isOptional: false, phase: 'folders', isShadowCopyWanted: true },
-      { kind: 'folder', id: 'md-wwwroot', title: 'MetaDirectory web pages', path: '<MDROOT>\\wwwroot', isOptional: true, phase: 'folders' },
+      { kind: 'folder', id: 'md-config', title: 'MetaDirectory configuration', path: `<MDROOT>\\${F.metadirectoryFolders.value[0]}`, isOptional: false, phase: 'folders' },
+      { kind: 'folder', id: 'md-database', title: 'MetaDirectory database', path: `<MDROOT>\\${F.metadirectoryFolders.value[1]}`, isOptional: false, phase: 'folders', isShadowCopyWanted: true },
+      { kind: 'folder', id: 'md-wwwroot', title: 'MetaDirectory web pages', path: `<MDROOT>\\${F.metadirectoryFolders.value[2]}`, isOptional: true, phase: 'folders' },
       { kind: 'services', id: 'md-services', title: 'MetaDirectory service definitions', roles: ['metadirectory'], isOptional: true, phase: 'services' },
     ],
     skipped: [], manualBefore: ['install-identical-version'], manualAfter: [],
@@ -322,7 +334,7 @@ export const PRODUCT_CATALOG: readonly ProductEntry[] = Object.freeze([
     id: 'ecsta', row: 14, name: 'ECSTA TAPI drivers', order: 50, isVersionLocked: false, isAutoDetected: true,
     preconditions: ['Each ECSTA driver is installed again and the configuration dialog it opens was cancelled.'],
     stopRoles: [],
-    capture: [{ kind: 'registry', id: 'ecsta', title: 'The whole configuration of the ECSTA driver {ECSTA}', key: 'HKLM\\SOFTWARE\\ESTOS\\{ECSTA}', isOptional: false, phase: 'registry' }],
+    capture: [{ kind: 'registry', id: 'ecsta', title: 'The whole configuration of the ECSTA driver {ECSTA}', key: `${F.ecstaKeyParent.value}\\{ECSTA}`, isOptional: false, phase: 'registry' }],
     skipped: [], manualBefore: ['ecsta-install-driver'], manualAfter: ['ecsta-add-instance'],
   },
   {

@@ -11,6 +11,10 @@ import type { ReadScript, Runner } from '../powershell/runner';
 import { MISSING_KEY_CHECK, normalizeRegistryKey } from '../primitives/registry';
 import { parseRegFile, type RegFile, type RegKey } from '../primitives/reg-file';
 import { PRODUCT_CATALOG, SERVICE_ROLES, type ProductId, type ServiceRole } from './catalog';
+import { PRODUCT_FACTS, type ClientAppDataVariant } from '../product-facts';
+
+/** Below a user's hive: where Windows keeps the user's (possibly redirected) AppData folder. */
+export const USER_SHELL_FOLDERS_SUBKEY = 'Software\\Microsoft\\Windows\\CurrentVersion\\Explorer\\User Shell Folders';
 
 /** The registry keys discovery reads, in one script run. */
 export const DISCOVERY_KEYS = Object.freeze({
@@ -33,6 +37,8 @@ export interface DiscoveredService {
   executable: string | null;
   /** The role from {@link SERVICE_ROLES}: `ucserver`, `media-server`, `web-server`, `metadirectory`. */
   role: string;
+  /** `name`: a service name the vendor documents (e.g. `eucsrv`); `pattern`: the display-name/executable fallback; `override`: the caller's. */
+  matchedBy?: 'name' | 'pattern' | 'override';
 }
 
 /** One uninstall entry whose publisher or name is estos. */
@@ -59,8 +65,19 @@ export interface ClientProfile {
   /** The profile folder (Windows path, as in ProfileList with `%SystemDrive%` expanded). */
   profilePath: string;
   isLoaded: boolean;
-  /** `ProCall <Version>` folders found under `AppData\Roaming\estos` (Windows paths). */
+  /**
+   * The client's AppData folders found (Windows paths): `<AppData>\<vendor>\<product> <major>` for
+   * every variant in {@link PRODUCT_FACTS}.clientAppDataVariants (e.g. `estos\ProCall 8`, `mitel\businesscti 6`).
+   */
   clientFolders: string[];
+  /** The user's AppData (Roaming) folder that was searched (Windows path). */
+  appData?: string;
+  /**
+   * Where `appData` came from: `redirected` (the user's own `User Shell Folders\AppData`, expanded
+   * for that user), `default` (that value is the default or absent), `not-read` (the hive was not
+   * loaded: `<profile>\AppData\Roaming` assumed).
+   */
+  appDataSource?: 'redirected' | 'default' | 'not-read';
 }
 
 /** An installed product with its version. */
@@ -151,6 +168,8 @@ export interface RawDiscovery {
   computer: string;
   exports: { name: string; status: 'ok' | 'missing'; file: string }[];
   loaded: string[];
+  /** `User Shell Folders` of each loaded user hive (`HKU\<SID>`), exported to `file`. */
+  shellFolders?: { sid: string; status: 'ok' | 'missing'; file: string }[];
 }
 
 const DISCOVER_BODY = MISSING_KEY_CHECK + String.raw`
@@ -171,8 +190,21 @@ foreach ($line in ([string]$q.stdout -split '\r?\n')) {
   $t = $line.Trim()
   if ($t -match '^HKEY_USERS\\([^\\]+)$') { $loaded.Add($Matches[1]) }
 }
+# The AppData folder of each logged-on user, which folder redirection may have moved.
+$shell = New-Object 'System.Collections.Generic.List[object]'
+$n = 0
+foreach ($sid in @($loaded.ToArray())) {
+  if ($sid -notmatch '^S-1-5-21-[0-9-]+$') { continue }
+  $n++
+  $file = Join-Path ([string]$in.folder) ('shell-folders-' + $n + '.reg')
+  $key = 'HKU\' + $sid + '\' + [string]$in.shellFolders
+  $r = Invoke-PbTool reg @('export', $key, $file, '/y') -AllowExitCode @(0, 1)
+  $status = 'ok'
+  if ($r.exitCode -ne 0) { $status = 'missing' }
+  $shell.Add(@{ sid = $sid; status = $status; file = $file })
+}
 $computer = [Environment]::MachineName
-return @{ computer = $computer; exports = @($exports.ToArray()); loaded = @($loaded.ToArray()) }
+return @{ computer = $computer; exports = @($exports.ToArray()); loaded = @($loaded.ToArray()); shellFolders = @($shell.ToArray()) }
 `;
 
 /**
@@ -194,11 +226,11 @@ export function buildDiscoverScript(folder: string): ReadScript<RawDiscovery> {
     name: 'discover',
     effect: 'read',
     body: DISCOVER_BODY,
-    input: { keys },
+    input: { keys, folder, shellFolders: USER_SHELL_FOLDERS_SUBKEY },
     parse: (raw) => {
       const r = raw as Partial<RawDiscovery> | null;
       if (!r || !Array.isArray(r.exports) || !Array.isArray(r.loaded)) throw new ProcallBackupError('PB_PARSE', 'The discovery script returned no list of exports.', { command: 'discover' });
-      return { computer: String(r.computer ?? ''), exports: r.exports, loaded: r.loaded.map(String) };
+      return { computer: String(r.computer ?? ''), exports: r.exports, loaded: r.loaded.map(String), shellFolders: Array.isArray(r.shellFolders) ? r.shellFolders : [] };
     },
     timeoutMs: 300000,
   };
@@ -274,15 +306,19 @@ export function toLocalPath(windowsPath: string, pathMap: Readonly<Record<string
 }
 
 /**
- * Which catalog role a service has (pure); null when it is not an estos service.
+ * Which catalog role a service has (pure); null when it is not an estos service. A service name the
+ * vendor documents (`eucsrv`) decides first; display-name and executable globs are the fallback.
  *
  * @example
  * ```ts
+ * matchServiceRole({ name: 'eucsrv', displayName: null, executable: null })?.role; // 'ucserver'
  * matchServiceRole({ displayName: 'estos UCServer', executable: null })?.role; // 'ucserver'
  * ```
  */
-export function matchServiceRole(s: { displayName: string | null; executable: string | null }, roles: readonly ServiceRole[] = SERVICE_ROLES): ServiceRole | null {
+export function matchServiceRole(s: { name?: string; displayName: string | null; executable: string | null }, roles: readonly ServiceRole[] = SERVICE_ROLES): ServiceRole | null {
   const exe = s.executable ? lastPart(s.executable) : '';
+  const name = s.name?.toLowerCase();
+  if (name) for (const r of roles) if ((r.serviceNames ?? []).some((n) => n.toLowerCase() === name)) return r;
   for (const r of roles) {
     if (exe && r.executables.some((g) => globToRegExp(g).test(exe))) return r;
     if (s.displayName && r.displayNames.some((g) => globToRegExp(g).test(s.displayName as string))) return r;
@@ -295,6 +331,54 @@ export interface DiscoveryDocuments {
   computer: string;
   docs: Partial<Record<keyof typeof DISCOVERY_KEYS, RegFile>>;
   loaded: readonly string[];
+  /** By SID: the export of `HKU\<SID>\<USER_SHELL_FOLDERS_SUBKEY>` of each loaded user hive. */
+  shellFolders?: Readonly<Record<string, RegFile>>;
+}
+
+/**
+ * The user's AppData (Roaming) folder from the `User Shell Folders` export of that user's hive (pure):
+ * the `AppData` value with `%USERPROFILE%`, `%USERNAME%` and the machine-wide variables expanded for
+ * that user; undefined when the value is absent. `unknown` names a variable that cannot be expanded.
+ *
+ * @example
+ * ```ts
+ * resolveUserAppData(doc, { profilePath: 'C:\\Users\\anna', userName: 'anna' }); // { path: '\\\\fs01\\home$\\anna\\AppData\\Roaming' }
+ * ```
+ */
+export function resolveUserAppData(doc: RegFile | undefined, user: { profilePath: string; userName: string; systemDrive?: string }): { path: string } | { unknown: string } | undefined {
+  const key = doc?.keys.find((k) => !k.delete && k.path.toLowerCase().endsWith('\\user shell folders'));
+  const raw = stringValue(key, 'AppData');
+  if (!raw) return undefined;
+  const systemDrive = user.systemDrive ?? 'C:';
+  const personal = raw.replace(/%USERPROFILE%/gi, user.profilePath).replace(/%USERNAME%/gi, user.userName).replace(/%HOMEDRIVE%%HOMEPATH%/gi, user.profilePath);
+  const e = expandWindowsVariables(personal, systemDrive);
+  if ('unknown' in e) return { unknown: e.unknown };
+  return { path: e.value.replace(/\\+$/, '') };
+}
+
+/**
+ * The client's AppData folders below one AppData folder (reads the folders through `pathMap`):
+ * `<appData>\<vendor>\<product> <major>` for each variant, case-insensitive.
+ *
+ * @example
+ * ```ts
+ * findClientFolders('C:\\Users\\anna\\AppData\\Roaming', PRODUCT_FACTS.clientAppDataVariants.value, {}); // ['C:\\...\\estos\\ProCall 8']
+ * ```
+ */
+export function findClientFolders(appData: string, variants: readonly ClientAppDataVariant[], pathMap: Readonly<Record<string, string>>): string[] {
+  const out: string[] = [];
+  const byVendor = new Map<string, ClientAppDataVariant[]>();
+  for (const v of variants) byVendor.set(v.vendor.toLowerCase(), [...(byVendor.get(v.vendor.toLowerCase()) ?? []), v]);
+  const local = toLocalPath(appData, pathMap);
+  for (const vendorDir of safeReaddir(local)) {
+    const list = byVendor.get(vendorDir.toLowerCase());
+    if (!list || !isLocalDir(path.join(local, vendorDir))) continue;
+    const patterns = list.map((v) => new RegExp(`^${v.product.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\d[\\w.]*$`, 'i'));
+    for (const name of safeReaddir(path.join(local, vendorDir)).sort()) {
+      if (patterns.some((re) => re.test(name)) && isLocalDir(path.join(local, vendorDir, name))) out.push(`${appData}\\${vendorDir}\\${name}`);
+    }
+  }
+  return out;
 }
 
 /**
@@ -323,15 +407,17 @@ export function parseDiscovery(input: DiscoveryDocuments, overrides: DiscoverOve
     const displayName = stringValue(k, 'DisplayName');
     const executable = parseImagePath(imagePath);
     const overRole = Object.entries(overrides.services ?? {}).find(([, names]) => names.some((n) => n.toLowerCase() === name.toLowerCase()))?.[0];
-    const role = overRole ?? (overrides.services ? undefined : matchServiceRole({ displayName, executable }, roles)?.role);
-    if (role) services.push({ name, displayName, imagePath, executable, role });
+    const matched = overRole || overrides.services ? undefined : matchServiceRole({ name, displayName, executable }, roles);
+    const role = overRole ?? matched?.role;
+    const matchedBy = overRole ? 'override' : matched && (matched.serviceNames ?? []).some((n) => n.toLowerCase() === name.toLowerCase()) ? 'name' : 'pattern';
+    if (role) services.push({ name, displayName, imagePath, executable, role, matchedBy });
   }
   if (overrides.services) {
     overridden.push('services');
     for (const [role, names] of Object.entries(overrides.services)) {
       for (const n of names) if (!services.some((s) => s.name.toLowerCase() === n.toLowerCase())) {
         warnings.push(`The service '${n}' (${role}) given as override is not installed.`);
-        services.push({ name: n, displayName: null, imagePath: null, executable: null, role });
+        services.push({ name: n, displayName: null, imagePath: null, executable: null, role, matchedBy: 'override' });
       }
     }
   }
@@ -397,17 +483,34 @@ export function parseDiscovery(input: DiscoveryDocuments, overrides: DiscoverOve
     profiles = overrides.profiles.map((p) => ({ ...p, clientFolders: [...p.clientFolders] }));
   } else {
     const loaded = new Set(input.loaded.map((s) => s.toUpperCase()));
+    const shellFolders = new Map(Object.entries(input.shellFolders ?? {}).map(([sid, doc]) => [sid.toUpperCase(), doc]));
     profiles = [];
+    const notRead: string[] = [];
     for (const k of childKeys(input.docs.profiles, DISCOVERY_KEYS.profiles)) {
       const sid = lastPart(k.path);
       if (!/^S-1-5-21-/i.test(sid)) continue; // service accounts (S-1-5-18/19/20) run no ProCall client
       const image = stringValue(k, 'ProfileImagePath');
       if (!image) continue;
       const profilePath = image.replace(/%SystemDrive%/gi, systemDrive).replace(/\\+$/, '');
-      const estosDir = `${profilePath}\\AppData\\Roaming\\estos`;
-      const local = toLocalPath(estosDir, pathMap);
-      const clientFolders = isLocalDir(local) ? safeReaddir(local).filter((n) => /^ProCall/i.test(n) && isLocalDir(path.join(local, n))).sort().map((n) => `${estosDir}\\${n}`) : [];
-      profiles.push({ sid, userName: lastPart(profilePath), profilePath, isLoaded: loaded.has(sid.toUpperCase()), clientFolders });
+      const userName = lastPart(profilePath);
+      const isLoaded = loaded.has(sid.toUpperCase());
+      const fallback = `${profilePath}\\AppData\\Roaming`;
+      let appData = fallback;
+      let appDataSource: ClientProfile['appDataSource'] = isLoaded ? 'default' : 'not-read';
+      const own = resolveUserAppData(shellFolders.get(sid.toUpperCase()), { profilePath, userName, systemDrive });
+      if (own && 'unknown' in own) warnings.push(`The AppData folder of ${userName} uses ${own.unknown}, which cannot be expanded here; ${fallback} was searched instead. Give the user's folders with overrides.profiles.`);
+      else if (own && own.path.toLowerCase() !== fallback.toLowerCase()) {
+        appData = own.path;
+        appDataSource = 'redirected';
+      }
+      if (!isLoaded) notRead.push(userName);
+      const clientFolders = findClientFolders(appData, PRODUCT_FACTS.clientAppDataVariants.value, pathMap);
+      profiles.push({ sid, userName, profilePath, isLoaded, clientFolders, appData, appDataSource });
+    }
+    // Redirection seen for a logged-on user: logged-off users' AppData (their hive was not read) may be moved too.
+    const redirected = profiles.filter((p) => p.appDataSource === 'redirected');
+    if (redirected.length > 0 && notRead.length > 0) {
+      warnings.push(`AppData is redirected for ${redirected.map((p) => `${p.userName} (${p.appData})`).join(', ')}; the AppData of the logged-off user(s) ${notRead.join(', ')} could not be read and was assumed at <profile>\\AppData\\Roaming. Give their client folders with overrides.profiles, or back up while they are logged on.`);
     }
   }
 
@@ -628,7 +731,9 @@ export async function discover(runner: Runner, overrides: DiscoverOverrides = {}
       if (e.status !== 'ok' || !existsSync(e.file)) continue;
       docs[e.name as keyof typeof DISCOVERY_KEYS] = parseRegFile(readFileSync(e.file));
     }
-    return parseDiscovery({ computer: value.computer, docs, loaded: value.loaded }, overrides);
+    const shellFolders: Record<string, RegFile> = {};
+    for (const e of value.shellFolders ?? []) if (e.status === 'ok' && existsSync(e.file)) shellFolders[e.sid] = parseRegFile(readFileSync(e.file));
+    return parseDiscovery({ computer: value.computer, docs, loaded: value.loaded, shellFolders }, overrides);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

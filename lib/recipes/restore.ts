@@ -7,6 +7,7 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { ProcallBackupError, validationError } from '../errors';
+import { PRODUCT_FACTS } from '../product-facts';
 import { hashFile } from '../hash-file';
 import type { Runner, ReadScript, WriteScript } from '../powershell/runner';
 import { PowerShellRunner } from '../powershell/session';
@@ -208,11 +209,16 @@ export function buildServiceControlScript(action: 'stop' | 'start', names: reado
   };
 }
 
-const PROCESS_CHECK: ReadScript<{ running: string[] }> = {
+/** The client's process name (Get-Process takes it without `.exe`): `ECtiClient` (PRODUCT_FACTS.clientProcess). */
+export const CLIENT_PROCESS_NAME = PRODUCT_FACTS.clientProcess.value.replace(/\.exe$/i, '');
+
+/** The read script that lists the running ProCall client processes (their ids). */
+export const CLIENT_PROCESS_CHECK: ReadScript<{ running: string[] }> = {
   name: 'checkProcallClient',
   effect: 'read',
-  body: String.raw`$p = @(Get-Process -Name 'ProCall' -ErrorAction SilentlyContinue | ForEach-Object { [string]$_.Id })
+  body: String.raw`$p = @(Get-Process -Name ([string]$in.name) -ErrorAction SilentlyContinue | ForEach-Object { [string]$_.Id })
 return @{ running = $p }`,
+  input: { name: CLIENT_PROCESS_NAME },
   parse: (raw) => ({ running: Array.isArray((raw as { running?: unknown })?.running) ? ((raw as { running: string[] }).running) : [] }),
 };
 
@@ -632,7 +638,7 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
       }
     }
     if (products.includes('windows-client') && planned.some((p) => p.product === 'windows-client')) {
-      const { value } = await runner.run(PROCESS_CHECK);
+      const { value } = await runner.run(CLIENT_PROCESS_CHECK);
       if (value.running.length > 0) {
         const msg = `The ProCall client is running (process ids ${value.running.join(', ')}); its files must not be replaced while it runs.`;
         if (!options.force) throw new ProcallBackupError('PB_RESTORE_REFUSED', `${msg} Nothing was changed.`, { fix: 'Ask the users to quit ProCall (or end ProCall.exe), or pass force: true (CLI: --force).', command: 'restore' });
