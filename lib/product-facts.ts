@@ -113,7 +113,7 @@ export const PRODUCT_FACTS = Object.freeze({
     ] as readonly ClientAppDataVariant[],
     sources: [
       { concept: CLIENT, quote: '%APPDATA%\\estos\\ProCall <Version>' },
-      { url: APPDATA, says: 'The %APPDATA% folder is <vendor>\\<product> <major version>; variants estos\\procall, mitel\\businesscti, auerswald\\pbx callassist 2/3, avaya\\pro assistant, nfon\\ncti pro.' },
+      { url: APPDATA, says: 'The %APPDATA% folder is <vendor>\\<product> <major version>; variants estos\\procall, mitel\\businesscti, auerswald\\pbx callassist 2, auerswald\\pbx callassist 3, avaya\\pro assistant, nfon\\ncti pro.' },
     ],
   },
   ucserverServiceName: {

@@ -9,6 +9,7 @@ import { PowerShellRunner } from '../powershell/session';
 import type { Runner } from '../powershell/runner';
 import { discover, type DiscoverOverrides, type Discovery } from '../recipes/discover';
 import { backup, planBackup, type BackupOptions, type RecipeSqlDatabase } from '../recipes/backup';
+import { missingSqlWarnings } from '../recipes/versions';
 import { restore, verifyBackup, type RestoreSetOptions, type RestoreStepReport } from '../recipes/restore';
 import { PRODUCT_CATALOG, type ProductId } from '../recipes/catalog';
 import { listSets } from '../backup-set/list';
@@ -233,7 +234,8 @@ async function runDiscover(ctx: CommandContext): Promise<CommandOutcome> {
     `ECSTA drivers: ${d.ecstaDrivers.map((x) => x.name).join(', ') || 'none'}`,
     `Users with client data: ${d.profiles.filter((p) => p.clientFolders.length > 0).map((p) => p.userName).join(', ') || 'none'}`,
   ].join('\n');
-  return { result: discoveryResult(d), warnings: d.warnings, isFailed: false, summary };
+  const sql = ctx.settings.sql;
+  return { result: discoveryResult(d), warnings: [...d.warnings, ...missingSqlWarnings(d.products.map((p) => p.id), { chat: !!sql?.chat, config: !!sql?.config })], isFailed: false, summary };
 }
 
 async function runPlan(ctx: CommandContext): Promise<CommandOutcome> {

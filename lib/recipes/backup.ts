@@ -18,6 +18,8 @@ import { captureServiceConfig, writeServiceBackup } from '../primitives/service'
 import type { SqlConnectionOptions } from '../primitives/sql-server';
 import type { AdDumpOptions } from '../primitives/active-directory';
 import { PROCALL_AD_SELECTION } from '../primitives/ad-procall';
+import { missingSqlWarnings } from './versions';
+import { findUcserverHostsInTarget, mergeUcserverHosts } from './ucserver-hosts';
 import { createBackupSet, type BackupSetWriter } from '../backup-set/writer';
 import type { EncryptionOptions } from '../backup-set/crypto';
 import type { SetKind, ArtifactFolder } from '../backup-set/layout';
@@ -70,6 +72,12 @@ export interface BackupOptions {
   sql?: { chat?: RecipeSqlDatabase; config?: RecipeSqlDatabase };
   /** Active Directory attributes (#11). `file` is chosen by the recipe. */
   ad?: Omit<AdDumpOptions, 'file'>;
+  /**
+   * The other UCServer hosts of the multi-server setup (DataCenter), e.g. `['UC02', 'UC03']`: RESTORE.md
+   * names them in the database step (every UCServer must be stopped). Hosts whose sets are in the
+   * same target are found without it.
+   */
+  ucserverHosts?: readonly string[];
   /** Licence keys by component name, e.g. `{ 'ProCall Enterprise': new Secret('...') }`. */
   licences?: Readonly<Record<string, Secret | string>>;
   /** Encrypt every artifact (licence keys included). */
@@ -232,6 +240,7 @@ export function planBackup(discovery: Discovery, options: Pick<BackupOptions, 'p
       steps.push(...stepsFor(id, item, base, discovery, roots, skipped, warnings, options, vss));
     }
   }
+  warnings.push(...missingSqlWarnings(products, { chat: !!options.sql?.chat, config: !!options.sql?.config }));
   return { products, steps, skipped, warnings };
 }
 
@@ -239,7 +248,7 @@ function stepsFor(id: ProductId, item: CaptureItem, base: string, discovery: Dis
   const common = { product: id, item: item.id, isOptional: item.isOptional };
   switch (item.kind) {
     case 'registry': {
-      const keys = item.key.includes('{ECSTA}') ? discovery.ecstaDrivers.map((d) => ({ key: d.key, suffix: `.${safeName(d.name)}` })) : [{ key: item.key, suffix: '' }];
+      const keys = item.key.includes('{ECSTA}') ? discovery.ecstaDrivers.map((d) => ({ key: d.key, suffix: `.${safeName(d.name)}${d.view === 'wow6432' ? '.wow6432node' : ''}` })) : [{ key: item.key, suffix: '' }];
       if (keys.length === 0) skipped.push({ item: base, product: id, reason: 'No ECSTA driver is installed.', reasonDe: 'Es ist kein ECSTA-Treiber installiert.' });
       return keys.map(({ key, suffix }) => {
         const artifact = `registry/${base}${suffix}.reg`;
@@ -405,6 +414,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     };
     const profiles = plan.steps.some((s) => s.kind === 'user-registry') ? await listUserProfiles(options.runner) : [];
     const skippedAtRun: PlannedSkip[] = [];
+    const passwordServices: string[] = [];
     // One shadow copy per volume for the whole set: the folders on a volume are one point in time.
     const shadowCopies = options.shadowCopy !== 'never' && plan.steps.some((s) => s.isShadowCopyWanted) ? new ShadowCopySet(options.runner) : undefined;
     try {
@@ -413,7 +423,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
           limit(async () => {
             emit(step, 'start');
             try {
-              const outcome = await runStep(step, set, options, profiles, skippedAtRun, shadowCopies);
+              const outcome = await runStep(step, set, options, profiles, skippedAtRun, shadowCopies, passwordServices);
               done++;
               if (outcome === 'absent') emit(step, 'skipped', 'absent');
               else emit(step, 'done');
@@ -431,7 +441,9 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     }
     // The runbook describes exactly what was captured; written last before the manifest.
     const runbookFile = path.join(set.partialPath, 'RESTORE.md');
-    await writeFile(runbookFile, buildRunbook({ discovery, plan, skippedAtRun, host: set.host, name: set.name, kind: options.kind, reason: options.reason, createdAt: set.createdAt, isEncrypted: set.isEncrypted, setPath: set.finalPath }), 'utf8');
+    const hasDatabases = plan.steps.some((s) => s.kind === 'sql');
+    const ucserverHosts = hasDatabases ? mergeUcserverHosts(set.host, plan.products.includes('ucserver'), options.ucserverHosts ?? [], await findUcserverHostsInTarget(options.target)) : [];
+    await writeFile(runbookFile, buildRunbook({ discovery, plan, skippedAtRun, host: set.host, name: set.name, kind: options.kind, reason: options.reason, createdAt: set.createdAt, isEncrypted: set.isEncrypted, setPath: set.finalPath, passwordServices: [...passwordServices].sort(), ucserverHosts }), 'utf8');
     await set.record({ id: 'runbook', path: 'RESTORE.md', primitive: 'buildRunbook', product: 'licences', source: 'catalog + discovery', encrypt: false });
     const discoveryFile = path.join(set.partialPath, 'discovery.json');
     await writeFile(discoveryFile, `${JSON.stringify(discovery, null, 2)}\n`, 'utf8');
@@ -445,7 +457,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   }
 }
 
-async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOptions, profiles: UserProfile[], skippedAtRun: PlannedSkip[], shadowCopies?: ShadowCopySet): Promise<'ok' | 'absent'> {
+async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOptions, profiles: UserProfile[], skippedAtRun: PlannedSkip[], shadowCopies?: ShadowCopySet, passwordServices: string[] = []): Promise<'ok' | 'absent'> {
   const started = Date.now();
   const [folder, ...rest] = step.artifact.split('/');
   const file = (): string => set.artifactPath(folder as ArtifactFolder, rest.join('/'));
@@ -512,6 +524,8 @@ async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOp
       const dir = path.join(set.partialPath, 'services', step.product); // one folder per product: each has its own restore-services.ps1
       await mkdir(dir, { recursive: true });
       const capture = await captureServiceConfig(options.runner, { names: step.services, directory: dir });
+      // RESTORE.md asks for the password of exactly these: services that run under a user account
+      for (const s of capture.services) if (s.account?.isPasswordRequired) passwordServices.push(`${s.name} (${s.account.name})`);
       const written = writeServiceBackup(dir, capture);
       const warnings = [...capture.warnings];
       for (const f of written.files) await record(path.join(dir, f), { id: `${step.id}.${safeName(f)}`, primitive: 'captureServiceConfig', warnings: f === 'restore-services.ps1' ? warnings : [] });

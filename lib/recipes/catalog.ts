@@ -255,7 +255,7 @@ export const PRODUCT_CATALOG: readonly ProductEntry[] = Object.freeze([
     stopRoles: ['ucserver', 'media-server', 'web-server'],
     capture: [{ kind: 'services', id: 'services', title: 'Service definitions of the UCServer, UC Media Server and UC Web Server', roles: ['ucserver', 'media-server', 'web-server'], isOptional: true, phase: 'services' }],
     skipped: [{ id: 'volume-backup', reason: 'Disk mirroring, VM snapshots and volume backups recommended by the vendor are outside this library.', reasonDe: 'Plattenspiegelung, VM-Snapshots und Volume-Backups, die der Hersteller empfiehlt, liegen außerhalb dieser Bibliothek.' }],
-    manualBefore: ['repair-install'], manualAfter: ['service-passwords'],
+    manualBefore: [], manualAfter: ['service-passwords', 'repair-install'],
   },
   {
     id: 'enterprise', row: 5, name: 'ProCall Enterprise', order: 20, isVersionLocked: true, isAutoDetected: true, sameAs: 'datacenter',

@@ -12,6 +12,7 @@ import { MISSING_KEY_CHECK, normalizeRegistryKey } from '../primitives/registry'
 import { parseRegFile, type RegFile, type RegKey } from '../primitives/reg-file';
 import { PRODUCT_CATALOG, SERVICE_ROLES, type ProductId, type ServiceRole } from './catalog';
 import { PRODUCT_FACTS, type ClientAppDataVariant } from '../product-facts';
+import { editionOfName, productOfEdition, type ProcallEdition } from './versions';
 
 /** Below a user's hive: where Windows keeps the user's (possibly redirected) AppData folder. */
 export const USER_SHELL_FOLDERS_SUBKEY = 'Software\\Microsoft\\Windows\\CurrentVersion\\Explorer\\User Shell Folders';
@@ -56,6 +57,11 @@ export interface EcstaDriver {
   name: string;
   /** The full key to export. */
   key: string;
+  /**
+   * The registry view the key is in: `native` (`HKLM\SOFTWARE\ESTOS`) or `wow6432` (the 32-bit view,
+   * `HKLM\SOFTWARE\WOW6432Node\ESTOS`). A driver present in both has two entries, backed up apart.
+   */
+  view?: 'native' | 'wow6432';
 }
 
 /** A user profile with ProCall client data. */
@@ -106,6 +112,11 @@ export interface Discovery {
   /** Which fields were overridden by the caller. */
   overridden: string[];
   warnings: string[];
+  /**
+   * The UCServer edition the uninstall entries name (`business`, `enterprise`, `datacenter`,
+   * `infinity`, `nex`), `unknown` when they name none; absent without a UCServer.
+   */
+  edition?: ProcallEdition;
   /** What `<MEDIAROOT>\logparams.txt` said about the Media Server's log folder (absent when not read). */
   mediaLogs?: MediaLogParams;
 }
@@ -436,10 +447,15 @@ export function parseDiscovery(input: DiscoveryDocuments, overrides: DiscoverOve
   // ESTOS subkeys and ECSTA drivers (64-bit and 32-bit views).
   const estosChildren = [...childKeys(input.docs.estos, DISCOVERY_KEYS.estos), ...childKeys(input.docs.estos32, DISCOVERY_KEYS.estos32)];
   const estosKeys = estosChildren.map((k) => k.path);
-  let ecstaDrivers: EcstaDriver[] = estosChildren.filter((k) => /^ECSTA/i.test(lastPart(k.path))).map((k) => ({ name: lastPart(k.path), key: normalizeRegistryKey(k.path).short }));
+  const isEcsta = (name: string): boolean => name.toUpperCase().startsWith(PRODUCT_FACTS.ecstaKeyPrefix.value.toUpperCase());
+  const viewOf = (key: string): 'native' | 'wow6432' => (/\\WOW6432Node\\/i.test(key) ? 'wow6432' : 'native');
+  let ecstaDrivers: EcstaDriver[] = estosChildren.filter((k) => isEcsta(lastPart(k.path))).map((k) => ({ name: lastPart(k.path), key: normalizeRegistryKey(k.path).short, view: viewOf(k.path) }));
   if (overrides.ecstaDrivers) {
     overridden.push('ecstaDrivers');
-    ecstaDrivers = overrides.ecstaDrivers.map((n) => ecstaDrivers.find((d) => d.name.toLowerCase() === n.toLowerCase()) ?? { name: n, key: `HKLM\\SOFTWARE\\ESTOS\\${n}` });
+    ecstaDrivers = overrides.ecstaDrivers.flatMap((n) => {
+      const found = ecstaDrivers.filter((d) => d.name.toLowerCase() === n.toLowerCase());
+      return found.length ? found : [{ name: n, key: `${PRODUCT_FACTS.ecstaKeyParent.value}\\${n}`, view: 'native' as const }];
+    });
   }
   const hasKey = (sub: string): boolean => [input.docs.estos, input.docs.estos32].some((d) => d?.keys.some((k) => !k.delete && k.path.toUpperCase().endsWith(`\\ESTOS\\${sub}`.toUpperCase())));
 
@@ -451,7 +467,7 @@ export function parseDiscovery(input: DiscoveryDocuments, overrides: DiscoverOve
     if (s?.executable) roots[r.definesRoot] = rootFromExecutable(s.executable, r.definesRoot);
   }
   if (!roots.UCROOT) {
-    const loc = uninstall.find((u) => /UCServer|ProCall.*(Enterprise|DataCenter|Infinity)/i.test(u.displayName) && u.installLocation)?.installLocation;
+    const loc = uninstall.find((u) => /UCServer|ProCall.*(Enterprise|DataCenter|Infinity|Business|\bNEX\b)/i.test(u.displayName) && u.installLocation)?.installLocation;
     if (loc) roots.UCROOT = loc.replace(/\\+$/, '');
   }
   if (!roots.MDROOT) {
@@ -517,6 +533,7 @@ export function parseDiscovery(input: DiscoveryDocuments, overrides: DiscoverOve
   // Products.
   const version = (re: RegExp): string | null => uninstall.find((u) => re.test(u.displayName) && u.displayVersion)?.displayVersion ?? null;
   const found = new Map<ProductId, DiscoveredProduct>();
+  let edition: ProcallEdition | undefined;
   const add = (id: ProductId, evidence: string, v: string | null = null): void => {
     const p = found.get(id) ?? { id, version: null, evidence: [] };
     if (!p.evidence.includes(evidence)) p.evidence.push(evidence);
@@ -524,15 +541,17 @@ export function parseDiscovery(input: DiscoveryDocuments, overrides: DiscoverOve
     found.set(id, p);
   };
   const hasRole = (role: string): boolean => services.some((s) => s.role === role);
-  const ucVersion = version(/UCServer|ProCall.*(Enterprise|DataCenter|Infinity)/i);
-  const isUc = hasRole('ucserver') || hasKey('UCServer4\\Server') || uninstall.some((u) => /UCServer|ProCall.*(Enterprise|DataCenter|Infinity)/i.test(u.displayName));
+  const ucVersion = version(/UCServer|ProCall.*(Enterprise|DataCenter|Infinity|Business|\bNEX\b)/i);
+  const isUc = hasRole('ucserver') || hasKey('UCServer4\\Server') || uninstall.some((u) => /UCServer|ProCall.*(Enterprise|DataCenter|Infinity|Business|\bNEX\b)/i.test(u.displayName));
   if (isUc) {
     add('ucserver', hasRole('ucserver') ? 'service' : hasKey('UCServer4\\Server') ? 'registry' : 'uninstall', ucVersion);
-    const isDataCenter = uninstall.some((u) => /DataCenter|Infinity/i.test(u.displayName));
-    const edition: ProductId = isDataCenter ? 'datacenter' : 'enterprise';
-    if (!isDataCenter && !uninstall.some((u) => /Enterprise/i.test(u.displayName))) warnings.push('The UCServer edition could not be told from the uninstall entries; Enterprise is assumed (its backup is the same as DataCenter). Override with products.');
-    add(edition, 'uninstall', ucVersion);
-    if (isDataCenter) add('redis', 'edition');
+    const named = new Set(uninstall.map((u) => editionOfName(u.displayName)));
+    edition = (['infinity', 'datacenter', 'nex', 'business', 'enterprise'] as const).find((e) => named.has(e)) ?? 'unknown';
+    const product = productOfEdition(edition);
+    if (product) add(product, 'uninstall', ucVersion);
+    else warnings.push("The UCServer edition could not be told from the uninstall entries (none names Business, Enterprise, DataCenter, Infinity or NEX): its folders and registry are not backed up. Give the edition as products (config: $.products, e.g. [\"enterprise\"] or [\"datacenter\"]).");
+    if (edition === 'nex') warnings.push('ProCall NEX recognised: the backup concept does not cover it; its UCServer is backed up the way the concept gives for Enterprise (folders, registry, services).');
+    if (product === 'datacenter') add('redis', 'edition');
   }
   if (hasRole('media-server') || (roots.MEDIAROOT && isLocalDir(toLocalPath(roots.MEDIAROOT, pathMap)))) add('media-server', hasRole('media-server') ? 'service' : 'folder', ucVersion);
   if (hasRole('web-server')) add('web-server', 'service', ucVersion);
@@ -555,7 +574,7 @@ export function parseDiscovery(input: DiscoveryDocuments, overrides: DiscoverOve
     }
   }
   products.sort((a, b) => order(a.id) - order(b.id));
-  return { host: input.computer, products, roots, services, uninstall, estosKeys, ecstaDrivers, profiles, pathMap, overridden, warnings, ...(mediaLogs ? { mediaLogs } : {}) };
+  return { host: input.computer, products, roots, services, uninstall, estosKeys, ecstaDrivers, profiles, pathMap, overridden, warnings, ...(edition ? { edition } : {}), ...(mediaLogs ? { mediaLogs } : {}) };
 }
 
 /** What {@link parseLogParams} found: the folder and the line it came from, or why there is none. */

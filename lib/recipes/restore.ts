@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ProcallBackupError, validationError } from '../errors';
 import { PRODUCT_FACTS } from '../product-facts';
+import { compareVersions } from './versions';
 import { hashFile } from '../hash-file';
 import type { Runner, ReadScript, WriteScript } from '../powershell/runner';
 import { PowerShellRunner } from '../powershell/session';
@@ -117,7 +118,10 @@ export interface VersionCheck {
   product: string;
   backedUp: string | null;
   installed: string | null;
+  /** The versions are equal, compared numerically part by part ({@link compareVersions}). */
   isMatch: boolean;
+  /** Why there is no match: `not-recorded` (the set has no version), `not-installed`, or `different`. */
+  reason?: 'not-recorded' | 'not-installed' | 'different';
 }
 
 /** What {@link restore} returns. */
@@ -526,20 +530,22 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
     for (const p of manifest.products) {
       if (!products.includes(p.id)) continue;
       const entry = PRODUCT_CATALOG.find((c) => c.id === p.id);
-      if (!entry?.isVersionLocked || !p.version) continue;
+      if (!entry?.isVersionLocked) continue;
       const installed = current.products.find((c) => c.id === p.id)?.version ?? null;
-      versions.push({ product: p.id, backedUp: p.version, installed, isMatch: installed === p.version });
+      // no product is restored without a version check: a set that recorded none cannot be checked
+      const reason = !p.version ? 'not-recorded' : !installed ? 'not-installed' : compareVersions(installed, p.version) !== 0 ? 'different' : undefined;
+      versions.push({ product: p.id, backedUp: p.version ?? null, installed, isMatch: !reason, ...(reason ? { reason } : {}) });
     }
     const mismatched = versions.filter((x) => !x.isMatch);
-    const versionText = mismatched.map((m) => `${m.product}: backed up ${m.backedUp}, installed ${m.installed ?? 'not installed'}`).join('; ');
+    const versionText = mismatched.map((m) => (m.reason === 'not-recorded' ? `${m.product}: the set recorded no version (installed ${m.installed ?? 'not installed'}), so the identical version cannot be checked` : `${m.product}: backed up ${m.backedUp}, installed ${m.installed ?? 'not installed'}`)).join('; ');
     if (mismatched.length > 0 && !options.force) {
-      throw new ProcallBackupError('PB_VERSION_MISMATCH', `The installed versions differ from the backed-up ones (${versionText}); nothing was changed.`, {
-        fix: 'Install the identical versions first (the vendor requires them), or pass force: true (CLI: --force) to restore anyway.',
+      throw new ProcallBackupError('PB_VERSION_MISMATCH', `The installed versions differ from the backed-up ones or cannot be checked (${versionText}); nothing was changed.`, {
+        fix: 'Install the identical versions first (the vendor requires them), or pass force: true (CLI: --force) to restore anyway (for a set without versions: after checking the version by hand).',
         command: 'restore',
         data: { versions: mismatched as unknown as Record<string, unknown>[] },
       });
     }
-    report({ phase: 'check', id: 'check:versions', action: versions.map((x) => `${x.product} ${x.backedUp} = ${x.installed ?? 'not installed'}`).join('; ') || 'no version-locked product', status: mismatched.length ? 'failed' : 'done', message: mismatched.length ? `forced: ${versionText}` : undefined });
+    report({ phase: 'check', id: 'check:versions', action: versions.map((x) => `${x.product} ${x.backedUp ?? 'not recorded'} = ${x.installed ?? 'not installed'}`).join('; ') || 'no version-locked product', status: mismatched.length ? 'failed' : 'done', message: mismatched.length ? `forced: ${versionText}` : undefined });
     if (mismatched.length) warnings.push(`Restoring despite different versions (force): ${versionText}.`);
 
     // 4. Plan, in the catalog's order.

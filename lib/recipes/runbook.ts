@@ -10,7 +10,18 @@ import type { Discovery } from './discover';
 /** A runbook language. */
 export type RunbookLanguage = 'en' | 'de';
 
-/** Text of each manual step; `{name}`, `{version}`, `{services}`, `{drivers}`, `{root}` are filled in. */
+/**
+ * The order of the manual steps, whichever products they come from: the backup concept's restore
+ * order (install the identical version, cancel the "estos UCServer - Setup" wizard in its first
+ * dialog; then folders, service definitions, registry and the service start, which the automated
+ * restore does), databases only with every UCServer stopped.
+ */
+export const MANUAL_STEP_ORDER: readonly RunbookKey[] = Object.freeze([
+  'install-identical-version', 'cancel-setup-wizard', 'enterprise-zip', 'media-after-ucserver', 'ecsta-install-driver', 'client-not-running', 'stop-all-ucservers', 'ad-restore-scope',
+  'service-passwords', 'ecsta-add-instance', 'web-server-config', 'licence-keys', 'repair-install', 'reinstall-mobile', 'reinstall-macos', 'redis-volatile',
+] satisfies RunbookKey[]);
+
+/** Text of each manual step; `{name}`, `{version}`, `{services}`, `{hosts}`, `{accounts}`, `{drivers}`, `{root}` are filled in. */
 export const RUNBOOK_TEXTS: Readonly<Record<RunbookKey, Record<RunbookLanguage, string>>> = Object.freeze({
   'install-identical-version': {
     en: 'Install exactly version {version} of {name} (the vendor requires the identical version; restore refuses a different one unless forced).',
@@ -25,8 +36,8 @@ export const RUNBOOK_TEXTS: Readonly<Record<RunbookKey, Record<RunbookLanguage, 
     de: 'Startet der UCServer nicht, führen Sie zuerst eine Reparaturinstallation derselben Version aus; Dateien, die das Setup nicht mitbringt (Konfiguration, Datenbank), bleiben erhalten.',
   },
   'client-not-running': {
-    en: 'Make sure the ProCall client is not running for the users being restored (ask them to sign off, or end ProCall.exe).',
-    de: 'Stellen Sie sicher, dass der ProCall Client der wiederherzustellenden Benutzer nicht läuft (abmelden lassen oder ProCall.exe beenden).',
+    en: 'Make sure the ProCall client is not running for the users being restored (ask them to sign off, or end ECtiClient.exe).',
+    de: 'Stellen Sie sicher, dass der ProCall Client der wiederherzustellenden Benutzer nicht läuft (abmelden lassen oder ECtiClient.exe beenden).',
   },
   'reinstall-mobile': {
     en: 'ProCall Mobile (Android/iOS) keeps no server-side data: reinstall the app; the user signs in with the UCConnect ID from the invitation mail.',
@@ -41,12 +52,12 @@ export const RUNBOOK_TEXTS: Readonly<Record<RunbookKey, Record<RunbookLanguage, 
     de: 'Alternativ kann ein in der ProCall Enterprise Verwaltung erstellter Konfigurationsexport (zip) im Einrichtungsassistenten importiert werden, statt ihn abzubrechen. Dieses Backup wurde auf DataCenter-Art (Ordner und Registry) erstellt; das stellen die folgenden Schritte wieder her.',
   },
   'stop-all-ucservers': {
-    en: 'Stop EVERY UCServer of the multi-server environment (all hosts), not only this one, before the database is restored: {services}.',
-    de: 'Stoppen Sie JEDEN UCServer der Multi-Server-Umgebung (alle Hosts), nicht nur diesen, bevor die Datenbank zurückgespielt wird: {services}.',
+    en: 'Stop EVERY UCServer of the multi-server environment before the database is restored, not only this one: on {hosts} (here: {services}). Keep them stopped until the database restore is done.',
+    de: 'Stoppen Sie JEDEN UCServer der Multi-Server-Umgebung, nicht nur diesen, bevor die Datenbank zurückgespielt wird: auf {hosts} (hier: {services}). Sie bleiben gestoppt, bis die Datenbank zurückgespielt ist.',
   },
   'ad-restore-scope': {
-    en: 'Only the dumped attributes are written back, and only on the objects they came from (matched by objectGUID). Other applications may share extensionName: check before restoring.',
-    de: 'Zurückgeschrieben werden nur die gesicherten Attribute und nur an den Objekten, von denen sie stammen (per objectGUID). extensionName kann von anderen Anwendungen mitbenutzt werden: vorher prüfen.',
+    en: 'Only the dumped attributes are written back, and only on the objects they came from (matched by objectGUID). The ectisrv3 attributes get their dumped values; extensionName (shared with other applications) only gets the dumped values that are missing; in proxyAddresses (shared with Exchange) only sip: addresses are added or removed. Look at the dry run first.',
+    de: 'Zurückgeschrieben werden nur die gesicherten Attribute und nur an den Objekten, von denen sie stammen (per objectGUID). Die ectisrv3-Attribute erhalten die gesicherten Werte; extensionName (auch von anderen Anwendungen genutzt) erhält nur fehlende gesicherte Werte; in proxyAddresses (auch von Exchange genutzt) werden nur sip:-Adressen ergänzt oder entfernt. Zuerst den Probelauf ansehen.',
   },
   'ecsta-install-driver': {
     en: 'Install each ECSTA driver again ({drivers}) and cancel the configuration dialog it opens.',
@@ -57,8 +68,8 @@ export const RUNBOOK_TEXTS: Readonly<Record<RunbookKey, Record<RunbookLanguage, 
     de: 'Nach dem Registry-Import: In der Systemsteuerung "Telefon und Modem", Registerkarte "Erweitert" ("Phone Driver Options Advanced") von jedem ECSTA-Treiber ({drivers}) eine Treiberinstanz hinzufügen; sie übernimmt die wiederhergestellte Konfiguration.',
   },
   'service-passwords': {
-    en: 'Windows never reveals service account passwords, so the set has none. Re-enter the password of every service that runs under an account other than LocalSystem: {services}.',
-    de: 'Windows gibt Kennwörter von Dienstkonten nie heraus; das Backup enthält keine. Geben Sie das Kennwort jedes Dienstes, der nicht als LocalSystem läuft, erneut ein: {services}.',
+    en: 'Windows never reveals service account passwords, so the set has none. Re-enter the password of each service that runs under a user account: {accounts}.',
+    de: 'Windows gibt Kennwörter von Dienstkonten nie heraus; das Backup enthält keine. Geben Sie das Kennwort jedes Dienstes, der unter einem Benutzerkonto läuft, erneut ein: {accounts}.',
   },
   'licence-keys': {
     en: 'Re-enter the licence keys of every component after a reinstall. {licences}',
@@ -115,6 +126,13 @@ export interface RunbookInput {
   setPath?: string;
   /** Items skipped while the backup ran (absent sources), with their reasons in both languages. */
   skippedAtRun?: readonly PlannedSkip[];
+  /**
+   * Services that run under a user account, as `name (account)`, from the captured definitions: the
+   * password step names exactly these (and is left out when the list is empty). Unset: not known.
+   */
+  passwordServices?: readonly string[];
+  /** Every UCServer host the set knows of (this one, the caller's, the target's): the database step names them. */
+  ucserverHosts?: readonly string[];
 }
 
 function fill(text: string, values: Record<string, string>): string {
@@ -172,11 +190,13 @@ function section(input: RunbookInput, lang: RunbookLanguage): string {
   const products = input.plan.products.map((id) => PRODUCT_CATALOG.find((p) => p.id === id) as ProductEntry).sort((a, b) => a.order - b.order);
   const versionOf = (id: ProductId): string => input.discovery.products.find((p) => p.id === id)?.version ?? '-';
   const stopServices = [...new Set(products.flatMap((p) => p.stopRoles))].flatMap((role) => input.discovery.services.filter((s) => s.role === role).map((s) => s.name));
-  const drivers = input.discovery.ecstaDrivers.map((d) => d.name).join(', ') || h.none;
+  const drivers = input.discovery.ecstaDrivers.map((d) => (d.view === 'wow6432' ? `${d.name} (32-bit view)` : d.name)).join(', ') || h.none;
   const values = (p: ProductEntry): Record<string, string> => ({
     name: p.name,
     version: versionOf(p.id),
     services: stopServices.join(', ') || h.none,
+    hosts: input.ucserverHosts?.length ? input.ucserverHosts.join(', ') : input.host,
+    accounts: input.passwordServices ? input.passwordServices.join(', ') || h.none : lang === 'en' ? `every service of ${stopServices.join(', ') || h.none} that does not run as LocalSystem, LocalService or NetworkService` : `jeder Dienst von ${stopServices.join(', ') || h.none}, der nicht als LocalSystem, LocalService oder NetworkService läuft`,
     drivers,
     licences: input.plan.steps.some((s) => s.kind === 'licences') ? (lang === 'en' ? `They are in ${set}\\licences\\licences.json${input.isEncrypted ? '.pbenc (encrypted)' : ''}.` : `Sie liegen in ${set}\\licences\\licences.json${input.isEncrypted ? '.pbenc (verschlüsselt)' : ''}.`) : lang === 'en' ? 'This set holds no licence keys: get them from your licence documents.' : 'Dieses Backup enthält keine Lizenzschlüssel: aus den Lizenzunterlagen nehmen.',
   });
@@ -197,8 +217,11 @@ function section(input: RunbookInput, lang: RunbookLanguage): string {
   const seen = new Set<string>();
   const manualSteps = (which: 'manualBefore' | 'manualAfter'): void => {
     let n = 0;
-    for (const p of products) {
-      for (const key of p[which]) {
+    const rank = (key: RunbookKey): number => { const i = MANUAL_STEP_ORDER.indexOf(key); return i < 0 ? MANUAL_STEP_ORDER.length : i; };
+    const pairs = products.flatMap((p) => p[which].map((key) => ({ p, key }))).sort((a, b) => rank(a.key) - rank(b.key));
+    for (const { p, key } of pairs) {
+      {
+        if (key === 'service-passwords' && input.passwordServices && input.passwordServices.length === 0) continue;
         const text = fill(RUNBOOK_TEXTS[key][lang], values(p));
         if (seen.has(text)) continue;
         seen.add(text);

@@ -55,7 +55,7 @@ describe('catalog (data)', () => {
     expect(findProduct('media-server').capture.map((c) => c.id)).toEqual(['media-etc', 'media-logparams', 'media-logs']);
     expect(findProduct('metadirectory').capture.filter((c) => c.kind === 'folder').map((c) => (c as { path: string }).path)).toEqual(['<MDROOT>\\config', '<MDROOT>\\database', '<MDROOT>\\wwwroot']);
     expect(findProduct('ecsta').capture[0]).toMatchObject({ kind: 'registry', key: 'HKLM\\SOFTWARE\\ESTOS\\{ECSTA}' });
-    expect(findProduct('windows-client').capture.map((c) => c.kind)).toEqual(['registry', 'user-registry', 'user-folder']);
+    expect(findProduct('windows-client').capture.map((c) => c.kind)).toEqual(['registry', 'user-registry', 'user-registry', 'user-folder']);
     expect(findProduct('chat-database').stopRoles).toContain('ucserver');
   });
   it('every runbook key has an English and a German text; every phase is known', () => {
@@ -116,7 +116,7 @@ describe('parseDiscovery (the sample registry)', () => {
     expect(d.products.map((p) => [p.id, p.version])).toEqual([['datacenter', '9.0.0.1'], ['ecsta', SAMPLE_VERSIONS.ecsta]]);
     expect(d.roots.UCROOT).toBe('D:\\UC');
     expect(d.roots.UCDB).toBe('D:\\UC\\database');
-    expect(d.ecstaDrivers).toEqual([{ name: 'ECSTAX', key: 'HKLM\\SOFTWARE\\ESTOS\\ECSTAX' }]);
+    expect(d.ecstaDrivers).toEqual([{ name: 'ECSTAX', key: 'HKLM\\SOFTWARE\\ESTOS\\ECSTAX', view: 'native' }]);
     expect(d.services.map((s) => s.name)).toEqual(['UCServer']);
     expect(d.overridden.sort()).toEqual(['ecstaDrivers', 'products', 'profiles', 'roots.UCROOT', 'services', 'versions.datacenter']);
     expect(() => sampleDiscovery({ products: ['nope'] })).toThrow(/Unknown product "nope"/);
