@@ -389,7 +389,7 @@ export function findClientFolders(appData: string, variants: readonly ClientAppD
       if (patterns.some((re) => re.test(name)) && isLocalDir(path.join(local, vendorDir, name))) out.push(`${appData}\\${vendorDir}\\${name}`);
     }
   }
-  return out;
+  return out.sort((a, b) => (a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : 0));
 }
 
 /**
