@@ -6,20 +6,22 @@
  * Registry documents are built here; folders are real (a temp folder mapped as C: and as a share).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { normalizeRegistryKey } from '../../lib/primitives/registry';
-import type { RegFile, RegKey } from '../../lib/primitives/reg-file';
+import { serializeRegFile, type RegFile, type RegKey } from '../../lib/primitives/reg-file';
+import { RecordingRunner } from '../../lib/powershell/dry-run';
 import { findProduct } from '../../lib/recipes/catalog';
 import { DISCOVERY_KEYS, findClientFolders, matchServiceRole, parseDiscovery, resolveUserAppData, type DiscoveryDocuments } from '../../lib/recipes/discover';
-import { planBackup } from '../../lib/recipes/backup';
+import { backup, planBackup } from '../../lib/recipes/backup';
 import { buildRunbook, MANUAL_STEP_ORDER } from '../../lib/recipes/runbook';
-import { CLIENT_PROCESS_CHECK, CLIENT_PROCESS_NAME } from '../../lib/recipes/restore';
+import { CLIENT_PROCESS_CHECK, CLIENT_PROCESS_NAME, restore } from '../../lib/recipes/restore';
 import { compareVersions, editionOfName, missingSqlWarnings, productOfEdition } from '../../lib/recipes/versions';
 import { mergeUcserverHosts } from '../../lib/recipes/ucserver-hosts';
 import { PRODUCT_FACTS } from '../../lib/product-facts';
 import { newRunner } from '../support/pwsh';
+import { sampleRegistry, writeSampleFiles, SAMPLE_VERSIONS } from '../support/sample-installation';
 import { describeWithTools, findPwsh } from '../support/tools';
 
 const sz = (name: string, data: string) => ({ name, type: 'REG_SZ' as const, data });
@@ -228,4 +230,46 @@ describe("RESTORE.md: the concept's order, every UCServer host, passwords only w
     const [none] = md({ passwordServices: [] });
     expect(none).not.toContain('Re-enter the password');
   });
+});
+
+describe('restore: no product without a version check', () => {
+  let dir: string;
+  afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
+
+  /** The sample installation's discovery answered by a RecordingRunner (TEST DOUBLE for the Windows side), with or without versions. */
+  const runnerFor = (withVersions: boolean, installed?: string): RecordingRunner => new RecordingRunner((script) => {
+    if (script.name !== 'discover') throw new Error(`unexpected script ${script.name}`);
+    const all = sampleRegistry();
+    for (const k of all.keys) {
+      k.values = k.values.filter((v) => withVersions || v.name !== 'DisplayVersion');
+      if (installed) for (const v of k.values) if (v.name === 'DisplayVersion' && v.type === 'REG_SZ') v.data = installed;
+    }
+    const input = script.input as { keys: { key: string; name: string; file: string }[] };
+    const exports = input.keys.map((k) => {
+      const full = normalizeRegistryKey(k.key).full;
+      const keys = all.keys.filter((x) => x.path.toUpperCase().startsWith(`${full.toUpperCase()}\\`));
+      if (keys.length) writeFileSync(k.file, serializeRegFile({ format: 'regedit5', keys: [{ path: full, values: [] }, ...keys] }));
+      return { name: k.name, status: keys.length ? 'ok' : 'missing', file: k.file };
+    });
+    return { value: { computer: 'VERTEST', exports, loaded: [] } };
+  });
+
+  it('a set that recorded no version is refused with the reason, unless forced; versions compare numerically', async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'pb-facts-version-'));
+    writeSampleFiles(path.join(dir, 'drive_c'));
+    const overrides = { pathMap: { 'C:\\': path.join(dir, 'drive_c') } };
+    const unversioned = await backup({ runner: runnerFor(false), target: path.join(dir, 't1'), kind: 'manual', products: ['media-server'], overrides });
+    expect(unversioned.manifest?.products.find((p) => p.id === 'media-server')?.version).toBeUndefined();
+    const refused = await restore({ set: unversioned.path as string, runner: runnerFor(true), overrides }).then(() => undefined, (e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'PB_VERSION_MISMATCH', message: expect.stringContaining('media-server: the set recorded no version') });
+    const forced = await restore({ set: unversioned.path as string, runner: runnerFor(true), overrides, force: true });
+    expect(forced.versions).toEqual([{ product: 'media-server', backedUp: null, installed: SAMPLE_VERSIONS.ucserver, isMatch: false, reason: 'not-recorded' }]);
+    expect(forced.warnings).toEqual(expect.arrayContaining([expect.stringContaining('the set recorded no version')]));
+
+    const versioned = await backup({ runner: runnerFor(true), target: path.join(dir, 't2'), kind: 'manual', products: ['media-server'], overrides });
+    // 8.4.2.4567 installed as 8.4.2.4567.0: the same version, numerically
+    const same = await restore({ set: versioned.path as string, runner: runnerFor(true, `${SAMPLE_VERSIONS.ucserver}.0`), overrides });
+    expect(same.versions).toEqual([{ product: 'media-server', backedUp: SAMPLE_VERSIONS.ucserver, installed: `${SAMPLE_VERSIONS.ucserver}.0`, isMatch: true }]);
+    await expect(restore({ set: versioned.path as string, runner: runnerFor(true, '8.10.0.1'), overrides })).rejects.toMatchObject({ code: 'PB_VERSION_MISMATCH' });
+  }, 60000);
 });
