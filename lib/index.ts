@@ -57,3 +57,11 @@ export { formatTable, formatBytes, formatAgeHours, formatProgressLine, createPro
 // -- recipes: Media Server log folder (logparams.txt), SQL restore staging --
 export { parseLogParams, type MediaLogParams, type LogParamsResult, type ParseLogParamsOptions } from './recipes/discover';
 export type { RestoreSqlTarget } from './recipes/restore';
+// -- ProCall as it really is (issue 13): sourced product facts, AD policies, versions and editions --
+export { PRODUCT_FACTS, CONCEPT_SECTIONS, FACT_SOURCE_HOSTS, type ProductFact, type ProductFactSource, type ProductFactName, type ConceptSection, type ClientAppDataVariant } from './product-facts';
+export { PROCALL_AD_SELECTION, adValuePolicyOf, isSipProxyAddress, computeAdValueChange, type AdValuePolicy, type AdValueChange } from './primitives/ad-procall';
+export type { AdDumpSelection } from './primitives/active-directory';
+export { compareVersions, editionOfName, productOfEdition, missingSqlWarnings, type ProcallEdition } from './recipes/versions';
+export { resolveUserAppData, findClientFolders, USER_SHELL_FOLDERS_SUBKEY } from './recipes/discover';
+export { MANUAL_STEP_ORDER } from './recipes/runbook';
+export { findUcserverHostsInTarget, mergeUcserverHosts } from './recipes/ucserver-hosts';
