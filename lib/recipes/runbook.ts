@@ -28,8 +28,8 @@ export const RUNBOOK_TEXTS: Readonly<Record<RunbookKey, Record<RunbookLanguage, 
     de: 'Installieren Sie genau die Version {version} von {name} (der Hersteller verlangt die identische Version; restore lehnt eine andere ohne force ab).',
   },
   'cancel-setup-wizard': {
-    en: 'When the setup wizard of the UCServer starts after the installation, cancel it at its first dialog. Do not configure anything.',
-    de: 'Wenn nach der Installation der Einrichtungsassistent des UCServers startet, brechen Sie ihn beim ersten Dialog ab. Nichts konfigurieren.',
+    en: 'When the installation ends it starts "estos UCServer - Setup": cancel it at its first dialog. Do not configure anything.',
+    de: 'Am Ende der Installation startet "estos UCServer - Setup": brechen Sie ihn beim ersten Dialog ab. Nichts konfigurieren.',
   },
   'repair-install': {
     en: 'If the UCServer does not start, run a repair installation of the same version first; files that setup does not ship (configuration, database) survive it.',
