@@ -613,7 +613,9 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
         const { restoreAdAttributes } = require('../primitives/active-directory') as typeof import('../primitives/active-directory');
         try {
           const r = await restoreAdAttributes({ ...options.ad, file, dryRun: true, expectedSha256: a.sha256 });
-          adChecked.push(`${a.id}: ${r.objectsChanged} object(s) differ, ${r.missing.length} gone`);
+          const added = r.changes.reduce((n, c) => n + c.added.length, 0);
+          const removed = r.changes.reduce((n, c) => n + c.removed.length, 0);
+          adChecked.push(`${a.id}: ${r.objectsChanged} object(s) differ (${added} value(s) to add, ${removed} to remove; shared extensionName/proxyAddresses only value by value), ${r.missing.length} gone`);
         } catch (e) {
           const err = e instanceof ProcallBackupError ? e : undefined;
           const text = err?.fix ? err.message.slice(0, err.message.lastIndexOf(' Fix: ')) : (e as Error).message;
