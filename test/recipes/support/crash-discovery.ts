@@ -8,7 +8,7 @@ import { sampleRegistry } from '../../support/sample-installation';
 /** Folder products only: every step reads files, none runs a script. */
 export const CRASH_PRODUCTS: ProductId[] = ['enterprise', 'media-server', 'metadirectory', 'windows-client', 'licences'];
 /** The registry and service items of those products (they need reg.exe). */
-export const CRASH_EXCLUDE = ['server-registry', 'admin-registry', 'client-machine-registry', 'client-user-registry', 'md-services'];
+export const CRASH_EXCLUDE = ['server-registry', 'admin-registry', 'client-machine-registry', 'client-user-registry', 'client-ctimain-registry', 'md-services'];
 
 export function crashDiscovery(driveC: string): Discovery {
   const all = sampleRegistry();
