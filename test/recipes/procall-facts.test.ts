@@ -18,7 +18,8 @@ import { backup, planBackup } from '../../lib/recipes/backup';
 import { buildRunbook, MANUAL_STEP_ORDER } from '../../lib/recipes/runbook';
 import { CLIENT_PROCESS_CHECK, CLIENT_PROCESS_NAME, restore } from '../../lib/recipes/restore';
 import { compareVersions, editionOfName, missingSqlWarnings, productOfEdition } from '../../lib/recipes/versions';
-import { mergeUcserverHosts } from '../../lib/recipes/ucserver-hosts';
+import { findUcserverHostsInTarget, mergeUcserverHosts } from '../../lib/recipes/ucserver-hosts';
+import { createBackupSet } from '../../lib/backup-set/writer';
 import { PRODUCT_FACTS } from '../../lib/product-facts';
 import { newRunner } from '../support/pwsh';
 import { sampleRegistry, writeSampleFiles, SAMPLE_VERSIONS } from '../support/sample-installation';
@@ -272,4 +273,27 @@ describe('restore: no product without a version check', () => {
     expect(same.versions).toEqual([{ product: 'media-server', backedUp: SAMPLE_VERSIONS.ucserver, installed: `${SAMPLE_VERSIONS.ucserver}.0`, isMatch: true }]);
     await expect(restore({ set: versioned.path as string, runner: runnerFor(true, '8.10.0.1'), overrides })).rejects.toMatchObject({ code: 'PB_VERSION_MISMATCH' });
   }, 60000);
+});
+
+describe('the UCServer hosts a set knows of', () => {
+  it("finds the hosts whose newest set in the target holds a UCServer, and merges them with this host and the caller's", async () => {
+    const target = mkdtempSync(path.join(os.tmpdir(), 'pb-facts-hosts-'));
+    try {
+      const make = async (host: string, products: string[]): Promise<void> => {
+        const set = await createBackupSet({ target, host, kind: 'manual' });
+        for (const id of products) set.addProduct({ id, name: id, parameters: {} });
+        await set.finish();
+      };
+      await make('UC02', ['ucserver', 'datacenter']);
+      await make('MD01', ['metadirectory']);
+      await make('UC03', ['enterprise']);
+      mkdirSync(path.join(target, 'UC04', '20260101T000000Z-manual.partial'), { recursive: true }); // no finished set: not known
+      expect(await findUcserverHostsInTarget(target)).toEqual(['UC02', 'UC03']);
+      expect(await findUcserverHostsInTarget(path.join(target, 'missing'))).toEqual([]);
+      expect(mergeUcserverHosts('UC01', true, ['uc02', 'UC05'], ['UC02', 'UC03'])).toEqual(['UC01', 'uc02', 'UC05', 'UC03']);
+      expect(mergeUcserverHosts('MD01', false, [], ['UC02'])).toEqual(['UC02']);
+    } finally {
+      rmSync(target, { recursive: true, force: true });
+    }
+  });
 });
