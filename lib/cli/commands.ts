@@ -204,6 +204,7 @@ function backupOptionsOf(ctx: CommandContext, runner: Runner): BackupOptions {
     ...(sql.chat || sql.config ? { sql } : {}),
     ...(s.ad ? { ad: adOf(ctx) } : {}),
     ...(licences ? { licences } : {}),
+    ...(s.ucserverHosts ? { ucserverHosts: s.ucserverHosts } : {}),
     ...(s.concurrency ? { concurrency: s.concurrency } : {}),
     ...(s.shadowCopy ? { shadowCopy: s.shadowCopy } : {}),
   };

@@ -98,6 +98,8 @@ export interface CliConfig {
   ad?: CliAdConfig;
   /** JSON file `{ "<component>": "<licence key>" }` (else `PROCALL_BACKUP_LICENCES`). */
   licencesFile?: string;
+  /** The other UCServer hosts of a multi-server setup, named in RESTORE.md's database step (e.g. `["UC02", "UC03"]`). */
+  ucserverHosts?: string[];
   /** Restore: JSON file `{ "<service name>": "<password>" }` for services that run as a user account (else `PROCALL_BACKUP_SERVICE_PASSWORDS`). */
   servicePasswordsFile?: string;
   keep?: CliKeepConfig;
@@ -213,6 +215,7 @@ export const CONFIG_JSON_SCHEMA: JsonSchema = {
       },
     },
     licencesFile: PATH,
+    ucserverHosts: { ...STRINGS, description: 'a list of host names, e.g. ["UC02", "UC03"] (the other UCServers of the multi-server setup)' },
     servicePasswordsFile: PATH,
     keep: {
       type: 'object',

@@ -77,6 +77,11 @@ describe('validateConfig', () => {
     expect(hit?.fix).toMatch(fix);
   });
 
+  it('accepts the other UCServer hosts for RESTORE.md', () => {
+    expect(validateConfig({ ucserverHosts: ['UC02', 'UC03'] }, '/etc/pb').ucserverHosts).toEqual(['UC02', 'UC03']);
+    expect(problemsOf({ ucserverHosts: [''] }).map((p) => p.field)).toEqual(['$.ucserverHosts[0]']);
+  });
+
   it("accepts an ad block without attributes (ProCall's selection)", () => {
     expect(validateConfig({ ad: { url: 'ldaps://dc', bindDn: 'b', baseDn: 'DC=x' } }, '/etc/pb').ad).toEqual({ url: 'ldaps://dc', bindDn: 'b', baseDn: 'DC=x' });
   });
