@@ -1064,7 +1064,9 @@ async function resolveAttributes(session: AdSession, selection: AdAttributeSelec
     }
     return selection.map((n) => found.get(n.toLowerCase())!);
   }
-  const list = [...found.values()].filter((a) => !ALWAYS_DUMPED.some((f) => f.toLowerCase() === a.name.toLowerCase()));
+  // the filter asked the DC for the prefix; checked here too, so that no other attribute is ever taken for the extension's
+  const prefix = selection.schemaPrefix.toLowerCase();
+  const list = [...found.values()].filter((a) => a.name.toLowerCase().startsWith(prefix) && !ALWAYS_DUMPED.some((f) => f.toLowerCase() === a.name.toLowerCase()));
   if (list.length === 0 && !isNoneAllowed) {
     throw new ProcallBackupError('PB_LDAP_UNKNOWN_ATTRIBUTE', `The schema of ${session.url} has no attribute whose name starts with '${selection.schemaPrefix}'.`, {
       fix: "Check the prefix (estos' schema extension names its attributes ectisrv3…), or leave attributes unset: ProCall's selection takes the extension when present and extensionName and proxyAddresses always.",

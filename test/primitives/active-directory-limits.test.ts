@@ -95,4 +95,18 @@ describeWithTools('dumpAdAttributes against a server that enforces MaxPageSize (
     expect(sameUsn).toEqual([...sameUsn].sort());
     expect(createHash('sha256').update(readFileSync(r.result.file)).digest('hex')).toBe(r.result.sha256);
   });
+
+  it("without the schema extension, ProCall's selection is extensionName and proxyAddresses, and the dump says so", async () => {
+    const responder = await startLdapResponder({ key, cert, baseDn: BASE, objects: 30, schemaAttributes: ['extensionName', 'proxyAddresses', 'department'] });
+    try {
+      const result = await dumpAdAttributes({ url: `ldaps://127.0.0.1:${responder.port}`, bindDn: 'CN=backup,DC=limits,DC=test', password: new Secret('responder-accepts-any'), tls: { caFile }, baseDn: BASE, file: path.join(dir, 'no-extension.jsonl') });
+      expect(result.selection).toEqual({ mode: 'procall', schemaPrefix: 'ectisrv3', isSchemaExtended: false });
+      expect(result.attributes.map((a) => a.name)).toEqual(['extensionName', 'proxyAddresses']);
+      const first = parseAdDumpLine(readFileSync(result.file, 'utf8').split('\n')[0]);
+      expect(Object.keys(first.attributes)).toEqual(['extensionName', 'proxyAddresses']);
+      expect(first.attributes.extensionName).toHaveLength(2);
+    } finally {
+      await responder.close();
+    }
+  });
 });
