@@ -640,9 +640,9 @@ export function computeAdChanges(
     const isBinary = !Array.isArray(values);
     const policy = isBinary ? 'replace' : adValuePolicyOf(name);
     if (policy !== 'replace') {
-      const live = liveByLower.get(name.toLowerCase()) ?? [];
-      const change = computeAdValueChange(policy, live, values as string[]);
-      if (change) changes.push({ objectGUID: dumped.objectGUID, dn: liveDn, dumpedDn: dumped.dn, attribute: name, isBinary, policy, before: [...live], ...change });
+      const current = liveByLower.get(name.toLowerCase()) ?? [];
+      const change = computeAdValueChange(policy, current, values as string[]);
+      if (change) changes.push({ objectGUID: dumped.objectGUID, dn: liveDn, dumpedDn: dumped.dn, attribute: name, isBinary, policy, before: [...current], ...change });
       continue;
     }
     const after = [...(Array.isArray(values) ? values : values.base64)].sort(compareCodeUnits);
