@@ -13,7 +13,7 @@ import { normalizeRegistryKey } from '../../lib/primitives/registry';
 import { serializeRegFile, type RegFile, type RegKey } from '../../lib/primitives/reg-file';
 import { RecordingRunner } from '../../lib/powershell/dry-run';
 import { findProduct } from '../../lib/recipes/catalog';
-import { DISCOVERY_KEYS, findClientFolders, matchServiceRole, parseDiscovery, resolveUserAppData, type DiscoveryDocuments } from '../../lib/recipes/discover';
+import { DISCOVERY_KEYS, discover, findClientFolders, matchServiceRole, parseDiscovery, resolveUserAppData, type DiscoveryDocuments } from '../../lib/recipes/discover';
 import { backup, planBackup } from '../../lib/recipes/backup';
 import { buildRunbook, MANUAL_STEP_ORDER } from '../../lib/recipes/runbook';
 import { CLIENT_PROCESS_CHECK, CLIENT_PROCESS_NAME, restore } from '../../lib/recipes/restore';
@@ -24,6 +24,7 @@ import { PRODUCT_FACTS } from '../../lib/product-facts';
 import { newRunner } from '../support/pwsh';
 import { sampleRegistry, writeSampleFiles, SAMPLE_VERSIONS } from '../support/sample-installation';
 import { describeWithTools, findPwsh } from '../support/tools';
+import { createWinePrefix, findWine, runnerWithWine, wineReg, type WinePrefix } from '../support/wine';
 
 const sz = (name: string, data: string) => ({ name, type: 'REG_SZ' as const, data });
 const exp = (name: string, data: string) => ({ name, type: 'REG_EXPAND_SZ' as const, data });
@@ -296,4 +297,35 @@ describe('the UCServer hosts a set knows of', () => {
       rmSync(target, { recursive: true, force: true });
     }
   });
+});
+
+describeWithTools("discover() follows the logged-on user's redirected AppData (real pwsh, Wine's reg.exe and hive)", { pwsh: findPwsh(), wine: findWine() }, () => {
+  let prefix: WinePrefix;
+  let redirected: string;
+  beforeAll(async () => {
+    prefix = await createWinePrefix();
+    redirected = mkdtempSync(path.join(os.tmpdir(), 'pb-facts-redirect-'));
+  }, 180000);
+  afterAll(async () => {
+    await prefix?.dispose();
+    if (redirected) rmSync(redirected, { recursive: true, force: true });
+  });
+
+  it('reads User Shell Folders\\AppData from the hive in the one discovery script and finds the client folders there', async () => {
+    wineReg(prefix, ['add', 'HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Explorer\\User Shell Folders', '/v', 'AppData', '/t', 'REG_EXPAND_SZ', '/d', 'D:\\Redirected\\%USERNAME%\\Roaming', '/f']);
+    const runner = runnerWithWine(prefix);
+    try {
+      const first = await discover(runner, { pathMap: { 'C:\\': path.join(prefix.path, 'drive_c'), 'D:\\': redirected } });
+      const me = first.profiles.find((p) => p.isLoaded);
+      expect(me).toBeDefined();
+      expect(me).toMatchObject({ appDataSource: 'redirected', appData: `D:\\Redirected\\${me!.userName}\\Roaming`, clientFolders: [] });
+      mkdirSync(path.join(redirected, 'Redirected', me!.userName, 'Roaming', 'estos', 'ProCall 8'), { recursive: true });
+      mkdirSync(path.join(redirected, 'Redirected', me!.userName, 'Roaming', 'mitel', 'businesscti 6'), { recursive: true });
+      const again = await discover(runner, { pathMap: { 'C:\\': path.join(prefix.path, 'drive_c'), 'D:\\': redirected } });
+      expect(again.profiles.find((p) => p.sid === me!.sid)?.clientFolders).toEqual([`D:\\Redirected\\${me!.userName}\\Roaming\\estos\\ProCall 8`, `D:\\Redirected\\${me!.userName}\\Roaming\\mitel\\businesscti 6`]);
+      expect(again.products.map((p) => p.id)).toContain('windows-client');
+    } finally {
+      await runner.close();
+    }
+  }, 180000);
 });
