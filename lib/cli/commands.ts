@@ -227,7 +227,7 @@ function discoveryResult(d: Discovery): Record<string, unknown> {
 async function runDiscover(ctx: CommandContext): Promise<CommandOutcome> {
   const d = await discover(ctx.getRunner(), overridesOf(ctx.settings));
   const summary = [
-    `Host ${d.host}`,
+    `Host ${d.host}${d.edition ? `, edition ${d.edition}` : ''}`,
     formatTable(['Product', 'Version', 'Evidence'], d.products.map((p) => [p.id, p.version ?? '-', p.evidence.join(', ')])),
     '',
     formatTable(['Root', 'Folder'], Object.entries(d.roots)),

@@ -474,7 +474,9 @@ export function parseDiscovery(input: DiscoveryDocuments, overrides: DiscoverOve
     const loc = uninstall.find((u) => /MetaDirectory/i.test(u.displayName) && u.installLocation)?.installLocation;
     if (loc) roots.MDROOT = loc.replace(/\\+$/, '');
   }
-  if (roots.UCROOT && !roots.MEDIAROOT && isLocalDir(toLocalPath(`${roots.UCROOT}\\MediaService`, pathMap))) roots.MEDIAROOT = `${roots.UCROOT}\\MediaService`;
+  // the concept's example puts the Media Server below the UCServer folder (<UCROOT>\MediaService)
+  const mediaBelow = PRODUCT_FACTS.mediaDefaultRoot.value.slice(PRODUCT_FACTS.ucserverDefaultRoot.value.length + 1);
+  if (roots.UCROOT && !roots.MEDIAROOT && isLocalDir(toLocalPath(`${roots.UCROOT}\\${mediaBelow}`, pathMap))) roots.MEDIAROOT = `${roots.UCROOT}\\${mediaBelow}`;
   if (roots.UCROOT && !roots.UCDB) roots.UCDB = `${roots.UCROOT}\\database`;
   for (const [name, value] of Object.entries(overrides.roots ?? {})) {
     roots[name] = value.replace(/\\+$/, '');
