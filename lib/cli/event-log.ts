@@ -49,9 +49,10 @@ $source = [string]$in.source
 $log = 'Application'
 $registered = $false
 $method = 'EventLog.WriteEntry'
-if (Get-Command -Name Write-EventLog -ErrorAction SilentlyContinue) { $method = 'Write-EventLog' }
 try {
-  if ($method -eq 'Write-EventLog') {
+  # the *-EventLog cmdlets exist only in Windows PowerShell 5.1 (a guard the 5.1/7 check recognises)
+  if (Get-Command -Name Write-EventLog -ErrorAction SilentlyContinue) {
+    $method = 'Write-EventLog'
     if (-not [System.Diagnostics.EventLog]::SourceExists($source)) {
       New-EventLog -LogName $log -Source $source -ErrorAction Stop
       $registered = $true

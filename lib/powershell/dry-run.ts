@@ -1,4 +1,5 @@
 import { ProcallBackupError } from '../errors';
+import { recordScriptBody } from './record-bodies';
 import type { HostInfo, RunOptions, RunResult, Runner, Script } from './runner';
 
 /** One write that a dry run recorded instead of running. */
@@ -37,6 +38,7 @@ export function dryRun(inner: Runner): DryRunRunner {
     plan: () => actions.flatMap((a) => a.whatIf),
     async run<T>(script: Script<T>, options?: RunOptions): Promise<RunResult<T>> {
       if (script.effect === 'read') return inner.run(script, options);
+      recordScriptBody(script.name, script.body);
       actions.push({ script: script.name, whatIf: [...script.whatIf] });
       return { value: script.dryRunValue, warnings: [], stderr: '', durationMs: 0, host: DRY_RUN_HOST, dryRun: true };
     },
@@ -62,6 +64,7 @@ export class RecordingRunner implements Runner {
   async run<T>(script: Script<T>): Promise<RunResult<T>> {
     if (this.closed) throw new ProcallBackupError('PB_SESSION_CLOSED', 'RecordingRunner is closed.');
     this.calls.push(script as Script<unknown>);
+    recordScriptBody(script.name, script.body);
     const a = this.answer(script as Script<unknown>);
     if ('error' in a) throw a.error;
     const value = script.parse ? script.parse(a.value) : (a.value as T);

@@ -1,6 +1,7 @@
 import { ProcallBackupError } from '../errors';
 import { Secret, collectSecrets } from '../secret';
 import type { HostInfo, Script, ToolPaths } from './runner';
+import { recordScriptBody } from './record-bodies';
 import { RESULT_MARKER, WRAPPER_PS1 } from './wrapper';
 
 /** Default command vectors of the native tools scripts call through `Invoke-PbTool`. */
@@ -58,6 +59,8 @@ export function buildInvocation(script: Script<unknown>, tools: ToolPaths = {}):
   if (LONE_SURROGATE.test(script.body)) {
     throw new ProcallBackupError('PB_VALIDATION', `Script '${script.name}' contains an unpaired UTF-16 surrogate.`, { fix: 'Pass such values through input as a Buffer, not as script text.' });
   }
+  recordScriptBody('wrapper', WRAPPER_PS1);
+  recordScriptBody(script.name, script.body);
   const body = Buffer.from(script.body, 'utf8').toString('base64');
   const payload = encodePayload(script.input, tools);
   const line =

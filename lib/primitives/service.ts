@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import os from 'node:os';
 import path from 'node:path';
 import { ProcallBackupError, validationError } from '../errors';
+import { recordScriptBody } from '../powershell/record-bodies';
 import type { ReadScript, Runner, WriteScript } from '../powershell/runner';
 import type { Secret } from '../secret';
 import type { RegFile, RegValueEntry } from './reg-file';
@@ -525,6 +526,7 @@ export function writeServiceBackup(directory: string, capture: Pick<ServiceCaptu
     capture.services.map((s) => restoreSourceOf(s, s.securityDescriptor.sddl)),
     { origin },
   );
+  recordScriptBody('restore-services', ps1);
   writeAtomically(path.join(directory, 'restore-services.ps1'), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(ps1.replace(/\r?\n/g, '\r\n'), 'utf8')]));
   files.push('restore-services.ps1');
   return { directory, files };
