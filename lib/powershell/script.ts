@@ -1,5 +1,6 @@
 import { ProcallBackupError } from '../errors';
 import { Secret, collectSecrets } from '../secret';
+import { normalizePowerShellJson } from './json-dialect';
 import type { HostInfo, Script, ToolPaths } from './runner';
 import { recordScriptBody } from './record-bodies';
 import { RESULT_MARKER, WRAPPER_PS1 } from './wrapper';
@@ -88,7 +89,8 @@ export interface Envelope {
 
 /**
  * Finds the result envelope in a session's standard output (the last marker line wins; anything
- * the script printed before it is returned as `other`).
+ * the script printed before it is returned as `other`). Accepts the JSON of Windows PowerShell 5.1
+ * and of PowerShell 7 and returns the value in the 7 form ({@link normalizePowerShellJson}).
  */
 export function parseEnvelope(stdout: string): { envelope: Envelope; other: string } {
   const at = stdout.lastIndexOf(RESULT_MARKER);
@@ -109,6 +111,9 @@ export function parseEnvelope(stdout: string): { envelope: Envelope; other: stri
   if (typeof envelope !== 'object' || envelope === null || typeof envelope.ok !== 'boolean') {
     throw new ProcallBackupError('PB_PARSE', 'The PowerShell result envelope has no ok field.', { stdout: stdout.slice(-4000) });
   }
+  // Windows PowerShell 5.1 and PowerShell 7 write JSON differently: every parse sees the 7 form
+  envelope.value = normalizePowerShellJson(envelope.value);
+  if (envelope.error?.data) envelope.error.data = normalizePowerShellJson(envelope.error.data) as NonNullable<Envelope['error']>['data'];
   envelope.warnings = Array.isArray(envelope.warnings) ? envelope.warnings.map(String) : envelope.warnings == null ? [] : [String(envelope.warnings)];
   const other = (stdout.slice(0, at) + (end < 0 ? '' : stdout.slice(end + 1))).trim();
   return { envelope, other };
