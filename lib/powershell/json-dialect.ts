@@ -19,29 +19,51 @@
  * longer serialized"), learn.microsoft.com/powershell/module/microsoft.powershell.utility/convertto-json.
  */
 
-const MS_DATE = /^\/Date\((-?\d+)([+-]\d{4})?\)\/$/;
+const MS_DATE_TOKEN = /^"\\\/Date\((-?\d+)([+-]\d{4})?\)\\\/"$/;
 const STRING_ETS_KEYS = new Set(['value', 'PSPath', 'PSParentPath', 'PSChildName', 'PSDrive', 'PSProvider', 'ReadCount']);
 
-/** `"\/Date(ms)\/"` (5.1) → ISO 8601; other strings unchanged. The optional offset only says which zone the writer was in. */
-export function normalizeJsonDate(text: string): string {
-  const m = MS_DATE.exec(text);
-  if (!m) return text;
-  const date = new Date(Number(m[1]));
-  return Number.isNaN(date.getTime()) ? text : date.toISOString();
+/**
+ * Rewrites 5.1's date tokens `"\/Date(ms)\/"` in JSON text as ISO 8601 strings (pure). Only the escaped
+ * form is a date: a string that merely reads `/Date(1)/` is written without the backslashes by both
+ * dialects and stays a string. The optional offset only says which zone the writer was in.
+ *
+ * @example
+ * ```ts
+ * normalizeJsonDates('{"at":"\\/Date(0)\\/","text":"/Date(0)/"}'); // '{"at":"1970-01-01T00:00:00.000Z","text":"/Date(0)/"}'
+ * ```
+ */
+export function normalizeJsonDates(json: string): string {
+  if (!json.includes('\\/Date(')) return json;
+  let out = '';
+  let last = 0;
+  for (let i = 0; i < json.length; i++) {
+    if (json[i] !== '"') continue;
+    // a string token: find its closing quote (skipping escapes)
+    let j = i + 1;
+    while (j < json.length && json[j] !== '"') j += json[j] === '\\' ? 2 : 1;
+    const m = MS_DATE_TOKEN.exec(json.slice(i, j + 1));
+    const date = m ? new Date(Number(m[1])) : undefined;
+    if (date && !Number.isNaN(date.getTime())) {
+      out += `${json.slice(last, i)}"${date.toISOString()}"`;
+      last = j + 1;
+    }
+    i = j;
+  }
+  return out + json.slice(last);
 }
 
 /**
  * Turns a value parsed from Windows PowerShell 5.1's or PowerShell 7's ConvertTo-Json output into the
- * PowerShell 7 form (pure; returns a new value, the input is not changed).
+ * PowerShell 7 form (pure; returns a new value, the input is not changed). Dates are rewritten in the
+ * text before parsing ({@link normalizeJsonDates}).
  *
  * @example
  * ```ts
- * normalizePowerShellJson({ at: '/Date(1700000000000)/', list: { value: ['a'], Count: 1 } });
- * // { at: '2023-11-14T22:13:20.000Z', list: ['a'] }
+ * normalizePowerShellJson({ list: { value: ['a'], Count: 1 }, at: { value: '2025-12-05T00:00:00.000Z', DisplayHint: 2, DateTime: 'Friday, ...' } });
+ * // { list: ['a'], at: '2025-12-05T00:00:00.000Z' }
  * ```
  */
 export function normalizePowerShellJson(value: unknown): unknown {
-  if (typeof value === 'string') return normalizeJsonDate(value);
   if (Array.isArray(value)) return value.map(normalizePowerShellJson);
   if (value === null || typeof value !== 'object') return value;
   const o = value as Record<string, unknown>;

@@ -1,6 +1,6 @@
 import { ProcallBackupError } from '../errors';
 import { Secret, collectSecrets } from '../secret';
-import { normalizePowerShellJson } from './json-dialect';
+import { normalizeJsonDates, normalizePowerShellJson } from './json-dialect';
 import type { HostInfo, Script, ToolPaths } from './runner';
 import { recordScriptBody } from './record-bodies';
 import { RESULT_MARKER, WRAPPER_PS1 } from './wrapper';
@@ -104,7 +104,7 @@ export function parseEnvelope(stdout: string): { envelope: Envelope; other: stri
   const b64 = stdout.slice(at + RESULT_MARKER.length, end < 0 ? undefined : end).trim();
   let envelope: Envelope;
   try {
-    envelope = JSON.parse(Buffer.from(b64, 'base64').toString('utf8')) as Envelope;
+    envelope = JSON.parse(normalizeJsonDates(Buffer.from(b64, 'base64').toString('utf8'))) as Envelope;
   } catch (cause) {
     throw new ProcallBackupError('PB_PARSE', 'The PowerShell result envelope is not valid JSON.', { cause, stdout: stdout.slice(-4000) });
   }

@@ -9,7 +9,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { buildEventLogScript } from '../../lib/cli/event-log';
-import { normalizeJsonDate, normalizePowerShellJson } from '../../lib/powershell/json-dialect';
+import { normalizeJsonDates, normalizePowerShellJson } from '../../lib/powershell/json-dialect';
 import type { Script } from '../../lib/powershell/runner';
 import { parseEnvelope } from '../../lib/powershell/script';
 import { interpret } from '../../lib/powershell/session';
@@ -71,10 +71,12 @@ describe('JSON of Windows PowerShell 5.1 and PowerShell 7', () => {
   });
 
   it('normalizes only what the 5.1 dialect makes', () => {
-    expect(normalizeJsonDate('/Date(0)/')).toBe('1970-01-01T00:00:00.000Z');
-    expect(normalizeJsonDate('/Date(-62135596800000)/')).toBe('0001-01-01T00:00:00.000Z');
-    expect(normalizeJsonDate('/Date(1326441600000+0100)/')).toBe('2012-01-13T08:00:00.000Z');
-    for (const s of ['/Date(x)/', 'Date(1)', '/Date(1)/ ', 'C:\\Date(1)\\']) expect(normalizeJsonDate(s)).toBe(s);
+    const date = (json: string): unknown => JSON.parse(normalizeJsonDates(json));
+    expect(date('"\\/Date(0)\\/"')).toBe('1970-01-01T00:00:00.000Z');
+    expect(date('["\\/Date(-62135596800000)\\/"]')).toEqual(['0001-01-01T00:00:00.000Z']);
+    expect(date('{"a":"\\/Date(1326441600000+0100)\\/","b":"x\\"\\/Date(1)\\/"}')).toEqual({ a: '2012-01-13T08:00:00.000Z', b: 'x"/Date(1)/' });
+    // a string that only reads like a date (no escaped slashes, or a literal backslash) stays a string
+    for (const s of ['"/Date(1234567890)/"', '"\\\\/Date(1)\\\\/"', '"\\/Date(x)\\/"', '"\\/Date(1)\\/ "']) expect(normalizeJsonDates(s)).toBe(s);
     // objects that only look alike stay as they are
     const keep = [{ value: [1, 2], Count: 3 }, { value: [1], Count: 1, other: true }, { value: 'x', Name: 'y' }, { value: 1, DisplayHint: 2 }];
     for (const k of keep) expect(normalizePowerShellJson(k)).toEqual(k);

@@ -46,18 +46,18 @@ function withCimStubs(inner: Runner, logDir: string, returnValue = 0): Runner {
 function Get-CimInstance {
   [CmdletBinding()]
   param([string]$ClassName, [string]$Filter)
-  Add-Content -LiteralPath ${cimLog} -Value (ConvertTo-Json -Compress -InputObject @{ call = 'Get-CimInstance'; class = $ClassName; filter = $Filter })
+  Add-Content -LiteralPath ${cimLog} -Encoding utf8 -Value (ConvertTo-Json -Compress -InputObject @{ call = 'Get-CimInstance'; class = $ClassName; filter = $Filter })
   foreach ($n in @('PbUCMedia2', 'Spooler', 'PbUCMedia', 'PbUCServer')) { [pscustomobject]@{ Name = $n; CreationClassName = 'Win32_Service' } }
 }
 function Invoke-CimMethod {
   [CmdletBinding()]
   param($InputObject, [string]$MethodName, [hashtable]$Arguments)
-  Add-Content -LiteralPath ${cimLog} -Value (ConvertTo-Json -Compress -InputObject @{ call = 'Invoke-CimMethod'; service = [string]$InputObject.Name; method = $MethodName; keys = @($Arguments.Keys | Sort-Object); startName = [string]$Arguments['StartName']; startPassword = [string]$Arguments['StartPassword'] })
+  Add-Content -LiteralPath ${cimLog} -Encoding utf8 -Value (ConvertTo-Json -Compress -InputObject @{ call = 'Invoke-CimMethod'; service = [string]$InputObject.Name; method = $MethodName; keys = @($Arguments.Keys | Sort-Object); startName = [string]$Arguments['StartName']; startPassword = [string]$Arguments['StartPassword'] })
   if (${returnValue} -eq 0) { $null = Invoke-PbTool reg @('add', ('HKLM\SYSTEM\CurrentControlSet\Services\' + $InputObject.Name), '/v', 'ObjectName', '/t', 'REG_SZ', '/d', [string]$Arguments['StartName'], '/f') }
   [pscustomobject]@{ ReturnValue = [uint32]${returnValue} }
 }
 function Invoke-PbScRecord {
-  Add-Content -LiteralPath ${scLog} -Value (ConvertTo-Json -Compress -InputObject @($args | ForEach-Object { [string]$_ }))
+  Add-Content -LiteralPath ${scLog} -Encoding utf8 -Value (ConvertTo-Json -Compress -InputObject @($args | ForEach-Object { [string]$_ }))
   & wine sc @args
 }
 `;

@@ -90,7 +90,7 @@ describe('shadow copy builders and parser (pure)', () => {
 function cimStubs(opts: { returnValue?: number; listShadow?: boolean; device?: string; volumes?: string[] }): string {
   const vols = (opts.volumes ?? ['C:\\', 'D:\\']).map((v) => `@{ Name = '${v.replace(/'/g, "''")}' }`).join(', ');
   return String.raw`
-function Log-Stub([string]$line) { Add-Content -LiteralPath $in.log -Value $line }
+function Log-Stub([string]$line) { Add-Content -LiteralPath $in.log -Encoding utf8 -Value $line }
 function Get-CimInstance { param([string]$ClassName, $ErrorAction)
   Log-Stub ('get ' + $ClassName)
   if ($ClassName -eq 'Win32_Volume') { return @(${vols}) }
@@ -185,7 +185,7 @@ foreach ($b in $in.bodies) {
 
   /** Stand-in CIM with one shadow copy per volume (ids and device paths by volume), logging every call. */
   const perVolumeStubs = (opts: { failVolume?: string } = {}): string => String.raw`
-function Log-Stub([string]$line) { Add-Content -LiteralPath $in.log -Value $line }
+function Log-Stub([string]$line) { Add-Content -LiteralPath $in.log -Encoding utf8 -Value $line }
 $pbCopies = @{ '{VSS-C}' = 1; '{VSS-CMountsData}' = 2; '{VSS-D}' = 3 }
 function Get-CimInstance { param([string]$ClassName, $ErrorAction)
   if ($ClassName -eq 'Win32_Volume') { return @(@{ Name = 'C:\' }, @{ Name = 'C:\Mounts\Data\' }, @{ Name = 'D:\' }) }
