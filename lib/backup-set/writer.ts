@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, promises as fsp } from 'node:fs';
+import { existsSync, mkdirSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { isProcallBackupError, ProcallBackupError, validationError } from '../errors';
 import { createSetKey, encryptFile, ENCRYPTED_SUFFIX, type EncryptionOptions, type SetKey } from './crypto';
@@ -15,6 +15,7 @@ import {
   type SetKind,
 } from './layout';
 import { hashFile, listRelativeFiles, renameWithRetry, syncPath, writeFileAtomic } from './files';
+import { packageVersion } from '../package-version';
 import { acquireLock, updateLockInfo, type AcquireLockOptions, type HostLock } from './lock';
 import {
   MANIFEST_SCHEMA_VERSION,
@@ -112,24 +113,6 @@ export interface BackupSetWriter {
   abort(): Promise<void>;
 }
 
-let cachedVersion: string | undefined;
-function readOwnVersion(): string {
-  if (cachedVersion) return cachedVersion;
-  // Works from lib/ (ts-node, jest) and from dist/ alike: walk up to our package.json.
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    const file = path.join(dir, 'package.json');
-    if (existsSync(file)) {
-      try {
-        const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-        if (pkg.name === 'procall-backup' && pkg.version) return (cachedVersion = pkg.version);
-      } catch {
-        // not ours; keep walking
-      }
-    }
-    if (path.dirname(dir) === dir) return (cachedVersion = '0.0.0');
-  }
-}
-
 function validateText(name: string, value: unknown, maxLength: number): asserts value is string {
   if (typeof value !== 'string' || value.trim() === '') throw validationError(`${name} is empty.`, `Pass a non-empty ${name}.`);
   if (value.length > maxLength) throw validationError(`${name} is longer than ${maxLength} characters.`, `Shorten ${name}.`);
@@ -172,7 +155,7 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
   if (fixed && Number.isNaN(fixed.getTime())) throw validationError('`now` is not a valid date.', 'Pass a valid Date or a function returning one.');
   const clock = typeof options.now === 'function' ? options.now : () => new Date((fixed ?? new Date(clockStart)).getTime() + (Date.now() - clockStart));
   const createdAt = fixed ?? clock();
-  const tool = options.tool ?? { name: 'procall-backup', version: readOwnVersion() };
+  const tool = options.tool ?? { name: 'procall-backup', version: packageVersion() };
   // Derive the key before taking the lock or creating anything: a bad key file fails cleanly.
   const key: SetKey | undefined = options.encryption ? await createSetKey(options.encryption) : undefined;
 

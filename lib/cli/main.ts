@@ -4,7 +4,6 @@
  * Exit codes: 0 success, 1 failed, 2 completed with warnings, 3 bad usage or configuration.
  * With `--json`, exactly one JSON document goes to stdout (schema in output-schema.ts); all logs go to stderr.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { isProcallBackupError, validationError } from '../errors';
@@ -16,6 +15,7 @@ import { exitCodeForError, exitCodeForOutcome, statusOfExitCode, type ExitCode }
 import { writeRunEventLog, type EventLogResult } from './event-log';
 import { CLI_COMMANDS, type CliCommand } from './output-schema';
 import { SECRET_ENV } from './secrets';
+import { packageVersion } from '../package-version';
 
 /** Where the CLI writes; tests and embedders can capture it. */
 export interface CliIo {
@@ -25,15 +25,6 @@ export interface CliIo {
   /** Whether stderr is a terminal (progress bars). */
   isTerminal: boolean;
   platform: NodeJS.Platform;
-}
-
-/** The package version (from package.json next to lib/ or dist/). */
-function readVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
 }
 
 const list = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((x) => x.trim()).filter(Boolean)];
@@ -200,7 +191,7 @@ function addBackupFlags(c: Command): Command {
 export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): Promise<ExitCode> {
   const startedAt = new Date();
   const isJson = argv.includes('--json');
-  const version = readVersion();
+  const version = packageVersion();
   let end: RunEnd | undefined;
   let ctx: CommandContext | undefined;
   let settings: CliSettings | undefined;
