@@ -4,7 +4,7 @@
  * from representative inputs is compatible. `npm test` also runs the check over every body the whole
  * suite sent (scripts/run-tests.js, PROCALL_BACKUP_RECORD_SCRIPTS).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -117,6 +117,21 @@ describeWithTools('ps51-compat check (real pwsh parser)', { pwsh }, () => {
     const result = compat.checkScripts(bodies, { pwsh });
     expect(result.checked).toBe(bodies.length);
     expect(result.findings).toEqual([]);
+  });
+
+  it('two processes recording the same bodies at once leave each body once, whole, and no temporary file', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pb-ps51-race-'));
+    try {
+      const code = `require('ts-node').register({ transpileOnly: true }); const { recordScriptBody } = require(${JSON.stringify(path.join(ROOT, 'lib', 'powershell', 'record-bodies.ts'))}); for (let i = 0; i < 40; i++) recordScriptBody('body' + i, 'Write-Output ' + i + ' # ' + 'x'.repeat(20000));`;
+      const run = () => new Promise<number | null>((resolve) => spawn(process.execPath, ['-e', code], { cwd: ROOT, env: { ...process.env, [SCRIPT_RECORD_ENV]: dir }, stdio: 'ignore' }).on('close', resolve));
+      expect(await Promise.all([run(), run()])).toEqual([0, 0]);
+      const files = readdirSync(dir);
+      expect(files.filter((f) => f.endsWith('.ps1'))).toHaveLength(40);
+      expect(files.filter((f) => !f.endsWith('.ps1'))).toEqual([]);
+      for (const f of files) expect(readFileSync(path.join(dir, f), 'utf8')).toMatch(/^Write-Output \d+ # x{20000}$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the command-line check fails the run on an incompatible recorded body and passes a clean folder', () => {
