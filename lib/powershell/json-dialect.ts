@@ -5,8 +5,9 @@
  *
  * - dates: 5.1 writes `"\/Date(1700000000000)\/"` (milliseconds since 1970, UTC); 7 writes ISO 8601.
  *   Both become an ISO 8601 string (`2023-11-14T22:13:20.000Z`).
- * - arrays wrapped in a PSObject (written with `,@($list)` or `Write-Output -NoEnumerate`): 5.1 writes
- *   `{"value":[...],"Count":n}` (the Count alias from its types.ps1xml); 7 writes the array.
+ * - arrays wrapped in a PSObject (written with `,@($list)` or `Write-Output -NoEnumerate`) or nested in
+ *   an array: 5.1 writes `{"value":[...],"Count":n}` (the Count alias its types.ps1xml gives
+ *   System.Array; PowerShell/PowerShell#3222, #5579); 7 writes the array.
  * - a DateTime from Get-Date and a string from Get-Content carry extended properties that 5.1 writes
  *   too (`{"value":..,"DisplayHint":2,"DateTime":".."}`, `{"value":"..","PSPath":..,"ReadCount":1}`);
  *   7.2+ writes the plain value.

@@ -96,8 +96,6 @@ elseif ($__pbValues.Count -eq 1) { $__pbResult.value = $__pbValues[0] }
 else { $__pbResult.value = $__pbValues.ToArray() }
 $__pbResult.warnings = $__pbWarnings.ToArray()
 $__pbResult.host = @{ computer = [Environment]::MachineName; edition = [string]$PSVersionTable.PSEdition; version = [string]$PSVersionTable.PSVersion; platform = [string][Environment]::OSVersion.Platform }
-# 5.1's types.ps1xml gives arrays a Count property that its ConvertTo-Json writes as {"value":[...],"Count":n}
-if ($PSVersionTable.PSEdition -eq 'Desktop') { Remove-TypeData -TypeName System.Array -ErrorAction SilentlyContinue }
 try {
   $__pbJson = ConvertTo-Json -InputObject $__pbResult -Depth 40 -Compress
 } catch {
