@@ -42,12 +42,9 @@ function Get-ParameterArgument([System.Management.Automation.Language.CommandAst
   return $null
 }
 
+# The full name only: a prefix may name another parameter that 5.1 has (Select-Object -Skip, not -SkipIndex).
 function Test-ParameterName([string]$Typed, [string[]]$Names) {
-  foreach ($n in $Names) {
-    if ($Typed -ieq $n) { return $true }
-    # PowerShell accepts unambiguous prefixes; three letters are the shortest we treat as meant
-    if ($Typed.Length -ge 3 -and $n.StartsWith($Typed, [StringComparison]::OrdinalIgnoreCase)) { return $true }
-  }
+  foreach ($n in $Names) { if ($Typed -ieq $n) { return $true } }
   return $false
 }
 
