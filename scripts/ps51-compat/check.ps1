@@ -48,19 +48,28 @@ function Test-ParameterName([string]$Typed, [string[]]$Names) {
   return $false
 }
 
-function Find-Rule($Rule, [System.Management.Automation.Language.Ast]$Root) {
+# $Nodes: every node of one script (walked once); $Commands: its CommandAsts. Rule tests are compiled once.
+$tests = @{}
+$types = @{}
+foreach ($rule in $request.rules) {
+  if ($rule.kind -eq 'ast') {
+    $types[$rule.id] = [type]"$L.$($rule.node)"
+    if ($rule.PSObject.Properties['test']) { $tests[$rule.id] = [ScriptBlock]::Create('param($node) ' + $rule.test) }
+  }
+}
+
+function Find-Rule($Rule, [object[]]$Nodes, [object[]]$Commands) {
   $hits = New-Object 'System.Collections.Generic.List[object]'
   switch ($Rule.kind) {
     'ast' {
-      $type = [type]"$L.$($Rule.node)"
-      $test = $null
-      if ($Rule.PSObject.Properties['test']) { $test = [ScriptBlock]::Create('param($node) ' + $Rule.test) }
-      foreach ($n in $Root.FindAll({ param($a) $a -is $type }.GetNewClosure(), $true)) {
-        if ($null -eq $test -or (& $test $n)) { $hits.Add($n) }
+      $type = $types[$Rule.id]
+      $test = $tests[$Rule.id]
+      foreach ($n in $Nodes) {
+        if ($n -is $type -and ($null -eq $test -or (& $test $n))) { $hits.Add($n) }
       }
     }
     'command' {
-      foreach ($c in $Root.FindAll({ param($a) $a -is [System.Management.Automation.Language.CommandAst] }, $true)) {
+      foreach ($c in $Commands) {
         $name = $c.GetCommandName()
         if ($name -and ($Rule.commands -contains $name)) {
           $guard = '(Get-Command|Get-Module)\b[^\r\n]*\b(' + ((@($Rule.commands) | ForEach-Object { [regex]::Escape($_) }) -join '|') + ')'
@@ -69,7 +78,7 @@ function Find-Rule($Rule, [System.Management.Automation.Language.Ast]$Root) {
       }
     }
     'parameter' {
-      foreach ($c in $Root.FindAll({ param($a) $a -is [System.Management.Automation.Language.CommandAst] }, $true)) {
+      foreach ($c in $Commands) {
         $name = $c.GetCommandName()
         if (-not $name -or -not ($Rule.commands -contains $name)) { continue }
         for ($i = 1; $i -lt $c.CommandElements.Count; $i++) {
@@ -86,7 +95,7 @@ function Find-Rule($Rule, [System.Management.Automation.Language.Ast]$Root) {
       }
     }
     'missingParameter' {
-      foreach ($c in $Root.FindAll({ param($a) $a -is [System.Management.Automation.Language.CommandAst] }, $true)) {
+      foreach ($c in $Commands) {
         $name = $c.GetCommandName()
         if (-not $name -or -not ($Rule.commands -contains $name)) { continue }
         $has = $false
@@ -97,7 +106,8 @@ function Find-Rule($Rule, [System.Management.Automation.Language.Ast]$Root) {
       }
     }
     'variable' {
-      foreach ($v in $Root.FindAll({ param($a) $a -is [System.Management.Automation.Language.VariableExpressionAst] }, $true)) {
+      foreach ($v in $Nodes) {
+        if ($v -isnot [System.Management.Automation.Language.VariableExpressionAst]) { continue }
         if ($v.Parent -is [System.Management.Automation.Language.AssignmentStatementAst] -and $v.Parent.Left -eq $v) { continue }
         if ($Rule.variables -contains $v.VariablePath.UserPath -and -not (Test-Guarded $v '')) { $hits.Add($v) }
       }
@@ -118,8 +128,10 @@ foreach ($s in $request.scripts) {
   foreach ($e in $errors) {
     $findings.Add([ordered]@{ script = $s.name; rule = 'parse-error'; line = $e.Extent.StartLineNumber; column = $e.Extent.StartColumnNumber; text = $e.Message })
   }
+  $nodes = @($ast.FindAll({ $true }, $true))
+  $commands = @(foreach ($n in $nodes) { if ($n -is [System.Management.Automation.Language.CommandAst]) { $n } })
   foreach ($rule in $request.rules) {
-    foreach ($hit in (Find-Rule $rule $ast)) {
+    foreach ($hit in (Find-Rule $rule $nodes $commands)) {
       $snippet = ($hit.Extent.Text -split "`n")[0]
       if ($snippet.Length -gt 120) { $snippet = $snippet.Substring(0, 120) }
       $findings.Add([ordered]@{ script = $s.name; rule = $rule.id; line = $hit.Extent.StartLineNumber; column = $hit.Extent.StartColumnNumber; text = $snippet.Trim() })
