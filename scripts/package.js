@@ -8,6 +8,7 @@
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..');
@@ -40,43 +41,45 @@ function findNodeExe() {
 
 function run(cmd, args) {
   const r = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit' });
-  if (r.status !== 0) fail(`${path.basename(cmd)} ${args.join(' ')} failed (exit ${r.status}).`);
+  if (r.status !== 0) throw new Error(`${path.basename(cmd)} ${args.join(' ')} failed (exit ${r.status}).`);
 }
 
 async function main() {
   const nodeExe = findNodeExe();
   const out = path.resolve(argValue('--out') || path.join(ROOT, 'release', 'procall-backup.exe'));
-  const work = path.join(ROOT, 'release', 'build');
-  fs.rmSync(work, { recursive: true, force: true });
-  fs.mkdirSync(work, { recursive: true });
-  const bundle = path.join(work, 'procall-backup.js');
-  // 1. one CommonJS script with every dependency: a SEA's require() reaches only Node's built-in modules.
-  //    The entry is the CLI's own main.ts: in the bundle `require.main === module` holds, so it starts itself.
-  const esbuild = require(require.resolve('esbuild', { paths: [ROOT] }));
-  //    It has no package.json beside it: lib/package-version.ts becomes the version itself.
-  const { version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
-  const versionModule = path.join(ROOT, 'lib', 'package-version.ts');
-  const fixedVersion = {
-    name: 'fixed-version',
-    setup(build) {
-      build.onLoad({ filter: /package-version\.ts$/ }, (args) => (args.path === versionModule ? { contents: `export function packageVersion(): string { return ${JSON.stringify(version)}; }`, loader: 'ts' } : undefined));
-    },
-  };
-  await esbuild.build({ entryPoints: [path.join(ROOT, 'lib', 'cli', 'main.ts')], bundle: true, platform: 'node', target: `node${process.versions.node.split('.')[0]}`, format: 'cjs', outfile: bundle, logLevel: 'warning', legalComments: 'none', plugins: [fixedVersion] });
-  // 2. the SEA blob, made by this Node (same version as node.exe)
-  const config = path.join(work, 'sea-config.json');
-  const blob = path.join(work, 'sea-prep.blob');
-  fs.writeFileSync(config, JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false }));
-  run(process.execPath, ['--experimental-sea-config', config]);
-  // 3. a copy of node.exe with the blob injected as the NODE_SEA_BLOB resource
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  const tmp = `${out}.partial`;
-  fs.copyFileSync(nodeExe, tmp);
-  fs.chmodSync(tmp, 0o755);
-  const postject = require.resolve('postject/dist/cli.js', { paths: [ROOT] });
-  run(process.execPath, [postject, tmp, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE]);
-  fs.renameSync(tmp, out);
-  fs.rmSync(work, { recursive: true, force: true });
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pb-package-'));
+  try {
+    const bundle = path.join(work, 'procall-backup.js');
+    // 1. one CommonJS script with every dependency: a SEA's require() reaches only Node's built-in modules.
+    //    The entry is the CLI's own main.ts: in the bundle `require.main === module` holds, so it starts itself.
+    //    It has no package.json beside it: lib/package-version.ts becomes the version itself.
+    const esbuild = require(require.resolve('esbuild', { paths: [ROOT] }));
+    const { version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    const versionModule = path.join(ROOT, 'lib', 'package-version.ts');
+    const fixedVersion = {
+      name: 'fixed-version',
+      setup(build) {
+        build.onLoad({ filter: /package-version\.ts$/ }, (args) => (args.path === versionModule ? { contents: `export function packageVersion(): string { return ${JSON.stringify(version)}; }`, loader: 'ts' } : undefined));
+      },
+    };
+    await esbuild.build({ entryPoints: [path.join(ROOT, 'lib', 'cli', 'main.ts')], bundle: true, platform: 'node', target: `node${process.versions.node.split('.')[0]}`, format: 'cjs', outfile: bundle, logLevel: 'warning', legalComments: 'none', plugins: [fixedVersion] });
+    // 2. the SEA blob, made by this Node (same version as node.exe)
+    const config = path.join(work, 'sea-config.json');
+    const blob = path.join(work, 'sea-prep.blob');
+    fs.writeFileSync(config, JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useSnapshot: false, useCodeCache: false }));
+    run(process.execPath, ['--experimental-sea-config', config]);
+    // 3. a copy of node.exe with the blob injected as the NODE_SEA_BLOB resource
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    const tmp = `${out}.partial`;
+    fs.copyFileSync(nodeExe, tmp);
+    fs.chmodSync(tmp, 0o755);
+    const postject = require.resolve('postject/dist/cli.js', { paths: [ROOT] });
+    run(process.execPath, [postject, tmp, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', SEA_FUSE]);
+    fs.renameSync(tmp, out);
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+    fs.rmSync(`${out}.partial`, { force: true });
+  }
   const size = fs.statSync(out).size;
   console.log(`package: ${out} (${(size / 1048576).toFixed(1)} MiB, Node ${process.versions.node} win-x64)`);
 }
