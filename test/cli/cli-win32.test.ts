@@ -125,7 +125,7 @@ describeWithTools('the CLI as a win32 process (Node for Windows under Wine) on t
     expect(doc.eventLog?.isWritten).toBe(false);
     expect(doc.warnings.join('\n')).toMatch(/event-log entry was not written/);
     expect(auto.code).toBe(2);
-  });
+  }, 300000);
 
   it('npm run package: procall-backup.exe answers --help, list --json and plan --json like the CLI under Node', () => {
     const exe = path.join(work, 'procall-backup.exe');
@@ -148,5 +148,5 @@ describeWithTools('the CLI as a win32 process (Node for Windows under Wine) on t
     expect(plan.code).toBe(1);
     const errorOf = (r: Run): unknown => (JSON.parse(r.stdout) as { error: unknown }).error;
     expect(errorOf(plan)).toEqual(errorOf(planNode));
-  });
+  }, 600000);
 });

@@ -150,7 +150,7 @@ describeWithTools('ps51-compat check (real pwsh parser)', { pwsh }, () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 300000);
 
   it('the command-line check fails the run on an incompatible recorded body and passes a clean folder', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'pb-ps51-test-'));
@@ -171,5 +171,5 @@ describeWithTools('ps51-compat check (real pwsh parser)', { pwsh }, () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 300000);
 });
