@@ -97,8 +97,56 @@ export function findUnsafePathReason(p: string, target: string, limits: ArchiveL
 }
 
 /**
+ * What the guard does with two entries whose paths differ only in letter case (`A.txt`, `a.txt`):
+ * `refuse` them (they would overwrite each other on NTFS), or `warn` (accept, list in
+ * {@link ArchiveEntryGuard.caseCollisions}). Default: `refuse` on Windows, `warn` elsewhere.
+ */
+export type CaseCollisionPolicy = 'refuse' | 'warn';
+
+/** Options of {@link ArchiveEntryGuard} besides the limits. */
+export interface ArchiveGuardOptions {
+  /** See {@link CaseCollisionPolicy}. */
+  caseCollisions?: CaseCollisionPolicy;
+}
+
+/** Two archive paths that name the same file on a case-insensitive file system. */
+export interface CaseCollision {
+  /** The later entry's path, as stored. */
+  path: string;
+  /** The earlier entry's path it collides with, `/`-separated, up to the colliding name. */
+  collidesWith: string;
+}
+
+/** One name of the archive's tree, as the guard has seen it. */
+interface PathNode {
+  /** Children by exact name. */
+  children?: Map<string, PathNode>;
+  /** Exact child name by case-folded name (the first one seen). */
+  folded?: Map<string, string>;
+  isSymlink: boolean;
+  isRegularFile: boolean;
+}
+
+/** NTFS compares names by a simple (one-to-one) upper-case mapping; `ß` stays `ß`. */
+function foldCase(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(name)) return name.toUpperCase();
+  let out = '';
+  for (const c of name) {
+    const u = c.toUpperCase();
+    out += u.length === c.length ? u : c;
+  }
+  return out;
+}
+
+function newNode(): PathNode {
+  return { isSymlink: false, isRegularFile: false };
+}
+
+/**
  * Checks the entries of one archive in order and keeps the state the checks need (symbolic links
- * seen so far, files that hard links may point to, running totals).
+ * seen so far, files that hard links may point to, running totals). Each check costs time linear in
+ * the entry's path and memory linear in the distinct names seen, whatever the archive's depth.
  *
  * @example
  * ```ts
@@ -115,14 +163,18 @@ export class ArchiveEntryGuard {
   readonly unsafe: UnsafeEntry[] = [];
   /** How many entries were refused in all. */
   unsafeCount = 0;
+  /** The first case collisions accepted under the `warn` policy, up to 100. */
+  readonly caseCollisions: CaseCollision[] = [];
+  /** How many entries collided by case in all (refused or accepted). */
+  caseCollisionCount = 0;
   private readonly limits: ArchiveLimits;
-  private readonly symlinks = new Set<string>();
-  private readonly regularFiles = new Set<string>();
-  private readonly parents = new Set<string>();
+  private readonly casePolicy: CaseCollisionPolicy;
+  private readonly root = newNode();
   private limitHit = false;
 
-  constructor(private readonly target: string, limits: Partial<ArchiveLimits> = {}) {
+  constructor(private readonly target: string, limits: Partial<ArchiveLimits> = {}, options: ArchiveGuardOptions = {}) {
     this.limits = { ...DEFAULT_ARCHIVE_LIMITS, ...limits };
+    this.casePolicy = options.caseCollisions ?? (process.platform === 'win32' ? 'refuse' : 'warn');
   }
 
   /** True when a size or count limit was exceeded: stop reading the archive. */
@@ -136,17 +188,52 @@ export class ArchiveEntryGuard {
     this.bytes += entry.size ?? 0;
     const reason = this.findReason(entry);
     if (reason === undefined) {
-      const parts = splitArchivePath(entry.path);
-      const key = parts.join('/');
-      for (let i = 1; i < parts.length; i += 1) this.parents.add(parts.slice(0, i).join('/'));
-      if (entry.type === 'SymbolicLink') this.symlinks.add(key);
-      else if (entry.type !== 'Directory') this.regularFiles.add(key);
+      this.insert(splitArchivePath(entry.path), entry.type);
       return undefined;
     }
     const refusal = { path: entry.path, type: entry.type, reason };
     this.unsafeCount += 1;
     if (this.unsafe.length < 100) this.unsafe.push(refusal);
     return refusal;
+  }
+
+  /** The node of `parts` (exact names), or `undefined` when no entry has made it yet. */
+  private lookup(parts: readonly string[]): PathNode | undefined {
+    let node: PathNode | undefined = this.root;
+    for (const part of parts) {
+      node = node.children?.get(part);
+      if (!node) return undefined;
+    }
+    return node;
+  }
+
+  private insert(parts: readonly string[], type: string): void {
+    let node = this.root;
+    for (const part of parts) {
+      node.children ??= new Map();
+      let child = node.children.get(part);
+      if (!child) {
+        child = newNode();
+        node.children.set(part, child);
+        node.folded ??= new Map();
+        const folded = foldCase(part);
+        if (!node.folded.has(folded)) node.folded.set(folded, part);
+      }
+      node = child;
+    }
+    if (type === 'SymbolicLink') node.isSymlink = true;
+    else if (type !== 'Directory') node.isRegularFile = true;
+  }
+
+  /** The first name along `parts` that differs only in case from a name seen before, as a path. */
+  private findCaseCollision(parts: readonly string[]): string | undefined {
+    let node: PathNode | undefined = this.root;
+    for (let i = 0; i < parts.length && node; i += 1) {
+      const seen = node.folded?.get(foldCase(parts[i]));
+      if (seen !== undefined && seen !== parts[i]) return [...parts.slice(0, i), seen].join('/');
+      node = node.children?.get(parts[i]);
+    }
+    return undefined;
   }
 
   private findReason(entry: ArchiveEntryInfo): string | undefined {
@@ -164,15 +251,23 @@ export class ArchiveEntryGuard {
     const parts = splitArchivePath(entry.path);
     if (parts.length === 0 && entry.type !== 'Directory') return 'an entry other than a folder names the target itself';
     // Writing below an archived symlink would write wherever it points.
-    for (let i = 1; i < parts.length; i += 1) {
-      if (this.symlinks.has(parts.slice(0, i).join('/'))) return 'path goes through a symbolic link of the archive';
+    let node: PathNode | undefined = this.root;
+    for (let i = 0; i < parts.length - 1 && node; i += 1) {
+      node = node.children?.get(parts[i]);
+      if (node?.isSymlink) return 'path goes through a symbolic link of the archive';
+    }
+    const collision = this.findCaseCollision(parts);
+    if (collision !== undefined) {
+      this.caseCollisionCount += 1;
+      if (this.casePolicy === 'refuse') return `differs only in letter case from ${JSON.stringify(collision)} (the same name on Windows)`;
+      if (this.caseCollisions.length < 100) this.caseCollisions.push({ path: entry.path, collidesWith: collision });
     }
     if (entry.type === 'SymbolicLink') return this.findSymlinkReason(parts, entry.linkpath ?? '');
     if (entry.type === 'Link') {
       const link = entry.linkpath ?? '';
       const linkReason = findUnsafePathReason(link, this.target, this.limits);
       if (linkReason) return `hard link target: ${linkReason}`;
-      if (!this.regularFiles.has(splitArchivePath(link).join('/'))) return 'hard link to a file that is not earlier in the archive';
+      if (!this.lookup(splitArchivePath(link))?.isRegularFile) return 'hard link to a file that is not earlier in the archive';
     }
     return undefined;
   }
@@ -181,7 +276,7 @@ export class ArchiveEntryGuard {
     if (linkpath === '') return 'symbolic link without a target';
     if (linkpath.includes('\0')) return 'NUL byte in link target';
     if (path.posix.isAbsolute(linkpath) || path.win32.isAbsolute(linkpath) || /^[a-zA-Z]:/.test(linkpath)) return 'symbolic link points to an absolute path';
-    if (this.parents.has(parts.join('/'))) return 'symbolic link would replace a folder that earlier entries live in';
+    if (this.lookup(parts)?.children?.size) return 'symbolic link would replace a folder that earlier entries live in';
     // Leading '..' walk up real folders; a '..' after a name could climb out of another link's target, so it is refused.
     let depth = parts.length - 1;
     let seenName = false;
