@@ -396,11 +396,34 @@ function unsafeError(archive: string, unsafe: readonly UnsafeEntry[], count: num
   });
 }
 
-/** Moves every entry of `staging` over `target` (merge), folders first, each file by one rename; folders it makes get the archive's mode. */
-async function mergeInto(staging: string, target: string, archived: ArchivedEntry[], existing: Map<string, ExistingEntry>): Promise<void> {
+/** The folder part of a `/`-separated relative path ('' for the top). */
+function parentOf(rel: string): string {
+  const i = rel.lastIndexOf('/');
+  return i < 0 ? '' : rel.slice(0, i);
+}
+
+/**
+ * Moves every entry of `staging` over `target` (merge): makes the folders the target lacks (parents
+ * first, with the archive's mode or the default, never an inherited setgid bit), moves each file by
+ * one rename, then sets the archived folders' mtimes.
+ */
+async function mergeInto(staging: string, target: string, archived: ArchivedEntry[], existing: Map<string, ExistingEntry>, isTargetNew: boolean): Promise<void> {
+  const umask = process.umask();
+  const archivedDirs = new Map(archived.filter((a) => a.type === 'dir').map((a) => [a.path, a]));
+  const missing = new Set<string>();
+  for (const a of archived) {
+    for (let rel = a.type === 'dir' ? a.path : parentOf(a.path); rel !== '' && !missing.has(rel) && existing.get(rel)?.type !== 'dir'; rel = parentOf(rel)) missing.add(rel);
+  }
   await fsp.mkdir(target, { recursive: true });
-  const dirs = archived.filter((a) => a.type === 'dir');
-  for (const d of dirs) await fsp.mkdir(path.join(target, ...d.path.split('/')), { recursive: true });
+  if (isTargetNew) await fsp.chmod(target, 0o777 & ~umask);
+  // A parent is shorter than its children: by length, parents come first.
+  for (const rel of [...missing].sort((x, y) => x.length - y.length)) {
+    const abs = path.join(target, ...rel.split('/'));
+    await fsp.mkdir(abs).catch((e: unknown) => {
+      if (errnoOf(e) !== 'EEXIST') throw e;
+    });
+    await fsp.chmod(abs, (archivedDirs.get(rel)?.mode ?? 0o777) & 0o777 & ~umask);
+  }
   for (const a of archived) {
     if (a.type === 'dir') continue;
     const from = path.join(staging, ...a.path.split('/'));
@@ -414,11 +437,8 @@ async function mergeInto(staging: string, target: string, archived: ArchivedEntr
       await fsp.rename(from, to);
     }
   }
-  const umask = process.umask();
-  for (const d of dirs.reverse()) {
-    const abs = path.join(target, ...d.path.split('/'));
-    if (!existing.has(d.path) && d.mode !== undefined) await fsp.chmod(abs, (d.mode & 0o777 & ~umask)).catch(() => undefined);
-    if (d.mtimeMs !== undefined) await fsp.utimes(abs, new Date(), new Date(d.mtimeMs)).catch(() => undefined);
+  for (const d of [...archivedDirs.values()].reverse()) {
+    if (d.mtimeMs !== undefined) await fsp.utimes(path.join(target, ...d.path.split('/')), new Date(), new Date(d.mtimeMs)).catch(() => undefined);
   }
 }
 
@@ -564,7 +584,7 @@ export async function restoreDirectory(options: RestoreOptions): Promise<Restore
         await fsp.rename(staging, target);
       }
     } else {
-      await mergeInto(staging, target, read.entries, existing);
+      await mergeInto(staging, target, read.entries, existing, targetStat === undefined);
     }
   } catch (e) {
     await removeStaging();

@@ -78,6 +78,46 @@ describe('archive entry guard (pure)', () => {
     expect(findUnsafePathReason('a/b', TARGET, { ...DEFAULT_ARCHIVE_LIMITS, maxPathLength: TARGET.length + 4 })).toBeUndefined();
   });
 
+  it('case-only collisions: refused under refuse, listed under warn; NTFS folding (ß is not SS)', () => {
+    const entries = [
+      { path: 'Config/', type: 'Directory' },
+      { path: 'Config/A.txt', type: 'File', size: 1 },
+      { path: 'config/b.txt', type: 'File', size: 1 },
+      { path: 'Config/a.TXT', type: 'File', size: 1 },
+      { path: 'Config/Ä', type: 'File', size: 1 },
+      { path: 'Config/ä', type: 'File', size: 1 },
+      { path: 'Config/ß', type: 'File', size: 1 },
+      { path: 'Config/SS', type: 'File', size: 1 },
+      { path: 'Config/A.txt', type: 'File', size: 1 }, // the same name again: a later copy, not a collision
+    ];
+    const refusing = new ArchiveEntryGuard(TARGET, {}, { caseCollisions: 'refuse' });
+    expect(entries.map((e) => refusing.inspect(e)?.reason)).toEqual([undefined, undefined, expect.stringMatching(/letter case from "Config"/), expect.stringMatching(/letter case from "Config\/A.txt"/), undefined, expect.stringMatching(/"Config\/Ä"/), undefined, undefined, undefined]);
+    const warning = new ArchiveEntryGuard(TARGET, {}, { caseCollisions: 'warn' });
+    expect(entries.map((e) => warning.inspect(e))).toEqual(entries.map(() => undefined));
+    expect(warning.caseCollisions).toEqual([
+      { path: 'config/b.txt', collidesWith: 'Config' },
+      { path: 'Config/a.TXT', collidesWith: 'Config/A.txt' },
+      { path: 'Config/ä', collidesWith: 'Config/Ä' },
+    ]);
+    expect(warning.caseCollisionCount).toBe(3);
+  });
+
+  it('checks a 2,000-level deep archive in time linear in its paths (was quadratic: minutes)', () => {
+    const guard = new ArchiveEntryGuard(TARGET, { maxPathLength: 10_000 });
+    const t = Date.now();
+    let p = '';
+    for (let i = 0; i < 2000; i += 1) {
+      p += 'd/';
+      expect(guard.inspect({ path: p, type: 'Directory' })).toBeUndefined();
+    }
+    expect(guard.inspect({ path: `${p}f`, type: 'File', size: 1 })).toBeUndefined();
+    expect(guard.inspect({ path: `${p}f/x`, type: 'SymbolicLink', linkpath: '../../x' })).toBeUndefined();
+    expect(guard.inspect({ path: `${p}f/x/evil`, type: 'File', size: 1 })?.reason).toMatch(/through a symbolic link/);
+    expect(guard.inspect({ path: 'd', type: 'SymbolicLink', linkpath: 'e' })?.reason).toMatch(/replace a folder/);
+    expect(guard.inspect({ path: 'h', type: 'Link', linkpath: `${p}f` })).toBeUndefined();
+    expect(Date.now() - t).toBeLessThan(5000);
+  });
+
   it('property: every accepted path stays inside the target on POSIX and Windows', () => {
     const segment = fc.oneof(fc.constantFrom('..', '.', '', 'C:', 'c:..', 'a', 'b:c', '\\', '/', '..\\..', 'CON', '\\\\srv'), fc.string({ maxLength: 6 }));
     fc.assert(

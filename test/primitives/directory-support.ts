@@ -49,6 +49,8 @@ export interface RawEntry {
   body?: Buffer | string;
   /** Declared size; defaults to the body's length. */
   size?: number;
+  /** Permission bits, special bits included; defaults to 0o755 for folders, 0o644 otherwise. */
+  mode?: number;
   /** Bytes of zero body actually written after the header (for bombs): defaults to the body. */
 }
 
@@ -58,9 +60,11 @@ export function buildRawTarGz(entries: RawEntry[]): Buffer {
   for (const e of entries) {
     const body = e.body === undefined ? Buffer.alloc(0) : Buffer.from(e.body);
     const size = e.size ?? body.length;
-    const data = { path: e.path, type: e.type ?? 'File', linkpath: e.linkpath, size, mode: e.type === 'Directory' ? 0o755 : 0o644, mtime: new Date('2026-01-02T03:04:05Z') } as const;
-    const h = new Header(data);
-    if (h.encode()) blocks.push(new Pax({ path: e.path, linkpath: e.linkpath, size }).encode());
+    const data = { path: e.path, type: e.type ?? 'File', linkpath: e.linkpath, size, mode: e.mode ?? (e.type === 'Directory' ? 0o755 : 0o644), mtime: new Date('2026-01-02T03:04:05Z') } as const;
+    // A path no ustar header can hold goes in the PAX header only: node-tar's prefix split is slow on very long paths.
+    const isPaxOnly = e.path.length > 255;
+    const h = new Header(isPaxOnly ? { ...data, path: e.path.slice(-99) } : data);
+    if (h.encode() || isPaxOnly) blocks.push(new Pax({ path: e.path, linkpath: e.linkpath, size }).encode());
     blocks.push(h.block as Buffer);
     if (size > 0) {
       const padded = Buffer.alloc(Math.ceil(size / 512) * 512);
