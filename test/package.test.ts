@@ -2,8 +2,8 @@
  * The package as users touch it: the built output loads with require() and import(), the exports
  * map carries types, and an example runs with ts-node from the clone.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ROOT, describeWithTools, findPwsh } from './support/tools';
@@ -49,6 +49,20 @@ describe('built package', () => {
   it('loads with import', () => {
     const out = node(['--input-type=module', '-e', "import { quoteSqlIdentifier, ProcallBackupError } from 'procall-backup'; console.log(quoteSqlIdentifier('a]b'), typeof ProcallBackupError)"]);
     expect(out.trim()).toBe('[a]]b] function');
+  });
+  it('loads no SQL or LDAP client until one is used, in the library and in `--help` (start-up, issue 17)', () => {
+    // A preload that reports, at exit, which client libraries the process had loaded.
+    const probe = path.join(consumer, 'loaded-probe.js');
+    writeFileSync(probe, "process.on('exit', () => process.stderr.write('LOADED:' + (['mssql', 'tedious', '@azure', 'ldapts'].filter((m) => Object.keys(require.cache).some((k) => k.includes('/node_modules/' + m + '/'))).join(',') || 'none') + '\\n'));");
+    const run = (args: string[]) => spawnSync(process.execPath, ['-r', probe, ...args], { cwd: consumer, encoding: 'utf8' });
+    const lib = run(['-e', "const pb = require('procall-backup'); console.log(typeof pb.backup, typeof pb.dumpAdAttributes, typeof pb.backupSqlDatabase)"]);
+    expect([lib.stdout.trim(), lib.stderr.trim()]).toEqual(['function function function', 'LOADED:none']);
+    const used = run(['-e', "console.log(require('procall-backup').buildAdObjectFilter(['user']).toString())"]);
+    expect([used.stdout.trim(), used.stderr.trim()]).toEqual(['(objectClass=user)', 'LOADED:ldapts']);
+    const help = run([path.join(ROOT, 'dist', 'cli', 'main.js'), '--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('Usage');
+    expect(help.stderr.trim()).toBe('LOADED:none');
   });
   it('ships type declarations for the public API', () => {
     const dts = readFileSync(path.join(ROOT, 'dist', 'index.d.ts'), 'utf8');

@@ -12,11 +12,20 @@ import { createReadStream, createWriteStream, promises as fsp, type WriteStream 
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ConnectionOptions } from 'node:tls';
-import { AndFilter, Attribute, Ber, type BerReader, Change, Client, EqualityFilter, type Filter, GreaterThanEqualsFilter, LessThanEqualsFilter, NotFilter, OrFilter, PresenceFilter, ProtocolOperation, SearchEntry, SearchRequest, SubstringFilter } from 'ldapts';
+import type { BerReader, Change, Client, Filter, SearchEntry } from 'ldapts';
 import { ProcallBackupError, validationError, type ErrorCode } from '../errors';
 import { Secret } from '../secret';
 import { hashFile } from '../hash-file';
 import { PROCALL_AD_SELECTION, adValuePolicyOf, computeAdValueChange, type AdValuePolicy } from './ad-procall';
+
+type Ldapts = typeof import('ldapts');
+let ldaptsModule: Ldapts | undefined;
+/** ldapts loads on first use (a filter built, a connection made), not with the library: start-up stays short. */
+function ldapts(): Ldapts {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  ldaptsModule ??= require('ldapts') as Ldapts;
+  return ldaptsModule;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Types
@@ -399,8 +408,8 @@ export function parseRangedAttributeName(type: string): AdRangedName | undefined
  * ```
  */
 export function buildAdObjectFilter(objectClasses: readonly string[]): Filter {
-  const parts = objectClasses.map((c) => new EqualityFilter({ attribute: 'objectClass', value: c }));
-  return parts.length === 1 ? parts[0] : new OrFilter({ filters: parts });
+  const parts = objectClasses.map((c) => new (ldapts().EqualityFilter)({ attribute: 'objectClass', value: c }));
+  return parts.length === 1 ? parts[0] : new (ldapts().OrFilter)({ filters: parts });
 }
 
 /**
@@ -427,10 +436,10 @@ export interface AdUsnWindow {
  * ```
  */
 export function buildUsnWindowFilter(window: AdUsnWindow): Filter {
-  const ge = new GreaterThanEqualsFilter({ attribute: 'uSNCreated', value: String(window.low) });
-  if (window.high === undefined) return new OrFilter({ filters: [ge, new NotFilter({ filter: new PresenceFilter({ attribute: 'uSNCreated' }) })] });
-  const le = new LessThanEqualsFilter({ attribute: 'uSNCreated', value: String(window.high) });
-  return window.low <= 0 ? le : new AndFilter({ filters: [ge, le] });
+  const ge = new (ldapts().GreaterThanEqualsFilter)({ attribute: 'uSNCreated', value: String(window.low) });
+  if (window.high === undefined) return new (ldapts().OrFilter)({ filters: [ge, new (ldapts().NotFilter)({ filter: new (ldapts().PresenceFilter)({ attribute: 'uSNCreated' }) })] });
+  const le = new (ldapts().LessThanEqualsFilter)({ attribute: 'uSNCreated', value: String(window.high) });
+  return window.low <= 0 ? le : new (ldapts().AndFilter)({ filters: [ge, le] });
 }
 
 /**
@@ -522,8 +531,8 @@ export class UsnWindowPlanner {
  * ```
  */
 export function buildGuidFilter(guids: readonly string[]): Filter {
-  const parts = guids.map((g) => new EqualityFilter({ attribute: 'objectGUID', value: encodeObjectGuid(g) }));
-  return parts.length === 1 ? parts[0] : new OrFilter({ filters: parts });
+  const parts = guids.map((g) => new (ldapts().EqualityFilter)({ attribute: 'objectGUID', value: encodeObjectGuid(g) }));
+  return parts.length === 1 ? parts[0] : new (ldapts().OrFilter)({ filters: parts });
 }
 
 /**
@@ -535,11 +544,11 @@ export function buildGuidFilter(guids: readonly string[]): Filter {
  * ```
  */
 export function buildSchemaFilter(selection: AdAttributeSelection): Filter {
-  const isSchema = new EqualityFilter({ attribute: 'objectClass', value: 'attributeSchema' });
+  const isSchema = new (ldapts().EqualityFilter)({ attribute: 'objectClass', value: 'attributeSchema' });
   const names = Array.isArray(selection)
-    ? selection.map((n) => new EqualityFilter({ attribute: 'lDAPDisplayName', value: n }))
-    : [new SubstringFilter({ attribute: 'lDAPDisplayName', initial: selection.schemaPrefix })];
-  return new AndFilter({ filters: [isSchema, names.length === 1 ? names[0] : new OrFilter({ filters: names })] });
+    ? selection.map((n) => new (ldapts().EqualityFilter)({ attribute: 'lDAPDisplayName', value: n }))
+    : [new (ldapts().SubstringFilter)({ attribute: 'lDAPDisplayName', initial: selection.schemaPrefix })];
+  return new (ldapts().AndFilter)({ filters: [isSchema, names.length === 1 ? names[0] : new (ldapts().OrFilter)({ filters: names })] });
 }
 
 /**
@@ -832,7 +841,7 @@ async function openSession(o: AdConnectionOptions, knownRootDse?: AdSession['roo
   const secrets = [password];
   const timeoutMs = o.timeoutMs ?? 120000;
   const tlsOptions = await buildTlsOptions(tls);
-  const client = new Client({ url: o.url, timeout: timeoutMs, connectTimeout: Math.min(timeoutMs, 15000), strictDN: false, tlsOptions: protocol === 'ldaps' ? tlsOptions : undefined });
+  const client = new (ldapts().Client)({ url: o.url, timeout: timeoutMs, connectTimeout: Math.min(timeoutMs, 15000), strictDN: false, tlsOptions: protocol === 'ldaps' ? tlsOptions : undefined });
   skipDiscardedDecoding(client);
   try {
     if (tls.isStartTls) {
@@ -935,69 +944,75 @@ class RawEntry {
   }
 }
 
-/** A search entry parsed into a {@link RawEntry}; ldapts's `_sendSearch` collects what toObject returns. */
-class RawSearchEntry extends SearchEntry {
-  private raw: RawEntry | undefined;
+/** The entry classes below extend ldapts's, so they are made when ldapts is first loaded. */
+function makeSearchEntryClasses(L: Ldapts) {
+  /** A search entry parsed into a {@link RawEntry}; ldapts's `_sendSearch` collects what toObject returns. */
+  class RawSearchEntry extends L.SearchEntry {
+    private raw: RawEntry | undefined;
 
-  override parseMessage(reader: BerReader): void {
-    this.name = reader.readString() ?? '';
-    reader.readSequence();
-    const end = reader.offset + reader.length;
-    const buffer = reader.buffer;
-    const types: string[] = [];
-    const spans: number[][] = [];
-    while (reader.offset < end) {
+    override parseMessage(reader: BerReader): void {
+      this.name = reader.readString() ?? '';
       reader.readSequence();
-      const attributeEnd = reader.offset + reader.length;
-      types.push(reader.readString() ?? '');
-      const valueSpans: number[] = [];
-      if (reader.offset < attributeEnd && reader.peek() === ProtocolOperation.LBER_SET && reader.readSequence(ProtocolOperation.LBER_SET)) {
-        const setEnd = reader.offset + reader.length;
-        while (reader.offset < setEnd) {
-          const start = reader.readLength(reader.offset + 1); // past the OCTET STRING tag
-          if (start === null) throw new ProcallBackupError('PB_PARSE', `A search entry for '${this.name}' is cut short.`, { fix: 'Retry the dump; report the server version if it repeats.' });
-          valueSpans.push(start, start + reader.length);
-          reader.offset = start + reader.length;
-        }
-      }
-      reader.offset = attributeEnd;
-      spans.push(valueSpans);
-    }
-    this.raw = new RawEntry(this.name, buffer, types, spans);
-  }
-
-  override toObject(): ReturnType<SearchEntry['toObject']> {
-    return this.raw as unknown as ReturnType<SearchEntry['toObject']>;
-  }
-}
-
-/** An attribute parsed as bytes only: ldapts's own parse also UTF-8-decodes every value, which toObject then drops. */
-class BytesAttribute extends Attribute {
-  override parse(reader: BerReader): void {
-    reader.readSequence();
-    this.type = reader.readString() ?? '';
-    const buffers = this.parsedBuffers;
-    if (reader.peek() === ProtocolOperation.LBER_SET && reader.readSequence(ProtocolOperation.LBER_SET)) {
       const end = reader.offset + reader.length;
-      while (reader.offset < end) buffers.push(reader.readString(Ber.OctetString, true) ?? Buffer.alloc(0));
+      const buffer = reader.buffer;
+      const types: string[] = [];
+      const spans: number[][] = [];
+      while (reader.offset < end) {
+        reader.readSequence();
+        const attributeEnd = reader.offset + reader.length;
+        types.push(reader.readString() ?? '');
+        const valueSpans: number[] = [];
+        if (reader.offset < attributeEnd && reader.peek() === L.ProtocolOperation.LBER_SET && reader.readSequence(L.ProtocolOperation.LBER_SET)) {
+          const setEnd = reader.offset + reader.length;
+          while (reader.offset < setEnd) {
+            const start = reader.readLength(reader.offset + 1); // past the OCTET STRING tag
+            if (start === null) throw new ProcallBackupError('PB_PARSE', `A search entry for '${this.name}' is cut short.`, { fix: 'Retry the dump; report the server version if it repeats.' });
+            valueSpans.push(start, start + reader.length);
+            reader.offset = start + reader.length;
+          }
+        }
+        reader.offset = attributeEnd;
+        spans.push(valueSpans);
+      }
+      this.raw = new RawEntry(this.name, buffer, types, spans);
     }
-    this.values = buffers;
-  }
-}
 
-/** A search entry whose attributes are {@link BytesAttribute}s (same wire format, same toObject result). */
-class BytesSearchEntry extends SearchEntry {
-  override parseMessage(reader: BerReader): void {
-    this.name = reader.readString() ?? '';
-    reader.readSequence();
-    const end = reader.offset + reader.length;
-    while (reader.offset < end) {
-      const attribute = new BytesAttribute();
-      attribute.parse(reader);
-      this.attributes.push(attribute);
+    override toObject(): ReturnType<SearchEntry['toObject']> {
+      return this.raw as unknown as ReturnType<SearchEntry['toObject']>;
     }
   }
+
+  /** An attribute parsed as bytes only: ldapts's own parse also UTF-8-decodes every value, which toObject then drops. */
+  class BytesAttribute extends L.Attribute {
+    override parse(reader: BerReader): void {
+      reader.readSequence();
+      this.type = reader.readString() ?? '';
+      const buffers = this.parsedBuffers;
+      if (reader.peek() === L.ProtocolOperation.LBER_SET && reader.readSequence(L.ProtocolOperation.LBER_SET)) {
+        const end = reader.offset + reader.length;
+        while (reader.offset < end) buffers.push(reader.readString(L.Ber.OctetString, true) ?? Buffer.alloc(0));
+      }
+      this.values = buffers;
+    }
+  }
+
+  /** A search entry whose attributes are {@link BytesAttribute}s (same wire format, same toObject result). */
+  class BytesSearchEntry extends L.SearchEntry {
+    override parseMessage(reader: BerReader): void {
+      this.name = reader.readString() ?? '';
+      reader.readSequence();
+      const end = reader.offset + reader.length;
+      while (reader.offset < end) {
+        const attribute = new BytesAttribute();
+        attribute.parse(reader);
+        this.attributes.push(attribute);
+      }
+    }
+  }
+
+  return { RawSearchEntry, BytesSearchEntry };
 }
+let searchEntryClasses: ReturnType<typeof makeSearchEntryClasses> | undefined;
 
 type ParseMessage = (messageId: number, protocolOperation: number, reader: BerReader, request: unknown) => unknown;
 
@@ -1007,14 +1022,16 @@ type ParseMessage = (messageId: number, protocolOperation: number, reader: BerRe
  * dump). Only this client's parser is changed; with another ldapts layout it keeps its own parsing.
  */
 function skipDiscardedDecoding(client: Client): void {
+  const L = ldapts();
   const parser = (client as unknown as { messageParser?: { _getMessageFromProtocolOperation?: ParseMessage } }).messageParser;
   const original = parser?._getMessageFromProtocolOperation;
-  if (!parser || typeof original !== 'function' || typeof ProtocolOperation.LDAP_RES_SEARCH_ENTRY !== 'number') return;
+  if (!parser || typeof original !== 'function' || typeof L.ProtocolOperation.LDAP_RES_SEARCH_ENTRY !== 'number') return;
   parser._getMessageFromProtocolOperation = function (this: unknown, messageId, protocolOperation, reader, request) {
-    if (protocolOperation !== ProtocolOperation.LDAP_RES_SEARCH_ENTRY || !(request instanceof SearchRequest)) return original.call(this, messageId, protocolOperation, reader, request);
+    if (protocolOperation !== L.ProtocolOperation.LDAP_RES_SEARCH_ENTRY || !(request instanceof L.SearchRequest)) return original.call(this, messageId, protocolOperation, reader, request);
     const isDump = request.explicitBufferAttributes === DUMP_ATTRIBUTES_AS_BUFFERS;
     if (!isDump && request.explicitBufferAttributes !== ALL_ATTRIBUTES_AS_BUFFERS) return original.call(this, messageId, protocolOperation, reader, request);
-    const message = isDump ? new RawSearchEntry({ messageId }) : new BytesSearchEntry({ messageId });
+    searchEntryClasses ??= makeSearchEntryClasses(L);
+    const message = isDump ? new searchEntryClasses.RawSearchEntry({ messageId }) : new searchEntryClasses.BytesSearchEntry({ messageId });
     message.parse(reader, request.controls ?? []);
     return message;
   };
@@ -1434,7 +1451,7 @@ async function dumpByWindows(sessions: AdSession[], objectFilter: Filter, highes
   const searches: AdDumpSearches = { mode: 'usn-windows', connections: sessions.length, windows: 0, split: 0, paged: 0, highestUsn };
   const pool = new SessionPool([...sessions, ...sessions]); // two outstanding searches per connection
   const read = async (window: AdUsnWindow): Promise<UsnObject[]> => {
-    const filter = new AndFilter({ filters: [objectFilter, buildUsnWindowFilter(window)] });
+    const filter = new (ldapts().AndFilter)({ filters: [objectFilter, buildUsnWindowFilter(window)] });
     const session = await pool.acquire();
     let found: UsnObject[] | undefined;
     try {
@@ -1656,11 +1673,11 @@ function validateRestore(o: AdRestoreOptions): void {
  */
 function toModifications(c: AdAttributeChange): Change[] {
   if (c.policy === 'replace') {
-    return [new Change({ operation: 'replace', modification: new Attribute({ type: c.attribute, values: c.isBinary ? c.after.map((v) => Buffer.from(v, 'base64')) : c.after }) })];
+    return [new (ldapts().Change)({ operation: 'replace', modification: new (ldapts().Attribute)({ type: c.attribute, values: c.isBinary ? c.after.map((v) => Buffer.from(v, 'base64')) : c.after }) })];
   }
   const out: Change[] = [];
-  if (c.removed.length) out.push(new Change({ operation: 'delete', modification: new Attribute({ type: c.attribute, values: c.removed }) }));
-  if (c.added.length) out.push(new Change({ operation: 'add', modification: new Attribute({ type: c.attribute, values: c.added }) }));
+  if (c.removed.length) out.push(new (ldapts().Change)({ operation: 'delete', modification: new (ldapts().Attribute)({ type: c.attribute, values: c.removed }) }));
+  if (c.added.length) out.push(new (ldapts().Change)({ operation: 'add', modification: new (ldapts().Attribute)({ type: c.attribute, values: c.added }) }));
   return out;
 }
 

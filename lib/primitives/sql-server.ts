@@ -10,13 +10,19 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import sql from 'mssql';
+import type * as sql from 'mssql';
 import { ProcallBackupError, validationError } from '../errors';
 import { collectSecrets, Secret } from '../secret';
 import { quoteSqlIdentifier, quoteSqlString } from '../powershell/quote';
 import type { Runner, Script } from '../powershell/runner';
 import { toSqlServerError, type SqlServerMessage } from './sql-errors';
 import { hashFile } from '../hash-file';
+
+/** mssql (with tedious and the Azure SDK) costs ~0.3 s to load: loaded on the first connection, not with the library. */
+function loadMssql(): typeof sql {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('mssql') as typeof sql;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Options and results
@@ -827,7 +833,7 @@ class MssqlTransport implements SqlTransport {
 
   private async connect(step: string): Promise<sql.ConnectionPool> {
     if (this.pool) return this.pool;
-    const pool = new sql.ConnectionPool(buildMssqlConfig(this.o));
+    const pool = new (loadMssql().ConnectionPool)(buildMssqlConfig(this.o));
     pool.on('error', () => undefined); // errors surface through the request; an idle socket error must not crash the process
     try {
       await pool.connect();
