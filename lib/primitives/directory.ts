@@ -8,18 +8,15 @@
  * size its header announced, and reported in `changedDuringRead`.
  */
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
-import fs, { constants as fsc, createWriteStream, promises as fsp, type Dirent, type Stats } from 'node:fs';
+import fs, { constants as fsc, promises as fsp, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
-import zlib from 'node:zlib';
 import { Header, Pax, type HeaderData } from 'tar';
 import { ProcallBackupError, validationError } from '../errors';
 import type { Runner } from '../powershell/runner';
 import { PowerShellRunner } from '../powershell/session';
 import { ArchiveEntryGuard } from './archive-safety';
+import { ParallelGzipFile } from './parallel-gzip';
 import { createShadowCopy, deleteShadowCopy, type ShadowCopyAttempt, type ShadowCopySet } from './shadow-copy';
 
 /** Whether to read through a volume shadow copy. */
@@ -172,7 +169,6 @@ export interface SnapshotResult {
 }
 
 const CHUNK = 1024 * 1024;
-const BATCH = 256 * 1024;
 const ZERO_BLOCK = Buffer.alloc(512);
 // On POSIX a file swapped for a symlink (or a FIFO, which would block) between listing and opening must not be followed.
 const OPEN_FLAGS = fsc.O_RDONLY | (process.platform === 'win32' ? 0 : fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
@@ -255,60 +251,22 @@ async function normalizeSnapshotOptions(options: SnapshotOptions): Promise<Norma
   return { source, archive, isExcluded, shadowCopy, gzipLevel };
 }
 
-/** Streams tar blocks into gzip into `<file>`, hashing the compressed bytes on the way. */
+/** Writes tar blocks into a gzip file compressed in parallel blocks ({@link ParallelGzipFile}), hashing the compressed bytes on the way. */
 class TarGzWriter {
-  private readonly gzip: zlib.Gzip;
-  private readonly hash = createHash('sha256');
-  private readonly done: Promise<void>;
-  private error: unknown;
-  private batch: Buffer[] = [];
-  private batchBytes = 0;
-  bytes = 0;
+  private constructor(private readonly gz: ParallelGzipFile) {}
 
-  constructor(private readonly file: string, level: number) {
-    this.gzip = zlib.createGzip({ level, chunkSize: 256 * 1024 });
-    this.gzip.setMaxListeners(0);
-    const hash = this.hash;
-    const count = (n: number): void => {
-      this.bytes += n;
-    };
-    const tap = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        hash.update(chunk);
-        count(chunk.length);
-        cb(null, chunk);
-      },
-    });
-    this.done = pipeline(this.gzip, tap, createWriteStream(file, { highWaterMark: 1024 * 1024 }));
-    this.done.catch((e: unknown) => {
-      this.error = e;
-    });
+  static async create(file: string, level: number): Promise<TarGzWriter> {
+    return new TarGzWriter(await ParallelGzipFile.create(file, level));
   }
 
-  /** Writes bytes, waiting while gzip is behind so that memory stays flat. Small writes are batched: one zlib call per 256 KiB, not per tar block. */
+  /** Compressed bytes written so far. */
+  get bytes(): number {
+    return this.gz.bytes;
+  }
+
+  /** Writes bytes, waiting while compression is behind so that memory stays flat. The buffer must not change afterwards. */
   async write(buf: Buffer): Promise<void> {
-    if (buf.length >= BATCH) {
-      await this.flushBatch();
-      await this.push(buf);
-      return;
-    }
-    this.batch.push(buf);
-    this.batchBytes += buf.length;
-    if (this.batchBytes >= BATCH) await this.flushBatch();
-  }
-
-  private async flushBatch(): Promise<void> {
-    if (this.batchBytes === 0) return;
-    const joined = this.batch.length === 1 ? this.batch[0] : Buffer.concat(this.batch, this.batchBytes);
-    this.batch = [];
-    this.batchBytes = 0;
-    await this.push(joined);
-  }
-
-  private async push(buf: Buffer): Promise<void> {
-    if (this.error) throw this.error;
-    if (!this.gzip.write(buf)) await Promise.race([once(this.gzip, 'drain'), this.done]);
-    if (this.error) throw this.error;
+    await this.gz.write(buf);
   }
 
   /** Writes one entry's header (a PAX header first when the name or size needs one). */
@@ -324,23 +282,12 @@ class TarGzWriter {
   /** Ends the archive (two zero blocks), flushes and syncs. Returns the archive's SHA-256. */
   async finish(): Promise<string> {
     await this.write(Buffer.alloc(1024));
-    await this.flushBatch();
-    this.gzip.end();
-    await this.done;
-    // The stream closed its own handle; a second one makes the data durable before the rename.
-    const handle = await fsp.open(this.file, 'r+');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    return this.hash.digest('hex');
+    return this.gz.finish();
   }
 
   /** Stops writing and waits until the file is closed, so that it can be removed. */
   async abort(): Promise<void> {
-    this.gzip.destroy();
-    await this.done.catch(() => undefined);
+    await this.gz.abort();
   }
 }
 
@@ -699,15 +646,17 @@ export async function snapshotDirectory(options: SnapshotOptions): Promise<Snaps
 
 async function writeArchive(readRoot: string, opts: NormalizedSnapshot, onProgress?: (p: SnapshotProgress) => void): Promise<Omit<SnapshotResult, 'shadowCopy' | 'warnings' | 'durationMs' | 'gzipLevel'>> {
   const partial = `${opts.archive}.partial`;
-  const writer = new TarGzWriter(partial, opts.gzipLevel);
-  const walker = new SnapshotWalker(writer, opts.isExcluded, onProgress);
+  let writer: TarGzWriter | undefined;
+  let walker: SnapshotWalker | undefined;
   let sha256: string;
   try {
+    writer = await TarGzWriter.create(partial, opts.gzipLevel);
+    walker = new SnapshotWalker(writer, opts.isExcluded, onProgress);
     await walker.walk(readRoot);
     sha256 = await writer.finish();
     await fsp.rename(partial, opts.archive);
   } catch (e) {
-    await writer.abort();
+    await writer?.abort().catch(() => undefined);
     await fsp.rm(partial, { force: true }).catch(() => undefined);
     if (e instanceof ProcallBackupError) throw e;
     const code = errnoOf(e);
