@@ -1,4 +1,8 @@
 /** Small helpers shared by the benchmarks in scripts/bench/. */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 /** `--name=N` from the bench arguments, else `fallback`. */
 export function option(args: string[], name: string, fallback: number): number {
@@ -10,4 +14,48 @@ export function option(args: string[], name: string, fallback: number): number {
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
+}
+
+/** The repository's root. */
+export const ROOT = path.resolve(__dirname, '..');
+
+/**
+ * Compiles `entry` (a file under lib/) and its imports to plain JS under node_modules/.cache/<name>
+ * (inside node_modules so that the output resolves tar and friends from the project), so that a
+ * measured child process carries no TypeScript compiler. Returns the compiled entry's path.
+ */
+export function compileForChild(name: string, entry: string): string {
+  const outDir = path.join(ROOT, 'node_modules', '.cache', name);
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '--ignoreConfig', '--outDir', outDir, '--rootDir', ROOT, '--module', 'node16', '--moduleResolution', 'node16', '--target', 'ES2022', '--esModuleInterop', '--skipLibCheck', '--types', 'node', path.join(ROOT, entry)], { stdio: 'inherit' });
+  return path.join(outDir, entry.replace(/\.ts$/, '.js'));
+}
+
+/** Wall time of `fn` in milliseconds. */
+export function timeMs(fn: () => void): number {
+  const t = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+/** One line about the machine and its load, for the record next to the figures. */
+export function machineLine(): string {
+  const load = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  return `cpus: ${os.availableParallelism()}, load average (1/5/15 min) ${load}, node ${process.version}`;
+}
+
+/** Runs a plain-node child (`node -e code`, under `wrapper` such as `taskset -c 0` when given) that prints one JSON line last; returns it parsed. */
+export function runChildJson<T>(code: string, wrapper: string[] = []): T {
+  const argv = [...wrapper, process.execPath, '-e', code];
+  const child = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (child.status !== 0) throw new Error(`child failed (${child.status}): ${child.stderr}`);
+  return JSON.parse(child.stdout.trim().split('\n').pop() as string) as T;
+}
+
+/** A child-side expression: the process's peak resident set in MB (Linux; 0 elsewhere). */
+export const CHILD_PEAK_RSS = "(Number((/VmHWM:\\s+(\\d+)/.exec(require('fs').existsSync('/proc/self/status')?require('fs').readFileSync('/proc/self/status','utf8'):'')||[0,0])[1])/1024)";
+
+/** The real tree the issue measured on (Debian's python3 library: ~5,000 files, ~100 MB), when this machine has it. */
+export function pythonTree(): string | undefined {
+  const tree = '/usr/lib/python3';
+  return existsSync(tree) && statSync(tree).isDirectory() ? tree : undefined;
 }
