@@ -1,6 +1,6 @@
 /** Small helpers shared by the benchmarks in scripts/bench/. */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -58,4 +58,31 @@ export const CHILD_PEAK_RSS = "(Number((/VmHWM:\\s+(\\d+)/.exec(require('fs').ex
 export function pythonTree(): string | undefined {
   const tree = '/usr/lib/python3';
   return existsSync(tree) && statSync(tree).isDirectory() ? tree : undefined;
+}
+
+/** What one whole process cost: wall and CPU time (user + system, its children included), peak RSS. */
+export interface ProcessCost {
+  wallMs: number;
+  cpuMs: number;
+  /** Peak resident set in MB of the process or its largest child. */
+  peakMb: number;
+  stdout: string;
+}
+
+/**
+ * Runs `argv` under GNU time (`/usr/bin/time`), which reports CPU time and peak RSS from wait4 (children
+ * included). CPU time is the fairer figure on a loaded machine: wall time also counts waiting for a core.
+ */
+export function measureProcess(argv: string[]): ProcessCost {
+  const report = path.join(os.tmpdir(), `pb-bench-time-${process.pid}.txt`);
+  const hasTime = existsSync('/usr/bin/time');
+  const full = hasTime ? ['/usr/bin/time', '-o', report, '-f', '%U %S %M', ...argv] : argv;
+  let stdout = '';
+  const wallMs = timeMs(() => {
+    stdout = execFileSync(full[0], full.slice(1), { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  });
+  if (!hasTime) return { wallMs, cpuMs: NaN, peakMb: NaN, stdout };
+  const [user, sys, maxKb] = readFileSync(report, 'utf8').trim().split('\n').pop()!.split(/\s+/).map(Number);
+  rmSync(report, { force: true });
+  return { wallMs, cpuMs: (user + sys) * 1000, peakMb: maxKb / 1024, stdout };
 }

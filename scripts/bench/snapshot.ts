@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os';
 import path from 'node:path';
 import { snapshotDirectory } from '../../lib/primitives/directory';
-import { CHILD_PEAK_RSS, compileForChild, machineLine, median, pythonTree, runChildJson, timeMs } from '../bench-support';
+import { CHILD_PEAK_RSS, compileForChild, machineLine, measureProcess, median, pythonTree, type ProcessCost } from '../bench-support';
 
 const GZIP_LEVEL = 6;
 export const FOLDERS = ['ClientInstall', 'config', 'database', 'linestates', 'logs', 'pending', 'userstates'] as const;
@@ -100,46 +100,42 @@ function timeGnuTar(source: string, archive: string): number {
   return Number(process.hrtime.bigint() - t) / 1e6;
 }
 
-/** One snapshot in a fresh plain-node process: wall time as the parent sees it, and the child's peak RSS. */
-function timeLibProcess(js: string, source: string, archive: string, wrapper: string[] = []): { ms: number; peak: number; bytes: number } {
-  let out = { peak: 0, bytes: 0 };
-  const ms = timeMs(() => {
-    out = runChildJson(`require(${JSON.stringify(js)}).snapshotDirectory({source:${JSON.stringify(source)},archive:${JSON.stringify(archive)},shadowCopy:'never',gzipLevel:${GZIP_LEVEL}}).then(r=>console.log(JSON.stringify({bytes:r.bytes,peak:${CHILD_PEAK_RSS}})))`, wrapper);
-  });
-  return { ms, ...out };
+/** One snapshot in a fresh plain-node process (under `wrapper`, e.g. taskset, when given). */
+function libProcess(js: string, source: string, archive: string, wrapper: string[] = []): ProcessCost {
+  return measureProcess([...wrapper, process.execPath, '-e', `require(${JSON.stringify(js)}).snapshotDirectory({source:${JSON.stringify(source)},archive:${JSON.stringify(archive)},shadowCopy:'never',gzipLevel:${GZIP_LEVEL}}).then(r=>console.log(r.files))`]);
 }
 
-function timeGnuProcess(source: string, archive: string, wrapper: string[] = []): number {
-  return timeMs(() => execFileSync(wrapper.length > 0 ? wrapper[0] : 'sh', [...wrapper.slice(1), ...(wrapper.length > 0 ? ['sh'] : []), '-c', `tar -C "$1" -cf - . | gzip -${GZIP_LEVEL} > "$2"`, 'sh', source, archive]));
+function gnuProcess(source: string, archive: string, wrapper: string[] = []): ProcessCost {
+  return measureProcess([...wrapper, 'sh', '-c', `tar -C "$1" -cf - . | gzip -${GZIP_LEVEL} > "$2"`, 'sh', source, archive]);
 }
 
-/** Section 1 for one tree: interleaved rounds, medians, ratio, sizes. */
+const runs = (xs: ProcessCost[]): string => xs.map((x) => (x.wallMs / 1000).toFixed(2)).join(', ');
+const wall = (xs: ProcessCost[]): number => median(xs.map((x) => x.wallMs));
+const cpu = (xs: ProcessCost[]): number => median(xs.map((x) => x.cpuMs));
+
+/** Section 1 for one tree: interleaved rounds, medians, ratios, sizes, and one core. */
 function compareOnTree(label: string, tree: string, out: string, js: string, rounds: number): void {
   execFileSync('tar', ['-C', tree, '-cf', '/dev/null', '.']); // warm the page cache for both sides
-  const gnu: number[] = [];
-  const lib: number[] = [];
-  const peaks: number[] = [];
+  const gnu: ProcessCost[] = [];
+  const lib: ProcessCost[] = [];
   const gnuArchive = path.join(out, 'gnu.tar.gz');
   const libArchive = path.join(out, 'lib.tar.gz');
   for (let r = 0; r < rounds; r += 1) {
-    gnu.push(timeGnuProcess(tree, gnuArchive));
-    const l = timeLibProcess(js, tree, libArchive);
-    lib.push(l.ms);
-    peaks.push(l.peak);
+    gnu.push(gnuProcess(tree, gnuArchive));
+    lib.push(libProcess(js, tree, libArchive));
   }
-  const g = median(gnu);
-  const m = median(lib);
   const gnuSize = statSync(gnuArchive).size;
   const libSize = statSync(libArchive).size;
   console.log(`\n1. ${label}: ${tree}`);
-  console.log(`   GNU tar | gzip -6            ${(g / 1000).toFixed(2).padStart(7)} s   archive ${(gnuSize / 1048576).toFixed(1)} MiB   runs ${gnu.map((x) => (x / 1000).toFixed(2)).join(', ')}`);
-  console.log(`   snapshotDirectory (+sha256)  ${(m / 1000).toFixed(2).padStart(7)} s   archive ${(libSize / 1048576).toFixed(1)} MiB   runs ${lib.map((x) => (x / 1000).toFixed(2)).join(', ')}   peak RSS ${Math.max(...peaks).toFixed(0)} MB`);
-  console.log(`   ratio (GNU time / library time): ${(g / m).toFixed(2)}x (target >= 1.5x on 2 cores)   size library/GNU: ${((libSize / gnuSize - 1) * 100).toFixed(2)} % (target within +-2 %)   peak RSS target <= 150 MB`);
+  console.log('                                wall (median)   CPU (median)   peak RSS   archive     wall runs');
+  console.log(`   GNU tar -cf - | gzip -6     ${(wall(gnu) / 1000).toFixed(2).padStart(7)} s      ${(cpu(gnu) / 1000).toFixed(2).padStart(7)} s   ${Math.max(...gnu.map((x) => x.peakMb)).toFixed(0).padStart(5)} MB   ${(gnuSize / 1048576).toFixed(1).padStart(6)} MiB  ${runs(gnu)}`);
+  console.log(`   snapshotDirectory (+sha256) ${(wall(lib) / 1000).toFixed(2).padStart(7)} s      ${(cpu(lib) / 1000).toFixed(2).padStart(7)} s   ${Math.max(...lib.map((x) => x.peakMb)).toFixed(0).padStart(5)} MB   ${(libSize / 1048576).toFixed(1).padStart(6)} MiB  ${runs(lib)}`);
+  console.log(`   ratio GNU/library: wall ${(wall(gnu) / wall(lib)).toFixed(2)}x (target >= 1.5x on 2 cores), CPU ${(cpu(gnu) / cpu(lib)).toFixed(2)}x; size library/GNU ${((libSize / gnuSize - 1) * 100).toFixed(2)} % (target within +-2 %); peak RSS target <= 150 MB`);
   if (existsSync('/usr/bin/taskset')) {
     const pin = ['taskset', '-c', '0'];
-    const g1 = timeGnuProcess(tree, gnuArchive, pin);
-    const l1 = timeLibProcess(js, tree, libArchive, pin).ms;
-    console.log(`   one core (taskset -c 0, one run each): GNU ${(g1 / 1000).toFixed(2)} s, library ${(l1 / 1000).toFixed(2)} s, ratio ${(g1 / l1).toFixed(2)}x`);
+    const g1 = gnuProcess(tree, gnuArchive, pin);
+    const l1 = libProcess(js, tree, libArchive, pin);
+    console.log(`   one core (taskset -c 0, one run each): GNU ${(g1.wallMs / 1000).toFixed(2)} s, library ${(l1.wallMs / 1000).toFixed(2)} s, ratio ${(g1.wallMs / l1.wallMs).toFixed(2)}x`);
   }
 }
 
