@@ -308,18 +308,49 @@ async function readArchive(archive: string, guard: ArchiveEntryGuard, staging: s
       }
     });
     input.on('end', () => gunzip.end());
+    // Inflating runs on libuv's pool; parsing and writing on this thread. Chunks are queued and parsed
+    // from setImmediate, so that the pool inflates the next chunk meanwhile (parsing inside the 'data'
+    // event would keep zlib waiting: the two would take turns instead of overlapping).
+    const queue: Buffer[] = [];
+    let isScheduled = false;
+    let isPaused = false;
+    let isInflated = false;
+    const parseQueued = (): void => {
+      isScheduled = false;
+      while (queue.length > 0 && !isSettled) {
+        const chunk = queue.shift() as Buffer;
+        raw += chunk.length;
+        if (raw > guard.bytes + guard.entries * HEADER_ALLOWANCE + CHUNK || guard.isOverLimit) {
+          const why = guard.isOverLimit ? 'more than the limit' : `${raw} bytes while its entries declare ${guard.bytes}`;
+          fail(new ProcallBackupError('PB_UNSAFE_ARCHIVE', `${archive} decompresses to ${why}; nothing was written.`, { fix: 'Do not restore this archive; if it is trusted and only large, raise limits.maxBytes.', command: 'restoreDirectory' }));
+          return;
+        }
+        parser.write(chunk);
+      }
+      if (isSettled) return;
+      if (isInflated) parser.end();
+      else if (isPaused) {
+        isPaused = false;
+        gunzip.resume();
+      }
+    };
+    const schedule = (): void => {
+      if (isScheduled) return;
+      isScheduled = true;
+      setImmediate(parseQueued);
+    };
     gunzip.on('data', (chunk: Buffer) => {
       if (isSettled) return;
-      raw += chunk.length;
-      if (raw > guard.bytes + guard.entries * HEADER_ALLOWANCE + CHUNK || guard.isOverLimit) {
-        const why = guard.isOverLimit ? 'more than the limit' : `${raw} bytes while its entries declare ${guard.bytes}`;
-        fail(new ProcallBackupError('PB_UNSAFE_ARCHIVE', `${archive} decompresses to ${why}; nothing was written.`, { fix: 'Do not restore this archive; if it is trusted and only large, raise limits.maxBytes.', command: 'restoreDirectory' }));
-        return;
+      queue.push(chunk);
+      if (queue.length >= 4 && !isPaused) {
+        isPaused = true;
+        gunzip.pause();
       }
-      parser.write(chunk);
+      schedule();
     });
     gunzip.on('end', () => {
-      if (!isSettled) parser.end();
+      isInflated = true;
+      schedule();
     });
   });
   await done;
