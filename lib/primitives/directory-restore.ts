@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import fs, { constants as fsc, createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { Parser, type ReadEntry } from 'tar';
+import type { ReadEntry } from 'tar';
+import { loadTar } from './lazy-tar';
 import { ProcallBackupError, validationError } from '../errors';
 import { hashFile } from '../hash-file';
 import { ArchiveEntryGuard, splitArchivePath, type ArchiveLimits, type CaseCollision, type CaseCollisionPolicy, type UnsafeEntry } from './archive-safety';
@@ -270,7 +271,7 @@ async function readArchive(archive: string, guard: ArchiveEntryGuard, staging: s
       failure ??= e;
       settle(failure);
     };
-    const parser = new Parser({
+    const parser = new (loadTar().Parser)({
       strict: true,
       onReadEntry: (entry: ReadEntry) => {
         if (isSettled) {

@@ -11,7 +11,8 @@ import { createHash } from 'node:crypto';
 import fs, { constants as fsc, promises as fsp, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Header, Pax, type HeaderData } from 'tar';
+import type { HeaderData } from 'tar';
+import { loadTar } from './lazy-tar';
 import { ProcallBackupError, validationError } from '../errors';
 import type { Runner } from '../powershell/runner';
 import { PowerShellRunner } from '../powershell/session';
@@ -271,6 +272,7 @@ class TarGzWriter {
 
   /** Writes one entry's header (a PAX header first when the name or size needs one). */
   async writeHeader(data: HeaderData): Promise<void> {
+    const { Header, Pax } = loadTar();
     const header = new Header(data);
     if (header.encode()) {
       await this.write(new Pax({ path: data.path, linkpath: data.linkpath, size: data.size, mtime: data.mtime }).encode());
