@@ -13,6 +13,25 @@ import zlib from 'node:zlib';
 
 const deflateRaw = promisify(zlib.deflateRaw) as (buf: Buffer, options: zlib.ZlibOptions) => Promise<Buffer>;
 
+let crcTable: Int32Array | undefined;
+
+/** CRC-32 as gzip's trailer needs it: zlib's own (Node >= 20.15), else a table-driven one for older Node 20. */
+function crc32(data: Buffer, previous: number): number {
+  const native = (zlib as unknown as { crc32?: (d: Buffer, v: number) => number }).crc32;
+  if (native) return native(data, previous);
+  if (!crcTable) {
+    crcTable = new Int32Array(256);
+    for (let n = 0; n < 256; n += 1) {
+      let c = n;
+      for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c;
+    }
+  }
+  let c = ~previous;
+  for (let i = 0; i < data.length; i += 1) c = crcTable[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
 /** Input bytes per deflate block (pigz uses 128 KiB; larger blocks cost fewer calls at the same ratio). */
 export const GZIP_BLOCK = 256 * 1024;
 /** Deflate's window: the dictionary each block gets from the one before. */
@@ -110,7 +129,7 @@ export class ParallelGzipFile {
   }
 
   private async dispatch(block: Buffer, isLast: boolean): Promise<void> {
-    this.crc = zlib.crc32(block, this.crc);
+    this.crc = crc32(block, this.crc);
     this.inputBytes += block.length;
     const compressed = deflateRaw(block, { level: this.level, dictionary: this.dictionary.length > 0 ? this.dictionary : undefined, finishFlush: isLast ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH });
     compressed.catch(() => undefined); // awaited in order by drainOne; this only keeps an early failure from being unhandled

@@ -70,6 +70,21 @@ describe('ParallelGzipFile', () => {
     expect(zlib.gunzipSync(readFileSync(r.file)).equals(data)).toBe(true);
   });
 
+  it('computes the trailer CRC itself where zlib.crc32 is missing (Node 20 before 20.15)', async () => {
+    const d = freshDir();
+    const data = logLike(GZIP_BLOCK + 4321);
+    const zlibWithCrc = zlib as unknown as { crc32?: unknown };
+    const saved = zlibWithCrc.crc32;
+    zlibWithCrc.crc32 = undefined;
+    try {
+      const r = await gzipPieces(path.join(d, 'c.gz'), [data.subarray(0, 1000), data.subarray(1000)]);
+      // gunzip checks the trailer's CRC-32 and length.
+      expect(zlib.gunzipSync(readFileSync(r.file)).equals(data)).toBe(true);
+    } finally {
+      zlibWithCrc.crc32 = saved;
+    }
+  });
+
   it('uses one block at a time per core, at most three', () => {
     expect(defaultGzipConcurrency()).toBeGreaterThanOrEqual(1);
     expect(defaultGzipConcurrency()).toBeLessThanOrEqual(3);
