@@ -2,7 +2,7 @@
  * Artifact kinds: what an artifact of a set *is*, named in the manifest (a closed union), so that
  * verify, restore and the runbook never decide anything from a file name. Pure.
  */
-import { ENCRYPTED_SUFFIX } from './crypto';
+import { artifactContext, ENCRYPTED_SUFFIX } from './crypto';
 
 /** Every kind of artifact a set holds. */
 export type ArtifactKind =
@@ -73,4 +73,18 @@ export function legacyArtifactKind(primitive: string, artifactPath: string): Art
  */
 export function artifactKindOf(artifact: { kind?: ArtifactKind; primitive: string; path: string }): ArtifactKind {
   return artifact.kind ?? legacyArtifactKind(artifact.primitive, artifact.path);
+}
+
+/**
+ * The context an artifact's ciphertext is bound to in its set (`pbenc2` sets; `undefined` for
+ * `pbenc1` sets, whose files are unbound).
+ *
+ * @example
+ * ```ts
+ * await decryptFile(key, file, undefined, { context: cipherContextOf(manifest, artifact) });
+ * ```
+ */
+export function cipherContextOf(manifest: { encryption?: { format: string; salt: string } }, artifact: { kind?: ArtifactKind; primitive: string; path: string }): string | undefined {
+  if (!manifest.encryption || manifest.encryption.format === 'pbenc1') return undefined;
+  return artifactContext(manifest.encryption.salt, artifact.path, artifactKindOf(artifact));
 }
