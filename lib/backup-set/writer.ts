@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { isProcallBackupError, ProcallBackupError, validationError } from '../errors';
 import { artifactContext, checkScryptParams, createSetKey, encryptFile, ENCRYPTED_SUFFIX, type EncryptionOptions, type SetKey } from './crypto';
-import { ARTIFACT_KINDS, legacyArtifactKind, type ArtifactKind } from './artifact-kinds';
+import { ARTIFACT_KINDS, legacyArtifactKind, PLAINTEXT_KINDS, type ArtifactKind } from './artifact-kinds';
 import { authenticateManifest, openSigningKey, type SigningKey, type SigningKeySource } from './authenticate';
 import { toTargetError } from './fs-errors';
 import {
@@ -235,6 +235,9 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
     }
     const kind = input.kind ?? legacyArtifactKind(input.primitive, relative);
     const shouldEncrypt = key !== undefined && input.encrypt !== false;
+    if (key !== undefined && !shouldEncrypt && !PLAINTEXT_KINDS.includes(kind)) {
+      throw validationError(`Artifact ${relative} (kind ${kind}) cannot stay plaintext in an encrypted set.`, `Only ${PLAINTEXT_KINDS.join(', ')} may: pass its kind, or leave encrypt at its default.`);
+    }
     let artifact: ManifestArtifact;
     if (shouldEncrypt) {
       const encryptedRelative = relative + ENCRYPTED_SUFFIX;
