@@ -57,11 +57,14 @@ export interface VerifyProblem {
 
 /** Options of {@link verifySet}. */
 export interface VerifySetOptions {
-  /**
-   * Key of an encrypted set; without it only the ciphertext hashes are checked. Given for a set that
-   * is not encrypted, the set is refused (`PB_SET_TAMPERED`): stripping the encryption looks like that.
-   */
+  /** Key of an encrypted set; without it only the ciphertext hashes are checked. Given for an unencrypted set: a warning. */
   key?: EncryptionKeySource;
+  /**
+   * Refuse a set that is not encrypted (`PB_SET_TAMPERED`): an encrypted set whose encryption was
+   * stripped (every file replaced, the manifest rewritten) looks exactly like that. `restore` sets it
+   * whenever a key is given.
+   */
+  requireEncryption?: boolean;
   /** Signing key of unencrypted sets: the set must carry a valid signature by it. */
   signingKey?: SigningKeySource | SigningKey;
   /** Accept an encrypted set written before sets were authenticated (or an unsigned set when a signing key is given), as damage-protected only. */
@@ -273,11 +276,13 @@ export async function verifySet(setPath: string, options: VerifySetOptions = {})
   result.isPlaintextVerified = manifest.encryption === undefined || key !== undefined;
   // Then the manifest MAC: a changed manifest is refused before any file it names is read.
   try {
-    if (!manifest.encryption && options.key) {
-      throw new ProcallBackupError('PB_SET_TAMPERED', `The set ${absolute} is not encrypted, but a key was given: an encrypted set whose encryption was stripped looks like this.`, {
-        fix: 'Use an encrypted set; if this set was made before encryption was turned on, verify or restore it without the key.',
+    const stripped = `The set ${absolute} is not encrypted, but a key was given: an encrypted set whose encryption was stripped looks like this`;
+    if (!manifest.encryption && options.requireEncryption) {
+      throw new ProcallBackupError('PB_SET_TAMPERED', `${stripped}.`, {
+        fix: 'Use an encrypted set; if this set was made before encryption was turned on, restore it without the key.',
       });
     }
+    if (!manifest.encryption && options.key) result.warnings.push(`${stripped}; if it was made before encryption was turned on, that is expected.`);
     const signingKey = options.signingKey instanceof SigningKey ? options.signingKey : options.signingKey ? await openSigningKey(options.signingKey) : undefined;
     const auth = checkManifestAuthentication(manifest, { setKey: key, signingKey, allowUnauthenticated: options.allowUnauthenticated, where: absolute });
     result.authentication = auth.state;

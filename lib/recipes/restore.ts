@@ -389,6 +389,8 @@ export interface VerifyBackupOptions {
   key?: EncryptionKeySource;
   /** Signing key of unencrypted sets (see `verifySet`). */
   signingKey?: SigningKeySource;
+  /** Refuse an unencrypted set (see `verifySet`). */
+  requireEncryption?: boolean;
   /** See {@link RestoreSetOptions.allowUnauthenticated}. */
   allowUnauthenticated?: boolean;
   /** Write verify.json after the whole check, with the level reached (what listSets counts as verified). Default true. */
@@ -433,7 +435,7 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Backup
   if (!options || typeof options.set !== 'string' || options.set.trim() === '') throw validationError('verifyBackup needs a set.', 'Pass set: the folder of a backup set.');
   const setPath = path.resolve(options.set);
   // verify.json is written below, after the contents were opened, with the level reached
-  const set = await verifySet(setPath, { key: options.key, signingKey: options.signingKey, allowUnauthenticated: options.allowUnauthenticated, record: false });
+  const set = await verifySet(setPath, { key: options.key, requireEncryption: options.requireEncryption, signingKey: options.signingKey, allowUnauthenticated: options.allowUnauthenticated, record: false });
   const content: ArtifactContentCheck[] = [];
   // a set that fails authentication is not opened at all: its manifest cannot be trusted to say what to open
   if (!set.isSet || !set.manifest || set.problems.some((p) => p.code === 'PB_SET_TAMPERED' || p.code === 'PB_SET_UNAUTHENTICATED')) {
@@ -530,7 +532,8 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'pb-restore-'));
   try {
     // 1. The set must be intact (re-hash everything) before anything else.
-    const full = await verifyBackup({ set: setPath, key: options.key, signingKey: options.signingKey, allowUnauthenticated: options.allowUnauthenticated, record: false });
+    // a key given means an encrypted set is expected: an unencrypted one in its place is refused (stripped encryption)
+    const full = await verifyBackup({ set: setPath, key: options.key, requireEncryption: options.key !== undefined, signingKey: options.signingKey, allowUnauthenticated: options.allowUnauthenticated, record: false });
     const v = full.set;
     const broken = full.content.filter((c) => c.state === 'broken');
     if (!v.isSet) throw new ProcallBackupError('PB_SET_INCOMPLETE', `${setPath} is not a finished backup set: ${v.problems.map((p) => p.message).join(' ')}`, { fix: 'Pick a set folder with a valid manifest.json (not a .partial folder).', command: 'restore' });
