@@ -25,7 +25,7 @@ runExample(async (host) => {
     kind: 'scheduled',
     overrides: host.overrides,
     licences: Object.fromEntries(Object.entries(licences).map(([k, v]) => [k, new Secret(v)])),
-    ...(passphrase ? { encryption: { passphrase: new Secret(passphrase), ...(host.isSample ? { scrypt: { N: 1024, r: 8, p: 1 } } : {}) } } : {}),
+    ...(passphrase ? { encryption: { passphrase: new Secret(passphrase), ...(host.isSample ? { scrypt: { N: 16384, r: 8, p: 1 } } : {}) } } : {}),
     shadowCopy: host.isSample ? 'never' : 'auto',
     onProgress: (e) => e.state !== 'start' && log(`  [${e.done}/${e.total}] ${e.state} ${e.step}`),
   });

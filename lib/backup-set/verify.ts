@@ -282,7 +282,6 @@ export async function verifySet(setPath: string, options: VerifySetOptions = {})
         fix: 'Use an encrypted set; if this set was made before encryption was turned on, restore it without the key.',
       });
     }
-    if (!manifest.encryption && options.key) result.warnings.push(`${stripped}; if it was made before encryption was turned on, that is expected.`);
     const signingKey = options.signingKey instanceof SigningKey ? options.signingKey : options.signingKey ? await openSigningKey(options.signingKey) : undefined;
     const auth = checkManifestAuthentication(manifest, { setKey: key, signingKey, allowUnauthenticated: options.allowUnauthenticated, where: absolute });
     result.authentication = auth.state;
@@ -353,7 +352,6 @@ export async function verifySet(setPath: string, options: VerifySetOptions = {})
   if (manifest.status !== 'complete') {
     result.problems.push({ code: 'PB_SET_INCOMPLETE', message: `The set's status is ${manifest.status}: ${manifest.errors.map((e) => `${e.step}: ${e.message}`).join('; ')}` });
   }
-  if (result.authentication === 'damage-only' && !result.warnings.some((w) => w.includes('damage'))) result.warnings.push(`This set is ${PROTECTION_TEXT['damage-only']}.`);
   await writeRecord();
   return done();
 }

@@ -15,7 +15,7 @@ import { PRODUCT_CATALOG, type ProductId } from '../recipes/catalog';
 import { listSets } from '../backup-set/list';
 import { prune, type KeepPolicy } from '../backup-set/retention';
 import type { EncryptionKeySource, EncryptionOptions } from '../backup-set/crypto';
-import type { SigningKeySource } from '../backup-set/authenticate';
+import { PROTECTION_TEXT, type AuthenticationState, type SigningKeySource } from '../backup-set/authenticate';
 import type { VerificationLevel } from '../backup-set/verify';
 import type { AdConnectionOptions, AdDumpOptions } from '../primitives/active-directory';
 import type { SqlConnectionOptions } from '../primitives/sql-server';
@@ -341,7 +341,9 @@ async function runVerify(ctx: CommandContext): Promise<CommandOutcome> {
     if (v.recordError) warnings.push(`${setPath}: verify.json could not be written: ${v.recordError}`);
     out.push({ path: v.path, ok, level, protection: v.authentication, isSet: v.isSet, isIntact: v.isIntact, isPlaintextVerified: v.isPlaintextVerified, ...(v.status ? { status: v.status } : {}), artifacts: v.artifacts.length, missing: v.missing, corrupt: v.corrupt, extra: v.extra, contentChecked: content.filter((c) => c.state === 'ok').length, broken: broken.map((c) => c.path), problems: [...v.problems.map((p) => ({ code: String(p.code), message: p.message, ...(p.path ? { path: p.path } : {}) })), ...broken.map((c) => ({ code: 'PB_SET_CORRUPT', message: `${c.path} does not open: ${c.message ?? 'unreadable'}`, path: c.path }))] });
   }
-  const summary = formatTable(['Set', 'OK', 'Artifacts', 'Missing', 'Corrupt', 'Broken', 'Extra', 'Problem'], out.map((o) => [String(o.path), o.ok ? 'yes' : 'NO', String(o.artifacts), String((o.missing as string[]).length), String((o.corrupt as string[]).length), String((o.broken as string[]).length), String((o.extra as string[]).length), ((o.problems as { message: string }[])[0]?.message ?? '')]), 100);
+  // the protection is said plainly: an unauthenticated set is protected against damage, not against deliberate change
+  const protectionNotes = [...new Set(out.map((o) => String(o.protection)))].map((p) => `${p}: ${PROTECTION_TEXT[p as AuthenticationState]}`);
+  const summary = formatTable(['Set', 'OK', 'Level', 'Protection', 'Artifacts', 'Missing', 'Corrupt', 'Broken', 'Extra', 'Problem'], out.map((o) => [String(o.path), o.ok ? 'yes' : 'NO', String(o.level), String(o.protection), String(o.artifacts), String((o.missing as string[]).length), String((o.corrupt as string[]).length), String((o.broken as string[]).length), String((o.extra as string[]).length), ((o.problems as { message: string }[])[0]?.message ?? '')]), 100) + `\n${protectionNotes.join('\n')}`;
   return { result: { sets: out }, warnings, isFailed, setPath: sets.length === 1 ? sets[0] : undefined, summary };
 }
 
@@ -365,7 +367,8 @@ async function runList(ctx: CommandContext): Promise<CommandOutcome> {
   }
   const sets = listing.sets.map((x) => ({ host: x.host, name: x.name, path: x.path, kind: x.kind, status: x.status, ...(x.reason ? { reason: x.reason } : {}), createdAt: x.createdAt, ageHours: hours(x.ageMs), bytes: x.bytes, artifacts: x.artifactCount, isEncrypted: x.isEncrypted, isVerified: x.isVerified, ...(x.verifiedLevel ? { verifiedLevel: x.verifiedLevel } : {}), protection: x.protection, warnings: x.warningCount, errors: x.errorCount }));
   const summary = [
-    formatTable(['Host', 'Set', 'Kind', 'Status', 'Age', 'Size', 'Verified', 'Encrypted'], sets.map((x) => [x.host, x.name, x.kind, x.status, formatAgeHours(x.ageHours), formatBytes(x.bytes), x.isVerified ? 'yes' : 'no', x.isEncrypted ? 'yes' : 'no'])),
+    formatTable(['Host', 'Set', 'Kind', 'Status', 'Age', 'Size', 'Verified', 'Encrypted', 'Protection'], sets.map((x) => [x.host, x.name, x.kind, x.status, formatAgeHours(x.ageHours), formatBytes(x.bytes), x.isVerified ? 'yes' : 'no', x.isEncrypted ? 'yes' : 'no', x.protection])),
+    ...(sets.some((x) => x.protection === 'damage-only') ? [`damage-only: ${PROTECTION_TEXT['damage-only']}`] : []),
     '',
     formatTable(['Host', 'Sets', 'Newest verified', 'Age'], hostRows.map((h) => [h.host, String(h.setCount), h.newestVerified?.name ?? '-', h.newestVerified ? formatAgeHours(h.newestVerified.ageHours) : '-'])),
     ...(listing.ignored.length ? ['', `Ignored (not sets of this tool): ${listing.ignored.map((i) => `${i.path} (${i.reason})`).join(', ')}`] : []),
