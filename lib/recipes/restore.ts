@@ -536,7 +536,7 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
     const full = await verifyBackup({ set: setPath, key: options.key, requireEncryption: options.key !== undefined, signingKey: options.signingKey, allowUnauthenticated: options.allowUnauthenticated, record: false });
     const v = full.set;
     const broken = full.content.filter((c) => c.state === 'broken');
-    if (!v.isSet) throw new ProcallBackupError('PB_SET_INCOMPLETE', `${setPath} is not a finished backup set: ${v.problems.map((p) => p.message).join(' ')}`, { fix: 'Pick a set folder with a valid manifest.json (not a .partial folder).', command: 'restore' });
+    if (!v.isSet) throw new ProcallBackupError(v.problems[0]?.code === 'PB_SET_CORRUPT' ? 'PB_SET_CORRUPT' : 'PB_SET_INCOMPLETE', `${setPath} is not a finished backup set; nothing was changed: ${v.problems.map((p) => p.message).join(' ')}`, { fix: 'Pick a set folder with a valid manifest.json (not a .partial folder).', command: 'restore' });
     if (!v.ok) {
       const authProblem = v.problems.find((p) => p.code === 'PB_SET_TAMPERED' || p.code === 'PB_SET_UNAUTHENTICATED');
       if (authProblem) throw new ProcallBackupError(authProblem.code, `The set ${setPath} cannot be restored; nothing was changed: ${authProblem.message}`, { fix: authProblem.code === 'PB_SET_UNAUTHENTICATED' ? 'Restore from a newer set, or check this one by hand and pass allowUnauthenticated: true (CLI: --allow-unauthenticated).' : 'Restore from another set (listSets shows the verified ones) and check who can write to the backup target.', command: 'restore' });
