@@ -48,7 +48,7 @@ export { PRODUCT_CATALOG, RESTORE_PHASES, SERVICE_ROLES, findProduct, expandRoot
 export { discover, buildDiscoverScript, parseDiscovery, parseImagePath, toLocalPath, matchServiceRole, DISCOVERY_KEYS, type Discovery, type DiscoverOverrides, type DiscoveredService, type DiscoveredProduct, type UninstallEntry, type EcstaDriver, type ClientProfile, type RawDiscovery, type DiscoveryDocuments } from './recipes/discover';
 export { backup, planBackup, selectProducts, type BackupOptions, type BackupProgress, type BackupStep, type BackupStepKind, type PlannedSkip, type BackupPlan, type BackupResult, type RecipeSqlDatabase } from './recipes/backup';
 export { restore, verifyBackup, buildServiceControlScript, rerootPath, type BackupVerification, type ArtifactContentCheck, type VerifyBackupOptions, type ServiceControlResult, type RestoreSetOptions, type RestoreStepReport, type VersionCheck, type RestoreReport } from './recipes/restore';
-export { normalizeWindowsPath, isWindowsPathUnder, allowedFolderBases, confineFolderTarget, allowedRegistryKey, checkRegFileScope, checkServiceScope, type ServiceScopeInput } from './recipes/confine';
+export { normalizeWindowsPath, isWindowsPathUnder, allowedFolderBases, confineFolderTarget, allowedRegistryKey, checkRegFileScope, checkServiceScope, checkDatabaseName, type ServiceScopeInput } from './recipes/confine';
 export { buildRunbook, RUNBOOK_TEXTS, type RunbookLanguage, type RunbookInput } from './recipes/runbook';
 // -- CLI (issue 9): config file schema, --json output schema, exit codes, event log, secrets --
 export { runCli, defaultIo, type CliIo } from './cli/main';

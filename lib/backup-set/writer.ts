@@ -190,7 +190,9 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
       if (!existsSync(path.join(hostFolder, name)) && !existsSync(partialPath)) break;
       sequence = (sequence ?? 1) + 1;
     }
-    await fsp.mkdir(partialPath);
+    await fsp.mkdir(partialPath).catch((e: unknown) => {
+      throw toTargetError(e, partialPath);
+    });
     await updateLockInfo(lock, { setName: name }); // prune must leave this .partial alone
   } catch (e) {
     await lock.release();
@@ -351,7 +353,7 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
     fail(step: string, error: unknown): void {
       assertOpen('fail()');
       validateText('step', step, 1000);
-      errors.push(toManifestError(step, error));
+      errors.push(toManifestError(step, toTargetError(error, partialPath)));
     },
 
     addProduct(product: ManifestProduct): void {

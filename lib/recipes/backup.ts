@@ -460,7 +460,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     return { status: finished.status, exitCode: failed ? 1 : 0, path: finished.path, name: finished.name, manifest: finished.manifest, plan, actions, discovery, warnings: finished.manifest.warnings };
   } catch (e) {
     await set.abort();
-    throw e;
+    throw toTargetError(e, set.partialPath);
   }
 }
 

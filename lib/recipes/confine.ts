@@ -106,8 +106,12 @@ export function confineFolderTarget(artifact: ManifestArtifact, target: string, 
  */
 export function allowedRegistryKey(entry: ProductEntry, artifact: ManifestArtifact, kind: 'registry-key' | 'user-registry-key'): string {
   if (kind === 'user-registry-key') {
-    const m = /^(?:HKU|HKEY_USERS)\\S-1-[0-9-]+\\(.+)$/i.exec(artifact.source);
-    const item = entry.capture.find((c) => c.kind === 'user-registry' && m !== null && c.subkey.toUpperCase() === m[1].toUpperCase());
+    const m = /^(?:HKU|HKEY_USERS)\\(S-1-[0-9-]+)\\(.+)$/i.exec(artifact.source);
+    // the hive it goes into (details.sid) must be the one it was exported from
+    if (m && artifact.details?.sid !== undefined && String(artifact.details.sid).toUpperCase() !== m[1].toUpperCase()) {
+      throw scopeError(`${artifact.id} was exported from the profile ${m[1]} but names ${JSON.stringify(artifact.details.sid)} as the user to restore into.`, TAMPER_FIX);
+    }
+    const item = entry.capture.find((c) => c.kind === 'user-registry' && m !== null && c.subkey.toUpperCase() === m[2].toUpperCase());
     if (!item || item.kind !== 'user-registry') throw scopeError(`${artifact.id} names the per-user key ${JSON.stringify(artifact.source)}, which is not a key the catalog backs up for ${artifact.product}.`, TAMPER_FIX);
     return normalizeRegistryKey(`HKCU\\${item.subkey}`).full;
   }
@@ -146,6 +150,24 @@ export function checkRegFileScope(reg: RegFile, allowedKey: string, artifact: Ma
     throw scopeError(`${artifact.path} (${artifact.id}) holds ${outside.length} key(s) outside ${allowedKey}, the key it was exported from: ${outside.slice(0, 5).join(', ')}${outside.length > 5 ? ', ...' : ''}.`, TAMPER_FIX, { allowed: allowedKey, outside: outside.slice(0, 50) });
   }
   return reg.keys.length;
+}
+
+const SYSTEM_DATABASES = new Set(['MASTER', 'MODEL', 'MSDB', 'TEMPDB', 'RESOURCE', 'DISTRIBUTION']);
+
+/**
+ * Refuses a database name from a manifest that a restore must never overwrite: a SQL Server system
+ * database, an empty or over-long name, or one with control characters (pure). Returns the name.
+ *
+ * @example
+ * ```ts
+ * checkDatabaseName('UCJournal', artifact); // 'UCJournal'
+ * checkDatabaseName('master', artifact);    // throws PB_RESTORE_SCOPE
+ * ```
+ */
+export function checkDatabaseName(name: unknown, artifact: ManifestArtifact): string {
+  if (typeof name !== 'string' || name.trim() === '' || name.length > 128 || /[\x00-\x1f]/.test(name)) throw scopeError(`${artifact.id} names the database ${JSON.stringify(name)}, which is not a database name.`, TAMPER_FIX);
+  if (SYSTEM_DATABASES.has(name.trim().toUpperCase())) throw scopeError(`${artifact.id} would restore over the SQL Server system database ${name}.`, TAMPER_FIX);
+  return name;
 }
 
 /** A service definition as far as the scope check needs it. */

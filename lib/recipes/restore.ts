@@ -27,7 +27,7 @@ import type { Manifest, ManifestArtifact } from '../backup-set/manifest';
 import { artifactKindOf as kindOf, cipherContextOf } from '../backup-set/artifact-kinds';
 import { meetsVerificationLevel, verifyRecordOf, writeVerifyRecord, type VerificationLevel } from '../backup-set/verify';
 import type { SigningKeySource } from '../backup-set/authenticate';
-import { allowedFolderBases, allowedRegistryKey, checkRegFileScope, checkServiceScope, confineFolderTarget, normalizeWindowsPath } from './confine';
+import { allowedFolderBases, allowedRegistryKey, checkDatabaseName, checkRegFileScope, checkServiceScope, confineFolderTarget, normalizeWindowsPath } from './confine';
 import { PRODUCT_CATALOG, RESTORE_PHASES, SERVICE_ROLES, type ProductEntry, type ProductId, type RestorePhase } from './catalog';
 import { discover, toLocalPath, type DiscoverOverrides, type Discovery } from './discover';
 
@@ -623,6 +623,8 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
         const entry = PRODUCT_CATALOG.find((e) => e.id === a.product);
         scope = `  [scope: under ${confineFolderTarget(a, target, entry ? allowedFolderBases(entry, current) : [])}]`;
       }
+      // the database a SQL restore overwrites: the caller's, or the backed-up one (never a system database)
+      if (phase === 'sql') scope = `  [scope: database ${checkDatabaseName(options.sql?.[sqlRoleOf(a.id)]?.database ?? a.details?.database, a)} only]`;
       const staging = phase === 'sql' ? stagingOf(a, setPath, options.sql) : undefined;
       planned.push({ phase, id: a.id, product: a.product, artifact: a, target, localTarget: target ? toLocalPath(target, pathMap) : undefined, action: actionOf(phase, a, setPath, target, staging) + scope, order: order(a.product), staging });
     }

@@ -2,7 +2,7 @@
  * Confinement of what a restore takes from a manifest (pure): Windows paths, folder targets under the
  * catalog's folders, registry keys under the exported key, service names and ImagePath.
  */
-import { allowedFolderBases, allowedRegistryKey, checkRegFileScope, checkServiceScope, confineFolderTarget, isWindowsPathUnder, normalizeWindowsPath } from '../../lib/recipes/confine';
+import { allowedFolderBases, allowedRegistryKey, checkDatabaseName, checkRegFileScope, checkServiceScope, confineFolderTarget, isWindowsPathUnder, normalizeWindowsPath } from '../../lib/recipes/confine';
 import { rerootPath } from '../../lib/recipes/restore';
 import { findProduct } from '../../lib/recipes/catalog';
 import type { ManifestArtifact } from '../../lib/backup-set/manifest';
@@ -88,6 +88,17 @@ describe('registry scope', () => {
     const user = artifact({ id: 'windows-client.client-user-registry.bob', product: 'windows-client', kind: 'user-registry-key', source: 'HKU\\S-1-5-21-1-2-3-1001\\SOFTWARE\\ESTOS\\UCServer4\\Client' });
     expect(allowedRegistryKey(findProduct('windows-client'), user, 'user-registry-key')).toBe('HKEY_CURRENT_USER\\SOFTWARE\\ESTOS\\UCServer4\\Client');
     expect(() => allowedRegistryKey(findProduct('windows-client'), { ...user, source: 'HKU\\S-1-5-21-1-2-3-1001\\SOFTWARE\\Microsoft' }, 'user-registry-key')).toThrow(expect.objectContaining({ code: 'PB_RESTORE_SCOPE' }));
+    // exported from bob's profile, but pointed at another user's hive
+    expect(() => allowedRegistryKey(findProduct('windows-client'), { ...user, details: { sid: 'S-1-5-21-1-2-3-500' } }, 'user-registry-key')).toThrow(expect.objectContaining({ code: 'PB_RESTORE_SCOPE', message: expect.stringContaining('S-1-5-21-1-2-3-500') }));
+    expect(allowedRegistryKey(findProduct('windows-client'), { ...user, details: { sid: 'S-1-5-21-1-2-3-1001' } }, 'user-registry-key')).toBe('HKEY_CURRENT_USER\\SOFTWARE\\ESTOS\\UCServer4\\Client');
+  });
+});
+
+describe('database scope', () => {
+  it('never a system database, never a name that is none', () => {
+    const db = artifact({ id: 'chat-database.chat-db', kind: 'sql-database', product: 'chat-database' });
+    expect(checkDatabaseName('UCJournal', db)).toBe('UCJournal');
+    for (const bad of ['master', 'MSDB', 'tempdb', 'model', '', 'a\nb', undefined, 'x'.repeat(129)]) expect(() => checkDatabaseName(bad, db)).toThrow(expect.objectContaining({ code: 'PB_RESTORE_SCOPE' }));
   });
 });
 
