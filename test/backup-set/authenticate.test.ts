@@ -15,6 +15,7 @@ import { artifactContext, createSetKey, decryptFile, encryptFile, generateKeyFil
 import { canonicalJson, openSigningKey } from '../../lib/backup-set/authenticate';
 import { toTargetError } from '../../lib/backup-set/fs-errors';
 import { extractArtifact } from '../../lib/backup-set/extract';
+import { artifactKindOf, legacyArtifactKind } from '../../lib/backup-set/artifact-kinds';
 
 const FAST = { N: 2 ** 14, r: 8, p: 1 };
 const NOW = new Date('2026-11-30T02:15:00Z');
@@ -165,6 +166,25 @@ describe('authenticated encrypted sets', () => {
     expect(accepted.warnings.join(' ')).toMatch(/allowUnauthenticated/);
     const out = path.join(target, 'out', 'server.reg');
     await expect(extractArtifact(setPath, 'enterprise.server-registry', out, { key: { passphrase: PASS } })).resolves.toMatchObject({ file: out });
+  });
+
+  it('an unencrypted set of the old format (schema version 1, no kinds) still verifies, as damage-protected only; kinds come from the legacy rules', async () => {
+    const set = await createBackupSet({ target, host: 'srv01', kind: 'manual', now: NOW });
+    await writeArtifacts(set);
+    const setPath = (await set.finish()).path;
+    const m = manifestOf(setPath);
+    for (const a of m.artifacts) delete a.kind;
+    m.schemaVersion = 1;
+    writeManifest(setPath, m);
+    expect(await verifySet(setPath, { record: false })).toMatchObject({ ok: true, authentication: 'damage-only', problems: [] });
+    const read = await readManifest(setPath);
+    expect(read.artifacts.map((a) => artifactKindOf(a))).toEqual(['runbook', 'registry-key', 'registry-key']);
+    expect(legacyArtifactKind('captureServiceConfig', 'services/ucserver/UCServer.json.pbenc')).toBe('service-definition');
+    expect(legacyArtifactKind('captureServiceConfig', 'services/ucserver/UCServer.reg.pbenc')).toBe('service-document');
+    // a version 1 manifest cannot carry the new fields, and a version 2 one must name every kind
+    m.artifacts[0].kind = 'runbook';
+    writeManifest(setPath, m);
+    expect((await verifySet(setPath, { record: false })).problems[0].message).toMatch(/kind is not a field of schema version 1/);
   });
 
   it('a key given for a set that is not encrypted: verify says damage-only; with requireEncryption it is refused as stripped encryption', async () => {
