@@ -4,6 +4,7 @@ import { validationError } from '../errors';
 import { MANIFEST_FILE, normalizeHostName, parseSetName, type SetKind } from './layout';
 import { inspectLock } from './lock';
 import { parseManifest, type Manifest, type SetStatus } from './manifest';
+import { readSetFileText } from './files';
 import { meetsVerificationLevel, readVerifyRecord, type VerificationLevel } from './verify';
 
 /** Options of {@link listSets}. */
@@ -98,7 +99,7 @@ export async function readSetFolder(hostFolder: string, host: string, folderName
   if (parsed.isPruning) return { ignored: { path: setPath, host, reason: 'pruning', message: 'A set that prune was removing.', createdAt: parsed.createdAt.toISOString() } };
   let text: string;
   try {
-    text = await fsp.readFile(path.join(setPath, MANIFEST_FILE), 'utf8');
+    text = await readSetFileText(path.join(setPath, MANIFEST_FILE));
   } catch {
     return { ignored: { path: setPath, host, reason: 'no-manifest', message: `No ${MANIFEST_FILE}: not a backup set.` } };
   }

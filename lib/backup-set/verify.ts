@@ -7,7 +7,7 @@ import { cipherContextOf } from './artifact-kinds';
 import { checkManifestAuthentication, openSigningKey, PROTECTION_TEXT, SigningKey, type AuthenticationState, type SigningKeySource } from './authenticate';
 import { MANIFEST_FILE, parseSetName, VERIFY_FILE } from './layout';
 import { parseManifest, type Manifest, type SetStatus } from './manifest';
-import { hashFile, listRelativeFiles, writeFileAtomic } from './files';
+import { hashFile, listRelativeFiles, readSetFileText, writeFileAtomic } from './files';
 
 /** Outcome for one artifact. */
 export type ArtifactCheckState = 'ok' | 'missing' | 'size-mismatch' | 'hash-mismatch' | 'decrypt-failed' | 'unreadable' | 'symlink';
@@ -140,7 +140,7 @@ function sha256Text(text: string): string {
  */
 export async function readVerifyRecord(setPath: string, manifestText: string): Promise<VerifyRecord | undefined> {
   try {
-    const record = JSON.parse(await fsp.readFile(path.join(setPath, VERIFY_FILE), 'utf8')) as VerifyRecord;
+    const record = JSON.parse(await readSetFileText(path.join(setPath, VERIFY_FILE), 64 * 1024)) as VerifyRecord;
     if ((record?.schemaVersion !== 1 && record?.schemaVersion !== 2) || typeof record.ok !== 'boolean' || record.manifestSha256 !== sha256Text(manifestText)) return undefined;
     // version 1 records were written before the contents were opened: they vouch for hashes only
     if (record.schemaVersion === 1) return { ...record, level: 'hashes', isAuthenticated: false };
@@ -163,6 +163,7 @@ export async function readVerifyRecord(setPath: string, manifestText: string): P
 export async function writeVerifyRecord(setPath: string, record: VerifyRecord): Promise<string | undefined> {
   const file = path.join(setPath, VERIFY_FILE);
   try {
+    await fsp.rm(`${file}.tmp`, { force: true }); // a planted link at the temp name must not be written through
     await writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`);
     return undefined;
   } catch (e) {
@@ -246,8 +247,7 @@ export async function verifySet(setPath: string, options: VerifySetOptions = {})
   }
   let manifestText: string;
   try {
-    if ((await fsp.lstat(path.join(absolute, MANIFEST_FILE))).isSymbolicLink()) throw Object.assign(new Error('a symbolic link'), { code: 'ELOOP' });
-    manifestText = await fsp.readFile(path.join(absolute, MANIFEST_FILE), 'utf8');
+    manifestText = await readSetFileText(path.join(absolute, MANIFEST_FILE));
   } catch (e) {
     result.problems.push({ code: 'PB_SET_INCOMPLETE', message: `${absolute} has no readable ${MANIFEST_FILE} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): not a backup set.` });
     return done();

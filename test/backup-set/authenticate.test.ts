@@ -290,6 +290,19 @@ describe('verify does not follow symbolic links', () => {
     cpSync(path.join(dirLinked, 'registry'), outside, { recursive: true });
     rmSync(path.join(dirLinked, 'registry'), { recursive: true });
     symlinkSync(outside, path.join(dirLinked, 'registry'));
+    // a manifest or verify.json that is a link (to a device that never ends) is never read: list and verify do not hang
+    const devLinked = copyOf(setPath, 'dev-link');
+    rmSync(path.join(devLinked, 'manifest.json'));
+    symlinkSync('/dev/zero', path.join(devLinked, 'manifest.json'));
+    expect((await verifySet(devLinked, { record: false })).problems[0].message).toMatch(/ELOOP/);
+    const listTarget = path.join(target, 'dev-list');
+    mkdirSync(path.join(listTarget, 'SRV01'), { recursive: true });
+    cpSync(devLinked, path.join(listTarget, 'SRV01', path.basename(devLinked)), { recursive: true, verbatimSymlinks: true });
+    const listed = await listSets({ target: listTarget });
+    expect(listed.ignored.map((i) => i.reason)).toEqual(['no-manifest']);
+    symlinkSync('/dev/zero', path.join(linked, 'verify.json'));
+    expect(await readVerifyRecord(linked, readFileSync(path.join(linked, 'manifest.json'), 'utf8'))).toBeUndefined();
+
     const w = await verifySet(dirLinked, { record: false });
     expect(w.ok).toBe(false);
     expect(w.artifacts.filter((a) => a.state === 'symlink').map((a) => a.path).sort()).toEqual(['registry/ecsta.reg', 'registry/server.reg']);
