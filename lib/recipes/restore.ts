@@ -623,8 +623,8 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
         const entry = PRODUCT_CATALOG.find((e) => e.id === a.product);
         scope = `  [scope: under ${confineFolderTarget(a, target, entry ? allowedFolderBases(entry, current) : [])}]`;
       }
-      // the database a SQL restore overwrites: the caller's, or the backed-up one (never a system database)
-      if (phase === 'sql') scope = `  [scope: database ${checkDatabaseName(options.sql?.[sqlRoleOf(a.id)]?.database ?? a.details?.database, a)} only]`;
+      // the database a SQL restore overwrites (the caller's, or the backed-up one the action names): never a system database
+      if (phase === 'sql') checkDatabaseName(options.sql?.[sqlRoleOf(a.id)]?.database ?? a.details?.database, a);
       const staging = phase === 'sql' ? stagingOf(a, setPath, options.sql) : undefined;
       planned.push({ phase, id: a.id, product: a.product, artifact: a, target, localTarget: target ? toLocalPath(target, pathMap) : undefined, action: actionOf(phase, a, setPath, target, staging) + scope, order: order(a.product), staging });
     }

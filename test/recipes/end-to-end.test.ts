@@ -288,10 +288,11 @@ describeWithTools('recipes end to end (sample installation, Wine reg.exe/sc.exe,
   it('a user whose registry is in the set but who has no profile here is refused in the preflight, or skipped with skipMissingUsers', async () => {
     const edited = copySet();
     const manifestFile = path.join(edited, 'manifest.json');
-    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { artifacts: { id: string; primitive: string; details?: Record<string, unknown> }[] };
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { artifacts: { id: string; primitive: string; source: string; details?: Record<string, unknown> }[] };
     const entry = manifest.artifacts.find((a) => a.primitive === 'exportUserRegistryKey' && a.id === 'windows-client.client-user-registry.root')!;
     expect(entry).toBeDefined();
     entry.details = { ...entry.details, sid: 'S-1-5-21-1111111111-2222222222-3333333333-4242' };
+    entry.source = entry.source.replace(/S-1-[0-9-]+/, 'S-1-5-21-1111111111-2222222222-3333333333-4242'); // consistently: restore refuses a hive other than the one exported from
     writeFileSync(manifestFile, JSON.stringify(manifest, null, 2));
     const marker = sampleLocalPath(sample.driveC, `${SAMPLE_UCROOT}\\config\\changed-after-backup.txt`);
     writeFileSync(marker, 'keep me');
