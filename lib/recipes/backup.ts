@@ -2,7 +2,7 @@
  * backup(): turns the catalog and a discovery into a plan of literal steps, then runs the steps
  * (independent ones concurrently) into a backup set: `<name>.partial/`, manifest last, rename.
  */
-import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';

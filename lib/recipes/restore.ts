@@ -25,7 +25,7 @@ import { extractArtifact } from '../backup-set/extract';
 import { decryptFile, openSetKey, type EncryptionKeySource, type SetKey } from '../backup-set/crypto';
 import type { Manifest, ManifestArtifact } from '../backup-set/manifest';
 import { artifactKindOf as kindOf, cipherContextOf } from '../backup-set/artifact-kinds';
-import { meetsVerificationLevel, verifyRecordOf, writeVerifyRecord, type VerificationLevel } from '../backup-set/verify';
+import { verifyRecordOf, writeVerifyRecord, type VerificationLevel } from '../backup-set/verify';
 import type { SigningKeySource } from '../backup-set/authenticate';
 import { allowedFolderBases, allowedRegistryKey, checkDatabaseName, checkRegFileScope, checkServiceScope, confineFolderTarget, normalizeWindowsPath } from './confine';
 import { PRODUCT_CATALOG, RESTORE_PHASES, SERVICE_ROLES, type ProductEntry, type ProductId, type RestorePhase } from './catalog';
