@@ -54,8 +54,8 @@ export function isWindowsPathUnder(child: string, base: string): boolean {
 
 /**
  * The folders a product's folder and file artifacts may be restored into on this machine: each
- * catalog folder or file path with the *current* roots, and for per-user folders the folder below
- * each current profile (pure). Never a drive root.
+ * catalog folder or file path with the *current* roots, and for per-user folders each catalog vendor
+ * folder below each current user's AppData (pure). Never a drive root.
  *
  * @example
  * ```ts
@@ -69,10 +69,14 @@ export function allowedFolderBases(entry: ProductEntry, current: Pick<Discovery,
       const p = expandRootPath(item.path, current.roots);
       if (p) bases.push(p);
     } else if (item.kind === 'user-folder') {
-      for (const profile of current.profiles) bases.push(`${profile.profilePath.replace(/\\+$/, '')}\\${item.under}`);
+      // below each current user's AppData (redirected or not), in a vendor folder the catalog names
+      for (const profile of current.profiles) {
+        const appData = (profile.appData ?? `${profile.profilePath.replace(/\\+$/, '')}\\AppData\\Roaming`).replace(/\\+$/, '');
+        for (const v of item.variants) bases.push(`${appData}\\${v.vendor}`);
+      }
     }
   }
-  return bases.filter((b) => {
+  return [...new Set(bases)].filter((b) => {
     try {
       return normalizeWindowsPath(b).split('\\').filter(Boolean).length > 1;
     } catch {

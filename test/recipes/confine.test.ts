@@ -58,7 +58,12 @@ describe('folder targets', () => {
     expect(() => confineFolderTarget(artifact({}), 'C:\\Program Files\\estos\\MetaDirectory\\config', bases)).toThrow(expect.objectContaining({ code: 'PB_RESTORE_SCOPE' }));
     // per-user client folders: below a current profile only
     const clientBases = allowedFolderBases(findProduct('windows-client'), current);
-    expect(clientBases).toEqual(['C:\\users\\bob\\AppData\\Roaming\\estos']);
+    expect(clientBases).toContain('C:\\users\\bob\\AppData\\Roaming\\estos');
+    expect(clientBases).toContain('C:\\users\\bob\\AppData\\Roaming\\mitel');
+    expect(clientBases.every((b) => b.startsWith('C:\\users\\bob\\AppData\\Roaming\\'))).toBe(true);
+    // a redirected AppData (the user's own User Shell Folders) is where that user's folders go
+    const redirected = allowedFolderBases(findProduct('windows-client'), { ...current, profiles: [{ ...current.profiles[0], appData: 'D:\\Redirected\\bob' }] });
+    expect(redirected).toContain('D:\\Redirected\\bob\\estos');
     expect(() => confineFolderTarget(artifact({ product: 'windows-client' }), 'C:\\users\\eve\\AppData\\Roaming\\estos\\ProCall 8', clientBases)).toThrow(expect.objectContaining({ code: 'PB_RESTORE_SCOPE' }));
     // no root found here: refused with the fix to install or pass the root
     expect(() => confineFolderTarget(artifact({}), `${UC}\\config`, allowedFolderBases(findProduct('enterprise'), { roots: {}, profiles: [] }))).toThrow(expect.objectContaining({ fix: expect.stringContaining('overrides.roots') }));
