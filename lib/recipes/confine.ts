@@ -128,8 +128,12 @@ export function allowedRegistryKey(entry: ProductEntry, artifact: ManifestArtifa
   for (const item of entry.capture) {
     if (item.kind !== 'registry') continue;
     const template = normalizeRegistryKey(item.key).full;
-    const pattern = new RegExp(`^${template.split('{ECSTA}').map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[^\\\\]+')}$`, 'i');
-    if (pattern.test(recorded)) return recorded;
+    // the same key in the 32-bit registry view (SOFTWARE\WOW6432Node\...), as discovery finds ECSTA drivers in both
+    const views = [template, template.replace(/^HKEY_LOCAL_MACHINE\\SOFTWARE\\(?!WOW6432Node\\)/i, 'HKEY_LOCAL_MACHINE\\SOFTWARE\\WOW6432Node\\')];
+    for (const view of views) {
+      const pattern = new RegExp(`^${view.split('{ECSTA}').map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[^\\\\]+')}$`, 'i');
+      if (pattern.test(recorded)) return recorded;
+    }
   }
   throw scopeError(`${artifact.id} names the registry key ${recorded}, which is not a key the catalog backs up for ${artifact.product}.`, TAMPER_FIX, { key: recorded });
 }

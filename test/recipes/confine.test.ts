@@ -90,6 +90,9 @@ describe('registry scope', () => {
     expect(allowedRegistryKey(findProduct('ecsta'), ecsta, 'registry-key')).toBe('HKEY_LOCAL_MACHINE\\SOFTWARE\\ESTOS\\ECSTASIPp3');
     expect(() => allowedRegistryKey(findProduct('ecsta'), { ...ecsta, source: 'HKLM\\SOFTWARE\\ESTOS\\ECSTASIPp3\\..\\..\\Microsoft' }, 'registry-key')).toThrow(expect.objectContaining({ code: 'PB_RESTORE_SCOPE' }));
     expect(() => allowedRegistryKey(findProduct('ecsta'), { ...ecsta, source: 'HKLM\\SOFTWARE\\ESTOS\\A\\B' }, 'registry-key')).toThrow(expect.objectContaining({ code: 'PB_RESTORE_SCOPE' }));
+    // the 32-bit view of the same driver key
+    expect(allowedRegistryKey(findProduct('ecsta'), { ...ecsta, source: 'HKLM\\SOFTWARE\\WOW6432Node\\ESTOS\\ECSTASIPp3' }, 'registry-key')).toBe('HKEY_LOCAL_MACHINE\\SOFTWARE\\WOW6432Node\\ESTOS\\ECSTASIPp3');
+    expect(() => allowedRegistryKey(findProduct('ecsta'), { ...ecsta, source: 'HKLM\\SOFTWARE\\WOW6432Node\\Microsoft\\ECSTASIPp3' }, 'registry-key')).toThrow(expect.objectContaining({ code: 'PB_RESTORE_SCOPE' }));
     const user = artifact({ id: 'windows-client.client-user-registry.bob', product: 'windows-client', kind: 'user-registry-key', source: 'HKU\\S-1-5-21-1-2-3-1001\\SOFTWARE\\ESTOS\\UCServer4\\Client' });
     expect(allowedRegistryKey(findProduct('windows-client'), user, 'user-registry-key')).toBe('HKEY_CURRENT_USER\\SOFTWARE\\ESTOS\\UCServer4\\Client');
     expect(() => allowedRegistryKey(findProduct('windows-client'), { ...user, source: 'HKU\\S-1-5-21-1-2-3-1001\\SOFTWARE\\Microsoft' }, 'user-registry-key')).toThrow(expect.objectContaining({ code: 'PB_RESTORE_SCOPE' }));
