@@ -9,7 +9,7 @@
  *   npx ts-node examples/fleet-status.ts --target \\nas\procall [--max-age-hours 26]
  *   npx ts-node examples/fleet-status.ts            (builds a small fleet from the sample first)
  */
-import { backup, discover, listSets, verifySet } from '../lib';
+import { backup, discover, listSets, verifyBackup } from '../lib';
 import { formatAgeHours, formatTable } from '../lib/cli/display';
 import { argValue, runExample } from './sample-host';
 
@@ -41,7 +41,8 @@ if (given) {
     const discovery = await discover(host.runner, host.overrides);
     for (const name of ['UC01', 'UC02', 'MEDIA01']) {
       const r = await backup({ runner: host.runner, target: host.target, kind: 'scheduled', host: name, products: ['ecsta'], discovery });
-      if (r.path && name !== 'MEDIA01') await verifySet(r.path);
+      // verifyBackup opens every file too: only that counts as verified in listSets (level 'contents')
+      if (r.path && name !== 'MEDIA01') await verifyBackup({ set: r.path });
     }
     return report(host.target, maxAgeHours);
   });

@@ -9,7 +9,7 @@
  *
  *   npx ts-node examples/nightly-rmm-backup.ts [--target <dir>] [--keep]
  */
-import { backup, prune, verifySet, Secret } from '../lib';
+import { backup, prune, verifyBackup, Secret } from '../lib';
 import { runExample } from './sample-host';
 
 runExample(async (host) => {
@@ -25,11 +25,13 @@ runExample(async (host) => {
     kind: 'scheduled',
     overrides: host.overrides,
     licences: Object.fromEntries(Object.entries(licences).map(([k, v]) => [k, new Secret(v)])),
-    ...(passphrase ? { encryption: { passphrase: new Secret(passphrase), ...(host.isSample ? { scrypt: { N: 1024, r: 8, p: 1 } } : {}) } } : {}),
+    ...(passphrase ? { encryption: { passphrase: new Secret(passphrase), ...(host.isSample ? { scrypt: { N: 16384, r: 8, p: 1 } } : {}) } } : {}),
     shadowCopy: host.isSample ? 'never' : 'auto',
     onProgress: (e) => e.state !== 'start' && log(`  [${e.done}/${e.total}] ${e.state} ${e.step}`),
   });
-  const verification = r.path ? await verifySet(r.path, passphrase ? { key: { passphrase: new Secret(passphrase) } } : {}) : undefined;
+  // hashes, then every file opened (decrypted first): the level a fleet check counts as verified
+  const full = r.path ? await verifyBackup({ set: r.path, ...(passphrase ? { key: { passphrase: new Secret(passphrase) } } : {}) }) : undefined;
+  const verification = full ? { ok: full.ok, level: full.level, problems: [...full.set.problems, ...full.content.filter((c) => c.state === 'broken').map((c) => ({ message: `${c.path} does not open: ${c.message ?? ''}` }))] } : undefined;
   const pruned = await prune({ target: host.target, keep: { daily: 7, weekly: 4, monthly: 12 }, dryRun: false });
   const warnings = [...r.warnings, ...(verification && !verification.ok ? verification.problems.map((p) => p.message) : [])];
   const isFailed = r.status !== 'complete' || !verification?.ok || pruned.failures.length > 0;

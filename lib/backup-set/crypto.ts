@@ -17,9 +17,14 @@ import type { ManifestEncryption, ScryptParams } from './manifest';
  * the header is every chunk's additional data. A file that ends on a non-last chunk (truncation) or
  * continues after the last one fails authentication.
  *
+ * Format `pbenc2` (new sets) is the same framing with magic `PBENC2\n\0`, and each chunk's additional
+ * data is the header followed by the artifact's *context* (set salt, artifact path and kind; see
+ * {@link artifactContext}): a ciphertext moved to another path, kind or set fails authentication.
+ *
  * The set key comes from scrypt(passphrase, per-set salt) or a 32-byte key file. A key check value
  * (HMAC under a key derived from the set key) sits in the manifest, so a wrong key is refused
- * before a single byte is decrypted or written.
+ * before a single byte is decrypted or written. scrypt parameters read from a manifest are checked
+ * against {@link SCRYPT_LIMITS} before any derivation.
  */
 
 /** Where the key comes from: a passphrase (scrypt) or a file holding 32 random bytes. */
@@ -42,6 +47,7 @@ export interface CipherFileResult {
 }
 
 const MAGIC = Buffer.from('PBENC1\n\0', 'latin1');
+const MAGIC_BOUND = Buffer.from('PBENC2\n\0', 'latin1');
 const HEADER_BYTES = MAGIC.length + 4 + 16;
 const TAG_BYTES = 16;
 const KEY_BYTES = 32;
@@ -50,6 +56,72 @@ const MAX_CHUNK_BYTES = 16 * 1024 * 1024;
 /** Default scrypt cost (OWASP's recommended minimum for scrypt as of 2024: N=2^17, r=8, p=1). */
 export const DEFAULT_SCRYPT: ScryptParams = { N: 2 ** 17, r: 8, p: 1 };
 const KEY_CHECK_LABEL = 'procall-backup pbenc1 key check';
+const MANIFEST_MAC_LABEL = 'procall-backup manifest mac';
+
+/**
+ * Bounds on scrypt parameters: a manifest on a share is untrusted input, and its cost parameters
+ * must not make a verify run for minutes or exhaust memory. `N` below `recommendedN` is accepted
+ * (old sets, tests) with a warning. Checked before any derivation.
+ */
+export const SCRYPT_LIMITS = Object.freeze({
+  /** Smallest N accepted at all. */
+  minN: 2 ** 10,
+  /** Smallest N without a warning (2^14; the default is 2^17). */
+  recommendedN: 2 ** 14,
+  maxN: 2 ** 20,
+  maxR: 32,
+  maxP: 16,
+  /** 128 * N * r bytes of memory at most (1 GiB). */
+  maxMemoryBytes: 2 ** 30,
+  /** N * r * p at most (8 times the default's work). */
+  maxWork: 2 ** 23,
+});
+
+/**
+ * What is wrong with scrypt parameters, one message each (pure); empty when within {@link SCRYPT_LIMITS}.
+ *
+ * @example
+ * ```ts
+ * scryptParamProblems({ N: 2 ** 17, r: 8, p: 4096 }); // [ 'p=4096 must be an integer from 1 to 16' ]
+ * ```
+ */
+export function scryptParamProblems(params: ScryptParams): string[] {
+  const L = SCRYPT_LIMITS;
+  const problems: string[] = [];
+  const { N, r, p } = params ?? ({} as ScryptParams);
+  if (!Number.isSafeInteger(N) || N < L.minN || N > L.maxN || (N & (N - 1)) !== 0) problems.push(`N=${N} must be a power of two from ${L.minN} to ${L.maxN}`);
+  if (!Number.isSafeInteger(r) || r < 1 || r > L.maxR) problems.push(`r=${r} must be an integer from 1 to ${L.maxR}`);
+  if (!Number.isSafeInteger(p) || p < 1 || p > L.maxP) problems.push(`p=${p} must be an integer from 1 to ${L.maxP}`);
+  if (problems.length === 0 && 128 * N * r > L.maxMemoryBytes) problems.push(`N*r=${N * r} needs ${Math.round((128 * N * r) / 2 ** 20)} MiB (at most ${L.maxMemoryBytes / 2 ** 20} MiB)`);
+  if (problems.length === 0 && N * r * p > L.maxWork) problems.push(`N*r*p=${N * r * p} is more work than ${L.maxWork} allows`);
+  return problems;
+}
+
+/**
+ * Checks scrypt parameters against {@link SCRYPT_LIMITS} (pure): throws when they are out of bounds
+ * (`PB_VALIDATION` for a new set, `PB_SET_CORRUPT` for parameters read from a set), returns warnings
+ * for weak ones.
+ *
+ * @example
+ * ```ts
+ * checkScryptParams({ N: 1024, r: 8, p: 1 }, 'read'); // [ 'scrypt N=1024 is weak ...' ]
+ * checkScryptParams({ N: 1024, r: 8, p: 4096 }, 'read'); // throws PB_SET_CORRUPT
+ * ```
+ */
+export function checkScryptParams(params: ScryptParams, use: 'create' | 'read'): string[] {
+  const L = SCRYPT_LIMITS;
+  const problems = scryptParamProblems(params);
+  const N = params?.N;
+  if (problems.length > 0) {
+    const text = problems.join('; ');
+    if (use === 'create') throw validationError(`scrypt parameters are out of bounds: ${text}.`, `Use the default (N=2^17, r=8, p=1) or values within N ${L.minN}..${L.maxN}, r 1..${L.maxR}, p 1..${L.maxP}.`);
+    throw new ProcallBackupError('PB_SET_CORRUPT', `The set's scrypt parameters are out of bounds (${text}); no key was derived.`, {
+      fix: 'The manifest was damaged or edited: do not use this set; restore from another one.',
+      data: { kdfParams: params as unknown as Record<string, unknown>, limits: L },
+    });
+  }
+  return N < L.recommendedN ? [`scrypt N=${N} is weak (below ${L.recommendedN}): a copy of the set can be attacked ${L.recommendedN / N}x faster per guess than at N=${L.recommendedN}; use the default for real sets.`] : [];
+}
 
 const keys = new WeakMap<SetKey, Buffer>();
 
@@ -184,14 +256,12 @@ export async function createSetKey(options: EncryptionOptions): Promise<SetKey> 
     throw validationError(`chunkBytes ${chunkBytes} is out of range.`, `Use an integer from 1024 to ${MAX_CHUNK_BYTES}.`);
   }
   const params = options.passphrase !== undefined ? (options.scrypt ?? DEFAULT_SCRYPT) : undefined;
-  if (params && (!Number.isInteger(params.N) || params.N < 2 || (params.N & (params.N - 1)) !== 0 || !(params.r >= 1) || !(params.p >= 1))) {
-    throw validationError('scrypt parameters are invalid.', 'N must be a power of two > 1; r and p at least 1.');
-  }
+  if (params) checkScryptParams(params, 'create');
   const salt = randomBytes(16);
   const master = await deriveMaster(options, salt, params);
   const encryption: ManifestEncryption = {
     algorithm: 'AES-256-GCM',
-    format: 'pbenc1',
+    format: 'pbenc2',
     chunkBytes,
     kdf: params ? 'scrypt' : 'key-file',
     ...(params ? { kdfParams: { N: params.N, r: params.r, p: params.p } } : {}),
@@ -225,6 +295,8 @@ export async function openSetKey(source: EncryptionKeySource | undefined, encryp
   if (encryption.kdf === 'key-file' && source.keyFile === undefined) {
     throw new ProcallBackupError('PB_KEY_WRONG', 'This set was encrypted with a key file, but a passphrase was given.', { fix: 'Pass the key file the set was made with.' });
   }
+  // untrusted parameters are bounded before any derivation (and before the key file is read)
+  if (encryption.kdf === 'scrypt') checkScryptParams(encryption.kdfParams as ScryptParams, 'read');
   const master = await deriveMaster(source, salt, encryption.kdfParams);
   const expected = Buffer.from(encryption.keyCheck, 'base64');
   const actual = Buffer.from(computeKeyCheck(master, salt), 'base64');
@@ -274,28 +346,86 @@ function changedWhileReading(source: string): ProcallBackupError {
   });
 }
 
+/** Options of {@link encryptFile} and {@link decryptFile}. */
+export interface CipherOptions {
+  /**
+   * What the ciphertext is bound to (see {@link artifactContext}). With it the file is written as
+   * `pbenc2` and only decrypts with the same context; without it, `pbenc1` (unbound).
+   */
+  context?: string;
+}
+
 /**
- * Encrypts `source` into `destination` (written as `<destination>.partial`, synced, then renamed).
- * Returns the sha256 and size of both plaintext and ciphertext. Does not remove `source`.
+ * The context an artifact's ciphertext is bound to: the set's salt, the artifact's path in the set
+ * and its kind. A ciphertext moved to another path, relabelled as another kind or copied from
+ * another set (even one made with the same key file) no longer authenticates.
  *
  * @example
  * ```ts
- * const r = await encryptFile(key, 'files/config.tar.gz', 'files/config.tar.gz.pbenc');
+ * const context = artifactContext(manifest.encryption!.salt, 'registry/x.reg.pbenc', 'registry-key');
+ * await decryptFile(key, file, undefined, { context });
  * ```
  */
-export async function encryptFile(key: SetKey, source: string, destination: string): Promise<CipherFileResult> {
+export function artifactContext(setSalt: string, artifactPath: string, kind: string): string {
+  return JSON.stringify(['procall-backup artifact', setSalt, artifactPath, kind]);
+}
+
+/** Where plaintext comes from: a file, or bytes in memory (secrets that must never touch a disk in plaintext). */
+interface PlainInput {
+  size: number;
+  /** Fills `buffer` as far as the input goes; 0 at the end. */
+  read(buffer: Buffer): Promise<number>;
+  close(): Promise<void>;
+}
+
+async function openPlainInput(source: string | Buffer): Promise<PlainInput> {
+  if (Buffer.isBuffer(source)) {
+    let offset = 0;
+    return {
+      size: source.length,
+      read: async (buffer) => {
+        const n = source.copy(buffer, 0, offset, Math.min(source.length, offset + buffer.length));
+        offset += n;
+        return n;
+      },
+      close: async () => undefined,
+    };
+  }
+  const handle = await fsp.open(source, 'r');
+  try {
+    const size = (await handle.stat()).size;
+    return { size, read: (buffer) => readFull(handle, buffer), close: () => handle.close() };
+  } catch (e) {
+    await handle.close();
+    throw e;
+  }
+}
+
+/**
+ * Encrypts `source` (a file, or bytes in memory) into `destination` (written as
+ * `<destination>.partial`, synced, then renamed). Returns the sha256 and size of both plaintext and
+ * ciphertext. Does not remove `source`. With `options.context` the file is bound to it (`pbenc2`).
+ *
+ * @example
+ * ```ts
+ * const r = await encryptFile(key, 'files/config.tar.gz', 'files/config.tar.gz.pbenc', { context });
+ * ```
+ */
+export async function encryptFile(key: SetKey, source: string | Buffer, destination: string, options: CipherOptions = {}): Promise<CipherFileResult> {
   const master = keyBytes(key);
   const chunkBytes = key.encryption.chunkBytes;
   const fileSalt = randomBytes(16);
   const header = Buffer.alloc(HEADER_BYTES);
-  MAGIC.copy(header, 0);
+  (options.context === undefined ? MAGIC : MAGIC_BOUND).copy(header, 0);
   header.writeUInt32BE(chunkBytes, MAGIC.length);
   fileSalt.copy(header, MAGIC.length + 4);
+  const aad = options.context === undefined ? header : Buffer.concat([header, Buffer.from(options.context, 'utf8')]);
   const fileKey = deriveSubkey(master, fileSalt, 'procall-backup pbenc1 file');
   const plainHash = createHash('sha256');
   const cipherHash = createHash('sha256');
   const partial = `${destination}.partial`;
-  const input = await fsp.open(source, 'r');
+  const name = Buffer.isBuffer(source) ? destination : source;
+  const input = await openPlainInput(source);
   let output: FileHandle | undefined;
   let plainBytes = 0;
   let cipherBytes = 0;
@@ -306,21 +436,21 @@ export async function encryptFile(key: SetKey, source: string, destination: stri
     cipherBytes += header.length;
     // The chunk count comes from the size up front, so the next read and the previous write run
     // while this chunk is encrypted; a file that changes meanwhile is refused, not half-captured.
-    const size = (await input.stat()).size;
+    const size = input.size;
     const chunkCount = Math.max(1, Math.ceil(size / chunkBytes));
     const buffers = [Buffer.alloc(chunkBytes), Buffer.alloc(chunkBytes)];
-    let reading = handled(readFull(input, buffers[0]));
+    let reading = handled(input.read(buffers[0]));
     let writing: Promise<void> = Promise.resolve();
     for (let index = 0; index < chunkCount; index++) {
       const isLast = index === chunkCount - 1;
       const length = await reading;
-      if (length !== (isLast ? size - index * chunkBytes : chunkBytes)) throw changedWhileReading(source);
-      if (!isLast) reading = handled(readFull(input, buffers[(index + 1) % 2]));
+      if (length !== (isLast ? size - index * chunkBytes : chunkBytes)) throw changedWhileReading(name);
+      if (!isLast) reading = handled(input.read(buffers[(index + 1) % 2]));
       const plain = buffers[index % 2].subarray(0, length);
       plainHash.update(plain);
       plainBytes += plain.length;
       const cipher = createCipheriv('aes-256-gcm', fileKey, chunkNonce(index, isLast));
-      cipher.setAAD(header);
+      cipher.setAAD(aad);
       const body = Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
       cipherHash.update(body);
       cipherBytes += body.length;
@@ -328,7 +458,7 @@ export async function encryptFile(key: SetKey, source: string, destination: stri
       writing = handled(writeAll(output, body));
     }
     await writing;
-    if ((await input.read(Buffer.alloc(1), 0, 1, null)).bytesRead !== 0) throw changedWhileReading(source);
+    if ((await input.read(Buffer.alloc(1))) !== 0) throw changedWhileReading(name);
     await output.sync();
     await output.close();
     output = undefined;
@@ -345,7 +475,7 @@ export async function encryptFile(key: SetKey, source: string, destination: stri
 
 function decryptFailure(source: string, why: string): ProcallBackupError {
   return new ProcallBackupError('PB_DECRYPT_FAILED', `${source} cannot be decrypted: ${why}.`, {
-    fix: 'The encrypted file is damaged (truncated or modified). Use another backup set.',
+    fix: 'The encrypted file is damaged (truncated or modified) or was moved from another place. Use another backup set.',
     data: { file: source },
   });
 }
@@ -353,15 +483,17 @@ function decryptFailure(source: string, why: string): ProcallBackupError {
 /**
  * Decrypts `source`. With `destination`, writes the plaintext to `<destination>.partial` and renames
  * it only after every chunk authenticated (a damaged file leaves nothing behind); without it, only
- * hashes (what `verifySet` uses). Throws `PB_DECRYPT_FAILED` for a truncated or altered file.
+ * hashes (what `verifySet` uses). Throws `PB_DECRYPT_FAILED` for a truncated or altered file, and for
+ * a file whose binding does not match `options.context` (a bound file needs its context; an unbound
+ * `pbenc1` file is refused where a context is expected).
  *
  * @example
  * ```ts
  * const key = await openSetKey({ passphrase }, manifest.encryption!);
- * await decryptFile(key, 'sql/ucserver.bak.pbenc', 'C:\\Restore\\ucserver.bak');
+ * await decryptFile(key, 'sql/ucserver.bak.pbenc', 'C:\\Restore\\ucserver.bak', { context });
  * ```
  */
-export async function decryptFile(key: SetKey, source: string, destination?: string): Promise<CipherFileResult> {
+export async function decryptFile(key: SetKey, source: string, destination?: string, options: CipherOptions = {}): Promise<CipherFileResult> {
   const master = keyBytes(key);
   const plainHash = createHash('sha256');
   const cipherHash = createHash('sha256');
@@ -372,7 +504,13 @@ export async function decryptFile(key: SetKey, source: string, destination?: str
   let cipherBytes = 0;
   try {
     const header = Buffer.alloc(HEADER_BYTES);
-    if ((await readFull(input, header)) < HEADER_BYTES || !header.subarray(0, MAGIC.length).equals(MAGIC)) throw decryptFailure(source, 'it is not a pbenc1 file or its header is cut off');
+    if ((await readFull(input, header)) < HEADER_BYTES) throw decryptFailure(source, 'it is not a pbenc file or its header is cut off');
+    const magic = header.subarray(0, MAGIC.length);
+    const isBound = magic.equals(MAGIC_BOUND);
+    if (!isBound && !magic.equals(MAGIC)) throw decryptFailure(source, 'it is not a pbenc file or its header is cut off');
+    if (isBound && options.context === undefined) throw decryptFailure(source, 'it is bound to its place in a set, and no artifact context was given');
+    if (!isBound && options.context !== undefined) throw decryptFailure(source, 'it is an unbound (pbenc1) file where a file bound to this artifact (pbenc2) is expected');
+    const aad = isBound ? Buffer.concat([header, Buffer.from(options.context as string, 'utf8')]) : header;
     const chunkBytes = header.readUInt32BE(MAGIC.length);
     if (chunkBytes < 1024 || chunkBytes > MAX_CHUNK_BYTES) throw decryptFailure(source, `its header names an impossible chunk size (${chunkBytes})`);
     cipherHash.update(header);
@@ -396,13 +534,13 @@ export async function decryptFile(key: SetKey, source: string, destination?: str
       cipherHash.update(chunk);
       cipherBytes += chunk.length;
       const decipher = createDecipheriv('aes-256-gcm', fileKey, chunkNonce(index, isLast));
-      decipher.setAAD(header);
+      decipher.setAAD(aad);
       decipher.setAuthTag(chunk.subarray(chunk.length - TAG_BYTES));
       let plain: Buffer;
       try {
         plain = Buffer.concat([decipher.update(chunk.subarray(0, chunk.length - TAG_BYTES)), decipher.final()]);
       } catch {
-        throw decryptFailure(source, isLast ? `chunk ${index} fails authentication (the file was truncated or modified)` : `chunk ${index} fails authentication (the file was modified)`);
+        throw decryptFailure(source, isBound && index === 0 ? `chunk ${index} fails authentication (the file was modified, or belongs to another artifact, kind or set)` : isLast ? `chunk ${index} fails authentication (the file was truncated or modified)` : `chunk ${index} fails authentication (the file was modified)`);
       }
       plainHash.update(plain);
       plainBytes += plain.length;
@@ -424,6 +562,16 @@ export async function decryptFile(key: SetKey, source: string, destination?: str
     await input.close();
   }
   return { sha256: plainHash.digest('hex'), bytes: plainBytes, sha256Ciphertext: cipherHash.digest('hex'), bytesCiphertext: cipherBytes };
+}
+
+/**
+ * HMAC-SHA256 of `data` under a key derived from the set key (internal: the manifest MAC).
+ * @internal
+ */
+export function macWithSetKey(key: SetKey, data: string): Buffer {
+  const master = keyBytes(key);
+  const sub = deriveSubkey(master, Buffer.from(key.encryption.salt, 'base64'), MANIFEST_MAC_LABEL);
+  return createHmac('sha256', sub).update(data, 'utf8').digest();
 }
 
 /** Suffix of encrypted artifact files. */

@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { ProcallBackupError, validationError } from '../errors';
 import { decryptFile, openSetKey, type EncryptionKeySource, type SetKey } from './crypto';
 import { syncPath } from './files';
+import { cipherContextOf } from './artifact-kinds';
 import { readManifest, type Manifest, type ManifestArtifact } from './manifest';
 
 /** Options of {@link extractArtifact}. */
@@ -61,7 +62,7 @@ export async function extractArtifact(setPath: string, artifactId: string, desti
   if (!artifact) throw validationError(`The set has no artifact ${JSON.stringify(artifactId)}.`, `Use one of: ${manifest.artifacts.map((a) => a.id).join(', ') || '(none)'}.`);
   const source = path.join(setPath, ...artifact.path.split('/'));
   const key = artifact.encrypted ? await openKeyForSet(manifest, options.key) : undefined;
-  if (!(await fsp.stat(source).then((st) => st.isFile(), () => false))) {
+  if (!(await fsp.lstat(source).then((st) => st.isFile(), () => false))) {
     throw new ProcallBackupError('PB_SET_INCOMPLETE', `Artifact ${artifact.path} is missing from ${setPath}; nothing was written.`, { fix: 'Run verifySet and use another set.' });
   }
   await fsp.mkdir(path.dirname(path.resolve(destination)), { recursive: true });
@@ -74,7 +75,7 @@ export async function extractArtifact(setPath: string, artifactId: string, desti
     // Decrypt to a staging name first so a hash mismatch also leaves nothing at the destination.
     const staging = `${destination}.pbstaging`;
     try {
-      const r = await decryptFile(key, source, staging);
+      const r = await decryptFile(key, source, staging, { context: cipherContextOf(manifest, artifact) });
       if (r.sha256 !== artifact.sha256) throw mismatch(r.sha256);
       await fsp.rename(staging, destination);
       return { artifact, file: destination, sha256: r.sha256, bytes: r.bytes };

@@ -62,3 +62,19 @@ export async function renameWithRetry(from: string, to: string, maxMs = 10_000):
     }
   }
 }
+
+/**
+ * Reads a small file of a set as text without following a symbolic link (a link on a share could
+ * point at a device or a huge file and hang a `list`): a link, a non-regular file or one larger than
+ * `maxBytes` is refused with an `ELOOP`/`EINVAL`/`EFBIG`-coded error, as `readFile` would throw.
+ */
+export async function readSetFileText(file: string, maxBytes = 64 * 1024 * 1024): Promise<string> {
+  const st = await fsp.lstat(file);
+  const refuse = (code: string, why: string): never => {
+    throw Object.assign(new Error(`${file} ${why}`), { code, path: file });
+  };
+  if (st.isSymbolicLink()) refuse('ELOOP', 'is a symbolic link');
+  if (!st.isFile()) refuse('EINVAL', 'is not a regular file');
+  if (st.size > maxBytes) refuse('EFBIG', `is larger than ${maxBytes} bytes`);
+  return fsp.readFile(file, 'utf8');
+}

@@ -4,7 +4,8 @@ import { validationError } from '../errors';
 import { MANIFEST_FILE, normalizeHostName, parseSetName, type SetKind } from './layout';
 import { inspectLock } from './lock';
 import { parseManifest, type Manifest, type SetStatus } from './manifest';
-import { readVerifyRecord } from './verify';
+import { readSetFileText } from './files';
+import { meetsVerificationLevel, readVerifyRecord, type VerificationLevel } from './verify';
 
 /** Options of {@link listSets}. */
 export interface ListSetsOptions {
@@ -14,6 +15,11 @@ export interface ListSetsOptions {
   host?: string;
   /** Clock for ages. */
   now?: Date;
+  /**
+   * The verification level a set must have reached to count as verified (default `contents`: every
+   * file opened, for an encrypted set decrypted first). `hashes` also counts sets only re-hashed.
+   */
+  verifiedLevel?: VerificationLevel;
 }
 
 /** One finished set as {@link listSets} sees it. */
@@ -32,8 +38,16 @@ export interface SetSummary {
   bytes: number;
   artifactCount: number;
   isEncrypted: boolean;
-  /** `verifySet` ran on this exact manifest and found the set good. */
+  /** A verification at the asked level (see {@link ListSetsOptions.verifiedLevel}) ran on this exact manifest and found the set good. */
   isVerified: boolean;
+  /** The level the last good verification reached, when there was one. */
+  verifiedLevel?: VerificationLevel;
+  /**
+   * `authenticated`: the manifest is authenticated (encrypted, or signed) and the last good verification
+   * checked it; `damage-only`: hashes protect against damage, not against deliberate change;
+   * `unverified`: authenticated on paper, but no verification with the key has checked it.
+   */
+  protection: 'authenticated' | 'damage-only' | 'unverified';
   /** When `verifySet` last ran on it (good or bad). */
   verifiedAt?: string;
   warningCount: number;
@@ -58,7 +72,7 @@ export interface IgnoredEntry {
   createdAt?: string;
 }
 
-/** Per host: how many sets, and how old the newest verified one is (what a fleet check looks at). */
+/** Per host: how many sets, and how old the newest verified one is, at the asked level (what a fleet check looks at). */
 export interface HostSummary {
   host: string;
   setCount: number;
@@ -77,7 +91,7 @@ export interface SetListing {
 }
 
 /** Reads one folder as a set; `undefined` plus an ignored entry when it is none. Shared with prune. */
-export async function readSetFolder(hostFolder: string, host: string, folderName: string, now: Date): Promise<{ summary?: SetSummary; manifest?: Manifest; ignored?: IgnoredEntry }> {
+export async function readSetFolder(hostFolder: string, host: string, folderName: string, now: Date, verifiedLevel: VerificationLevel = 'contents'): Promise<{ summary?: SetSummary; manifest?: Manifest; ignored?: IgnoredEntry }> {
   const setPath = path.join(hostFolder, folderName);
   const parsed = parseSetName(folderName);
   if (!parsed) return { ignored: { path: setPath, host, reason: 'foreign', message: 'Not a folder name this library writes; left alone.' } };
@@ -85,7 +99,7 @@ export async function readSetFolder(hostFolder: string, host: string, folderName
   if (parsed.isPruning) return { ignored: { path: setPath, host, reason: 'pruning', message: 'A set that prune was removing.', createdAt: parsed.createdAt.toISOString() } };
   let text: string;
   try {
-    text = await fsp.readFile(path.join(setPath, MANIFEST_FILE), 'utf8');
+    text = await readSetFileText(path.join(setPath, MANIFEST_FILE));
   } catch {
     return { ignored: { path: setPath, host, reason: 'no-manifest', message: `No ${MANIFEST_FILE}: not a backup set.` } };
   }
@@ -109,7 +123,9 @@ export async function readSetFolder(hostFolder: string, host: string, folderName
     bytes: manifest.artifacts.reduce((sum, a) => sum + (a.encrypted ? a.encrypted.bytesCiphertext : a.bytes), 0),
     artifactCount: manifest.artifacts.length,
     isEncrypted: manifest.encryption !== undefined,
-    isVerified: record?.ok === true && manifest.status === 'complete',
+    isVerified: record?.ok === true && manifest.status === 'complete' && meetsVerificationLevel(record.level, verifiedLevel, manifest.encryption !== undefined),
+    ...(record?.ok ? { verifiedLevel: record.level } : {}),
+    protection: manifest.authentication === undefined ? 'damage-only' : record?.ok && record.isAuthenticated ? 'authenticated' : 'unverified',
     ...(record ? { verifiedAt: record.verifiedAt } : {}),
     warningCount: manifest.warnings.length + manifest.artifacts.reduce((n, a) => n + a.warnings.length, 0),
     errorCount: manifest.errors.length,
@@ -176,7 +192,7 @@ export async function listSets(options: ListSetsOptions): Promise<SetListing> {
     const hostSets: SetSummary[] = [];
     for (const entry of await fsp.readdir(hostFolder, { withFileTypes: true })) {
       if (!entry.isDirectory()) continue;
-      const { summary, ignored: skip } = await readSetFolder(hostFolder, host, entry.name, now);
+      const { summary, ignored: skip } = await readSetFolder(hostFolder, host, entry.name, now, options.verifiedLevel ?? 'contents');
       if (summary) hostSets.push(summary);
       if (skip) ignored.push(skip);
     }

@@ -2,14 +2,23 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { ProcallBackupError } from '../errors';
 import { MANIFEST_FILE, SET_KINDS, validateRelativeArtifactPath, type SetKind } from './layout';
+import { ARTIFACT_KINDS, artifactKindOf, PLAINTEXT_KINDS, type ArtifactKind } from './artifact-kinds';
+import { scryptParamProblems } from './crypto';
 
 /**
  * The manifest of a backup set (`manifest.json`): written last, atomically; a folder without a valid
  * one is never a set. Types, the JSON schema, and the reader/validator live here.
  */
 
-/** Version of the manifest format. Readers refuse newer major versions instead of guessing. */
-export const MANIFEST_SCHEMA_VERSION = 1;
+/**
+ * Version of the manifest format. Readers refuse newer versions instead of guessing. Version 2 adds
+ * each artifact's `kind`, the `authentication` section (manifest MAC) and bound ciphertexts (`pbenc2`);
+ * version 1 sets stay readable.
+ */
+export const MANIFEST_SCHEMA_VERSION = 2;
+
+/** Manifest versions this library reads. */
+export const READABLE_MANIFEST_VERSIONS: readonly number[] = Object.freeze([1, 2]);
 
 /** A JSON value (what a manifest can carry in its free-form `details`). */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -54,6 +63,8 @@ export interface ManifestArtifact {
   path: string;
   /** Primitive that produced it, e.g. `snapshotDirectory`, `exportRegistryKey`. */
   primitive: string;
+  /** What the artifact is; decides how it is verified and restored (required from schema version 2). */
+  kind?: ArtifactKind;
   /** Catalog id of the product it belongs to. */
   product: string;
   /** What was backed up: a folder, registry key, database, ... */
@@ -94,8 +105,8 @@ export interface ScryptParams {
 /** How the artifacts of an encrypted set are encrypted; never contains the key. */
 export interface ManifestEncryption {
   algorithm: 'AES-256-GCM';
-  /** Framing of the encrypted files (see `crypto.ts`). */
-  format: 'pbenc1';
+  /** Framing of the encrypted files (see `crypto.ts`): `pbenc2` binds each file to its artifact. */
+  format: 'pbenc1' | 'pbenc2';
   /** Plaintext bytes per chunk. */
   chunkBytes: number;
   kdf: KdfName;
@@ -105,6 +116,20 @@ export interface ManifestEncryption {
   salt: string;
   /** Key check value, base64: tells a wrong key apart before anything is decrypted. */
   keyCheck: string;
+}
+
+/**
+ * The manifest's MAC: HMAC-SHA256 over the canonical manifest (every field but this one), under a key
+ * derived from the set key (encrypted sets) or from a signing key file (unencrypted sets, optional).
+ */
+export interface ManifestAuthentication {
+  algorithm: 'HMAC-SHA256';
+  /** Which key: the set key of an encrypted set, or a separate signing key. */
+  key: 'set-key' | 'signing-key';
+  /** For `signing-key`: identifies the key (tells a wrong key apart from a changed manifest). */
+  keyId?: string;
+  /** base64. */
+  mac: string;
 }
 
 /** Outcome of the whole set. */
@@ -131,6 +156,8 @@ export interface Manifest {
   warnings: string[];
   errors: ManifestError[];
   encryption?: ManifestEncryption;
+  /** Present in sets that are authenticated (every encrypted set from schema version 2, signed unencrypted sets). */
+  authentication?: ManifestAuthentication;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -173,13 +200,13 @@ const BASE64: JsonSchema = { type: 'string', pattern: '^[A-Za-z0-9+/]+={0,2}$' }
  */
 export const MANIFEST_JSON_SCHEMA: JsonSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
-  $id: 'procall-backup/manifest-v1.json',
+  $id: 'procall-backup/manifest-v2.json',
   title: 'procall-backup backup set manifest',
   type: 'object',
   required: ['schemaVersion', 'tool', 'host', 'kind', 'name', 'status', 'createdAt', 'finishedAt', 'durationMs', 'products', 'artifacts', 'skipped', 'warnings', 'errors'],
   additionalProperties: false,
   properties: {
-    schemaVersion: { type: 'integer', enum: [MANIFEST_SCHEMA_VERSION] },
+    schemaVersion: { type: 'integer', enum: READABLE_MANIFEST_VERSIONS },
     tool: { type: 'object', required: ['name', 'version'], additionalProperties: false, properties: { name: NAME, version: NAME } },
     host: NAME,
     kind: { type: 'string', enum: SET_KINDS },
@@ -221,6 +248,7 @@ export const MANIFEST_JSON_SCHEMA: JsonSchema = {
           id: NAME,
           path: NAME,
           primitive: NAME,
+          kind: { type: 'string', enum: ARTIFACT_KINDS },
           product: NAME,
           source: TEXT,
           sha256: SHA256,
@@ -252,7 +280,7 @@ export const MANIFEST_JSON_SCHEMA: JsonSchema = {
       additionalProperties: false,
       properties: {
         algorithm: { type: 'string', enum: ['AES-256-GCM'] },
-        format: { type: 'string', enum: ['pbenc1'] },
+        format: { type: 'string', enum: ['pbenc1', 'pbenc2'] },
         chunkBytes: { type: 'integer', minimum: 1024 },
         kdf: { type: 'string', enum: ['scrypt', 'key-file'] },
         kdfParams: {
@@ -263,6 +291,17 @@ export const MANIFEST_JSON_SCHEMA: JsonSchema = {
         },
         salt: BASE64,
         keyCheck: BASE64,
+      },
+    },
+    authentication: {
+      type: 'object',
+      required: ['algorithm', 'key', 'mac'],
+      additionalProperties: false,
+      properties: {
+        algorithm: { type: 'string', enum: ['HMAC-SHA256'] },
+        key: { type: 'string', enum: ['set-key', 'signing-key'] },
+        keyId: BASE64,
+        mac: BASE64,
       },
     },
   },
@@ -338,9 +377,19 @@ export function validateManifest(value: unknown, where = MANIFEST_FILE): Manifes
       ids.add(a.id);
       paths.add(a.path.toLowerCase());
       if (a.encrypted && !m.encryption) problems.push(`$.artifacts[${i}].encrypted is set but the manifest has no encryption section`);
+      if (m.schemaVersion >= 2 && a.kind === undefined) problems.push(`$.artifacts[${i}].kind is missing`);
+      if (m.schemaVersion < 2 && a.kind !== undefined) problems.push(`$.artifacts[${i}].kind is not a field of schema version ${m.schemaVersion}`);
+      // an encrypted set holds no plaintext artifact (but its runbook): a plaintext file in its place is a swap
+      if (m.encryption && !a.encrypted && !PLAINTEXT_KINDS.includes(artifactKindOf(a))) problems.push(`$.artifacts[${i}] (${a.path}) is stored in plaintext in an encrypted set`);
     });
     if ((m.status === 'failed') !== (m.errors.length > 0)) problems.push('$.status must be "failed" exactly when $.errors is not empty');
     if (m.encryption && m.encryption.kdf === 'scrypt' && !m.encryption.kdfParams) problems.push('$.encryption.kdfParams is missing (required for scrypt)');
+    // untrusted cost parameters are refused here, before anything could derive a key from them
+    if (m.encryption?.kdfParams) problems.push(...scryptParamProblems(m.encryption.kdfParams).map((t) => `$.encryption.kdfParams: ${t} (no key was derived)`));
+    if (m.schemaVersion >= 2 && m.encryption && m.encryption.format !== 'pbenc2') problems.push('$.encryption.format must be "pbenc2" in schema version 2 (every ciphertext bound to its artifact)');
+    if (m.schemaVersion >= 2 && m.encryption && m.authentication?.key !== 'set-key') problems.push('$.authentication is missing or not by the set key (every encrypted set of schema version 2 is authenticated)');
+    if (m.schemaVersion < 2 && m.authentication) problems.push(`$.authentication is not a field of schema version ${m.schemaVersion}`);
+    if (m.authentication?.key === 'signing-key' && !m.authentication.keyId) problems.push('$.authentication.keyId is missing (required for a signing key)');
   }
   if (problems.length > 0) {
     throw new ProcallBackupError('PB_SET_CORRUPT', `${where} is not a valid backup-set manifest: ${problems.slice(0, 10).join('; ')}${problems.length > 10 ? ` (and ${problems.length - 10} more)` : ''}.`, {
@@ -369,7 +418,7 @@ export function parseManifest(text: string, where = MANIFEST_FILE): Manifest {
       cause: e,
     });
   }
-  if (value !== null && typeof value === 'object' && typeof (value as Manifest).schemaVersion === 'number' && (value as Manifest).schemaVersion > MANIFEST_SCHEMA_VERSION) {
+  if (value !== null && typeof value === 'object' && typeof (value as Manifest).schemaVersion === 'number' && (value as Manifest).schemaVersion > Math.max(...READABLE_MANIFEST_VERSIONS)) {
     throw new ProcallBackupError('PB_SET_CORRUPT', `${where} has schema version ${(value as Manifest).schemaVersion}; this version of procall-backup reads up to ${MANIFEST_SCHEMA_VERSION}.`, {
       fix: 'Use the procall-backup version that wrote the set, or a newer one.',
     });

@@ -219,7 +219,8 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
       const decisions: PruneDecision[] = [];
       for (const entry of await fsp.readdir(hostFolder, { withFileTypes: true })) {
         if (!entry.isDirectory()) continue;
-        const { summary, ignored } = await readSetFolder(hostFolder, host, entry.name, now);
+        // any good verification protects a set from pruning (the most conservative reading)
+        const { summary, ignored } = await readSetFolder(hostFolder, host, entry.name, now, 'hashes');
         const parsed = parseSetName(entry.name);
         if (summary) {
           if (summary.isIdentified) sets.push(summary);

@@ -1,7 +1,10 @@
 import { existsSync, mkdirSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { isProcallBackupError, ProcallBackupError, validationError } from '../errors';
-import { createSetKey, encryptFile, ENCRYPTED_SUFFIX, type EncryptionOptions, type SetKey } from './crypto';
+import { artifactContext, checkScryptParams, createSetKey, encryptFile, ENCRYPTED_SUFFIX, type EncryptionOptions, type SetKey } from './crypto';
+import { ARTIFACT_KINDS, legacyArtifactKind, PLAINTEXT_KINDS, type ArtifactKind } from './artifact-kinds';
+import { authenticateManifest, openSigningKey, type SigningKey, type SigningKeySource } from './authenticate';
+import { toTargetError } from './fs-errors';
 import {
   formatSetName,
   MANIFEST_FILE,
@@ -42,8 +45,13 @@ export interface CreateBackupSetOptions {
   now?: Date | (() => Date);
   /** Recorded in the manifest; default procall-backup and its package version. */
   tool?: ManifestTool;
-  /** Encrypt every artifact as it is recorded. */
+  /** Encrypt every artifact as it is recorded; the manifest is then authenticated with the set key. */
   encryption?: EncryptionOptions;
+  /**
+   * Sign the manifest of an unencrypted set with this key file (HMAC-SHA256): `verifySet` with the
+   * same key then detects any change. Ignored for encrypted sets (the set key authenticates them).
+   */
+  signingKey?: SigningKeySource;
   /** Lock timings (stale age, heartbeat). */
   lock?: Pick<AcquireLockOptions, 'staleMs' | 'heartbeatMs'>;
 }
@@ -55,6 +63,8 @@ export interface RecordArtifactInput {
   /** The file, as returned by {@link BackupSetWriter.artifactPath} (absolute) or relative to the set. */
   path: string;
   primitive: string;
+  /** What the artifact is (decides verify and restore). Default: derived from `primitive` as for old manifests. */
+  kind?: ArtifactKind;
   product: string;
   /** What was backed up (folder path, registry key, database, ...). */
   source: string;
@@ -73,6 +83,11 @@ export interface RecordArtifactInput {
    * The caller deletes it afterwards.
    */
   from?: string;
+  /**
+   * The content in memory (for secrets such as licence keys): no temporary file ever holds it; in an
+   * encrypted set it is encrypted straight into the set. `path` names where it goes in the set.
+   */
+  data?: Buffer;
 }
 
 /** A finished set. */
@@ -158,6 +173,7 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
   const tool = options.tool ?? { name: 'procall-backup', version: packageVersion() };
   // Derive the key before taking the lock or creating anything: a bad key file fails cleanly.
   const key: SetKey | undefined = options.encryption ? await createSetKey(options.encryption) : undefined;
+  const signer: SigningKey | undefined = !key && options.signingKey ? await openSigningKey(options.signingKey) : undefined;
 
   await fsp.mkdir(path.dirname(hostFolder), { recursive: true }).catch((e: NodeJS.ErrnoException) => {
     throw new ProcallBackupError('PB_VALIDATION', `The backup target ${options.target} cannot be created (${e.code}).`, { fix: 'Check the path and that the account running the backup may write there.', cause: e });
@@ -174,7 +190,9 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
       if (!existsSync(path.join(hostFolder, name)) && !existsSync(partialPath)) break;
       sequence = (sequence ?? 1) + 1;
     }
-    await fsp.mkdir(partialPath);
+    await fsp.mkdir(partialPath).catch((e: unknown) => {
+      throw toTargetError(e, partialPath);
+    });
     await updateLockInfo(lock, { setName: name }); // prune must leave this .partial alone
   } catch (e) {
     await lock.release();
@@ -191,6 +209,7 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
   const claimedPaths = new Set<string>();
   const pending = new Set<Promise<unknown>>();
   let state: 'open' | 'finishing' | 'closed' = 'open';
+  if (key?.encryption.kdfParams) warnings.push(...checkScryptParams(key.encryption.kdfParams, 'create'));
   if (lock.brokeStale) warnings.push(`Broke a stale lock of process ${lock.brokeStale.pid} on ${lock.brokeStale.hostname} (started ${lock.brokeStale.startedAt}).`);
 
   const assertOpen = (what: string): void => {
@@ -210,46 +229,53 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
     const started = Date.now();
     const relative = toRelative(input.path);
     const absolute = path.join(partialPath, ...relative.split('/'));
-    const source = input.from === undefined ? absolute : path.resolve(input.from);
-    const stat = await fsp.stat(source).catch(() => undefined);
-    if (!stat?.isFile()) throw validationError(`Artifact file ${input.from ?? relative} does not exist${input.from === undefined ? ' in the set' : ''}.`, 'Write the file first, then record it.');
-    if (input.bytes !== undefined && input.bytes !== stat.size) {
-      throw new ProcallBackupError('PB_CHECKSUM_MISMATCH', `Artifact ${relative} has ${stat.size} bytes on disk but ${input.bytes} were reported.`, { fix: 'The file changed after it was written; run the step again.' });
+    const source: string | Buffer = input.data ?? (input.from === undefined ? absolute : path.resolve(input.from));
+    const size = Buffer.isBuffer(source) ? source.length : (await fsp.stat(source).then((st) => (st.isFile() ? st.size : undefined), () => undefined));
+    if (size === undefined) throw validationError(`Artifact file ${input.from ?? relative} does not exist${input.from === undefined ? ' in the set' : ''}.`, 'Write the file first, then record it.');
+    if (input.bytes !== undefined && input.bytes !== size) {
+      throw new ProcallBackupError('PB_CHECKSUM_MISMATCH', `Artifact ${relative} has ${size} bytes on disk but ${input.bytes} were reported.`, { fix: 'The file changed after it was written; run the step again.' });
     }
+    const kind = input.kind ?? legacyArtifactKind(input.primitive, relative);
     const shouldEncrypt = key !== undefined && input.encrypt !== false;
+    if (key !== undefined && !shouldEncrypt && !PLAINTEXT_KINDS.includes(kind)) {
+      throw validationError(`Artifact ${relative} (kind ${kind}) cannot stay plaintext in an encrypted set.`, `Only ${PLAINTEXT_KINDS.join(', ')} may: pass its kind, or leave encrypt at its default.`);
+    }
     let artifact: ManifestArtifact;
     if (shouldEncrypt) {
       const encryptedRelative = relative + ENCRYPTED_SUFFIX;
       if (claimedPaths.has(encryptedRelative.toLowerCase())) throw validationError(`Artifact path ${encryptedRelative} is recorded twice.`, 'Give each artifact its own file name.');
       claimedPaths.add(encryptedRelative.toLowerCase());
       await fsp.mkdir(path.dirname(absolute), { recursive: true });
-      const result = await encryptFile(key, source, path.join(partialPath, ...encryptedRelative.split('/')));
+      // the ciphertext is bound to this set, path and kind: moved, relabelled or copied elsewhere it no longer decrypts
+      const result = await encryptFile(key, source, path.join(partialPath, ...encryptedRelative.split('/')), { context: artifactContext(key.encryption.salt, encryptedRelative, kind) });
       if (input.sha256 !== undefined && input.sha256.toLowerCase() !== result.sha256) {
         await fsp.rm(path.join(partialPath, ...encryptedRelative.split('/')), { force: true });
         throw new ProcallBackupError('PB_CHECKSUM_MISMATCH', `Artifact ${relative}: sha256 on disk differs from the one the step reported.`, { fix: 'The file changed after it was written; run the step again.' });
       }
       if (source === absolute) await fsp.rm(absolute); // no plaintext copy stays in an encrypted set
-      artifact = baseArtifact(input, encryptedRelative, result.sha256, result.bytes, started);
+      artifact = baseArtifact(input, encryptedRelative, kind, result.sha256, result.bytes, started);
       artifact.encrypted = { sha256Ciphertext: result.sha256Ciphertext, bytesCiphertext: result.bytesCiphertext };
     } else {
       if (source !== absolute) {
         await fsp.mkdir(path.dirname(absolute), { recursive: true });
-        await fsp.copyFile(source, `${absolute}.partial`);
+        if (Buffer.isBuffer(source)) await fsp.writeFile(`${absolute}.partial`, source, { mode: 0o600 });
+        else await fsp.copyFile(source, `${absolute}.partial`);
         await fsp.rename(`${absolute}.partial`, absolute);
       }
       const sha256 = input.sha256?.toLowerCase() ?? (await hashFile(absolute)).sha256;
       await syncPath(absolute, false); // artifacts reach the disk before the manifest that vouches for them
-      artifact = baseArtifact(input, relative, sha256, stat.size, started);
+      artifact = baseArtifact(input, relative, kind, sha256, size, started);
     }
     artifacts.push(artifact);
     return artifact;
   }
 
-  function baseArtifact(input: RecordArtifactInput, relative: string, sha256: string, bytes: number, started: number): ManifestArtifact {
+  function baseArtifact(input: RecordArtifactInput, relative: string, kind: ArtifactKind, sha256: string, bytes: number, started: number): ManifestArtifact {
     return {
       id: input.id,
       path: relative,
       primitive: input.primitive,
+      kind,
       product: input.product,
       source: input.source,
       sha256,
@@ -290,11 +316,15 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
       if (typeof input.source !== 'string') throw validationError('artifact source is missing.', 'Pass what was backed up (folder, key, database) as source.');
       if (input.sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(input.sha256)) throw validationError(`artifact sha256 ${JSON.stringify(input.sha256)} is not a hex sha256.`, 'Pass 64 hex digits or leave sha256 out.');
       if (claimedIds.has(input.id)) throw validationError(`Artifact id ${input.id} is recorded twice.`, 'Give each artifact its own id.');
+      if (input.kind !== undefined && !ARTIFACT_KINDS.includes(input.kind)) throw validationError(`Unknown artifact kind ${JSON.stringify(input.kind)}.`, `Use one of: ${ARTIFACT_KINDS.join(', ')}.`);
+      if (input.data !== undefined && (!Buffer.isBuffer(input.data) || input.from !== undefined)) throw validationError('artifact data must be a Buffer and cannot be combined with from.', 'Pass either data (the content in memory) or from (a file), not both.');
       const relative = toRelative(input.path);
       if (claimedPaths.has(relative.toLowerCase())) throw validationError(`Artifact path ${relative} is recorded twice.`, 'Give each artifact its own file name.');
       claimedIds.add(input.id);
       claimedPaths.add(relative.toLowerCase());
-      const job = recordNow(input);
+      const job = recordNow(input).catch((e: unknown) => {
+        throw toTargetError(e, partialPath);
+      });
       pending.add(job);
       // A failed record leaves a file the manifest does not vouch for: always an error of the set.
       job.then(
@@ -323,7 +353,7 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
     fail(step: string, error: unknown): void {
       assertOpen('fail()');
       validateText('step', step, 1000);
-      errors.push(toManifestError(step, error));
+      errors.push(toManifestError(step, toTargetError(error, partialPath)));
     },
 
     addProduct(product: ManifestProduct): void {
@@ -367,6 +397,8 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
           errors,
           ...(key ? { encryption: key.encryption } : {}),
         };
+        // the MAC covers every field: a set changed by anyone without the key fails verification
+        if (key || signer) manifest.authentication = authenticateManifest(manifest, key ? { setKey: key } : { signingKey: signer });
         const text = serializeManifest(manifest);
         await writeFileAtomic(path.join(partialPath, MANIFEST_FILE), text);
         await renameWithRetry(partialPath, finalPath);
@@ -376,6 +408,8 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
       } catch (e) {
         state = 'closed';
         if (e instanceof ProcallBackupError) throw e;
+        const typed = toTargetError(e, partialPath);
+        if (typed !== e) throw typed;
         throw new ProcallBackupError('PB_SET_INCOMPLETE', `The set could not be finished (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); it stays ${partialPath} and is not a backup.`, {
           fix: 'Check free space and write permission on the backup target, then run the backup again.',
           cause: e,

@@ -15,6 +15,8 @@ import { PRODUCT_CATALOG, type ProductId } from '../recipes/catalog';
 import { listSets } from '../backup-set/list';
 import { prune, type KeepPolicy } from '../backup-set/retention';
 import type { EncryptionKeySource, EncryptionOptions } from '../backup-set/crypto';
+import { PROTECTION_TEXT, type AuthenticationState, type SigningKeySource } from '../backup-set/authenticate';
+import type { VerificationLevel } from '../backup-set/verify';
 import type { AdConnectionOptions, AdDumpOptions } from '../primitives/active-directory';
 import type { SqlConnectionOptions } from '../primitives/sql-server';
 import type { CliConfig, CliSqlConfig } from './config';
@@ -36,6 +38,10 @@ export interface CliSettings extends CliConfig {
   isStartingServices?: boolean;
   /** restore: `false` leaves the services running (a drill into a scratch folder). */
   isStoppingServices?: boolean;
+  /** verify/restore: accept sets written before sets were authenticated (`--allow-unauthenticated`). */
+  isAllowingUnauthenticated?: boolean;
+  /** list: the verification level a set must have reached to count as verified (default `contents`). */
+  verifiedLevel?: VerificationLevel;
   /** restore: skip the registry of users without a profile here (with a warning) instead of refusing. */
   isSkippingMissingUsers?: boolean;
   only?: string[];
@@ -102,6 +108,17 @@ function keySourceOf(ctx: CommandContext): EncryptionKeySource | undefined {
   if (keyFile) return { keyFile };
   const pass = readSecret('passphrase', { file: s.passphraseFile ?? s.encryption?.passphraseFile, env: s.env, origins: ctx.origins });
   return pass ? { passphrase: pass } : undefined;
+}
+
+/** The signing key file of unencrypted sets (`--signing-key-file` or `signingKeyFile`). */
+function signingKeyOf(ctx: CommandContext): SigningKeySource | undefined {
+  return ctx.settings.signingKeyFile ? { keyFile: ctx.settings.signingKeyFile } : undefined;
+}
+
+/** Options every check of a set takes: the signing key and --allow-unauthenticated. */
+function trustOf(ctx: CommandContext): { signingKey?: SigningKeySource; allowUnauthenticated?: boolean } {
+  const signingKey = signingKeyOf(ctx);
+  return { ...(signingKey ? { signingKey } : {}), ...(ctx.settings.isAllowingUnauthenticated ? { allowUnauthenticated: true } : {}) };
 }
 
 function encryptionOf(ctx: CommandContext): EncryptionOptions | undefined {
@@ -260,14 +277,15 @@ async function runBackup(ctx: CommandContext): Promise<CommandOutcome> {
   const encryption = encryptionOf(ctx);
   const options = backupOptionsOf(ctx, ctx.getRunner());
   const bar = s.isProgressShown ? createProgressBar(process.stderr) : undefined;
-  const r = await backup({ ...options, ...(encryption ? { encryption } : {}), onProgress: (e) => bar?.update(e.done, e.total, `${e.state} ${e.step}`) });
+  const signingKey = signingKeyOf(ctx);
+  const r = await backup({ ...options, ...(encryption ? { encryption } : signingKey ? { signingKey } : {}), onProgress: (e) => bar?.update(e.done, e.total, `${e.state} ${e.step}`) });
   bar?.end();
   const m = r.manifest;
   if (!m || !r.path) throw validationError('backup returned no set.', 'Report this: backup without dryRun must write a set.');
   const warnings = [...r.warnings];
   let isVerified = false;
   if (s.verifyAfterBackup !== false && r.status === 'complete') {
-    const v = await verifyBackup({ set: r.path, ...(encryption ? { key: keySourceOf(ctx) } : {}) });
+    const v = await verifyBackup({ set: r.path, ...(encryption ? { key: keySourceOf(ctx) } : {}), ...trustOf(ctx) });
     isVerified = v.ok;
     if (!v.ok) warnings.push(`The new set did not verify: ${[...v.set.problems.map((p) => p.message), ...v.content.filter((c) => c.state === 'broken').map((c) => `${c.path} does not open: ${c.message ?? ''}`)].join(' ')}`);
   }
@@ -315,21 +333,24 @@ async function runVerify(ctx: CommandContext): Promise<CommandOutcome> {
   let isFailed = false;
   for (const setPath of sets) {
     // hashes (verifySet) and content: every .reg parses, every archive scans, every JSON reads
-    const { ok, set: v, content } = await verifyBackup({ set: setPath, ...(key ? { key } : {}) });
+    const { ok, set: v, content, level } = await verifyBackup({ set: setPath, ...(key ? { key } : {}), ...trustOf(ctx) });
     if (!ok) isFailed = true;
+    warnings.push(...v.warnings.map((w) => `${setPath}: ${w}`));
     const broken = content.filter((c) => c.state === 'broken');
     if (ok && v.manifest?.encryption && !v.isPlaintextVerified) warnings.push(`${setPath}: encrypted; only the ciphertext was checked (give the key to check the content too).`);
     if (v.recordError) warnings.push(`${setPath}: verify.json could not be written: ${v.recordError}`);
-    out.push({ path: v.path, ok, isSet: v.isSet, isIntact: v.isIntact, isPlaintextVerified: v.isPlaintextVerified, ...(v.status ? { status: v.status } : {}), artifacts: v.artifacts.length, missing: v.missing, corrupt: v.corrupt, extra: v.extra, contentChecked: content.filter((c) => c.state === 'ok').length, broken: broken.map((c) => c.path), problems: [...v.problems.map((p) => ({ code: String(p.code), message: p.message, ...(p.path ? { path: p.path } : {}) })), ...broken.map((c) => ({ code: 'PB_SET_CORRUPT', message: `${c.path} does not open: ${c.message ?? 'unreadable'}`, path: c.path }))] });
+    out.push({ path: v.path, ok, level, protection: v.authentication, isSet: v.isSet, isIntact: v.isIntact, isPlaintextVerified: v.isPlaintextVerified, ...(v.status ? { status: v.status } : {}), artifacts: v.artifacts.length, missing: v.missing, corrupt: v.corrupt, extra: v.extra, contentChecked: content.filter((c) => c.state === 'ok').length, broken: broken.map((c) => c.path), problems: [...v.problems.map((p) => ({ code: String(p.code), message: p.message, ...(p.path ? { path: p.path } : {}) })), ...broken.map((c) => ({ code: 'PB_SET_CORRUPT', message: `${c.path} does not open: ${c.message ?? 'unreadable'}`, path: c.path }))] });
   }
-  const summary = formatTable(['Set', 'OK', 'Artifacts', 'Missing', 'Corrupt', 'Broken', 'Extra', 'Problem'], out.map((o) => [String(o.path), o.ok ? 'yes' : 'NO', String(o.artifacts), String((o.missing as string[]).length), String((o.corrupt as string[]).length), String((o.broken as string[]).length), String((o.extra as string[]).length), ((o.problems as { message: string }[])[0]?.message ?? '')]), 100);
+  // the protection is said plainly: an unauthenticated set is protected against damage, not against deliberate change
+  const protectionNotes = [...new Set(out.map((o) => String(o.protection)))].map((p) => `${p}: ${PROTECTION_TEXT[p as AuthenticationState]}`);
+  const summary = formatTable(['Set', 'OK', 'Level', 'Protection', 'Artifacts', 'Missing', 'Corrupt', 'Broken', 'Extra', 'Problem'], out.map((o) => [String(o.path), o.ok ? 'yes' : 'NO', String(o.level), String(o.protection), String(o.artifacts), String((o.missing as string[]).length), String((o.corrupt as string[]).length), String((o.broken as string[]).length), String((o.extra as string[]).length), ((o.problems as { message: string }[])[0]?.message ?? '')]), 100) + `\n${protectionNotes.join('\n')}`;
   return { result: { sets: out }, warnings, isFailed, setPath: sets.length === 1 ? sets[0] : undefined, summary };
 }
 
 async function runList(ctx: CommandContext): Promise<CommandOutcome> {
   const s = ctx.settings;
   const target = requireTarget(s, 'list');
-  const listing = await listSets({ target, ...(s.host ? { host: s.host } : {}) });
+  const listing = await listSets({ target, ...(s.host ? { host: s.host } : {}), ...(s.verifiedLevel ? { verifiedLevel: s.verifiedLevel } : {}) });
   const warnings: string[] = [];
   const hostRows = listing.hosts.map((h) => ({
     host: h.host,
@@ -344,9 +365,10 @@ async function runList(ctx: CommandContext): Promise<CommandOutcome> {
       else if (h.newestVerified.ageHours > s.maxAgeHours) warnings.push(`${h.host}: the newest verified set is ${formatAgeHours(h.newestVerified.ageHours)} old (limit ${s.maxAgeHours} h).`);
     }
   }
-  const sets = listing.sets.map((x) => ({ host: x.host, name: x.name, path: x.path, kind: x.kind, status: x.status, ...(x.reason ? { reason: x.reason } : {}), createdAt: x.createdAt, ageHours: hours(x.ageMs), bytes: x.bytes, artifacts: x.artifactCount, isEncrypted: x.isEncrypted, isVerified: x.isVerified, warnings: x.warningCount, errors: x.errorCount }));
+  const sets = listing.sets.map((x) => ({ host: x.host, name: x.name, path: x.path, kind: x.kind, status: x.status, ...(x.reason ? { reason: x.reason } : {}), createdAt: x.createdAt, ageHours: hours(x.ageMs), bytes: x.bytes, artifacts: x.artifactCount, isEncrypted: x.isEncrypted, isVerified: x.isVerified, ...(x.verifiedLevel ? { verifiedLevel: x.verifiedLevel } : {}), protection: x.protection, warnings: x.warningCount, errors: x.errorCount }));
   const summary = [
-    formatTable(['Host', 'Set', 'Kind', 'Status', 'Age', 'Size', 'Verified', 'Encrypted'], sets.map((x) => [x.host, x.name, x.kind, x.status, formatAgeHours(x.ageHours), formatBytes(x.bytes), x.isVerified ? 'yes' : 'no', x.isEncrypted ? 'yes' : 'no'])),
+    formatTable(['Host', 'Set', 'Kind', 'Status', 'Age', 'Size', 'Verified', 'Encrypted', 'Protection'], sets.map((x) => [x.host, x.name, x.kind, x.status, formatAgeHours(x.ageHours), formatBytes(x.bytes), x.isVerified ? 'yes' : 'no', x.isEncrypted ? 'yes' : 'no', x.protection])),
+    ...(sets.some((x) => x.protection === 'damage-only') ? [`damage-only: ${PROTECTION_TEXT['damage-only']}`] : []),
     '',
     formatTable(['Host', 'Sets', 'Newest verified', 'Age'], hostRows.map((h) => [h.host, String(h.setCount), h.newestVerified?.name ?? '-', h.newestVerified ? formatAgeHours(h.newestVerified.ageHours) : '-'])),
     ...(listing.ignored.length ? ['', `Ignored (not sets of this tool): ${listing.ignored.map((i) => `${i.path} (${i.reason})`).join(', ')}`] : []),
@@ -372,6 +394,7 @@ async function runRestore(ctx: CommandContext): Promise<CommandOutcome> {
     ...(s.products && s.products.length ? { products: s.products } : {}),
     ...(s.only && s.only.length ? { only: s.only } : {}),
     ...(key ? { key } : {}),
+    ...trustOf(ctx),
     ...(s.isStartingServices === false ? { startServices: false } : {}),
     ...(s.isStoppingServices === false ? { stopServices: false } : {}),
     ...(s.isSkippingMissingUsers ? { skipMissingUsers: true } : {}),

@@ -100,6 +100,8 @@ export interface CliConfig {
   licencesFile?: string;
   /** The other UCServer hosts of a multi-server setup, named in RESTORE.md's database step (e.g. `["UC02", "UC03"]`). */
   ucserverHosts?: string[];
+  /** Key file that signs the manifests of unencrypted sets (backup) and that verify/restore check them with. */
+  signingKeyFile?: string;
   /** Restore: JSON file `{ "<service name>": "<password>" }` for services that run as a user account (else `PROCALL_BACKUP_SERVICE_PASSWORDS`). */
   servicePasswordsFile?: string;
   keep?: CliKeepConfig;
@@ -216,6 +218,7 @@ export const CONFIG_JSON_SCHEMA: JsonSchema = {
     },
     licencesFile: PATH,
     ucserverHosts: { ...STRINGS, description: 'a list of host names, e.g. ["UC02", "UC03"] (the other UCServers of the multi-server setup)' },
+    signingKeyFile: PATH,
     servicePasswordsFile: PATH,
     keep: {
       type: 'object',
@@ -324,6 +327,7 @@ function resolvePaths(c: CliConfig, baseDir: string): CliConfig {
   const abs = (p: string | undefined): string | undefined => (p === undefined ? undefined : path.isAbsolute(p) || /^[A-Za-z]:[\\/]|^\\\\/.test(p) ? p : path.resolve(baseDir, p));
   if (c.target) c.target = abs(c.target);
   if (c.licencesFile) c.licencesFile = abs(c.licencesFile);
+  if (c.signingKeyFile) c.signingKeyFile = abs(c.signingKeyFile);
   if (c.servicePasswordsFile) c.servicePasswordsFile = abs(c.servicePasswordsFile);
   if (c.encryption) {
     c.encryption.keyFile = abs(c.encryption.keyFile);

@@ -58,6 +58,9 @@ interface Flags {
   pathMap?: Record<string, string>;
   keyFile?: string;
   passphraseFile?: string;
+  signingKeyFile?: string;
+  allowUnauthenticated?: boolean;
+  verifiedLevel?: 'hashes' | 'contents' | 'decrypted';
   sqlPasswordFile?: string;
   ldapPasswordFile?: string;
   licencesFile?: string;
@@ -101,6 +104,9 @@ function resolveSettings(flags: Flags, args: string[], io: CliIo): CliSettings {
   if (flags.pwsh) s.powershell = { ...(s.powershell ?? {}), executable: flags.pwsh };
   set('keyFile', flags.keyFile ? path.resolve(flags.keyFile) : undefined);
   set('passphraseFile', flags.passphraseFile ? path.resolve(flags.passphraseFile) : undefined);
+  set('signingKeyFile', flags.signingKeyFile ? path.resolve(flags.signingKeyFile) : undefined);
+  if (flags.allowUnauthenticated) s.isAllowingUnauthenticated = true;
+  set('verifiedLevel', flags.verifiedLevel);
   set('sqlPasswordFile', flags.sqlPasswordFile ? path.resolve(flags.sqlPasswordFile) : undefined);
   set('ldapPasswordFile', flags.ldapPasswordFile ? path.resolve(flags.ldapPasswordFile) : undefined);
   set('licencesFile', flags.licencesFile ? path.resolve(flags.licencesFile) : undefined);
@@ -149,7 +155,13 @@ function errorDocument(e: unknown): Record<string, unknown> {
 function addEncryptionFlags(c: Command): Command {
   return c
     .option('--key-file <file>', 'file with the 32-byte encryption key')
-    .option('--passphrase-file <file>', `file holding the encryption passphrase (or set ${SECRET_ENV.passphrase})`);
+    .option('--passphrase-file <file>', `file holding the encryption passphrase (or set ${SECRET_ENV.passphrase})`)
+    .option('--signing-key-file <file>', 'file with a 32-byte key that signs (backup) or checks (verify, restore) the manifests of unencrypted sets');
+}
+
+/** verify/restore: accept sets written before sets were authenticated. */
+function addTrustFlags(c: Command): Command {
+  return c.option('--allow-unauthenticated', 'accept an encrypted set written before sets were authenticated (or an unsigned set when a signing key is given): damage-protected only');
 }
 
 function addOverrideFlags(c: Command): Command {
@@ -223,21 +235,22 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): 
   addEncryptionFlags(addBackupFlags(program.command('backup').description('back up into a new set: <target>/<HOST>/<set>')))
     .option('--no-verify', 'do not re-hash the new set after writing it')
     .action(action('backup'));
-  addEncryptionFlags(program.command('verify').description('re-hash sets against their manifests (default: the newest set of each host under --target)').argument('[sets...]', 'set folders'))
+  addTrustFlags(addEncryptionFlags(program.command('verify').description('re-hash sets against their manifests (default: the newest set of each host under --target)').argument('[sets...]', 'set folders'))
     .option('--target <folder>', 'the folder that holds <HOST>/<set> folders')
-    .option('--host <name>', 'only this host')
+    .option('--host <name>', 'only this host'))
     .action(action('verify'));
   program
     .command('list')
     .description('list the sets under a target, per host with the age of the newest verified set')
     .option('--target <folder>', 'the folder that holds <HOST>/<set> folders')
     .option('--host <name>', 'only this host')
+    .addOption(new Option('--verified-level <level>', 'what counts as verified: hashes, contents (default: every file opened) or decrypted').choices(['hashes', 'contents', 'decrypted']))
     .option('--max-age-hours <hours>', 'warn (exit 2) when a host has no verified set younger than this', (v) => {
       if (!/^\d+(\.\d+)?$/.test(v)) throw validationError(`--max-age-hours ${JSON.stringify(v)} is not a number.`, 'Pass hours, e.g. --max-age-hours 26.');
       return Number(v);
     })
     .action(action('list'));
-  addConnectionPasswordFlags(addEncryptionFlags(addOverrideFlags(program.command('restore').description('restore a set: a plan by default; --apply to restore').argument('<set>', 'the set folder'))))
+  addTrustFlags(addConnectionPasswordFlags(addEncryptionFlags(addOverrideFlags(program.command('restore').description('restore a set: a plan by default; --apply to restore').argument('<set>', 'the set folder')))))
     .option('--service-passwords-file <file>', `JSON file { "<service name>": "<password>" } for services that run as a user account (or set ${SECRET_ENV.servicePasswords})`)
     .option('--apply', 'really restore (default: show the plan, change nothing)')
     .option('--force', 'restore although the installed version differs or a precondition fails')

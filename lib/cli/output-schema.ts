@@ -64,7 +64,7 @@ export const CLI_RESULT_SCHEMAS: Readonly<Record<CliCommand, JsonSchema>> = Obje
   verify: obj({
     sets: list(
       obj(
-        { path: NAME, ok: BOOL, isSet: BOOL, isIntact: BOOL, isPlaintextVerified: BOOL, status: TEXT, artifacts: COUNT, missing: STRINGS, corrupt: STRINGS, extra: STRINGS, contentChecked: COUNT, broken: STRINGS, problems: list(obj({ code: NAME, message: TEXT, path: TEXT }, ['code', 'message'])) },
+        { path: NAME, ok: BOOL, level: { type: 'string', enum: ['hashes', 'contents', 'decrypted'] }, protection: { type: 'string', enum: ['authenticated', 'damage-only', 'unchecked'] }, isSet: BOOL, isIntact: BOOL, isPlaintextVerified: BOOL, status: TEXT, artifacts: COUNT, missing: STRINGS, corrupt: STRINGS, extra: STRINGS, contentChecked: COUNT, broken: STRINGS, problems: list(obj({ code: NAME, message: TEXT, path: TEXT }, ['code', 'message'])) },
         ['path', 'ok', 'isSet', 'isIntact', 'isPlaintextVerified', 'artifacts', 'missing', 'corrupt', 'extra', 'contentChecked', 'broken', 'problems'],
       ),
     ),
@@ -73,7 +73,7 @@ export const CLI_RESULT_SCHEMAS: Readonly<Record<CliCommand, JsonSchema>> = Obje
     target: NAME,
     sets: list(
       obj(
-        { host: NAME, name: NAME, path: NAME, kind: NAME, status: NAME, reason: TEXT, createdAt: ISO, ageHours: HOURS, bytes: COUNT, artifacts: COUNT, isEncrypted: BOOL, isVerified: BOOL, warnings: COUNT, errors: COUNT },
+        { host: NAME, name: NAME, path: NAME, kind: NAME, status: NAME, reason: TEXT, createdAt: ISO, ageHours: HOURS, bytes: COUNT, artifacts: COUNT, isEncrypted: BOOL, isVerified: BOOL, verifiedLevel: { type: 'string', enum: ['hashes', 'contents', 'decrypted'] }, protection: { type: 'string', enum: ['authenticated', 'damage-only', 'unverified'] }, warnings: COUNT, errors: COUNT },
         ['host', 'name', 'path', 'kind', 'status', 'createdAt', 'ageHours', 'bytes', 'artifacts', 'isEncrypted', 'isVerified', 'warnings', 'errors'],
       ),
     ),

@@ -2,7 +2,7 @@
  * backup(): turns the catalog and a discovery into a plan of literal steps, then runs the steps
  * (independent ones concurrently) into a backup set: `<name>.partial/`, manifest last, rename.
  */
-import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,8 +22,11 @@ import { missingSqlWarnings } from './versions';
 import { findUcserverHostsInTarget, mergeUcserverHosts } from './ucserver-hosts';
 import { createBackupSet, type BackupSetWriter } from '../backup-set/writer';
 import type { EncryptionOptions } from '../backup-set/crypto';
+import type { SigningKeySource } from '../backup-set/authenticate';
+import { toTargetError } from '../backup-set/fs-errors';
 import type { SetKind, ArtifactFolder } from '../backup-set/layout';
 import type { JsonValue, Manifest, ManifestParameter } from '../backup-set/manifest';
+import type { ArtifactKind } from '../backup-set/artifact-kinds';
 import { expandRootPath, PRODUCT_CATALOG, type CaptureItem, type ProductEntry, type ProductId } from './catalog';
 import { discover, toLocalPath, type DiscoverOverrides, type Discovery } from './discover';
 import { buildRunbook } from './runbook';
@@ -80,8 +83,10 @@ export interface BackupOptions {
   ucserverHosts?: readonly string[];
   /** Licence keys by component name, e.g. `{ 'ProCall Enterprise': new Secret('...') }`. */
   licences?: Readonly<Record<string, Secret | string>>;
-  /** Encrypt every artifact (licence keys included). */
+  /** Encrypt every artifact (licence keys included); the manifest is then authenticated with the set key. */
   encryption?: EncryptionOptions;
+  /** Sign the manifest of an unencrypted set with this key file, so that `verify` with it detects any change. */
+  signingKey?: SigningKeySource;
   /** Steps that run at the same time (default 4). */
   concurrency?: number;
   /** Print the plan as literal actions; write nothing. */
@@ -393,7 +398,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   const warnings = [...discovery.warnings, ...plan.warnings];
   if (options.dryRun) return { status: 'planned', exitCode: 0, plan, actions, discovery, warnings };
 
-  const set = await createBackupSet({ target: options.target, host: options.host ?? discovery.host ?? os.hostname(), kind: options.kind, reason: options.reason, now: options.now, encryption: options.encryption });
+  const set = await createBackupSet({ target: options.target, host: options.host ?? discovery.host ?? os.hostname(), kind: options.kind, reason: options.reason, now: options.now, encryption: options.encryption, signingKey: options.signingKey });
   try {
     for (const w of warnings) set.warn(w);
     for (const id of plan.products) {
@@ -440,20 +445,22 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       for (const f of closed?.failed ?? []) set.warn(`The shadow copy ${f.id} could not be deleted: ${f.message}. Delete it with: ${f.command}`);
     }
     // The runbook describes exactly what was captured; written last before the manifest.
+    // RESTORE.md stays readable without the key; its sha256 is in the manifest, which the MAC covers
     const runbookFile = path.join(set.partialPath, 'RESTORE.md');
     const hasDatabases = plan.steps.some((s) => s.kind === 'sql');
     const ucserverHosts = hasDatabases ? mergeUcserverHosts(set.host, plan.products.includes('ucserver'), options.ucserverHosts ?? [], await findUcserverHostsInTarget(options.target)) : [];
-    await writeFile(runbookFile, buildRunbook({ discovery, plan, skippedAtRun, host: set.host, name: set.name, kind: options.kind, reason: options.reason, createdAt: set.createdAt, isEncrypted: set.isEncrypted, setPath: set.finalPath, passwordServices: [...passwordServices].sort(), ucserverHosts }), 'utf8');
-    await set.record({ id: 'runbook', path: 'RESTORE.md', primitive: 'buildRunbook', product: 'licences', source: 'catalog + discovery', encrypt: false });
-    const discoveryFile = path.join(set.partialPath, 'discovery.json');
-    await writeFile(discoveryFile, `${JSON.stringify(discovery, null, 2)}\n`, 'utf8');
-    await set.record({ id: 'discovery', path: 'discovery.json', primitive: 'discover', product: 'licences', source: 'discover()' });
+    const isAuthenticated = set.isEncrypted || options.signingKey !== undefined;
+    await writeFile(runbookFile, buildRunbook({ discovery, plan, skippedAtRun, host: set.host, name: set.name, kind: options.kind, reason: options.reason, createdAt: set.createdAt, isEncrypted: set.isEncrypted, isAuthenticated, setPath: set.finalPath, passwordServices: [...passwordServices].sort(), ucserverHosts }), 'utf8').catch((e: unknown) => {
+      throw toTargetError(e, set.partialPath);
+    });
+    await set.record({ id: 'runbook', path: 'RESTORE.md', primitive: 'buildRunbook', kind: 'runbook', product: 'licences', source: 'catalog + discovery', encrypt: false });
+    await set.record({ id: 'discovery', path: 'discovery.json', data: Buffer.from(`${JSON.stringify(discovery, null, 2)}\n`, 'utf8'), primitive: 'discover', kind: 'discovery', product: 'licences', source: 'discover()' });
     const finished = await set.finish();
     const failed = finished.status !== 'complete';
     return { status: finished.status, exitCode: failed ? 1 : 0, path: finished.path, name: finished.name, manifest: finished.manifest, plan, actions, discovery, warnings: finished.manifest.warnings };
   } catch (e) {
     await set.abort();
-    throw e;
+    throw toTargetError(e, set.partialPath);
   }
 }
 
@@ -461,8 +468,8 @@ async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOp
   const started = Date.now();
   const [folder, ...rest] = step.artifact.split('/');
   const file = (): string => set.artifactPath(folder as ArtifactFolder, rest.join('/'));
-  const record = async (p: string, extra: { sha256?: string; bytes?: number; warnings?: string[]; details?: Record<string, JsonValue>; primitive: string; id?: string }): Promise<void> => {
-    await set.record({ id: extra.id ?? step.id, path: p, primitive: extra.primitive, product: step.product, source: step.source, sha256: extra.sha256, bytes: extra.bytes, durationMs: Date.now() - started, warnings: extra.warnings ?? [], details: extra.details });
+  const record = async (p: string, extra: { sha256?: string; bytes?: number; warnings?: string[]; details?: Record<string, JsonValue>; primitive: string; kind: ArtifactKind; id?: string }): Promise<void> => {
+    await set.record({ id: extra.id ?? step.id, path: p, primitive: extra.primitive, kind: extra.kind, product: step.product, source: step.source, sha256: extra.sha256, bytes: extra.bytes, durationMs: Date.now() - started, warnings: extra.warnings ?? [], details: extra.details });
   };
   // skips found while running go to the manifest and, in both languages, to RESTORE.md
   const skip = (reason: string, reasonDe: string): void => {
@@ -478,7 +485,7 @@ async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOp
     case 'registry': {
       const r = await exportRegistryKey(options.runner, { key: step.source, file: file(), optional: step.isOptional });
       if (r.absent) return absent(`the registry key ${step.source} does not exist.`, `der Registry-Schlüssel ${step.source} existiert nicht.`);
-      await record(r.file, { sha256: r.sha256, bytes: r.bytes, primitive: 'exportRegistryKey', details: { key: r.key, keys: r.keys, values: r.values } });
+      await record(r.file, { sha256: r.sha256, bytes: r.bytes, primitive: 'exportRegistryKey', kind: 'registry-key', details: { key: r.key, keys: r.keys, values: r.values } });
       return 'ok';
     }
     case 'user-registry': {
@@ -489,7 +496,7 @@ async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOp
         else skip(`${step.user?.userName} has no ${subkey}.`, `${step.user?.userName} hat keinen Schlüssel ${subkey}.`);
         return 'absent';
       }
-      await record(r.file, { sha256: r.sha256, bytes: r.bytes, primitive: 'exportUserRegistryKey', details: { sid: r.sid, user: step.user?.userName ?? null, key: r.key, access: r.access, keys: r.keys, values: r.values } });
+      await record(r.file, { sha256: r.sha256, bytes: r.bytes, primitive: 'exportUserRegistryKey', kind: 'user-registry-key', details: { sid: r.sid, user: step.user?.userName ?? null, key: r.key, access: r.access, keys: r.keys, values: r.values } });
       return 'ok';
     }
     case 'folder': {
@@ -503,10 +510,10 @@ async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOp
       for (const u of snap.unreadable) w.push(`Unreadable: ${u.path} (${u.code})`);
       for (const c of snap.changedDuringRead) w.push(`Changed while read: ${c.path} (${c.change})`);
       if (snap.unreadable.length > 0 && !step.isOptional) {
-        await record(snap.archive, { sha256: snap.sha256, bytes: snap.bytes, primitive: 'snapshotDirectory', warnings: w });
+        await record(snap.archive, { sha256: snap.sha256, bytes: snap.bytes, primitive: 'snapshotDirectory', kind: 'folder', warnings: w });
         throw new ProcallBackupError('PB_COMMAND_FAILED', `${snap.unreadable.length} file(s) of ${step.source} could not be read: ${snap.unreadable.slice(0, 3).map((u) => u.path).join(', ')}.`, { fix: 'Run elevated so that a shadow copy can be made, or stop the service during the backup.', command: 'snapshotDirectory' });
       }
-      await record(snap.archive, { sha256: snap.sha256, bytes: snap.bytes, primitive: 'snapshotDirectory', warnings: w, details: { files: snap.files, dirs: snap.dirs, contentBytes: snap.contentBytes, shadowCopy: snap.shadowCopy.used, ...(step.user ? { sid: step.user.sid, user: step.user.userName } : {}) } });
+      await record(snap.archive, { sha256: snap.sha256, bytes: snap.bytes, primitive: 'snapshotDirectory', kind: 'folder', warnings: w, details: { files: snap.files, dirs: snap.dirs, contentBytes: snap.contentBytes, shadowCopy: snap.shadowCopy.used, ...(step.user ? { sid: step.user.sid, user: step.user.userName } : {}) } });
       return 'ok';
     }
     case 'file': {
@@ -517,7 +524,7 @@ async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOp
       await copyFile(local, `${target}.partial`);
       await rename(`${target}.partial`, target);
       const buf = await readFile(target);
-      await record(target, { sha256: createHash('sha256').update(buf).digest('hex'), bytes: buf.length, primitive: 'copyFile' });
+      await record(target, { sha256: createHash('sha256').update(buf).digest('hex'), bytes: buf.length, primitive: 'copyFile', kind: 'file' });
       return 'ok';
     }
     case 'services': {
@@ -526,9 +533,9 @@ async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOp
       const capture = await captureServiceConfig(options.runner, { names: step.services, directory: dir });
       // RESTORE.md asks for the password of exactly these: services that run under a user account
       for (const s of capture.services) if (s.account?.isPasswordRequired) passwordServices.push(`${s.name} (${s.account.name})`);
-      const written = writeServiceBackup(dir, capture);
+      const written = writeServiceBackup(dir, capture); // <name>.json are the definitions it wrote; the rest are documents
       const warnings = [...capture.warnings];
-      for (const f of written.files) await record(path.join(dir, f), { id: `${step.id}.${safeName(f)}`, primitive: 'captureServiceConfig', warnings: f === 'restore-services.ps1' ? warnings : [] });
+      for (const f of written.files) await record(path.join(dir, f), { id: `${step.id}.${safeName(f)}`, primitive: 'captureServiceConfig', kind: f.toLowerCase().endsWith('.json') ? 'service-definition' : 'service-document', warnings: f === 'restore-services.ps1' ? warnings : [] });
       if (capture.missing.length > 0) set.warn(`Services not found: ${capture.missing.join(', ')}.`);
       return 'ok';
     }
@@ -544,27 +551,26 @@ async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOp
         await rename(`${target}.partial`, target);
       }
       if (!r.isFileReachable && !db.localFile) throw new ProcallBackupError('PB_SQL_BACKUP_DEVICE', `SQL Server wrote ${r.file}, which this process cannot read.`, { fix: 'Give sql.<role>.localFile (where this machine reads that file), or a serverFile on a share both can reach.' });
-      await record(target, { primitive: 'backupSqlDatabase', details: { server: r.server, database: r.database, isVerified: r.isVerified, isCopyOnly: r.header.isCopyOnly, firstLsn: r.header.firstLsn, lastLsn: r.header.lastLsn } });
+      await record(target, { primitive: 'backupSqlDatabase', kind: 'sql-database', details: { server: r.server, database: r.database, isVerified: r.isVerified, isCopyOnly: r.header.isCopyOnly, firstLsn: r.header.firstLsn, lastLsn: r.header.lastLsn } });
       return 'ok';
     }
     case 'ad': {
       const { dumpAdAttributes } = require('../primitives/active-directory') as typeof import('../primitives/active-directory');
       const r = await dumpAdAttributes({ ...(options.ad as Omit<AdDumpOptions, 'file'>), file: file() });
-      await record(r.file, { sha256: r.sha256, bytes: r.bytes, primitive: 'dumpAdAttributes', warnings: r.warnings, details: { baseDn: r.baseDn, objects: r.counts.objects, attributes: r.attributes.map((a) => a.name), selection: { ...r.selection }, searches: { mode: r.searches.mode, connections: r.searches.connections, windows: r.searches.windows, split: r.searches.split, paged: r.searches.paged } } });
+      await record(r.file, { sha256: r.sha256, bytes: r.bytes, primitive: 'dumpAdAttributes', kind: 'ad-attributes', warnings: r.warnings, details: { baseDn: r.baseDn, objects: r.counts.objects, attributes: r.attributes.map((a) => a.name), selection: { ...r.selection }, searches: { mode: r.searches.mode, connections: r.searches.connections, windows: r.searches.windows, split: r.searches.split, paged: r.searches.paged } } });
       return 'ok';
     }
     case 'licences': {
       const target = file();
       const keys = Object.entries(options.licences ?? {}).map(([component, key]) => ({ component, key: key instanceof Secret ? key.reveal() : key }));
-      // the plaintext goes to a private local folder, never to the backup target: the set gets only what record() writes
-      const privateDir = await mkdtemp(path.join(os.tmpdir(), 'pb-licences-'));
+      // the keys stay in memory and go straight into the set (encrypted when encryption is on): no
+      // temporary file ever holds them, so no kill or signal can leave one behind
+      const data = Buffer.from(`${JSON.stringify({ schema: 'procall-backup/licences', licences: keys }, null, 2)}\n`, 'utf8');
       try {
-        const plainFile = path.join(privateDir, 'licences.json');
-        await writeFile(plainFile, `${JSON.stringify({ schema: 'procall-backup/licences', licences: keys }, null, 2)}\n`, { encoding: 'utf8', mode: 0o600 });
         if (!set.isEncrypted) set.warn('Licence keys are stored unencrypted in licences/licences.json; pass encryption to protect them.');
-        await set.record({ id: step.id, path: target, from: plainFile, primitive: 'licences', product: step.product, source: step.source, durationMs: Date.now() - started, warnings: [], details: { components: keys.map((k) => k.component) } });
+        await set.record({ id: step.id, path: target, data, primitive: 'licences', kind: 'licences', product: step.product, source: step.source, durationMs: Date.now() - started, warnings: [], details: { components: keys.map((k) => k.component) } });
       } finally {
-        await rm(privateDir, { recursive: true, force: true });
+        data.fill(0);
       }
       return 'ok';
     }

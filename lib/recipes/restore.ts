@@ -24,6 +24,10 @@ import { verifySet, type SetVerification } from '../backup-set/verify';
 import { extractArtifact } from '../backup-set/extract';
 import { decryptFile, openSetKey, type EncryptionKeySource, type SetKey } from '../backup-set/crypto';
 import type { Manifest, ManifestArtifact } from '../backup-set/manifest';
+import { artifactKindOf as kindOf, cipherContextOf } from '../backup-set/artifact-kinds';
+import { verifyRecordOf, writeVerifyRecord, type VerificationLevel } from '../backup-set/verify';
+import type { SigningKeySource } from '../backup-set/authenticate';
+import { allowedFolderBases, allowedRegistryKey, checkDatabaseName, checkRegFileScope, checkServiceScope, confineFolderTarget, normalizeWindowsPath } from './confine';
 import { PRODUCT_CATALOG, RESTORE_PHASES, SERVICE_ROLES, type ProductEntry, type ProductId, type RestorePhase } from './catalog';
 import { discover, toLocalPath, type DiscoverOverrides, type Discovery } from './discover';
 
@@ -50,8 +54,16 @@ export interface RestoreSetOptions {
   force?: boolean;
   /** Discovery overrides for the machine restored to (roots, path map ...): e.g. restore into another folder. */
   overrides?: DiscoverOverrides;
-  /** Key of an encrypted set. */
+  /** Key of an encrypted set. Given for an unencrypted set, the restore is refused (stripped encryption looks like that). */
   key?: EncryptionKeySource;
+  /** Signing key of unencrypted sets: the set must carry a valid signature by it. */
+  signingKey?: SigningKeySource;
+  /**
+   * Accept an encrypted set written before sets were authenticated (manifest schema version 1), or an
+   * unsigned set when a signing key is given. Default false: such a set is refused, because its
+   * manifest and file names could have been changed without the key.
+   */
+  allowUnauthenticated?: boolean;
   /** Start the services of the restored products at the end (default true). */
   startServices?: boolean;
   /**
@@ -233,9 +245,12 @@ return @{ running = $p }`,
  * @example
  * ```ts
  * rerootPath('C:\\UC\\config', { UCROOT: 'C:\\UC' }, { UCROOT: 'D:\\UC' }); // 'D:\\UC\\config'
+ * rerootPath('C:\\UC\\..\\..\\tmp', { UCROOT: 'C:\\UC' }, { UCROOT: 'D:\\UC' }); // throws PB_RESTORE_SCOPE
  * ```
  */
 export function rerootPath(source: string, backedUp: Readonly<Record<string, string>>, current: Readonly<Record<string, string>>): string {
+  // a source from the manifest is untrusted: no "..", ".", relative or stream path ever gets through
+  source = normalizeWindowsPath(source, 'source path in the manifest');
   let best: [string, string] | undefined;
   for (const [name, from] of Object.entries(backedUp)) {
     const to = current[name];
@@ -243,22 +258,23 @@ export function rerootPath(source: string, backedUp: Readonly<Record<string, str
     const f = from.replace(/\\+$/, '');
     if ((source.toUpperCase() === f.toUpperCase() || source.toUpperCase().startsWith(`${f.toUpperCase()}\\`)) && (!best || f.length > best[0].length)) best = [f, to.replace(/\\+$/, '')];
   }
-  return best ? best[1] + source.slice(best[0].length) : source;
+  return normalizeWindowsPath(best ? best[1] + source.slice(best[0].length) : source, 'restore target');
 }
 
+/** The restore phase of an artifact, from its kind as the manifest names it (never from its file name). */
 function phaseOfArtifact(a: ManifestArtifact): RestorePhase | undefined {
-  switch (a.primitive) {
-    case 'exportRegistryKey':
-    case 'exportUserRegistryKey':
+  switch (kindOf(a)) {
+    case 'registry-key':
+    case 'user-registry-key':
       return 'registry';
-    case 'snapshotDirectory':
-    case 'copyFile':
+    case 'folder':
+    case 'file':
       return 'folders';
-    case 'captureServiceConfig':
-      return a.path.endsWith('.json') ? 'services' : undefined;
-    case 'backupSqlDatabase':
+    case 'service-definition':
+      return 'services';
+    case 'sql-database':
       return 'sql';
-    case 'dumpAdAttributes':
+    case 'ad-attributes':
       return 'ad';
     default:
       return undefined;
@@ -267,23 +283,23 @@ function phaseOfArtifact(a: ManifestArtifact): RestorePhase | undefined {
 
 function actionOf(phase: RestorePhase, a: ManifestArtifact, setPath: string, target?: string, staging?: PlannedRestore['staging']): string {
   const file = path.join(setPath, a.path);
-  if (a.primitive === 'backupSqlDatabase' && staging) {
+  if (kindOf(a) === 'sql-database' && staging) {
     return `copy "${file}" "${staging.local}"  (sha256 checked); RESTORE DATABASE [${String(a.details?.database)}] FROM DISK = N'${staging.server}' WITH CHECKSUM, REPLACE`;
   }
-  switch (a.primitive) {
-    case 'exportRegistryKey':
+  switch (kindOf(a)) {
+    case 'registry-key':
       return `reg.exe import "${file}"`;
-    case 'exportUserRegistryKey':
+    case 'user-registry-key':
       return `reg.exe import "${file}"  (into the hive of ${String(a.details?.user ?? a.details?.sid)}, ${String(a.details?.sid)})`;
-    case 'snapshotDirectory':
+    case 'folder':
       return `replace "${target}" with the content of "${file}"  (sha256 checked, extracted beside it, then swapped in)`;
-    case 'copyFile':
+    case 'file':
       return `copy /Y "${file}" "${target}"`;
-    case 'captureServiceConfig':
+    case 'service-definition':
       return `re-apply the service definition "${file}"  (sc.exe config/failure/sdset as needed)`;
-    case 'backupSqlDatabase':
+    case 'sql-database':
       return `RESTORE DATABASE [${String(a.details?.database)}] FROM DISK = N'${file}' WITH CHECKSUM, REPLACE`;
-    case 'dumpAdAttributes':
+    case 'ad-attributes':
       return `write the dumped attributes of "${file}" back to their objects (by objectGUID)`;
     default:
       return `${phase} ${file}`;
@@ -362,24 +378,46 @@ export interface BackupVerification {
   /** The hash check of the backup-set layer. */
   set: SetVerification;
   content: ArtifactContentCheck[];
+  /** How far the check got: `decrypted` (encrypted set, key given), `contents` (unencrypted), `hashes` (encrypted set without the key, or a set that is not ok). */
+  level: VerificationLevel;
 }
 
 /** Options of {@link verifyBackup}. */
 export interface VerifyBackupOptions {
   set: string;
-  /** Key of an encrypted set; without it encrypted artifacts are only hashed. */
+  /** Key of an encrypted set; without it encrypted artifacts are only hashed (level `hashes`). */
   key?: EncryptionKeySource;
-  /** Write verify.json (what listSets shows as verified). Default true. */
+  /** Signing key of unencrypted sets (see `verifySet`). */
+  signingKey?: SigningKeySource;
+  /** Refuse an unencrypted set (see `verifySet`). */
+  requireEncryption?: boolean;
+  /** See {@link RestoreSetOptions.allowUnauthenticated}. */
+  allowUnauthenticated?: boolean;
+  /** Write verify.json after the whole check, with the level reached (what listSets counts as verified). Default true. */
   record?: boolean;
 }
 
-function contentKind(p: string): ArtifactContentCheck['kind'] {
-  const plainPath = p.replace(/\.pbenc$/, '');
-  if (plainPath.endsWith('.reg')) return 'reg';
-  if (plainPath.endsWith('.tar.gz')) return 'archive';
-  if (plainPath.endsWith('.jsonl')) return 'jsonl';
-  if (plainPath.endsWith('.json')) return 'json';
-  return 'other';
+/** How an artifact's content is opened, from its kind (service documents by their plaintext name: they are only opened, never restored). */
+function contentKind(a: ManifestArtifact): ArtifactContentCheck['kind'] {
+  switch (kindOf(a)) {
+    case 'registry-key':
+    case 'user-registry-key':
+      return 'reg';
+    case 'folder':
+      return 'archive';
+    case 'service-definition':
+    case 'discovery':
+    case 'licences':
+      return 'json';
+    case 'ad-attributes':
+      return 'jsonl';
+    case 'service-document': {
+      const plainPath = a.path.replace(/\.pbenc$/, '').toLowerCase();
+      return plainPath.endsWith('.reg') ? 'reg' : plainPath.endsWith('.json') ? 'json' : 'other';
+    }
+    default:
+      return 'other';
+  }
 }
 
 /**
@@ -396,14 +434,22 @@ function contentKind(p: string): ArtifactContentCheck['kind'] {
 export async function verifyBackup(options: VerifyBackupOptions): Promise<BackupVerification> {
   if (!options || typeof options.set !== 'string' || options.set.trim() === '') throw validationError('verifyBackup needs a set.', 'Pass set: the folder of a backup set.');
   const setPath = path.resolve(options.set);
-  const set = await verifySet(setPath, { key: options.key, record: options.record });
+  // verify.json is written below, after the contents were opened, with the level reached
+  const set = await verifySet(setPath, { key: options.key, requireEncryption: options.requireEncryption, signingKey: options.signingKey, allowUnauthenticated: options.allowUnauthenticated, record: false });
   const content: ArtifactContentCheck[] = [];
-  if (!set.isSet || !set.manifest) return { ok: false, set, content };
+  // a set that fails authentication is not opened at all: its manifest cannot be trusted to say what to open
+  if (!set.isSet || !set.manifest || set.problems.some((p) => p.code === 'PB_SET_TAMPERED' || p.code === 'PB_SET_UNAUTHENTICATED')) {
+    if (set.isSet && options.record !== false) {
+      const error = await writeVerifyRecord(setPath, verifyRecordOf(set, false, 'hashes', set.problems.length));
+      if (error) set.recordError = error;
+    }
+    return { ok: false, set, content, level: 'hashes' };
+  }
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'pb-verify-'));
   try {
     const key = set.manifest.encryption && options.key ? await openSetKey(options.key, set.manifest.encryption) : undefined;
     for (const a of set.manifest.artifacts) {
-      const kind = contentKind(a.path);
+      const kind = contentKind(a);
       const check: ArtifactContentCheck = { id: a.id, path: a.path, kind, state: 'ok' };
       content.push(check);
       if (kind === 'other' || set.missing.includes(a.path) || set.corrupt.includes(a.path)) {
@@ -420,7 +466,7 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Backup
         if (a.encrypted && key) {
           const out = path.join(scratch, 'plain', ...a.path.replace(/\.pbenc$/, '').split('/'));
           await mkdir(path.dirname(out), { recursive: true });
-          await decryptFile(key, file, out);
+          await decryptFile(key, file, out, { context: cipherContextOf(set.manifest, a) });
           file = out;
         }
         if (kind === 'reg') parseRegFile(await readFile(file));
@@ -438,7 +484,15 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Backup
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
-  return { ok: set.ok && content.every((c) => c.state !== 'broken'), set, content };
+  const ok = set.ok && content.every((c) => c.state !== 'broken');
+  const isEncrypted = set.manifest.encryption !== undefined;
+  const isAllOpened = content.every((c) => c.state === 'ok' || (c.state === 'skipped' && c.message === undefined));
+  const level: VerificationLevel = !ok || !isAllOpened ? 'hashes' : isEncrypted ? 'decrypted' : 'contents';
+  if (options.record !== false) {
+    const error = await writeVerifyRecord(setPath, verifyRecordOf(set, ok, level, set.problems.length + content.filter((c) => c.state === 'broken').length));
+    if (error) set.recordError = error;
+  }
+  return { ok, set, content, level };
 }
 
 /**
@@ -478,11 +532,14 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'pb-restore-'));
   try {
     // 1. The set must be intact (re-hash everything) before anything else.
-    const full = await verifyBackup({ set: setPath, key: options.key, record: false });
+    // a key given means an encrypted set is expected: an unencrypted one in its place is refused (stripped encryption)
+    const full = await verifyBackup({ set: setPath, key: options.key, requireEncryption: options.key !== undefined, signingKey: options.signingKey, allowUnauthenticated: options.allowUnauthenticated, record: false });
     const v = full.set;
     const broken = full.content.filter((c) => c.state === 'broken');
-    if (!v.isSet) throw new ProcallBackupError('PB_SET_INCOMPLETE', `${setPath} is not a finished backup set: ${v.problems.map((p) => p.message).join(' ')}`, { fix: 'Pick a set folder with a valid manifest.json (not a .partial folder).', command: 'restore' });
+    if (!v.isSet) throw new ProcallBackupError(v.problems[0]?.code === 'PB_SET_CORRUPT' ? 'PB_SET_CORRUPT' : 'PB_SET_INCOMPLETE', `${setPath} is not a finished backup set; nothing was changed: ${v.problems.map((p) => p.message).join(' ')}`, { fix: 'Pick a set folder with a valid manifest.json (not a .partial folder).', command: 'restore' });
     if (!v.ok) {
+      const authProblem = v.problems.find((p) => p.code === 'PB_SET_TAMPERED' || p.code === 'PB_SET_UNAUTHENTICATED');
+      if (authProblem) throw new ProcallBackupError(authProblem.code, `The set ${setPath} cannot be restored; nothing was changed: ${authProblem.message}`, { fix: authProblem.code === 'PB_SET_UNAUTHENTICATED' ? 'Restore from a newer set, or check this one by hand and pass allowUnauthenticated: true (CLI: --allow-unauthenticated).' : 'Restore from another set (listSets shows the verified ones) and check who can write to the backup target.', command: 'restore' });
       throw new ProcallBackupError(v.missing.length > 0 ? 'PB_SET_INCOMPLETE' : 'PB_SET_CORRUPT', `The set ${setPath} cannot be restored; nothing was changed: ${v.problems.map((p) => p.message).join(' ')}`, {
         fix: 'Restore from another set (listSets shows the verified ones).',
         command: 'restore',
@@ -505,7 +562,7 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
     const plain = (a: ManifestArtifact): Promise<string> => {
       const inPlace = path.join(setPath, ...a.path.split('/'));
       // archives, AD dumps and SQL .bak files check the manifest's sha256 themselves where they are read
-      if (!a.encrypted && (a.primitive === 'snapshotDirectory' || a.primitive === 'dumpAdAttributes' || a.primitive === 'backupSqlDatabase')) return Promise.resolve(inPlace);
+      if (!a.encrypted && (kindOf(a) === 'folder' || kindOf(a) === 'ad-attributes' || kindOf(a) === 'sql-database')) return Promise.resolve(inPlace);
       let done = extracted.get(a.id);
       if (!done) {
         const out = path.join(scratch, 'plain', ...a.path.replace(/\.pbenc$/, '').split('/'));
@@ -559,9 +616,17 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
       if (!phase) continue;
       if (only.size > 0 && !only.has(phase) && !only.has(a.id)) continue;
       let target: string | undefined;
-      if (phase === 'folders') target = rerootPath(a.source, backedUp?.roots ?? {}, current.roots);
+      let scope = '';
+      if (phase === 'folders') {
+        // the manifest's source, re-rooted, must land under a folder the catalog allows for this product here
+        target = rerootPath(a.source, backedUp?.roots ?? {}, current.roots);
+        const entry = PRODUCT_CATALOG.find((e) => e.id === a.product);
+        scope = `  [scope: under ${confineFolderTarget(a, target, entry ? allowedFolderBases(entry, current) : [])}]`;
+      }
+      // the database a SQL restore overwrites (the caller's, or the backed-up one the action names): never a system database
+      if (phase === 'sql') checkDatabaseName(options.sql?.[sqlRoleOf(a.id)]?.database ?? a.details?.database, a);
       const staging = phase === 'sql' ? stagingOf(a, setPath, options.sql) : undefined;
-      planned.push({ phase, id: a.id, product: a.product, artifact: a, target, localTarget: target ? toLocalPath(target, pathMap) : undefined, action: actionOf(phase, a, setPath, target, staging), order: order(a.product), staging });
+      planned.push({ phase, id: a.id, product: a.product, artifact: a, target, localTarget: target ? toLocalPath(target, pathMap) : undefined, action: actionOf(phase, a, setPath, target, staging) + scope, order: order(a.product), staging });
     }
     const entries = products.map((id) => PRODUCT_CATALOG.find((p) => p.id === id)).filter((e): e is ProductEntry => !!e);
     const stopRoles = new Set(entries.flatMap((e) => e.stopRoles));
@@ -592,8 +657,15 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
         if (!(await stat(dir).then((x) => x.isDirectory(), () => false))) throw validationError(`The SQL staging folder ${dir} does not exist or cannot be reached from here; nothing was changed.`, 'Pass sql.<role>.stagingPath (CLI: the same field in the config file) as a folder this process can write (a share SQL Server can read), and serverPath as SQL Server sees it.');
       }
       const file = await plain(a);
-      if (a.primitive === 'exportRegistryKey' || a.primitive === 'exportUserRegistryKey') parseRegFile(await readFile(file));
-      if (a.primitive === 'snapshotDirectory') {
+      const entry = PRODUCT_CATALOG.find((e) => e.id === a.product) as ProductEntry;
+      const kind = kindOf(a);
+      if (kind === 'registry-key' || kind === 'user-registry-key') {
+        // every key in the file must lie under the key it was exported from (and that key under the catalog's)
+        const allowed = allowedRegistryKey(entry, a, kind);
+        const count = checkRegFileScope(parseRegFile(await readFile(file)), allowed, a);
+        p.action += `  [scope: ${allowed} and below; ${count} key(s)]`;
+      }
+      if (kindOf(a) === 'folder') {
         const parentExists = await stat(path.dirname(p.localTarget as string)).then((s) => s.isDirectory(), () => false);
         const probe = parentExists ? (p.localTarget as string) : path.join(scratch, 'probe', a.id);
         if (!parentExists) await mkdir(path.dirname(probe), { recursive: true });
@@ -601,15 +673,19 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
         p.action += `  [${r.changes.length} change(s), ${r.unchanged} unchanged]`;
       }
       // a service definition that cannot be applied must fail here, not after the folders were replaced
-      if (a.primitive === 'captureServiceConfig') {
+      if (kindOf(a) === 'service-definition') {
         const r = await restoreServiceConfig(runner, { file, dryRun: true });
+        const def = JSON.parse(await readFile(file, 'utf8')) as { name: string; imagePath: string | null };
+        const scoped = checkServiceScope(entry, a, def, current, options.force === true);
+        warnings.push(...scoped.warnings);
+        p.action += `  [scope: ${scoped.scope}]`;
         p.service = r.name;
         const account = r.changes.find((c) => c.calls.some((k) => k.tool === 'cim'));
         const password = passwordOf(options.servicePasswords, r.name);
         if (account && (!password || password.isEmpty)) missingPasswords.push(`'${r.name}' (runs as ${account.desired})`);
       }
       // the same comparison the restore makes, without writing: an unreachable DC or another schema stops it here
-      if (a.primitive === 'dumpAdAttributes' && options.ad) {
+      if (kindOf(a) === 'ad-attributes' && options.ad) {
         const { restoreAdAttributes } = require('../primitives/active-directory') as typeof import('../primitives/active-directory');
         try {
           const r = await restoreAdAttributes({ ...options.ad, file, dryRun: true, expectedSha256: a.sha256 });
@@ -628,7 +704,7 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
     }
     // each user whose registry goes back needs a profile here: refuse (or skip) now, not after the folders were replaced
     let profiles: UserProfile[] | undefined;
-    const userSteps = planned.filter((p) => p.artifact?.primitive === 'exportUserRegistryKey');
+    const userSteps = planned.filter((p) => (p.artifact !== undefined && kindOf(p.artifact) === 'user-registry-key'));
     if (userSteps.length > 0) {
       const known = await listUserProfiles(runner);
       profiles = known;
@@ -653,7 +729,7 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
         warnings.push(msg);
       }
     }
-    report({ phase: 'check', id: 'check:preflight', action: `parsed ${planned.filter((p) => p.artifact?.primitive.includes('Registry')).length} .reg file(s), scanned ${planned.filter((p) => p.artifact?.primitive === 'snapshotDirectory').length} archive(s)`, status: 'done', message: adChecked.length ? `AD dry run against the DC: ${adChecked.join('; ')}` : undefined });
+    report({ phase: 'check', id: 'check:preflight', action: `parsed ${planned.filter((p) => (p.artifact !== undefined && kindOf(p.artifact).includes('registry'))).length} .reg file(s), scanned ${planned.filter((p) => (p.artifact !== undefined && kindOf(p.artifact) === 'folder')).length} archive(s)`, status: 'done', message: adChecked.length ? `AD dry run against the DC: ${adChecked.join('; ')}` : undefined });
 
     const actions = planned.map((p) => p.action);
     const verification = { ok: v.ok, problems: v.problems, missing: v.missing, corrupt: v.corrupt, extra: v.extra };
@@ -697,28 +773,28 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
       try {
         const file = await plain(a);
         let changes: number | undefined;
-        if (a.primitive === 'snapshotDirectory') {
+        if (kindOf(a) === 'folder') {
           await mkdir(path.dirname(p.localTarget as string), { recursive: true });
           const r = await restoreDirectory({ archive: file, target: p.localTarget as string, mode: 'replace', expectedSha256: a.sha256 });
           changes = r.changes.length;
           warnings.push(...r.warnings);
-        } else if (a.primitive === 'copyFile') {
+        } else if (kindOf(a) === 'file') {
           const target = p.localTarget as string;
           await mkdir(path.dirname(target), { recursive: true });
           await copyFile(file, `${target}.pb-restore`);
           await rename(`${target}.pb-restore`, target);
           changes = 1;
-        } else if (a.primitive === 'exportRegistryKey') {
+        } else if (kindOf(a) === 'registry-key') {
           const r = await importRegistryKey(runner, { file });
           changes = r.values;
-        } else if (a.primitive === 'exportUserRegistryKey') {
+        } else if (kindOf(a) === 'user-registry-key') {
           const r = await importUserRegistryKey(runner, { sid: String(a.details?.sid), file, profiles });
           changes = r.values;
-        } else if (a.primitive === 'captureServiceConfig') {
+        } else if (kindOf(a) === 'service-definition') {
           const r = await restoreServiceConfig(runner, { file, dryRun: false, password: p.service ? passwordOf(options.servicePasswords, p.service) : undefined });
           changes = r.changes.length;
           warnings.push(...r.warnings);
-        } else if (a.primitive === 'backupSqlDatabase') {
+        } else if (kindOf(a) === 'sql-database') {
           const role = sqlRoleOf(a.id);
           const conn = options.sql?.[role];
           if (!conn) {
@@ -729,7 +805,7 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
           const { stagingPath: _s, serverPath: _p, keepStaged: _k, ...connection } = conn;
           await restoreSqlDatabase(runner, { ...connection, database: conn.database ?? String(a.details?.database), file: p.staging?.server ?? file, replace: true, servicesStopped: true });
           if (p.staging && !p.staging.keep) await rm(p.staging.local, { force: true });
-        } else if (a.primitive === 'dumpAdAttributes') {
+        } else if (kindOf(a) === 'ad-attributes') {
           if (!options.ad) {
             report({ phase: p.phase, id: p.id, product: p.product, action: p.action, status: 'skipped', message: 'pass ad to restore the attributes (CLI: config ad plus PROCALL_BACKUP_LDAP_PASSWORD)' });
             continue;

@@ -98,6 +98,9 @@ const HEAD: Record<RunbookLanguage, Record<string, string>> = {
     yes: 'yes: artifacts are `.pbenc` files; restore needs the passphrase or key file', no: 'no',
     stop: 'Stop the services', sql: 'Restore the SQL Server databases', ad: 'Restore the Active Directory attributes', folders: 'Restore the folders and files', services: 'Re-apply the service definitions', registry: 'Import the registry', start: 'Start the services',
     forUser: 'for user', verify: 'Check the set first',
+    protection: 'Protection',
+    authenticated: 'authenticated: manifest.json carries a MAC over every artifact (and the sha256 of this file); `procall-backup verify` with the key detects any change, and restore refuses a changed set',
+    damageOnly: 'against damage only, NOT against deliberate change: anyone who can write to the backup target can change this set, its manifest and this file together. Encrypt the sets or sign them (signing key) to detect that',
     sqlStaging: "SQL Server reads the .bak itself, with its own service account. When it runs on another host or its account cannot read this folder, copy the .bak first to a folder it can read (e.g. a share on the SQL host), compare the copy's sha256 with manifest.json, and give that path in FROM DISK. restore() does this with sql: { chat: { ..., stagingPath: '<folder this machine writes>', serverPath: '<the same folder as SQL Server sees it>' } }.",
   },
   de: {
@@ -108,6 +111,9 @@ const HEAD: Record<RunbookLanguage, Record<string, string>> = {
     yes: 'ja: die Dateien sind `.pbenc`; restore braucht die Passphrase oder die Schlüsseldatei', no: 'nein',
     stop: 'Dienste stoppen', sql: 'SQL-Server-Datenbanken zurückspielen', ad: 'Active-Directory-Attribute zurückschreiben', folders: 'Ordner und Dateien zurückkopieren', services: 'Dienstdefinitionen wieder anwenden', registry: 'Registry importieren', start: 'Dienste starten',
     forUser: 'für Benutzer', verify: 'Zuerst das Backup prüfen',
+    protection: 'Schutz',
+    authenticated: 'authentifiziert: manifest.json trägt einen MAC über alle Dateien (und den sha256 dieser Datei); `procall-backup verify` mit dem Schlüssel erkennt jede Änderung, und restore verweigert ein geändertes Backup',
+    damageOnly: 'nur gegen Beschädigung, NICHT gegen absichtliche Änderung: wer auf das Sicherungsziel schreiben kann, kann dieses Backup, sein Manifest und diese Datei gemeinsam ändern. Backups verschlüsseln oder signieren (Signaturschlüssel), um das zu erkennen',
     sqlStaging: "SQL Server liest die .bak-Datei selbst, mit seinem eigenen Dienstkonto. Läuft er auf einem anderen Host oder kann sein Konto diesen Ordner nicht lesen, kopieren Sie die .bak-Datei zuerst in einen Ordner, den er lesen kann (z. B. eine Freigabe auf dem SQL-Host), vergleichen den sha256 der Kopie mit manifest.json und geben diesen Pfad bei FROM DISK an. restore() erledigt das mit sql: { chat: { ..., stagingPath: '<Ordner, den dieser Rechner schreibt>', serverPath: '<derselbe Ordner, wie SQL Server ihn sieht>' } }.",
   },
 };
@@ -122,6 +128,11 @@ export interface RunbookInput {
   reason?: string;
   createdAt: Date;
   isEncrypted: boolean;
+  /**
+   * The manifest is authenticated (encrypted, or signed with a signing key). When false, RESTORE.md
+   * says plainly that the set is protected against damage, not against deliberate change. Default: `isEncrypted`.
+   */
+  isAuthenticated?: boolean;
   /** Where the set will be read from in the commands; default `.` (the set folder). */
   setPath?: string;
   /** Items skipped while the backup ran (absent sources), with their reasons in both languages. */
@@ -205,7 +216,8 @@ function section(input: RunbookInput, lang: RunbookLanguage): string {
   lines.push(`## ${h.about}`, '');
   lines.push(`- ${h.host}: \`${input.host}\``, `- ${h.set}: \`${input.name}\``, `- ${h.kind}: ${input.kind}`);
   if (input.reason) lines.push(`- ${h.reason}: ${input.reason}`);
-  lines.push(`- ${h.created}: ${input.createdAt.toISOString()}`, `- ${h.encrypted}: ${input.isEncrypted ? h.yes : h.no}`, '');
+  lines.push(`- ${h.created}: ${input.createdAt.toISOString()}`, `- ${h.encrypted}: ${input.isEncrypted ? h.yes : h.no}`);
+  lines.push(`- ${h.protection}: ${(input.isAuthenticated ?? input.isEncrypted) ? h.authenticated : h.damageOnly}`, '');
   lines.push(`### ${h.products}`, '', `| ${h.product} | ${h.version} |`, '|---|---|');
   for (const p of products) lines.push(`| ${p.name} | ${versionOf(p.id)} |`);
   lines.push('');

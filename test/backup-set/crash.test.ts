@@ -4,7 +4,7 @@
  * next run must succeed (breaking the dead writer's lock).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { listSets } from '../../lib/backup-set/list';
@@ -99,9 +99,11 @@ describe(`crash consistency (seed ${SEED}, ${KILLS} kills)`, () => {
           // A folder without .partial is a finished set: listed, complete, and intact down to the plaintext.
           expect(listed.has(full)).toBe(true);
           if (!verified.has(full)) {
+            const isEncrypted = JSON.parse(readFileSync(path.join(full, 'manifest.json'), 'utf8')).encryption !== undefined;
             const v = await verifySet(full, { key: { passphrase: 'crash-test' }, record: false });
             expect({ folder, ok: v.ok, problems: v.problems }).toEqual({ folder, ok: true, problems: [] });
             expect(v.isPlaintextVerified).toBe(true);
+            expect(v.authentication).toBe(isEncrypted ? 'authenticated' : 'damage-only');
             verified.add(full);
           }
         }

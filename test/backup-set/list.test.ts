@@ -36,7 +36,9 @@ afterAll(() => rmSync(target, { recursive: true, force: true }));
 describe('listSets', () => {
   it('lists finished sets per host, newest first, with kind, status, age, size and verification', async () => {
     const now = new Date('2026-11-30T14:00:00Z');
-    const { sets, hosts, ignored } = await listSets({ target, now });
+    // these sets were only re-hashed (verifySet): they count as verified at level 'hashes', not by default
+    expect((await listSets({ target, now })).sets.filter((s) => s.isVerified)).toEqual([]);
+    const { sets, hosts, ignored } = await listSets({ target, now, verifiedLevel: 'hashes' });
     expect(sets.map((s) => `${s.host}/${s.name}`)).toEqual([
       'SRV01/20261130T020000Z-scheduled',
       'SRV01/20261129T020000Z-pre-change',

@@ -139,7 +139,7 @@ describe('prune against a synthetic year', () => {
     const left = readdirSync(hostFolder).sort();
     expect(left).toEqual([...kept(plan), '.procall-backup.lock', 'README.txt', 'old-backups', '20260102T090000Z-manual', '20260103T090000Z-manual'].filter((n) => n !== '.procall-backup.lock').sort());
     expect(existsSync(path.join(target, 'other-stuff'))).toBe(true);
-    const listing = await listSets({ target, now: NOW });
+    const listing = await listSets({ target, now: NOW, verifiedLevel: 'hashes' }); // verifySet re-hashes: level 'hashes'
     expect(listing.sets.map((s) => s.name).sort()).toEqual(kept(plan).filter((n) => !n.endsWith('.partial')).sort());
     expect(listing.hosts[0].newestVerified?.name).toBe(created.get('2026-10-03'));
     const again = await prune({ target, keep: KEEP, now: NOW, dryRun: false });

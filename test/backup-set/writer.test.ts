@@ -60,7 +60,7 @@ describe('createBackupSet', () => {
 
     const manifest = await readManifest(done.path);
     expect(manifest).toEqual(done.manifest);
-    expect(manifest).toMatchObject({ schemaVersion: 1, host: 'SRV-UCS01', kind: 'scheduled', status: 'complete', createdAt: NOW.toISOString(), tool: { name: 'procall-backup' } });
+    expect(manifest).toMatchObject({ schemaVersion: 2, host: 'SRV-UCS01', kind: 'scheduled', status: 'complete', createdAt: NOW.toISOString(), tool: { name: 'procall-backup' } });
     expect(manifest.tool.version).toMatch(/^\d+\.\d+\.\d+/);
     expect(manifest.artifacts.map((a) => a.path)).toEqual(['files/config.tar.gz', 'registry/ucserver-server.reg', 'sql/ucserver.bak']);
     expect(manifest.artifacts.find((a) => a.id === 'sql.ucserver')).toMatchObject({ sha256: sha(contents.bak), bytes: 70_000, warnings: ['COPY_ONLY'] });
@@ -71,7 +71,8 @@ describe('createBackupSet', () => {
 
     const v = await verifySet(done.path);
     expect(v).toMatchObject({ isSet: true, ok: true, isIntact: true, missing: [], corrupt: [], extra: [] });
-    const listing = await listSets({ target, now: new Date(NOW.getTime() + 3_600_000) });
+    expect((await listSets({ target, now: NOW })).sets[0]).toMatchObject({ isVerified: false, verifiedLevel: 'hashes', protection: 'damage-only' }); // re-hashed only
+    const listing = await listSets({ target, now: new Date(NOW.getTime() + 3_600_000), verifiedLevel: 'hashes' });
     expect(listing.sets).toHaveLength(1);
     expect(listing.sets[0]).toMatchObject({ host: 'SRV-UCS01', kind: 'scheduled', status: 'complete', isVerified: true, ageMs: 3_600_000, bytes: contents.reg.length + 5000 + 70_000, artifactCount: 3, products: ['ucserver 8.4.1'], isIdentified: true });
     expect(listing.hosts[0]).toMatchObject({ host: 'SRV-UCS01', setCount: 1, newestVerified: { name: done.name }, isRunning: false });
@@ -206,7 +207,7 @@ describe('createBackupSet', () => {
     const contents = await writeSample(set);
     const runbook = path.join(set.partialPath, 'RESTORE.md');
     writeFileSync(runbook, '# Restore\n');
-    await set.record({ id: 'runbook', path: runbook, primitive: 'runbook', product: 'set', source: 'generated', encrypt: false });
+    await set.record({ id: 'runbook', path: runbook, primitive: 'runbook', kind: 'runbook', product: 'set', source: 'generated', encrypt: false });
     const done = await set.finish();
     expect(done.manifest.encryption).toMatchObject({ algorithm: 'AES-256-GCM', kdf: 'scrypt', chunkBytes: 4096 });
     expect(JSON.stringify(done.manifest)).not.toContain('pw-for-test');
@@ -283,11 +284,11 @@ describe('verifySet', () => {
   it('a verify record is void once the manifest changes', async () => {
     const setPath = await makeSet();
     await verifySet(setPath);
-    expect((await listSets({ target })).sets[0].isVerified).toBe(true);
+    expect((await listSets({ target, verifiedLevel: 'hashes' })).sets[0].isVerified).toBe(true);
     const m = JSON.parse(readFileSync(path.join(setPath, 'manifest.json'), 'utf8'));
     m.warnings.push('edited');
     writeFileSync(path.join(setPath, 'manifest.json'), JSON.stringify(m));
-    expect((await listSets({ target })).sets[0].isVerified).toBe(false);
+    expect((await listSets({ target, verifiedLevel: 'hashes' })).sets[0].isVerified).toBe(false);
   });
 
   it('a folder without a valid manifest, or still .partial, is never a set', async () => {
@@ -333,6 +334,6 @@ describe('verifySet', () => {
     expect(bad((m) => (m.kind = 'daily'))).toMatch(/\$\.kind must be one of/);
     expect(bad((m) => (m.surprise = 1))).toMatch(/\$\.surprise is not a known field/);
     expect(bad((m) => m.artifacts.push({ ...m.artifacts[0], id: 'b', path: 'FILES/A.tar.gz' }))).toMatch(/used twice/);
-    expect(bad((m) => (m.schemaVersion = 2))).toMatch(/schemaVersion/);
+    expect(bad((m) => (m.schemaVersion = 3))).toMatch(/schemaVersion/);
   });
 });

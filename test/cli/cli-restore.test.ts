@@ -14,6 +14,7 @@ import type { Manifest, ManifestArtifact } from '../../lib/backup-set/manifest';
 import { describeWithTools, findPwsh, which } from '../support/tools';
 import { createSampleInstallation, type SampleInstallation } from '../support/sample-installation';
 import { buildCli, disposeSampleSuite, jsonOf, runCliProcess, sampleCliConfig, type BuiltCli, type CliRun } from './cli-harness';
+import { legacyArtifactKind } from '../../lib/backup-set/artifact-kinds';
 
 const SERVICE_PASSWORD = 'Sv3-CLI-Pa55-w0rd-UC';
 const SQL_PASSWORD = 'Sql-CLI-Pa55-4711';
@@ -32,7 +33,7 @@ function putArtifact(set: string, manifest: Manifest, entry: Pick<ManifestArtifa
   const file = path.join(set, ...entry.path.split('/'));
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, bytes);
-  const full: ManifestArtifact = { durationMs: 1, warnings: [], ...entry, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
+  const full: ManifestArtifact = { durationMs: 1, warnings: [], kind: legacyArtifactKind(entry.primitive, entry.path), ...entry, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
   const i = manifest.artifacts.findIndex((a) => a.id === entry.id);
   if (i >= 0) manifest.artifacts[i] = { ...manifest.artifacts[i], ...full };
   else manifest.artifacts.push(full);
@@ -139,6 +140,7 @@ describeWithTools('procall-backup restore: service passwords, SQL, AD and the re
     const set = editedCopy('users', (_set, manifest) => {
       const entry = manifest.artifacts.find((a) => a.id === 'windows-client.client-user-registry.root') as ManifestArtifact;
       entry.details = { ...entry.details, sid };
+      entry.source = entry.source.replace(/S-1-[0-9-]+/, sid); // the user it was exported from, consistently (restore refuses a mismatch)
     });
     const base = config('users.json');
     const refused = await run(base, ['restore', set, '--json']);

@@ -37,7 +37,7 @@ describeWithTools('procall-backup CLI on the sample installation (real pwsh, Win
     passFile = path.join(work, 'passphrase.txt');
     writeFileSync(passFile, `${PASSPHRASE}\n`, { mode: 0o600 });
     config = path.join(work, 'procall-backup.json');
-    writeFileSync(config, JSON.stringify(sampleCliConfig(sample, { encryption: { passphraseFile: 'passphrase.txt', scrypt: { N: 1024, r: 8, p: 1 } } }), null, 2));
+    writeFileSync(config, JSON.stringify(sampleCliConfig(sample, { encryption: { passphraseFile: 'passphrase.txt', scrypt: { N: 16384, r: 8, p: 1 } } }), null, 2));
   }, 300000);
   afterAll(() => disposeSampleSuite(cli, sample, work));
 

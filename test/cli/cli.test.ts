@@ -17,7 +17,7 @@ const PASSPHRASE = 'pb-test-passphrase-Zq81';
 const HOUR = 3_600_000;
 
 async function makeSet(target: string, host: string, createdAt: Date, options: { encrypted?: boolean; kind?: 'scheduled' | 'pre-change' | 'manual' } = {}): Promise<string> {
-  const set = await createBackupSet({ target, host, kind: options.kind ?? 'scheduled', ...(options.kind === 'pre-change' ? { reason: 'UCServer update' } : {}), now: createdAt, ...(options.encrypted ? { encryption: { passphrase: new Secret(PASSPHRASE), scrypt: { N: 1024, r: 8, p: 1 } } } : {}) });
+  const set = await createBackupSet({ target, host, kind: options.kind ?? 'scheduled', ...(options.kind === 'pre-change' ? { reason: 'UCServer update' } : {}), now: createdAt, ...(options.encrypted ? { encryption: { passphrase: new Secret(PASSPHRASE), scrypt: { N: 16384, r: 8, p: 1 } } } : {}) });
   const file = set.artifactPath('files', 'config.xml');
   writeFileSync(file, `<config host="${host}" at="${createdAt.toISOString()}"/>\n`);
   await set.record({ id: 'enterprise.config', path: file, primitive: 'copyFile', product: 'enterprise', source: 'C:\\UC\\config\\config.xml' });

@@ -13,7 +13,7 @@ import { verifySet } from '../../lib/backup-set/verify';
 import { listSets } from '../../lib/backup-set/list';
 import { Secret } from '../../lib/secret';
 import * as crypto from '../../lib/backup-set/crypto';
-import { encryptFile, openSetKey } from '../../lib/backup-set/crypto';
+import { artifactContext, encryptFile, openSetKey } from '../../lib/backup-set/crypto';
 import type { Manifest, ManifestArtifact, ManifestEncryption } from '../../lib/backup-set/manifest';
 import type { PowerShellRunner } from '../../lib/powershell/session';
 import { describeWithTools, findPwsh, which } from '../support/tools';
@@ -288,10 +288,11 @@ describeWithTools('recipes end to end (sample installation, Wine reg.exe/sc.exe,
   it('a user whose registry is in the set but who has no profile here is refused in the preflight, or skipped with skipMissingUsers', async () => {
     const edited = copySet();
     const manifestFile = path.join(edited, 'manifest.json');
-    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { artifacts: { id: string; primitive: string; details?: Record<string, unknown> }[] };
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { artifacts: { id: string; primitive: string; source: string; details?: Record<string, unknown> }[] };
     const entry = manifest.artifacts.find((a) => a.primitive === 'exportUserRegistryKey' && a.id === 'windows-client.client-user-registry.root')!;
     expect(entry).toBeDefined();
     entry.details = { ...entry.details, sid: 'S-1-5-21-1111111111-2222222222-3333333333-4242' };
+    entry.source = entry.source.replace(/S-1-[0-9-]+/, 'S-1-5-21-1111111111-2222222222-3333333333-4242'); // consistently: restore refuses a hive other than the one exported from
     writeFileSync(manifestFile, JSON.stringify(manifest, null, 2));
     const marker = sampleLocalPath(sample.driveC, `${SAMPLE_UCROOT}\\config\\changed-after-backup.txt`);
     writeFileSync(marker, 'keep me');
@@ -324,7 +325,7 @@ describeWithTools('recipes end to end (sample installation, Wine reg.exe/sc.exe,
     writeFileSync(path.join(edited, 'ad', 'active-directory.ad-attributes.jsonl'), dump);
     const template = manifest.artifacts.find((a) => a.id === 'enterprise.server-registry')!;
     manifest.products.push({ ...manifest.products[0], id: 'active-directory', version: '1' });
-    manifest.artifacts.push({ ...template, id: 'active-directory.ad-attributes', product: 'active-directory', primitive: 'dumpAdAttributes', path: 'ad/active-directory.ad-attributes.jsonl', source: 'ldaps://127.0.0.1:1', sha256: createHash('sha256').update(dump).digest('hex'), bytes: 0, details: { baseDn: 'DC=example,DC=local', attributes: ['extensionName'] } });
+    manifest.artifacts.push({ ...template, id: 'active-directory.ad-attributes', product: 'active-directory', primitive: 'dumpAdAttributes', kind: 'ad-attributes', path: 'ad/active-directory.ad-attributes.jsonl', source: 'ldaps://127.0.0.1:1', sha256: createHash('sha256').update(dump).digest('hex'), bytes: 0, details: { baseDn: 'DC=example,DC=local', attributes: ['extensionName'] } });
     writeFileSync(manifestFile, JSON.stringify(manifest, null, 2));
     const marker = sampleLocalPath(sample.driveC, `${SAMPLE_UCROOT}\\config\\changed-after-backup.txt`);
     writeFileSync(marker, 'keep me');
@@ -422,7 +423,8 @@ describeWithTools('recipes end to end (sample installation, Wine reg.exe/sc.exe,
     // valid .reg text, authenticated by the set's own key: only the manifest's plaintext sha256 can tell it apart
     const forged = path.join(scratch, 'forged.reg');
     writeFileSync(forged, Buffer.from('\ufeffWindows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\ESTOS\\ECSTASIPp3]\r\n"Forged"="yes"\r\n\r\n', 'utf16le'));
-    await encryptFile(key, forged, `${forged}.pbenc`);
+    // bound to the artifact's own place (set, path, kind), as only the key holder can: it decrypts and authenticates there
+    await encryptFile(key, forged, `${forged}.pbenc`, { context: artifactContext(m.encryption!.salt, reg.path, 'registry-key') });
     const beforeReg = registryBytes();
     // swapped in right after the set was verified, as a file changed on a share would be
     const swap = (s: { id: string }): void => { if (s.id === 'check:verify') copyFileSync(`${forged}.pbenc`, path.join(r.path as string, ...reg.path.split('/'))); };

@@ -15,6 +15,7 @@ export function transpileChild(outDir: string): string {
     'lib/errors.ts',
     'lib/secret.ts',
     'lib/hash-file.ts',
+    'lib/package-version.ts', // the writer records its version (main's packageVersion)
     ...readdirSync(path.join(ROOT, 'lib/backup-set')).filter((f) => f.endsWith('.ts')).map((f) => `lib/backup-set/${f}`),
     'test/backup-set/support/set-writer-child.ts',
   ];
