@@ -92,3 +92,48 @@ export function redactDeep<T>(value: T, secrets: readonly Secret[]): T {
   }
   return value;
 }
+
+/** Environment variables of the library that hold no secret and that children may see. */
+const NON_SECRET_ENV = new Set(['PROCALL_BACKUP_PWSH']);
+/** Further variables a secret was read from (registered by {@link markSecretSource}). */
+const secretSources = new Set<string>();
+
+/**
+ * Registers an environment variable that a secret was read from, so that no child process the
+ * library starts inherits it. Every `PROCALL_BACKUP_*` variable except `PROCALL_BACKUP_PWSH` is
+ * withheld anyway; this is for secrets read from other variables.
+ *
+ * @example
+ * ```ts
+ * const password = new Secret(process.env.MY_SQL_PASSWORD ?? '');
+ * markSecretSource('MY_SQL_PASSWORD'); // pwsh, ssh, reg.exe ... never see it
+ * ```
+ */
+export function markSecretSource(variable: string): void {
+  secretSources.add(variable.toUpperCase());
+}
+
+/** Whether a child process must not inherit the environment variable `name`. */
+export function isSecretEnvName(name: string): boolean {
+  const upper = name.toUpperCase(); // Windows variable names are case-insensitive
+  return (upper.startsWith('PROCALL_BACKUP_') && !NON_SECRET_ENV.has(upper)) || secretSources.has(upper);
+}
+
+/**
+ * The environment for a child process: `env` without the variables secrets are read from
+ * (`PROCALL_BACKUP_*` except `PROCALL_BACKUP_PWSH`, and those given to {@link markSecretSource}).
+ * Every process the library spawns starts with this, so pwsh, ssh and the tools they start never
+ * hold a secret in their environment block (`/proc/<pid>/environ`).
+ *
+ * @example
+ * ```ts
+ * spawn('pwsh', args, { env: childEnvironment({ ...process.env, TERM: 'dumb' }) });
+ * ```
+ */
+export function childEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && !isSecretEnvName(name)) out[name] = value;
+  }
+  return out;
+}

@@ -4,7 +4,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { validationError } from '../errors';
-import { Secret } from '../secret';
+import { markSecretSource, Secret } from '../secret';
 
 /** The environment variables the CLI reads secrets from. */
 export const SECRET_ENV = Object.freeze({
@@ -56,6 +56,7 @@ export function readSecret(name: SecretName, options: { file?: string; env?: Nod
     options.origins?.push({ name, from: 'file', where: options.file });
     return new Secret(value);
   }
+  markSecretSource(variable);
   const value = env[variable];
   if (value === undefined || value === '') return undefined;
   options.origins?.push({ name, from: 'env', where: variable });

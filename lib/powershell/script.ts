@@ -18,10 +18,15 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 
 const WRAPPER_B64 = Buffer.from(WRAPPER_PS1, 'utf8').toString('base64');
 
-/** What {@link buildInvocation} produces: one line of ASCII and the secrets it carries. */
+/** What {@link buildInvocation} produces: a command line, a data line, and the secrets the data carries. */
 export interface Invocation {
-  /** One line: base64 wrapper, base64 script, base64 payload. Never log it: it may carry secrets. */
+  /** The command line PowerShell compiles: base64 wrapper and base64 script, fixed text only, no value. */
   line: string;
+  /**
+   * The payload (base64 JSON of input and tools), sent as the next line of standard input and read
+   * by the running wrapper: never compiled as script text. Never log it: it may carry secrets.
+   */
+  data: string;
   /** Secrets found in the script's input, for redaction of anything that comes back. */
   secrets: Secret[];
 }
@@ -50,8 +55,9 @@ export function encodePayload(input: unknown, tools: ToolPaths): string {
 }
 
 /**
- * Builds the single line that runs `script` in a PowerShell session. Values never become
- * script text: the script travels base64-encoded into a ScriptBlock and its input as base64 JSON.
+ * Builds the line that runs `script` in a PowerShell session and the data line it reads. Values
+ * never become script text: the script travels base64-encoded into a ScriptBlock; its input is a
+ * base64 JSON line on standard input that the wrapper reads before anything else.
  */
 export function buildInvocation(script: Script<unknown>, tools: ToolPaths = {}): Invocation {
   if (typeof script.body !== 'string' || script.body.trim() === '') {
@@ -64,10 +70,8 @@ export function buildInvocation(script: Script<unknown>, tools: ToolPaths = {}):
   recordScriptBody(script.name, script.body);
   const body = Buffer.from(script.body, 'utf8').toString('base64');
   const payload = encodePayload(script.input, tools);
-  const line =
-    `& ([ScriptBlock]::Create([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String('${WRAPPER_B64}'))))` +
-    ` '${body}' '${payload}'`;
-  return { line, secrets: collectSecrets(script.input) };
+  const line = `& ([ScriptBlock]::Create([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String('${WRAPPER_B64}')))) '${body}'`;
+  return { line, data: payload, secrets: collectSecrets(script.input) };
 }
 
 /** The decoded result envelope as the wrapper writes it. */

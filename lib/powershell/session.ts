@@ -2,7 +2,7 @@ import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:c
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ProcallBackupError } from '../errors';
-import type { Secret } from '../secret';
+import { childEnvironment, type Secret } from '../secret';
 import { findExecutable } from './find-executable';
 import type { RunOptions, RunResult, Runner, Script, ToolPaths } from './runner';
 import { buildInvocation, envelopeError, parseEnvelope } from './script';
@@ -104,33 +104,58 @@ export function killProcessTree(pid: number | undefined): void {
   }
 }
 
+/** How to start one session: the command vector and its environment (already free of secrets). */
+export interface SessionCommand {
+  command: string;
+  args: readonly string[];
+  env: NodeJS.ProcessEnv;
+}
+
+/** The arguments every PowerShell session starts with: commands one per line from standard input. */
+export const SESSION_ARGS: readonly string[] = Object.freeze(['-NoLogo', '-NoProfile', '-NonInteractive', '-Command', '-']);
+
 /**
- * One persistent PowerShell process reading commands from standard input (`-Command -`).
+ * One persistent PowerShell process reading commands from standard input (`-Command -`), started
+ * directly or through a transport (ssh).
  *
  * Our own transport rather than node-powershell's: its output delimiting was measured to hang
  * intermittently (2 calls in 3,000 never returned under load), and a backup tool cannot hang.
- * Each call writes one line, then a line that prints an end marker to stdout and stderr; the call
- * is complete when both markers have arrived.
+ * Each call writes its command line, its data line (read by the running wrapper, never compiled),
+ * then a line that prints an end marker to stdout and stderr; the call is complete when both
+ * markers have arrived.
  */
-class Session {
+export class Session {
   private readonly child: ChildProcessWithoutNullStreams;
   private dead = false;
   private exitReason = '';
   private stdout = '';
   private stderr = '';
   private waiting: { marker: string; resolve: () => void; reject: (e: Error) => void } | undefined;
+  private readonly streamsClosed: Promise<void>;
+  /** Whether the session answered its first command (the transport was up). */
+  hasStarted = false;
+  /** Exit code of the process once it has exited (null after a signal). */
+  exitCode: number | null | undefined;
+  /** Standard error the process wrote since its last command (ssh's own messages land here). */
+  lastStderr = '';
   readonly ready: Promise<void>;
 
-  constructor(executable: string, env: NodeJS.ProcessEnv) {
-    this.child = spawn(executable, ['-NoLogo', '-NoProfile', '-NonInteractive', '-Command', '-'], { env, stdio: 'pipe', windowsHide: true });
+  constructor(spec: SessionCommand) {
+    this.child = spawn(spec.command, [...spec.args], { env: childEnvironment(spec.env), stdio: 'pipe', windowsHide: true });
     this.child.stdout.setEncoding('utf8');
     this.child.stderr.setEncoding('utf8');
     this.child.stdout.on('data', (d: string) => { this.stdout += d; this.check(); });
-    this.child.stderr.on('data', (d: string) => { this.stderr += d; this.check(); });
+    this.child.stderr.on('data', (d: string) => { this.stderr += d; this.lastStderr = this.stderr; this.check(); });
     this.child.stdin.on('error', () => undefined); // EPIPE after the process died: reported by 'exit'
-    this.child.on('error', (e) => this.die(`could not start ${executable}: ${e.message}`));
-    this.child.on('exit', (code, signal) => this.die(`the PowerShell process exited (${signal ?? `code ${code}`})`));
-    this.ready = this.send(SESSION_INIT).then(() => undefined);
+    this.streamsClosed = new Promise((resolve) => this.child.once('close', () => resolve()));
+    this.child.on('error', (e) => this.die(`could not start ${spec.command}: ${e.message}`));
+    this.child.on('exit', (code, signal) => {
+      this.exitCode = code;
+      this.die(`the PowerShell process exited (${signal ?? `code ${code}`})`);
+    });
+    this.ready = this.send(SESSION_INIT).then(() => {
+      this.hasStarted = true;
+    });
     this.ready.catch(() => undefined);
   }
 
@@ -138,17 +163,29 @@ class Session {
     return !this.dead;
   }
 
-  /** Runs one line after the session start; resolves with its stdout and stderr, rejects when the process dies. */
-  async invoke(line: string): Promise<{ stdout: string; stderr: string }> {
+  /** Process id of the local process (pwsh, or ssh for a remote session). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Runs one command line (and its data line) after the session start; resolves with its stdout and stderr, rejects when the process dies. */
+  async invoke(line: string, data?: string): Promise<{ stdout: string; stderr: string }> {
     try {
       await this.ready;
     } catch (e) {
       throw new SessionStartError((e as Error).message);
     }
-    return this.send(line);
+    return this.send(line, data);
   }
 
-  private send(line: string): Promise<{ stdout: string; stderr: string }> {
+  /** Waits until the process's output streams are closed (all of stderr read), at most `ms`. */
+  async settle(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.streamsClosed, new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); })]);
+    if (timer) clearTimeout(timer);
+  }
+
+  private send(line: string, data?: string): Promise<{ stdout: string; stderr: string }> {
     if (this.dead) return Promise.reject(new Error(this.exitReason || 'the PowerShell process has exited'));
     if (this.waiting) return Promise.reject(new Error('a call is already running on this session'));
     const marker = `<<PB-END:${randomBytes(12).toString('hex')}>>`;
@@ -166,7 +203,8 @@ class Session {
         },
         reject,
       };
-      this.child.stdin.write(`${line}\n[Console]::Out.WriteLine('${marker}'); [Console]::Out.Flush(); [Console]::Error.WriteLine('${marker}'); [Console]::Error.Flush()\n`);
+      const dataLine = data === undefined ? '' : `${data}\n`;
+      this.child.stdin.write(`${line}\n${dataLine}[Console]::Out.WriteLine('${marker}'); [Console]::Out.Flush(); [Console]::Error.WriteLine('${marker}'); [Console]::Error.Flush()\n`);
     });
   }
 
@@ -203,39 +241,45 @@ class Session {
   }
 }
 
+/** What a {@link SessionPool} knows about a call whose session died or could not start. */
+export interface LostSession {
+  session: Session;
+  scriptName: string;
+  /** The session died before the script was sent (it ran nothing). */
+  isStart: boolean;
+  cause: Error;
+  durationMs: number;
+  secrets: readonly Secret[];
+}
+
+/** Options of a {@link SessionPool}. */
+export interface SessionPoolOptions {
+  /** How to start a session. */
+  command: () => SessionCommand;
+  tools: ToolPaths;
+  timeoutMs: number;
+  poolSize: number;
+  /** The runner's class name, for errors. */
+  runnerName: string;
+  /**
+   * Turns a dead session into the error to throw, or undefined for the default PB_COMMAND_FAILED.
+   * `retry: false` stops the one retry a start failure otherwise gets (a wrong host key stays wrong).
+   */
+  describeLoss?: (lost: LostSession) => { error: ProcallBackupError; retry: boolean } | undefined;
+}
+
 /**
- * Runs scripts in persistent PowerShell sessions (pwsh 7 preferred; Windows PowerShell 5.1 as the
- * fallback on Windows). Each call sends one line; the script and its input travel base64-encoded,
- * so no value can become code. A call that times out kills its session (and the session's child
- * processes); the next call starts a fresh one.
- *
- * @example
- * ```ts
- * const runner = new PowerShellRunner();
- * const r = await runner.run({ name: 'hello', effect: 'read', body: '"Hello, $($in.who)"', input: { who: 'Grüße' } });
- * console.log(r.value); // Hello, Grüße
- * await runner.close();
- * ```
+ * Persistent sessions shared by the runners: a pool, per-call timeouts (a call that times out kills
+ * its session and the session's child processes; the next call starts a fresh one), one retry when a
+ * session died before the script was sent.
  */
-export class PowerShellRunner implements Runner {
-  /** The PowerShell executable in use. */
-  readonly executable: string;
-  private readonly tools: ToolPaths;
-  private readonly timeoutMs: number;
-  private readonly poolSize: number;
-  private readonly env: NodeJS.ProcessEnv;
+export class SessionPool {
   private readonly idle: Session[] = [];
   private readonly waiters: Array<{ resolve: (s: Session) => void; reject: (e: Error) => void }> = [];
   private readonly all = new Set<Session>();
   private closed = false;
 
-  constructor(options: PowerShellRunnerOptions = {}) {
-    this.executable = resolvePowerShell(options.executable, { ...process.env, ...options.env });
-    this.tools = { ...options.tools };
-    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.poolSize = Math.max(1, Math.floor(options.poolSize ?? 1));
-    this.env = { ...process.env, ...PWSH_PROCESS_ENV, ...options.env };
-  }
+  constructor(private readonly options: SessionPoolOptions) {}
 
   /** Runs `script` and returns its typed result; throws {@link ProcallBackupError} on failure. */
   async run<T>(script: Script<T>, options: RunOptions = {}): Promise<RunResult<T>> {
@@ -243,21 +287,21 @@ export class PowerShellRunner implements Runner {
       return await this.runOnce(script, options);
     } catch (e) {
       // A session that died before the script was sent ran nothing: one fresh session may try again.
-      if (!(e instanceof ProcallBackupError) || !(e.cause instanceof SessionStartError) || this.closed) throw e;
+      if (!(e instanceof ProcallBackupError) || !(e.cause instanceof SessionStartError) || (e.cause as SessionStartError).isFinal || this.closed) throw e;
       return this.runOnce(script, options);
     }
   }
 
   private async runOnce<T>(script: Script<T>, options: RunOptions): Promise<RunResult<T>> {
-    if (this.closed) throw new ProcallBackupError('PB_SESSION_CLOSED', `Runner is closed; '${script.name}' was not run.`, { fix: 'Create a new PowerShellRunner.' });
-    const invocation = buildInvocation(script, this.tools);
-    const timeoutMs = options.timeoutMs ?? script.timeoutMs ?? this.timeoutMs;
+    if (this.closed) throw new ProcallBackupError('PB_SESSION_CLOSED', `Runner is closed; '${script.name}' was not run.`, { fix: `Create a new ${this.options.runnerName}.` });
+    const invocation = buildInvocation(script, this.options.tools);
+    const timeoutMs = options.timeoutMs ?? script.timeoutMs ?? this.options.timeoutMs;
     const session = await this.acquire();
     const started = Date.now();
     let timer: NodeJS.Timeout | undefined;
     let raw: { stdout: string; stderr: string };
     try {
-      const call = session.invoke(invocation.line);
+      const call = session.invoke(invocation.line, invocation.data);
       if (timeoutMs > 0) {
         const timeout = new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new TimeoutSignal()), timeoutMs);
@@ -267,6 +311,8 @@ export class PowerShellRunner implements Runner {
         raw = await call;
       }
     } catch (cause) {
+      if (timer) clearTimeout(timer);
+      const wasAlive = session.isAlive;
       session.kill();
       this.release(session);
       if (cause instanceof TimeoutSignal) {
@@ -276,6 +322,14 @@ export class PowerShellRunner implements Runner {
           durationMs: Date.now() - started,
           secrets: invocation.secrets,
         });
+      }
+      if (!wasAlive) await session.settle(1000); // the transport's last words (ssh: why it gave up)
+      const lost: LostSession = { session, scriptName: script.name, isStart: cause instanceof SessionStartError, cause: cause as Error, durationMs: Date.now() - started, secrets: invocation.secrets };
+      const described = this.options.describeLoss?.(lost);
+      if (described) {
+        if (cause instanceof SessionStartError) cause.isFinal = !described.retry;
+        if (!described.error.cause) Object.defineProperty(described.error, 'cause', { value: cause, enumerable: false, configurable: true, writable: true });
+        throw described.error;
       }
       throw new ProcallBackupError('PB_COMMAND_FAILED', `PowerShell session ended while running '${script.name}': ${(cause as Error).message}`, {
         fix: 'The next call starts a new session; check the script for `exit` or a crash of the host.',
@@ -303,14 +357,19 @@ export class PowerShellRunner implements Runner {
     await Promise.all(sessions.map((s) => s.dispose()));
   }
 
+  /** Process ids of the live sessions' local processes (tests, diagnostics). */
+  get pids(): number[] {
+    return [...this.all].filter((s) => s.isAlive).map((s) => s.pid).filter((p): p is number => p !== undefined);
+  }
+
   private async acquire(): Promise<Session> {
     while (this.idle.length > 0) {
       const s = this.idle.pop() as Session;
       if (s.isAlive) return s;
       this.all.delete(s);
     }
-    if (this.all.size < this.poolSize) {
-      const s = new Session(this.executable, this.env);
+    if (this.all.size < this.options.poolSize) {
+      const s = new Session(this.options.command());
       this.all.add(s);
       return s;
     }
@@ -322,7 +381,7 @@ export class PowerShellRunner implements Runner {
     if (!session.isAlive) {
       this.all.delete(session);
       if (this.waiters.length === 0 || this.closed) return;
-      next = new Session(this.executable, this.env);
+      next = new Session(this.options.command());
       this.all.add(next);
     }
     const waiter = this.waiters.shift();
@@ -331,10 +390,61 @@ export class PowerShellRunner implements Runner {
   }
 }
 
+/**
+ * Runs scripts in persistent PowerShell sessions (pwsh 7 preferred; Windows PowerShell 5.1 as the
+ * fallback on Windows). Each call sends one line; the script and its input travel base64-encoded,
+ * so no value can become code. A call that times out kills its session (and the session's child
+ * processes); the next call starts a fresh one.
+ *
+ * @example
+ * ```ts
+ * const runner = new PowerShellRunner();
+ * const r = await runner.run({ name: 'hello', effect: 'read', body: '"Hello, $($in.who)"', input: { who: 'Grüße' } });
+ * console.log(r.value); // Hello, Grüße
+ * await runner.close();
+ * ```
+ */
+export class PowerShellRunner implements Runner {
+  /** The PowerShell executable in use. */
+  readonly executable: string;
+  private readonly pool: SessionPool;
+
+  constructor(options: PowerShellRunnerOptions = {}) {
+    this.executable = resolvePowerShell(options.executable, { ...process.env, ...options.env });
+    // children never inherit the variables secrets are read from (childEnvironment, in Session)
+    const env = { ...process.env, ...PWSH_PROCESS_ENV, ...options.env };
+    this.pool = new SessionPool({
+      command: () => ({ command: this.executable, args: SESSION_ARGS, env }),
+      tools: { ...options.tools },
+      timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      poolSize: Math.max(1, Math.floor(options.poolSize ?? 1)),
+      runnerName: 'PowerShellRunner',
+    });
+  }
+
+  /** Runs `script` and returns its typed result; throws {@link ProcallBackupError} on failure. */
+  run<T>(script: Script<T>, options: RunOptions = {}): Promise<RunResult<T>> {
+    return this.pool.run(script, options);
+  }
+
+  /** Process ids of the running PowerShell sessions (for diagnostics and tests). */
+  get sessionPids(): number[] {
+    return this.pool.pids;
+  }
+
+  /** Ends every session. */
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
 class TimeoutSignal extends Error {}
 
 /** The session died while starting: the script was never sent, so the call may be retried once. */
-class SessionStartError extends Error {}
+class SessionStartError extends Error {
+  /** Set when a retry cannot help (a refused host key). */
+  isFinal = false;
+}
 
 /** Turns the raw output of one call into a typed result or a typed error (pure). */
 export function interpret<T>(script: Script<T>, raw: { stdout: string; stderr: string }, durationMs: number, secrets: readonly Secret[]): RunResult<T> {

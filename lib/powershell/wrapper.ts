@@ -2,16 +2,19 @@
  * The fixed PowerShell text that wraps every script. It runs on Windows PowerShell 5.1 and
  * PowerShell 7: no `??`, no ternary, no `-Parallel`, no `-AsHashtable`.
  *
- * It receives two base64 strings: the script text (UTF-8) and the payload (UTF-8 JSON with
- * `input` and `tools`). It binds `$in`, runs the script, and writes exactly one line
- * `<<PB-RESULT>>` + base64(UTF-8 JSON envelope) to standard output.
+ * It receives the script text (base64 UTF-8) as its argument, and reads the payload (base64 of UTF-8
+ * JSON with `input` and `tools`) as the next line of standard input, first thing: values, secrets
+ * among them, are data the running script reads, never text PowerShell compiles (Script Block
+ * Logging, event 4104, records compiled text). It binds `$in`, runs the script, and writes exactly
+ * one line `<<PB-RESULT>>` + base64(UTF-8 JSON envelope) to standard output.
  */
 import { NATIVE_ARGS_PS } from './native-args';
 
 export const RESULT_MARKER = '<<PB-RESULT>>';
 
 export const WRAPPER_PS1 = String.raw`
-param([string]$__pbScript, [string]$__pbPayload)
+param([string]$__pbScript)
+$__pbPayload = [Console]::In.ReadLine()
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 $__pbWarnings = New-Object 'System.Collections.Generic.List[string]'
@@ -70,6 +73,7 @@ function Invoke-PbTool {
   return $res
 }
 try {
+  if ($null -eq $__pbPayload) { throw (New-PbError -Code 'PB_COMMAND_FAILED' -Message 'The payload line did not arrive on standard input.' -Fix 'Run scripts through a runner, which sends the payload after the command line.') }
   $__pbEnvText = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($__pbPayload))
   if ((Get-Command ConvertFrom-Json).Parameters.ContainsKey('DateKind')) {
     $__pbEnv = ConvertFrom-Json -InputObject $__pbEnvText -DateKind String

@@ -26,9 +26,9 @@ export async function run(args: string[]): Promise<void> {
 
   const perProcess: number[] = [];
   for (let i = 0; i < n; i++) {
-    const { line } = buildInvocation(script(i));
+    const { line, data } = buildInvocation(script(i));
     const t = process.hrtime.bigint();
-    const r = spawnSync(exe, ['-NoLogo', '-NoProfile', '-NonInteractive', '-Command', line], { encoding: 'utf8', env: { ...process.env, ...PWSH_PROCESS_ENV } });
+    const r = spawnSync(exe, ['-NoLogo', '-NoProfile', '-NonInteractive', '-Command', line], { encoding: 'utf8', input: `${data}\n`, env: { ...process.env, ...PWSH_PROCESS_ENV } });
     perProcess.push(Number(process.hrtime.bigint() - t) / 1e6);
     if (!r.stdout.includes('<<PB-RESULT>>')) throw new Error(`pwsh failed: ${r.stderr}`);
   }

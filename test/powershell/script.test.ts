@@ -8,20 +8,24 @@ const envelopeLine = (e: unknown): string => `<<PB-RESULT>>${Buffer.from(JSON.st
 const host = { computer: 'SRV1', edition: 'Core', version: '7.6.9', platform: 'Win32NT' };
 
 describe('buildInvocation', () => {
-  it('is one line of base64 and fixed text: no value appears in it', () => {
+  it('is one line of base64 and fixed text: no value appears in it; the values travel as a separate data line', () => {
     const inv = buildInvocation({ name: 't', effect: 'read', body: '$in.a', input: { a: "x'; rm -r /; '$(evil)" } });
     expect(inv.line).not.toMatch(/[\r\n]/);
     expect(inv.line).not.toContain('evil');
     const parts = [...inv.line.matchAll(/'([A-Za-z0-9+/=]*)'/g)].map((m) => m[1]);
-    expect(parts).toHaveLength(3);
+    expect(parts).toHaveLength(2);
     expect(Buffer.from(parts[1], 'base64').toString('utf8')).toBe('$in.a');
-    expect(decode(parts[2])).toMatchObject({ input: { a: "x'; rm -r /; '$(evil)" } });
+    expect(inv.data).toMatch(/^[A-Za-z0-9+/=]+$/);
+    expect(decode(inv.data)).toMatchObject({ input: { a: "x'; rm -r /; '$(evil)" } });
   });
-  it('reveals secrets only inside the payload and reports them for redaction', () => {
+  it('reveals secrets only in the data line, never in the command line PowerShell compiles, and reports them for redaction', () => {
     const pw = new Secret('S3cr3t!');
     const inv = buildInvocation({ name: 't', effect: 'read', body: '$in', input: { password: pw, nested: [{ p: pw }] } });
-    expect(inv.line).not.toContain('S3cr3t!');
-    const payload = decode([...inv.line.matchAll(/'([A-Za-z0-9+/=]*)'/g)][2][1]) as { input: { password: string; nested: { p: string }[] } };
+    const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+    for (const form of ['S3cr3t!', b64('S3cr3t!'), b64('"S3cr3t!"')]) expect(inv.line).not.toContain(form);
+    const compiled = [...inv.line.matchAll(/'([A-Za-z0-9+/=]*)'/g)].map((m) => Buffer.from(m[1], 'base64').toString('utf8'));
+    for (const text of compiled) expect(text).not.toContain('S3cr3t!');
+    const payload = decode(inv.data) as { input: { password: string; nested: { p: string }[] } };
     expect(payload.input.password).toBe('S3cr3t!');
     expect(payload.input.nested[0].p).toBe('S3cr3t!');
     expect(inv.secrets).toHaveLength(2);
