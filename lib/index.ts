@@ -5,10 +5,11 @@
  * @packageDocumentation
  */
 export { ProcallBackupError, isProcallBackupError, type ErrorCode, type ErrorDetails } from './errors';
-export { Secret } from './secret';
+export { Secret, childEnvironment, markSecretSource, isSecretEnvName } from './secret';
 export { quotePowerShell, quoteSqlIdentifier, quoteSqlString } from './powershell/quote';
 export type { Runner, Script, ReadScript, WriteScript, RunResult, RunOptions, HostInfo, ScriptEffect, ToolName, ToolPaths } from './powershell/runner';
 export { PowerShellRunner, resolvePowerShell, PWSH_ENV, PWSH_PROCESS_ENV, type PowerShellRunnerOptions } from './powershell/session';
+export { SshRunner, buildSshArguments, describeSshLoss, type SshRunnerOptions, type SshLoss } from './powershell/ssh';
 export { dryRun, RecordingRunner, type DryRunRunner, type DryRunAction, type RecordedAnswer } from './powershell/dry-run';
 // -- primitives (one block per primitive; keep each block to its own lines) --
 // -- registry (issue 3) --

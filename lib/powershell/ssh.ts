@@ -7,7 +7,8 @@ import { statSync } from 'node:fs';
 import { ProcallBackupError, validationError } from '../errors';
 import { findExecutable } from './find-executable';
 import type { RunOptions, RunResult, Runner, Script, ToolPaths } from './runner';
-import { type LostSession, PWSH_PROCESS_ENV, SESSION_ARGS, type SessionCommand, SessionPool } from './session';
+import type { Secret } from '../secret';
+import { PWSH_PROCESS_ENV, SESSION_ARGS, type SessionCommand, SessionPool } from './session';
 
 /** Options of {@link SshRunner}. Key authentication only; the host key must be in `knownHostsFile`. */
 export interface SshRunnerOptions {
@@ -153,13 +154,33 @@ function tail(text: string, lines = 3): string {
   return text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean).slice(-lines).join(' / ');
 }
 
+/** What {@link describeSshLoss} knows about a session that died or could not start. */
+export interface SshLoss {
+  /** The script the call was running (or about to run). */
+  scriptName: string;
+  durationMs: number;
+  /** Secrets of the call, removed from the error. */
+  secrets: readonly Secret[];
+  /** What ssh (and the remote shell) wrote to standard error. */
+  stderr: string;
+  /** ssh's exit code (255: ssh itself failed), null after a signal, undefined when it did not exit. */
+  exitCode: number | null | undefined;
+  /** Whether the remote PowerShell had answered (the connection was up). */
+  hasStarted: boolean;
+}
+
 /**
  * Classifies why an SSH session died (pure): the host key, the key login, the connection, the
  * remote PowerShell, or a connection lost mid-call. `retry` says whether one new session may help.
+ *
+ * @example
+ * ```ts
+ * describeSshLoss('UC2', { scriptName: 'x', durationMs: 5, secrets: [], stderr: 'Host key verification failed.', exitCode: 255, hasStarted: false }).error.code; // 'PB_SSH_HOST_KEY'
+ * ```
  */
 export function describeSshLoss(
   name: string,
-  lost: Pick<LostSession, 'scriptName' | 'isStart' | 'durationMs' | 'secrets'> & { stderr: string; exitCode: number | null | undefined; hasStarted: boolean },
+  lost: SshLoss,
 ): { error: ProcallBackupError; retry: boolean } {
   const said = tail(lost.stderr);
   const base = { command: lost.scriptName, host: name, durationMs: lost.durationMs, stderr: lost.stderr.slice(-4000) || undefined, exitCode: lost.exitCode ?? undefined, secrets: lost.secrets };

@@ -59,7 +59,7 @@ describe('buildSshArguments (pure)', () => {
   });
 
   it('classifies ssh failures: host key, login, connect, lost connection, remote PowerShell missing', () => {
-    const at = (stderr: string, exitCode: number | null, hasStarted = false) => describeSshLoss('UC2', { scriptName: 's', isStart: !hasStarted, durationMs: 1, secrets: [], stderr, exitCode, hasStarted });
+    const at = (stderr: string, exitCode: number | null, hasStarted = false) => describeSshLoss('UC2', { scriptName: 's', durationMs: 1, secrets: [], stderr, exitCode, hasStarted });
     expect(at('@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@\nHost key verification failed.', 255)).toMatchObject({ retry: false, error: { code: 'PB_SSH_HOST_KEY', message: expect.stringContaining('differs') } });
     expect(at('No ED25519 host key is known for [127.0.0.2]:2222 and you have requested strict checking.\nHost key verification failed.', 255)).toMatchObject({ retry: false, error: { code: 'PB_SSH_HOST_KEY', message: expect.stringContaining('not in the known_hosts') } });
     expect(at('root@127.0.0.2: Permission denied (publickey).', 255)).toMatchObject({ retry: false, error: { code: 'PB_SSH_AUTH' } });
