@@ -34,6 +34,9 @@ export const PRUNING_SUFFIX = '.pruning';
 /** The lock file inside a host folder: one writer per host. */
 export const LOCK_FILE = '.procall-backup.lock';
 
+/** Folder under the target that holds the DataCenter records (`<target>/_datacenter/<name>/<run>.json`); never a host folder. */
+export const DATACENTER_FOLDER = '_datacenter';
+
 /** A set folder name taken apart. */
 export interface SetName {
   /** The folder name without `.partial`/`.pruning`, e.g. `20261130T021500Z-scheduled`. */

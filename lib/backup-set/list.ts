@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { validationError } from '../errors';
-import { MANIFEST_FILE, normalizeHostName, parseSetName, type SetKind } from './layout';
+import { DATACENTER_FOLDER, MANIFEST_FILE, normalizeHostName, parseSetName, type SetKind } from './layout';
 import { inspectLock } from './lock';
 import { parseManifest, type Manifest, type SetStatus } from './manifest';
 import { readSetFileText } from './files';
@@ -155,7 +155,7 @@ export async function listHostFolders(target: string, host?: string): Promise<{ 
   const hosts: string[] = [];
   const ignored: IgnoredEntry[] = [];
   for (const entry of entries) {
-    if (!entry.isDirectory()) continue;
+    if (!entry.isDirectory() || entry.name === DATACENTER_FOLDER) continue;
     let normalized: string | undefined;
     try {
       normalized = normalizeHostName(entry.name);
