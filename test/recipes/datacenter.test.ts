@@ -199,7 +199,7 @@ describeWithTools('ProCall DataCenter across three sshd hosts (loopback only)', 
       expect(e).toBeInstanceOf(ProcallBackupError);
       expect(e.code).toBe('PB_RESTORE_REFUSED');
       expect(e.host).toBe('UC1');
-      expect(e.message).toMatch(/^UC1: the UCServer did not stop .*UC2 were started again; nothing was restored\./);
+      expect(e.message).toMatch(/^UC1: the UCServer did not stop \(UCServer: RUNNING, .*1061.*\); the UCServers of UC2 were started again; nothing was restored\./s);
       expect(restoredAt).toEqual([]);
       expect(eventLog().map((x) => `${x.host} ${x.action} ${x.name}`)).toEqual(['UC2 stop UCServer', 'UC1 stop UCServer', 'UC2 start UCServer']);
       expect(states().UC2.UCServer).toBe('RUNNING');
