@@ -50,13 +50,14 @@ export { discover, buildDiscoverScript, parseDiscovery, parseImagePath, toLocalP
 export { backup, planBackup, selectProducts, type BackupOptions, type BackupProgress, type BackupStep, type BackupStepKind, type PlannedSkip, type BackupPlan, type BackupResult, type RecipeSqlDatabase } from './recipes/backup';
 export { restore, verifyBackup, buildServiceControlScript, rerootPath, type BackupVerification, type ArtifactContentCheck, type VerifyBackupOptions, type ServiceControlResult, type RestoreSetOptions, type RestoreStepReport, type VersionCheck, type RestoreReport } from './recipes/restore';
 export { normalizeWindowsPath, isWindowsPathUnder, allowedFolderBases, confineFolderTarget, allowedRegistryKey, checkRegFileScope, checkServiceScope, checkDatabaseName, type ServiceScopeInput } from './recipes/confine';
-export { backupDataCenter, dataCenterStatus, validateTopology, databaseHostOf, openDataCenterRunners, closeRunners, runnerOf, readDataCenterRecord, buildDataCenterRunbook, DATACENTER_ROLES, DATACENTER_RECORD_SCHEMA, type DataCenterRole, type DataCenterSsh, type DataCenterHost, type DataCenterTopology, type OpenRunnersOptions, type DataCenterRecord, type DataCenterRecordHost, type BackupDataCenterOptions, type DataCenterBackupResult, type DataCenterRunStatus, type DataCenterStatus } from './recipes/datacenter';
+export { validateTopology, databaseHostOf, DATACENTER_ROLES, type DataCenterRole, type DataCenterSsh, type DataCenterHost, type DataCenterTopology } from './recipes/topology';
+export { backupDataCenter, dataCenterStatus, openDataCenterRunners, closeRunners, runnerOf, readDataCenterRecord, buildDataCenterRunbook, DATACENTER_RECORD_SCHEMA, type OpenRunnersOptions, type DataCenterRecord, type DataCenterRecordHost, type BackupDataCenterOptions, type DataCenterBackupResult, type DataCenterRunStatus, type DataCenterStatus } from './recipes/datacenter';
 export { restoreDataCenter, buildServiceStateScript, type RestoreDataCenterOptions, type DataCenterRestoreStep, type DataCenterRestoreReport } from './recipes/datacenter-restore';
 export { buildRunbook, RUNBOOK_TEXTS, type RunbookLanguage, type RunbookInput } from './recipes/runbook';
 // -- CLI (issue 9): config file schema, --json output schema, exit codes, event log, secrets --
 export { runCli, defaultIo, type CliIo } from './cli/main';
 export { createCommandContext, runCommand, type CliSettings, type CommandContext, type CommandOutcome } from './cli/commands';
-export { loadConfig, validateConfig, CONFIG_JSON_SCHEMA, type CliConfig, type CliEncryptionConfig, type CliSqlConfig, type CliAdConfig, type CliKeepConfig } from './cli/config';
+export { loadConfig, validateConfig, CONFIG_JSON_SCHEMA, type CliDataCenterConfig, type CliConfig, type CliEncryptionConfig, type CliSqlConfig, type CliAdConfig, type CliKeepConfig } from './cli/config';
 export { CLI_OUTPUT_SCHEMA, CLI_RESULT_SCHEMAS, CLI_COMMANDS, validateCliOutput, type CliCommand } from './cli/output-schema';
 export { EXIT_CODES, exitCodeForError, exitCodeForOutcome, statusOfExitCode, type ExitCode, type RunStatus } from './cli/exit-codes';
 export { buildEventLogScript, parseEventLogResult, formatEventMessage, writeRunEventLog, EVENT_LOG_SOURCE, EVENT_IDS, EVENT_MESSAGE_MAX, type EventLogEntry, type EventLogResult } from './cli/event-log';

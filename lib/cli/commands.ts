@@ -13,6 +13,7 @@ import { missingSqlWarnings } from '../recipes/versions';
 import { restore, verifyBackup, type RestoreSetOptions, type RestoreStepReport } from '../recipes/restore';
 import { PRODUCT_CATALOG, type ProductId } from '../recipes/catalog';
 import { listSets } from '../backup-set/list';
+import { dataCenterStatus } from '../recipes/datacenter';
 import { prune, type KeepPolicy } from '../backup-set/retention';
 import type { EncryptionKeySource, EncryptionOptions } from '../backup-set/crypto';
 import { PROTECTION_TEXT, type AuthenticationState, type SigningKeySource } from '../backup-set/authenticate';
@@ -365,6 +366,20 @@ async function runList(ctx: CommandContext): Promise<CommandOutcome> {
       else if (h.newestVerified.ageHours > s.maxAgeHours) warnings.push(`${h.host}: the newest verified set is ${formatAgeHours(h.newestVerified.ageHours)} old (limit ${s.maxAgeHours} h).`);
     }
   }
+  // a DataCenter in the config: which hosts have a verified set of each run, and the newest run where all have one
+  let datacenter: Record<string, unknown> | undefined;
+  let datacenterRows: string[][] = [];
+  if (s.datacenter) {
+    const dc = await dataCenterStatus({ target, datacenter: s.datacenter.name });
+    datacenter = {
+      name: dc.datacenter,
+      runs: dc.runs.map((r) => ({ run: r.run, createdAt: r.createdAt, isComplete: r.isComplete, hosts: r.hosts.map((h) => ({ name: h.name, isPresent: h.isPresent, isVerified: h.isVerified })) })),
+      ...(dc.newestComplete ? { newestComplete: { run: dc.newestComplete.run, ageHours: hours(dc.newestComplete.ageMs) } } : {}),
+    };
+    datacenterRows = dc.runs.map((r) => [r.run, r.isComplete ? 'yes' : 'no', r.hosts.map((h) => `${h.name}:${h.isVerified ? 'verified' : h.isPresent ? 'unverified' : 'missing'}`).join(' ')]);
+    if (!dc.newestComplete) warnings.push(`DataCenter ${dc.datacenter}: no run in which every host has a verified set.`);
+    else if (s.maxAgeHours !== undefined && hours(dc.newestComplete.ageMs) > s.maxAgeHours) warnings.push(`DataCenter ${dc.datacenter}: the newest run in which every host has a verified set is ${formatAgeHours(hours(dc.newestComplete.ageMs))} old (limit ${s.maxAgeHours} h).`);
+  }
   const sets = listing.sets.map((x) => ({ host: x.host, name: x.name, path: x.path, kind: x.kind, status: x.status, ...(x.reason ? { reason: x.reason } : {}), createdAt: x.createdAt, ageHours: hours(x.ageMs), bytes: x.bytes, artifacts: x.artifactCount, isEncrypted: x.isEncrypted, isVerified: x.isVerified, ...(x.verifiedLevel ? { verifiedLevel: x.verifiedLevel } : {}), protection: x.protection, warnings: x.warningCount, errors: x.errorCount }));
   const summary = [
     formatTable(['Host', 'Set', 'Kind', 'Status', 'Age', 'Size', 'Verified', 'Encrypted', 'Protection'], sets.map((x) => [x.host, x.name, x.kind, x.status, formatAgeHours(x.ageHours), formatBytes(x.bytes), x.isVerified ? 'yes' : 'no', x.isEncrypted ? 'yes' : 'no', x.protection])),
@@ -372,8 +387,9 @@ async function runList(ctx: CommandContext): Promise<CommandOutcome> {
     '',
     formatTable(['Host', 'Sets', 'Newest verified', 'Age'], hostRows.map((h) => [h.host, String(h.setCount), h.newestVerified?.name ?? '-', h.newestVerified ? formatAgeHours(h.newestVerified.ageHours) : '-'])),
     ...(listing.ignored.length ? ['', `Ignored (not sets of this tool): ${listing.ignored.map((i) => `${i.path} (${i.reason})`).join(', ')}`] : []),
+    ...(datacenter ? ['', `DataCenter ${String(datacenter.name)}:`, formatTable(['Run', 'Every host verified', 'Hosts'], datacenterRows)] : []),
   ].join('\n');
-  return { result: { target: path.resolve(target), sets, hosts: hostRows, ignored: listing.ignored.map((i) => ({ path: i.path, reason: i.reason, message: i.message })) }, warnings, isFailed: false, summary };
+  return { result: { target: path.resolve(target), sets, hosts: hostRows, ignored: listing.ignored.map((i) => ({ path: i.path, reason: i.reason, message: i.message })), ...(datacenter ? { datacenter } : {}) }, warnings, isFailed: false, summary };
 }
 
 async function runRestore(ctx: CommandContext): Promise<CommandOutcome> {

@@ -5,9 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { validationError } from '../errors';
+import { type ProcallBackupError, validationError } from '../errors';
 import { validateAgainstSchema, type JsonSchema } from '../backup-set/manifest';
 import { PRODUCT_CATALOG, type ProductId } from '../recipes/catalog';
+import { DATACENTER_ROLES, validateTopology, type DataCenterRole } from '../recipes/topology';
 import { SECRET_ENV } from './secrets';
 
 /** Encryption settings: a key file or a passphrase file (or `PROCALL_BACKUP_PASSPHRASE`). */
@@ -109,6 +110,20 @@ export interface CliConfig {
   eventLog?: 'auto' | 'always' | 'never';
   /** `list`: warn (exit 2) when a host's newest verified set is older than this. */
   maxAgeHours?: number;
+  /** A ProCall DataCenter across hosts: `backup` backs up every host, `list` shows the DataCenter's runs. */
+  datacenter?: CliDataCenterConfig;
+}
+
+/** A DataCenter topology in the config file: hosts in start order; the coordinating host has no `ssh`. */
+export interface CliDataCenterConfig {
+  name: string;
+  hosts: Array<{
+    name: string;
+    roles: DataCenterRole[];
+    ssh?: { host: string; port?: number; user: string; identityFile: string; knownHostsFile: string; executable?: string; proxyCommand?: string; sshOptions?: Record<string, string>; tools?: Record<string, string[]>; timeoutMs?: number };
+    /** Discovery overrides of this host (its path map, e.g. { "C:\\": "\\\\UC2\\C$\\" }). */
+    overrides?: { roots?: Record<string, string>; pathMap?: Record<string, string> };
+  }>;
 }
 
 const PRODUCT_IDS = PRODUCT_CATALOG.map((p) => p.id);
@@ -235,6 +250,53 @@ export const CONFIG_JSON_SCHEMA: JsonSchema = {
     },
     eventLog: { type: 'string', enum: ['auto', 'always', 'never'], description: '"auto" (on Windows), "always" or "never"' },
     maxAgeHours: { type: 'number', minimum: 0, description: 'a number of hours, e.g. 26' },
+    datacenter: {
+      type: 'object',
+      required: ['name', 'hosts'],
+      additionalProperties: false,
+      description: 'an object { "name": "procall-dc", "hosts": [{ "name": "UC1", "roles": ["ucserver", "database"] }, { "name": "UC2", "roles": ["ucserver"], "ssh": { ... } }] }',
+      properties: {
+        name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$', description: 'a folder name such as "procall-dc"' },
+        hosts: {
+          type: 'array',
+          description: 'the hosts in start order, each { "name", "roles", "ssh" } (the coordinating host itself without "ssh")',
+          items: {
+            type: 'object',
+            required: ['name', 'roles'],
+            additionalProperties: false,
+            description: 'an object { "name": "UC2", "roles": ["ucserver"], "ssh": { "host": "uc2.example.local", "user": "backup", "identityFile": "...", "knownHostsFile": "..." } }',
+            properties: {
+              name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$', description: 'the host folder name, e.g. "UC2"' },
+              roles: { type: 'array', items: { type: 'string', enum: [...DATACENTER_ROLES], description: `a role: ${DATACENTER_ROLES.join(', ')}` }, description: `a list of roles (${DATACENTER_ROLES.join(', ')})` },
+              ssh: {
+                type: 'object',
+                required: ['host', 'user', 'identityFile', 'knownHostsFile'],
+                additionalProperties: false,
+                description: 'an object { "host": "uc2.example.local", "user": "backup", "identityFile": "C:\\\\keys\\\\id_ed25519", "knownHostsFile": "C:\\\\keys\\\\known_hosts" } (key login only; the host key must be in knownHostsFile)',
+                properties: {
+                  host: { type: 'string', minLength: 1, description: 'the DNS name or address of the host' },
+                  port: { type: 'integer', minimum: 1, maximum: 65535, description: 'the sshd port (default 22)' },
+                  user: { type: 'string', minLength: 1, description: 'the account to log in as' },
+                  identityFile: PATH,
+                  knownHostsFile: PATH,
+                  executable: { type: 'string', minLength: 1, description: 'the remote PowerShell: "pwsh" (default) or "powershell.exe"' },
+                  proxyCommand: { type: 'string', minLength: 1, description: 'an ssh ProxyCommand for a jump host, e.g. "ssh -W %h:%p jump"' },
+                  sshOptions: { ...STRING_MAP, description: 'further ssh -o options such as { "HostKeyAlias": "uc2" } (host key and login options are fixed)' },
+                  tools: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string', minLength: 1 } }, description: 'the host\'s native tools, like { "reg": ["reg.exe"] }' },
+                  timeoutMs: { type: 'integer', minimum: 0, description: 'milliseconds per script call (0 = none)' },
+                },
+              },
+              overrides: {
+                type: 'object',
+                additionalProperties: false,
+                description: 'an object { "pathMap": { "C:\\\\": "\\\\\\\\UC2\\\\C$\\\\" } }: how this process reads the host\'s folders',
+                properties: { roots: { ...STRING_MAP, description: 'an object like { "UCROOT": "D:\\\\estos\\\\UCServer" }' }, pathMap: { ...STRING_MAP, description: 'an object like { "C:\\\\": "\\\\\\\\UC2\\\\C$\\\\" }' } },
+              },
+            },
+          },
+        },
+      },
+    },
   },
 };
 
@@ -314,6 +376,13 @@ export function validateConfig(value: unknown, baseDir: string, source = 'procal
       if (db?.auth === 'sql' && !db.user) problems.push({ field: `$.sql.${role}.user`, message: `$.sql.${role}.user is missing (auth "sql")`, fix: `Add $.sql.${role}.user: the SQL login name.` });
       if (db?.serverPath && !db.stagingPath) problems.push({ field: `$.sql.${role}.stagingPath`, message: `$.sql.${role}.serverPath needs $.sql.${role}.stagingPath`, fix: `Add $.sql.${role}.stagingPath: the same folder as this process writes it (local, UNC or a mounted share).` });
     }
+    if (c.datacenter) {
+      try {
+        validateTopology(c.datacenter);
+      } catch (e) {
+        problems.push({ field: '$.datacenter', message: `$.datacenter: ${(e as ProcallBackupError).message.replace(/ Fix: .*$/s, '')}`, fix: (e as ProcallBackupError).fix ?? 'Correct the DataCenter topology.' });
+      }
+    }
     if (c.kind === 'pre-change') problems.push({ field: '$.kind', message: '$.kind "pre-change" belongs to one run, not to a config file', fix: 'Remove $.kind and pass --kind pre-change --reason "<why>" on the command line.' });
   }
   if (problems.length > 0) {
@@ -344,6 +413,12 @@ function resolvePaths(c: CliConfig, baseDir: string): CliConfig {
   if (c.ad) {
     c.ad.passwordFile = abs(c.ad.passwordFile);
     c.ad.caFile = abs(c.ad.caFile);
+  }
+  for (const h of c.datacenter?.hosts ?? []) {
+    if (h.ssh) {
+      h.ssh.identityFile = abs(h.ssh.identityFile) as string;
+      h.ssh.knownHostsFile = abs(h.ssh.knownHostsFile) as string;
+    }
   }
   return JSON.parse(JSON.stringify(c)) as CliConfig; // drops the undefined fields resolving added
 }

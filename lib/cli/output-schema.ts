@@ -79,7 +79,15 @@ export const CLI_RESULT_SCHEMAS: Readonly<Record<CliCommand, JsonSchema>> = Obje
     ),
     hosts: list(obj({ host: NAME, setCount: COUNT, newest: obj({ name: NAME, ageHours: HOURS, status: NAME }), newestVerified: obj({ name: NAME, ageHours: HOURS }), isRunning: BOOL }, ['host', 'setCount', 'isRunning'])),
     ignored: list(obj({ path: NAME, reason: NAME, message: TEXT })),
-  }),
+    datacenter: obj(
+      {
+        name: NAME,
+        runs: list(obj({ run: NAME, createdAt: ISO, isComplete: BOOL, hosts: list(obj({ name: NAME, isPresent: BOOL, isVerified: BOOL })) })),
+        newestComplete: obj({ run: NAME, ageHours: HOURS }),
+      },
+      ['name', 'runs'],
+    ),
+  }, ['target', 'sets', 'hosts', 'ignored']),
   restore: obj({
     status: { type: 'string', enum: ['planned', 'restored', 'failed'] },
     set: NAME,

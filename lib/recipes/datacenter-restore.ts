@@ -13,7 +13,8 @@ import type { AdConnectionOptions } from '../primitives/active-directory';
 import type { Secret } from '../secret';
 import { discover, type DiscoverOverrides } from './discover';
 import { buildServiceControlScript, restore, type RestoreReport, type RestoreSqlTarget } from './restore';
-import { databaseHostOf, readDataCenterRecord, runnerOf, validateTopology, type DataCenterRecord, type DataCenterTopology } from './datacenter';
+import { readDataCenterRecord, runnerOf, type DataCenterRecord } from './datacenter';
+import { databaseHostOf, validateTopology, type DataCenterTopology } from './topology';
 
 /** Options of {@link restoreDataCenter}. */
 export interface RestoreDataCenterOptions {
