@@ -42,8 +42,8 @@ if [ ! -f "$TOOLS/node-win/node.exe" ] || [ "$(cat "$TOOLS/node-win/VERSION" 2>/
   rm -rf "$tmp"
 fi
 
-# Debian packages: Wine (reg.exe, sc.exe), Samba AD DC, LDAP clients, bsdtar, iproute2 (network namespaces), OpenSSH (SshRunner hosts)
-PACKAGES=(wine wine64 samba samba-common-bin samba-dsdb-modules samba-vfs-modules winbind ldap-utils ldb-tools libarchive-tools iproute2 openssh-client openssh-server)
+# Debian packages: Wine (reg.exe, sc.exe), Samba AD DC, LDAP clients, bsdtar, iproute2 (network namespaces), OpenSSH and netcat (SshRunner hosts, one reached through a ProxyCommand into its namespace)
+PACKAGES=(wine wine64 samba samba-common-bin samba-dsdb-modules samba-vfs-modules winbind ldap-utils ldb-tools libarchive-tools iproute2 openssh-client openssh-server netcat-openbsd)
 need=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || need+=("$pkg")

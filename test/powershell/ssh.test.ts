@@ -6,7 +6,7 @@ import { buildSshArguments, describeSshLoss, SshRunner } from '../../lib/powersh
 import { Secret } from '../../lib/secret';
 import { adversarialCorpus } from '../support/adversarial';
 import { sampleWhile } from '../support/proc-sample';
-import { createSshLab, SSH, SSH_KEYGEN, SSHD, startSshHost, type SshHost, type SshLab } from '../support/sshd';
+import { createHostNamespace, createSshLab, SSH, SSH_KEYGEN, SSHD, startSshHost, type SshHost, type SshLab } from '../support/sshd';
 import { describeWithTools, findPwsh } from '../support/tools';
 
 const errorOf = async (p: Promise<unknown>): Promise<ProcallBackupError> => {
@@ -196,6 +196,27 @@ describeWithTools('SshRunner against real sshd hosts (loopback only)', { sshd: S
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(existsSync(`/proc/${sshPids[0]}`) && !readFileSync(`/proc/${sshPids[0]}/stat`, 'utf8').includes(') Z')).toBe(false);
     expect((await r.run<number>({ name: 'pid', effect: 'read', body: '$PID' })).value).not.toBe(pid);
+  });
+
+  it('reaches a host in its own network namespace through proxyCommand, and reports the namespace going away as PB_SSH_CONNECT', async () => {
+    const ns = createHostNamespace(`pb-ssh-h${process.pid}`);
+    try {
+      // the host's sshd listens on 127.0.0.1:22 inside a namespace that has only lo; ssh gets there via `ip netns exec … nc`
+      const h3 = await startSshHost(lab, 'uc3', '127.0.0.1', {}, { netns: ns.name });
+      const r = newRunner(h3);
+      const a = await r.run<{ host: string; ifaces: string[] }>({ name: 'where', effect: 'read', body: "@{ host = $env:PB_TEST_HOST; ifaces = @([System.Net.NetworkInformation.NetworkInterface]::GetAllNetworkInterfaces() | ForEach-Object { $_.Name }) }" });
+      expect(a.value).toEqual({ host: 'uc3', ifaces: ['lo'] });
+      h3.kill();
+      ns.remove();
+      // the open session dies with its host (lost connection, if the call is first to notice); a new one cannot connect
+      expect(['PB_SSH_CONNECTION_LOST', 'PB_SSH_CONNECT']).toContain((await errorOf(r.run({ name: 'x', effect: 'read', body: '1' }))).code);
+      const e = await errorOf(r.run({ name: 'x', effect: 'read', body: '1' }));
+      expect(e.code).toBe('PB_SSH_CONNECT');
+      expect(e.host).toBe('uc3');
+      expect(e.message).toMatch(/Could not connect to uc3; 'x' was not run/);
+    } finally {
+      ns.remove();
+    }
   });
 
   it('refuses calls after close with PB_SESSION_CLOSED', async () => {

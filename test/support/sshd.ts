@@ -45,6 +45,16 @@ export interface SshLab {
   dispose(): Promise<void>;
 }
 
+/**
+ * A network namespace with only `lo` (up), for a host reached through a ProxyCommand
+ * (`ip netns exec <ns> nc 127.0.0.1 22`). Removed by the returned function.
+ */
+export function createHostNamespace(name: string): { name: string; remove(): void } {
+  execFileSync('ip', ['netns', 'add', name]);
+  execFileSync('ip', ['netns', 'exec', name, 'ip', 'link', 'set', 'lo', 'up']);
+  return { name, remove: () => { try { execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' }); } catch { /* already gone */ } } };
+}
+
 /** One sshd "host". */
 export interface SshHost {
   name: string;
@@ -94,7 +104,7 @@ export function createSshLab(): SshLab {
  * Starts one sshd host in the lab on `address` (a 127.0.0.x loopback address). Its sessions get
  * `PB_TEST_HOST=<name>` (the hosts share one machine name) and pwsh's process settings.
  */
-export async function startSshHost(lab: SshLab, name: string, address: string, extraEnv: Record<string, string> = {}): Promise<SshHost> {
+export async function startSshHost(lab: SshLab, name: string, address: string, extraEnv: Record<string, string> = {}, options: { netns?: string } = {}): Promise<SshHost> {
   const dir = path.join(lab.dir, name);
   mkdirSync(dir);
   mkdirSync('/run/sshd', { recursive: true }); // sshd's privilege separation folder
@@ -102,7 +112,8 @@ export async function startSshHost(lab: SshLab, name: string, address: string, e
   keygen(hostKey);
   const authorized = path.join(dir, 'authorized_keys');
   writeFileSync(authorized, readFileSync(`${lab.identityFile}.pub`));
-  const port = await freePort(address);
+  // in its own namespace the host has its own port space: 22, as on a real host
+  const port = options.netns ? 22 : await freePort(address);
   const env = { PB_TEST_HOST: name, DOTNET_MultiCoreJitMinNumCpus: '65535', POWERSHELL_TELEMETRY_OPTOUT: '1', POWERSHELL_UPDATECHECK: 'Off', DOTNET_CLI_TELEMETRY_OPTOUT: '1', TERM: 'dumb', ...extraEnv };
   const config = path.join(dir, 'sshd_config');
   writeFileSync(config, [
@@ -125,12 +136,14 @@ export async function startSshHost(lab: SshLab, name: string, address: string, e
     `SetEnv ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}`,
     '',
   ].join('\n'));
-  const knownHostsLine = `[${address}]:${port} ${readFileSync(`${hostKey}.pub`, 'utf8').split(' ').slice(0, 2).join(' ')}`;
+  // a namespaced host is known by its name (HostKeyAlias): every namespace has its own 127.0.0.1:22
+  const knownHostsLine = `${options.netns ? name : `[${address}]:${port}`} ${readFileSync(`${hostKey}.pub`, 'utf8').split(' ').slice(0, 2).join(' ')}`;
   writeFileSync(lab.knownHostsFile, `${readFileSync(lab.knownHostsFile, 'utf8')}${knownHostsLine}\n`);
   let child: ChildProcess | undefined;
   let logText = '';
   const start = async (): Promise<void> => {
-    child = spawn(SSHD as string, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const argv = [SSHD as string, '-D', '-e', '-f', config];
+    child = options.netns ? spawn('ip', ['netns', 'exec', options.netns, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     const c = child;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`sshd ${name} did not start: ${logText}`)), 10_000);
@@ -146,7 +159,11 @@ export async function startSshHost(lab: SshLab, name: string, address: string, e
   const host: SshHost = {
     name, address, port, dir, knownHostsLine,
     get pid() { return child?.pid; },
-    runnerOptions: (extra = {}) => ({ host: address, port, user: userInfo().username, identityFile: lab.identityFile, knownHostsFile: lab.knownHostsFile, executable: lab.pwsh, name, timeoutMs: 60_000, ...extra }),
+    runnerOptions: (extra = {}) => ({
+      host: address, port, user: userInfo().username, identityFile: lab.identityFile, knownHostsFile: lab.knownHostsFile, executable: lab.pwsh, name, timeoutMs: 60_000,
+      ...(options.netns ? { proxyCommand: `ip netns exec ${options.netns} nc ${address} ${port}`, sshOptions: { HostKeyAlias: name } } : {}),
+      ...extra,
+    }),
     kill: () => {
       killProcessTree(child?.pid);
       child = undefined;
