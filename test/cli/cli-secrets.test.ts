@@ -2,7 +2,8 @@
  * #19 item 6 on the real CLI: a backup of the sample installation (real pwsh, Wine's reg.exe and
  * sc.exe) with all five PROCALL_BACKUP_* secrets in the CLI's environment. /proc/<pid>/environ and
  * cmdline of every child process (pwsh, dotnet, wine, reg.exe ...) are sampled while it runs: none
- * holds a secret. Only the CLI process itself, which reads them, has them.
+ * holds a secret, during the backup and during a restore plan of the set it wrote. Only the CLI
+ * process itself, which reads them, has them.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -26,6 +27,7 @@ describeWithTools('no child of a CLI backup holds a secret (sample installation,
   let sample: SampleInstallation;
   let work: string;
   let config: string;
+  let setPath: string;
 
   beforeAll(async () => {
     cli = buildCli();
@@ -51,6 +53,18 @@ describeWithTools('no child of a CLI backup holds a secret (sample installation,
     const cliItself = (cmd: string): boolean => cmd.includes(cli.main);
     expect(sampling.hits.filter((h) => !cliItself(h.command))).toEqual([]);
     expect(sampling.hits.some((h) => cliItself(h.command) && h.where === 'environ')).toBe(true); // the sampler can see a secret where there is one
+    expect(`${r.stdout}\n${r.stderr}`).not.toMatch(new RegExp(NEEDLES.join('|')));
+    setPath = (doc.result as { set: string }).set;
+  }, 400000);
+
+  it('plans a restore of that set (decrypting it with the passphrase from the environment); no child sees a secret', async () => {
+    const { result: r, sampling } = await sampleWhile(() => [process.pid], NEEDLES, () =>
+      runCliProcess(cli.main, ['--config', config, 'restore', setPath, '--json'], { env: { ...sample.prefix.env, ...SECRETS }, cwd: work, timeoutMs: 300000 }),
+    );
+    const doc = jsonOf(r);
+    expect(doc.result).toMatchObject({ status: 'planned' });
+    expect([...sampling.processes].join('\n')).toMatch(/pwsh/);
+    expect(sampling.hits.filter((h) => !h.command.includes(cli.main))).toEqual([]);
     expect(`${r.stdout}\n${r.stderr}`).not.toMatch(new RegExp(NEEDLES.join('|')));
   }, 400000);
 });
