@@ -13,7 +13,8 @@ import { missingSqlWarnings } from '../recipes/versions';
 import { restore, verifyBackup, type RestoreSetOptions, type RestoreStepReport } from '../recipes/restore';
 import { PRODUCT_CATALOG, type ProductId } from '../recipes/catalog';
 import { listSets } from '../backup-set/list';
-import { dataCenterStatus } from '../recipes/datacenter';
+import { backupDataCenter, dataCenterStatus } from '../recipes/datacenter';
+import { SshRunner, type SshRunnerOptions } from '../powershell/ssh';
 import { prune, type KeepPolicy } from '../backup-set/retention';
 import type { EncryptionKeySource, EncryptionOptions } from '../backup-set/crypto';
 import { PROTECTION_TEXT, type AuthenticationState, type SigningKeySource } from '../backup-set/authenticate';
@@ -275,6 +276,7 @@ async function runBackup(ctx: CommandContext): Promise<CommandOutcome> {
   const s = ctx.settings;
   requireTarget(s, 'backup');
   if (s.kind === 'pre-change' && !s.reason) throw validationError('A pre-change backup needs a reason.', 'Pass --reason "<what is about to change>", e.g. --reason "UCServer update 8.4 -> 8.5".');
+  if (s.datacenter) return runDataCenterBackup(ctx);
   const encryption = encryptionOf(ctx);
   const options = backupOptionsOf(ctx, ctx.getRunner());
   const bar = s.isProgressShown ? createProgressBar(process.stderr) : undefined;
@@ -312,6 +314,78 @@ async function runBackup(ctx: CommandContext): Promise<CommandOutcome> {
     ...result.errors.map((e) => `error: ${e.step}: ${e.message}`),
   ].join('\n');
   return { result, warnings, isFailed, setPath: r.path, summary };
+}
+
+/**
+ * `backup` with a `datacenter` in the config: every host through its runner (the coordinating host's
+ * own PowerShell, SshRunner for the others) into the one target. The result's single-set fields
+ * describe the run: `set` is the DataCenter record, `name` the run, `host` the DataCenter; the
+ * counts add up the hosts' sets; `datacenter.hosts` has each host's set and outcome.
+ */
+async function runDataCenterBackup(ctx: CommandContext): Promise<CommandOutcome> {
+  const s = ctx.settings;
+  const dc = s.datacenter as NonNullable<CliSettings['datacenter']>;
+  const encryption = encryptionOf(ctx);
+  const shared = backupOptionsOf(ctx, ctx.getRunner());
+  const runners = new Map<string, Runner>();
+  const remote: SshRunner[] = [];
+  for (const h of dc.hosts) {
+    const name = h.name.toUpperCase();
+    if (!h.ssh) runners.set(name, ctx.getRunner());
+    else {
+      const r = new SshRunner({ ...(h.ssh as SshRunnerOptions), name });
+      remote.push(r);
+      runners.set(name, r);
+    }
+  }
+  const bar = s.isProgressShown ? createProgressBar(process.stderr) : undefined;
+  try {
+    const { runner: _r, host: _h, overrides: _o, ...options } = shared;
+    void _r; void _h; void _o;
+    let done = 0;
+    const r = await backupDataCenter({
+      ...options,
+      ...(encryption ? { encryption } : {}),
+      topology: { name: dc.name, hosts: dc.hosts.map((h) => ({ name: h.name, roles: h.roles, ...(h.ssh ? { ssh: h.ssh as SshRunnerOptions } : {}) })) },
+      runners,
+      overrides: Object.fromEntries(dc.hosts.map((h) => [h.name.toUpperCase(), { ...overridesOf(s), ...(h.overrides ?? {}) } as DiscoverOverrides])),
+      verify: s.verifyAfterBackup !== false,
+      ...(encryption ? { key: keySourceOf(ctx) } : {}),
+      onHost: (e) => { if (e.state !== 'start') done++; bar?.update(done, dc.hosts.length, `${e.state} ${e.host}`); },
+    });
+    bar?.end();
+    const manifests = Object.values(r.results).map((x) => x?.manifest).filter((m): m is NonNullable<typeof m> => !!m);
+    const hosts = r.record.hosts.map((h) => ({ name: h.name, status: h.status, ...(h.set ? { set: h.set } : {}), isVerified: h.isVerified, ...(h.error ? { error: h.error } : {}) }));
+    const result = {
+      status: r.status,
+      set: r.recordPath,
+      name: r.record.run,
+      host: dc.name,
+      kind: r.record.kind,
+      ...(r.record.reason ? { reason: r.record.reason } : {}),
+      products: [...new Set(manifests.flatMap((m) => m.products.map((p) => p.id)))],
+      artifacts: manifests.reduce((n, m) => n + m.artifacts.length, 0),
+      bytes: manifests.reduce((n, m) => n + m.artifacts.reduce((b, a) => b + a.bytes, 0), 0),
+      isEncrypted: !!encryption,
+      isVerified: r.record.hosts.every((h) => h.isVerified),
+      skipped: manifests.flatMap((m) => m.skipped.map((x) => ({ item: `${m.host}:${x.item}`, reason: x.reason }))),
+      errors: [
+        ...manifests.flatMap((m) => m.errors.map((e) => ({ step: `${m.host}:${e.step}`, code: e.code, message: e.message }))),
+        ...r.record.hosts.filter((h) => h.error).map((h) => ({ step: h.name, code: h.error?.code ?? 'PB_INTERNAL', message: h.error?.message ?? '' })),
+      ],
+      datacenter: { name: dc.name, record: r.recordPath, hosts },
+    };
+    const warnings = Object.entries(r.results).flatMap(([h, x]) => (x?.warnings ?? []).map((w) => `${h}: ${w}`));
+    const isFailed = r.status !== 'complete' || (s.verifyAfterBackup !== false && !result.isVerified);
+    const summary = [
+      formatTable(['Host', 'Status', 'Set', 'Verified', 'Error'], hosts.map((h) => [h.name, h.status, h.set ?? '-', h.isVerified ? 'yes' : 'no', h.error ? `${h.error.code}: ${h.error.message}` : ''])),
+      `DataCenter record: ${r.recordPath}`,
+    ].join('\n');
+    return { result, warnings, isFailed, setPath: r.recordPath, summary };
+  } finally {
+    bar?.end();
+    await Promise.all(remote.map((x) => x.close().catch(() => undefined)));
+  }
 }
 
 async function newestSetPerHost(target: string, host?: string): Promise<string[]> {

@@ -58,6 +58,8 @@ export const CLI_RESULT_SCHEMAS: Readonly<Record<CliCommand, JsonSchema>> = Obje
       isVerified: BOOL,
       skipped: list(obj({ item: NAME, reason: TEXT })),
       errors: list(obj({ step: NAME, code: NAME, message: TEXT })),
+      // a DataCenter run: set = the DataCenter record, name = the run, host = the DataCenter; each host's set here
+      datacenter: obj({ name: NAME, record: NAME, hosts: list(obj({ name: NAME, status: NAME, set: NAME, isVerified: BOOL, error: obj({ code: NAME, message: TEXT }) }, ['name', 'status', 'isVerified'])) }),
     },
     ['status', 'set', 'name', 'host', 'kind', 'products', 'artifacts', 'bytes', 'isEncrypted', 'isVerified', 'skipped', 'errors'],
   ),

@@ -18,6 +18,10 @@ import { SshRunner } from '../../lib/powershell/ssh';
 import type { SqlConnectionOptions } from '../../lib/primitives/sql-server';
 import { backupDataCenter, closeRunners, dataCenterStatus, readDataCenterRecord } from '../../lib/recipes/datacenter';
 import { validateTopology, type DataCenterTopology } from '../../lib/recipes/topology';
+import { createCommandContext, runCommand } from '../../lib/cli/commands';
+import { validateConfig } from '../../lib/cli/config';
+import { CLI_RESULT_SCHEMAS } from '../../lib/cli/output-schema';
+import { validateAgainstSchema } from '../../lib/backup-set/manifest';
 import { restoreDataCenter } from '../../lib/recipes/datacenter-restore';
 import { Secret } from '../../lib/secret';
 import { createSampleInstallation, SAMPLE_SERVICES, type SampleInstallation } from '../support/sample-installation';
@@ -267,5 +271,34 @@ describeWithTools('ProCall DataCenter across three sshd hosts (loopback only)', 
       ['20261204T021500Z-scheduled', true, 'UC1:verified UC2:verified WEB1:verified'],
     ]);
     expect(s.newestComplete).toMatchObject({ run: '20261204T021500Z-scheduled', ageMs: 2 * 3600 * 1000 });
+  }, 900_000);
+
+  it('the CLI backs up the DataCenter of its config file and lists it (in-process, same sshd hosts)', async () => {
+    const target2 = path.join(dir, 'share2');
+    fs.mkdirSync(target2);
+    const config = validateConfig({
+      target: target2,
+      shadowCopy: 'never',
+      eventLog: 'never',
+      products: ['ecsta', 'enterprise'],
+      datacenter: {
+        name: 'procall-dc',
+        hosts: HOSTS.map((h) => {
+          const o = (sshHosts.get(h.name) as SshHost).runnerOptions();
+          return { name: h.name, roles: [...h.roles], overrides: { pathMap: (samples.get(h.name) as SampleInstallation).pathMap }, ssh: { host: o.host, port: o.port, user: o.user, identityFile: o.identityFile, knownHostsFile: o.knownHostsFile, executable: o.executable, tools: { reg: ['wine', 'reg'], sc: ['wine', 'sc'] }, timeoutMs: 180_000 } };
+        }),
+      },
+    }, dir);
+    const ctx = createCommandContext({ ...config, kind: 'manual' });
+    try {
+      const out = await runCommand('backup', ctx);
+      expect(out.isFailed).toBe(false);
+      expect(out.result).toMatchObject({ status: 'complete', host: 'procall-dc', isVerified: true, datacenter: { name: 'procall-dc', hosts: HOSTS.map((h) => expect.objectContaining({ name: h.name, status: 'complete', isVerified: true })) } });
+      expect(validateAgainstSchema(out.result, CLI_RESULT_SCHEMAS.backup)).toEqual([]);
+      const list = await runCommand('list', ctx);
+      expect(list.result.datacenter).toMatchObject({ name: 'procall-dc', runs: [expect.objectContaining({ isComplete: true })], newestComplete: expect.objectContaining({ run: (out.result as { name: string }).name }) });
+    } finally {
+      await ctx.runner?.close();
+    }
   }, 900_000);
 });
