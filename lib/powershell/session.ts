@@ -191,6 +191,7 @@ export class Session {
     const marker = `<<PB-END:${randomBytes(12).toString('hex')}>>`;
     this.stdout = '';
     this.stderr = '';
+    this.lastStderr = '';
     return new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
       this.waiting = {
         marker,
