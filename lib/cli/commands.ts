@@ -13,7 +13,10 @@ import { missingSqlWarnings } from '../recipes/versions';
 import { restore, verifyBackup, type RestoreSetOptions, type RestoreStepReport } from '../recipes/restore';
 import { PRODUCT_CATALOG, type ProductId } from '../recipes/catalog';
 import { listSets } from '../backup-set/list';
+import { DATACENTER_FOLDER } from '../backup-set/layout';
 import { backupDataCenter, dataCenterStatus } from '../recipes/datacenter';
+import { restoreDataCenter } from '../recipes/datacenter-restore';
+import type { DataCenterTopology } from '../recipes/topology';
 import { SshRunner, type SshRunnerOptions } from '../powershell/ssh';
 import { prune, type KeepPolicy } from '../backup-set/retention';
 import type { EncryptionKeySource, EncryptionOptions } from '../backup-set/crypto';
@@ -322,11 +325,10 @@ async function runBackup(ctx: CommandContext): Promise<CommandOutcome> {
  * describe the run: `set` is the DataCenter record, `name` the run, `host` the DataCenter; the
  * counts add up the hosts' sets; `datacenter.hosts` has each host's set and outcome.
  */
-async function runDataCenterBackup(ctx: CommandContext): Promise<CommandOutcome> {
+/** The config's DataCenter as a topology, one runner per host (the coordinating host's own, SshRunner for the rest) and per-host overrides. */
+function dataCenterOf(ctx: CommandContext): { topology: DataCenterTopology; runners: Map<string, Runner>; remote: SshRunner[]; overrides: Record<string, DiscoverOverrides> } {
   const s = ctx.settings;
   const dc = s.datacenter as NonNullable<CliSettings['datacenter']>;
-  const encryption = encryptionOf(ctx);
-  const shared = backupOptionsOf(ctx, ctx.getRunner());
   const runners = new Map<string, Runner>();
   const remote: SshRunner[] = [];
   for (const h of dc.hosts) {
@@ -338,6 +340,20 @@ async function runDataCenterBackup(ctx: CommandContext): Promise<CommandOutcome>
       runners.set(name, r);
     }
   }
+  return {
+    topology: { name: dc.name, hosts: dc.hosts.map((h) => ({ name: h.name, roles: h.roles, ...(h.ssh ? { ssh: h.ssh as SshRunnerOptions } : {}) })) },
+    runners,
+    remote,
+    overrides: Object.fromEntries(dc.hosts.map((h) => [h.name.toUpperCase(), { ...overridesOf(s), ...(h.overrides ?? {}) } as DiscoverOverrides])),
+  };
+}
+
+async function runDataCenterBackup(ctx: CommandContext): Promise<CommandOutcome> {
+  const s = ctx.settings;
+  const dc = s.datacenter as NonNullable<CliSettings['datacenter']>;
+  const encryption = encryptionOf(ctx);
+  const shared = backupOptionsOf(ctx, ctx.getRunner());
+  const { topology, runners, remote, overrides } = dataCenterOf(ctx);
   const bar = s.isProgressShown ? createProgressBar(process.stderr) : undefined;
   try {
     const { runner: _r, host: _h, overrides: _o, ...options } = shared;
@@ -346,9 +362,9 @@ async function runDataCenterBackup(ctx: CommandContext): Promise<CommandOutcome>
     const r = await backupDataCenter({
       ...options,
       ...(encryption ? { encryption } : {}),
-      topology: { name: dc.name, hosts: dc.hosts.map((h) => ({ name: h.name, roles: h.roles, ...(h.ssh ? { ssh: h.ssh as SshRunnerOptions } : {}) })) },
+      topology,
       runners,
-      overrides: Object.fromEntries(dc.hosts.map((h) => [h.name.toUpperCase(), { ...overridesOf(s), ...(h.overrides ?? {}) } as DiscoverOverrides])),
+      overrides,
       verify: s.verifyAfterBackup !== false,
       ...(encryption ? { key: keySourceOf(ctx) } : {}),
       onHost: (e) => { if (e.state !== 'start') done++; bar?.update(done, dc.hosts.length, `${e.state} ${e.host}`); },
@@ -466,10 +482,50 @@ async function runList(ctx: CommandContext): Promise<CommandOutcome> {
   return { result: { target: path.resolve(target), sets, hosts: hostRows, ignored: listing.ignored.map((i) => ({ path: i.path, reason: i.reason, message: i.message })), ...(datacenter ? { datacenter } : {}) }, warnings, isFailed: false, summary };
 }
 
+/**
+ * `restore <target>/_datacenter/<name>/<run>.json`: the coordinated restore of a DataCenter run
+ * (restoreDataCenter). Steps carry the host as product and in the action (`[UC2] sc.exe stop UCServer`).
+ */
+async function runDataCenterRestore(ctx: CommandContext, record: string): Promise<CommandOutcome> {
+  const s = ctx.settings;
+  if (!s.datacenter) throw validationError(`${record} is a DataCenter record, but the config has no datacenter block.`, 'Add "datacenter" (its hosts and how to reach them) to the config file, or restore one host\'s set folder.');
+  const { topology, runners, remote, overrides } = dataCenterOf(ctx);
+  const key = keySourceOf(ctx);
+  const targets = restoreTargetsOf(ctx);
+  const servicePasswords = readSecretMap('servicePasswords', s.servicePasswordsFile, s.env, ctx.origins);
+  try {
+    const r = await restoreDataCenter({
+      record,
+      topology,
+      runners,
+      overrides,
+      dryRun: !s.isApplied,
+      force: !!s.isForced,
+      ...(s.only && s.only.length ? { only: s.only } : {}),
+      ...(key ? { key } : {}),
+      ...(targets.sql ? { sql: targets.sql } : {}),
+      ...(targets.ad ? { ad: targets.ad } : {}),
+      ...(servicePasswords ? { servicePasswords } : {}),
+    });
+    const steps = r.dryRun
+      ? r.actions.map((a, i) => ({ phase: 'plan', id: `plan:${i + 1}`, product: /^\[([^\]]+)\]/.exec(a)?.[1] ?? '', action: a, status: 'planned' as const }))
+      : r.steps.map((x, i) => ({ phase: x.phase, id: `${x.host}:${i + 1}`, product: x.host, action: `[${x.host}] ${x.action}`, status: x.status, ...(x.message ? { message: x.message } : {}) }));
+    const versions = Object.entries(r.hosts).flatMap(([h, rep]) => rep.versions.map((v) => ({ product: `${h}:${v.product}`, ...(v.backedUp ? { backedUp: v.backedUp } : {}), ...(v.installed ? { installed: v.installed } : {}), isMatch: v.isMatch })));
+    const summary = [
+      `${r.dryRun ? 'DataCenter restore plan (nothing was changed; pass --apply to restore)' : `DataCenter restore ${r.status}`}: ${record}`,
+      ...steps.map((x) => `  ${x.status.padEnd(8)} ${x.action}`),
+    ].join('\n');
+    return { result: { status: r.status, set: record, dryRun: r.dryRun, steps, versions }, warnings: [...r.warnings], isFailed: r.status === 'failed', setPath: record, summary };
+  } finally {
+    await Promise.all(remote.map((x) => x.close().catch(() => undefined)));
+  }
+}
+
 async function runRestore(ctx: CommandContext): Promise<CommandOutcome> {
   const s = ctx.settings;
   const set = s.sets?.[0];
   if (!set) throw validationError('restore needs a set folder.', 'Pass it: procall-backup restore <target>\\<HOST>\\<set>.');
+  if (/\.json$/i.test(set) && path.basename(path.dirname(path.dirname(path.resolve(set)))) === DATACENTER_FOLDER) return runDataCenterRestore(ctx, path.resolve(set));
   const key = keySourceOf(ctx);
   const targets = restoreTargetsOf(ctx);
   const servicePasswords = readSecretMap('servicePasswords', s.servicePasswordsFile, s.env, ctx.origins);

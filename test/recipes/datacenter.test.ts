@@ -297,6 +297,20 @@ describeWithTools('ProCall DataCenter across three sshd hosts (loopback only)', 
       expect(validateAgainstSchema(out.result, CLI_RESULT_SCHEMAS.backup)).toEqual([]);
       const list = await runCommand('list', ctx);
       expect(list.result.datacenter).toMatchObject({ name: 'procall-dc', runs: [expect.objectContaining({ isComplete: true })], newestComplete: expect.objectContaining({ run: (out.result as { name: string }).name }) });
+      // restore <record>: the coordinated plan of that run, every remote action named by its host
+      const restoreCtx = createCommandContext({ ...config, sets: [(out.result as { set: string }).set], only: ['registry'] });
+      try {
+        const plan = await runCommand('restore', restoreCtx);
+        expect(validateAgainstSchema(plan.result, CLI_RESULT_SCHEMAS.restore)).toEqual([]);
+        const actions = (plan.result.steps as { action: string }[]).map((x) => x.action);
+        expect(plan.result.status).toBe('planned');
+        expect(actions.slice(0, 4)).toEqual(['[UC2] sc.exe stop UCServer', '[UC2] sc.exe query UCServer  (must be STOPPED)', '[UC1] sc.exe stop UCServer', '[UC1] sc.exe query UCServer  (must be STOPPED)']);
+        for (const h of HOSTS) expect(actions.some((a) => a.startsWith(`[${h.name}] reg`) && a.includes('import'))).toBe(true);
+        expect(actions[actions.length - 1]).toBe('[UC2] sc.exe start UCServer');
+        expect(plan.summary).toMatch(/^DataCenter restore plan \(nothing was changed; pass --apply to restore\)/);
+      } finally {
+        await restoreCtx.runner?.close();
+      }
     } finally {
       await ctx.runner?.close();
     }
