@@ -306,7 +306,11 @@ describeWithTools('ProCall DataCenter across three sshd hosts (loopback only)', 
         expect(plan.result.status).toBe('planned');
         expect(actions.slice(0, 4)).toEqual(['[UC2] sc.exe stop UCServer', '[UC2] sc.exe query UCServer  (must be STOPPED)', '[UC1] sc.exe stop UCServer', '[UC1] sc.exe query UCServer  (must be STOPPED)']);
         for (const h of HOSTS) expect(actions.some((a) => a.startsWith(`[${h.name}] reg`) && a.includes('import'))).toBe(true);
-        expect(actions[actions.length - 1]).toBe('[UC2] sc.exe start UCServer');
+        // starts in topology order: UC1, UC2, then the web server WEB1's own restore stopped
+        const at = (a: string) => actions.indexOf(a);
+        expect(at('[UC1] sc.exe start UCServer')).toBeGreaterThan(at('[UC1] sc.exe query UCServer  (must be STOPPED)'));
+        expect(at('[UC2] sc.exe start UCServer')).toBeGreaterThan(at('[UC1] sc.exe start UCServer'));
+        expect(actions[actions.length - 1]).toBe('[WEB1] sc.exe start UCWebServer');
         expect(plan.summary).toMatch(/^DataCenter restore plan \(nothing was changed; pass --apply to restore\)/);
       } finally {
         await restoreCtx.runner?.close();
