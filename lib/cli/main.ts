@@ -250,7 +250,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): 
       return Number(v);
     })
     .action(action('list'));
-  addTrustFlags(addConnectionPasswordFlags(addEncryptionFlags(addOverrideFlags(program.command('restore').description('restore a set: a plan by default; --apply to restore').argument('<set>', 'the set folder')))))
+  addTrustFlags(addConnectionPasswordFlags(addEncryptionFlags(addOverrideFlags(program.command('restore').description('restore a set (or a DataCenter run: its _datacenter record): a plan by default; --apply to restore').argument('<set>', 'the set folder, or <target>/_datacenter/<name>/<run>.json for every host of a DataCenter run')))))
     .option('--service-passwords-file <file>', `JSON file { "<service name>": "<password>" } for services that run as a user account (or set ${SECRET_ENV.servicePasswords})`)
     .option('--apply', 'really restore (default: show the plan, change nothing)')
     .option('--force', 'restore although the installed version differs or a precondition fails')
