@@ -94,14 +94,14 @@ export function redactDeep<T>(value: T, secrets: readonly Secret[]): T {
 }
 
 /** Environment variables of the library that hold no secret and that children may see. */
-const NON_SECRET_ENV = new Set(['PROCALL_BACKUP_PWSH']);
+const NON_SECRET_ENV = new Set(['PROCALL_BACKUP_PWSH', 'PROCALL_BACKUP_RECORD_SCRIPTS']);
 /** Further variables a secret was read from (registered by {@link markSecretSource}). */
 const secretSources = new Set<string>();
 
 /**
  * Registers an environment variable that a secret was read from, so that no child process the
- * library starts inherits it. Every `PROCALL_BACKUP_*` variable except `PROCALL_BACKUP_PWSH` is
- * withheld anyway; this is for secrets read from other variables.
+ * library starts inherits it. Every `PROCALL_BACKUP_*` variable except `PROCALL_BACKUP_PWSH` and
+ * `PROCALL_BACKUP_RECORD_SCRIPTS` is withheld anyway; this is for secrets read from other variables.
  *
  * @example
  * ```ts
@@ -121,7 +121,8 @@ export function isSecretEnvName(name: string): boolean {
 
 /**
  * The environment for a child process: `env` without the variables secrets are read from
- * (`PROCALL_BACKUP_*` except `PROCALL_BACKUP_PWSH`, and those given to {@link markSecretSource}).
+ * (`PROCALL_BACKUP_*` except the non-secret `PROCALL_BACKUP_PWSH` and `PROCALL_BACKUP_RECORD_SCRIPTS`,
+ * and those given to {@link markSecretSource}).
  * Every process the library spawns starts with this, so pwsh, ssh and the tools they start never
  * hold a secret in their environment block (`/proc/<pid>/environ`).
  *
