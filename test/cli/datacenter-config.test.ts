@@ -1,11 +1,11 @@
 /**
  * The DataCenter in the config file (validated, paths resolved, mistakes named) and `list` per
- * DataCenter, in-process on real sets written by the library's own writer and verified by verifySet.
+ * DataCenter, in-process on real sets written by the library's own writer and verified by verifyBackup.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { verifySet } from '../../lib/backup-set/verify';
+import { verifyBackup } from '../../lib/recipes/restore';
 import { createBackupSet } from '../../lib/backup-set/writer';
 import { validateAgainstSchema } from '../../lib/backup-set/manifest';
 import { createCommandContext, runCommand } from '../../lib/cli/commands';
@@ -22,7 +22,7 @@ async function makeVerifiedSet(target: string, host: string, at: Date): Promise<
   await set.record({ id: 'enterprise.config', path: file, primitive: 'copyFile', product: 'enterprise', source: 'C:\\UC\\config\\config.xml' });
   set.addProduct({ id: 'enterprise', name: 'ProCall Enterprise', version: '8.4.2.4567', parameters: {} });
   const done = await set.finish();
-  expect((await verifySet(done.path, { record: true })).ok).toBe(true);
+  expect((await verifyBackup({ set: done.path, record: true })).ok).toBe(true); // contents opened: the level list counts as verified
   return done.path;
 }
 
