@@ -181,6 +181,34 @@ describe('parseRegFile: the format', () => {
   });
 });
 
+describe('parseRegFile: hex continuations as reg.exe reads them (#14 item 12, #19)', () => {
+  const values = (doc: RegFile): Record<string, RegValueEntry> => Object.fromEntries(doc.keys.flatMap((k) => k.values.map((v) => [`${k.path}|${v.name}`, v])));
+
+  it('skips blank and ; comment lines inside a continuation, giving what Wine reg.exe imported', () => {
+    const ours = parseRegFile(fixture('handwritten-continuation-comments.reg'));
+    const wine = parseRegFile(fixture('wine-continuation-comments-reimport.reg'));
+    expect(values(ours)).toEqual(values(wine));
+    expect(values(ours)['HKEY_CURRENT_USER\\Software\\PbContinuation|bin']).toEqual({ name: 'bin', type: 'REG_BINARY', data: Buffer.from([1, 2, 3, 4, 5]) });
+  });
+
+  it('still refuses a # line inside a continuation (reg.exe drops that value) and a file that ends inside one', () => {
+    expect(parseErrorOf(`${H5}\r\n[HKEY_CURRENT_USER\\x]\r\n"a"=hex:01,\\\r\n# hash\r\n  02\r\n`).line).toBe(3);
+    expect(parseErrorOf(`${H5}\r\n[HKEY_CURRENT_USER\\x]\r\n"a"=hex:01,\\\r\n; only a comment follows\r\n\r\n`).message).toMatch(/end of the file/);
+  });
+
+  it('is linear in its input: a 10 MB REG_BINARY value in reg.exe layout parses in under a second', () => {
+    const data = Buffer.alloc(10 * 1024 * 1024);
+    for (let k = 0; k < data.length; k++) data[k] = (k * 131 + 7) & 0xff;
+    const bytes = serializeRegFile({ format: 'regedit5', keys: [{ path: 'HKEY_LOCAL_MACHINE\\SOFTWARE\\ESTOS\\Big', values: [{ name: 'blob', type: 'REG_BINARY', data }, { name: 'text', type: 'REG_SZ', data: 'x\\"y'.repeat(1_000_000) }] }] });
+    const started = process.hrtime.bigint();
+    const doc = parseRegFile(bytes);
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    expect((doc.keys[0].values[0] as { data: Buffer }).data.equals(data)).toBe(true);
+    expect((doc.keys[0].values[1] as { data: string }).data).toHaveLength(4_000_000);
+    expect(ms).toBeLessThan(1000);
+  });
+});
+
 describe('serializeRegFile: validation', () => {
   const key = (values: RegValueEntry[], p = 'HKEY_CURRENT_USER\\Software\\x'): RegFile => ({ format: 'regedit5', keys: [{ path: p, values }] });
   it.each([
