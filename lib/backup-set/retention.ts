@@ -9,8 +9,8 @@ import type { SetStatus } from './manifest';
 
 /**
  * Generations: which sets to keep. Buckets are UTC days, ISO weeks and months (set names are UTC).
- * Regular sets (`scheduled`, `manual`) count towards daily/weekly/monthly; `pre-change` sets are
- * kept by their own rule.
+ * Regular sets (`scheduled`, `manual`) count towards daily/weekly/monthly, each only for the products
+ * it covers (generations are kept per product); `pre-change` sets are kept by their own rule.
  */
 export interface KeepPolicy {
   /** Keep the newest set of each of the last N days that have sets. */
@@ -74,6 +74,12 @@ export interface RetentionCandidate {
   status: SetStatus;
   createdAt: Date;
   isVerified: boolean;
+  /**
+   * Catalog ids of the products the set covers. A set counts toward a generation only for these,
+   * so a partial set (`--products enterprise,ecsta`) never displaces a full one. Absent or empty:
+   * the set counts for every product.
+   */
+  products?: readonly string[];
 }
 
 /**
@@ -138,22 +144,46 @@ export function planRetention(candidates: readonly RetentionCandidate[], keep: K
   const complete = sorted.filter((s) => s.status === 'complete');
 
   const regular = complete.filter((s) => s.kind !== 'pre-change');
+  // Generations are kept per product: a set fills a day/week/month only for the products it covers.
+  const covers = (set: RetentionCandidate, product: string | undefined): boolean => product === undefined || !set.products || set.products.length === 0 || set.products.includes(product);
+  const universe = [...new Set(complete.flatMap((s) => s.products ?? []))].sort();
+  const groups: (string | undefined)[] = universe.length > 0 ? universe : [undefined];
+  /** reason -> set name -> products it is kept for */
+  const perProduct = new Map<string, Map<string, string[]>>();
+  const keepForProduct = (name: string, reason: string, product: string | undefined): void => {
+    const sets = perProduct.get(reason) ?? new Map<string, string[]>();
+    perProduct.set(reason, sets);
+    sets.set(name, [...(sets.get(name) ?? []), ...(product === undefined ? [] : [product])]);
+  };
   const rules: { label: string; count: number; bucket: (d: Date) => string }[] = [
     { label: 'daily', count: policy.daily, bucket: (d) => d.toISOString().slice(0, 10) },
     { label: 'weekly', count: policy.weekly, bucket: formatIsoWeek },
     { label: 'monthly', count: policy.monthly, bucket: (d) => d.toISOString().slice(0, 7) },
   ];
   for (const rule of rules) {
-    let last: string | undefined;
-    let used = 0;
-    for (const set of regular) {
-      if (used >= rule.count) break;
-      const bucket = rule.bucket(set.createdAt);
-      if (bucket === last) continue;
-      last = bucket;
-      used++;
-      keepFor(set.name, `${rule.label} ${bucket} (${used} of ${rule.count})`);
+    for (const product of groups) {
+      let last: string | undefined;
+      let used = 0;
+      for (const set of regular) {
+        if (used >= rule.count) break;
+        if (!covers(set, product)) continue;
+        const bucket = rule.bucket(set.createdAt);
+        if (bucket === last) continue;
+        last = bucket;
+        used++;
+        keepForProduct(set.name, `${rule.label} ${bucket} (${used} of ${rule.count})`, product);
+      }
     }
+  }
+  for (const product of groups) {
+    const newestVerified = complete.find((s) => s.isVerified && covers(s, product));
+    const newest = complete.find((s) => covers(s, product));
+    if (newestVerified) keepForProduct(newestVerified.name, 'newest verified set (never removed)', product);
+    else if (newest) keepForProduct(newest.name, 'newest complete set (no set is verified yet; never removed)', product);
+  }
+  // a reason that holds for only some products says which
+  for (const [reason, sets] of perProduct) {
+    for (const [name, products] of sets) keepFor(name, products.length > 0 && products.length < universe.length ? `${reason} for ${products.join(', ')}` : reason);
   }
 
   const preChange = complete.filter((s) => s.kind === 'pre-change');
@@ -161,10 +191,6 @@ export function planRetention(candidates: readonly RetentionCandidate[], keep: K
     if (i < policy.preChange.last) keepFor(set.name, `pre-change: one of the newest ${policy.preChange.last}`);
     if (now.getTime() - set.createdAt.getTime() < policy.preChange.days * 86_400_000) keepFor(set.name, `pre-change: younger than ${policy.preChange.days} days`);
   });
-
-  const newestVerified = complete.find((s) => s.isVerified);
-  if (newestVerified) keepFor(newestVerified.name, 'newest verified set (never removed)');
-  else if (complete[0]) keepFor(complete[0].name, 'newest complete set (no set is verified yet; never removed)');
 
   for (const set of sorted.filter((s) => s.status === 'failed')) {
     if (now.getTime() - set.createdAt.getTime() < policy.failedDays * 86_400_000) keepFor(set.name, `failed set kept ${policy.failedDays} days for inspection`);
@@ -239,7 +265,7 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
         // Foreign folders and folders without a valid manifest are never touched, not even listed as decisions.
       }
       const kept = planRetention(
-        sets.map((s) => ({ name: s.name, kind: s.kind, status: s.status, createdAt: new Date(s.createdAt), isVerified: s.isVerified })),
+        sets.map((s) => ({ name: s.name, kind: s.kind, status: s.status, createdAt: new Date(s.createdAt), isVerified: s.isVerified, products: s.products.map((p) => p.split(' ')[0]) })),
         options.keep,
         now,
       );

@@ -278,6 +278,8 @@ async function runPlan(ctx: CommandContext): Promise<CommandOutcome> {
 async function runBackup(ctx: CommandContext): Promise<CommandOutcome> {
   const s = ctx.settings;
   requireTarget(s, 'backup');
+  // a reason on the default kind used to make a scheduled set silently: prune counts those as generations
+  if (s.reason && (s.kind ?? 'scheduled') === 'scheduled') throw validationError('--reason was given for a scheduled set (the default kind); a scheduled set has no reason.', 'Pass --kind manual (or --kind pre-change) together with --reason (config: "kind"), or leave --reason out.');
   if (s.kind === 'pre-change' && !s.reason) throw validationError('A pre-change backup needs a reason.', 'Pass --reason "<what is about to change>", e.g. --reason "UCServer update 8.4 -> 8.5".');
   if (s.datacenter) return runDataCenterBackup(ctx);
   const encryption = encryptionOf(ctx);

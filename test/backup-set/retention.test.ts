@@ -45,6 +45,47 @@ describe('planRetention', () => {
   });
 });
 
+describe('prune counts a set only for the products it covers (#14 item 4)', () => {
+  const FULL = ['enterprise', 'media-server', 'ecsta', 'windows-client'];
+  let target: string;
+  afterAll(() => target && rmSync(target, { recursive: true, force: true }));
+
+  it('a partial manual set never displaces the full scheduled sets; the reason names the products', async () => {
+    target = mkdtempSync(path.join(os.tmpdir(), 'pb-prune-cover-'));
+    const names: Record<string, string> = {};
+    const make = async (label: string, at: string, kind: 'scheduled' | 'manual', products: string[]): Promise<void> => {
+      const set = await createBackupSet({ target, host: HOST, kind, now: new Date(at), lock: { heartbeatMs: 0 } });
+      for (const id of products) set.addProduct({ id, name: id });
+      const file = set.artifactPath('files', 'small.bin');
+      writeFileSync(file, label);
+      await set.record({ id: 'small', path: file, primitive: 'test', product: products[0], source: label });
+      const done = await set.finish();
+      await verifySet(done.path);
+      names[label] = done.name;
+    };
+    for (const d of ['01', '02', '03', '04']) await make(`full-${d}`, `2026-12-${d}T02:00:00Z`, 'scheduled', FULL);
+    await make('manual', '2026-12-04T15:00:00Z', 'manual', ['enterprise', 'ecsta']);
+    const now = new Date('2026-12-04T16:00:00Z');
+    const r = await prune({ target, keep: { daily: 1, weekly: 0, monthly: 0 }, now, dryRun: false });
+    const decision = (label: string) => r.decisions.find((d) => d.name === names[label]);
+    expect(decision('full-04')?.action).toBe('keep');
+    expect(decision('full-04')?.reasons).toEqual(expect.arrayContaining(['daily 2026-12-04 (1 of 1) for media-server, windows-client', 'newest verified set (never removed) for media-server, windows-client']));
+    expect(decision('manual')?.action).toBe('keep');
+    expect(decision('manual')?.reasons).toEqual(expect.arrayContaining(['daily 2026-12-04 (1 of 1) for ecsta, enterprise']));
+    for (const label of ['full-01', 'full-02', 'full-03']) expect(decision(label)?.action).toBe('remove');
+    expect(readdirSync(path.join(target, HOST)).filter((n) => !n.startsWith('.')).sort()).toEqual([names['full-04'], names.manual].sort());
+  });
+
+  it('planRetention: a set without a product list counts for every product, as before', () => {
+    const at = (d: string) => new Date(`2026-12-${d}T02:00:00Z`);
+    const kept = planRetention([
+      { name: 'full', kind: 'scheduled', status: 'complete', createdAt: at('01'), isVerified: true, products: FULL },
+      { name: 'legacy', kind: 'scheduled', status: 'complete', createdAt: at('02'), isVerified: true },
+    ], { daily: 1, weekly: 0, monthly: 0 }, at('03'));
+    expect([...kept.keys()]).toEqual(['legacy']);
+  });
+});
+
 describe('prune against a synthetic year', () => {
   let target: string;
   let hostFolder: string;
