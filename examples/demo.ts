@@ -75,9 +75,11 @@ async function main(): Promise<number> {
     const registryBefore = exportKeys('before');
     for (const k of keys) wineReg(sample.prefix, ['delete', k, '/f']);
     const into = { pathMap: { 'C:\\': restored } };
-    const dry = await restore({ set: r.path as string, runner, overrides: into });
+    // the folders go to a scratch folder (a drill), so the registry and service definitions must be named to go back live
+    const only = ['folders', 'registry', 'services'];
+    const dry = await restore({ set: r.path as string, runner, overrides: into, only });
     say(`   plan: ${dry.actions.length} steps (first: ${dry.actions[0]}; last: ${dry.actions[dry.actions.length - 1]})`);
-    const done = await restore({ set: r.path as string, runner, overrides: into, dryRun: false });
+    const done = await restore({ set: r.path as string, runner, overrides: into, only, dryRun: false });
     say(`   ${done.status}: ${done.steps.filter((s) => s.status === 'done').length} steps done, ${done.steps.filter((s) => s.status === 'failed').length} failed`);
     for (const s of done.steps.filter((x) => x.status === 'failed')) say(`   failed: ${s.id}: ${s.message}`);
 

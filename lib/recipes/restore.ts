@@ -30,6 +30,7 @@ import type { SigningKeySource } from '../backup-set/authenticate';
 import { allowedFolderBases, allowedRegistryKey, checkDatabaseName, checkRegFileScope, checkServiceScope, confineFolderTarget, normalizeWindowsPath } from './confine';
 import { PRODUCT_CATALOG, RESTORE_PHASES, SERVICE_ROLES, type ProductEntry, type ProductId, type RestorePhase } from './catalog';
 import { discover, toLocalPath, type DiscoverOverrides, type Discovery } from './discover';
+import { assessRestoreDamage, findRelocatedFolders, isLiveStep } from './restore-scope';
 
 /**
  * Options of {@link restore}.
@@ -537,24 +538,42 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
     const v = full.set;
     const broken = full.content.filter((c) => c.state === 'broken');
     if (!v.isSet) throw new ProcallBackupError(v.problems[0]?.code === 'PB_SET_CORRUPT' ? 'PB_SET_CORRUPT' : 'PB_SET_INCOMPLETE', `${setPath} is not a finished backup set; nothing was changed: ${v.problems.map((p) => p.message).join(' ')}`, { fix: 'Pick a set folder with a valid manifest.json (not a .partial folder).', command: 'restore' });
-    if (!v.ok) {
-      const authProblem = v.problems.find((p) => p.code === 'PB_SET_TAMPERED' || p.code === 'PB_SET_UNAUTHENTICATED');
-      if (authProblem) throw new ProcallBackupError(authProblem.code, `The set ${setPath} cannot be restored; nothing was changed: ${authProblem.message}`, { fix: authProblem.code === 'PB_SET_UNAUTHENTICATED' ? 'Restore from a newer set, or check this one by hand and pass allowUnauthenticated: true (CLI: --allow-unauthenticated).' : 'Restore from another set (listSets shows the verified ones) and check who can write to the backup target.', command: 'restore' });
-      throw new ProcallBackupError(v.missing.length > 0 ? 'PB_SET_INCOMPLETE' : 'PB_SET_CORRUPT', `The set ${setPath} cannot be restored; nothing was changed: ${v.problems.map((p) => p.message).join(' ')}`, {
-        fix: 'Restore from another set (listSets shows the verified ones).',
-        command: 'restore',
-        data: { missing: v.missing, corrupt: v.corrupt, extra: v.extra, status: v.status ?? null },
-      });
-    }
-    if (broken.length > 0) {
-      throw new ProcallBackupError('PB_SET_CORRUPT', `The set ${setPath} cannot be restored; nothing was changed: ${broken.map((b) => `${b.path} does not open (${b.message})`).join('; ')}`, {
-        fix: 'Restore from another set (listSets shows the verified ones).',
-        command: 'restore',
-        data: { broken: broken as unknown as Record<string, unknown>[] },
-      });
-    }
+    // a tampered or unauthenticated set is refused as a whole; other damage costs only its products (below)
+    const authProblem = v.problems.find((p) => p.code === 'PB_SET_TAMPERED' || p.code === 'PB_SET_UNAUTHENTICATED');
+    if (authProblem) throw new ProcallBackupError(authProblem.code, `The set ${setPath} cannot be restored; nothing was changed: ${authProblem.message}`, { fix: authProblem.code === 'PB_SET_UNAUTHENTICATED' ? 'Restore from a newer set, or check this one by hand and pass allowUnauthenticated: true (CLI: --allow-unauthenticated).' : 'Restore from another set (listSets shows the verified ones) and check who can write to the backup target.', command: 'restore' });
     const manifest = v.manifest as Manifest;
-    report({ phase: 'check', id: 'check:verify', action: `verify ${setPath}  (${manifest.artifacts.length} artifacts re-hashed, ${full.content.filter((c) => c.state === 'ok').length} opened)`, status: 'done' });
+
+    // 2. Which products, which artifacts. A damaged artifact costs only its own product.
+    const known = new Set(PRODUCT_CATALOG.map((p) => p.id as string));
+    for (const id of options.products ?? []) if (!known.has(id)) throw validationError(`Unknown product ${JSON.stringify(id)}.`, `Use one of: ${[...known].join(', ')}.`);
+    const inSet = manifest.products.map((p) => p.id);
+    const products = options.products ? inSet.filter((id) => options.products?.includes(id as ProductId)) : inSet;
+    if (options.products && products.length === 0) throw validationError(`None of ${options.products.join(', ')} is in the set (it has ${inSet.join(', ')}).`, 'Pick products the set holds.');
+    const only = new Set(options.only ?? []);
+    // an artifact of a chosen product counts, also one restore() only hands to the operator (licences, runbook)
+    const isWanted = (a: ManifestArtifact): boolean => {
+      const phase = phaseOfArtifact(a);
+      return products.includes(a.product) && (only.size === 0 || (phase !== undefined && only.has(phase)) || only.has(a.id));
+    };
+    const damage = assessRestoreDamage(v, manifest, broken, isWanted);
+    if (damage.setWide.length > 0) {
+      throw new ProcallBackupError(v.missing.length > 0 && broken.length === 0 && v.corrupt.length === 0 ? 'PB_SET_INCOMPLETE' : 'PB_SET_CORRUPT', `The set ${setPath} cannot be restored; nothing was changed: ${[...v.problems.map((p) => p.message), ...broken.map((b) => `${b.path} does not open (${b.message})`)].join(' ')}`, {
+        fix: 'Restore from another set (CLI: procall-backup list --target <folder> shows the verified ones).',
+        command: 'restore',
+        data: { missing: v.missing, corrupt: v.corrupt, extra: v.extra, status: v.status ?? null, broken: broken as unknown as Record<string, unknown>[] },
+      });
+    }
+    if (damage.blocking.size > 0) {
+      const damaged = [...damage.blocking.keys()];
+      const rest = damage.intactProducts.filter((id) => products.includes(id));
+      throw new ProcallBackupError(v.corrupt.length === 0 && broken.length === 0 ? 'PB_SET_INCOMPLETE' : 'PB_SET_CORRUPT', `The set ${setPath} cannot restore ${damaged.join(', ')}: ${[...damage.blocking.values()].flat().join(' ')} Nothing was changed.`, {
+        fix: rest.length > 0 ? `Restore the intact products on their own: products: ['${rest.join("', '")}'] (CLI: --products ${rest.join(',')}); take ${damaged.join(', ')} from another set (CLI: procall-backup list).` : `Take ${damaged.join(', ')} from another set (CLI: procall-backup list --target <folder> shows the verified ones).`,
+        command: 'restore',
+        data: { damagedProducts: damaged, intactProducts: damage.intactProducts, missing: v.missing, corrupt: v.corrupt, broken: broken as unknown as Record<string, unknown>[] },
+      });
+    }
+    if (damage.ignored.length > 0) warnings.push(`The set has damaged artifacts that this restore leaves out (restore them from another set): ${damage.ignored.join(' ')}`);
+    report({ phase: 'check', id: 'check:verify', action: `verify ${setPath}  (${manifest.artifacts.length} artifacts re-hashed, ${full.content.filter((c) => c.state === 'ok').length} opened)`, status: 'done', ...(damage.ignored.length > 0 ? { message: `${damage.ignored.length} damaged artifact(s) of products not restored here` } : {}) });
     const key: SetKey | undefined = manifest.encryption ? await openSetKey(options.key, manifest.encryption) : undefined;
     // Files a restore reads itself are copied out once and hash-checked against the manifest (plaintext
     // sha256, also for encrypted ones): what is imported is what was verified, even if the set changes later.
@@ -572,12 +591,6 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
       return done;
     };
 
-    // 2. Which products, which artifacts.
-    const known = new Set(PRODUCT_CATALOG.map((p) => p.id as string));
-    for (const id of options.products ?? []) if (!known.has(id)) throw validationError(`Unknown product ${JSON.stringify(id)}.`, `Use one of: ${[...known].join(', ')}.`);
-    const inSet = manifest.products.map((p) => p.id);
-    const products = options.products ? inSet.filter((id) => options.products?.includes(id as ProductId)) : inSet;
-    if (options.products && products.length === 0) throw validationError(`None of ${options.products.join(', ')} is in the set (it has ${inSet.join(', ')}).`, 'Pick products the set holds.');
     const discoveryArtifact = manifest.artifacts.find((a) => a.id === 'discovery');
     const backedUp: Discovery | undefined = discoveryArtifact ? (JSON.parse(await readFile(await plain(discoveryArtifact), 'utf8')) as Discovery) : undefined;
 
@@ -607,14 +620,11 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
 
     // 4. Plan, in the catalog's order.
     const order = (id: string): number => PRODUCT_CATALOG.find((p) => p.id === id)?.order ?? 999;
-    const only = new Set(options.only ?? []);
     const planned: PlannedRestore[] = [];
     const pathMap = current.pathMap;
     for (const a of manifest.artifacts) {
-      if (!products.includes(a.product)) continue;
       const phase = phaseOfArtifact(a);
-      if (!phase) continue;
-      if (only.size > 0 && !only.has(phase) && !only.has(a.id)) continue;
+      if (!phase || !isWanted(a)) continue;
       let target: string | undefined;
       let scope = '';
       if (phase === 'folders') {
@@ -628,17 +638,31 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
       const staging = phase === 'sql' ? stagingOf(a, setPath, options.sql) : undefined;
       planned.push({ phase, id: a.id, product: a.product, artifact: a, target, localTarget: target ? toLocalPath(target, pathMap) : undefined, action: actionOf(phase, a, setPath, target, staging) + scope, order: order(a.product), staging });
     }
+    // Folders that go elsewhere than they came from make this a drill: the live registry, services,
+    // databases and directory stay untouched unless a phase or artifact is named in only.
+    const relocated = findRelocatedFolders(planned, backedUp?.pathMap);
+    const relocatedIds = new Set(relocated.map((r) => r.id));
+    if (relocated.length > 0) {
+      const leftOut = planned.filter((p) => isLiveStep(p, relocatedIds) && p.phase !== 'folders' && !only.has(p.phase) && !only.has(p.id));
+      const shown = relocated.slice(0, 3).map((r) => `${r.from} -> ${r.to}`).join(', ');
+      report({ phase: 'check', id: 'check:relocated', action: `${relocated.length} folder(s)/file(s) go elsewhere than they were backed up from (${shown}${relocated.length > 3 ? ', ...' : ''}): a drill`, status: 'done', message: leftOut.length > 0 ? `${leftOut.length} step(s) that would write the live registry, services, databases or directory are left out; name their phase or id in only (CLI: --only registry) to include them` : undefined });
+      for (const p of leftOut) {
+        planned.splice(planned.indexOf(p), 1);
+        report({ phase: p.phase, id: p.id, product: p.product, action: p.action, status: 'skipped', message: `left out: the folders go elsewhere (a drill), and this step writes the live machine; name it in only (CLI: --only ${p.phase}) to include it` });
+      }
+    }
     const entries = products.map((id) => PRODUCT_CATALOG.find((p) => p.id === id)).filter((e): e is ProductEntry => !!e);
     const stopRoles = new Set(entries.flatMap((e) => e.stopRoles));
     // UCServer first, then Media, Web, MetaDirectory (the catalog's role order), for stop and for start
     const roleOrder = (role: string): number => { const i = SERVICE_ROLES.findIndex((r) => r.role === role); return i < 0 ? 99 : i; };
     const services = current.services.filter((s) => stopRoles.has(s.role)).sort((x, y) => roleOrder(x.role) - roleOrder(y.role) || x.name.localeCompare(y.name)).map((s) => s.name);
-    const hasChanges = planned.length > 0;
+    // only steps that write the live machine need its services stopped (a drill into a scratch folder does not)
+    const hasChanges = planned.some((p) => isLiveStep(p, relocatedIds));
     if (!isStopping) {
       const sqlSteps = planned.filter((p) => p.phase === 'sql' && options.sql?.[sqlRoleOf(p.id)]);
       if (sqlSteps.length > 0) throw validationError(`stopServices: false cannot restore a SQL Server database (${sqlSteps.map((p) => p.id).join(', ')}): every UCServer must be stopped first.`, "Leave stopServices on for a SQL restore, or restore the rest with only: ['folders', 'registry'].");
       const live = planned.filter((p) => p.phase === 'folders' && p.artifact && p.target?.toUpperCase() === p.artifact.source.toUpperCase());
-      if (live.length > 0 && services.length > 0) warnings.push(`stopServices is false, yet ${live.length} folder(s)/file(s) go back to their live path while the services run: ${live.map((p) => p.target).join(', ')}. For a drill, point overrides.roots and pathMap at a scratch folder.`);
+      if (live.length > 0 && services.length > 0) warnings.push(`stopServices is false, yet ${live.length} folder(s)/file(s) go back to their live path while the services run: ${live.map((p) => p.target).join(', ')}. For a drill, point overrides.roots and pathMap at a scratch folder (CLI: --root NAME=PATH and --path-map WINDOWS=LOCAL).`);
     }
     if (hasChanges && services.length > 0 && isStopping) {
       for (const s of services) planned.push({ phase: 'stop', id: `stop:${s}`, product: 'services', action: `sc.exe stop ${s}`, service: s, order: 0 });
