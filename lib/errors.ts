@@ -39,6 +39,7 @@ export type ErrorCode =
   | 'PB_RESTORE_SCOPE' // a restore would change something outside what the catalog allows for that artifact (a path, key or service)
   | 'PB_DISK_FULL' | 'PB_PATH_TOO_LONG' // the backup target ran out of space / a path is longer than the file system allows
   | 'PB_SSH_HOST_KEY' | 'PB_SSH_AUTH' | 'PB_SSH_CONNECT' | 'PB_SSH_CONNECTION_LOST' // SshRunner: host key not in / different from known_hosts / key refused / host unreachable / connection died mid-call (next call reconnects)
+  | 'PB_INTERRUPTED' // a run stopped by SIGINT/SIGTERM (or an aborted AbortSignal) at a safe point; a backup leaves its .partial folder
   | 'PB_VERSION_MISMATCH' | 'PB_RESTORE_REFUSED' // recipes restore: installed version differs from the backed-up one / a precondition (running client, failed stop) blocks the restore
   | (string & { readonly __pbCode?: never });
 

@@ -43,6 +43,8 @@ export interface HostLock {
   readonly info: LockInfo;
   /** Whether a stale lock was broken to get this one (worth a warning in the manifest). */
   readonly brokeStale?: LockInfo;
+  /** True when the broken lock's holder is known to be gone (its process no longer runs on this machine): nothing to warn about. */
+  readonly isBrokenHolderGone?: boolean;
   /** Removes the lock file if it is still ours. Safe to call twice. */
   release(): Promise<void>;
 }
@@ -210,6 +212,7 @@ export async function acquireLock(hostFolder: string, options: AcquireLockOption
     purpose: options.purpose ?? 'backup',
   };
   let brokeStale: LockInfo | undefined;
+  let isBrokenHolderGone = false;
   for (let attempt = 0; ; attempt++) {
     if (attempt > 20) throw new ProcallBackupError('PB_SET_LOCKED', `${hostFolder}: the lock file keeps changing.`, { fix: 'Another process is taking and releasing the lock in a loop; stop it and retry.' });
     if (await createLockFile(file, info)) break;
@@ -239,6 +242,7 @@ export async function acquireLock(hostFolder: string, options: AcquireLockOption
     }
     await fsp.rm(aside, { force: true });
     brokeStale = state.info;
+    isBrokenHolderGone = !!state.info && state.info.hostname === os.hostname() && !isProcessAlive(state.info.pid);
   }
   await removeLockLitter(hostFolder);
   let timer: NodeJS.Timeout | undefined;
@@ -254,6 +258,7 @@ export async function acquireLock(hostFolder: string, options: AcquireLockOption
     file,
     info,
     brokeStale,
+    isBrokenHolderGone,
     async release(): Promise<void> {
       if (released) return;
       released = true;

@@ -210,7 +210,8 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
   const pending = new Set<Promise<unknown>>();
   let state: 'open' | 'finishing' | 'closed' = 'open';
   if (key?.encryption.kdfParams) warnings.push(...checkScryptParams(key.encryption.kdfParams, 'create'));
-  if (lock.brokeStale) warnings.push(`Broke a stale lock of process ${lock.brokeStale.pid} on ${lock.brokeStale.hostname} (started ${lock.brokeStale.startedAt}).`);
+  // a holder whose process is gone from this machine (killed, crashed) left nothing to worry about; one elsewhere may still write
+  if (lock.brokeStale && !lock.isBrokenHolderGone) warnings.push(`Broke a stale lock of process ${lock.brokeStale.pid} on ${lock.brokeStale.hostname} (started ${lock.brokeStale.startedAt}).`);
 
   const assertOpen = (what: string): void => {
     if (state !== 'open') throw validationError(`${what} after finish() or abort().`, 'Record everything before calling finish().');

@@ -3,7 +3,7 @@
  * warnings, failed or not, human summary). main.ts wires them to commander and prints.
  */
 import path from 'node:path';
-import { validationError } from '../errors';
+import { ProcallBackupError, validationError } from '../errors';
 import type { Secret } from '../secret';
 import { PowerShellRunner } from '../powershell/session';
 import type { Runner } from '../powershell/runner';
@@ -73,6 +73,8 @@ export interface CommandContext {
   settings: CliSettings;
   runner?: Runner;
   origins: SecretOrigin[];
+  /** Aborted on SIGINT/SIGTERM: a backup stops at its next safe point; no new runner is made. */
+  signal?: AbortSignal;
   getRunner(): Runner;
 }
 
@@ -85,11 +87,13 @@ export interface CommandContext {
  * try { await runCommand('list', ctx); } finally { await ctx.runner?.close(); }
  * ```
  */
-export function createCommandContext(settings: CliSettings): CommandContext {
+export function createCommandContext(settings: CliSettings, signal?: AbortSignal): CommandContext {
   const ctx: CommandContext = {
     settings,
     origins: [],
+    signal,
     getRunner() {
+      if (signal?.aborted) throw new ProcallBackupError('PB_INTERRUPTED', 'The run was interrupted before PowerShell started.', { fix: 'Run the command again.' });
       if (!ctx.runner) ctx.runner = new PowerShellRunner({ executable: settings.powershell?.executable, tools: settings.powershell?.tools, timeoutMs: settings.powershell?.timeoutMs });
       return ctx.runner;
     },
@@ -286,8 +290,12 @@ async function runBackup(ctx: CommandContext): Promise<CommandOutcome> {
   const options = backupOptionsOf(ctx, ctx.getRunner());
   const bar = s.isProgressShown ? createProgressBar(process.stderr) : undefined;
   const signingKey = signingKeyOf(ctx);
-  const r = await backup({ ...options, ...(encryption ? { encryption } : signingKey ? { signingKey } : {}), onProgress: (e) => bar?.update(e.done, e.total, `${e.state} ${e.step}`) });
-  bar?.end();
+  let r: Awaited<ReturnType<typeof backup>>;
+  try {
+    r = await backup({ ...options, ...(encryption ? { encryption } : signingKey ? { signingKey } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}), onProgress: (e) => bar?.update(e.done, e.total, `${e.state} ${e.step}`) });
+  } finally {
+    bar?.end(); // also when interrupted: the last line must not sit on a half-drawn bar
+  }
   const m = r.manifest;
   if (!m || !r.path) throw validationError('backup returned no set.', 'Report this: backup without dryRun must write a set.');
   const warnings = [...r.warnings];

@@ -10,8 +10,8 @@ import type { ExitCode } from './exit-codes';
 
 /** The event source the CLI registers and writes as. */
 export const EVENT_LOG_SOURCE = 'procall-backup';
-/** Event ids by exit code: 1000 success, 1001 failed, 1002 warnings, 1003 bad usage. */
-export const EVENT_IDS: Readonly<Record<ExitCode, number>> = Object.freeze({ 0: 1000, 1: 1001, 2: 1002, 3: 1003 });
+/** Event ids by exit code: 1000 success, 1001 failed, 1002 warnings, 1003 bad usage, 1004 interrupted (130/143). */
+export const EVENT_IDS: Readonly<Record<ExitCode, number>> = Object.freeze({ 0: 1000, 1: 1001, 2: 1002, 3: 1003, 130: 1004, 143: 1004 });
 /** Event-log messages are limited to 31,839 characters; longer texts are cut with a note. */
 export const EVENT_MESSAGE_MAX = 31000;
 
@@ -106,8 +106,8 @@ export function formatEventMessage(entry: EventLogEntry): string {
 export function buildEventLogScript(entry: EventLogEntry): WriteScript<EventLogResult> {
   const source = entry.source ?? EVENT_LOG_SOURCE;
   if (!/^[A-Za-z0-9 ._-]{1,200}$/.test(source)) throw validationError(`Bad event source ${JSON.stringify(source)}.`, 'Use letters, digits, space, ".", "_" or "-".');
-  if (!(entry.exitCode in EVENT_IDS)) throw validationError(`Bad exit code ${String(entry.exitCode)}.`, 'Pass 0, 1, 2 or 3.');
-  const entryType = entry.exitCode === 0 ? 'Information' : entry.exitCode === 2 ? 'Warning' : 'Error';
+  if (!(entry.exitCode in EVENT_IDS)) throw validationError(`Bad exit code ${String(entry.exitCode)}.`, 'Pass 0, 1, 2, 3, 130 or 143.');
+  const entryType = entry.exitCode === 0 ? 'Information' : entry.exitCode === 2 || entry.exitCode === 130 || entry.exitCode === 143 ? 'Warning' : 'Error';
   const eventId = EVENT_IDS[entry.exitCode];
   const message = formatEventMessage(entry);
   return {

@@ -13,13 +13,17 @@ export const EXIT_CODES = Object.freeze({
   warnings: 2,
   /** Bad usage or configuration: unknown flag, bad config file, missing secret; nothing was run. */
   usage: 3,
+  /** Stopped by SIGINT (Ctrl+C): children stopped, lock released, a backup's `.partial` folder left unfinished. */
+  interruptedByInt: 130,
+  /** Stopped by SIGTERM (an RMM tool's stop or timeout), as for SIGINT. */
+  interruptedByTerm: 143,
 } as const);
 
 /** One of {@link EXIT_CODES}. */
-export type ExitCode = 0 | 1 | 2 | 3;
+export type ExitCode = 0 | 1 | 2 | 3 | 130 | 143;
 
 /** The word for an exit code, as the JSON output's `status`. */
-export type RunStatus = 'success' | 'failed' | 'warnings' | 'usage';
+export type RunStatus = 'success' | 'failed' | 'warnings' | 'usage' | 'interrupted';
 
 /** Error codes that mean "the caller asked for something wrong": exit code 3. */
 const USAGE_CODES = new Set<string>(['PB_VALIDATION', 'PB_KEY_MISSING', 'PB_TOOL_MISSING']);
@@ -59,5 +63,18 @@ export function exitCodeForOutcome(outcome: { isFailed: boolean; warnings: reado
  * ```
  */
 export function statusOfExitCode(code: ExitCode): RunStatus {
+  if (code === 130 || code === 143) return 'interrupted';
   return code === 0 ? 'success' : code === 1 ? 'failed' : code === 2 ? 'warnings' : 'usage';
+}
+
+/**
+ * The exit code of a run stopped by a signal (pure): 128 + the signal number, as shells report it.
+ *
+ * @example
+ * ```ts
+ * exitCodeForSignal('SIGTERM'); // 143
+ * ```
+ */
+export function exitCodeForSignal(signal: 'SIGINT' | 'SIGTERM'): ExitCode {
+  return signal === 'SIGINT' ? 130 : 143;
 }

@@ -1,17 +1,18 @@
 #!/usr/bin/env node
 /**
  * The `procall-backup` command line: discover, plan, backup, verify, list, restore, prune.
- * Exit codes: 0 success, 1 failed, 2 completed with warnings, 3 bad usage or configuration.
+ * Exit codes: 0 success, 1 failed, 2 completed with warnings, 3 bad usage or configuration; 130/143 interrupted (SIGINT/SIGTERM).
  * With `--json`, exactly one JSON document goes to stdout (schema in output-schema.ts); all logs go to stderr.
  */
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { isProcallBackupError, validationError } from '../errors';
+import { isProcallBackupError, ProcallBackupError, validationError } from '../errors';
+import type { Runner } from '../powershell/runner';
 import { PowerShellRunner } from '../powershell/session';
 import { PRODUCT_CATALOG } from '../recipes/catalog';
 import { loadConfig, type CliConfig } from './config';
 import { createCommandContext, runCommand, type CliSettings, type CommandContext, type CommandOutcome } from './commands';
-import { exitCodeForError, exitCodeForOutcome, statusOfExitCode, type ExitCode } from './exit-codes';
+import { exitCodeForError, exitCodeForOutcome, exitCodeForSignal, statusOfExitCode, type ExitCode } from './exit-codes';
 import { writeRunEventLog, type EventLogResult } from './event-log';
 import { CLI_COMMANDS, type CliCommand } from './output-schema';
 import { SECRET_ENV } from './secrets';
@@ -25,6 +26,12 @@ export interface CliIo {
   /** Whether stderr is a terminal (progress bars). */
   isTerminal: boolean;
   platform: NodeJS.Platform;
+  /**
+   * Subscribes to SIGINT/SIGTERM for the length of the run; returns the unsubscribe function. The
+   * run then stops its child processes, releases the lock, prints its one line or JSON document
+   * with status `interrupted` and returns 130 (SIGINT) or 143 (SIGTERM). Absent: no signal handling.
+   */
+  onSignal?: (handler: (signal: 'SIGINT' | 'SIGTERM') => void) => () => void;
 }
 
 const list = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((x) => x.trim()).filter(Boolean)];
@@ -207,6 +214,15 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): 
   let end: RunEnd | undefined;
   let ctx: CommandContext | undefined;
   let settings: CliSettings | undefined;
+  // SIGINT/SIGTERM: stop at a safe point, kill the PowerShell sessions (and the tools they started) at once
+  let interrupted: 'SIGINT' | 'SIGTERM' | undefined;
+  const interrupt = new AbortController();
+  const stopListening = io.onSignal?.((signal) => {
+    if (interrupted) return;
+    interrupted = signal;
+    interrupt.abort();
+    if (ctx?.runner) killRunner(ctx.runner);
+  });
 
   const program = new Command('procall-backup')
     .description('Back up and restore estos ProCall installations (registry, folders, SQL Server, AD attributes, service definitions) as verifiable backup sets.')
@@ -218,14 +234,14 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): 
     .exitOverride()
     .showSuggestionAfterError(true)
     .configureOutput({ writeOut: (t) => (isJson ? io.stderr(t) : io.stdout(t)), writeErr: (t) => io.stderr(t) })
-    .addHelpText('after', `\nExit codes: 0 success, 1 failed, 2 completed with warnings, 3 bad usage or configuration.\nSecrets come only from environment variables (${Object.values(SECRET_ENV).join(', ')}) or files (--*-file); never from flag values.`);
+    .addHelpText('after', `\nExit codes: 0 success, 1 failed, 2 completed with warnings, 3 bad usage or configuration. 130/143: interrupted by SIGINT/SIGTERM (children stopped, lock released).\nSecrets come only from environment variables (${Object.values(SECRET_ENV).join(', ')}) or files (--*-file); never from flag values.`);
 
   const action = (command: CliCommand) => async (...args: unknown[]): Promise<void> => {
     const cmd = args[args.length - 1] as Command;
     const flags = cmd.optsWithGlobals() as Flags;
     const positional = args.slice(0, -2).flatMap((a) => (Array.isArray(a) ? a : typeof a === 'string' ? [a] : [])) as string[];
     settings = resolveSettings(flags, positional, io);
-    ctx = createCommandContext(settings);
+    ctx = createCommandContext(settings, interrupt.signal);
     const outcome = await runCommand(command, ctx);
     end = { command, exitCode: exitCodeForOutcome(outcome), outcome, warnings: outcome.warnings };
   };
@@ -294,10 +310,19 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): 
     end = { command: commandOf(), exitCode: e instanceof CommanderError ? 3 : exitCodeForError(e), error: e, warnings: [] };
   }
 
+  if (interrupted) {
+    // a command that finished before the signal could stop it keeps its outcome; anything else was interrupted
+    const isStopped = end.outcome === undefined || isProcallBackupError(end.error, 'PB_INTERRUPTED');
+    if (isStopped) {
+      const error = isProcallBackupError(end.error, 'PB_INTERRUPTED') ? end.error : new ProcallBackupError('PB_INTERRUPTED', `${end.command === 'none' ? 'The run' : `procall-backup ${end.command}`} was interrupted by ${interrupted}; its child processes were stopped${end.command === 'restore' ? ' (steps that had already run stay done: see the restore plan)' : ''}.`, { fix: 'Run the command again.', command: end.command });
+      end = { command: end.command === 'none' ? commandOf() : end.command, exitCode: exitCodeForSignal(interrupted), error, warnings: end.warnings };
+    } else end.warnings = [...end.warnings, `${interrupted} arrived after the work was done; the result stands.`];
+  }
+
   // One Application event-log entry per run (on Windows by default).
   const mode = (program.opts() as Flags).eventLog ?? settings?.eventLog ?? 'auto';
   if (end.command !== 'none' && (mode === 'always' || (mode === 'auto' && io.platform === 'win32'))) {
-    let runner = ctx?.runner;
+    let runner = interrupted ? undefined : ctx?.runner; // an interrupt killed the run's sessions
     let own: PowerShellRunner | undefined;
     try {
       if (!runner) runner = own = new PowerShellRunner({ executable: settings?.powershell?.executable ?? (program.opts() as Flags).pwsh, tools: settings?.powershell?.tools });
@@ -316,6 +341,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): 
     if (end.exitCode === 0 && !end.eventLog?.isWritten) end.exitCode = 2;
   }
   await ctx?.runner?.close().catch(() => undefined);
+  stopListening?.();
   restoreConsole();
 
   const finishedAt = new Date();
@@ -336,6 +362,9 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): 
       ...(end.eventLog ? { eventLog: end.eventLog } : {}),
     };
     io.stdout(`${JSON.stringify(doc, null, 2)}\n`);
+  } else if (interrupted && statusOfExitCode(end.exitCode) === 'interrupted') {
+    // one line: what stopped, what is left
+    io.stderr(`procall-backup ${end.command}: INTERRUPTED by ${interrupted}: ${errorDocument(end.error).message as string} (exit code ${end.exitCode})\n`);
   } else {
     if (end.outcome) io.stdout(`${end.outcome.summary}\n`);
     for (const w of end.warnings) io.stderr(`warning: ${w}\n`);
@@ -343,7 +372,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): 
       const d = errorDocument(end.error);
       io.stderr(`error [${String(d.code)}]: ${String(d.message)}\n`);
     }
-    const word = { 0: 'done', 1: 'FAILED', 2: 'done, with warnings', 3: 'bad usage or configuration' }[end.exitCode];
+    const word = { 0: 'done', 1: 'FAILED', 2: 'done, with warnings', 3: 'bad usage or configuration', 130: 'INTERRUPTED', 143: 'INTERRUPTED' }[end.exitCode];
     if (end.command !== 'none') io.stderr(`procall-backup ${end.command}: ${word} (exit code ${end.exitCode})\n`);
   }
   return end.exitCode;
@@ -358,7 +387,14 @@ function redirectConsole(io: CliIo): () => void {
   return () => Object.assign(console, saved);
 }
 
-/** The real process's streams. */
+/** Ends a runner's work at once: PowerShellRunner.kill() where there is one, else close(). */
+function killRunner(runner: Runner): void {
+  const r = runner as Runner & { kill?: () => void };
+  if (typeof r.kill === 'function') r.kill();
+  else r.close().catch(() => undefined);
+}
+
+/** The real process's streams and signals (a second SIGINT/SIGTERM exits at once). */
 export function defaultIo(): CliIo {
   return {
     stdout: (t) => void process.stdout.write(t),
@@ -366,6 +402,22 @@ export function defaultIo(): CliIo {
     env: process.env,
     isTerminal: !!process.stderr.isTTY,
     platform: process.platform,
+    onSignal: (handler) => {
+      let count = 0;
+      const on = (signal: 'SIGINT' | 'SIGTERM') => (): void => {
+        count++;
+        if (count > 1) process.exit(exitCodeForSignal(signal));
+        handler(signal);
+      };
+      const onInt = on('SIGINT');
+      const onTerm = on('SIGTERM');
+      process.on('SIGINT', onInt);
+      process.on('SIGTERM', onTerm);
+      return () => {
+        process.off('SIGINT', onInt);
+        process.off('SIGTERM', onTerm);
+      };
+    },
   };
 }
 

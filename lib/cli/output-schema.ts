@@ -126,8 +126,8 @@ export const CLI_OUTPUT_SCHEMA: JsonSchema = {
     schemaVersion: { type: 'integer', enum: [1] },
     tool: obj({ name: NAME, version: NAME }),
     command: { type: 'string', enum: [...CLI_COMMANDS, 'none'] },
-    status: { type: 'string', enum: ['success', 'failed', 'warnings', 'usage'] },
-    exitCode: { type: 'integer', enum: [0, 1, 2, 3] },
+    status: { type: 'string', enum: ['success', 'failed', 'warnings', 'usage', 'interrupted'] },
+    exitCode: { type: 'integer', enum: [0, 1, 2, 3, 130, 143] },
     startedAt: ISO,
     finishedAt: ISO,
     durationMs: COUNT,
@@ -153,9 +153,9 @@ export function validateCliOutput(value: unknown): string[] {
   const problems = validateAgainstSchema(value, CLI_OUTPUT_SCHEMA);
   if (problems.length > 0) return problems;
   const doc = value as { command: string; status: string; exitCode: number; result?: unknown; error?: unknown };
-  const expected = ['success', 'failed', 'warnings', 'usage'][doc.exitCode];
+  const expected = doc.exitCode === 130 || doc.exitCode === 143 ? 'interrupted' : ['success', 'failed', 'warnings', 'usage'][doc.exitCode];
   if (doc.status !== expected) problems.push(`$.status must be "${expected}" for exit code ${doc.exitCode}, found "${doc.status}"`);
-  if ((doc.exitCode === 1 || doc.exitCode === 3) && doc.error === undefined && doc.result === undefined) problems.push('$.error is missing for a failed run');
+  if ((doc.exitCode === 1 || doc.exitCode === 3 || doc.exitCode === 130 || doc.exitCode === 143) && doc.error === undefined && doc.result === undefined) problems.push('$.error is missing for a failed run');
   if (doc.result !== undefined) {
     const schema = CLI_RESULT_SCHEMAS[doc.command as CliCommand];
     if (!schema) problems.push(`$.result is present but command "${doc.command}" has none`);

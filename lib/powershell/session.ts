@@ -363,6 +363,24 @@ export class SessionPool {
     return [...this.all].filter((s) => s.isAlive).map((s) => s.pid).filter((p): p is number => p !== undefined);
   }
 
+  /**
+   * Ends every session at once (an interrupt): each PowerShell process and the tools it started
+   * are killed, calls in flight fail, further calls fail with `PB_SESSION_CLOSED`.
+   *
+   * @example
+   * ```ts
+   * process.once('SIGTERM', () => runner.kill());
+   * ```
+   */
+  kill(): void {
+    this.closed = true;
+    for (const w of this.waiters.splice(0)) w.reject(new ProcallBackupError('PB_SESSION_CLOSED', 'Runner was killed while the call waited for a session.', { fix: 'The run was interrupted; start it again.' }));
+    const sessions = [...this.all];
+    this.all.clear();
+    this.idle.length = 0;
+    for (const s of sessions) s.kill();
+  }
+
   private async acquire(): Promise<Session> {
     while (this.idle.length > 0) {
       const s = this.idle.pop() as Session;

@@ -94,6 +94,13 @@ export interface BackupOptions {
   /** Volume shadow copies for the folders that want them (default `auto`). */
   shadowCopy?: ShadowCopyMode;
   onProgress?: (event: BackupProgress) => void;
+  /**
+   * Stops the backup at the next safe point (the CLI aborts it on SIGINT/SIGTERM): no further step
+   * starts, the set stays an unfinished `<name>.partial` folder with `INTERRUPTED.txt` in it (never
+   * a set; prune removes it after a day), the host lock is released, and backup() throws
+   * `PB_INTERRUPTED`. Steps in flight end first: kill the runner to end PowerShell steps at once.
+   */
+  signal?: AbortSignal;
   /** Clock (tests). */
   now?: Date;
 }
@@ -398,6 +405,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   const warnings = [...discovery.warnings, ...plan.warnings];
   if (options.dryRun) return { status: 'planned', exitCode: 0, plan, actions, discovery, warnings };
 
+  if (options.signal?.aborted) throw interruptedError(undefined);
   const set = await createBackupSet({ target: options.target, host: options.host ?? discovery.host ?? os.hostname(), kind: options.kind, reason: options.reason, now: options.now, encryption: options.encryption, signingKey: options.signingKey });
   try {
     for (const w of warnings) set.warn(w);
@@ -426,6 +434,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       await Promise.all(
         plan.steps.map((step) =>
           limit(async () => {
+            if (options.signal?.aborted) return; // interrupted: no new step starts
             emit(step, 'start');
             try {
               const outcome = await runStep(step, set, options, profiles, skippedAtRun, shadowCopies, passwordServices);
@@ -444,6 +453,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       const closed = await shadowCopies?.close();
       for (const f of closed?.failed ?? []) set.warn(`The shadow copy ${f.id} could not be deleted: ${f.message}. Delete it with: ${f.command}`);
     }
+    if (options.signal?.aborted) throw interruptedError(set.partialPath);
     // The runbook describes exactly what was captured; written last before the manifest.
     // RESTORE.md stays readable without the key; its sha256 is in the manifest, which the MAC covers
     const runbookFile = path.join(set.partialPath, 'RESTORE.md');
@@ -458,10 +468,26 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     const finished = await set.finish();
     const failed = finished.status !== 'complete';
     return { status: finished.status, exitCode: failed ? 1 : 0, path: finished.path, name: finished.name, manifest: finished.manifest, plan, actions, discovery, warnings: finished.manifest.warnings };
-  } catch (e) {
+  } catch (caught) {
+    // after an interrupt, whatever failed (a killed PowerShell session ...) failed because of it
+    const e = options.signal?.aborted && !(caught instanceof ProcallBackupError && caught.code === 'PB_INTERRUPTED') ? interruptedError(set.partialPath, caught) : caught;
+    if (e instanceof ProcallBackupError && e.code === 'PB_INTERRUPTED') {
+      const note = `This backup was interrupted at ${new Date().toISOString()} and is not a backup set: no manifest was written.\r\nprocall-backup prune removes this folder after a day; it is safe to delete it now.\r\n`;
+      await writeFile(path.join(set.partialPath, 'INTERRUPTED.txt'), note, 'utf8').catch(() => undefined);
+    }
     await set.abort();
     throw toTargetError(e, set.partialPath);
   }
+}
+
+/** The error of a backup stopped by its signal; names the unfinished folder it leaves. */
+function interruptedError(partialPath: string | undefined, cause?: unknown): ProcallBackupError {
+  return new ProcallBackupError('PB_INTERRUPTED', `The backup was interrupted before it finished${partialPath ? `; ${partialPath} is left unfinished (no manifest, never a set)` : '; nothing was written'}. The lock was released.`, {
+    fix: 'Run the backup again; prune removes the unfinished .partial folder after a day.',
+    command: 'backup',
+    ...(cause === undefined ? {} : { cause }),
+    ...(partialPath ? { data: { partialPath } } : {}),
+  });
 }
 
 async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOptions, profiles: UserProfile[], skippedAtRun: PlannedSkip[], shadowCopies?: ShadowCopySet, passwordServices: string[] = []): Promise<'ok' | 'absent'> {

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { acquireLock, inspectLock, isProcessAlive } from '../../lib/backup-set/lock';
 import { LOCK_FILE } from '../../lib/backup-set/layout';
+import { createBackupSet } from '../../lib/backup-set/writer';
 import { transpileChild } from './support/child-process';
 
 let dir: string;
@@ -95,5 +96,24 @@ describe('host lock', () => {
     expect(lock.brokeStale?.pid).toBe(child.pid);
     await lock.release();
     expect(readdirSync(hostFolder)).toEqual([]);
+  });
+});
+
+describe('a lock left by a holder that is gone (#14 item 3)', () => {
+  it('is broken without a warning in the next set when its process no longer runs here; one from another machine still warns', async () => {
+    const gone = spawn(process.execPath, ['-e', '0']);
+    await new Promise((r) => gone.on('exit', r));
+    plant({ pid: gone.pid, hostname: os.hostname(), startedAt: new Date().toISOString(), token: 'dead', purpose: 'backup' });
+    const lock = await acquireLock(hostFolder, { heartbeatMs: 0 });
+    expect(lock.brokeStale?.pid).toBe(gone.pid);
+    expect(lock.isBrokenHolderGone).toBe(true);
+    await lock.release();
+    plant({ pid: gone.pid, hostname: os.hostname(), startedAt: new Date().toISOString(), token: 'dead2', purpose: 'backup' });
+    const clean = await createBackupSet({ target: dir, host: 'SRV01', kind: 'manual', lock: { heartbeatMs: 0 } });
+    const finished = await clean.finish();
+    expect(finished.manifest.warnings.filter((w) => /stale lock/.test(w))).toEqual([]);
+    plant({ pid: 4242, hostname: 'OTHER-MACHINE', startedAt: new Date().toISOString(), token: 'far', purpose: 'backup' }, 11 * 60_000);
+    const warned = await createBackupSet({ target: dir, host: 'SRV01', kind: 'manual', lock: { heartbeatMs: 0 } });
+    expect((await warned.finish()).manifest.warnings).toEqual([expect.stringMatching(/Broke a stale lock of process 4242 on OTHER-MACHINE/)]);
   });
 });

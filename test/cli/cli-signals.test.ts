@@ -1,0 +1,119 @@
+/**
+ * SIGINT/SIGTERM in the middle of a backup (#14 item 3): the real CLI as a child process on the
+ * sample installation (real pwsh, Wine's reg.exe/sc.exe) is signalled once its `.partial` folder
+ * exists. It must stop its child processes, release the lock, leave the `.partial` folder
+ * recognisably unfinished, print one JSON document with status "interrupted" (or one line on a
+ * terminal), try the event-log entry, and exit 143/130; the next run starts cleanly.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { validateCliOutput } from '../../lib/cli/output-schema';
+import { describeWithTools, findPwsh, which } from '../support/tools';
+import { createSampleInstallation, type SampleInstallation } from '../support/sample-installation';
+import { buildCli, disposeSampleSuite, jsonOf, runCliProcess, sampleCliConfig, type BuiltCli } from './cli-harness';
+
+const HOST = 'SIGHOST';
+
+/** Every descendant of `pid` now (from /proc). */
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  const stack = [pid];
+  while (stack.length > 0) {
+    const p = stack.pop() as number;
+    let kids: number[] = [];
+    try {
+      for (const task of readdirSync(`/proc/${p}/task`)) kids.push(...readFileSync(`/proc/${p}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+    } catch {
+      kids = [];
+    }
+    out.push(...kids);
+    stack.push(...kids);
+  }
+  return out;
+}
+
+const commOf = (pid: number): string | undefined => {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+};
+
+describeWithTools('procall-backup backup interrupted by a signal (sample installation, real pwsh, Wine)', { pwsh: findPwsh(), wine: which('wine') }, () => {
+  let cli: BuiltCli;
+  let sample: SampleInstallation;
+  let work: string;
+  let config: string;
+  const hostFolder = (): string => path.join(work, 'backups', HOST);
+
+  beforeAll(async () => {
+    cli = buildCli();
+    sample = await createSampleInstallation();
+    work = mkdtempSync(path.join(os.tmpdir(), 'pb-cli-signal-'));
+    config = path.join(work, 'procall-backup.json');
+    writeFileSync(config, JSON.stringify(sampleCliConfig(sample, { eventLog: 'always' }), null, 2));
+  }, 300000);
+  afterAll(() => disposeSampleSuite(cli, sample, work));
+
+  /** Starts a backup, sends `signal` once its .partial folder exists, and returns what it did. */
+  async function interruptedBackup(signal: 'SIGINT' | 'SIGTERM', extra: string[]): Promise<{ code: number | null; stdout: string; stderr: string; children: number[] }> {
+    const before = new Set(existsSync(hostFolder()) ? readdirSync(hostFolder()) : []);
+    const child = spawn(process.execPath, [cli.main, '--config', config, 'backup', '--kind', 'manual', '--host', HOST, ...extra], { cwd: work, env: { ...process.env, ...sample.prefix.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    const children = new Set<number>();
+    const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const started = Date.now();
+    let sent = false;
+    while (!sent && Date.now() - started < 180000) {
+      for (const p of descendants(child.pid as number)) children.add(p);
+      const partial = existsSync(hostFolder()) && readdirSync(hostFolder()).some((n) => n.endsWith('.partial') && !before.has(n));
+      if (partial && children.size > 0) {
+        await new Promise((r) => setTimeout(r, 300));
+        for (const p of descendants(child.pid as number)) children.add(p);
+        child.kill(signal);
+        sent = true;
+      } else await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(sent).toBe(true);
+    const code = await closed;
+    return { code, stdout, stderr, children: [...children] };
+  }
+
+  it('SIGTERM with --json: exit 143, one JSON document "interrupted", children stopped, lock released, .partial marked; the next run is clean', async () => {
+    const r = await interruptedBackup('SIGTERM', ['--json']);
+    expect(r.code).toBe(143);
+    const doc = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(validateCliOutput(doc)).toEqual([]);
+    expect(doc).toMatchObject({ command: 'backup', status: 'interrupted', exitCode: 143, error: { code: 'PB_INTERRUPTED', message: expect.stringContaining('.partial') } });
+    // the event-log entry was attempted with its own id (Linux has no event log: a warning, never a failure)
+    expect(doc.eventLog).toMatchObject({ eventId: 1004, entryType: 'Warning' });
+    const alive = r.children.filter((p) => commOf(p) !== undefined && !/^wineserver/.test(commOf(p) as string));
+    expect(alive.map((p) => `${p} ${commOf(p)}`)).toEqual([]);
+    const names = readdirSync(hostFolder());
+    expect(names).not.toContain('.procall-backup.lock');
+    const partial = names.find((n) => n.endsWith('.partial')) as string;
+    expect(readFileSync(path.join(hostFolder(), partial, 'INTERRUPTED.txt'), 'utf8')).toMatch(/interrupted .* not a backup set/);
+    expect(existsSync(path.join(hostFolder(), partial, 'manifest.json'))).toBe(false);
+
+    const next = await runCliProcess(cli.main, ['--config', config, 'backup', '--kind', 'manual', '--host', HOST, '--products', 'ecsta', '--json'], { env: sample.prefix.env, cwd: work, timeoutMs: 300000 });
+    const nextDoc = jsonOf(next);
+    expect((nextDoc.result as { status: string }).status).toBe('complete');
+    expect((nextDoc.warnings as string[]).filter((w) => /lock/i.test(w))).toEqual([]);
+  });
+
+  it('SIGINT on a terminal-less run without --json: exit 130 and exactly one line saying so', async () => {
+    const r = await interruptedBackup('SIGINT', []);
+    expect(r.code).toBe(130);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^procall-backup backup: INTERRUPTED by SIGINT: .*\.partial.*\(exit code 130\)$/);
+    expect(readdirSync(hostFolder())).not.toContain('.procall-backup.lock');
+  });
+});
