@@ -68,7 +68,7 @@ export interface IgnoredEntry {
   host?: string;
   reason: IgnoredReason;
   message: string;
-  /** For `.partial` folders: the start time encoded in the name. */
+  /** For folders with a set name (`.partial`, `.pruning`, no or a bad manifest): the start time encoded in the name. */
   createdAt?: string;
 }
 
@@ -101,13 +101,13 @@ export async function readSetFolder(hostFolder: string, host: string, folderName
   try {
     text = await readSetFileText(path.join(setPath, MANIFEST_FILE));
   } catch {
-    return { ignored: { path: setPath, host, reason: 'no-manifest', message: `No ${MANIFEST_FILE}: not a backup set.` } };
+    return { ignored: { path: setPath, host, reason: 'no-manifest', message: `No ${MANIFEST_FILE}: not a backup set.`, createdAt: parsed.createdAt.toISOString() } };
   }
   let manifest: Manifest;
   try {
     manifest = parseManifest(text, path.join(setPath, MANIFEST_FILE));
   } catch (e) {
-    return { ignored: { path: setPath, host, reason: 'invalid-manifest', message: (e as Error).message } };
+    return { ignored: { path: setPath, host, reason: 'invalid-manifest', message: (e as Error).message, createdAt: parsed.createdAt.toISOString() } };
   }
   const record = await readVerifyRecord(setPath, text);
   const summary: SetSummary = {

@@ -12,7 +12,7 @@ import { backup, planBackup, type BackupOptions, type RecipeSqlDatabase } from '
 import { missingSqlWarnings } from '../recipes/versions';
 import { restore, verifyBackup, type RestoreSetOptions, type RestoreStepReport } from '../recipes/restore';
 import { PRODUCT_CATALOG, type ProductId } from '../recipes/catalog';
-import { listSets } from '../backup-set/list';
+import { listSets, type IgnoredEntry } from '../backup-set/list';
 import { DATACENTER_FOLDER } from '../backup-set/layout';
 import { backupDataCenter, dataCenterStatus } from '../recipes/datacenter';
 import { restoreDataCenter } from '../recipes/datacenter-restore';
@@ -414,23 +414,39 @@ async function runDataCenterBackup(ctx: CommandContext): Promise<CommandOutcome>
   }
 }
 
-async function newestSetPerHost(target: string, host?: string): Promise<string[]> {
+/** Folders with a set name that are no set: interrupted or damaged backups (not foreign folders). */
+const isBrokenBackup = (i: IgnoredEntry): boolean => i.reason !== 'foreign' && i.createdAt !== undefined;
+
+/**
+ * What verify checks without a set folder: the newest set of each host, and every interrupted or
+ * damaged backup newer than it (so a host whose only or newest backup is broken is named, not missed).
+ */
+async function setsToVerify(target: string, host?: string): Promise<{ sets: string[]; skipped: string[]; ignored: IgnoredEntry[] }> {
   const listing = await listSets({ target, ...(host ? { host } : {}) });
-  const out: string[] = [];
+  const sets: string[] = [];
+  const skipped: string[] = [];
   for (const h of listing.hosts) {
     const newest = listing.sets.filter((x) => x.host === h.host).sort((a, b) => b.createdAt.localeCompare(a.createdAt))[0];
-    if (newest) out.push(newest.path);
+    if (newest) sets.push(newest.path);
+    for (const i of listing.ignored.filter((x) => x.host === h.host && isBrokenBackup(x) && (!newest || (x.createdAt as string) > newest.createdAt))) {
+      if (i.reason === 'partial' && h.isRunning) skipped.push(`${i.path}: a backup is writing it now; not checked.`);
+      else if (i.reason !== 'pruning') sets.push(i.path);
+    }
   }
-  return out;
+  return { sets, skipped, ignored: listing.ignored };
 }
 
 async function runVerify(ctx: CommandContext): Promise<CommandOutcome> {
   const s = ctx.settings;
-  const sets = s.sets && s.sets.length > 0 ? s.sets.map((x) => path.resolve(x)) : await newestSetPerHost(requireTarget(s, 'verify (without a set folder)'), s.host);
-  if (sets.length === 0) throw validationError(`No backup set found under ${s.target}.`, 'Pass a set folder, or check --target / --host.');
+  const found = s.sets && s.sets.length > 0 ? { sets: s.sets.map((x) => path.resolve(x)), skipped: [] as string[], ignored: [] as IgnoredEntry[] } : await setsToVerify(requireTarget(s, 'verify (without a set folder)'), s.host);
+  const sets = found.sets;
+  if (sets.length === 0) {
+    const seen = found.ignored.length > 0 ? ` It holds no set, only: ${found.ignored.map((i) => `${i.path} (${i.message})`).join('; ')}` : '';
+    throw validationError(`No backup set found under ${s.target}${s.host ? ` for host ${s.host}` : ''}.${seen}`, 'Pass a set folder (procall-backup verify <target>\\<HOST>\\<set>), or check --target / --host.');
+  }
   const key = keySourceOf(ctx);
   const out: Record<string, unknown>[] = [];
-  const warnings: string[] = [];
+  const warnings: string[] = [...found.skipped];
   let isFailed = false;
   for (const setPath of sets) {
     // hashes (verifySet) and content: every .reg parses, every archive scans, every JSON reads
@@ -480,13 +496,24 @@ async function runList(ctx: CommandContext): Promise<CommandOutcome> {
     if (!dc.newestComplete) warnings.push(`DataCenter ${dc.datacenter}: no run in which every host has a verified set.`);
     else if (s.maxAgeHours !== undefined && hours(dc.newestComplete.ageMs) > s.maxAgeHours) warnings.push(`DataCenter ${dc.datacenter}: the newest run in which every host has a verified set is ${formatAgeHours(hours(dc.newestComplete.ageMs))} old (limit ${s.maxAgeHours} h).`);
   }
+  const broken = listing.ignored.filter(isBrokenBackup);
+  const foreign = listing.ignored.filter((i) => !isBrokenBackup(i));
+  // an interrupted or damaged backup newer than the host's newest set (and not running now) needs a look
+  for (const h of listing.hosts) {
+    const newest = listing.sets.find((x) => x.host === h.host);
+    for (const i of broken.filter((x) => x.host === h.host && x.reason !== 'pruning' && (!newest || (x.createdAt as string) > newest.createdAt))) {
+      if (i.reason === 'partial' && h.isRunning) continue;
+      warnings.push(`${h.host}: ${i.path} is newer than ${newest ? `the newest set ${newest.name}` : 'any set'} but no set: ${i.message}`);
+    }
+  }
   const sets = listing.sets.map((x) => ({ host: x.host, name: x.name, path: x.path, kind: x.kind, status: x.status, ...(x.reason ? { reason: x.reason } : {}), createdAt: x.createdAt, ageHours: hours(x.ageMs), bytes: x.bytes, artifacts: x.artifactCount, isEncrypted: x.isEncrypted, isVerified: x.isVerified, ...(x.verifiedLevel ? { verifiedLevel: x.verifiedLevel } : {}), protection: x.protection, warnings: x.warningCount, errors: x.errorCount }));
   const summary = [
     formatTable(['Host', 'Set', 'Kind', 'Status', 'Age', 'Size', 'Verified', 'Encrypted', 'Protection'], sets.map((x) => [x.host, x.name, x.kind, x.status, formatAgeHours(x.ageHours), formatBytes(x.bytes), x.isVerified ? 'yes' : 'no', x.isEncrypted ? 'yes' : 'no', x.protection])),
     ...(sets.some((x) => x.protection === 'damage-only') ? [`damage-only: ${PROTECTION_TEXT['damage-only']}`] : []),
     '',
     formatTable(['Host', 'Sets', 'Newest verified', 'Age'], hostRows.map((h) => [h.host, String(h.setCount), h.newestVerified?.name ?? '-', h.newestVerified ? formatAgeHours(h.newestVerified.ageHours) : '-'])),
-    ...(listing.ignored.length ? ['', `Ignored (not sets of this tool): ${listing.ignored.map((i) => `${i.path} (${i.reason})`).join(', ')}`] : []),
+    ...(broken.length ? ['', `Interrupted or damaged backups (no sets; not restorable): ${broken.map((i) => `${i.path} (${i.message})`).join(', ')}`] : []),
+    ...(foreign.length ? ['', `Not written by this tool (left alone): ${foreign.map((i) => i.path).join(', ')}`] : []),
     ...(datacenter ? ['', `DataCenter ${String(datacenter.name)}:`, formatTable(['Run', 'Every host verified', 'Hosts'], datacenterRows)] : []),
   ].join('\n');
   return { result: { target: path.resolve(target), sets, hosts: hostRows, ignored: listing.ignored.map((i) => ({ path: i.path, reason: i.reason, message: i.message })), ...(datacenter ? { datacenter } : {}) }, warnings, isFailed: false, summary };

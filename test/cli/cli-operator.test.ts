@@ -3,11 +3,12 @@
  * (runCli with captured streams) for the checks that happen before any PowerShell runs, against
  * real backup sets written by the library's own writer.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli, type CliIo } from '../../lib/cli/main';
 import { validateCliOutput } from '../../lib/cli/output-schema';
+import { createBackupSet } from '../../lib/backup-set/writer';
 
 /** Runs the CLI in this process; returns the exit code, the streams and the parsed JSON document (with --json). */
 async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string; doc?: Record<string, unknown> }> {
@@ -34,5 +35,39 @@ describe('procall-backup at the command line (#14)', () => {
     const r = await cli(['backup', '--target', path.join(work, 'target'), '--reason', 'before the update', '--json']);
     expect(r.code).toBe(3);
     expect(r.doc?.error).toMatchObject({ code: 'PB_VALIDATION', fix: expect.stringContaining('--kind manual') });
+  });
+
+  it('verify --target names an interrupted only set (exit 1), and list shows it as an interrupted backup with a warning (item 5)', async () => {
+    const target = path.join(work, 'only-partial');
+    const set = await createBackupSet({ target, host: 'SRV09', kind: 'scheduled', lock: { heartbeatMs: 0 } });
+    writeFileSync(set.artifactPath('files', 'half.bin'), 'half');
+    await set.abort();
+    const partial = `${set.finalPath}.partial`;
+    const v = await cli(['verify', '--target', target, '--json']);
+    expect(v.code).toBe(1);
+    const sets = (v.doc?.result as { sets: { path: string; ok: boolean; problems: { message: string }[] }[] }).sets;
+    expect(sets).toEqual([expect.objectContaining({ path: partial, ok: false, problems: [expect.objectContaining({ message: expect.stringContaining('unfinished (.partial)') })] })]);
+    const list = await cli(['list', '--target', target, '--json']);
+    expect(list.code).toBe(2);
+    expect(list.doc?.warnings).toEqual([expect.stringContaining(`SRV09: ${partial} is newer than any set but no set`)]);
+    const human = await cli(['list', '--target', target]);
+    expect(human.stdout).toContain(`Interrupted or damaged backups (no sets; not restorable): ${partial}`);
+    expect(human.stdout).not.toContain('not sets of this tool');
+
+    // a set folder whose manifest is gone after a good set: verify checks both and names the broken one
+    const good = await createBackupSet({ target, host: 'SRV09', kind: 'manual', lock: { heartbeatMs: 0 }, now: new Date(Date.now() - 3_600_000) });
+    const done = await good.finish();
+    rmSync(partial, { recursive: true });
+    const damaged = path.join(target, 'SRV09', '29990101T000000Z-scheduled');
+    mkdirSync(damaged);
+    const both = await cli(['verify', '--target', target, '--json']);
+    expect(both.code).toBe(1);
+    expect((both.doc?.result as { sets: { path: string; ok: boolean }[] }).sets.map((x) => [x.path, x.ok])).toEqual([[done.path, true], [damaged, false]]);
+    // nothing there at all: bad usage that names what it saw
+    const empty = path.join(work, 'empty-target');
+    mkdirSync(path.join(empty, 'not-ours'), { recursive: true });
+    const none = await cli(['verify', '--target', empty, '--json']);
+    expect(none.code).toBe(3);
+    expect((none.doc?.error as { message: string }).message).toContain('not-ours');
   });
 });
