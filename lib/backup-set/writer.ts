@@ -19,6 +19,7 @@ import {
 } from './layout';
 import { hashFile, listRelativeFiles, renameWithRetry, syncPath, writeFileAtomic } from './files';
 import { packageVersion } from '../package-version';
+import { checkWritableFolder } from './target';
 import { acquireLock, updateLockInfo, type AcquireLockOptions, type HostLock } from './lock';
 import {
   MANIFEST_SCHEMA_VERSION,
@@ -175,9 +176,7 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
   const key: SetKey | undefined = options.encryption ? await createSetKey(options.encryption) : undefined;
   const signer: SigningKey | undefined = !key && options.signingKey ? await openSigningKey(options.signingKey) : undefined;
 
-  await fsp.mkdir(path.dirname(hostFolder), { recursive: true }).catch((e: NodeJS.ErrnoException) => {
-    throw new ProcallBackupError('PB_VALIDATION', `The backup target ${options.target} cannot be created (${e.code}).`, { fix: 'Check the path and that the account running the backup may write there.', cause: e });
-  });
+  await checkWritableFolder(hostFolder); // a read-only or unreachable target is a clear configuration error, not ENOENT
   const lock: HostLock = await acquireLock(hostFolder, { ...options.lock, purpose: 'backup' });
   let name: string;
   let partialPath: string;

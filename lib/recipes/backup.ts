@@ -21,6 +21,7 @@ import { PROCALL_AD_SELECTION } from '../primitives/ad-procall';
 import { missingSqlWarnings } from './versions';
 import { findUcserverHostsInTarget, mergeUcserverHosts } from './ucserver-hosts';
 import { createBackupSet, type BackupSetWriter } from '../backup-set/writer';
+import { checkWritableFolder } from '../backup-set/target';
 import type { EncryptionOptions } from '../backup-set/crypto';
 import type { SigningKeySource } from '../backup-set/authenticate';
 import { toTargetError } from '../backup-set/fs-errors';
@@ -399,6 +400,8 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     if (!(key instanceof Secret) && typeof key !== 'string') throw validationError(`The licence key of ${JSON.stringify(name)} is not a string or Secret.`, 'Pass licences as { "<component>": new Secret("<key>") }.');
   }
 
+  // a read-only or unreachable target fails now, not after the discovery
+  if (!options.dryRun) await checkWritableFolder(options.target);
   const discovery = options.discovery ?? (await discover(options.runner, options.overrides ?? {}));
   const plan = planBackup(discovery, options);
   const actions = plan.steps.map((s) => s.action);
