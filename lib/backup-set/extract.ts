@@ -63,12 +63,12 @@ export async function extractArtifact(setPath: string, artifactId: string, desti
   const source = path.join(setPath, ...artifact.path.split('/'));
   const key = artifact.encrypted ? await openKeyForSet(manifest, options.key) : undefined;
   if (!(await fsp.lstat(source).then((st) => st.isFile(), () => false))) {
-    throw new ProcallBackupError('PB_SET_INCOMPLETE', `Artifact ${artifact.path} is missing from ${setPath}; nothing was written.`, { fix: 'Run verifySet and use another set.' });
+    throw new ProcallBackupError('PB_SET_INCOMPLETE', `Artifact ${artifact.path} is missing from ${setPath}; nothing was written.`, { fix: 'Run verifySet (CLI: procall-backup verify <set>) and use another set.' });
   }
   await fsp.mkdir(path.dirname(path.resolve(destination)), { recursive: true });
   const mismatch = (actual: string): ProcallBackupError =>
     new ProcallBackupError('PB_CHECKSUM_MISMATCH', `${artifact.path}: sha256 ${actual} differs from the manifest's ${artifact.sha256}; nothing was written.`, {
-      fix: 'The artifact is damaged. Run verifySet and use another set.',
+      fix: 'The artifact is damaged. Run verifySet (CLI: procall-backup verify <set>) and use another set.',
     });
   if (artifact.encrypted) {
     if (!key) throw new ProcallBackupError('PB_KEY_MISSING', 'This backup set is encrypted and no key was given.', { fix: 'Pass the passphrase or key file the set was made with.' });

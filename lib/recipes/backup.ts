@@ -247,7 +247,7 @@ export function planBackup(discovery: Discovery, options: Pick<BackupOptions, 'p
         continue;
       }
       if (item.isDefault === false && !include.has(item.id) && !include.has(base)) {
-        skipped.push({ item: base, product: id, reason: `Off by default (${item.title}); pass include: ['${item.id}'] to take it.`, reasonDe: `Standardmäßig nicht gesichert; mit include: ['${item.id}'] wird es mitgenommen.` });
+        skipped.push({ item: base, product: id, reason: `Off by default (${item.title}); pass include: ['${item.id}'] (CLI: --include ${item.id}) to take it.`, reasonDe: `Standardmäßig nicht gesichert; mit include: ['${item.id}'] (CLI: --include ${item.id}) wird es mitgenommen.` });
         continue;
       }
       steps.push(...stepsFor(id, item, base, discovery, roots, skipped, warnings, options, vss));
@@ -347,7 +347,7 @@ function stepsFor(id: ProductId, item: CaptureItem, base: string, discovery: Dis
     case 'licences': {
       const count = Object.keys(options.licences ?? {}).length;
       if (count === 0) {
-        warnings.push('No licence keys were given: the set holds none. Pass licences: { "<component>": new Secret("<key>") } so that they are kept with the backup.');
+        warnings.push('No licence keys were given: the set holds none. Pass licences: { "<component>": new Secret("<key>") } (CLI: PROCALL_BACKUP_LICENCES, --licences-file or "licencesFile" in the config file, JSON { "<component>": "<key>" }) so that they are kept with the backup.');
         skipped.push({ item: base, product: id, reason: 'No licence keys were given by the caller.', reasonDe: 'Der Aufrufer hat keine Lizenzschlüssel übergeben.' });
         return [];
       }
@@ -506,7 +506,7 @@ async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOp
     skippedAtRun.push({ item: step.id, product: step.product, reason, reasonDe });
   };
   const absent = (reason: string, reasonDe: string): 'absent' => {
-    if (!step.isOptional) throw new ProcallBackupError('PB_SOURCE_MISSING', `${step.source} (${step.id}) is missing: ${reason}`, { fix: 'Check the discovered paths in discovery.json, or pass overrides / exclude for this item.', command: 'backup' });
+    if (!step.isOptional) throw new ProcallBackupError('PB_SOURCE_MISSING', `${step.source} (${step.id}) is missing: ${reason}`, { fix: `Check the discovered paths in discovery.json, or pass overrides / exclude: ['${step.item}'] for this item (CLI: --root NAME=PATH, --path-map, --exclude ${step.item}).`, command: 'backup' });
     skip(`Absent: ${reason}`, `Nicht vorhanden: ${reasonDe}`);
     return 'absent';
   };
@@ -529,7 +529,7 @@ async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOp
       return 'ok';
     }
     case 'folder': {
-      if (step.action.startsWith('#')) throw new ProcallBackupError('PB_SOURCE_MISSING', step.action.slice(2), { fix: 'Pass the root in overrides.roots.', command: 'backup' });
+      if (step.action.startsWith('#')) throw new ProcallBackupError('PB_SOURCE_MISSING', step.action.slice(2), { fix: 'Pass the root in overrides.roots (CLI: --root NAME=PATH, or "overrides": { "roots": { ... } } in the config file).', command: 'backup' });
       const local = step.localSource as string;
       const st = await stat(local).catch(() => undefined);
       if (!st || !st.isDirectory()) return absent(`the folder ${step.source} does not exist (read at ${local}).`, `der Ordner ${step.source} existiert nicht (gelesen unter ${local}).`);

@@ -719,12 +719,12 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
         } catch (e) {
           const err = e instanceof ProcallBackupError ? e : undefined;
           const text = err?.fix ? err.message.slice(0, err.message.lastIndexOf(' Fix: ')) : (e as Error).message;
-          throw new ProcallBackupError(err?.code ?? 'PB_RESTORE_REFUSED', `The Active Directory check before the restore failed; nothing was changed: ${text}`, { fix: err?.fix ?? 'Check the ad options (url, bindDn, password, tls) and that the DC is reachable, or leave the AD attributes out with only.', command: 'restore', cause: e, secrets: options.ad.password instanceof Secret ? [options.ad.password] : [new Secret(options.ad.password)] });
+          throw new ProcallBackupError(err?.code ?? 'PB_RESTORE_REFUSED', `The Active Directory check before the restore failed; nothing was changed: ${text}`, { fix: err?.fix ?? 'Check the ad options (url, bindDn, password, tls) and that the DC is reachable, or leave the AD attributes out with only (CLI: --only folders,registry,...).', command: 'restore', cause: e, secrets: options.ad.password instanceof Secret ? [options.ad.password] : [new Secret(options.ad.password)] });
         }
       }
     }
     if (missingPasswords.length > 0) {
-      throw validationError(`The service account password of ${missingPasswords.join(', ')} is needed to re-apply the service; Windows never reveals it, so the set has none. Nothing was changed.`, `Pass servicePasswords: { '<service name>': new Secret('...') } for each of them (CLI: PROCALL_BACKUP_SERVICE_PASSWORDS or servicePasswordsFile / --service-passwords-file, JSON { "<service name>": "<password>" }), or leave the services out with only.`);
+      throw validationError(`The service account password of ${missingPasswords.join(', ')} is needed to re-apply the service; Windows never reveals it, so the set has none. Nothing was changed.`, `Pass servicePasswords: { '<service name>': new Secret('...') } for each of them (CLI: PROCALL_BACKUP_SERVICE_PASSWORDS or servicePasswordsFile / --service-passwords-file, JSON { "<service name>": "<password>" }), or leave the services out with only (CLI: --only folders,registry).`);
     }
     // each user whose registry goes back needs a profile here: refuse (or skip) now, not after the folders were replaced
     let profiles: UserProfile[] | undefined;

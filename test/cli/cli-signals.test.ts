@@ -101,10 +101,17 @@ describeWithTools('procall-backup backup interrupted by a signal (sample install
     expect(readFileSync(path.join(hostFolder(), partial, 'INTERRUPTED.txt'), 'utf8')).toMatch(/interrupted .* not a backup set/);
     expect(existsSync(path.join(hostFolder(), partial, 'manifest.json'))).toBe(false);
 
-    const next = await runCliProcess(cli.main, ['--config', config, 'backup', '--kind', 'manual', '--host', HOST, '--products', 'ecsta', '--json'], { env: sample.prefix.env, cwd: work, timeoutMs: 300000 });
+    const next = await runCliProcess(cli.main, ['--config', config, 'backup', '--kind', 'manual', '--host', HOST, '--json'], { env: sample.prefix.env, cwd: work, timeoutMs: 300000 });
     const nextDoc = jsonOf(next);
-    expect((nextDoc.result as { status: string }).status).toBe('complete');
-    expect((nextDoc.warnings as string[]).filter((w) => /lock/i.test(w))).toEqual([]);
+    const result = nextDoc.result as { status: string; skipped: { item: string; reason: string }[] };
+    expect(result.status).toBe('complete');
+    const warnings = nextDoc.warnings as string[];
+    expect(warnings.filter((w) => /lock/i.test(w))).toEqual([]);
+    // item 7: what the CLI prints names the CLI's way (flag, variable, config key), not only the library's
+    expect(warnings.find((w) => /No licence keys/.test(w))).toMatch(/PROCALL_BACKUP_LICENCES, --licences-file or "licencesFile"/);
+    expect(result.skipped.find((x) => x.item === 'media-server.media-logs')?.reason).toContain('(CLI: --include media-logs)');
+    const libraryOnly = /new Secret\(|include: \[|overrides\.|listSets|skipMissingUsers|servicePasswords:|force: true|with only\b/;
+    for (const text of [...warnings, ...result.skipped.map((x) => x.reason)]) if (libraryOnly.test(text)) expect(text).toContain('CLI:');
   });
 
   it('SIGINT on a terminal-less run without --json: exit 130 and exactly one line saying so', async () => {
