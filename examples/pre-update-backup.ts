@@ -29,6 +29,9 @@ runExample(async (host) => {
   console.log(`prune would:    ${mine?.action} it (${mine?.reasons.join('; ')})`);
   const listing = await listSets({ target: host.target });
   for (const s of listing.sets) console.log(`listed:         ${s.host} ${s.name} ${s.kind} ${s.status} verified=${s.isVerified} reason=${s.reason ?? '-'}`);
-  console.log(v.ok ? 'OK: the update can start; RESTORE.md in the set says how to go back.' : 'The set did NOT verify: do not start the update.');
+  for (const w of r.warnings) console.log(`warning:        ${w}`);
+  if (!v.ok) console.log('The set did NOT verify: do not start the update.');
+  else if (r.warnings.length > 0) console.log(`OK, with ${r.warnings.length} warning(s) above: read them before the update starts; RESTORE.md in the set says how to go back.`);
+  else console.log('OK: the update can start; RESTORE.md in the set says how to go back.');
   return v.ok ? (r.warnings.length ? 2 : 0) : 1;
 });

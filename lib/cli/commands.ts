@@ -13,7 +13,7 @@ import { missingSqlWarnings } from '../recipes/versions';
 import { restore, verifyBackup, type RestoreSetOptions, type RestoreStepReport } from '../recipes/restore';
 import { PRODUCT_CATALOG, type ProductId } from '../recipes/catalog';
 import { listSets, type IgnoredEntry } from '../backup-set/list';
-import { DATACENTER_FOLDER } from '../backup-set/layout';
+import { DATACENTER_FOLDER, normalizeHostName } from '../backup-set/layout';
 import { backupDataCenter, dataCenterStatus } from '../recipes/datacenter';
 import { restoreDataCenter } from '../recipes/datacenter-restore';
 import type { DataCenterTopology } from '../recipes/topology';
@@ -238,9 +238,18 @@ function backupOptionsOf(ctx: CommandContext, runner: Runner): BackupOptions {
 
 const hours = (ms: number): number => Math.round((ms / 3_600_000) * 100) / 100;
 
+/** The host as its set folder is named (`vm` -> `VM`), so discover, plan and the target agree. */
+function hostFolderName(host: string): string {
+  try {
+    return normalizeHostName(host);
+  } catch {
+    return host;
+  }
+}
+
 function discoveryResult(d: Discovery): Record<string, unknown> {
   return {
-    host: d.host,
+    host: hostFolderName(d.host),
     products: d.products.map((p) => ({ id: p.id, ...(p.version ? { version: p.version } : {}), evidence: p.evidence })),
     roots: d.roots,
     services: d.services.map((x) => ({ name: x.name, role: x.role })),
@@ -253,7 +262,7 @@ function discoveryResult(d: Discovery): Record<string, unknown> {
 async function runDiscover(ctx: CommandContext): Promise<CommandOutcome> {
   const d = await discover(ctx.getRunner(), overridesOf(ctx.settings));
   const summary = [
-    `Host ${d.host}${d.edition ? `, edition ${d.edition}` : ''}`,
+    `Host ${hostFolderName(d.host)}${d.edition ? `, edition ${d.edition}` : ''}`,
     formatTable(['Product', 'Version', 'Evidence'], d.products.map((p) => [p.id, p.version ?? '-', p.evidence.join(', ')])),
     '',
     formatTable(['Root', 'Folder'], Object.entries(d.roots)),
@@ -270,7 +279,7 @@ async function runPlan(ctx: CommandContext): Promise<CommandOutcome> {
   const d = await discover(options.runner, options.overrides ?? {});
   const plan = planBackup(d, options);
   const result = {
-    host: ctx.settings.host ?? d.host,
+    host: hostFolderName(ctx.settings.host ?? d.host),
     products: plan.products,
     steps: plan.steps.map((x) => ({ id: x.id, product: x.product, kind: x.kind, source: x.source, artifact: x.artifact, action: x.action })),
     skipped: plan.skipped.map((x) => ({ item: x.item, product: x.product, reason: x.reason })),
@@ -324,6 +333,7 @@ async function runBackup(ctx: CommandContext): Promise<CommandOutcome> {
   const isFailed = r.status !== 'complete' || (s.verifyAfterBackup !== false && !isVerified);
   const summary = [
     formatTable(['Set', 'Status', 'Artifacts', 'Size', 'Encrypted', 'Verified', 'Skipped', 'Errors'], [[r.path, result.status, String(result.artifacts), formatBytes(bytes), result.isEncrypted ? 'yes' : 'no', isVerified ? 'yes' : 'no', String(result.skipped.length), String(result.errors.length)]], 120),
+    ...result.skipped.map((x) => `skipped: ${x.item}: ${x.reason}`),
     ...result.errors.map((e) => `error: ${e.step}: ${e.message}`),
   ].join('\n');
   return { result, warnings, isFailed, setPath: r.path, summary };
@@ -568,6 +578,7 @@ async function runRestore(ctx: CommandContext): Promise<CommandOutcome> {
   const servicePasswords = readSecretMap('servicePasswords', s.servicePasswordsFile, s.env, ctx.origins);
   const bar = s.isProgressShown ? createProgressBar(process.stderr) : undefined;
   let n = 0;
+  let total: number | undefined;
   const r = await restore({
     set,
     runner: ctx.getRunner(),
@@ -584,7 +595,14 @@ async function runRestore(ctx: CommandContext): Promise<CommandOutcome> {
     ...(targets.sql ? { sql: targets.sql } : {}),
     ...(targets.ad ? { ad: targets.ad } : {}),
     ...(servicePasswords ? { servicePasswords } : {}),
-    onStep: (x) => bar?.update(++n, n, `${x.status} ${x.id}`),
+    // the total is known once the plan is final; until then the bar shows the checks as they pass
+    onPlan: (actions) => {
+      total = n + actions.length;
+    },
+    onStep: (x) => {
+      n++;
+      bar?.update(Math.min(n, total ?? n + 1), Math.max(total ?? n + 1, n), `${x.status} ${x.id}`);
+    },
   });
   bar?.end();
   const steps = r.steps.map((x) => ({ phase: x.phase, id: x.id, ...(x.product ? { product: x.product } : {}), action: x.action, status: x.status, ...(x.message ? { message: x.message } : {}), ...(typeof x.changes === 'number' ? { changes: x.changes } : {}) }));

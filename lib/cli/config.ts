@@ -386,8 +386,9 @@ export function validateConfig(value: unknown, baseDir: string, source = 'procal
     if (c.kind === 'pre-change') problems.push({ field: '$.kind', message: '$.kind "pre-change" belongs to one run, not to a config file', fix: 'Remove $.kind and pass --kind pre-change --reason "<why>" on the command line.' });
   }
   if (problems.length > 0) {
-    const lines = problems.map((p) => `  ${p.message}. Fix: ${p.fix}`);
-    throw validationError(`The configuration ${source} is not valid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}\n`, problems.length === 1 ? problems[0].fix : 'Correct each field named above.', { problems });
+    // one problem: its fix is the error's fix (printed once); several: each line carries its own
+    const lines = problems.length === 1 ? [`  ${problems[0].message}.`] : problems.map((p) => `  ${p.message}. Fix: ${p.fix}`);
+    throw validationError(`The configuration ${source} is not valid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}`, problems.length === 1 ? problems[0].fix : 'Correct each field named above.', { problems });
   }
   return resolvePaths(structuredClone(c), baseDir);
 }

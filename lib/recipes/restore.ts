@@ -87,6 +87,8 @@ export interface RestoreSetOptions {
   skipMissingUsers?: boolean;
   /** Called once per step with its outcome. */
   onStep?: (step: RestoreStepReport) => void;
+  /** Called once the plan is final (every check passed, nothing changed yet) with its literal actions: the number of steps still to come. */
+  onPlan?: (actions: readonly string[]) => void;
 }
 
 /**
@@ -756,6 +758,11 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
     report({ phase: 'check', id: 'check:preflight', action: `parsed ${planned.filter((p) => (p.artifact !== undefined && kindOf(p.artifact).includes('registry'))).length} .reg file(s), scanned ${planned.filter((p) => (p.artifact !== undefined && kindOf(p.artifact) === 'folder')).length} archive(s)`, status: 'done', message: adChecked.length ? `AD dry run against the DC: ${adChecked.join('; ')}` : undefined });
 
     const actions = planned.map((p) => p.action);
+    try {
+      options.onPlan?.(actions);
+    } catch {
+      // a throwing callback must not break the restore
+    }
     const verification = { ok: v.ok, problems: v.problems, missing: v.missing, corrupt: v.corrupt, extra: v.extra };
     if (dryRun) {
       for (const p of planned) report({ phase: p.phase, id: p.id, product: p.product, action: p.action, status: 'planned' });
@@ -780,8 +787,11 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
       report({ phase: 'sql', id: `stage:${p.id}`, product: p.product, action: `copy "${src}" "${p.staging.local}"`, status: 'done', message: `sha256 ${expected} checked after the copy; SQL Server reads ${p.staging.server}` });
     }
     const stops = planned.filter((p) => p.phase === 'stop');
+    // a service that was not running before the restore is not started after it
+    const wasStopped = new Set<string>();
     if (stops.length > 0) {
       const { value } = await runner.run(buildServiceControlScript('stop', stops.map((s) => s.service as string)));
+      for (const r of value.services) if (r.ok && r.output === 'already STOPPED') wasStopped.add(r.name.toUpperCase());
       for (const r of value.services) {
         const isOk = r.ok || r.state === 'missing';
         report({ phase: 'stop', id: `stop:${r.name}`, product: 'services', action: `sc.exe stop ${r.name}`, status: isOk ? 'done' : 'failed', message: r.state === 'missing' ? 'not installed' : r.output });
@@ -844,7 +854,10 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
         report({ phase: p.phase, id: p.id, product: p.product, action: p.action, status: 'failed', message: e instanceof Error ? e.message : String(e) });
       }
     }
-    const starts = planned.filter((p) => p.phase === 'start');
+    const starts = planned.filter((p) => p.phase === 'start' && !wasStopped.has(String(p.service).toUpperCase()));
+    for (const p of planned.filter((x) => x.phase === 'start' && wasStopped.has(String(x.service).toUpperCase()))) {
+      report({ phase: 'start', id: p.id, product: 'services', action: p.action, status: 'skipped', message: 'it was stopped before the restore; left stopped' });
+    }
     if (starts.length > 0) {
       try {
         const { value } = await runner.run(buildServiceControlScript('start', starts.map((s) => s.service as string)));

@@ -70,4 +70,13 @@ describe('procall-backup at the command line (#14)', () => {
     expect(none.code).toBe(3);
     expect((none.doc?.error as { message: string }).message).toContain('not-ours');
   });
+
+  it('a config error prints its fix once (item 10)', async () => {
+    const config = path.join(work, 'bad-keep.json');
+    writeFileSync(config, JSON.stringify({ target: path.join(work, 't'), keep: { daily: 1, weekly: 1 } }));
+    const r = await cli(['--config', config, 'prune']);
+    expect(r.code).toBe(3);
+    expect(r.stderr.match(/Fix:/g)).toHaveLength(1);
+    expect(r.stderr).toContain('$.keep.monthly is missing. Fix: Add $.keep.monthly');
+  });
 });

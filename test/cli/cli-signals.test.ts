@@ -5,7 +5,7 @@
  * recognisably unfinished, print one JSON document with status "interrupted" (or one line on a
  * terminal), try the event-log entry, and exit 143/130; the next run starts cleanly.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -122,5 +122,26 @@ describeWithTools('procall-backup backup interrupted by a signal (sample install
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^procall-backup backup: INTERRUPTED by SIGINT: .*\.partial.*\(exit code 130\)$/);
     expect(readdirSync(hostFolder())).not.toContain('.procall-backup.lock');
+  });
+
+  it('item 10 on a terminal: discover names the host as its set folder, backup lists what it skipped, the restore bar counts toward its total', async () => {
+    if (!which('script')) throw new Error('util-linux script(1) is needed to give the CLI a terminal');
+    const discover = jsonOf(await runCliProcess(cli.main, ['--config', config, 'discover', '--json'], { env: sample.prefix.env, cwd: work }));
+    const host = (discover.result as { host: string }).host;
+    expect(host).toBe(host.toUpperCase());
+    const onTerminal = (args: string[]): ReturnType<typeof spawnSync> => {
+      const command = [process.execPath, cli.main, '--config', config, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+      return spawnSync('script', ['-qefc', command, '/dev/null'], { cwd: work, env: { ...process.env, ...sample.prefix.env, COLUMNS: '160' }, encoding: 'utf8', timeout: 240000 });
+    };
+    const b = onTerminal(['backup', '--kind', 'manual', '--host', 'TTYHOST', '--include', 'media-logs', '--exclude', 'logs']);
+    expect([0, 2]).toContain(b.status);
+    expect(String(b.stdout)).toMatch(/^skipped: enterprise\.logs: Excluded by the caller\./m);
+    const set = readdirSync(path.join(work, 'backups', 'TTYHOST')).find((n) => /Z-manual$/.test(n)) as string;
+    const r = onTerminal(['restore', path.join(work, 'backups', 'TTYHOST', set)]);
+    expect([0, 2]).toContain(r.status);
+    const counts = [...String(r.stdout).matchAll(/\] +(\d+)\/(\d+) /g)].map((m) => [Number(m[1]), Number(m[2])]);
+    expect(counts.length).toBeGreaterThan(3);
+    expect(counts.some(([n, total]) => n < total)).toBe(true);
+    expect(counts[counts.length - 1][0]).toBe(counts[counts.length - 1][1]);
   });
 });

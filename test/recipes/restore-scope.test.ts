@@ -121,4 +121,20 @@ describeWithTools('restore scope on the sample installation (real pwsh, Wine reg
     const regOnly = await restore({ set: copy, runner, overrides: { pathMap: sample.pathMap }, products: ['enterprise'], only: ['registry'] });
     expect(regOnly.status).toBe('planned');
   });
+
+  it('item 10: a service that was stopped before the restore stays stopped after it; the running ones are started again', async () => {
+    runWine(sample.prefix, ['sc', 'stop', 'UCMediaServer']);
+    for (let i = 0; i < 40 && serviceState('UCMediaServer') !== 'STOPPED'; i++) await new Promise((r) => setTimeout(r, 250));
+    expect(serviceState('UCMediaServer')).toBe('STOPPED');
+    if (sample.hasRunnableServices) expect(serviceState('UCServer')).toBe('RUNNING');
+    const done = await restore({ set: set.path as string, runner, overrides: { pathMap: sample.pathMap }, products: ['enterprise'], only: ['registry'], dryRun: false });
+    expect(done.status).toBe('restored');
+    expect(done.steps.find((s) => s.id === 'stop:UCServer')?.status).toBe('done');
+    expect(done.steps.find((s) => s.id === 'start:UCMediaServer')).toMatchObject({ status: 'skipped', message: expect.stringContaining('stopped before the restore') });
+    expect(serviceState('UCMediaServer')).toBe('STOPPED');
+    if (sample.hasRunnableServices) {
+      expect(done.steps.find((s) => s.id === 'start:UCServer')?.status).toBe('done');
+      expect(serviceState('UCServer')).toBe('RUNNING');
+    }
+  });
 });
