@@ -18,6 +18,8 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "npm ci"; npm ci --no-audit --no-fund >&2
 fi
+# `npx procall-backup` in the clone: npm links only the dependencies' commands (npm ci runs this too)
+node scripts/link-bin.js
 
 # PowerShell 7 from NuGet as a .NET tool, into a git-ignored folder of the project
 if [ ! -x "$TOOLS/pwsh/pwsh" ] || ! "$TOOLS/pwsh/pwsh" -NoProfile -NonInteractive -Command '$PSVersionTable.PSVersion.ToString()' 2>/dev/null | grep -qx "$PWSH_VERSION"; then

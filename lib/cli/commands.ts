@@ -94,7 +94,7 @@ export function createCommandContext(settings: CliSettings, signal?: AbortSignal
     signal,
     getRunner() {
       if (signal?.aborted) throw new ProcallBackupError('PB_INTERRUPTED', 'The run was interrupted before PowerShell started.', { fix: 'Run the command again.' });
-      if (!ctx.runner) ctx.runner = new PowerShellRunner({ executable: settings.powershell?.executable, tools: settings.powershell?.tools, timeoutMs: settings.powershell?.timeoutMs });
+      if (!ctx.runner) ctx.runner = new PowerShellRunner({ executable: settings.powershell?.executable, tools: settings.powershell?.tools, timeoutMs: settings.powershell?.timeoutMs, ...(settings.powershell?.env ? { env: settings.powershell.env } : {}) });
       return ctx.runner;
     },
   };

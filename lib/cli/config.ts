@@ -93,7 +93,8 @@ export interface CliConfig {
     ecstaDrivers?: string[];
     systemDrive?: string;
   };
-  powershell?: { executable?: string; tools?: Record<string, string[]>; timeoutMs?: number };
+  /** `env`: extra environment variables for the PowerShell sessions and the tools they start (e.g. WINEPREFIX for the sample); never secrets. */
+  powershell?: { executable?: string; tools?: Record<string, string[]>; timeoutMs?: number; env?: Record<string, string> };
   encryption?: CliEncryptionConfig;
   sql?: { chat?: CliSqlConfig; config?: CliSqlConfig };
   ad?: CliAdConfig;
@@ -201,6 +202,7 @@ export const CONFIG_JSON_SCHEMA: JsonSchema = {
         executable: { type: 'string', minLength: 1, description: 'the PowerShell executable: "pwsh", "powershell.exe" or a full path' },
         tools: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string', minLength: 1 } }, description: 'an object like { "reg": ["reg.exe"], "sc": ["sc.exe"] }: each a command vector' },
         timeoutMs: { type: 'integer', minimum: 0, description: 'milliseconds per script call (0 = none)' },
+        env: { type: 'object', additionalProperties: { type: 'string' }, description: 'an object of environment variables for PowerShell and its tools, e.g. { "WINEPREFIX": "/srv/sample/prefix" } (never secrets)' },
       },
     },
     encryption: {
@@ -382,6 +384,9 @@ export function validateConfig(value: unknown, baseDir: string, source = 'procal
       } catch (e) {
         problems.push({ field: '$.datacenter', message: `$.datacenter: ${(e as ProcallBackupError).message.replace(/ Fix: .*$/s, '')}`, fix: (e as ProcallBackupError).fix ?? 'Correct the DataCenter topology.' });
       }
+    }
+    for (const name of Object.keys(c.powershell?.env ?? {})) {
+      if (/^PROCALL_BACKUP_/i.test(name)) problems.push({ field: `$.powershell.env.${name}`, message: `$.powershell.env.${name} would put a secret or a setting of this tool into the config file`, fix: `Remove $.powershell.env.${name}; set ${name} in the environment (or use its *-file flag).` });
     }
     if (c.kind === 'pre-change') problems.push({ field: '$.kind', message: '$.kind "pre-change" belongs to one run, not to a config file', fix: 'Remove $.kind and pass --kind pre-change --reason "<why>" on the command line.' });
   }

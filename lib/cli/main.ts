@@ -325,7 +325,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): 
     let runner = interrupted ? undefined : ctx?.runner; // an interrupt killed the run's sessions
     let own: PowerShellRunner | undefined;
     try {
-      if (!runner) runner = own = new PowerShellRunner({ executable: settings?.powershell?.executable ?? (program.opts() as Flags).pwsh, tools: settings?.powershell?.tools });
+      if (!runner) runner = own = new PowerShellRunner({ executable: settings?.powershell?.executable ?? (program.opts() as Flags).pwsh, tools: settings?.powershell?.tools, ...(settings?.powershell?.env ? { env: settings.powershell.env } : {}) });
       const errorText = end.error === undefined ? undefined : (errorDocument(end.error).message as string);
       const r = await writeRunEventLog(runner, { command: end.command, exitCode: end.exitCode, status: statusOfExitCode(end.exitCode), setPath: end.outcome?.setPath, warnings: end.warnings, ...(errorText ? { error: errorText } : {}) });
       end.eventLog = r.result;
@@ -421,7 +421,17 @@ export function defaultIo(): CliIo {
   };
 }
 
-if (require.main === module) {
+/**
+ * The `procall-backup` command itself: runs the CLI with this process's arguments, streams and
+ * signals, and exits with its code once stdout is flushed.
+ *
+ * @example
+ * ```ts
+ * // a launcher script of your own
+ * require('procall-backup/dist/cli/main').runMain();
+ * ```
+ */
+export function runMain(): void {
   runCli(process.argv.slice(2)).then(
     (code) => {
       // exit once stdout is flushed (a pipe to an RMM agent may be slow)
@@ -433,3 +443,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) runMain();

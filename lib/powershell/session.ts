@@ -1,5 +1,6 @@
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProcallBackupError } from '../errors';
 import { childEnvironment, type Secret } from '../secret';
@@ -68,11 +69,25 @@ export function resolvePowerShell(explicit?: string, env: NodeJS.ProcessEnv = pr
     // a clone's own copy from `npm run setup` (lib/powershell or dist/powershell -> package root)
     findExecutable(join(__dirname, '..', '..', '.tools', 'pwsh', process.platform === 'win32' ? 'pwsh.exe' : 'pwsh'), env);
   if (!found) {
-    throw new ProcallBackupError('PB_TOOL_MISSING', 'No PowerShell found (pwsh is not on PATH).', {
-      fix: `Install PowerShell 7 (run 'npm run setup' for a project-local copy) or set ${PWSH_ENV} to its path.`,
-    });
+    throw new ProcallBackupError('PB_TOOL_MISSING', 'No PowerShell found (pwsh is not on PATH).', { fix: powerShellMissingFix(join(__dirname, '..', '..')) });
   }
   return found;
+}
+
+/**
+ * The fix for a missing PowerShell (pure apart from one existence check): `npm run setup` only in a
+ * clone of the repository (it has scripts/setup.sh); an installed package names the installer, the
+ * variable and the CLI flag.
+ *
+ * @example
+ * ```ts
+ * powerShellMissingFix('/usr/lib/node_modules/procall-backup'); // 'Install PowerShell 7 (pwsh) on this machine, or set PROCALL_BACKUP_PWSH ...'
+ * ```
+ */
+export function powerShellMissingFix(packageRoot: string): string {
+  const isClone = existsSync(join(packageRoot, 'scripts', 'setup.sh'));
+  const install = isClone ? " (run 'npm run setup' in the repository for a project-local copy)" : '';
+  return `Install PowerShell 7 (pwsh) on this machine${install}, or set ${PWSH_ENV} (CLI: --pwsh <path>, or "powershell": { "executable": ... } in the config file) to its path.`;
 }
 
 /**

@@ -79,4 +79,18 @@ describe('procall-backup at the command line (#14)', () => {
     expect(r.stderr.match(/Fix:/g)).toHaveLength(1);
     expect(r.stderr).toContain('$.keep.monthly is missing. Fix: Add $.keep.monthly');
   });
+
+  it('powershell.env in the config is for the sample\'s WINEPREFIX and the like, never for this tool\'s secrets (item 9)', async () => {
+    const config = path.join(work, 'env.json');
+    writeFileSync(config, JSON.stringify({ target: path.join(work, 't'), powershell: { env: { WINEPREFIX: '/srv/prefix', PROCALL_BACKUP_PASSPHRASE: 'x' } } }));
+    const r = await cli(['--config', config, 'list', '--json']);
+    expect(r.code).toBe(3);
+    expect(r.doc?.error).toMatchObject({ message: expect.stringContaining('$.powershell.env.PROCALL_BACKUP_PASSPHRASE') });
+    writeFileSync(config, JSON.stringify({ target: path.join(work, 't'), powershell: { env: { WINEPREFIX: '/srv/prefix', PROCALL_BACKUP_PWSH: '/opt/pwsh' } } }));
+    const other = await cli(['--config', config, 'list', '--json']);
+    expect(other.code).toBe(3);
+    expect(other.doc?.error).toMatchObject({ fix: expect.stringContaining('set PROCALL_BACKUP_PWSH in the environment') });
+    writeFileSync(config, JSON.stringify({ target: path.join(work, 't'), powershell: { env: { WINEPREFIX: '/srv/prefix' } } }));
+    expect((await cli(['--config', config, 'list', '--json'])).doc?.error).toMatchObject({ message: expect.stringContaining('does not exist') });
+  });
 });
