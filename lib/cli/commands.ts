@@ -19,7 +19,9 @@ import { restoreDataCenter } from '../recipes/datacenter-restore';
 import type { DataCenterTopology } from '../recipes/topology';
 import { SshRunner, type SshRunnerOptions } from '../powershell/ssh';
 import { prune, type KeepPolicy } from '../backup-set/retention';
-import type { EncryptionKeySource, EncryptionOptions } from '../backup-set/crypto';
+import { openSetKey, type EncryptionKeySource, type EncryptionOptions } from '../backup-set/crypto';
+import { extractArtifact } from '../backup-set/extract';
+import { readManifest } from '../backup-set/manifest';
 import { PROTECTION_TEXT, type AuthenticationState, type SigningKeySource } from '../backup-set/authenticate';
 import type { VerificationLevel } from '../backup-set/verify';
 import type { AdConnectionOptions, AdDumpOptions } from '../primitives/active-directory';
@@ -50,8 +52,10 @@ export interface CliSettings extends CliConfig {
   /** restore: skip the registry of users without a profile here (with a warning) instead of refusing. */
   isSkippingMissingUsers?: boolean;
   only?: string[];
-  /** verify: set folders; restore: the one set. */
+  /** verify: set folders; restore, extract: the one set. */
   sets?: string[];
+  /** extract: the folder the plaintext files go to. */
+  extractTo?: string;
   /** Show a progress bar on stderr (a terminal, not --json). */
   isProgressShown?: boolean;
   env?: NodeJS.ProcessEnv;
@@ -631,6 +635,35 @@ async function runPrune(ctx: CommandContext): Promise<CommandOutcome> {
 }
 
 /**
+ * Writes the plaintext of a set's artifacts (all, or `--only` ids or products) into a folder, each
+ * decrypted when the set is encrypted and checked against the manifest's sha256: what a restore by
+ * hand (RESTORE.md) reads.
+ */
+async function runExtract(ctx: CommandContext): Promise<CommandOutcome> {
+  const s = ctx.settings;
+  const set = s.sets?.[0] ? path.resolve(s.sets[0]) : undefined;
+  if (!set) throw validationError('extract needs a set folder.', 'Pass it: procall-backup extract <target>\\<HOST>\\<set> --to <folder>.');
+  if (!s.extractTo) throw validationError('extract needs a destination folder.', 'Pass --to <folder> (a new or empty folder outside the set).');
+  const to = path.resolve(s.extractTo);
+  if (to === set || to.startsWith(`${set}${path.sep}`)) throw validationError(`--to ${to} is inside the set ${set}.`, 'Pass a folder outside the set, so that the set stays as verify expects it.');
+  const manifest = await readManifest(set);
+  const source = manifest.encryption ? keySourceOf(ctx) : undefined;
+  if (manifest.encryption && !source) throw new ProcallBackupError('PB_KEY_MISSING', `The set ${set} is encrypted and no key was given; nothing was written.`, { fix: `Set ${SECRET_ENV.passphrase}, or pass --passphrase-file <file> or --key-file <file> (config: "encryption").` });
+  const key = manifest.encryption ? await openSetKey(source, manifest.encryption) : undefined;
+  const only = s.only ?? [];
+  const chosen = manifest.artifacts.filter((a) => only.length === 0 || only.includes(a.id) || only.includes(a.product));
+  if (chosen.length === 0) throw validationError(`None of ${only.join(', ')} is an artifact id or product of the set.`, `Use artifact ids or products of the set: ${[...new Set(manifest.artifacts.map((a) => a.product))].join(', ')}.`);
+  const files: { id: string; path: string; file: string }[] = [];
+  for (const a of chosen) {
+    const file = path.join(to, ...a.path.replace(/\.pbenc$/, '').split('/'));
+    await extractArtifact(set, a.id, file, { ...(key ? { key } : {}), manifest });
+    files.push({ id: a.id, path: a.path, file });
+  }
+  const summary = [`Wrote ${files.length} file(s) to ${to} (each checked against the manifest's sha256${manifest.encryption ? ', decrypted' : ''}):`, formatTable(['Artifact', 'File'], files.map((f) => [f.id, f.file]), 110)].join('\n');
+  return { result: { set, to, files }, warnings: [], isFailed: false, setPath: set, summary };
+}
+
+/**
  * Runs one CLI command with resolved settings. Throws `PB_VALIDATION` (exit 3) for bad settings
  * before anything runs; other errors mean the command failed (exit 1).
  *
@@ -657,5 +690,7 @@ export async function runCommand(command: CliCommand, ctx: CommandContext): Prom
       return runRestore(ctx);
     case 'prune':
       return runPrune(ctx);
+    case 'extract':
+      return runExtract(ctx);
   }
 }

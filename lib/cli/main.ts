@@ -84,6 +84,7 @@ interface Flags {
   preChangeLast?: number;
   preChangeDays?: number;
   maxAgeHours?: number;
+  to?: string;
 }
 
 /** Config file first, flags over it (pure apart from reading the config file). */
@@ -135,6 +136,7 @@ function resolveSettings(flags: Flags, args: string[], io: CliIo): CliSettings {
     s.keep = { ...(base ?? {}), daily, weekly, monthly, ...(Object.keys(pre).length ? { preChange: pre } : {}) };
   }
   set('maxAgeHours', flags.maxAgeHours);
+  set('extractTo', flags.to ? path.resolve(flags.to) : undefined);
   if (args.length) s.sets = args;
   s.isProgressShown = io.isTerminal && !flags.json;
   return s;
@@ -288,6 +290,10 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): 
     .option('--pre-change-days <n>', 'keep pre-change sets younger than N days', count('pre-change-days'))
     .option('--apply', 'really remove (default: show what would go and why)')
     .action(action('prune'));
+  addEncryptionFlags(program.command('extract').description('write the plaintext of a set\'s artifacts into a folder (decrypted, sha256 checked): what RESTORE.md restores by hand').argument('<set>', 'the set folder'))
+    .requiredOption('--to <folder>', 'the folder the files go to (outside the set)')
+    .option('--only <ids>', 'only these artifact ids or products', list)
+    .action(action('extract'));
   for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (t) => (isJson ? io.stderr(t) : io.stdout(t)), writeErr: (t) => io.stderr(t) });
 
   const commandOf = (): CliCommand | 'none' => (argv.find((a) => (CLI_COMMANDS as readonly string[]).includes(a)) as CliCommand | undefined) ?? 'none';

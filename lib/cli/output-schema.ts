@@ -5,7 +5,7 @@
 import { validateAgainstSchema, type JsonSchema } from '../backup-set/manifest';
 
 /** The CLI commands. */
-export const CLI_COMMANDS = ['discover', 'plan', 'backup', 'verify', 'list', 'restore', 'prune'] as const;
+export const CLI_COMMANDS = ['discover', 'plan', 'backup', 'verify', 'list', 'restore', 'prune', 'extract'] as const;
 /** One of {@link CLI_COMMANDS}. */
 export type CliCommand = (typeof CLI_COMMANDS)[number];
 
@@ -96,6 +96,11 @@ export const CLI_RESULT_SCHEMAS: Readonly<Record<CliCommand, JsonSchema>> = Obje
     dryRun: BOOL,
     steps: list(obj({ phase: NAME, id: NAME, product: TEXT, action: TEXT, status: { type: 'string', enum: ['planned', 'done', 'failed', 'skipped'] }, message: TEXT, changes: COUNT }, ['phase', 'id', 'action', 'status'])),
     versions: list(obj({ product: NAME, backedUp: TEXT, installed: TEXT, isMatch: BOOL }, ['product', 'isMatch'])),
+  }),
+  extract: obj({
+    set: NAME,
+    to: NAME,
+    files: list(obj({ id: NAME, path: NAME, file: NAME })),
   }),
   prune: obj({
     dryRun: BOOL,

@@ -431,6 +431,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     const profiles = plan.steps.some((s) => s.kind === 'user-registry') ? await listUserProfiles(options.runner) : [];
     const skippedAtRun: PlannedSkip[] = [];
     const passwordServices: string[] = [];
+    const failedSteps: string[] = [];
     // One shadow copy per volume for the whole set: the folders on a volume are one point in time.
     const shadowCopies = options.shadowCopy !== 'never' && plan.steps.some((s) => s.isShadowCopyWanted) ? new ShadowCopySet(options.runner) : undefined;
     try {
@@ -447,6 +448,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
             } catch (e) {
               done++;
               set.fail(step.id, e);
+              failedSteps.push(step.id);
               emit(step, 'failed', e instanceof Error ? e.message : String(e));
             }
           }),
@@ -463,7 +465,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     const hasDatabases = plan.steps.some((s) => s.kind === 'sql');
     const ucserverHosts = hasDatabases ? mergeUcserverHosts(set.host, plan.products.includes('ucserver'), options.ucserverHosts ?? [], await findUcserverHostsInTarget(options.target)) : [];
     const isAuthenticated = set.isEncrypted || options.signingKey !== undefined;
-    await writeFile(runbookFile, buildRunbook({ discovery, plan, skippedAtRun, host: set.host, name: set.name, kind: options.kind, reason: options.reason, createdAt: set.createdAt, isEncrypted: set.isEncrypted, isAuthenticated, setPath: set.finalPath, passwordServices: [...passwordServices].sort(), ucserverHosts }), 'utf8').catch((e: unknown) => {
+    await writeFile(runbookFile, buildRunbook({ discovery, plan, skippedAtRun, host: set.host, name: set.name, kind: options.kind, reason: options.reason, createdAt: set.createdAt, isEncrypted: set.isEncrypted, isAuthenticated, setPath: set.finalPath, passwordServices: [...passwordServices].sort(), ucserverHosts, failedSteps }), 'utf8').catch((e: unknown) => {
       throw toTargetError(e, set.partialPath);
     });
     await set.record({ id: 'runbook', path: 'RESTORE.md', primitive: 'buildRunbook', kind: 'runbook', product: 'licences', source: 'catalog + discovery', encrypt: false });

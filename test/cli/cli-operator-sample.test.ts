@@ -1,9 +1,10 @@
 /**
- * SIGINT/SIGTERM in the middle of a backup (#14 item 3): the real CLI as a child process on the
- * sample installation (real pwsh, Wine's reg.exe/sc.exe) is signalled once its `.partial` folder
- * exists. It must stop its child processes, release the lock, leave the `.partial` folder
- * recognisably unfinished, print one JSON document with status "interrupted" (or one line on a
- * terminal), try the event-log entry, and exit 143/130; the next run starts cleanly.
+ * What an operator meets on the sample installation (#14), with the real CLI as a child process
+ * (real pwsh, Wine's reg.exe/sc.exe). SIGINT/SIGTERM in the middle of a backup (item 3): signalled
+ * once its `.partial` folder exists, it must stop its child processes, release the lock, leave the
+ * `.partial` folder recognisably unfinished, print one JSON document with status "interrupted" (or
+ * one line on a terminal), try the event-log entry, and exit 143/130; the next run starts cleanly.
+ * The RESTORE.md of an encrypted set can be followed by hand (item 8); terminal output (item 10).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -42,7 +43,7 @@ const commOf = (pid: number): string | undefined => {
   }
 };
 
-describeWithTools('procall-backup backup interrupted by a signal (sample installation, real pwsh, Wine)', { pwsh: findPwsh(), wine: which('wine') }, () => {
+describeWithTools('procall-backup on the sample installation: signals, RESTORE.md, terminal (real pwsh, Wine)', { pwsh: findPwsh(), wine: which('wine') }, () => {
   let cli: BuiltCli;
   let sample: SampleInstallation;
   let work: string;
@@ -143,5 +144,43 @@ describeWithTools('procall-backup backup interrupted by a signal (sample install
     expect(counts.length).toBeGreaterThan(3);
     expect(counts.some(([n, total]) => n < total)).toBe(true);
     expect(counts[counts.length - 1][0]).toBe(counts[counts.length - 1][1]);
+  });
+
+  it('item 8: the RESTORE.md of an encrypted set can be followed: decrypt with the CLI, every file it names exists, the CLI restores with the key, German throughout', async () => {
+    const passphrase = 'runbook-passphrase-5521';
+    const encrypted = path.join(work, 'encrypted.json');
+    writeFileSync(encrypted, JSON.stringify({ ...(JSON.parse(readFileSync(config, 'utf8')) as Record<string, unknown>), eventLog: 'never', encryption: { scrypt: { N: 1024, r: 8, p: 1 } } }));
+    const env = { ...sample.prefix.env, PROCALL_BACKUP_PASSPHRASE: passphrase };
+    const b = jsonOf(await runCliProcess(cli.main, ['--config', encrypted, 'backup', '--kind', 'manual', '--host', 'RUNBOOK', '--json'], { env, cwd: work, timeoutMs: 300000 }));
+    const set = (b.result as { set: string; name: string }).set;
+    const name = path.basename(set);
+    const md = readFileSync(path.join(set, 'RESTORE.md'), 'utf8');
+    const [en, de] = md.split('\n---\n');
+    // automated: the CLI, with the key
+    expect(en).toContain(`procall-backup restore "${set}" --apply`);
+    expect(en).toContain('set PROCALL_BACKUP_PASSPHRASE first, or add --passphrase-file <file>');
+    expect(md).not.toContain('node -e');
+    // by hand: decrypt first, exactly as written, then every file a command names exists
+    const plainRoot = `C:\\procall-restore\\${name}`;
+    const decrypt = /^ {3}(procall-backup extract .*?)\s+#/m.exec(en)?.[1] as string;
+    expect(decrypt).toBe(`procall-backup extract "${set}" --to "${plainRoot}"`);
+    const local = path.join(work, 'procall-restore', name);
+    const args = [...decrypt.matchAll(/"([^"]+)"|(\S+)/g)].map((m) => m[1] ?? m[2]).slice(1).map((a) => (a === plainRoot ? local : a));
+    const x = await runCliProcess(cli.main, ['--config', encrypted, ...args, '--json'], { env, cwd: work });
+    expect(x.code).toBe(0);
+    const commands = en.slice(en.indexOf('## Steps')).split('\n').filter((l) => /^ {3}(reg\.exe|tar\.exe|copy|powershell\.exe|RESTORE|type)/.test(l));
+    expect(commands.length).toBeGreaterThan(10);
+    const named = commands.flatMap((l) => [...l.matchAll(/"([^"]+)"|N'([^']+)'/g)].map((m) => m[1] ?? m[2])).filter((p) => p.startsWith(plainRoot));
+    expect(named.length).toBeGreaterThan(10);
+    for (const p of named) expect([p, existsSync(path.join(local, ...p.slice(plainRoot.length + 1).split('\\')))]).toEqual([p, true]);
+    expect(commands.filter((l) => l.includes(set))).toEqual([]); // nothing is read from the encrypted set itself
+    // bob has no NTUSER.DAT: skipped at run time, so no reg.exe import line for his hive
+    expect(md).not.toMatch(/reg\.exe import .*user-registry\.bob/);
+    expect(en).toContain('`windows-client.client-user-registry.bob`');
+    // the German half says it in German
+    expect(de).toContain('- Art: manuell');
+    expect(de).toContain('angemeldet als');
+    expect(de).toContain('Backup entschlüsseln');
+    for (const english of ['signed in as', 'Art: manual', 'dry run', 'the file names', 'is encrypted', 'Decrypt', 'the plan']) expect(de).not.toContain(english);
   });
 });
