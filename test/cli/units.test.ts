@@ -149,7 +149,7 @@ describe('validateCliOutput', () => {
     expect(validateCliOutput({ ...base, result: { dryRun: true, decisions: [{ host: 'H', name: 'n', path: '/p', category: 'set', action: 'delete', reasons: [] }], removed: [], failures: [] } })[0]).toMatch(/\$\.result\.decisions\[0\]\.action must be one of "keep", "remove"/);
   });
   it('has a result schema for every command and a JSON-serialisable envelope schema', () => {
-    expect(Object.keys(CLI_RESULT_SCHEMAS).sort()).toEqual(['backup', 'discover', 'list', 'plan', 'prune', 'restore', 'verify']);
+    expect(Object.keys(CLI_RESULT_SCHEMAS).sort()).toEqual(['backup', 'discover', 'extract', 'list', 'plan', 'prune', 'restore', 'verify']);
     expect(JSON.parse(JSON.stringify(CLI_OUTPUT_SCHEMA))).toEqual(CLI_OUTPUT_SCHEMA);
   });
 });
