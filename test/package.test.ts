@@ -3,7 +3,7 @@
  * map carries types, and an example runs with ts-node from the clone.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ROOT, describeWithTools, findPwsh } from './support/tools';
@@ -13,7 +13,9 @@ const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
 describe('package.json', () => {
   it('has the name, bin, exports with types, engines and locked dependencies the design asks for', () => {
     expect(pkg.name).toBe('procall-backup');
-    expect(pkg.bin['procall-backup']).toMatch(/^\.\/dist\//);
+    // the launcher runs dist/ in an installed package and the sources in a clone (#14 item 9)
+    expect(pkg.bin['procall-backup']).toBe('./scripts/procall-backup.js');
+    expect(pkg.files).toEqual(expect.arrayContaining(['dist', 'scripts/procall-backup.js']));
     expect(pkg.exports['.'].types).toBe('./dist/index.d.ts');
     expect(pkg.engines.node).toBe('>=20');
     for (const dep of ['fs-extra', 'tar', 'mssql', 'ldapts', 'p-limit']) expect(pkg.dependencies[dep]).toBeDefined();
@@ -63,6 +65,23 @@ describe('built package', () => {
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('Usage');
     expect(help.stderr.trim()).toBe('LOADED:none');
+  });
+  it('the command runs the built CLI where only dist/ is installed (no sources, no ts-node)', () => {
+    const installed = mkdtempSync(path.join(tmpdir(), 'pb-installed-'));
+    try {
+      const into = path.join(installed, 'node_modules', 'procall-backup');
+      mkdirSync(path.join(into, 'scripts'), { recursive: true });
+      cpSync(path.join(ROOT, 'dist'), path.join(into, 'dist'), { recursive: true });
+      cpSync(path.join(ROOT, 'package.json'), path.join(into, 'package.json'));
+      cpSync(path.join(ROOT, 'scripts', 'procall-backup.js'), path.join(into, 'scripts', 'procall-backup.js'));
+      // its dependencies, but not ts-node: the installed package must not need it
+      mkdirSync(path.join(into, 'node_modules'));
+      for (const dep of Object.keys(pkg.dependencies)) symlinkSync(path.join(ROOT, 'node_modules', dep), path.join(into, 'node_modules', dep), 'dir');
+      const out = execFileSync(process.execPath, [path.join(into, 'scripts', 'procall-backup.js'), '--version'], { cwd: installed, encoding: 'utf8' });
+      expect(out.trim()).toBe(pkg.version);
+    } finally {
+      rmSync(installed, { recursive: true, force: true });
+    }
   });
   it('ships type declarations for the public API', () => {
     const dts = readFileSync(path.join(ROOT, 'dist', 'index.d.ts'), 'utf8');
