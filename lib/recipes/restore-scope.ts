@@ -3,6 +3,7 @@
  * restore whose folders go elsewhere (a drill) would write the live machine.
  */
 import path from 'node:path';
+import { ProcallBackupError } from '../errors';
 import type { Manifest, ManifestArtifact } from '../backup-set/manifest';
 import type { SetVerification } from '../backup-set/verify';
 import type { RestorePhase } from './catalog';
@@ -105,4 +106,36 @@ export function findRelocatedFolders(steps: readonly ScopedStep[], backedUpPathM
  */
 export function isLiveStep(step: Pick<ScopedStep, 'phase' | 'id'>, relocated: ReadonlySet<string>): boolean {
   return step.phase !== 'stop' && step.phase !== 'start' && !(step.phase === 'folders' && relocated.has(step.id));
+}
+
+/**
+ * Refuses what a damaged set cannot restore (before anything changes): the whole set for a
+ * set-wide problem (`PB_SET_CORRUPT` / `PB_SET_INCOMPLETE`), the damaged products by name with the
+ * intact ones as the fix; returns the assessment when the wanted artifacts are intact.
+ *
+ * @example
+ * ```ts
+ * const damage = refuseDamagedProducts(setPath, v, manifest, [], (a) => a.product === 'ecsta', ['ecsta']);
+ * ```
+ */
+export function refuseDamagedProducts(setPath: string, v: Pick<SetVerification, 'problems' | 'extra' | 'missing' | 'corrupt' | 'status'>, manifest: Manifest, broken: readonly { path: string; message?: string }[], isRead: (a: ManifestArtifact) => boolean, products: readonly string[]): RestoreDamage {
+  const damage = assessRestoreDamage(v, manifest, broken, isRead);
+  const brokenData = broken as unknown as Record<string, unknown>[];
+  if (damage.setWide.length > 0) {
+    throw new ProcallBackupError(v.missing.length > 0 && broken.length === 0 && v.corrupt.length === 0 ? 'PB_SET_INCOMPLETE' : 'PB_SET_CORRUPT', `The set ${setPath} cannot be restored; nothing was changed: ${[...v.problems.map((p) => p.message), ...broken.map((b) => `${b.path} does not open (${b.message})`)].join(' ')}`, {
+      fix: 'Restore from another set (CLI: procall-backup list --target <folder> shows the verified ones).',
+      command: 'restore',
+      data: { missing: v.missing, corrupt: v.corrupt, extra: v.extra, status: v.status ?? null, broken: brokenData },
+    });
+  }
+  if (damage.blocking.size > 0) {
+    const damaged = [...damage.blocking.keys()];
+    const rest = damage.intactProducts.filter((id) => products.includes(id));
+    throw new ProcallBackupError(v.corrupt.length === 0 && broken.length === 0 ? 'PB_SET_INCOMPLETE' : 'PB_SET_CORRUPT', `The set ${setPath} cannot restore ${damaged.join(', ')}: ${[...damage.blocking.values()].flat().join(' ')} Nothing was changed.`, {
+      fix: rest.length > 0 ? `Restore the intact products on their own: products: ['${rest.join("', '")}'] (CLI: --products ${rest.join(',')}); take ${damaged.join(', ')} from another set (CLI: procall-backup list).` : `Take ${damaged.join(', ')} from another set (CLI: procall-backup list --target <folder> shows the verified ones).`,
+      command: 'restore',
+      data: { damagedProducts: damaged, intactProducts: damage.intactProducts, missing: v.missing, corrupt: v.corrupt, broken: brokenData },
+    });
+  }
+  return damage;
 }

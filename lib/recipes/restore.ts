@@ -30,7 +30,7 @@ import type { SigningKeySource } from '../backup-set/authenticate';
 import { allowedFolderBases, allowedRegistryKey, checkDatabaseName, checkRegFileScope, checkServiceScope, confineFolderTarget, normalizeWindowsPath } from './confine';
 import { PRODUCT_CATALOG, RESTORE_PHASES, SERVICE_ROLES, type ProductEntry, type ProductId, type RestorePhase } from './catalog';
 import { discover, toLocalPath, type DiscoverOverrides, type Discovery } from './discover';
-import { assessRestoreDamage, findRelocatedFolders, isLiveStep } from './restore-scope';
+import { findRelocatedFolders, isLiveStep, refuseDamagedProducts } from './restore-scope';
 
 /**
  * Options of {@link restore}.
@@ -557,23 +557,7 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
       const phase = phaseOfArtifact(a);
       return products.includes(a.product) && (only.size === 0 || (phase !== undefined && only.has(phase)) || only.has(a.id));
     };
-    const damage = assessRestoreDamage(v, manifest, broken, isWanted);
-    if (damage.setWide.length > 0) {
-      throw new ProcallBackupError(v.missing.length > 0 && broken.length === 0 && v.corrupt.length === 0 ? 'PB_SET_INCOMPLETE' : 'PB_SET_CORRUPT', `The set ${setPath} cannot be restored; nothing was changed: ${[...v.problems.map((p) => p.message), ...broken.map((b) => `${b.path} does not open (${b.message})`)].join(' ')}`, {
-        fix: 'Restore from another set (CLI: procall-backup list --target <folder> shows the verified ones).',
-        command: 'restore',
-        data: { missing: v.missing, corrupt: v.corrupt, extra: v.extra, status: v.status ?? null, broken: broken as unknown as Record<string, unknown>[] },
-      });
-    }
-    if (damage.blocking.size > 0) {
-      const damaged = [...damage.blocking.keys()];
-      const rest = damage.intactProducts.filter((id) => products.includes(id));
-      throw new ProcallBackupError(v.corrupt.length === 0 && broken.length === 0 ? 'PB_SET_INCOMPLETE' : 'PB_SET_CORRUPT', `The set ${setPath} cannot restore ${damaged.join(', ')}: ${[...damage.blocking.values()].flat().join(' ')} Nothing was changed.`, {
-        fix: rest.length > 0 ? `Restore the intact products on their own: products: ['${rest.join("', '")}'] (CLI: --products ${rest.join(',')}); take ${damaged.join(', ')} from another set (CLI: procall-backup list).` : `Take ${damaged.join(', ')} from another set (CLI: procall-backup list --target <folder> shows the verified ones).`,
-        command: 'restore',
-        data: { damagedProducts: damaged, intactProducts: damage.intactProducts, missing: v.missing, corrupt: v.corrupt, broken: broken as unknown as Record<string, unknown>[] },
-      });
-    }
+    const damage = refuseDamagedProducts(setPath, v, manifest, broken, isWanted, products);
     if (damage.ignored.length > 0) warnings.push(`The set has damaged artifacts that this restore leaves out (restore them from another set): ${damage.ignored.join(' ')}`);
     report({ phase: 'check', id: 'check:verify', action: `verify ${setPath}  (${manifest.artifacts.length} artifacts re-hashed, ${full.content.filter((c) => c.state === 'ok').length} opened)`, status: 'done', ...(damage.ignored.length > 0 ? { message: `${damage.ignored.length} damaged artifact(s) of products not restored here` } : {}) });
     const key: SetKey | undefined = manifest.encryption ? await openSetKey(options.key, manifest.encryption) : undefined;
