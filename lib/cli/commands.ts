@@ -603,6 +603,7 @@ async function runRestore(ctx: CommandContext): Promise<CommandOutcome> {
     onPlan: (actions) => {
       total = n + actions.length;
     },
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
     onStep: (x) => {
       n++;
       bar?.update(Math.min(n, total ?? n + 1), Math.max(total ?? n + 1, n), `${x.status} ${x.id}`);

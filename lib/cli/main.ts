@@ -223,7 +223,8 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): 
     if (interrupted) return;
     interrupted = signal;
     interrupt.abort();
-    if (ctx?.runner) killRunner(ctx.runner);
+    // a restore stops at its next step and starts the services it stopped (it needs its runner for that); anything else stops at once
+    if (ctx?.runner && !argv.includes('restore')) killRunner(ctx.runner);
   });
 
   const program = new Command('procall-backup')

@@ -87,6 +87,12 @@ export interface RestoreSetOptions {
   skipMissingUsers?: boolean;
   /** Called once per step with its outcome. */
   onStep?: (step: RestoreStepReport) => void;
+  /**
+   * Stops the restore at the next step boundary (the CLI aborts it on SIGINT/SIGTERM): no further
+   * data step runs, the services it stopped are started again, and restore() throws
+   * `PB_INTERRUPTED` naming the steps that were done.
+   */
+  signal?: AbortSignal;
   /** Called once the plan is final (every check passed, nothing changed yet) with its literal actions: the number of steps still to come. */
   onPlan?: (actions: readonly string[]) => void;
 }
@@ -785,8 +791,15 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
         throw new ProcallBackupError('PB_RESTORE_REFUSED', `A service did not stop (${value.services.filter((s) => !s.ok && s.state !== 'missing').map((s) => `${s.name}: ${s.state} ${s.output}`).join('; ')}); no data was changed.`, { fix: 'Stop the service by hand (or end its process), then run the restore again.', command: 'restore', data: { steps: steps as unknown as Record<string, unknown>[] } });
       }
     }
+    let isInterrupted = false;
     for (const p of planned) {
       if (p.phase === 'stop' || p.phase === 'start') continue;
+      // interrupted: no further data step; the services are still started below
+      if (isInterrupted || options.signal?.aborted) {
+        isInterrupted = true;
+        report({ phase: p.phase, id: p.id, product: p.product, action: p.action, status: 'skipped', message: 'interrupted before this step' });
+        continue;
+      }
       const a = p.artifact as ManifestArtifact;
       try {
         const file = await plain(a);
@@ -853,6 +866,10 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
         isFailed = true;
         report({ phase: 'start', id: 'start', action: starts.map((s) => s.action).join('; '), status: 'failed', message: (e as Error).message });
       }
+    }
+    if (isInterrupted) {
+      const done = steps.filter((x) => x.status === 'done' && x.phase !== 'check' && x.phase !== 'stop' && x.phase !== 'start').map((x) => x.id);
+      throw new ProcallBackupError('PB_INTERRUPTED', `The restore was interrupted: ${done.length > 0 ? `done before the interrupt: ${done.join(', ')}` : 'no data step had run'}; the remaining steps were not run, and the services it had stopped were started again.`, { fix: 'Run the restore again (it restores every step from the start), or restore the rest with only (CLI: --only).', command: 'restore', data: { steps: steps as unknown as Record<string, unknown>[] } });
     }
     return { status: isFailed ? 'failed' : 'restored', exitCode: isFailed ? 1 : 0, set: setPath, dryRun, steps, actions, verification, versions, warnings };
   } finally {

@@ -383,7 +383,7 @@ describeWithTools('recipes end to end (sample installation, Wine reg.exe/sc.exe,
     expect(files.some((f) => f.endsWith(path.join('licences', 'licences.json.pbenc')))).toBe(true);
     for (const f of files) expect(readFileSync(f).includes(Buffer.from(key))).toBe(false);
     expect(JSON.stringify(r)).not.toContain(key);
-    expect(readFileSync(path.join(r.path as string, 'RESTORE.md'), 'utf8')).toContain('licences.json.pbenc (encrypted)');
+    expect(readFileSync(path.join(r.path as string, 'RESTORE.md'), 'utf8')).toContain('licences.json.pbenc (encrypted; procall-backup extract');
     // restoring an encrypted set needs the key; with it, the .reg files are decrypted, checked and imported
     await expect(restore({ set: r.path as string, runner, overrides: overrides() })).rejects.toMatchObject({ code: 'PB_KEY_MISSING' });
     const beforeReg = registryBytes();

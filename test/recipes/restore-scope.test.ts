@@ -137,4 +137,21 @@ describeWithTools('restore scope on the sample installation (real pwsh, Wine reg
       expect(serviceState('UCServer')).toBe('RUNNING');
     }
   });
+
+  it('item 3: an interrupted restore stops at the next step, starts the services it stopped again, and says what was done', async () => {
+    runWine(sample.prefix, ['sc', 'start', 'UCMediaServer']);
+    const interrupt = new AbortController();
+    const err = await restore({
+      set: set.path as string, runner, overrides: { pathMap: sample.pathMap }, products: ['enterprise'], dryRun: false, signal: interrupt.signal,
+      onStep: (step) => {
+        if (step.phase === 'folders' && step.status === 'done') interrupt.abort();
+      },
+    }).then(() => undefined, (e: unknown) => e as Error & { code: string; data?: { steps: { id: string; phase: string; status: string; message?: string }[] } });
+    expect(err).toMatchObject({ code: 'PB_INTERRUPTED', message: expect.stringMatching(/done before the interrupt: enterprise\.\S+; the remaining steps were not run, and the services it had stopped were started again/) });
+    const steps = err?.data?.steps ?? [];
+    expect(steps.filter((s) => s.status === 'done' && s.phase === 'folders')).toHaveLength(1);
+    expect(steps.filter((s) => s.message === 'interrupted before this step').map((s) => s.phase)).toEqual(expect.arrayContaining(['folders', 'registry']));
+    expect(steps.find((s) => s.id === 'start:UCServer')?.status).toBe('done');
+    if (sample.hasRunnableServices) expect(serviceState('UCServer')).toBe('RUNNING');
+  });
 });
