@@ -311,6 +311,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): 
   } catch (e) {
     // --help / --version are success; help shown because the command line was incomplete is bad usage
     if (e instanceof CommanderError && (['commander.helpDisplayed', 'commander.version'].includes(e.code) || (e.code === 'commander.help' && e.exitCode === 0))) {
+      stopListening?.();
       restoreConsole();
       return 0;
     }
@@ -321,7 +322,7 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): 
     // a command that finished before the signal could stop it keeps its outcome; anything else was interrupted
     const isStopped = end.outcome === undefined || isProcallBackupError(end.error, 'PB_INTERRUPTED');
     if (isStopped) {
-      const error = isProcallBackupError(end.error, 'PB_INTERRUPTED') ? end.error : new ProcallBackupError('PB_INTERRUPTED', `${end.command === 'none' ? 'The run' : `procall-backup ${end.command}`} was interrupted by ${interrupted}; its child processes were stopped${end.command === 'restore' ? ' (steps that had already run stay done: see the restore plan)' : ''}.`, { fix: 'Run the command again.', command: end.command });
+      const error = isProcallBackupError(end.error, 'PB_INTERRUPTED') ? end.error : new ProcallBackupError('PB_INTERRUPTED', `${end.command === 'none' ? 'The run' : `procall-backup ${end.command}`} was interrupted by ${interrupted}; its child processes were stopped.`, { fix: 'Run the command again.', command: end.command });
       end = { command: end.command === 'none' ? commandOf() : end.command, exitCode: exitCodeForSignal(interrupted), error, warnings: end.warnings };
     } else end.warnings = [...end.warnings, `${interrupted} arrived after the work was done; the result stands.`];
   }
