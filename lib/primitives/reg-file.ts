@@ -181,7 +181,7 @@ function parseQuoted(text: string, start: number, line: number, raw: string): { 
   let i = start + 1;
   for (;;) {
     let j = i;
-    while (j < text.length && text[j] !== '"' && text[j] !== '\\') j++;
+    for (let c = text.charCodeAt(j); j < text.length && c !== 34 && c !== 92; c = text.charCodeAt(++j));
     if (j > i) parts.push(text.slice(i, j));
     if (j >= text.length) throw parseError(line, 'a quoted string is not closed', raw);
     if (text[j] === '"') return { value: parts.join(''), end: j + 1 };
@@ -327,18 +327,20 @@ export function parseRegFile(input: Buffer | string): RegFile {
       }
       const hex = HEX_PREFIX.exec(rest);
       if (hex) {
-        // the pieces are joined once: appending to one growing string re-copies it per line (quadratic)
-        const pieces = [stripComment(rest.slice(hex[0].length))];
+        // the pieces are decoded in one pass: appending to one growing string re-copies it per line (quadratic)
         const startLine = lineNo;
-        while (pieces[pieces.length - 1].endsWith('\\')) {
-          pieces[pieces.length - 1] = pieces[pieces.length - 1].slice(0, -1);
+        let piece = hexPiece(rest, hex[0].length) as { text: string; isContinued: boolean };
+        const pieces = [piece.text];
+        while (piece.isContinued) {
           // reg.exe import skips blank and `;` comment lines inside a continuation (checked with Wine's reg.exe)
-          do i++;
-          while (i < lines.length && isSkippedInContinuation(lines[i]));
-          if (i >= lines.length) throw parseError(startLine, 'a continued hex value is followed by the end of the file', raw);
-          pieces.push(stripComment(lines[i].trimStart()));
+          let next: { text: string; isContinued: boolean } | undefined;
+          do next = ++i < lines.length ? hexPiece(lines[i], 0) : undefined;
+          while (i < lines.length && next === undefined);
+          if (!next) throw parseError(startLine, 'a continued hex value is followed by the end of the file', raw);
+          piece = next;
+          pieces.push(piece.text);
         }
-        const data = parseHexBytes(pieces.length === 1 ? pieces[0] : pieces.join(''), startLine, raw);
+        const data = parseHexBytes(pieces, startLine, raw);
         const typeNumber = hex[1] === undefined ? 'binary' : parseInt(hex[1], 16);
         current.values.push(typeHexData(name, typeNumber, data, ansi));
         continue;
@@ -350,15 +352,20 @@ export function parseRegFile(input: Buffer | string): RegFile {
   return { format, keys };
 }
 
-function stripComment(s: string): string {
-  const c = s.indexOf(';');
-  return (c < 0 ? s : s.slice(0, c)).trimEnd();
-}
-
-/** A blank line or a `;` comment line, which reg.exe skips inside a hex continuation (a `#` line it does not). */
-function isSkippedInContinuation(line: string): boolean {
-  const t = line.trim();
-  return t === '' || t.startsWith(';');
+/**
+ * The hex text of one line from `from` on (pure, one slice): leading white space, a `;` comment and
+ * trailing white space removed, and whether it ends in the continuation `\`. Undefined for a blank
+ * or `;` comment line, which reg.exe skips inside a continuation (a `#` line it does not).
+ */
+function hexPiece(line: string, from: number): { text: string; isContinued: boolean } | undefined {
+  let start = from;
+  while (start < line.length && isSpaceCode(line.charCodeAt(start))) start++;
+  if (from === 0 && (start === line.length || line.charCodeAt(start) === 59)) return undefined;
+  const comment = line.indexOf(';', start);
+  let end = comment < 0 ? line.length : comment;
+  while (end > start && isSpaceCode(line.charCodeAt(end - 1))) end--;
+  const isContinued = end > start && line.charCodeAt(end - 1) === 92;
+  return { text: line.slice(start, isContinued ? end - 1 : end), isContinued };
 }
 
 /** Hex digit values by char code (-1: not a hex digit). */
@@ -369,39 +376,50 @@ function isSpaceCode(c: number): boolean {
 }
 
 /**
- * Comma-separated bytes of one or two hex digits (whitespace ignored, a trailing comma allowed), in
- * one pass over the text: linear in its length, so a 10 MB value parses in well under a second.
+ * Comma-separated bytes of one or two hex digits (white space ignored, a trailing comma allowed),
+ * decoded from the pieces of a continued value in one pass: linear in their length, so a 10 MB
+ * value parses in well under a second.
  */
-function parseHexBytes(text: string, line: number, raw: string): Buffer {
-  const len = text.length;
-  const out = Buffer.alloc((len >> 1) + 1);
+function parseHexBytes(pieces: readonly string[], line: number, raw: string): Buffer {
+  let total = 0;
+  for (const p of pieces) total += p.length;
+  const out = Buffer.allocUnsafe((total >> 1) + 1);
   let n = 0;
-  let i = 0;
-  while (i < len && isSpaceCode(text.charCodeAt(i))) i++;
-  if (i >= len) return Buffer.alloc(0);
-  for (;;) {
-    const start = i;
-    let value = 0;
-    let digits = 0;
-    for (; i < len; i++) {
-      const c = text.charCodeAt(i);
-      if (c === 44) break;
-      if (isSpaceCode(c)) continue;
+  let value = 0;
+  let digits = 0; // 3 = not a hex byte
+  let isEmpty = true;
+  for (const p of pieces) {
+    for (let i = 0; i < p.length; i++) {
+      const c = p.charCodeAt(i);
+      if (c === 44) {
+        if (digits === 0 || digits > 2) throw badHexByte(pieces, line, raw);
+        out[n++] = value;
+        value = 0;
+        digits = 0;
+        isEmpty = false;
+        continue;
+      }
+      if (c === 32 || c === 9 || isSpaceCode(c)) continue;
       const h = c < 128 ? HEX_DIGIT[c] : -1;
-      digits = h < 0 ? 3 : digits + 1;
-      value = value * 16 + h;
+      if (h < 0 || digits >= 2) digits = 3;
+      else {
+        value = value * 16 + h;
+        digits++;
+      }
+      isEmpty = false;
     }
-    if (digits === 0 || digits > 2) {
-      const item = text.slice(start, Math.min(i, start + 40)).replace(/\s+/g, '');
-      throw parseError(line, `"${item}" is not a hex byte`, raw);
-    }
-    out[n++] = value;
-    if (i >= len) break;
-    i++; // the comma
-    while (i < len && isSpaceCode(text.charCodeAt(i))) i++;
-    if (i >= len) break; // regedit tolerates a trailing comma
   }
-  return Buffer.from(out.subarray(0, n));
+  if (digits > 2) throw badHexByte(pieces, line, raw);
+  if (digits > 0) out[n++] = value;
+  return isEmpty ? Buffer.alloc(0) : Buffer.from(out.subarray(0, n));
+}
+
+/** The error naming the first item that is not a hex byte (the rare path: finds it again). */
+function badHexByte(pieces: readonly string[], line: number, raw: string): ProcallBackupError {
+  const items = pieces.join('').replace(/\s+/g, '').split(',');
+  if (items.length > 1 && items[items.length - 1] === '') items.pop(); // regedit tolerates a trailing comma
+  const bad = items.find((x) => !/^[0-9a-fA-F]{1,2}$/.test(x)) ?? '';
+  return parseError(line, `"${bad.slice(0, 40)}" is not a hex byte`, raw);
 }
 
 // ---------------------------------------------------------------- serialize
