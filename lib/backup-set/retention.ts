@@ -175,22 +175,28 @@ export function planRetention(candidates: readonly RetentionCandidate[], keep: K
       }
     }
   }
-  for (const product of groups) {
-    const newestVerified = complete.find((s) => s.isVerified && covers(s, product));
-    const newest = complete.find((s) => covers(s, product));
-    if (newestVerified) keepForProduct(newestVerified.name, 'newest verified set (never removed)', product);
-    else if (newest) keepForProduct(newest.name, 'newest complete set (no set is verified yet; never removed)', product);
-  }
   // a reason that holds for only some products says which
-  for (const [reason, sets] of perProduct) {
-    for (const [name, products] of sets) keepFor(name, products.length > 0 && products.length < universe.length ? `${reason} for ${products.join(', ')}` : reason);
-  }
+  const flush = (): void => {
+    for (const [reason, sets] of perProduct) {
+      for (const [name, products] of sets) keepFor(name, products.length > 0 && products.length < universe.length ? `${reason} for ${products.join(', ')}` : reason);
+    }
+    perProduct.clear();
+  };
+  flush();
 
   const preChange = complete.filter((s) => s.kind === 'pre-change');
   preChange.forEach((set, i) => {
     if (i < policy.preChange.last) keepFor(set.name, `pre-change: one of the newest ${policy.preChange.last}`);
     if (now.getTime() - set.createdAt.getTime() < policy.preChange.days * 86_400_000) keepFor(set.name, `pre-change: younger than ${policy.preChange.days} days`);
   });
+
+  for (const product of groups) {
+    const newestVerified = complete.find((s) => s.isVerified && covers(s, product));
+    const newest = complete.find((s) => covers(s, product));
+    if (newestVerified) keepForProduct(newestVerified.name, 'newest verified set (never removed)', product);
+    else if (newest) keepForProduct(newest.name, 'newest complete set (no set is verified yet; never removed)', product);
+  }
+  flush();
 
   for (const set of sorted.filter((s) => s.status === 'failed')) {
     if (now.getTime() - set.createdAt.getTime() < policy.failedDays * 86_400_000) keepFor(set.name, `failed set kept ${policy.failedDays} days for inspection`);
