@@ -35,6 +35,16 @@ function descendants(pid: number): number[] {
   return out;
 }
 
+/** A process's identity: pid plus its start time (pids are reused quickly on a busy machine with pid_max 32768). */
+const identityOf = (pid: number): string | undefined => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return `${pid}:${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`;
+  } catch {
+    return undefined;
+  }
+};
+
 const commOf = (pid: number): string | undefined => {
   try {
     return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
@@ -60,30 +70,30 @@ describeWithTools('procall-backup on the sample installation: signals, RESTORE.m
   afterAll(() => disposeSampleSuite(cli, sample, work));
 
   /** Starts a backup, sends `signal` once its .partial folder exists, and returns what it did. */
-  async function interruptedBackup(signal: 'SIGINT' | 'SIGTERM', extra: string[]): Promise<{ code: number | null; stdout: string; stderr: string; children: number[] }> {
+  async function interruptedBackup(signal: 'SIGINT' | 'SIGTERM', extra: string[]): Promise<{ code: number | null; stdout: string; stderr: string; children: string[] }> {
     const before = new Set(existsSync(hostFolder()) ? readdirSync(hostFolder()) : []);
     const child = spawn(process.execPath, [cli.main, '--config', config, 'backup', '--kind', 'manual', '--host', HOST, ...extra], { cwd: work, env: { ...process.env, ...sample.prefix.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-    const children = new Set<number>();
+    const children = new Set<string>(); // pid:starttime
     const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     const started = Date.now();
     let sent = false;
     while (!sent && Date.now() - started < 180000) {
-      for (const p of descendants(child.pid as number)) children.add(p);
+      for (const id of descendants(child.pid as number).map(identityOf)) if (id) children.add(id);
       const partial = existsSync(hostFolder()) && readdirSync(hostFolder()).some((n) => n.endsWith('.partial') && !before.has(n));
       if (partial && children.size > 0) {
         await new Promise((r) => setTimeout(r, 300));
-        for (const p of descendants(child.pid as number)) children.add(p);
+        for (const id of descendants(child.pid as number).map(identityOf)) if (id) children.add(id);
         child.kill(signal);
         sent = true;
       } else await new Promise((r) => setTimeout(r, 50));
     }
     expect(sent).toBe(true);
     const code = await closed;
-    return { code, stdout, stderr, children: [...children] };
+    return { code, stdout, stderr, children: [...children].filter(Boolean) };
   }
 
   it('SIGTERM with --json: exit 143, one JSON document "interrupted", children stopped, lock released, .partial marked; the next run is clean', async () => {
@@ -94,8 +104,10 @@ describeWithTools('procall-backup on the sample installation: signals, RESTORE.m
     expect(doc).toMatchObject({ command: 'backup', status: 'interrupted', exitCode: 143, error: { code: 'PB_INTERRUPTED', message: expect.stringContaining('.partial') } });
     // the event-log entry was attempted with its own id (Linux has no event log: a warning, never a failure)
     expect(doc.eventLog).toMatchObject({ eventId: 1004, entryType: 'Warning' });
-    const alive = r.children.filter((p) => commOf(p) !== undefined && !/^wineserver/.test(commOf(p) as string));
-    expect(alive.map((p) => `${p} ${commOf(p)}`)).toEqual([]);
+    // the same processes (pid and start time), not newer ones that got a reused pid
+    // the PowerShell sessions and the tools they ran (Wine's server and the sample's services, started by Wine's service manager, outlive any client by design)
+    const alive = r.children.filter((id) => identityOf(Number(id.split(':')[0])) === id && /^(pwsh|reg\.exe|sc\.exe|node)$/.test(commOf(Number(id.split(':')[0])) ?? ''));
+    expect(alive.map((id) => `${id} ${commOf(Number(id.split(':')[0]))}`)).toEqual([]);
     const names = readdirSync(hostFolder());
     expect(names).not.toContain('.procall-backup.lock');
     const partial = names.find((n) => n.endsWith('.partial')) as string;
