@@ -143,7 +143,7 @@ describeWithTools('SshRunner against real sshd hosts (loopback only)', { sshd: S
     const before = uc1.log().split('Accepted publickey').length;
     for (const [file, words] of [[wrong, 'differs'], [empty, 'not in the known_hosts']] as const) {
       const r = newRunner(uc1, { knownHostsFile: file });
-      const e = await errorOf(r.run({ name: 'write-canary', effect: 'write', whatIf: ['touch'], dryRunValue: null, body: 'Set-Content -LiteralPath $in.f -Value x', input: { f: canary } }));
+      const e = await errorOf(r.run({ name: 'write-canary', effect: 'write', whatIf: ['touch'], dryRunValue: null, body: 'Set-Content -LiteralPath $in.f -Value x -Encoding utf8', input: { f: canary } }));
       expect(e.code).toBe('PB_SSH_HOST_KEY');
       expect(e.message).toContain(words);
       expect(e.message).toContain("'write-canary' was not run");
