@@ -42,13 +42,28 @@ export async function checkWritableFolder(folder: string): Promise<void> {
     // a recursive mkdir reports ENOENT for a read-only parent too: ask the nearest existing folder why
     throw targetError(absolute, 'cannot be created', e.code === 'ENOENT' ? ((await whyNotWritable(absolute)) ?? e) : e);
   });
-  const probe = path.join(absolute, `.procall-backup-write-test-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const probe = path.join(absolute, `${PROBE_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     await fsp.writeFile(probe, 'procall-backup write test\n', { flag: 'wx' });
   } catch (e) {
     throw targetError(absolute, 'cannot be written', e as NodeJS.ErrnoException);
   }
   await fsp.rm(probe, { force: true });
+  await removeStaleProbes(absolute);
+}
+
+/** Names of the write probes; a probe lives for milliseconds, so one an hour old was left by a killed run. */
+const PROBE_PREFIX = '.procall-backup-write-test-';
+const STALE_PROBE_MS = 60 * 60 * 1000;
+
+/** Removes write probes that killed runs left in `folder` (best effort: another host's run may race us). */
+async function removeStaleProbes(folder: string): Promise<void> {
+  const names = await fsp.readdir(folder).catch(() => [] as string[]);
+  for (const name of names.filter((n) => n.startsWith(PROBE_PREFIX))) {
+    const file = path.join(folder, name);
+    const stat = await fsp.lstat(file).catch(() => undefined);
+    if (stat && Date.now() - stat.mtimeMs > STALE_PROBE_MS) await fsp.rm(file, { recursive: true, force: true }).catch(() => undefined);
+  }
 }
 
 /** The error of writing into the nearest existing ancestor of `folder`, if that fails (EROFS, EACCES ...). */
@@ -58,7 +73,7 @@ async function whyNotWritable(folder: string): Promise<NodeJS.ErrnoException | u
     if (path.dirname(dir) === dir) return undefined;
     dir = path.dirname(dir);
   }
-  const probe = path.join(dir, `.procall-backup-write-test-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const probe = path.join(dir, `${PROBE_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     await fsp.mkdir(probe);
   } catch (e) {
