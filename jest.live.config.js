@@ -3,7 +3,6 @@
  * PROCALL_TEST_MSSQL; without it this config stops with a message and a non-zero exit code.
  */
 if (!process.env.PROCALL_TEST_MSSQL) {
-  // eslint-disable-next-line no-console
   console.error(
     'test:live-sql did not run: PROCALL_TEST_MSSQL is not set.\n' +
       "Set it to an ADO-style connection string, e.g. 'Server=sql1,1433;User Id=pb_test;Password=...;TrustServerCertificate=true'\n" +

@@ -4,7 +4,6 @@
  * and a non-zero exit code. Never part of `npm test`.
  */
 if (process.platform !== 'win32') {
-  // eslint-disable-next-line no-console
   console.error(
     `test:windows did not run: it needs Windows (this is ${process.platform}).\n` +
       'Run it on Windows Server 2016-2025 or Windows 10/11 in an elevated shell (Administrator) with Node.js 20,\n' +

@@ -30,7 +30,14 @@ runExample(async (host) => {
   let setPath = argValue('set');
   if (!setPath) {
     // No set given: make one first (DataCenter and Enterprise are backed up the same way).
-    const r = await backup({ runner: host.runner, target: host.target, kind: 'manual', products: ['enterprise', 'media-server', 'ecsta'], overrides: host.overrides, shadowCopy: host.isSample ? 'never' : 'auto' });
+    const r = await backup({
+      runner: host.runner,
+      target: host.target,
+      kind: 'manual',
+      products: ['enterprise', 'media-server', 'ecsta'],
+      overrides: host.overrides,
+      shadowCopy: host.isSample ? 'never' : 'auto',
+    });
     if (!r.path || r.status !== 'complete') throw new Error(`The backup for the drill failed: ${JSON.stringify(r.manifest?.errors)}`);
     setPath = r.path;
   }
@@ -41,14 +48,22 @@ runExample(async (host) => {
   const manifest = await readManifest(setPath);
   // every root the set used (UCROOT, UCDB, MEDIAROOT, ...) gets its own folder in the scratch tree
   const backedUpRoots: Record<string, string> = {};
-  for (const p of manifest.products) for (const [name, param] of Object.entries(p.parameters ?? {})) if (/^[A-Z]+$/.test(name) && typeof param.value === 'string') backedUpRoots[name] = param.value;
+  for (const p of manifest.products)
+    for (const [name, param] of Object.entries(p.parameters ?? {}))
+      if (/^[A-Z]+$/.test(name) && typeof param.value === 'string') backedUpRoots[name] = param.value;
   const drillRoots = Object.fromEntries(Object.keys(backedUpRoots).map((name) => [name, `${DRILL}\\${name}`]));
   const scratch = path.join(host.work, 'drill');
   mkdirSync(scratch, { recursive: true });
-  const overrides = { ...host.overrides, roots: { ...(host.overrides.roots ?? {}), ...drillRoots }, pathMap: { ...(host.overrides.pathMap ?? {}), [DRILL]: path.join(scratch, 'folders') } };
+  const overrides = {
+    ...host.overrides,
+    roots: { ...(host.overrides.roots ?? {}), ...drillRoots },
+    pathMap: { ...(host.overrides.pathMap ?? {}), [DRILL]: path.join(scratch, 'folders') },
+  };
   const drill = { set: setPath, runner: host.runner, overrides, only: ['folders'], stopServices: false };
   const plan = await restore({ ...drill, dryRun: true });
-  console.log(`2. restore plan: ${plan.actions.length} steps, versions ${plan.versions.map((x) => `${x.product} ${x.backedUp}=${x.installed}`).join(', ') || 'n/a'}; nothing was changed`);
+  console.log(
+    `2. restore plan: ${plan.actions.length} steps, versions ${plan.versions.map((x) => `${x.product} ${x.backedUp}=${x.installed}`).join(', ') || 'n/a'}; nothing was changed`,
+  );
   if (plan.warnings.some((w) => /live path/.test(w))) {
     console.log(`   FAIL a folder would go back to its live path: ${plan.warnings.join(' ')}`);
     return 1;

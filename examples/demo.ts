@@ -28,7 +28,10 @@ async function main(): Promise<number> {
   if (!pwsh || !wine) {
     say('procall-backup demo: cannot run here.');
     if (!pwsh) say('  - PowerShell 7 (pwsh) is missing: run `npm run setup` (installs it into .tools/pwsh).');
-    if (!wine) say('  - Wine is missing: the sample installation keeps its registry keys and services in a Wine prefix, and Wine\'s reg.exe and sc.exe stand in for Windows\'. Run `sudo bash scripts/setup.sh` (installs wine and wine64), then `npm run demo` again.');
+    if (!wine)
+      say(
+        "  - Wine is missing: the sample installation keeps its registry keys and services in a Wine prefix, and Wine's reg.exe and sc.exe stand in for Windows'. Run `sudo bash scripts/setup.sh` (installs wine and wine64), then `npm run demo` again.",
+      );
     return 2;
   }
   const work = mkdtempSync(path.join(os.tmpdir(), 'procall-backup-demo-'));
@@ -44,13 +47,27 @@ async function main(): Promise<number> {
     say('2. Backing it up ...');
     const plan = await backup({ runner, target, kind: 'manual', dryRun: true, overrides });
     say(`   discovered: ${plan.discovery.products.map((p) => `${p.id} ${p.version ?? ''}`.trim()).join(', ')}`);
-    say(`   ECSTA drivers: ${plan.discovery.ecstaDrivers.map((d) => d.name).join(', ')}; users with client data: ${plan.discovery.profiles.filter((p) => p.clientFolders.length).map((p) => p.userName).join(', ')}`);
+    say(
+      `   ECSTA drivers: ${plan.discovery.ecstaDrivers.map((d) => d.name).join(', ')}; users with client data: ${plan.discovery.profiles
+        .filter((p) => p.clientFolders.length)
+        .map((p) => p.userName)
+        .join(', ')}`,
+    );
     say(`   plan: ${plan.actions.length} steps, e.g.`);
     for (const a of plan.actions.slice(0, 3)) say(`     ${a}`);
     const started = Date.now();
-    const r = await backup({ runner, target, kind: 'manual', discovery: plan.discovery, licences: { 'ProCall 8 Enterprise (demo)': new Secret('DEMO-0000-1111-2222') }, shadowCopy: 'never' });
+    const r = await backup({
+      runner,
+      target,
+      kind: 'manual',
+      discovery: plan.discovery,
+      licences: { 'ProCall 8 Enterprise (demo)': new Secret('DEMO-0000-1111-2222') },
+      shadowCopy: 'never',
+    });
     const bytes = r.manifest?.artifacts.reduce((n, a) => n + a.bytes, 0) ?? 0;
-    say(`   ${r.status}: ${r.manifest?.artifacts.length} artifacts, ${(bytes / 1024).toFixed(0)} KiB, ${r.manifest?.skipped.length} skipped with a reason, in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    say(
+      `   ${r.status}: ${r.manifest?.artifacts.length} artifacts, ${(bytes / 1024).toFixed(0)} KiB, ${r.manifest?.skipped.length} skipped with a reason, in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
     say(`   set: ${r.path}`);
     for (const w of r.warnings) say(`   warning: ${w}`);
     if (r.status !== 'complete') {
@@ -60,18 +77,21 @@ async function main(): Promise<number> {
 
     say('3. Verifying the set ...');
     const v = await verifyBackup({ set: r.path as string });
-    say(`   ${v.ok ? 'ok' : 'NOT ok'}: ${v.set.artifacts.filter((a) => a.state === 'ok').length}/${v.set.artifacts.length} artifacts match their sha256; ${v.content.filter((c) => c.state === 'ok' && c.kind === 'reg').length} .reg files parse, ${v.content.filter((c) => c.state === 'ok' && c.kind === 'archive').length} archives scan cleanly`);
+    say(
+      `   ${v.ok ? 'ok' : 'NOT ok'}: ${v.set.artifacts.filter((a) => a.state === 'ok').length}/${v.set.artifacts.length} artifacts match their sha256; ${v.content.filter((c) => c.state === 'ok' && c.kind === 'reg').length} .reg files parse, ${v.content.filter((c) => c.state === 'ok' && c.kind === 'archive').length} archives scan cleanly`,
+    );
     const listing = await listSets({ target });
     for (const s of listing.sets) say(`   listSets: ${s.host} ${s.name} ${s.kind} ${s.status}, ${(s.bytes / 1024).toFixed(0)} KiB, verified: ${s.isVerified}`);
     if (!v.ok) return 1;
 
     say('4. Wiping the registry keys and restoring into a scratch folder ...');
     const keys = ['HKLM\\SOFTWARE\\ESTOS', 'HKLM\\SOFTWARE\\WOW6432Node\\ESTOS', 'HKCU\\SOFTWARE\\ESTOS'];
-    const exportKeys = (tag: string): string[] => keys.map((k, i) => {
-      const file = path.join(work, `${tag}-${i}.reg`);
-      wineReg(sample.prefix, ['export', k, `Z:${file.replace(/\//g, '\\')}`, '/y']);
-      return readFileSync(file).toString('base64');
-    });
+    const exportKeys = (tag: string): string[] =>
+      keys.map((k, i) => {
+        const file = path.join(work, `${tag}-${i}.reg`);
+        wineReg(sample.prefix, ['export', k, `Z:${file.replace(/\//g, '\\')}`, '/y']);
+        return readFileSync(file).toString('base64');
+      });
     const registryBefore = exportKeys('before');
     for (const k of keys) wineReg(sample.prefix, ['delete', k, '/f']);
     const into = { pathMap: { 'C:\\': restored } };
@@ -80,7 +100,9 @@ async function main(): Promise<number> {
     const dry = await restore({ set: r.path as string, runner, overrides: into, only });
     say(`   plan: ${dry.actions.length} steps (first: ${dry.actions[0]}; last: ${dry.actions[dry.actions.length - 1]})`);
     const done = await restore({ set: r.path as string, runner, overrides: into, only, dryRun: false });
-    say(`   ${done.status}: ${done.steps.filter((s) => s.status === 'done').length} steps done, ${done.steps.filter((s) => s.status === 'failed').length} failed`);
+    say(
+      `   ${done.status}: ${done.steps.filter((s) => s.status === 'done').length} steps done, ${done.steps.filter((s) => s.status === 'failed').length} failed`,
+    );
     for (const s of done.steps.filter((x) => x.status === 'failed')) say(`   failed: ${s.id}: ${s.message}`);
 
     say('5. Comparing ...');
@@ -92,7 +114,9 @@ async function main(): Promise<number> {
       // the UCServer root holds program files that are not backed up (setup ships them): compare what was captured
       const captured = Object.keys(a).filter((k) => !/\.exe$/.test(k) && k !== 'MediaService/emswindows/bin');
       const differ = captured.filter((k) => a[k] !== b[k]);
-      say(`   ${f}: ${captured.filter((k) => a[k] !== 'dir').length} files, ${differ.length === 0 ? 'identical' : `DIFFERENT: ${differ.slice(0, 5).join(', ')}`}`);
+      say(
+        `   ${f}: ${captured.filter((k) => a[k] !== 'dir').length} files, ${differ.length === 0 ? 'identical' : `DIFFERENT: ${differ.slice(0, 5).join(', ')}`}`,
+      );
       if (differ.length) isSame = false;
     }
     const registryAfter = exportKeys('after');
@@ -100,7 +124,13 @@ async function main(): Promise<number> {
     say(`   registry ${keys.join(', ')}: ${regSame ? 'identical' : 'DIFFERENT'}`);
     if (!regSame) isSame = false;
     say('');
-    say(readFileSync(path.join(r.path as string, 'RESTORE.md'), 'utf8').split('\n').slice(0, 14).map((l) => `   | ${l}`).join('\n'));
+    say(
+      readFileSync(path.join(r.path as string, 'RESTORE.md'), 'utf8')
+        .split('\n')
+        .slice(0, 14)
+        .map((l) => `   | ${l}`)
+        .join('\n'),
+    );
     say(`   | ... (${path.join(r.path as string, 'RESTORE.md')})`);
     say('');
     say(isSame ? 'Demo OK: backup, verify, restore and comparison all passed.' : 'Demo FAILED: see above.');

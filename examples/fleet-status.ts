@@ -31,10 +31,13 @@ async function report(target: string, maxAgeHours: number): Promise<number> {
 const maxAgeHours = Number(argValue('max-age-hours') ?? 26);
 const given = argValue('target');
 if (given) {
-  report(given, maxAgeHours).then((code) => process.exit(code), (e: unknown) => {
-    process.stderr.write(`${(e as Error).message}\n`);
-    process.exit(1);
-  });
+  report(given, maxAgeHours).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`${(e as Error).message}\n`);
+      process.exit(1);
+    },
+  );
 } else {
   runExample(async (host) => {
     // A small fleet in one shared target: the sample backed up as three hosts; MEDIA01's set is never verified.

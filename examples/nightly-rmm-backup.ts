@@ -15,7 +15,9 @@ import { runExample } from './sample-host';
 runExample(async (host) => {
   const log = (text: string): void => void process.stderr.write(`${text}\n`);
   // Licence keys and passphrases come from the environment (or files), never from the command line.
-  const licences = process.env.PROCALL_BACKUP_LICENCES ? (JSON.parse(process.env.PROCALL_BACKUP_LICENCES) as Record<string, string>) : { 'ProCall 8 Enterprise (sample)': 'SAMPLE-0000-1111' };
+  const licences = process.env.PROCALL_BACKUP_LICENCES
+    ? (JSON.parse(process.env.PROCALL_BACKUP_LICENCES) as Record<string, string>)
+    : { 'ProCall 8 Enterprise (sample)': 'SAMPLE-0000-1111' };
   const passphrase = process.env.PROCALL_BACKUP_PASSPHRASE ?? (host.isSample ? 'sample passphrase: set PROCALL_BACKUP_PASSPHRASE' : undefined);
   const started = Date.now();
   log(`backing up into ${host.target} ...`);
@@ -31,7 +33,16 @@ runExample(async (host) => {
   });
   // hashes, then every file opened (decrypted first): the level a fleet check counts as verified
   const full = r.path ? await verifyBackup({ set: r.path, ...(passphrase ? { key: { passphrase: new Secret(passphrase) } } : {}) }) : undefined;
-  const verification = full ? { ok: full.ok, level: full.level, problems: [...full.set.problems, ...full.content.filter((c) => c.state === 'broken').map((c) => ({ message: `${c.path} does not open: ${c.message ?? ''}` }))] } : undefined;
+  const verification = full
+    ? {
+        ok: full.ok,
+        level: full.level,
+        problems: [
+          ...full.set.problems,
+          ...full.content.filter((c) => c.state === 'broken').map((c) => ({ message: `${c.path} does not open: ${c.message ?? ''}` })),
+        ],
+      }
+    : undefined;
   const pruned = await prune({ target: host.target, keep: { daily: 7, weekly: 4, monthly: 12 }, dryRun: false });
   const warnings = [...r.warnings, ...(verification && !verification.ok ? verification.problems.map((p) => p.message) : [])];
   const isFailed = r.status !== 'complete' || !verification?.ok || pruned.failures.length > 0;

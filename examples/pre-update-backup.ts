@@ -12,7 +12,14 @@ import { argValue, runExample } from './sample-host';
 
 runExample(async (host) => {
   const reason = argValue('reason') ?? 'UCServer update 8.4 -> 8.5';
-  const r = await backup({ runner: host.runner, target: host.target, kind: 'pre-change', reason, overrides: host.overrides, shadowCopy: host.isSample ? 'never' : 'auto' });
+  const r = await backup({
+    runner: host.runner,
+    target: host.target,
+    kind: 'pre-change',
+    reason,
+    overrides: host.overrides,
+    shadowCopy: host.isSample ? 'never' : 'auto',
+  });
   if (!r.path || r.status !== 'complete') {
     for (const e of r.manifest?.errors ?? []) console.log(`error: ${e.step}: ${e.message}`);
     console.log('The pre-change backup FAILED: do not start the update.');
@@ -31,7 +38,8 @@ runExample(async (host) => {
   for (const s of listing.sets) console.log(`listed:         ${s.host} ${s.name} ${s.kind} ${s.status} verified=${s.isVerified} reason=${s.reason ?? '-'}`);
   for (const w of r.warnings) console.log(`warning:        ${w}`);
   if (!v.ok) console.log('The set did NOT verify: do not start the update.');
-  else if (r.warnings.length > 0) console.log(`OK, with ${r.warnings.length} warning(s) above: read them before the update starts; RESTORE.md in the set says how to go back.`);
+  else if (r.warnings.length > 0)
+    console.log(`OK, with ${r.warnings.length} warning(s) above: read them before the update starts; RESTORE.md in the set says how to go back.`);
   else console.log('OK: the update can start; RESTORE.md in the set says how to go back.');
   return v.ok ? (r.warnings.length ? 2 : 0) : 1;
 });

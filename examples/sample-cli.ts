@@ -35,7 +35,9 @@ async function main(): Promise<number> {
   }
   const pwsh = findPwsh();
   if (!pwsh || !which('wine')) {
-    process.stderr.write(`The sample needs ${!pwsh ? 'PowerShell 7 (pwsh)' : ''}${!pwsh && !which('wine') ? ' and ' : ''}${!which('wine') ? 'Wine' : ''}: run 'sudo bash scripts/setup.sh' once (it installs both), then run this again.\n`);
+    process.stderr.write(
+      `The sample needs ${!pwsh ? 'PowerShell 7 (pwsh)' : ''}${!pwsh && !which('wine') ? ' and ' : ''}${!which('wine') ? 'Wine' : ''}: run 'sudo bash scripts/setup.sh' once (it installs both), then run this again.\n`,
+    );
     return 3;
   }
   if (existsSync(configFile)) {
@@ -55,7 +57,8 @@ async function main(): Promise<number> {
   writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
   console.log(`The sample installation is ready: its C: is ${sample.driveC}, its registry and services are in the Wine prefix ${sample.prefix.path}.`);
   console.log(`Config: ${configFile} (sets go to ${path.join(dir, 'backups')}). Try:`);
-  for (const c of ['discover', 'backup --kind manual', 'list', 'verify', 'restore <the set folder backup printed>', 'prune --daily 1 --weekly 0 --monthly 0']) console.log(`  npx procall-backup --config ${configFile} ${c}`);
+  for (const c of ['discover', 'backup --kind manual', 'list', 'verify', 'restore <the set folder backup printed>', 'prune --daily 1 --weekly 0 --monthly 0'])
+    console.log(`  npx procall-backup --config ${configFile} ${c}`);
   console.log(`Remove it with: npx ts-node examples/sample-cli.ts --dir ${dir} --remove`);
   return 0;
 }

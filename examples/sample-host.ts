@@ -49,14 +49,27 @@ export async function openExampleHost(): Promise<ExampleHost | undefined> {
   };
   if (process.platform === 'win32' && !process.argv.includes('--sample')) {
     const runner = new PowerShellRunner();
-    return { runner, overrides: {}, isSample: false, target, work, dispose: async () => { await runner.close(); cleanup(); } };
+    return {
+      runner,
+      overrides: {},
+      isSample: false,
+      target,
+      work,
+      dispose: async () => {
+        await runner.close();
+        cleanup();
+      },
+    };
   }
   const pwsh = findPwsh();
   const wine = which('wine');
   if (!pwsh || !wine) {
     const lines = ['This example runs against the built-in sample installation here, and that cannot start:'];
     if (!pwsh) lines.push('  - PowerShell 7 (pwsh) is missing: run `npm run setup` (it installs pwsh into .tools/pwsh), or set PROCALL_BACKUP_PWSH.');
-    if (!wine) lines.push("  - Wine is missing: the sample keeps its registry keys and services in a Wine prefix, and Wine's reg.exe and sc.exe stand in for Windows'. Install wine and wine64 (`sudo bash scripts/setup.sh`), then run the example again.");
+    if (!wine)
+      lines.push(
+        "  - Wine is missing: the sample keeps its registry keys and services in a Wine prefix, and Wine's reg.exe and sc.exe stand in for Windows'. Install wine and wine64 (`sudo bash scripts/setup.sh`), then run the example again.",
+      );
     process.stderr.write(`${lines.join('\n')}\n`);
     rmSync(work, { recursive: true, force: true });
     return undefined;

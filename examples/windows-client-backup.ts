@@ -21,7 +21,9 @@ runExample(async (host) => {
   for (const u of users) {
     const mine = m.artifacts.filter((a) => a.details?.sid === u.sid);
     const skipped = m.skipped.filter((s) => s.item.includes(`.${u.userName}`));
-    console.log(`  ${u.userName}: ${mine.map((a) => a.path).join(', ') || 'nothing'}${skipped.length ? `; skipped: ${skipped.map((s) => s.reason).join(' ')}` : ''}`);
+    console.log(
+      `  ${u.userName}: ${mine.map((a) => a.path).join(', ') || 'nothing'}${skipped.length ? `; skipped: ${skipped.map((s) => s.reason).join(' ')}` : ''}`,
+    );
   }
   const machine = m.artifacts.find((a) => a.id === 'windows-client.client-machine-registry');
   console.log(`machine key: ${machine ? machine.path : 'absent'}`);

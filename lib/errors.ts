@@ -29,18 +29,49 @@ export type ErrorCode =
   | 'PB_SOURCE_MISSING'
   | 'PB_UNSAFE_ARCHIVE'
   | 'PB_CHECKSUM_MISMATCH'
-  | 'PB_SHADOW_COPY_UNAVAILABLE' | 'PB_SHADOW_COPY_FAILED' // folder snapshots: shadowCopy 'always' could not get one / VSS failed mid-way
-  | 'PB_USER_PROFILE_NOT_FOUND' | 'PB_REGISTRY_UNLOAD_FAILED' // per-user registry: no such profile / a temporarily loaded NTUSER.DAT could not be unloaded
+  | 'PB_SHADOW_COPY_UNAVAILABLE'
+  | 'PB_SHADOW_COPY_FAILED' // folder snapshots: shadowCopy 'always' could not get one / VSS failed mid-way
+  | 'PB_USER_PROFILE_NOT_FOUND'
+  | 'PB_REGISTRY_UNLOAD_FAILED' // per-user registry: no such profile / a temporarily loaded NTUSER.DAT could not be unloaded
   | 'PB_SERVICE_MISMATCH' // restoreServiceConfig: the tools reported success but the service still differs
-  | 'PB_SQL_BACKUP_DEVICE' | 'PB_SQL_BACKUP_FAILED' | 'PB_SQL_LOGIN_FAILED' | 'PB_SQL_CANNOT_OPEN_DATABASE' | 'PB_SQL_DATABASE_IN_USE' | 'PB_SQL_DISK' | 'PB_SQL_ERROR' | 'PB_SQL_CONNECTION' | 'PB_SQL_CANCELLED' | 'PB_SQL_UCSERVER_CONNECTED' | 'PB_SQL_DATABASE_EXISTS' // SQL Server: see SqlErrorCode in primitives/sql-errors.ts
-  | 'PB_LDAP_INSECURE' | 'PB_LDAP_TLS' | 'PB_LDAP_CONNECT' | 'PB_LDAP_BIND' | 'PB_LDAP_ACCESS' | 'PB_LDAP_OPERATION' | 'PB_LDAP_UNKNOWN_ATTRIBUTE' | 'PB_LDAP_NOT_AD' // Active Directory: see AdErrorCode in primitives/active-directory.ts
-  | 'PB_SET_INCOMPLETE' | 'PB_SET_CORRUPT' | 'PB_SET_LOCKED' | 'PB_SET_EXISTS' | 'PB_KEY_WRONG' | 'PB_KEY_MISSING' | 'PB_DECRYPT_FAILED' // backup sets: see lib/backup-set/ (no valid manifest / artifact or manifest damaged / another writer holds the host lock / set folder exists / wrong or missing key / ciphertext truncated or tampered)
-  | 'PB_SET_TAMPERED' | 'PB_SET_UNAUTHENTICATED' // the manifest MAC or signature does not match / an encrypted set written before sets were authenticated
+  | 'PB_SQL_BACKUP_DEVICE'
+  | 'PB_SQL_BACKUP_FAILED'
+  | 'PB_SQL_LOGIN_FAILED'
+  | 'PB_SQL_CANNOT_OPEN_DATABASE'
+  | 'PB_SQL_DATABASE_IN_USE'
+  | 'PB_SQL_DISK'
+  | 'PB_SQL_ERROR'
+  | 'PB_SQL_CONNECTION'
+  | 'PB_SQL_CANCELLED'
+  | 'PB_SQL_UCSERVER_CONNECTED'
+  | 'PB_SQL_DATABASE_EXISTS' // SQL Server: see SqlErrorCode in primitives/sql-errors.ts
+  | 'PB_LDAP_INSECURE'
+  | 'PB_LDAP_TLS'
+  | 'PB_LDAP_CONNECT'
+  | 'PB_LDAP_BIND'
+  | 'PB_LDAP_ACCESS'
+  | 'PB_LDAP_OPERATION'
+  | 'PB_LDAP_UNKNOWN_ATTRIBUTE'
+  | 'PB_LDAP_NOT_AD' // Active Directory: see AdErrorCode in primitives/active-directory.ts
+  | 'PB_SET_INCOMPLETE'
+  | 'PB_SET_CORRUPT'
+  | 'PB_SET_LOCKED'
+  | 'PB_SET_EXISTS'
+  | 'PB_KEY_WRONG'
+  | 'PB_KEY_MISSING'
+  | 'PB_DECRYPT_FAILED' // backup sets: see lib/backup-set/ (no valid manifest / artifact or manifest damaged / another writer holds the host lock / set folder exists / wrong or missing key / ciphertext truncated or tampered)
+  | 'PB_SET_TAMPERED'
+  | 'PB_SET_UNAUTHENTICATED' // the manifest MAC or signature does not match / an encrypted set written before sets were authenticated
   | 'PB_RESTORE_SCOPE' // a restore would change something outside what the catalog allows for that artifact (a path, key or service)
-  | 'PB_DISK_FULL' | 'PB_PATH_TOO_LONG' // the backup target ran out of space / a path is longer than the file system allows
-  | 'PB_SSH_HOST_KEY' | 'PB_SSH_AUTH' | 'PB_SSH_CONNECT' | 'PB_SSH_CONNECTION_LOST' // SshRunner: host key not in / different from known_hosts / key refused / host unreachable / connection died mid-call (next call reconnects)
+  | 'PB_DISK_FULL'
+  | 'PB_PATH_TOO_LONG' // the backup target ran out of space / a path is longer than the file system allows
+  | 'PB_SSH_HOST_KEY'
+  | 'PB_SSH_AUTH'
+  | 'PB_SSH_CONNECT'
+  | 'PB_SSH_CONNECTION_LOST' // SshRunner: host key not in / different from known_hosts / key refused / host unreachable / connection died mid-call (next call reconnects)
   | 'PB_INTERRUPTED' // a run stopped by SIGINT/SIGTERM (or an aborted AbortSignal) at a safe point; a backup leaves its .partial folder
-  | 'PB_VERSION_MISMATCH' | 'PB_RESTORE_REFUSED' // recipes restore: installed version differs from the backed-up one / a precondition (running client, failed stop) blocks the restore
+  | 'PB_VERSION_MISMATCH'
+  | 'PB_RESTORE_REFUSED' // recipes restore: installed version differs from the backed-up one / a precondition (running client, failed stop) blocks the restore
   | (string & { readonly __pbCode?: never });
 
 /** Details that travel with a {@link ProcallBackupError}. All optional. */

@@ -13,7 +13,10 @@
  * a citation, not a copy), or a page of the vendor's documentation with what it says.
  */
 export type ProductFactSource =
-  | { /** A section of the backup concept (German, March 2024), one of {@link CONCEPT_SECTIONS}. */ concept: ConceptSection; /** The words of that section that state the fact, verbatim. */ quote: string }
+  | {
+      /** A section of the backup concept (German, March 2024), one of {@link CONCEPT_SECTIONS}. */ concept: ConceptSection;
+      /** The words of that section that state the fact, verbatim. */ quote: string;
+    }
   | { /** A page on the vendor's documentation sites ({@link FACT_SOURCE_HOSTS}). */ url: string; /** What the page says, in one line. */ says: string };
 
 /** One fact: its value and at least one source. */
@@ -63,10 +66,12 @@ const AD: ConceptSection = 'Art und Umfang der zu sichernden Daten › Microsoft
 const RESTORE_DC: ConceptSection = 'Datenwiederherstellung › ProCall DataCenter';
 
 const ADSCHEMA = 'https://help.estos.com/help/en-US/procall/8/adsnapin/dokumentation/snapin/IDH_ADSCHEMA.htm';
-const APPDATA = 'https://support.estos.de/en/procall-enterprise/gespraechsfenster-erweitern-installationsverzeichnisse-fuer-xslt-dateien/procall-enterprise-appdata-verzeichnisstruktur';
+const APPDATA =
+  'https://support.estos.de/en/procall-enterprise/gespraechsfenster-erweitern-installationsverzeichnisse-fuer-xslt-dateien/procall-enterprise-appdata-verzeichnisstruktur';
 const CITRIX = 'https://support.estos.de/en/procall-enterprise/wissenswertes-zur-procall-enterprise-installation-fuer-citrix-und-terminalserver-umgebungen';
 const UPDATE_SERVICE = 'https://support.estos.de/en/procall-enterprise/ucserver-update-dienst-automatisiert-konfigurieren';
-const INFINITY = 'https://support.estos.de/en/procall-datacenter/procall-infinity-automatische-umverteilung-der-benutzer-bei-ausfall-eines-ucservers/globale-leitungsverwaltung-in-procall-infinity';
+const INFINITY =
+  'https://support.estos.de/en/procall-datacenter/procall-infinity-automatische-umverteilung-der-benutzer-bei-ausfall-eines-ucservers/globale-leitungsverwaltung-in-procall-infinity';
 const NEX = 'https://support.estos.de/de/procall-nex/unterstuetzte-telefoniefunktionen-bei-procall-nex?scroll-translations%3Alanguage-key=en';
 
 /** An OEM build of the ProCall client: its AppData folder is `%APPDATA%\<vendor>\<product> <major>`. */
@@ -113,7 +118,10 @@ export const PRODUCT_FACTS = Object.freeze({
     ] as readonly ClientAppDataVariant[],
     sources: [
       { concept: CLIENT, quote: '%APPDATA%\\estos\\ProCall <Version>' },
-      { url: APPDATA, says: 'The %APPDATA% folder is <vendor>\\<product> <major version>; variants estos\\procall, mitel\\businesscti, auerswald\\pbx callassist 2, auerswald\\pbx callassist 3, avaya\\pro assistant, nfon\\ncti pro.' },
+      {
+        url: APPDATA,
+        says: 'The %APPDATA% folder is <vendor>\\<product> <major version>; variants estos\\procall, mitel\\businesscti, auerswald\\pbx callassist 2, auerswald\\pbx callassist 3, avaya\\pro assistant, nfon\\ncti pro.',
+      },
     ],
   },
   ucserverServiceName: {
@@ -130,7 +138,10 @@ export const PRODUCT_FACTS = Object.freeze({
   },
   ucserverFolders: {
     value: ['ClientInstall', 'config', 'database', 'linestates', 'logs', 'pending', 'userstates'] as readonly string[],
-    sources: [{ concept: DATACENTER, quote: '<ucserver-rootverzeichnis>\\ClientInstall' }, ...['config', 'database', 'linestates', 'logs', 'pending', 'userstates'].map((f) => ({ concept: DATACENTER, quote: `<ucserver-rootverzeichnis>\\${f}` }))],
+    sources: [
+      { concept: DATACENTER, quote: '<ucserver-rootverzeichnis>\\ClientInstall' },
+      ...['config', 'database', 'linestates', 'logs', 'pending', 'userstates'].map((f) => ({ concept: DATACENTER, quote: `<ucserver-rootverzeichnis>\\${f}` })),
+    ],
   },
   ucserverMachineKey: {
     value: 'HKLM\\SOFTWARE\\ESTOS\\UCServer4\\Server',
@@ -154,7 +165,12 @@ export const PRODUCT_FACTS = Object.freeze({
   },
   metadirectoryFolders: {
     value: ['config', 'database', 'wwwroot'] as readonly string[],
-    sources: [...['config', 'database', 'wwwroot'].map((f) => ({ concept: 'Art und Umfang der zu sichernden Daten › MetaDirectory Enterprise' as const, quote: `<Metadirectory-rootverzeichnis>\\${f}` }))],
+    sources: [
+      ...['config', 'database', 'wwwroot'].map((f) => ({
+        concept: 'Art und Umfang der zu sichernden Daten › MetaDirectory Enterprise' as const,
+        quote: `<Metadirectory-rootverzeichnis>\\${f}`,
+      })),
+    ],
   },
   ecstaKeyParent: {
     value: 'HKLM\\SOFTWARE\\ESTOS',
@@ -170,24 +186,39 @@ export const PRODUCT_FACTS = Object.freeze({
   },
   sqlConfigDatabasePage: {
     value: 'Multi-Server-Datenbank',
-    sources: [{ concept: 'Art und Umfang der zu sichernden Daten › ProCall Konfiguration/Benutzer-DB', quote: 'auf der Seite "Multi-Server-Datenbank" angegeben' }],
+    sources: [
+      { concept: 'Art und Umfang der zu sichernden Daten › ProCall Konfiguration/Benutzer-DB', quote: 'auf der Seite "Multi-Server-Datenbank" angegeben' },
+    ],
   },
   sqlChatDatabaseEditions: {
     value: ['datacenter', 'enterprise'] as readonly string[],
     isLiteral: true,
-    sources: [{ concept: 'Art und Umfang der zu sichernden Daten › ProCall Chat-/Journal-DB', quote: 'In ProCall DataCenter und ggf. auch in ProCall Enterprise werden Chat- und Journal-Daten' }],
+    sources: [
+      {
+        concept: 'Art und Umfang der zu sichernden Daten › ProCall Chat-/Journal-DB',
+        quote: 'In ProCall DataCenter und ggf. auch in ProCall Enterprise werden Chat- und Journal-Daten',
+      },
+    ],
   },
   adSchemaPrefix: {
     value: 'ectisrv3',
-    sources: [{ url: ADSCHEMA, says: 'The schema extension adds ectisrv3CTIEnabled, ectisrv3SchemaVersion, ectisrv3CTIPhonePrimary, ectisrv3CTIPhoneSecondary, ectisrv3CTILinesPermissions, … (objectClass computer, user, group).' }],
+    sources: [
+      {
+        url: ADSCHEMA,
+        says: 'The schema extension adds ectisrv3CTIEnabled, ectisrv3SchemaVersion, ectisrv3CTIPhonePrimary, ectisrv3CTIPhoneSecondary, ectisrv3CTILinesPermissions, … (objectClass computer, user, group).',
+      },
+    ],
   },
   adExtensionName: {
     value: 'extensionName',
-    sources: [{ concept: AD, quote: 'Ohne Schemaerweiterung betrifft dies nur das Attribut "extensionName".' }, { concept: AD, quote: 'nicht exklusiv für den UCServer reserviert' }],
+    sources: [
+      { concept: AD, quote: 'Ohne Schemaerweiterung betrifft dies nur das Attribut "extensionName".' },
+      { concept: AD, quote: 'nicht exklusiv für den UCServer reserviert' },
+    ],
   },
   adProxyAddresses: {
     value: 'proxyAddresses',
-    sources: [{ url: ADSCHEMA, says: 'Without the schema extension the UCServer writes extensionName and adds the user\'s SIP address to proxyAddresses.' }],
+    sources: [{ url: ADSCHEMA, says: "Without the schema extension the UCServer writes extensionName and adds the user's SIP address to proxyAddresses." }],
   },
   adProxyAddressPrefix: {
     // proxyAddresses entries are '<type>:<address>' (SMTP:, smtp:, X500:); a SIP address is the 'sip:' type
@@ -222,7 +253,10 @@ export const PRODUCT_FACTS = Object.freeze({
   databaseRestoreStopsAllServers: {
     value: true,
     isLiteral: false,
-    sources: [{ concept: 'Datenwiederherstellung › ProCall Chat-/Journal-DB', quote: 'alle UCServer der Multi-Server-Umgebung gestoppt sein' }, { concept: 'Datenwiederherstellung › ProCall Konfiguration/Benutzer-DB', quote: 'alle UCServer der Multi-Server-Umgebung gestoppt sein' }],
+    sources: [
+      { concept: 'Datenwiederherstellung › ProCall Chat-/Journal-DB', quote: 'alle UCServer der Multi-Server-Umgebung gestoppt sein' },
+      { concept: 'Datenwiederherstellung › ProCall Konfiguration/Benutzer-DB', quote: 'alle UCServer der Multi-Server-Umgebung gestoppt sein' },
+    ],
   },
 } satisfies Record<string, ProductFact<unknown>>);
 

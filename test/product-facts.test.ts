@@ -23,7 +23,11 @@ function textsOf(value: unknown): string[] {
 
 /** Registry hive abbreviations spelled out, as the concept writes keys; case and spacing ignored. */
 function normalize(text: string): string {
-  return text.replace(/\bHKLM\\/g, 'HKEY_LOCAL_MACHINE\\').replace(/\bHKCU\\/g, 'HKEY_CURRENT_USER\\').replace(/\s+/g, ' ').toLowerCase();
+  return text
+    .replace(/\bHKLM\\/g, 'HKEY_LOCAL_MACHINE\\')
+    .replace(/\bHKCU\\/g, 'HKEY_CURRENT_USER\\')
+    .replace(/\s+/g, ' ')
+    .toLowerCase();
 }
 
 function wordsOf(source: ProductFactSource): string {
@@ -43,7 +47,9 @@ function problemsOf(name: string, fact: ProductFact<unknown>): string[] {
       try {
         const u = new URL(s.url);
         host = u.protocol === 'https:' ? u.hostname : '';
-      } catch { /* reported below */ }
+      } catch {
+        /* reported below */
+      }
       if (!FACT_SOURCE_HOSTS.includes(host)) problems.push(`${name}: '${s.url}' is not an https page of ${FACT_SOURCE_HOSTS.join(' or ')}`);
       if (!s.says) problems.push(`${name}: a page source needs what the page says`);
     } else problems.push(`${name}: a source is neither a concept section nor a page`);
@@ -62,15 +68,25 @@ describe('product facts', () => {
 
   it('the check fails for a fact without a source, with a foreign page, or whose source does not say the value', () => {
     expect(problemsOf('x', { value: 'eucsrv', sources: [] })).toEqual(['x has no source']);
-    expect(problemsOf('x', { value: 'eucsrv', sources: [{ url: 'https://example.com/kb', says: 'eucsrv' }] })).toEqual([expect.stringContaining('is not an https page')]);
-    expect(problemsOf('x', { value: 'ProCall', sources: [{ url: 'https://support.estos.de/x', says: 'The client is ECtiClient.exe.' }] })).toEqual(["x: no source says 'ProCall'"]);
+    expect(problemsOf('x', { value: 'eucsrv', sources: [{ url: 'https://example.com/kb', says: 'eucsrv' }] })).toEqual([
+      expect.stringContaining('is not an https page'),
+    ]);
+    expect(problemsOf('x', { value: 'ProCall', sources: [{ url: 'https://support.estos.de/x', says: 'The client is ECtiClient.exe.' }] })).toEqual([
+      "x: no source says 'ProCall'",
+    ]);
     expect(problemsOf('x', { value: 'a', sources: [{ concept: 'Kapitel 9' as never, quote: 'a' }] })).toEqual([expect.stringContaining('is not a section')]);
   });
 
   it("quotes the concept verbatim (checked where the concept's text is at hand)", () => {
-    const candidates = [process.env.PB_CONCEPT_FILE, path.join(ROOT, '..', 'shared', 'reference', 'estos-datensicherungskonzept-2024-03.txt'), path.join(ROOT, '..', '..', 'shared', 'reference', 'estos-datensicherungskonzept-2024-03.txt')];
+    const candidates = [
+      process.env.PB_CONCEPT_FILE,
+      path.join(ROOT, '..', 'shared', 'reference', 'estos-datensicherungskonzept-2024-03.txt'),
+      path.join(ROOT, '..', '..', 'shared', 'reference', 'estos-datensicherungskonzept-2024-03.txt'),
+    ];
     const file = candidates.find((f): f is string => !!f && existsSync(f));
-    const quotes = facts.flatMap(([name, f]) => f.sources.filter((s): s is Extract<ProductFactSource, { concept: string }> => 'concept' in s).map((s) => [name, s.quote] as const));
+    const quotes = facts.flatMap(([name, f]) =>
+      f.sources.filter((s): s is Extract<ProductFactSource, { concept: string }> => 'concept' in s).map((s) => [name, s.quote] as const),
+    );
     expect(quotes.length).toBeGreaterThan(20);
     if (!file) return; // a fresh clone has no copy of the vendor's text; the checks above still hold
     const text = normalize(readFileSync(file, 'utf8'));
@@ -79,7 +95,12 @@ describe('product facts', () => {
 });
 
 describe('the catalog uses only sourced facts', () => {
-  const sourced = new Set(facts.filter(([, f]) => f.isLiteral !== false).flatMap(([, f]) => textsOf(f.value)).map((t) => t.toLowerCase()));
+  const sourced = new Set(
+    facts
+      .filter(([, f]) => f.isLiteral !== false)
+      .flatMap(([, f]) => textsOf(f.value))
+      .map((t) => t.toLowerCase()),
+  );
   /** A catalog path is sourced when its literal parts (after a <ROOT> placeholder) are fact values. */
   const isSourcedPath = (p: string): boolean => {
     const rest = p.replace(/^<[A-Z]+>\\?/, '');

@@ -36,8 +36,18 @@ describe('README', () => {
         return file;
       });
       const program = ts.createProgram(files, {
-        strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10, esModuleInterop: true, skipLibCheck: true, ignoreDeprecations: '6.0',
-        types: ['node'], typeRoots: [path.join(ROOT, 'node_modules', '@types')], baseUrl: ROOT, paths: { 'procall-backup': ['lib/index.ts'] },
+        strict: true,
+        noEmit: true,
+        target: ts.ScriptTarget.ES2022,
+        module: ts.ModuleKind.CommonJS,
+        moduleResolution: ts.ModuleResolutionKind.Node10,
+        esModuleInterop: true,
+        skipLibCheck: true,
+        ignoreDeprecations: '6.0',
+        types: ['node'],
+        typeRoots: [path.join(ROOT, 'node_modules', '@types')],
+        baseUrl: ROOT,
+        paths: { 'procall-backup': ['lib/index.ts'] },
       } as ts.CompilerOptions);
       const problems = ts.getPreEmitDiagnostics(program).filter((d) => d.file && files.includes(path.resolve(d.file.fileName)));
       const text = problems.map((d) => `${path.basename(d.file?.fileName ?? '')}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
@@ -64,7 +74,7 @@ describe('README', () => {
   });
 
   it('a missing PowerShell names npm run setup only in a clone of the repository', () => {
-    expect(powerShellMissingFix(ROOT)).toContain("npm run setup");
+    expect(powerShellMissingFix(ROOT)).toContain('npm run setup');
     const installed = mkdtempSync(path.join(os.tmpdir(), 'pb-installed-'));
     try {
       expect(powerShellMissingFix(installed)).not.toContain('npm run setup');
@@ -85,7 +95,10 @@ describeWithTools('README: Try it on Linux, as written (sample installation, rea
 
   it('builds the sample and backs it up with npx procall-backup', () => {
     const section = README.slice(README.indexOf('## Try it on Linux'));
-    const commands = (/```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '').split('\n').map((l) => l.replace(/\s+#.*$/, '').trim()).filter(Boolean);
+    const commands = (/```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? '')
+      .split('\n')
+      .map((l) => l.replace(/\s+#.*$/, '').trim())
+      .filter(Boolean);
     expect(commands).toHaveLength(3);
     expect(commands[0]).toBe('bash scripts/setup.sh'); // already done for this run
     dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'pb-readme-')), 'try');

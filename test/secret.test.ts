@@ -29,7 +29,13 @@ describe('Secret', () => {
 describe('ProcallBackupError', () => {
   it('has a code, a fix in the message, and no secret anywhere', () => {
     const pw = new Secret('topsecret');
-    const e = new ProcallBackupError('PB_COMMAND_FAILED', 'login topsecret failed', { fix: 'check topsecret', stdout: 'topsecret', stderr: 'x topsecret', secrets: [pw], exitCode: 2 });
+    const e = new ProcallBackupError('PB_COMMAND_FAILED', 'login topsecret failed', {
+      fix: 'check topsecret',
+      stdout: 'topsecret',
+      stderr: 'x topsecret',
+      secrets: [pw],
+      exitCode: 2,
+    });
     expect(e.message).toBe('login [redacted] failed Fix: check [redacted]');
     expect(JSON.stringify(e)).not.toContain('topsecret');
     expect(inspect(e)).not.toContain('topsecret');

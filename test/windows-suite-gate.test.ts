@@ -11,7 +11,7 @@ describe('npm run test:windows outside Windows', () => {
   it('is a script of its own, kept out of the default suite', () => {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
     expect(pkg.scripts['test:windows']).toBe('jest --config jest.windows.config.js --runInBand');
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
+
     const base = require(path.join(ROOT, 'jest.config.js')) as { testPathIgnorePatterns: string[] };
     expect(base.testPathIgnorePatterns).toContain('<rootDir>/test/windows/');
   });

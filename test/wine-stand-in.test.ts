@@ -22,10 +22,18 @@ describeWithTools('test support: the wine stand-in', { bash: which('bash') }, ()
   /** A "real wine" that fails (as scripted per call) until its n-th call, then prints `ok <args>`. */
   function fakeWine(failures: Array<'launcher' | 'silent' | 'message'>): void {
     const lines = failures.map((f, i) => {
-      const body = f === 'launcher' ? 'echo "ShellExecuteEx failed: Internal error." >&2; exit 1' : f === 'silent' ? 'exit 1' : 'echo "reg: Unable to find the specified registry key" >&2; exit 1';
+      const body =
+        f === 'launcher'
+          ? 'echo "ShellExecuteEx failed: Internal error." >&2; exit 1'
+          : f === 'silent'
+            ? 'exit 1'
+            : 'echo "reg: Unable to find the specified registry key" >&2; exit 1';
       return `if [ "$n" = ${i + 1} ]; then ${body}; fi`;
     });
-    writeFileSync(path.join(dir, 'wine'), `#!/usr/bin/env bash\nc=${JSON.stringify(path.join(dir, 'count'))}\nn=$(( $(cat "$c" 2>/dev/null || echo 0) + 1 ))\necho $n > "$c"\n${lines.join('\n')}\necho "ok $*"\n`);
+    writeFileSync(
+      path.join(dir, 'wine'),
+      `#!/usr/bin/env bash\nc=${JSON.stringify(path.join(dir, 'count'))}\nn=$(( $(cat "$c" 2>/dev/null || echo 0) + 1 ))\necho $n > "$c"\n${lines.join('\n')}\necho "ok $*"\n`,
+    );
     chmodSync(path.join(dir, 'wine'), 0o755);
   }
 

@@ -20,7 +20,20 @@ export type ArtifactKind =
   | 'other';
 
 /** Every {@link ArtifactKind}. */
-export const ARTIFACT_KINDS: readonly ArtifactKind[] = Object.freeze(['registry-key', 'user-registry-key', 'folder', 'file', 'service-definition', 'service-document', 'sql-database', 'ad-attributes', 'licences', 'runbook', 'discovery', 'other']);
+export const ARTIFACT_KINDS: readonly ArtifactKind[] = Object.freeze([
+  'registry-key',
+  'user-registry-key',
+  'folder',
+  'file',
+  'service-definition',
+  'service-document',
+  'sql-database',
+  'ad-attributes',
+  'licences',
+  'runbook',
+  'discovery',
+  'other',
+]);
 
 /** Kinds that may stay plaintext in an encrypted set (they hold no configuration or personal data). */
 export const PLAINTEXT_KINDS: readonly ArtifactKind[] = Object.freeze(['runbook']);
@@ -84,7 +97,10 @@ export function artifactKindOf(artifact: { kind?: ArtifactKind; primitive: strin
  * await decryptFile(key, file, undefined, { context: cipherContextOf(manifest, artifact) });
  * ```
  */
-export function cipherContextOf(manifest: { encryption?: { format: string; salt: string } }, artifact: { kind?: ArtifactKind; primitive: string; path: string }): string | undefined {
+export function cipherContextOf(
+  manifest: { encryption?: { format: string; salt: string } },
+  artifact: { kind?: ArtifactKind; primitive: string; path: string },
+): string | undefined {
   if (!manifest.encryption || manifest.encryption.format === 'pbenc1') return undefined;
   return artifactContext(manifest.encryption.salt, artifact.path, artifactKindOf(artifact));
 }

@@ -27,7 +27,8 @@ export type AuthenticationState =
 /** The plain-language statement for each {@link AuthenticationState}, for verify, list and RESTORE.md. */
 export const PROTECTION_TEXT: Readonly<Record<AuthenticationState, string>> = Object.freeze({
   authenticated: 'authenticated: the manifest MAC matches, so a change by anyone without the key would have been detected',
-  'damage-only': 'protected against damage, not against deliberate change: anyone who can write to the backup target can change this set and its manifest together (encrypt the set, or sign it with a signing key)',
+  'damage-only':
+    'protected against damage, not against deliberate change: anyone who can write to the backup target can change this set and its manifest together (encrypt the set, or sign it with a signing key)',
   unchecked: 'not checked: the set is encrypted and authenticated, but no key was given to check it',
 });
 
@@ -105,7 +106,10 @@ function macInput(manifest: Manifest): string {
 function macOf(manifest: Manifest, by: { setKey?: SetKey; signingKey?: SigningKey }): Buffer {
   if (by.setKey) return macWithSetKey(by.setKey, macInput(manifest));
   const bytes = by.signingKey ? signingKeys.get(by.signingKey) : undefined;
-  if (!bytes) throw new ProcallBackupError('PB_VALIDATION', 'No key to authenticate the manifest with.', { fix: 'Pass the set key or a signing key opened with openSigningKey.' });
+  if (!bytes)
+    throw new ProcallBackupError('PB_VALIDATION', 'No key to authenticate the manifest with.', {
+      fix: 'Pass the set key or a signing key opened with openSigningKey.',
+    });
   return createHmac('sha256', bytes).update(macInput(manifest), 'utf8').digest();
 }
 
@@ -119,7 +123,9 @@ function macOf(manifest: Manifest, by: { setKey?: SetKey; signingKey?: SigningKe
  */
 export function authenticateManifest(manifest: Manifest, by: { setKey?: SetKey; signingKey?: SigningKey }): ManifestAuthentication {
   const mac = macOf(manifest, by).toString('base64');
-  return by.setKey ? { algorithm: 'HMAC-SHA256', key: 'set-key', mac } : { algorithm: 'HMAC-SHA256', key: 'signing-key', keyId: (by.signingKey as SigningKey).keyId, mac };
+  return by.setKey
+    ? { algorithm: 'HMAC-SHA256', key: 'set-key', mac }
+    : { algorithm: 'HMAC-SHA256', key: 'signing-key', keyId: (by.signingKey as SigningKey).keyId, mac };
 }
 
 /** Options of {@link checkManifestAuthentication}. */
@@ -182,12 +188,20 @@ export function checkManifestAuthentication(manifest: Manifest, options: CheckAu
   if (options.signingKey) {
     if (!auth) {
       const text = `The set ${where} is not signed, but a signing key was given`;
-      if (!options.allowUnauthenticated) throw tampered(where, `it is not signed, but a signing key was given (a signature removed looks like this; a set made before signing was turned on too: then pass allowUnauthenticated)`);
+      if (!options.allowUnauthenticated)
+        throw tampered(
+          where,
+          `it is not signed, but a signing key was given (a signature removed looks like this; a set made before signing was turned on too: then pass allowUnauthenticated)`,
+        );
       return { state: 'damage-only', warnings: [`${text}; accepted because allowUnauthenticated was given.`] };
     }
     if (auth.key !== 'signing-key') throw tampered(where, 'an unencrypted set claims to be authenticated by a set key');
     if (auth.keyId !== options.signingKey.keyId) {
-      throw new ProcallBackupError('PB_KEY_WRONG', `The set ${where} was signed with another signing key (key id ${auth.keyId}, given ${options.signingKey.keyId}).`, { fix: 'Pass the signing key file that was configured when the set was made.' });
+      throw new ProcallBackupError(
+        'PB_KEY_WRONG',
+        `The set ${where} was signed with another signing key (key id ${auth.keyId}, given ${options.signingKey.keyId}).`,
+        { fix: 'Pass the signing key file that was configured when the set was made.' },
+      );
     }
     if (!matches({ signingKey: options.signingKey })) throw tampered(where, 'the manifest signature does not match (the manifest was changed)');
     return { state: 'authenticated', warnings: [] };

@@ -1,4 +1,14 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+  scrypt as scryptCallback,
+  timingSafeEqual,
+  type ScryptOptions,
+} from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { inspect } from 'node:util';
@@ -92,7 +102,8 @@ export function scryptParamProblems(params: ScryptParams): string[] {
   if (!Number.isSafeInteger(N) || N < L.minN || N > L.maxN || (N & (N - 1)) !== 0) problems.push(`N=${N} must be a power of two from ${L.minN} to ${L.maxN}`);
   if (!Number.isSafeInteger(r) || r < 1 || r > L.maxR) problems.push(`r=${r} must be an integer from 1 to ${L.maxR}`);
   if (!Number.isSafeInteger(p) || p < 1 || p > L.maxP) problems.push(`p=${p} must be an integer from 1 to ${L.maxP}`);
-  if (problems.length === 0 && 128 * N * r > L.maxMemoryBytes) problems.push(`N*r=${N * r} needs ${Math.round((128 * N * r) / 2 ** 20)} MiB (at most ${L.maxMemoryBytes / 2 ** 20} MiB)`);
+  if (problems.length === 0 && 128 * N * r > L.maxMemoryBytes)
+    problems.push(`N*r=${N * r} needs ${Math.round((128 * N * r) / 2 ** 20)} MiB (at most ${L.maxMemoryBytes / 2 ** 20} MiB)`);
   if (problems.length === 0 && N * r * p > L.maxWork) problems.push(`N*r*p=${N * r * p} is more work than ${L.maxWork} allows`);
   return problems;
 }
@@ -114,13 +125,21 @@ export function checkScryptParams(params: ScryptParams, use: 'create' | 'read'):
   const N = params?.N;
   if (problems.length > 0) {
     const text = problems.join('; ');
-    if (use === 'create') throw validationError(`scrypt parameters are out of bounds: ${text}.`, `Use the default (N=2^17, r=8, p=1) or values within N ${L.minN}..${L.maxN}, r 1..${L.maxR}, p 1..${L.maxP}.`);
+    if (use === 'create')
+      throw validationError(
+        `scrypt parameters are out of bounds: ${text}.`,
+        `Use the default (N=2^17, r=8, p=1) or values within N ${L.minN}..${L.maxN}, r 1..${L.maxR}, p 1..${L.maxP}.`,
+      );
     throw new ProcallBackupError('PB_SET_CORRUPT', `The set's scrypt parameters are out of bounds (${text}); no key was derived.`, {
       fix: 'The manifest was damaged or edited: do not use this set; restore from another one.',
       data: { kdfParams: params as unknown as Record<string, unknown>, limits: L },
     });
   }
-  return N < L.recommendedN ? [`scrypt N=${N} is weak (below ${L.recommendedN}): a copy of the set can be attacked ${L.recommendedN / N}x faster per guess than at N=${L.recommendedN}; use the default for real sets.`] : [];
+  return N < L.recommendedN
+    ? [
+        `scrypt N=${N} is weak (below ${L.recommendedN}): a copy of the set can be attacked ${L.recommendedN / N}x faster per guess than at N=${L.recommendedN}; use the default for real sets.`,
+      ]
+    : [];
 }
 
 const keys = new WeakMap<SetKey, Buffer>();
@@ -178,7 +197,9 @@ function deriveSubkey(master: Buffer, salt: Buffer, label: string): Buffer {
 }
 
 function computeKeyCheck(master: Buffer, salt: Buffer): string {
-  return createHmac('sha256', deriveSubkey(master, salt, KEY_CHECK_LABEL)).update(KEY_CHECK_LABEL).digest('base64');
+  return createHmac('sha256', deriveSubkey(master, salt, KEY_CHECK_LABEL))
+    .update(KEY_CHECK_LABEL)
+    .digest('base64');
 }
 
 function validateKeySource(source: EncryptionKeySource | undefined): void {
@@ -188,7 +209,11 @@ function validateKeySource(source: EncryptionKeySource | undefined): void {
   if (hasPass === hasFile) throw validationError('Give exactly one of passphrase and keyFile.', 'Pass either { passphrase } or { keyFile }, not both.');
   if (hasPass) {
     const text = source.passphrase instanceof Secret ? source.passphrase.reveal() : source.passphrase;
-    if (typeof text !== 'string' || text.length === 0) throw validationError('The passphrase is empty.', 'Pass a non-empty passphrase (read it from an environment variable or a file, never a command-line flag).');
+    if (typeof text !== 'string' || text.length === 0)
+      throw validationError(
+        'The passphrase is empty.',
+        'Pass a non-empty passphrase (read it from an environment variable or a file, never a command-line flag).',
+      );
   } else if (typeof source.keyFile !== 'string' || source.keyFile === '') {
     throw validationError('The key file path is empty.', 'Pass the path of a file with 32 random bytes as keyFile (see generateKeyFile).');
   }
@@ -217,7 +242,10 @@ export async function readKeyFile(file: string): Promise<Buffer> {
   const text = raw.toString('latin1').trim();
   if (/^[0-9a-fA-F]{64}$/.test(text)) return Buffer.from(text, 'hex');
   if (/^[A-Za-z0-9+/]{43}=$/.test(text)) return Buffer.from(text, 'base64');
-  throw validationError(`The key file ${file} does not hold a 32-byte key (${raw.length} bytes).`, 'Create one with generateKeyFile(path), or write 32 random bytes (raw, 64 hex digits or base64).');
+  throw validationError(
+    `The key file ${file} does not hold a 32-byte key (${raw.length} bytes).`,
+    'Create one with generateKeyFile(path), or write 32 random bytes (raw, 64 hex digits or base64).',
+  );
 }
 
 /**
@@ -290,10 +318,14 @@ export async function openSetKey(source: EncryptionKeySource | undefined, encryp
   validateKeySource(source);
   const salt = Buffer.from(encryption.salt, 'base64');
   if (encryption.kdf === 'scrypt' && source.passphrase === undefined) {
-    throw new ProcallBackupError('PB_KEY_WRONG', 'This set was encrypted with a passphrase, but a key file was given.', { fix: 'Pass the passphrase the set was made with.' });
+    throw new ProcallBackupError('PB_KEY_WRONG', 'This set was encrypted with a passphrase, but a key file was given.', {
+      fix: 'Pass the passphrase the set was made with.',
+    });
   }
   if (encryption.kdf === 'key-file' && source.keyFile === undefined) {
-    throw new ProcallBackupError('PB_KEY_WRONG', 'This set was encrypted with a key file, but a passphrase was given.', { fix: 'Pass the key file the set was made with.' });
+    throw new ProcallBackupError('PB_KEY_WRONG', 'This set was encrypted with a key file, but a passphrase was given.', {
+      fix: 'Pass the key file the set was made with.',
+    });
   }
   // untrusted parameters are bounded before any derivation (and before the key file is read)
   if (encryption.kdf === 'scrypt') checkScryptParams(encryption.kdfParams as ScryptParams, 'read');
@@ -301,9 +333,13 @@ export async function openSetKey(source: EncryptionKeySource | undefined, encryp
   const expected = Buffer.from(encryption.keyCheck, 'base64');
   const actual = Buffer.from(computeKeyCheck(master, salt), 'base64');
   if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) {
-    throw new ProcallBackupError('PB_KEY_WRONG', `The ${encryption.kdf === 'scrypt' ? 'passphrase' : 'key file'} does not match this backup set; nothing was decrypted.`, {
-      fix: `Use the ${encryption.kdf === 'scrypt' ? 'passphrase' : 'key file'} that was configured when this set was made.`,
-    });
+    throw new ProcallBackupError(
+      'PB_KEY_WRONG',
+      `The ${encryption.kdf === 'scrypt' ? 'passphrase' : 'key file'} does not match this backup set; nothing was decrypted.`,
+      {
+        fix: `Use the ${encryption.kdf === 'scrypt' ? 'passphrase' : 'key file'} that was configured when this set was made.`,
+      },
+    );
   }
   return SetKey.create(master, encryption);
 }
@@ -509,7 +545,8 @@ export async function decryptFile(key: SetKey, source: string, destination?: str
     const isBound = magic.equals(MAGIC_BOUND);
     if (!isBound && !magic.equals(MAGIC)) throw decryptFailure(source, 'it is not a pbenc file or its header is cut off');
     if (isBound && options.context === undefined) throw decryptFailure(source, 'it is bound to its place in a set, and no artifact context was given');
-    if (!isBound && options.context !== undefined) throw decryptFailure(source, 'it is an unbound (pbenc1) file where a file bound to this artifact (pbenc2) is expected');
+    if (!isBound && options.context !== undefined)
+      throw decryptFailure(source, 'it is an unbound (pbenc1) file where a file bound to this artifact (pbenc2) is expected');
     const aad = isBound ? Buffer.concat([header, Buffer.from(options.context as string, 'utf8')]) : header;
     const chunkBytes = header.readUInt32BE(MAGIC.length);
     if (chunkBytes < 1024 || chunkBytes > MAX_CHUNK_BYTES) throw decryptFailure(source, `its header names an impossible chunk size (${chunkBytes})`);
@@ -540,7 +577,14 @@ export async function decryptFile(key: SetKey, source: string, destination?: str
       try {
         plain = Buffer.concat([decipher.update(chunk.subarray(0, chunk.length - TAG_BYTES)), decipher.final()]);
       } catch {
-        throw decryptFailure(source, isBound && index === 0 ? `chunk ${index} fails authentication (the file was modified, or belongs to another artifact, kind or set)` : isLast ? `chunk ${index} fails authentication (the file was truncated or modified)` : `chunk ${index} fails authentication (the file was modified)`);
+        throw decryptFailure(
+          source,
+          isBound && index === 0
+            ? `chunk ${index} fails authentication (the file was modified, or belongs to another artifact, kind or set)`
+            : isLast
+              ? `chunk ${index} fails authentication (the file was truncated or modified)`
+              : `chunk ${index} fails authentication (the file was modified)`,
+        );
       }
       plainHash.update(plain);
       plainBytes += plain.length;

@@ -39,7 +39,9 @@ export async function openKeyForSet(manifest: Manifest, key?: EncryptionKeySourc
   if (key !== undefined && (key as SetKey).encryption !== undefined && typeof (key as SetKey).toJSON === 'function') {
     const given = key as SetKey;
     if (given.encryption.salt !== manifest.encryption.salt || given.encryption.keyCheck !== manifest.encryption.keyCheck) {
-      throw new ProcallBackupError('PB_KEY_WRONG', 'The opened key belongs to another backup set.', { fix: 'Open the key with this set\'s manifest (openKeyForSet).' });
+      throw new ProcallBackupError('PB_KEY_WRONG', 'The opened key belongs to another backup set.', {
+        fix: "Open the key with this set's manifest (openKeyForSet).",
+      });
     }
     return given;
   }
@@ -56,14 +58,30 @@ export async function openKeyForSet(manifest: Manifest, key?: EncryptionKeySourc
  * const { file } = await extractArtifact(setPath, 'ucserver.registry.server', 'C:\\Restore\\server.reg', { key: { passphrase } });
  * ```
  */
-export async function extractArtifact(setPath: string, artifactId: string, destination: string, options: ExtractArtifactOptions = {}): Promise<ExtractedArtifact> {
+export async function extractArtifact(
+  setPath: string,
+  artifactId: string,
+  destination: string,
+  options: ExtractArtifactOptions = {},
+): Promise<ExtractedArtifact> {
   const manifest = options.manifest ?? (await readManifest(setPath));
   const artifact = manifest.artifacts.find((a) => a.id === artifactId);
-  if (!artifact) throw validationError(`The set has no artifact ${JSON.stringify(artifactId)}.`, `Use one of: ${manifest.artifacts.map((a) => a.id).join(', ') || '(none)'}.`);
+  if (!artifact)
+    throw validationError(
+      `The set has no artifact ${JSON.stringify(artifactId)}.`,
+      `Use one of: ${manifest.artifacts.map((a) => a.id).join(', ') || '(none)'}.`,
+    );
   const source = path.join(setPath, ...artifact.path.split('/'));
   const key = artifact.encrypted ? await openKeyForSet(manifest, options.key) : undefined;
-  if (!(await fsp.lstat(source).then((st) => st.isFile(), () => false))) {
-    throw new ProcallBackupError('PB_SET_INCOMPLETE', `Artifact ${artifact.path} is missing from ${setPath}; nothing was written.`, { fix: 'Run verifySet (CLI: procall-backup verify <set>) and use another set.' });
+  if (
+    !(await fsp.lstat(source).then(
+      (st) => st.isFile(),
+      () => false,
+    ))
+  ) {
+    throw new ProcallBackupError('PB_SET_INCOMPLETE', `Artifact ${artifact.path} is missing from ${setPath}; nothing was written.`, {
+      fix: 'Run verifySet (CLI: procall-backup verify <set>) and use another set.',
+    });
   }
   await fsp.mkdir(path.dirname(path.resolve(destination)), { recursive: true });
   const mismatch = (actual: string): ProcallBackupError =>
@@ -71,7 +89,10 @@ export async function extractArtifact(setPath: string, artifactId: string, desti
       fix: 'The artifact is damaged. Run verifySet (CLI: procall-backup verify <set>) and use another set.',
     });
   if (artifact.encrypted) {
-    if (!key) throw new ProcallBackupError('PB_KEY_MISSING', 'This backup set is encrypted and no key was given.', { fix: 'Pass the passphrase or key file the set was made with.' });
+    if (!key)
+      throw new ProcallBackupError('PB_KEY_MISSING', 'This backup set is encrypted and no key was given.', {
+        fix: 'Pass the passphrase or key file the set was made with.',
+      });
     // Decrypt to a staging name first so a hash mismatch also leaves nothing at the destination.
     const staging = `${destination}.pbstaging`;
     try {

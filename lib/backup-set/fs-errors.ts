@@ -18,18 +18,26 @@ export function toTargetError(error: unknown, setPath: string): unknown {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   const file = (error as NodeJS.ErrnoException | undefined)?.path;
   if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new ProcallBackupError('PB_DISK_FULL', `The backup target ran out of space while writing ${setPath}${file ? ` (${file})` : ''}; the set is not complete and is not a backup.`, {
-      fix: 'Free space on the backup target (prune old sets: procall-backup prune) or raise the quota, then run the backup again; the .partial folder is removed by the next prune.',
-      cause: error,
-      data: { set: setPath, ...(file ? { file } : {}), errno: code },
-    });
+    return new ProcallBackupError(
+      'PB_DISK_FULL',
+      `The backup target ran out of space while writing ${setPath}${file ? ` (${file})` : ''}; the set is not complete and is not a backup.`,
+      {
+        fix: 'Free space on the backup target (prune old sets: procall-backup prune) or raise the quota, then run the backup again; the .partial folder is removed by the next prune.',
+        cause: error,
+        data: { set: setPath, ...(file ? { file } : {}), errno: code },
+      },
+    );
   }
   if (code === 'ENAMETOOLONG') {
-    return new ProcallBackupError('PB_PATH_TOO_LONG', `A path in ${setPath}${file ? ` (${file}, ${file.length} characters)` : ''} is longer than the file system allows; the set is not complete.`, {
-      fix: 'Use a shorter backup target path (e.g. D:\\Backup or \\\\nas\\pb instead of a deep folder), then run the backup again.',
-      cause: error,
-      data: { set: setPath, ...(file ? { file } : {}), errno: code },
-    });
+    return new ProcallBackupError(
+      'PB_PATH_TOO_LONG',
+      `A path in ${setPath}${file ? ` (${file}, ${file.length} characters)` : ''} is longer than the file system allows; the set is not complete.`,
+      {
+        fix: 'Use a shorter backup target path (e.g. D:\\Backup or \\\\nas\\pb instead of a deep folder), then run the backup again.',
+        cause: error,
+        data: { set: setPath, ...(file ? { file } : {}), errno: code },
+      },
+    );
   }
   return error;
 }

@@ -90,7 +90,14 @@ export function parseSetName(folderName: string): SetName | undefined {
   const [, y, mo, d, h, mi, s, kind, seq, suffix] = m;
   const createdAt = new Date(Date.UTC(+y, +mo - 1, +d, +h, +mi, +s));
   // Reject impossible dates such as 20261131 that Date.UTC would roll over.
-  if (createdAt.getUTCDate() !== +d || createdAt.getUTCMonth() !== +mo - 1 || createdAt.getUTCHours() !== +h || createdAt.getUTCMinutes() !== +mi || createdAt.getUTCSeconds() !== +s) return undefined;
+  if (
+    createdAt.getUTCDate() !== +d ||
+    createdAt.getUTCMonth() !== +mo - 1 ||
+    createdAt.getUTCHours() !== +h ||
+    createdAt.getUTCMinutes() !== +mi ||
+    createdAt.getUTCSeconds() !== +s
+  )
+    return undefined;
   const sequence = seq === undefined ? undefined : Number(seq);
   if (sequence !== undefined && sequence < 2) return undefined;
   const base = folderName.slice(0, folderName.length - (suffix ?? '').length);
@@ -179,7 +186,10 @@ export function validateArtifactFolder(folder: unknown): asserts folder is Artif
  */
 export function validateRelativeArtifactPath(relative: string): string {
   const bad = (why: string): never => {
-    throw validationError(`Artifact path ${JSON.stringify(relative)} ${why}.`, 'Use a path relative to the set folder with forward slashes, e.g. `registry/estos.reg`.');
+    throw validationError(
+      `Artifact path ${JSON.stringify(relative)} ${why}.`,
+      'Use a path relative to the set folder with forward slashes, e.g. `registry/estos.reg`.',
+    );
   };
   if (typeof relative !== 'string' || relative === '') bad('is empty');
   if (relative.includes('\\')) bad('contains a backslash');

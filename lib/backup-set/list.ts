@@ -91,17 +91,35 @@ export interface SetListing {
 }
 
 /** Reads one folder as a set; `undefined` plus an ignored entry when it is none. Shared with prune. */
-export async function readSetFolder(hostFolder: string, host: string, folderName: string, now: Date, verifiedLevel: VerificationLevel = 'contents'): Promise<{ summary?: SetSummary; manifest?: Manifest; ignored?: IgnoredEntry }> {
+export async function readSetFolder(
+  hostFolder: string,
+  host: string,
+  folderName: string,
+  now: Date,
+  verifiedLevel: VerificationLevel = 'contents',
+): Promise<{ summary?: SetSummary; manifest?: Manifest; ignored?: IgnoredEntry }> {
   const setPath = path.join(hostFolder, folderName);
   const parsed = parseSetName(folderName);
   if (!parsed) return { ignored: { path: setPath, host, reason: 'foreign', message: 'Not a folder name this library writes; left alone.' } };
-  if (parsed.isPartial) return { ignored: { path: setPath, host, reason: 'partial', message: 'An unfinished backup (still running, or its process died).', createdAt: parsed.createdAt.toISOString() } };
-  if (parsed.isPruning) return { ignored: { path: setPath, host, reason: 'pruning', message: 'A set that prune was removing.', createdAt: parsed.createdAt.toISOString() } };
+  if (parsed.isPartial)
+    return {
+      ignored: {
+        path: setPath,
+        host,
+        reason: 'partial',
+        message: 'An unfinished backup (still running, or its process died).',
+        createdAt: parsed.createdAt.toISOString(),
+      },
+    };
+  if (parsed.isPruning)
+    return { ignored: { path: setPath, host, reason: 'pruning', message: 'A set that prune was removing.', createdAt: parsed.createdAt.toISOString() } };
   let text: string;
   try {
     text = await readSetFileText(path.join(setPath, MANIFEST_FILE));
   } catch {
-    return { ignored: { path: setPath, host, reason: 'no-manifest', message: `No ${MANIFEST_FILE}: not a backup set.`, createdAt: parsed.createdAt.toISOString() } };
+    return {
+      ignored: { path: setPath, host, reason: 'no-manifest', message: `No ${MANIFEST_FILE}: not a backup set.`, createdAt: parsed.createdAt.toISOString() },
+    };
   }
   let manifest: Manifest;
   try {
@@ -138,18 +156,23 @@ export async function readSetFolder(hostFolder: string, host: string, folderName
 
 /** The host folders under `target` (upper-case names that are valid host names). */
 export async function listHostFolders(target: string, host?: string): Promise<{ hosts: string[]; ignored: IgnoredEntry[] }> {
-  if (typeof target !== 'string' || target.trim() === '') throw validationError('The backup target is empty.', 'Pass the folder that holds the backup sets as `target`.');
+  if (typeof target !== 'string' || target.trim() === '')
+    throw validationError('The backup target is empty.', 'Pass the folder that holds the backup sets as `target`.');
   const root = path.resolve(target);
   if (host !== undefined) {
     const name = normalizeHostName(host);
-    const exists = await fsp.stat(path.join(root, name)).then((s) => s.isDirectory(), () => false);
+    const exists = await fsp.stat(path.join(root, name)).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
     return { hosts: exists ? [name] : [], ignored: [] };
   }
   let entries;
   try {
     entries = await fsp.readdir(root, { withFileTypes: true });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw validationError(`The backup target ${root} does not exist.`, 'Check the path (and that the share is reachable from this account).');
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw validationError(`The backup target ${root} does not exist.`, 'Check the path (and that the share is reachable from this account).');
     throw e;
   }
   const hosts: string[] = [];

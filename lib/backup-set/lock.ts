@@ -214,12 +214,17 @@ export async function acquireLock(hostFolder: string, options: AcquireLockOption
   let brokeStale: LockInfo | undefined;
   let isBrokenHolderGone = false;
   for (let attempt = 0; ; attempt++) {
-    if (attempt > 20) throw new ProcallBackupError('PB_SET_LOCKED', `${hostFolder}: the lock file keeps changing.`, { fix: 'Another process is taking and releasing the lock in a loop; stop it and retry.' });
+    if (attempt > 20)
+      throw new ProcallBackupError('PB_SET_LOCKED', `${hostFolder}: the lock file keeps changing.`, {
+        fix: 'Another process is taking and releasing the lock in a loop; stop it and retry.',
+      });
     if (await createLockFile(file, info)) break;
     const state = await inspectLock(hostFolder, { staleMs });
     if (state.info === undefined && state.staleReason === undefined && state.heartbeatAgeMs === undefined) continue; // vanished meanwhile: retry
     if (!state.staleReason || attempt >= 3) {
-      const holder = state.info ? `process ${state.info.pid} on ${state.info.hostname} (${state.info.purpose}${state.info.setName ? ` ${state.info.setName}` : ''}, since ${state.info.startedAt})` : 'another process';
+      const holder = state.info
+        ? `process ${state.info.pid} on ${state.info.hostname} (${state.info.purpose}${state.info.setName ? ` ${state.info.setName}` : ''}, since ${state.info.startedAt})`
+        : 'another process';
       throw new ProcallBackupError('PB_SET_LOCKED', `${hostFolder} is locked by ${holder}.`, {
         fix: `Wait for it to finish. If no backup is running, delete ${file}.`,
         data: { lockFile: file, holder: state.info ?? null },

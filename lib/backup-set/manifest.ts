@@ -203,7 +203,22 @@ export const MANIFEST_JSON_SCHEMA: JsonSchema = {
   $id: 'procall-backup/manifest-v2.json',
   title: 'procall-backup backup set manifest',
   type: 'object',
-  required: ['schemaVersion', 'tool', 'host', 'kind', 'name', 'status', 'createdAt', 'finishedAt', 'durationMs', 'products', 'artifacts', 'skipped', 'warnings', 'errors'],
+  required: [
+    'schemaVersion',
+    'tool',
+    'host',
+    'kind',
+    'name',
+    'status',
+    'createdAt',
+    'finishedAt',
+    'durationMs',
+    'products',
+    'artifacts',
+    'skipped',
+    'warnings',
+    'errors',
+  ],
   additionalProperties: false,
   properties: {
     schemaVersion: { type: 'integer', enum: READABLE_MANIFEST_VERSIONS },
@@ -272,7 +287,12 @@ export const MANIFEST_JSON_SCHEMA: JsonSchema = {
     warnings: STRINGS,
     errors: {
       type: 'array',
-      items: { type: 'object', required: ['step', 'code', 'message'], additionalProperties: false, properties: { step: NAME, code: NAME, message: TEXT, fix: TEXT } },
+      items: {
+        type: 'object',
+        required: ['step', 'code', 'message'],
+        additionalProperties: false,
+        properties: { step: NAME, code: NAME, message: TEXT, fix: TEXT },
+      },
     },
     encryption: {
       type: 'object',
@@ -322,19 +342,26 @@ export function validateAgainstSchema(value: unknown, schema: JsonSchema, at = '
   if (schema.type) {
     const t = typeOf(value);
     const ok =
-      schema.type === 'integer' ? typeof value === 'number' && Number.isSafeInteger(value)
-      : schema.type === 'number' ? typeof value === 'number' && Number.isFinite(value)
-      : t === schema.type;
+      schema.type === 'integer'
+        ? typeof value === 'number' && Number.isSafeInteger(value)
+        : schema.type === 'number'
+          ? typeof value === 'number' && Number.isFinite(value)
+          : t === schema.type;
     if (!ok) return [`${at} must be ${schema.type === 'integer' ? 'an integer' : `a${/^[aeiou]/.test(schema.type) ? 'n' : ''} ${schema.type}`}, found ${t}`];
   }
-  if (schema.enum && !schema.enum.includes(value as string | number)) problems.push(`${at} must be one of ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}, found ${JSON.stringify(value)}`);
+  if (schema.enum && !schema.enum.includes(value as string | number))
+    problems.push(`${at} must be one of ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}, found ${JSON.stringify(value)}`);
   if (typeof value === 'string') {
     if (schema.minLength !== undefined && value.length < schema.minLength) problems.push(`${at} must not be empty`);
-    if (schema.pattern !== undefined && !new RegExp(schema.pattern).test(value)) problems.push(`${at} has an invalid format (${JSON.stringify(value.slice(0, 80))})`);
+    if (schema.pattern !== undefined && !new RegExp(schema.pattern).test(value))
+      problems.push(`${at} has an invalid format (${JSON.stringify(value.slice(0, 80))})`);
   }
-  if (typeof value === 'number' && schema.minimum !== undefined && value < schema.minimum) problems.push(`${at} must be at least ${schema.minimum}, found ${value}`);
-  if (typeof value === 'number' && schema.maximum !== undefined && value > schema.maximum) problems.push(`${at} must be at most ${schema.maximum}, found ${value}`);
-  if (Array.isArray(value) && schema.items) value.forEach((item, i) => problems.push(...validateAgainstSchema(item, schema.items as JsonSchema, `${at}[${i}]`)));
+  if (typeof value === 'number' && schema.minimum !== undefined && value < schema.minimum)
+    problems.push(`${at} must be at least ${schema.minimum}, found ${value}`);
+  if (typeof value === 'number' && schema.maximum !== undefined && value > schema.maximum)
+    problems.push(`${at} must be at most ${schema.maximum}, found ${value}`);
+  if (Array.isArray(value) && schema.items)
+    value.forEach((item, i) => problems.push(...validateAgainstSchema(item, schema.items as JsonSchema, `${at}[${i}]`)));
   if (typeOf(value) === 'object') {
     const obj = value as Record<string, unknown>;
     for (const key of schema.required ?? []) if (!(key in obj) || obj[key] === undefined) problems.push(`${at}.${key} is missing`);
@@ -380,22 +407,29 @@ export function validateManifest(value: unknown, where = MANIFEST_FILE): Manifes
       if (m.schemaVersion >= 2 && a.kind === undefined) problems.push(`$.artifacts[${i}].kind is missing`);
       if (m.schemaVersion < 2 && a.kind !== undefined) problems.push(`$.artifacts[${i}].kind is not a field of schema version ${m.schemaVersion}`);
       // an encrypted set holds no plaintext artifact (but its runbook): a plaintext file in its place is a swap
-      if (m.encryption && !a.encrypted && !PLAINTEXT_KINDS.includes(artifactKindOf(a))) problems.push(`$.artifacts[${i}] (${a.path}) is stored in plaintext in an encrypted set`);
+      if (m.encryption && !a.encrypted && !PLAINTEXT_KINDS.includes(artifactKindOf(a)))
+        problems.push(`$.artifacts[${i}] (${a.path}) is stored in plaintext in an encrypted set`);
     });
-    if ((m.status === 'failed') !== (m.errors.length > 0)) problems.push('$.status must be "failed" exactly when $.errors is not empty');
+    if ((m.status === 'failed') !== m.errors.length > 0) problems.push('$.status must be "failed" exactly when $.errors is not empty');
     if (m.encryption && m.encryption.kdf === 'scrypt' && !m.encryption.kdfParams) problems.push('$.encryption.kdfParams is missing (required for scrypt)');
     // untrusted cost parameters are refused here, before anything could derive a key from them
     if (m.encryption?.kdfParams) problems.push(...scryptParamProblems(m.encryption.kdfParams).map((t) => `$.encryption.kdfParams: ${t} (no key was derived)`));
-    if (m.schemaVersion >= 2 && m.encryption && m.encryption.format !== 'pbenc2') problems.push('$.encryption.format must be "pbenc2" in schema version 2 (every ciphertext bound to its artifact)');
-    if (m.schemaVersion >= 2 && m.encryption && m.authentication?.key !== 'set-key') problems.push('$.authentication is missing or not by the set key (every encrypted set of schema version 2 is authenticated)');
+    if (m.schemaVersion >= 2 && m.encryption && m.encryption.format !== 'pbenc2')
+      problems.push('$.encryption.format must be "pbenc2" in schema version 2 (every ciphertext bound to its artifact)');
+    if (m.schemaVersion >= 2 && m.encryption && m.authentication?.key !== 'set-key')
+      problems.push('$.authentication is missing or not by the set key (every encrypted set of schema version 2 is authenticated)');
     if (m.schemaVersion < 2 && m.authentication) problems.push(`$.authentication is not a field of schema version ${m.schemaVersion}`);
     if (m.authentication?.key === 'signing-key' && !m.authentication.keyId) problems.push('$.authentication.keyId is missing (required for a signing key)');
   }
   if (problems.length > 0) {
-    throw new ProcallBackupError('PB_SET_CORRUPT', `${where} is not a valid backup-set manifest: ${problems.slice(0, 10).join('; ')}${problems.length > 10 ? ` (and ${problems.length - 10} more)` : ''}.`, {
-      fix: 'Do not use this set for a restore; take a new backup. If the file was edited by hand, restore the original manifest.',
-      data: { problems },
-    });
+    throw new ProcallBackupError(
+      'PB_SET_CORRUPT',
+      `${where} is not a valid backup-set manifest: ${problems.slice(0, 10).join('; ')}${problems.length > 10 ? ` (and ${problems.length - 10} more)` : ''}.`,
+      {
+        fix: 'Do not use this set for a restore; take a new backup. If the file was edited by hand, restore the original manifest.',
+        data: { problems },
+      },
+    );
   }
   return value as Manifest;
 }
@@ -418,10 +452,19 @@ export function parseManifest(text: string, where = MANIFEST_FILE): Manifest {
       cause: e,
     });
   }
-  if (value !== null && typeof value === 'object' && typeof (value as Manifest).schemaVersion === 'number' && (value as Manifest).schemaVersion > Math.max(...READABLE_MANIFEST_VERSIONS)) {
-    throw new ProcallBackupError('PB_SET_CORRUPT', `${where} has schema version ${(value as Manifest).schemaVersion}; this version of procall-backup reads up to ${MANIFEST_SCHEMA_VERSION}.`, {
-      fix: 'Use the procall-backup version that wrote the set, or a newer one.',
-    });
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as Manifest).schemaVersion === 'number' &&
+    (value as Manifest).schemaVersion > Math.max(...READABLE_MANIFEST_VERSIONS)
+  ) {
+    throw new ProcallBackupError(
+      'PB_SET_CORRUPT',
+      `${where} has schema version ${(value as Manifest).schemaVersion}; this version of procall-backup reads up to ${MANIFEST_SCHEMA_VERSION}.`,
+      {
+        fix: 'Use the procall-backup version that wrote the set, or a newer one.',
+      },
+    );
   }
   return validateManifest(value, where);
 }

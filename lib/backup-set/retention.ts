@@ -101,7 +101,10 @@ export function formatIsoWeek(date: Date): string {
 
 function validateCount(name: string, value: unknown): number {
   if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 100_000) {
-    throw validationError(`keep.${name} must be a whole number from 0 to 100000, found ${JSON.stringify(value)}.`, `Set keep.${name}, e.g. { daily: 7, weekly: 4, monthly: 12 }.`);
+    throw validationError(
+      `keep.${name} must be a whole number from 0 to 100000, found ${JSON.stringify(value)}.`,
+      `Set keep.${name}, e.g. { daily: 7, weekly: 4, monthly: 12 }.`,
+    );
   }
   return value as number;
 }
@@ -115,7 +118,8 @@ function validateCount(name: string, value: unknown): number {
  * ```
  */
 export function normalizeKeepPolicy(keep: KeepPolicy): Required<Omit<KeepPolicy, 'preChange'>> & { preChange: { last: number; days: number } } {
-  if (!keep || typeof keep !== 'object') throw validationError('keep is missing.', 'Pass keep: { daily, weekly, monthly }, e.g. { daily: 7, weekly: 4, monthly: 12 }.');
+  if (!keep || typeof keep !== 'object')
+    throw validationError('keep is missing.', 'Pass keep: { daily, weekly, monthly }, e.g. { daily: 7, weekly: 4, monthly: 12 }.');
   return {
     daily: validateCount('daily', keep.daily),
     weekly: validateCount('weekly', keep.weekly),
@@ -145,7 +149,8 @@ export function planRetention(candidates: readonly RetentionCandidate[], keep: K
 
   const regular = complete.filter((s) => s.kind !== 'pre-change');
   // Generations are kept per product: a set fills a day/week/month only for the products it covers.
-  const covers = (set: RetentionCandidate, product: string | undefined): boolean => product === undefined || !set.products || set.products.length === 0 || set.products.includes(product);
+  const covers = (set: RetentionCandidate, product: string | undefined): boolean =>
+    product === undefined || !set.products || set.products.length === 0 || set.products.includes(product);
   const universe = [...new Set(complete.flatMap((s) => s.products ?? []))].sort();
   const groups: (string | undefined)[] = universe.length > 0 ? universe : [undefined];
   /** reason -> set name -> products it is kept for */
@@ -178,7 +183,8 @@ export function planRetention(candidates: readonly RetentionCandidate[], keep: K
   // a reason that holds for only some products says which
   const flush = (): void => {
     for (const [reason, sets] of perProduct) {
-      for (const [name, products] of sets) keepFor(name, products.length > 0 && products.length < universe.length ? `${reason} for ${products.join(', ')}` : reason);
+      for (const [name, products] of sets)
+        keepFor(name, products.length > 0 && products.length < universe.length ? `${reason} for ${products.join(', ')}` : reason);
     }
     perProduct.clear();
   };
@@ -187,7 +193,8 @@ export function planRetention(candidates: readonly RetentionCandidate[], keep: K
   const preChange = complete.filter((s) => s.kind === 'pre-change');
   preChange.forEach((set, i) => {
     if (i < policy.preChange.last) keepFor(set.name, `pre-change: one of the newest ${policy.preChange.last}`);
-    if (now.getTime() - set.createdAt.getTime() < policy.preChange.days * 86_400_000) keepFor(set.name, `pre-change: younger than ${policy.preChange.days} days`);
+    if (now.getTime() - set.createdAt.getTime() < policy.preChange.days * 86_400_000)
+      keepFor(set.name, `pre-change: younger than ${policy.preChange.days} days`);
   });
 
   for (const product of groups) {
@@ -256,31 +263,82 @@ export async function prune(options: PruneOptions): Promise<PruneResult> {
         const parsed = parseSetName(entry.name);
         if (summary) {
           if (summary.isIdentified) sets.push(summary);
-          else decisions.push({ host, name: entry.name, path: summary.path, category: 'set', kind: summary.kind, status: summary.status, createdAt: summary.createdAt, action: 'keep', reasons: ['its manifest names another folder or host: not removed'] });
+          else
+            decisions.push({
+              host,
+              name: entry.name,
+              path: summary.path,
+              category: 'set',
+              kind: summary.kind,
+              status: summary.status,
+              createdAt: summary.createdAt,
+              action: 'keep',
+              reasons: ['its manifest names another folder or host: not removed'],
+            });
         } else if (ignored?.reason === 'partial' && parsed) {
           const age = now.getTime() - parsed.createdAt.getTime();
           const isRunning = runningSet === parsed.name;
           const remove = age > partialMaxAgeMs && !isRunning;
           decisions.push({
-            host, name: entry.name, path: ignored.path, category: 'partial', kind: parsed.kind, createdAt: parsed.createdAt.toISOString(), action: remove ? 'remove' : 'keep',
-            reasons: [isRunning ? 'a backup is writing it now' : remove ? `interrupted backup older than ${Math.round(partialMaxAgeMs / 3_600_000)} h` : 'interrupted backup, younger than the limit (may still be running)'],
+            host,
+            name: entry.name,
+            path: ignored.path,
+            category: 'partial',
+            kind: parsed.kind,
+            createdAt: parsed.createdAt.toISOString(),
+            action: remove ? 'remove' : 'keep',
+            reasons: [
+              isRunning
+                ? 'a backup is writing it now'
+                : remove
+                  ? `interrupted backup older than ${Math.round(partialMaxAgeMs / 3_600_000)} h`
+                  : 'interrupted backup, younger than the limit (may still be running)',
+            ],
           });
         } else if (ignored?.reason === 'pruning' && parsed) {
-          decisions.push({ host, name: entry.name, path: ignored.path, category: 'pruning', kind: parsed.kind, createdAt: parsed.createdAt.toISOString(), action: 'remove', reasons: ['an earlier prune was interrupted while removing it'] });
+          decisions.push({
+            host,
+            name: entry.name,
+            path: ignored.path,
+            category: 'pruning',
+            kind: parsed.kind,
+            createdAt: parsed.createdAt.toISOString(),
+            action: 'remove',
+            reasons: ['an earlier prune was interrupted while removing it'],
+          });
         }
         // Foreign folders and folders without a valid manifest are never touched, not even listed as decisions.
       }
       const kept = planRetention(
-        sets.map((s) => ({ name: s.name, kind: s.kind, status: s.status, createdAt: new Date(s.createdAt), isVerified: s.isVerified, products: s.products.map((p) => p.split(' ')[0]) })),
+        sets.map((s) => ({
+          name: s.name,
+          kind: s.kind,
+          status: s.status,
+          createdAt: new Date(s.createdAt),
+          isVerified: s.isVerified,
+          products: s.products.map((p) => p.split(' ')[0]),
+        })),
         options.keep,
         now,
       );
       for (const s of sets) {
         const reasons = kept.get(s.name);
         decisions.push({
-          host, name: s.name, path: s.path, category: 'set', kind: s.kind, status: s.status, createdAt: s.createdAt,
+          host,
+          name: s.name,
+          path: s.path,
+          category: 'set',
+          kind: s.kind,
+          status: s.status,
+          createdAt: s.createdAt,
           action: reasons ? 'keep' : 'remove',
-          reasons: reasons ?? [s.status === 'failed' ? 'failed set older than the inspection period' : s.kind === 'pre-change' ? 'pre-change set beyond the pre-change rule' : 'not the newest of any kept day, week or month'],
+          reasons: reasons ?? [
+            s.status === 'failed'
+              ? 'failed set older than the inspection period'
+              : s.kind === 'pre-change'
+                ? 'pre-change set beyond the pre-change rule'
+                : 'not the newest of any kept day, week or month',
+          ],
         });
       }
       decisions.sort((a, b) => ((a.createdAt ?? '') < (b.createdAt ?? '') ? 1 : (a.createdAt ?? '') > (b.createdAt ?? '') ? -1 : a.name < b.name ? 1 : -1));

@@ -69,7 +69,12 @@ async function removeStaleProbes(folder: string): Promise<void> {
 /** The error of writing into the nearest existing ancestor of `folder`, if that fails (EROFS, EACCES ...). */
 async function whyNotWritable(folder: string): Promise<NodeJS.ErrnoException | undefined> {
   let dir = path.dirname(folder);
-  while (!(await fsp.stat(dir).then((s) => s.isDirectory(), () => false))) {
+  while (
+    !(await fsp.stat(dir).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  ) {
     if (path.dirname(dir) === dir) return undefined;
     dir = path.dirname(dir);
   }

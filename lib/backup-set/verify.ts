@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { isProcallBackupError, ProcallBackupError, type ErrorCode } from '../errors';
 import { checkScryptParams, decryptFile, openSetKey, type EncryptionKeySource, type SetKey } from './crypto';
 import { cipherContextOf } from './artifact-kinds';
-import { checkManifestAuthentication, openSigningKey, PROTECTION_TEXT, SigningKey, type AuthenticationState, type SigningKeySource } from './authenticate';
+import { checkManifestAuthentication, openSigningKey, SigningKey, type AuthenticationState, type SigningKeySource } from './authenticate';
 import { MANIFEST_FILE, parseSetName, VERIFY_FILE } from './layout';
 import { parseManifest, type Manifest, type SetStatus } from './manifest';
 import { hashFile, listRelativeFiles, readSetFileText, writeFileAtomic } from './files';
@@ -141,7 +141,8 @@ function sha256Text(text: string): string {
 export async function readVerifyRecord(setPath: string, manifestText: string): Promise<VerifyRecord | undefined> {
   try {
     const record = JSON.parse(await readSetFileText(path.join(setPath, VERIFY_FILE), 64 * 1024)) as VerifyRecord;
-    if ((record?.schemaVersion !== 1 && record?.schemaVersion !== 2) || typeof record.ok !== 'boolean' || record.manifestSha256 !== sha256Text(manifestText)) return undefined;
+    if ((record?.schemaVersion !== 1 && record?.schemaVersion !== 2) || typeof record.ok !== 'boolean' || record.manifestSha256 !== sha256Text(manifestText))
+      return undefined;
     // version 1 records were written before the contents were opened: they vouch for hashes only
     if (record.schemaVersion === 1) return { ...record, level: 'hashes', isAuthenticated: false };
     if (!VERIFICATION_LEVELS.includes(record.level)) return undefined;
@@ -242,14 +243,20 @@ export async function verifySet(setPath: string, options: VerifySetOptions = {})
 
   const parsedName = parseSetName(path.basename(absolute));
   if (parsedName?.isPartial || parsedName?.isPruning) {
-    result.problems.push({ code: 'PB_SET_INCOMPLETE', message: `${absolute} is an unfinished (${parsedName.isPartial ? '.partial' : '.pruning'}) folder, not a backup set.` });
+    result.problems.push({
+      code: 'PB_SET_INCOMPLETE',
+      message: `${absolute} is an unfinished (${parsedName.isPartial ? '.partial' : '.pruning'}) folder, not a backup set.`,
+    });
     return done();
   }
   let manifestText: string;
   try {
     manifestText = await readSetFileText(path.join(absolute, MANIFEST_FILE));
   } catch (e) {
-    result.problems.push({ code: 'PB_SET_INCOMPLETE', message: `${absolute} has no readable ${MANIFEST_FILE} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): not a backup set.` });
+    result.problems.push({
+      code: 'PB_SET_INCOMPLETE',
+      message: `${absolute} has no readable ${MANIFEST_FILE} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): not a backup set.`,
+    });
     return done();
   }
   let manifest: Manifest;
@@ -282,7 +289,8 @@ export async function verifySet(setPath: string, options: VerifySetOptions = {})
         fix: 'Use an encrypted set; if this set was made before encryption was turned on, restore it without the key.',
       });
     }
-    const signingKey = options.signingKey instanceof SigningKey ? options.signingKey : options.signingKey ? await openSigningKey(options.signingKey) : undefined;
+    const signingKey =
+      options.signingKey instanceof SigningKey ? options.signingKey : options.signingKey ? await openSigningKey(options.signingKey) : undefined;
     const auth = checkManifestAuthentication(manifest, { setKey: key, signingKey, allowUnauthenticated: options.allowUnauthenticated, where: absolute });
     result.authentication = auth.state;
     result.warnings.push(...auth.warnings);
@@ -335,7 +343,11 @@ export async function verifySet(setPath: string, options: VerifySetOptions = {})
       result.problems.push({ code: 'PB_SET_INCOMPLETE', message: check.message as string, path: artifact.path });
     } else if (check.state !== 'ok') {
       result.corrupt.push(artifact.path);
-      result.problems.push({ code: check.state === 'decrypt-failed' ? 'PB_DECRYPT_FAILED' : check.state === 'symlink' ? 'PB_SET_CORRUPT' : 'PB_CHECKSUM_MISMATCH', message: check.message as string, path: artifact.path });
+      result.problems.push({
+        code: check.state === 'decrypt-failed' ? 'PB_DECRYPT_FAILED' : check.state === 'symlink' ? 'PB_SET_CORRUPT' : 'PB_CHECKSUM_MISMATCH',
+        message: check.message as string,
+        path: artifact.path,
+      });
     }
   }
 
@@ -350,7 +362,10 @@ export async function verifySet(setPath: string, options: VerifySetOptions = {})
   result.isIntact = result.missing.length === 0 && result.corrupt.length === 0;
   result.ok = result.isIntact && result.extra.length === 0 && manifest.status === 'complete';
   if (manifest.status !== 'complete') {
-    result.problems.push({ code: 'PB_SET_INCOMPLETE', message: `The set's status is ${manifest.status}: ${manifest.errors.map((e) => `${e.step}: ${e.message}`).join('; ')}` });
+    result.problems.push({
+      code: 'PB_SET_INCOMPLETE',
+      message: `The set's status is ${manifest.status}: ${manifest.errors.map((e) => `${e.step}: ${e.message}`).join('; ')}`,
+    });
   }
   await writeRecord();
   return done();

@@ -136,7 +136,7 @@ function validateText(name: string, value: unknown, maxLength: number): asserts 
 
 function toManifestError(step: string, error: unknown): ManifestError {
   if (isProcallBackupError(error)) {
-    const message = error.fix && error.message.endsWith(` Fix: ${error.fix}`) ? error.message.slice(0, -(` Fix: ${error.fix}`.length)) : error.message;
+    const message = error.fix && error.message.endsWith(` Fix: ${error.fix}`) ? error.message.slice(0, -` Fix: ${error.fix}`.length) : error.message;
     return { step, code: String(error.code), message, ...(error.fix ? { fix: error.fix } : {}) };
   }
   return { step, code: 'PB_UNEXPECTED', message: error instanceof Error ? error.message : String(error) };
@@ -210,7 +210,8 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
   let state: 'open' | 'finishing' | 'closed' = 'open';
   if (key?.encryption.kdfParams) warnings.push(...checkScryptParams(key.encryption.kdfParams, 'create'));
   // a holder whose process is gone from this machine (killed, crashed) left nothing to worry about; one elsewhere may still write
-  if (lock.brokeStale && !lock.isBrokenHolderGone) warnings.push(`Broke a stale lock of process ${lock.brokeStale.pid} on ${lock.brokeStale.hostname} (started ${lock.brokeStale.startedAt}).`);
+  if (lock.brokeStale && !lock.isBrokenHolderGone)
+    warnings.push(`Broke a stale lock of process ${lock.brokeStale.pid} on ${lock.brokeStale.hostname} (started ${lock.brokeStale.startedAt}).`);
 
   const assertOpen = (what: string): void => {
     if (state !== 'open') throw validationError(`${what} after finish() or abort().`, 'Record everything before calling finish().');
@@ -230,27 +231,46 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
     const relative = toRelative(input.path);
     const absolute = path.join(partialPath, ...relative.split('/'));
     const source: string | Buffer = input.data ?? (input.from === undefined ? absolute : path.resolve(input.from));
-    const size = Buffer.isBuffer(source) ? source.length : (await fsp.stat(source).then((st) => (st.isFile() ? st.size : undefined), () => undefined));
-    if (size === undefined) throw validationError(`Artifact file ${input.from ?? relative} does not exist${input.from === undefined ? ' in the set' : ''}.`, 'Write the file first, then record it.');
+    const size = Buffer.isBuffer(source)
+      ? source.length
+      : await fsp.stat(source).then(
+          (st) => (st.isFile() ? st.size : undefined),
+          () => undefined,
+        );
+    if (size === undefined)
+      throw validationError(
+        `Artifact file ${input.from ?? relative} does not exist${input.from === undefined ? ' in the set' : ''}.`,
+        'Write the file first, then record it.',
+      );
     if (input.bytes !== undefined && input.bytes !== size) {
-      throw new ProcallBackupError('PB_CHECKSUM_MISMATCH', `Artifact ${relative} has ${size} bytes on disk but ${input.bytes} were reported.`, { fix: 'The file changed after it was written; run the step again.' });
+      throw new ProcallBackupError('PB_CHECKSUM_MISMATCH', `Artifact ${relative} has ${size} bytes on disk but ${input.bytes} were reported.`, {
+        fix: 'The file changed after it was written; run the step again.',
+      });
     }
     const kind = input.kind ?? legacyArtifactKind(input.primitive, relative);
     const shouldEncrypt = key !== undefined && input.encrypt !== false;
     if (key !== undefined && !shouldEncrypt && !PLAINTEXT_KINDS.includes(kind)) {
-      throw validationError(`Artifact ${relative} (kind ${kind}) cannot stay plaintext in an encrypted set.`, `Only ${PLAINTEXT_KINDS.join(', ')} may: pass its kind, or leave encrypt at its default.`);
+      throw validationError(
+        `Artifact ${relative} (kind ${kind}) cannot stay plaintext in an encrypted set.`,
+        `Only ${PLAINTEXT_KINDS.join(', ')} may: pass its kind, or leave encrypt at its default.`,
+      );
     }
     let artifact: ManifestArtifact;
     if (shouldEncrypt) {
       const encryptedRelative = relative + ENCRYPTED_SUFFIX;
-      if (claimedPaths.has(encryptedRelative.toLowerCase())) throw validationError(`Artifact path ${encryptedRelative} is recorded twice.`, 'Give each artifact its own file name.');
+      if (claimedPaths.has(encryptedRelative.toLowerCase()))
+        throw validationError(`Artifact path ${encryptedRelative} is recorded twice.`, 'Give each artifact its own file name.');
       claimedPaths.add(encryptedRelative.toLowerCase());
       await fsp.mkdir(path.dirname(absolute), { recursive: true });
       // the ciphertext is bound to this set, path and kind: moved, relabelled or copied elsewhere it no longer decrypts
-      const result = await encryptFile(key, source, path.join(partialPath, ...encryptedRelative.split('/')), { context: artifactContext(key.encryption.salt, encryptedRelative, kind) });
+      const result = await encryptFile(key, source, path.join(partialPath, ...encryptedRelative.split('/')), {
+        context: artifactContext(key.encryption.salt, encryptedRelative, kind),
+      });
       if (input.sha256 !== undefined && input.sha256.toLowerCase() !== result.sha256) {
         await fsp.rm(path.join(partialPath, ...encryptedRelative.split('/')), { force: true });
-        throw new ProcallBackupError('PB_CHECKSUM_MISMATCH', `Artifact ${relative}: sha256 on disk differs from the one the step reported.`, { fix: 'The file changed after it was written; run the step again.' });
+        throw new ProcallBackupError('PB_CHECKSUM_MISMATCH', `Artifact ${relative}: sha256 on disk differs from the one the step reported.`, {
+          fix: 'The file changed after it was written; run the step again.',
+        });
       }
       if (source === absolute) await fsp.rm(absolute); // no plaintext copy stays in an encrypted set
       artifact = baseArtifact(input, encryptedRelative, kind, result.sha256, result.bytes, started);
@@ -302,7 +322,10 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
       // Sub-folders are allowed (services/<name>/...); every segment must be a valid Windows name.
       for (const segment of fileName.split('/')) {
         if (/[<>:"|?*\x00-\x1f]/.test(segment) || /[. ]$/.test(segment)) {
-          throw validationError(`File name ${JSON.stringify(fileName)} is not valid on Windows.`, 'Use letters, digits, "-", "_" and "."; no trailing dot or space.');
+          throw validationError(
+            `File name ${JSON.stringify(fileName)} is not valid on Windows.`,
+            'Use letters, digits, "-", "_" and "."; no trailing dot or space.',
+          );
         }
       }
       const file = path.join(partialPath, folder, ...fileName.split('/'));
@@ -314,12 +337,19 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
       assertOpen('record()');
       for (const field of ['id', 'path', 'primitive', 'product'] as const) validateText(`artifact ${field}`, input?.[field], 1000);
       if (typeof input.source !== 'string') throw validationError('artifact source is missing.', 'Pass what was backed up (folder, key, database) as source.');
-      if (input.sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(input.sha256)) throw validationError(`artifact sha256 ${JSON.stringify(input.sha256)} is not a hex sha256.`, 'Pass 64 hex digits or leave sha256 out.');
+      if (input.sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(input.sha256))
+        throw validationError(`artifact sha256 ${JSON.stringify(input.sha256)} is not a hex sha256.`, 'Pass 64 hex digits or leave sha256 out.');
       if (claimedIds.has(input.id)) throw validationError(`Artifact id ${input.id} is recorded twice.`, 'Give each artifact its own id.');
-      if (input.kind !== undefined && !ARTIFACT_KINDS.includes(input.kind)) throw validationError(`Unknown artifact kind ${JSON.stringify(input.kind)}.`, `Use one of: ${ARTIFACT_KINDS.join(', ')}.`);
-      if (input.data !== undefined && (!Buffer.isBuffer(input.data) || input.from !== undefined)) throw validationError('artifact data must be a Buffer and cannot be combined with from.', 'Pass either data (the content in memory) or from (a file), not both.');
+      if (input.kind !== undefined && !ARTIFACT_KINDS.includes(input.kind))
+        throw validationError(`Unknown artifact kind ${JSON.stringify(input.kind)}.`, `Use one of: ${ARTIFACT_KINDS.join(', ')}.`);
+      if (input.data !== undefined && (!Buffer.isBuffer(input.data) || input.from !== undefined))
+        throw validationError(
+          'artifact data must be a Buffer and cannot be combined with from.',
+          'Pass either data (the content in memory) or from (a file), not both.',
+        );
       const relative = toRelative(input.path);
-      if (claimedPaths.has(relative.toLowerCase())) throw validationError(`Artifact path ${relative} is recorded twice.`, 'Give each artifact its own file name.');
+      if (claimedPaths.has(relative.toLowerCase()))
+        throw validationError(`Artifact path ${relative} is recorded twice.`, 'Give each artifact its own file name.');
       claimedIds.add(input.id);
       claimedPaths.add(relative.toLowerCase());
       const job = recordNow(input).catch((e: unknown) => {
@@ -410,10 +440,14 @@ export async function createBackupSet(options: CreateBackupSetOptions): Promise<
         if (e instanceof ProcallBackupError) throw e;
         const typed = toTargetError(e, partialPath);
         if (typed !== e) throw typed;
-        throw new ProcallBackupError('PB_SET_INCOMPLETE', `The set could not be finished (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); it stays ${partialPath} and is not a backup.`, {
-          fix: 'Check free space and write permission on the backup target, then run the backup again.',
-          cause: e,
-        });
+        throw new ProcallBackupError(
+          'PB_SET_INCOMPLETE',
+          `The set could not be finished (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); it stays ${partialPath} and is not a backup.`,
+          {
+            fix: 'Check free space and write permission on the backup target, then run the backup again.',
+            cause: e,
+          },
+        );
       } finally {
         await lock.release();
       }

@@ -97,8 +97,15 @@ export function createCommandContext(settings: CliSettings, signal?: AbortSignal
     origins: [],
     signal,
     getRunner() {
-      if (signal?.aborted) throw new ProcallBackupError('PB_INTERRUPTED', 'The run was interrupted before PowerShell started.', { fix: 'Run the command again.' });
-      if (!ctx.runner) ctx.runner = new PowerShellRunner({ executable: settings.powershell?.executable, tools: settings.powershell?.tools, timeoutMs: settings.powershell?.timeoutMs, ...(settings.powershell?.env ? { env: settings.powershell.env } : {}) });
+      if (signal?.aborted)
+        throw new ProcallBackupError('PB_INTERRUPTED', 'The run was interrupted before PowerShell started.', { fix: 'Run the command again.' });
+      if (!ctx.runner)
+        ctx.runner = new PowerShellRunner({
+          executable: settings.powershell?.executable,
+          tools: settings.powershell?.tools,
+          timeoutMs: settings.powershell?.timeoutMs,
+          ...(settings.powershell?.env ? { env: settings.powershell.env } : {}),
+        });
       return ctx.runner;
     },
   };
@@ -137,14 +144,19 @@ function trustOf(ctx: CommandContext): { signingKey?: SigningKeySource; allowUna
 function encryptionOf(ctx: CommandContext): EncryptionOptions | undefined {
   const key = keySourceOf(ctx);
   if (!key) {
-    if (ctx.settings.encryption) throw validationError('The config file asks for encryption but gives no key.', `Set "encryption.keyFile" or "encryption.passphraseFile", pass --key-file/--passphrase-file, or set ${SECRET_ENV.passphrase}.`);
+    if (ctx.settings.encryption)
+      throw validationError(
+        'The config file asks for encryption but gives no key.',
+        `Set "encryption.keyFile" or "encryption.passphraseFile", pass --key-file/--passphrase-file, or set ${SECRET_ENV.passphrase}.`,
+      );
     return undefined;
   }
   return { ...key, ...(ctx.settings.encryption?.scrypt ? { scrypt: ctx.settings.encryption.scrypt } : {}) } as EncryptionOptions;
 }
 
 /** How to give the SQL password of a role (the fix of a missing one). */
-const sqlPasswordFix = (role: 'chat' | 'config'): string => `Set ${SECRET_ENV.sqlPassword}, or "sql.${role}.passwordFile" / --sql-password-file naming a file that holds it.`;
+const sqlPasswordFix = (role: 'chat' | 'config'): string =>
+  `Set ${SECRET_ENV.sqlPassword}, or "sql.${role}.passwordFile" / --sql-password-file naming a file that holds it.`;
 /** How to give the directory bind password (the fix of a missing one). */
 const ldapPasswordFix = `Set ${SECRET_ENV.ldapPassword}, or "ad.passwordFile" / --ldap-password-file naming a file that holds it.`;
 
@@ -156,22 +168,43 @@ function sqlConnectionOf(ctx: CommandContext, db: CliSqlConfig): SqlConnectionOp
     if (!password) return undefined;
     auth = { kind: 'sql', user: db.user as string, password };
   }
-  return { server: db.server, auth, ...(db.via ? { via: db.via } : {}), ...(db.encrypt !== undefined ? { encrypt: db.encrypt } : {}), ...(db.trustServerCertificate !== undefined ? { trustServerCertificate: db.trustServerCertificate } : {}) };
+  return {
+    server: db.server,
+    auth,
+    ...(db.via ? { via: db.via } : {}),
+    ...(db.encrypt !== undefined ? { encrypt: db.encrypt } : {}),
+    ...(db.trustServerCertificate !== undefined ? { trustServerCertificate: db.trustServerCertificate } : {}),
+  };
 }
 
 function sqlOf(ctx: CommandContext, role: 'chat' | 'config', db: CliSqlConfig): RecipeSqlDatabase {
   const connection = sqlConnectionOf(ctx, db);
   if (!connection) throw validationError(`sql.${role} uses auth "sql" but no password was given.`, sqlPasswordFix(role));
-  return { ...connection, database: db.database, ...(db.serverFile ? { serverFile: db.serverFile } : {}), ...(db.localFile ? { localFile: db.localFile } : {}) };
+  return {
+    ...connection,
+    database: db.database,
+    ...(db.serverFile ? { serverFile: db.serverFile } : {}),
+    ...(db.localFile ? { localFile: db.localFile } : {}),
+  };
 }
 
 /** The directory connection of the config's ad block; undefined when no bind password was given. */
 function adConnectionOf(ctx: CommandContext): (AdConnectionOptions & { baseDn: string }) | undefined {
   const ad = ctx.settings.ad;
   if (!ad) return undefined;
-  const password: Secret | undefined = readSecret('ldapPassword', { file: ctx.settings.ldapPasswordFile ?? ad.passwordFile, env: ctx.settings.env, origins: ctx.origins });
+  const password: Secret | undefined = readSecret('ldapPassword', {
+    file: ctx.settings.ldapPasswordFile ?? ad.passwordFile,
+    env: ctx.settings.env,
+    origins: ctx.origins,
+  });
   if (!password) return undefined;
-  return { url: ad.url, bindDn: ad.bindDn, password, baseDn: ad.baseDn, ...(ad.caFile || ad.isStartTls ? { tls: { ...(ad.caFile ? { caFile: ad.caFile } : {}), ...(ad.isStartTls ? { isStartTls: true } : {}) } } : {}) };
+  return {
+    url: ad.url,
+    bindDn: ad.bindDn,
+    password,
+    baseDn: ad.baseDn,
+    ...(ad.caFile || ad.isStartTls ? { tls: { ...(ad.caFile ? { caFile: ad.caFile } : {}), ...(ad.isStartTls ? { isStartTls: true } : {}) } } : {}),
+  };
 }
 
 function adOf(ctx: CommandContext): Omit<AdDumpOptions, 'file'> | undefined {
@@ -192,7 +225,8 @@ interface RestoreTargets {
 }
 
 /** The products whose database has this SQL role (chat-database, config-database). */
-const productsOfSqlRole = (role: 'chat' | 'config'): string[] => PRODUCT_CATALOG.filter((p) => p.capture.some((c) => c.kind === 'sql' && c.role === role)).map((p) => p.id);
+const productsOfSqlRole = (role: 'chat' | 'config'): string[] =>
+  PRODUCT_CATALOG.filter((p) => p.capture.some((c) => c.kind === 'sql' && c.role === role)).map((p) => p.id);
 
 /**
  * restore's sql and ad from the config (the backed-up database names are kept: no `database`).
@@ -205,12 +239,24 @@ function restoreTargetsOf(ctx: CommandContext): RestoreTargets {
     const db = s.sql?.[role];
     if (!db) continue;
     const connection = sqlConnectionOf(ctx, db);
-    if (connection) out.sql = { ...out.sql, [role]: { ...connection, ...(db.stagingPath ? { stagingPath: db.stagingPath } : {}), ...(db.serverPath ? { serverPath: db.serverPath } : {}) } };
-    else out.missing.push({ isStep: (x) => x.phase === 'sql' && productsOfSqlRole(role).includes(x.product ?? ''), warning: `sql.${role} uses auth "sql" but no password was given: its database is not restored. ${sqlPasswordFix(role)}` });
+    if (connection)
+      out.sql = {
+        ...out.sql,
+        [role]: { ...connection, ...(db.stagingPath ? { stagingPath: db.stagingPath } : {}), ...(db.serverPath ? { serverPath: db.serverPath } : {}) },
+      };
+    else
+      out.missing.push({
+        isStep: (x) => x.phase === 'sql' && productsOfSqlRole(role).includes(x.product ?? ''),
+        warning: `sql.${role} uses auth "sql" but no password was given: its database is not restored. ${sqlPasswordFix(role)}`,
+      });
   }
   if (s.ad) {
     out.ad = adConnectionOf(ctx);
-    if (!out.ad) out.missing.push({ isStep: (x) => x.phase === 'ad', warning: `ad is configured but no bind password was given: the AD attributes are not restored. ${ldapPasswordFix}` });
+    if (!out.ad)
+      out.missing.push({
+        isStep: (x) => x.phase === 'ad',
+        warning: `ad is configured but no bind password was given: the AD attributes are not restored. ${ldapPasswordFix}`,
+      });
   }
   return out;
 }
@@ -267,15 +313,34 @@ async function runDiscover(ctx: CommandContext): Promise<CommandOutcome> {
   const d = await discover(ctx.getRunner(), overridesOf(ctx.settings));
   const summary = [
     `Host ${hostFolderName(d.host)}${d.edition ? `, edition ${d.edition}` : ''}`,
-    formatTable(['Product', 'Version', 'Evidence'], d.products.map((p) => [p.id, p.version ?? '-', p.evidence.join(', ')])),
+    formatTable(
+      ['Product', 'Version', 'Evidence'],
+      d.products.map((p) => [p.id, p.version ?? '-', p.evidence.join(', ')]),
+    ),
     '',
     formatTable(['Root', 'Folder'], Object.entries(d.roots)),
     '',
     `ECSTA drivers: ${d.ecstaDrivers.map((x) => x.name).join(', ') || 'none'}`,
-    `Users with client data: ${d.profiles.filter((p) => p.clientFolders.length > 0).map((p) => p.userName).join(', ') || 'none'}`,
+    `Users with client data: ${
+      d.profiles
+        .filter((p) => p.clientFolders.length > 0)
+        .map((p) => p.userName)
+        .join(', ') || 'none'
+    }`,
   ].join('\n');
   const sql = ctx.settings.sql;
-  return { result: discoveryResult(d), warnings: [...d.warnings, ...missingSqlWarnings(d.products.map((p) => p.id), { chat: !!sql?.chat, config: !!sql?.config })], isFailed: false, summary };
+  return {
+    result: discoveryResult(d),
+    warnings: [
+      ...d.warnings,
+      ...missingSqlWarnings(
+        d.products.map((p) => p.id),
+        { chat: !!sql?.chat, config: !!sql?.config },
+      ),
+    ],
+    isFailed: false,
+    summary,
+  };
 }
 
 async function runPlan(ctx: CommandContext): Promise<CommandOutcome> {
@@ -288,7 +353,16 @@ async function runPlan(ctx: CommandContext): Promise<CommandOutcome> {
     steps: plan.steps.map((x) => ({ id: x.id, product: x.product, kind: x.kind, source: x.source, artifact: x.artifact, action: x.action })),
     skipped: plan.skipped.map((x) => ({ item: x.item, product: x.product, reason: x.reason })),
   };
-  const summary = [`Plan for ${result.host}: ${plan.steps.length} steps (${plan.products.join(', ')})`, ...plan.steps.map((x, i) => `${String(i + 1).padStart(3)}. ${x.action}`), '', formatTable(['Skipped', 'Why'], plan.skipped.map((x) => [x.item, x.reason]), 100)].join('\n');
+  const summary = [
+    `Plan for ${result.host}: ${plan.steps.length} steps (${plan.products.join(', ')})`,
+    ...plan.steps.map((x, i) => `${String(i + 1).padStart(3)}. ${x.action}`),
+    '',
+    formatTable(
+      ['Skipped', 'Why'],
+      plan.skipped.map((x) => [x.item, x.reason]),
+      100,
+    ),
+  ].join('\n');
   return { result, warnings: [...d.warnings, ...plan.warnings], isFailed: false, summary };
 }
 
@@ -296,8 +370,13 @@ async function runBackup(ctx: CommandContext): Promise<CommandOutcome> {
   const s = ctx.settings;
   requireTarget(s, 'backup');
   // a reason on the default kind used to make a scheduled set silently: prune counts those as generations
-  if (s.reason && (s.kind ?? 'scheduled') === 'scheduled') throw validationError('--reason was given for a scheduled set (the default kind); a scheduled set has no reason.', 'Pass --kind manual (or --kind pre-change) together with --reason (config: "kind"), or leave --reason out.');
-  if (s.kind === 'pre-change' && !s.reason) throw validationError('A pre-change backup needs a reason.', 'Pass --reason "<what is about to change>", e.g. --reason "UCServer update 8.4 -> 8.5".');
+  if (s.reason && (s.kind ?? 'scheduled') === 'scheduled')
+    throw validationError(
+      '--reason was given for a scheduled set (the default kind); a scheduled set has no reason.',
+      'Pass --kind manual (or --kind pre-change) together with --reason (config: "kind"), or leave --reason out.',
+    );
+  if (s.kind === 'pre-change' && !s.reason)
+    throw validationError('A pre-change backup needs a reason.', 'Pass --reason "<what is about to change>", e.g. --reason "UCServer update 8.4 -> 8.5".');
   if (s.datacenter) return runDataCenterBackup(ctx);
   const encryption = encryptionOf(ctx);
   const options = backupOptionsOf(ctx, ctx.getRunner());
@@ -305,7 +384,12 @@ async function runBackup(ctx: CommandContext): Promise<CommandOutcome> {
   const signingKey = signingKeyOf(ctx);
   let r: Awaited<ReturnType<typeof backup>>;
   try {
-    r = await backup({ ...options, ...(encryption ? { encryption } : signingKey ? { signingKey } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}), onProgress: (e) => bar?.update(e.done, e.total, `${e.state} ${e.step}`) });
+    r = await backup({
+      ...options,
+      ...(encryption ? { encryption } : signingKey ? { signingKey } : {}),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      onProgress: (e) => bar?.update(e.done, e.total, `${e.state} ${e.step}`),
+    });
   } finally {
     bar?.end(); // also when interrupted: the last line must not sit on a half-drawn bar
   }
@@ -316,7 +400,10 @@ async function runBackup(ctx: CommandContext): Promise<CommandOutcome> {
   if (s.verifyAfterBackup !== false && r.status === 'complete') {
     const v = await verifyBackup({ set: r.path, ...(encryption ? { key: keySourceOf(ctx) } : {}), ...trustOf(ctx) });
     isVerified = v.ok;
-    if (!v.ok) warnings.push(`The new set did not verify: ${[...v.set.problems.map((p) => p.message), ...v.content.filter((c) => c.state === 'broken').map((c) => `${c.path} does not open: ${c.message ?? ''}`)].join(' ')}`);
+    if (!v.ok)
+      warnings.push(
+        `The new set did not verify: ${[...v.set.problems.map((p) => p.message), ...v.content.filter((c) => c.state === 'broken').map((c) => `${c.path} does not open: ${c.message ?? ''}`)].join(' ')}`,
+      );
   }
   const bytes = m.artifacts.reduce((n, a) => n + a.bytes, 0);
   const result = {
@@ -336,7 +423,22 @@ async function runBackup(ctx: CommandContext): Promise<CommandOutcome> {
   };
   const isFailed = r.status !== 'complete' || (s.verifyAfterBackup !== false && !isVerified);
   const summary = [
-    formatTable(['Set', 'Status', 'Artifacts', 'Size', 'Encrypted', 'Verified', 'Skipped', 'Errors'], [[r.path, result.status, String(result.artifacts), formatBytes(bytes), result.isEncrypted ? 'yes' : 'no', isVerified ? 'yes' : 'no', String(result.skipped.length), String(result.errors.length)]], 120),
+    formatTable(
+      ['Set', 'Status', 'Artifacts', 'Size', 'Encrypted', 'Verified', 'Skipped', 'Errors'],
+      [
+        [
+          r.path,
+          result.status,
+          String(result.artifacts),
+          formatBytes(bytes),
+          result.isEncrypted ? 'yes' : 'no',
+          isVerified ? 'yes' : 'no',
+          String(result.skipped.length),
+          String(result.errors.length),
+        ],
+      ],
+      120,
+    ),
     ...result.skipped.map((x) => `skipped: ${x.item}: ${x.reason}`),
     ...result.errors.map((e) => `error: ${e.step}: ${e.message}`),
   ].join('\n');
@@ -350,7 +452,12 @@ async function runBackup(ctx: CommandContext): Promise<CommandOutcome> {
  * counts add up the hosts' sets; `datacenter.hosts` has each host's set and outcome.
  */
 /** The config's DataCenter as a topology, one runner per host (the coordinating host's own, SshRunner for the rest) and per-host overrides. */
-function dataCenterOf(ctx: CommandContext): { topology: DataCenterTopology; runners: Map<string, Runner>; remote: SshRunner[]; overrides: Record<string, DiscoverOverrides> } {
+function dataCenterOf(ctx: CommandContext): {
+  topology: DataCenterTopology;
+  runners: Map<string, Runner>;
+  remote: SshRunner[];
+  overrides: Record<string, DiscoverOverrides>;
+} {
   const s = ctx.settings;
   const dc = s.datacenter as NonNullable<CliSettings['datacenter']>;
   const runners = new Map<string, Runner>();
@@ -381,7 +488,9 @@ async function runDataCenterBackup(ctx: CommandContext): Promise<CommandOutcome>
   const bar = s.isProgressShown ? createProgressBar(process.stderr) : undefined;
   try {
     const { runner: _r, host: _h, overrides: _o, ...options } = shared;
-    void _r; void _h; void _o;
+    void _r;
+    void _h;
+    void _o;
     let done = 0;
     const r = await backupDataCenter({
       ...options,
@@ -391,11 +500,22 @@ async function runDataCenterBackup(ctx: CommandContext): Promise<CommandOutcome>
       overrides,
       verify: s.verifyAfterBackup !== false,
       ...(encryption ? { key: keySourceOf(ctx) } : {}),
-      onHost: (e) => { if (e.state !== 'start') done++; bar?.update(done, dc.hosts.length, `${e.state} ${e.host}`); },
+      onHost: (e) => {
+        if (e.state !== 'start') done++;
+        bar?.update(done, dc.hosts.length, `${e.state} ${e.host}`);
+      },
     });
     bar?.end();
-    const manifests = Object.values(r.results).map((x) => x?.manifest).filter((m): m is NonNullable<typeof m> => !!m);
-    const hosts = r.record.hosts.map((h) => ({ name: h.name, status: h.status, ...(h.set ? { set: h.set } : {}), isVerified: h.isVerified, ...(h.error ? { error: h.error } : {}) }));
+    const manifests = Object.values(r.results)
+      .map((x) => x?.manifest)
+      .filter((m): m is NonNullable<typeof m> => !!m);
+    const hosts = r.record.hosts.map((h) => ({
+      name: h.name,
+      status: h.status,
+      ...(h.set ? { set: h.set } : {}),
+      isVerified: h.isVerified,
+      ...(h.error ? { error: h.error } : {}),
+    }));
     const result = {
       status: r.status,
       set: r.recordPath,
@@ -418,7 +538,10 @@ async function runDataCenterBackup(ctx: CommandContext): Promise<CommandOutcome>
     const warnings = Object.entries(r.results).flatMap(([h, x]) => (x?.warnings ?? []).map((w) => `${h}: ${w}`));
     const isFailed = r.status !== 'complete' || (s.verifyAfterBackup !== false && !result.isVerified);
     const summary = [
-      formatTable(['Host', 'Status', 'Set', 'Verified', 'Error'], hosts.map((h) => [h.name, h.status, h.set ?? '-', h.isVerified ? 'yes' : 'no', h.error ? `${h.error.code}: ${h.error.message}` : ''])),
+      formatTable(
+        ['Host', 'Status', 'Set', 'Verified', 'Error'],
+        hosts.map((h) => [h.name, h.status, h.set ?? '-', h.isVerified ? 'yes' : 'no', h.error ? `${h.error.code}: ${h.error.message}` : '']),
+      ),
       `DataCenter record: ${r.recordPath}`,
     ].join('\n');
     return { result, warnings, isFailed, setPath: r.recordPath, summary };
@@ -452,11 +575,17 @@ async function setsToVerify(target: string, host?: string): Promise<{ sets: stri
 
 async function runVerify(ctx: CommandContext): Promise<CommandOutcome> {
   const s = ctx.settings;
-  const found = s.sets && s.sets.length > 0 ? { sets: s.sets.map((x) => path.resolve(x)), skipped: [] as string[], ignored: [] as IgnoredEntry[] } : await setsToVerify(requireTarget(s, 'verify (without a set folder)'), s.host);
+  const found =
+    s.sets && s.sets.length > 0
+      ? { sets: s.sets.map((x) => path.resolve(x)), skipped: [] as string[], ignored: [] as IgnoredEntry[] }
+      : await setsToVerify(requireTarget(s, 'verify (without a set folder)'), s.host);
   const sets = found.sets;
   if (sets.length === 0) {
     const seen = found.ignored.length > 0 ? ` It holds no set, only: ${found.ignored.map((i) => `${i.path} (${i.message})`).join('; ')}` : '';
-    throw validationError(`No backup set found under ${s.target}${s.host ? ` for host ${s.host}` : ''}.${seen}`, 'Pass a set folder (procall-backup verify <target>\\<HOST>\\<set>), or check --target / --host.');
+    throw validationError(
+      `No backup set found under ${s.target}${s.host ? ` for host ${s.host}` : ''}.${seen}`,
+      'Pass a set folder (procall-backup verify <target>\\<HOST>\\<set>), or check --target / --host.',
+    );
   }
   const key = keySourceOf(ctx);
   const out: Record<string, unknown>[] = [];
@@ -468,13 +597,49 @@ async function runVerify(ctx: CommandContext): Promise<CommandOutcome> {
     if (!ok) isFailed = true;
     warnings.push(...v.warnings.map((w) => `${setPath}: ${w}`));
     const broken = content.filter((c) => c.state === 'broken');
-    if (ok && v.manifest?.encryption && !v.isPlaintextVerified) warnings.push(`${setPath}: encrypted; only the ciphertext was checked (give the key to check the content too).`);
+    if (ok && v.manifest?.encryption && !v.isPlaintextVerified)
+      warnings.push(`${setPath}: encrypted; only the ciphertext was checked (give the key to check the content too).`);
     if (v.recordError) warnings.push(`${setPath}: verify.json could not be written: ${v.recordError}`);
-    out.push({ path: v.path, ok, level, protection: v.authentication, isSet: v.isSet, isIntact: v.isIntact, isPlaintextVerified: v.isPlaintextVerified, ...(v.status ? { status: v.status } : {}), artifacts: v.artifacts.length, missing: v.missing, corrupt: v.corrupt, extra: v.extra, contentChecked: content.filter((c) => c.state === 'ok').length, broken: broken.map((c) => c.path), problems: [...v.problems.map((p) => ({ code: String(p.code), message: p.message, ...(p.path ? { path: p.path } : {}) })), ...broken.map((c) => ({ code: 'PB_SET_CORRUPT', message: `${c.path} does not open: ${c.message ?? 'unreadable'}`, path: c.path }))] });
+    out.push({
+      path: v.path,
+      ok,
+      level,
+      protection: v.authentication,
+      isSet: v.isSet,
+      isIntact: v.isIntact,
+      isPlaintextVerified: v.isPlaintextVerified,
+      ...(v.status ? { status: v.status } : {}),
+      artifacts: v.artifacts.length,
+      missing: v.missing,
+      corrupt: v.corrupt,
+      extra: v.extra,
+      contentChecked: content.filter((c) => c.state === 'ok').length,
+      broken: broken.map((c) => c.path),
+      problems: [
+        ...v.problems.map((p) => ({ code: String(p.code), message: p.message, ...(p.path ? { path: p.path } : {}) })),
+        ...broken.map((c) => ({ code: 'PB_SET_CORRUPT', message: `${c.path} does not open: ${c.message ?? 'unreadable'}`, path: c.path })),
+      ],
+    });
   }
   // the protection is said plainly: an unauthenticated set is protected against damage, not against deliberate change
   const protectionNotes = [...new Set(out.map((o) => String(o.protection)))].map((p) => `${p}: ${PROTECTION_TEXT[p as AuthenticationState]}`);
-  const summary = formatTable(['Set', 'OK', 'Level', 'Protection', 'Artifacts', 'Missing', 'Corrupt', 'Broken', 'Extra', 'Problem'], out.map((o) => [String(o.path), o.ok ? 'yes' : 'NO', String(o.level), String(o.protection), String(o.artifacts), String((o.missing as string[]).length), String((o.corrupt as string[]).length), String((o.broken as string[]).length), String((o.extra as string[]).length), ((o.problems as { message: string }[])[0]?.message ?? '')]), 100) + `\n${protectionNotes.join('\n')}`;
+  const summary =
+    formatTable(
+      ['Set', 'OK', 'Level', 'Protection', 'Artifacts', 'Missing', 'Corrupt', 'Broken', 'Extra', 'Problem'],
+      out.map((o) => [
+        String(o.path),
+        o.ok ? 'yes' : 'NO',
+        String(o.level),
+        String(o.protection),
+        String(o.artifacts),
+        String((o.missing as string[]).length),
+        String((o.corrupt as string[]).length),
+        String((o.broken as string[]).length),
+        String((o.extra as string[]).length),
+        (o.problems as { message: string }[])[0]?.message ?? '',
+      ]),
+      100,
+    ) + `\n${protectionNotes.join('\n')}`;
   return { result: { sets: out }, warnings, isFailed, setPath: sets.length === 1 ? sets[0] : undefined, summary };
 }
 
@@ -493,7 +658,8 @@ async function runList(ctx: CommandContext): Promise<CommandOutcome> {
   if (s.maxAgeHours !== undefined) {
     for (const h of hostRows) {
       if (!h.newestVerified) warnings.push(`${h.host}: no verified set.`);
-      else if (h.newestVerified.ageHours > s.maxAgeHours) warnings.push(`${h.host}: the newest verified set is ${formatAgeHours(h.newestVerified.ageHours)} old (limit ${s.maxAgeHours} h).`);
+      else if (h.newestVerified.ageHours > s.maxAgeHours)
+        warnings.push(`${h.host}: the newest verified set is ${formatAgeHours(h.newestVerified.ageHours)} old (limit ${s.maxAgeHours} h).`);
     }
   }
   // a DataCenter in the config: which hosts have a verified set of each run, and the newest run where all have one
@@ -503,12 +669,24 @@ async function runList(ctx: CommandContext): Promise<CommandOutcome> {
     const dc = await dataCenterStatus({ target, datacenter: s.datacenter.name });
     datacenter = {
       name: dc.datacenter,
-      runs: dc.runs.map((r) => ({ run: r.run, createdAt: r.createdAt, isComplete: r.isComplete, hosts: r.hosts.map((h) => ({ name: h.name, isPresent: h.isPresent, isVerified: h.isVerified })) })),
+      runs: dc.runs.map((r) => ({
+        run: r.run,
+        createdAt: r.createdAt,
+        isComplete: r.isComplete,
+        hosts: r.hosts.map((h) => ({ name: h.name, isPresent: h.isPresent, isVerified: h.isVerified })),
+      })),
       ...(dc.newestComplete ? { newestComplete: { run: dc.newestComplete.run, ageHours: hours(dc.newestComplete.ageMs) } } : {}),
     };
-    datacenterRows = dc.runs.map((r) => [r.run, r.isComplete ? 'yes' : 'no', r.hosts.map((h) => `${h.name}:${h.isVerified ? 'verified' : h.isPresent ? 'unverified' : 'missing'}`).join(' ')]);
+    datacenterRows = dc.runs.map((r) => [
+      r.run,
+      r.isComplete ? 'yes' : 'no',
+      r.hosts.map((h) => `${h.name}:${h.isVerified ? 'verified' : h.isPresent ? 'unverified' : 'missing'}`).join(' '),
+    ]);
     if (!dc.newestComplete) warnings.push(`DataCenter ${dc.datacenter}: no run in which every host has a verified set.`);
-    else if (s.maxAgeHours !== undefined && hours(dc.newestComplete.ageMs) > s.maxAgeHours) warnings.push(`DataCenter ${dc.datacenter}: the newest run in which every host has a verified set is ${formatAgeHours(hours(dc.newestComplete.ageMs))} old (limit ${s.maxAgeHours} h).`);
+    else if (s.maxAgeHours !== undefined && hours(dc.newestComplete.ageMs) > s.maxAgeHours)
+      warnings.push(
+        `DataCenter ${dc.datacenter}: the newest run in which every host has a verified set is ${formatAgeHours(hours(dc.newestComplete.ageMs))} old (limit ${s.maxAgeHours} h).`,
+      );
   }
   const broken = listing.ignored.filter(isBrokenBackup);
   const foreign = listing.ignored.filter((i) => !isBrokenBackup(i));
@@ -520,17 +698,61 @@ async function runList(ctx: CommandContext): Promise<CommandOutcome> {
       warnings.push(`${h.host}: ${i.path} is newer than ${newest ? `the newest set ${newest.name}` : 'any set'} but no set: ${i.message}`);
     }
   }
-  const sets = listing.sets.map((x) => ({ host: x.host, name: x.name, path: x.path, kind: x.kind, status: x.status, ...(x.reason ? { reason: x.reason } : {}), createdAt: x.createdAt, ageHours: hours(x.ageMs), bytes: x.bytes, artifacts: x.artifactCount, isEncrypted: x.isEncrypted, isVerified: x.isVerified, ...(x.verifiedLevel ? { verifiedLevel: x.verifiedLevel } : {}), protection: x.protection, warnings: x.warningCount, errors: x.errorCount }));
+  const sets = listing.sets.map((x) => ({
+    host: x.host,
+    name: x.name,
+    path: x.path,
+    kind: x.kind,
+    status: x.status,
+    ...(x.reason ? { reason: x.reason } : {}),
+    createdAt: x.createdAt,
+    ageHours: hours(x.ageMs),
+    bytes: x.bytes,
+    artifacts: x.artifactCount,
+    isEncrypted: x.isEncrypted,
+    isVerified: x.isVerified,
+    ...(x.verifiedLevel ? { verifiedLevel: x.verifiedLevel } : {}),
+    protection: x.protection,
+    warnings: x.warningCount,
+    errors: x.errorCount,
+  }));
   const summary = [
-    formatTable(['Host', 'Set', 'Kind', 'Status', 'Age', 'Size', 'Verified', 'Encrypted', 'Protection'], sets.map((x) => [x.host, x.name, x.kind, x.status, formatAgeHours(x.ageHours), formatBytes(x.bytes), x.isVerified ? 'yes' : 'no', x.isEncrypted ? 'yes' : 'no', x.protection])),
+    formatTable(
+      ['Host', 'Set', 'Kind', 'Status', 'Age', 'Size', 'Verified', 'Encrypted', 'Protection'],
+      sets.map((x) => [
+        x.host,
+        x.name,
+        x.kind,
+        x.status,
+        formatAgeHours(x.ageHours),
+        formatBytes(x.bytes),
+        x.isVerified ? 'yes' : 'no',
+        x.isEncrypted ? 'yes' : 'no',
+        x.protection,
+      ]),
+    ),
     ...(sets.some((x) => x.protection === 'damage-only') ? [`damage-only: ${PROTECTION_TEXT['damage-only']}`] : []),
     '',
-    formatTable(['Host', 'Sets', 'Newest verified', 'Age'], hostRows.map((h) => [h.host, String(h.setCount), h.newestVerified?.name ?? '-', h.newestVerified ? formatAgeHours(h.newestVerified.ageHours) : '-'])),
+    formatTable(
+      ['Host', 'Sets', 'Newest verified', 'Age'],
+      hostRows.map((h) => [h.host, String(h.setCount), h.newestVerified?.name ?? '-', h.newestVerified ? formatAgeHours(h.newestVerified.ageHours) : '-']),
+    ),
     ...(broken.length ? ['', `Interrupted or damaged backups (no sets; not restorable): ${broken.map((i) => `${i.path} (${i.message})`).join(', ')}`] : []),
     ...(foreign.length ? ['', `Not written by this tool (left alone): ${foreign.map((i) => i.path).join(', ')}`] : []),
     ...(datacenter ? ['', `DataCenter ${String(datacenter.name)}:`, formatTable(['Run', 'Every host verified', 'Hosts'], datacenterRows)] : []),
   ].join('\n');
-  return { result: { target: path.resolve(target), sets, hosts: hostRows, ignored: listing.ignored.map((i) => ({ path: i.path, reason: i.reason, message: i.message })), ...(datacenter ? { datacenter } : {}) }, warnings, isFailed: false, summary };
+  return {
+    result: {
+      target: path.resolve(target),
+      sets,
+      hosts: hostRows,
+      ignored: listing.ignored.map((i) => ({ path: i.path, reason: i.reason, message: i.message })),
+      ...(datacenter ? { datacenter } : {}),
+    },
+    warnings,
+    isFailed: false,
+    summary,
+  };
 }
 
 /**
@@ -539,7 +761,11 @@ async function runList(ctx: CommandContext): Promise<CommandOutcome> {
  */
 async function runDataCenterRestore(ctx: CommandContext, record: string): Promise<CommandOutcome> {
   const s = ctx.settings;
-  if (!s.datacenter) throw validationError(`${record} is a DataCenter record, but the config has no datacenter block.`, 'Add "datacenter" (its hosts and how to reach them) to the config file, or restore one host\'s set folder.');
+  if (!s.datacenter)
+    throw validationError(
+      `${record} is a DataCenter record, but the config has no datacenter block.`,
+      'Add "datacenter" (its hosts and how to reach them) to the config file, or restore one host\'s set folder.',
+    );
   const { topology, runners, remote, overrides } = dataCenterOf(ctx);
   const key = keySourceOf(ctx);
   const targets = restoreTargetsOf(ctx);
@@ -560,13 +786,33 @@ async function runDataCenterRestore(ctx: CommandContext, record: string): Promis
     });
     const steps = r.dryRun
       ? r.actions.map((a, i) => ({ phase: 'plan', id: `plan:${i + 1}`, product: /^\[([^\]]+)\]/.exec(a)?.[1] ?? '', action: a, status: 'planned' as const }))
-      : r.steps.map((x, i) => ({ phase: x.phase, id: `${x.host}:${i + 1}`, product: x.host, action: `[${x.host}] ${x.action}`, status: x.status, ...(x.message ? { message: x.message } : {}) }));
-    const versions = Object.entries(r.hosts).flatMap(([h, rep]) => rep.versions.map((v) => ({ product: `${h}:${v.product}`, ...(v.backedUp ? { backedUp: v.backedUp } : {}), ...(v.installed ? { installed: v.installed } : {}), isMatch: v.isMatch })));
+      : r.steps.map((x, i) => ({
+          phase: x.phase,
+          id: `${x.host}:${i + 1}`,
+          product: x.host,
+          action: `[${x.host}] ${x.action}`,
+          status: x.status,
+          ...(x.message ? { message: x.message } : {}),
+        }));
+    const versions = Object.entries(r.hosts).flatMap(([h, rep]) =>
+      rep.versions.map((v) => ({
+        product: `${h}:${v.product}`,
+        ...(v.backedUp ? { backedUp: v.backedUp } : {}),
+        ...(v.installed ? { installed: v.installed } : {}),
+        isMatch: v.isMatch,
+      })),
+    );
     const summary = [
       `${r.dryRun ? 'DataCenter restore plan (nothing was changed; pass --apply to restore)' : `DataCenter restore ${r.status}`}: ${record}`,
       ...steps.map((x) => `  ${x.status.padEnd(8)} ${x.action}`),
     ].join('\n');
-    return { result: { status: r.status, set: record, dryRun: r.dryRun, steps, versions }, warnings: [...r.warnings], isFailed: r.status === 'failed', setPath: record, summary };
+    return {
+      result: { status: r.status, set: record, dryRun: r.dryRun, steps, versions },
+      warnings: [...r.warnings],
+      isFailed: r.status === 'failed',
+      setPath: record,
+      summary,
+    };
   } finally {
     await Promise.all(remote.map((x) => x.close().catch(() => undefined)));
   }
@@ -576,7 +822,8 @@ async function runRestore(ctx: CommandContext): Promise<CommandOutcome> {
   const s = ctx.settings;
   const set = s.sets?.[0];
   if (!set) throw validationError('restore needs a set folder.', 'Pass it: procall-backup restore <target>\\<HOST>\\<set>.');
-  if (/\.json$/i.test(set) && path.basename(path.dirname(path.dirname(path.resolve(set)))) === DATACENTER_FOLDER) return runDataCenterRestore(ctx, path.resolve(set));
+  if (/\.json$/i.test(set) && path.basename(path.dirname(path.dirname(path.resolve(set)))) === DATACENTER_FOLDER)
+    return runDataCenterRestore(ctx, path.resolve(set));
   const key = keySourceOf(ctx);
   const targets = restoreTargetsOf(ctx);
   const servicePasswords = readSecretMap('servicePasswords', s.servicePasswordsFile, s.env, ctx.origins);
@@ -610,11 +857,28 @@ async function runRestore(ctx: CommandContext): Promise<CommandOutcome> {
     },
   });
   bar?.end();
-  const steps = r.steps.map((x) => ({ phase: x.phase, id: x.id, ...(x.product ? { product: x.product } : {}), action: x.action, status: x.status, ...(x.message ? { message: x.message } : {}), ...(typeof x.changes === 'number' ? { changes: x.changes } : {}) }));
-  const versions = r.versions.map((v) => ({ product: v.product, ...(v.backedUp ? { backedUp: v.backedUp } : {}), ...(v.installed ? { installed: v.installed } : {}), isMatch: v.isMatch }));
+  const steps = r.steps.map((x) => ({
+    phase: x.phase,
+    id: x.id,
+    ...(x.product ? { product: x.product } : {}),
+    action: x.action,
+    status: x.status,
+    ...(x.message ? { message: x.message } : {}),
+    ...(typeof x.changes === 'number' ? { changes: x.changes } : {}),
+  }));
+  const versions = r.versions.map((v) => ({
+    product: v.product,
+    ...(v.backedUp ? { backedUp: v.backedUp } : {}),
+    ...(v.installed ? { installed: v.installed } : {}),
+    isMatch: v.isMatch,
+  }));
   const summary = [
     `${r.dryRun ? 'Restore plan (nothing was changed; pass --apply to restore)' : `Restore ${r.status}`}: ${r.set}`,
-    formatTable(['Phase', 'Step', 'Status', 'Action'], steps.map((x) => [x.phase, x.id, x.status, x.action]), 110),
+    formatTable(
+      ['Phase', 'Step', 'Status', 'Action'],
+      steps.map((x) => [x.phase, x.id, x.status, x.action]),
+      110,
+    ),
   ].join('\n');
   const warnings = [...targets.missing.filter((m) => r.steps.some(m.isStep)).map((m) => m.warning), ...r.warnings];
   return { result: { status: r.status, set: r.set, dryRun: r.dryRun, steps, versions }, warnings, isFailed: r.status === 'failed', setPath: r.set, summary };
@@ -629,7 +893,11 @@ async function runPrune(ctx: CommandContext): Promise<CommandOutcome> {
   const warnings = r.skippedHosts.map((h) => `${h.host} was not pruned: ${h.reason}`);
   const summary = [
     r.dryRun ? 'Prune plan (nothing was removed; pass --apply to remove):' : `Removed ${r.removed.length} folder(s):`,
-    formatTable(['Action', 'Host', 'Set', 'Why'], decisions.map((d) => [d.action, d.host, d.name, d.reasons.join('; ')]), 100),
+    formatTable(
+      ['Action', 'Host', 'Set', 'Why'],
+      decisions.map((d) => [d.action, d.host, d.name, d.reasons.join('; ')]),
+      100,
+    ),
     ...r.failures.map((f) => `failed: ${f.path}: ${f.message}`),
   ].join('\n');
   return { result: { dryRun: r.dryRun, decisions, removed: r.removed, failures: r.failures }, warnings, isFailed: r.failures.length > 0, summary };
@@ -646,21 +914,36 @@ async function runExtract(ctx: CommandContext): Promise<CommandOutcome> {
   if (!set) throw validationError('extract needs a set folder.', 'Pass it: procall-backup extract <target>\\<HOST>\\<set> --to <folder>.');
   if (!s.extractTo) throw validationError('extract needs a destination folder.', 'Pass --to <folder> (a new or empty folder outside the set).');
   const to = path.resolve(s.extractTo);
-  if (to === set || to.startsWith(`${set}${path.sep}`)) throw validationError(`--to ${to} is inside the set ${set}.`, 'Pass a folder outside the set, so that the set stays as verify expects it.');
+  if (to === set || to.startsWith(`${set}${path.sep}`))
+    throw validationError(`--to ${to} is inside the set ${set}.`, 'Pass a folder outside the set, so that the set stays as verify expects it.');
   const manifest = await readManifest(set);
   const source = manifest.encryption ? keySourceOf(ctx) : undefined;
-  if (manifest.encryption && !source) throw new ProcallBackupError('PB_KEY_MISSING', `The set ${set} is encrypted and no key was given; nothing was written.`, { fix: `Set ${SECRET_ENV.passphrase}, or pass --passphrase-file <file> or --key-file <file> (config: "encryption").` });
+  if (manifest.encryption && !source)
+    throw new ProcallBackupError('PB_KEY_MISSING', `The set ${set} is encrypted and no key was given; nothing was written.`, {
+      fix: `Set ${SECRET_ENV.passphrase}, or pass --passphrase-file <file> or --key-file <file> (config: "encryption").`,
+    });
   const key = manifest.encryption ? await openSetKey(source, manifest.encryption) : undefined;
   const only = s.only ?? [];
   const chosen = manifest.artifacts.filter((a) => only.length === 0 || only.includes(a.id) || only.includes(a.product));
-  if (chosen.length === 0) throw validationError(`None of ${only.join(', ')} is an artifact id or product of the set.`, `Use artifact ids or products of the set: ${[...new Set(manifest.artifacts.map((a) => a.product))].join(', ')}.`);
+  if (chosen.length === 0)
+    throw validationError(
+      `None of ${only.join(', ')} is an artifact id or product of the set.`,
+      `Use artifact ids or products of the set: ${[...new Set(manifest.artifacts.map((a) => a.product))].join(', ')}.`,
+    );
   const files: { id: string; path: string; file: string }[] = [];
   for (const a of chosen) {
     const file = path.join(to, ...a.path.replace(/\.pbenc$/, '').split('/'));
     await extractArtifact(set, a.id, file, { ...(key ? { key } : {}), manifest });
     files.push({ id: a.id, path: a.path, file });
   }
-  const summary = [`Wrote ${files.length} file(s) to ${to} (each checked against the manifest's sha256${manifest.encryption ? ', decrypted' : ''}):`, formatTable(['Artifact', 'File'], files.map((f) => [f.id, f.file]), 110)].join('\n');
+  const summary = [
+    `Wrote ${files.length} file(s) to ${to} (each checked against the manifest's sha256${manifest.encryption ? ', decrypted' : ''}):`,
+    formatTable(
+      ['Artifact', 'File'],
+      files.map((f) => [f.id, f.file]),
+      110,
+    ),
+  ].join('\n');
   return { result: { set, to, files }, warnings: [], isFailed: false, setPath: set, summary };
 }
 

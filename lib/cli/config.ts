@@ -121,14 +121,25 @@ export interface CliDataCenterConfig {
   hosts: Array<{
     name: string;
     roles: DataCenterRole[];
-    ssh?: { host: string; port?: number; user: string; identityFile: string; knownHostsFile: string; executable?: string; proxyCommand?: string; sshOptions?: Record<string, string>; tools?: Record<string, string[]>; timeoutMs?: number };
+    ssh?: {
+      host: string;
+      port?: number;
+      user: string;
+      identityFile: string;
+      knownHostsFile: string;
+      executable?: string;
+      proxyCommand?: string;
+      sshOptions?: Record<string, string>;
+      tools?: Record<string, string[]>;
+      timeoutMs?: number;
+    };
     /** Discovery overrides of this host (its path map, e.g. { "C:\\": "\\\\UC2\\C$\\" }). */
     overrides?: { roots?: Record<string, string>; pathMap?: Record<string, string> };
   }>;
 }
 
 const PRODUCT_IDS = PRODUCT_CATALOG.map((p) => p.id);
-const PATH: JsonSchema = { type: 'string', minLength: 1, description: 'a file or folder path (relative paths are taken from the config file\'s folder)' };
+const PATH: JsonSchema = { type: 'string', minLength: 1, description: "a file or folder path (relative paths are taken from the config file's folder)" };
 const STRINGS: JsonSchema = { type: 'array', items: { type: 'string', minLength: 1 } };
 const STRING_MAP: JsonSchema = { type: 'object', additionalProperties: { type: 'string', minLength: 1 } };
 const COUNT: JsonSchema = { type: 'integer', minimum: 0 };
@@ -141,7 +152,11 @@ const SQL_SCHEMA: JsonSchema = {
   properties: {
     server: { type: 'string', minLength: 1, description: 'the SQL Server as in SSMS: "host", "host\\\\INSTANCE" or "host,port"' },
     database: { type: 'string', minLength: 1, description: 'the database name, e.g. "UCJournal"' },
-    auth: { type: 'string', enum: ['integrated', 'sql'], description: '"integrated" (the account the tool runs as) or "sql" (user plus PROCALL_BACKUP_SQL_PASSWORD or passwordFile)' },
+    auth: {
+      type: 'string',
+      enum: ['integrated', 'sql'],
+      description: '"integrated" (the account the tool runs as) or "sql" (user plus PROCALL_BACKUP_SQL_PASSWORD or passwordFile)',
+    },
     user: { type: 'string', minLength: 1, description: 'the SQL login name (with auth "sql")' },
     passwordFile: PATH,
     via: { type: 'string', enum: ['mssql', 'sqlcmd'], description: '"mssql" or "sqlcmd"' },
@@ -149,8 +164,16 @@ const SQL_SCHEMA: JsonSchema = {
     trustServerCertificate: { type: 'boolean', description: 'true or false' },
     serverFile: { type: 'string', minLength: 1, description: 'the .bak path as SQL Server sees it' },
     localFile: PATH,
-    stagingPath: { ...PATH, description: 'restore only: a folder this process can write and SQL Server can read (local, UNC or a mounted share), e.g. "\\\\\\\\SQL01\\\\Restore$"; the .bak is copied there before the restore' },
-    serverPath: { type: 'string', minLength: 1, description: 'restore only: the stagingPath folder as SQL Server sees it, e.g. "E:\\\\Restore" (needs stagingPath)' },
+    stagingPath: {
+      ...PATH,
+      description:
+        'restore only: a folder this process can write and SQL Server can read (local, UNC or a mounted share), e.g. "\\\\\\\\SQL01\\\\Restore$"; the .bak is copied there before the restore',
+    },
+    serverPath: {
+      type: 'string',
+      minLength: 1,
+      description: 'restore only: the stagingPath folder as SQL Server sees it, e.g. "E:\\\\Restore" (needs stagingPath)',
+    },
   },
 };
 
@@ -173,9 +196,18 @@ export const CONFIG_JSON_SCHEMA: JsonSchema = {
   properties: {
     $schema: { type: 'string' },
     target: { type: 'string', minLength: 1, description: 'the folder (local or UNC) that holds <HOST>/<set> folders, e.g. "D:\\\\Backup"' },
-    host: { type: 'string', minLength: 1, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$', description: 'a host folder name such as "SRV01" (letters, digits, ".", "_", "-")' },
+    host: {
+      type: 'string',
+      minLength: 1,
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$',
+      description: 'a host folder name such as "SRV01" (letters, digits, ".", "_", "-")',
+    },
     kind: { type: 'string', enum: ['scheduled', 'pre-change', 'manual'], description: '"scheduled", "pre-change" or "manual"' },
-    products: { type: 'array', items: { type: 'string', enum: PRODUCT_IDS, description: `a catalog id: ${PRODUCT_IDS.join(', ')}` }, description: `a list of catalog ids (${PRODUCT_IDS.join(', ')}); leave it out for every installed product` },
+    products: {
+      type: 'array',
+      items: { type: 'string', enum: PRODUCT_IDS, description: `a catalog id: ${PRODUCT_IDS.join(', ')}` },
+      description: `a list of catalog ids (${PRODUCT_IDS.join(', ')}); leave it out for every installed product`,
+    },
     include: { ...STRINGS, description: 'a list of catalog item ids that are off by default, e.g. ["media-logs"]' },
     exclude: { ...STRINGS, description: 'a list of catalog item ids to leave out, e.g. ["logs"]' },
     concurrency: { type: 'integer', minimum: 1, description: 'a whole number from 1 to 64 (default 4)' },
@@ -200,9 +232,17 @@ export const CONFIG_JSON_SCHEMA: JsonSchema = {
       description: 'an object { "executable": "pwsh", "tools": { "reg": ["reg.exe"] } }',
       properties: {
         executable: { type: 'string', minLength: 1, description: 'the PowerShell executable: "pwsh", "powershell.exe" or a full path' },
-        tools: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string', minLength: 1 } }, description: 'an object like { "reg": ["reg.exe"], "sc": ["sc.exe"] }: each a command vector' },
+        tools: {
+          type: 'object',
+          additionalProperties: { type: 'array', items: { type: 'string', minLength: 1 } },
+          description: 'an object like { "reg": ["reg.exe"], "sc": ["sc.exe"] }: each a command vector',
+        },
         timeoutMs: { type: 'integer', minimum: 0, description: 'milliseconds per script call (0 = none)' },
-        env: { type: 'object', additionalProperties: { type: 'string' }, description: 'an object of environment variables for PowerShell and its tools, e.g. { "WINEPREFIX": "/srv/sample/prefix" } (never secrets)' },
+        env: {
+          type: 'object',
+          additionalProperties: { type: 'string' },
+          description: 'an object of environment variables for PowerShell and its tools, e.g. { "WINEPREFIX": "/srv/sample/prefix" } (never secrets)',
+        },
       },
     },
     encryption: {
@@ -212,15 +252,31 @@ export const CONFIG_JSON_SCHEMA: JsonSchema = {
       properties: {
         keyFile: PATH,
         passphraseFile: PATH,
-        scrypt: { type: 'object', required: ['N', 'r', 'p'], additionalProperties: false, description: 'an object { "N": 131072, "r": 8, "p": 1 }', properties: { N: { type: 'integer', minimum: 1024, description: 'a power of two, at least 1024' }, r: { type: 'integer', minimum: 1, description: 'a whole number, at least 1' }, p: { type: 'integer', minimum: 1, description: 'a whole number, at least 1' } } },
+        scrypt: {
+          type: 'object',
+          required: ['N', 'r', 'p'],
+          additionalProperties: false,
+          description: 'an object { "N": 131072, "r": 8, "p": 1 }',
+          properties: {
+            N: { type: 'integer', minimum: 1024, description: 'a power of two, at least 1024' },
+            r: { type: 'integer', minimum: 1, description: 'a whole number, at least 1' },
+            p: { type: 'integer', minimum: 1, description: 'a whole number, at least 1' },
+          },
+        },
       },
     },
-    sql: { type: 'object', additionalProperties: false, description: 'an object { "chat": {...}, "config": {...} }', properties: { chat: SQL_SCHEMA, config: SQL_SCHEMA } },
+    sql: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'an object { "chat": {...}, "config": {...} }',
+      properties: { chat: SQL_SCHEMA, config: SQL_SCHEMA },
+    },
     ad: {
       type: 'object',
       required: ['url', 'bindDn', 'baseDn'],
       additionalProperties: false,
-      description: 'an object { "url": "ldaps://dc1.example.local", "bindDn": "backup@example.local", "baseDn": "DC=example,DC=local" } (without attributes/schemaPrefix: every ectisrv3… attribute, extensionName and proxyAddresses)',
+      description:
+        'an object { "url": "ldaps://dc1.example.local", "bindDn": "backup@example.local", "baseDn": "DC=example,DC=local" } (without attributes/schemaPrefix: every ectisrv3… attribute, extensionName and proxyAddresses)',
       properties: {
         url: { type: 'string', pattern: '^ldaps?://', description: 'an ldaps:// URL (or ldap:// with isStartTls)' },
         bindDn: { type: 'string', minLength: 1, description: 'a bind DN or UPN, e.g. "backup@example.local"' },
@@ -246,7 +302,12 @@ export const CONFIG_JSON_SCHEMA: JsonSchema = {
         daily: { ...COUNT, description: 'a whole number of days, e.g. 7' },
         weekly: { ...COUNT, description: 'a whole number of weeks, e.g. 4' },
         monthly: { ...COUNT, description: 'a whole number of months, e.g. 12' },
-        preChange: { type: 'object', additionalProperties: false, description: 'an object { "last": 5, "days": 90 }', properties: { last: { ...COUNT, description: 'a whole number of sets' }, days: { ...COUNT, description: 'a whole number of days' } } },
+        preChange: {
+          type: 'object',
+          additionalProperties: false,
+          description: 'an object { "last": 5, "days": 90 }',
+          properties: { last: { ...COUNT, description: 'a whole number of sets' }, days: { ...COUNT, description: 'a whole number of days' } },
+        },
         failedDays: { ...COUNT, description: 'a whole number of days' },
       },
     },
@@ -256,7 +317,8 @@ export const CONFIG_JSON_SCHEMA: JsonSchema = {
       type: 'object',
       required: ['name', 'hosts'],
       additionalProperties: false,
-      description: 'an object { "name": "procall-dc", "hosts": [{ "name": "UC1", "roles": ["ucserver", "database"] }, { "name": "UC2", "roles": ["ucserver"], "ssh": { ... } }] }',
+      description:
+        'an object { "name": "procall-dc", "hosts": [{ "name": "UC1", "roles": ["ucserver", "database"] }, { "name": "UC2", "roles": ["ucserver"], "ssh": { ... } }] }',
       properties: {
         name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$', description: 'a folder name such as "procall-dc"' },
         hosts: {
@@ -266,15 +328,21 @@ export const CONFIG_JSON_SCHEMA: JsonSchema = {
             type: 'object',
             required: ['name', 'roles'],
             additionalProperties: false,
-            description: 'an object { "name": "UC2", "roles": ["ucserver"], "ssh": { "host": "uc2.example.local", "user": "backup", "identityFile": "...", "knownHostsFile": "..." } }',
+            description:
+              'an object { "name": "UC2", "roles": ["ucserver"], "ssh": { "host": "uc2.example.local", "user": "backup", "identityFile": "...", "knownHostsFile": "..." } }',
             properties: {
               name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$', description: 'the host folder name, e.g. "UC2"' },
-              roles: { type: 'array', items: { type: 'string', enum: [...DATACENTER_ROLES], description: `a role: ${DATACENTER_ROLES.join(', ')}` }, description: `a list of roles (${DATACENTER_ROLES.join(', ')})` },
+              roles: {
+                type: 'array',
+                items: { type: 'string', enum: [...DATACENTER_ROLES], description: `a role: ${DATACENTER_ROLES.join(', ')}` },
+                description: `a list of roles (${DATACENTER_ROLES.join(', ')})`,
+              },
               ssh: {
                 type: 'object',
                 required: ['host', 'user', 'identityFile', 'knownHostsFile'],
                 additionalProperties: false,
-                description: 'an object { "host": "uc2.example.local", "user": "backup", "identityFile": "C:\\\\keys\\\\id_ed25519", "knownHostsFile": "C:\\\\keys\\\\known_hosts" } (key login only; the host key must be in knownHostsFile)',
+                description:
+                  'an object { "host": "uc2.example.local", "user": "backup", "identityFile": "C:\\\\keys\\\\id_ed25519", "knownHostsFile": "C:\\\\keys\\\\known_hosts" } (key login only; the host key must be in knownHostsFile)',
                 properties: {
                   host: { type: 'string', minLength: 1, description: 'the DNS name or address of the host' },
                   port: { type: 'integer', minimum: 1, maximum: 65535, description: 'the sshd port (default 22)' },
@@ -284,7 +352,11 @@ export const CONFIG_JSON_SCHEMA: JsonSchema = {
                   executable: { type: 'string', minLength: 1, description: 'the remote PowerShell: "pwsh" (default) or "powershell.exe"' },
                   proxyCommand: { type: 'string', minLength: 1, description: 'an ssh ProxyCommand for a jump host, e.g. "ssh -W %h:%p jump"' },
                   sshOptions: { ...STRING_MAP, description: 'further ssh -o options such as { "HostKeyAlias": "uc2" } (host key and login options are fixed)' },
-                  tools: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string', minLength: 1 } }, description: 'the host\'s native tools, like { "reg": ["reg.exe"] }' },
+                  tools: {
+                    type: 'object',
+                    additionalProperties: { type: 'array', items: { type: 'string', minLength: 1 } },
+                    description: 'the host\'s native tools, like { "reg": ["reg.exe"] }',
+                  },
                   timeoutMs: { type: 'integer', minimum: 0, description: 'milliseconds per script call (0 = none)' },
                 },
               },
@@ -292,7 +364,10 @@ export const CONFIG_JSON_SCHEMA: JsonSchema = {
                 type: 'object',
                 additionalProperties: false,
                 description: 'an object { "pathMap": { "C:\\\\": "\\\\\\\\UC2\\\\C$\\\\" } }: how this process reads the host\'s folders',
-                properties: { roots: { ...STRING_MAP, description: 'an object like { "UCROOT": "D:\\\\estos\\\\UCServer" }' }, pathMap: { ...STRING_MAP, description: 'an object like { "C:\\\\": "\\\\\\\\UC2\\\\C$\\\\" }' } },
+                properties: {
+                  roots: { ...STRING_MAP, description: 'an object like { "UCROOT": "D:\\\\estos\\\\UCServer" }' },
+                  pathMap: { ...STRING_MAP, description: 'an object like { "C:\\\\": "\\\\\\\\UC2\\\\C$\\\\" }' },
+                },
               },
             },
           },
@@ -308,7 +383,10 @@ const SECRET_FIELD = /pass(word|phrase)|secret|licen[cs]eKeys?$|^licen[cs]es$|^k
 /** The schema node at a JSON path like `$.sql.chat.server` (for the fix text). */
 function schemaAt(pathText: string): JsonSchema | undefined {
   let node: JsonSchema | undefined = CONFIG_JSON_SCHEMA;
-  for (const part of pathText.replace(/^\$\.?/, '').split(/\.|\[\d+\]/).filter(Boolean)) {
+  for (const part of pathText
+    .replace(/^\$\.?/, '')
+    .split(/\.|\[\d+\]/)
+    .filter(Boolean)) {
     if (!node) return undefined;
     const next: JsonSchema | boolean | undefined = node.properties?.[part] ?? node.additionalProperties;
     node = typeof next === 'object' ? next : undefined;
@@ -361,7 +439,9 @@ export function validateConfig(value: unknown, baseDir: string, source = 'procal
     const isUnknown = / is not a known field$/.test(message);
     const parent = schemaAt(field.replace(/\.[^.]+$/, ''));
     const fix = isUnknown
-      ? `Remove ${field} (known fields here: ${Object.keys(parent?.properties ?? {}).filter((k) => k !== '$schema').join(', ')}).`
+      ? `Remove ${field} (known fields here: ${Object.keys(parent?.properties ?? {})
+          .filter((k) => k !== '$schema')
+          .join(', ')}).`
       : / is missing$/.test(message)
         ? `Add ${field}: ${node?.description ?? 'see the schema'}.`
         : `Set ${field} to ${node?.description ?? 'a valid value (see the schema)'}.`;
@@ -369,37 +449,86 @@ export function validateConfig(value: unknown, baseDir: string, source = 'procal
   }
   const c = (problems.length === 0 ? value : {}) as CliConfig;
   if (problems.length === 0) {
-    if (c.concurrency !== undefined && c.concurrency > 64) problems.push({ field: '$.concurrency', message: `$.concurrency must be at most 64, found ${c.concurrency}`, fix: 'Set $.concurrency to a whole number from 1 to 64.' });
-    if (c.encryption && c.encryption.keyFile && c.encryption.passphraseFile) problems.push({ field: '$.encryption', message: '$.encryption has both keyFile and passphraseFile', fix: 'Keep one of them: a key file or a passphrase file.' });
-    if (c.encryption?.scrypt && (c.encryption.scrypt.N & (c.encryption.scrypt.N - 1)) !== 0) problems.push({ field: '$.encryption.scrypt.N', message: `$.encryption.scrypt.N must be a power of two, found ${c.encryption.scrypt.N}`, fix: 'Set $.encryption.scrypt.N to a power of two such as 131072.' });
-    if (c.ad && c.ad.attributes && c.ad.schemaPrefix) problems.push({ field: '$.ad.schemaPrefix', message: '$.ad has both attributes and schemaPrefix', fix: 'Keep one of them, or leave both out for ProCall\'s selection (ectisrv3…, extensionName, proxyAddresses).' });
+    if (c.concurrency !== undefined && c.concurrency > 64)
+      problems.push({
+        field: '$.concurrency',
+        message: `$.concurrency must be at most 64, found ${c.concurrency}`,
+        fix: 'Set $.concurrency to a whole number from 1 to 64.',
+      });
+    if (c.encryption && c.encryption.keyFile && c.encryption.passphraseFile)
+      problems.push({
+        field: '$.encryption',
+        message: '$.encryption has both keyFile and passphraseFile',
+        fix: 'Keep one of them: a key file or a passphrase file.',
+      });
+    if (c.encryption?.scrypt && (c.encryption.scrypt.N & (c.encryption.scrypt.N - 1)) !== 0)
+      problems.push({
+        field: '$.encryption.scrypt.N',
+        message: `$.encryption.scrypt.N must be a power of two, found ${c.encryption.scrypt.N}`,
+        fix: 'Set $.encryption.scrypt.N to a power of two such as 131072.',
+      });
+    if (c.ad && c.ad.attributes && c.ad.schemaPrefix)
+      problems.push({
+        field: '$.ad.schemaPrefix',
+        message: '$.ad has both attributes and schemaPrefix',
+        fix: "Keep one of them, or leave both out for ProCall's selection (ectisrv3…, extensionName, proxyAddresses).",
+      });
     for (const role of ['chat', 'config'] as const) {
       const db = c.sql?.[role];
-      if (db?.auth === 'sql' && !db.user) problems.push({ field: `$.sql.${role}.user`, message: `$.sql.${role}.user is missing (auth "sql")`, fix: `Add $.sql.${role}.user: the SQL login name.` });
-      if (db?.serverPath && !db.stagingPath) problems.push({ field: `$.sql.${role}.stagingPath`, message: `$.sql.${role}.serverPath needs $.sql.${role}.stagingPath`, fix: `Add $.sql.${role}.stagingPath: the same folder as this process writes it (local, UNC or a mounted share).` });
+      if (db?.auth === 'sql' && !db.user)
+        problems.push({
+          field: `$.sql.${role}.user`,
+          message: `$.sql.${role}.user is missing (auth "sql")`,
+          fix: `Add $.sql.${role}.user: the SQL login name.`,
+        });
+      if (db?.serverPath && !db.stagingPath)
+        problems.push({
+          field: `$.sql.${role}.stagingPath`,
+          message: `$.sql.${role}.serverPath needs $.sql.${role}.stagingPath`,
+          fix: `Add $.sql.${role}.stagingPath: the same folder as this process writes it (local, UNC or a mounted share).`,
+        });
     }
     if (c.datacenter) {
       try {
         validateTopology(c.datacenter);
       } catch (e) {
-        problems.push({ field: '$.datacenter', message: `$.datacenter: ${(e as ProcallBackupError).message.replace(/ Fix: .*$/s, '')}`, fix: (e as ProcallBackupError).fix ?? 'Correct the DataCenter topology.' });
+        problems.push({
+          field: '$.datacenter',
+          message: `$.datacenter: ${(e as ProcallBackupError).message.replace(/ Fix: .*$/s, '')}`,
+          fix: (e as ProcallBackupError).fix ?? 'Correct the DataCenter topology.',
+        });
       }
     }
     for (const name of Object.keys(c.powershell?.env ?? {})) {
-      if (/^PROCALL_BACKUP_/i.test(name)) problems.push({ field: `$.powershell.env.${name}`, message: `$.powershell.env.${name} would put a secret or a setting of this tool into the config file`, fix: `Remove $.powershell.env.${name}; set ${name} in the environment (or use its *-file flag).` });
+      if (/^PROCALL_BACKUP_/i.test(name))
+        problems.push({
+          field: `$.powershell.env.${name}`,
+          message: `$.powershell.env.${name} would put a secret or a setting of this tool into the config file`,
+          fix: `Remove $.powershell.env.${name}; set ${name} in the environment (or use its *-file flag).`,
+        });
     }
-    if (c.kind === 'pre-change') problems.push({ field: '$.kind', message: '$.kind "pre-change" belongs to one run, not to a config file', fix: 'Remove $.kind and pass --kind pre-change --reason "<why>" on the command line.' });
+    if (c.kind === 'pre-change')
+      problems.push({
+        field: '$.kind',
+        message: '$.kind "pre-change" belongs to one run, not to a config file',
+        fix: 'Remove $.kind and pass --kind pre-change --reason "<why>" on the command line.',
+      });
   }
   if (problems.length > 0) {
     // one problem: its fix is the error's fix (printed once); several: each line carries its own
     const lines = problems.length === 1 ? [`  ${problems[0].message}.`] : problems.map((p) => `  ${p.message}. Fix: ${p.fix}`);
-    throw validationError(`The configuration ${source} is not valid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}`, problems.length === 1 ? problems[0].fix : 'Correct each field named above.', { problems });
+    throw validationError(
+      `The configuration ${source} is not valid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}`,
+      problems.length === 1 ? problems[0].fix : 'Correct each field named above.',
+      { problems },
+    );
   }
   return resolvePaths(structuredClone(c), baseDir);
 }
 
 function resolvePaths(c: CliConfig, baseDir: string): CliConfig {
-  const abs = (p: string | undefined): string | undefined => (p === undefined ? undefined : path.isAbsolute(p) || /^[A-Za-z]:[\\/]|^\\\\/.test(p) ? p : path.resolve(baseDir, p));
+  const abs = (p: string | undefined): string | undefined =>
+    p === undefined ? undefined : path.isAbsolute(p) || /^[A-Za-z]:[\\/]|^\\\\/.test(p) ? p : path.resolve(baseDir, p);
   if (c.target) c.target = abs(c.target);
   if (c.licencesFile) c.licencesFile = abs(c.licencesFile);
   if (c.signingKeyFile) c.signingKeyFile = abs(c.signingKeyFile);
@@ -444,7 +573,12 @@ export function loadConfig(file: string): CliConfig {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw validationError(`The configuration file ${file} cannot be read (${code ?? (e as Error).message}).`, code === 'ENOENT' ? 'Check the path given to --config (it is taken from the current folder).' : 'Give the account that runs procall-backup read access to it.');
+    throw validationError(
+      `The configuration file ${file} cannot be read (${code ?? (e as Error).message}).`,
+      code === 'ENOENT'
+        ? 'Check the path given to --config (it is taken from the current folder).'
+        : 'Give the account that runs procall-backup read access to it.',
+    );
   }
   let value: unknown;
   try {
@@ -457,7 +591,10 @@ export function loadConfig(file: string): CliConfig {
       const before = text.slice(0, Number(pos[1]));
       where = ` at line ${before.split('\n').length}, column ${before.length - before.lastIndexOf('\n')}`;
     }
-    throw validationError(`The configuration file ${file} is not valid JSON${where}: ${msg}`, 'Fix the JSON syntax (double quotes around names and strings, no trailing commas, backslashes doubled as \\\\).');
+    throw validationError(
+      `The configuration file ${file} is not valid JSON${where}: ${msg}`,
+      'Fix the JSON syntax (double quotes around names and strings, no trailing commas, backslashes doubled as \\\\).',
+    );
   }
   return validateConfig(value, path.dirname(path.resolve(file)), file);
 }

@@ -105,7 +105,8 @@ export function formatEventMessage(entry: EventLogEntry): string {
  */
 export function buildEventLogScript(entry: EventLogEntry): WriteScript<EventLogResult> {
   const source = entry.source ?? EVENT_LOG_SOURCE;
-  if (!/^[A-Za-z0-9 ._-]{1,200}$/.test(source)) throw validationError(`Bad event source ${JSON.stringify(source)}.`, 'Use letters, digits, space, ".", "_" or "-".');
+  if (!/^[A-Za-z0-9 ._-]{1,200}$/.test(source))
+    throw validationError(`Bad event source ${JSON.stringify(source)}.`, 'Use letters, digits, space, ".", "_" or "-".');
   if (!(entry.exitCode in EVENT_IDS)) throw validationError(`Bad exit code ${String(entry.exitCode)}.`, 'Pass 0, 1, 2, 3, 130 or 143.');
   const entryType = entry.exitCode === 0 ? 'Information' : entry.exitCode === 2 || entry.exitCode === 130 || entry.exitCode === 143 ? 'Warning' : 'Error';
   const eventId = EVENT_IDS[entry.exitCode];
@@ -115,7 +116,9 @@ export function buildEventLogScript(entry: EventLogEntry): WriteScript<EventLogR
     effect: 'write',
     body: EVENT_LOG_BODY,
     input: { source, entryType, eventId, message },
-    whatIf: [`Write-EventLog -LogName Application -Source ${source} -EntryType ${entryType} -EventId ${eventId} -Message <${message.split('\r\n').length} lines>`],
+    whatIf: [
+      `Write-EventLog -LogName Application -Source ${source} -EntryType ${entryType} -EventId ${eventId} -Message <${message.split('\r\n').length} lines>`,
+    ],
     dryRunValue: { isWritten: false, isRegistered: false, method: 'dry-run', entryType, eventId },
     parse: (raw) => parseEventLogResult(raw, entryType, eventId),
     timeoutMs: 60000,
@@ -132,7 +135,13 @@ export function buildEventLogScript(entry: EventLogEntry): WriteScript<EventLogR
  */
 export function parseEventLogResult(raw: unknown, entryType: EventLogResult['entryType'], eventId: number): EventLogResult {
   const r = (raw ?? {}) as Partial<EventLogResult>;
-  const out: EventLogResult = { isWritten: r.isWritten === true, isRegistered: r.isRegistered === true, method: typeof r.method === 'string' ? r.method : 'unknown', entryType, eventId };
+  const out: EventLogResult = {
+    isWritten: r.isWritten === true,
+    isRegistered: r.isRegistered === true,
+    method: typeof r.method === 'string' ? r.method : 'unknown',
+    entryType,
+    eventId,
+  };
   if (!out.isWritten) out.error = typeof r.error === 'string' && r.error !== '' ? r.error : 'the script reported no entry';
   return out;
 }
@@ -156,6 +165,9 @@ export async function writeRunEventLog(runner: Runner, entry: EventLogEntry): Pr
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
     const input = script.input as { entryType: EventLogResult['entryType']; eventId: number };
-    return { result: { isWritten: false, isRegistered: false, method: 'none', entryType: input.entryType, eventId: input.eventId, error }, warnings: [`The Application event-log entry was not written: ${error}`] };
+    return {
+      result: { isWritten: false, isRegistered: false, method: 'none', entryType: input.entryType, eventId: input.eventId, error },
+      warnings: [`The Application event-log entry was not written: ${error}`],
+    };
   }
 }

@@ -34,16 +34,24 @@ export interface CliIo {
   onSignal?: (handler: (signal: 'SIGINT' | 'SIGTERM') => void) => () => void;
 }
 
-const list = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((x) => x.trim()).filter(Boolean)];
+const list = (v: string, prev: string[] = []): string[] => [
+  ...prev,
+  ...v
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean),
+];
 const pair = (v: string, prev: Record<string, string> = {}): Record<string, string> => {
   const i = v.indexOf('=');
   if (i <= 0) throw validationError(`"${v}" is not NAME=VALUE.`, 'Write it as NAME=VALUE, e.g. --root UCROOT=D:\\estos\\UCServer.');
   return { ...prev, [v.slice(0, i)]: v.slice(i + 1) };
 };
-const count = (name: string) => (v: string): number => {
-  if (!/^\d+$/.test(v)) throw validationError(`--${name} ${JSON.stringify(v)} is not a whole number.`, `Pass --${name} <N>, e.g. --${name} 7.`);
-  return Number(v);
-};
+const count =
+  (name: string) =>
+  (v: string): number => {
+    if (!/^\d+$/.test(v)) throw validationError(`--${name} ${JSON.stringify(v)} is not a whole number.`, `Pass --${name} <N>, e.g. --${name} 7.`);
+    return Number(v);
+  };
 
 /** Flags of every command, as commander gives them. */
 interface Flags {
@@ -100,7 +108,8 @@ function resolveSettings(flags: Flags, args: string[], io: CliIo): CliSettings {
   set('reason', flags.reason);
   if (flags.products) {
     const known = PRODUCT_CATALOG.map((p) => p.id as string);
-    for (const p of flags.products) if (!known.includes(p)) throw validationError(`--products: unknown product ${JSON.stringify(p)}.`, `Use catalog ids: ${known.join(', ')}.`);
+    for (const p of flags.products)
+      if (!known.includes(p)) throw validationError(`--products: unknown product ${JSON.stringify(p)}.`, `Use catalog ids: ${known.join(', ')}.`);
     s.products = flags.products as CliSettings['products'];
   }
   set('include', flags.include);
@@ -108,7 +117,12 @@ function resolveSettings(flags: Flags, args: string[], io: CliIo): CliSettings {
   set('concurrency', flags.concurrency);
   set('shadowCopy', flags.shadowCopy);
   if (flags.verify === false) s.verifyAfterBackup = false;
-  if (flags.root || flags.pathMap) s.overrides = { ...(s.overrides ?? {}), ...(flags.root ? { roots: { ...(s.overrides?.roots ?? {}), ...flags.root } } : {}), ...(flags.pathMap ? { pathMap: { ...(s.overrides?.pathMap ?? {}), ...flags.pathMap } } : {}) };
+  if (flags.root || flags.pathMap)
+    s.overrides = {
+      ...(s.overrides ?? {}),
+      ...(flags.root ? { roots: { ...(s.overrides?.roots ?? {}), ...flags.root } } : {}),
+      ...(flags.pathMap ? { pathMap: { ...(s.overrides?.pathMap ?? {}), ...flags.pathMap } } : {}),
+    };
   if (flags.pwsh) s.powershell = { ...(s.powershell ?? {}), executable: flags.pwsh };
   set('keyFile', flags.keyFile ? path.resolve(flags.keyFile) : undefined);
   set('passphraseFile', flags.passphraseFile ? path.resolve(flags.passphraseFile) : undefined);
@@ -126,13 +140,27 @@ function resolveSettings(flags: Flags, args: string[], io: CliIo): CliSettings {
   if (flags.stopServices === false) s.isStoppingServices = false;
   if (flags.skipMissingUsers) s.isSkippingMissingUsers = true;
   set('only', flags.only);
-  if (flags.daily !== undefined || flags.weekly !== undefined || flags.monthly !== undefined || flags.preChangeLast !== undefined || flags.preChangeDays !== undefined) {
+  if (
+    flags.daily !== undefined ||
+    flags.weekly !== undefined ||
+    flags.monthly !== undefined ||
+    flags.preChangeLast !== undefined ||
+    flags.preChangeDays !== undefined
+  ) {
     const base = s.keep;
     const daily = flags.daily ?? base?.daily;
     const weekly = flags.weekly ?? base?.weekly;
     const monthly = flags.monthly ?? base?.monthly;
-    if (daily === undefined || weekly === undefined || monthly === undefined) throw validationError('prune needs --daily, --weekly and --monthly (or "keep" in the config file).', 'Pass all three, e.g. --daily 7 --weekly 4 --monthly 12.');
-    const pre = { ...(base?.preChange ?? {}), ...(flags.preChangeLast !== undefined ? { last: flags.preChangeLast } : {}), ...(flags.preChangeDays !== undefined ? { days: flags.preChangeDays } : {}) };
+    if (daily === undefined || weekly === undefined || monthly === undefined)
+      throw validationError(
+        'prune needs --daily, --weekly and --monthly (or "keep" in the config file).',
+        'Pass all three, e.g. --daily 7 --weekly 4 --monthly 12.',
+      );
+    const pre = {
+      ...(base?.preChange ?? {}),
+      ...(flags.preChangeLast !== undefined ? { last: flags.preChangeLast } : {}),
+      ...(flags.preChangeDays !== undefined ? { days: flags.preChangeDays } : {}),
+    };
     s.keep = { ...(base ?? {}), daily, weekly, monthly, ...(Object.keys(pre).length ? { preChange: pre } : {}) };
   }
   set('maxAgeHours', flags.maxAgeHours);
@@ -157,7 +185,8 @@ function errorDocument(e: unknown): Record<string, unknown> {
     const problems = Array.isArray(e.data?.problems) ? (e.data?.problems as Record<string, unknown>[]) : undefined;
     return { code: String(e.code), message: e.message, ...(e.fix ? { fix: e.fix } : {}), ...(problems ? { problems } : {}) };
   }
-  if (e instanceof CommanderError) return { code: 'PB_USAGE', message: e.message.replace(/^error: /, ''), fix: 'Run procall-backup --help (or <command> --help) for the flags.' };
+  if (e instanceof CommanderError)
+    return { code: 'PB_USAGE', message: e.message.replace(/^error: /, ''), fix: 'Run procall-backup --help (or <command> --help) for the flags.' };
   return { code: 'PB_INTERNAL', message: e instanceof Error ? e.message : String(e) };
 }
 
@@ -170,7 +199,10 @@ function addEncryptionFlags(c: Command): Command {
 
 /** verify/restore: accept sets written before sets were authenticated. */
 function addTrustFlags(c: Command): Command {
-  return c.option('--allow-unauthenticated', 'accept an encrypted set written before sets were authenticated (or an unsigned set when a signing key is given): damage-protected only');
+  return c.option(
+    '--allow-unauthenticated',
+    'accept an encrypted set written before sets were authenticated (or an unsigned set when a signing key is given): damage-protected only',
+  );
 }
 
 function addOverrideFlags(c: Command): Command {
@@ -228,7 +260,9 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): 
   });
 
   const program = new Command('procall-backup')
-    .description('Back up and restore estos ProCall installations (registry, folders, SQL Server, AD attributes, service definitions) as verifiable backup sets.')
+    .description(
+      'Back up and restore estos ProCall installations (registry, folders, SQL Server, AD attributes, service definitions) as verifiable backup sets.',
+    )
     .version(version, '-V, --version')
     .option('--config <file>', 'configuration file (procall-backup.json); flags override it')
     .option('--json', 'write one JSON document to stdout (for RMM tools); logs go to stderr')
@@ -237,46 +271,82 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): 
     .exitOverride()
     .showSuggestionAfterError(true)
     .configureOutput({ writeOut: (t) => (isJson ? io.stderr(t) : io.stdout(t)), writeErr: (t) => io.stderr(t) })
-    .addHelpText('after', `\nExit codes: 0 success, 1 failed, 2 completed with warnings, 3 bad usage or configuration. 130/143: interrupted by SIGINT/SIGTERM (children stopped, lock released).\nSecrets come only from environment variables (${Object.values(SECRET_ENV).join(', ')}) or files (--*-file); never from flag values.`);
+    .addHelpText(
+      'after',
+      `\nExit codes: 0 success, 1 failed, 2 completed with warnings, 3 bad usage or configuration. 130/143: interrupted by SIGINT/SIGTERM (children stopped, lock released).\nSecrets come only from environment variables (${Object.values(SECRET_ENV).join(', ')}) or files (--*-file); never from flag values.`,
+    );
 
-  const action = (command: CliCommand) => async (...args: unknown[]): Promise<void> => {
-    const cmd = args[args.length - 1] as Command;
-    const flags = cmd.optsWithGlobals() as Flags;
-    const positional = args.slice(0, -2).flatMap((a) => (Array.isArray(a) ? a : typeof a === 'string' ? [a] : [])) as string[];
-    settings = resolveSettings(flags, positional, io);
-    ctx = createCommandContext(settings, interrupt.signal);
-    const outcome = await runCommand(command, ctx);
-    end = { command, exitCode: exitCodeForOutcome(outcome), outcome, warnings: outcome.warnings };
-  };
+  const action =
+    (command: CliCommand) =>
+    async (...args: unknown[]): Promise<void> => {
+      const cmd = args[args.length - 1] as Command;
+      const flags = cmd.optsWithGlobals() as Flags;
+      const positional = args.slice(0, -2).flatMap((a) => (Array.isArray(a) ? a : typeof a === 'string' ? [a] : [])) as string[];
+      settings = resolveSettings(flags, positional, io);
+      ctx = createCommandContext(settings, interrupt.signal);
+      const outcome = await runCommand(command, ctx);
+      end = { command, exitCode: exitCodeForOutcome(outcome), outcome, warnings: outcome.warnings };
+    };
 
-  addOverrideFlags(program.command('discover').description('show what is installed: products, versions, roots, services, ECSTA drivers, users')).action(action('discover'));
+  addOverrideFlags(program.command('discover').description('show what is installed: products, versions, roots, services, ECSTA drivers, users')).action(
+    action('discover'),
+  );
   addBackupFlags(program.command('plan').description('show the backup plan as literal actions; writes nothing')).action(action('plan'));
   addEncryptionFlags(addBackupFlags(program.command('backup').description('back up into a new set: <target>/<HOST>/<set>')))
     .option('--no-verify', 'do not re-hash the new set after writing it')
     .action(action('backup'));
-  addTrustFlags(addEncryptionFlags(program.command('verify').description('re-hash sets against their manifests (default: the newest set of each host under --target)').argument('[sets...]', 'set folders'))
-    .option('--target <folder>', 'the folder that holds <HOST>/<set> folders')
-    .option('--host <name>', 'only this host'))
-    .action(action('verify'));
+  addTrustFlags(
+    addEncryptionFlags(
+      program
+        .command('verify')
+        .description('re-hash sets against their manifests (default: the newest set of each host under --target)')
+        .argument('[sets...]', 'set folders'),
+    )
+      .option('--target <folder>', 'the folder that holds <HOST>/<set> folders')
+      .option('--host <name>', 'only this host'),
+  ).action(action('verify'));
   program
     .command('list')
     .description('list the sets under a target, per host with the age of the newest verified set')
     .option('--target <folder>', 'the folder that holds <HOST>/<set> folders')
     .option('--host <name>', 'only this host')
-    .addOption(new Option('--verified-level <level>', 'what counts as verified: hashes, contents (default: every file opened) or decrypted').choices(['hashes', 'contents', 'decrypted']))
+    .addOption(
+      new Option('--verified-level <level>', 'what counts as verified: hashes, contents (default: every file opened) or decrypted').choices([
+        'hashes',
+        'contents',
+        'decrypted',
+      ]),
+    )
     .option('--max-age-hours <hours>', 'warn (exit 2) when a host has no verified set younger than this', (v) => {
       if (!/^\d+(\.\d+)?$/.test(v)) throw validationError(`--max-age-hours ${JSON.stringify(v)} is not a number.`, 'Pass hours, e.g. --max-age-hours 26.');
       return Number(v);
     })
     .action(action('list'));
-  addTrustFlags(addConnectionPasswordFlags(addEncryptionFlags(addOverrideFlags(program.command('restore').description('restore a set (or a DataCenter run: its _datacenter record): a plan by default; --apply to restore').argument('<set>', 'the set folder, or <target>/_datacenter/<name>/<run>.json for every host of a DataCenter run')))))
-    .option('--service-passwords-file <file>', `JSON file { "<service name>": "<password>" } for services that run as a user account (or set ${SECRET_ENV.servicePasswords})`)
+  addTrustFlags(
+    addConnectionPasswordFlags(
+      addEncryptionFlags(
+        addOverrideFlags(
+          program
+            .command('restore')
+            .description('restore a set (or a DataCenter run: its _datacenter record): a plan by default; --apply to restore')
+            .argument('<set>', 'the set folder, or <target>/_datacenter/<name>/<run>.json for every host of a DataCenter run'),
+        ),
+      ),
+    ),
+  )
+    .option(
+      '--service-passwords-file <file>',
+      `JSON file { "<service name>": "<password>" } for services that run as a user account (or set ${SECRET_ENV.servicePasswords})`,
+    )
     .option('--apply', 'really restore (default: show the plan, change nothing)')
     .option('--force', 'restore although the installed version differs or a precondition fails')
     .option('--products <ids>', 'only these products of the set', list)
     .option('--only <ids>', 'only these phases or artifact ids', list)
     .option('--no-start', 'do not start the services at the end')
-    .option('--no-stop-services', 'leave the services running: for restore drills into a scratch folder (--root/--path-map), the live server keeps running; refused for a SQL restore')
+    .option(
+      '--no-stop-services',
+      'leave the services running: for restore drills into a scratch folder (--root/--path-map), the live server keeps running; refused for a SQL restore',
+    )
     .option('--skip-missing-users', 'skip (with a warning) the registry of users who have no profile on this machine, instead of refusing')
     .action(action('restore'));
   program
@@ -291,11 +361,17 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): 
     .option('--pre-change-days <n>', 'keep pre-change sets younger than N days', count('pre-change-days'))
     .option('--apply', 'really remove (default: show what would go and why)')
     .action(action('prune'));
-  addEncryptionFlags(program.command('extract').description('write the plaintext of a set\'s artifacts into a folder (decrypted, sha256 checked): what RESTORE.md restores by hand').argument('<set>', 'the set folder'))
+  addEncryptionFlags(
+    program
+      .command('extract')
+      .description("write the plaintext of a set's artifacts into a folder (decrypted, sha256 checked): what RESTORE.md restores by hand")
+      .argument('<set>', 'the set folder'),
+  )
     .requiredOption('--to <folder>', 'the folder the files go to (outside the set)')
     .option('--only <ids>', 'only these artifact ids or products', list)
     .action(action('extract'));
-  for (const c of program.commands) c.exitOverride().configureOutput({ writeOut: (t) => (isJson ? io.stderr(t) : io.stdout(t)), writeErr: (t) => io.stderr(t) });
+  for (const c of program.commands)
+    c.exitOverride().configureOutput({ writeOut: (t) => (isJson ? io.stderr(t) : io.stdout(t)), writeErr: (t) => io.stderr(t) });
 
   const commandOf = (): CliCommand | 'none' => (argv.find((a) => (CLI_COMMANDS as readonly string[]).includes(a)) as CliCommand | undefined) ?? 'none';
   // In --json mode anything a library prints with console.log must not reach stdout.
@@ -310,7 +386,10 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): 
     }
   } catch (e) {
     // --help / --version are success; help shown because the command line was incomplete is bad usage
-    if (e instanceof CommanderError && (['commander.helpDisplayed', 'commander.version'].includes(e.code) || (e.code === 'commander.help' && e.exitCode === 0))) {
+    if (
+      e instanceof CommanderError &&
+      (['commander.helpDisplayed', 'commander.version'].includes(e.code) || (e.code === 'commander.help' && e.exitCode === 0))
+    ) {
       stopListening?.();
       restoreConsole();
       return 0;
@@ -322,7 +401,13 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): 
     // a command that finished before the signal could stop it keeps its outcome; anything else was interrupted
     const isStopped = end.outcome === undefined || isProcallBackupError(end.error, 'PB_INTERRUPTED');
     if (isStopped) {
-      const error = isProcallBackupError(end.error, 'PB_INTERRUPTED') ? end.error : new ProcallBackupError('PB_INTERRUPTED', `${end.command === 'none' ? 'The run' : `procall-backup ${end.command}`} was interrupted by ${interrupted}; its child processes were stopped.`, { fix: 'Run the command again.', command: end.command });
+      const error = isProcallBackupError(end.error, 'PB_INTERRUPTED')
+        ? end.error
+        : new ProcallBackupError(
+            'PB_INTERRUPTED',
+            `${end.command === 'none' ? 'The run' : `procall-backup ${end.command}`} was interrupted by ${interrupted}; its child processes were stopped.`,
+            { fix: 'Run the command again.', command: end.command },
+          );
       end = { command: end.command === 'none' ? commandOf() : end.command, exitCode: exitCodeForSignal(interrupted), error, warnings: end.warnings };
     } else end.warnings = [...end.warnings, `${interrupted} arrived after the work was done; the result stands.`];
   }
@@ -333,14 +418,33 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): 
     let runner = interrupted ? undefined : ctx?.runner; // an interrupt killed the run's sessions
     let own: PowerShellRunner | undefined;
     try {
-      if (!runner) runner = own = new PowerShellRunner({ executable: settings?.powershell?.executable ?? (program.opts() as Flags).pwsh, tools: settings?.powershell?.tools, ...(settings?.powershell?.env ? { env: settings.powershell.env } : {}) });
+      if (!runner)
+        runner = own = new PowerShellRunner({
+          executable: settings?.powershell?.executable ?? (program.opts() as Flags).pwsh,
+          tools: settings?.powershell?.tools,
+          ...(settings?.powershell?.env ? { env: settings.powershell.env } : {}),
+        });
       const errorText = end.error === undefined ? undefined : (errorDocument(end.error).message as string);
-      const r = await writeRunEventLog(runner, { command: end.command, exitCode: end.exitCode, status: statusOfExitCode(end.exitCode), setPath: end.outcome?.setPath, warnings: end.warnings, ...(errorText ? { error: errorText } : {}) });
+      const r = await writeRunEventLog(runner, {
+        command: end.command,
+        exitCode: end.exitCode,
+        status: statusOfExitCode(end.exitCode),
+        setPath: end.outcome?.setPath,
+        warnings: end.warnings,
+        ...(errorText ? { error: errorText } : {}),
+      });
       end.eventLog = r.result;
       end.warnings = [...end.warnings, ...r.warnings];
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
-      end.eventLog = { isWritten: false, isRegistered: false, method: 'none', entryType: end.exitCode === 0 ? 'Information' : end.exitCode === 2 ? 'Warning' : 'Error', eventId: 1000 + end.exitCode, error: why };
+      end.eventLog = {
+        isWritten: false,
+        isRegistered: false,
+        method: 'none',
+        entryType: end.exitCode === 0 ? 'Information' : end.exitCode === 2 ? 'Warning' : 'Error',
+        eventId: 1000 + end.exitCode,
+        error: why,
+      };
       end.warnings = [...end.warnings, `The Application event-log entry was not written: ${why}`];
     } finally {
       await own?.close().catch(() => undefined);

@@ -16,7 +16,12 @@ const COUNT: JsonSchema = { type: 'integer', minimum: 0 };
 const BOOL: JsonSchema = { type: 'boolean' };
 const ISO: JsonSchema = { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,3})?Z$' };
 const HOURS: JsonSchema = { type: 'number', minimum: 0 };
-const obj = (properties: Record<string, JsonSchema>, required: string[] = Object.keys(properties)): JsonSchema => ({ type: 'object', additionalProperties: false, properties, required });
+const obj = (properties: Record<string, JsonSchema>, required: string[] = Object.keys(properties)): JsonSchema => ({
+  type: 'object',
+  additionalProperties: false,
+  properties,
+  required,
+});
 const list = (items: JsonSchema): JsonSchema => ({ type: 'array', items });
 
 /**
@@ -59,42 +64,108 @@ export const CLI_RESULT_SCHEMAS: Readonly<Record<CliCommand, JsonSchema>> = Obje
       skipped: list(obj({ item: NAME, reason: TEXT })),
       errors: list(obj({ step: NAME, code: NAME, message: TEXT })),
       // a DataCenter run: set = the DataCenter record, name = the run, host = the DataCenter; each host's set here
-      datacenter: obj({ name: NAME, record: NAME, hosts: list(obj({ name: NAME, status: NAME, set: NAME, isVerified: BOOL, error: obj({ code: NAME, message: TEXT }) }, ['name', 'status', 'isVerified'])) }),
+      datacenter: obj({
+        name: NAME,
+        record: NAME,
+        hosts: list(
+          obj({ name: NAME, status: NAME, set: NAME, isVerified: BOOL, error: obj({ code: NAME, message: TEXT }) }, ['name', 'status', 'isVerified']),
+        ),
+      }),
     },
     ['status', 'set', 'name', 'host', 'kind', 'products', 'artifacts', 'bytes', 'isEncrypted', 'isVerified', 'skipped', 'errors'],
   ),
   verify: obj({
     sets: list(
       obj(
-        { path: NAME, ok: BOOL, level: { type: 'string', enum: ['hashes', 'contents', 'decrypted'] }, protection: { type: 'string', enum: ['authenticated', 'damage-only', 'unchecked'] }, isSet: BOOL, isIntact: BOOL, isPlaintextVerified: BOOL, status: TEXT, artifacts: COUNT, missing: STRINGS, corrupt: STRINGS, extra: STRINGS, contentChecked: COUNT, broken: STRINGS, problems: list(obj({ code: NAME, message: TEXT, path: TEXT }, ['code', 'message'])) },
+        {
+          path: NAME,
+          ok: BOOL,
+          level: { type: 'string', enum: ['hashes', 'contents', 'decrypted'] },
+          protection: { type: 'string', enum: ['authenticated', 'damage-only', 'unchecked'] },
+          isSet: BOOL,
+          isIntact: BOOL,
+          isPlaintextVerified: BOOL,
+          status: TEXT,
+          artifacts: COUNT,
+          missing: STRINGS,
+          corrupt: STRINGS,
+          extra: STRINGS,
+          contentChecked: COUNT,
+          broken: STRINGS,
+          problems: list(obj({ code: NAME, message: TEXT, path: TEXT }, ['code', 'message'])),
+        },
         ['path', 'ok', 'isSet', 'isIntact', 'isPlaintextVerified', 'artifacts', 'missing', 'corrupt', 'extra', 'contentChecked', 'broken', 'problems'],
       ),
     ),
   }),
-  list: obj({
-    target: NAME,
-    sets: list(
-      obj(
-        { host: NAME, name: NAME, path: NAME, kind: NAME, status: NAME, reason: TEXT, createdAt: ISO, ageHours: HOURS, bytes: COUNT, artifacts: COUNT, isEncrypted: BOOL, isVerified: BOOL, verifiedLevel: { type: 'string', enum: ['hashes', 'contents', 'decrypted'] }, protection: { type: 'string', enum: ['authenticated', 'damage-only', 'unverified'] }, warnings: COUNT, errors: COUNT },
-        ['host', 'name', 'path', 'kind', 'status', 'createdAt', 'ageHours', 'bytes', 'artifacts', 'isEncrypted', 'isVerified', 'warnings', 'errors'],
+  list: obj(
+    {
+      target: NAME,
+      sets: list(
+        obj(
+          {
+            host: NAME,
+            name: NAME,
+            path: NAME,
+            kind: NAME,
+            status: NAME,
+            reason: TEXT,
+            createdAt: ISO,
+            ageHours: HOURS,
+            bytes: COUNT,
+            artifacts: COUNT,
+            isEncrypted: BOOL,
+            isVerified: BOOL,
+            verifiedLevel: { type: 'string', enum: ['hashes', 'contents', 'decrypted'] },
+            protection: { type: 'string', enum: ['authenticated', 'damage-only', 'unverified'] },
+            warnings: COUNT,
+            errors: COUNT,
+          },
+          ['host', 'name', 'path', 'kind', 'status', 'createdAt', 'ageHours', 'bytes', 'artifacts', 'isEncrypted', 'isVerified', 'warnings', 'errors'],
+        ),
       ),
-    ),
-    hosts: list(obj({ host: NAME, setCount: COUNT, newest: obj({ name: NAME, ageHours: HOURS, status: NAME }), newestVerified: obj({ name: NAME, ageHours: HOURS }), isRunning: BOOL }, ['host', 'setCount', 'isRunning'])),
-    ignored: list(obj({ path: NAME, reason: NAME, message: TEXT })),
-    datacenter: obj(
-      {
-        name: NAME,
-        runs: list(obj({ run: NAME, createdAt: ISO, isComplete: BOOL, hosts: list(obj({ name: NAME, isPresent: BOOL, isVerified: BOOL })) })),
-        newestComplete: obj({ run: NAME, ageHours: HOURS }),
-      },
-      ['name', 'runs'],
-    ),
-  }, ['target', 'sets', 'hosts', 'ignored']),
+      hosts: list(
+        obj(
+          {
+            host: NAME,
+            setCount: COUNT,
+            newest: obj({ name: NAME, ageHours: HOURS, status: NAME }),
+            newestVerified: obj({ name: NAME, ageHours: HOURS }),
+            isRunning: BOOL,
+          },
+          ['host', 'setCount', 'isRunning'],
+        ),
+      ),
+      ignored: list(obj({ path: NAME, reason: NAME, message: TEXT })),
+      datacenter: obj(
+        {
+          name: NAME,
+          runs: list(obj({ run: NAME, createdAt: ISO, isComplete: BOOL, hosts: list(obj({ name: NAME, isPresent: BOOL, isVerified: BOOL })) })),
+          newestComplete: obj({ run: NAME, ageHours: HOURS }),
+        },
+        ['name', 'runs'],
+      ),
+    },
+    ['target', 'sets', 'hosts', 'ignored'],
+  ),
   restore: obj({
     status: { type: 'string', enum: ['planned', 'restored', 'failed'] },
     set: NAME,
     dryRun: BOOL,
-    steps: list(obj({ phase: NAME, id: NAME, product: TEXT, action: TEXT, status: { type: 'string', enum: ['planned', 'done', 'failed', 'skipped'] }, message: TEXT, changes: COUNT }, ['phase', 'id', 'action', 'status'])),
+    steps: list(
+      obj(
+        {
+          phase: NAME,
+          id: NAME,
+          product: TEXT,
+          action: TEXT,
+          status: { type: 'string', enum: ['planned', 'done', 'failed', 'skipped'] },
+          message: TEXT,
+          changes: COUNT,
+        },
+        ['phase', 'id', 'action', 'status'],
+      ),
+    ),
     versions: list(obj({ product: NAME, backedUp: TEXT, installed: TEXT, isMatch: BOOL }, ['product', 'isMatch'])),
   }),
   extract: obj({
@@ -139,7 +210,13 @@ export const CLI_OUTPUT_SCHEMA: JsonSchema = {
     warnings: STRINGS,
     error: obj({ code: NAME, message: TEXT, fix: TEXT, problems: list(obj({ field: NAME, message: TEXT, fix: TEXT })) }, ['code', 'message']),
     result: { type: 'object' },
-    eventLog: obj({ isWritten: BOOL, isRegistered: BOOL, method: NAME, entryType: NAME, eventId: COUNT, error: TEXT }, ['isWritten', 'isRegistered', 'method', 'entryType', 'eventId']),
+    eventLog: obj({ isWritten: BOOL, isRegistered: BOOL, method: NAME, entryType: NAME, eventId: COUNT, error: TEXT }, [
+      'isWritten',
+      'isRegistered',
+      'method',
+      'entryType',
+      'eventId',
+    ]),
   },
 };
 
@@ -160,7 +237,8 @@ export function validateCliOutput(value: unknown): string[] {
   const doc = value as { command: string; status: string; exitCode: number; result?: unknown; error?: unknown };
   const expected = doc.exitCode === 130 || doc.exitCode === 143 ? 'interrupted' : ['success', 'failed', 'warnings', 'usage'][doc.exitCode];
   if (doc.status !== expected) problems.push(`$.status must be "${expected}" for exit code ${doc.exitCode}, found "${doc.status}"`);
-  if ((doc.exitCode === 1 || doc.exitCode === 3 || doc.exitCode === 130 || doc.exitCode === 143) && doc.error === undefined && doc.result === undefined) problems.push('$.error is missing for a failed run');
+  if ((doc.exitCode === 1 || doc.exitCode === 3 || doc.exitCode === 130 || doc.exitCode === 143) && doc.error === undefined && doc.result === undefined)
+    problems.push('$.error is missing for a failed run');
   if (doc.result !== undefined) {
     const schema = CLI_RESULT_SCHEMAS[doc.command as CliCommand];
     if (!schema) problems.push(`$.result is present but command "${doc.command}" has none`);

@@ -49,7 +49,10 @@ export function readSecret(name: SecretName, options: { file?: string; env?: Nod
       if (!statSync(options.file).isFile()) throw new Error('not a file');
       text = readFileSync(options.file, 'utf8');
     } catch (e) {
-      throw validationError(`The ${name} file ${options.file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`, `Check the path, or set ${variable} instead.`);
+      throw validationError(
+        `The ${name} file ${options.file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`,
+        `Check the path, or set ${variable} instead.`,
+      );
     }
     const value = text.replace(/^\uFEFF/, '').replace(/\r?\n$/, '');
     if (value === '') throw validationError(`The ${name} file ${options.file} is empty.`, `Write the secret into it (one line), or set ${variable} instead.`);
@@ -79,7 +82,12 @@ const SECRET_MAPS = {
  * const passwords = readSecretMap('servicePasswords', config.servicePasswordsFile); // { UCServer: Secret }
  * ```
  */
-export function readSecretMap(name: keyof typeof SECRET_MAPS, file: string | undefined, env: NodeJS.ProcessEnv = process.env, origins?: SecretOrigin[]): Record<string, Secret> | undefined {
+export function readSecretMap(
+  name: keyof typeof SECRET_MAPS,
+  file: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  origins?: SecretOrigin[],
+): Record<string, Secret> | undefined {
   const raw = readSecret(name, { file, env, origins });
   if (!raw) return undefined;
   const words = SECRET_MAPS[name];
@@ -91,10 +99,12 @@ export function readSecretMap(name: keyof typeof SECRET_MAPS, file: string | und
     // never echo the text (nor JSON.parse's message, which quotes it): it holds the secrets
     throw validationError(`The ${words.what} (${where}) are not valid JSON.`, `Write them as ${words.shape}.`);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw validationError(`The ${words.what} (${where}) are not a JSON object.`, `Write them as ${words.shape}.`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw validationError(`The ${words.what} (${where}) are not a JSON object.`, `Write them as ${words.shape}.`);
   const out: Record<string, Secret> = {};
   for (const [key, secret] of Object.entries(value as Record<string, unknown>)) {
-    if (typeof secret !== 'string' || secret === '') throw validationError(`The ${words.one} of ${JSON.stringify(key)} is not a non-empty string.`, `Write each one as a string: ${words.shape}.`);
+    if (typeof secret !== 'string' || secret === '')
+      throw validationError(`The ${words.one} of ${JSON.stringify(key)} is not a non-empty string.`, `Write each one as a string: ${words.shape}.`);
     out[key] = new Secret(secret);
   }
   return out;
@@ -111,4 +121,3 @@ export function readSecretMap(name: keyof typeof SECRET_MAPS, file: string | und
 export function readLicences(file: string | undefined, env: NodeJS.ProcessEnv = process.env, origins?: SecretOrigin[]): Record<string, Secret> | undefined {
   return readSecretMap('licences', file, env, origins);
 }
-

@@ -68,7 +68,14 @@ export class RecordingRunner implements Runner {
     const a = this.answer(script as Script<unknown>);
     if ('error' in a) throw a.error;
     const value = script.parse ? script.parse(a.value) : (a.value as T);
-    return { value, warnings: a.warnings ?? [], stderr: '', durationMs: 0, host: { computer: 'recording', edition: 'Test', version: '0', platform: 'Test' }, dryRun: false };
+    return {
+      value,
+      warnings: a.warnings ?? [],
+      stderr: '',
+      durationMs: 0,
+      host: { computer: 'recording', edition: 'Test', version: '0', platform: 'Test' },
+      dryRun: false,
+    };
   }
 
   async close(): Promise<void> {

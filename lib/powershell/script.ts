@@ -36,21 +36,28 @@ export interface Invocation {
  * Rejects values that cannot round-trip through JSON instead of silently changing them.
  */
 export function encodePayload(input: unknown, tools: ToolPaths): string {
-  const json = JSON.stringify({ input: input === undefined ? null : input, tools: { ...DEFAULT_TOOLS, ...tools } }, function (this: Record<string, unknown>, key, value) {
-    const original = this[key];
-    if (original instanceof Secret) return original.reveal();
-    if (typeof original === 'bigint' || typeof value === 'bigint') return String(value);
-    if (typeof value === 'number' && !Number.isFinite(value)) {
-      throw new ProcallBackupError('PB_VALIDATION', `Script input '${key}' is ${value}, which JSON cannot carry.`, { fix: 'Pass a finite number.' });
-    }
-    if (Buffer.isBuffer(original)) return original.toString('base64');
-    if (typeof value === 'string' && LONE_SURROGATE.test(value)) {
-      throw new ProcallBackupError('PB_VALIDATION', `Script input '${key}' contains an unpaired UTF-16 surrogate, which cannot cross into PowerShell unchanged.`, {
-        fix: 'Pass well-formed Unicode text (String.prototype.toWellFormed), or pass the bytes as a Buffer.',
-      });
-    }
-    return value;
-  });
+  const json = JSON.stringify(
+    { input: input === undefined ? null : input, tools: { ...DEFAULT_TOOLS, ...tools } },
+    function (this: Record<string, unknown>, key, value) {
+      const original = this[key];
+      if (original instanceof Secret) return original.reveal();
+      if (typeof original === 'bigint' || typeof value === 'bigint') return String(value);
+      if (typeof value === 'number' && !Number.isFinite(value)) {
+        throw new ProcallBackupError('PB_VALIDATION', `Script input '${key}' is ${value}, which JSON cannot carry.`, { fix: 'Pass a finite number.' });
+      }
+      if (Buffer.isBuffer(original)) return original.toString('base64');
+      if (typeof value === 'string' && LONE_SURROGATE.test(value)) {
+        throw new ProcallBackupError(
+          'PB_VALIDATION',
+          `Script input '${key}' contains an unpaired UTF-16 surrogate, which cannot cross into PowerShell unchanged.`,
+          {
+            fix: 'Pass well-formed Unicode text (String.prototype.toWellFormed), or pass the bytes as a Buffer.',
+          },
+        );
+      }
+      return value;
+    },
+  );
   return Buffer.from(json, 'utf8').toString('base64');
 }
 
@@ -64,7 +71,9 @@ export function buildInvocation(script: Script<unknown>, tools: ToolPaths = {}):
     throw new ProcallBackupError('PB_VALIDATION', `Script '${script.name}' has no body.`, { fix: 'Give the script a PowerShell body.' });
   }
   if (LONE_SURROGATE.test(script.body)) {
-    throw new ProcallBackupError('PB_VALIDATION', `Script '${script.name}' contains an unpaired UTF-16 surrogate.`, { fix: 'Pass such values through input as a Buffer, not as script text.' });
+    throw new ProcallBackupError('PB_VALIDATION', `Script '${script.name}' contains an unpaired UTF-16 surrogate.`, {
+      fix: 'Pass such values through input as a Buffer, not as script text.',
+    });
   }
   recordScriptBody('wrapper', WRAPPER_PS1);
   recordScriptBody(script.name, script.body);
@@ -132,7 +141,13 @@ export function envelopeError(
   const native = e.data && typeof e.data.exitCode === 'number' ? e.data : undefined;
   const stderr = [native?.stderr, context.stderr].filter((s) => s).join('\n');
   const message = native
-    ? `${context.script}: ${e.message}${native.stdout || native.stderr ? ` Output: ${String(native.stderr || native.stdout).trim().slice(0, 2000)}` : ''}`
+    ? `${context.script}: ${e.message}${
+        native.stdout || native.stderr
+          ? ` Output: ${String(native.stderr || native.stdout)
+              .trim()
+              .slice(0, 2000)}`
+          : ''
+      }`
     : `${context.script}: ${e.message}`;
   return new ProcallBackupError(e.code ?? 'PB_COMMAND_FAILED', message, {
     fix: e.fix,

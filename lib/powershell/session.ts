@@ -107,7 +107,9 @@ export function killProcessTree(pid: number | undefined): void {
     // already gone: its children (if any) are still listed below
   }
   try {
-    const children = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    const children = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean);
     for (const child of children) killProcessTree(Number(child));
   } catch {
     // pgrep exits 1 when there are no children
@@ -159,8 +161,15 @@ export class Session {
     this.child = spawn(spec.command, [...spec.args], { env: childEnvironment(spec.env), stdio: 'pipe', windowsHide: true });
     this.child.stdout.setEncoding('utf8');
     this.child.stderr.setEncoding('utf8');
-    this.child.stdout.on('data', (d: string) => { this.stdout += d; this.check(); });
-    this.child.stderr.on('data', (d: string) => { this.stderr += d; this.lastStderr = this.stderr; this.check(); });
+    this.child.stdout.on('data', (d: string) => {
+      this.stdout += d;
+      this.check();
+    });
+    this.child.stderr.on('data', (d: string) => {
+      this.stderr += d;
+      this.lastStderr = this.stderr;
+      this.check();
+    });
     this.child.stdin.on('error', () => undefined); // EPIPE after the process died: reported by 'exit'
     this.streamsClosed = new Promise((resolve) => this.child.once('close', () => resolve()));
     this.child.on('error', (e) => this.die(`could not start ${spec.command}: ${e.message}`));
@@ -196,7 +205,12 @@ export class Session {
   /** Waits until the process's output streams are closed (all of stderr read), at most `ms`. */
   async settle(ms: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.streamsClosed, new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); })]);
+    await Promise.race([
+      this.streamsClosed,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, ms);
+      }),
+    ]);
     if (timer) clearTimeout(timer);
   }
 
@@ -220,7 +234,9 @@ export class Session {
         reject,
       };
       const dataLine = data === undefined ? '' : `${data}\n`;
-      this.child.stdin.write(`${line}\n${dataLine}[Console]::Out.WriteLine('${marker}'); [Console]::Out.Flush(); [Console]::Error.WriteLine('${marker}'); [Console]::Error.Flush()\n`);
+      this.child.stdin.write(
+        `${line}\n${dataLine}[Console]::Out.WriteLine('${marker}'); [Console]::Out.Flush(); [Console]::Error.WriteLine('${marker}'); [Console]::Error.Flush()\n`,
+      );
     });
   }
 
@@ -309,7 +325,8 @@ export class SessionPool {
   }
 
   private async runOnce<T>(script: Script<T>, options: RunOptions): Promise<RunResult<T>> {
-    if (this.closed) throw new ProcallBackupError('PB_SESSION_CLOSED', `Runner is closed; '${script.name}' was not run.`, { fix: `Create a new ${this.options.runnerName}.` });
+    if (this.closed)
+      throw new ProcallBackupError('PB_SESSION_CLOSED', `Runner is closed; '${script.name}' was not run.`, { fix: `Create a new ${this.options.runnerName}.` });
     const invocation = buildInvocation(script, this.options.tools);
     const timeoutMs = options.timeoutMs ?? script.timeoutMs ?? this.options.timeoutMs;
     const session = await this.acquire();
@@ -340,7 +357,14 @@ export class SessionPool {
         });
       }
       if (!wasAlive) await session.settle(1000); // the transport's last words (ssh: why it gave up)
-      const lost: LostSession = { session, scriptName: script.name, isStart: cause instanceof SessionStartError, cause: cause as Error, durationMs: Date.now() - started, secrets: invocation.secrets };
+      const lost: LostSession = {
+        session,
+        scriptName: script.name,
+        isStart: cause instanceof SessionStartError,
+        cause: cause as Error,
+        durationMs: Date.now() - started,
+        secrets: invocation.secrets,
+      };
       const described = this.options.describeLoss?.(lost);
       if (described) {
         if (cause instanceof SessionStartError) cause.isFinal = !described.retry;
@@ -366,7 +390,12 @@ export class SessionPool {
   async close(): Promise<void> {
     this.closed = true;
     // calls still waiting for a session would otherwise wait forever
-    for (const w of this.waiters.splice(0)) w.reject(new ProcallBackupError('PB_SESSION_CLOSED', 'Runner was closed while the call waited for a session.', { fix: 'Close the runner only after its calls have finished.' }));
+    for (const w of this.waiters.splice(0))
+      w.reject(
+        new ProcallBackupError('PB_SESSION_CLOSED', 'Runner was closed while the call waited for a session.', {
+          fix: 'Close the runner only after its calls have finished.',
+        }),
+      );
     const sessions = [...this.all];
     this.all.clear();
     this.idle.length = 0;
@@ -375,7 +404,10 @@ export class SessionPool {
 
   /** Process ids of the live sessions' local processes (tests, diagnostics). */
   get pids(): number[] {
-    return [...this.all].filter((s) => s.isAlive).map((s) => s.pid).filter((p): p is number => p !== undefined);
+    return [...this.all]
+      .filter((s) => s.isAlive)
+      .map((s) => s.pid)
+      .filter((p): p is number => p !== undefined);
   }
 
   /**
@@ -389,7 +421,12 @@ export class SessionPool {
    */
   kill(): void {
     this.closed = true;
-    for (const w of this.waiters.splice(0)) w.reject(new ProcallBackupError('PB_SESSION_CLOSED', 'Runner was killed while the call waited for a session.', { fix: 'The run was interrupted; start it again.' }));
+    for (const w of this.waiters.splice(0))
+      w.reject(
+        new ProcallBackupError('PB_SESSION_CLOSED', 'Runner was killed while the call waited for a session.', {
+          fix: 'The run was interrupted; start it again.',
+        }),
+      );
     const sessions = [...this.all];
     this.all.clear();
     this.idle.length = 0;

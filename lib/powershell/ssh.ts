@@ -59,15 +59,45 @@ const SAFE_EXECUTABLE = /^[A-Za-z0-9_./\\:-]+$/;
 const SAFE_NAME = /^[A-Za-z0-9_.:%@[\]-]+$/;
 /** `-o` options the caller may not set: they decide host key checking and authentication. */
 const FIXED_OPTIONS = new Set(
-  ['BatchMode', 'StrictHostKeyChecking', 'UserKnownHostsFile', 'GlobalKnownHostsFile', 'KnownHostsCommand', 'IdentityFile', 'IdentitiesOnly', 'IdentityAgent',
-    'PasswordAuthentication', 'KbdInteractiveAuthentication', 'ChallengeResponseAuthentication', 'PreferredAuthentications', 'PubkeyAuthentication',
-    'HostbasedAuthentication', 'GSSAPIAuthentication', 'UpdateHostKeys', 'CheckHostIP', 'VerifyHostKeyDNS', 'ProxyCommand', 'LocalCommand', 'PermitLocalCommand',
-    'RemoteCommand', 'RequestTTY', 'SendEnv', 'SetEnv', 'ControlMaster', 'ControlPath', 'ForwardAgent', 'Port', 'User', 'Hostname'].map((o) => o.toLowerCase()),
+  [
+    'BatchMode',
+    'StrictHostKeyChecking',
+    'UserKnownHostsFile',
+    'GlobalKnownHostsFile',
+    'KnownHostsCommand',
+    'IdentityFile',
+    'IdentitiesOnly',
+    'IdentityAgent',
+    'PasswordAuthentication',
+    'KbdInteractiveAuthentication',
+    'ChallengeResponseAuthentication',
+    'PreferredAuthentications',
+    'PubkeyAuthentication',
+    'HostbasedAuthentication',
+    'GSSAPIAuthentication',
+    'UpdateHostKeys',
+    'CheckHostIP',
+    'VerifyHostKeyDNS',
+    'ProxyCommand',
+    'LocalCommand',
+    'PermitLocalCommand',
+    'RemoteCommand',
+    'RequestTTY',
+    'SendEnv',
+    'SetEnv',
+    'ControlMaster',
+    'ControlPath',
+    'ForwardAgent',
+    'Port',
+    'User',
+    'Hostname',
+  ].map((o) => o.toLowerCase()),
 );
 
 /** Quotes a value for ssh's own option parser (double quotes when it holds a space). */
 function sshOptionValue(value: string): string {
-  if (/["\r\n]/.test(value)) throw validationError(`The ssh option value ${JSON.stringify(value)} contains a quote or a line break.`, 'Use a path or value without " and line breaks.');
+  if (/["\r\n]/.test(value))
+    throw validationError(`The ssh option value ${JSON.stringify(value)} contains a quote or a line break.`, 'Use a path or value without " and line breaks.');
   return /\s/.test(value) ? `"${value}"` : value;
 }
 
@@ -93,35 +123,54 @@ function isReadableFile(file: string): boolean {
 export function buildSshArguments(options: SshRunnerOptions): string[] {
   const { host, user } = options;
   if (typeof host !== 'string' || !SAFE_NAME.test(host) || host.startsWith('-')) {
-    throw validationError(`SSH host ${JSON.stringify(host)} is not a host name or address.`, 'Pass host as a DNS name or IP address (no spaces, not starting with -).');
+    throw validationError(
+      `SSH host ${JSON.stringify(host)} is not a host name or address.`,
+      'Pass host as a DNS name or IP address (no spaces, not starting with -).',
+    );
   }
   if (typeof user !== 'string' || !/^[A-Za-z0-9_.\\@$-]+$/.test(user) || user.startsWith('-')) {
     throw validationError(`SSH user ${JSON.stringify(user)} is not an account name.`, 'Pass user as the account name (domain accounts as user@domain).');
   }
   const port = options.port ?? 22;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw validationError(`SSH port ${port} is not a TCP port.`, 'Pass port as an integer from 1 to 65535.');
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw validationError(`SSH port ${port} is not a TCP port.`, 'Pass port as an integer from 1 to 65535.');
   if (!options.identityFile || !isReadableFile(options.identityFile)) {
-    throw validationError(`The SSH identity file ${JSON.stringify(options.identityFile)} does not exist.`, 'Pass identityFile: the private key whose public key is in the host\'s authorized_keys.');
+    throw validationError(
+      `The SSH identity file ${JSON.stringify(options.identityFile)} does not exist.`,
+      "Pass identityFile: the private key whose public key is in the host's authorized_keys.",
+    );
   }
   if (!options.knownHostsFile || !isReadableFile(options.knownHostsFile)) {
-    throw validationError(`The known_hosts file ${JSON.stringify(options.knownHostsFile)} does not exist.`, `Pass knownHostsFile holding ${host}'s host key (ssh-keyscan it once over a trusted path and compare the fingerprint).`);
+    throw validationError(
+      `The known_hosts file ${JSON.stringify(options.knownHostsFile)} does not exist.`,
+      `Pass knownHostsFile holding ${host}'s host key (ssh-keyscan it once over a trusted path and compare the fingerprint).`,
+    );
   }
   const executable = options.executable ?? 'pwsh';
   if (!SAFE_EXECUTABLE.test(executable)) {
-    throw validationError(`The remote PowerShell ${JSON.stringify(executable)} has characters a remote shell would interpret.`, 'Pass executable as pwsh, powershell.exe or a path of letters, digits and /\\:._- (no spaces: use the 8.3 name or put it on PATH).');
+    throw validationError(
+      `The remote PowerShell ${JSON.stringify(executable)} has characters a remote shell would interpret.`,
+      'Pass executable as pwsh, powershell.exe or a path of letters, digits and /\\:._- (no spaces: use the 8.3 name or put it on PATH).',
+    );
   }
   const connectSeconds = Math.max(1, Math.ceil((options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS) / 1000));
   const o = (name: string, value: string): string[] => ['-o', `${name}=${value}`];
   const extra: string[] = [];
   for (const [name, value] of Object.entries(options.sshOptions ?? {})) {
     if (!/^[A-Za-z]+$/.test(name) || FIXED_OPTIONS.has(name.toLowerCase())) {
-      throw validationError(`The ssh option ${JSON.stringify(name)} cannot be set through sshOptions.`, 'Host key checking, authentication and the proxy are fixed by SshRunner; use knownHostsFile, identityFile and proxyCommand.');
+      throw validationError(
+        `The ssh option ${JSON.stringify(name)} cannot be set through sshOptions.`,
+        'Host key checking, authentication and the proxy are fixed by SshRunner; use knownHostsFile, identityFile and proxyCommand.',
+      );
     }
     extra.push(...o(name, sshOptionValue(value)));
   }
   return [
-    '-F', 'none', // no user or system ssh_config can loosen the checks below
-    '-T', '-x', '-a',
+    '-F',
+    'none', // no user or system ssh_config can loosen the checks below
+    '-T',
+    '-x',
+    '-a',
     ...o('BatchMode', 'yes'),
     ...o('StrictHostKeyChecking', 'yes'),
     ...o('UserKnownHostsFile', sshOptionValue(options.knownHostsFile)),
@@ -142,16 +191,25 @@ export function buildSshArguments(options: SshRunnerOptions): string[] {
     ...o('LogLevel', 'ERROR'),
     ...(options.proxyCommand ? o('ProxyCommand', options.proxyCommand) : []),
     ...extra,
-    '-p', String(port),
-    '-l', user,
-    '--', host,
-    executable, ...SESSION_ARGS,
+    '-p',
+    String(port),
+    '-l',
+    user,
+    '--',
+    host,
+    executable,
+    ...SESSION_ARGS,
   ];
 }
 
 /** The last non-empty lines of ssh's standard error, for a message. */
 function tail(text: string, lines = 3): string {
-  return text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean).slice(-lines).join(' / ');
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .slice(-lines)
+    .join(' / ');
 }
 
 /** What {@link describeSshLoss} knows about a session that died or could not start. */
@@ -178,35 +236,89 @@ export interface SshLoss {
  * describeSshLoss('UC2', { scriptName: 'x', durationMs: 5, secrets: [], stderr: 'Host key verification failed.', exitCode: 255, hasStarted: false }).error.code; // 'PB_SSH_HOST_KEY'
  * ```
  */
-export function describeSshLoss(
-  name: string,
-  lost: SshLoss,
-): { error: ProcallBackupError; retry: boolean } {
+export function describeSshLoss(name: string, lost: SshLoss): { error: ProcallBackupError; retry: boolean } {
   const said = tail(lost.stderr);
-  const base = { command: lost.scriptName, host: name, durationMs: lost.durationMs, stderr: lost.stderr.slice(-4000) || undefined, exitCode: lost.exitCode ?? undefined, secrets: lost.secrets };
+  const base = {
+    command: lost.scriptName,
+    host: name,
+    durationMs: lost.durationMs,
+    stderr: lost.stderr.slice(-4000) || undefined,
+    exitCode: lost.exitCode ?? undefined,
+    secrets: lost.secrets,
+  };
   const notRun = `'${lost.scriptName}' was not run`;
   if (!lost.hasStarted) {
     if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key for .* has changed/i.test(lost.stderr)) {
-      return { retry: false, error: new ProcallBackupError('PB_SSH_HOST_KEY', `The host key of ${name} differs from the one in known_hosts; ${notRun} (ssh: ${said}).`, { ...base, fix: `If ${name} was reinstalled or its key was renewed, check the new fingerprint out of band and replace its line in the known_hosts file; otherwise treat it as an attack.` }) };
+      return {
+        retry: false,
+        error: new ProcallBackupError('PB_SSH_HOST_KEY', `The host key of ${name} differs from the one in known_hosts; ${notRun} (ssh: ${said}).`, {
+          ...base,
+          fix: `If ${name} was reinstalled or its key was renewed, check the new fingerprint out of band and replace its line in the known_hosts file; otherwise treat it as an attack.`,
+        }),
+      };
     }
     if (/host key is known|Host key verification failed|No .* host key is known/i.test(lost.stderr)) {
-      return { retry: false, error: new ProcallBackupError('PB_SSH_HOST_KEY', `The host key of ${name} is not in the known_hosts file; ${notRun} (ssh: ${said}).`, { ...base, fix: `Add ${name}'s host key to the known_hosts file after checking its fingerprint out of band (ssh-keyscan over a trusted path).` }) };
+      return {
+        retry: false,
+        error: new ProcallBackupError('PB_SSH_HOST_KEY', `The host key of ${name} is not in the known_hosts file; ${notRun} (ssh: ${said}).`, {
+          ...base,
+          fix: `Add ${name}'s host key to the known_hosts file after checking its fingerprint out of band (ssh-keyscan over a trusted path).`,
+        }),
+      };
     }
     if (/Permission denied|Too many authentication failures|no mutual signature/i.test(lost.stderr)) {
-      return { retry: false, error: new ProcallBackupError('PB_SSH_AUTH', `${name} refused the key login; ${notRun} (ssh: ${said}).`, { ...base, fix: "Put the identity file's public key into the account's authorized_keys on the host (administrators_authorized_keys for administrators on Windows)." }) };
+      return {
+        retry: false,
+        error: new ProcallBackupError('PB_SSH_AUTH', `${name} refused the key login; ${notRun} (ssh: ${said}).`, {
+          ...base,
+          fix: "Put the identity file's public key into the account's authorized_keys on the host (administrators_authorized_keys for administrators on Windows).",
+        }),
+      };
     }
     if (lost.exitCode === 127 || lost.exitCode === 9009 || /not recognized as an internal or external command|command not found/i.test(lost.stderr)) {
-      return { retry: false, error: new ProcallBackupError('PB_TOOL_MISSING', `The remote PowerShell was not found on ${name}; ${notRun} (${said}).`, { ...base, fix: 'Install PowerShell 7 on the host, or set the executable option (powershell.exe on hosts without pwsh).' }) };
+      return {
+        retry: false,
+        error: new ProcallBackupError('PB_TOOL_MISSING', `The remote PowerShell was not found on ${name}; ${notRun} (${said}).`, {
+          ...base,
+          fix: 'Install PowerShell 7 on the host, or set the executable option (powershell.exe on hosts without pwsh).',
+        }),
+      };
     }
     if (lost.exitCode === 255 || lost.exitCode === undefined) {
-      return { retry: true, error: new ProcallBackupError('PB_SSH_CONNECT', `Could not connect to ${name}; ${notRun} (ssh: ${said || 'no message'}).`, { ...base, fix: `Check that ${name} is up, its sshd runs and the port is open from here.` }) };
+      return {
+        retry: true,
+        error: new ProcallBackupError('PB_SSH_CONNECT', `Could not connect to ${name}; ${notRun} (ssh: ${said || 'no message'}).`, {
+          ...base,
+          fix: `Check that ${name} is up, its sshd runs and the port is open from here.`,
+        }),
+      };
     }
-    return { retry: true, error: new ProcallBackupError('PB_COMMAND_FAILED', `The remote PowerShell on ${name} ended before it took a command; ${notRun} (exit ${lost.exitCode ?? 'by signal'}: ${said}).`, { ...base, fix: 'Run the executable by hand over ssh on that host to see why it stops.' }) };
+    return {
+      retry: true,
+      error: new ProcallBackupError(
+        'PB_COMMAND_FAILED',
+        `The remote PowerShell on ${name} ended before it took a command; ${notRun} (exit ${lost.exitCode ?? 'by signal'}: ${said}).`,
+        { ...base, fix: 'Run the executable by hand over ssh on that host to see why it stops.' },
+      ),
+    };
   }
   if (lost.exitCode === 255 || lost.exitCode === null || lost.exitCode === undefined) {
-    return { retry: false, error: new ProcallBackupError('PB_SSH_CONNECTION_LOST', `The SSH connection to ${name} died while running '${lost.scriptName}'; the script may have run in part (ssh: ${said || 'no message'}).`, { ...base, fix: `The next call reconnects. Check ${name} and sshd there, then check the state the script left before running it again.` }) };
+    return {
+      retry: false,
+      error: new ProcallBackupError(
+        'PB_SSH_CONNECTION_LOST',
+        `The SSH connection to ${name} died while running '${lost.scriptName}'; the script may have run in part (ssh: ${said || 'no message'}).`,
+        { ...base, fix: `The next call reconnects. Check ${name} and sshd there, then check the state the script left before running it again.` },
+      ),
+    };
   }
-  return { retry: false, error: new ProcallBackupError('PB_COMMAND_FAILED', `The remote PowerShell on ${name} ended while running '${lost.scriptName}' (exit ${lost.exitCode}).`, { ...base, fix: 'The next call starts a new session; check the script for `exit` or a crash of the host.' }) };
+  return {
+    retry: false,
+    error: new ProcallBackupError('PB_COMMAND_FAILED', `The remote PowerShell on ${name} ended while running '${lost.scriptName}' (exit ${lost.exitCode}).`, {
+      ...base,
+      fix: 'The next call starts a new session; check the script for `exit` or a crash of the host.',
+    }),
+  };
 }
 
 /**

@@ -437,7 +437,8 @@ export interface AdUsnWindow {
  */
 export function buildUsnWindowFilter(window: AdUsnWindow): Filter {
   const ge = new (ldapts().GreaterThanEqualsFilter)({ attribute: 'uSNCreated', value: String(window.low) });
-  if (window.high === undefined) return new (ldapts().OrFilter)({ filters: [ge, new (ldapts().NotFilter)({ filter: new (ldapts().PresenceFilter)({ attribute: 'uSNCreated' }) })] });
+  if (window.high === undefined)
+    return new (ldapts().OrFilter)({ filters: [ge, new (ldapts().NotFilter)({ filter: new (ldapts().PresenceFilter)({ attribute: 'uSNCreated' }) })] });
   const le = new (ldapts().LessThanEqualsFilter)({ attribute: 'uSNCreated', value: String(window.high) });
   return window.low <= 0 ? le : new (ldapts().AndFilter)({ filters: [ge, le] });
 }
@@ -518,7 +519,10 @@ export class UsnWindowPlanner {
     if (width <= this.target) this.target = Math.max(1, Math.floor(width / 2));
     this.width = Math.max(this.target, Math.min(this.width, Math.floor(width / 4)));
     const middle = window.low + Math.floor(width / 2) - 1;
-    return [{ low: window.low, high: middle }, { low: middle + 1, high: window.high }];
+    return [
+      { low: window.low, high: middle },
+      { low: middle + 1, high: window.high },
+    ];
   }
 }
 
@@ -562,10 +566,7 @@ export function buildSchemaFilter(selection: AdAttributeSelection): Filter {
  * ```
  */
 export function buildRequestedAttributes(attributes: readonly AdAttributeInfo[], valueRangeSize?: number): string[] {
-  return [
-    ...ALWAYS_DUMPED,
-    ...attributes.map((a) => (valueRangeSize && !a.isSingleValued ? `${a.name};range=0-${valueRangeSize - 1}` : a.name)),
-  ];
+  return [...ALWAYS_DUMPED, ...attributes.map((a) => (valueRangeSize && !a.isSingleValued ? `${a.name};range=0-${valueRangeSize - 1}` : a.name))];
 }
 
 /**
@@ -617,7 +618,8 @@ export function parseAdDumpLine(line: string, lineNumber = 0): AdDumpObject {
   for (const [name, v] of Object.entries(o.attributes as Record<string, unknown>)) {
     if (!ATTRIBUTE_NAME.test(name)) throw bad(`attribute name '${name}'`);
     if (isStringArray(v)) attributes[name] = v;
-    else if (v !== null && typeof v === 'object' && isStringArray((v as { base64?: unknown }).base64)) attributes[name] = { base64: (v as { base64: string[] }).base64 };
+    else if (v !== null && typeof v === 'object' && isStringArray((v as { base64?: unknown }).base64))
+      attributes[name] = { base64: (v as { base64: string[] }).base64 };
     else throw bad(`values of '${name}'`);
   }
   return { dn: o.dn, objectGUID: o.objectGUID.toLowerCase(), objectSid: o.objectSid as string | null, objectClass: o.objectClass, attributes };
@@ -651,7 +653,8 @@ export function computeAdChanges(
     if (policy !== 'replace') {
       const current = liveByLower.get(name.toLowerCase()) ?? [];
       const change = computeAdValueChange(policy, current, values as string[]);
-      if (change) changes.push({ objectGUID: dumped.objectGUID, dn: liveDn, dumpedDn: dumped.dn, attribute: name, isBinary, policy, before: [...current], ...change });
+      if (change)
+        changes.push({ objectGUID: dumped.objectGUID, dn: liveDn, dumpedDn: dumped.dn, attribute: name, isBinary, policy, before: [...current], ...change });
       continue;
     }
     const after = [...(Array.isArray(values) ? values : values.base64)].sort(compareCodeUnits);
@@ -739,38 +742,63 @@ function validateConnection(o: AdConnectionOptions): void {
     throw validationError(`valueRangeSize must be an integer >= 2, not ${String(o.valueRangeSize)}.`, 'Leave it unset, or give e.g. 1500.');
   }
   const tls = o.tls ?? {};
-  if (tls.ca !== undefined && tls.caFile !== undefined) throw validationError('Both tls.ca and tls.caFile are set.', 'Give the CA once: as PEM text (ca) or as a file (caFile).');
+  if (tls.ca !== undefined && tls.caFile !== undefined)
+    throw validationError('Both tls.ca and tls.caFile are set.', 'Give the CA once: as PEM text (ca) or as a file (caFile).');
   assertSecureTransport(o.url, tls);
 }
 
 function validateDump(o: AdDumpOptions): void {
   validateConnection(o);
-  if (typeof o.baseDn !== 'string' || o.baseDn.trim().length === 0) throw validationError('baseDn is missing.', "Set baseDn to the domain's DN, e.g. 'DC=example,DC=local'.");
-  if (typeof o.file !== 'string' || o.file.length === 0) throw validationError('file is missing.', "Set file to the JSONL path to write, e.g. 'ad/extensionName.jsonl'.");
+  if (typeof o.baseDn !== 'string' || o.baseDn.trim().length === 0)
+    throw validationError('baseDn is missing.', "Set baseDn to the domain's DN, e.g. 'DC=example,DC=local'.");
+  if (typeof o.file !== 'string' || o.file.length === 0)
+    throw validationError('file is missing.', "Set file to the JSONL path to write, e.g. 'ad/extensionName.jsonl'.");
   const sel = o.attributes;
   if (sel === undefined) {
     // the ProCall selection
   } else if (Array.isArray(sel)) {
-    if (sel.length === 0) throw validationError('attributes is empty.', "List the attributes to dump, e.g. ['extensionName'], give { schemaPrefix: 'ectisrv3' }, or leave attributes unset for ProCall's selection.");
+    if (sel.length === 0)
+      throw validationError(
+        'attributes is empty.',
+        "List the attributes to dump, e.g. ['extensionName'], give { schemaPrefix: 'ectisrv3' }, or leave attributes unset for ProCall's selection.",
+      );
     const bad = sel.filter((n) => typeof n !== 'string' || !ATTRIBUTE_NAME.test(n));
-    if (bad.length) throw validationError(`Not attribute names: ${bad.map(String).join(', ')}.`, 'Give lDAPDisplayNames (letters, digits, hyphens), without options like ;binary.', { invalid: bad });
+    if (bad.length)
+      throw validationError(
+        `Not attribute names: ${bad.map(String).join(', ')}.`,
+        'Give lDAPDisplayNames (letters, digits, hyphens), without options like ;binary.',
+        { invalid: bad },
+      );
     const fixed = sel.filter((n) => ALWAYS_DUMPED.some((f) => f.toLowerCase() === n.toLowerCase()));
-    if (fixed.length) throw validationError(`${fixed.join(', ')} ${fixed.length > 1 ? 'are' : 'is'} always dumped.`, 'Remove it from attributes; every line carries objectGUID, objectSid and objectClass.');
+    if (fixed.length)
+      throw validationError(
+        `${fixed.join(', ')} ${fixed.length > 1 ? 'are' : 'is'} always dumped.`,
+        'Remove it from attributes; every line carries objectGUID, objectSid and objectClass.',
+      );
     const lower = sel.map((n) => n.toLowerCase());
     const dup = sel.filter((_, i) => lower.indexOf(lower[i]) !== i);
     if (dup.length) throw validationError(`Attributes listed twice: ${dup.join(', ')}.`, 'List each attribute once.');
   } else if (!sel || typeof sel !== 'object' || typeof sel.schemaPrefix !== 'string' || !/^[A-Za-z][A-Za-z0-9-]*$/.test(sel.schemaPrefix)) {
-    throw validationError('attributes must be a list of names or { schemaPrefix }.', "Give e.g. ['extensionName'] or { schemaPrefix: 'ectisrv3' } (letters, digits, hyphens), or leave attributes unset for ProCall's selection.");
+    throw validationError(
+      'attributes must be a list of names or { schemaPrefix }.',
+      "Give e.g. ['extensionName'] or { schemaPrefix: 'ectisrv3' } (letters, digits, hyphens), or leave attributes unset for ProCall's selection.",
+    );
   }
   const classes = o.objectClasses;
   if (classes !== undefined && (!Array.isArray(classes) || classes.length === 0 || classes.some((c) => typeof c !== 'string' || !ATTRIBUTE_NAME.test(c)))) {
     throw validationError('objectClasses must be a non-empty list of class names.', "Give e.g. ['user', 'group', 'computer'] or leave it unset.");
   }
   if (o.pageSize !== undefined && !(Number.isInteger(o.pageSize) && o.pageSize >= 1 && o.pageSize <= 100000)) {
-    throw validationError(`pageSize must be an integer from 1 to 100000, not ${String(o.pageSize)}.`, 'Leave it at 1000 (Active Directory returns at most 1000 per page by default).');
+    throw validationError(
+      `pageSize must be an integer from 1 to 100000, not ${String(o.pageSize)}.`,
+      'Leave it at 1000 (Active Directory returns at most 1000 per page by default).',
+    );
   }
   if (o.parallelSearches !== undefined && !(Number.isInteger(o.parallelSearches) && o.parallelSearches >= 1 && o.parallelSearches <= 16)) {
-    throw validationError(`parallelSearches must be an integer from 1 to 16, not ${String(o.parallelSearches)}.`, 'Leave it at 4, or set 1 for one connection.');
+    throw validationError(
+      `parallelSearches must be an integer from 1 to 16, not ${String(o.parallelSearches)}.`,
+      'Leave it at 4, or set 1 for one connection.',
+    );
   }
 }
 
@@ -790,10 +818,18 @@ function toAdError(e: unknown, what: string, url: string, secrets: Secret[], ext
   const make = (pbCode: AdErrorCode, text: string, fix: string): ProcallBackupError =>
     new ProcallBackupError(pbCode, `${what} on ${url} failed: ${text}`, { fix, cause: e, secrets, data: { url, ldapError: name || code, ...extra } });
   if (TLS_CODES.test(code)) {
-    return make('PB_LDAP_TLS', `the certificate was not accepted (${code}: ${message}).`, "Give the CA that issued the DC's certificate as tls.caFile, and connect by the name the certificate carries.");
+    return make(
+      'PB_LDAP_TLS',
+      `the certificate was not accepted (${code}: ${message}).`,
+      "Give the CA that issued the DC's certificate as tls.caFile, and connect by the name the certificate carries.",
+    );
   }
   if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ECONNRESET|ETIMEDOUT/.test(code) || /Connection timeout|connect/i.test(name)) {
-    return make('PB_LDAP_CONNECT', `no connection (${code || name}: ${message}).`, 'Check the host name, the port (636 for LDAPS) and that the DC is reachable from this machine.');
+    return make(
+      'PB_LDAP_CONNECT',
+      `no connection (${code || name}: ${message}).`,
+      'Check the host name, the port (636 for LDAPS) and that the DC is reachable from this machine.',
+    );
   }
   if (name === 'InvalidCredentialsError') {
     return make('PB_LDAP_BIND', `the bind was rejected: ${message}.`, 'Check bindDn and password; the account must be enabled and not locked out.');
@@ -802,7 +838,11 @@ function toAdError(e: unknown, what: string, url: string, secrets: Secret[], ext
     return make('PB_LDAP_INSECURE', `the server requires a stronger connection: ${message}.`, "Use 'ldaps://' or StartTLS.");
   }
   if (name === 'InsufficientAccessError') {
-    return make('PB_LDAP_ACCESS', `access denied: ${message}.`, 'Give the account read (dump) or write (restore) rights on the attributes, or use another account.');
+    return make(
+      'PB_LDAP_ACCESS',
+      `access denied: ${message}.`,
+      'Give the account read (dump) or write (restore) rights on the attributes, or use another account.',
+    );
   }
   return make('PB_LDAP_OPERATION', `${name || code || 'error'}: ${message}.`, 'Check the DC (event log) and the options; retry once the cause is fixed.');
 }
@@ -814,7 +854,10 @@ async function buildTlsOptions(tls: AdTlsOptions): Promise<ConnectionOptions> {
     try {
       ca = await fsp.readFile(tls.caFile);
     } catch (e) {
-      throw validationError(`tls.caFile '${tls.caFile}' cannot be read: ${(e as Error).message}.`, 'Point tls.caFile at the PEM file of the CA that issued the DC certificate.');
+      throw validationError(
+        `tls.caFile '${tls.caFile}' cannot be read: ${(e as Error).message}.`,
+        'Point tls.caFile at the PEM file of the CA that issued the DC certificate.',
+      );
     }
   }
   // A given CA replaces Node's default list (as LDAPTLS_CACERT does): the DC must chain to it.
@@ -841,7 +884,13 @@ async function openSession(o: AdConnectionOptions, knownRootDse?: AdSession['roo
   const secrets = [password];
   const timeoutMs = o.timeoutMs ?? 120000;
   const tlsOptions = await buildTlsOptions(tls);
-  const client = new (ldapts().Client)({ url: o.url, timeout: timeoutMs, connectTimeout: Math.min(timeoutMs, 15000), strictDN: false, tlsOptions: protocol === 'ldaps' ? tlsOptions : undefined });
+  const client = new (ldapts().Client)({
+    url: o.url,
+    timeout: timeoutMs,
+    connectTimeout: Math.min(timeoutMs, 15000),
+    strictDN: false,
+    tlsOptions: protocol === 'ldaps' ? tlsOptions : undefined,
+  });
   skipDiscardedDecoding(client);
   try {
     if (tls.isStartTls) {
@@ -857,7 +906,9 @@ async function openSession(o: AdConnectionOptions, knownRootDse?: AdSession['roo
       throw toAdError(e, `Bind as '${o.bindDn}'`, o.url, secrets);
     }
     const rootDse = knownRootDse ?? (await readRootDse(client, o.url, secrets));
-    const warnings = tls.isCertificateCheckDisabled ? [`Certificate checking was off for ${o.url} (tls.isCertificateCheckDisabled): the DC was not authenticated.`] : [];
+    const warnings = tls.isCertificateCheckDisabled
+      ? [`Certificate checking was off for ${o.url} (tls.isCertificateCheckDisabled): the DC was not authenticated.`]
+      : [];
     return { client, rootDse, secrets, url: o.url, timeoutMs, valueRangeSize: o.valueRangeSize, warnings };
   } catch (e) {
     await closeSession(client);
@@ -876,10 +927,14 @@ async function readRootDse(client: Client, url: string, secrets: Secret[]): Prom
   const defaultNamingContext = firstString(root.defaultNamingContext);
   const schemaNamingContext = firstString(root.schemaNamingContext);
   if (!schemaNamingContext || !defaultNamingContext) {
-    throw new ProcallBackupError('PB_LDAP_NOT_AD', `${url} does not look like Active Directory: its root DSE has no schemaNamingContext/defaultNamingContext.`, {
-      fix: 'Point url at a domain controller of the domain that holds the UCServer users.',
-      data: { url },
-    });
+    throw new ProcallBackupError(
+      'PB_LDAP_NOT_AD',
+      `${url} does not look like Active Directory: its root DSE has no schemaNamingContext/defaultNamingContext.`,
+      {
+        fix: 'Point url at a domain controller of the domain that holds the UCServer users.',
+        data: { url },
+      },
+    );
   }
   const usn = Number(firstString(root.highestCommittedUSN));
   return { defaultNamingContext, schemaNamingContext, highestCommittedUsn: Number.isSafeInteger(usn) && usn > 0 ? usn : undefined };
@@ -928,7 +983,12 @@ Object.defineProperty(DUMP_ATTRIBUTES_AS_BUFFERS, 'includes', { value: () => tru
  * into what the JSONL line needs, without a Buffer, array or record per value in between.
  */
 class RawEntry {
-  constructor(readonly dn: string, readonly buffer: Buffer, readonly types: string[], readonly spans: number[][]) {}
+  constructor(
+    readonly dn: string,
+    readonly buffer: Buffer,
+    readonly types: string[],
+    readonly spans: number[][],
+  ) {}
 
   /** The entry as ldapts's toObject gives it (every value as bytes), for the general path. */
   toRecord(requested: readonly string[]): Record<string, unknown> {
@@ -966,7 +1026,10 @@ function makeSearchEntryClasses(L: Ldapts) {
           const setEnd = reader.offset + reader.length;
           while (reader.offset < setEnd) {
             const start = reader.readLength(reader.offset + 1); // past the OCTET STRING tag
-            if (start === null) throw new ProcallBackupError('PB_PARSE', `A search entry for '${this.name}' is cut short.`, { fix: 'Retry the dump; report the server version if it repeats.' });
+            if (start === null)
+              throw new ProcallBackupError('PB_PARSE', `A search entry for '${this.name}' is cut short.`, {
+                fix: 'Retry the dump; report the server version if it repeats.',
+              });
             valueSpans.push(start, start + reader.length);
             reader.offset = start + reader.length;
           }
@@ -1027,7 +1090,8 @@ function skipDiscardedDecoding(client: Client): void {
   const original = parser?._getMessageFromProtocolOperation;
   if (!parser || typeof original !== 'function' || typeof L.ProtocolOperation.LDAP_RES_SEARCH_ENTRY !== 'number') return;
   parser._getMessageFromProtocolOperation = function (this: unknown, messageId, protocolOperation, reader, request) {
-    if (protocolOperation !== L.ProtocolOperation.LDAP_RES_SEARCH_ENTRY || !(request instanceof L.SearchRequest)) return original.call(this, messageId, protocolOperation, reader, request);
+    if (protocolOperation !== L.ProtocolOperation.LDAP_RES_SEARCH_ENTRY || !(request instanceof L.SearchRequest))
+      return original.call(this, messageId, protocolOperation, reader, request);
     const isDump = request.explicitBufferAttributes === DUMP_ATTRIBUTES_AS_BUFFERS;
     if (!isDump && request.explicitBufferAttributes !== ALL_ATTRIBUTES_AS_BUFFERS) return original.call(this, messageId, protocolOperation, reader, request);
     searchEntryClasses ??= makeSearchEntryClasses(L);
@@ -1042,7 +1106,10 @@ function skipDiscardedDecoding(client: Client): void {
 // ---------------------------------------------------------------------------------------------
 
 /** The attributes a dump takes, and how they were chosen (the ProCall selection when `selection` is unset). */
-async function resolveDumpAttributes(session: AdSession, selection: AdAttributeSelection | undefined): Promise<{ attributes: AdAttributeInfo[]; selection: AdDumpSelection }> {
+async function resolveDumpAttributes(
+  session: AdSession,
+  selection: AdAttributeSelection | undefined,
+): Promise<{ attributes: AdAttributeInfo[]; selection: AdDumpSelection }> {
   if (Array.isArray(selection)) return { attributes: await resolveAttributes(session, selection), selection: { mode: 'list' } };
   if (selection) return { attributes: await resolveAttributes(session, selection), selection: { mode: 'prefix', schemaPrefix: selection.schemaPrefix } };
   const { schemaPrefix, attributes: shared } = PROCALL_AD_SELECTION;
@@ -1083,12 +1150,18 @@ async function resolveAttributes(session: AdSession, selection: AdAttributeSelec
   }
   // the filter asked the DC for the prefix; checked here too, so that no other attribute is ever taken for the extension's
   const prefix = selection.schemaPrefix.toLowerCase();
-  const list = [...found.values()].filter((a) => a.name.toLowerCase().startsWith(prefix) && !ALWAYS_DUMPED.some((f) => f.toLowerCase() === a.name.toLowerCase()));
+  const list = [...found.values()].filter(
+    (a) => a.name.toLowerCase().startsWith(prefix) && !ALWAYS_DUMPED.some((f) => f.toLowerCase() === a.name.toLowerCase()),
+  );
   if (list.length === 0 && !isNoneAllowed) {
-    throw new ProcallBackupError('PB_LDAP_UNKNOWN_ATTRIBUTE', `The schema of ${session.url} has no attribute whose name starts with '${selection.schemaPrefix}'.`, {
-      fix: "Check the prefix (estos' schema extension names its attributes ectisrv3…), or leave attributes unset: ProCall's selection takes the extension when present and extensionName and proxyAddresses always.",
-      data: { unknown: [], schemaPrefix: selection.schemaPrefix },
-    });
+    throw new ProcallBackupError(
+      'PB_LDAP_UNKNOWN_ATTRIBUTE',
+      `The schema of ${session.url} has no attribute whose name starts with '${selection.schemaPrefix}'.`,
+      {
+        fix: "Check the prefix (estos' schema extension names its attributes ectisrv3…), or leave attributes unset: ProCall's selection takes the extension when present and extensionName and proxyAddresses always.",
+        data: { unknown: [], schemaPrefix: selection.schemaPrefix },
+      },
+    );
   }
   return list.sort((a, b) => compareCodeUnits(a.name, b.name));
 }
@@ -1107,7 +1180,11 @@ function chunk<T>(list: readonly T[], size: number): T[][] {
  * Collects the values of the wanted attributes from one entry; follows `;range=lo-hi` answers with
  * base searches until the range ends with `*`.
  */
-async function readEntryValues(session: AdSession, entry: Record<string, unknown>, attributes: readonly AdAttributeInfo[]): Promise<Map<string, Array<string | Buffer>>> {
+async function readEntryValues(
+  session: AdSession,
+  entry: Record<string, unknown>,
+  attributes: readonly AdAttributeInfo[],
+): Promise<Map<string, Array<string | Buffer>>> {
   const byLower = indexAttributes(attributes);
   const collected = collectEntryValues(entry, byLower);
   if (collected.pending.size) await readRemainingRanges(session, entry, collected);
@@ -1152,7 +1229,9 @@ async function readRemainingRanges(session: AdSession, entry: Record<string, unk
       const request = session.valueRangeSize ? `${name};range=${from}-${from + session.valueRangeSize - 1}` : `${name};range=${from}-*`;
       let page: Record<string, unknown> | undefined;
       try {
-        ({ searchEntries: [page] } = await session.client.search(String(entry.dn), {
+        ({
+          searchEntries: [page],
+        } = await session.client.search(String(entry.dn), {
           scope: 'base',
           attributes: [request],
           explicitBufferAttributes: allAttributesAsBuffers(),
@@ -1165,7 +1244,9 @@ async function readRemainingRanges(session: AdSession, entry: Record<string, unk
         const ranged = parseRangedAttributeName(type);
         if (!ranged || ranged.name.toLowerCase() !== name.toLowerCase() || toValueList(raw).length === 0) continue;
         if (ranged.low !== from || (ranged.high !== '*' && ranged.high < from)) {
-          throw new ProcallBackupError('PB_LDAP_OPERATION', `Asked ${session.url} for ${request} and got ${type}.`, { fix: 'Retry the dump; report the server version if it repeats.' });
+          throw new ProcallBackupError('PB_LDAP_OPERATION', `Asked ${session.url} for ${request} and got ${type}.`, {
+            fix: 'Retry the dump; report the server version if it repeats.',
+          });
         }
         values.get(name)!.push(...toValueList(raw));
         if (ranged.high !== '*') next = ranged.high + 1;
@@ -1180,10 +1261,14 @@ function encodeValues(info: AdAttributeInfo, raw: ReadonlyArray<string | Buffer>
     if (!Buffer.isBuffer(v)) return v;
     // A text attribute with bytes that are not UTF-8 cannot be written as text without loss: say so.
     if (!isUtf8(v)) {
-      throw new ProcallBackupError('PB_PARSE', `'${info.name}' of '${dn}' holds bytes that are not UTF-8 although the schema says text (syntax ${info.syntax}).`, {
-        fix: 'Correct the value in the directory (or report the server); the dump stops instead of writing a changed value.',
-        data: { attribute: info.name, dn },
-      });
+      throw new ProcallBackupError(
+        'PB_PARSE',
+        `'${info.name}' of '${dn}' holds bytes that are not UTF-8 although the schema says text (syntax ${info.syntax}).`,
+        {
+          fix: 'Correct the value in the directory (or report the server); the dump stops instead of writing a changed value.',
+          data: { attribute: info.name, dn },
+        },
+      );
     }
     return v.toString('utf8');
   });
@@ -1192,7 +1277,9 @@ function encodeValues(info: AdAttributeInfo, raw: ReadonlyArray<string | Buffer>
 function toDumpObject(entry: Record<string, unknown>, attributes: readonly AdAttributeInfo[], values: Map<string, Array<string | Buffer>>): AdDumpObject {
   const guid = toValueList(entry.objectGUID)[0];
   if (!Buffer.isBuffer(guid)) {
-    throw new ProcallBackupError('PB_PARSE', `'${String(entry.dn)}' came without objectGUID.`, { fix: 'Give the bind account read access to objectGUID of every dumped object.' });
+    throw new ProcallBackupError('PB_PARSE', `'${String(entry.dn)}' came without objectGUID.`, {
+      fix: 'Give the bind account read access to objectGUID of every dumped object.',
+    });
   }
   const sid = toValueList(entry.objectSid)[0];
   const out: AdDumpObject = {
@@ -1226,12 +1313,19 @@ function classify(objectClass: readonly string[]): 'computers' | 'groups' | 'use
 // ---------------------------------------------------------------------------------------------
 
 async function writeChunk(stream: WriteStream, text: string | Buffer): Promise<void> {
-  if (!stream.write(text)) await new Promise<void>((resolve, reject) => {
-    const onError = (e: Error): void => { stream.off('drain', onDrain); reject(e); };
-    const onDrain = (): void => { stream.off('error', onError); resolve(); };
-    stream.once('drain', onDrain);
-    stream.once('error', onError);
-  });
+  if (!stream.write(text))
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: Error): void => {
+        stream.off('drain', onDrain);
+        reject(e);
+      };
+      const onDrain = (): void => {
+        stream.off('error', onError);
+        resolve();
+      };
+      stream.once('drain', onDrain);
+      stream.once('error', onError);
+    });
 }
 
 async function finishStream(stream: WriteStream): Promise<void> {
@@ -1310,7 +1404,12 @@ export async function dumpAdAttributes(options: AdDumpOptions): Promise<AdDumpRe
       // No USNs to cut windows by: one paged search, written page by page as it arrives.
       await Promise.all(sessions.splice(1).map((s) => closeSession(s.client)));
       const w = writer;
-      await pagedSearch(session, objectFilter, dump, (objects) => w.write(objects.map((o) => o.object), dump.pages));
+      await pagedSearch(session, objectFilter, dump, (objects) =>
+        w.write(
+          objects.map((o) => o.object),
+          dump.pages,
+        ),
+      );
       searches = { mode: 'paged', connections: 1, windows: 0, split: 0, paged: 1 };
     } else {
       searches = await dumpByWindows(sessions, objectFilter, highestUsn, dump, writer);
@@ -1319,7 +1418,8 @@ export async function dumpAdAttributes(options: AdDumpOptions): Promise<AdDumpRe
     await fsp.rename(partial, file);
     const uniqueReferrals = [...new Set(dump.referrals)];
     const warnings = [...session.warnings, ...(extra.status === 'fulfilled' ? extra.value.warnings : [])];
-    if (uniqueReferrals.length) warnings.push(`${uniqueReferrals.length} referral(s) not followed: objects below them were not dumped (${uniqueReferrals.join(', ')}).`);
+    if (uniqueReferrals.length)
+      warnings.push(`${uniqueReferrals.length} referral(s) not followed: objects below them were not dumped (${uniqueReferrals.join(', ')}).`);
     return {
       file,
       sha256: written.sha256,
@@ -1370,7 +1470,11 @@ class DumpWriter {
   private readonly counts: AdDumpResult['counts'] = { objects: 0, users: 0, groups: 0, computers: 0, other: 0, values: 0 };
   private readonly present = new Set<string>();
 
-  constructor(file: string, private readonly attributes: readonly AdAttributeInfo[], private readonly onProgress?: (progress: AdDumpProgress) => void) {
+  constructor(
+    file: string,
+    private readonly attributes: readonly AdAttributeInfo[],
+    private readonly onProgress?: (progress: AdDumpProgress) => void,
+  ) {
     this.stream = createWriteStream(file, { flags: 'w' });
     this.stream.on('error', () => undefined); // seen by writeChunk/finishStream; never unhandled
   }
@@ -1472,7 +1576,9 @@ async function dumpByWindows(sessions: AdSession[], objectFilter: Filter, highes
     const pagedSession = await pool.acquire();
     try {
       const all: UsnObject[] = [];
-      await pagedSearch(pagedSession, filter, dump, (objects) => { all.push(...objects); });
+      await pagedSearch(pagedSession, filter, dump, (objects) => {
+        all.push(...objects);
+      });
       return sortByUsn(all);
     } finally {
       pool.release(pagedSession);
@@ -1491,7 +1597,10 @@ async function dumpByWindows(sessions: AdSession[], objectFilter: Filter, highes
       const next = queue.shift();
       if (!next) break;
       const found = await next;
-      await writer.write(found.map((f) => f.object), dump.pages);
+      await writer.write(
+        found.map((f) => f.object),
+        dump.pages,
+      );
     }
   } catch (e) {
     // The first failure ends the other searches: their waits reject and their connections close.
@@ -1512,7 +1621,12 @@ function isSizeLimitExceeded(e: unknown): boolean {
 async function searchWindow(session: AdSession, filter: Filter, dump: DumpState): Promise<UsnObject[] | undefined> {
   let result: { searchEntries: Array<Record<string, unknown>>; searchReferences: string[] };
   try {
-    result = await session.client.search(dump.baseDn, { scope: 'sub', filter, attributes: dump.requested, explicitBufferAttributes: DUMP_ATTRIBUTES_AS_BUFFERS });
+    result = await session.client.search(dump.baseDn, {
+      scope: 'sub',
+      filter,
+      attributes: dump.requested,
+      explicitBufferAttributes: DUMP_ATTRIBUTES_AS_BUFFERS,
+    });
   } catch (e) {
     if (isSizeLimitExceeded(e)) return undefined;
     throw toAdError(e, `Searching '${dump.baseDn}'`, session.url, session.secrets);
@@ -1585,7 +1699,9 @@ function decodeRawEntry(raw: RawEntry, dump: DumpState): UsnObject | undefined {
     }
   }
   if (guid === undefined) {
-    throw new ProcallBackupError('PB_PARSE', `'${dn}' came without objectGUID.`, { fix: 'Give the bind account read access to objectGUID of every dumped object.' });
+    throw new ProcallBackupError('PB_PARSE', `'${dn}' came without objectGUID.`, {
+      fix: 'Give the bind account read access to objectGUID of every dumped object.',
+    });
   }
   const object: AdDumpObject = { dn, objectGUID: guid, objectSid: sid, objectClass, attributes: {} };
   for (const info of dump.attributes) {
@@ -1605,12 +1721,20 @@ function sortByUsn(objects: UsnObject[]): UsnObject[] {
  * connections, a handshake that times out) are left out with a warning: the dump then runs on
  * fewer connections, never fails for want of parallelism.
  */
-async function openMoreSessions(options: AdConnectionOptions, count: number, rootDse: AdSession['rootDse']): Promise<{ sessions: AdSession[]; warnings: string[] }> {
+async function openMoreSessions(
+  options: AdConnectionOptions,
+  count: number,
+  rootDse: AdSession['rootDse'],
+): Promise<{ sessions: AdSession[]; warnings: string[] }> {
   if (count <= 0) return { sessions: [], warnings: [] };
   const settled = await Promise.allSettled(Array.from({ length: count }, () => openSession(options, rootDse)));
   const sessions = settled.filter((r): r is PromiseFulfilledResult<AdSession> => r.status === 'fulfilled').map((r) => r.value);
   const failed = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-  const warnings = failed.length ? [`${failed.length} of ${count} additional connection(s) could not be opened (${(failed[0].reason as Error).message}); the dump ran on ${sessions.length + 1} connection(s) instead of ${count + 1}.`] : [];
+  const warnings = failed.length
+    ? [
+        `${failed.length} of ${count} additional connection(s) could not be opened (${(failed[0].reason as Error).message}); the dump ran on ${sessions.length + 1} connection(s) instead of ${count + 1}.`,
+      ]
+    : [];
   return { sessions, warnings };
 }
 
@@ -1651,8 +1775,10 @@ async function pagedSearch(session: AdSession, filter: Filter, dump: DumpState, 
 function validateRestore(o: AdRestoreOptions): void {
   validateConnection(o);
   if (typeof o.file !== 'string' || o.file.length === 0) throw validationError('file is missing.', 'Set file to a JSONL file written by dumpAdAttributes.');
-  if (o.dryRun !== undefined && typeof o.dryRun !== 'boolean') throw validationError('dryRun must be true or false.', 'Leave it unset (dry run) or pass false to write.');
-  if (o.expectedSha256 !== undefined && !/^[0-9a-f]{64}$/i.test(o.expectedSha256)) throw validationError('expectedSha256 is not a sha256.', 'Pass the 64 hex digits from the manifest.');
+  if (o.dryRun !== undefined && typeof o.dryRun !== 'boolean')
+    throw validationError('dryRun must be true or false.', 'Leave it unset (dry run) or pass false to write.');
+  if (o.expectedSha256 !== undefined && !/^[0-9a-f]{64}$/i.test(o.expectedSha256))
+    throw validationError('expectedSha256 is not a sha256.', 'Pass the 64 hex digits from the manifest.');
   const only = o.only;
   if (only !== undefined) {
     if (only.objectGUIDs !== undefined) {
@@ -1663,7 +1789,8 @@ function validateRestore(o: AdRestoreOptions): void {
       throw validationError('only.attributes must be a list of attribute names.', "Give e.g. ['extensionName'].");
     }
   }
-  if (o.baseDn !== undefined && (typeof o.baseDn !== 'string' || o.baseDn.trim().length === 0)) throw validationError('baseDn is empty.', 'Leave it unset to search the whole domain.');
+  if (o.baseDn !== undefined && (typeof o.baseDn !== 'string' || o.baseDn.trim().length === 0))
+    throw validationError('baseDn is empty.', 'Leave it unset to search the whole domain.');
 }
 
 /**
@@ -1673,10 +1800,16 @@ function validateRestore(o: AdRestoreOptions): void {
  */
 function toModifications(c: AdAttributeChange): Change[] {
   if (c.policy === 'replace') {
-    return [new (ldapts().Change)({ operation: 'replace', modification: new (ldapts().Attribute)({ type: c.attribute, values: c.isBinary ? c.after.map((v) => Buffer.from(v, 'base64')) : c.after }) })];
+    return [
+      new (ldapts().Change)({
+        operation: 'replace',
+        modification: new (ldapts().Attribute)({ type: c.attribute, values: c.isBinary ? c.after.map((v) => Buffer.from(v, 'base64')) : c.after }),
+      }),
+    ];
   }
   const out: Change[] = [];
-  if (c.removed.length) out.push(new (ldapts().Change)({ operation: 'delete', modification: new (ldapts().Attribute)({ type: c.attribute, values: c.removed }) }));
+  if (c.removed.length)
+    out.push(new (ldapts().Change)({ operation: 'delete', modification: new (ldapts().Attribute)({ type: c.attribute, values: c.removed }) }));
   if (c.added.length) out.push(new (ldapts().Change)({ operation: 'add', modification: new (ldapts().Attribute)({ type: c.attribute, values: c.added }) }));
   return out;
 }
@@ -1752,18 +1885,36 @@ export async function restoreAdAttributes(options: AdRestoreOptions): Promise<Ad
   const onlyGuids = options.only?.objectGUIDs ? new Set(options.only.objectGUIDs.map((g) => g.toLowerCase())) : undefined;
   const onlyAttributes = options.only?.attributes;
   const session = await openSession(options);
-  const result: AdRestoreResult = { isDryRun, changes: [], missing: [], objectsChecked: 0, objectsChanged: 0, modifications: 0, warnings: [...session.warnings], durationMs: 0 };
+  const result: AdRestoreResult = {
+    isDryRun,
+    changes: [],
+    missing: [],
+    objectsChecked: 0,
+    objectsChanged: 0,
+    modifications: 0,
+    warnings: [...session.warnings],
+    durationMs: 0,
+  };
   try {
     // The schema must still know every dumped attribute, as text or binary alike, before the first write.
     const schema = new Map<string, AdAttributeInfo>();
     const dumpedList = [...dumpedAttributes.values()];
-    if (dumpedList.length) for (const info of await resolveAttributes(session, dumpedList.map((a) => a.name))) schema.set(info.name.toLowerCase(), info);
+    if (dumpedList.length)
+      for (const info of await resolveAttributes(
+        session,
+        dumpedList.map((a) => a.name),
+      ))
+        schema.set(info.name.toLowerCase(), info);
     for (const a of dumpedList) {
       const info = schema.get(a.name.toLowerCase())!;
       if (info.isBinary !== a.isBinary) {
-        throw new ProcallBackupError('PB_PARSE', `The dump has '${a.name}' as ${a.isBinary ? 'base64' : 'text'}, the schema of ${session.url} says it is ${info.isBinary ? 'binary' : 'text'}.`, {
-          fix: 'Restore into the forest the dump came from (same schema); nothing was written.',
-        });
+        throw new ProcallBackupError(
+          'PB_PARSE',
+          `The dump has '${a.name}' as ${a.isBinary ? 'base64' : 'text'}, the schema of ${session.url} says it is ${info.isBinary ? 'binary' : 'text'}.`,
+          {
+            fix: 'Restore into the forest the dump came from (same schema); nothing was written.',
+          },
+        );
       }
     }
     const baseDn = options.baseDn ?? session.rootDse.defaultNamingContext;

@@ -129,7 +129,6 @@ interface PathNode {
 
 /** NTFS compares names by a simple (one-to-one) upper-case mapping; `ß` stays `ß`. */
 function foldCase(name: string): string {
-  // eslint-disable-next-line no-control-regex
   if (/^[\x00-\x7f]*$/.test(name)) return name.toUpperCase();
   let out = '';
   for (const c of name) {
@@ -172,7 +171,11 @@ export class ArchiveEntryGuard {
   private readonly root = newNode();
   private limitHit = false;
 
-  constructor(private readonly target: string, limits: Partial<ArchiveLimits> = {}, options: ArchiveGuardOptions = {}) {
+  constructor(
+    private readonly target: string,
+    limits: Partial<ArchiveLimits> = {},
+    options: ArchiveGuardOptions = {},
+  ) {
     this.limits = { ...DEFAULT_ARCHIVE_LIMITS, ...limits };
     this.casePolicy = options.caseCollisions ?? (process.platform === 'win32' ? 'refuse' : 'warn');
   }

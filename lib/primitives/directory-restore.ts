@@ -200,7 +200,7 @@ class StagingWriter {
       const mtime = entry.mtime;
       entry.on('data', (chunk: Buffer) => {
         try {
-          for (let off = 0; off < chunk.length; ) off += fs.writeSync(fd, chunk, off, chunk.length - off);
+          for (let off = 0; off < chunk.length;) off += fs.writeSync(fd, chunk, off, chunk.length - off);
         } catch (e) {
           fail(e);
         }
@@ -229,7 +229,7 @@ class StagingWriter {
 function applyFolderModes(staging: string, read: ArchiveRead): void {
   const umask = process.umask();
   const apply = (d: StagedDir): void => {
-    fs.chmodSync(d.abs, ((d.mode ?? 0o755) & 0o777 & ~umask));
+    fs.chmodSync(d.abs, (d.mode ?? 0o755) & 0o777 & ~umask);
     if (d.mtimeMs !== undefined) fs.utimesSync(d.abs, new Date(), new Date(d.mtimeMs));
   };
   for (let i = read.stagedDirs.length - 1; i >= 0; i -= 1) apply(read.stagedDirs[i]);
@@ -284,7 +284,15 @@ async function readArchive(archive: string, guard: ArchiveEntryGuard, staging: s
           return;
         }
         const parts = splitArchivePath(entry.path);
-        if (parts.length > 0) entries.push({ path: parts.join('/'), type: toChangeType(entry.type), size: entry.size ?? 0, mtimeMs: entry.mtime?.getTime(), mode: entry.mode, linkpath: entry.linkpath });
+        if (parts.length > 0)
+          entries.push({
+            path: parts.join('/'),
+            type: toChangeType(entry.type),
+            size: entry.size ?? 0,
+            mtimeMs: entry.mtime?.getTime(),
+            mode: entry.mode,
+            linkpath: entry.linkpath,
+          });
         if (!writer || guard.unsafeCount > 0) {
           entry.resume();
           return;
@@ -323,7 +331,12 @@ async function readArchive(archive: string, guard: ArchiveEntryGuard, staging: s
         raw += chunk.length;
         if (raw > guard.bytes + guard.entries * HEADER_ALLOWANCE + CHUNK || guard.isOverLimit) {
           const why = guard.isOverLimit ? 'more than the limit' : `${raw} bytes while its entries declare ${guard.bytes}`;
-          fail(new ProcallBackupError('PB_UNSAFE_ARCHIVE', `${archive} decompresses to ${why}; nothing was written.`, { fix: 'Do not restore this archive; if it is trusted and only large, raise limits.maxBytes.', command: 'restoreDirectory' }));
+          fail(
+            new ProcallBackupError('PB_UNSAFE_ARCHIVE', `${archive} decompresses to ${why}; nothing was written.`, {
+              fix: 'Do not restore this archive; if it is trusted and only large, raise limits.maxBytes.',
+              command: 'restoreDirectory',
+            }),
+          );
           return;
         }
         parser.write(chunk);
@@ -391,7 +404,11 @@ async function listTree(root: string): Promise<Map<string, ExistingEntry>> {
 }
 
 /** Compares the archive's entries with what the target holds. Pure. */
-function planRestore(archived: ArchivedEntry[], existing: Map<string, ExistingEntry>, mode: 'replace' | 'merge'): { changes: RestoreChange[]; unchanged: number; conflicts: string[] } {
+function planRestore(
+  archived: ArchivedEntry[],
+  existing: Map<string, ExistingEntry>,
+  mode: 'replace' | 'merge',
+): { changes: RestoreChange[]; unchanged: number; conflicts: string[] } {
   const changes: RestoreChange[] = [];
   const conflicts: string[] = [];
   const inArchive = new Set<string>();
@@ -408,8 +425,8 @@ function planRestore(archived: ArchivedEntry[], existing: Map<string, ExistingEn
     else if (kind === 'symlink') {
       if (e.type === 'symlink' && e.linkpath === a.linkpath) unchanged += 1;
       else changes.push({ path: a.path, action: 'update', type: a.type });
-    }
-    else if (e.type !== kind || e.size !== a.size || (a.mtimeMs !== undefined && Math.floor(e.mtimeMs / 1000) !== Math.floor(a.mtimeMs / 1000))) changes.push({ path: a.path, action: 'update', type: a.type });
+    } else if (e.type !== kind || e.size !== a.size || (a.mtimeMs !== undefined && Math.floor(e.mtimeMs / 1000) !== Math.floor(a.mtimeMs / 1000)))
+      changes.push({ path: a.path, action: 'update', type: a.type });
     else unchanged += 1;
   }
   if (mode === 'replace') {
@@ -420,7 +437,10 @@ function planRestore(archived: ArchivedEntry[], existing: Map<string, ExistingEn
 }
 
 function unsafeError(archive: string, unsafe: readonly UnsafeEntry[], count: number): ProcallBackupError {
-  const first = unsafe.slice(0, 5).map((u) => `${JSON.stringify(u.path)} (${u.type}: ${u.reason})`).join('; ');
+  const first = unsafe
+    .slice(0, 5)
+    .map((u) => `${JSON.stringify(u.path)} (${u.type}: ${u.reason})`)
+    .join('; ');
   return new ProcallBackupError('PB_UNSAFE_ARCHIVE', `${archive} holds ${count} unsafe entr${count === 1 ? 'y' : 'ies'}; nothing was written. ${first}`, {
     fix: 'Do not restore this archive; take the folder from a backup set written by procall-backup, or raise limits if it is trusted and only too large.',
     command: 'restoreDirectory',
@@ -439,12 +459,19 @@ function parentOf(rel: string): string {
  * first, with the archive's mode or the default, never an inherited setgid bit), moves each file by
  * one rename, then sets the archived folders' mtimes.
  */
-async function mergeInto(staging: string, target: string, archived: ArchivedEntry[], existing: Map<string, ExistingEntry>, isTargetNew: boolean): Promise<void> {
+async function mergeInto(
+  staging: string,
+  target: string,
+  archived: ArchivedEntry[],
+  existing: Map<string, ExistingEntry>,
+  isTargetNew: boolean,
+): Promise<void> {
   const umask = process.umask();
   const archivedDirs = new Map(archived.filter((a) => a.type === 'dir').map((a) => [a.path, a]));
   const missing = new Set<string>();
   for (const a of archived) {
-    for (let rel = a.type === 'dir' ? a.path : parentOf(a.path); rel !== '' && !missing.has(rel) && existing.get(rel)?.type !== 'dir'; rel = parentOf(rel)) missing.add(rel);
+    for (let rel = a.type === 'dir' ? a.path : parentOf(a.path); rel !== '' && !missing.has(rel) && existing.get(rel)?.type !== 'dir'; rel = parentOf(rel))
+      missing.add(rel);
   }
   await fsp.mkdir(target, { recursive: true });
   if (isTargetNew) await fsp.chmod(target, 0o777 & ~umask);
@@ -476,21 +503,33 @@ async function mergeInto(staging: string, target: string, archived: ArchivedEntr
 
 function parseError(archive: string, e: unknown): ProcallBackupError {
   if (e instanceof ProcallBackupError) return e;
-  return new ProcallBackupError('PB_PARSE', `${archive} is not a readable tar.gz: ${(e as Error).message}`, { fix: 'Take the archive from another backup set; this one is damaged.', command: 'restoreDirectory', cause: e });
+  return new ProcallBackupError('PB_PARSE', `${archive} is not a readable tar.gz: ${(e as Error).message}`, {
+    fix: 'Take the archive from another backup set; this one is damaged.',
+    command: 'restoreDirectory',
+    cause: e,
+  });
 }
 
 function writeError(archive: string, target: string, e: unknown): ProcallBackupError {
   if (e instanceof ProcallBackupError) return e;
   const code = errnoOf(e);
   return new ProcallBackupError('PB_COMMAND_FAILED', `Restoring ${archive} into ${target} failed (${code}): ${(e as Error).message}`, {
-    fix: code === 'ENOSPC' ? 'Free space beside the target (the staging folder needs the full size) and retry; the target was not changed.' : code === 'EBUSY' || code === 'EPERM' ? 'Stop the service that holds files in the target open, then retry.' : 'Check permissions and space beside the target, then retry.',
+    fix:
+      code === 'ENOSPC'
+        ? 'Free space beside the target (the staging folder needs the full size) and retry; the target was not changed.'
+        : code === 'EBUSY' || code === 'EPERM'
+          ? 'Stop the service that holds files in the target open, then retry.'
+          : 'Check permissions and space beside the target, then retry.',
     command: 'restoreDirectory',
     cause: e,
   });
 }
 
 function checksumError(archive: string, actual: string, expected: string): ProcallBackupError {
-  return new ProcallBackupError('PB_CHECKSUM_MISMATCH', `${archive} has SHA-256 ${actual}, the manifest says ${expected}; nothing was written.`, { fix: 'The archive is damaged or not the one the manifest lists: take it from another backup set.', command: 'restoreDirectory' });
+  return new ProcallBackupError('PB_CHECKSUM_MISMATCH', `${archive} has SHA-256 ${actual}, the manifest says ${expected}; nothing was written.`, {
+    fix: 'The archive is damaged or not the one the manifest lists: take it from another backup set.',
+    command: 'restoreDirectory',
+  });
 }
 
 /** Whether an error came from the archive's bytes (parse, refusal) rather than from writing. */
@@ -520,19 +559,37 @@ function isArchiveFault(e: unknown, guard: ArchiveEntryGuard): boolean {
  */
 export async function restoreDirectory(options: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now();
-  if (!options || typeof options.archive !== 'string' || options.archive === '') throw validationError('restoreDirectory needs an archive.', 'Pass archive: the .tar.gz to restore.');
-  if (typeof options.target !== 'string' || options.target === '') throw validationError('restoreDirectory needs a target folder.', 'Pass target: the folder to restore into.');
-  if (options.mode !== 'replace' && options.mode !== 'merge') throw validationError(`mode must be 'replace' or 'merge'; got ${JSON.stringify(options.mode)}.`, "Pass mode: 'replace' to make the target exactly the archive, 'merge' to copy over it.");
-  if (options.expectedSha256 !== undefined && !HEX64.test(options.expectedSha256)) throw validationError(`expectedSha256 is not a SHA-256 in hex: ${JSON.stringify(options.expectedSha256)}.`, "Pass the archive's sha256 from the manifest (64 hex digits), or leave it out.");
-  if (options.caseCollisions !== undefined && options.caseCollisions !== 'refuse' && options.caseCollisions !== 'warn') throw validationError(`caseCollisions must be 'refuse' or 'warn'; got ${JSON.stringify(options.caseCollisions)}.`, "Leave it out (refuse on Windows, warn elsewhere), or pass 'refuse'.");
+  if (!options || typeof options.archive !== 'string' || options.archive === '')
+    throw validationError('restoreDirectory needs an archive.', 'Pass archive: the .tar.gz to restore.');
+  if (typeof options.target !== 'string' || options.target === '')
+    throw validationError('restoreDirectory needs a target folder.', 'Pass target: the folder to restore into.');
+  if (options.mode !== 'replace' && options.mode !== 'merge')
+    throw validationError(
+      `mode must be 'replace' or 'merge'; got ${JSON.stringify(options.mode)}.`,
+      "Pass mode: 'replace' to make the target exactly the archive, 'merge' to copy over it.",
+    );
+  if (options.expectedSha256 !== undefined && !HEX64.test(options.expectedSha256))
+    throw validationError(
+      `expectedSha256 is not a SHA-256 in hex: ${JSON.stringify(options.expectedSha256)}.`,
+      "Pass the archive's sha256 from the manifest (64 hex digits), or leave it out.",
+    );
+  if (options.caseCollisions !== undefined && options.caseCollisions !== 'refuse' && options.caseCollisions !== 'warn')
+    throw validationError(
+      `caseCollisions must be 'refuse' or 'warn'; got ${JSON.stringify(options.caseCollisions)}.`,
+      "Leave it out (refuse on Windows, warn elsewhere), or pass 'refuse'.",
+    );
   const archive = path.resolve(options.archive);
   const target = path.resolve(options.target);
   const parent = path.dirname(target);
-  if (parent === target) throw validationError(`The target is a drive or file system root: ${target}.`, 'Restore into a folder, e.g. C:\\Program Files\\estos\\UCServer\\config.');
+  if (parent === target)
+    throw validationError(`The target is a drive or file system root: ${target}.`, 'Restore into a folder, e.g. C:\\Program Files\\estos\\UCServer\\config.');
   try {
     if (!(await fsp.stat(archive)).isFile()) throw new Error('not a file');
   } catch {
-    throw new ProcallBackupError('PB_SOURCE_MISSING', `The archive does not exist or is not a file: ${archive}.`, { fix: "Pass the archive path from the backup set's manifest.", command: 'restoreDirectory' });
+    throw new ProcallBackupError('PB_SOURCE_MISSING', `The archive does not exist or is not a file: ${archive}.`, {
+      fix: "Pass the archive path from the backup set's manifest.",
+      command: 'restoreDirectory',
+    });
   }
   try {
     if (!(await fsp.stat(parent)).isDirectory()) throw new Error('not a folder');
@@ -540,7 +597,8 @@ export async function restoreDirectory(options: RestoreOptions): Promise<Restore
     throw validationError(`The target's parent folder does not exist: ${parent}.`, 'Create it first (for a reinstall: install the product, then restore).');
   }
   const targetStat = await fsp.lstat(target).catch(() => undefined);
-  if (targetStat && !targetStat.isDirectory()) throw validationError(`The target exists and is not a folder: ${target}.`, 'Move the file away or pass the right folder.');
+  if (targetStat && !targetStat.isDirectory())
+    throw validationError(`The target exists and is not a folder: ${target}.`, 'Move the file away or pass the right folder.');
   const expected = options.expectedSha256?.toLowerCase();
 
   const tag = (Date.now().toString(36) + Math.random().toString(36).slice(2, 10)).slice(-8).padStart(8, '0');
@@ -579,7 +637,11 @@ export async function restoreDirectory(options: RestoreOptions): Promise<Restore
   const plan = planRestore(read.entries, existing, options.mode);
   if (options.mode === 'merge' && plan.conflicts.length > 0) {
     await removeStaging();
-    throw validationError(`Merging would turn folders into files or files into folders: ${plan.conflicts.slice(0, 5).join(', ')}.`, "Use mode: 'replace', or move those entries away first.", { conflicts: plan.conflicts });
+    throw validationError(
+      `Merging would turn folders into files or files into folders: ${plan.conflicts.slice(0, 5).join(', ')}.`,
+      "Use mode: 'replace', or move those entries away first.",
+      { conflicts: plan.conflicts },
+    );
   }
   const counts = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
   for (const e of read.entries) {
@@ -593,8 +655,13 @@ export async function restoreDirectory(options: RestoreOptions): Promise<Restore
   const caseCollisions = [...guard.caseCollisions];
   const warnings: string[] = [];
   if (guard.caseCollisionCount > 0) {
-    const first = caseCollisions.slice(0, 3).map((c) => `${JSON.stringify(c.path)} / ${JSON.stringify(c.collidesWith)}`).join(', ');
-    warnings.push(`${guard.caseCollisionCount} entr${guard.caseCollisionCount === 1 ? 'y differs' : 'ies differ'} from another only in letter case (${first}); on Windows they would overwrite each other.`);
+    const first = caseCollisions
+      .slice(0, 3)
+      .map((c) => `${JSON.stringify(c.path)} / ${JSON.stringify(c.collidesWith)}`)
+      .join(', ');
+    warnings.push(
+      `${guard.caseCollisionCount} entr${guard.caseCollisionCount === 1 ? 'y differs' : 'ies differ'} from another only in letter case (${first}); on Windows they would overwrite each other.`,
+    );
   }
   const base = { archive, target, mode: options.mode, sha256: read.sha256, ...counts, changes: plan.changes, unchanged: plan.unchanged, caseCollisions };
   if (!isWriting) return { ...base, dryRun: true, warnings, durationMs: Date.now() - started };
@@ -611,7 +678,9 @@ export async function restoreDirectory(options: RestoreOptions): Promise<Restore
           await fsp.rename(old, target);
           throw e;
         }
-        await fsp.rm(old, { recursive: true, force: true }).catch((e: unknown) => warnings.push(`The previous content was kept at ${old} and could not be removed: ${(e as Error).message}`));
+        await fsp
+          .rm(old, { recursive: true, force: true })
+          .catch((e: unknown) => warnings.push(`The previous content was kept at ${old} and could not be removed: ${(e as Error).message}`));
       } else {
         await fsp.rename(staging, target);
       }

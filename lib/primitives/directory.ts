@@ -224,12 +224,16 @@ interface NormalizedSnapshot {
 
 /** Checks snapshot options before anything runs: defaults in one place, errors that name the fix. */
 async function normalizeSnapshotOptions(options: SnapshotOptions): Promise<NormalizedSnapshot> {
-  if (!options || typeof options.source !== 'string' || options.source === '') throw validationError('snapshotDirectory needs a source folder.', 'Pass source: the folder to archive.');
-  if (typeof options.archive !== 'string' || options.archive === '') throw validationError('snapshotDirectory needs an archive path.', "Pass archive: the .tar.gz file to write, e.g. 'files/config.tar.gz'.");
+  if (!options || typeof options.source !== 'string' || options.source === '')
+    throw validationError('snapshotDirectory needs a source folder.', 'Pass source: the folder to archive.');
+  if (typeof options.archive !== 'string' || options.archive === '')
+    throw validationError('snapshotDirectory needs an archive path.', "Pass archive: the .tar.gz file to write, e.g. 'files/config.tar.gz'.");
   const shadowCopy = options.shadowCopy ?? 'auto';
-  if (!['auto', 'always', 'never'].includes(shadowCopy)) throw validationError(`shadowCopy must be 'auto', 'always' or 'never'; got ${JSON.stringify(shadowCopy)}.`, "Use shadowCopy: 'auto'.");
+  if (!['auto', 'always', 'never'].includes(shadowCopy))
+    throw validationError(`shadowCopy must be 'auto', 'always' or 'never'; got ${JSON.stringify(shadowCopy)}.`, "Use shadowCopy: 'auto'.");
   const gzipLevel = options.gzipLevel ?? 6;
-  if (!Number.isInteger(gzipLevel) || gzipLevel < 0 || gzipLevel > 9) throw validationError(`gzipLevel must be an integer 0-9; got ${gzipLevel}.`, 'Leave it out for 6, or pass 1 (fastest) to 9 (smallest).');
+  if (!Number.isInteger(gzipLevel) || gzipLevel < 0 || gzipLevel > 9)
+    throw validationError(`gzipLevel must be an integer 0-9; got ${gzipLevel}.`, 'Leave it out for 6, or pass 1 (fastest) to 9 (smallest).');
   const source = path.resolve(options.source);
   const archive = path.resolve(options.archive);
   const isExcluded = compileExclude(options.exclude);
@@ -238,12 +242,22 @@ async function normalizeSnapshotOptions(options: SnapshotOptions): Promise<Norma
     st = await fsp.stat(source);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new ProcallBackupError('PB_SOURCE_MISSING', `The folder to archive does not exist: ${source}.`, { fix: 'Check the path (discover it from the service ImagePath or pass it explicitly), or leave this folder out of the backup.', command: 'snapshotDirectory', cause: e });
-    throw new ProcallBackupError('PB_SOURCE_MISSING', `The folder to archive cannot be read: ${source} (${code}).`, { fix: 'Run the backup as SYSTEM or an administrator.', command: 'snapshotDirectory', cause: e });
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      throw new ProcallBackupError('PB_SOURCE_MISSING', `The folder to archive does not exist: ${source}.`, {
+        fix: 'Check the path (discover it from the service ImagePath or pass it explicitly), or leave this folder out of the backup.',
+        command: 'snapshotDirectory',
+        cause: e,
+      });
+    throw new ProcallBackupError('PB_SOURCE_MISSING', `The folder to archive cannot be read: ${source} (${code}).`, {
+      fix: 'Run the backup as SYSTEM or an administrator.',
+      command: 'snapshotDirectory',
+      cause: e,
+    });
   }
   if (!st.isDirectory()) throw validationError(`The source is not a folder: ${source}.`, 'Pass the folder that holds the file, not the file.');
   const rel = path.relative(source, archive);
-  if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) throw validationError(`The archive ${archive} would be written inside the folder it archives (${source}).`, 'Write the archive outside the source folder.');
+  if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel)))
+    throw validationError(`The archive ${archive} would be written inside the folder it archives (${source}).`, 'Write the archive outside the source folder.');
   try {
     if (!(await fsp.stat(path.dirname(archive))).isDirectory()) throw new Error('not a folder');
   } catch {
@@ -497,7 +511,7 @@ class SnapshotWalker {
       hash.update(stored);
       await this.writer.write(stored);
     }
-    for (let pos = stored.length; pos < size; ) {
+    for (let pos = stored.length; pos < size;) {
       const pad = Buffer.alloc(Math.min(CHUNK, size - pos));
       hash.update(pad);
       await this.writer.write(pad);
@@ -527,7 +541,12 @@ class SnapshotWalker {
     await this.writeBody(size, p.data, hash);
     await this.padBlock(size);
     this.bytesRead += Math.min(p.data.length, size);
-    if (p.readError !== undefined) this.unreadable.push({ path: rel, code: errnoOf(p.readError), message: `read failed after ${p.data.length} of ${size} bytes (the rest is zero-filled in the archive): ${(p.readError as Error).message}` });
+    if (p.readError !== undefined)
+      this.unreadable.push({
+        path: rel,
+        code: errnoOf(p.readError),
+        message: `read failed after ${p.data.length} of ${size} bytes (the rest is zero-filled in the archive): ${(p.readError as Error).message}`,
+      });
     else this.noteChange(rel, size, p.data.length, p.data.length > size, p.st, p.after);
     this.record(rel, p.st, mtime, hash);
   }
@@ -571,23 +590,42 @@ class SnapshotWalker {
     const got = pos;
     await this.writeBody(size - got, Buffer.alloc(0), hash); // zero-fill what a shrunk file no longer had
     await this.padBlock(size);
-    if (readError !== undefined) this.unreadable.push({ path: rel, code: errnoOf(readError), message: `read failed after ${got} of ${size} bytes (the rest is zero-filled in the archive): ${(readError as Error).message}` });
+    if (readError !== undefined)
+      this.unreadable.push({
+        path: rel,
+        code: errnoOf(readError),
+        message: `read failed after ${got} of ${size} bytes (the rest is zero-filled in the archive): ${(readError as Error).message}`,
+      });
     else this.noteChange(rel, size, got, hasGrown, st, await fstatAsync(fd));
     this.record(rel, st, mtime, hash);
   }
 }
 
 /** Gets a shadow copy for `auto`/`always`, or says why there is none. Throws for `always` without one. */
-async function openShadowCopy(source: string, mode: ShadowCopyMode, runner: Runner | undefined, shared?: ShadowCopySet): Promise<ShadowCopyAttempt | undefined> {
+async function openShadowCopy(
+  source: string,
+  mode: ShadowCopyMode,
+  runner: Runner | undefined,
+  shared?: ShadowCopySet,
+): Promise<ShadowCopyAttempt | undefined> {
   if (mode === 'never') return undefined;
   let attempt: ShadowCopyAttempt;
   if (!runner && !shared) {
-    attempt = { ok: false, reason: 'not-windows', message: `No runner was given and this is ${process.platform}, not Windows: there is no volume shadow copy to make.` };
+    attempt = {
+      ok: false,
+      reason: 'not-windows',
+      message: `No runner was given and this is ${process.platform}, not Windows: there is no volume shadow copy to make.`,
+    };
   } else {
     try {
       attempt = shared ? await shared.forPath(source) : await createShadowCopy(runner as Runner, { path: source });
     } catch (e) {
-      if (mode === 'always') throw new ProcallBackupError('PB_SHADOW_COPY_FAILED', `Creating a shadow copy of ${source} failed: ${(e as Error).message}`, { fix: 'Check that the Volume Shadow Copy service runs and the session is elevated, or use shadowCopy: "auto".', command: 'createShadowCopy', cause: e });
+      if (mode === 'always')
+        throw new ProcallBackupError('PB_SHADOW_COPY_FAILED', `Creating a shadow copy of ${source} failed: ${(e as Error).message}`, {
+          fix: 'Check that the Volume Shadow Copy service runs and the session is elevated, or use shadowCopy: "auto".',
+          command: 'createShadowCopy',
+          cause: e,
+        });
       attempt = { ok: false, reason: 'cim-error', message: `Creating a shadow copy failed: ${(e as Error).message}` };
     }
   }
@@ -625,7 +663,12 @@ export async function snapshotDirectory(options: SnapshotOptions): Promise<Snaps
   const runner = options.runner ?? ownRunner;
   try {
     const attempt = await openShadowCopy(opts.source, opts.shadowCopy, runner, shared);
-    const shadowCopy: ShadowCopyUse = attempt === undefined ? { used: false, mode: opts.shadowCopy, reason: 'never', message: "shadowCopy: 'never'" } : attempt.ok ? { used: true, mode: opts.shadowCopy, id: attempt.id } : { used: false, mode: opts.shadowCopy, reason: attempt.reason, message: attempt.message };
+    const shadowCopy: ShadowCopyUse =
+      attempt === undefined
+        ? { used: false, mode: opts.shadowCopy, reason: 'never', message: "shadowCopy: 'never'" }
+        : attempt.ok
+          ? { used: true, mode: opts.shadowCopy, id: attempt.id }
+          : { used: false, mode: opts.shadowCopy, reason: attempt.reason, message: attempt.message };
     const readRoot = attempt?.ok ? attempt.readPath : opts.source;
     let written: Omit<SnapshotResult, 'shadowCopy' | 'warnings' | 'durationMs' | 'gzipLevel'>;
     try {
@@ -636,7 +679,9 @@ export async function snapshotDirectory(options: SnapshotOptions): Promise<Snaps
         try {
           await deleteShadowCopy(runner, attempt.id);
         } catch (e) {
-          warnings.push(`The shadow copy ${attempt.id} could not be deleted: ${(e as Error).message}. Delete it with: vssadmin delete shadows /shadow=${attempt.id} /quiet`);
+          warnings.push(
+            `The shadow copy ${attempt.id} could not be deleted: ${(e as Error).message}. Delete it with: vssadmin delete shadows /shadow=${attempt.id} /quiet`,
+          );
         }
       }
     }
@@ -646,7 +691,11 @@ export async function snapshotDirectory(options: SnapshotOptions): Promise<Snaps
   }
 }
 
-async function writeArchive(readRoot: string, opts: NormalizedSnapshot, onProgress?: (p: SnapshotProgress) => void): Promise<Omit<SnapshotResult, 'shadowCopy' | 'warnings' | 'durationMs' | 'gzipLevel'>> {
+async function writeArchive(
+  readRoot: string,
+  opts: NormalizedSnapshot,
+  onProgress?: (p: SnapshotProgress) => void,
+): Promise<Omit<SnapshotResult, 'shadowCopy' | 'warnings' | 'durationMs' | 'gzipLevel'>> {
   const partial = `${opts.archive}.partial`;
   let writer: TarGzWriter | undefined;
   let walker: SnapshotWalker | undefined;
@@ -663,7 +712,10 @@ async function writeArchive(readRoot: string, opts: NormalizedSnapshot, onProgre
     if (e instanceof ProcallBackupError) throw e;
     const code = errnoOf(e);
     throw new ProcallBackupError('PB_COMMAND_FAILED', `Writing the archive ${opts.archive} failed (${code}): ${(e as Error).message}`, {
-      fix: code === 'ENOSPC' ? 'Free space on the backup target or choose another target.' : 'Check that the backup target is writable and has space; no partial archive was left.',
+      fix:
+        code === 'ENOSPC'
+          ? 'Free space on the backup target or choose another target.'
+          : 'Check that the backup target is writable and has space; no partial archive was left.',
       command: 'snapshotDirectory',
       cause: e,
     });

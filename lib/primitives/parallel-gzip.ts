@@ -59,7 +59,11 @@ export class ParallelGzipFile {
   private inputBytes = 0;
   private isClosed = false;
 
-  private constructor(private readonly handle: fsp.FileHandle, private readonly level: number, private readonly concurrency: number) {}
+  private constructor(
+    private readonly handle: fsp.FileHandle,
+    private readonly level: number,
+    private readonly concurrency: number,
+  ) {}
 
   /** Creates (truncates) `file` and writes the gzip header. */
   static async create(file: string, level: number, concurrency = defaultGzipConcurrency()): Promise<ParallelGzipFile> {
@@ -131,7 +135,11 @@ export class ParallelGzipFile {
   private async dispatch(block: Buffer, isLast: boolean): Promise<void> {
     this.crc = crc32(block, this.crc);
     this.inputBytes += block.length;
-    const compressed = deflateRaw(block, { level: this.level, dictionary: this.dictionary.length > 0 ? this.dictionary : undefined, finishFlush: isLast ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH });
+    const compressed = deflateRaw(block, {
+      level: this.level,
+      dictionary: this.dictionary.length > 0 ? this.dictionary : undefined,
+      finishFlush: isLast ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
+    });
     compressed.catch(() => undefined); // awaited in order by drainOne; this only keeps an early failure from being unhandled
     this.queue.push(compressed);
     this.dictionary = block.length >= WINDOW ? block.subarray(block.length - WINDOW) : Buffer.concat([this.dictionary, block]).subarray(-WINDOW);
@@ -146,6 +154,6 @@ export class ParallelGzipFile {
   private async output(buf: Buffer): Promise<void> {
     this.hash.update(buf);
     this.bytes += buf.length;
-    for (let at = 0; at < buf.length; ) at += (await this.handle.write(buf, at, buf.length - at)).bytesWritten;
+    for (let at = 0; at < buf.length;) at += (await this.handle.write(buf, at, buf.length - at)).bytesWritten;
   }
 }

@@ -96,8 +96,17 @@ export interface RegFileCounts {
 const HEADER_5 = 'Windows Registry Editor Version 5.00';
 const HEADER_4 = 'REGEDIT4';
 const ROOTS = new Set([
-  'HKEY_LOCAL_MACHINE', 'HKEY_CURRENT_USER', 'HKEY_CLASSES_ROOT', 'HKEY_USERS', 'HKEY_CURRENT_CONFIG', 'HKEY_DYN_DATA',
-  'HKLM', 'HKCU', 'HKCR', 'HKU', 'HKCC',
+  'HKEY_LOCAL_MACHINE',
+  'HKEY_CURRENT_USER',
+  'HKEY_CLASSES_ROOT',
+  'HKEY_USERS',
+  'HKEY_CURRENT_CONFIG',
+  'HKEY_DYN_DATA',
+  'HKLM',
+  'HKCU',
+  'HKCR',
+  'HKU',
+  'HKCC',
 ]);
 const MAX_HEX_CHARS = 77; // reg.exe breaks a hex line once it reaches 77 characters (Wine programs/reg/export.c)
 const TYPE_NAMES: Record<string, number> = { REG_SZ: 1, REG_EXPAND_SZ: 2, REG_BINARY: 3, REG_DWORD: 4, REG_MULTI_SZ: 7, REG_QWORD: 11 };
@@ -109,7 +118,8 @@ let cp1252Encode: Map<string, number> | undefined;
 
 // 0x80..0x9F of Windows-1252; the five unassigned bytes map to U+0081 etc. as Windows does.
 // (Node's TextDecoder('windows-1252') decodes this range as Latin-1, so the table is spelled out.)
-const CP1252_80_9F = '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f' +
+const CP1252_80_9F =
+  '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f' +
   '\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178';
 
 function cp1252Tables(): { dec: string[]; enc: Map<string, number> } {
@@ -284,7 +294,13 @@ export function parseRegFile(input: Buffer | string): RegFile {
       const keyPath = line.slice(isDelete ? 2 : 1, close);
       const root = keyPath.split('\\')[0].toUpperCase();
       if (!ROOTS.has(root)) throw parseError(lineNo, 'the key does not start with a registry root such as HKEY_LOCAL_MACHINE', raw);
-      if (keyPath.split('\\').slice(1).some((part) => part === '') || /[\r\n\0]/.test(keyPath)) {
+      if (
+        keyPath
+          .split('\\')
+          .slice(1)
+          .some((part) => part === '') ||
+        /[\r\n\0]/.test(keyPath)
+      ) {
         throw parseError(lineNo, 'the key path has an empty part', raw);
       }
       current = { path: keyPath, values: [] };
@@ -465,17 +481,26 @@ function serializeValue(keyPath: string, v: RegValueEntry, ansi: boolean): strin
       return `${head}-`;
     case 'REG_SZ':
       if (typeof v.data !== 'string' || v.data.includes('\0')) {
-        throw validationError(`The ${where()} is REG_SZ but its data is not a string without NUL characters.`, "Store such data as { type: 'REG_RAW', typeNumber: 1, data: Buffer }.");
+        throw validationError(
+          `The ${where()} is REG_SZ but its data is not a string without NUL characters.`,
+          "Store such data as { type: 'REG_RAW', typeNumber: 1, data: Buffer }.",
+        );
       }
       return `${head}"${escapeRegString(v.data)}"`;
     case 'REG_EXPAND_SZ':
       if (typeof v.data !== 'string' || v.data.includes('\0')) {
-        throw validationError(`The ${where()} is REG_EXPAND_SZ but its data is not a string without NUL characters.`, "Store such data as { type: 'REG_RAW', typeNumber: 2, data: Buffer }.");
+        throw validationError(
+          `The ${where()} is REG_EXPAND_SZ but its data is not a string without NUL characters.`,
+          "Store such data as { type: 'REG_RAW', typeNumber: 2, data: Buffer }.",
+        );
       }
       return head + hexLine(head.length, 'hex(2):', encodeForValue(`${v.data}\0`, ansi, where));
     case 'REG_MULTI_SZ':
       if (!Array.isArray(v.data) || v.data.some((s) => typeof s !== 'string' || s.includes('\0'))) {
-        throw validationError(`The ${where()} is REG_MULTI_SZ but its data is not a list of strings without NUL characters.`, 'Pass string[] without NUL characters.');
+        throw validationError(
+          `The ${where()} is REG_MULTI_SZ but its data is not a list of strings without NUL characters.`,
+          'Pass string[] without NUL characters.',
+        );
       }
       return head + hexLine(head.length, 'hex(7):', encodeForValue(encodeMultiText(v.data), ansi, where));
     case 'REG_DWORD':
@@ -501,7 +526,10 @@ function serializeValue(keyPath: string, v: RegValueEntry, ansi: boolean): strin
       }
       return head + hexLine(head.length, `hex(${v.typeNumber.toString(16)}):`, v.data);
     default:
-      throw validationError(`The ${where()} has an unknown type ${JSON.stringify((v as { type: unknown }).type)}.`, 'Use REG_SZ, REG_EXPAND_SZ, REG_MULTI_SZ, REG_DWORD, REG_QWORD, REG_BINARY, REG_RAW or DELETE.');
+      throw validationError(
+        `The ${where()} has an unknown type ${JSON.stringify((v as { type: unknown }).type)}.`,
+        'Use REG_SZ, REG_EXPAND_SZ, REG_MULTI_SZ, REG_DWORD, REG_QWORD, REG_BINARY, REG_RAW or DELETE.',
+      );
   }
 }
 
@@ -526,8 +554,18 @@ export function serializeRegFile(doc: RegFile, opts: SerializeRegFileOptions = {
   for (const key of doc.keys) {
     const keyPath = key.path;
     const root = typeof keyPath === 'string' ? keyPath.split('\\')[0].toUpperCase() : '';
-    if (!ROOTS.has(root) || /[\r\n\0]/.test(keyPath) || keyPath.split('\\').slice(1).some((p) => p === '')) {
-      throw validationError(`The key path ${JSON.stringify(keyPath)} is not a registry path.`, 'Start it with a root such as HKEY_LOCAL_MACHINE, separate parts with single backslashes, no line breaks.');
+    if (
+      !ROOTS.has(root) ||
+      /[\r\n\0]/.test(keyPath) ||
+      keyPath
+        .split('\\')
+        .slice(1)
+        .some((p) => p === '')
+    ) {
+      throw validationError(
+        `The key path ${JSON.stringify(keyPath)} is not a registry path.`,
+        'Start it with a root such as HKEY_LOCAL_MACHINE, separate parts with single backslashes, no line breaks.',
+      );
     }
     if (key.delete && key.values.length > 0) {
       throw validationError(`The key deletion [-${keyPath}] carries values.`, 'A [-KEY] section deletes the key; put values in a separate [KEY] section.');
@@ -540,7 +578,10 @@ export function serializeRegFile(doc: RegFile, opts: SerializeRegFileOptions = {
   if (!ansi) return Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
   const bytes = encodeAnsi(text);
   if (!Buffer.isBuffer(bytes)) {
-    throw validationError(`The document has the character ${JSON.stringify(bytes.bad)} that Windows-1252 (REGEDIT4) cannot carry.`, "Serialize with { encoding: 'utf16le' }.");
+    throw validationError(
+      `The document has the character ${JSON.stringify(bytes.bad)} that Windows-1252 (REGEDIT4) cannot carry.`,
+      "Serialize with { encoding: 'utf16le' }.",
+    );
   }
   return bytes;
 }

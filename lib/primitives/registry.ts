@@ -65,18 +65,27 @@ export function normalizeRegistryKey(key: string): RegistryKeyName {
   }
   if (/[\r\n\0]/.test(key)) throw validationError(`The registry key ${JSON.stringify(key)} contains a line break or NUL.`, 'Pass the key path on one line.');
   if (key.startsWith('\\\\')) {
-    throw validationError(`The registry key ${JSON.stringify(key)} names a remote computer.`, 'Run the backup on that computer and pass a local key such as HKLM\\SOFTWARE\\ESTOS.');
+    throw validationError(
+      `The registry key ${JSON.stringify(key)} names a remote computer.`,
+      'Run the backup on that computer and pass a local key such as HKLM\\SOFTWARE\\ESTOS.',
+    );
   }
   const trimmed = key.trim().replace(/\\+$/, '');
   const parts = trimmed.split('\\');
   const rootText = parts[0].replace(/:$/, '').toUpperCase();
   const root = ROOT_ALIASES[rootText];
   if (!root) {
-    throw validationError(`The registry key ${JSON.stringify(key)} does not start with a known root.`, 'Start it with HKLM, HKCU, HKU, HKCR or HKCC (or the HKEY_... spelling).');
+    throw validationError(
+      `The registry key ${JSON.stringify(key)} does not start with a known root.`,
+      'Start it with HKLM, HKCU, HKU, HKCR or HKCC (or the HKEY_... spelling).',
+    );
   }
   const rest = parts.slice(1);
   if (rest.some((p) => p === '')) {
-    throw validationError(`The registry key ${JSON.stringify(key)} has an empty part (two backslashes in a row).`, 'Separate the parts with single backslashes.');
+    throw validationError(
+      `The registry key ${JSON.stringify(key)} has an empty part (two backslashes in a row).`,
+      'Separate the parts with single backslashes.',
+    );
   }
   const subkey = rest.join('\\');
   const join = (r: string): string => (subkey === '' ? r : `${r}\\${subkey}`);
@@ -121,7 +130,9 @@ export interface RawRegistryExport {
   output: string;
 }
 
-const EXPORT_BODY = MISSING_KEY_CHECK + String.raw`
+const EXPORT_BODY =
+  MISSING_KEY_CHECK +
+  String.raw`
 if ($in.root -eq 'HKEY_CURRENT_USER') {
   $me = $null
   try { $me = [Security.Principal.WindowsIdentity]::GetCurrent().User.Value } catch { $me = $null }
@@ -230,7 +241,10 @@ export function parseRawRegistryExport(raw: unknown): RawRegistryExport {
 
 function sameKey(a: string, b: string): boolean {
   // a 32-bit view export may name the key with or without its WOW6432Node part
-  const canonical = (k: string): string => normalizeRegistryKey(k).full.toUpperCase().replace(/\\WOW6432NODE(?=\\|$)/, '');
+  const canonical = (k: string): string =>
+    normalizeRegistryKey(k)
+      .full.toUpperCase()
+      .replace(/\\WOW6432NODE(?=\\|$)/, '');
   try {
     return canonical(a) === canonical(b);
   } catch {
@@ -252,10 +266,14 @@ function describeExport(key: RegistryKeyName, file: string): { doc: RegFile; sha
   const buf = readFileSync(file);
   const doc = parseRegFile(buf);
   if (doc.keys.length === 0 || !sameKey(doc.keys[0].path, key.full)) {
-    throw new ProcallBackupError('PB_COMMAND_FAILED', `The export of ${key.short} does not start with that key (found ${JSON.stringify(doc.keys[0]?.path ?? 'no key')}).`, {
-      fix: 'Export again; if it repeats, the reg.exe in use is not behaving like Windows reg.exe.',
-      command: 'exportRegistryKey',
-    });
+    throw new ProcallBackupError(
+      'PB_COMMAND_FAILED',
+      `The export of ${key.short} does not start with that key (found ${JSON.stringify(doc.keys[0]?.path ?? 'no key')}).`,
+      {
+        fix: 'Export again; if it repeats, the reg.exe in use is not behaving like Windows reg.exe.',
+        command: 'exportRegistryKey',
+      },
+    );
   }
   return { doc, sha256: createHash('sha256').update(buf).digest('hex'), bytes: buf.length };
 }
@@ -284,12 +302,16 @@ export async function exportRegistryKey(runner: Runner, opts: ExportRegistryKeyO
     const { value, warnings } = await runner.run(script);
     if (value.status === 'missing') {
       if (opts.optional) return { key: key.full, absent: true, warnings };
-      throw new ProcallBackupError('PB_REGISTRY_KEY_NOT_FOUND', `The registry key ${key.full} does not exist${opts.view && opts.view !== 'default' ? ` in the ${opts.view}-bit view` : ''}.`, {
-        fix: 'Check the key name and the view (/reg:64 vs /reg:32), or pass optional: true when the key may be missing.',
-        command: 'exportRegistryKey',
-        stdout: value.output,
-        data: { key: key.full, view: opts.view ?? 'default', warnings },
-      });
+      throw new ProcallBackupError(
+        'PB_REGISTRY_KEY_NOT_FOUND',
+        `The registry key ${key.full} does not exist${opts.view && opts.view !== 'default' ? ` in the ${opts.view}-bit view` : ''}.`,
+        {
+          fix: 'Check the key name and the view (/reg:64 vs /reg:32), or pass optional: true when the key may be missing.',
+          command: 'exportRegistryKey',
+          stdout: value.output,
+          data: { key: key.full, view: opts.view ?? 'default', warnings },
+        },
+      );
     }
     const { doc, sha256, bytes } = describeExport(key, partial);
     renameSync(partial, file);
@@ -366,7 +388,12 @@ return @{ exitCode = $r.exitCode }
  * buildImportRegistryKeyScript({ file: 'C:\\Backup\\server.reg' }).whatIf; // [ "reg.exe import 'C:\\Backup\\server.reg'" ]
  * ```
  */
-export function buildImportRegistryKeyScript(opts: { file: string; view?: RegistryView; timeoutMs?: number; touchesCurrentUser?: boolean }): WriteScript<{ exitCode: number } | null> {
+export function buildImportRegistryKeyScript(opts: {
+  file: string;
+  view?: RegistryView;
+  timeoutMs?: number;
+  touchesCurrentUser?: boolean;
+}): WriteScript<{ exitCode: number } | null> {
   const file = checkFile(opts.file, 'import file');
   const viewArg = viewArgument(opts.view);
   return {
@@ -573,7 +600,14 @@ export async function importRegistryKey(runner: Runner, opts: ImportRegistryKeyO
     const current: RegFile[] = [];
     let n = 0;
     for (const key of topRegKeys(doc)) {
-      const r = await exportRegistryKey(runner, { key, file: path.join(tmp, `current-${n++}.reg`), view: opts.view, optional: true, includeDocument: true, timeoutMs: opts.timeoutMs });
+      const r = await exportRegistryKey(runner, {
+        key,
+        file: path.join(tmp, `current-${n++}.reg`),
+        view: opts.view,
+        optional: true,
+        includeDocument: true,
+        timeoutMs: opts.timeoutMs,
+      });
       if (!r.absent && r.document) current.push(r.document);
     }
     return { ...base, imported: false, ...planRegImport(doc, current) };

@@ -130,9 +130,27 @@ export interface DecodedServiceConfig {
 
 // Values decoded into fields above (lower case); `Security` and `Enum` subkeys are the SD and PnP runtime data.
 const KNOWN_VALUES = new Set(
-  ['Type', 'Start', 'DelayedAutostart', 'ErrorControl', 'ImagePath', 'DisplayName', 'Description', 'Group', 'ObjectName', 'DependOnService', 'DependOnGroup',
-    'FailureActions', 'FailureCommand', 'RebootMessage', 'FailureActionsOnNonCrashFailures', 'ServiceSidType', 'RequiredPrivileges', 'PreshutdownTimeout', 'Environment']
-    .map((n) => n.toLowerCase()),
+  [
+    'Type',
+    'Start',
+    'DelayedAutostart',
+    'ErrorControl',
+    'ImagePath',
+    'DisplayName',
+    'Description',
+    'Group',
+    'ObjectName',
+    'DependOnService',
+    'DependOnGroup',
+    'FailureActions',
+    'FailureCommand',
+    'RebootMessage',
+    'FailureActionsOnNonCrashFailures',
+    'ServiceSidType',
+    'RequiredPrivileges',
+    'PreshutdownTimeout',
+    'Environment',
+  ].map((n) => n.toLowerCase()),
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -521,7 +539,11 @@ export function decodeServiceRegistry(name: string, keys: readonly ServiceRegist
     environment: readMulti(v, 'Environment', where),
     otherValues: keys
       .filter((k) => !/^(TriggerInfo(\\\d+)?|Security|Enum)$/i.test(k.path))
-      .flatMap((k) => Object.entries(k.values).filter(([n]) => k.path !== '' || !KNOWN_VALUES.has(n.toLowerCase())).map(([n, val]) => ({ path: k.path, name: n, type: val.type }))),
+      .flatMap((k) =>
+        Object.entries(k.values)
+          .filter(([n]) => k.path !== '' || !KNOWN_VALUES.has(n.toLowerCase()))
+          .map(([n, val]) => ({ path: k.path, name: n, type: val.type })),
+      ),
   };
 }
 

@@ -10,12 +10,7 @@
  */
 import { quotePowerShell } from '../powershell/quote';
 import { NATIVE_ARGS_PS } from '../powershell/native-args';
-import {
-  encodeGuid,
-  formatScFailureActions,
-  type DecodedServiceConfig,
-  type ServiceTrigger,
-} from './service-decode';
+import { encodeGuid, formatScFailureActions, type DecodedServiceConfig, type ServiceTrigger } from './service-decode';
 
 /** A service as the restore side needs it: the decoded registry plus the SDDL (null when unknown). */
 export interface ServiceRestoreSource extends DecodedServiceConfig {
@@ -119,9 +114,15 @@ export function compareServiceValues(s: ServiceRestoreSource): Record<ServiceFie
     account: (s.account?.name ?? '').toLowerCase(),
     displayName: s.displayName ?? '',
     description: s.description ?? '',
-    failureActions: hasFailure && fa
-      ? [String(fa.resetPeriodSeconds === 'infinite' ? 4294967295 : fa.resetPeriodSeconds), formatScFailureActions(fa.actions), fa.command ?? '', fa.rebootMessage ?? ''].join(SEP)
-      : '',
+    failureActions:
+      hasFailure && fa
+        ? [
+            String(fa.resetPeriodSeconds === 'infinite' ? 4294967295 : fa.resetPeriodSeconds),
+            formatScFailureActions(fa.actions),
+            fa.command ?? '',
+            fa.rebootMessage ?? '',
+          ].join(SEP)
+        : '',
     failureFlag: fa?.isAppliedToNonCrashFailures ? '1' : '0',
     sidType: s.sidType,
     requiredPrivileges: s.requiredPrivileges.join('/'),
@@ -169,7 +170,12 @@ export function buildServiceRestorePlan(s: ServiceRestoreSource): ServiceRestore
   const key = `${SERVICES_KEY}\\${n}`;
   const sc = (...args: string[]): ServiceNativeCall => ({ tool: 'sc', args });
   const reg = (...args: string[]): ServiceNativeCall => ({ tool: 'reg', args });
-  const step = (field: ServiceField, calls: ServiceToolCall[], isRegistryWrite = false): ServiceRestoreStep => ({ field, desired: want[field], calls, isRegistryWrite });
+  const step = (field: ServiceField, calls: ServiceToolCall[], isRegistryWrite = false): ServiceRestoreStep => ({
+    field,
+    desired: want[field],
+    calls,
+    isRegistryWrite,
+  });
   const steps: ServiceRestoreStep[] = [];
 
   if (s.imagePath !== null) steps.push(step('imagePath', [sc('config', n, 'binPath=', s.imagePath)]));
@@ -197,7 +203,9 @@ export function buildServiceRestorePlan(s: ServiceRestoreSource): ServiceRestore
   } else if (fa) {
     const reset = fa.resetPeriodSeconds === 'infinite' ? 'INFINITE' : String(fa.resetPeriodSeconds);
     steps.push(
-      step('failureActions', [sc('failure', n, 'reset=', reset, 'actions=', formatScFailureActions(fa.actions), 'command=', fa.command ?? '', 'reboot=', fa.rebootMessage ?? '')]),
+      step('failureActions', [
+        sc('failure', n, 'reset=', reset, 'actions=', formatScFailureActions(fa.actions), 'command=', fa.command ?? '', 'reboot=', fa.rebootMessage ?? ''),
+      ]),
     );
   }
   steps.push(step('failureFlag', [sc('failureflag', n, want.failureFlag)]));
@@ -742,7 +750,10 @@ export function generateServiceMarkdown(s: DecodedServiceConfig, ctx: ServicePag
   else {
     out.push(`Runs as ${code(s.account.name)} (${s.account.kind}).`);
     if (s.account.isPasswordRequired) {
-      out.push('', '**The password must be entered again on restore.** Windows never reveals a service account password, so no backup contains it: `restore-services.ps1` asks for it (`-ServicePassword`).');
+      out.push(
+        '',
+        '**The password must be entered again on restore.** Windows never reveals a service account password, so no backup contains it: `restore-services.ps1` asks for it (`-ServicePassword`).',
+      );
     }
   }
   out.push('', '## Recovery', '');
@@ -756,7 +767,9 @@ export function generateServiceMarkdown(s: DecodedServiceConfig, ctx: ServicePag
       out.push(`| ${label} | ${ACTION_TEXT[a.action]} | ${a.delayMs / 1000} s |`);
     });
     out.push('');
-    out.push(`- Reset fail count after: ${fa.resetPeriodSeconds === 'infinite' ? 'never' : `${fa.resetPeriodSeconds} s (${+(Number(fa.resetPeriodSeconds) / 86400).toFixed(3)} days)`}`);
+    out.push(
+      `- Reset fail count after: ${fa.resetPeriodSeconds === 'infinite' ? 'never' : `${fa.resetPeriodSeconds} s (${+(Number(fa.resetPeriodSeconds) / 86400).toFixed(3)} days)`}`,
+    );
     out.push(`- Run program: ${fa.command ? code(fa.command) : '(none)'}`);
     out.push(`- Restart message: ${fa.rebootMessage ? md(fa.rebootMessage) : '(none)'}`);
     out.push(`- Enable actions for stops with errors: ${fa.isAppliedToNonCrashFailures ? 'yes' : 'no'}`);
@@ -775,11 +788,19 @@ export function generateServiceMarkdown(s: DecodedServiceConfig, ctx: ServicePag
     out.push('- Triggers:');
     for (const t of s.triggers) {
       const data = t.data.map((d) => (Array.isArray(d.value) ? d.value.join(', ') : String(d.value))).join('; ');
-      out.push(`  - ${t.action} on ${t.typeName}${t.subtype ? ` ${code(t.subtype)}${t.subtypeName ? ` (${t.subtypeName})` : ''}` : ''}${data ? `, data: ${code(data)}` : ''}`);
+      out.push(
+        `  - ${t.action} on ${t.typeName}${t.subtype ? ` ${code(t.subtype)}${t.subtypeName ? ` (${t.subtypeName})` : ''}` : ''}${data ? `, data: ${code(data)}` : ''}`,
+      );
     }
   }
   if (s.otherValues.length > 0) {
-    out.push('', '## Other registry values', '', 'Kept in the raw .reg export of this service; `restore-services.ps1` does not set them (import that file with `reg import` if the service needs them):', '');
+    out.push(
+      '',
+      '## Other registry values',
+      '',
+      'Kept in the raw .reg export of this service; `restore-services.ps1` does not set them (import that file with `reg import` if the service needs them):',
+      '',
+    );
     for (const o of s.otherValues) out.push(`- ${code(o.path ? `${o.path}\\${o.name}` : o.name)} (${o.type})`);
   }
   if (ctx.warnings && ctx.warnings.length) {

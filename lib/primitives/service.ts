@@ -186,7 +186,10 @@ function toServiceValues(entries: readonly RegValueEntry[]): Record<string, Serv
 }
 
 function wildcardToRegExp(pattern: string): RegExp {
-  const body = pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*');
+  const body = pattern
+    .split('*')
+    .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
   return new RegExp(`^${body}$`, 'i');
 }
 
@@ -234,7 +237,10 @@ export function validateServiceDefinition(value: unknown): ServiceDefinition {
   if (!v || typeof v !== 'object') throw validationError('A service definition must be a JSON object.', fix);
   if (v.schema !== SERVICE_DEFINITION_SCHEMA) throw validationError(`The file is not a service definition (schema ${JSON.stringify(v.schema)}).`, fix);
   if (v.schemaVersion !== SERVICE_DEFINITION_VERSION) {
-    throw validationError(`Service definition schema version ${String(v.schemaVersion)} is not supported (this library reads ${SERVICE_DEFINITION_VERSION}).`, 'Use the procall-backup version that wrote the backup.');
+    throw validationError(
+      `Service definition schema version ${String(v.schemaVersion)} is not supported (this library reads ${SERVICE_DEFINITION_VERSION}).`,
+      'Use the procall-backup version that wrote the backup.',
+    );
   }
   const need: Array<[keyof ServiceDefinition, string]> = [
     ['name', 'string'],
@@ -344,14 +350,20 @@ function isSddl(text: string): boolean {
 export function parseServiceRuntime(raw: RawServiceRuntime): { securityDescriptor: ServiceSecurityDescriptor; runtime: ServiceRuntime; warnings: string[] } {
   const warnings: string[] = [];
   // sdshow prints an empty line, then the SDDL on one line; joining trimmed lines never inserts a space into it.
-  const sddl = (raw.sdOut ?? '').split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '').join('');
+  const sddl = (raw.sdOut ?? '')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+    .join('');
   const out = (raw.sdOut ?? '').replace(/\s+/g, ' ').trim();
   let securityDescriptor: ServiceSecurityDescriptor;
   if (raw.sdExit === 0 && isSddl(sddl)) securityDescriptor = { sddl, source: 'sc-sdshow' };
   else {
     const note = `sc.exe sdshow exited with ${raw.sdExit}: ${out.slice(0, 300) || '(no output)'}`;
     securityDescriptor = { sddl: null, source: 'unavailable', note };
-    warnings.push(`The security descriptor of service '${raw.name}' is unavailable (${note}); it is not in this backup and a restore leaves the live one as it is.`);
+    warnings.push(
+      `The security descriptor of service '${raw.name}' is unavailable (${note}); it is not in this backup and a restore leaves the live one as it is.`,
+    );
   }
   const runtime: ServiceRuntime =
     raw.cim === 'ok'
@@ -365,10 +377,17 @@ export function parseServiceRuntime(raw: RawServiceRuntime): { securityDescripto
 // Capture
 
 function checkNames(names: unknown): string[] {
-  if (!Array.isArray(names) || names.length === 0) throw validationError('captureServiceConfig: names must be a non-empty list of service names.', 'Pass names: ["UCServer"] or leave names out to use match.');
+  if (!Array.isArray(names) || names.length === 0)
+    throw validationError(
+      'captureServiceConfig: names must be a non-empty list of service names.',
+      'Pass names: ["UCServer"] or leave names out to use match.',
+    );
   for (const n of names) {
     if (typeof n !== 'string' || !/^[^\\/\r\n\u0000]{1,256}$/.test(n)) {
-      throw validationError(`captureServiceConfig: ${JSON.stringify(n)} is not a service name.`, 'Use the service (key) name as `sc.exe query` shows it, without backslashes.');
+      throw validationError(
+        `captureServiceConfig: ${JSON.stringify(n)} is not a service name.`,
+        'Use the service (key) name as `sc.exe query` shows it, without backslashes.',
+      );
     }
   }
   return names as string[];
@@ -393,7 +412,8 @@ function safeFileName(name: string): string {
  */
 export async function captureServiceConfig(runner: Runner, options: CaptureServiceConfigOptions = {}): Promise<ServiceCaptureResult> {
   const names = options.names !== undefined ? checkNames(options.names) : undefined;
-  const matches = options.match === undefined ? DEFAULT_SERVICE_MATCHES : Array.isArray(options.match) ? (options.match as ServiceMatch[]) : [options.match as ServiceMatch];
+  const matches =
+    options.match === undefined ? DEFAULT_SERVICE_MATCHES : Array.isArray(options.match) ? (options.match as ServiceMatch[]) : [options.match as ServiceMatch];
   if (!names && matches.every((m) => m.displayName === undefined && m.imagePathUnder === undefined)) {
     throw validationError('captureServiceConfig: match selects nothing.', 'Give match.displayName or match.imagePathUnder, or pass names.');
   }
@@ -420,7 +440,12 @@ export async function captureServiceConfig(runner: Runner, options: CaptureServi
             const e = Object.entries(v).find(([key]) => key.toLowerCase() === n)?.[1];
             return e && (e.type === 'REG_SZ' || e.type === 'REG_EXPAND_SZ') ? e.value : null;
           };
-          return { name: k.path.slice(prefix.length), displayName: str('displayname'), imagePath: str('imagepath'), isService: Object.keys(v).some((x) => x.toLowerCase() === 'start') };
+          return {
+            name: k.path.slice(prefix.length),
+            displayName: str('displayname'),
+            imagePath: str('imagepath'),
+            isService: Object.keys(v).some((x) => x.toLowerCase() === 'start'),
+          };
         });
       selected = candidates.filter((c) => c.isService && isServiceMatch(c, matches)).map((c) => c.name);
     } finally {
@@ -446,14 +471,19 @@ export async function captureServiceConfig(runner: Runner, options: CaptureServi
     const { value: runtimes, host } = await runner.run(buildServiceRuntimeScript(decoded.map((d) => d.config.name)));
     for (const d of decoded) {
       const raw = runtimes.find((r) => r.name === d.config.name);
-      if (!raw) throw new ProcallBackupError('PB_PARSE', `The runtime script returned nothing for service '${d.config.name}'.`, { command: 'captureServiceConfig' });
+      if (!raw)
+        throw new ProcallBackupError('PB_PARSE', `The runtime script returned nothing for service '${d.config.name}'.`, { command: 'captureServiceConfig' });
       const rt = parseServiceRuntime(raw);
       const own = [...rt.warnings];
       if (d.config.otherValues.length > 0) {
-        own.push(`Service '${d.config.name}' has ${d.config.otherValues.length} registry value(s) this library does not model (${d.config.otherValues.map((o) => (o.path ? `${o.path}\\${o.name}` : o.name)).join(', ')}): they are in ${path.basename(d.file)}, and restore-services.ps1 does not set them.`);
+        own.push(
+          `Service '${d.config.name}' has ${d.config.otherValues.length} registry value(s) this library does not model (${d.config.otherValues.map((o) => (o.path ? `${o.path}\\${o.name}` : o.name)).join(', ')}): they are in ${path.basename(d.file)}, and restore-services.ps1 does not set them.`,
+        );
       }
       if (d.config.account?.isPasswordRequired) {
-        own.push(`Service '${d.config.name}' runs as ${d.config.account.name}: Windows never reveals the password, so it is not in this backup and must be entered again on restore.`);
+        own.push(
+          `Service '${d.config.name}' runs as ${d.config.account.name}: Windows never reveals the password, so it is not in this backup and must be entered again on restore.`,
+        );
       }
       warnings.push(...own);
       services.push({
@@ -496,8 +526,13 @@ export interface ServiceBackupFiles {
  * writeServiceBackup(set.path('services'), capture);
  * ```
  */
-export function writeServiceBackup(directory: string, capture: Pick<ServiceCaptureResult, 'services' | 'directory'>, options: { origin?: string } = {}): ServiceBackupFiles {
-  if (typeof directory !== 'string' || directory === '') throw validationError('writeServiceBackup needs a directory.', 'Pass the services/ folder of the backup set.');
+export function writeServiceBackup(
+  directory: string,
+  capture: Pick<ServiceCaptureResult, 'services' | 'directory'>,
+  options: { origin?: string } = {},
+): ServiceBackupFiles {
+  if (typeof directory !== 'string' || directory === '')
+    throw validationError('writeServiceBackup needs a directory.', 'Pass the services/ folder of the backup set.');
   mkdirSync(directory, { recursive: true });
   const files: string[] = [];
   for (const s of capture.services) {
@@ -527,7 +562,10 @@ export function writeServiceBackup(directory: string, capture: Pick<ServiceCaptu
     { origin },
   );
   recordScriptBody('restore-services', ps1);
-  writeAtomically(path.join(directory, 'restore-services.ps1'), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(ps1.replace(/\r?\n/g, '\r\n'), 'utf8')]));
+  writeAtomically(
+    path.join(directory, 'restore-services.ps1'),
+    Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(ps1.replace(/\r?\n/g, '\r\n'), 'utf8')]),
+  );
   files.push('restore-services.ps1');
   return { directory, files };
 }
@@ -584,7 +622,9 @@ export interface ServiceRestoreResult {
 
 // Invoke-PbTool makes the arguments arrive exactly on Windows PowerShell 5.1 too (lib/powershell/native-args.ts).
 // The password only ever reaches Set-PbServiceAccount (CIM, in-process); no native argument vector carries it.
-const APPLY_BODY = SERVICE_ACCOUNT_PS + String.raw`
+const APPLY_BODY =
+  SERVICE_ACCOUNT_PS +
+  String.raw`
 $calls = @($in.calls)
 if (@($calls | Where-Object { $_.tool -eq 'cim' }).Count -gt 0 -and -not (Test-PbCim)) {
   throw (New-PbError -Code 'PB_TOOL_MISSING' -Message 'The service account must be set with its password through CIM (Get-CimInstance / Invoke-CimMethod), and CIM is not available in this PowerShell. Nothing was changed.' -Fix 'Run the restore on the Windows host itself (Windows PowerShell 5.1 or PowerShell 7 on Windows).')
@@ -614,7 +654,12 @@ foreach ($c in $calls) {
 async function readLive(runner: Runner, name: string): Promise<{ source: ServiceRestoreSource | null; warnings: string[] }> {
   const scratch = mkdtempSync(path.join(os.tmpdir(), 'pb-service-live-'));
   try {
-    const exp = await exportRegistryKey(runner, { key: `${SERVICES_KEY}\\${name}`, file: path.join(scratch, 'live.reg'), optional: true, includeDocument: true });
+    const exp = await exportRegistryKey(runner, {
+      key: `${SERVICES_KEY}\\${name}`,
+      file: path.join(scratch, 'live.reg'),
+      optional: true,
+      includeDocument: true,
+    });
     if (exp.absent || !exp.document) return { source: null, warnings: [] };
     const config = decodeServiceRegistry(name, serviceKeysFromRegFile(exp.document, name));
     const { value } = await runner.run(buildServiceRuntimeScript([name]));
@@ -642,7 +687,8 @@ export function planServiceChanges(desired: ServiceRestoreSource, live: ServiceR
   if (!current) changes.push({ field: 'create', current: null, desired: plan.name, commands: [formatServiceCommand(plan.create)], calls: [plan.create] });
   for (const step of plan.steps) {
     const now = current ? current[step.field] : null;
-    const same = now !== null && (step.field === 'account' || step.field === 'triggers' ? now.toLowerCase() === step.desired.toLowerCase() : now === step.desired);
+    const same =
+      now !== null && (step.field === 'account' || step.field === 'triggers' ? now.toLowerCase() === step.desired.toLowerCase() : now === step.desired);
     // Unknown live SDDL: set it (sdset is idempotent), never skip silently.
     if (same && !(step.field === 'securityDescriptor' && live?.sddl === null)) continue;
     changes.push({ field: step.field, current: now, desired: step.desired, commands: step.calls.map(formatServiceCommand), calls: step.calls });
@@ -669,12 +715,16 @@ export async function restoreServiceConfig(runner: Runner, options: RestoreServi
   if (!options || typeof options.file !== 'string' || options.file === '') {
     throw validationError('restoreServiceConfig needs a file.', 'Pass { file: "<backup>/services/<name>.json" }.');
   }
-  if (!existsSync(options.file)) throw validationError(`The service definition ${options.file} does not exist.`, 'Point file at a services/<name>.json of the backup set.');
+  if (!existsSync(options.file))
+    throw validationError(`The service definition ${options.file} does not exist.`, 'Point file at a services/<name>.json of the backup set.');
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(options.file, 'utf8'));
   } catch (cause) {
-    throw new ProcallBackupError('PB_PARSE', `${options.file} is not valid JSON.`, { fix: 'Use the file as the backup wrote it; verify the backup set.', cause });
+    throw new ProcallBackupError('PB_PARSE', `${options.file} is not valid JSON.`, {
+      fix: 'Use the file as the backup wrote it; verify the backup set.',
+      cause,
+    });
   }
   const def = validateServiceDefinition(json);
   const desired = restoreSourceOf(def, def.securityDescriptor.sddl);
@@ -682,7 +732,8 @@ export async function restoreServiceConfig(runner: Runner, options: RestoreServi
   const live = await readLive(runner, def.name);
   const changes = planServiceChanges(desired, live.source);
   const warnings = [...live.warnings];
-  if (def.securityDescriptor.sddl === null) warnings.push(`The backup has no security descriptor for '${def.name}' (${def.securityDescriptor.note ?? 'unavailable'}); the live one is left as it is.`);
+  if (def.securityDescriptor.sddl === null)
+    warnings.push(`The backup has no security descriptor for '${def.name}' (${def.securityDescriptor.note ?? 'unavailable'}); the live one is left as it is.`);
   const result: ServiceRestoreResult = { name: def.name, isCreated: live.source === null, changes, isApplied: false, warnings };
   if (isDryRun || changes.length === 0) return result;
 

@@ -10,15 +10,7 @@ import { quotePowerShell } from '../powershell/quote';
 import type { Runner, WriteScript } from '../powershell/runner';
 
 /** Why no shadow copy was made. */
-export type ShadowCopyUnavailableReason =
-  | 'not-windows'
-  | 'not-elevated'
-  | 'no-cim'
-  | 'network-path'
-  | 'no-volume'
-  | 'create-failed'
-  | 'cim-error'
-  | 'dry-run';
+export type ShadowCopyUnavailableReason = 'not-windows' | 'not-elevated' | 'no-cim' | 'network-path' | 'no-volume' | 'create-failed' | 'cim-error' | 'dry-run';
 
 /** A shadow copy that exists now and must be deleted with {@link deleteShadowCopy}. */
 export interface ShadowCopyCreated {
@@ -212,12 +204,18 @@ export function toShadowReadPath(deviceObject: string, relativePath: string): st
  */
 export function buildCreateShadowCopyScript(options: CreateShadowCopyOptions): WriteScript<ShadowCopyAttempt> {
   if (isNetworkPath(options.path)) {
-    throw validationError(`A shadow copy needs a local path; got the network path ${JSON.stringify(options.path)}.`, "Back up network shares on the file server itself, or use shadowCopy: 'never'.");
+    throw validationError(
+      `A shadow copy needs a local path; got the network path ${JSON.stringify(options.path)}.`,
+      "Back up network shares on the file server itself, or use shadowCopy: 'never'.",
+    );
   }
   // Off Windows (a POSIX path) the script's precheck answers not-windows; the path only travels as data.
   const volumePath = toVolumePath(options.path) ?? (path.posix.isAbsolute(options.path) ? options.path : undefined);
   if (volumePath === undefined) {
-    throw validationError(`A shadow copy needs an absolute local path; got ${JSON.stringify(options.path)}.`, "Pass the folder's full path, e.g. C:\\Program Files\\estos\\UCServer\\database.");
+    throw validationError(
+      `A shadow copy needs an absolute local path; got ${JSON.stringify(options.path)}.`,
+      "Pass the folder's full path, e.g. C:\\Program Files\\estos\\UCServer\\database.",
+    );
   }
   return {
     name: 'createShadowCopy',
@@ -226,7 +224,9 @@ export function buildCreateShadowCopyScript(options: CreateShadowCopyOptions): W
     input: { path: volumePath },
     parse: parseShadowCopyAttempt,
     timeoutMs: 300_000,
-    whatIf: [`Invoke-CimMethod -ClassName Win32_ShadowCopy -MethodName Create -Arguments @{ Volume = <volume of ${quotePowerShell(volumePath)}>; Context = 'ClientAccessible' }`],
+    whatIf: [
+      `Invoke-CimMethod -ClassName Win32_ShadowCopy -MethodName Create -Arguments @{ Volume = <volume of ${quotePowerShell(volumePath)}>; Context = 'ClientAccessible' }`,
+    ],
     dryRunValue: { ok: false, reason: 'dry-run', message: 'Dry run: no shadow copy was made.' },
   };
 }
@@ -251,7 +251,8 @@ export function buildDeleteShadowCopyScript(options: { id: string }): WriteScrip
     input: { id: options.id },
     parse: (raw) => {
       const r = raw as { deleted?: unknown } | null;
-      if (!r || typeof r.deleted !== 'boolean') throw new ProcallBackupError('PB_PARSE', 'deleteShadowCopy returned no { deleted } answer.', { command: 'deleteShadowCopy', data: { raw } });
+      if (!r || typeof r.deleted !== 'boolean')
+        throw new ProcallBackupError('PB_PARSE', 'deleteShadowCopy returned no { deleted } answer.', { command: 'deleteShadowCopy', data: { raw } });
       return { deleted: r.deleted };
     },
     timeoutMs: 120_000,
@@ -260,7 +261,16 @@ export function buildDeleteShadowCopyScript(options: { id: string }): WriteScrip
   };
 }
 
-const REASONS: readonly ShadowCopyUnavailableReason[] = ['not-windows', 'not-elevated', 'no-cim', 'network-path', 'no-volume', 'create-failed', 'cim-error', 'dry-run'];
+const REASONS: readonly ShadowCopyUnavailableReason[] = [
+  'not-windows',
+  'not-elevated',
+  'no-cim',
+  'network-path',
+  'no-volume',
+  'create-failed',
+  'cim-error',
+  'dry-run',
+];
 
 /**
  * Parses the create script's raw answer. Throws `PB_PARSE` on anything unexpected.
@@ -280,8 +290,20 @@ export function parseShadowCopyAttempt(raw: unknown): ShadowCopyAttempt {
     const deviceObject = r.deviceObject as string;
     if (!/^\\\\\?\\GLOBALROOT\\Device\\/i.test(deviceObject)) fail(`deviceObject ${JSON.stringify(deviceObject)} is not a \\\\?\\GLOBALROOT\\Device path`);
     const relativePath = r.relativePath as string;
-    const volumes = Array.isArray(r.volumes) ? r.volumes.filter((v): v is string => typeof v === 'string') : typeof r.volumes === 'string' ? [r.volumes] : undefined;
-    return { ok: true, id: r.id as string, deviceObject, volume: r.volume as string, relativePath, readPath: toShadowReadPath(deviceObject, relativePath), ...(volumes ? { volumes } : {}) };
+    const volumes = Array.isArray(r.volumes)
+      ? r.volumes.filter((v): v is string => typeof v === 'string')
+      : typeof r.volumes === 'string'
+        ? [r.volumes]
+        : undefined;
+    return {
+      ok: true,
+      id: r.id as string,
+      deviceObject,
+      volume: r.volume as string,
+      relativePath,
+      readPath: toShadowReadPath(deviceObject, relativePath),
+      ...(volumes ? { volumes } : {}),
+    };
   }
   if (r.ok === false) {
     const reason = r.reason as ShadowCopyUnavailableReason;
@@ -394,7 +416,8 @@ export class ShadowCopySet {
 
   private async lookup(source: string): Promise<ShadowCopyAttempt> {
     if (this.isClosed) throw validationError('The shadow copy set is closed.', 'Ask for read paths before close().');
-    if (isNetworkPath(source)) return { ok: false, reason: 'network-path', message: `${source} is not on a local drive-letter volume; shadow copies cover local volumes only.` };
+    if (isNetworkPath(source))
+      return { ok: false, reason: 'network-path', message: `${source} is not on a local drive-letter volume; shadow copies cover local volumes only.` };
     const local = toVolumePath(source) ?? source;
     const machineWide = this.failures.get('*');
     if (machineWide) return machineWide;

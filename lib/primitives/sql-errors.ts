@@ -53,12 +53,30 @@ interface KnownError {
 
 // Ordered by how specific they are: 3013 only says "terminating" and follows the real cause.
 const KNOWN: ReadonlyArray<[number, KnownError]> = [
-  [18456, { code: 'PB_SQL_LOGIN_FAILED', fix: 'Check the login name and password (or that the Windows account has a login on the server); the server log names the exact reason.' }],
+  [
+    18456,
+    {
+      code: 'PB_SQL_LOGIN_FAILED',
+      fix: 'Check the login name and password (or that the Windows account has a login on the server); the server log names the exact reason.',
+    },
+  ],
   [4060, { code: 'PB_SQL_CANNOT_OPEN_DATABASE', fix: 'Check the database name and that the login has access to it.' }],
   [3101, { code: 'PB_SQL_DATABASE_IN_USE', fix: 'Stop every UCServer and close other connections to the database, then retry.' }],
-  [5133, { code: 'PB_SQL_DISK', fix: 'The folder must exist on the SQL Server host and be writable by the SQL Server service account; pass moveFiles with valid paths.' }],
+  [
+    5133,
+    {
+      code: 'PB_SQL_DISK',
+      fix: 'The folder must exist on the SQL Server host and be writable by the SQL Server service account; pass moveFiles with valid paths.',
+    },
+  ],
   [5149, { code: 'PB_SQL_DISK', fix: 'Free space on the SQL Server host (or restore to another drive with moveFiles).' }],
-  [3201, { code: 'PB_SQL_BACKUP_DEVICE', fix: 'The path is opened by the SQL Server service on its own host: use a folder that exists there (or a UNC share) and grant its service account write access.' }],
+  [
+    3201,
+    {
+      code: 'PB_SQL_BACKUP_DEVICE',
+      fix: 'The path is opened by the SQL Server service on its own host: use a folder that exists there (or a UNC share) and grant its service account write access.',
+    },
+  ],
   [3013, { code: 'PB_SQL_BACKUP_FAILED', fix: 'Read the server message above; it names the cause.' }],
 ];
 
@@ -103,13 +121,17 @@ export function toSqlServerError(messages: readonly SqlServerMessage[], context:
   const list = errors.length > 0 ? errors : messages;
   const { code, fix } = classifySqlErrors(list);
   const text = list.map((e) => (e.number ? `Msg ${e.number}: ${e.message}` : e.message)).join(' ');
-  return new ProcallBackupError(code as ErrorCode, `${context.command} failed on ${context.server}: ${text || 'the server reported an error without a message.'}`, {
-    fix,
-    command: context.command,
-    host: context.server,
-    durationMs: context.durationMs,
-    secrets: context.secrets,
-    cause: context.cause,
-    data: { sqlErrors: list.map((e) => ({ number: e.number, severity: e.severity, state: e.state, message: e.message })), ...context.data },
-  });
+  return new ProcallBackupError(
+    code as ErrorCode,
+    `${context.command} failed on ${context.server}: ${text || 'the server reported an error without a message.'}`,
+    {
+      fix,
+      command: context.command,
+      host: context.server,
+      durationMs: context.durationMs,
+      secrets: context.secrets,
+      cause: context.cause,
+      data: { sqlErrors: list.map((e) => ({ number: e.number, severity: e.severity, state: e.state, message: e.message })), ...context.data },
+    },
+  );
 }

@@ -7,8 +7,7 @@
  * credentials) and `sqlcmd` (a generated PowerShell script through the {@link Runner}; the only way to
  * use the current Windows identity, `-E`). Builders and parsers are pure; only the runs do I/O.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import type * as sql from 'mssql';
 import { ProcallBackupError, validationError } from '../errors';
@@ -37,9 +36,7 @@ function loadMssql(): typeof sql {
  * - `ntlm`: a Windows account with explicit domain credentials (mssql only).
  */
 export type SqlAuth =
-  | { kind: 'sql'; user: string; password: Secret }
-  | { kind: 'integrated' }
-  | { kind: 'ntlm'; domain: string; user: string; password: Secret };
+  { kind: 'sql'; user: string; password: Secret } | { kind: 'integrated' } | { kind: 'ntlm'; domain: string; user: string; password: Secret };
 
 /** Which client runs the T-SQL. Default: `sqlcmd` for integrated auth, `mssql` otherwise. */
 export type SqlVia = 'mssql' | 'sqlcmd';
@@ -379,7 +376,8 @@ export interface SqlServerAddress {
  * ```
  */
 export function parseSqlServerAddress(server: string): SqlServerAddress {
-  if (typeof server !== 'string' || server.trim() === '') throw validationError('server is empty.', "Pass the SQL Server as 'host', 'host\\INSTANCE' or 'host,port'.");
+  if (typeof server !== 'string' || server.trim() === '')
+    throw validationError('server is empty.', "Pass the SQL Server as 'host', 'host\\INSTANCE' or 'host,port'.");
   const s = server.trim().replace(/^tcp:/i, '');
   const comma = /^([^,\\]+),(\d{1,5})$/.exec(s);
   if (comma) {
@@ -397,7 +395,10 @@ export function parseSqlServerAddress(server: string): SqlServerAddress {
 export function resolveSqlVia(o: Pick<SqlConnectionOptions, 'via' | 'auth'>): SqlVia {
   const auth = o.auth;
   if (!auth || typeof auth !== 'object' || !['sql', 'integrated', 'ntlm'].includes((auth as { kind: string }).kind)) {
-    throw validationError('auth is missing or has an unknown kind.', "Pass auth: { kind: 'sql', user, password } | { kind: 'integrated' } | { kind: 'ntlm', domain, user, password }.");
+    throw validationError(
+      'auth is missing or has an unknown kind.',
+      "Pass auth: { kind: 'sql', user, password } | { kind: 'integrated' } | { kind: 'ntlm', domain, user, password }.",
+    );
   }
   if (auth.kind !== 'integrated') {
     if (!auth.user) throw validationError('auth.user is empty.', 'Pass the login name.');
@@ -407,7 +408,10 @@ export function resolveSqlVia(o: Pick<SqlConnectionOptions, 'via' | 'auth'>): Sq
   const via = o.via ?? (auth.kind === 'integrated' ? 'sqlcmd' : 'mssql');
   if (via !== 'mssql' && via !== 'sqlcmd') throw validationError(`via '${String(via)}' is unknown.`, "Use 'mssql' or 'sqlcmd'.");
   if (via === 'mssql' && auth.kind === 'integrated') {
-    throw validationError('mssql (tedious) cannot log in as the current Windows identity.', "Use via: 'sqlcmd' for integrated security, or auth kind 'ntlm' with explicit credentials.");
+    throw validationError(
+      'mssql (tedious) cannot log in as the current Windows identity.',
+      "Use via: 'sqlcmd' for integrated security, or auth kind 'ntlm' with explicit credentials.",
+    );
   }
   if (via === 'sqlcmd' && auth.kind === 'ntlm') {
     throw validationError('sqlcmd cannot use explicit NTLM credentials.', "Use via: 'mssql' for NTLM, or run as that account with auth kind 'integrated'.");
@@ -418,13 +422,17 @@ export function resolveSqlVia(o: Pick<SqlConnectionOptions, 'via' | 'auth'>): Sq
 function validateTimeouts(o: SqlConnectionOptions): void {
   for (const name of ['timeoutMs', 'connectTimeoutMs'] as const) {
     const v = o[name];
-    if (v !== undefined && (!Number.isFinite(v) || v < 0)) throw validationError(`${name} must be a number of milliseconds >= 0, got ${String(v)}.`, `Pass ${name}: 0 for none, or a positive number.`);
+    if (v !== undefined && (!Number.isFinite(v) || v < 0))
+      throw validationError(`${name} must be a number of milliseconds >= 0, got ${String(v)}.`, `Pass ${name}: 0 for none, or a positive number.`);
   }
 }
 
 function validateDatabaseName(database: unknown): asserts database is string {
   if (typeof database !== 'string' || database.length === 0 || database.length > 128 || database.includes('\u0000')) {
-    throw validationError(`database '${String(database)}' is not a valid SQL Server database name.`, 'Pass the name as shown in SQL Server Management Studio (1 to 128 characters).');
+    throw validationError(
+      `database '${String(database)}' is not a valid SQL Server database name.`,
+      'Pass the name as shown in SQL Server Management Studio (1 to 128 characters).',
+    );
   }
 }
 
@@ -432,7 +440,10 @@ function validateDatabaseName(database: unknown): asserts database is string {
 function validateBackupPath(file: unknown, option = 'file'): asserts file is string {
   const isAbsolute = typeof file === 'string' && (/^[A-Za-z]:\\/.test(file) || /^\\\\[^\\]+\\[^\\]+/.test(file) || /^\/[^/]/.test(file));
   if (!isAbsolute || (file as string).includes('\u0000') || /(^|[\\/])\.\.([\\/]|$)/.test(file as string)) {
-    throw validationError(`${option} '${String(file)}' is not an absolute path on the SQL Server host.`, `Pass ${option} as the SQL Server host sees it: 'D:\\Backup\\chat.bak', '\\\\nas\\backup\\chat.bak' (or '/var/opt/mssql/backup/chat.bak' on Linux).`);
+    throw validationError(
+      `${option} '${String(file)}' is not an absolute path on the SQL Server host.`,
+      `Pass ${option} as the SQL Server host sees it: 'D:\\Backup\\chat.bak', '\\\\nas\\backup\\chat.bak' (or '/var/opt/mssql/backup/chat.bak' on Linux).`,
+    );
   }
 }
 
@@ -553,7 +564,12 @@ export function buildSqlcmdScript(o: SqlConnectionOptions, tsql: string, effect:
   };
   const base = { name, body: SQLCMD_BODY, input, parse, timeoutMs: o.timeoutMs ?? 0 };
   if (effect === 'read') return { ...base, effect: 'read' };
-  return { ...base, effect: 'write', whatIf: [`sqlcmd -S ${o.server} -Q "${tsql.replace(/\s*\n\s*/g, ' ')}"`], dryRunValue: { exitCode: 0, stdout: '', stderr: '' } };
+  return {
+    ...base,
+    effect: 'write',
+    whatIf: [`sqlcmd -S ${o.server} -Q "${tsql.replace(/\s*\n\s*/g, ' ')}"`],
+    dryRunValue: { exitCode: 0, stdout: '', stderr: '' },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -599,7 +615,10 @@ function asText(v: unknown): string | undefined {
 
 function asNumber(v: unknown, column: string): number {
   const n = typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-  if (!Number.isFinite(n)) throw new ProcallBackupError('PB_PARSE', `Column ${column} is not a number: ${String(v)}.`, { fix: 'Report this with the server version; the backup header has an unexpected shape.' });
+  if (!Number.isFinite(n))
+    throw new ProcallBackupError('PB_PARSE', `Column ${column} is not a number: ${String(v)}.`, {
+      fix: 'Report this with the server version; the backup header has an unexpected shape.',
+    });
   return n;
 }
 
@@ -645,9 +664,11 @@ function requireText(row: SqlRow, column: string): string {
  * ```
  */
 export function parseHeaderOnlyRows(rows: readonly SqlRow[], exactLsns?: SqlRow): SqlBackupHeader {
-  if (rows.length === 0) throw new ProcallBackupError('PB_PARSE', 'RESTORE HEADERONLY returned no backup set.', { fix: 'The file holds no backup: check the path.' });
+  if (rows.length === 0)
+    throw new ProcallBackupError('PB_PARSE', 'RESTORE HEADERONLY returned no backup set.', { fix: 'The file holds no backup: check the path.' });
   const row = [...rows].sort((a, b) => Number(pick(b, 'Position') ?? 0) - Number(pick(a, 'Position') ?? 0))[0];
-  const lsn = (col: string): { text: string; isExact: boolean } | undefined => asLsn(exactLsns && pick(exactLsns, col) != null ? pick(exactLsns, col) : pick(row, col), col);
+  const lsn = (col: string): { text: string; isExact: boolean } | undefined =>
+    asLsn(exactLsns && pick(exactLsns, col) != null ? pick(exactLsns, col) : pick(row, col), col);
   const first = lsn('FirstLSN');
   const last = lsn('LastLSN');
   if (!first || !last) throw new ProcallBackupError('PB_PARSE', 'RESTORE HEADERONLY has no FirstLSN/LastLSN.');
@@ -734,7 +755,14 @@ export function parseSqlcmdOutput(stdout: string, stderr = ''): SqlBatchOutput {
       if (m) {
         // The text is the next line; later lines are messages of their own (with -r 1 progress shares stderr).
         const text = i + 1 < lines.length && !SQLCMD_MSG.test(lines[i + 1].trim()) ? lines[++i].trim() : '';
-        messages.push({ number: Number(m[1]), severity: Number(m[2]), state: Number(m[3]), serverName: m[4]?.trim() || undefined, lineNumber: m[5] ? Number(m[5]) : undefined, message: text });
+        messages.push({
+          number: Number(m[1]),
+          severity: Number(m[2]),
+          state: Number(m[3]),
+          serverName: m[4]?.trim() || undefined,
+          lineNumber: m[5] ? Number(m[5]) : undefined,
+          message: text,
+        });
       } else {
         messages.push({ number: 0, severity: 0, state: 0, message: line.trim() });
       }
@@ -754,7 +782,10 @@ export function parseSqlcmdOutput(stdout: string, stderr = ''): SqlBatchOutput {
         if (/^\(\d+ rows? affected\)$/.test(lines[i].trim())) break;
         const fields = lines[i].split('|').map((c) => c.trim());
         if (fields.length !== columns.length) {
-          throw new ProcallBackupError('PB_PARSE', `sqlcmd row has ${fields.length} fields for ${columns.length} columns (a value contains '|').`, { fix: "Use via: 'mssql' for this backup, or rename the object so it has no '|'.", stdout });
+          throw new ProcallBackupError('PB_PARSE', `sqlcmd row has ${fields.length} fields for ${columns.length} columns (a value contains '|').`, {
+            fix: "Use via: 'mssql' for this backup, or rename the object so it has no '|'.",
+            stdout,
+          });
         }
         const row: SqlRow = {};
         columns.forEach((c, k) => (row[c] = fields[k] === 'NULL' ? null : fields[k]));
@@ -807,13 +838,32 @@ interface MssqlLikeError {
 function connectionError(o: SqlConnectionOptions, step: string, e: MssqlLikeError, secrets: readonly Secret[], durationMs?: number): ProcallBackupError {
   const code = e.code ?? e.originalError?.code;
   if (code === 'ELOGIN') {
-    return toSqlServerError([{ number: e.number ?? 18456, severity: 14, state: Number(e.state ?? 1), message: e.message }], { command: step, server: o.server, secrets, cause: e, durationMs });
+    return toSqlServerError([{ number: e.number ?? 18456, severity: 14, state: Number(e.state ?? 1), message: e.message }], {
+      command: step,
+      server: o.server,
+      secrets,
+      cause: e,
+      durationMs,
+    });
   }
   if (code === 'ECANCEL') {
-    return new ProcallBackupError('PB_SQL_CANCELLED', `${step} on ${o.server} was cancelled; the server rolled the statement back.`, { fix: 'Run it again when it may finish.', command: step, host: o.server, secrets, durationMs });
+    return new ProcallBackupError('PB_SQL_CANCELLED', `${step} on ${o.server} was cancelled; the server rolled the statement back.`, {
+      fix: 'Run it again when it may finish.',
+      command: step,
+      host: o.server,
+      secrets,
+      durationMs,
+    });
   }
   if (code === 'ETIMEOUT') {
-    return new ProcallBackupError('PB_TIMEOUT', `${step} on ${o.server} timed out: ${e.message}`, { fix: 'Raise timeoutMs (0 = none) or connectTimeoutMs, or check that the server is reachable.', command: step, host: o.server, secrets, cause: e, durationMs });
+    return new ProcallBackupError('PB_TIMEOUT', `${step} on ${o.server} timed out: ${e.message}`, {
+      fix: 'Raise timeoutMs (0 = none) or connectTimeoutMs, or check that the server is reachable.',
+      command: step,
+      host: o.server,
+      secrets,
+      cause: e,
+      durationMs,
+    });
   }
   return new ProcallBackupError('PB_SQL_CONNECTION', `${step}: the connection to ${o.server} failed or was dropped: ${e.message}`, {
     fix: 'Check that SQL Server runs and accepts TCP connections, the firewall, and the encrypt/trustServerCertificate settings; a dropped backup must be run again.',
@@ -829,7 +879,10 @@ function connectionError(o: SqlConnectionOptions, step: string, e: MssqlLikeErro
 class MssqlTransport implements SqlTransport {
   readonly via = 'mssql' as const;
   private pool?: sql.ConnectionPool;
-  constructor(private readonly o: SqlConnectionOptions, private readonly secrets: readonly Secret[]) {}
+  constructor(
+    private readonly o: SqlConnectionOptions,
+    private readonly secrets: readonly Secret[],
+  ) {}
 
   private async connect(step: string): Promise<sql.ConnectionPool> {
     if (this.pool) return this.pool;
@@ -851,7 +904,14 @@ class MssqlTransport implements SqlTransport {
     const messages: SqlServerMessage[] = [];
     const request = pool.request();
     request.on('info', (i: { message: string; number: number; state: number; class: number; serverName?: string; lineNumber?: number }) => {
-      const m: SqlServerMessage = { number: i.number, severity: i.class, state: i.state, message: i.message, serverName: i.serverName, lineNumber: i.lineNumber };
+      const m: SqlServerMessage = {
+        number: i.number,
+        severity: i.class,
+        state: i.state,
+        message: i.message,
+        serverName: i.serverName,
+        lineNumber: i.lineNumber,
+      };
       messages.push(m);
       options.onMessage?.(m);
     });
@@ -867,8 +927,22 @@ class MssqlTransport implements SqlTransport {
       const e = err as MssqlLikeError;
       const errors = [...(e.precedingErrors ?? []), e].filter((x) => typeof x.number === 'number' && x.number > 0);
       if (e.code === 'EREQUEST' && errors.length > 0) {
-        const serverErrors = errors.map((x) => ({ number: x.number as number, severity: x.class ?? 16, state: Number(x.state ?? 1), message: x.message, serverName: x.serverName, lineNumber: x.lineNumber }));
-        throw toSqlServerError([...messages.filter((m) => m.severity > 10), ...serverErrors], { command: options.step, server: this.o.server, secrets: this.secrets, cause: err, durationMs: Date.now() - started, data: { infoMessages: messages.map((m) => m.message) } });
+        const serverErrors = errors.map((x) => ({
+          number: x.number as number,
+          severity: x.class ?? 16,
+          state: Number(x.state ?? 1),
+          message: x.message,
+          serverName: x.serverName,
+          lineNumber: x.lineNumber,
+        }));
+        throw toSqlServerError([...messages.filter((m) => m.severity > 10), ...serverErrors], {
+          command: options.step,
+          server: this.o.server,
+          secrets: this.secrets,
+          cause: err,
+          durationMs: Date.now() - started,
+          data: { infoMessages: messages.map((m) => m.message) },
+        });
       }
       // A lost socket leaves the pool unusable: drop it so a later call reconnects.
       await this.close();
@@ -887,7 +961,11 @@ class MssqlTransport implements SqlTransport {
 
 class SqlcmdTransport implements SqlTransport {
   readonly via = 'sqlcmd' as const;
-  constructor(private readonly runner: Runner, private readonly o: SqlConnectionOptions, private readonly secrets: readonly Secret[]) {}
+  constructor(
+    private readonly runner: Runner,
+    private readonly o: SqlConnectionOptions,
+    private readonly secrets: readonly Secret[],
+  ) {}
 
   async exec(tsql: string, options: ExecOptions): Promise<SqlBatchOutput> {
     const started = Date.now();
@@ -900,18 +978,28 @@ class SqlcmdTransport implements SqlTransport {
     if (value.exitCode !== 0 || errors.length > 0) {
       if (errors.length === 0) {
         // sqlcmd could not connect (no "Msg" block): its own text says why.
-        throw new ProcallBackupError('PB_SQL_CONNECTION', `${options.step}: sqlcmd failed against ${this.o.server} (exit ${value.exitCode}): ${(value.stderr || value.stdout).trim().slice(0, 2000)}`, {
-          fix: 'Check the server name, that SQL Server accepts connections, and the login; sqlcmd prints the exact reason above.',
-          command: options.step,
-          host: this.o.server,
-          exitCode: value.exitCode,
-          stdout: value.stdout,
-          stderr: value.stderr,
-          secrets: this.secrets,
-          durationMs: Date.now() - started,
-        });
+        throw new ProcallBackupError(
+          'PB_SQL_CONNECTION',
+          `${options.step}: sqlcmd failed against ${this.o.server} (exit ${value.exitCode}): ${(value.stderr || value.stdout).trim().slice(0, 2000)}`,
+          {
+            fix: 'Check the server name, that SQL Server accepts connections, and the login; sqlcmd prints the exact reason above.',
+            command: options.step,
+            host: this.o.server,
+            exitCode: value.exitCode,
+            stdout: value.stdout,
+            stderr: value.stderr,
+            secrets: this.secrets,
+            durationMs: Date.now() - started,
+          },
+        );
       }
-      throw toSqlServerError(errors, { command: options.step, server: this.o.server, secrets: this.secrets, durationMs: Date.now() - started, data: { exitCode: value.exitCode } });
+      throw toSqlServerError(errors, {
+        command: options.step,
+        server: this.o.server,
+        secrets: this.secrets,
+        durationMs: Date.now() - started,
+        data: { exitCode: value.exitCode },
+      });
     }
     return out;
   }
@@ -1003,13 +1091,21 @@ export async function backupSqlDatabase(runner: Runner | undefined, options: Sql
   try {
     await transport.exec(backup, { effect: 'write', step: 'backupSqlDatabase: BACKUP DATABASE', onMessage: progressRelay(options.onProgress, messages) });
     if (verify) {
-      await transport.exec(buildVerifyOnlyStatement(options.file, options.checksum !== false), { effect: 'read', step: 'backupSqlDatabase: RESTORE VERIFYONLY', onMessage: progressRelay(undefined, messages) });
+      await transport.exec(buildVerifyOnlyStatement(options.file, options.checksum !== false), {
+        effect: 'read',
+        step: 'backupSqlDatabase: RESTORE VERIFYONLY',
+        onMessage: progressRelay(undefined, messages),
+      });
     }
-    const headerOut = await transport.exec(`${buildHeaderOnlyStatement(options.file)};\n${buildExactLsnQuery(options.database, options.file)};`, { effect: 'read', step: 'backupSqlDatabase: RESTORE HEADERONLY' });
+    const headerOut = await transport.exec(`${buildHeaderOnlyStatement(options.file)};\n${buildExactLsnQuery(options.database, options.file)};`, {
+      effect: 'read',
+      step: 'backupSqlDatabase: RESTORE HEADERONLY',
+    });
     const header = parseHeaderOnlyRows(headerOut.recordsets[0] ?? [], headerOut.recordsets[1]?.[0]);
     const hashed = await hashReachableFile(options.localPath ?? options.file);
     const warnings: string[] = [];
-    if (options.localPath !== undefined && !hashed) warnings.push(`localPath ${options.localPath} could not be read here; the backup was checked by the server only.`);
+    if (options.localPath !== undefined && !hashed)
+      warnings.push(`localPath ${options.localPath} could not be read here; the backup was checked by the server only.`);
     return {
       server: options.server,
       database: options.database,
@@ -1045,8 +1141,15 @@ export async function verifySqlBackup(runner: Runner | undefined, options: SqlVe
   const transport = openTransport(runner, options);
   const messages: string[] = [];
   try {
-    await transport.exec(buildVerifyOnlyStatement(options.file, options.checksum !== false), { effect: 'read', step: 'verifySqlBackup: RESTORE VERIFYONLY', onMessage: progressRelay(undefined, messages) });
-    const out = await transport.exec(`${buildHeaderOnlyStatement(options.file)};\n${buildFileListOnlyStatement(options.file)};`, { effect: 'read', step: 'verifySqlBackup: RESTORE HEADERONLY/FILELISTONLY' });
+    await transport.exec(buildVerifyOnlyStatement(options.file, options.checksum !== false), {
+      effect: 'read',
+      step: 'verifySqlBackup: RESTORE VERIFYONLY',
+      onMessage: progressRelay(undefined, messages),
+    });
+    const out = await transport.exec(`${buildHeaderOnlyStatement(options.file)};\n${buildFileListOnlyStatement(options.file)};`, {
+      effect: 'read',
+      step: 'verifySqlBackup: RESTORE HEADERONLY/FILELISTONLY',
+    });
     return {
       server: options.server,
       file: options.file,
@@ -1097,7 +1200,10 @@ export async function restoreSqlDatabase(runner: Runner | undefined, options: Sq
   validateDatabaseName(options.database);
   validateBackupPath(options.file);
   if (options.servicesStopped !== true) {
-    throw validationError('restoreSqlDatabase needs servicesStopped: true.', 'Stop every UCServer of the setup (PRODUCTS.md rows 9 and 10), then pass servicesStopped: true.');
+    throw validationError(
+      'restoreSqlDatabase needs servicesStopped: true.',
+      'Stop every UCServer of the setup (PRODUCTS.md rows 9 and 10), then pass servicesStopped: true.',
+    );
   }
   for (const [logical, physical] of Object.entries(options.moveFiles ?? {})) {
     if (!logical) throw validationError('moveFiles has an empty logical name.', 'Use the LogicalName from verifySqlBackup().files.');
@@ -1107,36 +1213,61 @@ export async function restoreSqlDatabase(runner: Runner | undefined, options: Sq
   const plan = buildRestorePlan(options);
   const statements = [plan.verify, plan.sessionCheck, plan.restore];
   if (options.dryRun) {
-    return { server: options.server, database: options.database, file: options.file, dryRun: true, statements: [...statements, plan.multiUser], messages: [], warnings: [], durationMs: 0 };
+    return {
+      server: options.server,
+      database: options.database,
+      file: options.file,
+      dryRun: true,
+      statements: [...statements, plan.multiUser],
+      messages: [],
+      warnings: [],
+      durationMs: 0,
+    };
   }
   const transport = openTransport(runner, options);
   const messages: string[] = [];
   const warnings: string[] = [];
   try {
-    const verified = await transport.exec(plan.verify, { effect: 'read', step: 'restoreSqlDatabase: RESTORE VERIFYONLY', onMessage: progressRelay(undefined, messages) });
+    const verified = await transport.exec(plan.verify, {
+      effect: 'read',
+      step: 'restoreSqlDatabase: RESTORE VERIFYONLY',
+      onMessage: progressRelay(undefined, messages),
+    });
     const header = parseHeaderOnlyRows(verified.recordsets[0] ?? []);
     const check = await transport.exec(plan.sessionCheck, { effect: 'read', step: 'restoreSqlDatabase: session check' });
     const sessions = parseSessionRows(check.recordsets[0] ?? []);
     if (sessions.length > 0) {
       const list = sessions.map((s) => `${s.programName || '?'} on ${s.hostName || '?'} (session ${s.sessionId}, login ${s.loginName})`).join('; ');
-      throw new ProcallBackupError('PB_SQL_UCSERVER_CONNECTED', `restoreSqlDatabase refused: ${sessions.length} UCServer session(s) are still connected to ${options.server}: ${list}.`, {
-        fix: 'Stop every UCServer of the multi-server setup (and anything else listed), then run the restore again.',
-        command: 'restoreSqlDatabase',
-        host: options.server,
-        data: { sessions },
-      });
+      throw new ProcallBackupError(
+        'PB_SQL_UCSERVER_CONNECTED',
+        `restoreSqlDatabase refused: ${sessions.length} UCServer session(s) are still connected to ${options.server}: ${list}.`,
+        {
+          fix: 'Stop every UCServer of the multi-server setup (and anything else listed), then run the restore again.',
+          command: 'restoreSqlDatabase',
+          host: options.server,
+          data: { sessions },
+        },
+      );
     }
     const exists = check.recordsets[1]?.[0] && pick(check.recordsets[1][0], 'DatabaseId') != null;
     if (exists && !options.replace) {
-      throw new ProcallBackupError('PB_SQL_DATABASE_EXISTS', `restoreSqlDatabase refused: database ${options.database} exists on ${options.server} and replace is not set.`, {
-        fix: 'Pass replace: true to overwrite it (a pre-restore backup is wise), or restore under another name with moveFiles.',
-        command: 'restoreSqlDatabase',
-        host: options.server,
-      });
+      throw new ProcallBackupError(
+        'PB_SQL_DATABASE_EXISTS',
+        `restoreSqlDatabase refused: database ${options.database} exists on ${options.server} and replace is not set.`,
+        {
+          fix: 'Pass replace: true to overwrite it (a pre-restore backup is wise), or restore under another name with moveFiles.',
+          command: 'restoreSqlDatabase',
+          host: options.server,
+        },
+      );
     }
     let failure: unknown;
     try {
-      await transport.exec(plan.restore, { effect: 'write', step: 'restoreSqlDatabase: RESTORE DATABASE', onMessage: progressRelay(options.onProgress, messages) });
+      await transport.exec(plan.restore, {
+        effect: 'write',
+        step: 'restoreSqlDatabase: RESTORE DATABASE',
+        onMessage: progressRelay(options.onProgress, messages),
+      });
     } catch (e) {
       failure = e;
     }
@@ -1149,7 +1280,17 @@ export async function restoreSqlDatabase(runner: Runner | undefined, options: Sq
       if (failure instanceof ProcallBackupError && warnings.length > 0) (failure.data ?? {}).warnings = warnings;
       throw failure;
     }
-    return { server: options.server, database: options.database, file: options.file, dryRun: false, statements, header, messages, warnings, durationMs: Date.now() - started };
+    return {
+      server: options.server,
+      database: options.database,
+      file: options.file,
+      dryRun: false,
+      statements,
+      header,
+      messages,
+      warnings,
+      durationMs: Date.now() - started,
+    };
   } finally {
     await transport.close();
   }

@@ -239,11 +239,13 @@ export function rebaseRegFile(doc: RegFile, from: string, to: string): RegFile {
 }
 
 function checkSubkey(subkey: unknown): string {
-  if (typeof subkey !== 'string' || subkey.trim() === '') throw validationError('The subkey is empty.', 'Pass a key below the user hive such as SOFTWARE\\ESTOS\\UCServer4\\Client.');
+  if (typeof subkey !== 'string' || subkey.trim() === '')
+    throw validationError('The subkey is empty.', 'Pass a key below the user hive such as SOFTWARE\\ESTOS\\UCServer4\\Client.');
   let s = subkey.trim().replace(/^\\+/, '');
   const first = s.split('\\')[0].replace(/:$/, '').toUpperCase();
   if (first === 'HKCU' || first === 'HKEY_CURRENT_USER') s = s.split('\\').slice(1).join('\\');
-  else if (/^HK/.test(first)) throw validationError(`The subkey ${JSON.stringify(subkey)} names another root.`, 'Pass a path below the user hive (optionally starting with HKCU\\).');
+  else if (/^HK/.test(first))
+    throw validationError(`The subkey ${JSON.stringify(subkey)} names another root.`, 'Pass a path below the user hive (optionally starting with HKCU\\).');
   const n = normalizeRegistryKey(`HKCU\\${s}`);
   if (n.subkey === '') throw validationError('The subkey names the whole user hive.', 'Pass a key below it such as SOFTWARE\\ESTOS.');
   return n.subkey;
@@ -252,7 +254,8 @@ function checkSubkey(subkey: unknown): string {
 /** Finds the profile for `user` or `sid`, or throws PB_USER_PROFILE_NOT_FOUND / PB_VALIDATION (pure). */
 export function findUserProfile(profiles: readonly UserProfile[], who: { user?: string; sid?: string }): UserProfile {
   if (who.sid !== undefined) {
-    if (typeof who.sid !== 'string' || !SID.test(who.sid)) throw validationError(`${JSON.stringify(who.sid)} is not a SID.`, 'Pass a SID such as S-1-5-21-...-1001, or pass user instead.');
+    if (typeof who.sid !== 'string' || !SID.test(who.sid))
+      throw validationError(`${JSON.stringify(who.sid)} is not a SID.`, 'Pass a SID such as S-1-5-21-...-1001, or pass user instead.');
     const hit = profiles.find((p) => p.sid.toUpperCase() === (who.sid as string).toUpperCase());
     if (!hit) throw notFound(`No user profile has the SID ${who.sid}.`, profiles);
     return hit;
@@ -265,7 +268,10 @@ export function findUserProfile(profiles: readonly UserProfile[], who: { user?: 
   });
   if (hits.length === 0) throw notFound(`No user profile matches ${JSON.stringify(who.user)}.`, profiles);
   if (hits.length > 1) {
-    throw validationError(`${hits.length} profiles match ${JSON.stringify(who.user)}: ${hits.map((p) => p.sid).join(', ')}.`, 'Pass the sid (or DOMAIN\\user) of the one you mean.');
+    throw validationError(
+      `${hits.length} profiles match ${JSON.stringify(who.user)}: ${hits.map((p) => p.sid).join(', ')}.`,
+      'Pass the sid (or DOMAIN\\user) of the one you mean.',
+    );
   }
   return hits[0];
 }
@@ -291,7 +297,9 @@ export interface RawMountedResult {
 
 // `reg load` needs SeRestorePrivilege (SYSTEM or an elevated admin). The finally block unloads even
 // when an operation fails; a timeout kills the session first, so the caller unloads afterwards.
-const MOUNTED_BODY = MISSING_KEY_CHECK + String.raw`
+const MOUNTED_BODY =
+  MISSING_KEY_CHECK +
+  String.raw`
 $hive = 'HKU\' + [string]$in.mount
 $hiveFile = [Environment]::ExpandEnvironmentVariables([string]$in.hiveFile)
 if (-not (Test-Path -LiteralPath $hiveFile -PathType Leaf)) { return @{ status = 'no-hive'; hiveFile = $hiveFile; results = @(); unloaded = $true } }
@@ -359,10 +367,17 @@ function parseMountedResult(raw: unknown, count: number): RawMountedResult {
  * buildMountedHiveScript({ mount: 'PB_1a2b3c', hiveFile: 'C:\\Users\\anna\\NTUSER.DAT', ops: [{ op: 'export', subkey: 'SOFTWARE\\ESTOS', file: 'C:\\b\\x.reg' }] });
  * ```
  */
-export function buildMountedHiveScript(opts: { mount: string; hiveFile: string; ops: readonly MountedHiveOperation[]; view?: RegistryView; timeoutMs?: number }): Script<RawMountedResult> {
-  if (!MOUNT_NAME.test(opts.mount)) throw validationError(`The mount name ${JSON.stringify(opts.mount)} is not a PB_<hex> name.`, 'Let the library pick the name.');
+export function buildMountedHiveScript(opts: {
+  mount: string;
+  hiveFile: string;
+  ops: readonly MountedHiveOperation[];
+  view?: RegistryView;
+  timeoutMs?: number;
+}): Script<RawMountedResult> {
+  if (!MOUNT_NAME.test(opts.mount))
+    throw validationError(`The mount name ${JSON.stringify(opts.mount)} is not a PB_<hex> name.`, 'Let the library pick the name.');
   if (typeof opts.hiveFile !== 'string' || opts.hiveFile.trim() === '' || /[\r\n\0]/.test(opts.hiveFile)) {
-    throw validationError(`The hive file ${JSON.stringify(opts.hiveFile)} is not a path.`, 'Pass the path of the user\'s NTUSER.DAT.');
+    throw validationError(`The hive file ${JSON.stringify(opts.hiveFile)} is not a path.`, "Pass the path of the user's NTUSER.DAT.");
   }
   if (!Array.isArray(opts.ops) || opts.ops.length === 0) throw validationError('No hive operations were given.', 'Pass at least one export or import.');
   const ops = opts.ops.map((o) => {
@@ -385,7 +400,11 @@ export function buildMountedHiveScript(opts: { mount: string; hiveFile: string; 
     effect: 'write',
     whatIf: [
       `reg.exe load ${hive} ${quotePowerShell(opts.hiveFile)}`,
-      ...ops.map((o) => (o.op === 'import' ? `reg.exe import ${quotePowerShell(o.file)}` : `reg.exe export ${hive}${o.subkey ? `\\${o.subkey}` : ''} ${quotePowerShell(o.file)} /y`)),
+      ...ops.map((o) =>
+        o.op === 'import'
+          ? `reg.exe import ${quotePowerShell(o.file)}`
+          : `reg.exe export ${hive}${o.subkey ? `\\${o.subkey}` : ''} ${quotePowerShell(o.file)} /y`,
+      ),
       `reg.exe unload ${hive}`,
     ],
     dryRunValue: { status: 'ok', hiveFile: opts.hiveFile, results: ops.map(() => ({ status: 'ok' as const, output: '' })), unloaded: true },
@@ -401,12 +420,20 @@ export function buildMountedHiveScript(opts: { mount: string; hiveFile: string; 
  * ```
  */
 export function buildUnloadUserHiveScript(mount: string): ReadScript<{ exitCode: number; output: string }> {
-  if (!MOUNT_NAME.test(mount)) throw validationError(`The mount name ${JSON.stringify(mount)} is not a PB_<hex> name.`, 'Unload only hives this library loaded.');
+  if (!MOUNT_NAME.test(mount))
+    throw validationError(`The mount name ${JSON.stringify(mount)} is not a PB_<hex> name.`, 'Unload only hives this library loaded.');
   return { name: 'unloadUserHive', effect: 'read', body: UNLOAD_BODY, input: { mount }, timeoutMs: 60000 };
 }
 
 /** Runs operations on a temporarily loaded hive; unloads from a fresh session when the call itself failed (timeout). */
-async function runMounted(runner: Runner, profile: UserProfile, mount: string, ops: MountedHiveOperation[], view: RegistryView | undefined, timeoutMs: number | undefined): Promise<{ value: RawMountedResult; dryRun: boolean }> {
+async function runMounted(
+  runner: Runner,
+  profile: UserProfile,
+  mount: string,
+  ops: MountedHiveOperation[],
+  view: RegistryView | undefined,
+  timeoutMs: number | undefined,
+): Promise<{ value: RawMountedResult; dryRun: boolean }> {
   const script = buildMountedHiveScript({ mount, hiveFile: profile.hivePath, ops, view, timeoutMs });
   let run: { value: RawMountedResult; dryRun: boolean };
   try {
@@ -417,10 +444,14 @@ async function runMounted(runner: Runner, profile: UserProfile, mount: string, o
     throw error;
   }
   if (run.value.status === 'no-hive') {
-    throw new ProcallBackupError('PB_USER_PROFILE_NOT_FOUND', `The profile of ${profile.account ?? profile.userName} (${profile.sid}) has no hive file at ${run.value.hiveFile || profile.hivePath}.`, {
-      fix: 'The profile folder was removed or moved; clean up the ProfileList entry, or pass optional: true to skip such users when exporting.',
-      data: { sid: profile.sid, hivePath: profile.hivePath, reason: 'hive-missing' },
-    });
+    throw new ProcallBackupError(
+      'PB_USER_PROFILE_NOT_FOUND',
+      `The profile of ${profile.account ?? profile.userName} (${profile.sid}) has no hive file at ${run.value.hiveFile || profile.hivePath}.`,
+      {
+        fix: 'The profile folder was removed or moved; clean up the ProfileList entry, or pass optional: true to skip such users when exporting.',
+        data: { sid: profile.sid, hivePath: profile.hivePath, reason: 'hive-missing' },
+      },
+    );
   }
   return { value: run.value, dryRun: run.dryRun };
 }
@@ -430,12 +461,16 @@ function newMountName(): string {
 }
 
 function keyNotFound(key: string, profile: UserProfile, output: string, subkey: string): ProcallBackupError {
-  return new ProcallBackupError('PB_REGISTRY_KEY_NOT_FOUND', `The key ${key} does not exist for the user ${profile.account ?? profile.userName} (${profile.sid}).`, {
-    fix: 'Check the subkey, or pass optional: true when the user may not have it.',
-    command: 'exportUserRegistryKey',
-    stdout: output,
-    data: { sid: profile.sid, subkey },
-  });
+  return new ProcallBackupError(
+    'PB_REGISTRY_KEY_NOT_FOUND',
+    `The key ${key} does not exist for the user ${profile.account ?? profile.userName} (${profile.sid}).`,
+    {
+      fix: 'Check the subkey, or pass optional: true when the user may not have it.',
+      command: 'exportUserRegistryKey',
+      stdout: output,
+      data: { sid: profile.sid, subkey },
+    },
+  );
 }
 
 /**
@@ -479,7 +514,8 @@ export async function exportUserRegistryKey(runner: Runner, opts: ExportUserRegi
       try {
         raw = (await runMounted(runner, profile, mount, [{ op: 'export', subkey, file: sourceFile }], opts.view, opts.timeoutMs)).value.results[0];
       } catch (error) {
-        if (opts.optional && isProcallBackupError(error, 'PB_USER_PROFILE_NOT_FOUND')) return { sid: profile.sid, key, access, absent: true, reason: 'hive-missing' };
+        if (opts.optional && isProcallBackupError(error, 'PB_USER_PROFILE_NOT_FOUND'))
+          return { sid: profile.sid, key, access, absent: true, reason: 'hive-missing' };
         throw error;
       }
     }
@@ -490,7 +526,10 @@ export async function exportUserRegistryKey(runner: Runner, opts: ExportUserRegi
     const doc = parseRegFile(readFileSync(sourceFile));
     const rebased = rebaseRegFile(doc, base, 'HKEY_CURRENT_USER');
     if (rebased.keys.length === 0 || rebased.keys[0].path.toUpperCase() !== key.toUpperCase()) {
-      throw new ProcallBackupError('PB_COMMAND_FAILED', `The export of ${base}\\${subkey} does not start with that key.`, { fix: 'Export again.', command: 'exportUserRegistryKey' });
+      throw new ProcallBackupError('PB_COMMAND_FAILED', `The export of ${base}\\${subkey} does not start with that key.`, {
+        fix: 'Export again.',
+        command: 'exportUserRegistryKey',
+      });
     }
     const bytes = serializeRegFile(rebased, { encoding: doc.format === 'regedit4' ? 'ansi' : 'utf16le' });
     writeFileSync(partial, bytes);
@@ -515,7 +554,8 @@ export async function exportUserRegistryKey(runner: Runner, opts: ExportUserRegi
 
 function checkWho(opts: { user?: unknown; sid?: unknown }): void {
   if (opts.user === undefined && opts.sid === undefined) throw validationError('Neither user nor sid was given.', 'Pass user (logon name) or sid.');
-  if (opts.sid !== undefined && !SID.test(String(opts.sid))) throw validationError(`${JSON.stringify(opts.sid)} is not a SID.`, 'Pass a SID such as S-1-5-21-...-1001.');
+  if (opts.sid !== undefined && !SID.test(String(opts.sid)))
+    throw validationError(`${JSON.stringify(opts.sid)} is not a SID.`, 'Pass a SID such as S-1-5-21-...-1001.');
 }
 
 // ---------------------------------------------------------------- import
@@ -560,7 +600,8 @@ export async function importUserRegistryKey(runner: Runner, opts: ImportUserRegi
   checkWho(opts);
   const file = checkFile(opts.file, 'import file');
   viewArgument(opts.view);
-  if (!existsSync(file) || !statSync(file).isFile()) throw validationError(`The .reg file ${file} does not exist.`, 'Pass the path of an exported per-user .reg file.');
+  if (!existsSync(file) || !statSync(file).isFile())
+    throw validationError(`The .reg file ${file} does not exist.`, 'Pass the path of an exported per-user .reg file.');
   const buf = readFileSync(file);
   const doc = parseRegFile(buf);
   rebaseRegFile(doc, 'HKEY_CURRENT_USER', 'HKEY_USERS\\S-1-0-0'); // every key must be under HKEY_CURRENT_USER

@@ -195,7 +195,11 @@ function q(text: string): string {
  * selectProducts(discovery, 'auto', { hasSql: { chat: true, config: false }, hasAd: false }); // [..., 'chat-database', ...]
  * ```
  */
-export function selectProducts(discovery: Discovery, products: BackupOptions['products'], extra: { hasSql: { chat: boolean; config: boolean }; hasAd: boolean }): ProductId[] {
+export function selectProducts(
+  discovery: Discovery,
+  products: BackupOptions['products'],
+  extra: { hasSql: { chat: boolean; config: boolean }; hasAd: boolean },
+): ProductId[] {
   const known = new Set(PRODUCT_CATALOG.map((p) => p.id));
   let ids: ProductId[];
   if (products === undefined || products === 'auto') {
@@ -205,7 +209,8 @@ export function selectProducts(discovery: Discovery, products: BackupOptions['pr
     if (extra.hasSql.config) ids.push('config-database');
     if (extra.hasAd) ids.push('active-directory');
   } else {
-    if (!Array.isArray(products) || products.length === 0) throw validationError('products is empty.', "Pass 'auto' or a list of catalog ids such as ['datacenter', 'ecsta'].");
+    if (!Array.isArray(products) || products.length === 0)
+      throw validationError('products is empty.', "Pass 'auto' or a list of catalog ids such as ['datacenter', 'ecsta'].");
     for (const id of products) if (!known.has(id)) throw validationError(`Unknown product ${JSON.stringify(id)}.`, `Use one of: ${[...known].join(', ')}.`);
     ids = [...products];
   }
@@ -228,7 +233,10 @@ function orderOf(id: ProductId): number {
  * plan.steps.map((s) => s.action); // [ 'tar -czf "files/datacenter.config.tar.gz" -C "C:\\...\\config" .', ... ]
  * ```
  */
-export function planBackup(discovery: Discovery, options: Pick<BackupOptions, 'products' | 'include' | 'exclude' | 'sql' | 'ad' | 'licences' | 'shadowCopy'> = {}): BackupPlan {
+export function planBackup(
+  discovery: Discovery,
+  options: Pick<BackupOptions, 'products' | 'include' | 'exclude' | 'sql' | 'ad' | 'licences' | 'shadowCopy'> = {},
+): BackupPlan {
   const products = selectProducts(discovery, options.products, { hasSql: { chat: !!options.sql?.chat, config: !!options.sql?.config }, hasAd: !!options.ad });
   const include = new Set(options.include ?? []);
   const exclude = new Set(options.exclude ?? []);
@@ -247,7 +255,12 @@ export function planBackup(discovery: Discovery, options: Pick<BackupOptions, 'p
         continue;
       }
       if (item.isDefault === false && !include.has(item.id) && !include.has(base)) {
-        skipped.push({ item: base, product: id, reason: `Off by default (${item.title}); pass include: ['${item.id}'] (CLI: --include ${item.id}) to take it.`, reasonDe: `Standardmäßig nicht gesichert; mit include: ['${item.id}'] (CLI: --include ${item.id}) wird es mitgenommen.` });
+        skipped.push({
+          item: base,
+          product: id,
+          reason: `Off by default (${item.title}); pass include: ['${item.id}'] (CLI: --include ${item.id}) to take it.`,
+          reasonDe: `Standardmäßig nicht gesichert; mit include: ['${item.id}'] (CLI: --include ${item.id}) wird es mitgenommen.`,
+        });
         continue;
       }
       steps.push(...stepsFor(id, item, base, discovery, roots, skipped, warnings, options, vss));
@@ -257,23 +270,53 @@ export function planBackup(discovery: Discovery, options: Pick<BackupOptions, 'p
   return { products, steps, skipped, warnings };
 }
 
-function stepsFor(id: ProductId, item: CaptureItem, base: string, discovery: Discovery, roots: Record<string, string | undefined>, skipped: PlannedSkip[], warnings: string[], options: Pick<BackupOptions, 'sql' | 'ad' | 'licences'>, vss: ShadowCopyMode): BackupStep[] {
+function stepsFor(
+  id: ProductId,
+  item: CaptureItem,
+  base: string,
+  discovery: Discovery,
+  roots: Record<string, string | undefined>,
+  skipped: PlannedSkip[],
+  warnings: string[],
+  options: Pick<BackupOptions, 'sql' | 'ad' | 'licences'>,
+  vss: ShadowCopyMode,
+): BackupStep[] {
   const common = { product: id, item: item.id, isOptional: item.isOptional };
   switch (item.kind) {
     case 'registry': {
-      const keys = item.key.includes('{ECSTA}') ? discovery.ecstaDrivers.map((d) => ({ key: d.key, suffix: `.${safeName(d.name)}${d.view === 'wow6432' ? '.wow6432node' : ''}` })) : [{ key: item.key, suffix: '' }];
-      if (keys.length === 0) skipped.push({ item: base, product: id, reason: 'No ECSTA driver is installed.', reasonDe: 'Es ist kein ECSTA-Treiber installiert.' });
+      const keys = item.key.includes('{ECSTA}')
+        ? discovery.ecstaDrivers.map((d) => ({ key: d.key, suffix: `.${safeName(d.name)}${d.view === 'wow6432' ? '.wow6432node' : ''}` }))
+        : [{ key: item.key, suffix: '' }];
+      if (keys.length === 0)
+        skipped.push({ item: base, product: id, reason: 'No ECSTA driver is installed.', reasonDe: 'Es ist kein ECSTA-Treiber installiert.' });
       return keys.map(({ key, suffix }) => {
         const artifact = `registry/${base}${suffix}.reg`;
-        return { ...common, id: `${base}${suffix}`, kind: 'registry', source: normalizeRegistryKey(key).short, artifact, action: `reg.exe export ${q(normalizeRegistryKey(key).short)} ${q(artifact)} /y` };
+        return {
+          ...common,
+          id: `${base}${suffix}`,
+          kind: 'registry',
+          source: normalizeRegistryKey(key).short,
+          artifact,
+          action: `reg.exe export ${q(normalizeRegistryKey(key).short)} ${q(artifact)} /y`,
+        };
       });
     }
     case 'user-registry':
       return userProfilesOf(discovery).map((p) => {
         const artifact = `registry/${base}.${safeName(p.userName)}.reg`;
         const source = `HKU\\${p.sid}\\${item.subkey}`;
-        const how = p.isLoaded ? `reg.exe export ${q(source)} ${q(artifact)} /y` : `reg.exe load HKU\\PB_<random> ${q(`${p.profilePath}\\NTUSER.DAT`)}; reg.exe export ${q(`HKU\\PB_<random>\\${item.subkey}`)} ${q(artifact)} /y; reg.exe unload HKU\\PB_<random>`;
-        return { ...common, id: `${base}.${safeName(p.userName)}`, kind: 'user-registry', source, artifact, action: `${how}  (rewritten to HKEY_CURRENT_USER)`, user: { sid: p.sid, userName: p.userName } };
+        const how = p.isLoaded
+          ? `reg.exe export ${q(source)} ${q(artifact)} /y`
+          : `reg.exe load HKU\\PB_<random> ${q(`${p.profilePath}\\NTUSER.DAT`)}; reg.exe export ${q(`HKU\\PB_<random>\\${item.subkey}`)} ${q(artifact)} /y; reg.exe unload HKU\\PB_<random>`;
+        return {
+          ...common,
+          id: `${base}.${safeName(p.userName)}`,
+          kind: 'user-registry',
+          source,
+          artifact,
+          action: `${how}  (rewritten to HKEY_CURRENT_USER)`,
+          user: { sid: p.sid, userName: p.userName },
+        };
       });
     case 'folder': {
       const source = expandRootPath(item.path, roots);
@@ -292,7 +335,18 @@ function stepsFor(id: ProductId, item: CaptureItem, base: string, discovery: Dis
       }
       const artifact = `files/${base}.tar.gz`;
       const through = item.isShadowCopyWanted && vss !== 'never' ? '  (read through a volume shadow copy when one can be made)' : '';
-      return [{ ...common, id: base, kind: 'folder', source, localSource: toLocalPath(source, discovery.pathMap), artifact, action: `tar -czf ${q(artifact)} -C ${q(source)} .${through}`, isShadowCopyWanted: item.isShadowCopyWanted }];
+      return [
+        {
+          ...common,
+          id: base,
+          kind: 'folder',
+          source,
+          localSource: toLocalPath(source, discovery.pathMap),
+          artifact,
+          action: `tar -czf ${q(artifact)} -C ${q(source)} .${through}`,
+          isShadowCopyWanted: item.isShadowCopyWanted,
+        },
+      ];
     }
     case 'user-folder': {
       const out: BackupStep[] = [];
@@ -301,57 +355,153 @@ function stepsFor(id: ProductId, item: CaptureItem, base: string, discovery: Dis
           const leaf = folder.split('\\').pop() as string;
           const sid = `${base}.${safeName(p.userName)}.${safeName(leaf)}`;
           const artifact = `files/${sid}.tar.gz`;
-          out.push({ ...common, id: sid, kind: 'folder', source: folder, localSource: toLocalPath(folder, discovery.pathMap), artifact, action: `tar -czf ${q(artifact)} -C ${q(folder)} .`, user: { sid: p.sid, userName: p.userName } });
+          out.push({
+            ...common,
+            id: sid,
+            kind: 'folder',
+            source: folder,
+            localSource: toLocalPath(folder, discovery.pathMap),
+            artifact,
+            action: `tar -czf ${q(artifact)} -C ${q(folder)} .`,
+            user: { sid: p.sid, userName: p.userName },
+          });
         }
       }
-      if (out.length === 0) skipped.push({ item: base, product: id, reason: 'No user profile has a ProCall client folder.', reasonDe: 'Kein Benutzerprofil hat einen ProCall-Client-Ordner.' });
+      if (out.length === 0)
+        skipped.push({
+          item: base,
+          product: id,
+          reason: 'No user profile has a ProCall client folder.',
+          reasonDe: 'Kein Benutzerprofil hat einen ProCall-Client-Ordner.',
+        });
       return out;
     }
     case 'file': {
       const source = expandRootPath(item.path, roots);
       if (!source) {
-        skipped.push({ item: base, product: id, reason: `The file ${item.path} is unknown: its root was not discovered.`, reasonDe: `Die Datei ${item.path} ist unbekannt: ihr Stammordner wurde nicht gefunden.` });
+        skipped.push({
+          item: base,
+          product: id,
+          reason: `The file ${item.path} is unknown: its root was not discovered.`,
+          reasonDe: `Die Datei ${item.path} ist unbekannt: ihr Stammordner wurde nicht gefunden.`,
+        });
         return [];
       }
       const artifact = `files/${base}.${safeName(source.split('\\').pop() as string)}`;
-      return [{ ...common, id: base, kind: 'file', source, localSource: toLocalPath(source, discovery.pathMap), artifact, action: `copy ${q(source)} ${q(artifact)}` }];
+      return [
+        {
+          ...common,
+          id: base,
+          kind: 'file',
+          source,
+          localSource: toLocalPath(source, discovery.pathMap),
+          artifact,
+          action: `copy ${q(source)} ${q(artifact)}`,
+        },
+      ];
     }
     case 'services': {
       const names = discovery.services.filter((s) => item.roles.includes(s.role)).map((s) => s.name);
       if (names.length === 0) {
-        skipped.push({ item: base, product: id, reason: `No service of the roles ${item.roles.join(', ')} is installed.`, reasonDe: `Es ist kein Dienst der Rollen ${item.roles.join(', ')} installiert.` });
+        skipped.push({
+          item: base,
+          product: id,
+          reason: `No service of the roles ${item.roles.join(', ')} is installed.`,
+          reasonDe: `Es ist kein Dienst der Rollen ${item.roles.join(', ')} installiert.`,
+        });
         return [];
       }
       const dir = `services/${id}`;
-      return [{ ...common, id: base, kind: 'services', source: names.join(', '), artifact: dir, services: names, action: names.map((n) => `reg.exe export ${q(`HKLM\\SYSTEM\\CurrentControlSet\\Services\\${n}`)} ${q(`${dir}/${n}.reg`)} /y; sc.exe sdshow ${n}`).join('; ') + `; write ${dir}/<name>.json, <name>.md, restore-services.ps1` }];
+      return [
+        {
+          ...common,
+          id: base,
+          kind: 'services',
+          source: names.join(', '),
+          artifact: dir,
+          services: names,
+          action:
+            names
+              .map((n) => `reg.exe export ${q(`HKLM\\SYSTEM\\CurrentControlSet\\Services\\${n}`)} ${q(`${dir}/${n}.reg`)} /y; sc.exe sdshow ${n}`)
+              .join('; ') + `; write ${dir}/<name>.json, <name>.md, restore-services.ps1`,
+        },
+      ];
     }
     case 'sql': {
       const db = options.sql?.[item.role];
       if (!db) {
-        skipped.push({ item: base, product: id, reason: `No ${item.role} database was given (option sql.${item.role}).`, reasonDe: `Es wurde keine ${item.role === 'chat' ? 'Chat-/Journal' : 'Konfigurations'}-Datenbank angegeben (Option sql.${item.role}).` });
+        skipped.push({
+          item: base,
+          product: id,
+          reason: `No ${item.role} database was given (option sql.${item.role}).`,
+          reasonDe: `Es wurde keine ${item.role === 'chat' ? 'Chat-/Journal' : 'Konfigurations'}-Datenbank angegeben (Option sql.${item.role}).`,
+        });
         return [];
       }
       const artifact = `sql/${base}.${safeName(db.database)}.bak`;
-      return [{ ...common, id: base, kind: 'sql', source: `${db.server}/${db.database}`, artifact, action: `BACKUP DATABASE [${db.database.replace(/]/g, ']]')}] TO DISK = N'${(db.serverFile ?? artifact).replace(/'/g, "''")}' WITH COPY_ONLY, CHECKSUM, INIT, FORMAT; RESTORE VERIFYONLY ... WITH CHECKSUM` }];
+      return [
+        {
+          ...common,
+          id: base,
+          kind: 'sql',
+          source: `${db.server}/${db.database}`,
+          artifact,
+          action: `BACKUP DATABASE [${db.database.replace(/]/g, ']]')}] TO DISK = N'${(db.serverFile ?? artifact).replace(/'/g, "''")}' WITH COPY_ONLY, CHECKSUM, INIT, FORMAT; RESTORE VERIFYONLY ... WITH CHECKSUM`,
+        },
+      ];
     }
     case 'ad': {
       if (!options.ad) {
-        skipped.push({ item: base, product: id, reason: 'No Active Directory connection was given (option ad).', reasonDe: 'Es wurde keine Active-Directory-Verbindung angegeben (Option ad).' });
+        skipped.push({
+          item: base,
+          product: id,
+          reason: 'No Active Directory connection was given (option ad).',
+          reasonDe: 'Es wurde keine Active-Directory-Verbindung angegeben (Option ad).',
+        });
         return [];
       }
       const artifact = `ad/${base}.jsonl`;
       const sel = options.ad.attributes;
-      const attrs = Array.isArray(sel) ? sel.join(',') : sel ? `${sel.schemaPrefix}*` : `${PROCALL_AD_SELECTION.schemaPrefix}* ${PROCALL_AD_SELECTION.attributes.join(' ')}`;
-      return [{ ...common, id: base, kind: 'ad', source: `${options.ad.url} ${options.ad.baseDn}`, artifact, action: `ldapsearch -H ${options.ad.url} -b ${q(options.ad.baseDn)} "(|(objectClass=user)(objectClass=group)(objectClass=computer))" objectGUID ${attrs} > ${q(artifact)}` }];
+      const attrs = Array.isArray(sel)
+        ? sel.join(',')
+        : sel
+          ? `${sel.schemaPrefix}*`
+          : `${PROCALL_AD_SELECTION.schemaPrefix}* ${PROCALL_AD_SELECTION.attributes.join(' ')}`;
+      return [
+        {
+          ...common,
+          id: base,
+          kind: 'ad',
+          source: `${options.ad.url} ${options.ad.baseDn}`,
+          artifact,
+          action: `ldapsearch -H ${options.ad.url} -b ${q(options.ad.baseDn)} "(|(objectClass=user)(objectClass=group)(objectClass=computer))" objectGUID ${attrs} > ${q(artifact)}`,
+        },
+      ];
     }
     case 'licences': {
       const count = Object.keys(options.licences ?? {}).length;
       if (count === 0) {
-        warnings.push('No licence keys were given: the set holds none. Pass licences: { "<component>": new Secret("<key>") } (CLI: PROCALL_BACKUP_LICENCES, --licences-file or "licencesFile" in the config file, JSON { "<component>": "<key>" }) so that they are kept with the backup.');
-        skipped.push({ item: base, product: id, reason: 'No licence keys were given by the caller.', reasonDe: 'Der Aufrufer hat keine Lizenzschlüssel übergeben.' });
+        warnings.push(
+          'No licence keys were given: the set holds none. Pass licences: { "<component>": new Secret("<key>") } (CLI: PROCALL_BACKUP_LICENCES, --licences-file or "licencesFile" in the config file, JSON { "<component>": "<key>" }) so that they are kept with the backup.',
+        );
+        skipped.push({
+          item: base,
+          product: id,
+          reason: 'No licence keys were given by the caller.',
+          reasonDe: 'Der Aufrufer hat keine Lizenzschlüssel übergeben.',
+        });
         return [];
       }
-      return [{ ...common, id: base, kind: 'licences', source: `${count} licence key(s) supplied by the caller`, artifact: 'licences/licences.json', action: 'write licences/licences.json  (the keys; encrypted when encryption is on)' }];
+      return [
+        {
+          ...common,
+          id: base,
+          kind: 'licences',
+          source: `${count} licence key(s) supplied by the caller`,
+          artifact: 'licences/licences.json',
+          action: 'write licences/licences.json  (the keys; encrypted when encryption is on)',
+        },
+      ];
     }
   }
 }
@@ -370,7 +520,16 @@ function parametersOf(discovery: Discovery, entry: ProductEntry): Record<string,
   if (services.length) p.services = { value: services as unknown as JsonValue, source: src('services') };
   if (entry.id === 'media-server' && discovery.mediaLogs) p.logparams = { value: { ...discovery.mediaLogs } as unknown as JsonValue, source: 'discovered' };
   if (entry.id === 'ecsta') p.drivers = { value: discovery.ecstaDrivers.map((d) => d.key), source: src('ecstaDrivers') };
-  if (entry.id === 'windows-client') p.profiles = { value: discovery.profiles.map((x) => ({ sid: x.sid, userName: x.userName, profilePath: x.profilePath, clientFolders: x.clientFolders })) as unknown as JsonValue, source: src('profiles') };
+  if (entry.id === 'windows-client')
+    p.profiles = {
+      value: discovery.profiles.map((x) => ({
+        sid: x.sid,
+        userName: x.userName,
+        profilePath: x.profilePath,
+        clientFolders: x.clientFolders,
+      })) as unknown as JsonValue,
+      source: src('profiles'),
+    };
   if (Object.keys(discovery.pathMap).length) p.pathMap = { value: discovery.pathMap, source: 'override' };
   return p;
 }
@@ -391,13 +550,21 @@ function parametersOf(discovery: Discovery, entry: ProductEntry): Record<string,
 export async function backup(options: BackupOptions): Promise<BackupResult> {
   if (!options || typeof options !== 'object') throw validationError('backup needs options.', "Pass { runner, target, kind: 'scheduled' }.");
   if (!options.runner) throw validationError('backup needs a runner.', 'Pass runner: new PowerShellRunner().');
-  if (typeof options.target !== 'string' || options.target.trim() === '') throw validationError('backup needs a target folder.', 'Pass target: the folder that holds the backup sets (local or UNC).');
-  if (!['scheduled', 'pre-change', 'manual'].includes(options.kind)) throw validationError(`Unknown kind ${JSON.stringify(options.kind)}.`, "Use 'scheduled', 'pre-change' or 'manual'.");
-  if (options.kind === 'pre-change' && (typeof options.reason !== 'string' || options.reason.trim() === '')) throw validationError('A pre-change backup needs a reason.', "Pass reason, e.g. 'UCServer update 8.3 -> 8.4'.");
+  if (typeof options.target !== 'string' || options.target.trim() === '')
+    throw validationError('backup needs a target folder.', 'Pass target: the folder that holds the backup sets (local or UNC).');
+  if (!['scheduled', 'pre-change', 'manual'].includes(options.kind))
+    throw validationError(`Unknown kind ${JSON.stringify(options.kind)}.`, "Use 'scheduled', 'pre-change' or 'manual'.");
+  if (options.kind === 'pre-change' && (typeof options.reason !== 'string' || options.reason.trim() === ''))
+    throw validationError('A pre-change backup needs a reason.', "Pass reason, e.g. 'UCServer update 8.3 -> 8.4'.");
   const concurrency = options.concurrency ?? 4;
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw validationError(`concurrency ${concurrency} is out of range.`, 'Use an integer from 1 to 64.');
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
+    throw validationError(`concurrency ${concurrency} is out of range.`, 'Use an integer from 1 to 64.');
   for (const [name, key] of Object.entries(options.licences ?? {})) {
-    if (!(key instanceof Secret) && typeof key !== 'string') throw validationError(`The licence key of ${JSON.stringify(name)} is not a string or Secret.`, 'Pass licences as { "<component>": new Secret("<key>") }.');
+    if (!(key instanceof Secret) && typeof key !== 'string')
+      throw validationError(
+        `The licence key of ${JSON.stringify(name)} is not a string or Secret.`,
+        'Pass licences as { "<component>": new Secret("<key>") }.',
+      );
   }
 
   // a read-only or unreachable target fails now, not after the discovery
@@ -409,7 +576,15 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   if (options.dryRun) return { status: 'planned', exitCode: 0, plan, actions, discovery, warnings };
 
   if (options.signal?.aborted) throw interruptedError(undefined);
-  const set = await createBackupSet({ target: options.target, host: options.host ?? discovery.host ?? os.hostname(), kind: options.kind, reason: options.reason, now: options.now, encryption: options.encryption, signingKey: options.signingKey });
+  const set = await createBackupSet({
+    target: options.target,
+    host: options.host ?? discovery.host ?? os.hostname(),
+    kind: options.kind,
+    reason: options.reason,
+    now: options.now,
+    encryption: options.encryption,
+    signingKey: options.signingKey,
+  });
   try {
     for (const w of warnings) set.warn(w);
     for (const id of plan.products) {
@@ -463,19 +638,69 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     // RESTORE.md stays readable without the key; its sha256 is in the manifest, which the MAC covers
     const runbookFile = path.join(set.partialPath, 'RESTORE.md');
     const hasDatabases = plan.steps.some((s) => s.kind === 'sql');
-    const ucserverHosts = hasDatabases ? mergeUcserverHosts(set.host, plan.products.includes('ucserver'), options.ucserverHosts ?? [], await findUcserverHostsInTarget(options.target)) : [];
+    const ucserverHosts = hasDatabases
+      ? mergeUcserverHosts(set.host, plan.products.includes('ucserver'), options.ucserverHosts ?? [], await findUcserverHostsInTarget(options.target))
+      : [];
     const isAuthenticated = set.isEncrypted || options.signingKey !== undefined;
-    await writeFile(runbookFile, buildRunbook({ discovery, plan, skippedAtRun, host: set.host, name: set.name, kind: options.kind, reason: options.reason, createdAt: set.createdAt, isEncrypted: set.isEncrypted, isAuthenticated, setPath: set.finalPath, passwordServices: [...passwordServices].sort(), ucserverHosts, failedSteps }), 'utf8').catch((e: unknown) => {
+    await writeFile(
+      runbookFile,
+      buildRunbook({
+        discovery,
+        plan,
+        skippedAtRun,
+        host: set.host,
+        name: set.name,
+        kind: options.kind,
+        reason: options.reason,
+        createdAt: set.createdAt,
+        isEncrypted: set.isEncrypted,
+        isAuthenticated,
+        setPath: set.finalPath,
+        passwordServices: [...passwordServices].sort(),
+        ucserverHosts,
+        failedSteps,
+      }),
+      'utf8',
+    ).catch((e: unknown) => {
       throw toTargetError(e, set.partialPath);
     });
-    await set.record({ id: 'runbook', path: 'RESTORE.md', primitive: 'buildRunbook', kind: 'runbook', product: 'licences', source: 'catalog + discovery', encrypt: false });
-    await set.record({ id: 'discovery', path: 'discovery.json', data: Buffer.from(`${JSON.stringify(discovery, null, 2)}\n`, 'utf8'), primitive: 'discover', kind: 'discovery', product: 'licences', source: 'discover()' });
+    await set.record({
+      id: 'runbook',
+      path: 'RESTORE.md',
+      primitive: 'buildRunbook',
+      kind: 'runbook',
+      product: 'licences',
+      source: 'catalog + discovery',
+      encrypt: false,
+    });
+    await set.record({
+      id: 'discovery',
+      path: 'discovery.json',
+      data: Buffer.from(`${JSON.stringify(discovery, null, 2)}\n`, 'utf8'),
+      primitive: 'discover',
+      kind: 'discovery',
+      product: 'licences',
+      source: 'discover()',
+    });
     const finished = await set.finish();
     const failed = finished.status !== 'complete';
-    return { status: finished.status, exitCode: failed ? 1 : 0, path: finished.path, name: finished.name, manifest: finished.manifest, plan, actions, discovery, warnings: finished.manifest.warnings };
+    return {
+      status: finished.status,
+      exitCode: failed ? 1 : 0,
+      path: finished.path,
+      name: finished.name,
+      manifest: finished.manifest,
+      plan,
+      actions,
+      discovery,
+      warnings: finished.manifest.warnings,
+    };
   } catch (caught) {
     // after an interrupt, whatever failed (a killed PowerShell session ...) failed because of it
-    const e = options.signal?.aborted && !(caught instanceof ProcallBackupError && caught.code === 'PB_INTERRUPTED') ? interruptedError(set.partialPath, caught) : caught;
+    const e =
+      options.signal?.aborted && !(caught instanceof ProcallBackupError && caught.code === 'PB_INTERRUPTED')
+        ? interruptedError(set.partialPath, caught)
+        : caught;
     if (e instanceof ProcallBackupError && e.code === 'PB_INTERRUPTED') {
       const note = `This backup was interrupted at ${new Date().toISOString()} and is not a backup set: no manifest was written.\r\nprocall-backup prune removes this folder after a day; it is safe to delete it now.\r\n`;
       await writeFile(path.join(set.partialPath, 'INTERRUPTED.txt'), note, 'utf8').catch(() => undefined);
@@ -487,20 +712,47 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
 
 /** The error of a backup stopped by its signal; names the unfinished folder it leaves. */
 function interruptedError(partialPath: string | undefined, cause?: unknown): ProcallBackupError {
-  return new ProcallBackupError('PB_INTERRUPTED', `The backup was interrupted before it finished${partialPath ? `; ${partialPath} is left unfinished (no manifest, never a set)` : '; nothing was written'}. The lock was released.`, {
-    fix: 'Run the backup again; prune removes the unfinished .partial folder after a day.',
-    command: 'backup',
-    ...(cause === undefined ? {} : { cause }),
-    ...(partialPath ? { data: { partialPath } } : {}),
-  });
+  return new ProcallBackupError(
+    'PB_INTERRUPTED',
+    `The backup was interrupted before it finished${partialPath ? `; ${partialPath} is left unfinished (no manifest, never a set)` : '; nothing was written'}. The lock was released.`,
+    {
+      fix: 'Run the backup again; prune removes the unfinished .partial folder after a day.',
+      command: 'backup',
+      ...(cause === undefined ? {} : { cause }),
+      ...(partialPath ? { data: { partialPath } } : {}),
+    },
+  );
 }
 
-async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOptions, profiles: UserProfile[], skippedAtRun: PlannedSkip[], shadowCopies?: ShadowCopySet, passwordServices: string[] = []): Promise<'ok' | 'absent'> {
+async function runStep(
+  step: BackupStep,
+  set: BackupSetWriter,
+  options: BackupOptions,
+  profiles: UserProfile[],
+  skippedAtRun: PlannedSkip[],
+  shadowCopies?: ShadowCopySet,
+  passwordServices: string[] = [],
+): Promise<'ok' | 'absent'> {
   const started = Date.now();
   const [folder, ...rest] = step.artifact.split('/');
   const file = (): string => set.artifactPath(folder as ArtifactFolder, rest.join('/'));
-  const record = async (p: string, extra: { sha256?: string; bytes?: number; warnings?: string[]; details?: Record<string, JsonValue>; primitive: string; kind: ArtifactKind; id?: string }): Promise<void> => {
-    await set.record({ id: extra.id ?? step.id, path: p, primitive: extra.primitive, kind: extra.kind, product: step.product, source: step.source, sha256: extra.sha256, bytes: extra.bytes, durationMs: Date.now() - started, warnings: extra.warnings ?? [], details: extra.details });
+  const record = async (
+    p: string,
+    extra: { sha256?: string; bytes?: number; warnings?: string[]; details?: Record<string, JsonValue>; primitive: string; kind: ArtifactKind; id?: string },
+  ): Promise<void> => {
+    await set.record({
+      id: extra.id ?? step.id,
+      path: p,
+      primitive: extra.primitive,
+      kind: extra.kind,
+      product: step.product,
+      source: step.source,
+      sha256: extra.sha256,
+      bytes: extra.bytes,
+      durationMs: Date.now() - started,
+      warnings: extra.warnings ?? [],
+      details: extra.details,
+    });
   };
   // skips found while running go to the manifest and, in both languages, to RESTORE.md
   const skip = (reason: string, reasonDe: string): void => {
@@ -508,7 +760,11 @@ async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOp
     skippedAtRun.push({ item: step.id, product: step.product, reason, reasonDe });
   };
   const absent = (reason: string, reasonDe: string): 'absent' => {
-    if (!step.isOptional) throw new ProcallBackupError('PB_SOURCE_MISSING', `${step.source} (${step.id}) is missing: ${reason}`, { fix: `Check the discovered paths in discovery.json, or pass overrides / exclude: ['${step.item}'] for this item (CLI: --root NAME=PATH, --path-map, --exclude ${step.item}).`, command: 'backup' });
+    if (!step.isOptional)
+      throw new ProcallBackupError('PB_SOURCE_MISSING', `${step.source} (${step.id}) is missing: ${reason}`, {
+        fix: `Check the discovered paths in discovery.json, or pass overrides / exclude: ['${step.item}'] for this item (CLI: --root NAME=PATH, --path-map, --exclude ${step.item}).`,
+        command: 'backup',
+      });
     skip(`Absent: ${reason}`, `Nicht vorhanden: ${reasonDe}`);
     return 'absent';
   };
@@ -516,41 +772,89 @@ async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOp
     case 'registry': {
       const r = await exportRegistryKey(options.runner, { key: step.source, file: file(), optional: step.isOptional });
       if (r.absent) return absent(`the registry key ${step.source} does not exist.`, `der Registry-Schlüssel ${step.source} existiert nicht.`);
-      await record(r.file, { sha256: r.sha256, bytes: r.bytes, primitive: 'exportRegistryKey', kind: 'registry-key', details: { key: r.key, keys: r.keys, values: r.values } });
+      await record(r.file, {
+        sha256: r.sha256,
+        bytes: r.bytes,
+        primitive: 'exportRegistryKey',
+        kind: 'registry-key',
+        details: { key: r.key, keys: r.keys, values: r.values },
+      });
       return 'ok';
     }
     case 'user-registry': {
       const subkey = step.source.split('\\').slice(2).join('\\');
       const r = await exportUserRegistryKey(options.runner, { sid: step.user?.sid, subkey, file: file(), optional: true, profiles });
       if (r.absent) {
-        if (r.reason === 'hive-missing') skip(`The profile of ${step.user?.userName} has no NTUSER.DAT.`, `Das Profil von ${step.user?.userName} hat keine NTUSER.DAT.`);
+        if (r.reason === 'hive-missing')
+          skip(`The profile of ${step.user?.userName} has no NTUSER.DAT.`, `Das Profil von ${step.user?.userName} hat keine NTUSER.DAT.`);
         else skip(`${step.user?.userName} has no ${subkey}.`, `${step.user?.userName} hat keinen Schlüssel ${subkey}.`);
         return 'absent';
       }
-      await record(r.file, { sha256: r.sha256, bytes: r.bytes, primitive: 'exportUserRegistryKey', kind: 'user-registry-key', details: { sid: r.sid, user: step.user?.userName ?? null, key: r.key, access: r.access, keys: r.keys, values: r.values } });
+      await record(r.file, {
+        sha256: r.sha256,
+        bytes: r.bytes,
+        primitive: 'exportUserRegistryKey',
+        kind: 'user-registry-key',
+        details: { sid: r.sid, user: step.user?.userName ?? null, key: r.key, access: r.access, keys: r.keys, values: r.values },
+      });
       return 'ok';
     }
     case 'folder': {
-      if (step.action.startsWith('#')) throw new ProcallBackupError('PB_SOURCE_MISSING', step.action.slice(2), { fix: 'Pass the root in overrides.roots (CLI: --root NAME=PATH, or "overrides": { "roots": { ... } } in the config file).', command: 'backup' });
+      if (step.action.startsWith('#'))
+        throw new ProcallBackupError('PB_SOURCE_MISSING', step.action.slice(2), {
+          fix: 'Pass the root in overrides.roots (CLI: --root NAME=PATH, or "overrides": { "roots": { ... } } in the config file).',
+          command: 'backup',
+        });
       const local = step.localSource as string;
       const st = await stat(local).catch(() => undefined);
-      if (!st || !st.isDirectory()) return absent(`the folder ${step.source} does not exist (read at ${local}).`, `der Ordner ${step.source} existiert nicht (gelesen unter ${local}).`);
-      const snap = await snapshotDirectory({ source: local, archive: file(), shadowCopy: step.isShadowCopyWanted ? (options.shadowCopy ?? 'auto') : 'never', runner: step.isShadowCopyWanted ? options.runner : undefined, ...(step.isShadowCopyWanted && shadowCopies ? { shadowCopies } : {}) });
+      if (!st || !st.isDirectory())
+        return absent(`the folder ${step.source} does not exist (read at ${local}).`, `der Ordner ${step.source} existiert nicht (gelesen unter ${local}).`);
+      const snap = await snapshotDirectory({
+        source: local,
+        archive: file(),
+        shadowCopy: step.isShadowCopyWanted ? (options.shadowCopy ?? 'auto') : 'never',
+        runner: step.isShadowCopyWanted ? options.runner : undefined,
+        ...(step.isShadowCopyWanted && shadowCopies ? { shadowCopies } : {}),
+      });
       const w = [...snap.warnings];
-      if (step.isShadowCopyWanted && !snap.shadowCopy.used && options.shadowCopy !== 'never') w.push(`Read without a shadow copy: ${snap.shadowCopy.message ?? snap.shadowCopy.reason}. Open files may be inconsistent; stop the service for a consistent copy.`);
+      if (step.isShadowCopyWanted && !snap.shadowCopy.used && options.shadowCopy !== 'never')
+        w.push(
+          `Read without a shadow copy: ${snap.shadowCopy.message ?? snap.shadowCopy.reason}. Open files may be inconsistent; stop the service for a consistent copy.`,
+        );
       for (const u of snap.unreadable) w.push(`Unreadable: ${u.path} (${u.code})`);
       for (const c of snap.changedDuringRead) w.push(`Changed while read: ${c.path} (${c.change})`);
       if (snap.unreadable.length > 0 && !step.isOptional) {
         await record(snap.archive, { sha256: snap.sha256, bytes: snap.bytes, primitive: 'snapshotDirectory', kind: 'folder', warnings: w });
-        throw new ProcallBackupError('PB_COMMAND_FAILED', `${snap.unreadable.length} file(s) of ${step.source} could not be read: ${snap.unreadable.slice(0, 3).map((u) => u.path).join(', ')}.`, { fix: 'Run elevated so that a shadow copy can be made, or stop the service during the backup.', command: 'snapshotDirectory' });
+        throw new ProcallBackupError(
+          'PB_COMMAND_FAILED',
+          `${snap.unreadable.length} file(s) of ${step.source} could not be read: ${snap.unreadable
+            .slice(0, 3)
+            .map((u) => u.path)
+            .join(', ')}.`,
+          { fix: 'Run elevated so that a shadow copy can be made, or stop the service during the backup.', command: 'snapshotDirectory' },
+        );
       }
-      await record(snap.archive, { sha256: snap.sha256, bytes: snap.bytes, primitive: 'snapshotDirectory', kind: 'folder', warnings: w, details: { files: snap.files, dirs: snap.dirs, contentBytes: snap.contentBytes, shadowCopy: snap.shadowCopy.used, ...(step.user ? { sid: step.user.sid, user: step.user.userName } : {}) } });
+      await record(snap.archive, {
+        sha256: snap.sha256,
+        bytes: snap.bytes,
+        primitive: 'snapshotDirectory',
+        kind: 'folder',
+        warnings: w,
+        details: {
+          files: snap.files,
+          dirs: snap.dirs,
+          contentBytes: snap.contentBytes,
+          shadowCopy: snap.shadowCopy.used,
+          ...(step.user ? { sid: step.user.sid, user: step.user.userName } : {}),
+        },
+      });
       return 'ok';
     }
     case 'file': {
       const local = step.localSource as string;
       const st = await stat(local).catch(() => undefined);
-      if (!st || !st.isFile()) return absent(`the file ${step.source} does not exist (read at ${local}).`, `die Datei ${step.source} existiert nicht (gelesen unter ${local}).`);
+      if (!st || !st.isFile())
+        return absent(`the file ${step.source} does not exist (read at ${local}).`, `die Datei ${step.source} existiert nicht (gelesen unter ${local}).`);
       const target = file();
       await copyFile(local, `${target}.partial`);
       await rename(`${target}.partial`, target);
@@ -566,7 +870,13 @@ async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOp
       for (const s of capture.services) if (s.account?.isPasswordRequired) passwordServices.push(`${s.name} (${s.account.name})`);
       const written = writeServiceBackup(dir, capture); // <name>.json are the definitions it wrote; the rest are documents
       const warnings = [...capture.warnings];
-      for (const f of written.files) await record(path.join(dir, f), { id: `${step.id}.${safeName(f)}`, primitive: 'captureServiceConfig', kind: f.toLowerCase().endsWith('.json') ? 'service-definition' : 'service-document', warnings: f === 'restore-services.ps1' ? warnings : [] });
+      for (const f of written.files)
+        await record(path.join(dir, f), {
+          id: `${step.id}.${safeName(f)}`,
+          primitive: 'captureServiceConfig',
+          kind: f.toLowerCase().endsWith('.json') ? 'service-definition' : 'service-document',
+          warnings: f === 'restore-services.ps1' ? warnings : [],
+        });
       if (capture.missing.length > 0) set.warn(`Services not found: ${capture.missing.join(', ')}.`);
       return 'ok';
     }
@@ -576,19 +886,56 @@ async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOp
       const target = file();
       // loaded on first use: the SQL and LDAP clients are heavy and most hosts need neither
       const { backupSqlDatabase } = require('../primitives/sql-server') as typeof import('../primitives/sql-server');
-      const r = await backupSqlDatabase(options.runner, { ...db, file: db.serverFile ?? target, localPath: db.localFile ?? (db.serverFile ? undefined : target) });
+      const r = await backupSqlDatabase(options.runner, {
+        ...db,
+        file: db.serverFile ?? target,
+        localPath: db.localFile ?? (db.serverFile ? undefined : target),
+      });
       if (db.localFile && path.resolve(db.localFile) !== path.resolve(target)) {
         await copyFile(db.localFile, `${target}.partial`);
         await rename(`${target}.partial`, target);
       }
-      if (!r.isFileReachable && !db.localFile) throw new ProcallBackupError('PB_SQL_BACKUP_DEVICE', `SQL Server wrote ${r.file}, which this process cannot read.`, { fix: 'Give sql.<role>.localFile (where this machine reads that file), or a serverFile on a share both can reach.' });
-      await record(target, { primitive: 'backupSqlDatabase', kind: 'sql-database', details: { server: r.server, database: r.database, isVerified: r.isVerified, isCopyOnly: r.header.isCopyOnly, firstLsn: r.header.firstLsn, lastLsn: r.header.lastLsn } });
+      if (!r.isFileReachable && !db.localFile)
+        throw new ProcallBackupError('PB_SQL_BACKUP_DEVICE', `SQL Server wrote ${r.file}, which this process cannot read.`, {
+          fix: 'Give sql.<role>.localFile (where this machine reads that file), or a serverFile on a share both can reach.',
+        });
+      await record(target, {
+        primitive: 'backupSqlDatabase',
+        kind: 'sql-database',
+        details: {
+          server: r.server,
+          database: r.database,
+          isVerified: r.isVerified,
+          isCopyOnly: r.header.isCopyOnly,
+          firstLsn: r.header.firstLsn,
+          lastLsn: r.header.lastLsn,
+        },
+      });
       return 'ok';
     }
     case 'ad': {
       const { dumpAdAttributes } = require('../primitives/active-directory') as typeof import('../primitives/active-directory');
       const r = await dumpAdAttributes({ ...(options.ad as Omit<AdDumpOptions, 'file'>), file: file() });
-      await record(r.file, { sha256: r.sha256, bytes: r.bytes, primitive: 'dumpAdAttributes', kind: 'ad-attributes', warnings: r.warnings, details: { baseDn: r.baseDn, objects: r.counts.objects, attributes: r.attributes.map((a) => a.name), selection: { ...r.selection }, searches: { mode: r.searches.mode, connections: r.searches.connections, windows: r.searches.windows, split: r.searches.split, paged: r.searches.paged } } });
+      await record(r.file, {
+        sha256: r.sha256,
+        bytes: r.bytes,
+        primitive: 'dumpAdAttributes',
+        kind: 'ad-attributes',
+        warnings: r.warnings,
+        details: {
+          baseDn: r.baseDn,
+          objects: r.counts.objects,
+          attributes: r.attributes.map((a) => a.name),
+          selection: { ...r.selection },
+          searches: {
+            mode: r.searches.mode,
+            connections: r.searches.connections,
+            windows: r.searches.windows,
+            split: r.searches.split,
+            paged: r.searches.paged,
+          },
+        },
+      });
       return 'ok';
     }
     case 'licences': {
@@ -599,7 +946,18 @@ async function runStep(step: BackupStep, set: BackupSetWriter, options: BackupOp
       const data = Buffer.from(`${JSON.stringify({ schema: 'procall-backup/licences', licences: keys }, null, 2)}\n`, 'utf8');
       try {
         if (!set.isEncrypted) set.warn('Licence keys are stored unencrypted in licences/licences.json; pass encryption to protect them.');
-        await set.record({ id: step.id, path: target, data, primitive: 'licences', kind: 'licences', product: step.product, source: step.source, durationMs: Date.now() - started, warnings: [], details: { components: keys.map((k) => k.component) } });
+        await set.record({
+          id: step.id,
+          path: target,
+          data,
+          primitive: 'licences',
+          kind: 'licences',
+          product: step.product,
+          source: step.source,
+          durationMs: Date.now() - started,
+          warnings: [],
+          details: { components: keys.map((k) => k.component) },
+        });
       } finally {
         data.fill(0);
       }

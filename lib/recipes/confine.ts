@@ -14,7 +14,8 @@ function scopeError(message: string, fix: string, data?: Record<string, unknown>
   return new ProcallBackupError('PB_RESTORE_SCOPE', `${message} Nothing was changed.`, { fix, command: 'restore', ...(data ? { data } : {}) });
 }
 
-const TAMPER_FIX = 'The set asks for a change outside what the catalog allows for this artifact: do not use it (it was damaged or edited); restore from another set.';
+const TAMPER_FIX =
+  'The set asks for a change outside what the catalog allows for this artifact: do not use it (it was damaged or edited); restore from another set.';
 
 /**
  * Checks a Windows path from a manifest and returns it with backslashes and without a trailing one:
@@ -93,7 +94,11 @@ export function confineFolderTarget(artifact: ManifestArtifact, target: string, 
   normalizeWindowsPath(target, `target of ${artifact.id}`);
   const base = bases.find((b) => isWindowsPathUnder(target, b));
   if (!base) {
-    throw scopeError(`${artifact.id} would be restored to ${target}, which is outside every folder the catalog allows for ${artifact.product} here (${bases.join(', ') || 'none: its roots were not found on this machine'}).`, bases.length ? TAMPER_FIX : `Install ${artifact.product} first, or pass overrides.roots for its folders.`, { target, allowed: [...bases] });
+    throw scopeError(
+      `${artifact.id} would be restored to ${target}, which is outside every folder the catalog allows for ${artifact.product} here (${bases.join(', ') || 'none: its roots were not found on this machine'}).`,
+      bases.length ? TAMPER_FIX : `Install ${artifact.product} first, or pass overrides.roots for its folders.`,
+      { target, allowed: [...bases] },
+    );
   }
   return base;
 }
@@ -113,10 +118,17 @@ export function allowedRegistryKey(entry: ProductEntry, artifact: ManifestArtifa
     const m = /^(?:HKU|HKEY_USERS)\\(S-1-[0-9-]+)\\(.+)$/i.exec(artifact.source);
     // the hive it goes into (details.sid) must be the one it was exported from
     if (m && artifact.details?.sid !== undefined && String(artifact.details.sid).toUpperCase() !== m[1].toUpperCase()) {
-      throw scopeError(`${artifact.id} was exported from the profile ${m[1]} but names ${JSON.stringify(artifact.details.sid)} as the user to restore into.`, TAMPER_FIX);
+      throw scopeError(
+        `${artifact.id} was exported from the profile ${m[1]} but names ${JSON.stringify(artifact.details.sid)} as the user to restore into.`,
+        TAMPER_FIX,
+      );
     }
     const item = entry.capture.find((c) => c.kind === 'user-registry' && m !== null && c.subkey.toUpperCase() === m[2].toUpperCase());
-    if (!item || item.kind !== 'user-registry') throw scopeError(`${artifact.id} names the per-user key ${JSON.stringify(artifact.source)}, which is not a key the catalog backs up for ${artifact.product}.`, TAMPER_FIX);
+    if (!item || item.kind !== 'user-registry')
+      throw scopeError(
+        `${artifact.id} names the per-user key ${JSON.stringify(artifact.source)}, which is not a key the catalog backs up for ${artifact.product}.`,
+        TAMPER_FIX,
+      );
     return normalizeRegistryKey(`HKCU\\${item.subkey}`).full;
   }
   let recorded: string;
@@ -131,11 +143,19 @@ export function allowedRegistryKey(entry: ProductEntry, artifact: ManifestArtifa
     // the same key in the 32-bit registry view (SOFTWARE\WOW6432Node\...), as discovery finds ECSTA drivers in both
     const views = [template, template.replace(/^HKEY_LOCAL_MACHINE\\SOFTWARE\\(?!WOW6432Node\\)/i, 'HKEY_LOCAL_MACHINE\\SOFTWARE\\WOW6432Node\\')];
     for (const view of views) {
-      const pattern = new RegExp(`^${view.split('{ECSTA}').map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[^\\\\]+')}$`, 'i');
+      const pattern = new RegExp(
+        `^${view
+          .split('{ECSTA}')
+          .map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+          .join('[^\\\\]+')}$`,
+        'i',
+      );
       if (pattern.test(recorded)) return recorded;
     }
   }
-  throw scopeError(`${artifact.id} names the registry key ${recorded}, which is not a key the catalog backs up for ${artifact.product}.`, TAMPER_FIX, { key: recorded });
+  throw scopeError(`${artifact.id} names the registry key ${recorded}, which is not a key the catalog backs up for ${artifact.product}.`, TAMPER_FIX, {
+    key: recorded,
+  });
 }
 
 /**
@@ -155,7 +175,11 @@ export function checkRegFileScope(reg: RegFile, allowedKey: string, artifact: Ma
     if (full === '' || (full !== base && !full.startsWith(`${base}\\`))) outside.push(`${k.delete ? '-' : ''}${k.path}`);
   }
   if (outside.length > 0) {
-    throw scopeError(`${artifact.path} (${artifact.id}) holds ${outside.length} key(s) outside ${allowedKey}, the key it was exported from: ${outside.slice(0, 5).join(', ')}${outside.length > 5 ? ', ...' : ''}.`, TAMPER_FIX, { allowed: allowedKey, outside: outside.slice(0, 50) });
+    throw scopeError(
+      `${artifact.path} (${artifact.id}) holds ${outside.length} key(s) outside ${allowedKey}, the key it was exported from: ${outside.slice(0, 5).join(', ')}${outside.length > 5 ? ', ...' : ''}.`,
+      TAMPER_FIX,
+      { allowed: allowedKey, outside: outside.slice(0, 50) },
+    );
   }
   return reg.keys.length;
 }
@@ -173,8 +197,10 @@ const SYSTEM_DATABASES = new Set(['MASTER', 'MODEL', 'MSDB', 'TEMPDB', 'RESOURCE
  * ```
  */
 export function checkDatabaseName(name: unknown, artifact: ManifestArtifact): string {
-  if (typeof name !== 'string' || name.trim() === '' || name.length > 128 || /[\x00-\x1f]/.test(name)) throw scopeError(`${artifact.id} names the database ${JSON.stringify(name)}, which is not a database name.`, TAMPER_FIX);
-  if (SYSTEM_DATABASES.has(name.trim().toUpperCase())) throw scopeError(`${artifact.id} would restore over the SQL Server system database ${name}.`, TAMPER_FIX);
+  if (typeof name !== 'string' || name.trim() === '' || name.length > 128 || /[\x00-\x1f]/.test(name))
+    throw scopeError(`${artifact.id} names the database ${JSON.stringify(name)}, which is not a database name.`, TAMPER_FIX);
+  if (SYSTEM_DATABASES.has(name.trim().toUpperCase()))
+    throw scopeError(`${artifact.id} would restore over the SQL Server system database ${name}.`, TAMPER_FIX);
   return name;
 }
 
@@ -189,27 +215,52 @@ export interface ServiceScopeInput {
  * of the product's services here, and (unless `force`) one whose `ImagePath` lies outside the
  * product's install folders. Returns warnings (a forced ImagePath) and the scope text for the plan.
  */
-export function checkServiceScope(entry: ProductEntry, artifact: ManifestArtifact, def: ServiceScopeInput, current: Pick<Discovery, 'roots' | 'services'>, force: boolean): { warnings: string[]; scope: string } {
+export function checkServiceScope(
+  entry: ProductEntry,
+  artifact: ManifestArtifact,
+  def: ServiceScopeInput,
+  current: Pick<Discovery, 'roots' | 'services'>,
+  force: boolean,
+): { warnings: string[]; scope: string } {
   const roles = entry.capture.flatMap((c) => (c.kind === 'services' ? [...c.roles] : []));
-  const recorded = artifact.source.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
-  if (!recorded.includes(def.name.toUpperCase())) throw scopeError(`${artifact.path} defines the service ${JSON.stringify(def.name)}, but the artifact was captured for ${artifact.source || 'no service'}.`, TAMPER_FIX);
+  const recorded = artifact.source
+    .split(',')
+    .map((s) => s.trim().toUpperCase())
+    .filter(Boolean);
+  if (!recorded.includes(def.name.toUpperCase()))
+    throw scopeError(
+      `${artifact.path} defines the service ${JSON.stringify(def.name)}, but the artifact was captured for ${artifact.source || 'no service'}.`,
+      TAMPER_FIX,
+    );
   const here = current.services.filter((s) => roles.includes(s.role));
   if (!here.some((s) => s.name.toUpperCase() === def.name.toUpperCase())) {
-    throw scopeError(`${artifact.path} defines the service ${JSON.stringify(def.name)}, which is not one of ${artifact.product}'s services on this machine (${here.map((s) => s.name).join(', ') || 'none found'}).`, 'Install the product first (its setup creates the services), or leave the service definitions out with only.');
+    throw scopeError(
+      `${artifact.path} defines the service ${JSON.stringify(def.name)}, which is not one of ${artifact.product}'s services on this machine (${here.map((s) => s.name).join(', ') || 'none found'}).`,
+      'Install the product first (its setup creates the services), or leave the service definitions out with only.',
+    );
   }
-  const bases = [...new Set(roles.map((r) => SERVICE_ROLES.find((x) => x.role === r)?.definesRoot ?? 'UCROOT'))].map((r) => current.roots[r]).filter((b): b is string => typeof b === 'string' && b !== '');
+  const bases = [...new Set(roles.map((r) => SERVICE_ROLES.find((x) => x.role === r)?.definesRoot ?? 'UCROOT'))]
+    .map((r) => current.roots[r])
+    .filter((b): b is string => typeof b === 'string' && b !== '');
   const exe = parseImagePath(def.imagePath);
-  const isInside = exe !== null && bases.some((b) => {
-    try {
-      return isWindowsPathUnder(exe, b);
-    } catch {
-      return false;
-    }
-  });
+  const isInside =
+    exe !== null &&
+    bases.some((b) => {
+      try {
+        return isWindowsPathUnder(exe, b);
+      } catch {
+        return false;
+      }
+    });
   const warnings: string[] = [];
   if (!isInside) {
     const text = `The service definition of ${def.name} sets ImagePath ${JSON.stringify(def.imagePath)}, outside the install folder(s) of ${artifact.product} (${bases.join(', ') || 'none found'}).`;
-    if (!force) throw scopeError(text, 'If the program really lives there (a custom install path), pass force: true (CLI: --force) after checking the definition; otherwise restore from another set.', { imagePath: def.imagePath, allowed: bases });
+    if (!force)
+      throw scopeError(
+        text,
+        'If the program really lives there (a custom install path), pass force: true (CLI: --force) after checking the definition; otherwise restore from another set.',
+        { imagePath: def.imagePath, allowed: bases },
+      );
     warnings.push(`${text} Applied anyway (force).`);
   }
   return { warnings, scope: `service ${def.name} only; ImagePath ${isInside ? 'under' : 'OUTSIDE (forced)'} ${bases.join(' or ') || '?'}` };

@@ -71,7 +71,9 @@ export interface DataCenterRestoreReport {
 
 /** The state of services by sc.exe query, read only (pure builder). */
 export function buildServiceStateScript(names: readonly string[]): ReadScript<{ services: Array<{ name: string; state: string }> }> {
-  for (const n of names) if (typeof n !== 'string' || n === '' || /[\r\n\0"]/.test(n)) throw validationError(`Bad service name ${JSON.stringify(n)}.`, 'Pass service key names such as UCServer.');
+  for (const n of names)
+    if (typeof n !== 'string' || n === '' || /[\r\n\0"]/.test(n))
+      throw validationError(`Bad service name ${JSON.stringify(n)}.`, 'Pass service key names such as UCServer.');
   return {
     name: 'queryServices',
     effect: 'read',
@@ -117,7 +119,8 @@ export async function restoreDataCenter(options: RestoreDataCenterOptions): Prom
   const topology = validateTopology(options.topology);
   const dryRun = options.dryRun !== false;
   const wait = options.serviceWaitSeconds ?? 60;
-  if (!Number.isInteger(wait) || wait < 1 || wait > 3600) throw validationError(`serviceWaitSeconds ${wait} is out of range.`, 'Use an integer from 1 to 3600.');
+  if (!Number.isInteger(wait) || wait < 1 || wait > 3600)
+    throw validationError(`serviceWaitSeconds ${wait} is out of range.`, 'Use an integer from 1 to 3600.');
   const record: DataCenterRecord = await readDataCenterRecord(options.record);
   const target = path.resolve(path.dirname(options.record), '..', '..');
   const steps: DataCenterRestoreStep[] = [];
@@ -180,7 +183,9 @@ export async function restoreDataCenter(options: RestoreDataCenterOptions): Prom
   for (const host of ucHosts) {
     let names: string[];
     try {
-      names = (await discover(runnerOf(options.runners, host), options.overrides?.[host] ?? {})).services.filter((s) => s.role === 'ucserver').map((s) => s.name);
+      names = (await discover(runnerOf(options.runners, host), options.overrides?.[host] ?? {})).services
+        .filter((s) => s.role === 'ucserver')
+        .map((s) => s.name);
     } catch (e) {
       refuse(host, `the host cannot be read (${textOf(e)})`, e);
       return undefined as never;
@@ -191,7 +196,8 @@ export async function restoreDataCenter(options: RestoreDataCenterOptions): Prom
 
   const stopOrder = [...ucHosts].reverse();
   const plan: string[] = [];
-  for (const host of stopOrder) for (const n of ucServices.get(host) ?? []) plan.push(`[${host}] sc.exe stop ${n}`, `[${host}] sc.exe query ${n}  (must be STOPPED)`);
+  for (const host of stopOrder)
+    for (const n of ucServices.get(host) ?? []) plan.push(`[${host}] sc.exe stop ${n}`, `[${host}] sc.exe query ${n}  (must be STOPPED)`);
   const stoppedByRestore = (host: string): string[] => hosts[host].actions.map((a) => /^sc\.exe stop (.+)$/.exec(a)?.[1]).filter((n): n is string => !!n);
   for (const host of restoreOrder) {
     const uc = ucServices.get(host) ?? [];
@@ -199,7 +205,13 @@ export async function restoreDataCenter(options: RestoreDataCenterOptions): Prom
   }
   for (const host of inRun) for (const n of new Set([...(ucServices.get(host) ?? []), ...stoppedByRestore(host)])) plan.push(`[${host}] sc.exe start ${n}`);
   if (dryRun) {
-    for (const a of plan) step({ host: /^\[([^\]]+)\]/.exec(a)?.[1] as string, phase: /sc\.exe stop/.test(a) ? 'stop' : /sc\.exe query/.test(a) ? 'prove-stopped' : /sc\.exe start/.test(a) ? 'start' : 'restore', action: a.replace(/^\[[^\]]+\] /, ''), status: 'planned' });
+    for (const a of plan)
+      step({
+        host: /^\[([^\]]+)\]/.exec(a)?.[1] as string,
+        phase: /sc\.exe stop/.test(a) ? 'stop' : /sc\.exe query/.test(a) ? 'prove-stopped' : /sc\.exe start/.test(a) ? 'start' : 'restore',
+        action: a.replace(/^\[[^\]]+\] /, ''),
+        status: 'planned',
+      });
     return { status: 'planned', exitCode: 0, dryRun: true, run: record.run, actions: plan, steps, hosts, warnings };
   }
 
@@ -210,7 +222,14 @@ export async function restoreDataCenter(options: RestoreDataCenterOptions): Prom
       const names = ucServices.get(host) ?? [];
       try {
         const { value } = await runnerOf(options.runners, host).run(buildServiceControlScript('start', names, wait));
-        for (const s of value.services) step({ host, phase: 'start', action: `sc.exe start ${s.name}`, status: s.ok ? 'done' : 'failed', message: s.ok ? 'started again: the restore was refused' : s.output });
+        for (const s of value.services)
+          step({
+            host,
+            phase: 'start',
+            action: `sc.exe start ${s.name}`,
+            status: s.ok ? 'done' : 'failed',
+            message: s.ok ? 'started again: the restore was refused' : s.output,
+          });
       } catch (e) {
         step({ host, phase: 'start', action: `sc.exe start ${names.join(', ')}`, status: 'failed', message: textOf(e) });
         warnings.push(`${host}: the UCServer could not be started again (${textOf(e)}); start it by hand.`);
@@ -247,7 +266,8 @@ export async function restoreDataCenter(options: RestoreDataCenterOptions): Prom
       await startAgain(stopped);
       refuse(host, `the UCServer state cannot be read after the stop (${textOf(e)})`, e);
     }
-    for (const s of states) step({ host, phase: 'prove-stopped', action: `sc.exe query ${s.name}`, status: s.state === 'STOPPED' ? 'done' : 'failed', message: s.state });
+    for (const s of states)
+      step({ host, phase: 'prove-stopped', action: `sc.exe query ${s.name}`, status: s.state === 'STOPPED' ? 'done' : 'failed', message: s.state });
     const running = states.filter((s) => s.state !== 'STOPPED');
     if (running.length > 0) {
       await startAgain(stopped);
@@ -258,7 +278,12 @@ export async function restoreDataCenter(options: RestoreDataCenterOptions): Prom
   for (const host of restoreOrder) {
     try {
       hosts[host] = await restore(restoreOptions(host, false));
-      step({ host, phase: 'restore', action: `restore ${record.hosts.find((h) => h.name === host)?.set}`, status: hosts[host].status === 'restored' ? 'done' : 'failed' });
+      step({
+        host,
+        phase: 'restore',
+        action: `restore ${record.hosts.find((h) => h.name === host)?.set}`,
+        status: hosts[host].status === 'restored' ? 'done' : 'failed',
+      });
       if (hosts[host].status !== 'restored') throw new Error(`the restore of ${host} ended ${hosts[host].status}`);
     } catch (e) {
       step({ host, phase: 'restore', action: `restore ${record.hosts.find((h) => h.name === host)?.set}`, status: 'failed', message: textOf(e) });
@@ -269,7 +294,12 @@ export async function restoreDataCenter(options: RestoreDataCenterOptions): Prom
   // 6. Start in topology order: the UCServer, then the services the host's restore stopped.
   let isFailed = false;
   for (const host of inRun) {
-    const names = [...new Set([...(ucServices.get(host) ?? []), ...hosts[host].steps.filter((s) => s.phase === 'stop' && s.status === 'done').map((s) => s.id.replace(/^stop:/, ''))])];
+    const names = [
+      ...new Set([
+        ...(ucServices.get(host) ?? []),
+        ...hosts[host].steps.filter((s) => s.phase === 'stop' && s.status === 'done').map((s) => s.id.replace(/^stop:/, '')),
+      ]),
+    ];
     if (names.length === 0) continue;
     try {
       const { value } = await runnerOf(options.runners, host).run(buildServiceControlScript('start', names, wait));

@@ -145,7 +145,8 @@ export async function backupDataCenter(options: BackupDataCenterOptions): Promis
   const topology = validateTopology(options.topology);
   if (!options.runners) throw validationError('backupDataCenter needs runners.', 'Pass runners: openDataCenterRunners(topology).');
   for (const h of topology.hosts) runnerOf(options.runners, h.name);
-  if (typeof options.target !== 'string' || options.target.trim() === '') throw validationError('backupDataCenter needs a target folder.', 'Pass target: the share that holds every host\'s sets.');
+  if (typeof options.target !== 'string' || options.target.trim() === '')
+    throw validationError('backupDataCenter needs a target folder.', "Pass target: the share that holds every host's sets.");
   const now = new Date(Math.floor((options.now ?? new Date()).getTime() / 1000) * 1000); // one time stamp names every host's set
   const run = formatSetName(now, options.kind);
   const databaseHost = databaseHostOf(topology).name;
@@ -211,7 +212,9 @@ export async function readDataCenterRecord(file: string): Promise<DataCenterReco
   try {
     doc = JSON.parse(await readFile(file, 'utf8')) as DataCenterRecord;
   } catch (e) {
-    throw new ProcallBackupError('PB_PARSE', `The DataCenter record ${file} cannot be read: ${(e as Error).message}`, { fix: 'Pick a <run>.json under <target>/_datacenter/<name>/.' });
+    throw new ProcallBackupError('PB_PARSE', `The DataCenter record ${file} cannot be read: ${(e as Error).message}`, {
+      fix: 'Pick a <run>.json under <target>/_datacenter/<name>/.',
+    });
   }
   if (doc?.schema !== DATACENTER_RECORD_SCHEMA || !Array.isArray(doc.hosts) || !Array.isArray(doc.order) || typeof doc.run !== 'string') {
     throw new ProcallBackupError('PB_PARSE', `${file} is not a DataCenter record.`, { fix: 'Pick a <run>.json under <target>/_datacenter/<name>/.' });
@@ -220,7 +223,11 @@ export async function readDataCenterRecord(file: string): Promise<DataCenterReco
     normalizeHostName(h.name);
     // a record on a share is untrusted: a host's set must be that host's folder in the target, nothing else
     if (h.set !== undefined && !new RegExp(`^${h.name.replace(/\./g, '\\.')}/[0-9]{8}T[0-9]{6}Z-[a-z0-9-]+$`).test(h.set)) {
-      throw new ProcallBackupError('PB_PARSE', `The DataCenter record ${file} names ${JSON.stringify(h.set)} as the set of ${h.name}, which is not a set folder of that host.`, { fix: 'Restore the hosts one by one from their own folders, or use another run.' });
+      throw new ProcallBackupError(
+        'PB_PARSE',
+        `The DataCenter record ${file} names ${JSON.stringify(h.set)} as the set of ${h.name}, which is not a set folder of that host.`,
+        { fix: 'Restore the hosts one by one from their own folders, or use another run.' },
+      );
     }
   }
   return doc;
@@ -303,7 +310,10 @@ export async function dataCenterStatus(options: { target: string; datacenter: st
     throw e;
   });
   const runs: DataCenterRunStatus[] = [];
-  for (const file of names.filter((n) => /^[0-9]{8}T[0-9]{6}Z-[a-z-]+\.json$/.test(n)).sort().reverse()) {
+  for (const file of names
+    .filter((n) => /^[0-9]{8}T[0-9]{6}Z-[a-z-]+\.json$/.test(n))
+    .sort()
+    .reverse()) {
     let record: DataCenterRecord;
     try {
       record = await readDataCenterRecord(path.join(dir, file));
@@ -317,8 +327,18 @@ export async function dataCenterStatus(options: { target: string; datacenter: st
       const read = setName ? await readSetFolder(path.join(root, name), name, setName, now) : undefined;
       hosts.push({ name, ...(h?.set ? { set: h.set } : {}), isPresent: !!read?.summary, isVerified: read?.summary?.isVerified === true });
     }
-    runs.push({ run: record.run, createdAt: record.createdAt, recordPath: path.join(dir, file), hosts, isComplete: hosts.length > 0 && hosts.every((x) => x.isVerified) });
+    runs.push({
+      run: record.run,
+      createdAt: record.createdAt,
+      recordPath: path.join(dir, file),
+      hosts,
+      isComplete: hosts.length > 0 && hosts.every((x) => x.isVerified),
+    });
   }
   const newest = runs.find((r) => r.isComplete);
-  return { datacenter: options.datacenter, runs, ...(newest ? { newestComplete: { run: newest.run, createdAt: newest.createdAt, ageMs: Math.max(0, now.getTime() - Date.parse(newest.createdAt)) } } : {}) };
+  return {
+    datacenter: options.datacenter,
+    runs,
+    ...(newest ? { newestComplete: { run: newest.run, createdAt: newest.createdAt, ageMs: Math.max(0, now.getTime() - Date.parse(newest.createdAt)) } } : {}),
+  };
 }

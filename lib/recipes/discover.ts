@@ -183,7 +183,9 @@ export interface RawDiscovery {
   shellFolders?: { sid: string; status: 'ok' | 'missing'; file: string }[];
 }
 
-const DISCOVER_BODY = MISSING_KEY_CHECK + String.raw`
+const DISCOVER_BODY =
+  MISSING_KEY_CHECK +
+  String.raw`
 $exports = New-Object 'System.Collections.Generic.List[object]'
 foreach ($k in @($in.keys)) {
   $r = Invoke-PbTool reg @('export', [string]$k.key, [string]$k.file, '/y') -AllowExitCode @(0, 1)
@@ -240,8 +242,14 @@ export function buildDiscoverScript(folder: string): ReadScript<RawDiscovery> {
     input: { keys, folder, shellFolders: USER_SHELL_FOLDERS_SUBKEY },
     parse: (raw) => {
       const r = raw as Partial<RawDiscovery> | null;
-      if (!r || !Array.isArray(r.exports) || !Array.isArray(r.loaded)) throw new ProcallBackupError('PB_PARSE', 'The discovery script returned no list of exports.', { command: 'discover' });
-      return { computer: String(r.computer ?? ''), exports: r.exports, loaded: r.loaded.map(String), shellFolders: Array.isArray(r.shellFolders) ? r.shellFolders : [] };
+      if (!r || !Array.isArray(r.exports) || !Array.isArray(r.loaded))
+        throw new ProcallBackupError('PB_PARSE', 'The discovery script returned no list of exports.', { command: 'discover' });
+      return {
+        computer: String(r.computer ?? ''),
+        exports: r.exports,
+        loaded: r.loaded.map(String),
+        shellFolders: Array.isArray(r.shellFolders) ? r.shellFolders : [],
+      };
     },
     timeoutMs: 300000,
   };
@@ -249,7 +257,10 @@ export function buildDiscoverScript(folder: string): ReadScript<RawDiscovery> {
 
 /** Glob (`*`, `?`) to a case-insensitive anchored RegExp. */
 function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`, 'i');
 }
 
@@ -312,7 +323,10 @@ export function toLocalPath(windowsPath: string, pathMap: Readonly<Record<string
     if (hit && (!best || f.length > best[0].length)) best = [f, to];
   }
   if (!best) return windowsPath;
-  const rest = norm.slice(best[0].length).split('\\').filter((s) => s !== '');
+  const rest = norm
+    .slice(best[0].length)
+    .split('\\')
+    .filter((s) => s !== '');
   return path.join(best[1], ...rest);
 }
 
@@ -326,7 +340,10 @@ export function toLocalPath(windowsPath: string, pathMap: Readonly<Record<string
  * matchServiceRole({ displayName: 'estos UCServer', executable: null })?.role; // 'ucserver'
  * ```
  */
-export function matchServiceRole(s: { name?: string; displayName: string | null; executable: string | null }, roles: readonly ServiceRole[] = SERVICE_ROLES): ServiceRole | null {
+export function matchServiceRole(
+  s: { name?: string; displayName: string | null; executable: string | null },
+  roles: readonly ServiceRole[] = SERVICE_ROLES,
+): ServiceRole | null {
   const exe = s.executable ? lastPart(s.executable) : '';
   const name = s.name?.toLowerCase();
   if (name) for (const r of roles) if ((r.serviceNames ?? []).some((n) => n.toLowerCase() === name)) return r;
@@ -356,12 +373,18 @@ export interface DiscoveryDocuments {
  * resolveUserAppData(doc, { profilePath: 'C:\\Users\\anna', userName: 'anna' }); // { path: '\\\\fs01\\home$\\anna\\AppData\\Roaming' }
  * ```
  */
-export function resolveUserAppData(doc: RegFile | undefined, user: { profilePath: string; userName: string; systemDrive?: string }): { path: string } | { unknown: string } | undefined {
+export function resolveUserAppData(
+  doc: RegFile | undefined,
+  user: { profilePath: string; userName: string; systemDrive?: string },
+): { path: string } | { unknown: string } | undefined {
   const key = doc?.keys.find((k) => !k.delete && k.path.toLowerCase().endsWith('\\user shell folders'));
   const raw = stringValue(key, 'AppData');
   if (!raw) return undefined;
   const systemDrive = user.systemDrive ?? 'C:';
-  const personal = raw.replace(/%USERPROFILE%/gi, user.profilePath).replace(/%USERNAME%/gi, user.userName).replace(/%HOMEDRIVE%%HOMEPATH%/gi, user.profilePath);
+  const personal = raw
+    .replace(/%USERPROFILE%/gi, user.profilePath)
+    .replace(/%USERNAME%/gi, user.userName)
+    .replace(/%HOMEDRIVE%%HOMEPATH%/gi, user.profilePath);
   const e = expandWindowsVariables(personal, systemDrive);
   if ('unknown' in e) return { unknown: e.unknown };
   return { path: e.value.replace(/\\+$/, '') };
@@ -426,21 +449,31 @@ export function parseDiscovery(input: DiscoveryDocuments, overrides: DiscoverOve
   if (overrides.services) {
     overridden.push('services');
     for (const [role, names] of Object.entries(overrides.services)) {
-      for (const n of names) if (!services.some((s) => s.name.toLowerCase() === n.toLowerCase())) {
-        warnings.push(`The service '${n}' (${role}) given as override is not installed.`);
-        services.push({ name: n, displayName: null, imagePath: null, executable: null, role, matchedBy: 'override' });
-      }
+      for (const n of names)
+        if (!services.some((s) => s.name.toLowerCase() === n.toLowerCase())) {
+          warnings.push(`The service '${n}' (${role}) given as override is not installed.`);
+          services.push({ name: n, displayName: null, imagePath: null, executable: null, role, matchedBy: 'override' });
+        }
     }
   }
 
   // Uninstall entries of estos software (both registry views).
   const uninstall: UninstallEntry[] = [];
-  for (const [doc, parent] of [[input.docs.uninstall, DISCOVERY_KEYS.uninstall], [input.docs.uninstall32, DISCOVERY_KEYS.uninstall32]] as const) {
+  for (const [doc, parent] of [
+    [input.docs.uninstall, DISCOVERY_KEYS.uninstall],
+    [input.docs.uninstall32, DISCOVERY_KEYS.uninstall32],
+  ] as const) {
     for (const k of childKeys(doc, parent)) {
       const displayName = stringValue(k, 'DisplayName');
       const publisher = stringValue(k, 'Publisher');
       if (!displayName || !/estos/i.test(`${publisher ?? ''} ${displayName}`)) continue;
-      uninstall.push({ key: k.path, displayName, displayVersion: stringValue(k, 'DisplayVersion'), publisher, installLocation: stringValue(k, 'InstallLocation') });
+      uninstall.push({
+        key: k.path,
+        displayName,
+        displayVersion: stringValue(k, 'DisplayVersion'),
+        publisher,
+        installLocation: stringValue(k, 'InstallLocation'),
+      });
     }
   }
 
@@ -449,7 +482,9 @@ export function parseDiscovery(input: DiscoveryDocuments, overrides: DiscoverOve
   const estosKeys = estosChildren.map((k) => k.path);
   const isEcsta = (name: string): boolean => name.toUpperCase().startsWith(PRODUCT_FACTS.ecstaKeyPrefix.value.toUpperCase());
   const viewOf = (key: string): 'native' | 'wow6432' => (/\\WOW6432Node\\/i.test(key) ? 'wow6432' : 'native');
-  let ecstaDrivers: EcstaDriver[] = estosChildren.filter((k) => isEcsta(lastPart(k.path))).map((k) => ({ name: lastPart(k.path), key: normalizeRegistryKey(k.path).short, view: viewOf(k.path) }));
+  let ecstaDrivers: EcstaDriver[] = estosChildren
+    .filter((k) => isEcsta(lastPart(k.path)))
+    .map((k) => ({ name: lastPart(k.path), key: normalizeRegistryKey(k.path).short, view: viewOf(k.path) }));
   if (overrides.ecstaDrivers) {
     overridden.push('ecstaDrivers');
     ecstaDrivers = overrides.ecstaDrivers.flatMap((n) => {
@@ -457,7 +492,8 @@ export function parseDiscovery(input: DiscoveryDocuments, overrides: DiscoverOve
       return found.length ? found : [{ name: n, key: `${PRODUCT_FACTS.ecstaKeyParent.value}\\${n}`, view: 'native' as const }];
     });
   }
-  const hasKey = (sub: string): boolean => [input.docs.estos, input.docs.estos32].some((d) => d?.keys.some((k) => !k.delete && k.path.toUpperCase().endsWith(`\\ESTOS\\${sub}`.toUpperCase())));
+  const hasKey = (sub: string): boolean =>
+    [input.docs.estos, input.docs.estos32].some((d) => d?.keys.some((k) => !k.delete && k.path.toUpperCase().endsWith(`\\ESTOS\\${sub}`.toUpperCase())));
 
   // Roots: from the service executables, then the caller's overrides.
   const roots: Record<string, string> = {};
@@ -467,7 +503,9 @@ export function parseDiscovery(input: DiscoveryDocuments, overrides: DiscoverOve
     if (s?.executable) roots[r.definesRoot] = rootFromExecutable(s.executable, r.definesRoot);
   }
   if (!roots.UCROOT) {
-    const loc = uninstall.find((u) => /UCServer|ProCall.*(Enterprise|DataCenter|Infinity|Business|\bNEX\b)/i.test(u.displayName) && u.installLocation)?.installLocation;
+    const loc = uninstall.find(
+      (u) => /UCServer|ProCall.*(Enterprise|DataCenter|Infinity|Business|\bNEX\b)/i.test(u.displayName) && u.installLocation,
+    )?.installLocation;
     if (loc) roots.UCROOT = loc.replace(/\\+$/, '');
   }
   if (!roots.MDROOT) {
@@ -476,7 +514,8 @@ export function parseDiscovery(input: DiscoveryDocuments, overrides: DiscoverOve
   }
   // the concept's example puts the Media Server below the UCServer folder (<UCROOT>\MediaService)
   const mediaBelow = PRODUCT_FACTS.mediaDefaultRoot.value.slice(PRODUCT_FACTS.ucserverDefaultRoot.value.length + 1);
-  if (roots.UCROOT && !roots.MEDIAROOT && isLocalDir(toLocalPath(`${roots.UCROOT}\\${mediaBelow}`, pathMap))) roots.MEDIAROOT = `${roots.UCROOT}\\${mediaBelow}`;
+  if (roots.UCROOT && !roots.MEDIAROOT && isLocalDir(toLocalPath(`${roots.UCROOT}\\${mediaBelow}`, pathMap)))
+    roots.MEDIAROOT = `${roots.UCROOT}\\${mediaBelow}`;
   if (roots.UCROOT && !roots.UCDB) roots.UCDB = `${roots.UCROOT}\\database`;
   for (const [name, value] of Object.entries(overrides.roots ?? {})) {
     roots[name] = value.replace(/\\+$/, '');
@@ -516,7 +555,10 @@ export function parseDiscovery(input: DiscoveryDocuments, overrides: DiscoverOve
       let appData = fallback;
       let appDataSource: ClientProfile['appDataSource'] = isLoaded ? 'default' : 'not-read';
       const own = resolveUserAppData(shellFolders.get(sid.toUpperCase()), { profilePath, userName, systemDrive });
-      if (own && 'unknown' in own) warnings.push(`The AppData folder of ${userName} uses ${own.unknown}, which cannot be expanded here; ${fallback} was searched instead. Give the user's folders with overrides.profiles.`);
+      if (own && 'unknown' in own)
+        warnings.push(
+          `The AppData folder of ${userName} uses ${own.unknown}, which cannot be expanded here; ${fallback} was searched instead. Give the user's folders with overrides.profiles.`,
+        );
       else if (own && own.path.toLowerCase() !== fallback.toLowerCase()) {
         appData = own.path;
         appDataSource = 'redirected';
@@ -528,7 +570,9 @@ export function parseDiscovery(input: DiscoveryDocuments, overrides: DiscoverOve
     // Redirection seen for a logged-on user: logged-off users' AppData (their hive was not read) may be moved too.
     const redirected = profiles.filter((p) => p.appDataSource === 'redirected');
     if (redirected.length > 0 && notRead.length > 0) {
-      warnings.push(`AppData is redirected for ${redirected.map((p) => `${p.userName} (${p.appData})`).join(', ')}; the AppData of the logged-off user(s) ${notRead.join(', ')} could not be read and was assumed at <profile>\\AppData\\Roaming. Give their client folders with overrides.profiles, or back up while they are logged on.`);
+      warnings.push(
+        `AppData is redirected for ${redirected.map((p) => `${p.userName} (${p.appData})`).join(', ')}; the AppData of the logged-off user(s) ${notRead.join(', ')} could not be read and was assumed at <profile>\\AppData\\Roaming. Give their client folders with overrides.profiles, or back up while they are logged on.`,
+      );
     }
   }
 
@@ -544,28 +588,41 @@ export function parseDiscovery(input: DiscoveryDocuments, overrides: DiscoverOve
   };
   const hasRole = (role: string): boolean => services.some((s) => s.role === role);
   const ucVersion = version(/UCServer|ProCall.*(Enterprise|DataCenter|Infinity|Business|\bNEX\b)/i);
-  const isUc = hasRole('ucserver') || hasKey('UCServer4\\Server') || uninstall.some((u) => /UCServer|ProCall.*(Enterprise|DataCenter|Infinity|Business|\bNEX\b)/i.test(u.displayName));
+  const isUc =
+    hasRole('ucserver') ||
+    hasKey('UCServer4\\Server') ||
+    uninstall.some((u) => /UCServer|ProCall.*(Enterprise|DataCenter|Infinity|Business|\bNEX\b)/i.test(u.displayName));
   if (isUc) {
     add('ucserver', hasRole('ucserver') ? 'service' : hasKey('UCServer4\\Server') ? 'registry' : 'uninstall', ucVersion);
     const named = new Set(uninstall.map((u) => editionOfName(u.displayName)));
     edition = (['infinity', 'datacenter', 'nex', 'business', 'enterprise'] as const).find((e) => named.has(e)) ?? 'unknown';
     const product = productOfEdition(edition);
     if (product) add(product, 'uninstall', ucVersion);
-    else warnings.push("The UCServer edition could not be told from the uninstall entries (none names Business, Enterprise, DataCenter, Infinity or NEX): its folders and registry are not backed up. Give the edition as products (config: $.products, e.g. [\"enterprise\"] or [\"datacenter\"]).");
-    if (edition === 'nex') warnings.push('ProCall NEX recognised: the backup concept does not cover it; its UCServer is backed up the way the concept gives for Enterprise (folders, registry, services).');
+    else
+      warnings.push(
+        'The UCServer edition could not be told from the uninstall entries (none names Business, Enterprise, DataCenter, Infinity or NEX): its folders and registry are not backed up. Give the edition as products (config: $.products, e.g. ["enterprise"] or ["datacenter"]).',
+      );
+    if (edition === 'nex')
+      warnings.push(
+        'ProCall NEX recognised: the backup concept does not cover it; its UCServer is backed up the way the concept gives for Enterprise (folders, registry, services).',
+      );
     if (product === 'datacenter') add('redis', 'edition');
   }
-  if (hasRole('media-server') || (roots.MEDIAROOT && isLocalDir(toLocalPath(roots.MEDIAROOT, pathMap)))) add('media-server', hasRole('media-server') ? 'service' : 'folder', ucVersion);
+  if (hasRole('media-server') || (roots.MEDIAROOT && isLocalDir(toLocalPath(roots.MEDIAROOT, pathMap))))
+    add('media-server', hasRole('media-server') ? 'service' : 'folder', ucVersion);
   if (hasRole('web-server')) add('web-server', 'service', ucVersion);
-  if (hasRole('metadirectory') || uninstall.some((u) => /MetaDirectory/i.test(u.displayName))) add('metadirectory', hasRole('metadirectory') ? 'service' : 'uninstall', version(/MetaDirectory/i));
+  if (hasRole('metadirectory') || uninstall.some((u) => /MetaDirectory/i.test(u.displayName)))
+    add('metadirectory', hasRole('metadirectory') ? 'service' : 'uninstall', version(/MetaDirectory/i));
   if (ecstaDrivers.length > 0) add('ecsta', 'registry', version(/ECSTA/i));
   const clientVersion = version(/ProCall(?!.*(Enterprise|DataCenter|Infinity|Server|Mobile))/i);
-  if (clientVersion || hasKey('UCServer4\\Client') || profiles.some((p) => p.clientFolders.length > 0)) add('windows-client', clientVersion ? 'uninstall' : 'registry', clientVersion);
+  if (clientVersion || hasKey('UCServer4\\Client') || profiles.some((p) => p.clientFolders.length > 0))
+    add('windows-client', clientVersion ? 'uninstall' : 'registry', clientVersion);
   let products = [...found.values()];
   if (overrides.products) {
     overridden.push('products');
     const known = new Set(PRODUCT_CATALOG.map((p) => p.id));
-    for (const id of overrides.products) if (!known.has(id)) throw validationError(`Unknown product ${JSON.stringify(id)} in overrides.products.`, `Use one of: ${[...known].join(', ')}.`);
+    for (const id of overrides.products)
+      if (!known.has(id)) throw validationError(`Unknown product ${JSON.stringify(id)} in overrides.products.`, `Use one of: ${[...known].join(', ')}.`);
     products = overrides.products.map((id) => found.get(id) ?? { id, version: null, evidence: ['override'] });
   }
   for (const [id, v] of Object.entries(overrides.versions ?? {})) {
@@ -576,7 +633,21 @@ export function parseDiscovery(input: DiscoveryDocuments, overrides: DiscoverOve
     }
   }
   products.sort((a, b) => order(a.id) - order(b.id));
-  return { host: input.computer, products, roots, services, uninstall, estosKeys, ecstaDrivers, profiles, pathMap, overridden, warnings, ...(edition ? { edition } : {}), ...(mediaLogs ? { mediaLogs } : {}) };
+  return {
+    host: input.computer,
+    products,
+    roots,
+    services,
+    uninstall,
+    estosKeys,
+    ecstaDrivers,
+    profiles,
+    pathMap,
+    overridden,
+    warnings,
+    ...(edition ? { edition } : {}),
+    ...(mediaLogs ? { mediaLogs } : {}),
+  };
 }
 
 /** What {@link parseLogParams} found: the folder and the line it came from, or why there is none. */
@@ -615,12 +686,18 @@ function expandWindowsVariables(p: string, systemDrive: string): { value: string
 
 /** A Windows path value to an absolute folder (pure); undefined when it does not look like a path. */
 function toLogFolder(raw: string, options: Required<ParseLogParamsOptions>, isKeyed = false): { folder: string } | { reason: string } | undefined {
-  let v = raw.trim().replace(/^["']|["']$/g, '').trim().replace(/\//g, '\\');
+  let v = raw
+    .trim()
+    .replace(/^["']|["']$/g, '')
+    .trim()
+    .replace(/\//g, '\\');
   if (v === '') return undefined;
   const isAbsolute = /^[A-Za-z]:\\/.test(v) || /^\\\\[^\\]+\\[^\\]+/.test(v);
   const hasVariable = /^%[^%]+%/.test(v);
   // under a log-folder key, a plain name is a folder below <MEDIAROOT> too
-  const isRelative = /^\.{1,2}\\/.test(v) || (!isAbsolute && !hasVariable && !/^[A-Za-z]:/.test(v) && (v.includes('\\') || (isKeyed && /^[\w .-]+$/.test(v) && !/^\d+$/.test(v))));
+  const isRelative =
+    /^\.{1,2}\\/.test(v) ||
+    (!isAbsolute && !hasVariable && !/^[A-Za-z]:/.test(v) && (v.includes('\\') || (isKeyed && /^[\w .-]+$/.test(v) && !/^\d+$/.test(v))));
   if (!isAbsolute && !hasVariable && !isRelative) return undefined;
   if (hasVariable) {
     const e = expandWindowsVariables(v, options.systemDrive);
@@ -670,7 +747,8 @@ export function parseLogParams(text: string, options: ParseLogParamsOptions): Lo
     if (line === '' || /^(#|;|\/\/|::|rem\s)/i.test(line)) continue;
     const candidates: { key: string; value: string }[] = [];
     // command-line options, anywhere in the line: --name=value, --name "value", --name value
-    for (const m of line.matchAll(/(?:^|\s)(--?[A-Za-z][\w-]*)(?:=|\s+)("[^"]*"|'[^']*'|.+?)(?=\s+--?[A-Za-z]|\s*$)/g)) candidates.push({ key: m[1], value: m[2] });
+    for (const m of line.matchAll(/(?:^|\s)(--?[A-Za-z][\w-]*)(?:=|\s+)("[^"]*"|'[^']*'|.+?)(?=\s+--?[A-Za-z]|\s*$)/g))
+      candidates.push({ key: m[1], value: m[2] });
     // key=value, key: value, set KEY=value
     const kv = /^(?:set\s+)?["']?([A-Za-z_][\w .()-]*?)["']?\s*[=:]\s*(.+)$/i.exec(line);
     if (kv && !/^[A-Za-z]$/.test(kv[1])) candidates.push({ key: kv[1].trim(), value: kv[2] });
@@ -686,7 +764,12 @@ export function parseLogParams(text: string, options: ParseLogParamsOptions): Lo
       if (r && 'reason' in r) firstProblem = firstProblem ?? `line ${i + 1} ${r.reason}`;
     }
   }
-  return { folder: null, reason: firstProblem ? `logparams.txt names a log folder that cannot be used: ${firstProblem}` : 'logparams.txt names no log folder (no path or log-folder key in it)' };
+  return {
+    folder: null,
+    reason: firstProblem
+      ? `logparams.txt names a log folder that cannot be used: ${firstProblem}`
+      : 'logparams.txt names no log folder (no path or log-folder key in it)',
+  };
 }
 
 /** Reads a small text file (UTF-8, or UTF-16 with its BOM); undefined when it cannot be read. */

@@ -35,7 +35,12 @@ export interface RestoreDamage {
  * if (damage.blocking.size === 0 && damage.setWide.length === 0) console.log('ECSTA restorable');
  * ```
  */
-export function assessRestoreDamage(v: Pick<SetVerification, 'problems' | 'extra'>, manifest: Manifest, broken: readonly { path: string; message?: string }[], isRead: (a: ManifestArtifact) => boolean): RestoreDamage {
+export function assessRestoreDamage(
+  v: Pick<SetVerification, 'problems' | 'extra'>,
+  manifest: Manifest,
+  broken: readonly { path: string; message?: string }[],
+  isRead: (a: ManifestArtifact) => boolean,
+): RestoreDamage {
   const byPath = new Map(manifest.artifacts.map((a) => [a.path, a]));
   const damage: RestoreDamage = { setWide: [], blocking: new Map(), ignored: [], intactProducts: [] };
   const damagedProducts = new Set<string>();
@@ -83,7 +88,10 @@ export interface ScopedStep {
  * // [ { id: 'enterprise.config', from: 'C:\\UC\\config', to: 'X:\\drill\\config' } ]
  * ```
  */
-export function findRelocatedFolders(steps: readonly ScopedStep[], backedUpPathMap: Readonly<Record<string, string>> | undefined): { id: string; from: string; to: string }[] {
+export function findRelocatedFolders(
+  steps: readonly ScopedStep[],
+  backedUpPathMap: Readonly<Record<string, string>> | undefined,
+): { id: string; from: string; to: string }[] {
   const out: { id: string; from: string; to: string }[] = [];
   for (const s of steps) {
     if (s.phase !== 'folders' || !s.artifact || s.target === undefined) continue;
@@ -118,24 +126,42 @@ export function isLiveStep(step: Pick<ScopedStep, 'phase' | 'id'>, relocated: Re
  * const damage = refuseDamagedProducts(setPath, v, manifest, [], (a) => a.product === 'ecsta', ['ecsta']);
  * ```
  */
-export function refuseDamagedProducts(setPath: string, v: Pick<SetVerification, 'problems' | 'extra' | 'missing' | 'corrupt' | 'status'>, manifest: Manifest, broken: readonly { path: string; message?: string }[], isRead: (a: ManifestArtifact) => boolean, products: readonly string[]): RestoreDamage {
+export function refuseDamagedProducts(
+  setPath: string,
+  v: Pick<SetVerification, 'problems' | 'extra' | 'missing' | 'corrupt' | 'status'>,
+  manifest: Manifest,
+  broken: readonly { path: string; message?: string }[],
+  isRead: (a: ManifestArtifact) => boolean,
+  products: readonly string[],
+): RestoreDamage {
   const damage = assessRestoreDamage(v, manifest, broken, isRead);
   const brokenData = broken as unknown as Record<string, unknown>[];
   if (damage.setWide.length > 0) {
-    throw new ProcallBackupError(v.missing.length > 0 && broken.length === 0 && v.corrupt.length === 0 ? 'PB_SET_INCOMPLETE' : 'PB_SET_CORRUPT', `The set ${setPath} cannot be restored; nothing was changed: ${[...v.problems.map((p) => p.message), ...broken.map((b) => `${b.path} does not open (${b.message})`)].join(' ')}`, {
-      fix: 'Restore from another set (CLI: procall-backup list --target <folder> shows the verified ones).',
-      command: 'restore',
-      data: { missing: v.missing, corrupt: v.corrupt, extra: v.extra, status: v.status ?? null, broken: brokenData },
-    });
+    throw new ProcallBackupError(
+      v.missing.length > 0 && broken.length === 0 && v.corrupt.length === 0 ? 'PB_SET_INCOMPLETE' : 'PB_SET_CORRUPT',
+      `The set ${setPath} cannot be restored; nothing was changed: ${[...v.problems.map((p) => p.message), ...broken.map((b) => `${b.path} does not open (${b.message})`)].join(' ')}`,
+      {
+        fix: 'Restore from another set (CLI: procall-backup list --target <folder> shows the verified ones).',
+        command: 'restore',
+        data: { missing: v.missing, corrupt: v.corrupt, extra: v.extra, status: v.status ?? null, broken: brokenData },
+      },
+    );
   }
   if (damage.blocking.size > 0) {
     const damaged = [...damage.blocking.keys()];
     const rest = damage.intactProducts.filter((id) => products.includes(id));
-    throw new ProcallBackupError(v.corrupt.length === 0 && broken.length === 0 ? 'PB_SET_INCOMPLETE' : 'PB_SET_CORRUPT', `The set ${setPath} cannot restore ${damaged.join(', ')}: ${[...damage.blocking.values()].flat().join(' ')} Nothing was changed.`, {
-      fix: rest.length > 0 ? `Restore the intact products on their own: products: ['${rest.join("', '")}'] (CLI: --products ${rest.join(',')}); take ${damaged.join(', ')} from another set (CLI: procall-backup list).` : `Take ${damaged.join(', ')} from another set (CLI: procall-backup list --target <folder> shows the verified ones).`,
-      command: 'restore',
-      data: { damagedProducts: damaged, intactProducts: damage.intactProducts, missing: v.missing, corrupt: v.corrupt, broken: brokenData },
-    });
+    throw new ProcallBackupError(
+      v.corrupt.length === 0 && broken.length === 0 ? 'PB_SET_INCOMPLETE' : 'PB_SET_CORRUPT',
+      `The set ${setPath} cannot restore ${damaged.join(', ')}: ${[...damage.blocking.values()].flat().join(' ')} Nothing was changed.`,
+      {
+        fix:
+          rest.length > 0
+            ? `Restore the intact products on their own: products: ['${rest.join("', '")}'] (CLI: --products ${rest.join(',')}); take ${damaged.join(', ')} from another set (CLI: procall-backup list).`
+            : `Take ${damaged.join(', ')} from another set (CLI: procall-backup list --target <folder> shows the verified ones).`,
+        command: 'restore',
+        data: { damagedProducts: damaged, intactProducts: damage.intactProducts, missing: v.missing, corrupt: v.corrupt, broken: brokenData },
+      },
+    );
   }
   return damage;
 }

@@ -3,7 +3,7 @@
  * every artifact back in the catalog's order, starts the services again, and reports each step.
  * Dry run is the default; nothing changes before every check has passed.
  */
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ProcallBackupError, validationError } from '../errors';
@@ -14,7 +14,7 @@ import type { Runner, ReadScript, WriteScript } from '../powershell/runner';
 import { PowerShellRunner } from '../powershell/session';
 import { parseRegFile } from '../primitives/reg-file';
 import { importRegistryKey } from '../primitives/registry';
-import { findUserProfile, importUserRegistryKey, listUserProfiles, type UserProfile } from '../primitives/user-registry';
+import { importUserRegistryKey, listUserProfiles, type UserProfile } from '../primitives/user-registry';
 import { Secret } from '../secret';
 import { restoreDirectory } from '../primitives/directory';
 import { restoreServiceConfig } from '../primitives/service';
@@ -27,7 +27,15 @@ import type { Manifest, ManifestArtifact } from '../backup-set/manifest';
 import { artifactKindOf as kindOf, cipherContextOf } from '../backup-set/artifact-kinds';
 import { verifyRecordOf, writeVerifyRecord, type VerificationLevel } from '../backup-set/verify';
 import type { SigningKeySource } from '../backup-set/authenticate';
-import { allowedFolderBases, allowedRegistryKey, checkDatabaseName, checkRegFileScope, checkServiceScope, confineFolderTarget, normalizeWindowsPath } from './confine';
+import {
+  allowedFolderBases,
+  allowedRegistryKey,
+  checkDatabaseName,
+  checkRegFileScope,
+  checkServiceScope,
+  confineFolderTarget,
+  normalizeWindowsPath,
+} from './confine';
 import { PRODUCT_CATALOG, RESTORE_PHASES, SERVICE_ROLES, type ProductEntry, type ProductId, type RestorePhase } from './catalog';
 import { discover, toLocalPath, type DiscoverOverrides, type Discovery } from './discover';
 import { findRelocatedFolders, isLiveStep, refuseDamagedProducts } from './restore-scope';
@@ -216,8 +224,14 @@ export interface ServiceControlResult {
  * buildServiceControlScript('stop', ['UCServer']).whatIf; // [ 'sc.exe stop UCServer' ]
  * ```
  */
-export function buildServiceControlScript(action: 'stop' | 'start', names: readonly string[], waitSeconds = 60): WriteScript<{ services: ServiceControlResult[] }> {
-  for (const n of names) if (typeof n !== 'string' || n === '' || /[\r\n\0"]/.test(n)) throw validationError(`Bad service name ${JSON.stringify(n)}.`, 'Pass service key names such as UCServer.');
+export function buildServiceControlScript(
+  action: 'stop' | 'start',
+  names: readonly string[],
+  waitSeconds = 60,
+): WriteScript<{ services: ServiceControlResult[] }> {
+  for (const n of names)
+    if (typeof n !== 'string' || n === '' || /[\r\n\0"]/.test(n))
+      throw validationError(`Bad service name ${JSON.stringify(n)}.`, 'Pass service key names such as UCServer.');
   return {
     name: `${action}Services`,
     effect: 'write',
@@ -227,7 +241,8 @@ export function buildServiceControlScript(action: 'stop' | 'start', names: reado
     dryRunValue: { services: [] },
     parse: (raw) => {
       const r = raw as { services?: unknown };
-      if (!r || !Array.isArray(r.services)) throw new ProcallBackupError('PB_PARSE', 'The service control script returned no list.', { command: `${action}Services` });
+      if (!r || !Array.isArray(r.services))
+        throw new ProcallBackupError('PB_PARSE', 'The service control script returned no list.', { command: `${action}Services` });
       return { services: r.services as ServiceControlResult[] };
     },
     timeoutMs: (waitSeconds + 30) * 1000 * Math.max(1, names.length),
@@ -244,7 +259,7 @@ export const CLIENT_PROCESS_CHECK: ReadScript<{ running: string[] }> = {
   body: String.raw`$p = @(Get-Process -Name ([string]$in.name) -ErrorAction SilentlyContinue | ForEach-Object { [string]$_.Id })
 return @{ running = $p }`,
   input: { name: CLIENT_PROCESS_NAME },
-  parse: (raw) => ({ running: Array.isArray((raw as { running?: unknown })?.running) ? ((raw as { running: string[] }).running) : [] }),
+  parse: (raw) => ({ running: Array.isArray((raw as { running?: unknown })?.running) ? (raw as { running: string[] }).running : [] }),
 };
 
 /**
@@ -265,7 +280,8 @@ export function rerootPath(source: string, backedUp: Readonly<Record<string, str
     const to = current[name];
     if (!to || !from) continue;
     const f = from.replace(/\\+$/, '');
-    if ((source.toUpperCase() === f.toUpperCase() || source.toUpperCase().startsWith(`${f.toUpperCase()}\\`)) && (!best || f.length > best[0].length)) best = [f, to.replace(/\\+$/, '')];
+    if ((source.toUpperCase() === f.toUpperCase() || source.toUpperCase().startsWith(`${f.toUpperCase()}\\`)) && (!best || f.length > best[0].length))
+      best = [f, to.replace(/\\+$/, '')];
   }
   return normalizeWindowsPath(best ? best[1] + source.slice(best[0].length) : source, 'restore target');
 }
@@ -325,9 +341,14 @@ function passwordOf(passwords: RestoreSetOptions['servicePasswords'], name: stri
 /** Checks servicePasswords before anything runs (pure); never echoes a value. */
 function validateServicePasswords(passwords: unknown): void {
   if (passwords === undefined) return;
-  if (passwords === null || typeof passwords !== 'object' || Array.isArray(passwords)) throw validationError('servicePasswords is not an object.', "Pass { '<service name>': new Secret('...') }.");
+  if (passwords === null || typeof passwords !== 'object' || Array.isArray(passwords))
+    throw validationError('servicePasswords is not an object.', "Pass { '<service name>': new Secret('...') }.");
   for (const [name, value] of Object.entries(passwords)) {
-    if (!(value instanceof Secret)) throw validationError(`servicePasswords[${JSON.stringify(name)}] is not a Secret.`, `Wrap the password: { ${JSON.stringify(name)}: new Secret('...') }, so that it never prints.`);
+    if (!(value instanceof Secret))
+      throw validationError(
+        `servicePasswords[${JSON.stringify(name)}] is not a Secret.`,
+        `Wrap the password: { ${JSON.stringify(name)}: new Secret('...') }, so that it never prints.`,
+      );
   }
 }
 
@@ -341,11 +362,24 @@ function validateSqlTargets(sql: RestoreSetOptions['sql']): void {
     const t = sql?.[role];
     if (!t) continue;
     const bad = (v: unknown): boolean => typeof v !== 'string' || v.trim() === '' || /[\r\n\0"]/.test(v);
-    if (t.stagingPath !== undefined && bad(t.stagingPath)) throw validationError(`sql.${role}.stagingPath ${JSON.stringify(t.stagingPath)} is not a folder path.`, 'Pass the folder this process copies the .bak to, e.g. \\\\SQL01\\Restore$ or a mounted share.');
+    if (t.stagingPath !== undefined && bad(t.stagingPath))
+      throw validationError(
+        `sql.${role}.stagingPath ${JSON.stringify(t.stagingPath)} is not a folder path.`,
+        'Pass the folder this process copies the .bak to, e.g. \\\\SQL01\\Restore$ or a mounted share.',
+      );
     if (t.serverPath !== undefined) {
-      if (t.stagingPath === undefined) throw validationError(`sql.${role}.serverPath needs sql.${role}.stagingPath.`, 'Pass stagingPath (where this process writes the copy) together with serverPath (the same folder as SQL Server sees it).');
-      const isAbsolute = typeof t.serverPath === 'string' && (/^[A-Za-z]:\\/.test(t.serverPath) || /^\\\\[^\\]+\\[^\\]+/.test(t.serverPath) || /^\/[^/]/.test(t.serverPath));
-      if (!isAbsolute || bad(t.serverPath) || /(^|[\\/])\.\.([\\/]|$)/.test(t.serverPath)) throw validationError(`sql.${role}.serverPath ${JSON.stringify(t.serverPath)} is not an absolute folder on the SQL Server host.`, "Pass it as SQL Server sees it: 'E:\\Restore', '\\\\nas\\restore' (or '/var/opt/mssql/restore').");
+      if (t.stagingPath === undefined)
+        throw validationError(
+          `sql.${role}.serverPath needs sql.${role}.stagingPath.`,
+          'Pass stagingPath (where this process writes the copy) together with serverPath (the same folder as SQL Server sees it).',
+        );
+      const isAbsolute =
+        typeof t.serverPath === 'string' && (/^[A-Za-z]:\\/.test(t.serverPath) || /^\\\\[^\\]+\\[^\\]+/.test(t.serverPath) || /^\/[^/]/.test(t.serverPath));
+      if (!isAbsolute || bad(t.serverPath) || /(^|[\\/])\.\.([\\/]|$)/.test(t.serverPath))
+        throw validationError(
+          `sql.${role}.serverPath ${JSON.stringify(t.serverPath)} is not an absolute folder on the SQL Server host.`,
+          "Pass it as SQL Server sees it: 'E:\\Restore', '\\\\nas\\restore' (or '/var/opt/mssql/restore').",
+        );
     }
   }
 }
@@ -441,10 +475,17 @@ function contentKind(a: ManifestArtifact): ArtifactContentCheck['kind'] {
  * ```
  */
 export async function verifyBackup(options: VerifyBackupOptions): Promise<BackupVerification> {
-  if (!options || typeof options.set !== 'string' || options.set.trim() === '') throw validationError('verifyBackup needs a set.', 'Pass set: the folder of a backup set.');
+  if (!options || typeof options.set !== 'string' || options.set.trim() === '')
+    throw validationError('verifyBackup needs a set.', 'Pass set: the folder of a backup set.');
   const setPath = path.resolve(options.set);
   // verify.json is written below, after the contents were opened, with the level reached
-  const set = await verifySet(setPath, { key: options.key, requireEncryption: options.requireEncryption, signingKey: options.signingKey, allowUnauthenticated: options.allowUnauthenticated, record: false });
+  const set = await verifySet(setPath, {
+    key: options.key,
+    requireEncryption: options.requireEncryption,
+    signingKey: options.signingKey,
+    allowUnauthenticated: options.allowUnauthenticated,
+    record: false,
+  });
   const content: ArtifactContentCheck[] = [];
   // a set that fails authentication is not opened at all: its manifest cannot be trusted to say what to open
   if (!set.isSet || !set.manifest || set.problems.some((p) => p.code === 'PB_SET_TAMPERED' || p.code === 'PB_SET_UNAUTHENTICATED')) {
@@ -480,7 +521,8 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Backup
         }
         if (kind === 'reg') parseRegFile(await readFile(file));
         else if (kind === 'json') parseJsonQuietly(await readFile(file, 'utf8'), a.path);
-        else if (kind === 'jsonl') (await readFile(file, 'utf8')).split('\n').forEach((l, i) => l.trim() !== '' && parseJsonQuietly(l, `${a.path} line ${i + 1}`));
+        else if (kind === 'jsonl')
+          (await readFile(file, 'utf8')).split('\n').forEach((l, i) => l.trim() !== '' && parseJsonQuietly(l, `${a.path} line ${i + 1}`));
         else if (kind === 'archive') {
           await mkdir(path.join(scratch, 'scan'), { recursive: true });
           await restoreDirectory({ archive: file, target: path.join(scratch, 'scan', a.id), mode: 'replace', dryRun: true });
@@ -520,7 +562,8 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Backup
  * ```
  */
 export async function restore(options: RestoreSetOptions): Promise<RestoreReport> {
-  if (!options || typeof options.set !== 'string' || options.set.trim() === '') throw validationError('restore needs a set.', 'Pass set: the folder of a backup set (<target>\\<HOST>\\<name>).');
+  if (!options || typeof options.set !== 'string' || options.set.trim() === '')
+    throw validationError('restore needs a set.', 'Pass set: the folder of a backup set (<target>\\<HOST>\\<name>).');
   const dryRun = options.dryRun !== false;
   const setPath = path.resolve(options.set);
   const isStopping = options.stopServices !== false;
@@ -542,21 +585,42 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
   try {
     // 1. The set must be intact (re-hash everything) before anything else.
     // a key given means an encrypted set is expected: an unencrypted one in its place is refused (stripped encryption)
-    const full = await verifyBackup({ set: setPath, key: options.key, requireEncryption: options.key !== undefined, signingKey: options.signingKey, allowUnauthenticated: options.allowUnauthenticated, record: false });
+    const full = await verifyBackup({
+      set: setPath,
+      key: options.key,
+      requireEncryption: options.key !== undefined,
+      signingKey: options.signingKey,
+      allowUnauthenticated: options.allowUnauthenticated,
+      record: false,
+    });
     const v = full.set;
     const broken = full.content.filter((c) => c.state === 'broken');
-    if (!v.isSet) throw new ProcallBackupError(v.problems[0]?.code === 'PB_SET_CORRUPT' ? 'PB_SET_CORRUPT' : 'PB_SET_INCOMPLETE', `${setPath} is not a finished backup set; nothing was changed: ${v.problems.map((p) => p.message).join(' ')}`, { fix: 'Pick a set folder with a valid manifest.json (not a .partial folder).', command: 'restore' });
+    if (!v.isSet)
+      throw new ProcallBackupError(
+        v.problems[0]?.code === 'PB_SET_CORRUPT' ? 'PB_SET_CORRUPT' : 'PB_SET_INCOMPLETE',
+        `${setPath} is not a finished backup set; nothing was changed: ${v.problems.map((p) => p.message).join(' ')}`,
+        { fix: 'Pick a set folder with a valid manifest.json (not a .partial folder).', command: 'restore' },
+      );
     // a tampered or unauthenticated set is refused as a whole; other damage costs only its products (below)
     const authProblem = v.problems.find((p) => p.code === 'PB_SET_TAMPERED' || p.code === 'PB_SET_UNAUTHENTICATED');
-    if (authProblem) throw new ProcallBackupError(authProblem.code, `The set ${setPath} cannot be restored; nothing was changed: ${authProblem.message}`, { fix: authProblem.code === 'PB_SET_UNAUTHENTICATED' ? 'Restore from a newer set, or check this one by hand and pass allowUnauthenticated: true (CLI: --allow-unauthenticated).' : 'Restore from another set (listSets shows the verified ones) and check who can write to the backup target.', command: 'restore' });
+    if (authProblem)
+      throw new ProcallBackupError(authProblem.code, `The set ${setPath} cannot be restored; nothing was changed: ${authProblem.message}`, {
+        fix:
+          authProblem.code === 'PB_SET_UNAUTHENTICATED'
+            ? 'Restore from a newer set, or check this one by hand and pass allowUnauthenticated: true (CLI: --allow-unauthenticated).'
+            : 'Restore from another set (listSets shows the verified ones) and check who can write to the backup target.',
+        command: 'restore',
+      });
     const manifest = v.manifest as Manifest;
 
     // 2. Which products, which artifacts. A damaged artifact costs only its own product.
     const known = new Set(PRODUCT_CATALOG.map((p) => p.id as string));
-    for (const id of options.products ?? []) if (!known.has(id)) throw validationError(`Unknown product ${JSON.stringify(id)}.`, `Use one of: ${[...known].join(', ')}.`);
+    for (const id of options.products ?? [])
+      if (!known.has(id)) throw validationError(`Unknown product ${JSON.stringify(id)}.`, `Use one of: ${[...known].join(', ')}.`);
     const inSet = manifest.products.map((p) => p.id);
     const products = options.products ? inSet.filter((id) => options.products?.includes(id as ProductId)) : inSet;
-    if (options.products && products.length === 0) throw validationError(`None of ${options.products.join(', ')} is in the set (it has ${inSet.join(', ')}).`, 'Pick products the set holds.');
+    if (options.products && products.length === 0)
+      throw validationError(`None of ${options.products.join(', ')} is in the set (it has ${inSet.join(', ')}).`, 'Pick products the set holds.');
     const only = new Set(options.only ?? []);
     // an artifact of a chosen product counts, also one restore() only hands to the operator (licences, runbook)
     const isWanted = (a: ManifestArtifact): boolean => {
@@ -564,8 +628,15 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
       return products.includes(a.product) && (only.size === 0 || (phase !== undefined && only.has(phase)) || only.has(a.id));
     };
     const damage = refuseDamagedProducts(setPath, v, manifest, broken, isWanted, products);
-    if (damage.ignored.length > 0) warnings.push(`The set has damaged artifacts that this restore leaves out (restore them from another set): ${damage.ignored.join(' ')}`);
-    report({ phase: 'check', id: 'check:verify', action: `verify ${setPath}  (${manifest.artifacts.length} artifacts re-hashed, ${full.content.filter((c) => c.state === 'ok').length} opened)`, status: 'done', ...(damage.ignored.length > 0 ? { message: `${damage.ignored.length} damaged artifact(s) of products not restored here` } : {}) });
+    if (damage.ignored.length > 0)
+      warnings.push(`The set has damaged artifacts that this restore leaves out (restore them from another set): ${damage.ignored.join(' ')}`);
+    report({
+      phase: 'check',
+      id: 'check:verify',
+      action: `verify ${setPath}  (${manifest.artifacts.length} artifacts re-hashed, ${full.content.filter((c) => c.state === 'ok').length} opened)`,
+      status: 'done',
+      ...(damage.ignored.length > 0 ? { message: `${damage.ignored.length} damaged artifact(s) of products not restored here` } : {}),
+    });
     const key: SetKey | undefined = manifest.encryption ? await openSetKey(options.key, manifest.encryption) : undefined;
     // Files a restore reads itself are copied out once and hash-checked against the manifest (plaintext
     // sha256, also for encrypted ones): what is imported is what was verified, even if the set changes later.
@@ -599,15 +670,31 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
       versions.push({ product: p.id, backedUp: p.version ?? null, installed, isMatch: !reason, ...(reason ? { reason } : {}) });
     }
     const mismatched = versions.filter((x) => !x.isMatch);
-    const versionText = mismatched.map((m) => (m.reason === 'not-recorded' ? `${m.product}: the set recorded no version (installed ${m.installed ?? 'not installed'}), so the identical version cannot be checked` : `${m.product}: backed up ${m.backedUp}, installed ${m.installed ?? 'not installed'}`)).join('; ');
+    const versionText = mismatched
+      .map((m) =>
+        m.reason === 'not-recorded'
+          ? `${m.product}: the set recorded no version (installed ${m.installed ?? 'not installed'}), so the identical version cannot be checked`
+          : `${m.product}: backed up ${m.backedUp}, installed ${m.installed ?? 'not installed'}`,
+      )
+      .join('; ');
     if (mismatched.length > 0 && !options.force) {
-      throw new ProcallBackupError('PB_VERSION_MISMATCH', `The installed versions differ from the backed-up ones or cannot be checked (${versionText}); nothing was changed.`, {
-        fix: 'Install the identical versions first (the vendor requires them), or pass force: true (CLI: --force) to restore anyway (for a set without versions: after checking the version by hand).',
-        command: 'restore',
-        data: { versions: mismatched as unknown as Record<string, unknown>[] },
-      });
+      throw new ProcallBackupError(
+        'PB_VERSION_MISMATCH',
+        `The installed versions differ from the backed-up ones or cannot be checked (${versionText}); nothing was changed.`,
+        {
+          fix: 'Install the identical versions first (the vendor requires them), or pass force: true (CLI: --force) to restore anyway (for a set without versions: after checking the version by hand).',
+          command: 'restore',
+          data: { versions: mismatched as unknown as Record<string, unknown>[] },
+        },
+      );
     }
-    report({ phase: 'check', id: 'check:versions', action: versions.map((x) => `${x.product} ${x.backedUp ?? 'not recorded'} = ${x.installed ?? 'not installed'}`).join('; ') || 'no version-locked product', status: mismatched.length ? 'failed' : 'done', message: mismatched.length ? `forced: ${versionText}` : undefined });
+    report({
+      phase: 'check',
+      id: 'check:versions',
+      action: versions.map((x) => `${x.product} ${x.backedUp ?? 'not recorded'} = ${x.installed ?? 'not installed'}`).join('; ') || 'no version-locked product',
+      status: mismatched.length ? 'failed' : 'done',
+      message: mismatched.length ? `forced: ${versionText}` : undefined,
+    });
     if (mismatched.length) warnings.push(`Restoring despite different versions (force): ${versionText}.`);
 
     // 4. Plan, in the catalog's order.
@@ -628,7 +715,17 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
       // the database a SQL restore overwrites (the caller's, or the backed-up one the action names): never a system database
       if (phase === 'sql') checkDatabaseName(options.sql?.[sqlRoleOf(a.id)]?.database ?? a.details?.database, a);
       const staging = phase === 'sql' ? stagingOf(a, setPath, options.sql) : undefined;
-      planned.push({ phase, id: a.id, product: a.product, artifact: a, target, localTarget: target ? toLocalPath(target, pathMap) : undefined, action: actionOf(phase, a, setPath, target, staging) + scope, order: order(a.product), staging });
+      planned.push({
+        phase,
+        id: a.id,
+        product: a.product,
+        artifact: a,
+        target,
+        localTarget: target ? toLocalPath(target, pathMap) : undefined,
+        action: actionOf(phase, a, setPath, target, staging) + scope,
+        order: order(a.product),
+        staging,
+      });
     }
     // Folders that go elsewhere than they came from make this a drill: the live registry, services,
     // databases and directory stay untouched unless a phase or artifact is named in only.
@@ -636,29 +733,62 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
     const relocatedIds = new Set(relocated.map((r) => r.id));
     if (relocated.length > 0) {
       const leftOut = planned.filter((p) => isLiveStep(p, relocatedIds) && p.phase !== 'folders' && !only.has(p.phase) && !only.has(p.id));
-      const shown = relocated.slice(0, 3).map((r) => `${r.from} -> ${r.to}`).join(', ');
-      report({ phase: 'check', id: 'check:relocated', action: `${relocated.length} folder(s)/file(s) go elsewhere than they were backed up from (${shown}${relocated.length > 3 ? ', ...' : ''}): a drill`, status: 'done', message: leftOut.length > 0 ? `${leftOut.length} step(s) that would write the live registry, services, databases or directory are left out; name their phase or id in only (CLI: --only registry) to include them` : undefined });
+      const shown = relocated
+        .slice(0, 3)
+        .map((r) => `${r.from} -> ${r.to}`)
+        .join(', ');
+      report({
+        phase: 'check',
+        id: 'check:relocated',
+        action: `${relocated.length} folder(s)/file(s) go elsewhere than they were backed up from (${shown}${relocated.length > 3 ? ', ...' : ''}): a drill`,
+        status: 'done',
+        message:
+          leftOut.length > 0
+            ? `${leftOut.length} step(s) that would write the live registry, services, databases or directory are left out; name their phase or id in only (CLI: --only registry) to include them`
+            : undefined,
+      });
       for (const p of leftOut) {
         planned.splice(planned.indexOf(p), 1);
-        report({ phase: p.phase, id: p.id, product: p.product, action: p.action, status: 'skipped', message: `left out: the folders go elsewhere (a drill), and this step writes the live machine; name it in only (CLI: --only ${p.phase}) to include it` });
+        report({
+          phase: p.phase,
+          id: p.id,
+          product: p.product,
+          action: p.action,
+          status: 'skipped',
+          message: `left out: the folders go elsewhere (a drill), and this step writes the live machine; name it in only (CLI: --only ${p.phase}) to include it`,
+        });
       }
     }
     const entries = products.map((id) => PRODUCT_CATALOG.find((p) => p.id === id)).filter((e): e is ProductEntry => !!e);
     const stopRoles = new Set(entries.flatMap((e) => e.stopRoles));
     // UCServer first, then Media, Web, MetaDirectory (the catalog's role order), for stop and for start
-    const roleOrder = (role: string): number => { const i = SERVICE_ROLES.findIndex((r) => r.role === role); return i < 0 ? 99 : i; };
-    const services = current.services.filter((s) => stopRoles.has(s.role)).sort((x, y) => roleOrder(x.role) - roleOrder(y.role) || x.name.localeCompare(y.name)).map((s) => s.name);
+    const roleOrder = (role: string): number => {
+      const i = SERVICE_ROLES.findIndex((r) => r.role === role);
+      return i < 0 ? 99 : i;
+    };
+    const services = current.services
+      .filter((s) => stopRoles.has(s.role))
+      .sort((x, y) => roleOrder(x.role) - roleOrder(y.role) || x.name.localeCompare(y.name))
+      .map((s) => s.name);
     // only steps that write the live machine need its services stopped (a drill into a scratch folder does not)
     const hasChanges = planned.some((p) => isLiveStep(p, relocatedIds));
     if (!isStopping) {
       const sqlSteps = planned.filter((p) => p.phase === 'sql' && options.sql?.[sqlRoleOf(p.id)]);
-      if (sqlSteps.length > 0) throw validationError(`stopServices: false cannot restore a SQL Server database (${sqlSteps.map((p) => p.id).join(', ')}): every UCServer must be stopped first.`, "Leave stopServices on for a SQL restore, or restore the rest with only: ['folders', 'registry'].");
+      if (sqlSteps.length > 0)
+        throw validationError(
+          `stopServices: false cannot restore a SQL Server database (${sqlSteps.map((p) => p.id).join(', ')}): every UCServer must be stopped first.`,
+          "Leave stopServices on for a SQL restore, or restore the rest with only: ['folders', 'registry'].",
+        );
       const live = planned.filter((p) => p.phase === 'folders' && p.artifact && p.target?.toUpperCase() === p.artifact.source.toUpperCase());
-      if (live.length > 0 && services.length > 0) warnings.push(`stopServices is false, yet ${live.length} folder(s)/file(s) go back to their live path while the services run: ${live.map((p) => p.target).join(', ')}. For a drill, point overrides.roots and pathMap at a scratch folder (CLI: --root NAME=PATH and --path-map WINDOWS=LOCAL).`);
+      if (live.length > 0 && services.length > 0)
+        warnings.push(
+          `stopServices is false, yet ${live.length} folder(s)/file(s) go back to their live path while the services run: ${live.map((p) => p.target).join(', ')}. For a drill, point overrides.roots and pathMap at a scratch folder (CLI: --root NAME=PATH and --path-map WINDOWS=LOCAL).`,
+        );
     }
     if (hasChanges && services.length > 0 && isStopping) {
       for (const s of services) planned.push({ phase: 'stop', id: `stop:${s}`, product: 'services', action: `sc.exe stop ${s}`, service: s, order: 0 });
-      if (options.startServices !== false) for (const s of services) planned.push({ phase: 'start', id: `start:${s}`, product: 'services', action: `sc.exe start ${s}`, service: s, order: 0 });
+      if (options.startServices !== false)
+        for (const s of services) planned.push({ phase: 'start', id: `start:${s}`, product: 'services', action: `sc.exe start ${s}`, service: s, order: 0 });
     }
     planned.sort((x, y) => RESTORE_PHASES.indexOf(x.phase) - RESTORE_PHASES.indexOf(y.phase) || x.order - y.order);
 
@@ -670,7 +800,16 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
       if (!a) continue;
       if (p.staging) {
         const dir = path.dirname(p.staging.local);
-        if (!(await stat(dir).then((x) => x.isDirectory(), () => false))) throw validationError(`The SQL staging folder ${dir} does not exist or cannot be reached from here; nothing was changed.`, 'Pass sql.<role>.stagingPath (CLI: the same field in the config file) as a folder this process can write (a share SQL Server can read), and serverPath as SQL Server sees it.');
+        if (
+          !(await stat(dir).then(
+            (x) => x.isDirectory(),
+            () => false,
+          ))
+        )
+          throw validationError(
+            `The SQL staging folder ${dir} does not exist or cannot be reached from here; nothing was changed.`,
+            'Pass sql.<role>.stagingPath (CLI: the same field in the config file) as a folder this process can write (a share SQL Server can read), and serverPath as SQL Server sees it.',
+          );
       }
       const file = await plain(a);
       const entry = PRODUCT_CATALOG.find((e) => e.id === a.product) as ProductEntry;
@@ -682,7 +821,10 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
         p.action += `  [scope: ${allowed} and below; ${count} key(s)]`;
       }
       if (kindOf(a) === 'folder') {
-        const parentExists = await stat(path.dirname(p.localTarget as string)).then((s) => s.isDirectory(), () => false);
+        const parentExists = await stat(path.dirname(p.localTarget as string)).then(
+          (s) => s.isDirectory(),
+          () => false,
+        );
         const probe = parentExists ? (p.localTarget as string) : path.join(scratch, 'probe', a.id);
         if (!parentExists) await mkdir(path.dirname(probe), { recursive: true });
         const r = await restoreDirectory({ archive: file, target: probe, mode: 'replace', expectedSha256: a.sha256, dryRun: true });
@@ -707,20 +849,36 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
           const r = await restoreAdAttributes({ ...options.ad, file, dryRun: true, expectedSha256: a.sha256 });
           const added = r.changes.reduce((n, c) => n + c.added.length, 0);
           const removed = r.changes.reduce((n, c) => n + c.removed.length, 0);
-          adChecked.push(`${a.id}: ${r.objectsChanged} object(s) differ (${added} value(s) to add, ${removed} to remove; shared extensionName/proxyAddresses only value by value), ${r.missing.length} gone`);
+          adChecked.push(
+            `${a.id}: ${r.objectsChanged} object(s) differ (${added} value(s) to add, ${removed} to remove; shared extensionName/proxyAddresses only value by value), ${r.missing.length} gone`,
+          );
         } catch (e) {
           const err = e instanceof ProcallBackupError ? e : undefined;
           const text = err?.fix ? err.message.slice(0, err.message.lastIndexOf(' Fix: ')) : (e as Error).message;
-          throw new ProcallBackupError(err?.code ?? 'PB_RESTORE_REFUSED', `The Active Directory check before the restore failed; nothing was changed: ${text}`, { fix: err?.fix ?? 'Check the ad options (url, bindDn, password, tls) and that the DC is reachable, or leave the AD attributes out with only (CLI: --only folders,registry,...).', command: 'restore', cause: e, secrets: options.ad.password instanceof Secret ? [options.ad.password] : [new Secret(options.ad.password)] });
+          throw new ProcallBackupError(
+            err?.code ?? 'PB_RESTORE_REFUSED',
+            `The Active Directory check before the restore failed; nothing was changed: ${text}`,
+            {
+              fix:
+                err?.fix ??
+                'Check the ad options (url, bindDn, password, tls) and that the DC is reachable, or leave the AD attributes out with only (CLI: --only folders,registry,...).',
+              command: 'restore',
+              cause: e,
+              secrets: options.ad.password instanceof Secret ? [options.ad.password] : [new Secret(options.ad.password)],
+            },
+          );
         }
       }
     }
     if (missingPasswords.length > 0) {
-      throw validationError(`The service account password of ${missingPasswords.join(', ')} is needed to re-apply the service; Windows never reveals it, so the set has none. Nothing was changed.`, `Pass servicePasswords: { '<service name>': new Secret('...') } for each of them (CLI: PROCALL_BACKUP_SERVICE_PASSWORDS or servicePasswordsFile / --service-passwords-file, JSON { "<service name>": "<password>" }), or leave the services out with only (CLI: --only folders,registry).`);
+      throw validationError(
+        `The service account password of ${missingPasswords.join(', ')} is needed to re-apply the service; Windows never reveals it, so the set has none. Nothing was changed.`,
+        `Pass servicePasswords: { '<service name>': new Secret('...') } for each of them (CLI: PROCALL_BACKUP_SERVICE_PASSWORDS or servicePasswordsFile / --service-passwords-file, JSON { "<service name>": "<password>" }), or leave the services out with only (CLI: --only folders,registry).`,
+      );
     }
     // each user whose registry goes back needs a profile here: refuse (or skip) now, not after the folders were replaced
     let profiles: UserProfile[] | undefined;
-    const userSteps = planned.filter((p) => (p.artifact !== undefined && kindOf(p.artifact) === 'user-registry-key'));
+    const userSteps = planned.filter((p) => p.artifact !== undefined && kindOf(p.artifact) === 'user-registry-key');
     if (userSteps.length > 0) {
       const known = await listUserProfiles(runner);
       profiles = known;
@@ -728,7 +886,10 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
       if (missing.length > 0) {
         const names = missing.map((p) => `${String(p.artifact?.details?.user ?? 'unknown user')} (${String(p.artifact?.details?.sid)})`).join(', ');
         if (!options.skipMissingUsers) {
-          throw validationError(`No user profile on this machine for ${names}, whose registry is in the set; nothing was changed.`, `Let the user(s) log on once (that creates the profile), or pass skipMissingUsers: true (CLI: --skip-missing-users) to restore the rest, or leave them out with only (CLI: --only).`);
+          throw validationError(
+            `No user profile on this machine for ${names}, whose registry is in the set; nothing was changed.`,
+            `Let the user(s) log on once (that creates the profile), or pass skipMissingUsers: true (CLI: --skip-missing-users) to restore the rest, or leave them out with only (CLI: --only).`,
+          );
         }
         warnings.push(`Skipped the registry of ${names}: no user profile on this machine (skipMissingUsers).`);
         for (const p of missing) {
@@ -741,11 +902,21 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
       const { value } = await runner.run(CLIENT_PROCESS_CHECK);
       if (value.running.length > 0) {
         const msg = `The ProCall client is running (process ids ${value.running.join(', ')}); its files must not be replaced while it runs.`;
-        if (!options.force) throw new ProcallBackupError('PB_RESTORE_REFUSED', `${msg} Nothing was changed.`, { fix: 'Ask the users to quit ProCall (or end ProCall.exe), or pass force: true (CLI: --force).', command: 'restore' });
+        if (!options.force)
+          throw new ProcallBackupError('PB_RESTORE_REFUSED', `${msg} Nothing was changed.`, {
+            fix: 'Ask the users to quit ProCall (or end ProCall.exe), or pass force: true (CLI: --force).',
+            command: 'restore',
+          });
         warnings.push(msg);
       }
     }
-    report({ phase: 'check', id: 'check:preflight', action: `parsed ${planned.filter((p) => (p.artifact !== undefined && kindOf(p.artifact).includes('registry'))).length} .reg file(s), scanned ${planned.filter((p) => (p.artifact !== undefined && kindOf(p.artifact) === 'folder')).length} archive(s)`, status: 'done', message: adChecked.length ? `AD dry run against the DC: ${adChecked.join('; ')}` : undefined });
+    report({
+      phase: 'check',
+      id: 'check:preflight',
+      action: `parsed ${planned.filter((p) => p.artifact !== undefined && kindOf(p.artifact).includes('registry')).length} .reg file(s), scanned ${planned.filter((p) => p.artifact !== undefined && kindOf(p.artifact) === 'folder').length} archive(s)`,
+      status: 'done',
+      message: adChecked.length ? `AD dry run against the DC: ${adChecked.join('; ')}` : undefined,
+    });
 
     const actions = planned.map((p) => p.action);
     try {
@@ -771,24 +942,58 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
       const copied = await hashFile(partial);
       if (copied.sha256 !== expected) {
         await rm(partial, { force: true });
-        throw new ProcallBackupError('PB_CHECKSUM_MISMATCH', `The staged copy ${partial} of ${p.artifact.path} differs from the set (sha256 ${copied.sha256}, expected ${expected}); no data was changed.`, { fix: 'Check the staging folder (free space, antivirus, the network link) and run the restore again.', command: 'restore' });
+        throw new ProcallBackupError(
+          'PB_CHECKSUM_MISMATCH',
+          `The staged copy ${partial} of ${p.artifact.path} differs from the set (sha256 ${copied.sha256}, expected ${expected}); no data was changed.`,
+          { fix: 'Check the staging folder (free space, antivirus, the network link) and run the restore again.', command: 'restore' },
+        );
       }
       await rename(partial, p.staging.local);
-      report({ phase: 'sql', id: `stage:${p.id}`, product: p.product, action: `copy "${src}" "${p.staging.local}"`, status: 'done', message: `sha256 ${expected} checked after the copy; SQL Server reads ${p.staging.server}` });
+      report({
+        phase: 'sql',
+        id: `stage:${p.id}`,
+        product: p.product,
+        action: `copy "${src}" "${p.staging.local}"`,
+        status: 'done',
+        message: `sha256 ${expected} checked after the copy; SQL Server reads ${p.staging.server}`,
+      });
     }
     const stops = planned.filter((p) => p.phase === 'stop');
     // a service that was not running before the restore is not started after it
     const wasStopped = new Set<string>();
     if (stops.length > 0) {
-      const { value } = await runner.run(buildServiceControlScript('stop', stops.map((s) => s.service as string)));
+      const { value } = await runner.run(
+        buildServiceControlScript(
+          'stop',
+          stops.map((s) => s.service as string),
+        ),
+      );
       for (const r of value.services) if (r.ok && r.output === 'already STOPPED') wasStopped.add(r.name.toUpperCase());
       for (const r of value.services) {
         const isOk = r.ok || r.state === 'missing';
-        report({ phase: 'stop', id: `stop:${r.name}`, product: 'services', action: `sc.exe stop ${r.name}`, status: isOk ? 'done' : 'failed', message: r.state === 'missing' ? 'not installed' : r.output });
+        report({
+          phase: 'stop',
+          id: `stop:${r.name}`,
+          product: 'services',
+          action: `sc.exe stop ${r.name}`,
+          status: isOk ? 'done' : 'failed',
+          message: r.state === 'missing' ? 'not installed' : r.output,
+        });
         if (!isOk) isFailed = true;
       }
       if (isFailed) {
-        throw new ProcallBackupError('PB_RESTORE_REFUSED', `A service did not stop (${value.services.filter((s) => !s.ok && s.state !== 'missing').map((s) => `${s.name}: ${s.state} ${s.output}`).join('; ')}); no data was changed.`, { fix: 'Stop the service by hand (or end its process), then run the restore again.', command: 'restore', data: { steps: steps as unknown as Record<string, unknown>[] } });
+        throw new ProcallBackupError(
+          'PB_RESTORE_REFUSED',
+          `A service did not stop (${value.services
+            .filter((s) => !s.ok && s.state !== 'missing')
+            .map((s) => `${s.name}: ${s.state} ${s.output}`)
+            .join('; ')}); no data was changed.`,
+          {
+            fix: 'Stop the service by hand (or end its process), then run the restore again.',
+            command: 'restore',
+            data: { steps: steps as unknown as Record<string, unknown>[] },
+          },
+        );
       }
     }
     let isInterrupted = false;
@@ -822,23 +1027,47 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
           const r = await importUserRegistryKey(runner, { sid: String(a.details?.sid), file, profiles });
           changes = r.values;
         } else if (kindOf(a) === 'service-definition') {
-          const r = await restoreServiceConfig(runner, { file, dryRun: false, password: p.service ? passwordOf(options.servicePasswords, p.service) : undefined });
+          const r = await restoreServiceConfig(runner, {
+            file,
+            dryRun: false,
+            password: p.service ? passwordOf(options.servicePasswords, p.service) : undefined,
+          });
           changes = r.changes.length;
           warnings.push(...r.warnings);
         } else if (kindOf(a) === 'sql-database') {
           const role = sqlRoleOf(a.id);
           const conn = options.sql?.[role];
           if (!conn) {
-            report({ phase: p.phase, id: p.id, product: p.product, action: p.action, status: 'skipped', message: `pass sql.${role} to restore this database (CLI: config sql.${role}; with auth "sql" also PROCALL_BACKUP_SQL_PASSWORD)` });
+            report({
+              phase: p.phase,
+              id: p.id,
+              product: p.product,
+              action: p.action,
+              status: 'skipped',
+              message: `pass sql.${role} to restore this database (CLI: config sql.${role}; with auth "sql" also PROCALL_BACKUP_SQL_PASSWORD)`,
+            });
             continue;
           }
           const { restoreSqlDatabase } = require('../primitives/sql-server') as typeof import('../primitives/sql-server');
           const { stagingPath: _s, serverPath: _p, keepStaged: _k, ...connection } = conn;
-          await restoreSqlDatabase(runner, { ...connection, database: conn.database ?? String(a.details?.database), file: p.staging?.server ?? file, replace: true, servicesStopped: true });
+          await restoreSqlDatabase(runner, {
+            ...connection,
+            database: conn.database ?? String(a.details?.database),
+            file: p.staging?.server ?? file,
+            replace: true,
+            servicesStopped: true,
+          });
           if (p.staging && !p.staging.keep) await rm(p.staging.local, { force: true });
         } else if (kindOf(a) === 'ad-attributes') {
           if (!options.ad) {
-            report({ phase: p.phase, id: p.id, product: p.product, action: p.action, status: 'skipped', message: 'pass ad to restore the attributes (CLI: config ad plus PROCALL_BACKUP_LDAP_PASSWORD)' });
+            report({
+              phase: p.phase,
+              id: p.id,
+              product: p.product,
+              action: p.action,
+              status: 'skipped',
+              message: 'pass ad to restore the attributes (CLI: config ad plus PROCALL_BACKUP_LDAP_PASSWORD)',
+            });
             continue;
           }
           const { restoreAdAttributes } = require('../primitives/active-directory') as typeof import('../primitives/active-directory');
@@ -853,14 +1082,33 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
     }
     const starts = planned.filter((p) => p.phase === 'start' && !wasStopped.has(String(p.service).toUpperCase()));
     for (const p of planned.filter((x) => x.phase === 'start' && wasStopped.has(String(x.service).toUpperCase()))) {
-      report({ phase: 'start', id: p.id, product: 'services', action: p.action, status: 'skipped', message: 'it was stopped before the restore; left stopped' });
+      report({
+        phase: 'start',
+        id: p.id,
+        product: 'services',
+        action: p.action,
+        status: 'skipped',
+        message: 'it was stopped before the restore; left stopped',
+      });
     }
     if (starts.length > 0) {
       try {
-        const { value } = await runner.run(buildServiceControlScript('start', starts.map((s) => s.service as string)));
+        const { value } = await runner.run(
+          buildServiceControlScript(
+            'start',
+            starts.map((s) => s.service as string),
+          ),
+        );
         for (const r of value.services) {
           if (!r.ok && r.state !== 'missing') isFailed = true;
-          report({ phase: 'start', id: `start:${r.name}`, product: 'services', action: `sc.exe start ${r.name}`, status: r.ok ? 'done' : r.state === 'missing' ? 'skipped' : 'failed', message: r.state === 'missing' ? 'not installed' : r.output });
+          report({
+            phase: 'start',
+            id: `start:${r.name}`,
+            product: 'services',
+            action: `sc.exe start ${r.name}`,
+            status: r.ok ? 'done' : r.state === 'missing' ? 'skipped' : 'failed',
+            message: r.state === 'missing' ? 'not installed' : r.output,
+          });
         }
       } catch (e) {
         isFailed = true;
@@ -869,7 +1117,15 @@ export async function restore(options: RestoreSetOptions): Promise<RestoreReport
     }
     if (isInterrupted) {
       const done = steps.filter((x) => x.status === 'done' && x.phase !== 'check' && x.phase !== 'stop' && x.phase !== 'start').map((x) => x.id);
-      throw new ProcallBackupError('PB_INTERRUPTED', `The restore was interrupted: ${done.length > 0 ? `done before the interrupt: ${done.join(', ')}` : 'no data step had run'}; the remaining steps were not run, and the services it had stopped were started again.`, { fix: 'Run the restore again (it restores every step from the start), or restore the rest with only (CLI: --only).', command: 'restore', data: { steps: steps as unknown as Record<string, unknown>[] } });
+      throw new ProcallBackupError(
+        'PB_INTERRUPTED',
+        `The restore was interrupted: ${done.length > 0 ? `done before the interrupt: ${done.join(', ')}` : 'no data step had run'}; the remaining steps were not run, and the services it had stopped were started again.`,
+        {
+          fix: 'Run the restore again (it restores every step from the start), or restore the rest with only (CLI: --only).',
+          command: 'restore',
+          data: { steps: steps as unknown as Record<string, unknown>[] },
+        },
+      );
     }
     return { status: isFailed ? 'failed' : 'restored', exitCode: isFailed ? 1 : 0, set: setPath, dryRun, steps, actions, verification, versions, warnings };
   } finally {

@@ -17,8 +17,22 @@ export type RunbookLanguage = 'en' | 'de';
  * restore does), databases only with every UCServer stopped.
  */
 export const MANUAL_STEP_ORDER: readonly RunbookKey[] = Object.freeze([
-  'install-identical-version', 'cancel-setup-wizard', 'enterprise-zip', 'media-after-ucserver', 'ecsta-install-driver', 'client-not-running', 'stop-all-ucservers', 'ad-restore-scope',
-  'service-passwords', 'ecsta-add-instance', 'web-server-config', 'licence-keys', 'repair-install', 'reinstall-mobile', 'reinstall-macos', 'redis-volatile',
+  'install-identical-version',
+  'cancel-setup-wizard',
+  'enterprise-zip',
+  'media-after-ucserver',
+  'ecsta-install-driver',
+  'client-not-running',
+  'stop-all-ucservers',
+  'ad-restore-scope',
+  'service-passwords',
+  'ecsta-add-instance',
+  'web-server-config',
+  'licence-keys',
+  'repair-install',
+  'reinstall-mobile',
+  'reinstall-macos',
+  'redis-volatile',
 ] satisfies RunbookKey[]);
 
 /** Text of each manual step; `{name}`, `{version}`, `{services}`, `{hosts}`, `{accounts}`, `{drivers}`, `{root}` are filled in. */
@@ -91,46 +105,107 @@ export const RUNBOOK_TEXTS: Readonly<Record<RunbookKey, Record<RunbookLanguage, 
 
 const HEAD: Record<RunbookLanguage, Record<string, string>> = {
   en: {
-    title: 'Restore runbook', about: 'About this backup set', host: 'Host', set: 'Set', kind: 'Kind', reason: 'Reason', created: 'Created', encrypted: 'Encrypted',
-    products: 'Products in this set', product: 'Product', version: 'Version', before: 'Before you start (manual)', auto: 'Automated restore',
-    autoText: 'procall-backup runs the steps below in this order, after verifying every file of the set and checking the installed versions. Look at the plan first (without --apply nothing changes), then run it:',
+    title: 'Restore runbook',
+    about: 'About this backup set',
+    host: 'Host',
+    set: 'Set',
+    kind: 'Kind',
+    reason: 'Reason',
+    created: 'Created',
+    encrypted: 'Encrypted',
+    products: 'Products in this set',
+    product: 'Product',
+    version: 'Version',
+    before: 'Before you start (manual)',
+    auto: 'Automated restore',
+    autoText:
+      'procall-backup runs the steps below in this order, after verifying every file of the set and checking the installed versions. Look at the plan first (without --apply nothing changes), then run it:',
     autoKey: 'This set is encrypted: set PROCALL_BACKUP_PASSPHRASE first, or add --passphrase-file <file> (or --key-file <file>) to both commands.',
-    autoLib: "From a script: restore({ set, key, dryRun: false }) of the library does the same (key: { passphrase: new Secret('...') } or { keyFile: '...' } for an encrypted set).",
+    autoLib:
+      "From a script: restore({ set, key, dryRun: false }) of the library does the same (key: { passphrase: new Secret('...') } or { keyFile: '...' } for an encrypted set).",
     plan: 'the plan: changes nothing',
     decrypt: 'Decrypt the set',
-    decryptText: 'The files of this set end in `.pbenc` and open only with its passphrase or key file. Write their plaintext into a local folder first (each file is checked against manifest.json; delete the folder when you are done: it holds the unencrypted data). The commands below read that folder:',
+    decryptText:
+      'The files of this set end in `.pbenc` and open only with its passphrase or key file. Write their plaintext into a local folder first (each file is checked against manifest.json; delete the folder when you are done: it holds the unencrypted data). The commands below read that folder:',
     decryptKey: 'the passphrase from PROCALL_BACKUP_PASSPHRASE, or add --passphrase-file <file> / --key-file <file>',
     signedIn: 'signed in as {user}; the file names HKEY_CURRENT_USER',
-    scheduled: 'scheduled', 'pre-change': 'pre-change (before a change)', manual: 'manual',
-    steps: 'Steps, in order (to do them by hand)', after: 'After the restore (manual)', skipped: 'Not in this set, on purpose', none: 'none',
-    yes: 'yes: artifacts are `.pbenc` files; restore needs the passphrase or key file', no: 'no',
-    stop: 'Stop the services', sql: 'Restore the SQL Server databases', ad: 'Restore the Active Directory attributes', folders: 'Restore the folders and files', services: 'Re-apply the service definitions', registry: 'Import the registry', start: 'Start the services',
-    forUser: 'for user', verify: 'Check the set first',
+    scheduled: 'scheduled',
+    'pre-change': 'pre-change (before a change)',
+    manual: 'manual',
+    steps: 'Steps, in order (to do them by hand)',
+    after: 'After the restore (manual)',
+    skipped: 'Not in this set, on purpose',
+    none: 'none',
+    yes: 'yes: artifacts are `.pbenc` files; restore needs the passphrase or key file',
+    no: 'no',
+    stop: 'Stop the services',
+    sql: 'Restore the SQL Server databases',
+    ad: 'Restore the Active Directory attributes',
+    folders: 'Restore the folders and files',
+    services: 'Re-apply the service definitions',
+    registry: 'Import the registry',
+    start: 'Start the services',
+    forUser: 'for user',
+    verify: 'Check the set first',
     protection: 'Protection',
-    authenticated: 'authenticated: manifest.json carries a MAC over every artifact (and the sha256 of this file); `procall-backup verify` with the key detects any change, and restore refuses a changed set',
-    damageOnly: 'against damage only, NOT against deliberate change: anyone who can write to the backup target can change this set, its manifest and this file together. Encrypt the sets or sign them (signing key) to detect that',
-    sqlStaging: "SQL Server reads the .bak itself, with its own service account. When it runs on another host or its account cannot read this folder, copy the .bak first to a folder it can read (e.g. a share on the SQL host), compare the copy's sha256 with manifest.json, and give that path in FROM DISK. restore() does this with sql: { chat: { ..., stagingPath: '<folder this machine writes>', serverPath: '<the same folder as SQL Server sees it>' } } (CLI: the same fields under \"sql\" in the config file).",
+    authenticated:
+      'authenticated: manifest.json carries a MAC over every artifact (and the sha256 of this file); `procall-backup verify` with the key detects any change, and restore refuses a changed set',
+    damageOnly:
+      'against damage only, NOT against deliberate change: anyone who can write to the backup target can change this set, its manifest and this file together. Encrypt the sets or sign them (signing key) to detect that',
+    sqlStaging:
+      "SQL Server reads the .bak itself, with its own service account. When it runs on another host or its account cannot read this folder, copy the .bak first to a folder it can read (e.g. a share on the SQL host), compare the copy's sha256 with manifest.json, and give that path in FROM DISK. restore() does this with sql: { chat: { ..., stagingPath: '<folder this machine writes>', serverPath: '<the same folder as SQL Server sees it>' } } (CLI: the same fields under \"sql\" in the config file).",
   },
   de: {
-    title: 'Anleitung zur Wiederherstellung', about: 'Zu diesem Backup', host: 'Host', set: 'Backup', kind: 'Art', reason: 'Anlass', created: 'Erstellt', encrypted: 'Verschlüsselt',
-    products: 'Produkte in diesem Backup', product: 'Produkt', version: 'Version', before: 'Vorher (manuell)', auto: 'Automatische Wiederherstellung',
-    autoText: 'procall-backup führt die folgenden Schritte in dieser Reihenfolge aus, nachdem es jede Datei des Backups geprüft und die installierten Versionen verglichen hat. Zuerst den Plan ansehen (ohne --apply ändert sich nichts), dann ausführen:',
-    autoKey: 'Dieses Backup ist verschlüsselt: zuerst PROCALL_BACKUP_PASSPHRASE setzen oder bei beiden Befehlen --passphrase-file <Datei> (oder --key-file <Datei>) angeben.',
-    autoLib: "Aus einem Skript: restore({ set, key, dryRun: false }) der Bibliothek tut dasselbe (key: { passphrase: new Secret('...') } oder { keyFile: '...' } bei einem verschlüsselten Backup).",
+    title: 'Anleitung zur Wiederherstellung',
+    about: 'Zu diesem Backup',
+    host: 'Host',
+    set: 'Backup',
+    kind: 'Art',
+    reason: 'Anlass',
+    created: 'Erstellt',
+    encrypted: 'Verschlüsselt',
+    products: 'Produkte in diesem Backup',
+    product: 'Produkt',
+    version: 'Version',
+    before: 'Vorher (manuell)',
+    auto: 'Automatische Wiederherstellung',
+    autoText:
+      'procall-backup führt die folgenden Schritte in dieser Reihenfolge aus, nachdem es jede Datei des Backups geprüft und die installierten Versionen verglichen hat. Zuerst den Plan ansehen (ohne --apply ändert sich nichts), dann ausführen:',
+    autoKey:
+      'Dieses Backup ist verschlüsselt: zuerst PROCALL_BACKUP_PASSPHRASE setzen oder bei beiden Befehlen --passphrase-file <Datei> (oder --key-file <Datei>) angeben.',
+    autoLib:
+      "Aus einem Skript: restore({ set, key, dryRun: false }) der Bibliothek tut dasselbe (key: { passphrase: new Secret('...') } oder { keyFile: '...' } bei einem verschlüsselten Backup).",
     plan: 'der Plan: ändert nichts',
     decrypt: 'Backup entschlüsseln',
-    decryptText: 'Die Dateien dieses Backups enden auf `.pbenc` und lassen sich nur mit seiner Passphrase oder Schlüsseldatei öffnen. Schreiben Sie zuerst ihren Klartext in einen lokalen Ordner (jede Datei wird gegen manifest.json geprüft; den Ordner danach löschen: er enthält die Daten unverschlüsselt). Die Befehle unten lesen diesen Ordner:',
+    decryptText:
+      'Die Dateien dieses Backups enden auf `.pbenc` und lassen sich nur mit seiner Passphrase oder Schlüsseldatei öffnen. Schreiben Sie zuerst ihren Klartext in einen lokalen Ordner (jede Datei wird gegen manifest.json geprüft; den Ordner danach löschen: er enthält die Daten unverschlüsselt). Die Befehle unten lesen diesen Ordner:',
     decryptKey: 'die Passphrase aus PROCALL_BACKUP_PASSPHRASE, oder --passphrase-file <Datei> / --key-file <Datei> angeben',
     signedIn: 'angemeldet als {user}; die Datei nennt HKEY_CURRENT_USER',
-    scheduled: 'geplant', 'pre-change': 'vor einer Änderung', manual: 'manuell',
-    steps: 'Schritte in Reihenfolge (für die Ausführung von Hand)', after: 'Danach (manuell)', skipped: 'Absichtlich nicht gesichert', none: 'keine',
-    yes: 'ja: die Dateien sind `.pbenc`; restore braucht die Passphrase oder die Schlüsseldatei', no: 'nein',
-    stop: 'Dienste stoppen', sql: 'SQL-Server-Datenbanken zurückspielen', ad: 'Active-Directory-Attribute zurückschreiben', folders: 'Ordner und Dateien zurückkopieren', services: 'Dienstdefinitionen wieder anwenden', registry: 'Registry importieren', start: 'Dienste starten',
-    forUser: 'für Benutzer', verify: 'Zuerst das Backup prüfen',
+    scheduled: 'geplant',
+    'pre-change': 'vor einer Änderung',
+    manual: 'manuell',
+    steps: 'Schritte in Reihenfolge (für die Ausführung von Hand)',
+    after: 'Danach (manuell)',
+    skipped: 'Absichtlich nicht gesichert',
+    none: 'keine',
+    yes: 'ja: die Dateien sind `.pbenc`; restore braucht die Passphrase oder die Schlüsseldatei',
+    no: 'nein',
+    stop: 'Dienste stoppen',
+    sql: 'SQL-Server-Datenbanken zurückspielen',
+    ad: 'Active-Directory-Attribute zurückschreiben',
+    folders: 'Ordner und Dateien zurückkopieren',
+    services: 'Dienstdefinitionen wieder anwenden',
+    registry: 'Registry importieren',
+    start: 'Dienste starten',
+    forUser: 'für Benutzer',
+    verify: 'Zuerst das Backup prüfen',
     protection: 'Schutz',
-    authenticated: 'authentifiziert: manifest.json trägt einen MAC über alle Dateien (und den sha256 dieser Datei); `procall-backup verify` mit dem Schlüssel erkennt jede Änderung, und restore verweigert ein geändertes Backup',
-    damageOnly: 'nur gegen Beschädigung, NICHT gegen absichtliche Änderung: wer auf das Sicherungsziel schreiben kann, kann dieses Backup, sein Manifest und diese Datei gemeinsam ändern. Backups verschlüsseln oder signieren (Signaturschlüssel), um das zu erkennen',
-    sqlStaging: "SQL Server liest die .bak-Datei selbst, mit seinem eigenen Dienstkonto. Läuft er auf einem anderen Host oder kann sein Konto diesen Ordner nicht lesen, kopieren Sie die .bak-Datei zuerst in einen Ordner, den er lesen kann (z. B. eine Freigabe auf dem SQL-Host), vergleichen den sha256 der Kopie mit manifest.json und geben diesen Pfad bei FROM DISK an. restore() erledigt das mit sql: { chat: { ..., stagingPath: '<Ordner, den dieser Rechner schreibt>', serverPath: '<derselbe Ordner, wie SQL Server ihn sieht>' } } (CLI: dieselben Felder unter \"sql\" in der Konfigurationsdatei).",
+    authenticated:
+      'authentifiziert: manifest.json trägt einen MAC über alle Dateien (und den sha256 dieser Datei); `procall-backup verify` mit dem Schlüssel erkennt jede Änderung, und restore verweigert ein geändertes Backup',
+    damageOnly:
+      'nur gegen Beschädigung, NICHT gegen absichtliche Änderung: wer auf das Sicherungsziel schreiben kann, kann dieses Backup, sein Manifest und diese Datei gemeinsam ändern. Backups verschlüsseln oder signieren (Signaturschlüssel), um das zu erkennen',
+    sqlStaging:
+      "SQL Server liest die .bak-Datei selbst, mit seinem eigenen Dienstkonto. Läuft er auf einem anderen Host oder kann sein Konto diesen Ordner nicht lesen, kopieren Sie die .bak-Datei zuerst in einen Ordner, den er lesen kann (z. B. eine Freigabe auf dem SQL-Host), vergleichen den sha256 der Kopie mit manifest.json und geben diesen Pfad bei FROM DISK an. restore() erledigt das mit sql: { chat: { ..., stagingPath: '<Ordner, den dieser Rechner schreibt>', serverPath: '<derselbe Ordner, wie SQL Server ihn sieht>' } } (CLI: dieselben Felder unter \"sql\" in der Konfigurationsdatei).",
   },
 };
 
@@ -218,16 +293,28 @@ function section(input: RunbookInput, lang: RunbookLanguage): string {
   const set = input.setPath ?? `<${lang === 'en' ? 'backup folder' : 'Backup-Ordner'}>\\${input.host}\\${input.name}`;
   const products = input.plan.products.map((id) => PRODUCT_CATALOG.find((p) => p.id === id) as ProductEntry).sort((a, b) => a.order - b.order);
   const versionOf = (id: ProductId): string => input.discovery.products.find((p) => p.id === id)?.version ?? '-';
-  const stopServices = [...new Set(products.flatMap((p) => p.stopRoles))].flatMap((role) => input.discovery.services.filter((s) => s.role === role).map((s) => s.name));
+  const stopServices = [...new Set(products.flatMap((p) => p.stopRoles))].flatMap((role) =>
+    input.discovery.services.filter((s) => s.role === role).map((s) => s.name),
+  );
   const drivers = input.discovery.ecstaDrivers.map((d) => (d.view === 'wow6432' ? `${d.name} (32-bit view)` : d.name)).join(', ') || h.none;
   const values = (p: ProductEntry): Record<string, string> => ({
     name: p.name,
     version: versionOf(p.id),
     services: stopServices.join(', ') || h.none,
     hosts: input.ucserverHosts?.length ? input.ucserverHosts.join(', ') : input.host,
-    accounts: input.passwordServices ? input.passwordServices.join(', ') || h.none : lang === 'en' ? `every service of ${stopServices.join(', ') || h.none} that does not run as LocalSystem, LocalService or NetworkService` : `jeder Dienst von ${stopServices.join(', ') || h.none}, der nicht als LocalSystem, LocalService oder NetworkService läuft`,
+    accounts: input.passwordServices
+      ? input.passwordServices.join(', ') || h.none
+      : lang === 'en'
+        ? `every service of ${stopServices.join(', ') || h.none} that does not run as LocalSystem, LocalService or NetworkService`
+        : `jeder Dienst von ${stopServices.join(', ') || h.none}, der nicht als LocalSystem, LocalService oder NetworkService läuft`,
     drivers,
-    licences: input.plan.steps.some((s) => s.kind === 'licences' && !(input.failedSteps ?? []).includes(s.id)) ? (lang === 'en' ? `They are in ${set}\\licences\\licences.json${input.isEncrypted ? `.pbenc (encrypted; procall-backup extract "${set}" --to "C:\\procall-restore\\${input.name}" --only licences writes it as licences\\licences.json)` : ''}.` : `Sie liegen in ${set}\\licences\\licences.json${input.isEncrypted ? `.pbenc (verschlüsselt; procall-backup extract "${set}" --to "C:\\procall-restore\\${input.name}" --only licences schreibt sie als licences\\licences.json)` : ''}.`) : lang === 'en' ? 'This set holds no licence keys: get them from your licence documents.' : 'Dieses Backup enthält keine Lizenzschlüssel: aus den Lizenzunterlagen nehmen.',
+    licences: input.plan.steps.some((s) => s.kind === 'licences' && !(input.failedSteps ?? []).includes(s.id))
+      ? lang === 'en'
+        ? `They are in ${set}\\licences\\licences.json${input.isEncrypted ? `.pbenc (encrypted; procall-backup extract "${set}" --to "C:\\procall-restore\\${input.name}" --only licences writes it as licences\\licences.json)` : ''}.`
+        : `Sie liegen in ${set}\\licences\\licences.json${input.isEncrypted ? `.pbenc (verschlüsselt; procall-backup extract "${set}" --to "C:\\procall-restore\\${input.name}" --only licences schreibt sie als licences\\licences.json)` : ''}.`
+      : lang === 'en'
+        ? 'This set holds no licence keys: get them from your licence documents.'
+        : 'Dieses Backup enthält keine Lizenzschlüssel: aus den Lizenzunterlagen nehmen.',
   });
   const lines: string[] = [];
   lines.push(`# ${h.title}: ${input.host} ${input.name}`, '');
@@ -240,14 +327,18 @@ function section(input: RunbookInput, lang: RunbookLanguage): string {
   for (const p of products) lines.push(`| ${p.name} | ${versionOf(p.id)} |`);
   lines.push('');
   for (const [name, value] of Object.entries(input.discovery.roots)) lines.push(`- \`<${name}>\` = \`${value}\``);
-  if (input.discovery.services.length) lines.push(`- ${lang === 'en' ? 'Services' : 'Dienste'}: ${input.discovery.services.map((s) => `\`${s.name}\` (${s.role})`).join(', ')}`);
+  if (input.discovery.services.length)
+    lines.push(`- ${lang === 'en' ? 'Services' : 'Dienste'}: ${input.discovery.services.map((s) => `\`${s.name}\` (${s.role})`).join(', ')}`);
   lines.push('');
 
   // Manual steps, numbered; a text that several products share is said once (before or after).
   const seen = new Set<string>();
   const manualSteps = (which: 'manualBefore' | 'manualAfter'): void => {
     let n = 0;
-    const rank = (key: RunbookKey): number => { const i = MANUAL_STEP_ORDER.indexOf(key); return i < 0 ? MANUAL_STEP_ORDER.length : i; };
+    const rank = (key: RunbookKey): number => {
+      const i = MANUAL_STEP_ORDER.indexOf(key);
+      return i < 0 ? MANUAL_STEP_ORDER.length : i;
+    };
     const pairs = products.flatMap((p) => p[which].map((key) => ({ p, key }))).sort((a, b) => rank(a.key) - rank(b.key));
     for (const { p, key } of pairs) {
       {
@@ -273,7 +364,16 @@ function section(input: RunbookInput, lang: RunbookLanguage): string {
   // an encrypted set is restored by hand from its decrypted copy, whose files have the plain names
   const plain = input.isEncrypted ? `C:\\procall-restore\\${input.name}` : set;
   if (input.isEncrypted) {
-    lines.push(`${++k}. ${h.decrypt}`, '', `   ${h.decryptText}`, '', '   ```bat', `   procall-backup extract "${set}" --to "${plain}"   # ${h.decryptKey}`, '   ```', '');
+    lines.push(
+      `${++k}. ${h.decrypt}`,
+      '',
+      `   ${h.decryptText}`,
+      '',
+      '   ```bat',
+      `   procall-backup extract "${set}" --to "${plain}"   # ${h.decryptKey}`,
+      '   ```',
+      '',
+    );
   }
   const missing = new Set([...(input.skippedAtRun ?? []).map((x) => x.item), ...(input.failedSteps ?? [])]);
   for (const phase of RESTORE_PHASES) {
@@ -281,7 +381,9 @@ function section(input: RunbookInput, lang: RunbookLanguage): string {
     if (phase === 'stop') for (const s of stopServices) cmds.push(`sc.exe stop ${s}`);
     else if (phase === 'start') for (const s of stopServices) cmds.push(`sc.exe start ${s}`);
     else {
-      const steps = input.plan.steps.filter((s) => phaseOf(s) === phase && s.kind !== 'licences' && !missing.has(s.id)).sort((a, b) => (PRODUCT_CATALOG.find((p) => p.id === a.product)?.order ?? 0) - (PRODUCT_CATALOG.find((p) => p.id === b.product)?.order ?? 0));
+      const steps = input.plan.steps
+        .filter((s) => phaseOf(s) === phase && s.kind !== 'licences' && !missing.has(s.id))
+        .sort((a, b) => (PRODUCT_CATALOG.find((p) => p.id === a.product)?.order ?? 0) - (PRODUCT_CATALOG.find((p) => p.id === b.product)?.order ?? 0));
       for (const s of steps) cmds.push(`${commandOf(s, plain, lang)}${s.user && s.kind !== 'user-registry' ? `   # ${h.forUser} ${s.user.userName}` : ''}`);
     }
     if (cmds.length === 0) continue;

@@ -60,25 +60,43 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 export function validateTopology(topology: unknown): DataCenterTopology {
   const t = topology as DataCenterTopology;
   if (!t || typeof t !== 'object') throw validationError('The DataCenter topology is missing.', 'Pass datacenter: { name, hosts: [{ name, roles, ssh }] }.');
-  if (typeof t.name !== 'string' || !NAME.test(t.name) || t.name.includes('..')) throw validationError(`The DataCenter name ${JSON.stringify(t.name)} cannot be a folder name.`, 'Use letters, digits, dot, hyphen, underscore (at most 63).');
-  if (!Array.isArray(t.hosts) || t.hosts.length === 0) throw validationError(`The DataCenter ${t.name} has no hosts.`, 'List every host: hosts: [{ name, roles, ssh }].');
+  if (typeof t.name !== 'string' || !NAME.test(t.name) || t.name.includes('..'))
+    throw validationError(
+      `The DataCenter name ${JSON.stringify(t.name)} cannot be a folder name.`,
+      'Use letters, digits, dot, hyphen, underscore (at most 63).',
+    );
+  if (!Array.isArray(t.hosts) || t.hosts.length === 0)
+    throw validationError(`The DataCenter ${t.name} has no hosts.`, 'List every host: hosts: [{ name, roles, ssh }].');
   const seen = new Set<string>();
   let locals = 0;
   let databases = 0;
   const hosts = t.hosts.map((h, i) => {
-    if (!h || typeof h !== 'object') throw validationError(`Host #${i + 1} of the DataCenter ${t.name} is not an object.`, 'Write each host as { name, roles, ssh }.');
+    if (!h || typeof h !== 'object')
+      throw validationError(`Host #${i + 1} of the DataCenter ${t.name} is not an object.`, 'Write each host as { name, roles, ssh }.');
     const name = normalizeHostName(h.name);
     if (seen.has(name)) throw validationError(`The host ${name} is listed twice in the DataCenter ${t.name}.`, 'List each host once, in start order.');
     seen.add(name);
-    if (!Array.isArray(h.roles) || h.roles.length === 0) throw validationError(`The host ${name} has no roles.`, `Give it roles from: ${DATACENTER_ROLES.join(', ')}.`);
-    for (const r of h.roles) if (!DATACENTER_ROLES.includes(r)) throw validationError(`The host ${name} has the unknown role ${JSON.stringify(r)}.`, `Use roles from: ${DATACENTER_ROLES.join(', ')}.`);
+    if (!Array.isArray(h.roles) || h.roles.length === 0)
+      throw validationError(`The host ${name} has no roles.`, `Give it roles from: ${DATACENTER_ROLES.join(', ')}.`);
+    for (const r of h.roles)
+      if (!DATACENTER_ROLES.includes(r))
+        throw validationError(`The host ${name} has the unknown role ${JSON.stringify(r)}.`, `Use roles from: ${DATACENTER_ROLES.join(', ')}.`);
     if (h.roles.includes('database')) databases++;
     if (h.ssh === undefined) locals++;
-    else if (typeof h.ssh !== 'object' || h.ssh === null) throw validationError(`The ssh block of host ${name} is not an object.`, 'Write ssh as { host, port, user, identityFile, knownHostsFile }.');
+    else if (typeof h.ssh !== 'object' || h.ssh === null)
+      throw validationError(`The ssh block of host ${name} is not an object.`, 'Write ssh as { host, port, user, identityFile, knownHostsFile }.');
     return { name, roles: [...h.roles], ...(h.ssh ? { ssh: { ...h.ssh } } : {}) };
   });
-  if (locals > 1) throw validationError(`The DataCenter ${t.name} has ${locals} hosts without ssh; only the coordinating host itself may have none.`, 'Give every other host an ssh block.');
-  if (databases > 1) throw validationError(`The DataCenter ${t.name} has ${databases} hosts with the role database.`, 'Give the role database to the one host whose set carries the SQL databases and the AD attributes.');
+  if (locals > 1)
+    throw validationError(
+      `The DataCenter ${t.name} has ${locals} hosts without ssh; only the coordinating host itself may have none.`,
+      'Give every other host an ssh block.',
+    );
+  if (databases > 1)
+    throw validationError(
+      `The DataCenter ${t.name} has ${databases} hosts with the role database.`,
+      'Give the role database to the one host whose set carries the SQL databases and the AD attributes.',
+    );
   return { name: t.name, hosts };
 }
 
@@ -86,4 +104,3 @@ export function validateTopology(topology: unknown): DataCenterTopology {
 export function databaseHostOf(topology: DataCenterTopology): DataCenterHost {
   return topology.hosts.find((h) => h.roles.includes('database')) ?? topology.hosts[0];
 }
-

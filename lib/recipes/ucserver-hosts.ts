@@ -29,7 +29,10 @@ export async function findUcserverHostsInTarget(target: string, now: Date = new 
   const out: string[] = [];
   for (const host of hosts) {
     const folder = path.join(path.resolve(target), host);
-    const names = await fsp.readdir(folder).then((n) => n.sort().reverse(), () => [] as string[]);
+    const names = await fsp.readdir(folder).then(
+      (n) => n.sort().reverse(),
+      () => [] as string[],
+    );
     for (const name of names) {
       const { manifest } = await readSetFolder(folder, host, name, now).catch(() => ({ manifest: undefined }));
       if (!manifest) continue;

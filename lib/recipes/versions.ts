@@ -85,7 +85,13 @@ export function productOfEdition(edition: ProcallEdition): ProductId | undefined
 export function missingSqlWarnings(products: readonly string[], given: { chat: boolean; config: boolean }): string[] {
   if (!products.includes('datacenter')) return [];
   const out: string[] = [];
-  if (!given.chat) out.push(`ProCall DataCenter keeps its chat/journal database in SQL Server (the UCServer admin UI shows it on the page "${PRODUCT_FACTS.sqlChatDatabasePage.value}"); it is not backed up: give it as sql.chat (config file: $.sql.chat: server and database).`);
-  if (!given.config) out.push(`ProCall DataCenter keeps its multi-server configuration database in SQL Server (the UCServer admin UI shows it on the page "${PRODUCT_FACTS.sqlConfigDatabasePage.value}"); it is not backed up: give it as sql.config (config file: $.sql.config: server and database).`);
+  if (!given.chat)
+    out.push(
+      `ProCall DataCenter keeps its chat/journal database in SQL Server (the UCServer admin UI shows it on the page "${PRODUCT_FACTS.sqlChatDatabasePage.value}"); it is not backed up: give it as sql.chat (config file: $.sql.chat: server and database).`,
+    );
+  if (!given.config)
+    out.push(
+      `ProCall DataCenter keeps its multi-server configuration database in SQL Server (the UCServer admin UI shows it on the page "${PRODUCT_FACTS.sqlConfigDatabasePage.value}"); it is not backed up: give it as sql.config (config file: $.sql.config: server and database).`,
+    );
   return out;
 }

@@ -26,29 +26,38 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const ATTRIBUTES = ['extensionName', 'ectisrv3CTIPhonePrimary', 'ectisrv3CTILines', 'pbTestKey'];
 const FILTER = '(|(objectClass=user)(objectClass=group)(objectClass=computer))';
 
-
-
 /** Transpiles the module and its local imports to CommonJS in `out` (no type check: speed only). */
 function transpile(out: string): string {
   for (const rel of ['lib/primitives/active-directory.ts', 'lib/errors.ts', 'lib/secret.ts', 'lib/hash-file.ts']) {
-    const js = ts.transpileModule(readFileSync(path.join(ROOT, rel), 'utf8'), { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText;
+    const js = ts.transpileModule(readFileSync(path.join(ROOT, rel), 'utf8'), {
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+    }).outputText;
     const file = path.join(out, rel.replace(/\.ts$/, '.js'));
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, js);
   }
   const child = path.join(out, 'dump-child.js');
-  writeFileSync(child, [
-    "const { dumpAdAttributes } = require('./lib/primitives/active-directory');",
-    "const { Secret } = require('./lib/secret');",
-    'const o = JSON.parse(process.argv[2]);',
-    'o.password = new Secret(o.password);',
-    'dumpAdAttributes(o).then((r) => { process.stdout.write(JSON.stringify({ durationMs: r.durationMs, objects: r.counts.objects, bytes: r.bytes })); },',
-    '  (e) => { console.error(e); process.exitCode = 1; });',
-  ].join('\n'));
+  writeFileSync(
+    child,
+    [
+      "const { dumpAdAttributes } = require('./lib/primitives/active-directory');",
+      "const { Secret } = require('./lib/secret');",
+      'const o = JSON.parse(process.argv[2]);',
+      'o.password = new Secret(o.password);',
+      'dumpAdAttributes(o).then((r) => { process.stdout.write(JSON.stringify({ durationMs: r.durationMs, objects: r.counts.objects, bytes: r.bytes })); },',
+      '  (e) => { console.error(e); process.exitCode = 1; });',
+    ].join('\n'),
+  );
   return child;
 }
 
-interface Timed { seconds: number; maxRssKb: number; cpuSeconds: number; serverCpuMs: number; stdout: string }
+interface Timed {
+  seconds: number;
+  maxRssKb: number;
+  cpuSeconds: number;
+  serverCpuMs: number;
+  stdout: string;
+}
 
 /** CPU time the DC process has used so far, in ms (utime + stime from /proc). */
 function serverCpuMs(pid: number): number {
@@ -60,7 +69,11 @@ function timed(cmd: string[], env: NodeJS.ProcessEnv, serverPid: number, stdoutF
   const timeFile = path.join(os.tmpdir(), `pb-bench-time-${process.pid}`);
   const shell = stdoutFile ? `"$@" > '${stdoutFile}'` : '"$@"';
   const server0 = serverCpuMs(serverPid);
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', '-o', timeFile, 'bash', '-c', shell, 'bench', ...cmd], { env, encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', '-o', timeFile, 'bash', '-c', shell, 'bench', ...cmd], {
+    env,
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  });
   const serverMs = serverCpuMs(serverPid) - server0;
   if (r.status !== 0) throw new Error(`${cmd.join(' ')} failed (${r.status}): ${r.stderr}`);
   const [seconds, rss, user, sys] = readFileSync(timeFile, 'utf8').trim().split(/\s+/).slice(-4).map(Number);
@@ -71,7 +84,11 @@ function timed(cmd: string[], env: NodeJS.ProcessEnv, serverPid: number, stdoutF
 function printProfile(profDir: string): void {
   const { readdirSync } = require('node:fs') as typeof import('node:fs');
   const file = path.join(profDir, readdirSync(profDir)[0]);
-  const prof = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>; samples: number[]; timeDeltas: number[] };
+  const prof = JSON.parse(readFileSync(file, 'utf8')) as {
+    nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
+    samples: number[];
+    timeDeltas: number[];
+  };
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const self = new Map<string, number>();
   prof.samples.forEach((id, i) => {
@@ -81,14 +98,18 @@ function printProfile(profDir: string): void {
   });
   const total = [...self.values()].reduce((a, b) => a + b, 0);
   console.log('profile (self time):');
-  for (const [k, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`  ${(us / 1000).toFixed(0).padStart(6)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`);
+  for (const [k, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 15))
+    console.log(`  ${(us / 1000).toFixed(0).padStart(6)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`);
 }
 
 export async function run(args: string[]): Promise<void> {
   if (!process.env.PB_IN_TEST_NETNS) {
     // The DC must live in the loopback-only namespace: run this same benchmark inside it.
     const again = `require(${JSON.stringify(__filename)}).run(${JSON.stringify(args)}).catch((e) => { console.error(e); process.exitCode = 1; })`;
-    const r = spawnSync('bash', [path.join(ROOT, 'scripts', 'in-test-netns.sh'), process.execPath, '-r', 'ts-node/register', '-e', again], { stdio: 'inherit', cwd: ROOT });
+    const r = spawnSync('bash', [path.join(ROOT, 'scripts', 'in-test-netns.sh'), process.execPath, '-r', 'ts-node/register', '-e', again], {
+      stdio: 'inherit',
+      cwd: ROOT,
+    });
     if (r.status !== 0) process.exitCode = r.status ?? 1;
     return;
   }
@@ -130,14 +151,48 @@ export async function run(args: string[]): Promise<void> {
 }
 
 /** One side-by-side comparison on a started DC. */
-async function compare(dc: SambaDc, model: string, child: string, dir: string, o: { runs: number; users: number; isProfiled: boolean; isMemoryMeasured: boolean }): Promise<void> {
+async function compare(
+  dc: SambaDc,
+  model: string,
+  child: string,
+  dir: string,
+  o: { runs: number; users: number; isProfiled: boolean; isMemoryMeasured: boolean },
+): Promise<void> {
   const { runs, users } = o;
   {
     const env = { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules'), LDAPTLS_CACERT: dc.caFile };
-    const libOptions = { url: dc.url, bindDn: dc.adminDn, password: dc.adminPassword, tls: { caFile: dc.caFile }, baseDn: BASE_DN, attributes: ATTRIBUTES, file: path.join(dir, 'lib.jsonl'), pageSize: 1000 };
+    const libOptions = {
+      url: dc.url,
+      bindDn: dc.adminDn,
+      password: dc.adminPassword,
+      tls: { caFile: dc.caFile },
+      baseDn: BASE_DN,
+      attributes: ATTRIBUTES,
+      file: path.join(dir, 'lib.jsonl'),
+      pageSize: 1000,
+    };
     const oneOptions = { ...libOptions, parallelSearches: 1, file: path.join(dir, 'lib-1.jsonl') };
     const ldif = path.join(dir, 'ldapsearch.ldif');
-    const ldapsearch = ['ldapsearch', '-LLL', '-x', '-H', dc.url, '-D', dc.adminDn, '-w', dc.adminPassword, '-E', 'pr=1000/noprompt', '-b', BASE_DN, FILTER, 'objectGUID', 'objectSid', 'objectClass', ...ATTRIBUTES];
+    const ldapsearch = [
+      'ldapsearch',
+      '-LLL',
+      '-x',
+      '-H',
+      dc.url,
+      '-D',
+      dc.adminDn,
+      '-w',
+      dc.adminPassword,
+      '-E',
+      'pr=1000/noprompt',
+      '-b',
+      BASE_DN,
+      FILTER,
+      'objectGUID',
+      'objectSid',
+      'objectClass',
+      ...ATTRIBUTES,
+    ];
     const unpaged = ldapsearch.filter((a, i) => a !== '-E' && ldapsearch[i - 1] !== '-E');
     const lib: Timed[] = [];
     const one: Timed[] = [];
@@ -169,25 +224,50 @@ async function compare(dc: SambaDc, model: string, child: string, dir: string, o
     const oneS = median(one.map((x) => x.seconds));
     const cliS = median(cli.map((x) => x.seconds));
     // DC CPU is summed over all of the DC's processes only for the single-process model (/proc of the main pid).
-    const dcCpu = (xs: Timed[]): string => (model === 'single' ? `${median(xs.map((x) => x.serverCpuMs)).toFixed(0).padStart(5)} ms DC CPU` : '');
+    const dcCpu = (xs: Timed[]): string =>
+      model === 'single'
+        ? `${median(xs.map((x) => x.serverCpuMs))
+            .toFixed(0)
+            .padStart(5)} ms DC CPU`
+        : '';
     const row = (name: string, xs: Timed[], s: number, bytes: number, n: number): string =>
       `${name.padEnd(44)} ${s.toFixed(2).padStart(6)} s ${(n / s).toFixed(0).padStart(7)} obj/s ${(Math.max(...xs.map((x) => x.maxRssKb)) / 1024).toFixed(1).padStart(6)} MB peak RSS ` +
       `${(median(xs.map((x) => x.cpuSeconds)) * 1000).toFixed(0).padStart(5)} ms client CPU ${dcCpu(xs)} ${(bytes / 1e6).toFixed(2).padStart(5)} MB out`;
-    console.log(`-- DC process model '${model}'${model === 'single' ? ' (one process: it answers one search at a time)' : ' (several processes, like a real DC\'s threads)'}`);
-    console.log(`${objects} objects (${users} users), attributes ${ATTRIBUTES.join(', ')}; median of ${runs} runs, each a whole process; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`);
+    console.log(
+      `-- DC process model '${model}'${model === 'single' ? ' (one process: it answers one search at a time)' : " (several processes, like a real DC's threads)"}`,
+    );
+    console.log(
+      `${objects} objects (${users} users), attributes ${ATTRIBUTES.join(', ')}; median of ${runs} runs, each a whole process; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`,
+    );
     console.log(row('dumpAdAttributes (JSONL), 4 connections', lib, libS, statSync(libOptions.file).size, objects));
     console.log(row('dumpAdAttributes (JSONL), 1 connection', one, oneS, statSync(oneOptions.file).size, objects));
     console.log(row('ldapsearch -E pr=1000/noprompt (LDIF)', cli, cliS, statSync(ldif).size, ldifEntries));
-    console.log(row('(reference) ldapsearch without paging', cliUnpaged, median(cliUnpaged.map((x) => x.seconds)), statSync(path.join(dir, 'unpaged.ldif')).size, ldifEntries));
-    console.log(`throughput ratio dumpAdAttributes / ldapsearch: ${((objects / libS) / (ldifEntries / cliS)).toFixed(2)}x with 4 connections (the default; target >= 1.0x), ${((objects / oneS) / (ldifEntries / cliS)).toFixed(2)}x with one`);
+    console.log(
+      row(
+        '(reference) ldapsearch without paging',
+        cliUnpaged,
+        median(cliUnpaged.map((x) => x.seconds)),
+        statSync(path.join(dir, 'unpaged.ldif')).size,
+        ldifEntries,
+      ),
+    );
+    console.log(
+      `throughput ratio dumpAdAttributes / ldapsearch: ${(objects / libS / (ldifEntries / cliS)).toFixed(2)}x with 4 connections (the default; target >= 1.0x), ${(objects / oneS / (ldifEntries / cliS)).toFixed(2)}x with one`,
+    );
     console.log(`dumpAdAttributes inside its process: median ${median(inProcessMs)} ms (process start and module load excluded)`);
     if (o.isMemoryMeasured) {
       // Memory must follow the page size, not the object count: the same dump of only the computers, and in pages of 100.
       const few = timed([process.execPath, child, JSON.stringify({ ...libOptions, objectClasses: ['computer'], file: path.join(dir, 'few.jsonl') })], env, pid);
       const fewObjects = (JSON.parse(few.stdout) as { objects: number }).objects;
-      const smallPages = timed([process.execPath, child, JSON.stringify({ ...libOptions, pageSize: 100, file: path.join(dir, 'small-pages.jsonl') })], env, pid);
-      console.log(`dumpAdAttributes peak RSS: ${(few.maxRssKb / 1024).toFixed(1)} MB for ${fewObjects} objects, ${(Math.max(...lib.map((x) => x.maxRssKb)) / 1024).toFixed(1)} MB for ${objects} objects, ` +
-        `${(smallPages.maxRssKb / 1024).toFixed(1)} MB for ${objects} objects in pages of 100 (memory follows the page size, not the object count)`);
+      const smallPages = timed(
+        [process.execPath, child, JSON.stringify({ ...libOptions, pageSize: 100, file: path.join(dir, 'small-pages.jsonl') })],
+        env,
+        pid,
+      );
+      console.log(
+        `dumpAdAttributes peak RSS: ${(few.maxRssKb / 1024).toFixed(1)} MB for ${fewObjects} objects, ${(Math.max(...lib.map((x) => x.maxRssKb)) / 1024).toFixed(1)} MB for ${objects} objects, ` +
+          `${(smallPages.maxRssKb / 1024).toFixed(1)} MB for ${objects} objects in pages of 100 (memory follows the page size, not the object count)`,
+      );
     }
   }
 }
@@ -210,16 +290,52 @@ async function runSynthetic(objects: number, runs: number): Promise<void> {
     const child = transpile(path.join(dir, 'js'));
     const env = { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules'), LDAPTLS_CACERT: caFile };
     const sizes = [...new Set([5000, objects])];
-    console.log(`synthetic LDAPS responder (a test double: generated users, in its own process); median of ${runs} runs, each a whole process; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`);
+    console.log(
+      `synthetic LDAPS responder (a test double: generated users, in its own process); median of ${runs} runs, each a whole process; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`,
+    );
     for (const n of sizes) {
       // the responder runs in its own process: the clients are timed with spawnSync, which blocks this one
-      const responder = await startResponderProcess({ key: readFileSync(path.join(tlsDir, 'key.pem'), 'utf8'), cert: readFileSync(path.join(tlsDir, 'cert.pem'), 'utf8'), baseDn: BASE_DN, objects: n, schemaAttributes: ATTRIBUTES.slice(0, 2) });
+      const responder = await startResponderProcess({
+        key: readFileSync(path.join(tlsDir, 'key.pem'), 'utf8'),
+        cert: readFileSync(path.join(tlsDir, 'cert.pem'), 'utf8'),
+        baseDn: BASE_DN,
+        objects: n,
+        schemaAttributes: ATTRIBUTES.slice(0, 2),
+      });
       try {
         const url = `ldaps://dc1.procall.test:${responder.port}`;
-        const libOptions = { url, bindDn: 'CN=bench', password: 'bench', tls: { caFile }, baseDn: BASE_DN, attributes: ATTRIBUTES.slice(0, 2), file: path.join(dir, 'lib.jsonl'), pageSize: 1000 };
+        const libOptions = {
+          url,
+          bindDn: 'CN=bench',
+          password: 'bench',
+          tls: { caFile },
+          baseDn: BASE_DN,
+          attributes: ATTRIBUTES.slice(0, 2),
+          file: path.join(dir, 'lib.jsonl'),
+          pageSize: 1000,
+        };
         const oneOptions = { ...libOptions, parallelSearches: 1, file: path.join(dir, 'lib-1.jsonl') };
         const ldif = path.join(dir, 'ldapsearch.ldif');
-        const ldapsearch = ['ldapsearch', '-LLL', '-x', '-H', url, '-D', 'CN=bench', '-w', 'bench', '-E', 'pr=1000/noprompt', '-b', BASE_DN, FILTER, 'objectGUID', 'objectSid', 'objectClass', ...ATTRIBUTES.slice(0, 2)];
+        const ldapsearch = [
+          'ldapsearch',
+          '-LLL',
+          '-x',
+          '-H',
+          url,
+          '-D',
+          'CN=bench',
+          '-w',
+          'bench',
+          '-E',
+          'pr=1000/noprompt',
+          '-b',
+          BASE_DN,
+          FILTER,
+          'objectGUID',
+          'objectSid',
+          'objectClass',
+          ...ATTRIBUTES.slice(0, 2),
+        ];
         const lib: Timed[] = [];
         const one: Timed[] = [];
         const cli: Timed[] = [];
@@ -241,15 +357,21 @@ async function runSynthetic(objects: number, runs: number): Promise<void> {
         console.log(row('dumpAdAttributes, 4 connections', lib, n));
         console.log(row('dumpAdAttributes, 1 connection', one, n));
         console.log(row('ldapsearch -E pr=1000/noprompt (LDIF)', cli, entries));
-        console.log(`  throughput ratio dumpAdAttributes / ldapsearch: ${((n / median(lib.map((x) => x.seconds))) / (entries / median(cli.map((x) => x.seconds)))).toFixed(2)}x (4 connections), ${((n / median(one.map((x) => x.seconds))) / (entries / median(cli.map((x) => x.seconds)))).toFixed(2)}x (one)`);
+        console.log(
+          `  throughput ratio dumpAdAttributes / ldapsearch: ${(n / median(lib.map((x) => x.seconds)) / (entries / median(cli.map((x) => x.seconds)))).toFixed(2)}x (4 connections), ${(n / median(one.map((x) => x.seconds)) / (entries / median(cli.map((x) => x.seconds)))).toFixed(2)}x (one)`,
+        );
         // V8 grows its heap while garbage piles up faster than it collects; a hard cap on the old
         // generation tells a leak (the run dies) from a lazy collector (the run completes).
         for (const cap of [32, 64]) {
           try {
             const capped = timed([process.execPath, `--max-old-space-size=${cap}`, child, JSON.stringify(libOptions)], env, responder.pid);
-            console.log(`  with the V8 old generation capped at ${cap} MB: completes, ${(JSON.parse(capped.stdout) as { objects: number }).objects} objects, ${capped.seconds.toFixed(2)} s, ${(capped.maxRssKb / 1024).toFixed(1)} MB peak RSS`);
+            console.log(
+              `  with the V8 old generation capped at ${cap} MB: completes, ${(JSON.parse(capped.stdout) as { objects: number }).objects} objects, ${capped.seconds.toFixed(2)} s, ${(capped.maxRssKb / 1024).toFixed(1)} MB peak RSS`,
+            );
           } catch (e) {
-            console.log(`  with the V8 old generation capped at ${cap} MB: FAILS (${(e as Error).message.split('\n').find((l) => /heap|memory/i.test(l)) ?? (e as Error).message.slice(0, 120)})`);
+            console.log(
+              `  with the V8 old generation capped at ${cap} MB: FAILS (${(e as Error).message.split('\n').find((l) => /heap|memory/i.test(l)) ?? (e as Error).message.slice(0, 120)})`,
+            );
           }
         }
       } finally {
@@ -262,9 +384,19 @@ async function runSynthetic(objects: number, runs: number): Promise<void> {
 }
 
 /** The synthetic responder in a child process; resolves with its port once it listens. */
-async function startResponderProcess(options: { key: string; cert: string; baseDn: string; objects: number; schemaAttributes: string[] }): Promise<{ port: number; pid: number; stop: () => void }> {
+async function startResponderProcess(options: {
+  key: string;
+  cert: string;
+  baseDn: string;
+  objects: number;
+  schemaAttributes: string[];
+}): Promise<{ port: number; pid: number; stop: () => void }> {
   const code = `require(${JSON.stringify(path.join(ROOT, 'test', 'support', 'ldap-responder.ts'))}).startLdapResponder(JSON.parse(process.env.PB_RESPONDER_OPTIONS)).then((r) => console.log(JSON.stringify({ port: r.port })))`;
-  const proc = spawn(process.execPath, ['-r', 'ts-node/register', '-e', code], { cwd: ROOT, env: { ...process.env, PB_RESPONDER_OPTIONS: JSON.stringify(options) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, ['-r', 'ts-node/register', '-e', code], {
+    cwd: ROOT,
+    env: { ...process.env, PB_RESPONDER_OPTIONS: JSON.stringify(options) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     proc.stdout.on('data', (d: Buffer) => {

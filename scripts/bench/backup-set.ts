@@ -18,7 +18,6 @@ import { createBackupSet } from '../../lib/backup-set/writer';
 import { verifySet } from '../../lib/backup-set/verify';
 import { option } from '../bench-support';
 
-
 async function timed<T>(fn: () => Promise<T> | T): Promise<{ ms: number; value: T; rssGrowthMb: number }> {
   global.gc?.();
   const rss0 = process.memoryUsage().rss;
@@ -53,7 +52,9 @@ export async function run(args: string[]): Promise<void> {
       const out = Buffer.concat([c.update(data), c.final(), c.getAuthTag()]);
       writeFileSync(path.join(dir, 'oneshot.bin'), out);
     });
-    console.log(`  one-shot AES-GCM in memory           ${fmt(oneShot.ms, 0)} ms  ${fmt(mb / (oneShot.ms / 1000), 0)} MiB/s  RSS +${fmt(oneShot.rssGrowthMb, 0)} MiB`);
+    console.log(
+      `  one-shot AES-GCM in memory           ${fmt(oneShot.ms, 0)} ms  ${fmt(mb / (oneShot.ms / 1000), 0)} MiB/s  RSS +${fmt(oneShot.rssGrowthMb, 0)} MiB`,
+    );
     for (const chunkKb of [64, 256, 1024, 4096]) {
       const key = await createSetKey({ passphrase: 'bench', scrypt: { N: 1024, r: 8, p: 1 }, chunkBytes: chunkKb * 1024 });
       const enc = await timed(() => encryptFile(key, big, path.join(dir, 'big.pbenc')));

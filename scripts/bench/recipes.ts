@@ -23,15 +23,22 @@ import { runnerWithWine } from '../../test/support/wine';
 
 function fill(driveC: string, totalMb: number): void {
   // half compressible logs, half random blobs (SQLite pages, installers), spread over the captured folders
-  const folders = ['logs', 'database', 'config', 'ClientInstall', 'userstates'].map((f) => sampleLocalPath(driveC, `${SAMPLE_UCROOT}\\${f}`)).concat([sampleLocalPath(driveC, `${SAMPLE_MDROOT}\\database`)]);
+  const folders = ['logs', 'database', 'config', 'ClientInstall', 'userstates']
+    .map((f) => sampleLocalPath(driveC, `${SAMPLE_UCROOT}\\${f}`))
+    .concat([sampleLocalPath(driveC, `${SAMPLE_MDROOT}\\database`)]);
   const per = Math.max(1, Math.floor((totalMb * 1024 * 1024) / folders.length / 4));
   let seed = createHash('sha256').update('bench').digest();
   for (const [i, f] of folders.entries()) {
     mkdirSync(f, { recursive: true });
     for (let j = 0; j < 4; j++) {
       const buf = Buffer.alloc(per);
-      if (j % 2 === 0) buf.write('2026-11-30 08:00:00.000 [INFO] CTI line 1001: call state connected remote +49 89 123456\r\n'.repeat(Math.ceil(per / 80)).slice(0, per));
-      else for (let o = 0; o < per; o += 32) { seed = createHash('sha256').update(seed).digest(); seed.copy(buf, o, 0, Math.min(32, per - o)); }
+      if (j % 2 === 0)
+        buf.write('2026-11-30 08:00:00.000 [INFO] CTI line 1001: call state connected remote +49 89 123456\r\n'.repeat(Math.ceil(per / 80)).slice(0, per));
+      else
+        for (let o = 0; o < per; o += 32) {
+          seed = createHash('sha256').update(seed).digest();
+          seed.copy(buf, o, 0, Math.min(32, per - o));
+        }
       writeFileSync(path.join(f, `bench-${i}-${j}.dat`), buf);
     }
   }
@@ -55,7 +62,18 @@ export async function run(args: string[]): Promise<void> {
     console.log(`1. backup() of the sample's folders (~${mb} MB, ${CRASH_PRODUCTS.join(', ')}) vs tar -czf per folder`);
     const results: [string, number][] = [];
     for (const concurrency of [1, 2, 4]) {
-      const [ms, r] = await time(() => backup({ runner, target: path.join(dir, `t${concurrency}`), kind: 'manual', discovery, products: CRASH_PRODUCTS, exclude: CRASH_EXCLUDE, shadowCopy: 'never', concurrency }));
+      const [ms, r] = await time(() =>
+        backup({
+          runner,
+          target: path.join(dir, `t${concurrency}`),
+          kind: 'manual',
+          discovery,
+          products: CRASH_PRODUCTS,
+          exclude: CRASH_EXCLUDE,
+          shadowCopy: 'never',
+          concurrency,
+        }),
+      );
       if (r.status !== 'complete') throw new Error(`backup ${r.status}`);
       results.push([`backup() concurrency ${concurrency} (${r.manifest?.artifacts.length} artifacts, manifest + sha256 + RESTORE.md)`, ms]);
     }
@@ -63,8 +81,10 @@ export async function run(args: string[]): Promise<void> {
     mkdirSync(tarOut);
     const [tarMs] = await time(async () => {
       let i = 0;
-      for (const f of ['ClientInstall', 'config', 'linestates', 'logs', 'pending', 'userstates', 'database']) execFileSync('tar', ['-czf', path.join(tarOut, `${i++}.tar.gz`), '-C', sampleLocalPath(driveC, `${SAMPLE_UCROOT}\\${f}`), '.']);
-      for (const f of ['config', 'database', 'wwwroot']) execFileSync('tar', ['-czf', path.join(tarOut, `${i++}.tar.gz`), '-C', sampleLocalPath(driveC, `${SAMPLE_MDROOT}\\${f}`), '.']);
+      for (const f of ['ClientInstall', 'config', 'linestates', 'logs', 'pending', 'userstates', 'database'])
+        execFileSync('tar', ['-czf', path.join(tarOut, `${i++}.tar.gz`), '-C', sampleLocalPath(driveC, `${SAMPLE_UCROOT}\\${f}`), '.']);
+      for (const f of ['config', 'database', 'wwwroot'])
+        execFileSync('tar', ['-czf', path.join(tarOut, `${i++}.tar.gz`), '-C', sampleLocalPath(driveC, `${SAMPLE_MDROOT}\\${f}`), '.']);
       execFileSync('tar', ['-czf', path.join(tarOut, `${i++}.tar.gz`), '-C', sampleLocalPath(driveC, `${SAMPLE_UCROOT}\\MediaService\\emswindows\\etc`), '.']);
     });
     results.push(['tar -czf per folder, one after another (GNU tar, no hashes, no manifest)', tarMs]);
@@ -84,10 +104,13 @@ export async function run(args: string[]): Promise<void> {
         for (let i = 0; i < rounds; i++) await discover(wine, { pathMap: sample.pathMap });
       });
       const [perKeyMs] = await time(async () => {
-        for (let i = 0; i < rounds; i++) for (const [name, key] of Object.entries(DISCOVERY_KEYS)) await exportRegistryKey(wine, { key, file: path.join(dir, `${name}.reg`), optional: true });
+        for (let i = 0; i < rounds; i++)
+          for (const [name, key] of Object.entries(DISCOVERY_KEYS)) await exportRegistryKey(wine, { key, file: path.join(dir, `${name}.reg`), optional: true });
       });
       console.log(`   discover(): one script run for ${Object.keys(DISCOVERY_KEYS).length} keys + HKU  ${(oneMs / rounds / 1000).toFixed(2)} s per discovery`);
-      console.log(`   one exportRegistryKey run per key                    ${(perKeyMs / rounds / 1000).toFixed(2)} s per discovery   ratio ${(perKeyMs / oneMs).toFixed(2)}x`);
+      console.log(
+        `   one exportRegistryKey run per key                    ${(perKeyMs / rounds / 1000).toFixed(2)} s per discovery   ratio ${(perKeyMs / oneMs).toFixed(2)}x`,
+      );
     } finally {
       await wine.close();
       await sample.dispose();

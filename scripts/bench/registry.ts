@@ -13,8 +13,6 @@ import { exportRegistryKey } from '../../lib/primitives/registry';
 import { createWinePrefix, runnerWithWine, wineEnv } from '../../test/support/wine';
 import { option, median } from '../bench-support';
 
-
-
 function buildDocument(root: string, subkeys: number, perKey: number): RegFile {
   const keys: RegFile['keys'] = [{ path: root, values: [] }];
   for (let k = 0; k < subkeys; k++) {
@@ -22,11 +20,20 @@ function buildDocument(root: string, subkeys: number, perKey: number): RegFile {
     for (let v = 0; v < perKey; v++) {
       const name = `Value ${v} – Grüße`;
       switch (v % 5) {
-        case 0: values.push({ name, type: 'REG_SZ', data: `Line ${k}/${v}: C:\\Program Files\\estos\\UCServer\\config` }); break;
-        case 1: values.push({ name, type: 'REG_DWORD', data: (k * 7919 + v) >>> 0 }); break;
-        case 2: values.push({ name, type: 'REG_BINARY', data: Buffer.alloc(64, k + v) }); break;
-        case 3: values.push({ name, type: 'REG_MULTI_SZ', data: [`host-${k}.example.local`, `host-${v}.example.local`] }); break;
-        default: values.push({ name, type: 'REG_EXPAND_SZ', data: `%ProgramFiles%\\estos\\${k}\\${v}` });
+        case 0:
+          values.push({ name, type: 'REG_SZ', data: `Line ${k}/${v}: C:\\Program Files\\estos\\UCServer\\config` });
+          break;
+        case 1:
+          values.push({ name, type: 'REG_DWORD', data: (k * 7919 + v) >>> 0 });
+          break;
+        case 2:
+          values.push({ name, type: 'REG_BINARY', data: Buffer.alloc(64, k + v) });
+          break;
+        case 3:
+          values.push({ name, type: 'REG_MULTI_SZ', data: [`host-${k}.example.local`, `host-${v}.example.local`] });
+          break;
+        default:
+          values.push({ name, type: 'REG_EXPAND_SZ', data: `%ProgramFiles%\\estos\\${k}\\${v}` });
       }
     }
     keys.push({ path: `${root}\\Driver ${String(k).padStart(4, '0')}`, values });
@@ -63,7 +70,12 @@ export async function run(args: string[]): Promise<void> {
       bare.push(Number(process.hrtime.bigint() - t) / 1e6);
 
       t = process.hrtime.bigint();
-      await runner.run({ name: 'bareRegExport', effect: 'read', body: "$null = Invoke-PbTool reg @('export', [string]$in.key, [string]$in.file, '/y'); @{ ok = $true }", input: { key: root, file: path.join(dir, 'bare-runner.reg') } });
+      await runner.run({
+        name: 'bareRegExport',
+        effect: 'read',
+        body: "$null = Invoke-PbTool reg @('export', [string]$in.key, [string]$in.file, '/y'); @{ ok = $true }",
+        input: { key: root, file: path.join(dir, 'bare-runner.reg') },
+      });
       bareRunner.push(Number(process.hrtime.bigint() - t) / 1e6);
 
       t = process.hrtime.bigint();
@@ -73,7 +85,7 @@ export async function run(args: string[]): Promise<void> {
     }
     const bytes = readFileSync(path.join(dir, 'lib.reg'));
     const mb = bytes.length / (1024 * 1024);
-    console.log(`export file: ${(mb).toFixed(2)} MiB (UTF-16LE)`);
+    console.log(`export file: ${mb.toFixed(2)} MiB (UTF-16LE)`);
     console.log(`bare wine reg export (spawned):        ${median(bare).toFixed(0)} ms`);
     console.log(`bare reg export through the runner:    ${median(bareRunner).toFixed(0)} ms`);
     console.log(`exportRegistryKey (export+read+parse): ${median(lib).toFixed(0)} ms`);
@@ -95,7 +107,9 @@ export async function run(args: string[]): Promise<void> {
     }
     const rate = (ms: number): string => `${(mb / (ms / 1000)).toFixed(1)} MB/s`;
     console.log(`parseRegFile:     median ${median(parseMs).toFixed(0)} ms = ${rate(median(parseMs))} (best ${rate(Math.min(...parseMs))})`);
-    console.log(`serializeRegFile: median ${median(serializeMs).toFixed(0)} ms = ${rate(median(serializeMs))} (best ${rate(Math.min(...serializeMs))}; byte-identical to the export)`);
+    console.log(
+      `serializeRegFile: median ${median(serializeMs).toFixed(0)} ms = ${rate(median(serializeMs))} (best ${rate(Math.min(...serializeMs))}; byte-identical to the export)`,
+    );
   } finally {
     await runner.close();
     await prefix.dispose();

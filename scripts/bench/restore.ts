@@ -40,9 +40,23 @@ async function compareOnTree(label: string, tree: string, work: string, js: stri
   const cpu = (xs: ProcessCost[]): number => median(xs.map((x) => x.cpuMs));
   console.log(`\n${label}: ${tree} (${snap.files} files, ${(snap.contentBytes / 1048576).toFixed(0)} MiB, archive ${(snap.bytes / 1048576).toFixed(1)} MiB)`);
   console.log('                         wall (median)   CPU (median)   peak RSS   wall runs');
-  console.log(`   GNU tar -xzf         ${(wall(tar) / 1000).toFixed(2).padStart(7)} s      ${(cpu(tar) / 1000).toFixed(2).padStart(7)} s   ${Math.max(...tar.map((x) => x.peakMb)).toFixed(0).padStart(5)} MB   ${runs(tar.map((x) => x.wallMs))}`);
-  console.log(`   restoreDirectory     ${(wall(lib) / 1000).toFixed(2).padStart(7)} s      ${(cpu(lib) / 1000).toFixed(2).padStart(7)} s   ${Math.max(...lib.map((x) => x.peakMb)).toFixed(0).padStart(5)} MB   ${runs(lib.map((x) => x.wallMs))}`);
-  console.log(`   ratio tar/library: wall ${(wall(tar) / wall(lib)).toFixed(2)}x (target >= 1.0x), CPU ${(cpu(tar) / cpu(lib)).toFixed(2)}x; peak RSS target <= 150 MB`);
+  console.log(
+    `   GNU tar -xzf         ${(wall(tar) / 1000).toFixed(2).padStart(7)} s      ${(cpu(tar) / 1000).toFixed(2).padStart(7)} s   ${Math.max(
+      ...tar.map((x) => x.peakMb),
+    )
+      .toFixed(0)
+      .padStart(5)} MB   ${runs(tar.map((x) => x.wallMs))}`,
+  );
+  console.log(
+    `   restoreDirectory     ${(wall(lib) / 1000).toFixed(2).padStart(7)} s      ${(cpu(lib) / 1000).toFixed(2).padStart(7)} s   ${Math.max(
+      ...lib.map((x) => x.peakMb),
+    )
+      .toFixed(0)
+      .padStart(5)} MB   ${runs(lib.map((x) => x.wallMs))}`,
+  );
+  console.log(
+    `   ratio tar/library: wall ${(wall(tar) / wall(lib)).toFixed(2)}x (target >= 1.0x), CPU ${(cpu(tar) / cpu(lib)).toFixed(2)}x; peak RSS target <= 150 MB`,
+  );
 }
 
 export async function run(args: string[]): Promise<void> {

@@ -7,7 +7,6 @@ import { PWSH_PROCESS_ENV, PowerShellRunner, resolvePowerShell } from '../../lib
 import { buildInvocation } from '../../lib/powershell/script';
 import { median } from '../bench-support';
 
-
 export async function run(args: string[]): Promise<void> {
   const n = Number(args.find((a) => /^--calls=\d+$/.test(a))?.split('=')[1] ?? 200);
   const exe = resolvePowerShell();
@@ -28,7 +27,11 @@ export async function run(args: string[]): Promise<void> {
   for (let i = 0; i < n; i++) {
     const { line, data } = buildInvocation(script(i));
     const t = process.hrtime.bigint();
-    const r = spawnSync(exe, ['-NoLogo', '-NoProfile', '-NonInteractive', '-Command', line], { encoding: 'utf8', input: `${data}\n`, env: { ...process.env, ...PWSH_PROCESS_ENV } });
+    const r = spawnSync(exe, ['-NoLogo', '-NoProfile', '-NonInteractive', '-Command', line], {
+      encoding: 'utf8',
+      input: `${data}\n`,
+      env: { ...process.env, ...PWSH_PROCESS_ENV },
+    });
     perProcess.push(Number(process.hrtime.bigint() - t) / 1e6);
     if (!r.stdout.includes('<<PB-RESULT>>')) throw new Error(`pwsh failed: ${r.stderr}`);
   }

@@ -17,8 +17,6 @@ import { decodeFailureActions, decodeServiceRegistry } from '../../lib/primitive
 import { createWinePrefix, runnerWithWine, wineEnv } from '../../test/support/wine';
 import { option, median } from '../bench-support';
 
-
-
 async function time(fn: () => Promise<unknown>): Promise<number> {
   const t0 = process.hrtime.bigint();
   await fn();
@@ -40,7 +38,11 @@ export async function run(args: string[]): Promise<void> {
     const names = ['PbUCServer', 'PbUCMedia', 'PbUCWeb'];
     for (let i = 0; i < extra; i++) {
       const name = `PbBench${String(i).padStart(3, '0')}`;
-      const r = spawnSync('wine', ['sc', 'create', name, 'binpath=', `C:\\Program Files\\estos\\UCServer\\bench${i}.exe`, 'start=', 'demand', 'displayname=', `estos UC Bench ${i}`], { env, encoding: 'utf8' });
+      const r = spawnSync(
+        'wine',
+        ['sc', 'create', name, 'binpath=', `C:\\Program Files\\estos\\UCServer\\bench${i}.exe`, 'start=', 'demand', 'displayname=', `estos UC Bench ${i}`],
+        { env, encoding: 'utf8' },
+      );
       if (r.status !== 0) throw new Error(`wine sc create ${name} failed: ${r.stdout}`);
       names.push(name);
     }
@@ -53,7 +55,11 @@ export async function run(args: string[]): Promise<void> {
       perService.push(await time(() => captureServiceConfig(runner, { names, directory: mkdtempSync(path.join(dir, 'cap-')) })));
       whole.push(
         await time(async () => {
-          const e = await exportRegistryKey(runner, { key: 'HKLM\\SYSTEM\\CurrentControlSet\\Services', file: path.join(mkdtempSync(path.join(dir, 'all-')), 'services.reg'), includeDocument: true });
+          const e = await exportRegistryKey(runner, {
+            key: 'HKLM\\SYSTEM\\CurrentControlSet\\Services',
+            file: path.join(mkdtempSync(path.join(dir, 'all-')), 'services.reg'),
+            includeDocument: true,
+          });
           if (e.absent || !e.document) throw new Error('no export');
           for (const n of names) decodeServiceRegistry(n, serviceKeysFromRegFile(e.document, n));
         }),
@@ -74,7 +80,9 @@ export async function run(args: string[]): Promise<void> {
     }
     const a = median(perService);
     const b = median(whole);
-    console.log(`captureServiceConfig (per-service reg export + .reg artifacts + sdshow/CIM script): ${a.toFixed(0)} ms  (${(a / names.length).toFixed(1)} ms/service)`);
+    console.log(
+      `captureServiceConfig (per-service reg export + .reg artifacts + sdshow/CIM script): ${a.toFixed(0)} ms  (${(a / names.length).toFixed(1)} ms/service)`,
+    );
     console.log(`alternative: one export of Services, sliced + decoded in Node (no artifacts, no SDDL):   ${b.toFixed(0)} ms`);
     console.log(`floor: bare 'wine reg export' + 'wine sc sdshow' per service, spawned directly:         ${median(bare).toFixed(0)} ms`);
     console.log(`ratio per-service / whole-key: ${(a / b).toFixed(2)}x; per-service / bare tools: ${(a / median(bare)).toFixed(2)}x`);

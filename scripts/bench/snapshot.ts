@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os';
 import path from 'node:path';
 import { snapshotDirectory } from '../../lib/primitives/directory';
-import { CHILD_PEAK_RSS, compileForChild, machineLine, measureProcess, median, pythonTree, type ProcessCost } from '../bench-support';
+import { compileForChild, machineLine, measureProcess, median, pythonTree, type ProcessCost } from '../bench-support';
 
 const GZIP_LEVEL = 6;
 export const FOLDERS = ['ClientInstall', 'config', 'database', 'linestates', 'logs', 'pending', 'userstates'] as const;
@@ -81,13 +81,17 @@ export function makeTree(root: string, sizeMb: number, files: number): void {
   for (let i = 0; i < 6; i += 1) put(`ClientInstall/ProCall-${i}.msi`, binaryLike(Math.floor((total * 0.3) / 6)));
   for (let i = 0; i < 8; i += 1) put(`database/db${i}.sqlite`, sqliteLike(Math.floor((total * 0.25) / 8), i));
   const logFiles = 120;
-  for (let i = 0; i < logFiles; i += 1) put(`logs/${2026 - (i % 3)}/ucserver-${String(i).padStart(4, '0')}.log`, logText(Math.floor((total * 0.4) / logFiles), i));
+  for (let i = 0; i < logFiles; i += 1)
+    put(`logs/${2026 - (i % 3)}/ucserver-${String(i).padStart(4, '0')}.log`, logText(Math.floor((total * 0.4) / logFiles), i));
   const small = Math.max(0, files - count);
   const smallBytes = Math.max(256, Math.floor((total - written) / Math.max(1, small)));
   const spread = ['config', 'linestates', 'pending', 'userstates'];
   for (let i = 0; i < small; i += 1) {
     const folder = spread[i % spread.length];
-    const body = i % 5 === 0 ? randomBytes(smallBytes) : Buffer.from(`<state user="user${i}" presence="${i % 4}">${'x'.repeat(Math.max(0, smallBytes - 48))}</state>\n`.slice(0, smallBytes));
+    const body =
+      i % 5 === 0
+        ? randomBytes(smallBytes)
+        : Buffer.from(`<state user="user${i}" presence="${i % 4}">${'x'.repeat(Math.max(0, smallBytes - 48))}</state>\n`.slice(0, smallBytes));
     put(`${folder}/d${Math.floor(i / 1000)}/u${i}.xml`, body);
   }
   writeFileSync(marker, `${count}\n`);
@@ -102,7 +106,12 @@ function timeGnuTar(source: string, archive: string): number {
 
 /** One snapshot in a fresh plain-node process (under `wrapper`, e.g. taskset, when given). */
 function libProcess(js: string, source: string, archive: string, wrapper: string[] = []): ProcessCost {
-  return measureProcess([...wrapper, process.execPath, '-e', `require(${JSON.stringify(js)}).snapshotDirectory({source:${JSON.stringify(source)},archive:${JSON.stringify(archive)},shadowCopy:'never',gzipLevel:${GZIP_LEVEL}}).then(r=>console.log(r.files))`]);
+  return measureProcess([
+    ...wrapper,
+    process.execPath,
+    '-e',
+    `require(${JSON.stringify(js)}).snapshotDirectory({source:${JSON.stringify(source)},archive:${JSON.stringify(archive)},shadowCopy:'never',gzipLevel:${GZIP_LEVEL}}).then(r=>console.log(r.files))`,
+  ]);
 }
 
 function gnuProcess(source: string, archive: string, wrapper: string[] = []): ProcessCost {
@@ -128,14 +137,30 @@ function compareOnTree(label: string, tree: string, out: string, js: string, rou
   const libSize = statSync(libArchive).size;
   console.log(`\n1. ${label}: ${tree}`);
   console.log('                                wall (median)   CPU (median)   peak RSS   archive     wall runs');
-  console.log(`   GNU tar -cf - | gzip -6     ${(wall(gnu) / 1000).toFixed(2).padStart(7)} s      ${(cpu(gnu) / 1000).toFixed(2).padStart(7)} s   ${Math.max(...gnu.map((x) => x.peakMb)).toFixed(0).padStart(5)} MB   ${(gnuSize / 1048576).toFixed(1).padStart(6)} MiB  ${runs(gnu)}`);
-  console.log(`   snapshotDirectory (+sha256) ${(wall(lib) / 1000).toFixed(2).padStart(7)} s      ${(cpu(lib) / 1000).toFixed(2).padStart(7)} s   ${Math.max(...lib.map((x) => x.peakMb)).toFixed(0).padStart(5)} MB   ${(libSize / 1048576).toFixed(1).padStart(6)} MiB  ${runs(lib)}`);
-  console.log(`   ratio GNU/library: wall ${(wall(gnu) / wall(lib)).toFixed(2)}x (target >= 1.5x on 2 cores), CPU ${(cpu(gnu) / cpu(lib)).toFixed(2)}x; size library/GNU ${((libSize / gnuSize - 1) * 100).toFixed(2)} % (target within +-2 %); peak RSS target <= 150 MB`);
+  console.log(
+    `   GNU tar -cf - | gzip -6     ${(wall(gnu) / 1000).toFixed(2).padStart(7)} s      ${(cpu(gnu) / 1000).toFixed(2).padStart(7)} s   ${Math.max(
+      ...gnu.map((x) => x.peakMb),
+    )
+      .toFixed(0)
+      .padStart(5)} MB   ${(gnuSize / 1048576).toFixed(1).padStart(6)} MiB  ${runs(gnu)}`,
+  );
+  console.log(
+    `   snapshotDirectory (+sha256) ${(wall(lib) / 1000).toFixed(2).padStart(7)} s      ${(cpu(lib) / 1000).toFixed(2).padStart(7)} s   ${Math.max(
+      ...lib.map((x) => x.peakMb),
+    )
+      .toFixed(0)
+      .padStart(5)} MB   ${(libSize / 1048576).toFixed(1).padStart(6)} MiB  ${runs(lib)}`,
+  );
+  console.log(
+    `   ratio GNU/library: wall ${(wall(gnu) / wall(lib)).toFixed(2)}x (target >= 1.5x on 2 cores), CPU ${(cpu(gnu) / cpu(lib)).toFixed(2)}x; size library/GNU ${((libSize / gnuSize - 1) * 100).toFixed(2)} % (target within +-2 %); peak RSS target <= 150 MB`,
+  );
   if (existsSync('/usr/bin/taskset')) {
     const pin = ['taskset', '-c', '0'];
     const g1 = gnuProcess(tree, gnuArchive, pin);
     const l1 = libProcess(js, tree, libArchive, pin);
-    console.log(`   one core (taskset -c 0, one run each): GNU ${(g1.wallMs / 1000).toFixed(2)} s, library ${(l1.wallMs / 1000).toFixed(2)} s, ratio ${(g1.wallMs / l1.wallMs).toFixed(2)}x`);
+    console.log(
+      `   one core (taskset -c 0, one run each): GNU ${(g1.wallMs / 1000).toFixed(2)} s, library ${(l1.wallMs / 1000).toFixed(2)} s, ratio ${(g1.wallMs / l1.wallMs).toFixed(2)}x`,
+    );
   }
 }
 
@@ -179,12 +204,17 @@ export async function run(args: string[]): Promise<void> {
   for (let r = 0; r < Math.min(rounds, 2); r += 1) {
     const seqCpu = process.cpuUsage();
     const seqT = process.hrtime.bigint();
-    for (const f of FOLDERS) await snapshotDirectory({ source: path.join(tree, f), archive: path.join(out, `seq-${f}.tar.gz`), shadowCopy: 'never', gzipLevel: GZIP_LEVEL });
+    for (const f of FOLDERS)
+      await snapshotDirectory({ source: path.join(tree, f), archive: path.join(out, `seq-${f}.tar.gz`), shadowCopy: 'never', gzipLevel: GZIP_LEVEL });
     const s1 = Number(process.hrtime.bigint() - seqT) / 1e6;
     if (s1 < seq) [seq, seqUsed] = [s1, process.cpuUsage(seqCpu)];
     const conCpu = process.cpuUsage();
     const conT = process.hrtime.bigint();
-    await Promise.all(FOLDERS.map((f) => snapshotDirectory({ source: path.join(tree, f), archive: path.join(out, `con-${f}.tar.gz`), shadowCopy: 'never', gzipLevel: GZIP_LEVEL })));
+    await Promise.all(
+      FOLDERS.map((f) =>
+        snapshotDirectory({ source: path.join(tree, f), archive: path.join(out, `con-${f}.tar.gz`), shadowCopy: 'never', gzipLevel: GZIP_LEVEL }),
+      ),
+    );
     const c1 = Number(process.hrtime.bigint() - conT) / 1e6;
     if (c1 < con) [con, conUsed] = [c1, process.cpuUsage(conCpu)];
   }
@@ -192,7 +222,9 @@ export async function run(args: string[]): Promise<void> {
   console.log(`\n2. seven DataCenter folders (best of ${Math.min(rounds, 2)})`);
   console.log(`   one after another   ${(seq / 1000).toFixed(2)} s   (${cores(seqUsed, seq)} cores busy on average)`);
   console.log(`   concurrently        ${(con / 1000).toFixed(2)} s   (${cores(conUsed, con)} cores busy on average)`);
-  console.log(`   concurrent/sequential: ${(con / seq).toFixed(2)}x (target <= 0.65x was set when one snapshot kept one core busy; with parallel blocks one snapshot keeps them all busy)`);
+  console.log(
+    `   concurrent/sequential: ${(con / seq).toFixed(2)}x (target <= 0.65x was set when one snapshot kept one core busy; with parallel blocks one snapshot keeps them all busy)`,
+  );
 
   // 3. peak RSS at many files, in a child without ts-node
   const many = path.join(base, `many-${rssFiles}`);
@@ -208,7 +240,9 @@ export async function run(args: string[]): Promise<void> {
   const gnuMany = timeGnuTar(many, path.join(out, 'many-gnu.tar.gz'));
   console.log(`\n3. ${m.files} small files (entries kept in the result: ${m.entries})`);
   console.log(`   peak RSS ${m.peak.toFixed(0)} MB (process start ${m.before.toFixed(0)} MB) (target <= 150 MB)`);
-  console.log(`   snapshotDirectory ${(m.ms / 1000).toFixed(2)} s vs GNU tar | gzip -6 ${(gnuMany / 1000).toFixed(2)} s: ratio ${(gnuMany / m.ms).toFixed(2)}x`);
+  console.log(
+    `   snapshotDirectory ${(m.ms / 1000).toFixed(2)} s vs GNU tar | gzip -6 ${(gnuMany / 1000).toFixed(2)} s: ratio ${(gnuMany / m.ms).toFixed(2)}x`,
+  );
   console.log(`   (the ${sizeMb} MiB tree in the same child: peak RSS ${big.peak.toFixed(0)} MB, ${big.files} files)`);
   if (!args.includes('--keep')) rmSync(out, { recursive: true, force: true });
   console.log(`\n(trees kept for reruns under ${base}; delete it when done)`);

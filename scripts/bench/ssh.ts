@@ -19,7 +19,11 @@ export async function run(args: string[]): Promise<void> {
   if (!process.env.PB_IN_TEST_NETNS) {
     // sshd listens on a loopback address of the loopback-only namespace: run this same benchmark inside it.
     const again = `require(${JSON.stringify(__filename)}).run(${JSON.stringify(args)}).catch((e) => { console.error(e); process.exitCode = 1; })`;
-    const r = spawnSync('bash', [path.join(ROOT, 'scripts', 'in-test-netns.sh'), process.execPath, '-r', 'ts-node/register', '-e', again], { stdio: 'inherit', cwd: ROOT, env: { ...process.env, DOTNET_MultiCoreJitMinNumCpus: '65535' } });
+    const r = spawnSync('bash', [path.join(ROOT, 'scripts', 'in-test-netns.sh'), process.execPath, '-r', 'ts-node/register', '-e', again], {
+      stdio: 'inherit',
+      cwd: ROOT,
+      env: { ...process.env, DOTNET_MultiCoreJitMinNumCpus: '65535' },
+    });
     if (r.status !== 0) process.exitCode = r.status ?? 1;
     return;
   }

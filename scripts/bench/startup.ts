@@ -25,7 +25,12 @@ export async function run(args: string[]): Promise<void> {
     lib.push(measureProcess([process.execPath, '-e', `require(${JSON.stringify(index)})`]));
     help.push(measureProcess([process.execPath, cli, '--help']));
   }
-  const loaded = JSON.parse(node(['-e', `require(${JSON.stringify(index)}); const n = Object.keys(require.cache); console.log(JSON.stringify({ modules: n.length, clients: ['mssql', 'tedious', 'ldapts'].filter((m) => n.some((k) => k.includes('/node_modules/' + m + '/'))) }))`])) as { modules: number; clients: string[] };
+  const loaded = JSON.parse(
+    node([
+      '-e',
+      `require(${JSON.stringify(index)}); const n = Object.keys(require.cache); console.log(JSON.stringify({ modules: n.length, clients: ['mssql', 'tedious', 'ldapts'].filter((m) => n.some((k) => k.includes('/node_modules/' + m + '/'))) }))`,
+    ]),
+  ) as { modules: number; clients: string[] };
   const wall = (xs: ProcessCost[]): number => median(xs.map((x) => x.wallMs)) / 1000;
   const cpu = (xs: ProcessCost[]): number => median(xs.map((x) => x.cpuMs)) / 1000;
   const runs = (xs: ProcessCost[]): string => xs.map((x) => (x.wallMs / 1000).toFixed(3)).join(', ');
@@ -33,7 +38,11 @@ export async function run(args: string[]): Promise<void> {
   console.log(`   node -e 0                              ${wall(bare).toFixed(3)} s        ${cpu(bare).toFixed(3)} s   ${runs(bare)}`);
   console.log(`   node -e "require('procall-backup')"    ${wall(lib).toFixed(3)} s        ${cpu(lib).toFixed(3)} s   ${runs(lib)}`);
   console.log(`   procall-backup --help                  ${wall(help).toFixed(3)} s        ${cpu(help).toFixed(3)} s   ${runs(help)}`);
-  console.log(`   require costs +${(wall(lib) - wall(bare)).toFixed(3)} s wall, +${(cpu(lib) - cpu(bare)).toFixed(3)} s CPU over node -e 0 (target <= +0.25 s); ratio ${(wall(lib) / wall(bare)).toFixed(2)}x`);
+  console.log(
+    `   require costs +${(wall(lib) - wall(bare)).toFixed(3)} s wall, +${(cpu(lib) - cpu(bare)).toFixed(3)} s CPU over node -e 0 (target <= +0.25 s); ratio ${(wall(lib) / wall(bare)).toFixed(2)}x`,
+  );
   console.log(`   --help answers in ${wall(help).toFixed(3)} s (target <= 0.4 s)`);
-  console.log(`   modules loaded by the require: ${loaded.modules}; SQL/LDAP clients among them: ${loaded.clients.length > 0 ? loaded.clients.join(', ') : 'none'} (target: none)`);
+  console.log(
+    `   modules loaded by the require: ${loaded.modules}; SQL/LDAP clients among them: ${loaded.clients.length > 0 ? loaded.clients.join(', ') : 'none'} (target: none)`,
+  );
 }

@@ -43,7 +43,11 @@ function checkScripts(scripts, options = {}) {
       timeout: options.timeoutMs || 10 * 60 * 1000,
     });
     if (r.error || r.status !== 0) {
-      throw new Error(`ps51-compat: pwsh could not check the scripts (${r.error ? r.error.message : `exit ${r.status}`}): ${String(r.stderr || '').trim().slice(0, 2000)}`);
+      throw new Error(
+        `ps51-compat: pwsh could not check the scripts (${r.error ? r.error.message : `exit ${r.status}`}): ${String(r.stderr || '')
+          .trim()
+          .slice(0, 2000)}`,
+      );
     }
     const result = JSON.parse(r.stdout);
     result.findings = Array.isArray(result.findings) ? result.findings : result.findings ? [result.findings] : [];
@@ -79,7 +83,9 @@ function main(targets, { minScripts = 1, log = console.log, error = console.erro
   try {
     scripts = collectScripts(targets);
     if (scripts.length < minScripts) {
-      error(`ps51-compat: only ${scripts.length} script bodies were found in ${targets.join(', ')} (expected at least ${minScripts}): the recording hook (PROCALL_BACKUP_RECORD_SCRIPTS) did not run.`);
+      error(
+        `ps51-compat: only ${scripts.length} script bodies were found in ${targets.join(', ')} (expected at least ${minScripts}): the recording hook (PROCALL_BACKUP_RECORD_SCRIPTS) did not run.`,
+      );
       return 2;
     }
     result = checkScripts(scripts);
@@ -88,7 +94,9 @@ function main(targets, { minScripts = 1, log = console.log, error = console.erro
     return 2;
   }
   if (result.findings.length > 0) {
-    error(`ps51-compat: ${result.findings.length} construct(s) that Windows PowerShell 5.1 lacks or runs differently, in ${new Set(result.findings.map((f) => f.script)).size} of ${result.checked} script bodies:`);
+    error(
+      `ps51-compat: ${result.findings.length} construct(s) that Windows PowerShell 5.1 lacks or runs differently, in ${new Set(result.findings.map((f) => f.script)).size} of ${result.checked} script bodies:`,
+    );
     for (const line of formatFindings(result.findings)) error(line);
     error('Fix: rewrite them for both 5.1 and 7 (rules: scripts/ps51-compat/rules.json).');
     return 1;

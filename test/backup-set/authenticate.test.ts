@@ -30,11 +30,31 @@ afterEach(() => rmSync(target, { recursive: true, force: true }));
 
 async function writeArtifacts(set: BackupSetWriter): Promise<void> {
   const reg = set.artifactPath('registry', 'server.reg');
-  writeFileSync(reg, Buffer.from('\ufeffWindows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\ESTOS\\UCServer4\\Server]\r\n"A"="1"\r\n', 'utf16le'));
+  writeFileSync(
+    reg,
+    Buffer.from('\ufeffWindows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\ESTOS\\UCServer4\\Server]\r\n"A"="1"\r\n', 'utf16le'),
+  );
   const other = set.artifactPath('registry', 'ecsta.reg');
-  writeFileSync(other, Buffer.from('\ufeffWindows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\ESTOS\\ECSTASIPp3]\r\n"B"="2"\r\n', 'utf16le'));
-  await set.record({ id: 'enterprise.server-registry', path: reg, primitive: 'exportRegistryKey', kind: 'registry-key', product: 'enterprise', source: 'HKLM\\SOFTWARE\\ESTOS\\UCServer4\\Server' });
-  await set.record({ id: 'ecsta.ecsta.ECSTASIPp3', path: other, primitive: 'exportRegistryKey', kind: 'registry-key', product: 'ecsta', source: 'HKLM\\SOFTWARE\\ESTOS\\ECSTASIPp3' });
+  writeFileSync(
+    other,
+    Buffer.from('\ufeffWindows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\ESTOS\\ECSTASIPp3]\r\n"B"="2"\r\n', 'utf16le'),
+  );
+  await set.record({
+    id: 'enterprise.server-registry',
+    path: reg,
+    primitive: 'exportRegistryKey',
+    kind: 'registry-key',
+    product: 'enterprise',
+    source: 'HKLM\\SOFTWARE\\ESTOS\\UCServer4\\Server',
+  });
+  await set.record({
+    id: 'ecsta.ecsta.ECSTASIPp3',
+    path: other,
+    primitive: 'exportRegistryKey',
+    kind: 'registry-key',
+    product: 'ecsta',
+    source: 'HKLM\\SOFTWARE\\ESTOS\\ECSTASIPp3',
+  });
   writeFileSync(path.join(set.partialPath, 'RESTORE.md'), '# Restore\n');
   await set.record({ id: 'runbook', path: 'RESTORE.md', primitive: 'buildRunbook', kind: 'runbook', product: 'licences', source: 'catalog', encrypt: false });
 }
@@ -60,7 +80,11 @@ describe('authenticated encrypted sets', () => {
     expect(m.schemaVersion).toBe(2);
     expect(m.encryption?.format).toBe('pbenc2');
     expect(m.authentication).toMatchObject({ algorithm: 'HMAC-SHA256', key: 'set-key', mac: expect.stringMatching(/^[A-Za-z0-9+/]+=*$/) });
-    expect(m.artifacts.map((a) => [a.path, a.kind])).toEqual([['RESTORE.md', 'runbook'], ['registry/ecsta.reg.pbenc', 'registry-key'], ['registry/server.reg.pbenc', 'registry-key']]);
+    expect(m.artifacts.map((a) => [a.path, a.kind])).toEqual([
+      ['RESTORE.md', 'runbook'],
+      ['registry/ecsta.reg.pbenc', 'registry-key'],
+      ['registry/server.reg.pbenc', 'registry-key'],
+    ]);
     const v = await verifySet(setPath, { key: { passphrase: PASS }, record: false });
     expect(v).toMatchObject({ ok: true, authentication: 'authenticated', isPlaintextVerified: true, problems: [] });
     // without the key nothing can be authenticated: said so, not claimed
@@ -73,11 +97,14 @@ describe('authenticated encrypted sets', () => {
     const edits: [string, (m: Manifest, copy: string) => void][] = [
       ['source', (m) => (m.artifacts[1].source = 'C:\\..\\..\\tmp\\x')],
       ['warning', (m) => m.warnings.push('harmless?')],
-      ['runbook', (m, copy) => {
-        writeFileSync(path.join(copy, 'RESTORE.md'), runbook);
-        m.artifacts[0].sha256 = sha(runbook);
-        m.artifacts[0].bytes = runbook.length;
-      }],
+      [
+        'runbook',
+        (m, copy) => {
+          writeFileSync(path.join(copy, 'RESTORE.md'), runbook);
+          m.artifacts[0].sha256 = sha(runbook);
+          m.artifacts[0].bytes = runbook.length;
+        },
+      ],
     ];
     for (const [name, edit] of edits) {
       const copy = copyOf(setPath, name);
@@ -85,7 +112,12 @@ describe('authenticated encrypted sets', () => {
       edit(m, copy);
       writeManifest(copy, m);
       const v = await verifySet(copy, { key: { passphrase: PASS }, record: false });
-      expect({ name, ok: v.ok, codes: v.problems.map((p) => p.code), checked: v.artifacts.length }).toEqual({ name, ok: false, codes: ['PB_SET_TAMPERED'], checked: 0 });
+      expect({ name, ok: v.ok, codes: v.problems.map((p) => p.code), checked: v.artifacts.length }).toEqual({
+        name,
+        ok: false,
+        codes: ['PB_SET_TAMPERED'],
+        checked: 0,
+      });
       expect(v.problems[0].message).toMatch(/MAC does not match/);
     }
   });
@@ -107,15 +139,26 @@ describe('authenticated encrypted sets', () => {
     // the MAC aside: a ciphertext renamed to another artifact's path does not authenticate there
     const key = await openSetKey({ passphrase: PASS }, m.encryption!);
     const file = path.join(setPath, 'registry', 'server.reg.pbenc');
-    await expect(decryptFile(key, file, undefined, { context: artifactContext(m.encryption!.salt, 'registry/ecsta.reg.pbenc', 'registry-key') })).rejects.toMatchObject({ code: 'PB_DECRYPT_FAILED', message: expect.stringContaining('belongs to another artifact') });
-    await expect(decryptFile(key, file, undefined, { context: artifactContext(m.encryption!.salt, 'registry/server.reg.pbenc', 'folder') })).rejects.toMatchObject({ code: 'PB_DECRYPT_FAILED' });
-    await expect(decryptFile(key, file, undefined, { context: artifactContext('AAAA', 'registry/server.reg.pbenc', 'registry-key') })).rejects.toMatchObject({ code: 'PB_DECRYPT_FAILED' });
+    await expect(
+      decryptFile(key, file, undefined, { context: artifactContext(m.encryption!.salt, 'registry/ecsta.reg.pbenc', 'registry-key') }),
+    ).rejects.toMatchObject({ code: 'PB_DECRYPT_FAILED', message: expect.stringContaining('belongs to another artifact') });
+    await expect(
+      decryptFile(key, file, undefined, { context: artifactContext(m.encryption!.salt, 'registry/server.reg.pbenc', 'folder') }),
+    ).rejects.toMatchObject({ code: 'PB_DECRYPT_FAILED' });
+    await expect(decryptFile(key, file, undefined, { context: artifactContext('AAAA', 'registry/server.reg.pbenc', 'registry-key') })).rejects.toMatchObject({
+      code: 'PB_DECRYPT_FAILED',
+    });
     await expect(decryptFile(key, file)).rejects.toMatchObject({ code: 'PB_DECRYPT_FAILED', message: expect.stringContaining('no artifact context') });
-    await expect(decryptFile(key, file, undefined, { context: artifactContext(m.encryption!.salt, 'registry/server.reg.pbenc', 'registry-key') })).resolves.toMatchObject({ bytes: expect.any(Number) });
+    await expect(
+      decryptFile(key, file, undefined, { context: artifactContext(m.encryption!.salt, 'registry/server.reg.pbenc', 'registry-key') }),
+    ).resolves.toMatchObject({ bytes: expect.any(Number) });
     // an unbound (pbenc1) file where a bound one is expected is refused, even made with the set's own key
     const unbound = path.join(target, 'unbound.pbenc');
     await encryptFile(key, Buffer.from('plain'), unbound);
-    await expect(decryptFile(key, unbound, undefined, { context: 'x' })).rejects.toMatchObject({ code: 'PB_DECRYPT_FAILED', message: expect.stringContaining('unbound') });
+    await expect(decryptFile(key, unbound, undefined, { context: 'x' })).rejects.toMatchObject({
+      code: 'PB_DECRYPT_FAILED',
+      message: expect.stringContaining('unbound'),
+    });
   });
 
   it('a plaintext artifact in an encrypted set is refused, whatever its manifest entry says', async () => {
@@ -123,7 +166,10 @@ describe('authenticated encrypted sets', () => {
     const copy = copyOf(setPath, 'plain');
     const m = manifestOf(copy);
     const entry = m.artifacts.find((x) => x.id === 'enterprise.server-registry')!;
-    const plain = Buffer.from('\ufeffWindows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run]\r\n"x"="evil.exe"\r\n', 'utf16le');
+    const plain = Buffer.from(
+      '\ufeffWindows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run]\r\n"x"="evil.exe"\r\n',
+      'utf16le',
+    );
     rmSync(path.join(copy, ...entry.path.split('/')));
     entry.path = 'registry/server.reg';
     delete entry.encrypted;
@@ -137,7 +183,10 @@ describe('authenticated encrypted sets', () => {
     // and the writer never makes one
     const set = await createBackupSet({ target, host: 'srv02', kind: 'manual', now: NOW, encryption: { passphrase: PASS, scrypt: FAST } });
     writeFileSync(path.join(set.partialPath, 'notes.txt'), 'x');
-    await expect(set.record({ id: 'notes', path: 'notes.txt', primitive: 'note', product: 'licences', source: 'x', encrypt: false })).rejects.toMatchObject({ code: 'PB_VALIDATION', message: expect.stringContaining('cannot stay plaintext') });
+    await expect(set.record({ id: 'notes', path: 'notes.txt', primitive: 'note', product: 'licences', source: 'x', encrypt: false })).rejects.toMatchObject({
+      code: 'PB_VALIDATION',
+      message: expect.stringContaining('cannot stay plaintext'),
+    });
     await set.abort();
   });
 
@@ -160,7 +209,9 @@ describe('authenticated encrypted sets', () => {
     writeManifest(setPath, m);
     const refused = await verifySet(setPath, { key: { passphrase: PASS }, record: false });
     expect(refused.ok).toBe(false);
-    expect(refused.problems).toEqual([expect.objectContaining({ code: 'PB_SET_UNAUTHENTICATED', message: expect.stringContaining('written before sets were authenticated') })]);
+    expect(refused.problems).toEqual([
+      expect.objectContaining({ code: 'PB_SET_UNAUTHENTICATED', message: expect.stringContaining('written before sets were authenticated') }),
+    ]);
     const accepted = await verifySet(setPath, { key: { passphrase: PASS }, allowUnauthenticated: true, record: false });
     expect(accepted).toMatchObject({ ok: true, authentication: 'damage-only', isPlaintextVerified: true });
     expect(accepted.warnings.join(' ')).toMatch(/allowUnauthenticated/);
@@ -218,7 +269,10 @@ describe('signed unencrypted sets', () => {
     const copy = copyOf(setPath, 'edited');
     const edited = manifestOf(copy);
     const entry = edited.artifacts.find((a) => a.id === 'enterprise.server-registry')!;
-    const bytes = Buffer.from('\ufeffWindows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\ESTOS\\UCServer4\\Server]\r\n"A"="2"\r\n', 'utf16le');
+    const bytes = Buffer.from(
+      '\ufeffWindows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\ESTOS\\UCServer4\\Server]\r\n"A"="2"\r\n',
+      'utf16le',
+    );
     writeFileSync(path.join(copy, ...entry.path.split('/')), bytes);
     entry.sha256 = sha(bytes);
     entry.bytes = bytes.length;
@@ -228,8 +282,14 @@ describe('signed unencrypted sets', () => {
     // the signature removed: refused when the signing key is given, unless allowUnauthenticated
     delete edited.authentication;
     writeManifest(copy, edited);
-    expect((await verifySet(copy, { signingKey: { keyFile }, record: false })).problems[0]).toMatchObject({ code: 'PB_SET_TAMPERED', message: expect.stringContaining('not signed') });
-    expect(await verifySet(copy, { signingKey: { keyFile }, allowUnauthenticated: true, record: false })).toMatchObject({ ok: true, authentication: 'damage-only' });
+    expect((await verifySet(copy, { signingKey: { keyFile }, record: false })).problems[0]).toMatchObject({
+      code: 'PB_SET_TAMPERED',
+      message: expect.stringContaining('not signed'),
+    });
+    expect(await verifySet(copy, { signingKey: { keyFile }, allowUnauthenticated: true, record: false })).toMatchObject({
+      ok: true,
+      authentication: 'damage-only',
+    });
     // another signing key is told apart from a changed manifest
     const otherKey = path.join(target, 'other.key');
     await generateKeyFile(otherKey);
@@ -261,7 +321,10 @@ describe('bounded key derivation', () => {
   });
 
   it('a new set with scrypt parameters out of bounds is refused; N=1024 is accepted with a warning in the manifest', async () => {
-    await expect(createSetKey({ passphrase: PASS, scrypt: { N: 2 ** 21, r: 8, p: 1 } })).rejects.toMatchObject({ code: 'PB_VALIDATION', message: expect.stringContaining(`${SCRYPT_LIMITS.maxN}`) });
+    await expect(createSetKey({ passphrase: PASS, scrypt: { N: 2 ** 21, r: 8, p: 1 } })).rejects.toMatchObject({
+      code: 'PB_VALIDATION',
+      message: expect.stringContaining(`${SCRYPT_LIMITS.maxN}`),
+    });
     await expect(createSetKey({ passphrase: PASS, scrypt: { N: 2 ** 17, r: 8, p: 64 } })).rejects.toMatchObject({ code: 'PB_VALIDATION' });
     const set = await createBackupSet({ target, host: 'srv01', kind: 'manual', now: NOW, encryption: { passphrase: PASS, scrypt: { N: 1024, r: 8, p: 1 } } });
     const done = await set.finish();
@@ -305,7 +368,12 @@ describe('verify does not follow symbolic links', () => {
 
     const w = await verifySet(dirLinked, { record: false });
     expect(w.ok).toBe(false);
-    expect(w.artifacts.filter((a) => a.state === 'symlink').map((a) => a.path).sort()).toEqual(['registry/ecsta.reg', 'registry/server.reg']);
+    expect(
+      w.artifacts
+        .filter((a) => a.state === 'symlink')
+        .map((a) => a.path)
+        .sort(),
+    ).toEqual(['registry/ecsta.reg', 'registry/server.reg']);
   });
 });
 
@@ -317,7 +385,10 @@ describe('verification records', () => {
     expect(await readVerifyRecord(setPath, text)).toMatchObject({ schemaVersion: 2, ok: true, level: 'hashes', isAuthenticated: true });
     expect((await listSets({ target })).sets[0]).toMatchObject({ isVerified: false, verifiedLevel: 'hashes', protection: 'authenticated' });
     expect((await listSets({ target, verifiedLevel: 'hashes' })).sets[0].isVerified).toBe(true);
-    writeFileSync(path.join(setPath, 'verify.json'), JSON.stringify({ schemaVersion: 1, verifiedAt: NOW.toISOString(), ok: true, isPlaintextVerified: true, manifestSha256: sha(text), problemCount: 0 }));
+    writeFileSync(
+      path.join(setPath, 'verify.json'),
+      JSON.stringify({ schemaVersion: 1, verifiedAt: NOW.toISOString(), ok: true, isPlaintextVerified: true, manifestSha256: sha(text), problemCount: 0 }),
+    );
     expect(await readVerifyRecord(setPath, text)).toMatchObject({ level: 'hashes', isAuthenticated: false });
     expect((await listSets({ target })).sets[0].isVerified).toBe(false);
   });
@@ -328,7 +399,17 @@ describe('typed errors of a full target and a too-long path', () => {
     const set = await createBackupSet({ target, host: 'srv01', kind: 'manual', now: NOW });
     mkdirSync(path.join(set.partialPath, 'licences'), { recursive: true });
     symlinkSync('/dev/full', path.join(set.partialPath, 'licences', 'licences.json.partial'));
-    const err = await set.record({ id: 'licences', path: 'licences/licences.json', data: Buffer.from('{"x":1}'), primitive: 'licences', kind: 'licences', product: 'licences', source: 'x' }).catch((e: unknown) => e);
+    const err = await set
+      .record({
+        id: 'licences',
+        path: 'licences/licences.json',
+        data: Buffer.from('{"x":1}'),
+        primitive: 'licences',
+        kind: 'licences',
+        product: 'licences',
+        source: 'x',
+      })
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'PB_DISK_FULL', message: expect.stringContaining(set.partialPath), fix: expect.stringContaining('Free space') });
     const done = await set.finish();
     expect(done.status).toBe('failed');
@@ -337,8 +418,22 @@ describe('typed errors of a full target and a too-long path', () => {
 
   it('ENAMETOOLONG becomes PB_PATH_TOO_LONG with the fix; other errors pass through', async () => {
     const set = await createBackupSet({ target, host: 'srv01', kind: 'manual', now: NOW });
-    const err = await set.record({ id: 'long', path: `files/${'a'.repeat(300)}.txt`, data: Buffer.from('x'), primitive: 'copyFile', kind: 'file', product: 'enterprise', source: 'C:\\x' }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'PB_PATH_TOO_LONG', message: expect.stringContaining(set.partialPath), fix: expect.stringContaining('shorter backup target') });
+    const err = await set
+      .record({
+        id: 'long',
+        path: `files/${'a'.repeat(300)}.txt`,
+        data: Buffer.from('x'),
+        primitive: 'copyFile',
+        kind: 'file',
+        product: 'enterprise',
+        source: 'C:\\x',
+      })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'PB_PATH_TOO_LONG',
+      message: expect.stringContaining(set.partialPath),
+      fix: expect.stringContaining('shorter backup target'),
+    });
     await set.abort();
     const plain = new Error('other');
     expect(toTargetError(plain, '/x')).toBe(plain);
@@ -348,7 +443,15 @@ describe('typed errors of a full target and a too-long path', () => {
     const before = readdirSync(os.tmpdir()).filter((n) => n.startsWith('pb-licences-'));
     const set = await createBackupSet({ target, host: 'srv01', kind: 'manual', now: NOW, encryption: { passphrase: PASS, scrypt: FAST } });
     const secret = Buffer.from('{"licences":[{"component":"UCServer","key":"PCE8-MEMORY-ONLY-0001"}]}\n');
-    await set.record({ id: 'licences.licences', path: 'licences/licences.json', data: secret, primitive: 'licences', kind: 'licences', product: 'licences', source: '1 key' });
+    await set.record({
+      id: 'licences.licences',
+      path: 'licences/licences.json',
+      data: secret,
+      primitive: 'licences',
+      kind: 'licences',
+      product: 'licences',
+      source: '1 key',
+    });
     const done = await set.finish();
     expect(readdirSync(os.tmpdir()).filter((n) => n.startsWith('pb-licences-'))).toEqual(before);
     expect(readFileSync(path.join(done.path, 'licences', 'licences.json.pbenc')).includes(Buffer.from('PCE8-MEMORY'))).toBe(false);

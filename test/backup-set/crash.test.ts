@@ -29,7 +29,10 @@ function random(seed: number): () => number {
   };
 }
 
-function startChild(script: string, args: string[]): { child: ChildProcess; done: string[]; started: Promise<void>; exited: Promise<number | null>; stderr: () => string } {
+function startChild(
+  script: string,
+  args: string[],
+): { child: ChildProcess; done: string[]; started: Promise<void>; exited: Promise<number | null>; stderr: () => string } {
   const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const done: string[] = [];
   let markStarted: () => void = () => undefined;
@@ -89,7 +92,13 @@ describe(`crash consistency (seed ${SEED}, ${KILLS} kills)`, () => {
       const listed = new Set(listing.sets.map((s) => s.path));
       for (const folder of folders) {
         // the lock's files and the target's write probe (checkWritableFolder) of a run killed while it probed are no sets
-        if (folder === LOCK_FILE || folder.startsWith(`${LOCK_FILE}.stale-`) || folder.startsWith(`${LOCK_FILE}.tmp-`) || folder.startsWith('.procall-backup-write-test-')) continue;
+        if (
+          folder === LOCK_FILE ||
+          folder.startsWith(`${LOCK_FILE}.stale-`) ||
+          folder.startsWith(`${LOCK_FILE}.tmp-`) ||
+          folder.startsWith('.procall-backup-write-test-')
+        )
+          continue;
         const parsed = parseSetName(folder);
         expect(parsed).toBeDefined();
         const full = path.join(hostFolder, folder);

@@ -144,7 +144,19 @@ describe('pbenc1 files', () => {
     const full = readFileSync(enc);
     const header = 28;
     const block = CHUNK + 16;
-    const cuts = [0, 5, header, header + 1, header + block, header + block + 3, header + 2 * block, header + 3 * block, full.length - 1, full.length - 16, full.length - 17];
+    const cuts = [
+      0,
+      5,
+      header,
+      header + 1,
+      header + block,
+      header + block + 3,
+      header + 2 * block,
+      header + 3 * block,
+      full.length - 1,
+      full.length - 16,
+      full.length - 17,
+    ];
     for (const cut of cuts) {
       const t = path.join(dir, `trunc-${cut}.pbenc`);
       writeFileSync(t, full.subarray(0, cut));
@@ -165,7 +177,12 @@ describe('pbenc1 files', () => {
     writeFileSync(path.join(dir, 'append.pbenc'), Buffer.concat([full, Buffer.alloc(16)]));
     await expectDecryptFailure(key, path.join(dir, 'append.pbenc'), path.join(dir, 'append.out'));
     const block = CHUNK + 16;
-    const swapped = Buffer.concat([full.subarray(0, 28), full.subarray(28 + block, 28 + 2 * block), full.subarray(28, 28 + block), full.subarray(28 + 2 * block)]);
+    const swapped = Buffer.concat([
+      full.subarray(0, 28),
+      full.subarray(28 + block, 28 + 2 * block),
+      full.subarray(28, 28 + block),
+      full.subarray(28 + 2 * block),
+    ]);
     writeFileSync(path.join(dir, 'swap.pbenc'), swapped);
     await expectDecryptFailure(key, path.join(dir, 'swap.pbenc'), path.join(dir, 'swap.out'));
   });

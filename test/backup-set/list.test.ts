@@ -10,7 +10,14 @@ let target: string;
 beforeAll(async () => {
   target = mkdtempSync(path.join(os.tmpdir(), 'pb-list-'));
   const make = async (host: string, at: string, kind: 'scheduled' | 'pre-change' | 'manual', verify: boolean, encrypted = false): Promise<string> => {
-    const set = await createBackupSet({ target, host, kind, now: new Date(at), ...(kind === 'pre-change' ? { reason: 'UCServer 8.4 update' } : {}), ...(encrypted ? { encryption: { passphrase: 'x', scrypt: { N: 1024, r: 8, p: 1 } } } : {}) });
+    const set = await createBackupSet({
+      target,
+      host,
+      kind,
+      now: new Date(at),
+      ...(kind === 'pre-change' ? { reason: 'UCServer 8.4 update' } : {}),
+      ...(encrypted ? { encryption: { passphrase: 'x', scrypt: { N: 1024, r: 8, p: 1 } } } : {}),
+    });
     const f = set.artifactPath('files', 'a.bin');
     writeFileSync(f, Buffer.alloc(1000, 7));
     await set.record({ id: 'a', path: f, primitive: 't', product: 'ucserver', source: 's' });
@@ -51,8 +58,20 @@ describe('listSets', () => {
     expect(sets[0]).toMatchObject({ bytes: 1000, products: ['ucserver 8.4.1'], isVerified: false, isIdentified: true });
     expect(sets[3]).toMatchObject({ isIdentified: false, isVerified: true }); // verify.json came along and matches the manifest // manifest names 20261128T020000Z-scheduled
     expect(hosts).toEqual([
-      { host: 'SRV01', setCount: 4, newest: { name: '20261130T020000Z-scheduled', ageMs: 12 * 3_600_000, status: 'complete' }, newestVerified: { name: '20261128T020000Z-scheduled', ageMs: 2 * 86_400_000 + 12 * 3_600_000 }, isRunning: false },
-      { host: 'SRV02', setCount: 1, newest: expect.objectContaining({ name: '20261120T020000Z-manual' }), newestVerified: expect.objectContaining({ name: '20261120T020000Z-manual' }), isRunning: false },
+      {
+        host: 'SRV01',
+        setCount: 4,
+        newest: { name: '20261130T020000Z-scheduled', ageMs: 12 * 3_600_000, status: 'complete' },
+        newestVerified: { name: '20261128T020000Z-scheduled', ageMs: 2 * 86_400_000 + 12 * 3_600_000 },
+        isRunning: false,
+      },
+      {
+        host: 'SRV02',
+        setCount: 1,
+        newest: expect.objectContaining({ name: '20261120T020000Z-manual' }),
+        newestVerified: expect.objectContaining({ name: '20261120T020000Z-manual' }),
+        isRunning: false,
+      },
       { host: 'SRV03', setCount: 0, isRunning: false },
     ]);
     expect(ignored.map((i) => [path.basename(i.path), i.reason]).sort()).toEqual([
@@ -64,7 +83,12 @@ describe('listSets', () => {
   });
 
   it('prune does not remove a set whose manifest names another folder', async () => {
-    const r = await prune({ target, host: 'srv01', keep: { daily: 0, weekly: 0, monthly: 0, preChange: { last: 0, days: 0 } }, now: new Date('2026-11-30T14:00:00Z') });
+    const r = await prune({
+      target,
+      host: 'srv01',
+      keep: { daily: 0, weekly: 0, monthly: 0, preChange: { last: 0, days: 0 } },
+      now: new Date('2026-11-30T14:00:00Z'),
+    });
     const copy = r.decisions.find((d) => d.name === '20261101T020000Z-manual');
     expect(copy).toMatchObject({ action: 'keep', reasons: [expect.stringMatching(/names another folder/)] });
     expect(JSON.parse(readFileSync(path.join(target, 'SRV01', '20261101T020000Z-manual', 'manifest.json'), 'utf8')).name).toBe('20261128T020000Z-scheduled');

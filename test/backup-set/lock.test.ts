@@ -50,7 +50,10 @@ describe('host lock', () => {
 
   it('honours a live foreign-host lock, breaks it once its heartbeat is older than staleMs', async () => {
     plant({ pid: 1, hostname: 'some-other-machine', startedAt: '2026-11-30T00:00:00.000Z', token: 'remote', purpose: 'backup' }, 1000);
-    await expect(acquireLock(hostFolder, { staleMs: 60_000, heartbeatMs: 0 })).rejects.toMatchObject({ code: 'PB_SET_LOCKED', message: expect.stringContaining('some-other-machine') });
+    await expect(acquireLock(hostFolder, { staleMs: 60_000, heartbeatMs: 0 })).rejects.toMatchObject({
+      code: 'PB_SET_LOCKED',
+      message: expect.stringContaining('some-other-machine'),
+    });
     plant({ pid: 1, hostname: 'some-other-machine', startedAt: '2026-11-30T00:00:00.000Z', token: 'remote', purpose: 'backup' }, 120_000);
     const lock = await acquireLock(hostFolder, { staleMs: 60_000, heartbeatMs: 0 });
     expect(lock.brokeStale?.token).toBe('remote');

@@ -34,7 +34,13 @@ describe('planRetention', () => {
     ];
     const zero = { daily: 0, weekly: 0, monthly: 0, preChange: { last: 0, days: 0 }, failedDays: 0 };
     expect([...planRetention(sets, zero, NOW).keys()]).toEqual(['b']);
-    expect([...planRetention(sets.map((s) => ({ ...s, isVerified: false })), zero, NOW).keys()]).toEqual(['a']);
+    expect([
+      ...planRetention(
+        sets.map((s) => ({ ...s, isVerified: false })),
+        zero,
+        NOW,
+      ).keys(),
+    ]).toEqual(['a']);
     expect([...planRetention([], zero, NOW).keys()]).toEqual([]);
   });
 
@@ -69,19 +75,32 @@ describe('prune counts a set only for the products it covers (#14 item 4)', () =
     const r = await prune({ target, keep: { daily: 1, weekly: 0, monthly: 0 }, now, dryRun: false });
     const decision = (label: string) => r.decisions.find((d) => d.name === names[label]);
     expect(decision('full-04')?.action).toBe('keep');
-    expect(decision('full-04')?.reasons).toEqual(expect.arrayContaining(['daily 2026-12-04 (1 of 1) for media-server, windows-client', 'newest verified set (never removed) for media-server, windows-client']));
+    expect(decision('full-04')?.reasons).toEqual(
+      expect.arrayContaining([
+        'daily 2026-12-04 (1 of 1) for media-server, windows-client',
+        'newest verified set (never removed) for media-server, windows-client',
+      ]),
+    );
     expect(decision('manual')?.action).toBe('keep');
     expect(decision('manual')?.reasons).toEqual(expect.arrayContaining(['daily 2026-12-04 (1 of 1) for ecsta, enterprise']));
     for (const label of ['full-01', 'full-02', 'full-03']) expect(decision(label)?.action).toBe('remove');
-    expect(readdirSync(path.join(target, HOST)).filter((n) => !n.startsWith('.')).sort()).toEqual([names['full-04'], names.manual].sort());
+    expect(
+      readdirSync(path.join(target, HOST))
+        .filter((n) => !n.startsWith('.'))
+        .sort(),
+    ).toEqual([names['full-04'], names.manual].sort());
   });
 
   it('planRetention: a set without a product list counts for every product, as before', () => {
     const at = (d: string) => new Date(`2026-12-${d}T02:00:00Z`);
-    const kept = planRetention([
-      { name: 'full', kind: 'scheduled', status: 'complete', createdAt: at('01'), isVerified: true, products: FULL },
-      { name: 'legacy', kind: 'scheduled', status: 'complete', createdAt: at('02'), isVerified: true },
-    ], { daily: 1, weekly: 0, monthly: 0 }, at('03'));
+    const kept = planRetention(
+      [
+        { name: 'full', kind: 'scheduled', status: 'complete', createdAt: at('01'), isVerified: true, products: FULL },
+        { name: 'legacy', kind: 'scheduled', status: 'complete', createdAt: at('02'), isVerified: true },
+      ],
+      { daily: 1, weekly: 0, monthly: 0 },
+      at('03'),
+    );
     expect([...kept.keys()]).toEqual(['legacy']);
   });
 });
@@ -91,8 +110,20 @@ describe('prune against a synthetic year', () => {
   let hostFolder: string;
   const created = new Map<string, string>(); // label -> set name
 
-  async function makeSet(label: string, at: string, kind: 'scheduled' | 'pre-change' | 'manual', opts: { fail?: boolean; verify?: boolean } = {}): Promise<void> {
-    const set = await createBackupSet({ target, host: HOST, kind, now: new Date(at), ...(kind === 'pre-change' ? { reason: `change ${label}` } : {}), lock: { heartbeatMs: 0 } });
+  async function makeSet(
+    label: string,
+    at: string,
+    kind: 'scheduled' | 'pre-change' | 'manual',
+    opts: { fail?: boolean; verify?: boolean } = {},
+  ): Promise<void> {
+    const set = await createBackupSet({
+      target,
+      host: HOST,
+      kind,
+      now: new Date(at),
+      ...(kind === 'pre-change' ? { reason: `change ${label}` } : {}),
+      lock: { heartbeatMs: 0 },
+    });
     const file = set.artifactPath('files', 'small.bin');
     writeFileSync(file, label);
     await set.record({ id: 'small', path: file, primitive: 'test', product: 'test', source: label });
@@ -116,7 +147,10 @@ describe('prune against a synthetic year', () => {
     await makeSet('failed-dec20', '2026-12-20T14:00:00Z', 'scheduled', { fail: true });
     await makeSet('failed-jun01', '2026-06-01T14:00:00Z', 'scheduled', { fail: true });
     // Leftovers of killed runs: a .partial from 1 h ago, one from two days ago, an interrupted prune.
-    for (const [label, at] of [['partial-new', '2026-12-31T11:00:00Z'], ['partial-old', '2026-12-29T03:00:00Z']] as const) {
+    for (const [label, at] of [
+      ['partial-new', '2026-12-31T11:00:00Z'],
+      ['partial-old', '2026-12-29T03:00:00Z'],
+    ] as const) {
       const set = await createBackupSet({ target, host: HOST, kind: 'scheduled', now: new Date(at), lock: { heartbeatMs: 0 } });
       writeFileSync(set.artifactPath('files', 'half.bin'), 'half');
       await set.abort();
@@ -134,8 +168,16 @@ describe('prune against a synthetic year', () => {
 
   afterAll(() => rmSync(target, { recursive: true, force: true }));
 
-  const kept = (r: PruneResult): string[] => r.decisions.filter((d) => d.action === 'keep').map((d) => d.name).sort();
-  const removed = (r: PruneResult): string[] => r.decisions.filter((d) => d.action === 'remove').map((d) => d.name).sort();
+  const kept = (r: PruneResult): string[] =>
+    r.decisions
+      .filter((d) => d.action === 'keep')
+      .map((d) => d.name)
+      .sort();
+  const removed = (r: PruneResult): string[] =>
+    r.decisions
+      .filter((d) => d.action === 'remove')
+      .map((d) => d.name)
+      .sort();
 
   it('dry run (the default) explains every decision and removes nothing', async () => {
     const before = readdirSync(hostFolder).sort();
@@ -146,11 +188,14 @@ describe('prune against a synthetic year', () => {
 
     const expectedKept = [
       ...['2026-12-25', '2026-12-26', '2026-12-27', '2026-12-28', '2026-12-29', '2026-12-30', '2026-12-31'], // daily
-      '2026-12-20', '2026-12-13', // weekly W51, W50 (W53 and W52 are already daily sets)
+      '2026-12-20',
+      '2026-12-13', // weekly W51, W50 (W53 and W52 are already daily sets)
       ...['01-31', '02-28', '03-31', '04-30', '05-31', '06-30', '07-31', '08-31', '09-30', '10-31'].map((d) => `2026-${d}`), // monthly
       'manual-nov30', // newest of November (newer than that day's scheduled set)
       '2026-10-03', // newest verified
-      'pre-12', 'pre-dec05', 'pre-11', // pre-change: newest 3 (two also within 30 days)
+      'pre-12',
+      'pre-dec05',
+      'pre-11', // pre-change: newest 3 (two also within 30 days)
       'failed-dec20', // failed, younger than 30 days
       'partial-new', // interrupted, younger than a day
     ].map((label) => created.get(label) as string);
@@ -158,7 +203,13 @@ describe('prune against a synthetic year', () => {
     expect(kept(r)).toEqual([...expectedKept].sort());
 
     const reasons = (label: string): string[] => r.decisions.find((d) => d.name === created.get(label))?.reasons ?? [];
-    expect(reasons('2026-12-31')).toEqual(expect.arrayContaining([expect.stringMatching(/^daily 2026-12-31/), expect.stringMatching(/^weekly 2026-W53/), expect.stringMatching(/^monthly 2026-12/)]));
+    expect(reasons('2026-12-31')).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^daily 2026-12-31/),
+        expect.stringMatching(/^weekly 2026-W53/),
+        expect.stringMatching(/^monthly 2026-12/),
+      ]),
+    );
     expect(reasons('2026-10-03')).toEqual(['newest verified set (never removed)']);
     expect(reasons('2026-09-01')).toEqual(['not the newest of any kept day, week or month']);
     expect(reasons('2026-11-30')).toEqual(['not the newest of any kept day, week or month']);
@@ -178,10 +229,18 @@ describe('prune against a synthetic year', () => {
     expect(r.failures).toEqual([]);
     expect(r.removed.map((p) => path.basename(p)).sort()).toEqual(removed(plan));
     const left = readdirSync(hostFolder).sort();
-    expect(left).toEqual([...kept(plan), '.procall-backup.lock', 'README.txt', 'old-backups', '20260102T090000Z-manual', '20260103T090000Z-manual'].filter((n) => n !== '.procall-backup.lock').sort());
+    expect(left).toEqual(
+      [...kept(plan), '.procall-backup.lock', 'README.txt', 'old-backups', '20260102T090000Z-manual', '20260103T090000Z-manual']
+        .filter((n) => n !== '.procall-backup.lock')
+        .sort(),
+    );
     expect(existsSync(path.join(target, 'other-stuff'))).toBe(true);
     const listing = await listSets({ target, now: NOW, verifiedLevel: 'hashes' }); // verifySet re-hashes: level 'hashes'
-    expect(listing.sets.map((s) => s.name).sort()).toEqual(kept(plan).filter((n) => !n.endsWith('.partial')).sort());
+    expect(listing.sets.map((s) => s.name).sort()).toEqual(
+      kept(plan)
+        .filter((n) => !n.endsWith('.partial'))
+        .sort(),
+    );
     expect(listing.hosts[0].newestVerified?.name).toBe(created.get('2026-10-03'));
     const again = await prune({ target, keep: KEEP, now: NOW, dryRun: false });
     expect(again.removed).toEqual([]);
@@ -199,7 +258,10 @@ describe('prune against a synthetic year', () => {
   });
 
   it('validates its options before touching anything', async () => {
-    await expect(prune({ target, keep: { daily: 7 } as KeepPolicy })).rejects.toMatchObject({ code: 'PB_VALIDATION', message: expect.stringMatching(/keep\.weekly/) });
+    await expect(prune({ target, keep: { daily: 7 } as KeepPolicy })).rejects.toMatchObject({
+      code: 'PB_VALIDATION',
+      message: expect.stringMatching(/keep\.weekly/),
+    });
     await expect(prune({ target, keep: KEEP, dryRun: 'no' as never })).rejects.toMatchObject({ code: 'PB_VALIDATION' });
     await expect(prune({ target: path.join(target, 'missing'), keep: KEEP })).rejects.toMatchObject({ code: 'PB_VALIDATION' });
   });

@@ -34,8 +34,23 @@ async function writeSample(set: BackupSetWriter): Promise<Record<string, Buffer>
   const bak = set.artifactPath('sql', 'ucserver.bak');
   writeFileSync(bak, contents.bak);
   await Promise.all([
-    set.record({ id: 'ucserver.registry.server', path: reg, primitive: 'exportRegistryKey', product: 'ucserver', source: 'HKLM\\SOFTWARE\\ESTOS\\UCServer4\\Server' }),
-    set.record({ id: 'ucserver.folder.config', path: 'files/config.tar.gz', primitive: 'snapshotDirectory', product: 'ucserver', source: 'C:\\Program Files\\estos\\UCServer\\config', sha256: sha(contents.tar), bytes: 5000, details: { entries: 12 } }),
+    set.record({
+      id: 'ucserver.registry.server',
+      path: reg,
+      primitive: 'exportRegistryKey',
+      product: 'ucserver',
+      source: 'HKLM\\SOFTWARE\\ESTOS\\UCServer4\\Server',
+    }),
+    set.record({
+      id: 'ucserver.folder.config',
+      path: 'files/config.tar.gz',
+      primitive: 'snapshotDirectory',
+      product: 'ucserver',
+      source: 'C:\\Program Files\\estos\\UCServer\\config',
+      sha256: sha(contents.tar),
+      bytes: 5000,
+      details: { entries: 12 },
+    }),
     set.record({ id: 'sql.ucserver', path: bak, primitive: 'backupSqlDatabase', product: 'datacenter', source: 'SQL01\\UCSERVER', warnings: ['COPY_ONLY'] }),
   ]);
   return contents;
@@ -50,7 +65,12 @@ describe('createBackupSet', () => {
     const contents = await writeSample(set);
     set.skip('Redis', 'volatile by design', 'datacenter');
     set.warn('No licence keys given.');
-    set.addProduct({ id: 'ucserver', name: 'ProCall DataCenter', version: '8.4.1', parameters: { installFolder: { value: 'C:\\Program Files\\estos\\UCServer', source: 'discovered' } } });
+    set.addProduct({
+      id: 'ucserver',
+      name: 'ProCall DataCenter',
+      version: '8.4.1',
+      parameters: { installFolder: { value: 'C:\\Program Files\\estos\\UCServer', source: 'discovered' } },
+    });
     expect(existsSync(path.join(set.partialPath, 'manifest.json'))).toBe(false);
     const done = await set.finish();
     expect(done.status).toBe('complete');
@@ -60,7 +80,14 @@ describe('createBackupSet', () => {
 
     const manifest = await readManifest(done.path);
     expect(manifest).toEqual(done.manifest);
-    expect(manifest).toMatchObject({ schemaVersion: 2, host: 'SRV-UCS01', kind: 'scheduled', status: 'complete', createdAt: NOW.toISOString(), tool: { name: 'procall-backup' } });
+    expect(manifest).toMatchObject({
+      schemaVersion: 2,
+      host: 'SRV-UCS01',
+      kind: 'scheduled',
+      status: 'complete',
+      createdAt: NOW.toISOString(),
+      tool: { name: 'procall-backup' },
+    });
     expect(manifest.tool.version).toMatch(/^\d+\.\d+\.\d+/);
     expect(manifest.artifacts.map((a) => a.path)).toEqual(['files/config.tar.gz', 'registry/ucserver-server.reg', 'sql/ucserver.bak']);
     expect(manifest.artifacts.find((a) => a.id === 'sql.ucserver')).toMatchObject({ sha256: sha(contents.bak), bytes: 70_000, warnings: ['COPY_ONLY'] });
@@ -74,7 +101,17 @@ describe('createBackupSet', () => {
     expect((await listSets({ target, now: NOW })).sets[0]).toMatchObject({ isVerified: false, verifiedLevel: 'hashes', protection: 'damage-only' }); // re-hashed only
     const listing = await listSets({ target, now: new Date(NOW.getTime() + 3_600_000), verifiedLevel: 'hashes' });
     expect(listing.sets).toHaveLength(1);
-    expect(listing.sets[0]).toMatchObject({ host: 'SRV-UCS01', kind: 'scheduled', status: 'complete', isVerified: true, ageMs: 3_600_000, bytes: contents.reg.length + 5000 + 70_000, artifactCount: 3, products: ['ucserver 8.4.1'], isIdentified: true });
+    expect(listing.sets[0]).toMatchObject({
+      host: 'SRV-UCS01',
+      kind: 'scheduled',
+      status: 'complete',
+      isVerified: true,
+      ageMs: 3_600_000,
+      bytes: contents.reg.length + 5000 + 70_000,
+      artifactCount: 3,
+      products: ['ucserver 8.4.1'],
+      isIdentified: true,
+    });
     expect(listing.hosts[0]).toMatchObject({ host: 'SRV-UCS01', setCount: 1, newestVerified: { name: done.name }, isRunning: false });
   });
 
@@ -139,7 +176,10 @@ describe('createBackupSet', () => {
   });
 
   it('validates before creating anything', async () => {
-    await expect(createBackupSet({ target, host: 'srv01', kind: 'pre-change' })).rejects.toMatchObject({ code: 'PB_VALIDATION', message: expect.stringContaining('reason') });
+    await expect(createBackupSet({ target, host: 'srv01', kind: 'pre-change' })).rejects.toMatchObject({
+      code: 'PB_VALIDATION',
+      message: expect.stringContaining('reason'),
+    });
     await expect(createBackupSet({ target, host: '../etc', kind: 'manual' })).rejects.toMatchObject({ code: 'PB_VALIDATION' });
     await expect(createBackupSet({ target, host: 'srv01', kind: 'weekly' as never })).rejects.toMatchObject({ code: 'PB_VALIDATION' });
     await expect(createBackupSet({ target, host: 'srv01', kind: 'manual', encryption: { passphrase: '' } })).rejects.toMatchObject({ code: 'PB_VALIDATION' });
@@ -203,7 +243,13 @@ describe('createBackupSet', () => {
   });
 
   it('an encrypted set stores only ciphertext, verifies with and without the key, and extracts the plaintext', async () => {
-    const set = await createBackupSet({ target, host: 'srv01', kind: 'scheduled', now: NOW, encryption: { passphrase: 'pw-for-test', scrypt: FAST, chunkBytes: 4096 } });
+    const set = await createBackupSet({
+      target,
+      host: 'srv01',
+      kind: 'scheduled',
+      now: NOW,
+      encryption: { passphrase: 'pw-for-test', scrypt: FAST, chunkBytes: 4096 },
+    });
     const contents = await writeSample(set);
     const runbook = path.join(set.partialPath, 'RESTORE.md');
     writeFileSync(runbook, '# Restore\n');
@@ -311,9 +357,22 @@ describe('verifySet', () => {
 
   it('validateManifest names each bad field and refuses unsafe artifact paths', () => {
     const base = {
-      schemaVersion: 1, tool: { name: 'procall-backup', version: '0.1.0' }, host: 'SRV01', kind: 'manual', name: '20261130T021500Z-manual', status: 'complete',
-      createdAt: '2026-11-30T02:15:00.000Z', finishedAt: '2026-11-30T02:16:00.000Z', durationMs: 60000, products: [], skipped: [], warnings: [], errors: [],
-      artifacts: [{ id: 'a', path: 'files/a.tar.gz', primitive: 'p', product: 'x', source: 's', sha256: 'a'.repeat(64), bytes: 1, durationMs: 1, warnings: [] }],
+      schemaVersion: 1,
+      tool: { name: 'procall-backup', version: '0.1.0' },
+      host: 'SRV01',
+      kind: 'manual',
+      name: '20261130T021500Z-manual',
+      status: 'complete',
+      createdAt: '2026-11-30T02:15:00.000Z',
+      finishedAt: '2026-11-30T02:16:00.000Z',
+      durationMs: 60000,
+      products: [],
+      skipped: [],
+      warnings: [],
+      errors: [],
+      artifacts: [
+        { id: 'a', path: 'files/a.tar.gz', primitive: 'p', product: 'x', source: 's', sha256: 'a'.repeat(64), bytes: 1, durationMs: 1, warnings: [] },
+      ],
     };
     expect(validateManifest(base)).toBeDefined();
     const bad = (patch: (m: typeof base & Record<string, unknown>) => void): string => {

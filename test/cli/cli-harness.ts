@@ -21,7 +21,11 @@ export interface BuiltCli {
 export function buildCli(): BuiltCli {
   const dir = path.join(ROOT, '.tools', `cli-build-${process.pid}-${Date.now()}`);
   mkdirSync(dir, { recursive: true });
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', path.join(dir, 'dist')], { cwd: ROOT, encoding: 'utf8', timeout: 300000 });
+  const r = spawnSync(
+    process.execPath,
+    [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', path.join(dir, 'dist')],
+    { cwd: ROOT, encoding: 'utf8', timeout: 300000 },
+  );
   const main = path.join(dir, 'dist', 'cli', 'main.js');
   // type errors in other people's in-progress files still emit JavaScript; only a missing entry point is fatal
   if (!existsSync(main)) throw new Error(`tsc did not emit ${main} (exit ${r.status}): ${r.stdout}${r.stderr}`);
@@ -65,7 +69,11 @@ function sampleArgv(pid: number, seen: Set<string>): void {
 }
 
 /** Runs `node <main> ...args`; env is added to a clean copy of process.env without PROCALL_BACKUP_* secrets. */
-export function runCliProcess(main: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<CliRun> {
+export function runCliProcess(
+  main: string,
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+): Promise<CliRun> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(env)) if (/^PROCALL_BACKUP_(PASSPHRASE|SQL_PASSWORD|LDAP_PASSWORD|LICENCES|SERVICE_PASSWORDS)$/.test(k)) delete env[k];
   Object.assign(env, options.env ?? {});
@@ -103,7 +111,14 @@ export function jsonOf(run: CliRun): Record<string, unknown> {
 
 /** A config file's content that points the CLI at a sample installation (real pwsh, Wine's reg.exe/sc.exe, its path map; no shadow copies, no event log), plus `extra`. */
 export function sampleCliConfig(sample: SampleInstallation, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { target: 'backups', shadowCopy: 'never', eventLog: 'never', powershell: { executable: findPwsh(), tools: { reg: ['wine', 'reg'], sc: ['wine', 'sc'] } }, overrides: { pathMap: sample.pathMap }, ...extra };
+  return {
+    target: 'backups',
+    shadowCopy: 'never',
+    eventLog: 'never',
+    powershell: { executable: findPwsh(), tools: { reg: ['wine', 'reg'], sc: ['wine', 'sc'] } },
+    overrides: { pathMap: sample.pathMap },
+    ...extra,
+  };
 }
 
 /** Removes what a suite on a sample installation made: the built CLI, the Wine prefix and the work folder. */

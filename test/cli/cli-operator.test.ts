@@ -46,7 +46,9 @@ describe('procall-backup at the command line (#14)', () => {
     const v = await cli(['verify', '--target', target, '--json']);
     expect(v.code).toBe(1);
     const sets = (v.doc?.result as { sets: { path: string; ok: boolean; problems: { message: string }[] }[] }).sets;
-    expect(sets).toEqual([expect.objectContaining({ path: partial, ok: false, problems: [expect.objectContaining({ message: expect.stringContaining('unfinished (.partial)') })] })]);
+    expect(sets).toEqual([
+      expect.objectContaining({ path: partial, ok: false, problems: [expect.objectContaining({ message: expect.stringContaining('unfinished (.partial)') })] }),
+    ]);
     const list = await cli(['list', '--target', target, '--json']);
     expect(list.code).toBe(2);
     expect(list.doc?.warnings).toEqual([expect.stringContaining(`SRV09: ${partial} is newer than any set but no set`)]);
@@ -62,7 +64,10 @@ describe('procall-backup at the command line (#14)', () => {
     mkdirSync(damaged);
     const both = await cli(['verify', '--target', target, '--json']);
     expect(both.code).toBe(1);
-    expect((both.doc?.result as { sets: { path: string; ok: boolean }[] }).sets.map((x) => [x.path, x.ok])).toEqual([[done.path, true], [damaged, false]]);
+    expect((both.doc?.result as { sets: { path: string; ok: boolean }[] }).sets.map((x) => [x.path, x.ok])).toEqual([
+      [done.path, true],
+      [damaged, false],
+    ]);
     // nothing there at all: bad usage that names what it saw
     const empty = path.join(work, 'empty-target');
     mkdirSync(path.join(empty, 'not-ours'), { recursive: true });
@@ -80,13 +85,16 @@ describe('procall-backup at the command line (#14)', () => {
     expect(r.stderr).toContain('$.keep.monthly is missing. Fix: Add $.keep.monthly');
   });
 
-  it('powershell.env in the config is for the sample\'s WINEPREFIX and the like, never for this tool\'s secrets (item 9)', async () => {
+  it("powershell.env in the config is for the sample's WINEPREFIX and the like, never for this tool's secrets (item 9)", async () => {
     const config = path.join(work, 'env.json');
     writeFileSync(config, JSON.stringify({ target: path.join(work, 't'), powershell: { env: { WINEPREFIX: '/srv/prefix', PROCALL_BACKUP_PASSPHRASE: 'x' } } }));
     const r = await cli(['--config', config, 'list', '--json']);
     expect(r.code).toBe(3);
     expect(r.doc?.error).toMatchObject({ message: expect.stringContaining('$.powershell.env.PROCALL_BACKUP_PASSPHRASE') });
-    writeFileSync(config, JSON.stringify({ target: path.join(work, 't'), powershell: { env: { WINEPREFIX: '/srv/prefix', PROCALL_BACKUP_PWSH: '/opt/pwsh' } } }));
+    writeFileSync(
+      config,
+      JSON.stringify({ target: path.join(work, 't'), powershell: { env: { WINEPREFIX: '/srv/prefix', PROCALL_BACKUP_PWSH: '/opt/pwsh' } } }),
+    );
     const other = await cli(['--config', config, 'list', '--json']);
     expect(other.code).toBe(3);
     expect(other.doc?.error).toMatchObject({ fix: expect.stringContaining('set PROCALL_BACKUP_PWSH in the environment') });

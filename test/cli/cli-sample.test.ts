@@ -18,26 +18,27 @@ import { buildCli, disposeSampleSuite, jsonOf, runCliProcess, sampleCliConfig, t
 const LICENCE = 'PCE8-CLI-LICENCE-9931-XYZ';
 const PASSPHRASE = 'cli-sample-passphrase-4410';
 
-
 describeWithTools('procall-backup CLI on the sample installation (real pwsh, Wine reg.exe/sc.exe)', { pwsh: findPwsh(), wine: which('wine') }, () => {
   let cli: BuiltCli;
   let sample: SampleInstallation;
   let work: string;
-  let target: string;
   let config: string;
   let passFile: string;
   let setPath: string;
-  const run = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> => runCliProcess(cli.main, ['--config', config, ...args], { env: { ...sample.prefix.env, ...env }, cwd: work, timeoutMs: 300000 });
+  const run = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> =>
+    runCliProcess(cli.main, ['--config', config, ...args], { env: { ...sample.prefix.env, ...env }, cwd: work, timeoutMs: 300000 });
 
   beforeAll(async () => {
     cli = buildCli();
     sample = await createSampleInstallation();
     work = mkdtempSync(path.join(os.tmpdir(), 'pb-cli-sample-'));
-    target = path.join(work, 'backups');
     passFile = path.join(work, 'passphrase.txt');
     writeFileSync(passFile, `${PASSPHRASE}\n`, { mode: 0o600 });
     config = path.join(work, 'procall-backup.json');
-    writeFileSync(config, JSON.stringify(sampleCliConfig(sample, { encryption: { passphraseFile: 'passphrase.txt', scrypt: { N: 16384, r: 8, p: 1 } } }), null, 2));
+    writeFileSync(
+      config,
+      JSON.stringify(sampleCliConfig(sample, { encryption: { passphraseFile: 'passphrase.txt', scrypt: { N: 16384, r: 8, p: 1 } } }), null, 2),
+    );
   }, 300000);
   afterAll(() => disposeSampleSuite(cli, sample, work));
 
@@ -45,7 +46,12 @@ describeWithTools('procall-backup CLI on the sample installation (real pwsh, Win
     const r = await run(['discover', '--json']);
     const doc = jsonOf(r);
     expect([0, 2]).toContain(r.code);
-    const result = doc.result as { products: { id: string; version?: string }[]; roots: Record<string, string>; ecstaDrivers: string[]; profiles: { userName: string }[] };
+    const result = doc.result as {
+      products: { id: string; version?: string }[];
+      roots: Record<string, string>;
+      ecstaDrivers: string[];
+      profiles: { userName: string }[];
+    };
     expect(result.products.map((p) => p.id)).toEqual(['ucserver', 'enterprise', 'media-server', 'web-server', 'metadirectory', 'ecsta', 'windows-client']);
     expect(result.products.find((p) => p.id === 'enterprise')?.version).toBe(SAMPLE_VERSIONS.ucserver);
     expect(result.roots.UCROOT).toBe('C:\\Program Files\\estos\\UCServer');
@@ -71,9 +77,20 @@ describeWithTools('procall-backup CLI on the sample installation (real pwsh, Win
   });
 
   it('backup --json: an encrypted, verified pre-change set; licence keys and passphrase nowhere in output or any argv', async () => {
-    const r = await run(['backup', '--kind', 'pre-change', '--reason', 'UCServer update 8.4 -> 8.5', '--json'], { PROCALL_BACKUP_LICENCES: JSON.stringify({ 'ProCall 8 Enterprise': LICENCE }) });
+    const r = await run(['backup', '--kind', 'pre-change', '--reason', 'UCServer update 8.4 -> 8.5', '--json'], {
+      PROCALL_BACKUP_LICENCES: JSON.stringify({ 'ProCall 8 Enterprise': LICENCE }),
+    });
     const doc = jsonOf(r);
-    const result = doc.result as { status: string; set: string; kind: string; reason: string; isEncrypted: boolean; isVerified: boolean; artifacts: number; errors: unknown[] };
+    const result = doc.result as {
+      status: string;
+      set: string;
+      kind: string;
+      reason: string;
+      isEncrypted: boolean;
+      isVerified: boolean;
+      artifacts: number;
+      errors: unknown[];
+    };
     expect(result.errors).toEqual([]);
     expect(result).toMatchObject({ status: 'complete', kind: 'pre-change', reason: 'UCServer update 8.4 -> 8.5', isEncrypted: true, isVerified: true });
     expect(result.artifacts).toBeGreaterThan(15);
@@ -99,8 +116,15 @@ describeWithTools('procall-backup CLI on the sample installation (real pwsh, Win
   it('on a terminal: a progress bar on stderr and a readable summary table', () => {
     if (!which('script')) throw new Error('util-linux script(1) is needed to give the CLI a terminal');
     // script(1) runs the CLI on a pseudo-terminal, as an admin at a console would
-    const command = [process.execPath, cli.main, '--config', config, 'backup', '--kind', 'manual', '--products', 'ecsta,licences', '--host', 'TTYHOST'].map(shellQuote).join(' ');
-    const r = spawnSync('script', ['-qefc', command, '/dev/null'], { cwd: work, env: { ...process.env, ...sample.prefix.env, COLUMNS: '120' }, encoding: 'utf8', timeout: 240000 });
+    const command = [process.execPath, cli.main, '--config', config, 'backup', '--kind', 'manual', '--products', 'ecsta,licences', '--host', 'TTYHOST']
+      .map(shellQuote)
+      .join(' ');
+    const r = spawnSync('script', ['-qefc', command, '/dev/null'], {
+      cwd: work,
+      env: { ...process.env, ...sample.prefix.env, COLUMNS: '120' },
+      encoding: 'utf8',
+      timeout: 240000,
+    });
     expect([0, 2]).toContain(r.status);
     expect(r.stdout).toMatch(/\r\x1b\[2K\[[#-]{20}\] +\d+\/\d+ (start|done|skipped) ecsta\./);
     expect(r.stdout).toMatch(/Set\s+Status\s+Artifacts\s+Size\s+Encrypted\s+Verified/);

@@ -23,7 +23,13 @@ const SECRETS = {
   PROCALL_BACKUP_SERVICE_PASSWORDS: JSON.stringify({ UCServer: 'env-service-password-2290' }),
 };
 const SERVER_KEY = 'HKLM\\SOFTWARE\\ESTOS\\UCServer4\\Server';
-const NEEDLES = ['env-passphrase-5521-secret', 'env-sql-password-7730-secret', 'env-ldap-password-1184-secret', 'PCE8-ENV-LICENCE-4471-QRS', 'env-service-password-2290'];
+const NEEDLES = [
+  'env-passphrase-5521-secret',
+  'env-sql-password-7730-secret',
+  'env-ldap-password-1184-secret',
+  'PCE8-ENV-LICENCE-4471-QRS',
+  'env-service-password-2290',
+];
 
 describeWithTools('no child of a CLI backup holds a secret (sample installation, /proc sampled)', { pwsh: findPwsh(), wine: which('wine') }, () => {
   let cli: BuiltCli;
@@ -42,8 +48,15 @@ describeWithTools('no child of a CLI backup holds a secret (sample installation,
   afterAll(() => disposeSampleSuite(cli, sample, work));
 
   it('backs up with all five secrets in its environment; pwsh, dotnet, wine and reg.exe never see one', async () => {
-    const { result: r, sampling } = await sampleWhile(() => [process.pid], NEEDLES, () =>
-      runCliProcess(cli.main, ['--config', config, 'backup', '--kind', 'manual', '--json'], { env: { ...sample.prefix.env, ...SECRETS }, cwd: work, timeoutMs: 300000 }),
+    const { result: r, sampling } = await sampleWhile(
+      () => [process.pid],
+      NEEDLES,
+      () =>
+        runCliProcess(cli.main, ['--config', config, 'backup', '--kind', 'manual', '--json'], {
+          env: { ...sample.prefix.env, ...SECRETS },
+          cwd: work,
+          timeoutMs: 300000,
+        }),
     );
     const doc = jsonOf(r);
     expect(doc.result).toMatchObject({ status: 'complete', isEncrypted: true });
@@ -61,8 +74,15 @@ describeWithTools('no child of a CLI backup holds a secret (sample installation,
   }, 400000);
 
   it('plans a restore of that set (decrypting it with the passphrase from the environment); no child sees a secret', async () => {
-    const { result: r, sampling } = await sampleWhile(() => [process.pid], NEEDLES, () =>
-      runCliProcess(cli.main, ['--config', config, 'restore', setPath, '--json'], { env: { ...sample.prefix.env, ...SECRETS }, cwd: work, timeoutMs: 300000 }),
+    const { result: r, sampling } = await sampleWhile(
+      () => [process.pid],
+      NEEDLES,
+      () =>
+        runCliProcess(cli.main, ['--config', config, 'restore', setPath, '--json'], {
+          env: { ...sample.prefix.env, ...SECRETS },
+          cwd: work,
+          timeoutMs: 300000,
+        }),
     );
     const doc = jsonOf(r);
     expect(doc.result).toMatchObject({ status: 'planned' });
@@ -90,8 +110,15 @@ describeWithTools('no child of a CLI backup holds a secret (sample installation,
     const plain = sampleCliConfig(sample, { encryption: { scrypt: { N: 1024, r: 8, p: 1 } } });
     writeFileSync(restoreConfig, JSON.stringify({ ...plain, powershell: { ...(plain.powershell as Record<string, unknown>), executable: wrapper } }, null, 2));
 
-    const { result: r, sampling } = await sampleWhile(() => [process.pid], NEEDLES, () =>
-      runCliProcess(cli.main, ['--config', restoreConfig, 'restore', setPath, '--apply', '--json'], { env: { ...sample.prefix.env, ...SECRETS }, cwd: work, timeoutMs: 540000 }),
+    const { result: r, sampling } = await sampleWhile(
+      () => [process.pid],
+      NEEDLES,
+      () =>
+        runCliProcess(cli.main, ['--config', restoreConfig, 'restore', setPath, '--apply', '--json'], {
+          env: { ...sample.prefix.env, ...SECRETS },
+          cwd: work,
+          timeoutMs: 540000,
+        }),
     );
     if (r.code !== 0 && r.code !== 2) throw new Error(`restore --apply exited ${r.code}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`);
     const doc = jsonOf(r);
@@ -101,7 +128,8 @@ describeWithTools('no child of a CLI backup holds a secret (sample installation,
     expect(result).toMatchObject({ status: 'restored', dryRun: false });
     expect(result.steps.filter((s) => s.status === 'failed')).toEqual([]);
     // every phase ran for real: services stopped and started (Wine's sc.exe), folders and registry written back
-    for (const phase of ['stop', 'folders', 'registry', 'start']) expect([phase, result.steps.some((s) => s.phase === phase && s.status === 'done')]).toEqual([phase, true]);
+    for (const phase of ['stop', 'folders', 'registry', 'start'])
+      expect([phase, result.steps.some((s) => s.phase === phase && s.status === 'done')]).toEqual([phase, true]);
     expect(existsSync(configFolder)).toBe(true);
     expect(treeDigest(configFolder)).toEqual(before);
     expect(wineReg(sample.prefix, ['query', SERVER_KEY, '/s'])).toBe(registryBefore);
@@ -117,7 +145,8 @@ describeWithTools('no child of a CLI backup holds a secret (sample installation,
     // the compiled script text: no secret in any line the session was given, nor in any base64 literal or data line of it
     const lines = readFileSync(stdinLog, 'utf8').split('\n');
     expect(lines.filter((l) => l.startsWith('& ([ScriptBlock]::Create(')).length).toBeGreaterThan(3); // the restore's scripts went through the recorded session
-    const unwrap = (texts: string[]): string[] => texts.flatMap((t) => [t, ...[...t.matchAll(/[A-Za-z0-9+/]{8,}={0,2}/g)].map((m) => Buffer.from(m[0], 'base64').toString('utf8'))]);
+    const unwrap = (texts: string[]): string[] =>
+      texts.flatMap((t) => [t, ...[...t.matchAll(/[A-Za-z0-9+/]{8,}={0,2}/g)].map((m) => Buffer.from(m[0], 'base64').toString('utf8'))]);
     const decoded = unwrap(unwrap(lines)); // base64 inside base64 (a script inside the wrapper) too
     expect(decoded.filter((t) => NEEDLES.some((n) => t.includes(n)))).toEqual([]);
   }, 600000);

@@ -16,15 +16,26 @@ import { buildCli, jsonOf, runCliProcess, type BuiltCli, type CliRun } from './c
 const PASSPHRASE = 'pb-test-passphrase-Zq81';
 const HOUR = 3_600_000;
 
-async function makeSet(target: string, host: string, createdAt: Date, options: { encrypted?: boolean; kind?: 'scheduled' | 'pre-change' | 'manual' } = {}): Promise<string> {
-  const set = await createBackupSet({ target, host, kind: options.kind ?? 'scheduled', ...(options.kind === 'pre-change' ? { reason: 'UCServer update' } : {}), now: createdAt, ...(options.encrypted ? { encryption: { passphrase: new Secret(PASSPHRASE), scrypt: { N: 16384, r: 8, p: 1 } } } : {}) });
+async function makeSet(
+  target: string,
+  host: string,
+  createdAt: Date,
+  options: { encrypted?: boolean; kind?: 'scheduled' | 'pre-change' | 'manual' } = {},
+): Promise<string> {
+  const set = await createBackupSet({
+    target,
+    host,
+    kind: options.kind ?? 'scheduled',
+    ...(options.kind === 'pre-change' ? { reason: 'UCServer update' } : {}),
+    now: createdAt,
+    ...(options.encrypted ? { encryption: { passphrase: new Secret(PASSPHRASE), scrypt: { N: 16384, r: 8, p: 1 } } } : {}),
+  });
   const file = set.artifactPath('files', 'config.xml');
   writeFileSync(file, `<config host="${host}" at="${createdAt.toISOString()}"/>\n`);
   await set.record({ id: 'enterprise.config', path: file, primitive: 'copyFile', product: 'enterprise', source: 'C:\\UC\\config\\config.xml' });
   set.addProduct({ id: 'enterprise', name: 'ProCall Enterprise', version: '8.4.2.4567', parameters: {} });
   return (await set.finish()).path;
 }
-
 
 describe('procall-backup CLI (real process)', () => {
   let cli: BuiltCli;
@@ -124,7 +135,10 @@ describe('procall-backup CLI (real process)', () => {
     it('flags override the config file; relative paths in it are taken from its folder', async () => {
       const dir = path.join(work, 'conf');
       mkdirSync(dir, { recursive: true });
-      writeFileSync(path.join(dir, 'procall-backup.json'), JSON.stringify({ target: '../target', maxAgeHours: 0.0001, keep: { daily: 1, weekly: 0, monthly: 0 } }));
+      writeFileSync(
+        path.join(dir, 'procall-backup.json'),
+        JSON.stringify({ target: '../target', maxAgeHours: 0.0001, keep: { daily: 1, weekly: 0, monthly: 0 } }),
+      );
       const fromConfig = jsonOf(await run(['list', '--config', path.join(dir, 'procall-backup.json'), '--json']));
       expect(fromConfig.exitCode).toBe(2); // maxAgeHours from the file
       expect((fromConfig.result as { target: string }).target).toBe(target);
@@ -140,7 +154,11 @@ describe('procall-backup CLI (real process)', () => {
       const r = await run(['list', '--target', target, '--json']);
       expect(r.code).toBe(0);
       const doc = jsonOf(r);
-      const result = doc.result as { sets: { host: string; isVerified: boolean }[]; hosts: { host: string; newestVerified?: { ageHours: number } }[]; ignored: { path: string }[] };
+      const result = doc.result as {
+        sets: { host: string; isVerified: boolean }[];
+        hosts: { host: string; newestVerified?: { ageHours: number } }[];
+        ignored: { path: string }[];
+      };
       expect(result.sets.map((s) => s.host).sort()).toEqual(['SRV01', 'SRV01', 'SRV01', 'SRV02']);
       const srv01 = result.hosts.find((h) => h.host === 'SRV01');
       expect(srv01?.newestVerified?.ageHours).toBeGreaterThan(1.9);
@@ -178,7 +196,13 @@ describe('procall-backup CLI (real process)', () => {
       const set = await createBackupSet({ target: other, host: 'SRV09', kind: 'manual' });
       const reg = set.artifactPath('registry', 'enterprise.server-registry.reg');
       writeFileSync(reg, 'this is not a registry export\n');
-      await set.record({ id: 'enterprise.server-registry', path: reg, primitive: 'exportRegistryKey', product: 'enterprise', source: 'HKLM\\SOFTWARE\\ESTOS\\UCServer4\\Server' });
+      await set.record({
+        id: 'enterprise.server-registry',
+        path: reg,
+        primitive: 'exportRegistryKey',
+        product: 'enterprise',
+        source: 'HKLM\\SOFTWARE\\ESTOS\\UCServer4\\Server',
+      });
       const done = await set.finish();
       const r = await run(['verify', done.path, '--json']);
       expect(r.code).toBe(1);
@@ -196,7 +220,22 @@ describe('procall-backup CLI (real process)', () => {
     it('prune: a dry run by default lists what would go and why; --apply removes; the foreign folder stays', async () => {
       const copyTarget = path.join(work, 'prune-target');
       cpSync(target, copyTarget, { recursive: true });
-      const plan = await run(['prune', '--target', copyTarget, '--daily', '1', '--weekly', '0', '--monthly', '0', '--pre-change-last', '0', '--pre-change-days', '0', '--json']);
+      const plan = await run([
+        'prune',
+        '--target',
+        copyTarget,
+        '--daily',
+        '1',
+        '--weekly',
+        '0',
+        '--monthly',
+        '0',
+        '--pre-change-last',
+        '0',
+        '--pre-change-days',
+        '0',
+        '--json',
+      ]);
       expect(plan.code).toBe(0);
       const result = jsonOf(plan).result as { dryRun: boolean; decisions: { name: string; action: string; reasons: string[] }[]; removed: string[] };
       expect(result.dryRun).toBe(true);
@@ -204,7 +243,23 @@ describe('procall-backup CLI (real process)', () => {
       const removing = result.decisions.filter((d) => d.action === 'remove');
       expect(removing.length).toBeGreaterThanOrEqual(1);
       for (const d of removing) expect(d.reasons.length).toBeGreaterThan(0);
-      const applied = await run(['prune', '--target', copyTarget, '--daily', '1', '--weekly', '0', '--monthly', '0', '--pre-change-last', '0', '--pre-change-days', '0', '--apply', '--json']);
+      const applied = await run([
+        'prune',
+        '--target',
+        copyTarget,
+        '--daily',
+        '1',
+        '--weekly',
+        '0',
+        '--monthly',
+        '0',
+        '--pre-change-last',
+        '0',
+        '--pre-change-days',
+        '0',
+        '--apply',
+        '--json',
+      ]);
       expect(applied.code).toBe(0);
       expect((jsonOf(applied).result as { removed: string[] }).removed.length).toBe(removing.length);
       const after = jsonOf(await run(['list', '--target', copyTarget, '--json'])).result as { sets: unknown[]; ignored: { path: string }[] };
@@ -259,7 +314,15 @@ describe('procall-backup CLI (real process)', () => {
       expect((doc.eventLog as { error: string }).error.length).toBeGreaterThan(0);
       expect((doc.warnings as string[]).some((w) => /event-log entry \(source procall-backup\) was not written/.test(w))).toBe(true);
       // a failed run stays failed (1), with the entry type Error
-      const failed = await run(['verify', path.join(work, 'damaged', 'SRV01', path.basename(plainSet)), '--event-log', 'always', '--pwsh', findPwsh() as string, '--json']);
+      const failed = await run([
+        'verify',
+        path.join(work, 'damaged', 'SRV01', path.basename(plainSet)),
+        '--event-log',
+        'always',
+        '--pwsh',
+        findPwsh() as string,
+        '--json',
+      ]);
       expect(failed.code).toBe(1);
       expect(jsonOf(failed).eventLog).toMatchObject({ isWritten: false, entryType: 'Error', eventId: 1001 });
     });

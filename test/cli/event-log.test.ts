@@ -19,7 +19,13 @@ describeWithTools('event log script in real pwsh (no Windows event log)', { pwsh
   });
 
   it('pwsh 7 has no Write-EventLog: the script takes the EventLog class, which is unavailable here: a warning, not a failure', async () => {
-    const entry = { command: 'backup', exitCode: 2 as const, status: 'warnings', setPath: "/srv/backup/SRV01/20261130T021500Z-scheduled it's", warnings: ['No licence keys were given.'] };
+    const entry = {
+      command: 'backup',
+      exitCode: 2 as const,
+      status: 'warnings',
+      setPath: "/srv/backup/SRV01/20261130T021500Z-scheduled it's",
+      warnings: ['No licence keys were given.'],
+    };
     const raw = await runner.run(buildEventLogScript(entry));
     expect(raw.value).toMatchObject({ isWritten: false, isRegistered: false, method: 'EventLog.WriteEntry', entryType: 'Warning', eventId: 1002 });
     expect(raw.value.error).toEqual(expect.any(String));

@@ -26,8 +26,31 @@ function problemsOf(value: unknown): { field: string; message: string; fix: stri
 }
 
 describe('validateConfig', () => {
-  it('accepts a full valid config and resolves relative paths against the file\'s folder', () => {
-    const c = validateConfig({ target: 'backups', host: 'SRV01', kind: 'scheduled', products: ['datacenter', 'ecsta'], concurrency: 4, keep: { daily: 7, weekly: 4, monthly: 12, preChange: { last: 3 } }, encryption: { passphraseFile: 'pass.txt' }, sql: { chat: { server: 'sql01\\UC', database: 'UCJournal', auth: 'sql', user: 'backup', passwordFile: 'sql.txt' } }, ad: { url: 'ldaps://dc1.example.local', bindDn: 'backup@example.local', baseDn: 'DC=example,DC=local', attributes: ['extensionName'], parallelSearches: 2 }, overrides: { roots: { UCROOT: 'D:\\UC' }, pathMap: { 'C:\\': '/mnt/c' } }, powershell: { tools: { reg: ['wine', 'reg'] } }, eventLog: 'never', maxAgeHours: 26 }, '/etc/pb');
+  it("accepts a full valid config and resolves relative paths against the file's folder", () => {
+    const c = validateConfig(
+      {
+        target: 'backups',
+        host: 'SRV01',
+        kind: 'scheduled',
+        products: ['datacenter', 'ecsta'],
+        concurrency: 4,
+        keep: { daily: 7, weekly: 4, monthly: 12, preChange: { last: 3 } },
+        encryption: { passphraseFile: 'pass.txt' },
+        sql: { chat: { server: 'sql01\\UC', database: 'UCJournal', auth: 'sql', user: 'backup', passwordFile: 'sql.txt' } },
+        ad: {
+          url: 'ldaps://dc1.example.local',
+          bindDn: 'backup@example.local',
+          baseDn: 'DC=example,DC=local',
+          attributes: ['extensionName'],
+          parallelSearches: 2,
+        },
+        overrides: { roots: { UCROOT: 'D:\\UC' }, pathMap: { 'C:\\': '/mnt/c' } },
+        powershell: { tools: { reg: ['wine', 'reg'] } },
+        eventLog: 'never',
+        maxAgeHours: 26,
+      },
+      '/etc/pb',
+    );
     expect(c.target).toBe(path.resolve('/etc/pb', 'backups'));
     expect(c.encryption?.passphraseFile).toBe(path.resolve('/etc/pb', 'pass.txt'));
     expect(c.sql?.chat?.passwordFile).toBe(path.resolve('/etc/pb', 'sql.txt'));
@@ -35,7 +58,16 @@ describe('validateConfig', () => {
   });
 
   it('accepts the restore-only SQL fields and the service passwords file, resolving the local paths only', () => {
-    const c = validateConfig({ sql: { chat: { server: 's', database: 'd', stagingPath: 'staging', serverPath: 'E:\\Restore' }, config: { server: 's', database: 'c', stagingPath: '\\\\SQL01\\Restore$' } }, servicePasswordsFile: 'service-passwords.json' }, '/etc/pb');
+    const c = validateConfig(
+      {
+        sql: {
+          chat: { server: 's', database: 'd', stagingPath: 'staging', serverPath: 'E:\\Restore' },
+          config: { server: 's', database: 'c', stagingPath: '\\\\SQL01\\Restore$' },
+        },
+        servicePasswordsFile: 'service-passwords.json',
+      },
+      '/etc/pb',
+    );
     expect(c.sql?.chat?.stagingPath).toBe(path.resolve('/etc/pb', 'staging'));
     expect(c.sql?.chat?.serverPath).toBe('E:\\Restore'); // as SQL Server sees it: never resolved here
     expect(c.sql?.config?.stagingPath).toBe('\\\\SQL01\\Restore$');
@@ -56,19 +88,54 @@ describe('validateConfig', () => {
     ['an unknown product', { products: ['datacentre'] }, '$.products[0]', /a catalog id: windows-client, mobile/],
     ['a missing required field', { keep: { daily: 7, weekly: 4 } }, '$.keep.monthly', /Add \$\.keep\.monthly: a whole number of months/],
     ['a nested unknown field', { sql: { chat: { server: 's', database: 'd', pasword: 'x' } } }, '$.sql.chat.pasword', /Remove \$\.sql\.chat\.pasword/],
-    ['an inline SQL password', { sql: { chat: { server: 's', database: 'd', password: 'hunter2' } } }, '$.sql.chat.password', /PROCALL_BACKUP_SQL_PASSWORD or "passwordFile"/],
+    [
+      'an inline SQL password',
+      { sql: { chat: { server: 's', database: 'd', password: 'hunter2' } } },
+      '$.sql.chat.password',
+      /PROCALL_BACKUP_SQL_PASSWORD or "passwordFile"/,
+    ],
     ['an inline passphrase', { encryption: { passphrase: 'correct horse' } }, '$.encryption.passphrase', /PROCALL_BACKUP_PASSPHRASE/],
     ['inline licence keys', { licences: { UCServer: 'AAAA' } }, '$.licences', /PROCALL_BACKUP_LICENCES or "licencesFile"/],
-    ['inline service passwords', { servicePasswords: { UCServer: 'Sv-Pw-1' } }, '$.servicePasswords', /remove \$\.servicePasswords and use PROCALL_BACKUP_SERVICE_PASSWORDS or "servicePasswordsFile"/],
-    ['a SQL serverPath without stagingPath', { sql: { chat: { server: 's', database: 'd', serverPath: 'E:\\Restore' } } }, '$.sql.chat.stagingPath', /Add \$\.sql\.chat\.stagingPath/],
-    ['an empty SQL stagingPath', { sql: { chat: { server: 's', database: 'd', stagingPath: '' } } }, '$.sql.chat.stagingPath', /restore only: a folder this process can write/],
-    ['an inline LDAP password', { ad: { url: 'ldaps://dc', bindDn: 'b', baseDn: 'DC=x', attributes: ['a'], password: 'p' } }, '$.ad.password', /PROCALL_BACKUP_LDAP_PASSWORD/],
+    [
+      'inline service passwords',
+      { servicePasswords: { UCServer: 'Sv-Pw-1' } },
+      '$.servicePasswords',
+      /remove \$\.servicePasswords and use PROCALL_BACKUP_SERVICE_PASSWORDS or "servicePasswordsFile"/,
+    ],
+    [
+      'a SQL serverPath without stagingPath',
+      { sql: { chat: { server: 's', database: 'd', serverPath: 'E:\\Restore' } } },
+      '$.sql.chat.stagingPath',
+      /Add \$\.sql\.chat\.stagingPath/,
+    ],
+    [
+      'an empty SQL stagingPath',
+      { sql: { chat: { server: 's', database: 'd', stagingPath: '' } } },
+      '$.sql.chat.stagingPath',
+      /restore only: a folder this process can write/,
+    ],
+    [
+      'an inline LDAP password',
+      { ad: { url: 'ldaps://dc', bindDn: 'b', baseDn: 'DC=x', attributes: ['a'], password: 'p' } },
+      '$.ad.password',
+      /PROCALL_BACKUP_LDAP_PASSWORD/,
+    ],
     ['a bad host name', { host: 'SRV 01/..' }, '$.host', /a host folder name such as "SRV01"/],
     ['a pre-change kind in the file', { kind: 'pre-change' }, '$.kind', /--kind pre-change --reason/],
     ['both key sources', { encryption: { keyFile: 'k', passphraseFile: 'p' } }, '$.encryption', /Keep one of them/],
     ['sql auth without user', { sql: { config: { server: 's', database: 'd', auth: 'sql' } } }, '$.sql.config.user', /SQL login name/],
-    ['ad with both attributes and schemaPrefix', { ad: { url: 'ldaps://dc', bindDn: 'b', baseDn: 'DC=x', attributes: ['a'], schemaPrefix: 'ectisrv3' } }, '$.ad.schemaPrefix', /ectisrv3…, extensionName, proxyAddresses/],
-    ['too many parallel LDAP searches', { ad: { url: 'ldaps://dc', bindDn: 'b', baseDn: 'DC=x', attributes: ['a'], parallelSearches: 17 } }, '$.ad.parallelSearches', /a whole number from 1 to 16/],
+    [
+      'ad with both attributes and schemaPrefix',
+      { ad: { url: 'ldaps://dc', bindDn: 'b', baseDn: 'DC=x', attributes: ['a'], schemaPrefix: 'ectisrv3' } },
+      '$.ad.schemaPrefix',
+      /ectisrv3…, extensionName, proxyAddresses/,
+    ],
+    [
+      'too many parallel LDAP searches',
+      { ad: { url: 'ldaps://dc', bindDn: 'b', baseDn: 'DC=x', attributes: ['a'], parallelSearches: 17 } },
+      '$.ad.parallelSearches',
+      /a whole number from 1 to 16/,
+    ],
     ['a non-object document', ['target'], '$', /a JSON object such as/],
   ])('refuses %s, naming the field and the fix', (_label, value, field, fix) => {
     const problems = problemsOf(value);
@@ -83,7 +150,11 @@ describe('validateConfig', () => {
   });
 
   it("accepts an ad block without attributes (ProCall's selection)", () => {
-    expect(validateConfig({ ad: { url: 'ldaps://dc', bindDn: 'b', baseDn: 'DC=x' } }, '/etc/pb').ad).toEqual({ url: 'ldaps://dc', bindDn: 'b', baseDn: 'DC=x' });
+    expect(validateConfig({ ad: { url: 'ldaps://dc', bindDn: 'b', baseDn: 'DC=x' } }, '/etc/pb').ad).toEqual({
+      url: 'ldaps://dc',
+      bindDn: 'b',
+      baseDn: 'DC=x',
+    });
   });
 
   it('never echoes an inline secret in the error', () => {
@@ -96,7 +167,11 @@ describe('validateConfig', () => {
   });
 
   it('lists every problem at once', () => {
-    expect(problemsOf({ concurrency: 'x', shadowCopy: 'y', bogus: 1 }).map((p) => p.field).sort()).toEqual(['$.bogus', '$.concurrency', '$.shadowCopy']);
+    expect(
+      problemsOf({ concurrency: 'x', shadowCopy: 'y', bogus: 1 })
+        .map((p) => p.field)
+        .sort(),
+    ).toEqual(['$.bogus', '$.concurrency', '$.shadowCopy']);
   });
 
   it('loadConfig: a missing file and bad JSON (with line and column) are PB_VALIDATION with a fix', () => {
@@ -139,14 +214,32 @@ describe('exit codes', () => {
 });
 
 describe('validateCliOutput', () => {
-  const base = { schema: 'procall-backup/cli-output', schemaVersion: 1, tool: { name: 'procall-backup', version: '0.1.0' }, command: 'prune', status: 'success', exitCode: 0, startedAt: '2026-11-30T03:00:00.000Z', finishedAt: '2026-11-30T03:00:01.000Z', durationMs: 1000, warnings: [] };
+  const base = {
+    schema: 'procall-backup/cli-output',
+    schemaVersion: 1,
+    tool: { name: 'procall-backup', version: '0.1.0' },
+    command: 'prune',
+    status: 'success',
+    exitCode: 0,
+    startedAt: '2026-11-30T03:00:00.000Z',
+    finishedAt: '2026-11-30T03:00:01.000Z',
+    durationMs: 1000,
+    warnings: [],
+  };
   it('accepts a valid document and refuses a broken one, naming the field', () => {
     expect(validateCliOutput({ ...base, result: { dryRun: true, decisions: [], removed: [], failures: [] } })).toEqual([]);
-    expect(validateCliOutput({ ...base, result: { dryRun: 'yes', decisions: [], removed: [], failures: [] } })).toEqual(['$.result.dryRun must be a boolean, found string']);
+    expect(validateCliOutput({ ...base, result: { dryRun: 'yes', decisions: [], removed: [], failures: [] } })).toEqual([
+      '$.result.dryRun must be a boolean, found string',
+    ]);
     expect(validateCliOutput({ ...base, status: 'warnings' })).toEqual(['$.status must be "success" for exit code 0, found "warnings"']);
     expect(validateCliOutput({ ...base, exitCode: 1, status: 'failed' })).toEqual(['$.error is missing for a failed run']);
     expect(validateCliOutput({ ...base, extra: 1 })).toEqual(['$.extra is not a known field']);
-    expect(validateCliOutput({ ...base, result: { dryRun: true, decisions: [{ host: 'H', name: 'n', path: '/p', category: 'set', action: 'delete', reasons: [] }], removed: [], failures: [] } })[0]).toMatch(/\$\.result\.decisions\[0\]\.action must be one of "keep", "remove"/);
+    expect(
+      validateCliOutput({
+        ...base,
+        result: { dryRun: true, decisions: [{ host: 'H', name: 'n', path: '/p', category: 'set', action: 'delete', reasons: [] }], removed: [], failures: [] },
+      })[0],
+    ).toMatch(/\$\.result\.decisions\[0\]\.action must be one of "keep", "remove"/);
   });
   it('has a result schema for every command and a JSON-serialisable envelope schema', () => {
     expect(Object.keys(CLI_RESULT_SCHEMAS).sort()).toEqual(['backup', 'discover', 'extract', 'list', 'plan', 'prune', 'restore', 'verify']);
@@ -156,7 +249,13 @@ describe('validateCliOutput', () => {
 
 describe('event log script builder', () => {
   it('puts source, id, type and message in the input, never in the script text', () => {
-    const s = buildEventLogScript({ command: 'backup', exitCode: 2, status: 'warnings', setPath: "D:\\Backup\\SRV01\\x'; Remove-Item C:\\ -Recurse", warnings: ['No licence keys were given.'] });
+    const s = buildEventLogScript({
+      command: 'backup',
+      exitCode: 2,
+      status: 'warnings',
+      setPath: "D:\\Backup\\SRV01\\x'; Remove-Item C:\\ -Recurse",
+      warnings: ['No licence keys were given.'],
+    });
     expect(s.effect).toBe('write');
     expect(s.input).toMatchObject({ source: EVENT_LOG_SOURCE, entryType: 'Warning', eventId: 1002 });
     expect((s.input as { message: string }).message).toContain("Set: D:\\Backup\\SRV01\\x'; Remove-Item C:\\ -Recurse");
@@ -167,18 +266,40 @@ describe('event log script builder', () => {
     expect(s.body).toContain('CreateEventSource');
     expect(s.body).not.toMatch(/\?\?|\s\?\s.*\s:\s|-AsHashtable|-Parallel/);
     expect(s.whatIf).toEqual(['Write-EventLog -LogName Application -Source procall-backup -EntryType Warning -EventId 1002 -Message <4 lines>']);
-    expect(buildEventLogScript({ command: 'list', exitCode: 0, status: 'success', warnings: [] }).input).toMatchObject({ entryType: 'Information', eventId: 1000 });
-    expect(buildEventLogScript({ command: 'list', exitCode: 1, status: 'failed', warnings: [], error: 'x' }).input).toMatchObject({ entryType: 'Error', eventId: 1001 });
+    expect(buildEventLogScript({ command: 'list', exitCode: 0, status: 'success', warnings: [] }).input).toMatchObject({
+      entryType: 'Information',
+      eventId: 1000,
+    });
+    expect(buildEventLogScript({ command: 'list', exitCode: 1, status: 'failed', warnings: [], error: 'x' }).input).toMatchObject({
+      entryType: 'Error',
+      eventId: 1001,
+    });
     expect(() => buildEventLogScript({ command: 'list', exitCode: 0, status: 'success', warnings: [], source: 'a"b' })).toThrow(/Bad event source/);
   });
   it('formats the message and cuts long ones', () => {
-    expect(formatEventMessage({ command: 'verify', exitCode: 1, status: 'failed', setPath: '/s', warnings: [], error: 'corrupt' }).split('\r\n')).toEqual(['procall-backup verify: failed (exit code 1)', 'Set: /s', 'Error: corrupt', 'Warnings: none']);
-    const long = formatEventMessage({ command: 'backup', exitCode: 2, status: 'warnings', warnings: Array.from({ length: 2000 }, (_, i) => `warning number ${i} `.repeat(3)) });
+    expect(formatEventMessage({ command: 'verify', exitCode: 1, status: 'failed', setPath: '/s', warnings: [], error: 'corrupt' }).split('\r\n')).toEqual([
+      'procall-backup verify: failed (exit code 1)',
+      'Set: /s',
+      'Error: corrupt',
+      'Warnings: none',
+    ]);
+    const long = formatEventMessage({
+      command: 'backup',
+      exitCode: 2,
+      status: 'warnings',
+      warnings: Array.from({ length: 2000 }, (_, i) => `warning number ${i} `.repeat(3)),
+    });
     expect(long.length).toBeLessThan(EVENT_MESSAGE_MAX + 100);
     expect(long).toMatch(/cut: the full list is in the JSON output\]$/);
   });
   it('parses whatever the script returns into a typed result', () => {
-    expect(parseEventLogResult({ isWritten: true, isRegistered: true, method: 'Write-EventLog' }, 'Information', 1000)).toEqual({ isWritten: true, isRegistered: true, method: 'Write-EventLog', entryType: 'Information', eventId: 1000 });
+    expect(parseEventLogResult({ isWritten: true, isRegistered: true, method: 'Write-EventLog' }, 'Information', 1000)).toEqual({
+      isWritten: true,
+      isRegistered: true,
+      method: 'Write-EventLog',
+      entryType: 'Information',
+      eventId: 1000,
+    });
     expect(parseEventLogResult(null, 'Error', 1001)).toMatchObject({ isWritten: false, error: 'the script reported no entry' });
   });
 });
@@ -242,21 +363,39 @@ describe('secrets', () => {
     const bad = path.join(dir, 'bad-service-passwords.json');
     writeFileSync(bad, '{ "UCServer": "Sv-SECRET-in-bad-json", }');
     const fromFile = refusal(() => readSecretMap('servicePasswords', bad, {}));
-    expect(fromFile).toMatchObject({ code: 'PB_VALIDATION', message: expect.stringContaining(`The service passwords (${bad}) are not valid JSON`), fix: 'Write them as { "<service name>": "<password>" }.' });
+    expect(fromFile).toMatchObject({
+      code: 'PB_VALIDATION',
+      message: expect.stringContaining(`The service passwords (${bad}) are not valid JSON`),
+      fix: 'Write them as { "<service name>": "<password>" }.',
+    });
     const fromEnv = refusal(() => readSecretMap('servicePasswords', undefined, { [SECRET_ENV.servicePasswords]: 'Sv-SECRET-not-json' }));
     expect(fromEnv.message).toContain('The service passwords (PROCALL_BACKUP_SERVICE_PASSWORDS) are not valid JSON');
     for (const e of [fromFile, fromEnv]) expect(JSON.stringify({ ...e.toJSON(), message: e.message, stack: e.stack })).not.toMatch(/Sv-SECRET/);
-    expect(refusal(() => readSecretMap('servicePasswords', undefined, { [SECRET_ENV.servicePasswords]: '["Sv-SECRET-in-array"]' })).message).toMatch(/are not a JSON object/);
-    const notString = refusal(() => readSecretMap('servicePasswords', undefined, { [SECRET_ENV.servicePasswords]: '{"UCServer":4711,"UCWebServer":"Sv-SECRET-ok"}' }));
+    expect(refusal(() => readSecretMap('servicePasswords', undefined, { [SECRET_ENV.servicePasswords]: '["Sv-SECRET-in-array"]' })).message).toMatch(
+      /are not a JSON object/,
+    );
+    const notString = refusal(() =>
+      readSecretMap('servicePasswords', undefined, { [SECRET_ENV.servicePasswords]: '{"UCServer":4711,"UCWebServer":"Sv-SECRET-ok"}' }),
+    );
     expect(notString.message).toContain('The service password of "UCServer" is not a non-empty string');
     expect(notString.message).not.toContain('4711');
-    expect(refusal(() => readSecretMap('servicePasswords', undefined, { [SECRET_ENV.servicePasswords]: '{"UCServer":""}' })).message).toMatch(/not a non-empty string/);
+    expect(refusal(() => readSecretMap('servicePasswords', undefined, { [SECRET_ENV.servicePasswords]: '{"UCServer":""}' })).message).toMatch(
+      /not a non-empty string/,
+    );
   });
 });
 
 describe('display', () => {
   it('formats tables, bytes, ages and progress lines', () => {
-    expect(formatTable(['Host', 'Age'], [['SRV01', '3.2 h'], ['B', '']])).toBe('Host   Age\n-----  -----\nSRV01  3.2 h\nB');
+    expect(
+      formatTable(
+        ['Host', 'Age'],
+        [
+          ['SRV01', '3.2 h'],
+          ['B', ''],
+        ],
+      ),
+    ).toBe('Host   Age\n-----  -----\nSRV01  3.2 h\nB');
     expect(formatTable(['A'], [['x'.repeat(10)]], 5)).toBe('A\n-----\nxxxx…');
     expect([formatBytes(512), formatBytes(1536), formatBytes(3 * 1024 * 1024)]).toEqual(['512 B', '1.5 KiB', '3.0 MiB']);
     expect([formatAgeHours(0.5), formatAgeHours(3.24), formatAgeHours(72)]).toEqual(['30 min', '3.2 h', '3.0 d']);

@@ -87,7 +87,9 @@ describe('live SQL Server (PROCALL_TEST_MSSQL)', () => {
     scalar(`SELECT CONCAT(COUNT_BIG(*), ':', CHECKSUM_AGG(CHECKSUM(id, body, at))) AS c FROM ${quoteSqlIdentifier(name)}.dbo.journal`);
 
   const dropDatabase = (name: string): Promise<unknown> =>
-    exec(`IF DB_ID(${quoteSqlString(name)}) IS NOT NULL BEGIN ALTER DATABASE ${quoteSqlIdentifier(name)} SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE ${quoteSqlIdentifier(name)}; END`).catch(() => undefined);
+    exec(
+      `IF DB_ID(${quoteSqlString(name)}) IS NOT NULL BEGIN ALTER DATABASE ${quoteSqlIdentifier(name)} SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE ${quoteSqlIdentifier(name)}; END`,
+    ).catch(() => undefined);
 
   beforeAll(async () => {
     if (via === 'sqlcmd') runner = newRunner();

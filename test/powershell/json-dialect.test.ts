@@ -35,11 +35,15 @@ const SCRIPTS: Record<string, Script<unknown>> = {
   createShadowCopy: buildCreateShadowCopyScript({ path: 'C:\\Program Files (x86)\\estos & co' }),
   deleteShadowCopy: buildDeleteShadowCopyScript({ id: '{6A2C3F1B-0D4E-4B6A-9C8D-1E2F3A4B5C6D}' }),
   listUserProfiles: buildListUserProfilesScript('C:\\b\\profiles.reg'),
-  mountedUserHive: buildMountedHiveScript({ mount: 'PB_0123abcd', hiveFile: "C:\\Users\\o'brien\\NTUSER.DAT", ops: [{ op: 'export', subkey: 'Software\\estos', file: 'C:\\b\\u.reg' }] }),
+  mountedUserHive: buildMountedHiveScript({
+    mount: 'PB_0123abcd',
+    hiveFile: "C:\\Users\\o'brien\\NTUSER.DAT",
+    ops: [{ op: 'export', subkey: 'Software\\estos', file: 'C:\\b\\u.reg' }],
+  }),
   discover: buildDiscoverScript('C:\\Windows\\Temp\\pb <1>'),
   stopServices: buildServiceControlScript('stop', ['UCServer']),
   writeEventLog: buildEventLogScript({ command: 'backup', exitCode: 2, status: 'warnings', warnings: ['w'] }),
-  sqlcmd: buildSqlcmdScript({ server: 'sql1\\UC', auth: { kind: 'integrated' } }, 'BACKUP DATABASE [UC&Journal] TO DISK = N\'x\'', 'write'),
+  sqlcmd: buildSqlcmdScript({ server: 'sql1\\UC', auth: { kind: 'integrated' } }, "BACKUP DATABASE [UC&Journal] TO DISK = N'x'", 'write'),
   unloadUserHive: buildUnloadUserHiveScript('PB_0123abcd'),
 };
 
@@ -64,7 +68,13 @@ describe('JSON of Windows PowerShell 5.1 and PowerShell 7', () => {
   it('dates, Get-Date and Get-Content extended properties, wrapped empty arrays: the 7 form, same instants', () => {
     const v51 = parseEnvelope(envelopeLine(read('get-date-and-content', 'ps51'))).envelope.value as Record<string, unknown>;
     const v7 = parseEnvelope(envelopeLine(read('get-date-and-content', 'ps7'))).envelope.value as Record<string, unknown>;
-    expect(v51).toEqual({ started: '2025-12-05T00:00:00.123Z', at: '2025-12-05T00:00:00.000Z', line: 'UCServer=C:\\Program Files\\estos', state: 4, empty: [] });
+    expect(v51).toEqual({
+      started: '2025-12-05T00:00:00.123Z',
+      at: '2025-12-05T00:00:00.000Z',
+      line: 'UCServer=C:\\Program Files\\estos',
+      state: 4,
+      empty: [],
+    });
     expect(Date.parse(v51.started as string)).toBe(Date.parse(v7.started as string));
     expect(Date.parse(v51.at as string)).toBe(Date.parse(v7.at as string));
     expect({ ...v51, started: 0, at: 0 }).toEqual({ ...v7, started: 0, at: 0 });
@@ -78,7 +88,12 @@ describe('JSON of Windows PowerShell 5.1 and PowerShell 7', () => {
     // a string that only reads like a date (no escaped slashes, or a literal backslash) stays a string
     for (const s of ['"/Date(1234567890)/"', '"\\\\/Date(1)\\\\/"', '"\\/Date(x)\\/"', '"\\/Date(1)\\/ "']) expect(normalizeJsonDates(s)).toBe(s);
     // objects that only look alike stay as they are
-    const keep = [{ value: [1, 2], Count: 3 }, { value: [1], Count: 1, other: true }, { value: 'x', Name: 'y' }, { value: 1, DisplayHint: 2 }];
+    const keep = [
+      { value: [1, 2], Count: 3 },
+      { value: [1], Count: 1, other: true },
+      { value: 'x', Name: 'y' },
+      { value: 1, DisplayHint: 2 },
+    ];
     for (const k of keep) expect(normalizePowerShellJson(k)).toEqual(k);
     expect(normalizePowerShellJson([{ value: [{ value: ['a'], Count: 1 }], Count: 1 }])).toEqual([[['a']]]);
     const input = { list: { value: ['a'], Count: 1 } };

@@ -26,10 +26,12 @@ import { buildServiceControlScript } from '../../lib/recipes/restore';
 import { Secret } from '../../lib/secret';
 import { ROOT, describeWithTools, findPwsh } from '../support/tools';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const compat = require(path.join(ROOT, 'scripts', 'ps51-compat', 'check.js')) as {
   loadRules(): Array<{ id: string; kind: string; reason: string; source: string; example: string }>;
-  checkScripts(scripts: Array<{ name: string; text?: string; path?: string }>, options?: { pwsh?: string }): { checked: number; findings: Array<{ script: string; rule: string; line: number; text: string }> };
+  checkScripts(
+    scripts: Array<{ name: string; text?: string; path?: string }>,
+    options?: { pwsh?: string },
+  ): { checked: number; findings: Array<{ script: string; rule: string; line: number; text: string }> };
 };
 
 const pwsh = findPwsh();
@@ -38,7 +40,8 @@ const SERVICES = path.join(__dirname, '..', 'primitives', 'fixtures', 'services'
 
 /** Every script body the library's builders make, with representative inputs (both effects, every option that changes the text). */
 export function builderBodies(): Array<{ name: string; text: string }> {
-  const decoded = (file: string, name: string) => decodeServiceRegistry(name, serviceKeysFromRegFile(parseRegFile(readFileSync(path.join(SERVICES, file))), name));
+  const decoded = (file: string, name: string) =>
+    decodeServiceRegistry(name, serviceKeysFromRegFile(parseRegFile(readFileSync(path.join(SERVICES, file))), name));
   const sqlAuth = { kind: 'sql' as const, user: 'sa', password: new Secret('pw') };
   const scripts: Array<Script<unknown>> = [
     buildExportRegistryKeyScript({ key: 'HKLM\\SOFTWARE\\ESTOS', file: 'C:\\b\\estos.reg' }),
@@ -46,14 +49,18 @@ export function builderBodies(): Array<{ name: string; text: string }> {
     buildImportRegistryKeyScript({ file: 'C:\\b\\estos.reg' }),
     buildImportRegistryKeyScript({ file: 'C:\\b\\estos.reg', touchesCurrentUser: true }),
     buildListUserProfilesScript('C:\\b\\profiles.reg'),
-    buildMountedHiveScript({ mount: 'PB_0123abcd', hiveFile: 'C:\\Users\\a\\NTUSER.DAT', ops: [{ op: 'export', subkey: 'Software\\estos', file: 'C:\\b\\u.reg' }] }),
+    buildMountedHiveScript({
+      mount: 'PB_0123abcd',
+      hiveFile: 'C:\\Users\\a\\NTUSER.DAT',
+      ops: [{ op: 'export', subkey: 'Software\\estos', file: 'C:\\b\\u.reg' }],
+    }),
     buildMountedHiveScript({ mount: 'PB_0123abcd', hiveFile: 'C:\\Users\\a\\NTUSER.DAT', ops: [{ op: 'import', file: 'C:\\b\\u.reg' }] }),
     buildUnloadUserHiveScript('PB_0123abcd'),
     buildServiceRuntimeScript(['UCServer']),
     buildCreateShadowCopyScript({ path: 'C:\\Program Files\\estos' }),
     buildDeleteShadowCopyScript({ id: '{00000000-0000-0000-0000-000000000000}' }),
     buildSqlcmdScript({ server: 'sql1\\UC', auth: { kind: 'integrated' } }, 'SELECT 1', 'read'),
-    buildSqlcmdScript({ server: 'sql1,1433', auth: sqlAuth }, 'BACKUP DATABASE [x] TO DISK = N\'x\'', 'write'),
+    buildSqlcmdScript({ server: 'sql1,1433', auth: sqlAuth }, "BACKUP DATABASE [x] TO DISK = N'x'", 'write'),
     buildEventLogScript({ command: 'backup', exitCode: 0, status: 'success', warnings: [] }),
     buildDiscoverScript('C:\\b\\discover'),
     buildServiceControlScript('stop', ['UCServer']),
@@ -63,7 +70,13 @@ export function builderBodies(): Array<{ name: string; text: string }> {
   bodies.push({ name: 'wrapper', text: WRAPPER_PS1 }, { name: 'native-args', text: NATIVE_ARGS_PS });
   bodies.push({
     name: 'restore-services.ps1',
-    text: generateRestoreServicesScript([{ ...decoded('wine-PbUCServer.reg', 'PbUCServer'), sddl: 'D:(A;;CCLCSWRPWPDTLOCRRC;;;SY)' }, { ...decoded('wine-PbUCMedia.reg', 'PbUCMedia'), sddl: null }], { origin: 'test' }),
+    text: generateRestoreServicesScript(
+      [
+        { ...decoded('wine-PbUCServer.reg', 'PbUCServer'), sddl: 'D:(A;;CCLCSWRPWPDTLOCRRC;;;SY)' },
+        { ...decoded('wine-PbUCMedia.reg', 'PbUCMedia'), sddl: null },
+      ],
+      { origin: 'test' },
+    ),
   });
   return bodies;
 }
@@ -84,14 +97,14 @@ describe('ps51-compat rules (data)', () => {
 const SAFE = [
   "if ($null -ne $a) { $b = $a } else { $b = 'default' }",
   "if ((Get-Command ConvertFrom-Json).Parameters.ContainsKey('DateKind')) { $o = ConvertFrom-Json -InputObject $t -DateKind String } else { $o = ConvertFrom-Json -InputObject $t }",
-  "if ($PSVersionTable.PSVersion.Major -ge 6) { $bytes = Get-Content -LiteralPath $f -AsByteStream -Raw }",
+  'if ($PSVersionTable.PSVersion.Major -ge 6) { $bytes = Get-Content -LiteralPath $f -AsByteStream -Raw }',
   "$onWindows = ($PSVersionTable.PSEdition -eq 'Desktop') -or $IsWindows",
   "if ($PSVersionTable.PSEdition -eq 'Desktop') { Write-EventLog -LogName Application -Source x -EventId 1 -Message m }",
   "if (Get-Command Join-String -ErrorAction SilentlyContinue) { 'a' | Join-String }",
   "'a;b' -split ';'; 'a;b'.Split(';'); [IO.File]::ReadAllText($p, [Text.Encoding]::UTF8)",
-  "Set-Content -LiteralPath $f -Value 1 -Encoding UTF8; Get-Content -LiteralPath $f -Raw -Encoding UTF8",
+  'Set-Content -LiteralPath $f -Value 1 -Encoding UTF8; Get-Content -LiteralPath $f -Raw -Encoding UTF8',
   'cmd /c ver 2>&1 > $null; $x = 1..3',
-  "[uint32]$n = 1; [int16]::MaxValue",
+  '[uint32]$n = 1; [int16]::MaxValue',
   '1..5 | Select-Object -Skip 1 | Sort-Object -Descending | Where-Object { $_ -gt 2 }',
 ];
 
@@ -119,7 +132,9 @@ describeWithTools('ps51-compat check (real pwsh parser)', { pwsh }, () => {
 
   it('every rule fires on its own incompatible example, and only that rule', () => {
     for (const r of rules) {
-      const hits = findingsOf(`rule:${r.id}`).filter((f) => f.script === `rule:${r.id}`).map((f) => f.rule);
+      const hits = findingsOf(`rule:${r.id}`)
+        .filter((f) => f.script === `rule:${r.id}`)
+        .map((f) => f.rule);
       expect({ rule: r.id, hits: [...new Set(hits)] }).toEqual({ rule: r.id, hits: [r.id] });
     }
   });
@@ -141,7 +156,10 @@ describeWithTools('ps51-compat check (real pwsh parser)', { pwsh }, () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'pb-ps51-race-'));
     try {
       const code = `require('ts-node').register({ transpileOnly: true }); const { recordScriptBody } = require(${JSON.stringify(path.join(ROOT, 'lib', 'powershell', 'record-bodies.ts'))}); for (let i = 0; i < 40; i++) recordScriptBody('body' + i, 'Write-Output ' + i + ' # ' + 'x'.repeat(20000));`;
-      const run = () => new Promise<number | null>((resolve) => spawn(process.execPath, ['-e', code], { cwd: ROOT, env: { ...process.env, [SCRIPT_RECORD_ENV]: dir }, stdio: 'ignore' }).on('close', resolve));
+      const run = () =>
+        new Promise<number | null>((resolve) =>
+          spawn(process.execPath, ['-e', code], { cwd: ROOT, env: { ...process.env, [SCRIPT_RECORD_ENV]: dir }, stdio: 'ignore' }).on('close', resolve),
+        );
       expect(await Promise.all([run(), run()])).toEqual([0, 0]);
       const files = readdirSync(dir);
       expect(files.filter((f) => f.endsWith('.ps1'))).toHaveLength(40);

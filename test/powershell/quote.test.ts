@@ -8,7 +8,7 @@ describe('quotePowerShell', () => {
     expect(quotePowerShell('')).toBe("''");
   });
   it('leaves expansion syntax alone (nothing expands inside single quotes)', () => {
-    expect(quotePowerShell('$(x) ${y} @(z) `n "q"')).toBe("'$(x) ${y} @(z) `n \"q\"'");
+    expect(quotePowerShell('$(x) ${y} @(z) `n "q"')).toBe('\'$(x) ${y} @(z) `n "q"\'');
   });
   it('rejects non-strings', () => {
     expect(() => quotePowerShell(42 as unknown as string)).toThrow(TypeError);

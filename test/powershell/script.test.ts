@@ -57,7 +57,17 @@ describe('parseEnvelope / interpret', () => {
   });
   it('maps a native failure to PB_COMMAND_FAILED with exit code and output, secrets redacted', () => {
     const pw = new Secret('hunter2');
-    const env = { ok: false, value: null, warnings: ['w'], host, error: { message: 'reg exited with code 1.', code: 'PB_COMMAND_FAILED', data: { tool: 'reg', exitCode: 1, stdout: 'ERROR hunter2', stderr: 'bad hunter2' } } };
+    const env = {
+      ok: false,
+      value: null,
+      warnings: ['w'],
+      host,
+      error: {
+        message: 'reg exited with code 1.',
+        code: 'PB_COMMAND_FAILED',
+        data: { tool: 'reg', exitCode: 1, stdout: 'ERROR hunter2', stderr: 'bad hunter2' },
+      },
+    };
     const err = envelopeError(env, { script: 'exportRegistryKey', durationMs: 5, stderr: '', secrets: [pw] });
     expect(err.code).toBe('PB_COMMAND_FAILED');
     expect(err.exitCode).toBe(1);
@@ -78,7 +88,19 @@ describe('parseEnvelope / interpret', () => {
     const ok = interpret({ name: 'p', effect: 'read', body: 'x', parse: (v) => Number((v as { n: string }).n) }, raw, 3, []);
     expect(ok).toMatchObject({ value: 5, warnings: ['single'], stderr: 'e', durationMs: 3, dryRun: false });
     expect(() =>
-      interpret({ name: 'p', effect: 'read', body: 'x', parse: () => { throw new Error('boom'); } }, raw, 3, []),
+      interpret(
+        {
+          name: 'p',
+          effect: 'read',
+          body: 'x',
+          parse: () => {
+            throw new Error('boom');
+          },
+        },
+        raw,
+        3,
+        [],
+      ),
     ).toThrow(expect.objectContaining({ code: 'PB_PARSE' }));
   });
 });

@@ -27,7 +27,13 @@ const ENV_SECRETS = {
 describe('childEnvironment (pure)', () => {
   it('withholds every PROCALL_BACKUP_* variable but PROCALL_BACKUP_PWSH, and variables marked as secret sources', () => {
     markSecretSource('My_Vault_Password');
-    const env = childEnvironment({ PATH: '/bin', PROCALL_BACKUP_PWSH: '/opt/pwsh', PROCALL_BACKUP_FUTURE_TOKEN: 'x', procall_backup_sql_password: 'y', ...ENV_SECRETS });
+    const env = childEnvironment({
+      PATH: '/bin',
+      PROCALL_BACKUP_PWSH: '/opt/pwsh',
+      PROCALL_BACKUP_FUTURE_TOKEN: 'x',
+      procall_backup_sql_password: 'y',
+      ...ENV_SECRETS,
+    });
     expect(env).toEqual({ PATH: '/bin', PROCALL_BACKUP_PWSH: '/opt/pwsh' });
     expect(isSecretEnvName('my_vault_password')).toBe(true);
     expect(isSecretEnvName('PATH')).toBe(false);
@@ -52,10 +58,16 @@ describeWithTools('secrets travel to PowerShell as data, never as compiled text 
     stubConfig = path.join(dir, 'stub.json');
     stubLog = path.join(dir, 'calls.jsonl');
     const fixture = (name: string): string => readFileSync(path.join(__dirname, '..', 'primitives', 'fixtures', 'sql-server', name), 'utf8');
-    writeFileSync(stubConfig, JSON.stringify({ log: stubLog, answers: [
-      { match: '^BACKUP DATABASE', stderr: fixture('sqlcmd-backup-messages.txt') },
-      { match: '^RESTORE HEADERONLY', stdout: fixture('sqlcmd-headeronly.txt') },
-    ] }));
+    writeFileSync(
+      stubConfig,
+      JSON.stringify({
+        log: stubLog,
+        answers: [
+          { match: '^BACKUP DATABASE', stderr: fixture('sqlcmd-backup-messages.txt') },
+          { match: '^RESTORE HEADERONLY', stdout: fixture('sqlcmd-headeronly.txt') },
+        ],
+      }),
+    );
     for (const [k, v] of Object.entries(ENV_SECRETS)) {
       saved[k] = process.env[k];
       process.env[k] = v; // as the CLI's parent (RMM, a scheduled task) would give them
@@ -74,13 +86,27 @@ describeWithTools('secrets travel to PowerShell as data, never as compiled text 
     const runner = new PowerShellRunner({ executable: wrapper, tools: { sqlcmd: [process.execPath, STUB, stubConfig] } });
     try {
       const secrets = [PASSWORD, ...Object.values(ENV_SECRETS)];
-      const { sampling } = await sampleWhile(() => [process.pid], secrets, async () => {
-        await backupSqlDatabase(runner, { server: 'sql1\\PROCALL', via: 'sqlcmd', auth: { kind: 'sql', user: 'backup', password: new Secret(PASSWORD) }, database: 'chat', file: 'D:\\b.bak', verify: false });
-        // hold the session open a moment so the sampler sees pwsh and its environment
-        await runner.run({ name: 'pause', effect: 'read', body: 'Start-Sleep -Milliseconds 600', input: { password: new Secret(PASSWORD) } });
-      });
+      const { sampling } = await sampleWhile(
+        () => [process.pid],
+        secrets,
+        async () => {
+          await backupSqlDatabase(runner, {
+            server: 'sql1\\PROCALL',
+            via: 'sqlcmd',
+            auth: { kind: 'sql', user: 'backup', password: new Secret(PASSWORD) },
+            database: 'chat',
+            file: 'D:\\b.bak',
+            verify: false,
+          });
+          // hold the session open a moment so the sampler sees pwsh and its environment
+          await runner.run({ name: 'pause', effect: 'read', body: 'Start-Sleep -Milliseconds 600', input: { password: new Secret(PASSWORD) } });
+        },
+      );
       // the documented way: sqlcmd reads SQLCMDPASSWORD when -P is not given (MicrosoftDocs sql-docs, sqlcmd utility, -P)
-      const calls = readFileSync(stubLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { argv: string[]; env: { SQLCMDPASSWORD: string | null } });
+      const calls = readFileSync(stubLog, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { argv: string[]; env: { SQLCMDPASSWORD: string | null } });
       expect(calls[0].env.SQLCMDPASSWORD).toBe(PASSWORD);
       expect(calls[0].argv.join(' ')).not.toContain('Pw');
       expect(sampling.processes.size).toBeGreaterThan(0);
@@ -92,7 +118,9 @@ describeWithTools('secrets travel to PowerShell as data, never as compiled text 
       // What the session compiled: every stdin line except the data lines (the line after each command line).
       const lines = readFileSync(stdinLog, 'utf8').split('\n');
       const dataLines = new Set<number>();
-      lines.forEach((l, i) => { if (l.startsWith('& ([ScriptBlock]::Create(')) dataLines.add(i + 1); });
+      lines.forEach((l, i) => {
+        if (l.startsWith('& ([ScriptBlock]::Create(')) dataLines.add(i + 1);
+      });
       expect(dataLines.size).toBeGreaterThanOrEqual(2);
       const compiled = lines.filter((_, i) => !dataLines.has(i));
       const decodedLiterals = compiled.flatMap((l) => [...l.matchAll(/'([A-Za-z0-9+/=]{8,})'/g)].map((m) => Buffer.from(m[1], 'base64').toString('utf8')));

@@ -49,11 +49,13 @@ describeWithTools('PowerShellRunner on real pwsh', { pwsh: findPwsh(), sh: which
 
   it('round-trips >= 10,000 generated strings through $in and through quotePowerShell (property)', async () => {
     const fragments = adversarialCorpus(canary).filter((s) => s.length < 200);
-    const text = fc.oneof(
-      fc.string({ unit: 'binary', maxLength: 40 }),
-      fc.string({ unit: 'grapheme', maxLength: 20 }),
-      fc.array(fc.constantFrom(...fragments), { maxLength: 6 }).map((a) => a.join('')),
-    ).filter((s) => !LONE_SURROGATE.test(s));
+    const text = fc
+      .oneof(
+        fc.string({ unit: 'binary', maxLength: 40 }),
+        fc.string({ unit: 'grapheme', maxLength: 20 }),
+        fc.array(fc.constantFrom(...fragments), { maxLength: 6 }).map((a) => a.join('')),
+      )
+      .filter((s) => !LONE_SURROGATE.test(s));
     let total = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(text, { minLength: 250, maxLength: 250 }), async (strings) => {
@@ -95,11 +97,17 @@ describeWithTools('PowerShellRunner on real pwsh', { pwsh: findPwsh(), sh: which
   });
 
   it('reports a native non-zero exit code as PB_COMMAND_FAILED with its output', async () => {
-    const err = await runner.run({ name: 'native', effect: 'read', body: "Invoke-PbTool sh @('echo out-line; echo err-line >&2; exit 3')" }).catch((e: unknown) => e);
+    const err = await runner
+      .run({ name: 'native', effect: 'read', body: "Invoke-PbTool sh @('echo out-line; echo err-line >&2; exit 3')" })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProcallBackupError);
     expect(err).toMatchObject({ code: 'PB_COMMAND_FAILED', exitCode: 3, stdout: 'out-line' });
     expect((err as ProcallBackupError).stderr).toContain('err-line');
-    const allowed = await runner.run<{ exitCode: number; stdout: string }>({ name: 'native-ok', effect: 'read', body: "Invoke-PbTool sh @('echo fine; exit 3') -AllowExitCode @(3)" });
+    const allowed = await runner.run<{ exitCode: number; stdout: string }>({
+      name: 'native-ok',
+      effect: 'read',
+      body: "Invoke-PbTool sh @('echo fine; exit 3') -AllowExitCode @(3)",
+    });
     expect(allowed.value).toMatchObject({ exitCode: 3, stdout: 'fine' });
   });
 
@@ -120,22 +128,32 @@ describeWithTools('PowerShellRunner on real pwsh', { pwsh: findPwsh(), sh: which
     const r = await runner.run<{ stdout: string }>({
       name: 'env',
       effect: 'read',
-      body: "$r = Invoke-PbTool sh @('printf %s \"$PB_TEST_VAR\"') -Environment @{ PB_TEST_VAR = $in.v }; @{ stdout = $r.stdout; after = [string]$env:PB_TEST_VAR }",
+      body: '$r = Invoke-PbTool sh @(\'printf %s "$PB_TEST_VAR"\') -Environment @{ PB_TEST_VAR = $in.v }; @{ stdout = $r.stdout; after = [string]$env:PB_TEST_VAR }',
       input: { v: "quote' and $(x)" },
     });
     expect(r.value).toEqual({ stdout: "quote' and $(x)", after: '' });
   });
 
   it('turns a terminating error into a typed error and the next call still works', async () => {
-    await expect(runner.run({ name: 'throws', effect: 'read', body: "throw 'boom from script'" })).rejects.toMatchObject({ code: 'PB_COMMAND_FAILED', message: expect.stringContaining('boom from script') });
-    await expect(runner.run({ name: 'raises', effect: 'read', body: "throw (New-PbError -Code 'PB_REGISTRY_KEY_NOT_FOUND' -Message 'gone' -Fix 'create it')" })).rejects.toMatchObject({ code: 'PB_REGISTRY_KEY_NOT_FOUND', fix: 'create it' });
+    await expect(runner.run({ name: 'throws', effect: 'read', body: "throw 'boom from script'" })).rejects.toMatchObject({
+      code: 'PB_COMMAND_FAILED',
+      message: expect.stringContaining('boom from script'),
+    });
+    await expect(
+      runner.run({ name: 'raises', effect: 'read', body: "throw (New-PbError -Code 'PB_REGISTRY_KEY_NOT_FOUND' -Message 'gone' -Fix 'create it')" }),
+    ).rejects.toMatchObject({ code: 'PB_REGISTRY_KEY_NOT_FOUND', fix: 'create it' });
     await expect(runner.run({ name: 'after', effect: 'read', body: '1 + 1' })).resolves.toMatchObject({ value: 2 });
   });
 
   it('never lets a secret into an error', async () => {
     const password = new Secret('Sup3r$ecret-Ä');
     const err = (await runner
-      .run({ name: 'leaky', effect: 'read', body: "Write-Warning 'x'; [Console]::Error.WriteLine(\"stderr has $($in.password)\"); throw \"login failed for $($in.password)\"", input: { password } })
+      .run({
+        name: 'leaky',
+        effect: 'read',
+        body: 'Write-Warning \'x\'; [Console]::Error.WriteLine("stderr has $($in.password)"); throw "login failed for $($in.password)"',
+        input: { password },
+      })
       .catch((e: unknown) => e)) as ProcallBackupError;
     expect(err.code).toBe('PB_COMMAND_FAILED');
     const everything = JSON.stringify(err) + err.message + String(err.stack) + String(err.stderr);
@@ -164,11 +182,12 @@ describeWithTools('PowerShellRunner on real pwsh', { pwsh: findPwsh(), sh: which
   it('spreads concurrent calls over a pool of sessions', async () => {
     const pool = newRunner({ poolSize: 2 });
     try {
-      const call = () => pool.run<{ pid: number; start: number; end: number }>({
-        name: 'pooled',
-        effect: 'read',
-        body: '$s = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds(); Start-Sleep -Milliseconds 1500; @{ pid = $PID; start = $s; end = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds() }',
-      });
+      const call = () =>
+        pool.run<{ pid: number; start: number; end: number }>({
+          name: 'pooled',
+          effect: 'read',
+          body: '$s = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds(); Start-Sleep -Milliseconds 1500; @{ pid = $PID; start = $s; end = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds() }',
+        });
       const [a, b, c] = await Promise.all([call(), call(), call()]);
       expect(a.value.pid).not.toBe(b.value.pid);
       expect(a.value.start < b.value.end && b.value.start < a.value.end).toBe(true); // they overlapped
@@ -178,7 +197,7 @@ describeWithTools('PowerShellRunner on real pwsh', { pwsh: findPwsh(), sh: which
     }
   });
 
-  it('starts even when pwsh\'s shared JIT startup profile is corrupt (it neither reads nor rewrites it)', async () => {
+  it("starts even when pwsh's shared JIT startup profile is corrupt (it neither reads nor rewrites it)", async () => {
     const cache = path.join(dir, 'xdg-cache');
     const profile = path.join(cache, 'powershell', 'StartupProfileData-NonInteractive');
     mkdirSync(path.dirname(profile), { recursive: true });
@@ -235,8 +254,12 @@ describeWithTools('PowerShellRunner on real pwsh', { pwsh: findPwsh(), sh: which
 
 describe('PowerShellRunner without PowerShell', () => {
   it('says which executable is missing and how to fix it', () => {
-    expect(() => new PowerShellRunner({ executable: '/nonexistent/pwsh' })).toThrow(expect.objectContaining({ code: 'PB_TOOL_MISSING', fix: expect.stringContaining('PowerShell 7') }));
-    expect(() => new PowerShellRunner({ env: { PROCALL_BACKUP_PWSH: '/nonexistent/pwsh' } })).toThrow(expect.objectContaining({ code: 'PB_TOOL_MISSING', fix: expect.stringContaining('PROCALL_BACKUP_PWSH') }));
+    expect(() => new PowerShellRunner({ executable: '/nonexistent/pwsh' })).toThrow(
+      expect.objectContaining({ code: 'PB_TOOL_MISSING', fix: expect.stringContaining('PowerShell 7') }),
+    );
+    expect(() => new PowerShellRunner({ env: { PROCALL_BACKUP_PWSH: '/nonexistent/pwsh' } })).toThrow(
+      expect.objectContaining({ code: 'PB_TOOL_MISSING', fix: expect.stringContaining('PROCALL_BACKUP_PWSH') }),
+    );
   });
   it('falls back to the copy `npm run setup` put into the clone when nothing is on PATH', () => {
     const found = resolvePowerShell(undefined, { PATH: '/nonexistent' });
@@ -251,7 +274,10 @@ describeWithTools('killProcessTree', { bash: which('bash'), pgrep: which('pgrep'
     const tag = `${Math.floor(1000 + Math.random() * 8000)}.${process.pid}`;
     const parent = spawn('bash', ['-c', `while :; do sleep ${tag} & sleep 0.002; done`], { stdio: 'ignore' });
     await new Promise((r) => setTimeout(r, 300));
-    const running = (): number => spawnSync('pgrep', ['-f', `^sleep ${tag}$`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).length;
+    const running = (): number =>
+      spawnSync('pgrep', ['-f', `^sleep ${tag}$`], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .filter(Boolean).length;
     try {
       expect(running()).toBeGreaterThan(10);
       killProcessTree(parent.pid);

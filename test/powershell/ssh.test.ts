@@ -10,7 +10,10 @@ import { createHostNamespace, createSshLab, SSH, SSH_KEYGEN, SSHD, startSshHost,
 import { describeWithTools, findPwsh } from '../support/tools';
 
 const errorOf = async (p: Promise<unknown>): Promise<ProcallBackupError> => {
-  const e = await p.then(() => undefined, (err: unknown) => err);
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   expect(e).toBeInstanceOf(ProcallBackupError);
   return e as ProcallBackupError;
 };
@@ -30,7 +33,17 @@ describe('buildSshArguments (pure)', () => {
     const argv = buildSshArguments(base);
     const opts = argv.flatMap((a, i) => (argv[i - 1] === '-o' ? [a] : []));
     expect(argv.slice(0, 2)).toEqual(['-F', 'none']);
-    expect(opts).toEqual(expect.arrayContaining(['BatchMode=yes', 'StrictHostKeyChecking=yes', `UserKnownHostsFile="${base.knownHostsFile}"`, 'GlobalKnownHostsFile=none', 'IdentitiesOnly=yes', 'PasswordAuthentication=no', 'PreferredAuthentications=publickey']));
+    expect(opts).toEqual(
+      expect.arrayContaining([
+        'BatchMode=yes',
+        'StrictHostKeyChecking=yes',
+        `UserKnownHostsFile="${base.knownHostsFile}"`,
+        'GlobalKnownHostsFile=none',
+        'IdentitiesOnly=yes',
+        'PasswordAuthentication=no',
+        'PreferredAuthentications=publickey',
+      ]),
+    );
     expect(argv.join(' ')).not.toMatch(/StrictHostKeyChecking=(no|accept-new|off)/);
     expect(argv.slice(argv.indexOf('--'))).toEqual(['--', 'ucserver2.example.local', 'pwsh', '-NoLogo', '-NoProfile', '-NonInteractive', '-Command', '-']);
     expect(buildSshArguments({ ...base, executable: 'powershell.exe', port: 2222 })).toEqual(expect.arrayContaining(['-p', '2222', 'powershell.exe']));
@@ -59,11 +72,21 @@ describe('buildSshArguments (pure)', () => {
   });
 
   it('classifies ssh failures: host key, login, connect, lost connection, remote PowerShell missing', () => {
-    const at = (stderr: string, exitCode: number | null, hasStarted = false) => describeSshLoss('UC2', { scriptName: 's', durationMs: 1, secrets: [], stderr, exitCode, hasStarted });
-    expect(at('@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@\nHost key verification failed.', 255)).toMatchObject({ retry: false, error: { code: 'PB_SSH_HOST_KEY', message: expect.stringContaining('differs') } });
-    expect(at('No ED25519 host key is known for [127.0.0.2]:2222 and you have requested strict checking.\nHost key verification failed.', 255)).toMatchObject({ retry: false, error: { code: 'PB_SSH_HOST_KEY', message: expect.stringContaining('not in the known_hosts') } });
+    const at = (stderr: string, exitCode: number | null, hasStarted = false) =>
+      describeSshLoss('UC2', { scriptName: 's', durationMs: 1, secrets: [], stderr, exitCode, hasStarted });
+    expect(at('@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@\nHost key verification failed.', 255)).toMatchObject({
+      retry: false,
+      error: { code: 'PB_SSH_HOST_KEY', message: expect.stringContaining('differs') },
+    });
+    expect(at('No ED25519 host key is known for [127.0.0.2]:2222 and you have requested strict checking.\nHost key verification failed.', 255)).toMatchObject({
+      retry: false,
+      error: { code: 'PB_SSH_HOST_KEY', message: expect.stringContaining('not in the known_hosts') },
+    });
     expect(at('root@127.0.0.2: Permission denied (publickey).', 255)).toMatchObject({ retry: false, error: { code: 'PB_SSH_AUTH' } });
-    expect(at('ssh: connect to host 127.0.0.2 port 2222: Connection refused', 255)).toMatchObject({ retry: true, error: { code: 'PB_SSH_CONNECT', host: 'UC2' } });
+    expect(at('ssh: connect to host 127.0.0.2 port 2222: Connection refused', 255)).toMatchObject({
+      retry: true,
+      error: { code: 'PB_SSH_CONNECT', host: 'UC2' },
+    });
     expect(at('bash: line 1: pwsh: command not found', 127)).toMatchObject({ retry: false, error: { code: 'PB_TOOL_MISSING' } });
     expect(at('Connection to 127.0.0.2 closed by remote host.', 255, true)).toMatchObject({ error: { code: 'PB_SSH_CONNECTION_LOST' } });
   });
@@ -95,7 +118,12 @@ describeWithTools('SshRunner against real sshd hosts (loopback only)', { sshd: S
     const corpus = adversarialCorpus(canary);
     const r1 = newRunner(uc1);
     const r2 = newRunner(uc2);
-    const a = await r1.run<{ host: string; s: string[] }>({ name: 'echo', effect: 'read', body: '@{ host = $env:PB_TEST_HOST; s = @($in.s) }', input: { s: corpus } });
+    const a = await r1.run<{ host: string; s: string[] }>({
+      name: 'echo',
+      effect: 'read',
+      body: '@{ host = $env:PB_TEST_HOST; s = @($in.s) }',
+      input: { s: corpus },
+    });
     expect(a.value.host).toBe('uc1');
     expect(a.value.s).toEqual(corpus);
     expect((await r2.run<string>({ name: 'who', effect: 'read', body: '$env:PB_TEST_HOST' })).value).toBe('uc2');
@@ -112,14 +140,17 @@ describeWithTools('SshRunner against real sshd hosts (loopback only)', { sshd: S
     try {
       const r = newRunner(uc1);
       const sshdPid = uc1.pid as number;
-      const { result, sampling } = await sampleWhile(() => [process.pid, sshdPid], [secret, envSecret], () =>
-        r.run<{ ok: boolean; history: string }>({
-          name: 'uses-secret',
-          effect: 'read',
-          // holds the secret for a while; reports whether it got it and what the session compiled
-          body: 'Start-Sleep -Milliseconds 1500; @{ ok = ($in.password -eq $in.expected); history = (@(Get-History | ForEach-Object { $_.CommandLine }) -join "`n") }',
-          input: { password: new Secret(secret), expected: new Secret(secret) },
-        }),
+      const { result, sampling } = await sampleWhile(
+        () => [process.pid, sshdPid],
+        [secret, envSecret],
+        () =>
+          r.run<{ ok: boolean; history: string }>({
+            name: 'uses-secret',
+            effect: 'read',
+            // holds the secret for a while; reports whether it got it and what the session compiled
+            body: 'Start-Sleep -Milliseconds 1500; @{ ok = ($in.password -eq $in.expected); history = (@(Get-History | ForEach-Object { $_.CommandLine }) -join "`n") }',
+            input: { password: new Secret(secret), expected: new Secret(secret) },
+          }),
       );
       expect(result.value.ok).toBe(true);
       expect(result.value.history).not.toContain(secret);
@@ -141,9 +172,21 @@ describeWithTools('SshRunner against real sshd hosts (loopback only)', { sshd: S
     const empty = path.join(lab.dir, 'known_hosts.empty');
     writeFileSync(empty, `${uc2.knownHostsLine}\n`);
     const before = uc1.log().split('Accepted publickey').length;
-    for (const [file, words] of [[wrong, 'differs'], [empty, 'not in the known_hosts']] as const) {
+    for (const [file, words] of [
+      [wrong, 'differs'],
+      [empty, 'not in the known_hosts'],
+    ] as const) {
       const r = newRunner(uc1, { knownHostsFile: file });
-      const e = await errorOf(r.run({ name: 'write-canary', effect: 'write', whatIf: ['touch'], dryRunValue: null, body: 'Set-Content -LiteralPath $in.f -Value x -Encoding utf8', input: { f: canary } }));
+      const e = await errorOf(
+        r.run({
+          name: 'write-canary',
+          effect: 'write',
+          whatIf: ['touch'],
+          dryRunValue: null,
+          body: 'Set-Content -LiteralPath $in.f -Value x -Encoding utf8',
+          input: { f: canary },
+        }),
+      );
       expect(e.code).toBe('PB_SSH_HOST_KEY');
       expect(e.message).toContain(words);
       expect(e.message).toContain("'write-canary' was not run");
@@ -195,7 +238,13 @@ describeWithTools('SshRunner against real sshd hosts (loopback only)', { sshd: S
     expect(e.code).toBe('PB_TIMEOUT');
     expect(Date.now() - started).toBeLessThan(10_000);
     // SIGKILL is delivered asynchronously: within 5 s the ssh process is gone (or a zombie waiting for node to reap it)
-    const isRunning = (pid: number): boolean => { try { return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'); } catch { return false; } };
+    const isRunning = (pid: number): boolean => {
+      try {
+        return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z');
+      } catch {
+        return false;
+      }
+    };
     for (let i = 0; i < 50 && isRunning(sshPids[0]); i++) await new Promise((res) => setTimeout(res, 100));
     expect(isRunning(sshPids[0])).toBe(false);
     expect((await r.run<number>({ name: 'pid', effect: 'read', body: '$PID' })).value).not.toBe(pid);
@@ -207,7 +256,11 @@ describeWithTools('SshRunner against real sshd hosts (loopback only)', { sshd: S
       // the host's sshd listens on 127.0.0.1:22 inside a namespace that has only lo; ssh gets there via `ip netns exec … nc`
       const h3 = await startSshHost(lab, 'uc3', '127.0.0.1', {}, { netns: ns.name });
       const r = newRunner(h3);
-      const a = await r.run<{ host: string; ifaces: string[] }>({ name: 'where', effect: 'read', body: "@{ host = $env:PB_TEST_HOST; ifaces = @([System.Net.NetworkInformation.NetworkInterface]::GetAllNetworkInterfaces() | ForEach-Object { $_.Name }) }" });
+      const a = await r.run<{ host: string; ifaces: string[] }>({
+        name: 'where',
+        effect: 'read',
+        body: '@{ host = $env:PB_TEST_HOST; ifaces = @([System.Net.NetworkInformation.NetworkInterface]::GetAllNetworkInterfaces() | ForEach-Object { $_.Name }) }',
+      });
       expect(a.value).toEqual({ host: 'uc3', ifaces: ['lo'] });
       h3.kill();
       ns.remove();

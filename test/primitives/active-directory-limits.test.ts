@@ -25,7 +25,9 @@ describeWithTools('dumpAdAttributes against a server that enforces MaxPageSize (
 
   beforeAll(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'pb-ad-limits-'));
-    const run = (args: string[]): void => { execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' }); };
+    const run = (args: string[]): void => {
+      execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+    };
     run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=pb test CA']);
     run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'req.csr', '-subj', '/CN=127.0.0.1']);
     writeFileSync(path.join(dir, 'san.cnf'), 'subjectAltName=IP:127.0.0.1\n');
@@ -40,12 +42,30 @@ describeWithTools('dumpAdAttributes against a server that enforces MaxPageSize (
   });
 
   /** One dump of `objects` generated users against a responder with the given limit and USNs. */
-  async function dump(name: string, objects: number, o: { maxPageSize?: number; usnOf?: (i: number) => number; options?: Partial<AdDumpOptions> }): Promise<{ result: AdDumpResult; served: number; lines: string[] }> {
-    const responder = await startLdapResponder({ key, cert, baseDn: BASE, objects, schemaAttributes: ['extensionName'], maxPageSize: o.maxPageSize, usnOf: o.usnOf });
+  async function dump(
+    name: string,
+    objects: number,
+    o: { maxPageSize?: number; usnOf?: (i: number) => number; options?: Partial<AdDumpOptions> },
+  ): Promise<{ result: AdDumpResult; served: number; lines: string[] }> {
+    const responder = await startLdapResponder({
+      key,
+      cert,
+      baseDn: BASE,
+      objects,
+      schemaAttributes: ['extensionName'],
+      maxPageSize: o.maxPageSize,
+      usnOf: o.usnOf,
+    });
     try {
       const result = await dumpAdAttributes({
-        url: `ldaps://127.0.0.1:${responder.port}`, bindDn: 'CN=backup,DC=limits,DC=test', password: new Secret('responder-accepts-any'), tls: { caFile },
-        baseDn: BASE, attributes: ['extensionName'], file: path.join(dir, `${name}.jsonl`), ...o.options,
+        url: `ldaps://127.0.0.1:${responder.port}`,
+        bindDn: 'CN=backup,DC=limits,DC=test',
+        password: new Secret('responder-accepts-any'),
+        tls: { caFile },
+        baseDn: BASE,
+        attributes: ['extensionName'],
+        file: path.join(dir, `${name}.jsonl`),
+        ...o.options,
       });
       return { result, served: responder.served(), lines: readFileSync(result.file, 'utf8').split('\n').filter(Boolean) };
     } finally {
@@ -99,7 +119,14 @@ describeWithTools('dumpAdAttributes against a server that enforces MaxPageSize (
   it("without the schema extension, ProCall's selection is extensionName and proxyAddresses, and the dump says so", async () => {
     const responder = await startLdapResponder({ key, cert, baseDn: BASE, objects: 30, schemaAttributes: ['extensionName', 'proxyAddresses', 'department'] });
     try {
-      const result = await dumpAdAttributes({ url: `ldaps://127.0.0.1:${responder.port}`, bindDn: 'CN=backup,DC=limits,DC=test', password: new Secret('responder-accepts-any'), tls: { caFile }, baseDn: BASE, file: path.join(dir, 'no-extension.jsonl') });
+      const result = await dumpAdAttributes({
+        url: `ldaps://127.0.0.1:${responder.port}`,
+        bindDn: 'CN=backup,DC=limits,DC=test',
+        password: new Secret('responder-accepts-any'),
+        tls: { caFile },
+        baseDn: BASE,
+        file: path.join(dir, 'no-extension.jsonl'),
+      });
       expect(result.selection).toEqual({ mode: 'procall', schemaPrefix: 'ectisrv3', isSchemaExtended: false });
       expect(result.attributes.map((a) => a.name)).toEqual(['extensionName', 'proxyAddresses']);
       const first = parseAdDumpLine(readFileSync(result.file, 'utf8').split('\n')[0]);

@@ -47,7 +47,13 @@ function readRecords(file: string): Map<string, Record<string, string>> {
 const wire = readRecords('ldapsearch-identities.ldif');
 const shown = readRecords('ldbsearch-identities.txt');
 const identities = {
-  objects: [...wire].map(([dn, w]) => ({ dn, objectGUIDBase64: w.objectGUID, objectSidBase64: w.objectSid, objectGUID: shown.get(dn)!.objectGUID, objectSid: shown.get(dn)!.objectSid })),
+  objects: [...wire].map(([dn, w]) => ({
+    dn,
+    objectGUIDBase64: w.objectGUID,
+    objectSidBase64: w.objectSid,
+    objectGUID: shown.get(dn)!.objectGUID,
+    objectSid: shown.get(dn)!.objectSid,
+  })),
 };
 
 function codeOf(fn: () => unknown): string | undefined {
@@ -85,11 +91,13 @@ describe('objectGUID and objectSid', () => {
   });
 
   it('round-trips any 16 bytes through the GUID string', () => {
-    fc.assert(fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), (bytes) => {
-      const guid = decodeObjectGuid(Buffer.from(bytes));
-      expect(guid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-      expect(encodeObjectGuid(guid)).toEqual(Buffer.from(bytes));
-    }));
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), (bytes) => {
+        const guid = decodeObjectGuid(Buffer.from(bytes));
+        expect(guid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+        expect(encodeObjectGuid(guid)).toEqual(Buffer.from(bytes));
+      }),
+    );
   });
 
   it('rejects malformed values with typed errors', () => {
@@ -122,7 +130,9 @@ describe('builders', () => {
     // the GUID travels as bytes, escaped by the filter, never as text pasted into it
     expect(buildGuidFilter([guid]).toString()).toBe(`(objectGUID=${[...encodeObjectGuid(guid)].map((b) => `\\${b.toString(16).padStart(2, '0')}`).join('')})`);
     expect(buildSchemaFilter({ schemaPrefix: 'ectisrv3' }).toString()).toBe('(&(objectClass=attributeSchema)(lDAPDisplayName=ectisrv3*))');
-    expect(buildSchemaFilter(['extensionName', 'department']).toString()).toBe('(&(objectClass=attributeSchema)(|(lDAPDisplayName=extensionName)(lDAPDisplayName=department)))');
+    expect(buildSchemaFilter(['extensionName', 'department']).toString()).toBe(
+      '(&(objectClass=attributeSchema)(|(lDAPDisplayName=extensionName)(lDAPDisplayName=department)))',
+    );
   });
 
   it('asks for ranges only for multi-valued attributes and only when told to', () => {
@@ -171,8 +181,8 @@ function compileUsnFilter(filter: Filter): (usn: number | undefined) => boolean 
   throw new Error(`unexpected filter ${filter.toString()}`);
 }
 
-describe('the ldapts internal that the dump\'s fast parsing uses (ldapts is pinned to 8.2.x)', () => {
-  it('is there: an ldapts without it makes the dump fall back to ldapts\'s own, slower parsing', () => {
+describe("the ldapts internal that the dump's fast parsing uses (ldapts is pinned to 8.2.x)", () => {
+  it("is there: an ldapts without it makes the dump fall back to ldapts's own, slower parsing", () => {
     const client = new Client({ url: 'ldaps://dc1.example.local' });
     const internals = client as unknown as { messageParser?: { _getMessageFromProtocolOperation?: unknown } };
     expect(typeof internals.messageParser?._getMessageFromProtocolOperation).toBe('function');
@@ -192,7 +202,10 @@ describe('buildUsnWindowFilter', () => {
  * parallel connections finish), refused by a server limit and split, and paged when they cannot be
  * split. Returns what each object was read by.
  */
-function simulateDump(usns: Array<number | undefined>, o: { highestUsn: number; target: number; serverLimit: number; order: number[] }): { readBy: number[]; searches: number; paged: number; windows: AdUsnWindow[] } {
+function simulateDump(
+  usns: Array<number | undefined>,
+  o: { highestUsn: number; target: number; serverLimit: number; order: number[] },
+): { readBy: number[]; searches: number; paged: number; windows: AdUsnWindow[] } {
   const planner = new UsnWindowPlanner({ highestUsn: o.highestUsn, target: o.target });
   const readBy = usns.map(() => 0);
   const pending: AdUsnWindow[] = [];
@@ -211,7 +224,9 @@ function simulateDump(usns: Array<number | undefined>, o: { highestUsn: number; 
     const w = pending.splice(o.order[step++ % o.order.length] % pending.length, 1)[0];
     const matches = compileUsnFilter(buildUsnWindowFilter(w));
     const inside: number[] = [];
-    usns.forEach((u, i) => { if (matches(u) === true) inside.push(i); });
+    usns.forEach((u, i) => {
+      if (matches(u) === true) inside.push(i);
+    });
     searches++;
     if (searches > 100000) throw new Error('the planner does not end');
     if (inside.length <= o.serverLimit) {
@@ -252,7 +267,10 @@ describe('UsnWindowPlanner', () => {
 
   it('splits a refused window in halves, lowers its target to a smaller server limit, and pages what cannot be split', () => {
     const planner = new UsnWindowPlanner({ highestUsn: 100000, target: 1000 });
-    expect(planner.split({ low: 0, high: 999 })).toEqual([{ low: 0, high: 499 }, { low: 500, high: 999 }]);
+    expect(planner.split({ low: 0, high: 999 })).toEqual([
+      { low: 0, high: 499 },
+      { low: 500, high: 999 },
+    ]);
     expect(planner.target).toBe(500); // 1000 USNs hold at most 1000 objects: the server's limit is lower
     expect(planner.next()).toEqual({ low: 0, high: 499 });
     expect(planner.split({ low: 7, high: 7 })).toEqual([]);
@@ -260,30 +278,40 @@ describe('UsnWindowPlanner', () => {
   });
 
   it('reads every object exactly once, within the server limit, whatever the USNs, the limit and the order searches finish in', () => {
-    fc.assert(fc.property(
-      fc.array(fc.option(fc.integer({ min: 1, max: 20000 }), { nil: undefined, freq: 20 }), { maxLength: 1500 }),
-      fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 300 }), fc.array(fc.nat(), { minLength: 1, maxLength: 20 }),
-      fc.integer({ min: 1, max: 20000 }),
-      (usns, target, serverLimit, order, highestUsn) => {
-        const r = simulateDump(usns, { highestUsn, target, serverLimit, order });
-        expect(r.readBy.every((n) => n === 1)).toBe(true);
-        // windows as handed out tile [0, highestUsn] and end with the open window
-        expect(r.windows[0].low).toBe(0);
-        expect(r.windows[r.windows.length - 1]).toEqual({ low: highestUsn + 1 });
-        for (let i = 1; i < r.windows.length; i++) expect(r.windows[i].low).toBe((r.windows[i - 1].high ?? Number.NaN) + 1);
-      },
-    ), { numRuns: 300 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.option(fc.integer({ min: 1, max: 20000 }), { nil: undefined, freq: 20 }), { maxLength: 1500 }),
+        fc.integer({ min: 1, max: 300 }),
+        fc.integer({ min: 1, max: 300 }),
+        fc.array(fc.nat(), { minLength: 1, maxLength: 20 }),
+        fc.integer({ min: 1, max: 20000 }),
+        (usns, target, serverLimit, order, highestUsn) => {
+          const r = simulateDump(usns, { highestUsn, target, serverLimit, order });
+          expect(r.readBy.every((n) => n === 1)).toBe(true);
+          // windows as handed out tile [0, highestUsn] and end with the open window
+          expect(r.windows[0].low).toBe(0);
+          expect(r.windows[r.windows.length - 1]).toEqual({ low: highestUsn + 1 });
+          for (let i = 1; i < r.windows.length; i++) expect(r.windows[i].low).toBe((r.windows[i - 1].high ?? Number.NaN) + 1);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('pages only where USNs repeat or the open window is over the limit: unique USNs always fit by splitting', () => {
-    fc.assert(fc.property(
-      fc.uniqueArray(fc.integer({ min: 1, max: 20000 }), { maxLength: 3000 }), fc.integer({ min: 1, max: 500 }), fc.integer({ min: 1, max: 500 }),
-      (usns, target, serverLimit) => {
-        const r = simulateDump(usns, { highestUsn: 20000, target, serverLimit, order: [0] });
-        expect(r.paged).toBe(0);
-        expect(r.readBy.every((n) => n === 1)).toBe(true);
-      },
-    ), { numRuns: 200 });
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 1, max: 20000 }), { maxLength: 3000 }),
+        fc.integer({ min: 1, max: 500 }),
+        fc.integer({ min: 1, max: 500 }),
+        (usns, target, serverLimit) => {
+          const r = simulateDump(usns, { highestUsn: 20000, target, serverLimit, order: [0] });
+          expect(r.paged).toBe(0);
+          expect(r.readBy.every((n) => n === 1)).toBe(true);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 
   it('needs few searches over sparse USNs (a directory whose USNs went mostly to changes)', () => {
@@ -316,14 +344,16 @@ describe('JSONL lines', () => {
 
   it('gives equal lines for equal objects whatever the value order (property)', () => {
     const text = fc.string({ unit: 'grapheme', maxLength: 12 });
-    fc.assert(fc.property(fc.array(text, { maxLength: 6 }), fc.string({ maxLength: 20 }), (values, dnPart) => {
-      const a: AdDumpObject = { ...sample, dn: `CN=${dnPart}`, attributes: { extensionName: values } };
-      const b: AdDumpObject = { ...a, attributes: { extensionName: [...values].reverse() } };
-      expect(buildAdDumpLine(a)).toBe(buildAdDumpLine(b));
-      const back = parseAdDumpLine(buildAdDumpLine(a).trimEnd());
-      expect(back.dn).toBe(a.dn);
-      expect([...(back.attributes.extensionName as string[])].sort()).toEqual([...values].sort());
-    }));
+    fc.assert(
+      fc.property(fc.array(text, { maxLength: 6 }), fc.string({ maxLength: 20 }), (values, dnPart) => {
+        const a: AdDumpObject = { ...sample, dn: `CN=${dnPart}`, attributes: { extensionName: values } };
+        const b: AdDumpObject = { ...a, attributes: { extensionName: [...values].reverse() } };
+        expect(buildAdDumpLine(a)).toBe(buildAdDumpLine(b));
+        const back = parseAdDumpLine(buildAdDumpLine(a).trimEnd());
+        expect(back.dn).toBe(a.dn);
+        expect([...(back.attributes.extensionName as string[])].sort()).toEqual([...values].sort());
+      }),
+    );
   });
 
   it.each([
@@ -338,13 +368,38 @@ describe('JSONL lines', () => {
 });
 
 describe('computeAdChanges', () => {
-  const live = { dn: 'CN=Müller\\, Jürgen,OU=Moved,DC=procall,DC=test', attributes: { extensionName: ['alpha', 'zeta', 'Grüße'], thumbnailPhoto: ['AAAA'], department: ['Sales'] } };
+  const live = {
+    dn: 'CN=Müller\\, Jürgen,OU=Moved,DC=procall,DC=test',
+    attributes: { extensionName: ['alpha', 'zeta', 'Grüße'], thumbnailPhoto: ['AAAA'], department: ['Sales'] },
+  };
 
   it('compares as sets and lists exactly what differs', () => {
     const changes = computeAdChanges(sample, live);
     expect(changes).toEqual([
-      { objectGUID: sample.objectGUID, dn: live.dn, dumpedDn: sample.dn, attribute: 'thumbnailPhoto', isBinary: true, policy: 'replace', before: ['AAAA'], after: ['77u//w=='], added: ['77u//w=='], removed: ['AAAA'] },
-      { objectGUID: sample.objectGUID, dn: live.dn, dumpedDn: sample.dn, attribute: 'department', isBinary: false, policy: 'replace', before: ['Sales'], after: [], added: [], removed: ['Sales'] },
+      {
+        objectGUID: sample.objectGUID,
+        dn: live.dn,
+        dumpedDn: sample.dn,
+        attribute: 'thumbnailPhoto',
+        isBinary: true,
+        policy: 'replace',
+        before: ['AAAA'],
+        after: ['77u//w=='],
+        added: ['77u//w=='],
+        removed: ['AAAA'],
+      },
+      {
+        objectGUID: sample.objectGUID,
+        dn: live.dn,
+        dumpedDn: sample.dn,
+        attribute: 'department',
+        isBinary: false,
+        policy: 'replace',
+        before: ['Sales'],
+        after: [],
+        added: [],
+        removed: ['Sales'],
+      },
     ]);
   });
 
@@ -379,7 +434,15 @@ describe('connection security', () => {
 
 describe('option checks happen before anything connects', () => {
   // 192.0.2.1 is TEST-NET-1: nothing answers there; a check that let the call through would hang or fail with another code.
-  const base: AdDumpOptions = { url: 'ldaps://192.0.2.1', bindDn: 'a@b', password: new Secret('pw'), baseDn: 'DC=b', attributes: ['extensionName'], file: '/nonexistent/x.jsonl', timeoutMs: 1000 };
+  const base: AdDumpOptions = {
+    url: 'ldaps://192.0.2.1',
+    bindDn: 'a@b',
+    password: new Secret('pw'),
+    baseDn: 'DC=b',
+    attributes: ['extensionName'],
+    file: '/nonexistent/x.jsonl',
+    timeoutMs: 1000,
+  };
   it.each<[string, Partial<AdDumpOptions>]>([
     ['empty attributes', { attributes: [] }],
     ['an attribute with options', { attributes: ['extensionName;binary'] }],

@@ -24,7 +24,9 @@ import { BASE_DN, ECTISRV3_ATTRIBUTES, ldapModify, ldbSearch, sambaTools, startS
 const DATA = { users: 1600, computers: 25, groups: 12, bigGroupMembers: 1600 };
 
 /** A TCP relay to the DC's LDAPS port (inside the test namespace) that counts connections and can cut them after some bytes. */
-async function startRelay(options: { cutAfterBytes?: number; maxConnections?: number } = {}): Promise<{ port: number; connections: () => number; relayed: () => number; close: () => Promise<void> }> {
+async function startRelay(
+  options: { cutAfterBytes?: number; maxConnections?: number } = {},
+): Promise<{ port: number; connections: () => number; relayed: () => number; close: () => Promise<void> }> {
   let relayed = 0;
   let connections = 0;
   const server = net.createServer((client) => {
@@ -37,7 +39,10 @@ async function startRelay(options: { cutAfterBytes?: number; maxConnections?: nu
     client.pipe(upstream);
     upstream.on('data', (d: Buffer) => {
       relayed += d.length;
-      if (options.cutAfterBytes !== undefined && relayed > options.cutAfterBytes) { client.destroy(); upstream.destroy(); } else client.write(d);
+      if (options.cutAfterBytes !== undefined && relayed > options.cutAfterBytes) {
+        client.destroy();
+        upstream.destroy();
+      } else client.write(d);
     });
     upstream.on('end', () => client.end());
     client.on('error', () => upstream.destroy());
@@ -48,12 +53,18 @@ async function startRelay(options: { cutAfterBytes?: number; maxConnections?: nu
     port: (server.address() as net.AddressInfo).port,
     connections: () => connections,
     relayed: () => relayed,
-    close: () => new Promise<void>((r) => { server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+      }),
   };
 }
 
 function readDump(file: string): AdDumpObject[] {
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l, i) => parseAdDumpLine(l, i + 1));
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l, i) => parseAdDumpLine(l, i + 1));
 }
 
 function byGuid(objects: AdDumpObject[]): Map<string, AdDumpObject> {
@@ -78,12 +89,18 @@ async function listenRecorder(): Promise<{ port: number; connections: number; by
   const server = net.createServer((s) => {
     state.connections++;
     sockets.add(s);
-    s.on('data', (d) => { state.bytes += d.length; });
+    s.on('data', (d) => {
+      state.bytes += d.length;
+    });
     s.on('close', () => sockets.delete(s));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   state.port = (server.address() as net.AddressInfo).port;
-  state.close = () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); });
+  state.close = () =>
+    new Promise<void>((r) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => r());
+    });
   return state;
 }
 
@@ -166,19 +183,37 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
       expect(first.searches.windows).toBeGreaterThanOrEqual(3);
       expect(first.pages).toBe(first.searches.windows);
       const progress: number[] = [];
-      const one = await dumpAdAttributes({ ...conn, baseDn: BASE_DN, attributes: ['extensionName'], parallelSearches: 1, file: path.join(tmp, 'ext-1.jsonl'), onProgress: (p) => progress.push(p.objects) });
+      const one = await dumpAdAttributes({
+        ...conn,
+        baseDn: BASE_DN,
+        attributes: ['extensionName'],
+        parallelSearches: 1,
+        file: path.join(tmp, 'ext-1.jsonl'),
+        onProgress: (p) => progress.push(p.objects),
+      });
       expect(one.searches.connections).toBe(1);
       expect(one.sha256).toBe(first.sha256);
       expect(progress.length).toBe(one.searches.windows);
       expect(progress[progress.length - 1]).toBe(first.counts.objects);
-      const seven = await dumpAdAttributes({ ...conn, baseDn: BASE_DN, attributes: ['extensionName'], parallelSearches: 7, pageSize: 250, file: path.join(tmp, 'ext-7.jsonl') });
+      const seven = await dumpAdAttributes({
+        ...conn,
+        baseDn: BASE_DN,
+        attributes: ['extensionName'],
+        parallelSearches: 7,
+        pageSize: 250,
+        file: path.join(tmp, 'ext-7.jsonl'),
+      });
       expect(seven.searches.connections).toBe(7);
       expect(seven.searches.windows).toBeGreaterThan(first.searches.windows);
       expect(seven.sha256).toBe(first.sha256);
       expect(seven.counts).toEqual(first.counts);
       expect(readdirSync(tmp).filter((f) => f.includes('.partial'))).toEqual([]);
       // the file is in uSNCreated order (read by ldbsearch, not LDAP)
-      const truth = await ldbSearch(dc, '(|(sAMAccountName=u00001)(sAMAccountName=u01500)(sAMAccountName=Administrator)(sAMAccountName=bigGroup)(sAMAccountName=PC001$))', ['objectGUID', 'uSNCreated']);
+      const truth = await ldbSearch(
+        dc,
+        '(|(sAMAccountName=u00001)(sAMAccountName=u01500)(sAMAccountName=Administrator)(sAMAccountName=bigGroup)(sAMAccountName=PC001$))',
+        ['objectGUID', 'uSNCreated'],
+      );
       expect(truth).toHaveLength(5);
       const lines = objects.map((o) => o.objectGUID);
       const byUsn = [...truth].sort((a, b) => Number(a.uSNCreated[0]) - Number(b.uSNCreated[0])).map((t) => t.objectGUID[0]);
@@ -192,7 +227,13 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
       let isAdded = false;
       try {
         const r = await dumpAdAttributes({
-          ...conn, baseDn: BASE_DN, attributes: ['extensionName'], objectClasses: ['contact'], pageSize: 100, parallelSearches: 1, file: path.join(tmp, 'late.jsonl'),
+          ...conn,
+          baseDn: BASE_DN,
+          attributes: ['extensionName'],
+          objectClasses: ['contact'],
+          pageSize: 100,
+          parallelSearches: 1,
+          file: path.join(tmp, 'late.jsonl'),
           onProgress: () => {
             if (isAdded) return;
             isAdded = true;
@@ -213,7 +254,13 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
     });
 
     it('reports attributes present on no object, and narrows to the given object classes', async () => {
-      const r = await dumpAdAttributes({ ...conn, baseDn: BASE_DN, attributes: ['extensionName', 'department'], objectClasses: ['computer'], file: path.join(tmp, 'pcs.jsonl') });
+      const r = await dumpAdAttributes({
+        ...conn,
+        baseDn: BASE_DN,
+        attributes: ['extensionName', 'department'],
+        objectClasses: ['computer'],
+        file: path.join(tmp, 'pcs.jsonl'),
+      });
       expect(r.absentAttributes).toEqual(['department']);
       expect(r.counts).toMatchObject({ objects: DATA.computers + 1, computers: DATA.computers + 1, users: 0, groups: 0 });
       const pc = readDump(r.file).find((o) => o.dn.startsWith('CN=PC003,'))!;
@@ -222,7 +269,10 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
 
     it('names attributes the schema does not know, and writes nothing', async () => {
       const file = path.join(tmp, 'unknown.jsonl');
-      const e = await expectError(dumpAdAttributes({ ...conn, baseDn: BASE_DN, attributes: ['extensionName', 'noSuchAttribute', 'ectisrv3Typo'], file }), 'PB_LDAP_UNKNOWN_ATTRIBUTE');
+      const e = await expectError(
+        dumpAdAttributes({ ...conn, baseDn: BASE_DN, attributes: ['extensionName', 'noSuchAttribute', 'ectisrv3Typo'], file }),
+        'PB_LDAP_UNKNOWN_ATTRIBUTE',
+      );
       expect(e.data).toEqual({ unknown: ['noSuchAttribute', 'ectisrv3Typo'] });
       expect(e.message).toContain("'noSuchAttribute'");
       expect(e.fix).toBeTruthy();
@@ -243,14 +293,20 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
         expect(o.attributes.ectisrv3CTILines).toEqual([...v.ectisrv3CTILines].sort());
       }
       const pc = dumped.get(`CN=PC003,CN=Computers,${BASE_DN}`)!;
-      expect(pc.attributes).toMatchObject({ ectisrv3CTIEnabled: ['1'], ectisrv3SchemaVersion: ['3'], ectisrv3CTIPhonePrimary: ['+49 89 1003'], ectisrv3CTILinesPermissions: ['3'] });
+      expect(pc.attributes).toMatchObject({
+        ectisrv3CTIEnabled: ['1'],
+        ectisrv3SchemaVersion: ['3'],
+        ectisrv3CTIPhonePrimary: ['+49 89 1003'],
+        ectisrv3CTILinesPermissions: ['3'],
+      });
     });
 
     it('dumps binary values byte-exact as base64', async () => {
       const r = await dumpAdAttributes({ ...conn, baseDn: BASE_DN, attributes: ['pbTestKey'], objectClasses: ['user'], file: path.join(tmp, 'key.jsonl') });
       expect(r.attributes).toEqual([{ name: 'pbTestKey', syntax: '2.5.5.10', isBinary: true, isSingleValued: true }]);
       const dumped = new Map(readDump(r.file).map((o) => [o.dn, o]));
-      for (const i of [1, 11, 22, 1540]) expect(dumped.get(userDn(i))!.attributes.pbTestKey).toEqual({ base64: userValues(i).pbTestKey ? [userKey(i).toString('base64')] : [] });
+      for (const i of [1, 11, 22, 1540])
+        expect(dumped.get(userDn(i))!.attributes.pbTestKey).toEqual({ base64: userValues(i).pbTestKey ? [userKey(i).toString('base64')] : [] });
       // the BOM and the invalid UTF-8 bytes survive
       const key = (dumped.get(userDn(11))!.attributes.pbTestKey as { base64: string[] }).base64[0];
       expect(Buffer.from(key, 'base64')).toEqual(userKey(11));
@@ -278,7 +334,14 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
     it('retrieves a group with more members than one range (ranged retrieval, member;range=...)', async () => {
       const expected = Array.from({ length: DATA.bigGroupMembers }, (_, i) => userDn(i + 1)).sort();
       for (const valueRangeSize of [undefined, 500]) {
-        const r = await dumpAdAttributes({ ...conn, valueRangeSize, baseDn: BASE_DN, attributes: ['member'], objectClasses: ['group'], file: path.join(tmp, `member-${valueRangeSize}.jsonl`) });
+        const r = await dumpAdAttributes({
+          ...conn,
+          valueRangeSize,
+          baseDn: BASE_DN,
+          attributes: ['member'],
+          objectClasses: ['group'],
+          file: path.join(tmp, `member-${valueRangeSize}.jsonl`),
+        });
         const big = readDump(r.file).find((o) => o.dn === `CN=bigGroup,CN=Users,${BASE_DN}`)!;
         expect(big.attributes.member).toEqual(expected);
         expect(r.counts.values).toBeGreaterThan(DATA.bigGroupMembers);
@@ -286,7 +349,15 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
     });
 
     it('works over StartTLS on port 389 with the same CA', async () => {
-      const r = await dumpAdAttributes({ ...conn, url: 'ldap://dc1.procall.test', tls: { caFile: dc.caFile, isStartTls: true }, baseDn: BASE_DN, attributes: ['extensionName'], objectClasses: ['computer'], file: path.join(tmp, 'starttls.jsonl') });
+      const r = await dumpAdAttributes({
+        ...conn,
+        url: 'ldap://dc1.procall.test',
+        tls: { caFile: dc.caFile, isStartTls: true },
+        baseDn: BASE_DN,
+        attributes: ['extensionName'],
+        objectClasses: ['computer'],
+        file: path.join(tmp, 'starttls.jsonl'),
+      });
       expect(r.counts.objects).toBe(DATA.computers + 1);
     });
   });
@@ -296,9 +367,15 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
       const listener = await listenRecorder();
       try {
         const file = path.join(tmp, 'plain.jsonl');
-        const e = await expectError(dumpAdAttributes({ ...conn, url: `ldap://127.0.0.1:${listener.port}`, tls: {}, baseDn: BASE_DN, attributes: ['extensionName'], file }), 'PB_LDAP_INSECURE');
+        const e = await expectError(
+          dumpAdAttributes({ ...conn, url: `ldap://127.0.0.1:${listener.port}`, tls: {}, baseDn: BASE_DN, attributes: ['extensionName'], file }),
+          'PB_LDAP_INSECURE',
+        );
         expect(e.fix).toMatch(/ldaps:\/\//);
-        await expectError(restoreAdAttributes({ ...conn, url: `ldap://127.0.0.1:${listener.port}`, tls: {}, file: path.join(tmp, 'ext.jsonl') }), 'PB_LDAP_INSECURE');
+        await expectError(
+          restoreAdAttributes({ ...conn, url: `ldap://127.0.0.1:${listener.port}`, tls: {}, file: path.join(tmp, 'ext.jsonl') }),
+          'PB_LDAP_INSECURE',
+        );
         await new Promise((r) => setTimeout(r, 200));
         expect(listener.connections).toBe(0);
         expect(listener.bytes).toBe(0);
@@ -312,7 +389,17 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
       const listener = await listenRecorder();
       try {
         // The listener never answers the TLS handshake: the library gives up with a typed error.
-        const e = await dumpAdAttributes({ ...conn, url: `ldaps://127.0.0.1:${listener.port}`, timeoutMs: 1500, baseDn: BASE_DN, attributes: ['extensionName'], file: path.join(tmp, 'rec.jsonl') }).then(() => undefined, (x: unknown) => x);
+        const e = await dumpAdAttributes({
+          ...conn,
+          url: `ldaps://127.0.0.1:${listener.port}`,
+          timeoutMs: 1500,
+          baseDn: BASE_DN,
+          attributes: ['extensionName'],
+          file: path.join(tmp, 'rec.jsonl'),
+        }).then(
+          () => undefined,
+          (x: unknown) => x,
+        );
         expect(isProcallBackupError(e)).toBe(true);
         expect(listener.connections).toBe(1);
         expect(listener.bytes).toBeGreaterThan(0); // the TLS ClientHello
@@ -326,7 +413,12 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
       const noCa = await expectError(dumpAdAttributes({ ...base, tls: {}, file: path.join(tmp, 'noca.jsonl') }), 'PB_LDAP_TLS');
       expect(noCa.fix).toMatch(/caFile/);
       await expectError(dumpAdAttributes({ ...base, url: 'ldaps://127.0.0.1', file: path.join(tmp, 'ip.jsonl') }), 'PB_LDAP_TLS');
-      const r = await dumpAdAttributes({ ...base, url: 'ldaps://127.0.0.1', tls: { isCertificateCheckDisabled: true }, file: path.join(tmp, 'insecure.jsonl') });
+      const r = await dumpAdAttributes({
+        ...base,
+        url: 'ldaps://127.0.0.1',
+        tls: { isCertificateCheckDisabled: true },
+        file: path.join(tmp, 'insecure.jsonl'),
+      });
       expect(r.counts.objects).toBe(DATA.computers + 1);
       expect(r.warnings).toEqual(expect.arrayContaining([expect.stringContaining('Certificate checking was off')]));
     });
@@ -334,12 +426,29 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
     it('reports a wrong password without ever showing it, after one connection (not one per parallel search)', async () => {
       const relay = await startRelay();
       try {
-        const e = await expectError(dumpAdAttributes({ ...conn, url: `ldaps://dc1.procall.test:${relay.port}`, password: new Secret('Wr0ng!Secret-xyz'), baseDn: BASE_DN, attributes: ['extensionName'], file: path.join(tmp, 'bad.jsonl') }), 'PB_LDAP_BIND');
+        const e = await expectError(
+          dumpAdAttributes({
+            ...conn,
+            url: `ldaps://dc1.procall.test:${relay.port}`,
+            password: new Secret('Wr0ng!Secret-xyz'),
+            baseDn: BASE_DN,
+            attributes: ['extensionName'],
+            file: path.join(tmp, 'bad.jsonl'),
+          }),
+          'PB_LDAP_BIND',
+        );
         expect(JSON.stringify(e.toJSON())).not.toContain('Wr0ng!Secret-xyz');
         expect(e.message).not.toContain('Wr0ng!Secret-xyz');
         // a wrong password counts once against the account's lockout threshold
         expect(relay.connections()).toBe(1);
-        const ok = await dumpAdAttributes({ ...conn, url: `ldaps://dc1.procall.test:${relay.port}`, baseDn: BASE_DN, attributes: ['extensionName'], parallelSearches: 3, file: path.join(tmp, 'relayed.jsonl') });
+        const ok = await dumpAdAttributes({
+          ...conn,
+          url: `ldaps://dc1.procall.test:${relay.port}`,
+          baseDn: BASE_DN,
+          attributes: ['extensionName'],
+          parallelSearches: 3,
+          file: path.join(tmp, 'relayed.jsonl'),
+        });
         expect(ok.searches.connections).toBe(3);
         expect(relay.connections()).toBe(1 + 3);
       } finally {
@@ -350,10 +459,23 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
     it('runs as fewer searches, with a warning, when the DC takes fewer connections than asked for', async () => {
       const relay = await startRelay({ maxConnections: 2 });
       try {
-        const r = await dumpAdAttributes({ ...conn, url: `ldaps://dc1.procall.test:${relay.port}`, baseDn: BASE_DN, attributes: ['extensionName'], parallelSearches: 4, file: path.join(tmp, 'two-connections.jsonl') });
+        const r = await dumpAdAttributes({
+          ...conn,
+          url: `ldaps://dc1.procall.test:${relay.port}`,
+          baseDn: BASE_DN,
+          attributes: ['extensionName'],
+          parallelSearches: 4,
+          file: path.join(tmp, 'two-connections.jsonl'),
+        });
         expect(r.searches.connections).toBe(2);
-        expect(r.sha256).toBe(createHash('sha256').update(readFileSync(path.join(tmp, 'ext.jsonl'))).digest('hex'));
-        expect(r.warnings).toContainEqual(expect.stringMatching(/^2 of 3 additional connection\(s\) could not be opened \(.+\); the dump ran on 2 connection\(s\) instead of 4\.$/));
+        expect(r.sha256).toBe(
+          createHash('sha256')
+            .update(readFileSync(path.join(tmp, 'ext.jsonl')))
+            .digest('hex'),
+        );
+        expect(r.warnings).toContainEqual(
+          expect.stringMatching(/^2 of 3 additional connection\(s\) could not be opened \(.+\); the dump ran on 2 connection\(s\) instead of 4\.$/),
+        );
       } finally {
         await relay.close();
       }
@@ -364,7 +486,18 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
       const relay = await startRelay({ cutAfterBytes: 300_000 });
       const file = path.join(tmp, 'cut', 'ext.jsonl');
       try {
-        const e = await dumpAdAttributes({ ...conn, url: `ldaps://dc1.procall.test:${relay.port}`, timeoutMs: 5000, baseDn: BASE_DN, attributes: ['extensionName'], pageSize: 100, file }).then(() => undefined, (x: unknown) => x);
+        const e = await dumpAdAttributes({
+          ...conn,
+          url: `ldaps://dc1.procall.test:${relay.port}`,
+          timeoutMs: 5000,
+          baseDn: BASE_DN,
+          attributes: ['extensionName'],
+          pageSize: 100,
+          file,
+        }).then(
+          () => undefined,
+          (x: unknown) => x,
+        );
         expect(isProcallBackupError(e)).toBe(true);
         expect(relay.relayed()).toBeGreaterThan(300_000);
         expect(readdirSync(path.dirname(file))).toEqual([]);
@@ -383,13 +516,42 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
       const moved = guidOf(userDn(20));
 
       // Change the directory with a real client: values, a binary value, a move, and an attribute not dumped.
-      await ldapModify(dc, [
-        `dn: ${userDn(20)}`, 'changetype: modify', 'replace: extensionName', 'extensionName: overwritten by another app', '-', 'replace: description', 'description: not ours', '',
-        `dn: ${userDn(21)}`, 'changetype: modify', 'replace: ectisrv3CTIPhonePrimary', 'ectisrv3CTIPhonePrimary: +1 555 0100', '',
-        `dn: ${userDn(14)}`, 'changetype: modify', 'delete: ectisrv3CTIPhonePrimary', '',
-        `dn: ${userDn(22)}`, 'changetype: modify', 'replace: pbTestKey', 'pbTestKey:: AAAA', '-', 'add: ectisrv3CTILines', 'ectisrv3CTILines: fax', '',
-        `dn: ${userDn(20)}`, 'changetype: modrdn', 'newrdn: CN=u00020', 'deleteoldrdn: 1', `newsuperior: OU=Moved,${BASE_DN}`, '',
-      ].join('\n'));
+      await ldapModify(
+        dc,
+        [
+          `dn: ${userDn(20)}`,
+          'changetype: modify',
+          'replace: extensionName',
+          'extensionName: overwritten by another app',
+          '-',
+          'replace: description',
+          'description: not ours',
+          '',
+          `dn: ${userDn(21)}`,
+          'changetype: modify',
+          'replace: ectisrv3CTIPhonePrimary',
+          'ectisrv3CTIPhonePrimary: +1 555 0100',
+          '',
+          `dn: ${userDn(14)}`,
+          'changetype: modify',
+          'delete: ectisrv3CTIPhonePrimary',
+          '',
+          `dn: ${userDn(22)}`,
+          'changetype: modify',
+          'replace: pbTestKey',
+          'pbTestKey:: AAAA',
+          '-',
+          'add: ectisrv3CTILines',
+          'ectisrv3CTILines: fax',
+          '',
+          `dn: ${userDn(20)}`,
+          'changetype: modrdn',
+          'newrdn: CN=u00020',
+          'deleteoldrdn: 1',
+          `newsuperior: OU=Moved,${BASE_DN}`,
+          '',
+        ].join('\n'),
+      );
       const movedDn = `CN=u00020,OU=Moved,${BASE_DN}`;
 
       const plan = await restoreAdAttributes({ ...conn, file, expectedSha256: dump.sha256 });
@@ -397,7 +559,9 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
       expect(plan.modifications).toBe(0);
       expect(plan.missing).toEqual([]);
       expect(plan.objectsChecked).toBe(before.size);
-      const summary = plan.changes.map((c) => [c.dn, c.attribute, c.policy, c.before, c.after]).sort((a, b) => String(a[0]).localeCompare(String(b[0])) || String(a[1]).localeCompare(String(b[1])));
+      const summary = plan.changes
+        .map((c) => [c.dn, c.attribute, c.policy, c.before, c.after])
+        .sort((a, b) => String(a[0]).localeCompare(String(b[0])) || String(a[1]).localeCompare(String(b[1])));
       expect(summary).toEqual([
         [userDn(14), 'ectisrv3CTIPhonePrimary', 'replace', [], ['+49 89 14']],
         // extensionName is shared: the dumped values come back, the other application's value stays
@@ -406,7 +570,12 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
         [userDn(22), 'ectisrv3CTILines', 'replace', ['fax'], []],
         [userDn(22), 'pbTestKey', 'replace', [Buffer.from([0, 0, 0]).toString('base64')], [userKey(22).toString('base64')]],
       ]);
-      expect(plan.changes.find((c) => c.dn === movedDn)).toMatchObject({ objectGUID: moved, dumpedDn: userDn(20), added: ['Grüße aus München 20', 'UCServer4:ext=20'], removed: [] }); // the dump's order
+      expect(plan.changes.find((c) => c.dn === movedDn)).toMatchObject({
+        objectGUID: moved,
+        dumpedDn: userDn(20),
+        added: ['Grüße aus München 20', 'UCServer4:ext=20'],
+        removed: [],
+      }); // the dump's order
 
       // The dry run wrote nothing.
       const still = await restoreAdAttributes({ ...conn, file });
@@ -422,7 +591,12 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
       for (const [guid, o] of before) {
         const a = afterObjects.get(guid)!;
         if (guid !== moved) expect(a).toEqual(o);
-        else expect(a).toEqual({ ...o, dn: movedDn, attributes: { ...o.attributes, extensionName: [...(o.attributes.extensionName as string[]), 'overwritten by another app'].sort() } });
+        else
+          expect(a).toEqual({
+            ...o,
+            dn: movedDn,
+            attributes: { ...o.attributes, extensionName: [...(o.attributes.extensionName as string[]), 'overwritten by another app'].sort() },
+          });
       }
       const again = await restoreAdAttributes({ ...conn, file });
       expect(again.changes).toEqual([]);
@@ -436,24 +610,57 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
       const file = path.join(tmp, 'procall-before.jsonl');
       await dumpAdAttributes({ ...conn, baseDn: BASE_DN, file });
       const before = byGuid(readDump(file));
-      const proxiesOf = async (i: number): Promise<string[]> => ((await ldbSearch(dc, `(sAMAccountName=u${String(i).padStart(5, '0')})`, ['proxyAddresses']))[0]?.proxyAddresses ?? []).sort();
+      const proxiesOf = async (i: number): Promise<string[]> =>
+        ((await ldbSearch(dc, `(sAMAccountName=u${String(i).padStart(5, '0')})`, ['proxyAddresses']))[0]?.proxyAddresses ?? []).sort();
       expect(await proxiesOf(36)).toEqual([...userValues(36).proxyAddresses].sort());
       // users 30 (sip:), 36 (SIP:, X500) and 63 (sip:, ectisrv3CTIPhonePrimary): the UCServer's values deleted, Exchange's changed
-      await ldapModify(dc, [
-        `dn: ${userDn(30)}`, 'changetype: modify', 'delete: proxyAddresses', `proxyAddresses: sip:u00030@procall.test`, '-',
-        'delete: proxyAddresses', 'proxyAddresses: SMTP:u00030@procall.test', '-', 'add: proxyAddresses', 'proxyAddresses: SMTP:new.u00030@procall.test', 'proxyAddresses: smtp:u00030@procall.test', '-',
-        'delete: ectisrv3CTILines', '',
-        `dn: ${userDn(36)}`, 'changetype: modify', 'delete: proxyAddresses', 'proxyAddresses: SIP:u00036@procall.test', 'proxyAddresses: X500:/o=ProcallTest/ou=Exchange/cn=Recipients/cn=u00036', '-',
-        'add: proxyAddresses', 'proxyAddresses: smtp:added.by.exchange@procall.test', 'proxyAddresses: sip:not.from.backup@procall.test', '',
-        `dn: ${userDn(63)}`, 'changetype: modify', 'delete: proxyAddresses', 'proxyAddresses: SIP:u00063@procall.test', '-', 'delete: ectisrv3CTIPhonePrimary', '',
-      ].join('\n'));
+      await ldapModify(
+        dc,
+        [
+          `dn: ${userDn(30)}`,
+          'changetype: modify',
+          'delete: proxyAddresses',
+          `proxyAddresses: sip:u00030@procall.test`,
+          '-',
+          'delete: proxyAddresses',
+          'proxyAddresses: SMTP:u00030@procall.test',
+          '-',
+          'add: proxyAddresses',
+          'proxyAddresses: SMTP:new.u00030@procall.test',
+          'proxyAddresses: smtp:u00030@procall.test',
+          '-',
+          'delete: ectisrv3CTILines',
+          '',
+          `dn: ${userDn(36)}`,
+          'changetype: modify',
+          'delete: proxyAddresses',
+          'proxyAddresses: SIP:u00036@procall.test',
+          'proxyAddresses: X500:/o=ProcallTest/ou=Exchange/cn=Recipients/cn=u00036',
+          '-',
+          'add: proxyAddresses',
+          'proxyAddresses: smtp:added.by.exchange@procall.test',
+          'proxyAddresses: sip:not.from.backup@procall.test',
+          '',
+          `dn: ${userDn(63)}`,
+          'changetype: modify',
+          'delete: proxyAddresses',
+          'proxyAddresses: SIP:u00063@procall.test',
+          '-',
+          'delete: ectisrv3CTIPhonePrimary',
+          '',
+        ].join('\n'),
+      );
       const exchange30 = ['SMTP:new.u00030@procall.test', 'smtp:alias.u00030@procall.test', 'smtp:u00030@procall.test'];
       const exchange36 = ['SMTP:u00036@procall.test', 'smtp:added.by.exchange@procall.test', 'smtp:alias.u00036@procall.test'];
 
       const plan = await restoreAdAttributes({ ...conn, file });
       const byDn = (dn: string, attribute: string) => plan.changes.find((c) => c.dn === dn && c.attribute === attribute);
       expect(byDn(userDn(30), 'proxyAddresses')).toMatchObject({ policy: 'sip-values', added: ['sip:u00030@procall.test'], removed: [] });
-      expect(byDn(userDn(36), 'proxyAddresses')).toMatchObject({ policy: 'sip-values', added: ['SIP:u00036@procall.test'], removed: ['sip:not.from.backup@procall.test'] });
+      expect(byDn(userDn(36), 'proxyAddresses')).toMatchObject({
+        policy: 'sip-values',
+        added: ['SIP:u00036@procall.test'],
+        removed: ['sip:not.from.backup@procall.test'],
+      });
       expect(byDn(userDn(30), 'ectisrv3CTILines')).toMatchObject({ policy: 'replace', before: [], after: [...userValues(30).ectisrv3CTILines].sort() });
       expect(byDn(userDn(63), 'ectisrv3CTIPhonePrimary')).toMatchObject({ before: [], after: ['+49 89 63'] });
       expect(plan.changes.every((c) => c.policy !== 'sip-values' || [...c.added, ...c.removed].every((v) => /^sip:/i.test(v)))).toBe(true);
@@ -480,11 +687,24 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
       const gone = objects.find((o) => o.dn === userDn(1590))!;
       const a = objects.find((o) => o.dn === userDn(1591))!;
       const b = objects.find((o) => o.dn === userDn(1592))!;
-      await ldapModify(dc, [
-        `dn: ${userDn(1590)}`, 'changetype: delete', '',
-        `dn: ${userDn(1591)}`, 'changetype: modify', 'replace: extensionName', 'extensionName: x', '',
-        `dn: ${userDn(1592)}`, 'changetype: modify', 'replace: extensionName', 'extensionName: y', '',
-      ].join('\n'));
+      await ldapModify(
+        dc,
+        [
+          `dn: ${userDn(1590)}`,
+          'changetype: delete',
+          '',
+          `dn: ${userDn(1591)}`,
+          'changetype: modify',
+          'replace: extensionName',
+          'extensionName: x',
+          '',
+          `dn: ${userDn(1592)}`,
+          'changetype: modify',
+          'replace: extensionName',
+          'extensionName: y',
+          '',
+        ].join('\n'),
+      );
       const plan = await restoreAdAttributes({ ...conn, file });
       expect(plan.missing).toEqual([{ objectGUID: gone.objectGUID, dn: userDn(1590) }]);
       expect(plan.changes.map((c) => c.objectGUID).sort()).toEqual([a.objectGUID, b.objectGUID].sort());
@@ -518,7 +738,10 @@ describeWithTools('Active Directory against a Samba AD DC', sambaTools(), () => 
     });
 
     it('refuses a file whose checksum differs from the manifest, before connecting', async () => {
-      const e = await expectError(restoreAdAttributes({ ...conn, file: path.join(tmp, 'ext.jsonl'), dryRun: false, expectedSha256: '0'.repeat(64) }), 'PB_CHECKSUM_MISMATCH');
+      const e = await expectError(
+        restoreAdAttributes({ ...conn, file: path.join(tmp, 'ext.jsonl'), dryRun: false, expectedSha256: '0'.repeat(64) }),
+        'PB_CHECKSUM_MISMATCH',
+      );
       expect(e.fix).toBeTruthy();
     });
   });

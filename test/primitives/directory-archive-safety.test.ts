@@ -31,12 +31,14 @@ describe('archive entry guard (pure)', () => {
   });
 
   it('accepts ordinary paths, including Unicode, dots in names and long ones under the limits', () => {
-    expect(reasonFor([
-      { path: 'config/', type: 'Directory' },
-      { path: 'config/ünïcödé ☃.xml', type: 'File', size: 3 },
-      { path: './config/..hidden..', type: 'File', size: 3 },
-      { path: `deep/${'d'.repeat(200)}/${'e'.repeat(200)}/f`, type: 'File', size: 3 },
-    ])).toEqual([undefined, undefined, undefined, undefined]);
+    expect(
+      reasonFor([
+        { path: 'config/', type: 'Directory' },
+        { path: 'config/ünïcödé ☃.xml', type: 'File', size: 3 },
+        { path: './config/..hidden..', type: 'File', size: 3 },
+        { path: `deep/${'d'.repeat(200)}/${'e'.repeat(200)}/f`, type: 'File', size: 3 },
+      ]),
+    ).toEqual([undefined, undefined, undefined, undefined]);
   });
 
   it('refuses devices, FIFOs and odd types', () => {
@@ -53,18 +55,38 @@ describe('archive entry guard (pure)', () => {
     expect(reasonFor([{ path: 'x', type: 'SymbolicLink', linkpath: 'b/..' }])[0]).toMatch(/after a name/);
     expect(reasonFor([{ path: 'x', type: 'SymbolicLink', linkpath: '' }])[0]).toMatch(/without a target/);
     // A link, then a file through it.
-    expect(reasonFor([{ path: 's', type: 'SymbolicLink', linkpath: 'sub' }, { path: 's/evil', type: 'File', size: 1 }])[1]).toMatch(/through a symbolic link/);
+    expect(
+      reasonFor([
+        { path: 's', type: 'SymbolicLink', linkpath: 'sub' },
+        { path: 's/evil', type: 'File', size: 1 },
+      ])[1],
+    ).toMatch(/through a symbolic link/);
     // A file, then a link replacing its folder.
-    expect(reasonFor([{ path: 'd/f', type: 'File', size: 1 }, { path: 'd', type: 'SymbolicLink', linkpath: 'e' }])[1]).toMatch(/replace a folder/);
+    expect(
+      reasonFor([
+        { path: 'd/f', type: 'File', size: 1 },
+        { path: 'd', type: 'SymbolicLink', linkpath: 'e' },
+      ])[1],
+    ).toMatch(/replace a folder/);
     // Links that stay inside are fine.
-    expect(reasonFor([{ path: 'd/e/a', type: 'SymbolicLink', linkpath: '../../x/y' }, { path: 'l', type: 'SymbolicLink', linkpath: 'd/e' }])).toEqual([undefined, undefined]);
+    expect(
+      reasonFor([
+        { path: 'd/e/a', type: 'SymbolicLink', linkpath: '../../x/y' },
+        { path: 'l', type: 'SymbolicLink', linkpath: 'd/e' },
+      ]),
+    ).toEqual([undefined, undefined]);
   });
 
   it('allows hard links only to files earlier in the archive', () => {
     expect(reasonFor([{ path: 'h', type: 'Link', linkpath: '/etc/passwd' }])[0]).toMatch(/hard link target: absolute/);
     expect(reasonFor([{ path: 'h', type: 'Link', linkpath: '../outside' }])[0]).toMatch(/hard link target: path contains/);
     expect(reasonFor([{ path: 'h', type: 'Link', linkpath: 'later' }])[0]).toMatch(/not earlier/);
-    expect(reasonFor([{ path: 'f', type: 'File', size: 1 }, { path: 'h', type: 'Link', linkpath: './f' }])).toEqual([undefined, undefined]);
+    expect(
+      reasonFor([
+        { path: 'f', type: 'File', size: 1 },
+        { path: 'h', type: 'Link', linkpath: './f' },
+      ]),
+    ).toEqual([undefined, undefined]);
   });
 
   it('enforces size, count and path-length limits', () => {
@@ -73,7 +95,11 @@ describe('archive entry guard (pure)', () => {
     expect(guard.inspect({ path: 'b', type: 'File', size: 60 })?.reason).toMatch(/more than 100 bytes/);
     expect(guard.isOverLimit).toBe(true);
     const many = new ArchiveEntryGuard(TARGET, { maxEntries: 2 });
-    expect([1, 2, 3].map((i) => many.inspect({ path: `f${i}`, type: 'File', size: 0 })?.reason)).toEqual([undefined, undefined, expect.stringMatching(/more than 2 entries/)]);
+    expect([1, 2, 3].map((i) => many.inspect({ path: `f${i}`, type: 'File', size: 0 })?.reason)).toEqual([
+      undefined,
+      undefined,
+      expect.stringMatching(/more than 2 entries/),
+    ]);
     expect(findUnsafePathReason('a/b', TARGET, { ...DEFAULT_ARCHIVE_LIMITS, maxPathLength: TARGET.length + 3 })).toMatch(/longer than/);
     expect(findUnsafePathReason('a/b', TARGET, { ...DEFAULT_ARCHIVE_LIMITS, maxPathLength: TARGET.length + 4 })).toBeUndefined();
   });
@@ -91,7 +117,17 @@ describe('archive entry guard (pure)', () => {
       { path: 'Config/A.txt', type: 'File', size: 1 }, // the same name again: a later copy, not a collision
     ];
     const refusing = new ArchiveEntryGuard(TARGET, {}, { caseCollisions: 'refuse' });
-    expect(entries.map((e) => refusing.inspect(e)?.reason)).toEqual([undefined, undefined, expect.stringMatching(/letter case from "Config"/), expect.stringMatching(/letter case from "Config\/A.txt"/), undefined, expect.stringMatching(/"Config\/Ä"/), undefined, undefined, undefined]);
+    expect(entries.map((e) => refusing.inspect(e)?.reason)).toEqual([
+      undefined,
+      undefined,
+      expect.stringMatching(/letter case from "Config"/),
+      expect.stringMatching(/letter case from "Config\/A.txt"/),
+      undefined,
+      expect.stringMatching(/"Config\/Ä"/),
+      undefined,
+      undefined,
+      undefined,
+    ]);
     const warning = new ArchiveEntryGuard(TARGET, {}, { caseCollisions: 'warn' });
     expect(entries.map((e) => warning.inspect(e))).toEqual(entries.map(() => undefined));
     expect(warning.caseCollisions).toEqual([

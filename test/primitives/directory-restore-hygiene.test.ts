@@ -110,15 +110,23 @@ describe('restoreDirectory hygiene', () => {
     mkdirSync(parent);
     chmodSync(parent, 0o2775); // new folders below a setgid folder inherit the bit unless it is cleared
     const archive = path.join(d, 'special.tar.gz');
-    writeFileSync(archive, buildRawTarGz([
-      { path: './', type: 'Directory', mode: 0o3755 },
-      { path: 'bin/', type: 'Directory', mode: 0o2755 },
-      { path: 'bin/suid', body: '#!/bin/sh\n', mode: 0o4755 },
-      { path: 'bin/sgid', body: '#!/bin/sh\n', mode: 0o2711 },
-      { path: 'tmp/', type: 'Directory', mode: 0o1777 },
-      { path: 'implicit/parent/file', body: 'x', mode: 0o6644 },
-    ]));
-    for (const [mode, isExisting] of [['replace', false], ['replace', true], ['merge', false], ['merge', true]] as const) {
+    writeFileSync(
+      archive,
+      buildRawTarGz([
+        { path: './', type: 'Directory', mode: 0o3755 },
+        { path: 'bin/', type: 'Directory', mode: 0o2755 },
+        { path: 'bin/suid', body: '#!/bin/sh\n', mode: 0o4755 },
+        { path: 'bin/sgid', body: '#!/bin/sh\n', mode: 0o2711 },
+        { path: 'tmp/', type: 'Directory', mode: 0o1777 },
+        { path: 'implicit/parent/file', body: 'x', mode: 0o6644 },
+      ]),
+    );
+    for (const [mode, isExisting] of [
+      ['replace', false],
+      ['replace', true],
+      ['merge', false],
+      ['merge', true],
+    ] as const) {
       const target = path.join(parent, `target-${mode}-${isExisting}`);
       if (isExisting) {
         mkdirSync(path.join(target, 'bin'), { recursive: true });
@@ -155,11 +163,16 @@ describe('restoreDirectory hygiene', () => {
     mkdirSync(target);
     writeFileSync(path.join(target, 'existing.txt'), 'stays');
     const refused = restoreDirectory({ archive, target, mode: 'replace', caseCollisions: 'refuse' });
-    await expect(refused).rejects.toMatchObject({ code: 'PB_UNSAFE_ARCHIVE', data: { unsafe: [
-      { path: 'config/a.txt', reason: expect.stringContaining('"config/A.txt"') },
-      { path: 'Config/other.xml', reason: expect.stringContaining('"config"') },
-      { path: 'config/ärger.txt', reason: expect.stringContaining('"config/Ärger.txt"') },
-    ] } });
+    await expect(refused).rejects.toMatchObject({
+      code: 'PB_UNSAFE_ARCHIVE',
+      data: {
+        unsafe: [
+          { path: 'config/a.txt', reason: expect.stringContaining('"config/A.txt"') },
+          { path: 'Config/other.xml', reason: expect.stringContaining('"config"') },
+          { path: 'config/ärger.txt', reason: expect.stringContaining('"config/Ärger.txt"') },
+        ],
+      },
+    });
     expect(readdirSync(target)).toEqual(['existing.txt']);
     expect(readdirSync(d).sort()).toEqual(['case.tar.gz', 't']);
   });
@@ -183,6 +196,8 @@ describe('restoreDirectory hygiene', () => {
 
   it('validates the policy', async () => {
     const d = freshDir();
-    await expect(restoreDirectory({ archive: path.join(d, 'x.tar.gz'), target: path.join(d, 't'), mode: 'replace', caseCollisions: 'ignore' as 'warn' })).rejects.toMatchObject({ code: 'PB_VALIDATION' });
+    await expect(
+      restoreDirectory({ archive: path.join(d, 'x.tar.gz'), target: path.join(d, 't'), mode: 'replace', caseCollisions: 'ignore' as 'warn' }),
+    ).rejects.toMatchObject({ code: 'PB_VALIDATION' });
   });
 });

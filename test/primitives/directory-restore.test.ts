@@ -118,9 +118,19 @@ describe('restoreDirectory round trips', () => {
     const d = freshDir();
     const target = path.join(d, 'target');
     mkdirSync(path.join(target, 'config', 'ucserver.xml'), { recursive: true });
-    writeFileSync(path.join(d, 'a.tar.gz'), buildRawTarGz([{ path: 'config/', type: 'Directory' }, { path: 'config/ucserver.xml', body: 'x' }, { path: 'new.txt', body: 'n' }]));
+    writeFileSync(
+      path.join(d, 'a.tar.gz'),
+      buildRawTarGz([
+        { path: 'config/', type: 'Directory' },
+        { path: 'config/ucserver.xml', body: 'x' },
+        { path: 'new.txt', body: 'n' },
+      ]),
+    );
     const before = readTree(target);
-    await expect(restoreDirectory({ archive: path.join(d, 'a.tar.gz'), target, mode: 'merge' })).rejects.toMatchObject({ code: 'PB_VALIDATION', message: expect.stringContaining("mode: 'replace'") });
+    await expect(restoreDirectory({ archive: path.join(d, 'a.tar.gz'), target, mode: 'merge' })).rejects.toMatchObject({
+      code: 'PB_VALIDATION',
+      message: expect.stringContaining("mode: 'replace'"),
+    });
     expect(readTree(target)).toEqual(before);
   });
 });
@@ -131,9 +141,13 @@ describe('restoreDirectory refuses before writing anything', () => {
     await expect(restoreDirectory({ archive: '', target: d, mode: 'replace' })).rejects.toMatchObject({ code: 'PB_VALIDATION' });
     await expect(restoreDirectory({ archive: 'x.tar.gz', target: d, mode: 'overwrite' as 'replace' })).rejects.toMatchObject({ code: 'PB_VALIDATION' });
     await expect(restoreDirectory({ archive: 'x.tar.gz', target: d, mode: 'replace', expectedSha256: 'abc' })).rejects.toMatchObject({ code: 'PB_VALIDATION' });
-    await expect(restoreDirectory({ archive: path.join(d, 'missing.tar.gz'), target: d, mode: 'replace' })).rejects.toMatchObject({ code: 'PB_SOURCE_MISSING' });
+    await expect(restoreDirectory({ archive: path.join(d, 'missing.tar.gz'), target: d, mode: 'replace' })).rejects.toMatchObject({
+      code: 'PB_SOURCE_MISSING',
+    });
     writeFileSync(path.join(d, 'a.tar.gz'), buildRawTarGz([{ path: 'f', body: 'x' }]));
-    await expect(restoreDirectory({ archive: path.join(d, 'a.tar.gz'), target: path.join(d, 'no', 'parent'), mode: 'replace' })).rejects.toMatchObject({ code: 'PB_VALIDATION' });
+    await expect(restoreDirectory({ archive: path.join(d, 'a.tar.gz'), target: path.join(d, 'no', 'parent'), mode: 'replace' })).rejects.toMatchObject({
+      code: 'PB_VALIDATION',
+    });
     await expect(restoreDirectory({ archive: path.join(d, 'a.tar.gz'), target: '/', mode: 'replace' })).rejects.toMatchObject({ code: 'PB_VALIDATION' });
   });
 
@@ -143,7 +157,9 @@ describe('restoreDirectory refuses before writing anything', () => {
     mkdirSync(target);
     writeFileSync(path.join(target, 'keep'), 'keep');
     writeFileSync(path.join(d, 'a.tar.gz'), buildRawTarGz([{ path: 'f', body: 'x' }]));
-    await expect(restoreDirectory({ archive: path.join(d, 'a.tar.gz'), target, mode: 'replace', expectedSha256: '0'.repeat(64) })).rejects.toMatchObject({ code: 'PB_CHECKSUM_MISMATCH' });
+    await expect(restoreDirectory({ archive: path.join(d, 'a.tar.gz'), target, mode: 'replace', expectedSha256: '0'.repeat(64) })).rejects.toMatchObject({
+      code: 'PB_CHECKSUM_MISMATCH',
+    });
     expect(readdirSync(target)).toEqual(['keep']);
   });
 
@@ -152,7 +168,10 @@ describe('restoreDirectory refuses before writing anything', () => {
     const target = path.join(d, 'target');
     mkdirSync(target);
     writeFileSync(path.join(target, 'keep'), 'keep');
-    const good = buildRawTarGz([{ path: 'big', body: Buffer.alloc(200_000, 'abc') }, { path: 'f', body: 'x' }]);
+    const good = buildRawTarGz([
+      { path: 'big', body: Buffer.alloc(200_000, 'abc') },
+      { path: 'f', body: 'x' },
+    ]);
     writeFileSync(path.join(d, 'a.tar.gz'), good.subarray(0, good.length - 40));
     await expect(restoreDirectory({ archive: path.join(d, 'a.tar.gz'), target, mode: 'replace' })).rejects.toMatchObject({ code: 'PB_PARSE' });
     expect(readdirSync(target)).toEqual(['keep']);
@@ -168,10 +187,34 @@ describe('restoreDirectory refuses before writing anything', () => {
     ['drive-relative C:..', () => [{ path: 'C:..\\outside\\evil-drive', body: 'pwned' }]],
     ['drive-relative C:x', () => [{ path: 'C:evil-drive2', body: 'pwned' }]],
     ['UNC path', () => [{ path: '\\\\server\\share\\evil', body: 'pwned' }]],
-    ['symlink to an absolute path, then a file through it', (o) => [{ path: 'esc', type: 'SymbolicLink', linkpath: o }, { path: 'esc/evil-symlink', body: 'pwned' }]],
-    ['symlink with .. out, then a file through it', () => [{ path: 'esc', type: 'SymbolicLink', linkpath: '../outside' }, { path: 'esc/evil-symlink2', body: 'pwned' }]],
-    ['symlink that climbs through a later link', () => [{ path: 'x', type: 'SymbolicLink', linkpath: 'b/../..' }, { path: 'b', type: 'SymbolicLink', linkpath: '.' }]],
-    ['symlink replacing a folder after its files', () => [{ path: 'd/f', body: 'ok' }, { path: 'd', type: 'SymbolicLink', linkpath: '../outside' }]],
+    [
+      'symlink to an absolute path, then a file through it',
+      (o) => [
+        { path: 'esc', type: 'SymbolicLink', linkpath: o },
+        { path: 'esc/evil-symlink', body: 'pwned' },
+      ],
+    ],
+    [
+      'symlink with .. out, then a file through it',
+      () => [
+        { path: 'esc', type: 'SymbolicLink', linkpath: '../outside' },
+        { path: 'esc/evil-symlink2', body: 'pwned' },
+      ],
+    ],
+    [
+      'symlink that climbs through a later link',
+      () => [
+        { path: 'x', type: 'SymbolicLink', linkpath: 'b/../..' },
+        { path: 'b', type: 'SymbolicLink', linkpath: '.' },
+      ],
+    ],
+    [
+      'symlink replacing a folder after its files',
+      () => [
+        { path: 'd/f', body: 'ok' },
+        { path: 'd', type: 'SymbolicLink', linkpath: '../outside' },
+      ],
+    ],
     ['hard link to an absolute file', (o) => [{ path: 'h', type: 'Link', linkpath: path.join(o, 'sentinel.txt') }]],
     ['hard link with ..', () => [{ path: 'h', type: 'Link', linkpath: '../outside/sentinel.txt' }]],
     ['character device', () => [{ path: 'dev-null', type: 'CharacterDevice' }]],
@@ -212,13 +255,18 @@ describe('restoreDirectory refuses before writing anything', () => {
     // 64 MiB of zeros compress to ~64 KiB.
     writeFileSync(archive, buildRawTarGz([{ path: 'zeros.bin', size: 64 * 1024 * 1024 }]));
     const t = Date.now();
-    await expect(restoreDirectory({ archive, target, mode: 'replace', limits: { maxBytes: 8 * 1024 * 1024 } })).rejects.toMatchObject({ code: 'PB_UNSAFE_ARCHIVE', message: expect.stringContaining('more than 8388608 bytes') });
+    await expect(restoreDirectory({ archive, target, mode: 'replace', limits: { maxBytes: 8 * 1024 * 1024 } })).rejects.toMatchObject({
+      code: 'PB_UNSAFE_ARCHIVE',
+      message: expect.stringContaining('more than 8388608 bytes'),
+    });
     expect(Date.now() - t).toBeLessThan(5000);
     expect(readdirSync(target)).toEqual([]);
     expect(parentLeftovers(d)).toEqual([]);
     // A bomb made of padding only (no entries) still stops at the raw limit.
     writeFileSync(archive, require('node:zlib').gzipSync(Buffer.alloc(80 * 1024 * 1024)));
-    await expect(restoreDirectory({ archive, target, mode: 'replace', limits: { maxBytes: 8 * 1024 * 1024 } })).rejects.toMatchObject({ code: expect.stringMatching(/PB_UNSAFE_ARCHIVE|PB_PARSE/) });
+    await expect(restoreDirectory({ archive, target, mode: 'replace', limits: { maxBytes: 8 * 1024 * 1024 } })).rejects.toMatchObject({
+      code: expect.stringMatching(/PB_UNSAFE_ARCHIVE|PB_PARSE/),
+    });
     expect(readdirSync(target)).toEqual([]);
   });
 
@@ -226,7 +274,9 @@ describe('restoreDirectory refuses before writing anything', () => {
     const d = freshDir();
     const archive = path.join(d, 'many.tar.gz');
     writeFileSync(archive, buildRawTarGz(Array.from({ length: 50 }, (_, i) => ({ path: `f${i}`, body: 'x' }))));
-    await expect(restoreDirectory({ archive, target: path.join(d, 't'), mode: 'replace', limits: { maxEntries: 10 } })).rejects.toMatchObject({ code: 'PB_UNSAFE_ARCHIVE' });
+    await expect(restoreDirectory({ archive, target: path.join(d, 't'), mode: 'replace', limits: { maxEntries: 10 } })).rejects.toMatchObject({
+      code: 'PB_UNSAFE_ARCHIVE',
+    });
     expect(existsSync(path.join(d, 't'))).toBe(false);
   });
 });
@@ -263,7 +313,10 @@ describeWithTools('restoreDirectory on a full disk', { 'mount -t tmpfs (root)': 
       writeFileSync(path.join(target, 'b.txt'), 'old b');
       const before = readTree(target);
       for (const mode of ['replace', 'merge'] as const) {
-        await expect(restoreDirectory({ archive: snap.archive, target, mode })).rejects.toMatchObject({ code: 'PB_COMMAND_FAILED', message: expect.stringContaining('ENOSPC') });
+        await expect(restoreDirectory({ archive: snap.archive, target, mode })).rejects.toMatchObject({
+          code: 'PB_COMMAND_FAILED',
+          message: expect.stringContaining('ENOSPC'),
+        });
         expect(readTree(target)).toEqual(before);
         expect(readdirSync(disk)).toEqual(['config']);
       }

@@ -1,6 +1,19 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, chmodSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, truncateSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  truncateSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { RecordingRunner } from '../../lib/powershell/dry-run';
 import type { Runner } from '../../lib/powershell/runner';
@@ -42,7 +55,10 @@ function expectedListing(root: string): string[] {
 function fileSha(file: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const h = createHash('sha256');
-    createReadStream(file).on('data', (c) => h.update(c)).on('error', reject).on('end', () => resolve(h.digest('hex')));
+    createReadStream(file)
+      .on('data', (c) => h.update(c))
+      .on('error', reject)
+      .on('end', () => resolve(h.digest('hex')));
   });
 }
 
@@ -65,7 +81,12 @@ describeWithTools('snapshotDirectory: archives GNU tar and bsdtar open', { tar: 
     expect(snap.sha256).toBe(sha256(readFileSync(archive)));
     expect(snap.bytes).toBe(readFileSync(archive).length);
     expect(existsSync(`${archive}.partial`)).toBe(false);
-    expect(snap.entries.find((e) => e.path === 'config/ucserver.xml')).toEqual({ path: 'config/ucserver.xml', size: 22, mtime: '2024-03-01T10:00:00.750Z', sha256: sha256('<config port="7222"/>\n') });
+    expect(snap.entries.find((e) => e.path === 'config/ucserver.xml')).toEqual({
+      path: 'config/ucserver.xml',
+      size: 22,
+      mtime: '2024-03-01T10:00:00.750Z',
+      sha256: sha256('<config port="7222"/>\n'),
+    });
 
     const gnuList = execFileSync('tar', ['-tzf', archive], { encoding: 'utf8' }).trim().split('\n').sort();
     const bsdList = execFileSync('bsdtar', ['-tzf', archive], { encoding: 'utf8' }).trim().split('\n').sort();
@@ -110,7 +131,9 @@ describeWithTools('snapshotDirectory: archives GNU tar and bsdtar open', { tar: 
     const snap = await snapshotDirectory({ source: src, archive: path.join(d, 'many.tar.gz'), shadowCopy: 'never' });
     expect(snap.files).toBe(MANY_FILES);
     expect(snap.dirs).toBe(Math.ceil(MANY_FILES / 500));
-    const listed = execFileSync('bsdtar', ['-tzf', snap.archive], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).trim().split('\n');
+    const listed = execFileSync('bsdtar', ['-tzf', snap.archive], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
+      .trim()
+      .split('\n');
     expect(listed).toHaveLength(1 + MANY_FILES + snap.dirs); // './' + folders + files
     expect(snap.entries[0]).toEqual({ path: 'd0/f0.log', size: 7, mtime: expect.any(String), sha256: sha256('line 0\n') });
   });
@@ -150,7 +173,12 @@ describeWithTools('snapshotDirectory: archives GNU tar and bsdtar open', { tar: 
       { path: 'b-shrink.bin', change: 'shrank', announcedSize: 3 * 1024 * 1024, bytesRead: 1536 * 1024, currentSize: 1536 * 1024 },
       { path: 'x-vanish.txt', change: 'vanished' },
     ]);
-    expect(snap.entries.map((e) => e.path)).toEqual(['a-grow.bin', 'b-shrink.bin', ...Array.from({ length: 40 }, (_, i) => `c-${String(i).padStart(3, '0')}.txt`), 'y-stable.txt']);
+    expect(snap.entries.map((e) => e.path)).toEqual([
+      'a-grow.bin',
+      'b-shrink.bin',
+      ...Array.from({ length: 40 }, (_, i) => `c-${String(i).padStart(3, '0')}.txt`),
+      'y-stable.txt',
+    ]);
     const out = path.join(d, 'out');
     mkdirSync(out);
     execFileSync('tar', ['-xzf', snap.archive, '-C', out]);
@@ -233,12 +261,20 @@ describe('snapshotDirectory refuses and fails cleanly', () => {
     const src = path.join(d, 'src');
     mkdirSync(src);
     writeFileSync(path.join(d, 'file'), 'x');
-    await expect(snapshotDirectory({ source: path.join(d, 'missing'), archive: path.join(d, 'a.tar.gz') })).rejects.toMatchObject({ code: 'PB_SOURCE_MISSING', fix: expect.any(String) });
+    await expect(snapshotDirectory({ source: path.join(d, 'missing'), archive: path.join(d, 'a.tar.gz') })).rejects.toMatchObject({
+      code: 'PB_SOURCE_MISSING',
+      fix: expect.any(String),
+    });
     await expect(snapshotDirectory({ source: path.join(d, 'file'), archive: path.join(d, 'a.tar.gz') })).rejects.toMatchObject({ code: 'PB_VALIDATION' });
-    await expect(snapshotDirectory({ source: src, archive: path.join(src, 'a.tar.gz') })).rejects.toMatchObject({ code: 'PB_VALIDATION', message: expect.stringContaining('inside the folder') });
+    await expect(snapshotDirectory({ source: src, archive: path.join(src, 'a.tar.gz') })).rejects.toMatchObject({
+      code: 'PB_VALIDATION',
+      message: expect.stringContaining('inside the folder'),
+    });
     await expect(snapshotDirectory({ source: src, archive: path.join(d, 'nope', 'a.tar.gz') })).rejects.toMatchObject({ code: 'PB_VALIDATION' });
     await expect(snapshotDirectory({ source: src, archive: path.join(d, 'a.tar.gz'), gzipLevel: 11 })).rejects.toMatchObject({ code: 'PB_VALIDATION' });
-    await expect(snapshotDirectory({ source: src, archive: path.join(d, 'a.tar.gz'), shadowCopy: 'sometimes' as 'auto' })).rejects.toMatchObject({ code: 'PB_VALIDATION' });
+    await expect(snapshotDirectory({ source: src, archive: path.join(d, 'a.tar.gz'), shadowCopy: 'sometimes' as 'auto' })).rejects.toMatchObject({
+      code: 'PB_VALIDATION',
+    });
     expect(readdirSync(d).sort()).toEqual(['file', 'src']);
   });
 
@@ -269,7 +305,9 @@ describe('snapshotDirectory refuses and fails cleanly', () => {
     mkdirSync(src);
     writeFileSync(path.join(src, 'x'), 'x');
     mkdirSync(path.join(d, 'a.tar.gz.partial'));
-    await expect(snapshotDirectory({ source: src, archive: path.join(d, 'a.tar.gz'), shadowCopy: 'never' })).rejects.toMatchObject({ code: 'PB_COMMAND_FAILED' });
+    await expect(snapshotDirectory({ source: src, archive: path.join(d, 'a.tar.gz'), shadowCopy: 'never' })).rejects.toMatchObject({
+      code: 'PB_COMMAND_FAILED',
+    });
     expect(existsSync(path.join(d, 'a.tar.gz'))).toBe(false);
   });
 
@@ -284,18 +322,27 @@ describe('snapshotDirectory refuses and fails cleanly', () => {
     const d = freshDir();
     mkdirSync(path.join(d, 'src'));
     const id = '{1C9F6A4E-1234-4321-ABCD-0123456789AB}';
-    const runner = new RecordingRunner((s) => (s.name === 'createShadowCopy' ? { value: { ok: true, id, deviceObject: '\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy9', volume: 'C:\\', relativePath: 'x' } } : { value: { deleted: true } }));
+    const runner = new RecordingRunner((s) =>
+      s.name === 'createShadowCopy'
+        ? { value: { ok: true, id, deviceObject: '\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy9', volume: 'C:\\', relativePath: 'x' } }
+        : { value: { deleted: true } },
+    );
     // On Linux the \\?\GLOBALROOT read path does not exist, so the read fails after the copy was made.
     const src = path.join(d, 'src');
-    await expect(snapshotDirectory({ source: src, archive: path.join(d, 'a.tar.gz'), runner, shadowCopy: 'always' })).rejects.toMatchObject({ code: 'PB_SOURCE_MISSING' });
-    expect(runner.calls.map((c) => [c.name, c.input])).toEqual([['createShadowCopy', { path: src }], ['deleteShadowCopy', { id }]]);
+    await expect(snapshotDirectory({ source: src, archive: path.join(d, 'a.tar.gz'), runner, shadowCopy: 'always' })).rejects.toMatchObject({
+      code: 'PB_SOURCE_MISSING',
+    });
+    expect(runner.calls.map((c) => [c.name, c.input])).toEqual([
+      ['createShadowCopy', { path: src }],
+      ['deleteShadowCopy', { id }],
+    ]);
     expect(existsSync(path.join(d, 'a.tar.gz'))).toBe(false);
     expect(existsSync(path.join(d, 'a.tar.gz.partial'))).toBe(false);
   });
 });
 
 describe('snapshotDirectory through a shared ShadowCopySet (recorded answers: no VSS here)', () => {
-  it('reads through the set\'s copy and leaves deleting it to the set', async () => {
+  it("reads through the set's copy and leaves deleting it to the set", async () => {
     const d = freshDir();
     mkdirSync(path.join(d, 'src'));
     writeFileSync(path.join(d, 'src', 'live.db'), 'live state, changing');
@@ -306,10 +353,26 @@ describe('snapshotDirectory through a shared ShadowCopySet (recorded answers: no
     const removed: string[] = [];
     const runner = new RecordingRunner(() => ({ value: undefined }));
     const copies = new ShadowCopySet(runner, {
-      create: async () => ({ ok: true, id, deviceObject: '\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy9', volume: 'C:\\', relativePath: 'src', readPath: path.join(d, 'frozen') }),
-      remove: async (x) => { removed.push(x); return true; },
+      create: async () => ({
+        ok: true,
+        id,
+        deviceObject: '\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy9',
+        volume: 'C:\\',
+        relativePath: 'src',
+        readPath: path.join(d, 'frozen'),
+      }),
+      remove: async (x) => {
+        removed.push(x);
+        return true;
+      },
     });
-    const snap = await snapshotDirectory({ source: path.join(d, 'src'), archive: path.join(d, 'a.tar.gz'), runner, shadowCopies: copies, shadowCopy: 'always' });
+    const snap = await snapshotDirectory({
+      source: path.join(d, 'src'),
+      archive: path.join(d, 'a.tar.gz'),
+      runner,
+      shadowCopies: copies,
+      shadowCopy: 'always',
+    });
     expect(snap.shadowCopy).toMatchObject({ used: true, id });
     expect(snap.entries.map((e) => [e.path, e.sha256])).toEqual([['live.db', sha256(Buffer.from('the state at copy time'))]]);
     expect(removed).toEqual([]);
@@ -332,7 +395,10 @@ describeWithTools('snapshotDirectory with the real pwsh shadow copy script', { p
       expect(scripts).toEqual(['createShadowCopy']);
       expect(snap.shadowCopy).toMatchObject({ used: false, mode: 'auto', reason: 'not-windows', message: expect.stringContaining('only on Windows') });
       expect(snap.files).toBe(1);
-      await expect(snapshotDirectory({ source: src, archive: path.join(d, 'b.tar.gz'), runner, shadowCopy: 'always' })).rejects.toMatchObject({ code: 'PB_SHADOW_COPY_UNAVAILABLE', fix: expect.stringContaining('elevated') });
+      await expect(snapshotDirectory({ source: src, archive: path.join(d, 'b.tar.gz'), runner, shadowCopy: 'always' })).rejects.toMatchObject({
+        code: 'PB_SHADOW_COPY_UNAVAILABLE',
+        fix: expect.stringContaining('elevated'),
+      });
       expect(existsSync(path.join(d, 'b.tar.gz'))).toBe(false);
     } finally {
       await runner.close();

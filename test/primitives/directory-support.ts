@@ -60,7 +60,14 @@ export function buildRawTarGz(entries: RawEntry[]): Buffer {
   for (const e of entries) {
     const body = e.body === undefined ? Buffer.alloc(0) : Buffer.from(e.body);
     const size = e.size ?? body.length;
-    const data = { path: e.path, type: e.type ?? 'File', linkpath: e.linkpath, size, mode: e.mode ?? (e.type === 'Directory' ? 0o755 : 0o644), mtime: new Date('2026-01-02T03:04:05Z') } as const;
+    const data = {
+      path: e.path,
+      type: e.type ?? 'File',
+      linkpath: e.linkpath,
+      size,
+      mode: e.mode ?? (e.type === 'Directory' ? 0o755 : 0o644),
+      mtime: new Date('2026-01-02T03:04:05Z'),
+    } as const;
     // A path no ustar header can hold goes in the PAX header only: node-tar's prefix split is slow on very long paths.
     const isPaxOnly = e.path.length > 255;
     const h = new Header(isPaxOnly ? { ...data, path: e.path.slice(-99) } : data);

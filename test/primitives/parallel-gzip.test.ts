@@ -37,7 +37,7 @@ describe('ParallelGzipFile', () => {
     ['exactly one block', GZIP_BLOCK],
     ['one block and one byte', GZIP_BLOCK + 1],
     ['many blocks', 5 * GZIP_BLOCK + 12345],
-  ])('%s: one gzip member node and gzip read back byte for byte; sha256 and size are the file\'s', async (_name, size) => {
+  ])("%s: one gzip member node and gzip read back byte for byte; sha256 and size are the file's", async (_name, size) => {
     const d = freshDir();
     const data = Buffer.concat([logLike(Math.floor(size / 2)), randomBytes(size - Math.floor(size / 2))]);
     // Odd piece sizes, so that blocks are cut across pieces.

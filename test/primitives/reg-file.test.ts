@@ -87,7 +87,10 @@ describe('REGEDIT4 (ANSI)', () => {
   it('refuses text that Windows-1252 cannot carry instead of writing "?"', () => {
     const doc: RegFile = { format: 'regedit4', keys: [{ path: 'HKEY_CURRENT_USER\\Software\\x', values: [{ name: '日本', type: 'REG_SZ', data: 'x' }] }] };
     expect(() => serializeRegFile(doc)).toThrow(/Windows-1252/);
-    const inHex: RegFile = { format: 'regedit4', keys: [{ path: 'HKEY_CURRENT_USER\\Software\\x', values: [{ name: 'a', type: 'REG_EXPAND_SZ', data: '😀' }] }] };
+    const inHex: RegFile = {
+      format: 'regedit4',
+      keys: [{ path: 'HKEY_CURRENT_USER\\Software\\x', values: [{ name: 'a', type: 'REG_EXPAND_SZ', data: '😀' }] }],
+    };
     expect(() => serializeRegFile(inHex)).toThrow(/Windows-1252/);
   });
 });
@@ -207,12 +210,14 @@ describe('parseRegFile: hex continuations as reg.exe reads them (#14 item 12, #1
   it('is linear in its input: a 10 MB REG_BINARY value in reg.exe layout parses in under a second', () => {
     const data = Buffer.alloc(10 * 1024 * 1024);
     for (let k = 0; k < data.length; k++) data[k] = (k * 131 + 7) & 0xff;
-    const bytes = serializeRegFile({ format: 'regedit5', keys: [{ path: 'HKEY_LOCAL_MACHINE\\SOFTWARE\\ESTOS\\Big', values: [{ name: 'blob', type: 'REG_BINARY', data }] }] });
+    const bytes = serializeRegFile({
+      format: 'regedit5',
+      keys: [{ path: 'HKEY_LOCAL_MACHINE\\SOFTWARE\\ESTOS\\Big', values: [{ name: 'blob', type: 'REG_BINARY', data }] }],
+    });
     const [doc, ms] = timed(() => parseRegFile(bytes));
     expect((doc.keys[0].values[0] as { data: Buffer }).data.equals(data)).toBe(true);
     expect(ms).toBeLessThan(1000);
   });
-
 });
 
 describe('serializeRegFile: validation', () => {
@@ -226,11 +231,19 @@ describe('serializeRegFile: validation', () => {
     ['NUL in a name', key([{ name: 'a\0', type: 'REG_SZ', data: '' }]), /NUL/],
     ['a bad key path', key([], 'SOFTWARE\\x'), /not a registry path/],
     ['a line break in a key path', key([], 'HKEY_CURRENT_USER\\a\nb'), /not a registry path/],
-    ['a key deletion with values', { format: 'regedit5', keys: [{ path: 'HKEY_CURRENT_USER\\x', delete: true, values: [{ name: 'a', type: 'DELETE' }] }] } as RegFile, /carries values/],
+    [
+      'a key deletion with values',
+      { format: 'regedit5', keys: [{ path: 'HKEY_CURRENT_USER\\x', delete: true, values: [{ name: 'a', type: 'DELETE' }] }] } as RegFile,
+      /carries values/,
+    ],
     ['a raw type number out of range', key([{ name: 'a', type: 'REG_RAW', typeNumber: -1, data: Buffer.alloc(0) }]), /type number/],
   ])('%s is PB_VALIDATION', (_why, doc, message) => {
     let err: unknown;
-    try { serializeRegFile(doc); } catch (e) { err = e; }
+    try {
+      serializeRegFile(doc);
+    } catch (e) {
+      err = e;
+    }
     expect(isProcallBackupError(err, 'PB_VALIDATION')).toBe(true);
     expect(String((err as Error).message)).toMatch(message);
   });
@@ -261,7 +274,10 @@ function docArb(ansi: boolean): fc.Arbitrary<RegFile> {
   const text = textArb(ansi);
   const segment = textArb(ansi, 1).filter((s) => !/[\\\r\n]/.test(s));
   const keyPath = fc
-    .tuple(fc.constantFrom('HKEY_LOCAL_MACHINE', 'HKEY_CURRENT_USER', 'HKEY_USERS', 'HKEY_CLASSES_ROOT', 'HKEY_CURRENT_CONFIG', 'HKLM'), fc.array(segment, { maxLength: 4 }))
+    .tuple(
+      fc.constantFrom('HKEY_LOCAL_MACHINE', 'HKEY_CURRENT_USER', 'HKEY_USERS', 'HKEY_CLASSES_ROOT', 'HKEY_CURRENT_CONFIG', 'HKLM'),
+      fc.array(segment, { maxLength: 4 }),
+    )
     .map(([root, parts]) => [root, ...parts].join('\\'));
   const bytes = fc.uint8Array({ maxLength: 120 }).map((a) => Buffer.from(a));
   const value: fc.Arbitrary<RegValueEntry> = fc.oneof(
@@ -271,7 +287,12 @@ function docArb(ansi: boolean): fc.Arbitrary<RegFile> {
     fc.record({ name: text, type: fc.constant('REG_QWORD' as const), data: fc.bigInt(0n, 2n ** 64n - 1n) }),
     fc.record({ name: text, type: fc.constant('REG_BINARY' as const), data: bytes }),
     // 2, 7 and 11 with clean data read back typed, so raw data uses the other type numbers
-    fc.record({ name: text, type: fc.constant('REG_RAW' as const), typeNumber: fc.integer({ min: 0, max: 0xffffffff }).filter((n) => n !== 2 && n !== 7 && n !== 11), data: bytes }),
+    fc.record({
+      name: text,
+      type: fc.constant('REG_RAW' as const),
+      typeNumber: fc.integer({ min: 0, max: 0xffffffff }).filter((n) => n !== 2 && n !== 7 && n !== 11),
+      data: bytes,
+    }),
     fc.record({ name: text, type: fc.constant('DELETE' as const) }),
   );
   const key: fc.Arbitrary<RegKey> = fc.oneof(
@@ -282,7 +303,10 @@ function docArb(ansi: boolean): fc.Arbitrary<RegFile> {
 }
 
 describe('property: serialize -> parse gives the same document', () => {
-  it.each([['utf16le', false], ['ansi', true]] as const)('%s', (encoding, ansi) => {
+  it.each([
+    ['utf16le', false],
+    ['ansi', true],
+  ] as const)('%s', (encoding, ansi) => {
     fc.assert(
       fc.property(docArb(ansi), (doc) => {
         const bytes = serializeRegFile(doc, { encoding });
@@ -307,7 +331,11 @@ describe('property: LF line endings and damaged files', () => {
   });
 
   it('damaged input either parses (and can be written again) or is PB_REGFILE_PARSE, never another exception', () => {
-    const mutation = fc.record({ at: fc.nat(), cut: fc.nat({ max: 8 }), insert: fc.constantFrom('', '"', '\\', '[', ']', '=', '\r\n', 'hex(', ',', 'zz', '\u0000') });
+    const mutation = fc.record({
+      at: fc.nat(),
+      cut: fc.nat({ max: 8 }),
+      insert: fc.constantFrom('', '"', '\\', '[', ']', '=', '\r\n', 'hex(', ',', 'zz', '\u0000'),
+    });
     fc.assert(
       fc.property(docArb(false), fc.array(mutation, { minLength: 1, maxLength: 4 }), (doc, mutations) => {
         let text = serializeRegFile(doc).subarray(2).toString('utf16le');
@@ -364,13 +392,20 @@ describe('property: hex wrapping equals Wine export.c (export_hex_data, MAX_HEX_
   }
   it('for any name length and data size', () => {
     fc.assert(
-      fc.property(fc.string({ maxLength: 120 }).map((s) => s.replace(/[\0\\"\r\n]/g, 'x')), fc.uint8Array({ maxLength: 400 }), fc.constantFrom('REG_BINARY', 'REG_RAW'), (name, bytes, type) => {
-        const data = Buffer.from(bytes);
-        const value = type === 'REG_BINARY' ? { name, type: 'REG_BINARY' as const, data } : { name, type: 'REG_RAW' as const, typeNumber: 0x1234, data };
-        const text = serializeRegFile({ format: 'regedit5', keys: [{ path: 'HKEY_CURRENT_USER\\x', values: [value] }] }).subarray(2).toString('utf16le');
-        const head = name === '' ? '@=' : `"${name}"=`;
-        expect(text.split('[HKEY_CURRENT_USER\\x]\r\n')[1]).toBe(`${wineHex(head, type === 'REG_BINARY' ? 'hex:' : 'hex(1234):', data)}\r\n\r\n`);
-      }),
+      fc.property(
+        fc.string({ maxLength: 120 }).map((s) => s.replace(/[\0\\"\r\n]/g, 'x')),
+        fc.uint8Array({ maxLength: 400 }),
+        fc.constantFrom('REG_BINARY', 'REG_RAW'),
+        (name, bytes, type) => {
+          const data = Buffer.from(bytes);
+          const value = type === 'REG_BINARY' ? { name, type: 'REG_BINARY' as const, data } : { name, type: 'REG_RAW' as const, typeNumber: 0x1234, data };
+          const text = serializeRegFile({ format: 'regedit5', keys: [{ path: 'HKEY_CURRENT_USER\\x', values: [value] }] })
+            .subarray(2)
+            .toString('utf16le');
+          const head = name === '' ? '@=' : `"${name}"=`;
+          expect(text.split('[HKEY_CURRENT_USER\\x]\r\n')[1]).toBe(`${wineHex(head, type === 'REG_BINARY' ? 'hex:' : 'hex(1234):', data)}\r\n\r\n`);
+        },
+      ),
       { numRuns: 500 },
     );
   });

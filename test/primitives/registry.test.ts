@@ -44,7 +44,11 @@ describe('normalizeRegistryKey', () => {
     ['HKLM\\a\nb', /line break/],
   ])('rejects %j before running', (input, why) => {
     let err: unknown;
-    try { normalizeRegistryKey(input); } catch (e) { err = e; }
+    try {
+      normalizeRegistryKey(input);
+    } catch (e) {
+      err = e;
+    }
     expect(isProcallBackupError(err, 'PB_VALIDATION')).toBe(true);
     expect(String((err as Error).message)).toMatch(why);
     expect((err as { fix?: string }).fix).toBeTruthy();
@@ -82,14 +86,16 @@ describeWithTools('Test-PbRegistryKeyMissing (message fallback off Windows)', { 
         name: 'missingKeyCheck',
         effect: 'read',
         body: `${MISSING_KEY_CHECK}\n$o = @{}; foreach ($k in $in.cases.PSObject.Properties) { $o[$k.Name] = [bool](Test-PbRegistryKeyMissing 'HKEY_LOCAL_MACHINE' 'SOFTWARE\\x' 'default' ([string]$k.Value)) }; return $o`,
-        input: { cases: {
-          wine: 'reg: Unable to find the specified registry key',
-          english: 'ERROR: The system was unable to find the specified registry key or value.',
-          german: 'FEHLER: Der angegebene Registrierungsschlüssel bzw. Wert wurde nicht gefunden.',
-          denied: 'ERROR: Access is denied.',
-          noPath: 'ERROR: The system cannot find the path specified.',
-          invalidName: 'reg: Invalid name',
-        } },
+        input: {
+          cases: {
+            wine: 'reg: Unable to find the specified registry key',
+            english: 'ERROR: The system was unable to find the specified registry key or value.',
+            german: 'FEHLER: Der angegebene Registrierungsschlüssel bzw. Wert wurde nicht gefunden.',
+            denied: 'ERROR: Access is denied.',
+            noPath: 'ERROR: The system cannot find the path specified.',
+            invalidName: 'reg: Invalid name',
+          },
+        },
       });
       expect(r.value).toEqual({ wine: true, english: true, german: true, denied: false, noPath: false, invalidName: false });
     } finally {
@@ -154,7 +160,9 @@ describeWithTools('exportRegistryKey with Wine reg.exe', { pwsh: findPwsh(), win
   it('a reg tool that is not there is PB_TOOL_MISSING', async () => {
     const broken = runnerWithWine(prefix, { tools: { reg: ['pb-no-such-reg-tool'] } });
     try {
-      await expect(exportRegistryKey(broken, { key: 'HKLM\\SOFTWARE\\ESTOS', file: path.join(dir, 'never.reg') })).rejects.toMatchObject({ code: 'PB_TOOL_MISSING' });
+      await expect(exportRegistryKey(broken, { key: 'HKLM\\SOFTWARE\\ESTOS', file: path.join(dir, 'never.reg') })).rejects.toMatchObject({
+        code: 'PB_TOOL_MISSING',
+      });
       expect(readdirSync(dir).filter((f) => f.startsWith('never'))).toEqual([]);
     } finally {
       await broken.close();
@@ -170,7 +178,11 @@ describeWithTools('exportRegistryKey with Wine reg.exe', { pwsh: findPwsh(), win
 
   it('an optional missing key is absent and writes nothing', async () => {
     const file = path.join(dir, 'optional.reg');
-    await expect(exportRegistryKey(runner, { key: 'HKLM\\SOFTWARE\\NoSuchVendor', file, optional: true })).resolves.toEqual({ key: 'HKEY_LOCAL_MACHINE\\SOFTWARE\\NoSuchVendor', absent: true, warnings: [] });
+    await expect(exportRegistryKey(runner, { key: 'HKLM\\SOFTWARE\\NoSuchVendor', file, optional: true })).resolves.toEqual({
+      key: 'HKEY_LOCAL_MACHINE\\SOFTWARE\\NoSuchVendor',
+      absent: true,
+      warnings: [],
+    });
     expect(readdirSync(dir)).not.toContain('optional.reg');
   });
 });
@@ -181,8 +193,19 @@ describe('diffRegFiles and isSameRegValue (pure)', () => {
     keys: [{ path: 'HKEY_CURRENT_USER\\Software\\x', values }, ...(extraKey ? [{ path: 'HKEY_CURRENT_USER\\Software\\x\\y', values: [] }] : [])],
   });
   it('lists added, changed and removed values and keys; names compare without case', () => {
-    const before = doc([{ name: 'Keep', type: 'REG_DWORD', data: 1 }, { name: 'change', type: 'REG_SZ', data: 'a' }, { name: 'gone', type: 'REG_BINARY', data: Buffer.from([1]) }], true);
-    const after = doc([{ name: 'keep', type: 'REG_DWORD', data: 1 }, { name: 'change', type: 'REG_EXPAND_SZ', data: 'a' }, { name: 'new', type: 'REG_MULTI_SZ', data: ['x'] }]);
+    const before = doc(
+      [
+        { name: 'Keep', type: 'REG_DWORD', data: 1 },
+        { name: 'change', type: 'REG_SZ', data: 'a' },
+        { name: 'gone', type: 'REG_BINARY', data: Buffer.from([1]) },
+      ],
+      true,
+    );
+    const after = doc([
+      { name: 'keep', type: 'REG_DWORD', data: 1 },
+      { name: 'change', type: 'REG_EXPAND_SZ', data: 'a' },
+      { name: 'new', type: 'REG_MULTI_SZ', data: ['x'] },
+    ]);
     expect(diffRegFiles(before, after).map((c: RegistryChange) => `${c.kind} ${'name' in c ? c.name : c.key}`)).toEqual([
       'value-changed change',
       'value-added new',
@@ -191,15 +214,21 @@ describe('diffRegFiles and isSameRegValue (pure)', () => {
     ]);
   });
   it('compares typed and raw forms of the same bytes as equal', () => {
-    expect(isSameRegValue({ name: 'a', type: 'REG_SZ', data: 'ab' }, { name: 'a', type: 'REG_RAW', typeNumber: 1, data: Buffer.from('ab\0', 'utf16le') })).toBe(true);
-    expect(isSameRegValue({ name: 'a', type: 'REG_DWORD', data: 1 }, { name: 'a', type: 'REG_RAW', typeNumber: 4, data: Buffer.from([1, 0, 0, 0]) })).toBe(true);
+    expect(isSameRegValue({ name: 'a', type: 'REG_SZ', data: 'ab' }, { name: 'a', type: 'REG_RAW', typeNumber: 1, data: Buffer.from('ab\0', 'utf16le') })).toBe(
+      true,
+    );
+    expect(isSameRegValue({ name: 'a', type: 'REG_DWORD', data: 1 }, { name: 'a', type: 'REG_RAW', typeNumber: 4, data: Buffer.from([1, 0, 0, 0]) })).toBe(
+      true,
+    );
     expect(isSameRegValue({ name: 'a', type: 'REG_DWORD', data: 1 }, { name: 'a', type: 'REG_BINARY', data: Buffer.from([1, 0, 0, 0]) })).toBe(false);
   });
 });
 
 describe('importRegistryKey (no process)', () => {
   let dir: string;
-  beforeAll(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'pb-reg-imp-')); });
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'pb-reg-imp-'));
+  });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('a malformed file is PB_REGFILE_PARSE and nothing runs', async () => {
@@ -332,7 +361,13 @@ describeWithTools('round trip through Wine reg.exe: export, parse, serialize, im
     await exportRegistryKey(runnerB, { key: ROOT_KEY, file: path.join(dir, 'b-before.reg') });
     const plan = await importRegistryKey(runnerB, { file: path.join(dir, 'a.reg'), dryRun: true });
     expect(plan.changes).toEqual([
-      { kind: 'value-changed', key: ROOT_KEY, name: 'dword', before: { name: 'dword', type: 'REG_DWORD', data: 1 }, after: { name: 'dword', type: 'REG_DWORD', data: 0xbeef } },
+      {
+        kind: 'value-changed',
+        key: ROOT_KEY,
+        name: 'dword',
+        before: { name: 'dword', type: 'REG_DWORD', data: 1 },
+        after: { name: 'dword', type: 'REG_DWORD', data: 0xbeef },
+      },
       { kind: 'value-added', key: ROOT_KEY, name: 'empty', after: { name: 'empty', type: 'REG_SZ', data: '' } },
     ]);
     expect(plan.untouchedValues).toEqual([{ key: ROOT_KEY, name: 'extra' }]);
@@ -342,10 +377,22 @@ describeWithTools('round trip through Wine reg.exe: export, parse, serialize, im
 
   it('a dry run of [-KEY] and "name"=- lists the keys and values that would go', async () => {
     const file = path.join(dir, 'deletions.reg');
-    writeFileSync(file, serializeRegFile({ format: 'regedit5', keys: [
-      { path: `${ROOT_KEY}\\L1`, delete: true, values: [] },
-      { path: ROOT_KEY, values: [{ name: 'sz', type: 'DELETE' }, { name: 'not-there', type: 'DELETE' }] },
-    ] }));
+    writeFileSync(
+      file,
+      serializeRegFile({
+        format: 'regedit5',
+        keys: [
+          { path: `${ROOT_KEY}\\L1`, delete: true, values: [] },
+          {
+            path: ROOT_KEY,
+            values: [
+              { name: 'sz', type: 'DELETE' },
+              { name: 'not-there', type: 'DELETE' },
+            ],
+          },
+        ],
+      }),
+    );
     const plan = await importRegistryKey(runnerB, { file, dryRun: true });
     const removed = (plan.changes ?? []).filter((c) => c.kind === 'key-removed').map((c) => c.key);
     expect(removed).toHaveLength(20);
@@ -355,7 +402,9 @@ describeWithTools('round trip through Wine reg.exe: export, parse, serialize, im
     ]);
     // and the real import does delete them
     await importRegistryKey(runnerB, { file });
-    await expect(exportRegistryKey(runnerB, { key: `${ROOT_KEY}\\L1`, file: path.join(dir, 'l1.reg'), optional: true })).resolves.toMatchObject({ absent: true });
+    await expect(exportRegistryKey(runnerB, { key: `${ROOT_KEY}\\L1`, file: path.join(dir, 'l1.reg'), optional: true })).resolves.toMatchObject({
+      absent: true,
+    });
   });
 });
 

@@ -63,7 +63,12 @@ describe('decodeFailureActions', () => {
   });
 
   it('formats the sc.exe actions= argument', () => {
-    expect(formatScFailureActions([{ action: 'restart', delayMs: 60000 }, { action: 'none', delayMs: 0 }])).toBe('restart/60000/none/0');
+    expect(
+      formatScFailureActions([
+        { action: 'restart', delayMs: 60000 },
+        { action: 'none', delayMs: 0 },
+      ]),
+    ).toBe('restart/60000/none/0');
     expect(formatScFailureActions([])).toBe('');
   });
 });
@@ -180,7 +185,16 @@ describe('decodeServiceRegistry on recorded exports', () => {
     expect(s.errorControl).toBe('severe');
     expect(s.loadOrderGroup).toBe('PbGroup');
     expect(s.triggers).toEqual([
-      { index: 0, type: 2, typeName: 'ip-address-availability', action: 'start', actionValue: 1, subtype: '{4f27f2de-14e2-430b-a549-7cd48cbc8245}', subtypeName: 'first-ip-address-arrival', data: [] },
+      {
+        index: 0,
+        type: 2,
+        typeName: 'ip-address-availability',
+        action: 'start',
+        actionValue: 1,
+        subtype: '{4f27f2de-14e2-430b-a549-7cd48cbc8245}',
+        subtypeName: 'first-ip-address-arrival',
+        data: [],
+      },
       {
         index: 1,
         type: 4,
@@ -234,7 +248,12 @@ describe('decodeServiceRegistry on recorded exports', () => {
     const s = load('windows-sgrmbroker.reg', 'SgrmBroker');
     expect(s.startType).toBe('disabled');
     expect(s.triggers).toHaveLength(1);
-    expect(s.triggers[0]).toMatchObject({ type: 6, typeName: 'network-endpoint', subtype: '{bc90d167-9470-4139-a9ba-be0bbbf5b74d}', subtypeName: 'rpc-interface-event' });
+    expect(s.triggers[0]).toMatchObject({
+      type: 6,
+      typeName: 'network-endpoint',
+      subtype: '{bc90d167-9470-4139-a9ba-be0bbbf5b74d}',
+      subtypeName: 'rpc-interface-event',
+    });
     expect(s.triggers[0].data[0].value).toEqual(['7a20fcec-dec4-4c59-be57-212e8f65d3de']);
   });
 
@@ -243,8 +262,8 @@ describe('decodeServiceRegistry on recorded exports', () => {
       expect.objectContaining({ code: 'PB_PARSE', message: expect.stringMatching(/not a service definition/) }),
     );
     expect(() => decodeServiceRegistry('x', [])).toThrow(/no values for the service key/);
-    expect(() =>
-      decodeServiceRegistry('x', [{ path: '', values: { Type: { type: 'REG_SZ', value: '16' }, Start: { type: 'REG_DWORD', value: 2 } } }]),
-    ).toThrow(/Type is REG_SZ; a REG_DWORD was expected/);
+    expect(() => decodeServiceRegistry('x', [{ path: '', values: { Type: { type: 'REG_SZ', value: '16' }, Start: { type: 'REG_DWORD', value: 2 } } }])).toThrow(
+      /Type is REG_SZ; a REG_DWORD was expected/,
+    );
   });
 });

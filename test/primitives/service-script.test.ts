@@ -4,12 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseRegFile } from '../../lib/primitives/reg-file';
 import { serviceKeysFromRegFile } from '../../lib/primitives/service';
-import {
-  decodeServiceRegistry,
-  type DecodedServiceConfig,
-  type ServiceRegistryKey,
-  type ServiceRegistryValue,
-} from '../../lib/primitives/service-decode';
+import { decodeServiceRegistry, type DecodedServiceConfig, type ServiceRegistryKey, type ServiceRegistryValue } from '../../lib/primitives/service-decode';
 import {
   NATIVE_ARGS_PS,
   SERVICE_PASSWORD_PLACEHOLDER,
@@ -44,9 +39,17 @@ const SERVER_FROM_SCRATCH: string[][] = [
   ['sc', 'config', 'PbUCServer', 'DisplayName=', 'estos UCServer'],
   ['sc', 'description', 'PbUCServer', 'ProCall UCServer (fixture)'],
   [
-    'sc', 'failure', 'PbUCServer', 'reset=', '86400', 'actions=', 'restart/60000/restart/120000/reboot/300000',
-    'command=', 'C:\\Program Files\\estos\\UCServer\\notify-admin.cmd --service UCServer',
-    'reboot=', 'UCServer failed three times; the server restarts in 5 minutes.',
+    'sc',
+    'failure',
+    'PbUCServer',
+    'reset=',
+    '86400',
+    'actions=',
+    'restart/60000/restart/120000/reboot/300000',
+    'command=',
+    'C:\\Program Files\\estos\\UCServer\\notify-admin.cmd --service UCServer',
+    'reboot=',
+    'UCServer failed three times; the server restarts in 5 minutes.',
   ],
   ['sc', 'failureflag', 'PbUCServer', '1'],
   ['sc', 'sidtype', 'PbUCServer', 'unrestricted'],
@@ -76,7 +79,9 @@ describe('buildServiceRestorePlan / formatServiceCommand (pure)', () => {
     ]);
     expect(formatServiceCommand(account!.calls[0])).toBe(MEDIA_CIM_TEXT);
     // no native argument vector of any step carries the password or its placeholder
-    expect(plan.steps.flatMap((s) => s.calls.flatMap(argsOf)).concat(plan.create.tool === 'cim' ? [] : plan.create.args)).not.toContain(SERVICE_PASSWORD_PLACEHOLDER);
+    expect(plan.steps.flatMap((s) => s.calls.flatMap(argsOf)).concat(plan.create.tool === 'cim' ? [] : plan.create.args)).not.toContain(
+      SERVICE_PASSWORD_PLACEHOLDER,
+    );
     expect(plan.isPasswordRequired).toBe(true);
     expect(plan.steps.some((s) => s.field === 'securityDescriptor')).toBe(false);
     // values are quoted for PowerShell in the printed text
@@ -86,7 +91,11 @@ describe('buildServiceRestorePlan / formatServiceCommand (pure)', () => {
   });
 
   it('keeps sc.exe obj= (with no password) for accounts that have none: built-in, virtual, managed', () => {
-    for (const [name, kind] of [['NT AUTHORITY\\LocalService', 'local-service'], ['NT SERVICE\\UCServer', 'virtual'], ['CORP\\gmsa-uc$', 'managed']] as const) {
+    for (const [name, kind] of [
+      ['NT AUTHORITY\\LocalService', 'local-service'],
+      ['NT SERVICE\\UCServer', 'virtual'],
+      ['CORP\\gmsa-uc$', 'managed'],
+    ] as const) {
       const plan = buildServiceRestorePlan({ ...media, account: { name, kind, isPasswordRequired: false } });
       expect(plan.steps.find((s) => s.field === 'account')?.calls).toEqual([{ tool: 'sc', args: ['config', 'PbUCMedia', 'obj=', name, 'password=', ''] }]);
       expect(plan.isPasswordRequired).toBe(false);
@@ -98,13 +107,15 @@ describe('buildServiceRestorePlan / formatServiceCommand (pure)', () => {
     const args = (f: string) => plan.steps.find((s) => s.field === f)?.calls.map(argsOf);
     expect(args('failureActions')).toEqual([['failure', 'PbUCMedia', 'reset=', '0', 'actions=', '', 'command=', '', 'reboot=', '']]);
     expect(args('environment')).toEqual([['delete', 'HKLM\\SYSTEM\\CurrentControlSet\\Services\\PbUCMedia', '/v', 'Environment', '/f']]);
-    expect(argsOf(buildServiceRestorePlan({ ...media, dependencies: { services: [], groups: [] } }).steps.find((s) => s.field === 'dependencies')!.calls[0])).toEqual([
-      'config', 'PbUCMedia', 'depend=', '/',
-    ]);
+    expect(
+      argsOf(buildServiceRestorePlan({ ...media, dependencies: { services: [], groups: [] } }).steps.find((s) => s.field === 'dependencies')!.calls[0]),
+    ).toEqual(['config', 'PbUCMedia', 'depend=', '/']);
   });
 
   it('rewrites triggers as registry values in the Windows layout', () => {
-    const calls = buildServiceRestorePlan(web).steps.find((s) => s.field === 'triggers')!.calls.map((c) => argsOf(c).join(' '));
+    const calls = buildServiceRestorePlan(web)
+      .steps.find((s) => s.field === 'triggers')!
+      .calls.map((c) => argsOf(c).join(' '));
     const tk = 'HKLM\\SYSTEM\\CurrentControlSet\\Services\\PbUCWeb\\TriggerInfo';
     expect(calls[0]).toBe(`delete ${tk} /f`);
     expect(calls).toContain(`add ${tk}\\0 /v GUID /t REG_BINARY /d def2274fe2140b43a5497cd48cbc8245 /f`);
@@ -155,7 +166,9 @@ describe('generateServiceMarkdown (pure)', () => {
     expect(generateServiceMarkdown(wu, { sddl: null })).toContain('## Other registry values');
     expect(generateServiceMarkdown(wu, { sddl: null })).toContain('- `Parameters\\ServiceDll` (REG_EXPAND_SZ)');
     expect(generateServiceMarkdown(server, { sddl: null })).not.toContain('## Other registry values');
-    expect(generateServiceMarkdown(web, { sddl: null })).toContain('start on firewall-port-event `{b7569e07-8421-4ee0-ad10-86915afdad09}` (firewall-port-open), data: `443, TCP`');
+    expect(generateServiceMarkdown(web, { sddl: null })).toContain(
+      'start on firewall-port-event `{b7569e07-8421-4ee0-ad10-86915afdad09}` (firewall-port-open), data: `443, TCP`',
+    );
   });
 });
 
@@ -395,9 +408,26 @@ describeWithTools('restore-services.ps1 in real pwsh with recording sc.exe / reg
     const r = spawnSync(
       findPwsh() as string,
       [
-        '-NoProfile', '-NonInteractive', '-File', path.join(dir, 'harness.ps1'), '-Script', path.join(dir, 'restore-services.ps1'),
-        '-StateIn', stateIn ?? '', '-StateOut', stateOut, '-CallsOut', callsOut, '-CimOut', cimOut, '-FailVerb', failVerb,
-        '-CimReturn', String(cim.returnValue ?? 0), ...(cim.isMissing ? ['-NoCim'] : []), ...(isDryRun ? ['-DryRun'] : []),
+        '-NoProfile',
+        '-NonInteractive',
+        '-File',
+        path.join(dir, 'harness.ps1'),
+        '-Script',
+        path.join(dir, 'restore-services.ps1'),
+        '-StateIn',
+        stateIn ?? '',
+        '-StateOut',
+        stateOut,
+        '-CallsOut',
+        callsOut,
+        '-CimOut',
+        cimOut,
+        '-FailVerb',
+        failVerb,
+        '-CimReturn',
+        String(cim.returnValue ?? 0),
+        ...(cim.isMissing ? ['-NoCim'] : []),
+        ...(isDryRun ? ['-DryRun'] : []),
       ],
       { encoding: 'utf8', timeout: 120000 },
     );
@@ -455,7 +485,14 @@ describeWithTools('restore-services.ps1 in real pwsh with recording sc.exe / reg
     // the instance is found by enumerating Win32_Service and matching Name, never through a WQL filter
     expect(first.cimCalls.filter((c) => c.call === 'Get-CimInstance')).toEqual([{ call: 'Get-CimInstance', class: 'Win32_Service', filter: '' }]);
     expect(first.cimCalls.filter((c) => c.call === 'Invoke-CimMethod')).toEqual([
-      { call: 'Invoke-CimMethod', service: 'PbUCMedia', method: 'Change', keys: ['StartName', 'StartPassword'], startName: 'CORP\\svc-procall', startPassword: PASSWORD },
+      {
+        call: 'Invoke-CimMethod',
+        service: 'PbUCMedia',
+        method: 'Change',
+        keys: ['StartName', 'StartPassword'],
+        startName: 'CORP\\svc-procall',
+        startPassword: PASSWORD,
+      },
     ]);
     expect(first.stdout).toContain(`Changed PbUCMedia account: ${MEDIA_CIM_TEXT}`);
   });
@@ -464,7 +501,9 @@ describeWithTools('restore-services.ps1 in real pwsh with recording sc.exe / reg
     const r = runScript(mediaDrifted('account-drifted'), 'account-drifted');
     expect(r.status).toBe(0);
     expect(r.calls.filter(isChange)).toEqual([]);
-    expect(r.cimCalls.filter((c) => c.call === 'Invoke-CimMethod').map((c) => [c.service, c.startName, c.startPassword])).toEqual([['PbUCMedia', 'CORP\\svc-procall', PASSWORD]]);
+    expect(r.cimCalls.filter((c) => c.call === 'Invoke-CimMethod').map((c) => [c.service, c.startName, c.startPassword])).toEqual([
+      ['PbUCMedia', 'CORP\\svc-procall', PASSWORD],
+    ]);
     expect(r.state.PbUCMedia.values.ObjectName.value).toBe('CORP\\svc-procall');
     expect(isPasswordIn(r)).toBe(false);
   });
@@ -485,7 +524,9 @@ describeWithTools('restore-services.ps1 in real pwsh with recording sc.exe / reg
   it('without CIM refuses before it changes anything of that service', () => {
     const r = runScript(mediaDrifted('no-cim', true), 'no-cim', '', false, { isMissing: true });
     expect(r.status).toBe(3);
-    expect(r.stdout).toContain("SCRIPT FAILED: Service 'PbUCMedia' must run as a user account, which is set through CIM (Get-CimInstance / Invoke-CimMethod), and CIM is not available here");
+    expect(r.stdout).toContain(
+      "SCRIPT FAILED: Service 'PbUCMedia' must run as a user account, which is set through CIM (Get-CimInstance / Invoke-CimMethod), and CIM is not available here",
+    );
     expect(r.calls.filter(isChange)).toEqual([]); // the drifted description was not set either
     expect(r.state.PbUCMedia.values.Description.value).toBe('drifted');
     expect(isPasswordIn(r)).toBe(false);
@@ -530,7 +571,9 @@ describeWithTools('restore-services.ps1 in real pwsh with recording sc.exe / reg
   it('stops at the first failing command with a clear message and runs nothing after it', () => {
     const r = runScript(null, 'failing', 'failure');
     expect(r.status).toBe(3);
-    expect(r.stdout).toMatch(/SCRIPT FAILED: Restoring 'failureActions' of service 'PbUCServer' failed: 'sc\.exe failure PbUCServer reset= 86400 .*' exited with code 1057/);
+    expect(r.stdout).toMatch(
+      /SCRIPT FAILED: Restoring 'failureActions' of service 'PbUCServer' failed: 'sc\.exe failure PbUCServer reset= 86400 .*' exited with code 1057/,
+    );
     const changes = r.calls.filter(isChange);
     expect(changes[changes.length - 1].slice(0, 2)).toEqual(['sc', 'failure']);
     expect(changes.some((c) => c.includes('PbUCMedia'))).toBe(false);
@@ -539,12 +582,17 @@ describeWithTools('restore-services.ps1 in real pwsh with recording sc.exe / reg
   it('with -WhatIf prints the literal commands and changes nothing', () => {
     const r = spawnSync(
       findPwsh() as string,
-      ['-NoProfile', '-NonInteractive', '-Command', `function sc.exe { $global:LASTEXITCODE = 1060 }; & '${path.join(dir, 'restore-services.ps1')}' -WhatIf -ReadServiceKey { $null }`],
+      [
+        '-NoProfile',
+        '-NonInteractive',
+        '-Command',
+        `function sc.exe { $global:LASTEXITCODE = 1060 }; & '${path.join(dir, 'restore-services.ps1')}' -WhatIf -ReadServiceKey { $null }`,
+      ],
       { encoding: 'utf8', timeout: 60000 },
     );
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("What if: sc.exe create PbUCServer binPath= 'C:\\Program Files\\estos\\UCServer\\UCServer.exe' type= own start= demand");
-    expect(r.stdout).toContain("What if: sc.exe config PbUCServer start= delayed-auto");
+    expect(r.stdout).toContain('What if: sc.exe config PbUCServer start= delayed-auto');
     // the account with its password, as the literal action; -WhatIf asks for no password
     expect(r.stdout).toContain(`What if: ${MEDIA_CIM_TEXT}`);
     expect(r.stdout).not.toContain('PbUCMedia obj=');

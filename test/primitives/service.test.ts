@@ -68,7 +68,12 @@ function Invoke-PbScRecord {
 }
 
 function readJsonLines<T>(file: string): T[] {
-  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as T) : [];
+  return existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l) as T)
+    : [];
 }
 
 const fixture = (file: string, name: string) => decodeServiceRegistry(name, serviceKeysFromRegFile(parseRegFile(readFileSync(path.join(FIX, file))), name));
@@ -79,7 +84,11 @@ describe('selection and schema (pure)', () => {
     expect(isServiceMatch(web, [{ displayName: '*UC*Web*Server*' }])).toBe(true);
     expect(isServiceMatch(web, [{ imagePathUnder: 'c:\\program files\\ESTOS\\UCServer\\' }])).toBe(true);
     expect(isServiceMatch(web, [{ imagePathUnder: 'C:\\Program Files\\estos\\UCServer2' }])).toBe(false);
-    expect(isServiceMatch({ displayName: 'Other', imagePath: 'C:\\Program Files\\estos\\UCServerX\\a.exe' }, [{ imagePathUnder: 'C:\\Program Files\\estos\\UCServer' }])).toBe(false);
+    expect(
+      isServiceMatch({ displayName: 'Other', imagePath: 'C:\\Program Files\\estos\\UCServerX\\a.exe' }, [
+        { imagePathUnder: 'C:\\Program Files\\estos\\UCServer' },
+      ]),
+    ).toBe(false);
     expect(isServiceMatch({ displayName: 'x(1)', imagePath: null }, [{ displayName: 'x(1)' }])).toBe(true);
     expect(isServiceMatch({ displayName: null, imagePath: null }, [{}])).toBe(false);
     // both given: both must hold
@@ -87,20 +96,43 @@ describe('selection and schema (pure)', () => {
   });
 
   it('validates the JSON schema and names what is wrong', () => {
-    const good = { schema: SERVICE_DEFINITION_SCHEMA, schemaVersion: 1, ...fixture('wine-PbUCServer.reg', 'PbUCServer'), securityDescriptor: { sddl: null, source: 'unavailable' } };
+    const good = {
+      schema: SERVICE_DEFINITION_SCHEMA,
+      schemaVersion: 1,
+      ...fixture('wine-PbUCServer.reg', 'PbUCServer'),
+      securityDescriptor: { sddl: null, source: 'unavailable' },
+    };
     expect(validateServiceDefinition(good).name).toBe('PbUCServer');
-    expect(() => validateServiceDefinition({ ...good, schema: 'x' })).toThrow(expect.objectContaining({ code: 'PB_VALIDATION', message: expect.stringMatching(/not a service definition/) }));
+    expect(() => validateServiceDefinition({ ...good, schema: 'x' })).toThrow(
+      expect.objectContaining({ code: 'PB_VALIDATION', message: expect.stringMatching(/not a service definition/) }),
+    );
     expect(() => validateServiceDefinition({ ...good, schemaVersion: 2 })).toThrow(/schema version 2 is not supported/);
     expect(() => validateServiceDefinition({ ...good, startType: undefined })).toThrow(/no valid 'startType'/);
     expect(() => validateServiceDefinition({ ...good, name: 'a\\b' })).toThrow(/is not a service name/);
   });
 
   it('records an unreadable SDDL and missing CIM as unavailable with warnings, never silently', () => {
-    const r = parseServiceRuntime({ name: 'X', sdExit: 1, sdOut: 'Usage: sc command servicename', cim: 'missing', cimNote: 'Get-CimInstance is not available on this host', state: null, processId: null });
+    const r = parseServiceRuntime({
+      name: 'X',
+      sdExit: 1,
+      sdOut: 'Usage: sc command servicename',
+      cim: 'missing',
+      cimNote: 'Get-CimInstance is not available on this host',
+      state: null,
+      processId: null,
+    });
     expect(r.securityDescriptor).toEqual({ sddl: null, source: 'unavailable', note: 'sc.exe sdshow exited with 1: Usage: sc command servicename' });
     expect(r.runtime).toMatchObject({ source: 'unavailable', state: null });
     expect(r.warnings).toHaveLength(2);
-    const ok = parseServiceRuntime({ name: 'X', sdExit: 0, sdOut: '\n D:(A;;CCLCSWRPWPDTLOCRRC;;;SY)S:(AU;FA;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;WD)\n', cim: 'ok', cimNote: '', state: 'Running', processId: 4242 });
+    const ok = parseServiceRuntime({
+      name: 'X',
+      sdExit: 0,
+      sdOut: '\n D:(A;;CCLCSWRPWPDTLOCRRC;;;SY)S:(AU;FA;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;WD)\n',
+      cim: 'ok',
+      cimNote: '',
+      state: 'Running',
+      processId: 4242,
+    });
     expect(ok.securityDescriptor.sddl).toBe('D:(A;;CCLCSWRPWPDTLOCRRC;;;SY)S:(AU;FA;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;WD)');
     expect(ok.runtime).toEqual({ state: 'Running', processId: 4242, source: 'cim' });
     expect(ok.warnings).toEqual([]);
@@ -152,7 +184,10 @@ describeWithTools('the sdshow / CIM read script in real pwsh', { pwsh: findPwsh(
   it('takes the SDDL from sc.exe sdshow, and a failing sdshow as data with its exit code', async () => {
     const { value } = await runner.run(buildServiceRuntimeScript(['UC Server\u2019s', 'Missing']));
     const [ok, missing] = value.map(parseServiceRuntime);
-    expect(ok.securityDescriptor).toEqual({ sddl: 'D:(A;;CCLCSWRPWPDTLOCRRC;;;SY)(A;;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;BA)S:(AU;FA;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;WD)', source: 'sc-sdshow' });
+    expect(ok.securityDescriptor).toEqual({
+      sddl: 'D:(A;;CCLCSWRPWPDTLOCRRC;;;SY)(A;;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;BA)S:(AU;FA;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;WD)',
+      source: 'sc-sdshow',
+    });
     // sh keeps exit codes modulo 256: 1060 arrives as 36, as any exit code would, verbatim
     expect(missing.securityDescriptor).toEqual({ sddl: null, source: 'unavailable', note: 'sc.exe sdshow exited with 36: [SC] OpenService FAILED 1060:' });
     // pwsh on Linux has no Get-CimInstance: the state is unknown and says so
@@ -171,10 +206,12 @@ describeWithTools('captureServiceConfig / restoreServiceConfig with Wine reg.exe
 
   beforeAll(async () => {
     prefix = await createWinePrefix();
-    await run('bash', ['-x', path.join(FIX, 'make-wine-fixtures.sh'), prefix.path], { env: { ...process.env, ...prefix.env }, timeout: 120000 }).catch((e: { stdout?: string; stderr?: string; message: string }) => {
-      // say which wine command failed (bash -x traces every command to stderr)
-      throw new Error(`${e.message}\n--- stdout ---\n${e.stdout ?? ''}\n--- stderr (last 3000 chars) ---\n${(e.stderr ?? '').slice(-3000)}`);
-    });
+    await run('bash', ['-x', path.join(FIX, 'make-wine-fixtures.sh'), prefix.path], { env: { ...process.env, ...prefix.env }, timeout: 120000 }).catch(
+      (e: { stdout?: string; stderr?: string; message: string }) => {
+        // say which wine command failed (bash -x traces every command to stderr)
+        throw new Error(`${e.message}\n--- stdout ---\n${e.stdout ?? ''}\n--- stderr (last 3000 chars) ---\n${(e.stderr ?? '').slice(-3000)}`);
+      },
+    );
     runner = runnerWithWine(prefix);
     dir = mkdtempSync(path.join(os.tmpdir(), 'pb-svc-capture-'));
     first = await captureServiceConfig(runner, { names: ['PbUCServer', 'PbUCMedia', 'PbUCWeb', 'PbNoSuchService'], directory: path.join(dir, 'services') });
@@ -188,8 +225,15 @@ describeWithTools('captureServiceConfig / restoreServiceConfig with Wine reg.exe
   it('captures the registry definition exactly as the recorded exports decode', () => {
     expect(first.services.map((s) => s.name)).toEqual(['PbUCServer', 'PbUCMedia', 'PbUCWeb']);
     for (const s of first.services) {
-      const { schema, schemaVersion, securityDescriptor, runtime, registryExport, capture, ...config } = s;
-      void schema, void schemaVersion, void securityDescriptor, void runtime, void registryExport, void capture;
+      const {
+        schema: _schema,
+        schemaVersion: _schemaVersion,
+        securityDescriptor: _sd,
+        runtime: _runtime,
+        registryExport: _registryExport,
+        capture: _capture,
+        ...config
+      } = s;
       expect(config).toEqual(fixture(`wine-${s.name}.reg`, s.name));
     }
   });
@@ -205,19 +249,26 @@ describeWithTools('captureServiceConfig / restoreServiceConfig with Wine reg.exe
 
   it('says what it could not read: missing service, SDDL (Wine sc has no sdshow), CIM, the account password', () => {
     expect(first.missing).toEqual(['PbNoSuchService']);
-    expect(first.warnings).toContain("Service 'PbNoSuchService' does not exist (no key HKLM\\SYSTEM\\CurrentControlSet\\Services\\PbNoSuchService); it is not in this backup.");
+    expect(first.warnings).toContain(
+      "Service 'PbNoSuchService' does not exist (no key HKLM\\SYSTEM\\CurrentControlSet\\Services\\PbNoSuchService); it is not in this backup.",
+    );
     const server = first.services[0];
     expect(server.securityDescriptor.source).toBe('unavailable');
     expect(server.securityDescriptor.note).toMatch(/^sc\.exe sdshow exited with [1-9]/);
     expect(server.runtime).toMatchObject({ source: 'unavailable', state: null });
     expect(first.warnings.filter((w) => w.includes("security descriptor of service 'PbUCServer'"))).toHaveLength(1);
-    expect(first.warnings).toContain("Service 'PbUCMedia' runs as CORP\\svc-procall: Windows never reveals the password, so it is not in this backup and must be entered again on restore.");
+    expect(first.warnings).toContain(
+      "Service 'PbUCMedia' runs as CORP\\svc-procall: Windows never reveals the password, so it is not in this backup and must be entered again on restore.",
+    );
   });
 
-  it('finds the UCServer, Media and Web services by the default selection, and nothing of Wine\'s own', async () => {
+  it("finds the UCServer, Media and Web services by the default selection, and nothing of Wine's own", async () => {
     const r = await captureServiceConfig(runner, { directory: path.join(dir, 'default') });
     expect(r.services.map((s) => s.name).sort()).toEqual(['PbUCMedia', 'PbUCServer', 'PbUCWeb']);
-    const byPath = await captureServiceConfig(runner, { match: { imagePathUnder: 'C:\\Program Files\\estos\\UCServer\\MediaService' }, directory: path.join(dir, 'media') });
+    const byPath = await captureServiceConfig(runner, {
+      match: { imagePathUnder: 'C:\\Program Files\\estos\\UCServer\\MediaService' },
+      directory: path.join(dir, 'media'),
+    });
     expect(byPath.services.map((s) => s.name)).toEqual(['PbUCMedia']);
   });
 
@@ -225,7 +276,18 @@ describeWithTools('captureServiceConfig / restoreServiceConfig with Wine reg.exe
     const out = path.join(dir, 'set', 'services');
     const files = writeServiceBackup(out, first);
     expect(files.files.sort()).toEqual(
-      ['PbUCMedia.json', 'PbUCMedia.md', 'PbUCMedia.reg', 'PbUCServer.json', 'PbUCServer.md', 'PbUCServer.reg', 'PbUCWeb.json', 'PbUCWeb.md', 'PbUCWeb.reg', 'restore-services.ps1'].sort(),
+      [
+        'PbUCMedia.json',
+        'PbUCMedia.md',
+        'PbUCMedia.reg',
+        'PbUCServer.json',
+        'PbUCServer.md',
+        'PbUCServer.reg',
+        'PbUCWeb.json',
+        'PbUCWeb.md',
+        'PbUCWeb.reg',
+        'restore-services.ps1',
+      ].sort(),
     );
     const json = validateServiceDefinition(JSON.parse(readFileSync(path.join(out, 'PbUCServer.json'), 'utf8')));
     expect(strip(json)).toEqual(strip(first.services[0]));
@@ -252,7 +314,9 @@ describeWithTools('captureServiceConfig / restoreServiceConfig with Wine reg.exe
     await wine('reg', 'delete', `${KEY}\\PbUCServer`, '/v', 'DelayedAutostart', '/f');
     const file = path.join(dir, 'set', 'services', 'PbUCServer.json');
     const plan = await restoreServiceConfig(runner, { file });
-    expect(plan.changes.map((c) => [c.field, c.current, c.desired, c.commands])).toEqual([['startType', 'demand', 'delayed-auto', ['sc.exe config PbUCServer start= delayed-auto']]]);
+    expect(plan.changes.map((c) => [c.field, c.current, c.desired, c.commands])).toEqual([
+      ['startType', 'demand', 'delayed-auto', ['sc.exe config PbUCServer start= delayed-auto']],
+    ]);
     expect(plan.isApplied).toBe(false);
     const still = await captureServiceConfig(runner, { names: ['PbUCServer'], directory: path.join(dir, 'still') });
     expect(still.services[0].startType).toBe('demand');
@@ -267,7 +331,7 @@ describeWithTools('captureServiceConfig / restoreServiceConfig with Wine reg.exe
     expect((await restoreServiceConfig(runner, { file })).changes).toEqual([]);
   });
 
-  it('stops with the tool\'s error when sc.exe refuses (Wine has no sc config)', async () => {
+  it("stops with the tool's error when sc.exe refuses (Wine has no sc config)", async () => {
     const file = path.join(dir, 'set', 'services', 'PbUCServer.json');
     await expect(restoreServiceConfig(runner, { file, dryRun: false })).rejects.toMatchObject({ code: 'PB_COMMAND_FAILED', exitCode: expect.any(Number) });
   });
@@ -277,7 +341,10 @@ describeWithTools('captureServiceConfig / restoreServiceConfig with Wine reg.exe
     const file = path.join(dir, 'set', 'services', 'PbUCMedia.json');
     const plan = await restoreServiceConfig(runner, { file });
     expect(plan.changes.map((c) => c.commands)).toEqual([[MEDIA_CIM_TEXT]]);
-    await expect(restoreServiceConfig(runner, { file, dryRun: false })).rejects.toMatchObject({ code: 'PB_VALIDATION', message: expect.stringMatching(/needs its password/) });
+    await expect(restoreServiceConfig(runner, { file, dryRun: false })).rejects.toMatchObject({
+      code: 'PB_VALIDATION',
+      message: expect.stringMatching(/needs its password/),
+    });
     // pwsh on Linux has no CIM: refused before anything runs, and the password is nowhere in the error
     const secret = new Secret('Pw-never-printed-9');
     const err = await restoreServiceConfig(runner, { file, dryRun: false, password: secret }).catch((e: Error) => e);
@@ -309,7 +376,14 @@ describeWithTools('captureServiceConfig / restoreServiceConfig with Wine reg.exe
       // the apply finds the instance by enumerating Win32_Service and matching Name (the filtered calls are the runtime reads)
       expect(cim.filter((c) => c.call === 'Get-CimInstance' && c.filter === '')).toEqual([{ call: 'Get-CimInstance', class: 'Win32_Service', filter: '' }]);
       expect(cim.filter((c) => c.call === 'Invoke-CimMethod')).toEqual([
-        { call: 'Invoke-CimMethod', service: 'PbUCMedia', method: 'Change', keys: ['StartName', 'StartPassword'], startName: 'CORP\\svc-procall', startPassword: 'Pw-never-printed-9' },
+        {
+          call: 'Invoke-CimMethod',
+          service: 'PbUCMedia',
+          method: 'Change',
+          keys: ['StartName', 'StartPassword'],
+          startName: 'CORP\\svc-procall',
+          startPassword: 'Pw-never-printed-9',
+        },
       ]);
       const sc = readJsonLines<string[]>(path.join(logDir, 'sc.jsonl'));
       expect(sc).toContainEqual(['sdshow', 'PbUCMedia']);
@@ -328,12 +402,16 @@ describeWithTools('captureServiceConfig / restoreServiceConfig with Wine reg.exe
     try {
       await wine('reg', 'add', `${KEY}\\PbUCMedia`, '/v', 'ObjectName', '/t', 'REG_SZ', '/d', 'LocalSystem', '/f');
       const file = path.join(dir, 'set', 'services', 'PbUCMedia.json');
-      const err = await restoreServiceConfig(withCimStubs(runner, logDir, 22), { file, dryRun: false, password: new Secret('Pw-never-printed-9') }).catch((e: Error) => e);
+      const err = await restoreServiceConfig(withCimStubs(runner, logDir, 22), { file, dryRun: false, password: new Secret('Pw-never-printed-9') }).catch(
+        (e: Error) => e,
+      );
       expect(err).toMatchObject({
         code: 'PB_COMMAND_FAILED',
         exitCode: 22,
         command: 'restoreServiceConfig (Win32_Service.Change)',
-        message: expect.stringContaining("restoreServiceConfig: Win32_Service.Change of service 'PbUCMedia' (StartName 'CORP\\svc-procall', StartPassword ********) returned 22 (Status Invalid Service Account)."),
+        message: expect.stringContaining(
+          "restoreServiceConfig: Win32_Service.Change of service 'PbUCMedia' (StartName 'CORP\\svc-procall', StartPassword ********) returned 22 (Status Invalid Service Account).",
+        ),
         fix: expect.stringMatching(/account does not exist or is written wrongly/),
       });
       for (const text of [JSON.stringify(err), String(err), (err as Error).stack ?? '', inspect(err)]) expect(text).not.toContain('Pw-never-printed-9');
@@ -350,7 +428,9 @@ describeWithTools('captureServiceConfig / restoreServiceConfig with Wine reg.exe
     const file = path.join(dir, 'set', 'services', 'PbUCWeb.json');
     const plan = await restoreServiceConfig(runner, { file });
     expect(plan.isCreated).toBe(true);
-    expect(plan.changes[0].commands).toEqual(["sc.exe create PbUCWeb binPath= '\"C:\\Program Files\\estos\\UCServer\\UCWebServer.exe\" /service' type= own start= demand"]);
+    expect(plan.changes[0].commands).toEqual([
+      'sc.exe create PbUCWeb binPath= \'"C:\\Program Files\\estos\\UCServer\\UCWebServer.exe" /service\' type= own start= demand',
+    ]);
     expect(plan.changes.map((c) => c.field)).toContain('triggers');
     writeFileSync(path.join(dir, 'bad.json'), '{"schema":"nope"}');
     await expect(restoreServiceConfig(runner, { file: path.join(dir, 'bad.json') })).rejects.toMatchObject({ code: 'PB_VALIDATION' });

@@ -1,7 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isProcallBackupError } from '../../lib/errors';
 import { dryRun, RecordingRunner } from '../../lib/powershell/dry-run';
 import type { PowerShellRunner } from '../../lib/powershell/session';
 import {
@@ -67,12 +66,26 @@ describe('shadow copy builders and parser (pure)', () => {
 
   it('parses created and unavailable answers and rejects surprises', () => {
     const created = parseShadowCopyAttempt({ ok: true, id: ID, deviceObject: DEVICE, volume: 'C:\\', relativePath: 'Program Files\\estos' });
-    expect(created).toEqual({ ok: true, id: ID, deviceObject: DEVICE, volume: 'C:\\', relativePath: 'Program Files\\estos', readPath: `${DEVICE}\\Program Files\\estos` });
+    expect(created).toEqual({
+      ok: true,
+      id: ID,
+      deviceObject: DEVICE,
+      volume: 'C:\\',
+      relativePath: 'Program Files\\estos',
+      readPath: `${DEVICE}\\Program Files\\estos`,
+    });
     const failed = parseShadowCopyAttempt({ ok: false, reason: 'create-failed', returnValue: 8, message: 'Win32_ShadowCopy.Create returned 8.' });
-    expect(failed).toEqual({ ok: false, reason: 'create-failed', returnValue: 8, message: 'Win32_ShadowCopy.Create returned 8. (the maximum number of shadow copies was reached)' });
+    expect(failed).toEqual({
+      ok: false,
+      reason: 'create-failed',
+      returnValue: 8,
+      message: 'Win32_ShadowCopy.Create returned 8. (the maximum number of shadow copies was reached)',
+    });
     expect(() => parseShadowCopyAttempt(null)).toThrow(expect.objectContaining({ code: 'PB_PARSE' }));
     expect(() => parseShadowCopyAttempt({ ok: false, reason: 'bogus' })).toThrow(expect.objectContaining({ code: 'PB_PARSE' }));
-    expect(() => parseShadowCopyAttempt({ ok: true, id: ID, deviceObject: 'C:\\', volume: 'C:\\', relativePath: '' })).toThrow(expect.objectContaining({ code: 'PB_PARSE' }));
+    expect(() => parseShadowCopyAttempt({ ok: true, id: ID, deviceObject: 'C:\\', volume: 'C:\\', relativePath: '' })).toThrow(
+      expect.objectContaining({ code: 'PB_PARSE' }),
+    );
   });
 
   it('answers network-path without running anything, and a dry run records the create', async () => {
@@ -141,7 +154,12 @@ foreach ($b in $in.bodies) {
     if (!attempt.ok) expect(attempt.message).toMatch(/only on Windows/);
   });
 
-  const runCore = async (name: string, stubs: string, body: string, input: Record<string, unknown>): Promise<{ value: unknown; log: string[]; error?: unknown }> => {
+  const runCore = async (
+    name: string,
+    stubs: string,
+    body: string,
+    input: Record<string, unknown>,
+  ): Promise<{ value: unknown; log: string[]; error?: unknown }> => {
     const log = path.join(dir, `${name}.log`);
     try {
       const { value } = await runner.run({ name, effect: 'read', body: stubs + body, input: { ...input, log } });
@@ -152,8 +170,18 @@ foreach ($b in $in.bodies) {
   };
 
   it('creates on the longest matching mount point and hands the copy over without deleting it', async () => {
-    const r = await runCore('ok', cimStubs({ volumes: ['C:\\', 'C:\\Mounts\\Data\\', 'D:\\'] }), SHADOW_COPY_CREATE_CORE_PS1, { path: 'C:\\Mounts\\Data\\estos\\database' });
-    expect(parseShadowCopyAttempt(r.value)).toEqual({ ok: true, id: ID, deviceObject: DEVICE, volume: 'C:\\Mounts\\Data\\', relativePath: 'estos\\database', readPath: `${DEVICE}\\estos\\database`, volumes: ['C:\\', 'C:\\Mounts\\Data\\', 'D:\\'] });
+    const r = await runCore('ok', cimStubs({ volumes: ['C:\\', 'C:\\Mounts\\Data\\', 'D:\\'] }), SHADOW_COPY_CREATE_CORE_PS1, {
+      path: 'C:\\Mounts\\Data\\estos\\database',
+    });
+    expect(parseShadowCopyAttempt(r.value)).toEqual({
+      ok: true,
+      id: ID,
+      deviceObject: DEVICE,
+      volume: 'C:\\Mounts\\Data\\',
+      relativePath: 'estos\\database',
+      readPath: `${DEVICE}\\estos\\database`,
+      volumes: ['C:\\', 'C:\\Mounts\\Data\\', 'D:\\'],
+    });
     expect(r.log).toEqual(['get Win32_Volume', 'create C:\\Mounts\\Data\\ ClientAccessible', 'get Win32_ShadowCopy']);
   });
 
@@ -165,7 +193,12 @@ foreach ($b in $in.bodies) {
 
   it('reports a failed Create as data with its return value', async () => {
     const r = await runCore('full', cimStubs({ returnValue: 6 }), SHADOW_COPY_CREATE_CORE_PS1, { path: 'C:\\estos' });
-    expect(parseShadowCopyAttempt(r.value)).toEqual({ ok: false, reason: 'create-failed', returnValue: 6, message: 'Win32_ShadowCopy.Create returned 6. (insufficient storage for the shadow copy)' });
+    expect(parseShadowCopyAttempt(r.value)).toEqual({
+      ok: false,
+      reason: 'create-failed',
+      returnValue: 6,
+      message: 'Win32_ShadowCopy.Create returned 6. (insufficient storage for the shadow copy)',
+    });
     expect(r.log).not.toContainEqual(expect.stringMatching(/^remove/));
   });
 
@@ -203,7 +236,8 @@ function Remove-CimInstance { param([Parameter(ValueFromPipeline = $true)]$Input
 
   const setOverStubs = (name: string, stubs: string, remove?: (id: string) => Promise<boolean>): { copies: ShadowCopySet; log: () => string[] } => {
     const logFile = path.join(dir, `${name}.log`);
-    const run = async (body: string, input: Record<string, unknown>): Promise<unknown> => (await runner.run({ name, effect: 'read', body: stubs + body, input: { ...input, log: logFile } })).value;
+    const run = async (body: string, input: Record<string, unknown>): Promise<unknown> =>
+      (await runner.run({ name, effect: 'read', body: stubs + body, input: { ...input, log: logFile } })).value;
     const copies = new ShadowCopySet(runner, {
       create: async (p) => parseShadowCopyAttempt(await run(SHADOW_COPY_CREATE_CORE_PS1, { path: p })),
       remove: remove ?? (async (id) => ((await run(SHADOW_COPY_DELETE_PS1, { id })) as { deleted: boolean }).deleted),
@@ -213,7 +247,13 @@ function Remove-CimInstance { param([Parameter(ValueFromPipeline = $true)]$Input
 
   it('ShadowCopySet makes one copy per volume, also when asked concurrently, and gives each path its own read path', async () => {
     const { copies, log } = setOverStubs('set', perVolumeStubs());
-    const paths = ['C:\\ProgramData\\estos\\UCServer\\database', 'C:\\ProgramData\\estos\\UCServer\\config', 'D:\\estos\\logs', 'C:\\Mounts\\Data\\estos', '\\\\?\\C:\\ProgramData\\estos\\UCServer\\templates'];
+    const paths = [
+      'C:\\ProgramData\\estos\\UCServer\\database',
+      'C:\\ProgramData\\estos\\UCServer\\config',
+      'D:\\estos\\logs',
+      'C:\\Mounts\\Data\\estos',
+      '\\\\?\\C:\\ProgramData\\estos\\UCServer\\templates',
+    ];
     const got = await Promise.all(paths.map((p) => copies.forPath(p)));
     expect(got.map((a) => (a.ok ? [a.id, a.readPath] : [a.reason, a.message]))).toEqual([
       ['{VSS-C}', '\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy1\\ProgramData\\estos\\UCServer\\database'],
@@ -237,7 +277,12 @@ function Remove-CimInstance { param([Parameter(ValueFromPipeline = $true)]$Input
     const d1 = await copies.forPath('D:\\estos\\b');
     const d2 = await copies.forPath('D:\\estos\\c');
     expect(first.ok).toBe(true);
-    expect(d1).toMatchObject({ ok: false, reason: 'create-failed', returnValue: 9, message: expect.stringContaining('another shadow copy operation is already in progress') });
+    expect(d1).toMatchObject({
+      ok: false,
+      reason: 'create-failed',
+      returnValue: 9,
+      message: expect.stringContaining('another shadow copy operation is already in progress'),
+    });
     expect(d2).toEqual(d1);
     expect(log()).toEqual(['create C:\\', 'create D:\\']);
     await copies.close();
@@ -245,7 +290,12 @@ function Remove-CimInstance { param([Parameter(ValueFromPipeline = $true)]$Input
 
   it('ShadowCopySet asks a machine-wide "no" once (the real scripts on Linux: not-windows), and answers network paths itself', async () => {
     let creates = 0;
-    const copies = new ShadowCopySet(runner, { create: async (p) => { creates++; return createShadowCopy(runner, { path: p }); } });
+    const copies = new ShadowCopySet(runner, {
+      create: async (p) => {
+        creates++;
+        return createShadowCopy(runner, { path: p });
+      },
+    });
     const answers = await Promise.all(['C:\\a', 'D:\\b', 'C:\\c'].map((p) => copies.forPath(p)));
     expect(answers.map((a) => (a.ok ? 'ok' : a.reason))).toEqual(['not-windows', 'not-windows', 'not-windows']);
     expect(creates).toBe(1);
@@ -255,10 +305,15 @@ function Remove-CimInstance { param([Parameter(ValueFromPipeline = $true)]$Input
   });
 
   it('ShadowCopySet.close lists a copy it could not delete with the command that deletes it', async () => {
-    const { copies } = setOverStubs('set-keep', perVolumeStubs(), async () => { throw new Error('VSS is busy'); });
+    const { copies } = setOverStubs('set-keep', perVolumeStubs(), async () => {
+      throw new Error('VSS is busy');
+    });
     const a = await copies.forPath('C:\\estos');
     expect(a.ok).toBe(true);
-    expect(await copies.close()).toEqual({ deleted: [], failed: [{ id: '{VSS-C}', message: 'VSS is busy', command: 'vssadmin delete shadows /shadow={VSS-C} /quiet' }] });
+    expect(await copies.close()).toEqual({
+      deleted: [],
+      failed: [{ id: '{VSS-C}', message: 'VSS is busy', command: 'vssadmin delete shadows /shadow={VSS-C} /quiet' }],
+    });
   });
 
   it('deleteShadowCopy on Linux fails typed (no CIM), never silently', async () => {

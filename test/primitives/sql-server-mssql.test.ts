@@ -59,13 +59,39 @@ beforeEach(() => {
     { match: /^RESTORE HEADERONLY[\s\S]*FILELISTONLY/, reply: [headerRows, fileListRows] },
     { match: /^RESTORE HEADERONLY[\s\S]*msdb/, reply: [headerRows, exactLsnRows] },
     { match: /^BACKUP DATABASE/, reply: [...progress(5, 100, 20), ...backupDone] },
-    { match: /sys\.dm_exec_sessions/, reply: [{ rows: { columns: [{ name: 'SessionId', type: 'smallint' }, { name: 'ProgramName', type: 'nvarchar' }, { name: 'HostName', type: 'nvarchar' }, { name: 'LoginName', type: 'nvarchar' }, { name: 'DatabaseName', type: 'nvarchar' }], rows: [] } }, { rows: { columns: [{ name: 'DatabaseId', type: 'int' }], rows: [[7]] } }] },
-    { match: /RESTORE DATABASE/, reply: [...progress(5, 100, 5), { info: { number: 3014, message: 'RESTORE DATABASE successfully processed 6154 pages in 0.5 seconds.' } }] },
+    {
+      match: /sys\.dm_exec_sessions/,
+      reply: [
+        {
+          rows: {
+            columns: [
+              { name: 'SessionId', type: 'smallint' },
+              { name: 'ProgramName', type: 'nvarchar' },
+              { name: 'HostName', type: 'nvarchar' },
+              { name: 'LoginName', type: 'nvarchar' },
+              { name: 'DatabaseName', type: 'nvarchar' },
+            ],
+            rows: [],
+          },
+        },
+        { rows: { columns: [{ name: 'DatabaseId', type: 'int' }], rows: [[7]] } },
+      ],
+    },
+    {
+      match: /RESTORE DATABASE/,
+      reply: [...progress(5, 100, 5), { info: { number: 3014, message: 'RESTORE DATABASE successfully processed 6154 pages in 0.5 seconds.' } }],
+    },
   ];
 });
 
 function conn(extra: Partial<SqlConnectionOptions> = {}): SqlConnectionOptions {
-  return { server: `127.0.0.1,${standIn.port}`, auth: { kind: 'sql', user: 'backup', password: new Secret(PASSWORD) }, encrypt: false, trustServerCertificate: true, ...extra };
+  return {
+    server: `127.0.0.1,${standIn.port}`,
+    auth: { kind: 'sql', user: 'backup', password: new Secret(PASSWORD) },
+    encrypt: false,
+    trustServerCertificate: true,
+    ...extra,
+  };
 }
 
 const ourBatches = (): string[] => standIn.batches.filter((b) => !b.startsWith('set ansi_nulls'));
@@ -76,7 +102,14 @@ describe('backupSqlDatabase over mssql/tedious (TDS stand-in)', () => {
     fs.writeFileSync(local, crypto.randomBytes(300_000));
     const expected = crypto.createHash('sha256').update(fs.readFileSync(local)).digest('hex');
     const seen: SqlProgress[] = [];
-    const r = await backupSqlDatabase(undefined, { ...conn(), database: "a]b'c d", file: '\\\\nas\\backup\\chat.bak', localPath: local, compression: 'on', onProgress: (p) => seen.push(p) });
+    const r = await backupSqlDatabase(undefined, {
+      ...conn(),
+      database: "a]b'c d",
+      file: '\\\\nas\\backup\\chat.bak',
+      localPath: local,
+      compression: 'on',
+      onProgress: (p) => seen.push(p),
+    });
     expect(ourBatches()).toEqual([
       "BACKUP DATABASE [a]]b'c d] TO DISK = N'\\\\nas\\backup\\chat.bak' WITH COPY_ONLY, CHECKSUM, COMPRESSION, INIT, FORMAT, STATS = 5",
       "RESTORE VERIFYONLY FROM DISK = N'\\\\nas\\backup\\chat.bak' WITH CHECKSUM",
@@ -85,7 +118,18 @@ describe('backupSqlDatabase over mssql/tedious (TDS stand-in)', () => {
     expect(seen.map((p) => p.percent)).toEqual([5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90, 95, 100]);
     expect(r).toMatchObject({ via: 'mssql', isVerified: true, isFileReachable: true, sha256: expected, sizeBytes: 300_000 });
     // LSNs come from msdb as text: HEADERONLY's numeric(25,0) would arrive rounded through tedious.
-    expect(r.header).toMatchObject({ databaseName: 'UCServerChat', firstLsn: '37000000012345600001', lastLsn: '37000000012347200001', isLsnExact: true, isCompressed: true, isCopyOnly: true, hasChecksums: true, backupSizeBytes: 52428800, databaseVersion: 957, softwareVersion: '16.0.4135' });
+    expect(r.header).toMatchObject({
+      databaseName: 'UCServerChat',
+      firstLsn: '37000000012345600001',
+      lastLsn: '37000000012347200001',
+      isLsnExact: true,
+      isCompressed: true,
+      isCopyOnly: true,
+      hasChecksums: true,
+      backupSizeBytes: 52428800,
+      databaseVersion: 957,
+      softwareVersion: '16.0.4135',
+    });
     expect(r.header.backupFinishDate).toBe('2026-11-30T02:30:41.000');
     expect(r.messages).toContain('The backup set on file 1 is valid.');
     const login = standIn.logins[standIn.logins.length - 1];
@@ -100,13 +144,21 @@ describe('backupSqlDatabase over mssql/tedious (TDS stand-in)', () => {
   });
 
   it('warns when the given localPath cannot be read', async () => {
-    const r = await backupSqlDatabase(undefined, { ...conn(), database: 'UCServerChat', file: 'D:\\Backup\\chat.bak', localPath: path.join(tmp, 'missing.bak') });
+    const r = await backupSqlDatabase(undefined, {
+      ...conn(),
+      database: 'UCServerChat',
+      file: 'D:\\Backup\\chat.bak',
+      localPath: path.join(tmp, 'missing.bak'),
+    });
     expect(r.isFileReachable).toBe(false);
     expect(r.warnings).toEqual([expect.stringMatching(/missing\.bak could not be read here/)]);
   });
 
   it('delivers progress while the statement is still running', async () => {
-    standIn.rules.unshift({ match: /^BACKUP DATABASE/, reply: [{ info: { number: 3211, message: '50 percent processed.' } }, { delayMs: 600 }, { info: { number: 3211, message: '100 percent processed.' } }] });
+    standIn.rules.unshift({
+      match: /^BACKUP DATABASE/,
+      reply: [{ info: { number: 3211, message: '50 percent processed.' } }, { delayMs: 600 }, { info: { number: 3211, message: '100 percent processed.' } }],
+    });
     const started = Date.now();
     const times: number[] = [];
     await backupSqlDatabase(undefined, { ...conn(), database: 'x', file: 'D:\\x.bak', verify: false, onProgress: () => times.push(Date.now() - started) });
@@ -119,11 +171,18 @@ describe('backupSqlDatabase over mssql/tedious (TDS stand-in)', () => {
     standIn.rules.unshift({
       match: /^BACKUP DATABASE/,
       reply: [
-        { error: { number: 3201, message: "Cannot open backup device 'X:\\nowhere\\chat.bak'. Operating system error 3(The system cannot find the path specified.)." } },
+        {
+          error: {
+            number: 3201,
+            message: "Cannot open backup device 'X:\\nowhere\\chat.bak'. Operating system error 3(The system cannot find the path specified.).",
+          },
+        },
         { error: { number: 3013, message: 'BACKUP DATABASE is terminating abnormally.' } },
       ],
     });
-    const err = (await backupSqlDatabase(undefined, { ...conn(), database: 'x', file: 'X:\\nowhere\\chat.bak' }).catch((e: unknown) => e)) as ProcallBackupError;
+    const err = (await backupSqlDatabase(undefined, { ...conn(), database: 'x', file: 'X:\\nowhere\\chat.bak' }).catch(
+      (e: unknown) => e,
+    )) as ProcallBackupError;
     expect(err.code).toBe('PB_SQL_BACKUP_DEVICE');
     expect(err.message).toContain("Msg 3201: Cannot open backup device 'X:\\nowhere\\chat.bak'. Operating system error 3");
     expect(err.message).toContain('Msg 3013');
@@ -133,7 +192,12 @@ describe('backupSqlDatabase over mssql/tedious (TDS stand-in)', () => {
 
   it('maps a refused login to PB_SQL_LOGIN_FAILED without the password anywhere', async () => {
     const wrong = 'Wrong-Pw-0042';
-    const err = (await backupSqlDatabase(undefined, { ...conn(), auth: { kind: 'sql', user: 'backup', password: new Secret(wrong) }, database: 'x', file: 'D:\\x.bak' }).catch((e: unknown) => e)) as ProcallBackupError;
+    const err = (await backupSqlDatabase(undefined, {
+      ...conn(),
+      auth: { kind: 'sql', user: 'backup', password: new Secret(wrong) },
+      database: 'x',
+      file: 'D:\\x.bak',
+    }).catch((e: unknown) => e)) as ProcallBackupError;
     expect(err.code).toBe('PB_SQL_LOGIN_FAILED');
     expect(err.message).toContain("Login failed for user 'backup'.");
     expect(JSON.stringify(err.toJSON())).not.toContain(wrong);
@@ -141,7 +205,10 @@ describe('backupSqlDatabase over mssql/tedious (TDS stand-in)', () => {
   });
 
   it('maps 4060 to PB_SQL_CANNOT_OPEN_DATABASE', async () => {
-    standIn.rules.unshift({ match: /^BACKUP DATABASE/, reply: [{ error: { number: 4060, message: 'Cannot open database "x" requested by the login. The login failed.', severity: 11 } }] });
+    standIn.rules.unshift({
+      match: /^BACKUP DATABASE/,
+      reply: [{ error: { number: 4060, message: 'Cannot open database "x" requested by the login. The login failed.', severity: 11 } }],
+    });
     await expect(backupSqlDatabase(undefined, { ...conn(), database: 'x', file: 'D:\\x.bak' })).rejects.toMatchObject({ code: 'PB_SQL_CANNOT_OPEN_DATABASE' });
   });
 
@@ -158,14 +225,18 @@ describe('backupSqlDatabase over mssql/tedious (TDS stand-in)', () => {
   it('reports a dropped connection as PB_SQL_CONNECTION, not as success', async () => {
     standIn.rules.unshift({ match: /^BACKUP DATABASE/, reply: [...progress(5, 30, 10), { drop: true }] });
     const seen: number[] = [];
-    const err = await backupSqlDatabase(undefined, { ...conn(), database: 'x', file: 'D:\\x.bak', onProgress: (p) => seen.push(p.percent) }).catch((e: unknown) => e);
+    const err = await backupSqlDatabase(undefined, { ...conn(), database: 'x', file: 'D:\\x.bak', onProgress: (p) => seen.push(p.percent) }).catch(
+      (e: unknown) => e,
+    );
     expect(isProcallBackupError(err, 'PB_SQL_CONNECTION')).toBe(true);
     expect((err as Error).message).toMatch(/dropped/);
     expect(seen).toEqual([5, 10, 15, 20, 25, 30]);
   });
 
   it('reports a server that is not there as PB_SQL_CONNECTION', async () => {
-    const err = await backupSqlDatabase(undefined, { ...conn(), server: '127.0.0.1,1', connectTimeoutMs: 2000, database: 'x', file: 'D:\\x.bak' }).catch((e: unknown) => e);
+    const err = await backupSqlDatabase(undefined, { ...conn(), server: '127.0.0.1,1', connectTimeoutMs: 2000, database: 'x', file: 'D:\\x.bak' }).catch(
+      (e: unknown) => e,
+    );
     expect(isProcallBackupError(err, 'PB_SQL_CONNECTION')).toBe(true);
   });
 
@@ -175,38 +246,46 @@ describe('backupSqlDatabase over mssql/tedious (TDS stand-in)', () => {
     expect(isProcallBackupError(err, 'PB_TIMEOUT')).toBe(true);
   });
 
-  it(
-    'no 15-second timeout: a backup silent for 16 s succeeds, while mssql with its defaults gives up at 15 s',
-    async () => {
-      // Tedious's request timer runs until the first response packet: a BACKUP that is silent until its first
-      // STATS message (large databases) is exactly that case.
-      standIn.rules.unshift({ match: /^BACKUP DATABASE/, reply: [{ delayMs: 16_000 }, ...progress(5, 10, 1), ...backupDone] });
-      const started = Date.now();
-      const ours = backupSqlDatabase(undefined, { ...conn(), database: 'x', file: 'D:\\x.bak', verify: false });
-      const pool = new sql.ConnectionPool({ server: '127.0.0.1', port: standIn.port, user: 'backup', password: PASSWORD, validateConnection: 'socket', options: { encrypt: false, trustServerCertificate: true } });
-      const defaults = pool
-        .connect()
-        .then((p) => p.request().batch("BACKUP DATABASE [x] TO DISK = N'D:\\x.bak'"))
-        .then(
-          () => ({ failedAfterMs: -1, code: 'none' }),
-          (e: { code?: string }) => ({ failedAfterMs: Date.now() - started, code: String(e.code) }),
-        );
-      const [r, d] = await Promise.all([ours, defaults]);
-      await pool.close();
-      expect(d.code).toBe('ETIMEOUT');
-      expect(d.failedAfterMs).toBeGreaterThanOrEqual(14_900);
-      expect(d.failedAfterMs).toBeLessThan(16_000);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(16_000);
-      expect(r.header.databaseName).toBe('UCServerChat');
-    },
-    40_000,
-  );
+  it('no 15-second timeout: a backup silent for 16 s succeeds, while mssql with its defaults gives up at 15 s', async () => {
+    // Tedious's request timer runs until the first response packet: a BACKUP that is silent until its first
+    // STATS message (large databases) is exactly that case.
+    standIn.rules.unshift({ match: /^BACKUP DATABASE/, reply: [{ delayMs: 16_000 }, ...progress(5, 10, 1), ...backupDone] });
+    const started = Date.now();
+    const ours = backupSqlDatabase(undefined, { ...conn(), database: 'x', file: 'D:\\x.bak', verify: false });
+    const pool = new sql.ConnectionPool({
+      server: '127.0.0.1',
+      port: standIn.port,
+      user: 'backup',
+      password: PASSWORD,
+      validateConnection: 'socket',
+      options: { encrypt: false, trustServerCertificate: true },
+    });
+    const defaults = pool
+      .connect()
+      .then((p) => p.request().batch("BACKUP DATABASE [x] TO DISK = N'D:\\x.bak'"))
+      .then(
+        () => ({ failedAfterMs: -1, code: 'none' }),
+        (e: { code?: string }) => ({ failedAfterMs: Date.now() - started, code: String(e.code) }),
+      );
+    const [r, d] = await Promise.all([ours, defaults]);
+    await pool.close();
+    expect(d.code).toBe('ETIMEOUT');
+    expect(d.failedAfterMs).toBeGreaterThanOrEqual(14_900);
+    expect(d.failedAfterMs).toBeLessThan(16_000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(16_000);
+    expect(r.header.databaseName).toBe('UCServerChat');
+  }, 40_000);
 });
 
 describe('NTLM with explicit domain credentials over mssql', () => {
   it('proves domain, user and password through the NTLM exchange', async () => {
     const before = standIn.ntlmLogins.length;
-    const r = await backupSqlDatabase(undefined, { ...conn(), auth: { kind: 'ntlm', domain: 'CONTOSO', user: 'svc-backup', password: new Secret(PASSWORD) }, database: 'x', file: 'D:\\x.bak' });
+    const r = await backupSqlDatabase(undefined, {
+      ...conn(),
+      auth: { kind: 'ntlm', domain: 'CONTOSO', user: 'svc-backup', password: new Secret(PASSWORD) },
+      database: 'x',
+      file: 'D:\\x.bak',
+    });
     expect(r.header.databaseName).toBe('UCServerChat');
     const attempts = standIn.ntlmLogins.slice(before);
     expect(attempts.length).toBeGreaterThan(0);
@@ -216,7 +295,12 @@ describe('NTLM with explicit domain credentials over mssql', () => {
   });
 
   it('maps a wrong NTLM password to PB_SQL_LOGIN_FAILED', async () => {
-    const err = (await backupSqlDatabase(undefined, { ...conn(), auth: { kind: 'ntlm', domain: 'CONTOSO', user: 'svc-backup', password: new Secret('not-it') }, database: 'x', file: 'D:\\x.bak' }).catch((e: unknown) => e)) as ProcallBackupError;
+    const err = (await backupSqlDatabase(undefined, {
+      ...conn(),
+      auth: { kind: 'ntlm', domain: 'CONTOSO', user: 'svc-backup', password: new Secret('not-it') },
+      database: 'x',
+      file: 'D:\\x.bak',
+    }).catch((e: unknown) => e)) as ProcallBackupError;
     expect(err.code).toBe('PB_SQL_LOGIN_FAILED');
     expect(err.message).toContain("Login failed for user 'CONTOSO\\svc-backup'.");
     expect(standIn.ntlmLogins[standIn.ntlmLogins.length - 1].isPasswordValid).toBe(false);
@@ -226,15 +310,27 @@ describe('NTLM with explicit domain credentials over mssql', () => {
 describe('verifySqlBackup over mssql', () => {
   it('runs VERIFYONLY, HEADERONLY and FILELISTONLY and types them', async () => {
     const v = await verifySqlBackup(undefined, { ...conn(), file: 'D:\\Backup\\chat.bak' });
-    expect(ourBatches()).toEqual(["RESTORE VERIFYONLY FROM DISK = N'D:\\Backup\\chat.bak' WITH CHECKSUM", "RESTORE HEADERONLY FROM DISK = N'D:\\Backup\\chat.bak';\nRESTORE FILELISTONLY FROM DISK = N'D:\\Backup\\chat.bak';"]);
+    expect(ourBatches()).toEqual([
+      "RESTORE VERIFYONLY FROM DISK = N'D:\\Backup\\chat.bak' WITH CHECKSUM",
+      "RESTORE HEADERONLY FROM DISK = N'D:\\Backup\\chat.bak';\nRESTORE FILELISTONLY FROM DISK = N'D:\\Backup\\chat.bak';",
+    ]);
     expect(v.isVerified).toBe(true);
-    expect(v.files.map((f) => [f.logicalName, f.type])).toEqual([['UCServerChat', 'D'], ['UCServerChat_log', 'L']]);
+    expect(v.files.map((f) => [f.logicalName, f.type])).toEqual([
+      ['UCServerChat', 'D'],
+      ['UCServerChat_log', 'L'],
+    ]);
     // Straight from HEADERONLY through tedious, LSNs above 2^53 cannot be exact: the result says so.
     expect(v.header.isLsnExact).toBe(false);
   });
 
   it('fails with the server message when the backup is damaged', async () => {
-    standIn.rules.unshift({ match: /^RESTORE VERIFYONLY/, reply: [{ error: { number: 3189, message: 'Damage to the backup set was detected.' } }, { error: { number: 3013, message: 'VERIFY DATABASE is terminating abnormally.' } }] });
+    standIn.rules.unshift({
+      match: /^RESTORE VERIFYONLY/,
+      reply: [
+        { error: { number: 3189, message: 'Damage to the backup set was detected.' } },
+        { error: { number: 3013, message: 'VERIFY DATABASE is terminating abnormally.' } },
+      ],
+    });
     const err = (await verifySqlBackup(undefined, { ...conn(), file: 'D:\\Backup\\chat.bak' }).catch((e: unknown) => e)) as ProcallBackupError;
     expect(err.code).toBe('PB_SQL_BACKUP_FAILED');
     expect(err.message).toContain('Msg 3189: Damage to the backup set was detected.');
@@ -246,7 +342,13 @@ describe('restoreSqlDatabase over mssql', () => {
 
   it('verifies, checks sessions, restores in single-user and returns to multi-user', async () => {
     const seen: number[] = [];
-    const r = await restoreSqlDatabase(undefined, { ...conn(), ...restore, replace: true, moveFiles: { UCServerChat: 'E:\\Data\\chat.mdf' }, onProgress: (p) => seen.push(p.percent) });
+    const r = await restoreSqlDatabase(undefined, {
+      ...conn(),
+      ...restore,
+      replace: true,
+      moveFiles: { UCServerChat: 'E:\\Data\\chat.mdf' },
+      onProgress: (p) => seen.push(p.percent),
+    });
     const b = ourBatches();
     expect(b[0]).toMatch(/^RESTORE VERIFYONLY FROM DISK = N'D:\\Backup\\chat.bak' WITH CHECKSUM;\nRESTORE HEADERONLY/);
     expect(b[1]).toMatch(/sys\.dm_exec_sessions/);
@@ -267,14 +369,29 @@ describe('restoreSqlDatabase over mssql', () => {
     standIn.rules.unshift({
       match: /sys\.dm_exec_sessions/,
       reply: [
-        { rows: { columns: [{ name: 'SessionId', type: 'smallint' }, { name: 'ProgramName', type: 'nvarchar' }, { name: 'HostName', type: 'nvarchar' }, { name: 'LoginName', type: 'nvarchar' }, { name: 'DatabaseName', type: 'nvarchar' }], rows: [[57, 'estos UCServer', 'UC2', 'CONTOSO\\svc-uc', 'UCServerChat']] } },
+        {
+          rows: {
+            columns: [
+              { name: 'SessionId', type: 'smallint' },
+              { name: 'ProgramName', type: 'nvarchar' },
+              { name: 'HostName', type: 'nvarchar' },
+              { name: 'LoginName', type: 'nvarchar' },
+              { name: 'DatabaseName', type: 'nvarchar' },
+            ],
+            rows: [[57, 'estos UCServer', 'UC2', 'CONTOSO\\svc-uc', 'UCServerChat']],
+          },
+        },
         { rows: { columns: [{ name: 'DatabaseId', type: 'int' }], rows: [[7]] } },
       ],
     });
-    const err = (await restoreSqlDatabase(undefined, { ...conn(), ...restore, replace: true, ucServerHosts: ['UC2'] }).catch((e: unknown) => e)) as ProcallBackupError;
+    const err = (await restoreSqlDatabase(undefined, { ...conn(), ...restore, replace: true, ucServerHosts: ['UC2'] }).catch(
+      (e: unknown) => e,
+    )) as ProcallBackupError;
     expect(err.code).toBe('PB_SQL_UCSERVER_CONNECTED');
     expect(err.message).toContain('estos UCServer on UC2 (session 57');
-    expect(err.data?.sessions).toEqual([{ sessionId: 57, programName: 'estos UCServer', hostName: 'UC2', loginName: 'CONTOSO\\svc-uc', databaseName: 'UCServerChat' }]);
+    expect(err.data?.sessions).toEqual([
+      { sessionId: 57, programName: 'estos UCServer', hostName: 'UC2', loginName: 'CONTOSO\\svc-uc', databaseName: 'UCServerChat' },
+    ]);
     expect(ourBatches().some((b) => /SINGLE_USER|RESTORE DATABASE/.test(b))).toBe(false);
     expect(ourBatches()[1]).toContain("s.host_name IN (N'UC2')");
   });
@@ -285,7 +402,13 @@ describe('restoreSqlDatabase over mssql', () => {
   });
 
   it('maps 3101 and still sets MULTI_USER after a failed restore', async () => {
-    standIn.rules.unshift({ match: /RESTORE DATABASE/, reply: [{ error: { number: 3101, message: 'Exclusive access could not be obtained because the database is in use.' } }, { error: { number: 3013, message: 'RESTORE DATABASE is terminating abnormally.' } }] });
+    standIn.rules.unshift({
+      match: /RESTORE DATABASE/,
+      reply: [
+        { error: { number: 3101, message: 'Exclusive access could not be obtained because the database is in use.' } },
+        { error: { number: 3013, message: 'RESTORE DATABASE is terminating abnormally.' } },
+      ],
+    });
     const err = (await restoreSqlDatabase(undefined, { ...conn(), ...restore, replace: true }).catch((e: unknown) => e)) as ProcallBackupError;
     expect(err.code).toBe('PB_SQL_DATABASE_IN_USE');
     expect(err.message).toContain('Msg 3101: Exclusive access could not be obtained');
@@ -293,7 +416,13 @@ describe('restoreSqlDatabase over mssql', () => {
   });
 
   it('maps 5133 (directory lookup failed) to PB_SQL_DISK', async () => {
-    standIn.rules.unshift({ match: /RESTORE DATABASE/, reply: [{ error: { number: 5133, message: 'Directory lookup for the file "E:\\Data\\chat.mdf" failed with the operating system error 3.' } }, { error: { number: 3013, message: 'RESTORE DATABASE is terminating abnormally.' } }] });
+    standIn.rules.unshift({
+      match: /RESTORE DATABASE/,
+      reply: [
+        { error: { number: 5133, message: 'Directory lookup for the file "E:\\Data\\chat.mdf" failed with the operating system error 3.' } },
+        { error: { number: 3013, message: 'RESTORE DATABASE is terminating abnormally.' } },
+      ],
+    });
     await expect(restoreSqlDatabase(undefined, { ...conn(), ...restore, replace: true })).rejects.toMatchObject({ code: 'PB_SQL_DISK' });
   });
 });

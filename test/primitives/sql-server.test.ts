@@ -73,17 +73,23 @@ describe('T-SQL builders', () => {
       return out;
     };
     fc.assert(
-      fc.property(fc.string({ minLength: 1, maxLength: 128 }).filter((s) => !s.includes('\u0000')), fc.string({ maxLength: 200 }).filter((s) => !s.includes('\u0000')), (db, tail) => {
-        const file = `D:\\${tail}`;
-        expect(stripQuoted(buildBackupStatement({ database: db, file }))).toBe('BACKUP DATABASE I TO DISK = S WITH COPY_ONLY, CHECKSUM, INIT, FORMAT, STATS = 5');
-        expect(stripQuoted(buildRestoreBatch({ database: db, file, replace: true, moveFiles: { [db]: file } }))).toBe(
-          [
-            'IF DB_ID(S) IS NOT NULL ALTER DATABASE I SET SINGLE_USER WITH ROLLBACK IMMEDIATE;',
-            'RESTORE DATABASE I FROM DISK = S WITH CHECKSUM, REPLACE, MOVE S TO S, RECOVERY, STATS = 5;',
-            'IF DB_ID(S) IS NOT NULL ALTER DATABASE I SET MULTI_USER;',
-          ].join('\n'),
-        );
-      }),
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 128 }).filter((s) => !s.includes('\u0000')),
+        fc.string({ maxLength: 200 }).filter((s) => !s.includes('\u0000')),
+        (db, tail) => {
+          const file = `D:\\${tail}`;
+          expect(stripQuoted(buildBackupStatement({ database: db, file }))).toBe(
+            'BACKUP DATABASE I TO DISK = S WITH COPY_ONLY, CHECKSUM, INIT, FORMAT, STATS = 5',
+          );
+          expect(stripQuoted(buildRestoreBatch({ database: db, file, replace: true, moveFiles: { [db]: file } }))).toBe(
+            [
+              'IF DB_ID(S) IS NOT NULL ALTER DATABASE I SET SINGLE_USER WITH ROLLBACK IMMEDIATE;',
+              'RESTORE DATABASE I FROM DISK = S WITH CHECKSUM, REPLACE, MOVE S TO S, RECOVERY, STATS = 5;',
+              'IF DB_ID(S) IS NOT NULL ALTER DATABASE I SET MULTI_USER;',
+            ].join('\n'),
+          );
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -149,10 +155,19 @@ describe('validation before anything runs', () => {
   });
 
   it('restore dryRun returns the T-SQL without running anything', async () => {
-    const r = await restoreSqlDatabase(runner, { ...base, database: "a]b'c d", replace: true, moveFiles: { chat: 'E:\\d\\x.mdf' }, servicesStopped: true, dryRun: true });
+    const r = await restoreSqlDatabase(runner, {
+      ...base,
+      database: "a]b'c d",
+      replace: true,
+      moveFiles: { chat: 'E:\\d\\x.mdf' },
+      servicesStopped: true,
+      dryRun: true,
+    });
     expect(r.dryRun).toBe(true);
     expect(runner.calls).toHaveLength(0);
-    expect(r.statements.join('\n')).toContain("RESTORE DATABASE [a]]b'c d] FROM DISK = N'D:\\b\\chat.bak' WITH CHECKSUM, REPLACE, MOVE N'chat' TO N'E:\\d\\x.mdf', RECOVERY, STATS = 5;");
+    expect(r.statements.join('\n')).toContain(
+      "RESTORE DATABASE [a]]b'c d] FROM DISK = N'D:\\b\\chat.bak' WITH CHECKSUM, REPLACE, MOVE N'chat' TO N'E:\\d\\x.mdf', RECOVERY, STATS = 5;",
+    );
     expect(r.statements[r.statements.length - 1]).toBe("IF DB_ID(N'a]b''c d') IS NOT NULL ALTER DATABASE [a]]b'c d] SET MULTI_USER;");
     expect(r.statements.findIndex((s) => s.includes('VERIFYONLY'))).toBeLessThan(r.statements.findIndex((s) => s.includes('SINGLE_USER')));
   });
@@ -179,17 +194,62 @@ describe('mssql config builder', () => {
 describe('sqlcmd argv and script builder', () => {
   it('never puts a password on the command line; -b always', () => {
     const args = buildSqlcmdArguments({ server: 'sql1\\PROCALL', auth: sqlAuth, trustServerCertificate: true }, 'C:\\t\\q.sql');
-    expect(args).toEqual(['-S', 'sql1\\PROCALL', '-d', 'master', '-b', '-r', '1', '-s', '|', '-w', '65535', '-y', '0', '-f', 'o:65001', '-l', '15', '-N', '-C', '-U', 'backup', '-i', 'C:\\t\\q.sql']);
+    expect(args).toEqual([
+      '-S',
+      'sql1\\PROCALL',
+      '-d',
+      'master',
+      '-b',
+      '-r',
+      '1',
+      '-s',
+      '|',
+      '-w',
+      '65535',
+      '-y',
+      '0',
+      '-f',
+      'o:65001',
+      '-l',
+      '15',
+      '-N',
+      '-C',
+      '-U',
+      'backup',
+      '-i',
+      'C:\\t\\q.sql',
+    ]);
     expect(args.join(' ')).not.toContain('S3cr3t');
     expect(args).not.toContain('-P');
-    expect(buildSqlcmdArguments({ server: 's', auth: { kind: 'integrated' }, encrypt: false, timeoutMs: 1500 }, 'f')).toEqual(
-      ['-S', 's', '-d', 'master', '-b', '-r', '1', '-s', '|', '-w', '65535', '-y', '0', '-f', 'o:65001', '-l', '15', '-t', '2', '-E', '-i', 'f'],
-    );
+    expect(buildSqlcmdArguments({ server: 's', auth: { kind: 'integrated' }, encrypt: false, timeoutMs: 1500 }, 'f')).toEqual([
+      '-S',
+      's',
+      '-d',
+      'master',
+      '-b',
+      '-r',
+      '1',
+      '-s',
+      '|',
+      '-w',
+      '65535',
+      '-y',
+      '0',
+      '-f',
+      'o:65001',
+      '-l',
+      '15',
+      '-t',
+      '2',
+      '-E',
+      '-i',
+      'f',
+    ]);
   });
 
   it('keeps T-SQL and password out of the script text', () => {
     const s = buildSqlcmdScript({ server: 'sql1', auth: sqlAuth }, "BACKUP DATABASE [x'y]", 'write');
-    expect(s.body).not.toContain('x\'y');
+    expect(s.body).not.toContain("x'y");
     expect(s.body).not.toContain('S3cr3t');
     expect(JSON.stringify(s.input)).not.toContain('S3cr3t'); // the Secret serialises as [redacted]
     expect(s.effect).toBe('write');
@@ -232,7 +292,12 @@ describe('parsers', () => {
   it('marks LSNs that arrived as rounded numbers, and takes exact ones from msdb', () => {
     const rows = rowsOf('headeronly-columns.json').map((r) => ({ ...r, FirstLSN: 37000000012345600000, LastLSN: 37000000012347200000 }));
     expect(parseHeaderOnlyRows(rows).isLsnExact).toBe(false);
-    const exact = parseHeaderOnlyRows(rows, { FirstLSN: '37000000012345600001', LastLSN: '37000000012347200001', CheckpointLSN: '37000000012345600001', DatabaseBackupLSN: '36000000098765400037' });
+    const exact = parseHeaderOnlyRows(rows, {
+      FirstLSN: '37000000012345600001',
+      LastLSN: '37000000012347200001',
+      CheckpointLSN: '37000000012345600001',
+      DatabaseBackupLSN: '36000000098765400037',
+    });
     expect(exact).toMatchObject({ firstLsn: '37000000012345600001', lastLsn: '37000000012347200001', isLsnExact: true });
   });
 
@@ -252,7 +317,13 @@ describe('parsers', () => {
     const out = parseSqlcmdOutput(readFixture('sqlcmd-headeronly.txt'));
     expect(out.recordsets).toHaveLength(2);
     const h = parseHeaderOnlyRows(out.recordsets[0], out.recordsets[1][0]);
-    expect(h).toMatchObject({ databaseName: 'UCServerChat', firstLsn: '37000000012345600001', isCompressed: true, isCopyOnly: true, backupStartDate: '2026-11-30T02:30:00.000' });
+    expect(h).toMatchObject({
+      databaseName: 'UCServerChat',
+      firstLsn: '37000000012345600001',
+      isCompressed: true,
+      isCopyOnly: true,
+      backupStartDate: '2026-11-30T02:30:00.000',
+    });
     expect(out.recordsets[0][0].BackupName).toBeNull();
     expect(parseFileListRows(parseSqlcmdOutput(readFixture('sqlcmd-filelistonly.txt')).recordsets[0])[1].logicalName).toBe('UCServerChat_log');
     const msgs = parseSqlcmdOutput(readFixture('sqlcmd-backup-messages.txt')).messages;
@@ -263,7 +334,14 @@ describe('parsers', () => {
   it('reads sqlcmd error blocks with number, level and text', () => {
     const { messages } = parseSqlcmdOutput('', readFixture('sqlcmd-error-3201.txt'));
     expect(messages).toEqual([
-      expect.objectContaining({ number: 3201, severity: 16, state: 1, serverName: 'SQL1\\PROCALL', lineNumber: 1, message: expect.stringMatching(/^Cannot open backup device 'X:\\nowhere\\chat.bak'/) }),
+      expect.objectContaining({
+        number: 3201,
+        severity: 16,
+        state: 1,
+        serverName: 'SQL1\\PROCALL',
+        lineNumber: 1,
+        message: expect.stringMatching(/^Cannot open backup device 'X:\\nowhere\\chat.bak'/),
+      }),
       expect.objectContaining({ number: 3013, message: 'BACKUP DATABASE is terminating abnormally.' }),
     ]);
   });
@@ -290,7 +368,11 @@ describe('error mapping', () => {
 
   it("keeps the server's message, names a fix, and redacts secrets", () => {
     const pw = new Secret('hunter2');
-    const e = toSqlServerError([m(3201, "Cannot open backup device 'D:\\hunter2\\x.bak'."), m(3013, 'BACKUP DATABASE is terminating abnormally.')], { command: 'backup', server: 'sql1', secrets: [pw] });
+    const e = toSqlServerError([m(3201, "Cannot open backup device 'D:\\hunter2\\x.bak'."), m(3013, 'BACKUP DATABASE is terminating abnormally.')], {
+      command: 'backup',
+      server: 'sql1',
+      secrets: [pw],
+    });
     expect(e.code).toBe('PB_SQL_BACKUP_DEVICE');
     expect(e.message).toContain("Msg 3201: Cannot open backup device 'D:\\[redacted]\\x.bak'.");
     expect(e.message).toContain('Msg 3013: BACKUP DATABASE is terminating abnormally.');

@@ -36,7 +36,15 @@ describe('parseUserProfiles (Wine ProfileList export fixture)', () => {
   it('finds the profiles, their folders and whether the hive is loaded', () => {
     const profiles = parseUserProfiles(doc, { loaded: ['S-1-5-21-0-0-0-1000', '.Default'], accounts: { 'S-1-5-21-0-0-0-1000': null } });
     expect(profiles).toEqual([
-      { sid: 'S-1-5-21-0-0-0-1000', account: null, userName: 'root', profilePath: 'C:\\users\\root', hivePath: 'C:\\users\\root\\NTUSER.DAT', isLoaded: true, isServiceAccount: false },
+      {
+        sid: 'S-1-5-21-0-0-0-1000',
+        account: null,
+        userName: 'root',
+        profilePath: 'C:\\users\\root',
+        hivePath: 'C:\\users\\root\\NTUSER.DAT',
+        isLoaded: true,
+        isServiceAccount: false,
+      },
     ]);
   });
   it('says a profile is not loaded when HKU lacks its SID', () => {
@@ -45,8 +53,20 @@ describe('parseUserProfiles (Wine ProfileList export fixture)', () => {
 });
 
 describe('findUserProfile', () => {
-  const p = (sid: string, account: string | null, userName: string): UserProfile => ({ sid, account, userName, profilePath: `C:\\Users\\${userName}`, hivePath: '', isLoaded: false, isServiceAccount: false });
-  const profiles = [p('S-1-5-21-1-1001', 'CONTOSO\\anna', 'anna'), p('S-1-5-21-1-1002', 'CONTOSO\\bob', 'bob'), p('S-1-5-21-2-1003', 'OTHER\\bob', 'bob.OTHER')];
+  const p = (sid: string, account: string | null, userName: string): UserProfile => ({
+    sid,
+    account,
+    userName,
+    profilePath: `C:\\Users\\${userName}`,
+    hivePath: '',
+    isLoaded: false,
+    isServiceAccount: false,
+  });
+  const profiles = [
+    p('S-1-5-21-1-1001', 'CONTOSO\\anna', 'anna'),
+    p('S-1-5-21-1-1002', 'CONTOSO\\bob', 'bob'),
+    p('S-1-5-21-2-1003', 'OTHER\\bob', 'bob.OTHER'),
+  ];
   it('matches SID, account, logon name and folder name', () => {
     expect(findUserProfile(profiles, { sid: 's-1-5-21-1-1001' }).userName).toBe('anna');
     expect(findUserProfile(profiles, { user: 'contoso\\ANNA' }).sid).toBe('S-1-5-21-1-1001');
@@ -58,17 +78,24 @@ describe('findUserProfile', () => {
   });
   it('an unknown user is PB_USER_PROFILE_NOT_FOUND listing the profiles', () => {
     let err: unknown;
-    try { findUserProfile(profiles, { user: 'carl' }); } catch (e) { err = e; }
+    try {
+      findUserProfile(profiles, { user: 'carl' });
+    } catch (e) {
+      err = e;
+    }
     expect(isProcallBackupError(err, 'PB_USER_PROFILE_NOT_FOUND')).toBe(true);
     expect((err as { data: { profiles: unknown[] } }).data.profiles).toHaveLength(3);
   });
 });
 
 describe('rebaseRegFile', () => {
-  const doc: RegFile = { format: 'regedit5', keys: [
-    { path: 'HKEY_USERS\\S-1-5-21-1-1001\\Software\\ESTOS', values: [] },
-    { path: 'HKEY_USERS\\s-1-5-21-1-1001\\Software\\ESTOS\\Client', values: [{ name: 'a', type: 'REG_SZ', data: 'b' }] },
-  ] };
+  const doc: RegFile = {
+    format: 'regedit5',
+    keys: [
+      { path: 'HKEY_USERS\\S-1-5-21-1-1001\\Software\\ESTOS', values: [] },
+      { path: 'HKEY_USERS\\s-1-5-21-1-1001\\Software\\ESTOS\\Client', values: [{ name: 'a', type: 'REG_SZ', data: 'b' }] },
+    ],
+  };
   it('moves every key to the new base and keeps the rest', () => {
     const r = rebaseRegFile(doc, 'HKU\\S-1-5-21-1-1001', 'HKCU');
     expect(r.keys.map((k) => k.path)).toEqual(['HKEY_CURRENT_USER\\Software\\ESTOS', 'HKEY_CURRENT_USER\\Software\\ESTOS\\Client']);
@@ -89,7 +116,11 @@ describe('exportUserRegistryKey (no process)', () => {
     expect(runner.calls).toHaveLength(0);
   });
   it('the mount script loads, runs its operations and unloads in a finally block; values travel in input', () => {
-    const s = buildMountedHiveScript({ mount: 'PB_0123456789ab', hiveFile: "C:\\Users\\o'brien\\NTUSER.DAT", ops: [{ op: 'export', subkey: 'HKCU\\Software\\ESTOS', file: '/tmp/x.reg' }] });
+    const s = buildMountedHiveScript({
+      mount: 'PB_0123456789ab',
+      hiveFile: "C:\\Users\\o'brien\\NTUSER.DAT",
+      ops: [{ op: 'export', subkey: 'HKCU\\Software\\ESTOS', file: '/tmp/x.reg' }],
+    });
     expect(s.effect).toBe('read');
     const load = s.body.indexOf("@('load'");
     const fin = s.body.indexOf('finally');
@@ -105,7 +136,11 @@ describe('exportUserRegistryKey (no process)', () => {
   it('with an import the mount script is a write whose -WhatIf names load, import and unload', () => {
     const s = buildMountedHiveScript({ mount: 'PB_0123456789ab', hiveFile: 'C:\\Users\\anna\\NTUSER.DAT', ops: [{ op: 'import', file: '/tmp/anna.reg' }] });
     if (s.effect !== 'write') throw new Error('expected a write script');
-    expect(s.whatIf).toEqual(["reg.exe load HKU\\PB_0123456789ab 'C:\\Users\\anna\\NTUSER.DAT'", "reg.exe import '/tmp/anna.reg'", 'reg.exe unload HKU\\PB_0123456789ab']);
+    expect(s.whatIf).toEqual([
+      "reg.exe load HKU\\PB_0123456789ab 'C:\\Users\\anna\\NTUSER.DAT'",
+      "reg.exe import '/tmp/anna.reg'",
+      'reg.exe unload HKU\\PB_0123456789ab',
+    ]);
   });
 
   it('an import file with keys outside HKEY_CURRENT_USER is refused before anything runs', async () => {
@@ -173,8 +208,14 @@ describeWithTools('per-user registry with Wine reg.exe', { pwsh: findPwsh(), win
   let dir: string;
   let shimDir: string;
   const log = (): string[] => (existsSync(path.join(shimDir, 'log')) ? readFileSync(path.join(shimDir, 'log'), 'utf8').trim().split('\n') : []);
-  const ops = (): string[] => log().filter((l) => !l.startsWith('UNLOADED')).map((l) => l.split(' ')[0].toUpperCase());
-  const mountedHives = (): string[] => runWine(prefix, ['reg', 'query', 'HKU']).stdout.split(/\r?\n/).filter((l) => /HKEY_USERS\\PB_/.test(l));
+  const ops = (): string[] =>
+    log()
+      .filter((l) => !l.startsWith('UNLOADED'))
+      .map((l) => l.split(' ')[0].toUpperCase());
+  const mountedHives = (): string[] =>
+    runWine(prefix, ['reg', 'query', 'HKU'])
+      .stdout.split(/\r?\n/)
+      .filter((l) => /HKEY_USERS\\PB_/.test(l));
   const flag = (name: string, on: boolean): void => {
     const f = path.join(shimDir, name);
     if (on) writeFileSync(f, '');
@@ -195,12 +236,34 @@ describeWithTools('per-user registry with Wine reg.exe', { pwsh: findPwsh(), win
     // a logged-off user: a ProfileList entry and an "NTUSER.DAT" that the test double can load
     const bobHome = path.join(dir, 'bob');
     mkdirSync(bobHome);
-    wineReg(prefix, ['add', `HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\ProfileList\\${BOB_SID}`, '/v', 'ProfileImagePath', '/t', 'REG_EXPAND_SZ', '/d', bobHome, '/f']);
-    writeFileSync(path.join(bobHome, 'NTUSER.DAT'), serializeRegFile({ format: 'regedit5', keys: [
-      { path: 'HKEY_CURRENT_USER\\Software\\ESTOS', values: [] },
-      { path: 'HKEY_CURRENT_USER\\Software\\ESTOS\\UCServer4', values: [] },
-      { path: `HKEY_CURRENT_USER\\${CLIENT}`, values: [{ name: 'Server', type: 'REG_SZ', data: 'bob-ucserver' }, { name: 'Grüße', type: 'REG_MULTI_SZ', data: ['a', 'ü'] }] },
-    ] }));
+    wineReg(prefix, [
+      'add',
+      `HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\ProfileList\\${BOB_SID}`,
+      '/v',
+      'ProfileImagePath',
+      '/t',
+      'REG_EXPAND_SZ',
+      '/d',
+      bobHome,
+      '/f',
+    ]);
+    writeFileSync(
+      path.join(bobHome, 'NTUSER.DAT'),
+      serializeRegFile({
+        format: 'regedit5',
+        keys: [
+          { path: 'HKEY_CURRENT_USER\\Software\\ESTOS', values: [] },
+          { path: 'HKEY_CURRENT_USER\\Software\\ESTOS\\UCServer4', values: [] },
+          {
+            path: `HKEY_CURRENT_USER\\${CLIENT}`,
+            values: [
+              { name: 'Server', type: 'REG_SZ', data: 'bob-ucserver' },
+              { name: 'Grüße', type: 'REG_MULTI_SZ', data: ['a', 'ü'] },
+            ],
+          },
+        ],
+      }),
+    );
   });
   afterAll(async () => {
     await runner?.close();
@@ -266,7 +329,14 @@ describeWithTools('per-user registry with Wine reg.exe', { pwsh: findPwsh(), win
     expect(err.message).toMatch(/Access is denied/);
     // the script's finally block unloaded (rc=0); the caller's safety unload then found nothing (rc=1)
     const l = log();
-    expect(l.slice(l.findIndex((x) => x.startsWith('load'))).map((x) => x.split(' ')[0])).toEqual(['load', 'export', 'unload', 'UNLOADED', 'unload', 'UNLOADED']);
+    expect(l.slice(l.findIndex((x) => x.startsWith('load'))).map((x) => x.split(' ')[0])).toEqual([
+      'load',
+      'export',
+      'unload',
+      'UNLOADED',
+      'unload',
+      'UNLOADED',
+    ]);
     expect(l.filter((x) => x.startsWith('UNLOADED'))).toEqual(['UNLOADED rc=0', 'UNLOADED rc=1']);
     expect(mountedHives()).toEqual([]);
   });
@@ -297,9 +367,25 @@ describeWithTools('per-user registry with Wine reg.exe', { pwsh: findPwsh(), win
   });
 
   it('a profile whose NTUSER.DAT is gone: absent with optional, PB_USER_PROFILE_NOT_FOUND without; nothing is loaded', async () => {
-    wineReg(prefix, ['add', `HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\ProfileList\\${GONE_SID}`, '/v', 'ProfileImagePath', '/t', 'REG_EXPAND_SZ', '/d', path.join(dir, 'gone'), '/f']);
+    wineReg(prefix, [
+      'add',
+      `HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\ProfileList\\${GONE_SID}`,
+      '/v',
+      'ProfileImagePath',
+      '/t',
+      'REG_EXPAND_SZ',
+      '/d',
+      path.join(dir, 'gone'),
+      '/f',
+    ]);
     const file = path.join(dir, 'gone.reg');
-    await expect(exportUserRegistryKey(runner, { sid: GONE_SID, subkey: CLIENT, file, optional: true })).resolves.toEqual({ sid: GONE_SID, key: `HKEY_CURRENT_USER\\${CLIENT}`, access: 'mounted', absent: true, reason: 'hive-missing' });
+    await expect(exportUserRegistryKey(runner, { sid: GONE_SID, subkey: CLIENT, file, optional: true })).resolves.toEqual({
+      sid: GONE_SID,
+      key: `HKEY_CURRENT_USER\\${CLIENT}`,
+      access: 'mounted',
+      absent: true,
+      reason: 'hive-missing',
+    });
     const err = await errorOf(exportUserRegistryKey(runner, { sid: GONE_SID, subkey: CLIENT, file }));
     expect(err.code).toBe('PB_USER_PROFILE_NOT_FOUND');
     expect(ops()).not.toContain('LOAD');
@@ -308,13 +394,31 @@ describeWithTools('per-user registry with Wine reg.exe', { pwsh: findPwsh(), win
 
   it('import for the logged-on user: dry run names HKEY_CURRENT_USER keys, then the import lands in HKU\\<SID>', async () => {
     const file = path.join(dir, 'restore-root.reg');
-    writeFileSync(file, serializeRegFile({ format: 'regedit5', keys: [
-      { path: `HKEY_CURRENT_USER\\${CLIENT}`, values: [{ name: 'Server', type: 'REG_SZ', data: 'restored.example.local' }, { name: 'New', type: 'REG_DWORD', data: 1 }] },
-    ] }));
+    writeFileSync(
+      file,
+      serializeRegFile({
+        format: 'regedit5',
+        keys: [
+          {
+            path: `HKEY_CURRENT_USER\\${CLIENT}`,
+            values: [
+              { name: 'Server', type: 'REG_SZ', data: 'restored.example.local' },
+              { name: 'New', type: 'REG_DWORD', data: 1 },
+            ],
+          },
+        ],
+      }),
+    );
     const plan = await importUserRegistryKey(runner, { user: 'root', file, dryRun: true });
     expect(plan).toMatchObject({ sid: 'S-1-5-21-0-0-0-1000', access: 'loaded', imported: false });
     expect(plan.changes).toEqual([
-      { kind: 'value-changed', key: `HKEY_CURRENT_USER\\${CLIENT}`, name: 'Server', before: { name: 'Server', type: 'REG_SZ', data: 'ucserver.example.local' }, after: { name: 'Server', type: 'REG_SZ', data: 'restored.example.local' } },
+      {
+        kind: 'value-changed',
+        key: `HKEY_CURRENT_USER\\${CLIENT}`,
+        name: 'Server',
+        before: { name: 'Server', type: 'REG_SZ', data: 'ucserver.example.local' },
+        after: { name: 'Server', type: 'REG_SZ', data: 'restored.example.local' },
+      },
       { kind: 'value-added', key: `HKEY_CURRENT_USER\\${CLIENT}`, name: 'New', after: { name: 'New', type: 'REG_DWORD', data: 1 } },
     ]);
     expect(plan.untouchedValues).toEqual([{ key: `HKEY_CURRENT_USER\\${CLIENT}`, name: 'Port' }]);
@@ -322,18 +426,32 @@ describeWithTools('per-user registry with Wine reg.exe', { pwsh: findPwsh(), win
     expect(done.imported).toBe(true);
     const after = await exportUserRegistryKey(runner, { user: 'root', subkey: CLIENT, file: path.join(dir, 'root-after.reg') });
     expect(after).toMatchObject({ values: 3 });
-    expect(parseRegFile(readFileSync(path.join(dir, 'root-after.reg'))).keys[0].values).toContainEqual({ name: 'Server', type: 'REG_SZ', data: 'restored.example.local' });
+    expect(parseRegFile(readFileSync(path.join(dir, 'root-after.reg'))).keys[0].values).toContainEqual({
+      name: 'Server',
+      type: 'REG_SZ',
+      data: 'restored.example.local',
+    });
   });
 
   it('import for a logged-off user: loads the hive for the dry run and for the import, unloads each time', async () => {
     const file = path.join(dir, 'restore-bob.reg');
-    writeFileSync(file, serializeRegFile({ format: 'regedit5', keys: [
-      { path: `HKEY_CURRENT_USER\\${CLIENT}`, values: [{ name: 'Server', type: 'REG_SZ', data: 'restored-bob' }] },
-      { path: `HKEY_CURRENT_USER\\${CLIENT}\\Neu`, values: [{ name: 'x', type: 'REG_SZ', data: 'y' }] },
-    ] }));
+    writeFileSync(
+      file,
+      serializeRegFile({
+        format: 'regedit5',
+        keys: [
+          { path: `HKEY_CURRENT_USER\\${CLIENT}`, values: [{ name: 'Server', type: 'REG_SZ', data: 'restored-bob' }] },
+          { path: `HKEY_CURRENT_USER\\${CLIENT}\\Neu`, values: [{ name: 'x', type: 'REG_SZ', data: 'y' }] },
+        ],
+      }),
+    );
     const plan = await importUserRegistryKey(runner, { sid: BOB_SID, file, dryRun: true });
     expect(plan).toMatchObject({ access: 'mounted', imported: false });
-    expect(plan.changes?.map((c) => `${c.kind} ${c.key.replace(/^.*\\/, '')}${'name' in c ? ` ${c.name}` : ''}`)).toEqual(['value-changed Client Server', 'key-added Neu', 'value-added Neu x']);
+    expect(plan.changes?.map((c) => `${c.kind} ${c.key.replace(/^.*\\/, '')}${'name' in c ? ` ${c.name}` : ''}`)).toEqual([
+      'value-changed Client Server',
+      'key-added Neu',
+      'value-added Neu x',
+    ]);
     expect(ops().slice(-3)).toEqual(['LOAD', 'EXPORT', 'UNLOAD']);
     flag('log', false);
     const done = await importUserRegistryKey(runner, { sid: BOB_SID, file });
@@ -350,4 +468,3 @@ describeWithTools('per-user registry with Wine reg.exe', { pwsh: findPwsh(), win
     expect(err.code).toBe('PB_USER_PROFILE_NOT_FOUND');
   });
 });
-

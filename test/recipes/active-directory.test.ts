@@ -25,7 +25,8 @@ describeWithTools('recipes with Active Directory (Samba AD DC)', sambaTools(), (
     if (script.name !== 'discover') throw new Error(`unexpected script ${script.name}`);
     return { value: { computer: 'ADTEST', exports: [], loaded: [] } };
   });
-  const extensionNameOf = async (i: number): Promise<string[]> => (await ldbSearch(dc, `(sAMAccountName=${userName(i)})`, ['extensionName']))[0]?.extensionName ?? [];
+  const extensionNameOf = async (i: number): Promise<string[]> =>
+    (await ldbSearch(dc, `(sAMAccountName=${userName(i)})`, ['extensionName']))[0]?.extensionName ?? [];
 
   beforeAll(async () => {
     dc = await startSambaDc(DATA);
@@ -40,26 +41,51 @@ describeWithTools('recipes with Active Directory (Samba AD DC)', sambaTools(), (
     const conn = { url: dc.url, bindDn: dc.adminDn, password: new Secret(dc.adminPassword), tls: { caFile: dc.caFile } };
     const original = await extensionNameOf(10);
     expect(original.sort()).toEqual([...userValues(10).extensionName].sort());
-    const r = await backup({ runner, target: path.join(dir, 'target'), kind: 'manual', products: ['active-directory'], discovery: parseDiscovery({ computer: 'ADTEST', docs: {}, loaded: [] }), ad: { ...conn, baseDn: BASE_DN, parallelSearches: 3 } });
+    const r = await backup({
+      runner,
+      target: path.join(dir, 'target'),
+      kind: 'manual',
+      products: ['active-directory'],
+      discovery: parseDiscovery({ computer: 'ADTEST', docs: {}, loaded: [] }),
+      ad: { ...conn, baseDn: BASE_DN, parallelSearches: 3 },
+    });
     expect(r.manifest?.errors).toEqual([]);
     expect(r.status).toBe('complete');
-    expect(r.manifest?.artifacts.find((a) => a.id === 'active-directory.ad-attributes')).toMatchObject({ path: 'ad/active-directory.ad-attributes.jsonl', primitive: 'dumpAdAttributes', details: expect.objectContaining({ baseDn: BASE_DN, attributes: [...ECTISRV3_ATTRIBUTES.map((a) => a.name), 'extensionName', 'proxyAddresses'], selection: { mode: 'procall', schemaPrefix: 'ectisrv3', isSchemaExtended: true } }) });
+    expect(r.manifest?.artifacts.find((a) => a.id === 'active-directory.ad-attributes')).toMatchObject({
+      path: 'ad/active-directory.ad-attributes.jsonl',
+      primitive: 'dumpAdAttributes',
+      details: expect.objectContaining({
+        baseDn: BASE_DN,
+        attributes: [...ECTISRV3_ATTRIBUTES.map((a) => a.name), 'extensionName', 'proxyAddresses'],
+        selection: { mode: 'procall', schemaPrefix: 'ectisrv3', isSchemaExtended: true },
+      }),
+    });
     // the manifest says how the dump read the directory: uSNCreated windows on the 3 connections asked for
-    const details = r.manifest?.artifacts.find((a) => a.id === 'active-directory.ad-attributes')?.details as { objects: number; searches: { mode: string; connections: number; windows: number } };
+    const details = r.manifest?.artifacts.find((a) => a.id === 'active-directory.ad-attributes')?.details as {
+      objects: number;
+      searches: { mode: string; connections: number; windows: number };
+    };
     expect(details.searches).toMatchObject({ mode: 'usn-windows', connections: 3 });
     expect(details.searches.windows).toBeGreaterThanOrEqual(2);
     expect(details.objects).toBeGreaterThan(0);
     // the dump's own warnings reach the manifest: a referral not followed means objects not dumped
-    expect(r.manifest?.artifacts.find((a) => a.id === 'active-directory.ad-attributes')?.warnings).toContainEqual(expect.stringMatching(/referral\(s\) not followed.*CN=Configuration/));
+    expect(r.manifest?.artifacts.find((a) => a.id === 'active-directory.ad-attributes')?.warnings).toContainEqual(
+      expect.stringMatching(/referral\(s\) not followed.*CN=Configuration/),
+    );
     expect(JSON.stringify(r)).not.toContain(dc.adminPassword);
     expect((await verifySet(r.path as string, { record: false })).ok).toBe(true);
 
     await ldapModify(dc, `dn: ${userDn(10)}\nchangetype: modify\nreplace: extensionName\nextensionName: changed by another application\n`);
     expect(await extensionNameOf(10)).toEqual(['changed by another application']);
-    await ldapModify(dc, `dn: ${userDn(9)}\nchangetype: modify\ndelete: proxyAddresses\nproxyAddresses: SIP:u00009@procall.test\n-\nadd: proxyAddresses\nproxyAddresses: smtp:by.exchange@procall.test\n`);
+    await ldapModify(
+      dc,
+      `dn: ${userDn(9)}\nchangetype: modify\ndelete: proxyAddresses\nproxyAddresses: SIP:u00009@procall.test\n-\nadd: proxyAddresses\nproxyAddresses: smtp:by.exchange@procall.test\n`,
+    );
 
     const plan = await restore({ set: r.path as string, runner, ad: conn });
-    expect(plan.actions).toEqual([expect.stringMatching(/^write the dumped attributes of ".*active-directory\.ad-attributes\.jsonl" back to their objects \(by objectGUID\)$/)]);
+    expect(plan.actions).toEqual([
+      expect.stringMatching(/^write the dumped attributes of ".*active-directory\.ad-attributes\.jsonl" back to their objects \(by objectGUID\)$/),
+    ]);
     expect(await extensionNameOf(10)).toEqual(['changed by another application']);
     const done = await restore({ set: r.path as string, runner, ad: conn, dryRun: false });
     expect(done.steps.filter((s) => s.status === 'failed')).toEqual([]);

@@ -10,7 +10,16 @@ import path from 'node:path';
 import { RecordingRunner } from '../../lib/powershell/dry-run';
 import { parseRegFile, serializeRegFile, type RegFile } from '../../lib/primitives/reg-file';
 import { PRODUCT_CATALOG, RESTORE_PHASES, expandRootPath, findProduct, type RunbookKey } from '../../lib/recipes/catalog';
-import { DISCOVERY_KEYS, discover, matchServiceRole, parseDiscovery, parseImagePath, parseLogParams, toLocalPath, type Discovery } from '../../lib/recipes/discover';
+import {
+  DISCOVERY_KEYS,
+  discover,
+  matchServiceRole,
+  parseDiscovery,
+  parseImagePath,
+  parseLogParams,
+  toLocalPath,
+  type Discovery,
+} from '../../lib/recipes/discover';
 import { backup, planBackup, selectProducts } from '../../lib/recipes/backup';
 import { buildRunbook, RUNBOOK_TEXTS } from '../../lib/recipes/runbook';
 import { buildServiceControlScript, rerootPath, restore } from '../../lib/recipes/restore';
@@ -50,10 +59,22 @@ describe('catalog (data)', () => {
   });
   it('captures what the vendor lists: DataCenter folders and keys, Media Server, MetaDirectory, ECSTA, client per user', () => {
     const dc = findProduct('datacenter');
-    expect(dc.capture.filter((c) => c.kind === 'folder').map((c) => (c as { path: string }).path)).toEqual(['<UCROOT>\\ClientInstall', '<UCROOT>\\config', '<UCROOT>\\linestates', '<UCROOT>\\logs', '<UCROOT>\\pending', '<UCROOT>\\userstates', '<UCDB>']);
+    expect(dc.capture.filter((c) => c.kind === 'folder').map((c) => (c as { path: string }).path)).toEqual([
+      '<UCROOT>\\ClientInstall',
+      '<UCROOT>\\config',
+      '<UCROOT>\\linestates',
+      '<UCROOT>\\logs',
+      '<UCROOT>\\pending',
+      '<UCROOT>\\userstates',
+      '<UCDB>',
+    ]);
     expect(dc.capture.find((c) => c.id === 'database')).toMatchObject({ isShadowCopyWanted: true, isOptional: false });
     expect(findProduct('media-server').capture.map((c) => c.id)).toEqual(['media-etc', 'media-logparams', 'media-logs']);
-    expect(findProduct('metadirectory').capture.filter((c) => c.kind === 'folder').map((c) => (c as { path: string }).path)).toEqual(['<MDROOT>\\config', '<MDROOT>\\database', '<MDROOT>\\wwwroot']);
+    expect(
+      findProduct('metadirectory')
+        .capture.filter((c) => c.kind === 'folder')
+        .map((c) => (c as { path: string }).path),
+    ).toEqual(['<MDROOT>\\config', '<MDROOT>\\database', '<MDROOT>\\wwwroot']);
     expect(findProduct('ecsta').capture[0]).toMatchObject({ kind: 'registry', key: 'HKLM\\SOFTWARE\\ESTOS\\{ECSTA}' });
     expect(findProduct('windows-client').capture.map((c) => c.kind)).toEqual(['registry', 'user-registry', 'user-registry', 'user-folder']);
     expect(findProduct('chat-database').stopRoles).toContain('ucserver');
@@ -102,18 +123,38 @@ describe('parseDiscovery (the sample registry)', () => {
   it('finds products, versions, roots, services, ECSTA drivers and profiles', () => {
     const d = sampleDiscovery();
     expect(d.products.map((p) => [p.id, p.version])).toEqual([
-      ['ucserver', SAMPLE_VERSIONS.ucserver], ['enterprise', SAMPLE_VERSIONS.ucserver], ['media-server', SAMPLE_VERSIONS.ucserver], ['web-server', SAMPLE_VERSIONS.ucserver],
-      ['metadirectory', SAMPLE_VERSIONS.metadirectory], ['ecsta', SAMPLE_VERSIONS.ecsta], ['windows-client', SAMPLE_VERSIONS.client],
+      ['ucserver', SAMPLE_VERSIONS.ucserver],
+      ['enterprise', SAMPLE_VERSIONS.ucserver],
+      ['media-server', SAMPLE_VERSIONS.ucserver],
+      ['web-server', SAMPLE_VERSIONS.ucserver],
+      ['metadirectory', SAMPLE_VERSIONS.metadirectory],
+      ['ecsta', SAMPLE_VERSIONS.ecsta],
+      ['windows-client', SAMPLE_VERSIONS.client],
     ]);
     expect(d.roots).toMatchObject({ UCROOT: SAMPLE_UCROOT, MDROOT: 'C:\\Program Files\\estos\\MetaDirectory', UCDB: `${SAMPLE_UCROOT}\\database` });
     expect(d.ecstaDrivers.map((e) => e.key)).toEqual(['HKLM\\SOFTWARE\\ESTOS\\ECSTACA4000p3', 'HKLM\\SOFTWARE\\ESTOS\\ECSTASIPp3']);
-    expect(d.services.map((s) => `${s.name}:${s.role}`).sort()).toEqual(['UCMediaServer:media-server', 'UCServer:ucserver', 'UCWebServer:web-server', 'estosMetaDirectory:metadirectory']);
+    expect(d.services.map((s) => `${s.name}:${s.role}`).sort()).toEqual([
+      'UCMediaServer:media-server',
+      'UCServer:ucserver',
+      'UCWebServer:web-server',
+      'estosMetaDirectory:metadirectory',
+    ]);
     expect(d.profiles.map((p) => [p.sid, p.isLoaded])).toEqual([['S-1-5-21-1-2-3-1001', false]]);
     expect(d.overridden).toEqual([]);
   });
   it('every value can be overridden and the overrides are listed', () => {
-    const d = sampleDiscovery({ products: ['datacenter', 'ecsta'], versions: { datacenter: '9.0.0.1' }, roots: { UCROOT: 'D:\\UC' }, ecstaDrivers: ['ECSTAX'], services: { ucserver: ['UCServer'] }, profiles: [] });
-    expect(d.products.map((p) => [p.id, p.version])).toEqual([['datacenter', '9.0.0.1'], ['ecsta', SAMPLE_VERSIONS.ecsta]]);
+    const d = sampleDiscovery({
+      products: ['datacenter', 'ecsta'],
+      versions: { datacenter: '9.0.0.1' },
+      roots: { UCROOT: 'D:\\UC' },
+      ecstaDrivers: ['ECSTAX'],
+      services: { ucserver: ['UCServer'] },
+      profiles: [],
+    });
+    expect(d.products.map((p) => [p.id, p.version])).toEqual([
+      ['datacenter', '9.0.0.1'],
+      ['ecsta', SAMPLE_VERSIONS.ecsta],
+    ]);
     expect(d.roots.UCROOT).toBe('D:\\UC');
     expect(d.roots.UCDB).toBe('D:\\UC\\database');
     expect(d.ecstaDrivers).toEqual([{ name: 'ECSTAX', key: 'HKLM\\SOFTWARE\\ESTOS\\ECSTAX', view: 'native' }]);
@@ -165,7 +206,10 @@ describe('the Media Server log folder from logparams.txt (format assumed: parsed
       expect(d.roots.MEDIALOGS).toBe(SAMPLE_MEDIA_LOGS);
       expect(d.mediaLogs).toMatchObject({ file: `${media}\\logparams.txt`, folder: SAMPLE_MEDIA_LOGS, line: 3, key: '--logs-path', format: 'assumed' });
       const plan = planBackup(d, { include: ['media-logs'] });
-      expect(plan.steps.find((s) => s.id === 'media-server.media-logs')).toMatchObject({ source: SAMPLE_MEDIA_LOGS, localSource: toLocalPath(SAMPLE_MEDIA_LOGS, { 'C:\\': dir }) });
+      expect(plan.steps.find((s) => s.id === 'media-server.media-logs')).toMatchObject({
+        source: SAMPLE_MEDIA_LOGS,
+        localSource: toLocalPath(SAMPLE_MEDIA_LOGS, { 'C:\\': dir }),
+      });
       const over = sampleDiscovery({ pathMap: { 'C:\\': dir }, roots: { MEDIALOGS: 'E:\\Logs\\' } });
       expect(over.roots.MEDIALOGS).toBe('E:\\Logs');
       expect(over.mediaLogs).toBeUndefined();
@@ -209,12 +253,20 @@ describe('planBackup and backup validation', () => {
   it('plans every artifact with its literal action, per ECSTA driver and per user', () => {
     const plan = planBackup(sampleDiscovery(), { licences: { UC: 'x' } });
     const byId = Object.fromEntries(plan.steps.map((s) => [s.id, s]));
-    expect(byId['enterprise.config'].action).toBe('tar -czf "files/enterprise.config.tar.gz" -C "C:\\Program Files\\estos\\UCServer\\config" .  (read through a volume shadow copy when one can be made)');
+    expect(byId['enterprise.config'].action).toBe(
+      'tar -czf "files/enterprise.config.tar.gz" -C "C:\\Program Files\\estos\\UCServer\\config" .  (read through a volume shadow copy when one can be made)',
+    );
     expect(byId['ecsta.ecsta.ECSTASIPp3'].action).toBe('reg.exe export "HKLM\\SOFTWARE\\ESTOS\\ECSTASIPp3" "registry/ecsta.ecsta.ECSTASIPp3.reg" /y');
-    expect(byId['windows-client.client-user-registry.bob'].action).toMatch(/^reg\.exe load HKU\\PB_<random> "C:\\users\\bob\\NTUSER\.DAT"; reg\.exe export .*; reg\.exe unload HKU\\PB_<random>/);
-    expect(byId['media-server.media-logparams'].action).toBe('copy "C:\\Program Files\\estos\\UCServer\\MediaService\\logparams.txt" "files/media-server.media-logparams.logparams.txt"');
+    expect(byId['windows-client.client-user-registry.bob'].action).toMatch(
+      /^reg\.exe load HKU\\PB_<random> "C:\\users\\bob\\NTUSER\.DAT"; reg\.exe export .*; reg\.exe unload HKU\\PB_<random>/,
+    );
+    expect(byId['media-server.media-logparams'].action).toBe(
+      'copy "C:\\Program Files\\estos\\UCServer\\MediaService\\logparams.txt" "files/media-server.media-logparams.logparams.txt"',
+    );
     expect(byId['licences.licences'].action).not.toContain('x"');
-    expect(plan.skipped.map((s) => s.item)).toEqual(expect.arrayContaining(['media-server.media-logs', 'mobile.mobile', 'macos-client.macos-client', 'web-server.web-server-folder']));
+    expect(plan.skipped.map((s) => s.item)).toEqual(
+      expect.arrayContaining(['media-server.media-logs', 'mobile.mobile', 'macos-client.macos-client', 'web-server.web-server-folder']),
+    );
     expect(plan.warnings).toEqual([]);
   });
   it('warns when no licence keys are given; include/exclude by item id', () => {
@@ -225,13 +277,18 @@ describe('planBackup and backup validation', () => {
   });
   it('selectProducts: auto adds the always-noted rows and SQL/AD only when given; enterprise yields to datacenter', () => {
     const d = sampleDiscovery();
-    expect(selectProducts(d, 'auto', { hasSql: { chat: true, config: false }, hasAd: false })).toEqual(expect.arrayContaining(['chat-database', 'mobile', 'macos-client', 'licences']));
+    expect(selectProducts(d, 'auto', { hasSql: { chat: true, config: false }, hasAd: false })).toEqual(
+      expect.arrayContaining(['chat-database', 'mobile', 'macos-client', 'licences']),
+    );
     expect(selectProducts(d, ['enterprise', 'datacenter'], { hasSql: { chat: false, config: false }, hasAd: false })).toEqual(['datacenter']);
     expect(() => selectProducts(d, ['x' as never], { hasSql: { chat: false, config: false }, hasAd: false })).toThrow(/Unknown product "x"/);
   });
   it('bad options are refused before any script runs', async () => {
     const runner = new RecordingRunner();
-    await expect(backup({ runner, target: '/tmp/x', kind: 'pre-change' })).rejects.toMatchObject({ code: 'PB_VALIDATION', message: expect.stringContaining('needs a reason') });
+    await expect(backup({ runner, target: '/tmp/x', kind: 'pre-change' })).rejects.toMatchObject({
+      code: 'PB_VALIDATION',
+      message: expect.stringContaining('needs a reason'),
+    });
     await expect(backup({ runner, target: '', kind: 'manual' })).rejects.toMatchObject({ code: 'PB_VALIDATION' });
     await expect(backup({ runner, target: '/tmp/x', kind: 'weekly' as never })).rejects.toMatchObject({ code: 'PB_VALIDATION' });
     await expect(backup({ runner, target: '/tmp/x', kind: 'manual', concurrency: 0 })).rejects.toMatchObject({ code: 'PB_VALIDATION' });
@@ -239,7 +296,14 @@ describe('planBackup and backup validation', () => {
   });
   it('a dry run with a given discovery runs nothing and returns the plan', async () => {
     const runner = new RecordingRunner();
-    const r = await backup({ runner, target: '/nonexistent/target', kind: 'scheduled', dryRun: true, discovery: sampleDiscovery(), licences: { UC: new Secret('K-1') } });
+    const r = await backup({
+      runner,
+      target: '/nonexistent/target',
+      kind: 'scheduled',
+      dryRun: true,
+      discovery: sampleDiscovery(),
+      licences: { UC: new Secret('K-1') },
+    });
     expect(runner.calls).toEqual([]);
     expect(r.status).toBe('planned');
     expect(r.actions.length).toBe(r.plan.steps.length);
@@ -251,31 +315,70 @@ describe('runbook', () => {
   it('names the real versions, paths, services, files and manual steps in English and German', () => {
     const d = sampleDiscovery();
     const plan = planBackup(d, {});
-    const md = buildRunbook({ discovery: d, plan, host: 'SRV-UC01', name: '20261130T021500Z-scheduled', kind: 'scheduled', createdAt: new Date('2026-11-30T02:15:00Z'), isEncrypted: false, setPath: 'D:\\Backup\\SRV-UC01\\20261130T021500Z-scheduled' });
+    const md = buildRunbook({
+      discovery: d,
+      plan,
+      host: 'SRV-UC01',
+      name: '20261130T021500Z-scheduled',
+      kind: 'scheduled',
+      createdAt: new Date('2026-11-30T02:15:00Z'),
+      isEncrypted: false,
+      setPath: 'D:\\Backup\\SRV-UC01\\20261130T021500Z-scheduled',
+    });
     const [en, de] = md.split('\n---\n');
     expect(en).toContain('Install exactly version 8.4.2.4567 of ProCall Enterprise');
     expect(de).toContain('Installieren Sie genau die Version 8.4.2.4567 von ProCall Enterprise');
-    expect(en).toContain('tar.exe -xzf "D:\\Backup\\SRV-UC01\\20261130T021500Z-scheduled\\files\\enterprise.database.tar.gz" -C "C:\\Program Files\\estos\\UCServer\\database"');
+    expect(en).toContain(
+      'tar.exe -xzf "D:\\Backup\\SRV-UC01\\20261130T021500Z-scheduled\\files\\enterprise.database.tar.gz" -C "C:\\Program Files\\estos\\UCServer\\database"',
+    );
     expect(en).toContain('reg.exe import "D:\\Backup\\SRV-UC01\\20261130T021500Z-scheduled\\registry\\ecsta.ecsta.ECSTACA4000p3.reg"');
     expect(en.indexOf('sc.exe stop UCServer')).toBeLessThan(en.indexOf('tar.exe -xzf'));
     expect(en.indexOf('tar.exe -xzf')).toBeLessThan(en.indexOf('restore-services.ps1'));
     expect(en.indexOf('restore-services.ps1')).toBeLessThan(en.indexOf('reg.exe import'));
     expect(en.indexOf('reg.exe import')).toBeLessThan(en.indexOf('sc.exe start UCServer'));
-    for (const t of ['cancel it at its first dialog', 'Phone Driver Options Advanced', 'Re-enter the password', 'This set holds no licence keys', 'UCConnect ID']) expect(en).toContain(t);
-    for (const t of ['beim ersten Dialog ab', 'Treiberinstanz hinzufügen', 'Kennwort', 'Lizenzschlüssel', 'nur Setup-Dateien', 'UCConnect-ID aus der Einladungsmail']) expect(de).toContain(t);
+    for (const t of [
+      'cancel it at its first dialog',
+      'Phone Driver Options Advanced',
+      'Re-enter the password',
+      'This set holds no licence keys',
+      'UCConnect ID',
+    ])
+      expect(en).toContain(t);
+    for (const t of [
+      'beim ersten Dialog ab',
+      'Treiberinstanz hinzufügen',
+      'Kennwort',
+      'Lizenzschlüssel',
+      'nur Setup-Dateien',
+      'UCConnect-ID aus der Einladungsmail',
+    ])
+      expect(de).toContain(t);
     expect(en).toContain('its own folder holds only shipped files');
   });
   it('with a SQL database: the RESTORE command, and how SQL Server gets at the .bak (stagingPath/serverPath), in both languages', () => {
     const d = sampleDiscovery();
     const plan = planBackup(d, { sql: { chat: { server: 'SQL01', auth: { kind: 'integrated' }, database: 'UCServerChat' } } });
-    const md = buildRunbook({ discovery: d, plan, host: 'SRV-UC01', name: 'n', kind: 'manual', createdAt: new Date('2026-11-30T02:15:00Z'), isEncrypted: false, setPath: 'D:\\Backup\\SRV-UC01\\n' });
+    const md = buildRunbook({
+      discovery: d,
+      plan,
+      host: 'SRV-UC01',
+      name: 'n',
+      kind: 'manual',
+      createdAt: new Date('2026-11-30T02:15:00Z'),
+      isEncrypted: false,
+      setPath: 'D:\\Backup\\SRV-UC01\\n',
+    });
     const [en, de] = md.split('\n---\n');
-    expect(en).toContain("RESTORE DATABASE [UCServerChat] FROM DISK = N'D:\\Backup\\SRV-UC01\\n\\sql\\chat-database.chat-db.UCServerChat.bak' WITH CHECKSUM, REPLACE");
+    expect(en).toContain(
+      "RESTORE DATABASE [UCServerChat] FROM DISK = N'D:\\Backup\\SRV-UC01\\n\\sql\\chat-database.chat-db.UCServerChat.bak' WITH CHECKSUM, REPLACE",
+    );
     expect(en).toMatch(/When it runs on another host or its account cannot read this folder, copy the \.bak first .*stagingPath: .*serverPath:/);
     expect(de).toMatch(/Läuft er auf einem anderen Host .*stagingPath: .*serverPath:/);
     expect(en.indexOf('RESTORE DATABASE')).toBeLessThan(en.indexOf('stagingPath'));
     // without a database, no SQL note
-    expect(buildRunbook({ discovery: d, plan: planBackup(d, {}), host: 'h', name: 'n', kind: 'manual', createdAt: new Date(), isEncrypted: false })).not.toContain('stagingPath');
+    expect(
+      buildRunbook({ discovery: d, plan: planBackup(d, {}), host: 'h', name: 'n', kind: 'manual', createdAt: new Date(), isEncrypted: false }),
+    ).not.toContain('stagingPath');
   });
 });
 

@@ -22,7 +22,10 @@ const KILLS = Number(process.env.PB_CRASH_KILLS ?? 20);
 /** Starts the loop, waits for its first `RUN`, kills it after a random delay; resolves with the runs it started. */
 function runAndKill(driveC: string, target: string, delayMs: number): Promise<{ runs: number; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(__dirname, 'support', 'backup-loop.ts'), driveC, target], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', path.join(__dirname, 'support', 'backup-loop.ts'), driveC, target], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     let timer: NodeJS.Timeout | undefined;
@@ -76,7 +79,15 @@ describe('crash consistency of backup()', () => {
       if (listing.sets.length > 0) expect(kept.length).toBeGreaterThan(0);
     }
     // the next run (in this process) succeeds despite the dead writers' locks and partial folders
-    const r = await backup({ runner: new RecordingRunner(), target, kind: 'scheduled', discovery: crashDiscovery(driveC), products: CRASH_PRODUCTS, exclude: CRASH_EXCLUDE, shadowCopy: 'never' });
+    const r = await backup({
+      runner: new RecordingRunner(),
+      target,
+      kind: 'scheduled',
+      discovery: crashDiscovery(driveC),
+      products: CRASH_PRODUCTS,
+      exclude: CRASH_EXCLUDE,
+      shadowCopy: 'never',
+    });
     expect(r.status).toBe('complete');
     expect((await verifySet(r.path as string, { record: false })).ok).toBe(true);
     const partials = readdirSync(path.join(target, 'CRASHTEST')).filter((n) => n.endsWith('.partial'));

@@ -34,7 +34,12 @@ const FIX = path.join(__dirname, '..', 'primitives', 'fixtures', 'sql-server');
 const fixture = (name: string): { columns: TdsColumn[]; rows: unknown[][] } => JSON.parse(fs.readFileSync(path.join(FIX, name), 'utf8'));
 const headerRows: TdsAction = { rows: fixture('headeronly-columns.json') };
 const fileListRows: TdsAction = { rows: fixture('filelistonly-columns.json') };
-const exactLsnRows: TdsAction = { rows: { columns: ['FirstLSN', 'LastLSN', 'CheckpointLSN', 'DatabaseBackupLSN'].map((name) => ({ name, type: 'nvarchar' as const })), rows: [['37000000012345600001', '37000000012347200001', '37000000012345600001', '36000000098765400037']] } };
+const exactLsnRows: TdsAction = {
+  rows: {
+    columns: ['FirstLSN', 'LastLSN', 'CheckpointLSN', 'DatabaseBackupLSN'].map((name) => ({ name, type: 'nvarchar' as const })),
+    rows: [['37000000012345600001', '37000000012347200001', '37000000012345600001', '36000000098765400037']],
+  },
+};
 const PASSWORD = 'Dc-Sql-Pw-8812';
 const SC_STAND_IN = path.join(__dirname, '..', 'support', 'sc-stand-in.js');
 const HOSTS = [
@@ -50,11 +55,29 @@ describe('validateTopology (pure)', () => {
     const bad: unknown[] = [
       { name: 'dc', hosts: [] },
       { name: '../dc', hosts: [{ name: 'uc1', roles: ['ucserver'] }] },
-      { name: 'dc', hosts: [{ name: 'uc1', roles: ['ucserver'] }, { name: 'UC1', roles: ['ucserver'], ssh }] },
+      {
+        name: 'dc',
+        hosts: [
+          { name: 'uc1', roles: ['ucserver'] },
+          { name: 'UC1', roles: ['ucserver'], ssh },
+        ],
+      },
       { name: 'dc', hosts: [{ name: 'uc1', roles: ['mailserver'] }] },
       { name: 'dc', hosts: [{ name: 'uc1', roles: [] }] },
-      { name: 'dc', hosts: [{ name: 'uc1', roles: ['database'] }, { name: 'uc2', roles: ['database'], ssh }] },
-      { name: 'dc', hosts: [{ name: 'uc1', roles: ['ucserver'] }, { name: 'uc2', roles: ['ucserver'] }] },
+      {
+        name: 'dc',
+        hosts: [
+          { name: 'uc1', roles: ['database'] },
+          { name: 'uc2', roles: ['database'], ssh },
+        ],
+      },
+      {
+        name: 'dc',
+        hosts: [
+          { name: 'uc1', roles: ['ucserver'] },
+          { name: 'uc2', roles: ['ucserver'] },
+        ],
+      },
     ];
     for (const t of bad) expect(() => validateTopology(t)).toThrow(expect.objectContaining({ code: 'PB_VALIDATION' }));
   });
@@ -73,20 +96,63 @@ describeWithTools('ProCall DataCenter across three sshd hosts (loopback only)', 
   let topology: DataCenterTopology;
   let recordPath: string;
 
-  const conn = (): SqlConnectionOptions => ({ server: `127.0.0.1,${standIn.port}`, auth: { kind: 'sql', user: 'backup', password: new Secret(PASSWORD) }, encrypt: false, trustServerCertificate: true, via: 'mssql' });
-  const states = (): Record<string, Record<string, string>> => Object.fromEntries([...stateFiles].map(([h, f]) => [h, (JSON.parse(readFileSync(f, 'utf8')) as { services: Record<string, string> }).services]));
-  const eventLog = (): Array<{ host: string; action: string; name: string }> => (existsSync(events) ? readFileSync(events, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []);
+  const conn = (): SqlConnectionOptions => ({
+    server: `127.0.0.1,${standIn.port}`,
+    auth: { kind: 'sql', user: 'backup', password: new Secret(PASSWORD) },
+    encrypt: false,
+    trustServerCertificate: true,
+    via: 'mssql',
+  });
+  const states = (): Record<string, Record<string, string>> =>
+    Object.fromEntries([...stateFiles].map(([h, f]) => [h, (JSON.parse(readFileSync(f, 'utf8')) as { services: Record<string, string> }).services]));
+  const eventLog = (): Array<{ host: string; action: string; name: string }> =>
+    existsSync(events)
+      ? readFileSync(events, 'utf8')
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l))
+      : [];
   const resetServices = (refuseStop: Record<string, string[]> = {}): void => {
-    for (const [h, f] of stateFiles) writeFileSync(f, JSON.stringify({ services: Object.fromEntries(Object.values(SAMPLE_SERVICES).map((n) => [n, 'RUNNING'])), refuseStop: refuseStop[h] ?? [] }));
+    for (const [h, f] of stateFiles)
+      writeFileSync(
+        f,
+        JSON.stringify({ services: Object.fromEntries(Object.values(SAMPLE_SERVICES).map((n) => [n, 'RUNNING'])), refuseStop: refuseStop[h] ?? [] }),
+      );
     rmSync(events, { force: true });
   };
   /** Runners for the backup: the hosts' own Wine reg.exe and sc.exe. */
   const backupRunners = (knownHosts?: Record<string, string>): Map<string, Runner> =>
-    new Map(HOSTS.map((h) => [h.name, new SshRunner((sshHosts.get(h.name) as SshHost).runnerOptions({ name: h.name, tools: { reg: ['wine', 'reg'], sc: ['wine', 'sc'] }, timeoutMs: 180_000, ...(knownHosts?.[h.name] ? { knownHostsFile: knownHosts[h.name] } : {}) }))]));
+    new Map(
+      HOSTS.map((h) => [
+        h.name,
+        new SshRunner(
+          (sshHosts.get(h.name) as SshHost).runnerOptions({
+            name: h.name,
+            tools: { reg: ['wine', 'reg'], sc: ['wine', 'sc'] },
+            timeoutMs: 180_000,
+            ...(knownHosts?.[h.name] ? { knownHostsFile: knownHosts[h.name] } : {}),
+          }),
+        ),
+      ]),
+    );
   /** Runners for the restore: Wine's reg.exe for discovery, the sc.exe stand-in for stop/start. */
   const restoreRunners = (knownHosts?: Record<string, string>): Map<string, Runner> =>
-    new Map(HOSTS.map((h) => [h.name, new SshRunner((sshHosts.get(h.name) as SshHost).runnerOptions({ name: h.name, tools: { reg: ['wine', 'reg'], sc: [process.execPath, SC_STAND_IN, stateFiles.get(h.name) as string, events, h.name] }, timeoutMs: 180_000, ...(knownHosts?.[h.name] ? { knownHostsFile: knownHosts[h.name] } : {}) }))]));
-  const overrides = (): Record<string, { pathMap: Record<string, string> }> => Object.fromEntries(HOSTS.map((h) => [h.name, { pathMap: (samples.get(h.name) as SampleInstallation).pathMap }]));
+    new Map(
+      HOSTS.map((h) => [
+        h.name,
+        new SshRunner(
+          (sshHosts.get(h.name) as SshHost).runnerOptions({
+            name: h.name,
+            tools: { reg: ['wine', 'reg'], sc: [process.execPath, SC_STAND_IN, stateFiles.get(h.name) as string, events, h.name] },
+            timeoutMs: 180_000,
+            ...(knownHosts?.[h.name] ? { knownHostsFile: knownHosts[h.name] } : {}),
+          }),
+        ),
+      ]),
+    );
+  const overrides = (): Record<string, { pathMap: Record<string, string> }> =>
+    Object.fromEntries(HOSTS.map((h) => [h.name, { pathMap: (samples.get(h.name) as SampleInstallation).pathMap }]));
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'pb-datacenter-'));
@@ -101,10 +167,31 @@ describeWithTools('ProCall DataCenter across three sshd hosts (loopback only)', 
       stateFiles.set(h.name, path.join(dir, `${h.name}-services.json`));
     }
     resetServices();
-    topology = { name: 'procall-dc', hosts: HOSTS.map((h) => ({ name: h.name, roles: [...h.roles], ssh: { host: h.address, port: (sshHosts.get(h.name) as SshHost).port, user: os.userInfo().username, identityFile: lab.identityFile, knownHostsFile: lab.knownHostsFile } })) };
-    standIn = await startTdsStandIn({ login: (l) => (l.password === PASSWORD ? undefined : { number: 18456, message: `Login failed for user '${l.userName}'.` }) });
+    topology = {
+      name: 'procall-dc',
+      hosts: HOSTS.map((h) => ({
+        name: h.name,
+        roles: [...h.roles],
+        ssh: {
+          host: h.address,
+          port: (sshHosts.get(h.name) as SshHost).port,
+          user: os.userInfo().username,
+          identityFile: lab.identityFile,
+          knownHostsFile: lab.knownHostsFile,
+        },
+      })),
+    };
+    standIn = await startTdsStandIn({
+      login: (l) => (l.password === PASSWORD ? undefined : { number: 18456, message: `Login failed for user '${l.userName}'.` }),
+    });
     standIn.rules = [
-      { match: /^RESTORE VERIFYONLY/, reply: (t) => [{ info: { number: 3262, message: 'The backup set on file 1 is valid.' } }, ...(/HEADERONLY/.test(t) ? [{ statementDone: true } as TdsAction, headerRows] : [])] },
+      {
+        match: /^RESTORE VERIFYONLY/,
+        reply: (t) => [
+          { info: { number: 3262, message: 'The backup set on file 1 is valid.' } },
+          ...(/HEADERONLY/.test(t) ? [{ statementDone: true } as TdsAction, headerRows] : []),
+        ],
+      },
       { match: /^RESTORE HEADERONLY[\s\S]*FILELISTONLY/, reply: [headerRows, fileListRows] },
       { match: /^RESTORE HEADERONLY[\s\S]*msdb/, reply: [headerRows, exactLsnRows] },
       {
@@ -115,7 +202,24 @@ describeWithTools('ProCall DataCenter across three sshd hosts (loopback only)', 
           return [{ info: { number: 3014, message: 'BACKUP DATABASE successfully processed 6154 pages in 0.412 seconds (116.672 MB/sec).' } }];
         },
       },
-      { match: /sys\.dm_exec_sessions/, reply: [{ rows: { columns: [{ name: 'SessionId', type: 'smallint' }, { name: 'ProgramName', type: 'nvarchar' }, { name: 'HostName', type: 'nvarchar' }, { name: 'LoginName', type: 'nvarchar' }, { name: 'DatabaseName', type: 'nvarchar' }], rows: [] } }, { rows: { columns: [{ name: 'DatabaseId', type: 'int' }], rows: [[7]] } }] },
+      {
+        match: /sys\.dm_exec_sessions/,
+        reply: [
+          {
+            rows: {
+              columns: [
+                { name: 'SessionId', type: 'smallint' },
+                { name: 'ProgramName', type: 'nvarchar' },
+                { name: 'HostName', type: 'nvarchar' },
+                { name: 'LoginName', type: 'nvarchar' },
+                { name: 'DatabaseName', type: 'nvarchar' },
+              ],
+              rows: [],
+            },
+          },
+          { rows: { columns: [{ name: 'DatabaseId', type: 'int' }], rows: [[7]] } },
+        ],
+      },
       {
         match: /RESTORE DATABASE/,
         reply: () => {
@@ -135,10 +239,25 @@ describeWithTools('ProCall DataCenter across three sshd hosts (loopback only)', 
   it('backs up every host through its sshd into one target: host folders, the database once, one DataCenter record and runbook', async () => {
     const runners = backupRunners();
     try {
-      const r = await backupDataCenter({ topology, runners, target, kind: 'scheduled', shadowCopy: 'never', overrides: overrides(), sql: { chat: { ...conn(), database: 'UCServerChat' } }, now: new Date('2026-12-04T02:15:00Z') });
+      const r = await backupDataCenter({
+        topology,
+        runners,
+        target,
+        kind: 'scheduled',
+        shadowCopy: 'never',
+        overrides: overrides(),
+        sql: { chat: { ...conn(), database: 'UCServerChat' } },
+        now: new Date('2026-12-04T02:15:00Z'),
+      });
       recordPath = r.recordPath;
       expect(r.record.hosts.map((h) => [h.name, h.status, h.isVerified, h.error?.message])).toEqual(HOSTS.map((h) => [h.name, 'complete', true, undefined]));
-      expect(r.record).toMatchObject({ datacenter: 'procall-dc', run: '20261204T021500Z-scheduled', status: 'complete', order: ['UC1', 'UC2', 'WEB1'], databaseHost: 'UC1' });
+      expect(r.record).toMatchObject({
+        datacenter: 'procall-dc',
+        run: '20261204T021500Z-scheduled',
+        status: 'complete',
+        order: ['UC1', 'UC2', 'WEB1'],
+        databaseHost: 'UC1',
+      });
       expect(r.record.hosts.map((h) => h.set)).toEqual(['UC1/20261204T021500Z-scheduled', 'UC2/20261204T021500Z-scheduled', 'WEB1/20261204T021500Z-scheduled']);
       expect(r.record.hosts[1].transport).toMatch(/^ssh .+@127\.0\.0\.12:\d+$/);
       // each host's parts under its own folder; the registry exports came from that host's own reg.exe
@@ -171,7 +290,15 @@ describeWithTools('ProCall DataCenter across three sshd hosts (loopback only)', 
     resetServices();
     const runners = restoreRunners();
     try {
-      const plan = await restoreDataCenter({ record: recordPath, topology, runners, only: ['sql'], sql: { chat: conn() }, overrides: overrides(), serviceWaitSeconds: 5 });
+      const plan = await restoreDataCenter({
+        record: recordPath,
+        topology,
+        runners,
+        only: ['sql'],
+        sql: { chat: conn() },
+        overrides: overrides(),
+        serviceWaitSeconds: 5,
+      });
       expect(plan.status).toBe('planned');
       expect(plan.actions).toEqual([
         '[UC2] sc.exe stop UCServer',
@@ -200,11 +327,22 @@ describeWithTools('ProCall DataCenter across three sshd hosts (loopback only)', 
     resetServices({ UC1: ['UCServer'] });
     const runners = restoreRunners();
     try {
-      const e = (await restoreDataCenter({ record: recordPath, topology, runners, dryRun: false, only: ['sql'], sql: { chat: conn() }, overrides: overrides(), serviceWaitSeconds: 2 }).catch((x: unknown) => x)) as ProcallBackupError;
+      const e = (await restoreDataCenter({
+        record: recordPath,
+        topology,
+        runners,
+        dryRun: false,
+        only: ['sql'],
+        sql: { chat: conn() },
+        overrides: overrides(),
+        serviceWaitSeconds: 2,
+      }).catch((x: unknown) => x)) as ProcallBackupError;
       expect(e).toBeInstanceOf(ProcallBackupError);
       expect(e.code).toBe('PB_RESTORE_REFUSED');
       expect(e.host).toBe('UC1');
-      expect(e.message).toMatch(/^UC1: the UCServer did not stop \(UCServer: RUNNING, .*1061.*\); the UCServers of UC2 were started again; nothing was restored\./s);
+      expect(e.message).toMatch(
+        /^UC1: the UCServer did not stop \(UCServer: RUNNING, .*1061.*\); the UCServers of UC2 were started again; nothing was restored\./s,
+      );
       expect(restoredAt).toEqual([]);
       expect(eventLog().map((x) => `${x.host} ${x.action} ${x.name}`)).toEqual(['UC2 stop UCServer', 'UC1 stop UCServer', 'UC2 start UCServer']);
       expect(states().UC2.UCServer).toBe('RUNNING');
@@ -218,10 +356,25 @@ describeWithTools('ProCall DataCenter across three sshd hosts (loopback only)', 
     const wrong = path.join(dir, 'known_hosts.web1-wrong');
     const web1 = sshHosts.get('WEB1') as SshHost;
     const uc1 = sshHosts.get('UC1') as SshHost;
-    writeFileSync(wrong, `${readFileSync(lab.knownHostsFile, 'utf8')}`.replace(web1.knownHostsLine, `[${web1.address}]:${web1.port} ${uc1.knownHostsLine.split(' ').slice(1).join(' ')}`));
+    writeFileSync(
+      wrong,
+      `${readFileSync(lab.knownHostsFile, 'utf8')}`.replace(
+        web1.knownHostsLine,
+        `[${web1.address}]:${web1.port} ${uc1.knownHostsLine.split(' ').slice(1).join(' ')}`,
+      ),
+    );
     const runners = restoreRunners({ WEB1: wrong });
     try {
-      const e = (await restoreDataCenter({ record: recordPath, topology, runners, dryRun: false, only: ['sql'], sql: { chat: conn() }, overrides: overrides(), serviceWaitSeconds: 2 }).catch((x: unknown) => x)) as ProcallBackupError;
+      const e = (await restoreDataCenter({
+        record: recordPath,
+        topology,
+        runners,
+        dryRun: false,
+        only: ['sql'],
+        sql: { chat: conn() },
+        overrides: overrides(),
+        serviceWaitSeconds: 2,
+      }).catch((x: unknown) => x)) as ProcallBackupError;
       expect(e).toMatchObject({ code: 'PB_RESTORE_REFUSED', host: 'WEB1' });
       expect(e.message).toMatch(/host key of WEB1 differs/);
       expect(eventLog()).toEqual([]);
@@ -235,18 +388,37 @@ describeWithTools('ProCall DataCenter across three sshd hosts (loopback only)', 
     resetServices();
     const runners = restoreRunners();
     try {
-      const r = await restoreDataCenter({ record: recordPath, topology, runners, dryRun: false, only: ['sql'], sql: { chat: conn() }, overrides: overrides(), serviceWaitSeconds: 5 });
+      const r = await restoreDataCenter({
+        record: recordPath,
+        topology,
+        runners,
+        dryRun: false,
+        only: ['sql'],
+        sql: { chat: conn() },
+        overrides: overrides(),
+        serviceWaitSeconds: 5,
+      });
       expect(r.warnings).toEqual([]);
       expect(r.status).toBe('restored');
       expect(restoredAt).toHaveLength(1);
       expect(restoredAt[0].UC1.UCServer).toBe('STOPPED');
       expect(restoredAt[0].UC2.UCServer).toBe('STOPPED');
       expect(eventLog().map((x) => `${x.host} ${x.action} ${x.name}`)).toEqual([
-        'UC2 stop UCServer', 'UC1 stop UCServer', // every UCServer, reverse topology order, before anything else
-        'UC1 stop UCMediaServer', 'UC1 stop UCWebServer', 'UC1 stop estosMetaDirectory', // UC1's own restore
-        'UC1 start UCServer', 'UC1 start UCMediaServer', 'UC1 start UCWebServer', 'UC1 start estosMetaDirectory', 'UC2 start UCServer', // topology order
+        'UC2 stop UCServer',
+        'UC1 stop UCServer', // every UCServer, reverse topology order, before anything else
+        'UC1 stop UCMediaServer',
+        'UC1 stop UCWebServer',
+        'UC1 stop estosMetaDirectory', // UC1's own restore
+        'UC1 start UCServer',
+        'UC1 start UCMediaServer',
+        'UC1 start UCWebServer',
+        'UC1 start estosMetaDirectory',
+        'UC2 start UCServer', // topology order
       ]);
-      expect(r.steps.filter((s) => s.phase === 'prove-stopped').map((s) => `${s.host} ${s.status} ${s.message}`)).toEqual(['UC2 done STOPPED', 'UC1 done STOPPED']);
+      expect(r.steps.filter((s) => s.phase === 'prove-stopped').map((s) => `${s.host} ${s.status} ${s.message}`)).toEqual([
+        'UC2 done STOPPED',
+        'UC1 done STOPPED',
+      ]);
       expect(states().UC1.UCServer).toBe('RUNNING');
       expect(states().UC2.UCServer).toBe('RUNNING');
     } finally {
@@ -259,14 +431,29 @@ describeWithTools('ProCall DataCenter across three sshd hosts (loopback only)', 
     writeFileSync(wrong, readFileSync(lab.knownHostsFile, 'utf8').replace(`${(sshHosts.get('UC2') as SshHost).knownHostsLine}\n`, ''));
     const runners = backupRunners({ UC2: wrong });
     try {
-      const r = await backupDataCenter({ topology, runners, target, kind: 'scheduled', shadowCopy: 'never', products: ['ecsta'], overrides: overrides(), now: new Date('2026-12-04T03:15:00Z') });
+      const r = await backupDataCenter({
+        topology,
+        runners,
+        target,
+        kind: 'scheduled',
+        shadowCopy: 'never',
+        products: ['ecsta'],
+        overrides: overrides(),
+        now: new Date('2026-12-04T03:15:00Z'),
+      });
       expect(r.status).toBe('failed');
-      expect(r.record.hosts.map((h) => [h.name, h.status, h.error?.code])).toEqual([['UC1', 'complete', undefined], ['UC2', 'failed', 'PB_SSH_HOST_KEY'], ['WEB1', 'complete', undefined]]);
+      expect(r.record.hosts.map((h) => [h.name, h.status, h.error?.code])).toEqual([
+        ['UC1', 'complete', undefined],
+        ['UC2', 'failed', 'PB_SSH_HOST_KEY'],
+        ['WEB1', 'complete', undefined],
+      ]);
     } finally {
       await closeRunners(runners);
     }
     const s = await dataCenterStatus({ target, datacenter: 'procall-dc', now: new Date('2026-12-04T04:15:00Z') });
-    expect(s.runs.map((x) => [x.run, x.isComplete, x.hosts.map((h) => `${h.name}:${h.isVerified ? 'verified' : h.isPresent ? 'present' : 'none'}`).join(' ')])).toEqual([
+    expect(
+      s.runs.map((x) => [x.run, x.isComplete, x.hosts.map((h) => `${h.name}:${h.isVerified ? 'verified' : h.isPresent ? 'present' : 'none'}`).join(' ')]),
+    ).toEqual([
       ['20261204T031500Z-scheduled', false, 'UC1:verified UC2:none WEB1:verified'],
       ['20261204T021500Z-scheduled', true, 'UC1:verified UC2:verified WEB1:verified'],
     ]);
@@ -276,27 +463,53 @@ describeWithTools('ProCall DataCenter across three sshd hosts (loopback only)', 
   it('the CLI backs up the DataCenter of its config file and lists it (in-process, same sshd hosts)', async () => {
     const target2 = path.join(dir, 'share2');
     fs.mkdirSync(target2);
-    const config = validateConfig({
-      target: target2,
-      shadowCopy: 'never',
-      eventLog: 'never',
-      products: ['ecsta', 'enterprise'],
-      datacenter: {
-        name: 'procall-dc',
-        hosts: HOSTS.map((h) => {
-          const o = (sshHosts.get(h.name) as SshHost).runnerOptions();
-          return { name: h.name, roles: [...h.roles], overrides: { pathMap: (samples.get(h.name) as SampleInstallation).pathMap }, ssh: { host: o.host, port: o.port, user: o.user, identityFile: o.identityFile, knownHostsFile: o.knownHostsFile, executable: o.executable, tools: { reg: ['wine', 'reg'], sc: ['wine', 'sc'] }, timeoutMs: 180_000 } };
-        }),
+    const config = validateConfig(
+      {
+        target: target2,
+        shadowCopy: 'never',
+        eventLog: 'never',
+        products: ['ecsta', 'enterprise'],
+        datacenter: {
+          name: 'procall-dc',
+          hosts: HOSTS.map((h) => {
+            const o = (sshHosts.get(h.name) as SshHost).runnerOptions();
+            return {
+              name: h.name,
+              roles: [...h.roles],
+              overrides: { pathMap: (samples.get(h.name) as SampleInstallation).pathMap },
+              ssh: {
+                host: o.host,
+                port: o.port,
+                user: o.user,
+                identityFile: o.identityFile,
+                knownHostsFile: o.knownHostsFile,
+                executable: o.executable,
+                tools: { reg: ['wine', 'reg'], sc: ['wine', 'sc'] },
+                timeoutMs: 180_000,
+              },
+            };
+          }),
+        },
       },
-    }, dir);
+      dir,
+    );
     const ctx = createCommandContext({ ...config, kind: 'manual' });
     try {
       const out = await runCommand('backup', ctx);
       expect(out.isFailed).toBe(false);
-      expect(out.result).toMatchObject({ status: 'complete', host: 'procall-dc', isVerified: true, datacenter: { name: 'procall-dc', hosts: HOSTS.map((h) => expect.objectContaining({ name: h.name, status: 'complete', isVerified: true })) } });
+      expect(out.result).toMatchObject({
+        status: 'complete',
+        host: 'procall-dc',
+        isVerified: true,
+        datacenter: { name: 'procall-dc', hosts: HOSTS.map((h) => expect.objectContaining({ name: h.name, status: 'complete', isVerified: true })) },
+      });
       expect(validateAgainstSchema(out.result, CLI_RESULT_SCHEMAS.backup)).toEqual([]);
       const list = await runCommand('list', ctx);
-      expect(list.result.datacenter).toMatchObject({ name: 'procall-dc', runs: [expect.objectContaining({ isComplete: true })], newestComplete: expect.objectContaining({ run: (out.result as { name: string }).name }) });
+      expect(list.result.datacenter).toMatchObject({
+        name: 'procall-dc',
+        runs: [expect.objectContaining({ isComplete: true })],
+        newestComplete: expect.objectContaining({ run: (out.result as { name: string }).name }),
+      });
       // restore <record>: the coordinated plan of that run, every remote action named by its host
       const restoreCtx = createCommandContext({ ...config, sets: [(out.result as { set: string }).set], only: ['registry'] });
       try {
@@ -304,7 +517,12 @@ describeWithTools('ProCall DataCenter across three sshd hosts (loopback only)', 
         expect(validateAgainstSchema(plan.result, CLI_RESULT_SCHEMAS.restore)).toEqual([]);
         const actions = (plan.result.steps as { action: string }[]).map((x) => x.action);
         expect(plan.result.status).toBe('planned');
-        expect(actions.slice(0, 4)).toEqual(['[UC2] sc.exe stop UCServer', '[UC2] sc.exe query UCServer  (must be STOPPED)', '[UC1] sc.exe stop UCServer', '[UC1] sc.exe query UCServer  (must be STOPPED)']);
+        expect(actions.slice(0, 4)).toEqual([
+          '[UC2] sc.exe stop UCServer',
+          '[UC2] sc.exe query UCServer  (must be STOPPED)',
+          '[UC1] sc.exe stop UCServer',
+          '[UC1] sc.exe query UCServer  (must be STOPPED)',
+        ]);
         for (const h of HOSTS) expect(actions.some((a) => a.startsWith(`[${h.name}] reg`) && a.includes('import'))).toBe(true);
         // starts in topology order: UC1, UC2, then the web server WEB1's own restore stopped
         const at = (a: string) => actions.indexOf(a);

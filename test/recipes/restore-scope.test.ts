@@ -16,10 +16,28 @@ import { describeWithTools, findPwsh, which } from '../support/tools';
 import { runWine, runnerWithWine, wineReg } from '../support/wine';
 import { createSampleInstallation, sampleLocalPath, treeDigest, SAMPLE_UCROOT, type SampleInstallation } from '../support/sample-installation';
 
-const artifact = (id: string, product: string, p: string) => ({ id, product, path: p, primitive: 'snapshotDirectory', source: `C:\\UC\\${id}`, sha256: '0'.repeat(64), bytes: 1, durationMs: 1, warnings: [] });
+const artifact = (id: string, product: string, p: string) => ({
+  id,
+  product,
+  path: p,
+  primitive: 'snapshotDirectory',
+  source: `C:\\UC\\${id}`,
+  sha256: '0'.repeat(64),
+  bytes: 1,
+  durationMs: 1,
+  warnings: [],
+});
 
 describe('restore scope (pure)', () => {
-  const manifest = { products: [{ id: 'enterprise' }, { id: 'ecsta' }, { id: 'licences' }], artifacts: [artifact('enterprise.config', 'enterprise', 'files/enterprise.config.tar.gz'), artifact('ecsta.reg', 'ecsta', 'registry/ecsta.reg'), artifact('runbook', 'licences', 'RESTORE.md'), artifact('discovery', 'licences', 'discovery.json')] } as unknown as Manifest;
+  const manifest = {
+    products: [{ id: 'enterprise' }, { id: 'ecsta' }, { id: 'licences' }],
+    artifacts: [
+      artifact('enterprise.config', 'enterprise', 'files/enterprise.config.tar.gz'),
+      artifact('ecsta.reg', 'ecsta', 'registry/ecsta.reg'),
+      artifact('runbook', 'licences', 'RESTORE.md'),
+      artifact('discovery', 'licences', 'discovery.json'),
+    ],
+  } as unknown as Manifest;
   const corrupt = (p: string) => ({ code: 'PB_CHECKSUM_MISMATCH' as const, message: `${p} differs`, path: p });
 
   it('a damaged artifact blocks only its product; one the restore does not read is only reported; the discovery and unknown files block the set', () => {
@@ -32,17 +50,28 @@ describe('restore scope (pure)', () => {
     const ecstaOnly = assessRestoreDamage(v, manifest, [], (a) => a.product === 'ecsta');
     expect(ecstaOnly.blocking.size).toBe(0);
     expect(assessRestoreDamage({ problems: [corrupt('discovery.json')], extra: [] }, manifest, [], () => true).setWide).toEqual(['discovery.json differs']);
-    expect(assessRestoreDamage({ problems: [{ code: 'PB_SET_CORRUPT', message: 'x is not in the manifest', path: 'x' }], extra: ['x'] }, manifest, [], () => true).setWide).toHaveLength(1);
-    expect(assessRestoreDamage({ problems: [{ code: 'PB_SET_INCOMPLETE', message: 'status failed' }], extra: [] }, manifest, [], () => true).setWide).toEqual(['status failed']);
-    expect([...assessRestoreDamage({ problems: [], extra: [] }, manifest, [{ path: 'registry/ecsta.reg', message: 'line 3' }], () => true).blocking.keys()]).toEqual(['ecsta']);
+    expect(
+      assessRestoreDamage({ problems: [{ code: 'PB_SET_CORRUPT', message: 'x is not in the manifest', path: 'x' }], extra: ['x'] }, manifest, [], () => true)
+        .setWide,
+    ).toHaveLength(1);
+    expect(assessRestoreDamage({ problems: [{ code: 'PB_SET_INCOMPLETE', message: 'status failed' }], extra: [] }, manifest, [], () => true).setWide).toEqual([
+      'status failed',
+    ]);
+    expect([
+      ...assessRestoreDamage({ problems: [], extra: [] }, manifest, [{ path: 'registry/ecsta.reg', message: 'line 3' }], () => true).blocking.keys(),
+    ]).toEqual(['ecsta']);
   });
 
   it('a folder is relocated by another Windows path or another local folder than the backup read', () => {
     const step = (target: string, localTarget: string) => ({ phase: 'folders' as const, id: 'a', artifact: { source: 'C:\\UC\\config' }, target, localTarget });
     expect(findRelocatedFolders([step('C:\\UC\\config', '/srv/c/UC/config')], { 'C:\\': '/srv/c' })).toEqual([]);
     expect(findRelocatedFolders([step('c:\\uc\\CONFIG', 'c:\\uc\\CONFIG')], undefined)).toEqual([]);
-    expect(findRelocatedFolders([step('X:\\drill\\config', '/tmp/drill/config')], { 'C:\\': '/srv/c' })).toEqual([{ id: 'a', from: 'C:\\UC\\config', to: 'X:\\drill\\config' }]);
-    expect(findRelocatedFolders([step('C:\\UC\\config', '/tmp/restored/UC/config')], { 'C:\\': '/srv/c' })).toEqual([{ id: 'a', from: 'C:\\UC\\config', to: '/tmp/restored/UC/config' }]);
+    expect(findRelocatedFolders([step('X:\\drill\\config', '/tmp/drill/config')], { 'C:\\': '/srv/c' })).toEqual([
+      { id: 'a', from: 'C:\\UC\\config', to: 'X:\\drill\\config' },
+    ]);
+    expect(findRelocatedFolders([step('C:\\UC\\config', '/tmp/restored/UC/config')], { 'C:\\': '/srv/c' })).toEqual([
+      { id: 'a', from: 'C:\\UC\\config', to: '/tmp/restored/UC/config' },
+    ]);
     expect(isLiveStep({ phase: 'registry', id: 'r' }, new Set(['a']))).toBe(true);
     expect(isLiveStep({ phase: 'folders', id: 'a' }, new Set(['a']))).toBe(false);
     expect(isLiveStep({ phase: 'folders', id: 'b' }, new Set(['a']))).toBe(true);
@@ -62,7 +91,14 @@ describeWithTools('restore scope on the sample installation (real pwsh, Wine reg
     sample = await createSampleInstallation();
     runner = runnerWithWine(sample.prefix);
     work = mkdtempSync(path.join(os.tmpdir(), 'pb-scope-'));
-    set = await backup({ runner, target: path.join(work, 'target'), kind: 'manual', products: ['enterprise', 'ecsta'], overrides: { pathMap: sample.pathMap }, shadowCopy: 'never' });
+    set = await backup({
+      runner,
+      target: path.join(work, 'target'),
+      kind: 'manual',
+      products: ['enterprise', 'ecsta'],
+      overrides: { pathMap: sample.pathMap },
+      shadowCopy: 'never',
+    });
     expect(set.status).toBe('complete');
   }, 240000);
   afterAll(async () => {
@@ -78,7 +114,11 @@ describeWithTools('restore scope on the sample installation (real pwsh, Wine reg
     const scratch = path.join(work, 'drill');
     const overrides = { pathMap: { ...sample.pathMap, 'X:\\': scratch }, roots: { UCROOT: 'X:\\drill\\UCServer' } };
     const plan = await restore({ set: set.path as string, runner, overrides, stopServices: false });
-    expect(plan.steps.find((s) => s.id === 'check:relocated')).toMatchObject({ status: 'done', action: expect.stringMatching(/go elsewhere than they were backed up from .*a drill/), message: expect.stringContaining('--only registry') });
+    expect(plan.steps.find((s) => s.id === 'check:relocated')).toMatchObject({
+      status: 'done',
+      action: expect.stringMatching(/go elsewhere than they were backed up from .*a drill/),
+      message: expect.stringContaining('--only registry'),
+    });
     const skipped = plan.steps.filter((s) => s.status === 'skipped');
     expect(skipped.map((s) => s.phase)).toEqual(expect.arrayContaining(['registry']));
     expect(skipped.every((s) => /a drill/.test(s.message ?? ''))).toBe(true);
@@ -92,7 +132,15 @@ describeWithTools('restore scope on the sample installation (real pwsh, Wine reg
     expect(treeDigest(path.join(scratch, 'drill', 'UCServer', 'config'))).toEqual(treeDigest(sampleLocalPath(sample.driveC, `${SAMPLE_UCROOT}\\config`)));
 
     // asked per phase, the registry does go back
-    const asked = await restore({ set: set.path as string, runner, overrides, stopServices: false, only: ['registry'], products: ['enterprise'], dryRun: false });
+    const asked = await restore({
+      set: set.path as string,
+      runner,
+      overrides,
+      stopServices: false,
+      only: ['registry'],
+      products: ['enterprise'],
+      dryRun: false,
+    });
     expect(asked.steps.filter((s) => s.phase === 'registry' && s.status === 'done').length).toBeGreaterThan(0);
     expect(tcpPort()).toBe('0x1c36'); // 7222 from the set
   });
@@ -108,8 +156,15 @@ describeWithTools('restore scope on the sample installation (real pwsh, Wine reg
     bytes[Math.floor(bytes.length / 2)] ^= 0xff;
     writeFileSync(file, bytes);
 
-    const err = await restore({ set: copy, runner, overrides: { pathMap: sample.pathMap } }).then(() => undefined, (e: unknown) => e as Error & { code: string; fix?: string; data?: Record<string, unknown> });
-    expect(err).toMatchObject({ code: 'PB_SET_CORRUPT', message: expect.stringContaining('cannot restore enterprise'), fix: expect.stringContaining('--products ecsta') });
+    const err = await restore({ set: copy, runner, overrides: { pathMap: sample.pathMap } }).then(
+      () => undefined,
+      (e: unknown) => e as Error & { code: string; fix?: string; data?: Record<string, unknown> },
+    );
+    expect(err).toMatchObject({
+      code: 'PB_SET_CORRUPT',
+      message: expect.stringContaining('cannot restore enterprise'),
+      fix: expect.stringContaining('--products ecsta'),
+    });
     expect(err?.message).toContain('files/enterprise.config.tar.gz');
     expect(err?.data?.damagedProducts).toEqual(['enterprise']);
 
@@ -132,10 +187,20 @@ describeWithTools('restore scope on the sample installation (real pwsh, Wine reg
     }
     expect({ state: serviceState('UCMediaServer'), lastQuery: query }).toMatchObject({ state: 'STOPPED' });
     if (sample.hasRunnableServices) expect(serviceState('UCServer')).toBe('RUNNING');
-    const done = await restore({ set: set.path as string, runner, overrides: { pathMap: sample.pathMap }, products: ['enterprise'], only: ['registry'], dryRun: false });
+    const done = await restore({
+      set: set.path as string,
+      runner,
+      overrides: { pathMap: sample.pathMap },
+      products: ['enterprise'],
+      only: ['registry'],
+      dryRun: false,
+    });
     expect(done.status).toBe('restored');
     expect(done.steps.find((s) => s.id === 'stop:UCServer')?.status).toBe('done');
-    expect(done.steps.find((s) => s.id === 'start:UCMediaServer')).toMatchObject({ status: 'skipped', message: expect.stringContaining('stopped before the restore') });
+    expect(done.steps.find((s) => s.id === 'start:UCMediaServer')).toMatchObject({
+      status: 'skipped',
+      message: expect.stringContaining('stopped before the restore'),
+    });
     expect(serviceState('UCMediaServer')).toBe('STOPPED');
     if (sample.hasRunnableServices) {
       expect(done.steps.find((s) => s.id === 'start:UCServer')?.status).toBe('done');
@@ -147,12 +212,25 @@ describeWithTools('restore scope on the sample installation (real pwsh, Wine reg
     runWine(sample.prefix, ['sc', 'start', 'UCMediaServer']);
     const interrupt = new AbortController();
     const err = await restore({
-      set: set.path as string, runner, overrides: { pathMap: sample.pathMap }, products: ['enterprise'], dryRun: false, signal: interrupt.signal,
+      set: set.path as string,
+      runner,
+      overrides: { pathMap: sample.pathMap },
+      products: ['enterprise'],
+      dryRun: false,
+      signal: interrupt.signal,
       onStep: (step) => {
         if (step.phase === 'folders' && step.status === 'done') interrupt.abort();
       },
-    }).then(() => undefined, (e: unknown) => e as Error & { code: string; data?: { steps: { id: string; phase: string; status: string; message?: string }[] } });
-    expect(err).toMatchObject({ code: 'PB_INTERRUPTED', message: expect.stringMatching(/done before the interrupt: enterprise\.\S+; the remaining steps were not run, and the services it had stopped were started again/) });
+    }).then(
+      () => undefined,
+      (e: unknown) => e as Error & { code: string; data?: { steps: { id: string; phase: string; status: string; message?: string }[] } },
+    );
+    expect(err).toMatchObject({
+      code: 'PB_INTERRUPTED',
+      message: expect.stringMatching(
+        /done before the interrupt: enterprise\.\S+; the remaining steps were not run, and the services it had stopped were started again/,
+      ),
+    });
     const steps = err?.data?.steps ?? [];
     expect(steps.filter((s) => s.status === 'done' && s.phase === 'folders')).toHaveLength(1);
     expect(steps.filter((s) => s.message === 'interrupted before this step').map((s) => s.phase)).toEqual(expect.arrayContaining(['folders', 'registry']));

@@ -27,7 +27,12 @@ const FIX = path.join(__dirname, '..', 'primitives', 'fixtures', 'sql-server');
 const fixture = (name: string): { columns: TdsColumn[]; rows: unknown[][] } => JSON.parse(fs.readFileSync(path.join(FIX, name), 'utf8'));
 const headerRows: TdsAction = { rows: fixture('headeronly-columns.json') };
 const fileListRows: TdsAction = { rows: fixture('filelistonly-columns.json') };
-const exactLsnRows: TdsAction = { rows: { columns: ['FirstLSN', 'LastLSN', 'CheckpointLSN', 'DatabaseBackupLSN'].map((name) => ({ name, type: 'nvarchar' as const })), rows: [['37000000012345600001', '37000000012347200001', '37000000012345600001', '36000000098765400037']] } };
+const exactLsnRows: TdsAction = {
+  rows: {
+    columns: ['FirstLSN', 'LastLSN', 'CheckpointLSN', 'DatabaseBackupLSN'].map((name) => ({ name, type: 'nvarchar' as const })),
+    rows: [['37000000012345600001', '37000000012347200001', '37000000012345600001', '36000000098765400037']],
+  },
+};
 const verifyOk: TdsAction[] = [{ info: { number: 3262, message: 'The backup set on file 1 is valid.' } }];
 const PASSWORD = 'Sql-Pw-4711';
 
@@ -60,7 +65,9 @@ describe('recipes with SQL Server (TDS stand-in, mssql/tedious)', () => {
   };
 
   beforeAll(async () => {
-    standIn = await startTdsStandIn({ login: (l) => (l.password === PASSWORD ? undefined : { number: 18456, message: `Login failed for user '${l.userName}'.` }) });
+    standIn = await startTdsStandIn({
+      login: (l) => (l.password === PASSWORD ? undefined : { number: 18456, message: `Login failed for user '${l.userName}'.` }),
+    });
     dir = mkdtempSync(path.join(os.tmpdir(), 'pb-recipes-sql-'));
     staging = path.join(dir, 'staging-share');
     mkdirSync(staging);
@@ -80,7 +87,24 @@ describe('recipes with SQL Server (TDS stand-in, mssql/tedious)', () => {
           return [{ info: { number: 3014, message: 'BACKUP DATABASE successfully processed 6154 pages in 0.412 seconds (116.672 MB/sec).' } }];
         },
       },
-      { match: /sys\.dm_exec_sessions/, reply: [{ rows: { columns: [{ name: 'SessionId', type: 'smallint' }, { name: 'ProgramName', type: 'nvarchar' }, { name: 'HostName', type: 'nvarchar' }, { name: 'LoginName', type: 'nvarchar' }, { name: 'DatabaseName', type: 'nvarchar' }], rows: [] } }, { rows: { columns: [{ name: 'DatabaseId', type: 'int' }], rows: [[7]] } }] },
+      {
+        match: /sys\.dm_exec_sessions/,
+        reply: [
+          {
+            rows: {
+              columns: [
+                { name: 'SessionId', type: 'smallint' },
+                { name: 'ProgramName', type: 'nvarchar' },
+                { name: 'HostName', type: 'nvarchar' },
+                { name: 'LoginName', type: 'nvarchar' },
+                { name: 'DatabaseName', type: 'nvarchar' },
+              ],
+              rows: [],
+            },
+          },
+          { rows: { columns: [{ name: 'DatabaseId', type: 'int' }], rows: [[7]] } },
+        ],
+      },
       {
         match: /RESTORE DATABASE/,
         reply: (t) => {
@@ -88,7 +112,12 @@ describe('recipes with SQL Server (TDS stand-in, mssql/tedious)', () => {
           const file = /FROM DISK = N'((?:[^']|'')*)'/.exec(t)?.[1].replace(/''/g, "'") as string;
           restoredFrom.push(file);
           const local = file.startsWith('E:\\Restore\\') ? path.join(staging, file.slice('E:\\Restore\\'.length)) : file;
-          if (!existsSync(local)) return [{ error: { number: 3201, message: `Cannot open backup device '${file}'. Operating system error 3(The system cannot find the path specified.).` } }];
+          if (!existsSync(local))
+            return [
+              {
+                error: { number: 3201, message: `Cannot open backup device '${file}'. Operating system error 3(The system cannot find the path specified.).` },
+              },
+            ];
           log.push(`sql:RESTORE sha256=${createHash('sha256').update(readFileSync(local)).digest('hex')}`);
           return [{ info: { number: 3014, message: 'RESTORE DATABASE successfully processed 6154 pages in 0.5 seconds.' } }];
         },
@@ -100,24 +129,55 @@ describe('recipes with SQL Server (TDS stand-in, mssql/tedious)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const conn = (): SqlConnectionOptions => ({ server: `127.0.0.1,${standIn.port}`, auth: { kind: 'sql', user: 'backup', password: new Secret(PASSWORD) }, encrypt: false, trustServerCertificate: true, via: 'mssql' });
+  const conn = (): SqlConnectionOptions => ({
+    server: `127.0.0.1,${standIn.port}`,
+    auth: { kind: 'sql', user: 'backup', password: new Secret(PASSWORD) },
+    encrypt: false,
+    trustServerCertificate: true,
+    via: 'mssql',
+  });
 
   it('backs the chat database up into sql/, and restore stops every UCServer first and starts them after', async () => {
     const runner = new RecordingRunner(answer);
     const target = path.join(dir, 'target');
-    const r = await backup({ runner, target, kind: 'pre-change', reason: 'database move', products: ['chat-database'], sql: { chat: { ...conn(), database: 'UCServerChat' } }, overrides: { pathMap: { 'C:\\': path.join(dir, 'drive_c') } } });
+    const r = await backup({
+      runner,
+      target,
+      kind: 'pre-change',
+      reason: 'database move',
+      products: ['chat-database'],
+      sql: { chat: { ...conn(), database: 'UCServerChat' } },
+      overrides: { pathMap: { 'C:\\': path.join(dir, 'drive_c') } },
+    });
     expect(r.manifest?.errors).toEqual([]);
     expect(r.status).toBe('complete');
     const art = r.manifest?.artifacts.find((a) => a.id === 'chat-database.chat-db');
-    expect(art).toMatchObject({ path: 'sql/chat-database.chat-db.UCServerChat.bak', primitive: 'backupSqlDatabase', bytes: 64 * 1024 + 4, details: expect.objectContaining({ database: 'UCServerChat', isVerified: true, isCopyOnly: expect.any(Boolean) }) });
-    expect(standIn.batches.find((b) => b.startsWith('BACKUP DATABASE'))).toMatch(/^BACKUP DATABASE \[UCServerChat\] TO DISK = N'.*chat-database\.chat-db\.UCServerChat\.bak' WITH COPY_ONLY, CHECKSUM/);
+    expect(art).toMatchObject({
+      path: 'sql/chat-database.chat-db.UCServerChat.bak',
+      primitive: 'backupSqlDatabase',
+      bytes: 64 * 1024 + 4,
+      details: expect.objectContaining({ database: 'UCServerChat', isVerified: true, isCopyOnly: expect.any(Boolean) }),
+    });
+    expect(standIn.batches.find((b) => b.startsWith('BACKUP DATABASE'))).toMatch(
+      /^BACKUP DATABASE \[UCServerChat\] TO DISK = N'.*chat-database\.chat-db\.UCServerChat\.bak' WITH COPY_ONLY, CHECKSUM/,
+    );
     expect((await verifySet(r.path as string, { record: false })).ok).toBe(true);
 
     log.length = 0;
     const plan = await restore({ set: r.path as string, runner, overrides: { pathMap: { 'C:\\': path.join(dir, 'drive_c') } } });
-    expect(plan.actions).toEqual(['sc.exe stop UCServer', expect.stringMatching(/^RESTORE DATABASE \[UCServerChat\] FROM DISK = N'.*\.bak' WITH CHECKSUM, REPLACE$/), 'sc.exe start UCServer']);
+    expect(plan.actions).toEqual([
+      'sc.exe stop UCServer',
+      expect.stringMatching(/^RESTORE DATABASE \[UCServerChat\] FROM DISK = N'.*\.bak' WITH CHECKSUM, REPLACE$/),
+      'sc.exe start UCServer',
+    ]);
     expect(log).not.toContain('sql:RESTORE');
-    const done = await restore({ set: r.path as string, runner, overrides: { pathMap: { 'C:\\': path.join(dir, 'drive_c') } }, dryRun: false, sql: { chat: conn() } });
+    const done = await restore({
+      set: r.path as string,
+      runner,
+      overrides: { pathMap: { 'C:\\': path.join(dir, 'drive_c') } },
+      dryRun: false,
+      sql: { chat: conn() },
+    });
     expect(done.status).toBe('restored');
     const order = log.filter((l) => /stopServices|startServices|sql:RESTORE/.test(l));
     expect(order).toEqual(['script:stopServices', expect.stringMatching(/^sql:RESTORE/), 'script:startServices']);
@@ -126,14 +186,23 @@ describe('recipes with SQL Server (TDS stand-in, mssql/tedious)', () => {
   it('sql.stagingPath/serverPath: the verified .bak is copied where SQL Server reads it, checked by sha256, before any service stops', async () => {
     const runner = new RecordingRunner(answer);
     const pathMap = { 'C:\\': path.join(dir, 'drive_c') };
-    const r = await backup({ runner, target: path.join(dir, 'target-staging'), kind: 'manual', products: ['chat-database'], sql: { chat: { ...conn(), database: 'UCServerChat' } }, overrides: { pathMap } });
+    const r = await backup({
+      runner,
+      target: path.join(dir, 'target-staging'),
+      kind: 'manual',
+      products: ['chat-database'],
+      sql: { chat: { ...conn(), database: 'UCServerChat' } },
+      overrides: { pathMap },
+    });
     expect(r.status).toBe('complete');
     const art = r.manifest?.artifacts.find((a) => a.id === 'chat-database.chat-db');
     const name = `${path.basename(r.path as string)}.chat-database.chat-db.UCServerChat.bak`;
     const chat = { ...conn(), stagingPath: staging, serverPath: 'E:\\Restore' };
 
     const plan = await restore({ set: r.path as string, runner, overrides: { pathMap }, sql: { chat } });
-    expect(plan.actions[1]).toBe(`copy "${path.join(r.path as string, 'sql', 'chat-database.chat-db.UCServerChat.bak')}" "${path.join(staging, name)}"  (sha256 checked); RESTORE DATABASE [UCServerChat] FROM DISK = N'E:\\Restore\\${name}' WITH CHECKSUM, REPLACE`);
+    expect(plan.actions[1]).toBe(
+      `copy "${path.join(r.path as string, 'sql', 'chat-database.chat-db.UCServerChat.bak')}" "${path.join(staging, name)}"  (sha256 checked); RESTORE DATABASE [UCServerChat] FROM DISK = N'E:\\Restore\\${name}' WITH CHECKSUM, REPLACE`,
+    );
     expect(readdirSync(staging)).toEqual([]); // a dry run copies nothing
 
     log.length = 0;
@@ -143,14 +212,24 @@ describe('recipes with SQL Server (TDS stand-in, mssql/tedious)', () => {
     expect(done.status).toBe('restored');
     expect(restoredFrom).toEqual([`E:\\Restore\\${name}`]);
     // SQL Server read a byte-identical copy; the staging step came before the stop; the copy is gone afterwards
-    expect(log.filter((l) => /stopServices|startServices|sql:RESTORE/.test(l))).toEqual(['script:stopServices', `sql:RESTORE sha256=${art?.sha256}`, 'script:startServices']);
+    expect(log.filter((l) => /stopServices|startServices|sql:RESTORE/.test(l))).toEqual([
+      'script:stopServices',
+      `sql:RESTORE sha256=${art?.sha256}`,
+      'script:startServices',
+    ]);
     const ids = done.steps.map((s) => s.id);
     expect(ids.indexOf('stage:chat-database.chat-db')).toBeLessThan(ids.indexOf('stop:UCServer'));
     expect(done.steps.find((s) => s.id === 'stage:chat-database.chat-db')?.message).toContain(`sha256 ${art?.sha256} checked after the copy`);
     expect(readdirSync(staging)).toEqual([]);
 
     // keepStaged keeps the copy; without serverPath SQL Server is given the staging path itself
-    const kept = await restore({ set: r.path as string, runner, overrides: { pathMap }, dryRun: false, sql: { chat: { ...conn(), stagingPath: staging, keepStaged: true } } });
+    const kept = await restore({
+      set: r.path as string,
+      runner,
+      overrides: { pathMap },
+      dryRun: false,
+      sql: { chat: { ...conn(), stagingPath: staging, keepStaged: true } },
+    });
     expect(kept.status).toBe('restored');
     expect(readdirSync(staging)).toEqual([name]);
     expect(restoredFrom[restoredFrom.length - 1]).toBe(path.join(staging, name));
@@ -158,10 +237,27 @@ describe('recipes with SQL Server (TDS stand-in, mssql/tedious)', () => {
 
     // refused before anything runs or stops: a missing staging folder, serverPath alone, a relative serverPath, stopServices: false
     log.length = 0;
-    await expect(restore({ set: r.path as string, runner, overrides: { pathMap }, dryRun: false, sql: { chat: { ...chat, stagingPath: path.join(dir, 'no-such-share') } } })).rejects.toMatchObject({ code: 'PB_VALIDATION', message: expect.stringContaining('staging folder') });
-    await expect(restore({ set: r.path as string, runner, dryRun: false, sql: { chat: { ...conn(), serverPath: 'E:\\Restore' } } })).rejects.toMatchObject({ code: 'PB_VALIDATION', message: expect.stringContaining('serverPath needs sql.chat.stagingPath') });
-    await expect(restore({ set: r.path as string, runner, dryRun: false, sql: { chat: { ...chat, serverPath: 'Restore\\here' } } })).rejects.toMatchObject({ code: 'PB_VALIDATION', message: expect.stringContaining('not an absolute folder') });
-    await expect(restore({ set: r.path as string, runner, overrides: { pathMap }, dryRun: false, stopServices: false, sql: { chat } })).rejects.toMatchObject({ code: 'PB_VALIDATION', message: expect.stringContaining('every UCServer must be stopped') });
+    await expect(
+      restore({
+        set: r.path as string,
+        runner,
+        overrides: { pathMap },
+        dryRun: false,
+        sql: { chat: { ...chat, stagingPath: path.join(dir, 'no-such-share') } },
+      }),
+    ).rejects.toMatchObject({ code: 'PB_VALIDATION', message: expect.stringContaining('staging folder') });
+    await expect(restore({ set: r.path as string, runner, dryRun: false, sql: { chat: { ...conn(), serverPath: 'E:\\Restore' } } })).rejects.toMatchObject({
+      code: 'PB_VALIDATION',
+      message: expect.stringContaining('serverPath needs sql.chat.stagingPath'),
+    });
+    await expect(restore({ set: r.path as string, runner, dryRun: false, sql: { chat: { ...chat, serverPath: 'Restore\\here' } } })).rejects.toMatchObject({
+      code: 'PB_VALIDATION',
+      message: expect.stringContaining('not an absolute folder'),
+    });
+    await expect(restore({ set: r.path as string, runner, overrides: { pathMap }, dryRun: false, stopServices: false, sql: { chat } })).rejects.toMatchObject({
+      code: 'PB_VALIDATION',
+      message: expect.stringContaining('every UCServer must be stopped'),
+    });
     expect(log.filter((l) => /stopServices|sql:RESTORE/.test(l))).toEqual([]);
     expect(readdirSync(staging)).toEqual([]);
   });

@@ -69,7 +69,10 @@ describeWithTools('tampering suite (sample installation, Wine reg.exe/sc.exe, re
   /** Restores with --apply; the attack must be refused with `code` and leave everything as it was. */
   const expectRefused = async (setPath: string, code: string, extra: Partial<RestoreSetOptions> = {}, message?: RegExp): Promise<void> => {
     const before = state();
-    const err = await restore({ set: setPath, runner, overrides: overrides(), dryRun: false, ...extra }).then(() => undefined, (e: unknown) => e as Error & { code: string });
+    const err = await restore({ set: setPath, runner, overrides: overrides(), dryRun: false, ...extra }).then(
+      () => undefined,
+      (e: unknown) => e as Error & { code: string },
+    );
     expect(err).toBeDefined();
     expect({ code: err?.code, message: err?.message }).toEqual({ code, message: message ? expect.stringMatching(message) : expect.any(String) });
     expect(err?.message).toContain('othing was changed');
@@ -85,7 +88,14 @@ describeWithTools('tampering suite (sample installation, Wine reg.exe/sc.exe, re
     scratch = mkdtempSync(path.join(os.tmpdir(), 'pb-tamper-scratch-'));
     signingKeyFile = path.join(scratch, 'signing.key');
     await generateKeyFile(signingKeyFile);
-    const common = { runner, target, products: [...PRODUCTS], overrides: overrides(), shadowCopy: 'never' as const, licences: { UCServer: new Secret('PCE8-TAMPER-0001') } };
+    const common = {
+      runner,
+      target,
+      products: [...PRODUCTS],
+      overrides: overrides(),
+      shadowCopy: 'never' as const,
+      licences: { UCServer: new Secret('PCE8-TAMPER-0001') },
+    };
     plainSet = await backup({ ...common, kind: 'manual' });
     encryptedSet = await backup({ ...common, kind: 'scheduled', encryption: { passphrase: new Secret(PASSPHRASE), scrypt: SCRYPT } });
     signedSet = await backup({ ...common, kind: 'pre-change', reason: 'signed set', signingKey: { keyFile: signingKeyFile } });
@@ -99,7 +109,11 @@ describeWithTools('tampering suite (sample installation, Wine reg.exe/sc.exe, re
 
   it('the untouched sets restore (plan) and verify: the baseline every attack is measured against', async () => {
     expect(state()).toMatchObject({ run: 'no pb-evil', service: 'RUNNING' });
-    for (const [set, extra] of [[plainSet, {}], [encryptedSet, withKey], [signedSet, { signingKey: { keyFile: signingKeyFile } }]] as const) {
+    for (const [set, extra] of [
+      [plainSet, {}],
+      [encryptedSet, withKey],
+      [signedSet, { signingKey: { keyFile: signingKeyFile } }],
+    ] as const) {
       const plan = await restore({ set: set.path as string, runner, overrides: overrides(), ...extra });
       expect(plan.status).toBe('planned');
     }
@@ -113,7 +127,9 @@ describeWithTools('tampering suite (sample installation, Wine reg.exe/sc.exe, re
     expect(steps(encrypted)).toEqual(steps(plain));
     expect(steps(encrypted).filter((s) => s.startsWith('services ')).length).toBeGreaterThanOrEqual(3);
     // the dry run shows the scope of every step
-    expect(encrypted.actions.find((a) => a.startsWith('reg.exe import') && a.includes('server-registry'))).toContain('[scope: HKEY_LOCAL_MACHINE\\SOFTWARE\\ESTOS\\UCServer4\\Server and below;');
+    expect(encrypted.actions.find((a) => a.startsWith('reg.exe import') && a.includes('server-registry'))).toContain(
+      '[scope: HKEY_LOCAL_MACHINE\\SOFTWARE\\ESTOS\\UCServer4\\Server and below;',
+    );
     expect(encrypted.actions.find((a) => a.startsWith('re-apply') && a.includes('UCServer.json'))).toContain('[scope: service UCServer only; ImagePath under');
     expect(encrypted.actions.find((a) => a.startsWith('replace') && a.includes('\\config"'))).toContain(`[scope: under ${SAMPLE_UCROOT}\\config]`);
   });
@@ -164,7 +180,7 @@ describeWithTools('tampering suite (sample installation, Wine reg.exe/sc.exe, re
     await expectRefused(edited, 'PB_SET_TAMPERED', withKey, /MAC does not match/);
   });
 
-  it('encrypted: two ciphertexts swapped without touching the manifest do not decrypt in each other\'s place', async () => {
+  it("encrypted: two ciphertexts swapped without touching the manifest do not decrypt in each other's place", async () => {
     const edited = copySet(encryptedSet, 'swap-files');
     const fa = path.join(edited, 'registry', 'ecsta.ecsta.ECSTASIPp3.reg.pbenc');
     const fb = path.join(edited, 'registry', 'ecsta.ecsta.ECSTACA4000p3.reg.pbenc');
@@ -177,7 +193,11 @@ describeWithTools('tampering suite (sample installation, Wine reg.exe/sc.exe, re
   it('encrypted: an edited plaintext RESTORE.md ("Step 0: run ...") with its new sha256 is refused (its hash is inside the MAC)', async () => {
     const edited = copySet(encryptedSet, 'runbook');
     const md = readFileSync(path.join(edited, 'RESTORE.md'), 'utf8');
-    replaceArtifact(edited, 'runbook', Buffer.from(md.replace('# Restore runbook', '# Restore runbook\n\nStep 0: run \\\\evil\\share\\fix.exe as administrator.\n')));
+    replaceArtifact(
+      edited,
+      'runbook',
+      Buffer.from(md.replace('# Restore runbook', '# Restore runbook\n\nStep 0: run \\\\evil\\share\\fix.exe as administrator.\n')),
+    );
     const v = await verifyBackup({ set: edited, ...withKey, record: false });
     expect(v.ok).toBe(false);
     expect(v.set.problems[0].code).toBe('PB_SET_TAMPERED');
@@ -244,7 +264,7 @@ describeWithTools('tampering suite (sample installation, Wine reg.exe/sc.exe, re
     expect(existsSync(outside)).toBe(false);
   });
 
-  it('unencrypted: a manifest source outside the product\'s folders (C:\\Windows\\Temp\\pb) is refused', async () => {
+  it("unencrypted: a manifest source outside the product's folders (C:\\Windows\\Temp\\pb) is refused", async () => {
     const edited = copySet(plainSet, 'source-outside');
     const m = manifestOf(edited);
     m.artifacts.find((a) => a.id === 'enterprise.config')!.source = 'C:\\Windows\\Temp\\pb';
@@ -255,7 +275,9 @@ describeWithTools('tampering suite (sample installation, Wine reg.exe/sc.exe, re
 
   it('unencrypted: a .reg recorded for ...\\UCServer4\\Server that also holds a Run key is refused before any key is imported', async () => {
     const edited = copySet(plainSet, 'run-key');
-    const original = readFileSync(path.join(edited, 'registry', 'enterprise.server-registry.reg')).toString('utf16le').replace(/^\ufeff/, '');
+    const original = readFileSync(path.join(edited, 'registry', 'enterprise.server-registry.reg'))
+      .toString('utf16le')
+      .replace(/^\ufeff/, '');
     const evil = utf16(`${original.replace(/\r\n/g, '\n').trimEnd()}\n\n[${RUN_KEY.replace('HKLM', 'HKEY_LOCAL_MACHINE')}]\n"pb-evil"="C:\\\\evil.exe"\n\n`);
     replaceArtifact(edited, 'enterprise.server-registry', evil);
     expect((await verifyBackup({ set: edited, record: false })).ok).toBe(true); // hashes and format agree: only the scope check can tell
@@ -297,8 +319,14 @@ describeWithTools('tampering suite (sample installation, Wine reg.exe/sc.exe, re
 
   it('signed: an edited .reg with its new sha256 passes the hashes but fails the signature; an unsigned copy is refused when the signing key is given', async () => {
     const edited = copySet(signedSet, 'signed');
-    const original = readFileSync(path.join(edited, 'registry', 'ecsta.ecsta.ECSTASIPp3.reg')).toString('utf16le').replace(/^\ufeff/, '');
-    replaceArtifact(edited, 'ecsta.ecsta.ECSTASIPp3', utf16(original.replace(/\r\n/g, '\n').replace('"Registrar"="sip.contoso.local"', '"Registrar"="sip.evil.example"')));
+    const original = readFileSync(path.join(edited, 'registry', 'ecsta.ecsta.ECSTASIPp3.reg'))
+      .toString('utf16le')
+      .replace(/^\ufeff/, '');
+    replaceArtifact(
+      edited,
+      'ecsta.ecsta.ECSTASIPp3',
+      utf16(original.replace(/\r\n/g, '\n').replace('"Registrar"="sip.contoso.local"', '"Registrar"="sip.evil.example"')),
+    );
     expect((await verifyBackup({ set: edited, record: false })).ok).toBe(true);
     await expectRefused(edited, 'PB_SET_TAMPERED', { signingKey: { keyFile: signingKeyFile } }, /signature does not match/);
     const m = manifestOf(edited);
@@ -311,16 +339,25 @@ describeWithTools('tampering suite (sample installation, Wine reg.exe/sc.exe, re
 
   it('verification states: verify.json only after the full check, with the level reached; list counts only sets verified at the asked level', async () => {
     const copy = copySet(encryptedSet, 'levels');
-    const setsOf = async (): Promise<{ isVerified: boolean; verifiedLevel?: string; protection: string }> => (await listSets({ target: path.join(scratch, 'levels') })).sets[0];
+    const setsOf = async (): Promise<{ isVerified: boolean; verifiedLevel?: string; protection: string }> =>
+      (await listSets({ target: path.join(scratch, 'levels') })).sets[0];
     const keyless = await verifyBackup({ set: copy });
-    expect({ ok: keyless.ok, level: keyless.level, authentication: keyless.set.authentication }).toEqual({ ok: true, level: 'hashes', authentication: 'unchecked' });
+    expect({ ok: keyless.ok, level: keyless.level, authentication: keyless.set.authentication }).toEqual({
+      ok: true,
+      level: 'hashes',
+      authentication: 'unchecked',
+    });
     expect(await setsOf()).toMatchObject({ isVerified: false, verifiedLevel: 'hashes', protection: 'unverified' });
     const keyed = await verifyBackup({ set: copy, ...withKey });
     expect({ ok: keyed.ok, level: keyed.level }).toEqual({ ok: true, level: 'decrypted' });
     expect(await setsOf()).toMatchObject({ isVerified: true, verifiedLevel: 'decrypted', protection: 'authenticated' });
     // a set that hashes right but does not open is recorded as failed, never "ok" first
     const broken = copySet(plainSet, 'levels-broken');
-    replaceArtifact(broken, 'ecsta.ecsta.ECSTASIPp3', utf16('Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\ESTOS\\ECSTASIPp3]\n"Broken"=hex(7):zz\n'));
+    replaceArtifact(
+      broken,
+      'ecsta.ecsta.ECSTASIPp3',
+      utf16('Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\ESTOS\\ECSTASIPp3]\n"Broken"=hex(7):zz\n'),
+    );
     const v = await verifyBackup({ set: broken });
     expect(v.ok).toBe(false);
     expect(JSON.parse(readFileSync(path.join(broken, 'verify.json'), 'utf8'))).toMatchObject({ schemaVersion: 2, ok: false, level: 'hashes' });
@@ -330,7 +367,16 @@ describeWithTools('tampering suite (sample installation, Wine reg.exe/sc.exe, re
     const seen: string[] = [];
     const look = (): void => void seen.push(...readdirSync(os.tmpdir()).filter((n) => n.startsWith('pb-licences-')));
     const before = readdirSync(os.tmpdir()).filter((n) => n.startsWith('pb-licences-'));
-    const r = await backup({ runner, target, kind: 'manual', products: ['licences', 'ecsta'], overrides: overrides(), licences: { UCServer: new Secret('PCE8-TAMPER-0002') }, encryption: { passphrase: new Secret(PASSPHRASE), scrypt: SCRYPT }, onProgress: look });
+    const r = await backup({
+      runner,
+      target,
+      kind: 'manual',
+      products: ['licences', 'ecsta'],
+      overrides: overrides(),
+      licences: { UCServer: new Secret('PCE8-TAMPER-0002') },
+      encryption: { passphrase: new Secret(PASSPHRASE), scrypt: SCRYPT },
+      onProgress: look,
+    });
     look();
     expect(r.status).toBe('complete');
     expect(seen.filter((n) => !before.includes(n))).toEqual([]);

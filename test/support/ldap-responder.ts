@@ -112,14 +112,17 @@ function user(i: number, base: string, usn: number): [string, Array<[string, Val
   sid.writeUIntBE(5, 2, 6);
   [21, 3011321940, 375677083, 866486884, 1100 + i].forEach((v, k) => sid.writeUInt32LE(v >>> 0, 8 + 4 * k));
   const n = String(i).padStart(6, '0');
-  return [`CN=u${n},OU=Bench,${base}`, [
-    ['objectGUID', [guid]],
-    ['objectSid', [sid]],
-    ['objectClass', ['top', 'person', 'organizationalPerson', 'user']],
-    ['extensionName', [`Grüße aus München ${i}`, `UCServer4:ext=${i}`]],
-    ['ectisrv3CTIPhonePrimary', [`+49 89 ${i}`]],
-    ['uSNCreated', [String(usn)]],
-  ]];
+  return [
+    `CN=u${n},OU=Bench,${base}`,
+    [
+      ['objectGUID', [guid]],
+      ['objectSid', [sid]],
+      ['objectClass', ['top', 'person', 'organizationalPerson', 'user']],
+      ['extensionName', [`Grüße aus München ${i}`, `UCServer4:ext=${i}`]],
+      ['ectisrv3CTIPhonePrimary', [`+49 89 ${i}`]],
+      ['uSNCreated', [String(usn)]],
+    ],
+  ];
 }
 
 /**
@@ -190,9 +193,22 @@ export async function startLdapResponder(options: {
       }
     }
     if (base === '' && scope === 0) {
-      socket.write(entry(id, '', [['defaultNamingContext', [baseDn]], ['schemaNamingContext', [`CN=Schema,CN=Configuration,${baseDn}`]], ['highestCommittedUSN', [String(highestUsn)]]]));
+      socket.write(
+        entry(id, '', [
+          ['defaultNamingContext', [baseDn]],
+          ['schemaNamingContext', [`CN=Schema,CN=Configuration,${baseDn}`]],
+          ['highestCommittedUSN', [String(highestUsn)]],
+        ]),
+      );
     } else if (base.startsWith('CN=Schema,')) {
-      for (const name of options.schemaAttributes) socket.write(entry(id, `CN=${name},${base}`, [['lDAPDisplayName', [name]], ['attributeSyntax', ['2.5.5.12']], ['isSingleValued', ['FALSE']]]));
+      for (const name of options.schemaAttributes)
+        socket.write(
+          entry(id, `CN=${name},${base}`, [
+            ['lDAPDisplayName', [name]],
+            ['attributeSyntax', ['2.5.5.12']],
+            ['isSingleValued', ['FALSE']],
+          ]),
+        );
     } else if (scope === 0) {
       socket.write(entry(id, base, [['uSNCreated', ['1']]]));
     } else {

@@ -70,7 +70,12 @@ function inspect(pid: number, secrets: readonly string[], into: ProcSampling): v
  * each time, so a restarted session's processes count too). Returns the operation's result and what
  * was seen; the sampler takes at least one sample after the operation ends.
  */
-export async function sampleWhile<T>(roots: () => readonly number[], secrets: readonly string[], operation: () => Promise<T>, intervalMs = 15): Promise<{ result: T; sampling: ProcSampling }> {
+export async function sampleWhile<T>(
+  roots: () => readonly number[],
+  secrets: readonly string[],
+  operation: () => Promise<T>,
+  intervalMs = 15,
+): Promise<{ result: T; sampling: ProcSampling }> {
   const sampling: ProcSampling = { samples: 0, processes: new Set(), hits: [] };
   let running = true;
   const loop = (async () => {

@@ -90,7 +90,13 @@ export function userProxyAddresses(i: number): string[] {
 }
 
 /** The expected values of user i, as the data loader writes them (undefined = no value). */
-export function userValues(i: number): { extensionName: string[]; proxyAddresses: string[]; ectisrv3CTIPhonePrimary?: string; ectisrv3CTILines: string[]; pbTestKey?: Buffer } {
+export function userValues(i: number): {
+  extensionName: string[];
+  proxyAddresses: string[];
+  ectisrv3CTIPhonePrimary?: string;
+  ectisrv3CTILines: string[];
+  pbTestKey?: Buffer;
+} {
   const extensionName = [`UCServer4:ext=${i}`];
   if (i % 10 === 0) extensionName.push(`Grüße aus München ${i}`);
   if (i % 13 === 0) extensionName.push(`\uFEFFstarts with a byte order mark ${i}`);
@@ -137,8 +143,15 @@ export const ECTISRV3_ATTRIBUTES: ReadonlyArray<{ name: string; syntax: '2.5.5.9
 export function buildSchemaLdif(): { attributes: string; classes: string; attach: string } {
   const attr = (name: string, oid: string, syntax: string, single: boolean): string =>
     entry(`CN=${name},${SCHEMA_DN}`, [
-      'objectClass: attributeSchema', `cn: ${name}`, `lDAPDisplayName: ${name}`, `attributeID: ${oid}`,
-      `attributeSyntax: ${syntax}`, `oMSyntax: ${syntax === '2.5.5.9' ? 2 : syntax === '2.5.5.10' ? 4 : 64}`, `isSingleValued: ${single ? 'TRUE' : 'FALSE'}`, `adminDisplayName: ${name}`, 'searchFlags: 0',
+      'objectClass: attributeSchema',
+      `cn: ${name}`,
+      `lDAPDisplayName: ${name}`,
+      `attributeID: ${oid}`,
+      `attributeSyntax: ${syntax}`,
+      `oMSyntax: ${syntax === '2.5.5.9' ? 2 : syntax === '2.5.5.10' ? 4 : 64}`,
+      `isSingleValued: ${single ? 'TRUE' : 'FALSE'}`,
+      `adminDisplayName: ${name}`,
+      'searchFlags: 0',
     ]);
   const all = [
     ...ECTISRV3_ATTRIBUTES.map((a, i) => attr(a.name, `1.3.6.1.4.1.99999.1.${i + 1}`, a.syntax, a.isSingleValued)),
@@ -147,8 +160,14 @@ export function buildSchemaLdif(): { attributes: string; classes: string; attach
   ];
   const names = [...ECTISRV3_ATTRIBUTES.map((a) => a.name), 'pbTestKey', 'ectisrvDecoy'];
   const classes = entry(`CN=pbTestEctisrv3Aux,${SCHEMA_DN}`, [
-    'objectClass: classSchema', 'cn: pbTestEctisrv3Aux', 'lDAPDisplayName: pbTestEctisrv3Aux', 'governsID: 1.3.6.1.4.1.99999.2.1',
-    'subClassOf: top', 'objectClassCategory: 3', ...names.map((n) => `mayContain: ${n}`), 'adminDisplayName: pbTestEctisrv3Aux',
+    'objectClass: classSchema',
+    'cn: pbTestEctisrv3Aux',
+    'lDAPDisplayName: pbTestEctisrv3Aux',
+    'governsID: 1.3.6.1.4.1.99999.2.1',
+    'subClassOf: top',
+    'objectClassCategory: 3',
+    ...names.map((n) => `mayContain: ${n}`),
+    'adminDisplayName: pbTestEctisrv3Aux',
   ]);
   const attach = ['User', 'Group']
     .map((c) => entry(`CN=${c},${SCHEMA_DN}`, ['changetype: modify', 'add: auxiliaryClass', 'auxiliaryClass: pbTestEctisrv3Aux']))
@@ -161,7 +180,12 @@ export function buildDataLdif(data: SambaData): string {
   const out: string[] = [entry(`OU=Moved,${BASE_DN}`, ['objectClass: organizationalUnit'])];
   for (let i = 1; i <= data.users; i++) {
     const v = userValues(i);
-    const lines = ['objectClass: user', `sAMAccountName: ${userName(i)}`, ...v.extensionName.map((x) => ldifLine('extensionName', x)), ...v.proxyAddresses.map((x) => ldifLine('proxyAddresses', x))];
+    const lines = [
+      'objectClass: user',
+      `sAMAccountName: ${userName(i)}`,
+      ...v.extensionName.map((x) => ldifLine('extensionName', x)),
+      ...v.proxyAddresses.map((x) => ldifLine('proxyAddresses', x)),
+    ];
     if (v.ectisrv3CTIPhonePrimary) lines.push(ldifLine('ectisrv3CTIPhonePrimary', v.ectisrv3CTIPhonePrimary));
     for (const f of v.ectisrv3CTILines) lines.push(ldifLine('ectisrv3CTILines', f));
     if (v.pbTestKey) lines.push(ldifLine('pbTestKey', v.pbTestKey));
@@ -169,7 +193,9 @@ export function buildDataLdif(data: SambaData): string {
     out.push(entry(userDn(i), lines));
   }
   // A DN with an escaped comma and Umlauts, as real directories have.
-  out.push(entry(`CN=Müller\\, Jürgen,CN=Users,${BASE_DN}`, ['objectClass: user', 'sAMAccountName: jmueller', ldifLine('extensionName', 'Jürgen Müller: ä ö ü ß')]));
+  out.push(
+    entry(`CN=Müller\\, Jürgen,CN=Users,${BASE_DN}`, ['objectClass: user', 'sAMAccountName: jmueller', ldifLine('extensionName', 'Jürgen Müller: ä ö ü ß')]),
+  );
   for (let g = 1; g <= data.groups; g++) {
     const lines = ['objectClass: group', `sAMAccountName: g${String(g).padStart(3, '0')}`, ldifLine('extensionName', `UCGroup ${g}`)];
     for (let m = 1; m <= Math.min(5, data.users); m++) lines.push(`member: ${userDn(((g * 7 + m) % data.users) + 1)}`);
@@ -180,7 +206,13 @@ export function buildDataLdif(data: SambaData): string {
   out.push(entry(`CN=bigGroup,CN=Users,${BASE_DN}`, ['objectClass: group', 'sAMAccountName: bigGroup', ...members]));
   for (let c = 1; c <= data.computers; c++) {
     const name = `PC${String(c).padStart(3, '0')}`;
-    const lines = ['objectClass: computer', `sAMAccountName: ${name}$`, ldifLine('extensionName', `UCClient ${name}`), `ectisrv3CTIEnabled: ${c % 2}`, 'ectisrv3SchemaVersion: 3'];
+    const lines = [
+      'objectClass: computer',
+      `sAMAccountName: ${name}$`,
+      ldifLine('extensionName', `UCClient ${name}`),
+      `ectisrv3CTIEnabled: ${c % 2}`,
+      'ectisrv3SchemaVersion: 3',
+    ];
     if (c % 2 === 1) lines.push(`ectisrv3CTIPhonePrimary: +49 89 100${c}`, `ectisrv3CTILinesPermissions: ${c}`);
     out.push(entry(`CN=${name},CN=Computers,${BASE_DN}`, lines));
   }
@@ -234,12 +266,19 @@ export async function startSambaDc(data: SambaData, options: { isKept?: boolean 
 
 function assertInTestNamespace(): void {
   if (!process.env.PB_IN_TEST_NETNS) {
-    throw new Error('The Samba DC runs only inside the loopback-only test namespace: run the tests as `bash scripts/in-test-netns.sh npx jest ...` (npm test does this).');
+    throw new Error(
+      'The Samba DC runs only inside the loopback-only test namespace: run the tests as `bash scripts/in-test-netns.sh npx jest ...` (npm test does this).',
+    );
   }
 }
 
 async function readDcEnv(dir: string): Promise<Record<string, string>> {
-  return Object.fromEntries((await sh(['bash', SCRIPT, 'env', dir])).trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  return Object.fromEntries(
+    (await sh(['bash', SCRIPT, 'env', dir]))
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
 }
 
 /**
@@ -262,7 +301,13 @@ export async function startLoadedSambaDc(dir: string, options: { isKept?: boolea
     started = true;
     // If jest is killed or times out before stop(), do not leave a DC holding the namespace's ports.
     const pid = Number(readFileSync(path.join(dir, 'samba.pid'), 'utf8'));
-    const killOnExit = (): void => { try { process.kill(pid); } catch { /* already gone */ } };
+    const killOnExit = (): void => {
+      try {
+        process.kill(pid);
+      } catch {
+        /* already gone */
+      }
+    };
     process.once('exit', killOnExit);
     const dc: SambaDc = {
       dir,

@@ -15,8 +15,10 @@ import { serializeRegFile, type RegFile, type RegKey } from '../../lib/primitive
 import { createWinePrefix, type WinePrefix } from './wine';
 
 /** Real SQLite 3 files (made with sqlite3 3.40: users + journal; presence), gzip + base64. */
-const UCSERVER_DB = 'H4sICJvlDGsCA3MxLmRiAO2VzUrDQBCAd7Om4sGTSA9eRkqpYpXdtIlJL1pLELH+1QjqRbZttJE0W7bpwWOPXnwF36B49ODNh/B13NRCFRGPesgHszM7M8wMLMOentSD2IdrIbs8hhKaQRijbQCEkK6EoCmJPfPpjtHv6GijheeVoZEMIg/qSEn5dwx1bTa7tISHPObN0L8VAxnxcKJIreFWPRe86k7dhYlzJWjD3qHn7roNOG7sHVQbF7DvXhRh0Pfl1TRYhH7MZey3wXPPvSK0B5LHgYimcel3hdrAJLzaw7PZbBYPt8ZjJKX640P7MsLY9eMAobgJonE5ODxSclavq7ZBvxfyu8kQvY6IJh2T3STkHpE38qRUSkrKX5AnOlpcZi0uw5oS2JXi9XGt7IDNTAYlyzYtYNTIazpayLGmaO6IJpy2Ot2gHX9LYwWsquUZjyJeVQIHry9h6MtvifTjbx4l+z9KHyEl5T9T0DIImzinGdSw1hlbNxyPOpUyrTB6mVPbXaKOvWmZ5QLOoDlTy33OsyvMqFB6iZ5Vou0wo1Q2rXcIjxBRAAwAAA==';
-const PRESENCE_DB = 'H4sICJvlDGsCA3MyLmRiAAsO9MksSVVIyy/KTSxRMGZgYWBkZHBQUGBgYGAGYiYGBACxWZD4jAyEATODXjIjL0gx81QGIBoFo2AUEAKZjOzisrKMjaoliUk5qQVFqcWpeclwmsk5yNUxxFUhxNHJx1UBJqpRWpxaFJ+ZouDpF+Lq7hqkEBDk6esYFKng7Rqpo1BckgjM5VApHYW8fCAvxDUiRBOUN5mY7zMwfwISo2AUjILhBASZgBW6KpNvZklJYnpxQSKwkOBhZGHgkM3MVXA6vKcoHwDY8E5CAAgAAA==';
+const UCSERVER_DB =
+  'H4sICJvlDGsCA3MxLmRiAO2VzUrDQBCAd7Om4sGTSA9eRkqpYpXdtIlJL1pLELH+1QjqRbZttJE0W7bpwWOPXnwF36B49ODNh/B13NRCFRGPesgHszM7M8wMLMOentSD2IdrIbs8hhKaQRijbQCEkK6EoCmJPfPpjtHv6GijheeVoZEMIg/qSEn5dwx1bTa7tISHPObN0L8VAxnxcKJIreFWPRe86k7dhYlzJWjD3qHn7roNOG7sHVQbF7DvXhRh0Pfl1TRYhH7MZey3wXPPvSK0B5LHgYimcel3hdrAJLzaw7PZbBYPt8ZjJKX640P7MsLY9eMAobgJonE5ODxSclavq7ZBvxfyu8kQvY6IJh2T3STkHpE38qRUSkrKX5AnOlpcZi0uw5oS2JXi9XGt7IDNTAYlyzYtYNTIazpayLGmaO6IJpy2Ot2gHX9LYwWsquUZjyJeVQIHry9h6MtvifTjbx4l+z9KHyEl5T9T0DIImzinGdSw1hlbNxyPOpUyrTB6mVPbXaKOvWmZ5QLOoDlTy33OsyvMqFB6iZ5Vou0wo1Q2rXcIjxBRAAwAAA==';
+const PRESENCE_DB =
+  'H4sICJvlDGsCA3MyLmRiAAsO9MksSVVIyy/KTSxRMGZgYWBkZHBQUGBgYGAGYiYGBACxWZD4jAyEATODXjIjL0gx81QGIBoFo2AUEAKZjOzisrKMjaoliUk5qQVFqcWpeclwmsk5yNUxxFUhxNHJx1UBJqpRWpxaFJ+ZouDpF+Lq7hqkEBDk6esYFKng7Rqpo1BckgjM5VApHYW8fCAvxDUiRBOUN5mY7zMwfwISo2AUjILhBASZgBW6KpNvZklJYnpxQSKwkOBhZGHgkM3MVXA6vKcoHwDY8E5CAAgAAA==';
 
 export const SAMPLE_UCROOT = 'C:\\Program Files\\estos\\UCServer';
 export const SAMPLE_MDROOT = 'C:\\Program Files\\estos\\MetaDirectory';
@@ -26,11 +28,20 @@ export const SAMPLE_VERSIONS = { ucserver: '8.4.2.4567', metadirectory: '6.0.1.1
 export const SAMPLE_SERVICES = { ucserver: 'UCServer', media: 'UCMediaServer', web: 'UCWebServer', metadirectory: 'estosMetaDirectory' } as const;
 export const SAMPLE_ECSTA = ['ECSTACA4000p3', 'ECSTASIPp3'] as const;
 /** Wine's own logged-on user, and a second user who is logged off (ProfileList entry, no loaded hive). */
-export const SAMPLE_USERS = { root: { sid: 'S-1-5-21-0-0-0-1000', home: 'C:\\users\\root' }, bob: { sid: 'S-1-5-21-1-2-3-1001', home: 'C:\\users\\bob' } } as const;
+export const SAMPLE_USERS = {
+  root: { sid: 'S-1-5-21-0-0-0-1000', home: 'C:\\users\\root' },
+  bob: { sid: 'S-1-5-21-1-2-3-1001', home: 'C:\\users\\bob' },
+} as const;
 
 /** Where a Windows path of the sample lives below drive_c (pure). */
 export function sampleLocalPath(driveC: string, windowsPath: string): string {
-  return path.join(driveC, ...windowsPath.replace(/^C:\\?/i, '').split('\\').filter(Boolean));
+  return path.join(
+    driveC,
+    ...windowsPath
+      .replace(/^C:\\?/i, '')
+      .split('\\')
+      .filter(Boolean),
+  );
 }
 
 /** Deterministic pseudo-random bytes (log files, installer blobs) so that every run is the same. */
@@ -48,7 +59,9 @@ function logText(day: string, lines: number): string {
   const out: string[] = [];
   for (let i = 0; i < lines; i++) {
     const s = String(i % 60).padStart(2, '0');
-    out.push(`${day} 08:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${s}.${String(i % 1000).padStart(3, '0')} [${i % 7 === 0 ? 'WARN' : 'INFO'}] CTI line 10${i % 40}: call state ${['offering', 'connected', 'disconnected'][i % 3]} remote +49 89 ${100000 + i}`);
+    out.push(
+      `${day} 08:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${s}.${String(i % 1000).padStart(3, '0')} [${i % 7 === 0 ? 'WARN' : 'INFO'}] CTI line 10${i % 40}: call state ${['offering', 'connected', 'disconnected'][i % 3]} remote +49 89 ${100000 + i}`,
+    );
   }
   return out.join('\r\n') + '\r\n';
 }
@@ -63,8 +76,14 @@ export function sampleFiles(): Map<string, Buffer> {
   f.set(`${uc}\\UCServer.exe`, bytesOf('UCServer.exe', 48 * 1024));
   f.set(`${uc}\\UCWebServer.exe`, bytesOf('UCWebServer.exe', 24 * 1024));
   f.set(`${uc}\\ClientInstall\\ProCall_8_Setup.msi`, bytesOf('msi', 256 * 1024));
-  text(`${uc}\\ClientInstall\\templates\\default-profile.xml`, '<?xml version="1.0" encoding="utf-8"?>\n<profile name="Standard">\n  <server>ucserver.contoso.local</server>\n  <tls>required</tls>\n</profile>\n');
-  text(`${uc}\\config\\ucserver.xml`, '<?xml version="1.0" encoding="utf-8"?>\n<UCServer version="8.4.2.4567">\n  <Database type="SQLite" path="C:\\Program Files\\estos\\UCServer\\database" />\n  <Ports tcp="7222" tls="7225" />\n  <UserStore type="ActiveDirectory" domain="contoso.local" attribute="extensionName" />\n</UCServer>\n');
+  text(
+    `${uc}\\ClientInstall\\templates\\default-profile.xml`,
+    '<?xml version="1.0" encoding="utf-8"?>\n<profile name="Standard">\n  <server>ucserver.contoso.local</server>\n  <tls>required</tls>\n</profile>\n',
+  );
+  text(
+    `${uc}\\config\\ucserver.xml`,
+    '<?xml version="1.0" encoding="utf-8"?>\n<UCServer version="8.4.2.4567">\n  <Database type="SQLite" path="C:\\Program Files\\estos\\UCServer\\database" />\n  <Ports tcp="7222" tls="7225" />\n  <UserStore type="ActiveDirectory" domain="contoso.local" attribute="extensionName" />\n</UCServer>\n',
+  );
   text(`${uc}\\config\\webserver.json`, '{\n  "https": { "port": 443, "certificate": "config/certificates/ucweb.pfx" },\n  "webclient": true\n}\n');
   f.set(`${uc}\\config\\certificates\\ucweb.pfx`, bytesOf('pfx', 2573));
   text(`${uc}\\config\\Rufnummern Größe & Co.txt`, 'Amtsholung=0\nOrtsvorwahl=089\nLändervorwahl=49\n');
@@ -80,11 +99,17 @@ export function sampleFiles(): Map<string, Buffer> {
   text(`${media}\\emswindows\\etc\\ems.conf`, '[media]\nrtp_port_min=20000\nrtp_port_max=20999\ncodec=G722,G711A,OPUS\n');
   text(`${media}\\emswindows\\etc\\turn.conf`, '[turn]\nserver=turn.contoso.com:3478\n');
   // The Media Server is Kurento-based; logparams.txt is modelled on Kurento's command-line options (the vendor publishes no format).
-  text(`${media}\\logparams.txt`, '--gst-debug-level=3\n--gst-debug=Kurento*:4,kms*:4,webrtcendpoint:4,rtpendpoint:4\n--logs-path=C:\\ProgramData\\estos\\UCMediaServer\\logs\n--log-file-size=100\n--number-log-files=10\n');
+  text(
+    `${media}\\logparams.txt`,
+    '--gst-debug-level=3\n--gst-debug=Kurento*:4,kms*:4,webrtcendpoint:4,rtpendpoint:4\n--logs-path=C:\\ProgramData\\estos\\UCMediaServer\\logs\n--log-file-size=100\n--number-log-files=10\n',
+  );
   text(`${SAMPLE_MEDIA_LOGS}\\2026-11-29T000000.00000.pid4242.log`, logText('2026-11-29', 300));
   text(`${SAMPLE_MEDIA_LOGS}\\2026-11-30T000000.00000.pid4242.log`, logText('2026-11-30', 120));
   f.set(`${md}\\MetaDirectory.exe`, bytesOf('md.exe', 40 * 1024));
-  text(`${md}\\config\\metadir.xml`, '<?xml version="1.0"?>\n<MetaDirectory>\n  <Replicator name="CRM" type="ODBC" schedule="0 2 * * *" />\n  <Replicator name="AD" type="LDAP" base="DC=contoso,DC=local" />\n</MetaDirectory>\n');
+  text(
+    `${md}\\config\\metadir.xml`,
+    '<?xml version="1.0"?>\n<MetaDirectory>\n  <Replicator name="CRM" type="ODBC" schedule="0 2 * * *" />\n  <Replicator name="AD" type="LDAP" base="DC=contoso,DC=local" />\n</MetaDirectory>\n',
+  );
   f.set(`${md}\\database\\md.db`, zlib.gunzipSync(Buffer.from(UCSERVER_DB, 'base64')));
   f.set(`${md}\\database\\index\\names.idx`, bytesOf('idx', 64 * 1024));
   text(`${md}\\wwwroot\\index.html`, '<!doctype html><title>MetaDirectory</title><p>Suche</p>\n');
@@ -114,7 +139,19 @@ const exp = (name: string, data: string): RegKey['values'][number] => ({ name, t
 const dw = (name: string, data: number): RegKey['values'][number] => ({ name, type: 'REG_DWORD', data });
 
 function service(name: string, displayName: string, image: string, start: number, extra: RegKey['values'] = []): RegKey {
-  return { path: `HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\${name}`, values: [dw('Type', 16), dw('Start', start), dw('ErrorControl', 1), exp('ImagePath', `"${image}"`), sz('DisplayName', displayName), sz('ObjectName', 'LocalSystem'), sz('Description', `${displayName} (sample installation)`), ...extra] };
+  return {
+    path: `HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\${name}`,
+    values: [
+      dw('Type', 16),
+      dw('Start', start),
+      dw('ErrorControl', 1),
+      exp('ImagePath', `"${image}"`),
+      sz('DisplayName', displayName),
+      sz('ObjectName', 'LocalSystem'),
+      sz('Description', `${displayName} (sample installation)`),
+      ...extra,
+    ],
+  };
 }
 
 /** The sample's registry (machine keys and the logged-on user's HKCU), as one .reg document. */
@@ -123,21 +160,60 @@ export function sampleRegistry(): RegFile {
   const un = 'HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall';
   const un32 = 'HKEY_LOCAL_MACHINE\\SOFTWARE\\WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Uninstall';
   const keys: RegKey[] = [
-    { path: 'HKEY_LOCAL_MACHINE\\SOFTWARE\\ESTOS\\UCServer4\\Server', values: [sz('InstallDir', `${uc}\\`), sz('Version', SAMPLE_VERSIONS.ucserver), sz('DatabaseType', 'SQLite'), dw('TcpPort', 7222), dw('TlsPort', 7225), { name: 'Features', type: 'REG_MULTI_SZ', data: ['Chat', 'Journal', 'Federation'] }, { name: 'Guid', type: 'REG_BINARY', data: Buffer.from('8f3a11c2d49b4c01a7e2ff00ee11aa55', 'hex') }] },
+    {
+      path: 'HKEY_LOCAL_MACHINE\\SOFTWARE\\ESTOS\\UCServer4\\Server',
+      values: [
+        sz('InstallDir', `${uc}\\`),
+        sz('Version', SAMPLE_VERSIONS.ucserver),
+        sz('DatabaseType', 'SQLite'),
+        dw('TcpPort', 7222),
+        dw('TlsPort', 7225),
+        { name: 'Features', type: 'REG_MULTI_SZ', data: ['Chat', 'Journal', 'Federation'] },
+        { name: 'Guid', type: 'REG_BINARY', data: Buffer.from('8f3a11c2d49b4c01a7e2ff00ee11aa55', 'hex') },
+      ],
+    },
     { path: 'HKEY_LOCAL_MACHINE\\SOFTWARE\\ESTOS\\UCServer4\\Server\\Cluster', values: [sz('Role', 'Primary'), sz('Übersicht', 'Größe ändern')] },
-    { path: 'HKEY_LOCAL_MACHINE\\SOFTWARE\\WOW6432Node\\ESTOS\\UCServer4\\Client', values: [sz('UCServer', 'ucserver.contoso.local'), dw('UCServerPort', 7222), dw('EnforceTLS', 1), dw('UseDnsSrv', 0), dw('AllowServerChange', 0)] },
+    {
+      path: 'HKEY_LOCAL_MACHINE\\SOFTWARE\\WOW6432Node\\ESTOS\\UCServer4\\Client',
+      values: [sz('UCServer', 'ucserver.contoso.local'), dw('UCServerPort', 7222), dw('EnforceTLS', 1), dw('UseDnsSrv', 0), dw('AllowServerChange', 0)],
+    },
     { path: 'HKEY_LOCAL_MACHINE\\SOFTWARE\\ESTOS\\ECSTACA4000p3', values: [sz('Version', SAMPLE_VERSIONS.ecsta), dw('Instances', 1)] },
     { path: 'HKEY_LOCAL_MACHINE\\SOFTWARE\\ESTOS\\ECSTACA4000p3\\Line0001', values: [sz('PBX', '10.0.0.40'), dw('Port', 1040), sz('Login', 'cti-user')] },
     { path: 'HKEY_LOCAL_MACHINE\\SOFTWARE\\ESTOS\\ECSTASIPp3', values: [sz('Version', '7.1.0.55'), sz('Registrar', 'sip.contoso.local')] },
-    { path: `${un}\\{6A1F0C3E-UC00-4E7B-9D1A-000000000084}`, values: [sz('DisplayName', 'estos ProCall 8 Enterprise'), sz('DisplayVersion', SAMPLE_VERSIONS.ucserver), sz('Publisher', 'estos GmbH'), sz('InstallLocation', `${uc}\\`)] },
-    { path: `${un}\\{6A1F0C3E-MD00-4E7B-9D1A-000000000060}`, values: [sz('DisplayName', 'estos MetaDirectory 6 Enterprise'), sz('DisplayVersion', SAMPLE_VERSIONS.metadirectory), sz('Publisher', 'estos GmbH'), sz('InstallLocation', `${SAMPLE_MDROOT}\\`)] },
-    { path: `${un}\\{6A1F0C3E-EC00-4E7B-9D1A-000000000070}`, values: [sz('DisplayName', 'estos ECSTA for Unify OpenScape 4000'), sz('DisplayVersion', SAMPLE_VERSIONS.ecsta), sz('Publisher', 'estos GmbH')] },
-    { path: `${un32}\\{6A1F0C3E-CL00-4E7B-9D1A-000000000084}`, values: [sz('DisplayName', 'estos ProCall 8'), sz('DisplayVersion', SAMPLE_VERSIONS.client), sz('Publisher', 'estos GmbH')] },
+    {
+      path: `${un}\\{6A1F0C3E-UC00-4E7B-9D1A-000000000084}`,
+      values: [
+        sz('DisplayName', 'estos ProCall 8 Enterprise'),
+        sz('DisplayVersion', SAMPLE_VERSIONS.ucserver),
+        sz('Publisher', 'estos GmbH'),
+        sz('InstallLocation', `${uc}\\`),
+      ],
+    },
+    {
+      path: `${un}\\{6A1F0C3E-MD00-4E7B-9D1A-000000000060}`,
+      values: [
+        sz('DisplayName', 'estos MetaDirectory 6 Enterprise'),
+        sz('DisplayVersion', SAMPLE_VERSIONS.metadirectory),
+        sz('Publisher', 'estos GmbH'),
+        sz('InstallLocation', `${SAMPLE_MDROOT}\\`),
+      ],
+    },
+    {
+      path: `${un}\\{6A1F0C3E-EC00-4E7B-9D1A-000000000070}`,
+      values: [sz('DisplayName', 'estos ECSTA for Unify OpenScape 4000'), sz('DisplayVersion', SAMPLE_VERSIONS.ecsta), sz('Publisher', 'estos GmbH')],
+    },
+    {
+      path: `${un32}\\{6A1F0C3E-CL00-4E7B-9D1A-000000000084}`,
+      values: [sz('DisplayName', 'estos ProCall 8'), sz('DisplayVersion', SAMPLE_VERSIONS.client), sz('Publisher', 'estos GmbH')],
+    },
     service(SAMPLE_SERVICES.ucserver, 'estos UCServer', `${uc}\\UCServer.exe`, 2),
     service(SAMPLE_SERVICES.media, 'estos UC Media Server', `${uc}\\MediaService\\emswindows\\bin\\emsmediaserver.exe`, 3),
     service(SAMPLE_SERVICES.web, 'estos UC Web Server', `${uc}\\UCWebServer.exe`, 3),
     service(SAMPLE_SERVICES.metadirectory, 'estos MetaDirectory', `${SAMPLE_MDROOT}\\MetaDirectory.exe`, 3),
-    { path: `HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\ProfileList\\${SAMPLE_USERS.bob.sid}`, values: [exp('ProfileImagePath', SAMPLE_USERS.bob.home), dw('Flags', 0)] },
+    {
+      path: `HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\ProfileList\\${SAMPLE_USERS.bob.sid}`,
+      values: [exp('ProfileImagePath', SAMPLE_USERS.bob.home), dw('Flags', 0)],
+    },
     { path: 'HKEY_CURRENT_USER\\SOFTWARE\\ESTOS\\UCServer4\\Client', values: [sz('LastUser', 'root'), dw('StartMinimized', 1)] },
     { path: 'HKEY_CURRENT_USER\\SOFTWARE\\ESTOS\\UCServer4\\Admin', values: [sz('LastServer', 'localhost'), dw('WindowWidth', 1280)] },
   ];
@@ -177,7 +253,11 @@ export function treeDigest(root: string): Record<string, string> {
 }
 
 /** Where Debian's Wine keeps its PE builtins: wuauserv.exe there is a real, startable service program. */
-const WINE_SERVICE_EXE_CANDIDATES = ['/usr/lib/x86_64-linux-gnu/wine/x86_64-windows/wuauserv.exe', '/usr/lib/wine/x86_64-windows/wuauserv.exe', '/usr/lib64/wine/x86_64-windows/wuauserv.exe'];
+const WINE_SERVICE_EXE_CANDIDATES = [
+  '/usr/lib/x86_64-linux-gnu/wine/x86_64-windows/wuauserv.exe',
+  '/usr/lib/wine/x86_64-windows/wuauserv.exe',
+  '/usr/lib64/wine/x86_64-windows/wuauserv.exe',
+];
 
 /**
  * Makes the sample's service executables startable under Wine by copying Wine's own service program
@@ -186,7 +266,12 @@ const WINE_SERVICE_EXE_CANDIDATES = ['/usr/lib/x86_64-linux-gnu/wine/x86_64-wind
 export function makeSampleServicesRunnable(driveC: string): boolean {
   const exe = WINE_SERVICE_EXE_CANDIDATES.find((p) => existsSync(p));
   if (!exe) return false;
-  for (const p of [`${SAMPLE_UCROOT}\\UCServer.exe`, `${SAMPLE_UCROOT}\\UCWebServer.exe`, `${SAMPLE_UCROOT}\\MediaService\\emswindows\\bin\\emsmediaserver.exe`, `${SAMPLE_MDROOT}\\MetaDirectory.exe`]) {
+  for (const p of [
+    `${SAMPLE_UCROOT}\\UCServer.exe`,
+    `${SAMPLE_UCROOT}\\UCWebServer.exe`,
+    `${SAMPLE_UCROOT}\\MediaService\\emswindows\\bin\\emsmediaserver.exe`,
+    `${SAMPLE_MDROOT}\\MetaDirectory.exe`,
+  ]) {
     const local = sampleLocalPath(driveC, p);
     rmSync(local, { force: true }); // never write through a hard link into the template prefix
     copyFileSync(exe, local);

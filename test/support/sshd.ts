@@ -52,7 +52,16 @@ export interface SshLab {
 export function createHostNamespace(name: string): { name: string; remove(): void } {
   execFileSync('ip', ['netns', 'add', name]);
   execFileSync('ip', ['netns', 'exec', name, 'ip', 'link', 'set', 'lo', 'up']);
-  return { name, remove: () => { try { execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' }); } catch { /* already gone */ } } };
+  return {
+    name,
+    remove: () => {
+      try {
+        execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+      } catch {
+        /* already gone */
+      }
+    },
+  };
 }
 
 /** One sshd "host". */
@@ -92,7 +101,12 @@ export function createSshLab(): SshLab {
   const pwsh = findPwsh() as string;
   const hosts: SshHost[] = [];
   return {
-    dir, identityFile, strangerIdentityFile, knownHostsFile, pwsh, hosts,
+    dir,
+    identityFile,
+    strangerIdentityFile,
+    knownHostsFile,
+    pwsh,
+    hosts,
     async dispose() {
       for (const h of hosts) h.kill();
       rmSync(dir, { recursive: true, force: true });
@@ -104,7 +118,13 @@ export function createSshLab(): SshLab {
  * Starts one sshd host in the lab on `address` (a 127.0.0.x loopback address). Its sessions get
  * `PB_TEST_HOST=<name>` (the hosts share one machine name) and pwsh's process settings.
  */
-export async function startSshHost(lab: SshLab, name: string, address: string, extraEnv: Record<string, string> = {}, options: { netns?: string } = {}): Promise<SshHost> {
+export async function startSshHost(
+  lab: SshLab,
+  name: string,
+  address: string,
+  extraEnv: Record<string, string> = {},
+  options: { netns?: string } = {},
+): Promise<SshHost> {
   const dir = path.join(lab.dir, name);
   mkdirSync(dir);
   mkdirSync('/run/sshd', { recursive: true }); // sshd's privilege separation folder
@@ -114,28 +134,41 @@ export async function startSshHost(lab: SshLab, name: string, address: string, e
   writeFileSync(authorized, readFileSync(`${lab.identityFile}.pub`));
   // in its own namespace the host has its own port space: 22, as on a real host
   const port = options.netns ? 22 : await freePort(address);
-  const env = { PB_TEST_HOST: name, DOTNET_MultiCoreJitMinNumCpus: '65535', POWERSHELL_TELEMETRY_OPTOUT: '1', POWERSHELL_UPDATECHECK: 'Off', DOTNET_CLI_TELEMETRY_OPTOUT: '1', TERM: 'dumb', ...extraEnv };
+  const env = {
+    PB_TEST_HOST: name,
+    DOTNET_MultiCoreJitMinNumCpus: '65535',
+    POWERSHELL_TELEMETRY_OPTOUT: '1',
+    POWERSHELL_UPDATECHECK: 'Off',
+    DOTNET_CLI_TELEMETRY_OPTOUT: '1',
+    TERM: 'dumb',
+    ...extraEnv,
+  };
   const config = path.join(dir, 'sshd_config');
-  writeFileSync(config, [
-    `Port ${port}`,
-    `ListenAddress ${address}`,
-    `HostKey ${hostKey}`,
-    'PidFile none',
-    `AuthorizedKeysFile ${authorized}`,
-    'StrictModes no',
-    'PubkeyAuthentication yes',
-    'PasswordAuthentication no',
-    'KbdInteractiveAuthentication no',
-    'PermitRootLogin prohibit-password',
-    `AllowUsers ${userInfo().username}`,
-    'UsePAM no',
-    'X11Forwarding no',
-    'AllowTcpForwarding no',
-    'PrintMotd no',
-    'LogLevel INFO',
-    `SetEnv ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}`,
-    '',
-  ].join('\n'));
+  writeFileSync(
+    config,
+    [
+      `Port ${port}`,
+      `ListenAddress ${address}`,
+      `HostKey ${hostKey}`,
+      'PidFile none',
+      `AuthorizedKeysFile ${authorized}`,
+      'StrictModes no',
+      'PubkeyAuthentication yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PermitRootLogin prohibit-password',
+      `AllowUsers ${userInfo().username}`,
+      'UsePAM no',
+      'X11Forwarding no',
+      'AllowTcpForwarding no',
+      'PrintMotd no',
+      'LogLevel INFO',
+      `SetEnv ${Object.entries(env)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
+      '',
+    ].join('\n'),
+  );
   // a namespaced host is known by its name (HostKeyAlias): every namespace has its own 127.0.0.1:22
   const knownHostsLine = `${options.netns ? name : `[${address}]:${port}`} ${readFileSync(`${hostKey}.pub`, 'utf8').split(' ').slice(0, 2).join(' ')}`;
   writeFileSync(lab.knownHostsFile, `${readFileSync(lab.knownHostsFile, 'utf8')}${knownHostsLine}\n`);
@@ -143,24 +176,45 @@ export async function startSshHost(lab: SshLab, name: string, address: string, e
   let logText = '';
   const start = async (): Promise<void> => {
     const argv = [SSHD as string, '-D', '-e', '-f', config];
-    child = options.netns ? spawn('ip', ['netns', 'exec', options.netns, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = options.netns
+      ? spawn('ip', ['netns', 'exec', options.netns, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] })
+      : spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     const c = child;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`sshd ${name} did not start: ${logText}`)), 10_000);
       c.stderr?.setEncoding('utf8');
       c.stderr?.on('data', (d: string) => {
         logText += d;
-        if (logText.includes('Server listening')) { clearTimeout(timer); resolve(); }
+        if (logText.includes('Server listening')) {
+          clearTimeout(timer);
+          resolve();
+        }
       });
-      c.once('exit', (code) => { clearTimeout(timer); reject(new Error(`sshd ${name} exited (${code}): ${logText}`)); });
+      c.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`sshd ${name} exited (${code}): ${logText}`));
+      });
     });
   };
   await start();
   const host: SshHost = {
-    name, address, port, dir, knownHostsLine,
-    get pid() { return child?.pid; },
+    name,
+    address,
+    port,
+    dir,
+    knownHostsLine,
+    get pid() {
+      return child?.pid;
+    },
     runnerOptions: (extra = {}) => ({
-      host: address, port, user: userInfo().username, identityFile: lab.identityFile, knownHostsFile: lab.knownHostsFile, executable: lab.pwsh, name, timeoutMs: 60_000,
+      host: address,
+      port,
+      user: userInfo().username,
+      identityFile: lab.identityFile,
+      knownHostsFile: lab.knownHostsFile,
+      executable: lab.pwsh,
+      name,
+      timeoutMs: 60_000,
       ...(options.netns ? { proxyCommand: `ip netns exec ${options.netns} nc ${address} ${port}`, sshOptions: { HostKeyAlias: name } } : {}),
       ...extra,
     }),

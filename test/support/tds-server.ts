@@ -16,7 +16,7 @@ import net from 'node:net';
 import path from 'node:path';
 
 // MD4 for the NT hash: OpenSSL 3 no longer offers it, so use the copy tedious itself depends on.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+
 const md4 = require(require.resolve('js-md4', { paths: [path.dirname(require.resolve('tedious'))] })) as { arrayBuffer(b: Buffer): ArrayBuffer };
 
 /** A column of a scripted result set. */
@@ -311,9 +311,15 @@ function checkNtlmAuthenticate(msg: Buffer, nonce: Buffer, account: TdsStandInOp
   if (account && lm.length === 24 && domain.toUpperCase() === account.domain.toUpperCase() && user.toUpperCase() === account.user.toUpperCase()) {
     // LMv2 (MS-NLMP 3.3.2): HMAC_MD5(NTOWFv2, serverChallenge || clientChallenge) || clientChallenge.
     const ntHash = Buffer.from(md4.arrayBuffer(Buffer.from(account.password, 'ucs2')));
-    const ntowf = crypto.createHmac('md5', ntHash).update(Buffer.from(user.toUpperCase() + domain.toUpperCase(), 'ucs2')).digest();
+    const ntowf = crypto
+      .createHmac('md5', ntHash)
+      .update(Buffer.from(user.toUpperCase() + domain.toUpperCase(), 'ucs2'))
+      .digest();
     const clientNonce = lm.subarray(16, 24);
-    const expected = crypto.createHmac('md5', ntowf).update(Buffer.concat([nonce, clientNonce])).digest();
+    const expected = crypto
+      .createHmac('md5', ntowf)
+      .update(Buffer.concat([nonce, clientNonce]))
+      .digest();
     isPasswordValid = expected.equals(lm.subarray(0, 16));
   }
   return { domain, user, isPasswordValid };
@@ -358,7 +364,10 @@ class Connection {
   private ntlmNonce?: Buffer;
   private pendingLogin?: TdsLogin;
 
-  constructor(private readonly socket: net.Socket, private readonly server: StandInState) {
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly server: StandInState,
+  ) {
     socket.on('data', (d) => this.onData(d));
     socket.on('error', () => undefined);
     socket.on('close', () => {
@@ -436,7 +445,13 @@ class Connection {
       this.server.ntlmLogins.push(result);
       this.ntlmNonce = undefined;
       if (!result.isPasswordValid) {
-        return this.send([infoOrError(TOKEN.ERROR, { number: 18456, message: `Login failed for user '${result.domain}\\${result.user}'.`, severity: 14 }, 14), done(DONE_ERROR)], true);
+        return this.send(
+          [
+            infoOrError(TOKEN.ERROR, { number: 18456, message: `Login failed for user '${result.domain}\\${result.user}'.`, severity: 14 }, 14),
+            done(DONE_ERROR),
+          ],
+          true,
+        );
       }
       return this.loginAccepted(this.pendingLogin);
     }
@@ -449,7 +464,10 @@ class Connection {
       return this.reply(text);
     }
     // Anything else (RPC, bulk load, transactions) is outside this stand-in: answer with an error, not silence.
-    return this.send([infoOrError(TOKEN.ERROR, { number: 50000, message: `TDS stand-in: packet type ${type} is not implemented`, severity: 16 }, 16), done(DONE_ERROR)], true);
+    return this.send(
+      [infoOrError(TOKEN.ERROR, { number: 50000, message: `TDS stand-in: packet type ${type} is not implemented`, severity: 16 }, 16), done(DONE_ERROR)],
+      true,
+    );
   }
 
   private loginAccepted(login: TdsLogin): Promise<void> {

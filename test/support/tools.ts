@@ -26,7 +26,9 @@ export function findPwsh(): string | undefined {
  * under CI=true. `tools` maps a label to the resolved path (or undefined when missing).
  */
 export function describeWithTools(title: string, tools: Record<string, string | undefined>, body: () => void): void {
-  const missing = Object.entries(tools).filter(([, p]) => !p || !existsSync(p)).map(([name]) => name);
+  const missing = Object.entries(tools)
+    .filter(([, p]) => !p || !existsSync(p))
+    .map(([name]) => name);
   if (missing.length === 0) {
     describe(title, body);
     return;
@@ -39,7 +41,6 @@ export function describeWithTools(title: string, tools: Record<string, string | 
       });
     });
   } else {
-    // eslint-disable-next-line no-console
     console.warn(`SKIPPED ${why}`);
     describe.skip(title, body);
   }

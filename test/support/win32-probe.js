@@ -28,7 +28,14 @@ async function killTree() {
   // node.exe -> node.exe (grandchild); both must be gone after killProcessTree(child)
   const pidFile = path.join(os.tmpdir(), `pb-grandchild-${process.pid}.txt`);
   const grandchild = `setTimeout(() => {}, 120000)`;
-  const child = spawn(process.execPath, ['-e', `const c = require('child_process').spawn(process.execPath, ['-e', ${JSON.stringify(grandchild)}], { stdio: 'ignore' }); require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(c.pid)); setTimeout(() => {}, 120000);`], { stdio: 'ignore' });
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const c = require('child_process').spawn(process.execPath, ['-e', ${JSON.stringify(grandchild)}], { stdio: 'ignore' }); require('fs').writeFileSync(${JSON.stringify(pidFile)}, String(c.pid)); setTimeout(() => {}, 120000);`,
+    ],
+    { stdio: 'ignore' },
+  );
   for (let i = 0; i < 300 && !fs.existsSync(pidFile); i++) await sleep(100);
   const grandPid = Number(fs.readFileSync(pidFile, 'utf8'));
   const before = { child: isAlive(child.pid), grandchild: isAlive(grandPid) };

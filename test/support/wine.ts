@@ -55,7 +55,9 @@ function runWineserver(prefix: string, flag: '-w' | '-k'): void {
 export function clonePrefix(source: string): string {
   const target = mkdtempSync(path.join(os.tmpdir(), 'pb-wine-'));
   execFileSync('cp', ['-al', path.join(source, 'drive_c'), path.join(target, 'drive_c')]);
-  const extras = readdirSync(source).filter((f) => f.endsWith('.reg')).map((f) => path.join(source, f));
+  const extras = readdirSync(source)
+    .filter((f) => f.endsWith('.reg'))
+    .map((f) => path.join(source, f));
   extras.push(path.join(source, '.update-timestamp'), path.join(source, 'dosdevices'));
   execFileSync('cp', ['-a', ...extras, target + path.sep]);
   return target;
@@ -84,7 +86,7 @@ export async function createWinePrefix(): Promise<WinePrefix> {
     if (probe.status === 0) return prefix;
     failures.push(`attempt ${attempt} (${dir}): exit ${probe.status}: ${(probe.stdout + probe.stderr).trim()}${diagnose(prefix)}`);
     await prefix.dispose();
-    // eslint-disable-next-line no-console
+
     console.warn(`Wine prefix ${dir} could not start reg.exe; replacing it.\n${failures[failures.length - 1]}`);
   }
   throw new Error(`No working Wine prefix after 3 attempts:\n${failures.join('\n')}`);
@@ -96,7 +98,7 @@ async function newPrefixDir(): Promise<string> {
     runWineserver(WINE_TEMPLATE, '-w');
     return clonePrefix(WINE_TEMPLATE);
   }
-  // eslint-disable-next-line no-console
+
   console.warn(`No Wine template at ${WINE_TEMPLATE} (run 'npm run setup'); booting a prefix (~6 s).`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pb-wine-'));
   await execFileAsync('wineboot', ['-i'], { env: { ...process.env, ...wineEnv(dir) }, timeout: 120000 });
@@ -106,7 +108,11 @@ async function newPrefixDir(): Promise<string> {
 
 /** Wine's own error channel for one more start of reg.exe, for the failure message. */
 function diagnose(prefix: WinePrefix): string {
-  const r = spawnSync('wine', ['reg', 'query', 'HKLM\\Software\\Wine'], { env: { ...process.env, ...wineEnv(prefix.path), WINEDEBUG: 'err+all,warn+module,warn+process' }, encoding: 'utf8', timeout: 60000 });
+  const r = spawnSync('wine', ['reg', 'query', 'HKLM\\Software\\Wine'], {
+    env: { ...process.env, ...wineEnv(prefix.path), WINEDEBUG: 'err+all,warn+module,warn+process' },
+    encoding: 'utf8',
+    timeout: 60000,
+  });
   const lines = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-15);
   return `\n  again with WINEDEBUG=err+all (exit ${r.status}):\n    ${lines.join('\n    ')}`;
 }

@@ -46,7 +46,7 @@ function powershells(): Array<[string, string]> {
     list.push(['PowerShell 7', pwsh]);
   } catch {
     if (process.env.CI) throw new Error(`PowerShell 7 (${pwsh}) is not installed; the live suite runs under both PowerShells on CI.`);
-    // eslint-disable-next-line no-console
+
     console.warn('test:windows: PowerShell 7 (pwsh.exe) not found: running under Windows PowerShell 5.1 only');
   }
   return list;
@@ -54,7 +54,15 @@ function powershells(): Array<[string, string]> {
 
 beforeAll(() => {
   mkdirSync(work, { recursive: true });
-  const isElevated = execFileSync('powershell.exe', ['-NoProfile', '-Command', '([Security.Principal.WindowsPrincipal][Security.Principal.WindowsIdentity]::GetCurrent()).IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)'], { encoding: 'utf8' }).trim();
+  const isElevated = execFileSync(
+    'powershell.exe',
+    [
+      '-NoProfile',
+      '-Command',
+      '([Security.Principal.WindowsPrincipal][Security.Principal.WindowsIdentity]::GetCurrent()).IsInRole([Security.Principal.WindowsBuiltInRole]::Administrator)',
+    ],
+    { encoding: 'utf8' },
+  ).trim();
   if (isElevated !== 'True') throw new Error('test:windows needs an elevated shell (Administrator): shadow copies, services and HKLM keys.');
 });
 
@@ -117,7 +125,10 @@ describe.each(powershells())('%s (%s)', (label, executable) => {
     expect(capture.services[0].name).toBe(SERVICE);
     const backup = writeServiceBackup(path.join(dir, 'services'), capture);
     execFileSync('sc.exe', ['delete', SERVICE], { stdio: 'ignore' });
-    const restored = await restoreServiceConfig(runner, { file: path.join(backup.directory, backup.files.find((f) => f.endsWith('.json')) as string), dryRun: false });
+    const restored = await restoreServiceConfig(runner, {
+      file: path.join(backup.directory, backup.files.find((f) => f.endsWith('.json')) as string),
+      dryRun: false,
+    });
     expect(restored.isCreated).toBe(true);
     const again = await captureServiceConfig(runner, { names: [SERVICE], directory: path.join(dir, 'svc-reg-again') });
     expect(again.services[0].description).toBe(capture.services[0].description);
@@ -147,10 +158,29 @@ describe.each(powershells())('%s (%s)', (label, executable) => {
 
   it('writes the Application event-log entry and reads it back', async () => {
     const marker = `live-${tag}-${label}`;
-    const { result, warnings } = await writeRunEventLog(runner, { command: 'backup', exitCode: 2, status: 'warnings', warnings: [marker], source: 'procall-backup-live-test' });
+    const { result, warnings } = await writeRunEventLog(runner, {
+      command: 'backup',
+      exitCode: 2,
+      status: 'warnings',
+      warnings: [marker],
+      source: 'procall-backup-live-test',
+    });
     expect(warnings).toEqual([]);
-    expect(result).toMatchObject({ isWritten: true, eventId: 1002, entryType: 'Warning', method: label.includes('5.1') ? 'Write-EventLog' : 'EventLog.WriteEntry' });
-    const found = execFileSync('powershell.exe', ['-NoProfile', '-Command', `@(Get-WinEvent -FilterHashtable @{ LogName = 'Application'; ProviderName = 'procall-backup-live-test'; Id = 1002 } -MaxEvents 20 | Where-Object { $_.Message -like '*${marker}*' }).Count`], { encoding: 'utf8' }).trim();
+    expect(result).toMatchObject({
+      isWritten: true,
+      eventId: 1002,
+      entryType: 'Warning',
+      method: label.includes('5.1') ? 'Write-EventLog' : 'EventLog.WriteEntry',
+    });
+    const found = execFileSync(
+      'powershell.exe',
+      [
+        '-NoProfile',
+        '-Command',
+        `@(Get-WinEvent -FilterHashtable @{ LogName = 'Application'; ProviderName = 'procall-backup-live-test'; Id = 1002 } -MaxEvents 20 | Where-Object { $_.Message -like '*${marker}*' }).Count`,
+      ],
+      { encoding: 'utf8' },
+    ).trim();
     expect(Number(found)).toBeGreaterThanOrEqual(1);
   });
 

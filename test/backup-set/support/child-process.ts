@@ -16,7 +16,9 @@ export function transpileChild(outDir: string): string {
     'lib/secret.ts',
     'lib/hash-file.ts',
     'lib/package-version.ts', // the writer records its version (main's packageVersion)
-    ...readdirSync(path.join(ROOT, 'lib/backup-set')).filter((f) => f.endsWith('.ts')).map((f) => `lib/backup-set/${f}`),
+    ...readdirSync(path.join(ROOT, 'lib/backup-set'))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => `lib/backup-set/${f}`),
     'test/backup-set/support/set-writer-child.ts',
   ];
   for (const rel of sources) {

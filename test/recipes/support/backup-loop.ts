@@ -14,7 +14,16 @@ async function main(): Promise<void> {
   const discovery = crashDiscovery(driveC);
   for (let n = 1; ; n++) {
     process.stdout.write(`RUN ${n}\n`);
-    const r = await backup({ runner, target, kind: 'scheduled', discovery, products: CRASH_PRODUCTS, exclude: CRASH_EXCLUDE, shadowCopy: 'never', concurrency: 3 });
+    const r = await backup({
+      runner,
+      target,
+      kind: 'scheduled',
+      discovery,
+      products: CRASH_PRODUCTS,
+      exclude: CRASH_EXCLUDE,
+      shadowCopy: 'never',
+      concurrency: 3,
+    });
     if (r.status !== 'complete') throw new Error(`backup ${n} ended ${r.status}: ${JSON.stringify(r.manifest?.errors)}`);
   }
 }
