@@ -5,92 +5,51 @@
  * `restore-services.ps1`, and {@link restoreServiceConfig} changes only what differs.
  *
  * Nothing here reads the text of `sc.exe qc`: it is localised. The registry is not.
+ *
+ * This module holds the capture and the files it writes; the definition's types and pure parts are in
+ * `service-definition.ts`, the runtime read script in `service-runtime.ts`, the restore in
+ * `service-restore.ts` (all re-exported here), the decoding in `service-decode.ts`, the generators in
+ * `service-plan.ts` / `service-script.ts` / `service-markdown.ts`.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ProcallBackupError, validationError } from '../errors';
 import { recordScriptBody } from '../powershell/record-bodies';
-import type { ReadScript, Runner, WriteScript } from '../powershell/runner';
-import type { Secret } from '../secret';
-import type { RegFile, RegValueEntry } from './reg-file';
+import type { Runner } from '../powershell/runner';
 import { exportRegistryKey } from './registry';
-import { decodeServiceRegistry, type DecodedServiceConfig, type ServiceRegistryKey, type ServiceRegistryValue } from './service-decode';
+import { decodeServiceRegistry, type DecodedServiceConfig } from './service-decode';
+import { generateRestoreServicesScript } from './service-script';
+import { generateServiceMarkdown } from './service-markdown';
 import {
-  SERVICE_ACCOUNT_PS,
-  buildServiceRestorePlan,
-  compareServiceValues,
-  formatServiceCommand,
-  generateRestoreServicesScript,
-  generateServiceMarkdown,
-  type ServiceField,
-  type ServiceRestoreSource,
-  type ServiceToolCall,
-} from './service-script';
+  DEFAULT_SERVICE_MATCHES,
+  SERVICE_DEFINITION_SCHEMA,
+  SERVICE_DEFINITION_VERSION,
+  SERVICES_KEY,
+  SERVICES_KEY_LONG,
+  isServiceMatch,
+  restoreSourceOf,
+  serviceKeysFromRegFile,
+  toServiceValues,
+  type ServiceDefinition,
+  type ServiceMatch,
+} from './service-definition';
+import { buildServiceRuntimeScript, parseServiceRuntime } from './service-runtime';
 
-/** The `schema` tag of every `services/<name>.json`. */
-export const SERVICE_DEFINITION_SCHEMA = 'procall-backup/service-definition';
-/** The schema version this library writes and reads. */
-export const SERVICE_DEFINITION_VERSION = 1;
-
-const SERVICES_KEY = 'HKLM\\SYSTEM\\CurrentControlSet\\Services';
-const SERVICES_KEY_LONG = 'HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services';
-
-/** The security descriptor as `sc.exe sdshow` printed it, or why it is missing (never a silent gap). */
-export interface ServiceSecurityDescriptor {
-  sddl: string | null;
-  source: 'sc-sdshow' | 'unavailable';
-  /** Why it is unavailable (the tool's exit code and output). */
-  note?: string;
-}
-
-/** Runtime facts from CIM (`Win32_Service`); not part of the definition, not restored. */
-export interface ServiceRuntime {
-  state: string | null;
-  processId: number | null;
-  source: 'cim' | 'unavailable';
-  note?: string;
-}
-
-/**
- * `services/<name>.json`: the whole service definition, typed and versioned. Version 1 fields are
- * those of {@link DecodedServiceConfig} plus the ones below.
- *
- * @example
- * ```ts
- * const def: ServiceDefinition = validateServiceDefinition(JSON.parse(readFileSync('services/UCServer.json', 'utf8')));
- * console.log(def.startType, def.failureActions?.actions, def.securityDescriptor.sddl ?? def.securityDescriptor.note);
- * ```
- */
-export interface ServiceDefinition extends DecodedServiceConfig {
-  schema: typeof SERVICE_DEFINITION_SCHEMA;
-  schemaVersion: typeof SERVICE_DEFINITION_VERSION;
-  securityDescriptor: ServiceSecurityDescriptor;
-  runtime: ServiceRuntime;
-  /** The raw export of `HKLM\SYSTEM\CurrentControlSet\Services\<name>` next to the JSON. */
-  registryExport: { file: string; sha256: string; bytes: number };
-  capture: { host: string; capturedAt: string; warnings: string[] };
-}
-
-/** Which services {@link captureServiceConfig} takes when no names are given. */
-export interface ServiceMatch {
-  /** Display name pattern, `*` as wildcard, case-insensitive (e.g. `estos UC*`). */
-  displayName?: string;
-  /** Folder the executable must be under, case-insensitive (e.g. `C:\Program Files\estos\UCServer`). */
-  imagePathUnder?: string;
-}
-
-/**
- * The default selection: the UCServer, UC Media Server and UC Web Server services, by display name
- * or by an image path under the estos UCServer install folders. Override with `names` or `match`.
- */
-export const DEFAULT_SERVICE_MATCHES: readonly ServiceMatch[] = Object.freeze([
-  { displayName: '*UCServer*' },
-  { displayName: '*UC*Media*Server*' },
-  { displayName: '*UC*Web*Server*' },
-  { imagePathUnder: 'C:\\Program Files\\estos\\UCServer' },
-  { imagePathUnder: 'C:\\Program Files (x86)\\estos\\UCServer' },
-]);
+export {
+  SERVICE_DEFINITION_SCHEMA,
+  SERVICE_DEFINITION_VERSION,
+  DEFAULT_SERVICE_MATCHES,
+  serviceKeysFromRegFile,
+  isServiceMatch,
+  validateServiceDefinition,
+  type ServiceSecurityDescriptor,
+  type ServiceRuntime,
+  type ServiceDefinition,
+  type ServiceMatch,
+} from './service-definition';
+export { buildServiceRuntimeScript, parseServiceRuntime, type RawServiceRuntime } from './service-runtime';
+export { planServiceChanges, restoreServiceConfig, type RestoreServiceConfigOptions, type ServiceChange, type ServiceRestoreResult } from './service-restore';
 
 /**
  * Options of {@link captureServiceConfig}.
@@ -128,249 +87,6 @@ export interface ServiceCaptureResult {
   warnings: string[];
   /** The folder that holds the .reg exports. */
   directory: string;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Pure parts
-
-/**
- * The service's keys out of a parsed export of `HKLM\...\Services\<name>` or of the whole
- * `Services` key (pure).
- *
- * @example
- * ```ts
- * const keys = serviceKeysFromRegFile(parseRegFile(buf), 'UCServer');
- * decodeServiceRegistry('UCServer', keys).startType;
- * ```
- */
-export function serviceKeysFromRegFile(doc: RegFile, name: string): ServiceRegistryKey[] {
-  const prefix = `${SERVICES_KEY_LONG}\\${name}`.toUpperCase();
-  const keys: ServiceRegistryKey[] = [];
-  for (const k of doc.keys) {
-    if (k.delete) continue;
-    const p = k.path.toUpperCase();
-    if (p !== prefix && !p.startsWith(`${prefix}\\`)) continue;
-    keys.push({ path: k.path.slice(prefix.length + 1), values: toServiceValues(k.values) });
-  }
-  return keys;
-}
-
-function toServiceValues(entries: readonly RegValueEntry[]): Record<string, ServiceRegistryValue> {
-  const out: Record<string, ServiceRegistryValue> = {};
-  for (const e of entries) {
-    switch (e.type) {
-      case 'REG_SZ':
-      case 'REG_EXPAND_SZ':
-        out[e.name] = { type: e.type, value: e.data };
-        break;
-      case 'REG_MULTI_SZ':
-        out[e.name] = { type: 'REG_MULTI_SZ', value: e.data };
-        break;
-      case 'REG_DWORD':
-        out[e.name] = { type: 'REG_DWORD', value: e.data };
-        break;
-      case 'REG_QWORD':
-        out[e.name] = { type: 'REG_QWORD', value: e.data };
-        break;
-      case 'REG_BINARY':
-        out[e.name] = { type: 'REG_BINARY', value: e.data };
-        break;
-      case 'REG_RAW':
-        out[e.name] = { type: e.typeNumber === 0 ? 'REG_NONE' : 'REG_OTHER', value: e.data };
-        break;
-      default:
-        break; // deletions do not occur in exports
-    }
-  }
-  return out;
-}
-
-function wildcardToRegExp(pattern: string): RegExp {
-  const body = pattern
-    .split('*')
-    .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-    .join('.*');
-  return new RegExp(`^${body}$`, 'i');
-}
-
-/** The executable of an ImagePath: the quoted part, or everything up to `.exe`. */
-function executableOf(imagePath: string): string {
-  const t = imagePath.trim();
-  if (t.startsWith('"')) return t.slice(1, t.indexOf('"', 1) < 0 ? undefined : t.indexOf('"', 1));
-  const m = /^(.*?\.exe)(\s|$)/i.exec(t);
-  return m ? m[1] : t;
-}
-
-/**
- * Whether a service matches one of the selections (pure). Display names compare with `*`
- * wildcards; image paths by folder prefix, without quotes or arguments.
- *
- * @example
- * ```ts
- * isServiceMatch({ displayName: 'estos UCServer', imagePath: null }, [{ displayName: '*UCServer*' }]); // true
- * ```
- */
-export function isServiceMatch(s: { displayName: string | null; imagePath: string | null }, matches: readonly ServiceMatch[]): boolean {
-  return matches.some((m) => {
-    if (m.displayName === undefined && m.imagePathUnder === undefined) return false;
-    if (m.displayName !== undefined && !(s.displayName !== null && wildcardToRegExp(m.displayName).test(s.displayName))) return false;
-    if (m.imagePathUnder !== undefined) {
-      if (!s.imagePath) return false;
-      const folder = m.imagePathUnder.replace(/[\\/]+$/, '').toLowerCase() + '\\';
-      if (!executableOf(s.imagePath).toLowerCase().startsWith(folder)) return false;
-    }
-    return true;
-  });
-}
-
-/**
- * Checks a parsed `services/<name>.json` and returns it typed; throws PB_VALIDATION naming what is wrong.
- *
- * @example
- * ```ts
- * const def = validateServiceDefinition(JSON.parse(readFileSync('services/UCServer.json', 'utf8')));
- * ```
- */
-export function validateServiceDefinition(value: unknown): ServiceDefinition {
-  const v = value as Partial<ServiceDefinition> | null;
-  const fix = 'Use a services/<name>.json written by procall-backup (captureServiceConfig / writeServiceBackup).';
-  if (!v || typeof v !== 'object') throw validationError('A service definition must be a JSON object.', fix);
-  if (v.schema !== SERVICE_DEFINITION_SCHEMA) throw validationError(`The file is not a service definition (schema ${JSON.stringify(v.schema)}).`, fix);
-  if (v.schemaVersion !== SERVICE_DEFINITION_VERSION) {
-    throw validationError(
-      `Service definition schema version ${String(v.schemaVersion)} is not supported (this library reads ${SERVICE_DEFINITION_VERSION}).`,
-      'Use the procall-backup version that wrote the backup.',
-    );
-  }
-  const need: Array<[keyof ServiceDefinition, string]> = [
-    ['name', 'string'],
-    ['startType', 'string'],
-    ['errorControl', 'string'],
-    ['sidType', 'string'],
-    ['serviceType', 'object'],
-    ['dependencies', 'object'],
-    ['securityDescriptor', 'object'],
-  ];
-  for (const [k, t] of need) {
-    if (typeof v[k] !== t || v[k] === null) throw validationError(`The service definition has no valid '${String(k)}'.`, fix);
-  }
-  if (!Array.isArray(v.requiredPrivileges) || !Array.isArray(v.triggers) || !Array.isArray(v.otherValues)) {
-    throw validationError('The service definition has no requiredPrivileges, triggers or otherValues list.', fix);
-  }
-  if (!/^[^\\/\r\n\u0000]{1,256}$/.test(v.name as string)) throw validationError(`'${String(v.name)}' is not a service name.`, fix);
-  return v as ServiceDefinition;
-}
-
-function restoreSourceOf(def: DecodedServiceConfig, sddl: string | null): ServiceRestoreSource {
-  return { ...def, sddl };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Runtime read script (sdshow + CIM)
-
-/** What the runtime read script returns per service, before {@link parseServiceRuntime}. */
-export interface RawServiceRuntime {
-  name: string;
-  sdExit: number;
-  sdOut: string;
-  cim: 'ok' | 'missing' | 'error';
-  cimNote: string;
-  state: string | null;
-  processId: number | null;
-}
-
-const RUNTIME_BODY = String.raw`
-$hasCim = [bool](Get-Command -Name Get-CimInstance -ErrorAction SilentlyContinue)
-$list = @()
-foreach ($n in @($in.names)) {
-  $name = [string]$n
-  $r = @{ name = $name; sdExit = -1; sdOut = ''; cim = 'missing'; cimNote = 'Get-CimInstance is not available on this host'; state = $null; processId = $null }
-  try {
-    $sd = Invoke-PbTool sc @('sdshow', $name)
-    $r.sdExit = [int]$sd.exitCode
-    $r.sdOut = [string]($sd.stdout + ' ' + $sd.stderr).Trim()
-  } catch {
-    # A non-zero exit is data here (Wine's sc.exe has no sdshow; a missing right is reported, not fatal).
-    $d = $_.Exception.Data['pbData']
-    if ($d -and $null -ne $d.exitCode) { $r.sdExit = [int]$d.exitCode; $r.sdOut = [string]($d.stdout + ' ' + $d.stderr).Trim() }
-    else { $r.sdOut = [string]$_.Exception.Message }
-  }
-  if ($hasCim) {
-    try {
-      $filter = "Name='" + $name.Replace('\', '\\').Replace("'", "\'") + "'"
-      $svc = Get-CimInstance -ClassName Win32_Service -Filter $filter -ErrorAction Stop | Select-Object -First 1
-      if ($svc) { $r.cim = 'ok'; $r.state = [string]$svc.State; $r.processId = [int]$svc.ProcessId; $r.cimNote = '' }
-      else { $r.cim = 'error'; $r.cimNote = 'Win32_Service has no such service' }
-    } catch {
-      $r.cim = 'error'; $r.cimNote = [string]$_.Exception.Message
-    }
-  }
-  $list += $r
-}
-@{ services = $list }
-`;
-
-/**
- * The read script that asks `sc.exe sdshow` and CIM about each service (pure builder).
- *
- * @example
- * ```ts
- * const script = buildServiceRuntimeScript(['UCServer']);
- * ```
- */
-export function buildServiceRuntimeScript(names: readonly string[]): ReadScript<RawServiceRuntime[]> {
-  return {
-    name: 'captureServiceConfig.runtime',
-    effect: 'read',
-    body: RUNTIME_BODY,
-    input: { names: [...names] },
-    parse: (raw) => {
-      const r = raw as { services?: unknown } | null;
-      const list = r && r.services !== undefined ? (Array.isArray(r.services) ? r.services : [r.services]) : null;
-      if (!list) throw new ProcallBackupError('PB_PARSE', 'The service runtime script returned no list.', { command: 'captureServiceConfig' });
-      return list as RawServiceRuntime[];
-    },
-  };
-}
-
-/** True for text that looks like SDDL (`D:`, `O:`, `G:`, `S:` sections). */
-function isSddl(text: string): boolean {
-  return /^(O:|G:|D:|S:)[A-Za-z0-9;:()\-_ ]*$/.test(text) && /D:/.test(text);
-}
-
-/**
- * Turns `sc.exe sdshow` and CIM answers into the descriptor and runtime parts (pure). A failed
- * sdshow becomes `unavailable` with the reason, and a warning.
- *
- * @example
- * ```ts
- * parseServiceRuntime({ name: 'x', sdExit: 0, sdOut: 'D:(A;;CC;;;SY)', cim: 'missing', cimNote: '', state: null, processId: null }).securityDescriptor.sddl;
- * ```
- */
-export function parseServiceRuntime(raw: RawServiceRuntime): { securityDescriptor: ServiceSecurityDescriptor; runtime: ServiceRuntime; warnings: string[] } {
-  const warnings: string[] = [];
-  // sdshow prints an empty line, then the SDDL on one line; joining trimmed lines never inserts a space into it.
-  const sddl = (raw.sdOut ?? '')
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l !== '')
-    .join('');
-  const out = (raw.sdOut ?? '').replace(/\s+/g, ' ').trim();
-  let securityDescriptor: ServiceSecurityDescriptor;
-  if (raw.sdExit === 0 && isSddl(sddl)) securityDescriptor = { sddl, source: 'sc-sdshow' };
-  else {
-    const note = `sc.exe sdshow exited with ${raw.sdExit}: ${out.slice(0, 300) || '(no output)'}`;
-    securityDescriptor = { sddl: null, source: 'unavailable', note };
-    warnings.push(
-      `The security descriptor of service '${raw.name}' is unavailable (${note}); it is not in this backup and a restore leaves the live one as it is.`,
-    );
-  }
-  const runtime: ServiceRuntime =
-    raw.cim === 'ok'
-      ? { state: raw.state, processId: raw.processId, source: 'cim' }
-      : { state: null, processId: null, source: 'unavailable', note: raw.cimNote || 'CIM not available' };
-  if (raw.cim !== 'ok') warnings.push(`The state of service '${raw.name}' is unknown: ${runtime.note}.`);
-  return { securityDescriptor, runtime, warnings };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -568,202 +284,4 @@ export function writeServiceBackup(
   );
   files.push('restore-services.ps1');
   return { directory, files };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Restore
-
-/**
- * Options of {@link restoreServiceConfig}.
- *
- * @example
- * ```ts
- * const options: RestoreServiceConfigOptions = { file: 'services/UCMediaServer.json', dryRun: false, password: new Secret(pw) };
- * ```
- */
-export interface RestoreServiceConfigOptions {
-  /** A `services/<name>.json` written by {@link writeServiceBackup}. */
-  file: string;
-  /** List the differences as literal commands and change nothing. Default true. */
-  dryRun?: boolean;
-  /** The service account's password, needed only when the account must be set again. */
-  password?: Secret;
-}
-
-/** One field that differs, with the commands that set it. */
-export interface ServiceChange {
-  field: ServiceField | 'create';
-  /** The live comparison value (null when the service does not exist). */
-  current: string | null;
-  desired: string;
-  /** The literal commands, as a person would type them (passwords as ********). */
-  commands: string[];
-  calls: ServiceToolCall[];
-}
-
-/**
- * What {@link restoreServiceConfig} returns.
- *
- * @example
- * ```ts
- * const r = await restoreServiceConfig(runner, { file });
- * if (r.changes.length === 0) console.log(`${r.name} matches the backup`);
- * ```
- */
-export interface ServiceRestoreResult {
-  name: string;
-  /** True when the service did not exist. */
-  isCreated: boolean;
-  changes: ServiceChange[];
-  /** False for a dry run or when nothing differed. */
-  isApplied: boolean;
-  warnings: string[];
-}
-
-// Invoke-PbTool makes the arguments arrive exactly on Windows PowerShell 5.1 too (lib/powershell/native-args.ts).
-// The password only ever reaches Set-PbServiceAccount (CIM, in-process); no native argument vector carries it.
-const APPLY_BODY =
-  SERVICE_ACCOUNT_PS +
-  String.raw`
-$calls = @($in.calls)
-if (@($calls | Where-Object { $_.tool -eq 'cim' }).Count -gt 0 -and -not (Test-PbCim)) {
-  throw (New-PbError -Code 'PB_TOOL_MISSING' -Message 'The service account must be set with its password through CIM (Get-CimInstance / Invoke-CimMethod), and CIM is not available in this PowerShell. Nothing was changed.' -Fix 'Run the restore on the Windows host itself (Windows PowerShell 5.1 or PowerShell 7 on Windows).')
-}
-$done = 0
-foreach ($c in $calls) {
-  if ($c.tool -eq 'cim') {
-    $r = Set-PbServiceAccount -Name ([string]$c.service) -StartName ([string]$c.startName) -StartPassword ([string]$in.password)
-    if ($r.error) {
-      $data = @{ tool = 'Win32_Service.Change'; stdout = ''; stderr = '' }
-      if ($null -ne $r.code) { $data.exitCode = [int]$r.code }
-      throw (New-PbError -Code 'PB_COMMAND_FAILED' -Message ([string]$r.error) -Fix ([string]$r.fix) -Data $data)
-    }
-    $done++
-    continue
-  }
-  $argv = @()
-  foreach ($a in @($c.args)) { $argv += [string]$a }
-  $ok = @(0)
-  if ($c.tool -eq 'reg' -and $argv[0] -eq 'delete') { $ok = @(0, 1) }
-  $r = Invoke-PbTool ([string]$c.tool) $argv -AllowExitCode $ok
-  $done++
-}
-@{ done = $done }
-`;
-
-async function readLive(runner: Runner, name: string): Promise<{ source: ServiceRestoreSource | null; warnings: string[] }> {
-  const scratch = mkdtempSync(path.join(os.tmpdir(), 'pb-service-live-'));
-  try {
-    const exp = await exportRegistryKey(runner, {
-      key: `${SERVICES_KEY}\\${name}`,
-      file: path.join(scratch, 'live.reg'),
-      optional: true,
-      includeDocument: true,
-    });
-    if (exp.absent || !exp.document) return { source: null, warnings: [] };
-    const config = decodeServiceRegistry(name, serviceKeysFromRegFile(exp.document, name));
-    const { value } = await runner.run(buildServiceRuntimeScript([name]));
-    const rt = parseServiceRuntime(value[0]);
-    return { source: restoreSourceOf(config, rt.securityDescriptor.sddl), warnings: rt.warnings.filter((w) => w.includes('security descriptor')) };
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
-}
-
-/**
- * The differences between a definition and the live service, as changes with literal commands
- * (pure). `live` null means the service does not exist: create it, then set every field.
- *
- * @example
- * ```ts
- * planServiceChanges(definition, live).map((c) => c.commands).flat();
- * // [ "sc.exe config 'UCServer' start= delayed-auto" ]
- * ```
- */
-export function planServiceChanges(desired: ServiceRestoreSource, live: ServiceRestoreSource | null): ServiceChange[] {
-  const plan = buildServiceRestorePlan(desired);
-  const current = live ? compareServiceValues(live) : null;
-  const changes: ServiceChange[] = [];
-  if (!current) changes.push({ field: 'create', current: null, desired: plan.name, commands: [formatServiceCommand(plan.create)], calls: [plan.create] });
-  for (const step of plan.steps) {
-    const now = current ? current[step.field] : null;
-    const same =
-      now !== null && (step.field === 'account' || step.field === 'triggers' ? now.toLowerCase() === step.desired.toLowerCase() : now === step.desired);
-    // Unknown live SDDL: set it (sdset is idempotent), never skip silently.
-    if (same && !(step.field === 'securityDescriptor' && live?.sddl === null)) continue;
-    changes.push({ field: step.field, current: now, desired: step.desired, commands: step.calls.map(formatServiceCommand), calls: step.calls });
-  }
-  return changes;
-}
-
-/**
- * Compares a saved definition with the live service and changes only what differs, with sc.exe
- * and reg.exe; a user account with its password is set through CIM (`Win32_Service.Change`) in
- * the PowerShell process, so the password never appears on a command line. With `dryRun` (the
- * default) it only lists the differences as literal commands.
- * After applying it reads the service again and fails with `PB_SERVICE_MISMATCH` when anything
- * still differs.
- *
- * @example
- * ```ts
- * const plan = await restoreServiceConfig(runner, { file: 'D:\\Backup\\services\\UCServer.json' });
- * plan.changes.forEach((c) => console.log(c.commands.join('\n')));
- * await restoreServiceConfig(runner, { file: 'D:\\Backup\\services\\UCServer.json', dryRun: false });
- * ```
- */
-export async function restoreServiceConfig(runner: Runner, options: RestoreServiceConfigOptions): Promise<ServiceRestoreResult> {
-  if (!options || typeof options.file !== 'string' || options.file === '') {
-    throw validationError('restoreServiceConfig needs a file.', 'Pass { file: "<backup>/services/<name>.json" }.');
-  }
-  if (!existsSync(options.file))
-    throw validationError(`The service definition ${options.file} does not exist.`, 'Point file at a services/<name>.json of the backup set.');
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(options.file, 'utf8'));
-  } catch (cause) {
-    throw new ProcallBackupError('PB_PARSE', `${options.file} is not valid JSON.`, {
-      fix: 'Use the file as the backup wrote it; verify the backup set.',
-      cause,
-    });
-  }
-  const def = validateServiceDefinition(json);
-  const desired = restoreSourceOf(def, def.securityDescriptor.sddl);
-  const isDryRun = options.dryRun !== false;
-  const live = await readLive(runner, def.name);
-  const changes = planServiceChanges(desired, live.source);
-  const warnings = [...live.warnings];
-  if (def.securityDescriptor.sddl === null)
-    warnings.push(`The backup has no security descriptor for '${def.name}' (${def.securityDescriptor.note ?? 'unavailable'}); the live one is left as it is.`);
-  const result: ServiceRestoreResult = { name: def.name, isCreated: live.source === null, changes, isApplied: false, warnings };
-  if (isDryRun || changes.length === 0) return result;
-
-  const calls = changes.flatMap((c) => c.calls);
-  const needsPassword = calls.some((c) => c.tool === 'cim');
-  if (needsPassword && (!options.password || options.password.isEmpty)) {
-    throw validationError(
-      `Service '${def.name}' must be set to run as ${def.account?.name}, which needs its password; Windows never reveals it, so the backup has none.`,
-      'Pass password: new Secret(...) with the account password.',
-    );
-  }
-  const script: WriteScript<{ done: number }> = {
-    name: 'restoreServiceConfig',
-    effect: 'write',
-    body: APPLY_BODY,
-    input: { calls, password: needsPassword ? options.password : null },
-    whatIf: changes.flatMap((c) => c.commands),
-    dryRunValue: { done: 0 },
-    parse: (raw) => raw as { done: number },
-  };
-  const run = await runner.run(script);
-  if (run.dryRun) return result;
-  const after = await readLive(runner, def.name);
-  const left = planServiceChanges(desired, after.source).filter((c) => !(c.field === 'securityDescriptor' && after.source?.sddl === null));
-  if (left.length > 0) {
-    throw new ProcallBackupError('PB_SERVICE_MISMATCH', `Service '${def.name}' still differs after the restore in: ${left.map((c) => c.field).join(', ')}.`, {
-      fix: 'The tools reported success; compare the values with the Markdown page of the backup and set them by hand.',
-      command: 'restoreServiceConfig',
-      data: { fields: left.map((c) => ({ field: c.field, current: c.current, desired: c.desired })) },
-    });
-  }
-  return { ...result, isApplied: true };
 }
