@@ -2,7 +2,7 @@
  * `npm run bench -- ad`: dumpAdAttributes against `ldapsearch -E pr=1000/noprompt` writing LDIF,
  * side by side, on a Samba AD DC with 5,000+ users (plus groups, computers, a 1,600-member group).
  * Both run as their own process under /usr/bin/time, so wall time and peak RSS compare like for like;
- * the library runs as plain JavaScript (transpiled once), not under ts-node.
+ * the library runs as plain JavaScript (compiled once), not under ts-node.
  * Options: --users=N (default 5000) --runs=N (default 3) --profile; --keep-dc keeps the loaded DC folder
  * and --dc=<dir> starts such a folder again (loading 5,000 users takes minutes on a busy machine);
  * --models=single,prefork (the default: both) runs the comparison on a one-process DC, where only one
@@ -18,30 +18,24 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import ts from 'typescript';
 import { BASE_DN, type SambaDc, startLoadedSambaDc, startSambaDc } from '../../test/support/samba';
-import { option, median } from '../bench-support';
+import { compileForChild, option, median } from '../bench-support';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const ATTRIBUTES = ['extensionName', 'ectisrv3CTIPhonePrimary', 'ectisrv3CTILines', 'pbTestKey'];
 const FILTER = '(|(objectClass=user)(objectClass=group)(objectClass=computer))';
 
-/** Transpiles the module and its local imports to CommonJS in `out` (no type check: speed only). */
+/** Compiles the module and everything it imports to CommonJS (compileForChild) and writes the child script into `out`. */
 function transpile(out: string): string {
-  for (const rel of ['lib/primitives/active-directory.ts', 'lib/errors.ts', 'lib/secret.ts', 'lib/hash-file.ts']) {
-    const js = ts.transpileModule(readFileSync(path.join(ROOT, rel), 'utf8'), {
-      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-    }).outputText;
-    const file = path.join(out, rel.replace(/\.ts$/, '.js'));
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, js);
-  }
+  const compiled = compileForChild('pb-bench-ad', 'lib/primitives/active-directory.ts');
+  const secret = path.join(path.dirname(compiled), '..', 'secret.js');
+  mkdirSync(out, { recursive: true });
   const child = path.join(out, 'dump-child.js');
   writeFileSync(
     child,
     [
-      "const { dumpAdAttributes } = require('./lib/primitives/active-directory');",
-      "const { Secret } = require('./lib/secret');",
+      `const { dumpAdAttributes } = require(${JSON.stringify(compiled)});`,
+      `const { Secret } = require(${JSON.stringify(secret)});`,
       'const o = JSON.parse(process.argv[2]);',
       'o.password = new Secret(o.password);',
       'dumpAdAttributes(o).then((r) => { process.stdout.write(JSON.stringify({ durationMs: r.durationMs, objects: r.counts.objects, bytes: r.bytes })); },',
