@@ -136,8 +136,7 @@ function validateText(name: string, value: unknown, maxLength: number): asserts 
 
 function toManifestError(step: string, error: unknown): ManifestError {
   if (isProcallBackupError(error)) {
-    const message = error.fix && error.message.endsWith(` Fix: ${error.fix}`) ? error.message.slice(0, -` Fix: ${error.fix}`.length) : error.message;
-    return { step, code: String(error.code), message, ...(error.fix ? { fix: error.fix } : {}) };
+    return { step, code: error.code, message: error.shortMessage, ...(error.fix ? { fix: error.fix } : {}) };
   }
   return { step, code: 'PB_UNEXPECTED', message: error instanceof Error ? error.message : String(error) };
 }

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { type ProcallBackupError, validationError } from '../errors';
+import { type ProcallBackupError, shortMessageOf, validationError } from '../errors';
 import { validateAgainstSchema, type JsonSchema } from '../backup-set/manifest';
 import { PRODUCT_CATALOG, type ProductId } from '../recipes/catalog';
 import { DATACENTER_ROLES, validateTopology, type DataCenterRole } from '../recipes/topology';
@@ -494,7 +494,7 @@ export function validateConfig(value: unknown, baseDir: string, source = 'procal
       } catch (e) {
         problems.push({
           field: '$.datacenter',
-          message: `$.datacenter: ${(e as ProcallBackupError).message.replace(/ Fix: .*$/s, '')}`,
+          message: `$.datacenter: ${shortMessageOf(e)}`,
           fix: (e as ProcallBackupError).fix ?? 'Correct the DataCenter topology.',
         });
       }

@@ -180,14 +180,20 @@ interface RunEnd {
   eventLog?: EventLogResult;
 }
 
+/** The JSON output's `error`: what went wrong (`message`, without the fix) and what to do (`fix`), each once. */
 function errorDocument(e: unknown): Record<string, unknown> {
   if (isProcallBackupError(e)) {
     const problems = Array.isArray(e.data?.problems) ? (e.data?.problems as Record<string, unknown>[]) : undefined;
-    return { code: String(e.code), message: e.message, ...(e.fix ? { fix: e.fix } : {}), ...(problems ? { problems } : {}) };
+    return { code: e.code, message: e.shortMessage, ...(e.fix ? { fix: e.fix } : {}), ...(problems ? { problems } : {}) };
   }
   if (e instanceof CommanderError)
     return { code: 'PB_USAGE', message: e.message.replace(/^error: /, ''), fix: 'Run procall-backup --help (or <command> --help) for the flags.' };
   return { code: 'PB_INTERNAL', message: e instanceof Error ? e.message : String(e) };
+}
+
+/** One line for people (stderr, the event log): a ProcallBackupError's message already ends with its fix. */
+function errorText(e: unknown): string {
+  return isProcallBackupError(e) ? e.message : String(errorDocument(e).message);
 }
 
 function addEncryptionFlags(c: Command): Command {
@@ -424,14 +430,14 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): 
           tools: settings?.powershell?.tools,
           ...(settings?.powershell?.env ? { env: settings.powershell.env } : {}),
         });
-      const errorText = end.error === undefined ? undefined : (errorDocument(end.error).message as string);
+      const text = end.error === undefined ? undefined : errorText(end.error);
       const r = await writeRunEventLog(runner, {
         command: end.command,
         exitCode: end.exitCode,
         status: statusOfExitCode(end.exitCode),
         setPath: end.outcome?.setPath,
         warnings: end.warnings,
-        ...(errorText ? { error: errorText } : {}),
+        ...(text ? { error: text } : {}),
       });
       end.eventLog = r.result;
       end.warnings = [...end.warnings, ...r.warnings];
@@ -476,13 +482,12 @@ export async function runCli(argv: readonly string[], io: CliIo = defaultIo()): 
     io.stdout(`${JSON.stringify(doc, null, 2)}\n`);
   } else if (interrupted && statusOfExitCode(end.exitCode) === 'interrupted') {
     // one line: what stopped, what is left
-    io.stderr(`procall-backup ${end.command}: INTERRUPTED by ${interrupted}: ${errorDocument(end.error).message as string} (exit code ${end.exitCode})\n`);
+    io.stderr(`procall-backup ${end.command}: INTERRUPTED by ${interrupted}: ${errorText(end.error)} (exit code ${end.exitCode})\n`);
   } else {
     if (end.outcome) io.stdout(`${end.outcome.summary}\n`);
     for (const w of end.warnings) io.stderr(`warning: ${w}\n`);
     if (end.error !== undefined && !(end.error instanceof CommanderError)) {
-      const d = errorDocument(end.error);
-      io.stderr(`error [${String(d.code)}]: ${String(d.message)}\n`);
+      io.stderr(`error [${String(errorDocument(end.error).code)}]: ${errorText(end.error)}\n`);
     }
     const word = { 0: 'done', 1: 'FAILED', 2: 'done, with warnings', 3: 'bad usage or configuration', 130: 'INTERRUPTED', 143: 'INTERRUPTED' }[end.exitCode];
     if (end.command !== 'none') io.stderr(`procall-backup ${end.command}: ${word} (exit code ${end.exitCode})\n`);

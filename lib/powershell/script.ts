@@ -1,4 +1,4 @@
-import { ProcallBackupError } from '../errors';
+import { isErrorCode, ProcallBackupError } from '../errors';
 import { Secret, collectSecrets } from '../secret';
 import { normalizeJsonDates, normalizePowerShellJson } from './json-dialect';
 import type { HostInfo, Script, ToolPaths } from './runner';
@@ -149,7 +149,7 @@ export function envelopeError(
           : ''
       }`
     : `${context.script}: ${e.message}`;
-  return new ProcallBackupError(e.code ?? 'PB_COMMAND_FAILED', message, {
+  return new ProcallBackupError(isErrorCode(e.code) ? e.code : 'PB_COMMAND_FAILED', message, {
     fix: e.fix,
     command: native?.tool ? `${context.script} (${native.tool})` : context.script,
     host: envelope.host?.computer,

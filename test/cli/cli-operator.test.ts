@@ -35,6 +35,15 @@ describe('procall-backup at the command line (#14)', () => {
     const r = await cli(['backup', '--target', path.join(work, 'target'), '--reason', 'before the update', '--json']);
     expect(r.code).toBe(3);
     expect(r.doc?.error).toMatchObject({ code: 'PB_VALIDATION', fix: expect.stringContaining('--kind manual') });
+    // #15 item 5: the JSON keeps what went wrong and what to do apart, each once; people read both on one line
+    const error = r.doc?.error as { message: string; fix: string };
+    expect(error.message).toContain('--reason');
+    expect(error.message).not.toContain('Fix:');
+    expect(error.message).not.toContain(error.fix);
+    const human = await cli(['backup', '--target', path.join(work, 'target'), '--reason', 'before the update']);
+    expect(human.code).toBe(3);
+    expect(human.stderr).toContain(`error [PB_VALIDATION]: ${error.message} Fix: ${error.fix}\n`);
+    expect(human.stderr.split(error.fix)).toHaveLength(2);
   });
 
   it('verify --target names an interrupted only set (exit 1), and list shows it as an interrupted backup with a warning (item 5)', async () => {
