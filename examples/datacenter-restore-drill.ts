@@ -13,7 +13,8 @@
  */
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { backup, extractArtifact, parseRegFile, readManifest, rerootPath, restore, toLocalPath, verifySet } from '../lib';
+import { backup, extractArtifact, readManifest, restore, verifySet } from '../lib';
+import { parseRegFile, rerootPath, toLocalPath } from '../lib/internals';
 import { readFileSync } from 'node:fs';
 import { argValue, runExample } from './sample-host';
 

@@ -10,7 +10,7 @@
  *   npx ts-node examples/fleet-status.ts            (builds a small fleet from the sample first)
  */
 import { backup, discover, listSets, verifyBackup } from '../lib';
-import { formatAgeHours, formatTable } from '../lib/cli/display';
+import { formatAgeHours, formatTable } from '../lib/internals';
 import { argValue, runExample } from './sample-host';
 
 async function report(target: string, maxAgeHours: number): Promise<number> {

@@ -3,7 +3,7 @@
  * map carries types, and an example runs with ts-node from the clone.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ROOT, describeWithTools, findPwsh } from './support/tools';
@@ -55,9 +55,18 @@ describe('built package', () => {
     const out = node([
       '--input-type=module',
       '-e',
-      "import { quoteSqlIdentifier, ProcallBackupError } from 'procall-backup'; console.log(quoteSqlIdentifier('a]b'), typeof ProcallBackupError)",
+      "import { ERROR_CODES, ProcallBackupError } from 'procall-backup'; console.log(ERROR_CODES.includes('PB_USAGE'), typeof ProcallBackupError)",
     ]);
-    expect(out.trim()).toBe('[a]]b] function');
+    expect(out.trim()).toBe('true function');
+  });
+  it('loads the internals subpath with require() and import, and neither entry point re-exports the other (#15 item 4)', () => {
+    const out = node([
+      '-e',
+      "const i = require('procall-backup/internals'); const pb = require('procall-backup'); console.log(typeof i.parseRegFile, typeof i.RecordingRunner, typeof pb.RecordingRunner, typeof pb.parseRegFile, Object.keys(i).filter((k) => k in pb).length)",
+    ]);
+    expect(out.trim()).toBe('function function undefined undefined 0');
+    const esm = node(['--input-type=module', '-e', "import { quoteSqlIdentifier } from 'procall-backup/internals'; console.log(quoteSqlIdentifier('a]b'))"]);
+    expect(esm.trim()).toBe('[a]]b]');
   });
   it('loads no SQL or LDAP client until one is used, in the library and in `--help` (start-up, issue 17)', () => {
     // A preload that reports, at exit, which client libraries the process had loaded.
@@ -69,26 +78,43 @@ describe('built package', () => {
     const run = (args: string[]) => spawnSync(process.execPath, ['-r', probe, ...args], { cwd: consumer, encoding: 'utf8' });
     const lib = run(['-e', "const pb = require('procall-backup'); console.log(typeof pb.backup, typeof pb.dumpAdAttributes, typeof pb.backupSqlDatabase)"]);
     expect([lib.stdout.trim(), lib.stderr.trim()]).toEqual(['function function function', 'LOADED:none']);
-    const used = run(['-e', "console.log(require('procall-backup').buildAdObjectFilter(['user']).toString())"]);
+    const used = run(['-e', "console.log(require('procall-backup/internals').buildAdObjectFilter(['user']).toString())"]);
     expect([used.stdout.trim(), used.stderr.trim()]).toEqual(['(objectClass=user)', 'LOADED:ldapts']);
     const help = run([path.join(ROOT, 'dist', 'cli', 'main.js'), '--help']);
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('Usage');
     expect(help.stderr.trim()).toBe('LOADED:none');
   });
-  it('the command runs the built CLI where only dist/ is installed (no sources, no ts-node)', () => {
+  it('the packed tarball installs and runs: the command without sources or ts-node, both entry points', () => {
     const installed = mkdtempSync(path.join(tmpdir(), 'pb-installed-'));
     try {
+      // the tarball npm publishes (files, exports), unpacked where npm install would put it
+      const npmCli = path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js');
+      const packed = JSON.parse(
+        execFileSync(process.execPath, [npmCli, 'pack', '--ignore-scripts', '--json', '--pack-destination', installed], { cwd: ROOT, encoding: 'utf8' }),
+      ) as { filename: string; files: { path: string }[] }[];
+      const files = packed[0].files.map((f) => f.path);
+      expect(files).toEqual(
+        expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'dist/internals.js', 'dist/internals.d.ts', 'scripts/procall-backup.js']),
+      );
+      expect(files.filter((f) => f.startsWith('lib/') || f.startsWith('test/'))).toEqual([]);
       const into = path.join(installed, 'node_modules', 'procall-backup');
-      mkdirSync(path.join(into, 'scripts'), { recursive: true });
-      cpSync(path.join(ROOT, 'dist'), path.join(into, 'dist'), { recursive: true });
-      cpSync(path.join(ROOT, 'package.json'), path.join(into, 'package.json'));
-      cpSync(path.join(ROOT, 'scripts', 'procall-backup.js'), path.join(into, 'scripts', 'procall-backup.js'));
+      mkdirSync(into, { recursive: true });
+      execFileSync('tar', ['-xzf', path.join(installed, packed[0].filename), '-C', into, '--strip-components=1']);
       // its dependencies, but not ts-node: the installed package must not need it
       mkdirSync(path.join(into, 'node_modules'));
       for (const dep of Object.keys(pkg.dependencies)) symlinkSync(path.join(ROOT, 'node_modules', dep), path.join(into, 'node_modules', dep), 'dir');
       const out = execFileSync(process.execPath, [path.join(into, 'scripts', 'procall-backup.js'), '--version'], { cwd: installed, encoding: 'utf8' });
       expect(out.trim()).toBe(pkg.version);
+      const lib = execFileSync(
+        process.execPath,
+        [
+          '-e',
+          "console.log(typeof require('procall-backup').backup, require('procall-backup/internals').parseRegFile('Windows Registry Editor Version 5.00\\r\\n').keys.length)",
+        ],
+        { cwd: installed, encoding: 'utf8' },
+      );
+      expect(lib.trim()).toBe('function 0');
     } finally {
       rmSync(installed, { recursive: true, force: true });
     }
@@ -97,6 +123,10 @@ describe('built package', () => {
     const dts = readFileSync(path.join(ROOT, 'dist', 'index.d.ts'), 'utf8');
     expect(dts).toContain('PowerShellRunner');
     expect(dts).toContain('quotePowerShell');
+    const internals = readFileSync(path.join(ROOT, 'dist', 'internals.d.ts'), 'utf8');
+    expect(internals).toContain('RecordingRunner');
+    expect(dts).not.toContain('RecordingRunner');
+    expect(pkg.exports['./internals'].types).toBe('./dist/internals.d.ts');
   });
 });
 

@@ -90,7 +90,7 @@ export interface SetVerification {
   isPlaintextVerified: boolean;
   /** How far this check got (verifySet: always `hashes`; verifyBackup raises it). */
   level: VerificationLevel;
-  /** What the set is protected by, as checked: see {@link PROTECTION_TEXT}. */
+  /** What the set is protected by, as checked: see {@link procall-backup/internals!PROTECTION_TEXT}. */
   authentication: AuthenticationState;
   /** sha256 of the manifest text that was checked. */
   manifestSha256?: string;

@@ -83,7 +83,7 @@ export interface RunOptions {
 
 /**
  * Runs scripts. Implementations: {@link PowerShellRunner} (real pwsh / powershell.exe sessions),
- * {@link dryRun} (records writes), {@link RecordingRunner} (tests).
+ * {@link dryRun} (records writes), {@link procall-backup/internals!RecordingRunner} (tests).
  */
 export interface Runner {
   run<T>(script: Script<T>, options?: RunOptions): Promise<RunResult<T>>;

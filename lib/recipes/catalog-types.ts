@@ -20,7 +20,7 @@ export type ProductId =
   | 'licences';
 
 /**
- * Path placeholders a capture item may use; {@link discover} fills them and the caller may override each.
+ * Path placeholders a capture item may use; {@link procall-backup!discover} fills them and the caller may override each.
  * `UCROOT` UCServer folder, `UCDB` its SQLite folder (a setting, default `<UCROOT>\database`),
  * `MEDIAROOT` UC Media Server folder, `MEDIALOGS` the log folder that `<MEDIAROOT>\logparams.txt` names,
  * `MDROOT` MetaDirectory folder.

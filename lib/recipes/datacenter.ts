@@ -53,7 +53,15 @@ export function openDataCenterRunners(topology: DataCenterTopology, options: Ope
   return runners;
 }
 
-/** Closes every runner of {@link openDataCenterRunners}; never throws. */
+/**
+ * Closes every runner of {@link openDataCenterRunners}; never throws.
+ *
+ * @example
+ * ```ts
+ * const runners = openDataCenterRunners(topology);
+ * try { await restoreDataCenter({ record, topology, runners, dryRun: false }); } finally { await closeRunners(runners); }
+ * ```
+ */
 export async function closeRunners(runners: ReadonlyMap<string, Runner>): Promise<void> {
   await Promise.all([...runners.values()].map((r) => r.close().catch(() => undefined)));
 }

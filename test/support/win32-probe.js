@@ -11,6 +11,7 @@ const path = require('node:path');
 
 const [libDir, outFile] = process.argv.slice(2);
 const lib = require(path.join(libDir, 'index.js'));
+const internals = require(path.join(libDir, 'internals.js'));
 const { findExecutable } = require(path.join(libDir, 'powershell', 'find-executable.js'));
 const { killProcessTree } = require(path.join(libDir, 'powershell', 'session.js'));
 
@@ -51,17 +52,17 @@ async function main() {
   out.regExe = findExecutable('reg.exe');
   out.missing = findExecutable('pb-no-such-tool') ?? null;
   try {
-    out.pwsh = { found: lib.resolvePowerShell(undefined, { PATH: process.env.PATH, PATHEXT: process.env.PATHEXT }), path: process.env.PATH };
+    out.pwsh = { found: internals.resolvePowerShell(undefined, { PATH: process.env.PATH, PATHEXT: process.env.PATHEXT }), path: process.env.PATH };
   } catch (e) {
     out.pwsh = { code: e.code, message: e.message, fix: e.fix };
   }
   out.killTree = await killTree();
   out.paths = {
-    volume: lib.toVolumePath('C:\\Program Files\\estos\\UCServer'),
-    network: lib.isNetworkPath('\\\\nas01\\procall-backup'),
-    shadow: lib.toShadowReadPath('\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy3', 'Program Files\\estos'),
-    reroot: lib.rerootPath('C:\\UC\\config\\a.xml', { UCROOT: 'C:\\UC' }, { UCROOT: 'D:\\UC' }),
-    hostFolder: lib.resolveHostFolder('C:\\pb\\backups', 'srv-win32'),
+    volume: internals.toVolumePath('C:\\Program Files\\estos\\UCServer'),
+    network: internals.isNetworkPath('\\\\nas01\\procall-backup'),
+    shadow: internals.toShadowReadPath('\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy3', 'Program Files\\estos'),
+    reroot: internals.rerootPath('C:\\UC\\config\\a.xml', { UCROOT: 'C:\\UC' }, { UCROOT: 'D:\\UC' }),
+    hostFolder: internals.resolveHostFolder('C:\\pb\\backups', 'srv-win32'),
     resolved: path.resolve('relative\\x.reg').replace(/^[A-Z]:/, 'X:'),
   };
   const source = 'C:\\Program Files\\estos\\UCServer';
@@ -71,7 +72,7 @@ async function main() {
   out.snapshot = { files: snap.files, dirs: snap.dirs, unreadable: snap.unreadable.length, shadowCopy: snap.shadowCopy.used };
   const restored = await lib.restoreDirectory({ archive, target: 'C:\\pb\\restored', mode: 'replace', dryRun: false });
   out.restore = { changes: restored.changes ? restored.changes.length : null };
-  const set = await lib.createBackupSet({ target: 'C:\\pb\\backups', host: 'SRV-WIN32', kind: 'manual', now: new Date('2026-12-01T10:00:00Z') });
+  const set = await internals.createBackupSet({ target: 'C:\\pb\\backups', host: 'SRV-WIN32', kind: 'manual', now: new Date('2026-12-01T10:00:00Z') });
   const file = set.artifactPath('files', 'ucserver.tar.gz');
   fs.copyFileSync(archive, file);
   await set.record({ id: 'ucserver.files.root', path: file, primitive: 'snapshotDirectory', product: 'ucserver', source });
