@@ -1,6 +1,6 @@
 /**
  * The README stays true (#14 item 9): every TypeScript block type-checks against the library as
- * an importer sees it ('procall-backup' -> lib/index.ts), the configuration example validates, the
+ * an importer sees it ('procall-backup' -> lib/index.ts, 'procall-backup/internals' -> lib/internals.ts), the configuration example validates, the
  * two commands exist, and the "Try it on Linux" commands run as written: the sample is built, and
  * the CLI (`npx procall-backup` in this clone) backs it up.
  */
@@ -47,7 +47,7 @@ describe('README', () => {
         types: ['node'],
         typeRoots: [path.join(ROOT, 'node_modules', '@types')],
         baseUrl: ROOT,
-        paths: { 'procall-backup': ['lib/index.ts'] },
+        paths: { 'procall-backup': ['lib/index.ts'], 'procall-backup/internals': ['lib/internals.ts'] },
       } as ts.CompilerOptions);
       const problems = ts.getPreEmitDiagnostics(program).filter((d) => d.file && files.includes(path.resolve(d.file.fileName)));
       const text = problems.map((d) => `${path.basename(d.file?.fileName ?? '')}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
