@@ -305,7 +305,7 @@ export {
   type JsonSchema,
 } from './backup-set/manifest';
 export { createBackupSet, type CreateBackupSetOptions, type RecordArtifactInput, type BackupSetWriter, type FinishedBackupSet } from './backup-set/writer';
-export { hashFile, writeFileAtomic } from './backup-set/files';
+export { hashFile, writeFileAtomic, moveAcrossVolumes, type MoveMethod } from './backup-set/files';
 export {
   acquireLock,
   inspectLock,

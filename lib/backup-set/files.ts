@@ -63,6 +63,36 @@ export async function renameWithRetry(from: string, to: string, maxMs = 10_000):
   }
 }
 
+/** How {@link moveAcrossVolumes} got the entry there. */
+export type MoveMethod = 'renamed' | 'copied';
+
+/**
+ * Moves a file or folder to `to`, replacing what is there, also onto another volume: a rename
+ * (retried on Windows while a scanner holds the file), and where the two paths are on different
+ * volumes (`EXDEV`: a folder restored into a volume mounted at the target, a staging folder on
+ * another drive) fs-extra's `move`, which copies and then removes the source. Across volumes the move is not atomic: use it
+ * where the caller has already checked what it moves (a verified staging folder), never for a file
+ * whose appearance marks completion (the manifest: {@link writeFileAtomic}).
+ *
+ * @example
+ * ```ts
+ * const how = await moveAcrossVolumes('C:\\Staging\\a.txt', 'D:\\Target\\a.txt'); // 'copied'
+ * ```
+ */
+export async function moveAcrossVolumes(from: string, to: string): Promise<MoveMethod> {
+  try {
+    await renameWithRetry(from, to);
+    return 'renamed';
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+  }
+  // fs-extra loads graceful-fs: loaded by the first move across volumes, not with the library
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { move } = require('fs-extra') as typeof import('fs-extra');
+  await move(from, to, { overwrite: true });
+  return 'copied';
+}
+
 /**
  * Reads a small file of a set as text without following a symbolic link (a link on a share could
  * point at a device or a huge file and hang a `list`): a link, a non-regular file or one larger than
