@@ -3,6 +3,7 @@
  * its schema as data, and a validator (the same schema subset interpreter as the manifest's).
  */
 import { validateAgainstSchema, type JsonSchema } from '../backup-set/manifest';
+import { ERROR_CODES } from '../errors';
 
 /** The CLI commands. */
 export const CLI_COMMANDS = ['discover', 'plan', 'backup', 'verify', 'list', 'restore', 'prune', 'extract'] as const;
@@ -208,7 +209,11 @@ export const CLI_OUTPUT_SCHEMA: JsonSchema = {
     finishedAt: ISO,
     durationMs: COUNT,
     warnings: STRINGS,
-    error: obj({ code: NAME, message: TEXT, fix: TEXT, problems: list(obj({ field: NAME, message: TEXT, fix: TEXT })) }, ['code', 'message']),
+    // message says what went wrong, fix what to do: each once (a ProcallBackupError's shortMessage and fix)
+    error: obj({ code: { type: 'string', enum: [...ERROR_CODES] }, message: TEXT, fix: TEXT, problems: list(obj({ field: NAME, message: TEXT, fix: TEXT })) }, [
+      'code',
+      'message',
+    ]),
     result: { type: 'object' },
     eventLog: obj({ isWritten: BOOL, isRegistered: BOOL, method: NAME, entryType: NAME, eventId: COUNT, error: TEXT }, [
       'isWritten',

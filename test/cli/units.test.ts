@@ -233,6 +233,10 @@ describe('validateCliOutput', () => {
     ]);
     expect(validateCliOutput({ ...base, status: 'warnings' })).toEqual(['$.status must be "success" for exit code 0, found "warnings"']);
     expect(validateCliOutput({ ...base, exitCode: 1, status: 'failed' })).toEqual(['$.error is missing for a failed run']);
+    // #15 item 5: error.code is one of ERROR_CODES
+    const failed = { ...base, exitCode: 1, status: 'failed' };
+    expect(validateCliOutput({ ...failed, error: { code: 'PB_SET_CORRUPT', message: 'manifest.json is damaged.', fix: 'Use another set.' } })).toEqual([]);
+    expect(validateCliOutput({ ...failed, error: { code: 'PB_MADE_UP', message: 'x' } })[0]).toMatch(/^\$\.error\.code must be one of "PB_COMMAND_FAILED", /);
     expect(validateCliOutput({ ...base, extra: 1 })).toEqual(['$.extra is not a known field']);
     expect(
       validateCliOutput({
