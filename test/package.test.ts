@@ -78,6 +78,8 @@ describe('built package', () => {
     const run = (args: string[]) => spawnSync(process.execPath, ['-r', probe, ...args], { cwd: consumer, encoding: 'utf8' });
     const lib = run(['-e', "const pb = require('procall-backup'); console.log(typeof pb.backup, typeof pb.dumpAdAttributes, typeof pb.backupSqlDatabase)"]);
     expect([lib.stdout.trim(), lib.stderr.trim()]).toEqual(['function function function', 'LOADED:none']);
+    const internals = run(['-e', "console.log(typeof require('procall-backup/internals').buildAdObjectFilter)"]);
+    expect([internals.stdout.trim(), internals.stderr.trim()]).toEqual(['function', 'LOADED:none']);
     const used = run(['-e', "console.log(require('procall-backup/internals').buildAdObjectFilter(['user']).toString())"]);
     expect([used.stdout.trim(), used.stderr.trim()]).toEqual(['(objectClass=user)', 'LOADED:ldapts']);
     const help = run([path.join(ROOT, 'dist', 'cli', 'main.js'), '--help']);
