@@ -52,7 +52,7 @@ export interface ServiceDefinition extends DecodedServiceConfig {
   capture: { host: string; capturedAt: string; warnings: string[] };
 }
 
-/** Which services {@link captureServiceConfig} takes when no names are given. */
+/** Which services {@link procall-backup!captureServiceConfig} takes when no names are given. */
 export interface ServiceMatch {
   /** Display name pattern, `*` as wildcard, case-insensitive (e.g. `estos UC*`). */
   displayName?: string;

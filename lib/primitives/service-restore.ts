@@ -28,7 +28,7 @@ import {
  * ```
  */
 export interface RestoreServiceConfigOptions {
-  /** A `services/<name>.json` written by {@link writeServiceBackup}. */
+  /** A `services/<name>.json` written by {@link procall-backup/internals!writeServiceBackup}. */
   file: string;
   /** List the differences as literal commands and change nothing. Default true. */
   dryRun?: boolean;

@@ -96,7 +96,7 @@ export interface Discovery {
   estosKeys: string[];
   ecstaDrivers: EcstaDriver[];
   profiles: ClientProfile[];
-  /** Windows path prefix → local folder, used to read files (see {@link toLocalPath}). */
+  /** Windows path prefix → local folder, used to read files (see {@link procall-backup/internals!toLocalPath}). */
   pathMap: Record<string, string>;
   /** Which fields were overridden by the caller. */
   overridden: string[];
@@ -159,7 +159,7 @@ export interface DiscoverOverrides {
   pathMap?: Readonly<Record<string, string>>;
   /** Value of `%SystemDrive%` in profile paths. Default `C:`. */
   systemDrive?: string;
-  /** The service roles to look for (default {@link SERVICE_ROLES}). */
+  /** The service roles to look for (default {@link procall-backup/internals!SERVICE_ROLES}). */
   serviceRoles?: readonly ServiceRole[];
 }
 

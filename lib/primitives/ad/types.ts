@@ -109,7 +109,7 @@ export interface AdDumpOptions extends AdConnectionOptions {
   /** Where the search starts, e.g. `DC=example,DC=local`. */
   baseDn: string;
   /**
-   * What to dump. Unset: ProCall's selection ({@link PROCALL_AD_SELECTION}): every attribute of the
+   * What to dump. Unset: ProCall's selection ({@link procall-backup/internals!PROCALL_AD_SELECTION}): every attribute of the
    * schema whose name starts with `ectisrv3` (estos' schema extension; none when it is not installed)
    * plus `extensionName` and `proxyAddresses`.
    */
@@ -127,7 +127,7 @@ export interface AdDumpOptions extends AdConnectionOptions {
    * Connections that read windows at the same time (default 4; 1 = one window after the other).
    * While the client takes one answer apart the DC already works on the next, and production DCs
    * answer parallel searches on several cores (AD's LDAP threads; Samba's default 'prefork' model).
-   * The windows never overlap and together cover every object (see {@link buildUsnWindowFilter}):
+   * The windows never overlap and together cover every object (see {@link procall-backup/internals!buildUsnWindowFilter}):
    * nothing is dumped twice or missed, also when objects change or move during the dump. Each
    * connection binds with the same credentials, after the first bind succeeded.
    */

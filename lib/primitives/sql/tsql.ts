@@ -140,7 +140,7 @@ export function buildMultiUserStatement(database: string): string {
 }
 
 /**
- * The batches {@link restoreSqlDatabase} runs, in order (pure): verify, session check, restore, multi-user.
+ * The batches {@link procall-backup!restoreSqlDatabase} runs, in order (pure): verify, session check, restore, multi-user.
  *
  * @example
  * ```ts
