@@ -1,10 +1,13 @@
-import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProcallBackupError } from '../errors';
 import { childEnvironment, type Secret } from '../secret';
 import { findExecutable } from './find-executable';
+import { killProcessTree, readProcStat } from './process-tree';
+
+export { killProcessTree };
 import type { RunOptions, RunResult, Runner, Script, ToolPaths } from './runner';
 import { buildInvocation, envelopeError, parseEnvelope } from './script';
 
@@ -90,37 +93,6 @@ export function powerShellMissingFix(packageRoot: string): string {
   return `Install PowerShell 7 (pwsh) on this machine${install}, or set ${PWSH_ENV} (CLI: --pwsh <path>, or "powershell": { "executable": ... } in the config file) to its path.`;
 }
 
-/**
- * Kills a process and all its descendants; best effort, never throws. On POSIX each process is
- * stopped (SIGSTOP) before its children are listed, so it cannot start another one between the
- * listing and its own kill (a session that times out while it starts a tool left that tool running).
- */
-export function killProcessTree(pid: number | undefined): void {
-  if (!pid) return;
-  try {
-    if (process.platform === 'win32') {
-      execFileSync('taskkill', ['/pid', String(pid), '/T', '/F'], { stdio: 'ignore' });
-      return;
-    }
-    process.kill(pid, 'SIGSTOP');
-  } catch {
-    // already gone: its children (if any) are still listed below
-  }
-  try {
-    const children = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
-      .split('\n')
-      .filter(Boolean);
-    for (const child of children) killProcessTree(Number(child));
-  } catch {
-    // pgrep exits 1 when there are no children
-  }
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}
-
 /** How to start one session: the command vector and its environment (already free of secrets). */
 export interface SessionCommand {
   command: string;
@@ -143,6 +115,7 @@ export const SESSION_ARGS: readonly string[] = Object.freeze(['-NoLogo', '-NoPro
  */
 export class Session {
   private readonly child: ChildProcessWithoutNullStreams;
+  private readonly processStart: string | undefined;
   private dead = false;
   private exitReason = '';
   private stdout = '';
@@ -159,6 +132,9 @@ export class Session {
 
   constructor(spec: SessionCommand) {
     this.child = spawn(spec.command, [...spec.args], { env: childEnvironment(spec.env), stdio: 'pipe', windowsHide: true });
+    // Linux only: a cheap read. Elsewhere the reaped-exit check in killTree guards the pid (Windows keeps
+    // a pid unused while Node holds the process handle, i.e. until the exit is seen).
+    this.processStart = process.platform === 'linux' && this.child.pid ? readProcStat(this.child.pid)?.startTime : undefined;
     this.child.stdout.setEncoding('utf8');
     this.child.stderr.setEncoding('utf8');
     this.child.stdout.on('data', (d: string) => {
@@ -240,8 +216,22 @@ export class Session {
     });
   }
 
+  /**
+   * Start time of the local process, read when it was spawned (Linux: /proc). With the pid it names
+   * the process; a reused pid is never killed.
+   */
+  get startTime(): string | undefined {
+    return this.processStart;
+  }
+
+  /** Kills the process and its children, unless Node has already reaped it (its pid may be another process's by now). */
+  private killTree(): void {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    killProcessTree(this.child.pid, this.processStart);
+  }
+
   kill(): void {
-    killProcessTree(this.child.pid);
+    this.killTree();
     this.die('the session was killed');
   }
 
@@ -249,7 +239,7 @@ export class Session {
     if (this.dead) return;
     const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
     this.child.stdin.end('exit\n');
-    const timer = setTimeout(() => killProcessTree(this.child.pid), 5000);
+    const timer = setTimeout(() => this.killTree(), 5000);
     await exited;
     clearTimeout(timer);
   }
