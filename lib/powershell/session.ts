@@ -378,18 +378,18 @@ export class SessionPool {
 
   /** Ends every session. */
   async close(): Promise<void> {
+    const sessions = this.shut('Runner was closed while the call waited for a session.', 'Close the runner only after its calls have finished.');
+    await Promise.all(sessions.map((s) => s.dispose()));
+  }
+
+  /** Marks the pool closed, fails the calls still waiting for a session (they would wait forever) and hands over the sessions. */
+  private shut(message: string, fix: string): Session[] {
     this.closed = true;
-    // calls still waiting for a session would otherwise wait forever
-    for (const w of this.waiters.splice(0))
-      w.reject(
-        new ProcallBackupError('PB_SESSION_CLOSED', 'Runner was closed while the call waited for a session.', {
-          fix: 'Close the runner only after its calls have finished.',
-        }),
-      );
+    for (const w of this.waiters.splice(0)) w.reject(new ProcallBackupError('PB_SESSION_CLOSED', message, { fix }));
     const sessions = [...this.all];
     this.all.clear();
     this.idle.length = 0;
-    await Promise.all(sessions.map((s) => s.dispose()));
+    return sessions;
   }
 
   /** Process ids of the live sessions' local processes (tests, diagnostics). */
@@ -410,17 +410,7 @@ export class SessionPool {
    * ```
    */
   kill(): void {
-    this.closed = true;
-    for (const w of this.waiters.splice(0))
-      w.reject(
-        new ProcallBackupError('PB_SESSION_CLOSED', 'Runner was killed while the call waited for a session.', {
-          fix: 'The run was interrupted; start it again.',
-        }),
-      );
-    const sessions = [...this.all];
-    this.all.clear();
-    this.idle.length = 0;
-    for (const s of sessions) s.kill();
+    for (const s of this.shut('Runner was killed while the call waited for a session.', 'The run was interrupted; start it again.')) s.kill();
   }
 
   private async acquire(): Promise<Session> {
@@ -452,6 +442,31 @@ export class SessionPool {
 }
 
 /**
+ * What every runner over a {@link SessionPool} shares: `run`, `sessionPids`, `close`. A subclass
+ * only says how to start a session (its pool).
+ *
+ * @internal
+ */
+export abstract class PooledRunner implements Runner {
+  protected abstract readonly pool: SessionPool;
+
+  /** Runs `script` and returns its typed result; throws {@link ProcallBackupError} on failure. */
+  run<T>(script: Script<T>, options: RunOptions = {}): Promise<RunResult<T>> {
+    return this.pool.run(script, options);
+  }
+
+  /** Process ids of the sessions' local processes (pwsh, or ssh for a remote host), for diagnostics and tests. */
+  get sessionPids(): number[] {
+    return this.pool.pids;
+  }
+
+  /** Ends every session. */
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
+/**
  * Runs scripts in persistent PowerShell sessions (pwsh 7 preferred; Windows PowerShell 5.1 as the
  * fallback on Windows). Each call sends one line; the script and its input travel base64-encoded,
  * so no value can become code. A call that times out kills its session (and the session's child
@@ -465,12 +480,13 @@ export class SessionPool {
  * await runner.close();
  * ```
  */
-export class PowerShellRunner implements Runner {
+export class PowerShellRunner extends PooledRunner {
   /** The PowerShell executable in use. */
   readonly executable: string;
-  private readonly pool: SessionPool;
+  protected readonly pool: SessionPool;
 
   constructor(options: PowerShellRunnerOptions = {}) {
+    super();
     this.executable = resolvePowerShell(options.executable, { ...process.env, ...options.env });
     // children never inherit the variables secrets are read from (childEnvironment, in Session)
     const env = { ...process.env, ...PWSH_PROCESS_ENV, ...options.env };
@@ -481,21 +497,6 @@ export class PowerShellRunner implements Runner {
       poolSize: Math.max(1, Math.floor(options.poolSize ?? 1)),
       runnerName: 'PowerShellRunner',
     });
-  }
-
-  /** Runs `script` and returns its typed result; throws {@link ProcallBackupError} on failure. */
-  run<T>(script: Script<T>, options: RunOptions = {}): Promise<RunResult<T>> {
-    return this.pool.run(script, options);
-  }
-
-  /** Process ids of the running PowerShell sessions (for diagnostics and tests). */
-  get sessionPids(): number[] {
-    return this.pool.pids;
-  }
-
-  /** Ends every session. */
-  close(): Promise<void> {
-    return this.pool.close();
   }
 }
 
