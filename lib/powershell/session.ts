@@ -448,6 +448,7 @@ export class SessionPool {
  * @internal
  */
 export abstract class PooledRunner implements Runner {
+  /** @internal The sessions. */
   protected abstract readonly pool: SessionPool;
 
   /** Runs `script` and returns its typed result; throws {@link ProcallBackupError} on failure. */
@@ -483,6 +484,7 @@ export abstract class PooledRunner implements Runner {
 export class PowerShellRunner extends PooledRunner {
   /** The PowerShell executable in use. */
   readonly executable: string;
+  /** @internal */
   protected readonly pool: SessionPool;
 
   constructor(options: PowerShellRunnerOptions = {}) {
@@ -496,8 +498,43 @@ export class PowerShellRunner extends PooledRunner {
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       poolSize: Math.max(1, Math.floor(options.poolSize ?? 1)),
       runnerName: 'PowerShellRunner',
+      describeLoss: (lost) => describeNotPowerShell(this.executable, lost),
     });
   }
+}
+
+/**
+ * A local PowerShell that exited before it answered its first command (the start-up handshake) is
+ * no working PowerShell: Wine's powershell.exe is such a stub (it exits at once and runs nothing),
+ * as is a wrong file named as pwsh. `PB_TOOL_MISSING` naming the executable and {@link PWSH_ENV};
+ * undefined for any other loss. Pure.
+ *
+ * @example
+ * ```ts
+ * describeNotPowerShell('C:\\windows\\system32\\WindowsPowerShell\\v1.0\\powershell.exe', lost)?.error.code; // 'PB_TOOL_MISSING'
+ * ```
+ */
+export function describeNotPowerShell(
+  executable: string,
+  lost: Pick<LostSession, 'scriptName' | 'isStart' | 'durationMs' | 'secrets'> & { session: Pick<Session, 'hasStarted' | 'exitCode' | 'lastStderr'> },
+): { error: ProcallBackupError; retry: boolean } | undefined {
+  const { session } = lost;
+  if (!lost.isStart || session.hasStarted || session.exitCode === undefined) return undefined;
+  const said = session.lastStderr.trim().split(/\r?\n/).slice(-2).join(' / ');
+  const how = session.exitCode === null ? 'by a signal' : `with code ${session.exitCode}`;
+  return {
+    retry: true, // a real PowerShell that crashed once may start the next time; a stub fails again
+    error: new ProcallBackupError(
+      'PB_TOOL_MISSING',
+      `'${executable}' exited ${how} before it answered as a PowerShell; '${lost.scriptName}' was not run${said ? ` (${said})` : ''}. It is not a working PowerShell (Wine's powershell.exe is a stub that runs nothing).`,
+      {
+        fix: `Set ${PWSH_ENV} (CLI: --pwsh <path>) to a real PowerShell 7 (pwsh) or Windows PowerShell 5.1; if it already is one, run it by hand to see why it stops.`,
+        command: lost.scriptName,
+        durationMs: lost.durationMs,
+        secrets: lost.secrets,
+      },
+    ),
+  };
 }
 
 class TimeoutSignal extends Error {}

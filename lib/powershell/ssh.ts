@@ -345,6 +345,7 @@ export class SshRunner extends PooledRunner {
   readonly name: string;
   /** The ssh client in use. */
   readonly sshExecutable: string;
+  /** @internal */
   protected readonly pool: SessionPool;
 
   constructor(options: SshRunnerOptions) {
