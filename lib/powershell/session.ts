@@ -124,6 +124,8 @@ export class Session {
   private readonly streamsClosed: Promise<void>;
   /** Whether the session answered its first command (the transport was up). */
   hasStarted = false;
+  /** Whether this side ended the session (dispose or kill), so its exit says nothing about the executable. */
+  isEndedByUs = false;
   /** Exit code of the process once it has exited (null after a signal). */
   exitCode: number | null | undefined;
   /** Standard error the process wrote since its last command (ssh's own messages land here). */
@@ -231,12 +233,14 @@ export class Session {
   }
 
   kill(): void {
+    if (!this.dead) this.isEndedByUs = true; // after its own death a kill is only the clean-up
     this.killTree();
     this.die('the session was killed');
   }
 
   async dispose(): Promise<void> {
     if (this.dead) return;
+    this.isEndedByUs = true;
     const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
     this.child.stdin.end('exit\n');
     const timer = setTimeout(() => this.killTree(), 5000);
@@ -516,10 +520,12 @@ export class PowerShellRunner extends PooledRunner {
  */
 export function describeNotPowerShell(
   executable: string,
-  lost: Pick<LostSession, 'scriptName' | 'isStart' | 'durationMs' | 'secrets'> & { session: Pick<Session, 'hasStarted' | 'exitCode' | 'lastStderr'> },
+  lost: Pick<LostSession, 'scriptName' | 'isStart' | 'durationMs' | 'secrets'> & {
+    session: Pick<Session, 'hasStarted' | 'exitCode' | 'lastStderr' | 'isEndedByUs'>;
+  },
 ): { error: ProcallBackupError; retry: boolean } | undefined {
   const { session } = lost;
-  if (!lost.isStart || session.hasStarted || session.exitCode === undefined) return undefined;
+  if (!lost.isStart || session.hasStarted || session.isEndedByUs || session.exitCode === undefined) return undefined;
   const said = session.lastStderr.trim().split(/\r?\n/).slice(-2).join(' / ');
   const how = session.exitCode === null ? 'by a signal' : `with code ${session.exitCode}`;
   return {
