@@ -24,7 +24,7 @@ import { createCommandContext, runCommand } from '../../lib/cli/commands';
 import { validateConfig } from '../../lib/cli/config';
 import { CLI_RESULT_SCHEMAS } from '../../lib/cli/output-schema';
 import { validateAgainstSchema } from '../../lib/backup-set/manifest';
-import { restoreDataCenter } from '../../lib/recipes/datacenter-restore';
+import { restoreDataCenter, type DataCenterRestoreReport, type RestoreDataCenterOptions } from '../../lib/recipes/datacenter-restore';
 import { Secret } from '../../lib/secret';
 import {
   createSampleInstallation,
@@ -173,6 +173,9 @@ describeWithTools('ProCall DataCenter across three sshd hosts (loopback only)', 
         ),
       ]),
     );
+  /** restoreDataCenter of the first run with the SQL stand-in and the hosts' path maps; `only: ['sql']` unless `extra` says otherwise. */
+  const restoreRun = (runners: Map<string, Runner>, extra: Partial<RestoreDataCenterOptions> = {}): Promise<DataCenterRestoreReport> =>
+    restoreDataCenter({ record: recordPath, topology, runners, only: ['sql'], sql: { chat: conn() }, overrides: overrides(), serviceWaitSeconds: 5, ...extra });
   /** A host's state, for byte-for-byte comparison: reg.exe exports (text of the UTF-16LE bytes, and their sha256) and each folder's file digests. */
   const hostState = (host: string): { registry: Record<string, string>; files: Record<string, Record<string, string>> } => {
     const sample = samples.get(host) as SampleInstallation;
@@ -327,15 +330,7 @@ describeWithTools('ProCall DataCenter across three sshd hosts (loopback only)', 
     resetServices();
     const runners = restoreRunners();
     try {
-      const plan = await restoreDataCenter({
-        record: recordPath,
-        topology,
-        runners,
-        only: ['sql'],
-        sql: { chat: conn() },
-        overrides: overrides(),
-        serviceWaitSeconds: 5,
-      });
+      const plan = await restoreRun(runners);
       expect(plan.status).toBe('planned');
       expect(plan.actions).toEqual([
         '[UC2] sc.exe stop UCServer',
@@ -364,16 +359,7 @@ describeWithTools('ProCall DataCenter across three sshd hosts (loopback only)', 
     resetServices({ UC1: ['UCServer'] });
     const runners = restoreRunners();
     try {
-      const e = (await restoreDataCenter({
-        record: recordPath,
-        topology,
-        runners,
-        dryRun: false,
-        only: ['sql'],
-        sql: { chat: conn() },
-        overrides: overrides(),
-        serviceWaitSeconds: 2,
-      }).catch((x: unknown) => x)) as ProcallBackupError;
+      const e = (await restoreRun(runners, { dryRun: false, serviceWaitSeconds: 2 }).catch((x: unknown) => x)) as ProcallBackupError;
       expect(e).toBeInstanceOf(ProcallBackupError);
       expect(e.code).toBe('PB_RESTORE_REFUSED');
       expect(e.host).toBe('UC1');
@@ -402,16 +388,7 @@ describeWithTools('ProCall DataCenter across three sshd hosts (loopback only)', 
     );
     const runners = restoreRunners({ WEB1: wrong });
     try {
-      const e = (await restoreDataCenter({
-        record: recordPath,
-        topology,
-        runners,
-        dryRun: false,
-        only: ['sql'],
-        sql: { chat: conn() },
-        overrides: overrides(),
-        serviceWaitSeconds: 2,
-      }).catch((x: unknown) => x)) as ProcallBackupError;
+      const e = (await restoreRun(runners, { dryRun: false, serviceWaitSeconds: 2 }).catch((x: unknown) => x)) as ProcallBackupError;
       expect(e).toMatchObject({ code: 'PB_RESTORE_REFUSED', host: 'WEB1' });
       expect(e.message).toMatch(/host key of WEB1 differs/);
       expect(eventLog()).toEqual([]);
@@ -425,16 +402,7 @@ describeWithTools('ProCall DataCenter across three sshd hosts (loopback only)', 
     resetServices();
     const runners = restoreRunners();
     try {
-      const r = await restoreDataCenter({
-        record: recordPath,
-        topology,
-        runners,
-        dryRun: false,
-        only: ['sql'],
-        sql: { chat: conn() },
-        overrides: overrides(),
-        serviceWaitSeconds: 5,
-      });
+      const r = await restoreRun(runners, { dryRun: false });
       expect(r.warnings).toEqual([]);
       expect(r.status).toBe('restored');
       expect(restoredAt).toHaveLength(1);
@@ -500,15 +468,7 @@ describeWithTools('ProCall DataCenter across three sshd hosts (loopback only)', 
     const sqlRestores = restoredAt.length;
     const runners = restoreRunners();
     try {
-      const r = await restoreDataCenter({
-        record: recordPath,
-        topology,
-        runners,
-        dryRun: false,
-        sql: { chat: conn() },
-        overrides: overrides(),
-        serviceWaitSeconds: 5,
-      });
+      const r = await restoreRun(runners, { dryRun: false, only: undefined }); // everything: registry, folders, services, database
       expect(r.steps.filter((s) => s.status === 'failed')).toEqual([]);
       for (const h of HOSTS) expect([h.name, r.hosts[h.name].steps.filter((s) => s.status === 'failed')]).toEqual([h.name, []]);
       expect(r.warnings).toEqual([]);
