@@ -1,10 +1,13 @@
-import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProcallBackupError } from '../errors';
 import { childEnvironment, type Secret } from '../secret';
 import { findExecutable } from './find-executable';
+import { killProcessTree, readProcStat } from './process-tree';
+
+export { killProcessTree };
 import type { RunOptions, RunResult, Runner, Script, ToolPaths } from './runner';
 import { buildInvocation, envelopeError, parseEnvelope } from './script';
 
@@ -90,37 +93,6 @@ export function powerShellMissingFix(packageRoot: string): string {
   return `Install PowerShell 7 (pwsh) on this machine${install}, or set ${PWSH_ENV} (CLI: --pwsh <path>, or "powershell": { "executable": ... } in the config file) to its path.`;
 }
 
-/**
- * Kills a process and all its descendants; best effort, never throws. On POSIX each process is
- * stopped (SIGSTOP) before its children are listed, so it cannot start another one between the
- * listing and its own kill (a session that times out while it starts a tool left that tool running).
- */
-export function killProcessTree(pid: number | undefined): void {
-  if (!pid) return;
-  try {
-    if (process.platform === 'win32') {
-      execFileSync('taskkill', ['/pid', String(pid), '/T', '/F'], { stdio: 'ignore' });
-      return;
-    }
-    process.kill(pid, 'SIGSTOP');
-  } catch {
-    // already gone: its children (if any) are still listed below
-  }
-  try {
-    const children = execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
-      .split('\n')
-      .filter(Boolean);
-    for (const child of children) killProcessTree(Number(child));
-  } catch {
-    // pgrep exits 1 when there are no children
-  }
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}
-
 /** How to start one session: the command vector and its environment (already free of secrets). */
 export interface SessionCommand {
   command: string;
@@ -143,6 +115,7 @@ export const SESSION_ARGS: readonly string[] = Object.freeze(['-NoLogo', '-NoPro
  */
 export class Session {
   private readonly child: ChildProcessWithoutNullStreams;
+  private readonly processStart: string | undefined;
   private dead = false;
   private exitReason = '';
   private stdout = '';
@@ -151,6 +124,8 @@ export class Session {
   private readonly streamsClosed: Promise<void>;
   /** Whether the session answered its first command (the transport was up). */
   hasStarted = false;
+  /** Whether this side ended the session (dispose or kill), so its exit says nothing about the executable. */
+  isEndedByUs = false;
   /** Exit code of the process once it has exited (null after a signal). */
   exitCode: number | null | undefined;
   /** Standard error the process wrote since its last command (ssh's own messages land here). */
@@ -159,6 +134,9 @@ export class Session {
 
   constructor(spec: SessionCommand) {
     this.child = spawn(spec.command, [...spec.args], { env: childEnvironment(spec.env), stdio: 'pipe', windowsHide: true });
+    // Linux only: a cheap read. Elsewhere the reaped-exit check in killTree guards the pid (Windows keeps
+    // a pid unused while Node holds the process handle, i.e. until the exit is seen).
+    this.processStart = process.platform === 'linux' && this.child.pid ? readProcStat(this.child.pid)?.startTime : undefined;
     this.child.stdout.setEncoding('utf8');
     this.child.stderr.setEncoding('utf8');
     this.child.stdout.on('data', (d: string) => {
@@ -240,16 +218,32 @@ export class Session {
     });
   }
 
+  /**
+   * Start time of the local process, read when it was spawned (Linux: /proc). With the pid it names
+   * the process; a reused pid is never killed.
+   */
+  get startTime(): string | undefined {
+    return this.processStart;
+  }
+
+  /** Kills the process and its children, unless Node has already reaped it (its pid may be another process's by now). */
+  private killTree(): void {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    killProcessTree(this.child.pid, this.processStart);
+  }
+
   kill(): void {
-    killProcessTree(this.child.pid);
+    if (!this.dead) this.isEndedByUs = true; // after its own death a kill is only the clean-up
+    this.killTree();
     this.die('the session was killed');
   }
 
   async dispose(): Promise<void> {
     if (this.dead) return;
+    this.isEndedByUs = true;
     const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
     this.child.stdin.end('exit\n');
-    const timer = setTimeout(() => killProcessTree(this.child.pid), 5000);
+    const timer = setTimeout(() => this.killTree(), 5000);
     await exited;
     clearTimeout(timer);
   }
@@ -388,18 +382,18 @@ export class SessionPool {
 
   /** Ends every session. */
   async close(): Promise<void> {
+    const sessions = this.shut('Runner was closed while the call waited for a session.', 'Close the runner only after its calls have finished.');
+    await Promise.all(sessions.map((s) => s.dispose()));
+  }
+
+  /** Marks the pool closed, fails the calls still waiting for a session (they would wait forever) and hands over the sessions. */
+  private shut(message: string, fix: string): Session[] {
     this.closed = true;
-    // calls still waiting for a session would otherwise wait forever
-    for (const w of this.waiters.splice(0))
-      w.reject(
-        new ProcallBackupError('PB_SESSION_CLOSED', 'Runner was closed while the call waited for a session.', {
-          fix: 'Close the runner only after its calls have finished.',
-        }),
-      );
+    for (const w of this.waiters.splice(0)) w.reject(new ProcallBackupError('PB_SESSION_CLOSED', message, { fix }));
     const sessions = [...this.all];
     this.all.clear();
     this.idle.length = 0;
-    await Promise.all(sessions.map((s) => s.dispose()));
+    return sessions;
   }
 
   /** Process ids of the live sessions' local processes (tests, diagnostics). */
@@ -420,17 +414,7 @@ export class SessionPool {
    * ```
    */
   kill(): void {
-    this.closed = true;
-    for (const w of this.waiters.splice(0))
-      w.reject(
-        new ProcallBackupError('PB_SESSION_CLOSED', 'Runner was killed while the call waited for a session.', {
-          fix: 'The run was interrupted; start it again.',
-        }),
-      );
-    const sessions = [...this.all];
-    this.all.clear();
-    this.idle.length = 0;
-    for (const s of sessions) s.kill();
+    for (const s of this.shut('Runner was killed while the call waited for a session.', 'The run was interrupted; start it again.')) s.kill();
   }
 
   private async acquire(): Promise<Session> {
@@ -462,6 +446,32 @@ export class SessionPool {
 }
 
 /**
+ * What every runner over a {@link SessionPool} shares: `run`, `sessionPids`, `close`. A subclass
+ * only says how to start a session (its pool).
+ *
+ * @internal
+ */
+export abstract class PooledRunner implements Runner {
+  /** @internal The sessions. */
+  protected abstract readonly pool: SessionPool;
+
+  /** Runs `script` and returns its typed result; throws {@link ProcallBackupError} on failure. */
+  run<T>(script: Script<T>, options: RunOptions = {}): Promise<RunResult<T>> {
+    return this.pool.run(script, options);
+  }
+
+  /** Process ids of the sessions' local processes (pwsh, or ssh for a remote host), for diagnostics and tests. */
+  get sessionPids(): number[] {
+    return this.pool.pids;
+  }
+
+  /** Ends every session. */
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
+/**
  * Runs scripts in persistent PowerShell sessions (pwsh 7 preferred; Windows PowerShell 5.1 as the
  * fallback on Windows). Each call sends one line; the script and its input travel base64-encoded,
  * so no value can become code. A call that times out kills its session (and the session's child
@@ -475,12 +485,14 @@ export class SessionPool {
  * await runner.close();
  * ```
  */
-export class PowerShellRunner implements Runner {
+export class PowerShellRunner extends PooledRunner {
   /** The PowerShell executable in use. */
   readonly executable: string;
-  private readonly pool: SessionPool;
+  /** @internal */
+  protected readonly pool: SessionPool;
 
   constructor(options: PowerShellRunnerOptions = {}) {
+    super();
     this.executable = resolvePowerShell(options.executable, { ...process.env, ...options.env });
     // children never inherit the variables secrets are read from (childEnvironment, in Session)
     const env = { ...process.env, ...PWSH_PROCESS_ENV, ...options.env };
@@ -490,23 +502,45 @@ export class PowerShellRunner implements Runner {
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       poolSize: Math.max(1, Math.floor(options.poolSize ?? 1)),
       runnerName: 'PowerShellRunner',
+      describeLoss: (lost) => describeNotPowerShell(this.executable, lost),
     });
   }
+}
 
-  /** Runs `script` and returns its typed result; throws {@link ProcallBackupError} on failure. */
-  run<T>(script: Script<T>, options: RunOptions = {}): Promise<RunResult<T>> {
-    return this.pool.run(script, options);
-  }
-
-  /** Process ids of the running PowerShell sessions (for diagnostics and tests). */
-  get sessionPids(): number[] {
-    return this.pool.pids;
-  }
-
-  /** Ends every session. */
-  close(): Promise<void> {
-    return this.pool.close();
-  }
+/**
+ * A local PowerShell that exited before it answered its first command (the start-up handshake) is
+ * no working PowerShell: Wine's powershell.exe is such a stub (it exits at once and runs nothing),
+ * as is a wrong file named as pwsh. `PB_TOOL_MISSING` naming the executable and {@link PWSH_ENV};
+ * undefined for any other loss. Pure.
+ *
+ * @example
+ * ```ts
+ * describeNotPowerShell('C:\\windows\\system32\\WindowsPowerShell\\v1.0\\powershell.exe', lost)?.error.code; // 'PB_TOOL_MISSING'
+ * ```
+ */
+export function describeNotPowerShell(
+  executable: string,
+  lost: Pick<LostSession, 'scriptName' | 'isStart' | 'durationMs' | 'secrets'> & {
+    session: Pick<Session, 'hasStarted' | 'exitCode' | 'lastStderr' | 'isEndedByUs'>;
+  },
+): { error: ProcallBackupError; retry: boolean } | undefined {
+  const { session } = lost;
+  if (!lost.isStart || session.hasStarted || session.isEndedByUs || session.exitCode === undefined) return undefined;
+  const said = session.lastStderr.trim().split(/\r?\n/).slice(-2).join(' / ');
+  const how = session.exitCode === null ? 'by a signal' : `with code ${session.exitCode}`;
+  return {
+    retry: true, // a real PowerShell that crashed once may start the next time; a stub fails again
+    error: new ProcallBackupError(
+      'PB_TOOL_MISSING',
+      `'${executable}' exited ${how} before it answered as a PowerShell; '${lost.scriptName}' was not run${said ? ` (${said})` : ''}. It is not a working PowerShell (Wine's powershell.exe is a stub that runs nothing).`,
+      {
+        fix: `Set ${PWSH_ENV} (CLI: --pwsh <path>) to a real PowerShell 7 (pwsh) or Windows PowerShell 5.1; if it already is one, run it by hand to see why it stops.`,
+        command: lost.scriptName,
+        durationMs: lost.durationMs,
+        secrets: lost.secrets,
+      },
+    ),
+  };
 }
 
 class TimeoutSignal extends Error {}

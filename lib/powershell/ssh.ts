@@ -6,9 +6,9 @@
 import { statSync } from 'node:fs';
 import { ProcallBackupError, validationError } from '../errors';
 import { findExecutable } from './find-executable';
-import type { RunOptions, RunResult, Runner, Script, ToolPaths } from './runner';
+import type { ToolPaths } from './runner';
 import type { Secret } from '../secret';
-import { PWSH_PROCESS_ENV, SESSION_ARGS, type SessionCommand, SessionPool } from './session';
+import { PooledRunner, PWSH_PROCESS_ENV, SESSION_ARGS, type SessionCommand, SessionPool } from './session';
 
 /** Options of {@link SshRunner}. Key authentication only; the host key must be in `knownHostsFile`. */
 export interface SshRunnerOptions {
@@ -340,14 +340,16 @@ export function describeSshLoss(name: string, lost: SshLoss): { error: ProcallBa
  * await runner.close();
  * ```
  */
-export class SshRunner implements Runner {
+export class SshRunner extends PooledRunner {
   /** Name of the host in errors and logs. */
   readonly name: string;
   /** The ssh client in use. */
   readonly sshExecutable: string;
-  private readonly pool: SessionPool;
+  /** @internal */
+  protected readonly pool: SessionPool;
 
   constructor(options: SshRunnerOptions) {
+    super();
     const args = buildSshArguments(options);
     const env = { ...process.env, ...options.env };
     const ssh = findExecutable(options.sshExecutable ?? 'ssh', env);
@@ -368,20 +370,5 @@ export class SshRunner implements Runner {
       describeLoss: (lost) =>
         describeSshLoss(this.name, { ...lost, stderr: lost.session.lastStderr, exitCode: lost.session.exitCode, hasStarted: lost.session.hasStarted }),
     });
-  }
-
-  /** Runs `script` on the remote host and returns its typed result; throws {@link ProcallBackupError} on failure. */
-  run<T>(script: Script<T>, options: RunOptions = {}): Promise<RunResult<T>> {
-    return this.pool.run(script, options);
-  }
-
-  /** Process ids of the local ssh processes of the open sessions (for diagnostics and tests). */
-  get sessionPids(): number[] {
-    return this.pool.pids;
-  }
-
-  /** Ends every session (the remote PowerShell exits). */
-  close(): Promise<void> {
-    return this.pool.close();
   }
 }

@@ -148,15 +148,22 @@ describeWithTools(
       expect(comparable(list, 'C:\\pb\\backups', backups)).toEqual(
         comparable(linuxNode(['list', '--target', backups, '--json', '--event-log', 'never']), 'C:\\pb\\backups', backups),
       );
-      // plan needs PowerShell: under Wine only its stub answers (it exits at once); Node with a PowerShell that exits at once answers the same
+      // plan needs PowerShell: under Wine only its stub answers (it exits at once, before the start-up handshake): refused as
+      // no working PowerShell, naming PROCALL_BACKUP_PWSH; Node with a "PowerShell" that exits at once answers the same
       const config = path.join(work, 'procall-backup.json');
       writeFileSync(config, JSON.stringify({ target: 'C:\\pb\\backups', shadowCopy: 'never', eventLog: 'never' }));
       const plan = wine([exe, '--config', winPath(config), 'plan', '--json']);
       const planNode = linuxNode(['--config', config, '--pwsh', which('true') ?? '/bin/true', 'plan', '--json']);
       expect(plan.code).toBe(planNode.code);
-      expect(plan.code).toBe(1);
-      const errorOf = (r: Run): unknown => (JSON.parse(r.stdout) as { error: unknown }).error;
-      expect(errorOf(plan)).toEqual(errorOf(planNode));
+      expect(plan.code).toBe(3);
+      const errorOf = (r: Run): { code: string; message: string; fix: string } =>
+        (JSON.parse(r.stdout) as { error: { code: string; message: string; fix: string } }).error;
+      expect(errorOf(plan)).toMatchObject({
+        code: 'PB_TOOL_MISSING',
+        message: expect.stringMatching(/\\WindowsPowerShell\\v1\.0\\powershell\.exe' exited with code 0 before it answered as a PowerShell/i),
+        fix: expect.stringMatching(/^Set PROCALL_BACKUP_PWSH/),
+      });
+      expect({ ...errorOf(plan), message: '' }).toEqual({ ...errorOf(planNode), message: '' });
     }, 600000);
   },
 );

@@ -9,6 +9,7 @@ import { killProcessTree, PowerShellRunner, resolvePowerShell } from '../../lib/
 import { Secret } from '../../lib/secret';
 import { adversarialCorpus } from '../support/adversarial';
 import { newRunner } from '../support/pwsh';
+import { createWinePrefix, type WinePrefix } from '../support/wine';
 import { ROOT, describeWithTools, findPwsh, which } from '../support/tools';
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
@@ -231,7 +232,12 @@ describeWithTools('PowerShellRunner on real pwsh', { pwsh: findPwsh(), sh: which
     const brokenStarts = path.join(dir, 'broken-starts');
     writeFileSync(broken, `#!/bin/sh\necho x >> '${brokenStarts}'\nkill -SEGV $$\n`, { mode: 0o755 });
     const b = newRunner({ executable: broken });
-    await expect(b.run({ name: 'never', effect: 'read', body: '1' })).rejects.toMatchObject({ code: 'PB_COMMAND_FAILED' });
+    // it exits before it answers on every start: not a working PowerShell, named with the fix
+    await expect(b.run({ name: 'never', effect: 'read', body: '1' })).rejects.toMatchObject({
+      code: 'PB_TOOL_MISSING',
+      message: expect.stringContaining(`'${broken}' exited by a signal before it answered as a PowerShell; 'never' was not run`),
+      fix: expect.stringContaining('PROCALL_BACKUP_PWSH'),
+    });
     await b.close();
     expect(readFileSync(brokenStarts, 'utf8').split('\n').filter(Boolean)).toHaveLength(2); // one retry, no loop
   });
@@ -265,6 +271,37 @@ describe('PowerShellRunner without PowerShell', () => {
     const found = resolvePowerShell(undefined, { PATH: '/nonexistent' });
     expect(found).toBe(path.join(ROOT, '.tools', 'pwsh', 'pwsh'));
   });
+});
+
+describeWithTools("Wine's powershell.exe stub", { wine: which('wine') }, () => {
+  let prefix: WinePrefix;
+  beforeAll(async () => {
+    prefix = await createWinePrefix();
+  }, 120_000);
+  afterAll(async () => {
+    await prefix?.dispose();
+  });
+
+  it('is refused as PB_TOOL_MISSING naming PROCALL_BACKUP_PWSH, not a generic "session ended" (it exits before the start-up handshake)', async () => {
+    // the stub where Windows keeps PowerShell 5.1, started as a Windows program is (binfmt would do the same)
+    const stubPath = 'C:\\windows\\system32\\WindowsPowerShell\\v1.0\\powershell.exe';
+    const exe = path.join(prefix.path, 'powershell-stub');
+    writeFileSync(exe, `#!/bin/sh\nexec wine '${stubPath}' "$@"\n`, { mode: 0o755 });
+    const r = new PowerShellRunner({ executable: exe, env: prefix.env });
+    try {
+      const e = (await r.run({ name: 'probe', effect: 'read', body: '$PSVersionTable.PSVersion.ToString()' }).catch((x: unknown) => x)) as ProcallBackupError;
+      expect(e).toBeInstanceOf(ProcallBackupError);
+      expect(e.code).toBe('PB_TOOL_MISSING');
+      expect(e.message).toMatch(
+        /^'.*powershell-stub' exited with code 0 before it answered as a PowerShell; 'probe' was not run.*Wine's powershell\.exe is a stub/s,
+      );
+      expect(e.fix).toMatch(/^Set PROCALL_BACKUP_PWSH \(CLI: --pwsh <path>\) to a real PowerShell 7/);
+      // the next call tries again (a crashed real PowerShell may start), and is refused the same way
+      await expect(r.run({ name: 'again', effect: 'read', body: '1' })).rejects.toMatchObject({ code: 'PB_TOOL_MISSING' });
+    } finally {
+      await r.close();
+    }
+  }, 120_000);
 });
 
 describeWithTools('killProcessTree', { bash: which('bash'), pgrep: which('pgrep') }, () => {

@@ -7,6 +7,8 @@
  * the restore goes through an sc.exe stand-in that records state per host (TEST DOUBLE,
  * test/support/sc-stand-in.js); transport, files and failures are real.
  */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,13 +24,23 @@ import { createCommandContext, runCommand } from '../../lib/cli/commands';
 import { validateConfig } from '../../lib/cli/config';
 import { CLI_RESULT_SCHEMAS } from '../../lib/cli/output-schema';
 import { validateAgainstSchema } from '../../lib/backup-set/manifest';
-import { restoreDataCenter } from '../../lib/recipes/datacenter-restore';
+import { restoreDataCenter, type DataCenterRestoreReport, type RestoreDataCenterOptions } from '../../lib/recipes/datacenter-restore';
 import { Secret } from '../../lib/secret';
-import { createSampleInstallation, SAMPLE_SERVICES, type SampleInstallation } from '../support/sample-installation';
+import {
+  createSampleInstallation,
+  sampleLocalPath,
+  treeDigest,
+  SAMPLE_MDROOT,
+  SAMPLE_MEDIA_LOGS,
+  SAMPLE_SERVICES,
+  SAMPLE_UCROOT,
+  SAMPLE_USERS,
+  type SampleInstallation,
+} from '../support/sample-installation';
 import { createSshLab, SSH, SSHD, startSshHost, type SshHost, type SshLab } from '../support/sshd';
 import { startTdsStandIn, type TdsAction, type TdsColumn, type TdsStandIn } from '../support/tds-server';
 import { describeWithTools, findPwsh, which } from '../support/tools';
-import { wineEnv } from '../support/wine';
+import { wineEnv, wineReg } from '../support/wine';
 
 const FIX = path.join(__dirname, '..', 'primitives', 'fixtures', 'sql-server');
 const fixture = (name: string): { columns: TdsColumn[]; rows: unknown[][] } => JSON.parse(fs.readFileSync(path.join(FIX, name), 'utf8'));
@@ -42,6 +54,16 @@ const exactLsnRows: TdsAction = {
 };
 const PASSWORD = 'Dc-Sql-Pw-8812';
 const SC_STAND_IN = path.join(__dirname, '..', 'support', 'sc-stand-in.js');
+/** What a host's state is compared by, byte for byte: these registry keys (reg.exe export), these folders (sha256 of every file), the service definitions. */
+const REGISTRY_KEYS = ['HKLM\\SOFTWARE\\ESTOS', 'HKLM\\SOFTWARE\\WOW6432Node\\ESTOS', 'HKCU\\SOFTWARE\\ESTOS'];
+const SERVICE_KEYS = Object.values(SAMPLE_SERVICES).map((n) => `HKLM\\SYSTEM\\CurrentControlSet\\Services\\${n}`);
+const FOLDERS = [
+  SAMPLE_UCROOT,
+  SAMPLE_MDROOT,
+  SAMPLE_MEDIA_LOGS,
+  `${SAMPLE_USERS.root.home}\\AppData\\Roaming\\estos`,
+  `${SAMPLE_USERS.bob.home}\\AppData\\Roaming\\estos`,
+];
 const HOSTS = [
   { name: 'UC1', address: '127.0.0.11', roles: ['ucserver', 'database'] as const },
   { name: 'UC2', address: '127.0.0.12', roles: ['ucserver'] as const },
@@ -151,6 +173,23 @@ describeWithTools('ProCall DataCenter across three sshd hosts (loopback only)', 
         ),
       ]),
     );
+  /** restoreDataCenter of the first run with the SQL stand-in and the hosts' path maps; `only: ['sql']` unless `extra` says otherwise. */
+  const restoreRun = (runners: Map<string, Runner>, extra: Partial<RestoreDataCenterOptions> = {}): Promise<DataCenterRestoreReport> =>
+    restoreDataCenter({ record: recordPath, topology, runners, only: ['sql'], sql: { chat: conn() }, overrides: overrides(), serviceWaitSeconds: 5, ...extra });
+  /** A host's state, for byte-for-byte comparison: reg.exe exports (text of the UTF-16LE bytes, and their sha256) and each folder's file digests. */
+  const hostState = (host: string): { registry: Record<string, string>; files: Record<string, Record<string, string>> } => {
+    const sample = samples.get(host) as SampleInstallation;
+    const registry: Record<string, string> = {};
+    for (const key of [...REGISTRY_KEYS, ...SERVICE_KEYS]) {
+      const file = path.join(dir, `state-${host}.reg`);
+      wineReg(sample.prefix, ['export', key, `Z:${file.replace(/\//g, '\\')}`, '/y']);
+      const bytes = readFileSync(file);
+      registry[key] = `${createHash('sha256').update(bytes).digest('hex')}\n${bytes.toString('utf16le')}`;
+      rmSync(file);
+    }
+    return { registry, files: Object.fromEntries(FOLDERS.map((f) => [f, treeDigest(sampleLocalPath(sample.driveC, f))])) };
+  };
+  const atBackup = new Map<string, ReturnType<typeof hostState>>();
   const overrides = (): Record<string, { pathMap: Record<string, string> }> =>
     Object.fromEntries(HOSTS.map((h) => [h.name, { pathMap: (samples.get(h.name) as SampleInstallation).pathMap }]));
 
@@ -250,6 +289,7 @@ describeWithTools('ProCall DataCenter across three sshd hosts (loopback only)', 
         now: new Date('2026-12-04T02:15:00Z'),
       });
       recordPath = r.recordPath;
+      for (const h of HOSTS) atBackup.set(h.name, hostState(h.name)); // what the full restore below must bring back
       expect(r.record.hosts.map((h) => [h.name, h.status, h.isVerified, h.error?.message])).toEqual(HOSTS.map((h) => [h.name, 'complete', true, undefined]));
       expect(r.record).toMatchObject({
         datacenter: 'procall-dc',
@@ -290,15 +330,7 @@ describeWithTools('ProCall DataCenter across three sshd hosts (loopback only)', 
     resetServices();
     const runners = restoreRunners();
     try {
-      const plan = await restoreDataCenter({
-        record: recordPath,
-        topology,
-        runners,
-        only: ['sql'],
-        sql: { chat: conn() },
-        overrides: overrides(),
-        serviceWaitSeconds: 5,
-      });
+      const plan = await restoreRun(runners);
       expect(plan.status).toBe('planned');
       expect(plan.actions).toEqual([
         '[UC2] sc.exe stop UCServer',
@@ -327,16 +359,7 @@ describeWithTools('ProCall DataCenter across three sshd hosts (loopback only)', 
     resetServices({ UC1: ['UCServer'] });
     const runners = restoreRunners();
     try {
-      const e = (await restoreDataCenter({
-        record: recordPath,
-        topology,
-        runners,
-        dryRun: false,
-        only: ['sql'],
-        sql: { chat: conn() },
-        overrides: overrides(),
-        serviceWaitSeconds: 2,
-      }).catch((x: unknown) => x)) as ProcallBackupError;
+      const e = (await restoreRun(runners, { dryRun: false, serviceWaitSeconds: 2 }).catch((x: unknown) => x)) as ProcallBackupError;
       expect(e).toBeInstanceOf(ProcallBackupError);
       expect(e.code).toBe('PB_RESTORE_REFUSED');
       expect(e.host).toBe('UC1');
@@ -365,16 +388,7 @@ describeWithTools('ProCall DataCenter across three sshd hosts (loopback only)', 
     );
     const runners = restoreRunners({ WEB1: wrong });
     try {
-      const e = (await restoreDataCenter({
-        record: recordPath,
-        topology,
-        runners,
-        dryRun: false,
-        only: ['sql'],
-        sql: { chat: conn() },
-        overrides: overrides(),
-        serviceWaitSeconds: 2,
-      }).catch((x: unknown) => x)) as ProcallBackupError;
+      const e = (await restoreRun(runners, { dryRun: false, serviceWaitSeconds: 2 }).catch((x: unknown) => x)) as ProcallBackupError;
       expect(e).toMatchObject({ code: 'PB_RESTORE_REFUSED', host: 'WEB1' });
       expect(e.message).toMatch(/host key of WEB1 differs/);
       expect(eventLog()).toEqual([]);
@@ -388,16 +402,7 @@ describeWithTools('ProCall DataCenter across three sshd hosts (loopback only)', 
     resetServices();
     const runners = restoreRunners();
     try {
-      const r = await restoreDataCenter({
-        record: recordPath,
-        topology,
-        runners,
-        dryRun: false,
-        only: ['sql'],
-        sql: { chat: conn() },
-        overrides: overrides(),
-        serviceWaitSeconds: 5,
-      });
+      const r = await restoreRun(runners, { dryRun: false });
       expect(r.warnings).toEqual([]);
       expect(r.status).toBe('restored');
       expect(restoredAt).toHaveLength(1);
@@ -425,6 +430,85 @@ describeWithTools('ProCall DataCenter across three sshd hosts (loopback only)', 
       await closeRunners(runners);
     }
   }, 600_000);
+
+  it('the full restore (no only) brings every host back byte for byte: registry, folders, service definitions; database after every UCServer stopped', async () => {
+    resetServices();
+    // change every host: registry values, files in the folders, service definitions (sc.exe config through the stand-in, which passes it to Wine's sc.exe)
+    for (const h of HOSTS) {
+      const sample = samples.get(h.name) as SampleInstallation;
+      wineReg(sample.prefix, ['add', 'HKLM\\SOFTWARE\\ESTOS\\UCServer4\\Server', '/v', 'TcpPort', '/t', 'REG_DWORD', '/d', '9999', '/f']);
+      wineReg(sample.prefix, ['add', 'HKLM\\SOFTWARE\\ESTOS\\UCServer4\\Server\\Stale', '/v', 'Left', '/t', 'REG_SZ', '/d', h.name, '/f']);
+      wineReg(sample.prefix, ['delete', 'HKLM\\SOFTWARE\\ESTOS\\ECSTASIPp3', '/f']);
+      wineReg(sample.prefix, ['add', 'HKCU\\SOFTWARE\\ESTOS\\UCServer4\\Client', '/v', 'LastUser', '/t', 'REG_SZ', '/d', 'mallory', '/f']);
+      const local = (p: string): string => sampleLocalPath(sample.driveC, p);
+      writeFileSync(local(`${SAMPLE_UCROOT}\\config\\ucserver.xml`), `<UCServer changed="${h.name}" />`);
+      writeFileSync(local(`${SAMPLE_UCROOT}\\database\\ucserver.db`), 'not a database');
+      rmSync(local(`${SAMPLE_MDROOT}\\database`), { recursive: true });
+      writeFileSync(local(`${SAMPLE_UCROOT}\\pending\\stale.job`), 'x');
+      rmSync(local(`${SAMPLE_USERS.bob.home}\\AppData\\Roaming\\estos\\ProCall 8\\settings.xml`));
+      for (const args of [
+        ['config', 'UCServer', 'start=', 'demand'],
+        ['config', 'UCMediaServer', 'DisplayName=', 'Changed Media Server'],
+        ['description', 'UCWebServer', 'changed by hand'],
+      ]) {
+        const r = spawnSync(process.execPath, [SC_STAND_IN, stateFiles.get(h.name) as string, events, h.name, ...args], {
+          env: { ...process.env, ...wineEnv(sample.prefix.path) },
+          encoding: 'utf8',
+        });
+        expect([h.name, args[0], r.status, r.stderr]).toEqual([h.name, args[0], 0, expect.any(String)]);
+      }
+      const changed = hostState(h.name);
+      const before = atBackup.get(h.name) as ReturnType<typeof hostState>;
+      for (const key of [...REGISTRY_KEYS.filter((k) => k !== 'HKLM\\SOFTWARE\\WOW6432Node\\ESTOS'), ...SERVICE_KEYS.slice(0, 3)])
+        expect([h.name, key, changed.registry[key] === before.registry[key]]).toEqual([h.name, key, false]);
+      for (const f of [SAMPLE_UCROOT, SAMPLE_MDROOT, `${SAMPLE_USERS.bob.home}\\AppData\\Roaming\\estos`])
+        expect([h.name, f, changed.files[f]]).not.toEqual([h.name, f, before.files[f]]);
+    }
+    rmSync(events, { force: true });
+    const sqlRestores = restoredAt.length;
+    const runners = restoreRunners();
+    try {
+      const r = await restoreRun(runners, { dryRun: false, only: undefined }); // everything: registry, folders, services, database
+      expect(r.steps.filter((s) => s.status === 'failed')).toEqual([]);
+      for (const h of HOSTS) expect([h.name, r.hosts[h.name].steps.filter((s) => s.status === 'failed')]).toEqual([h.name, []]);
+      expect(r.warnings).toEqual([]);
+      expect(r.status).toBe('restored');
+      // every host byte for byte as it was at backup time
+      for (const h of HOSTS) {
+        const now = hostState(h.name);
+        const before = atBackup.get(h.name) as ReturnType<typeof hostState>;
+        // reg.exe import merges (the concept: "die gesicherten Daten aus der .reg-Datei in die Registry importieren"): a key made
+        // after the backup stays. Everything else in the export is byte for byte the backup's.
+        const stale = `\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\ESTOS\\UCServer4\\Server\\Stale]\r\n"Left"="${h.name}"\r\n`;
+        expect(now.registry['HKLM\\SOFTWARE\\ESTOS']).toContain(stale);
+        wineReg((samples.get(h.name) as SampleInstallation).prefix, ['delete', 'HKLM\\SOFTWARE\\ESTOS\\UCServer4\\Server\\Stale', '/f']);
+        Object.assign(now, hostState(h.name));
+        for (const key of Object.keys(before.registry)) expect([h.name, key, now.registry[key]]).toEqual([h.name, key, before.registry[key]]);
+        for (const f of FOLDERS) expect([h.name, f, now.files[f]]).toEqual([h.name, f, before.files[f]]);
+      }
+      // the database went back once, while every UCServer of the DataCenter was stopped
+      expect(restoredAt.length).toBe(sqlRestores + 1);
+      expect([restoredAt[sqlRestores].UC1.UCServer, restoredAt[sqlRestores].UC2.UCServer]).toEqual(['STOPPED', 'STOPPED']);
+      const log = eventLog().map((x) => `${x.host} ${x.action} ${x.name}`);
+      const first = (re: RegExp): number => log.findIndex((l) => re.test(l));
+      const last = (re: RegExp): number => log.length - 1 - [...log].reverse().findIndex((l) => re.test(l));
+      // both UCServers stop first (reverse topology order), before any host changes anything
+      expect(log.slice(0, 2)).toEqual(['UC2 stop UCServer', 'UC1 stop UCServer']);
+      expect(first(/ (config|description|failure|create) /)).toBeGreaterThan(1);
+      // nothing starts before the last host's restore is done; then the hosts start in topology order
+      expect(first(/ start /)).toBeGreaterThan(last(/ (stop|config|description|failure|create|sidtype|privs|failureflag|sdset) /));
+      const starts = log.filter((l) => / start /.test(l)).map((l) => l.split(' ')[0]);
+      expect(starts).toEqual([...starts].sort((a, b) => HOSTS.findIndex((h) => h.name === a) - HOSTS.findIndex((h) => h.name === b)));
+      expect(starts.indexOf('UC1')).toBe(0);
+      expect(log.indexOf('UC1 start UCServer')).toBeLessThan(log.indexOf('UC2 start UCServer'));
+      expect(new Set(starts)).toEqual(new Set(['UC1', 'UC2', 'WEB1']));
+      // and every service runs again, as at backup time
+      for (const [h, services] of Object.entries(states()))
+        expect([h, services]).toEqual([h, Object.fromEntries(Object.values(SAMPLE_SERVICES).map((n) => [n, 'RUNNING']))]);
+    } finally {
+      await closeRunners(runners);
+    }
+  }, 900_000);
 
   it('fleet status: a second run with an unreachable host is incomplete; the newest complete run is the first', async () => {
     const wrong = path.join(dir, 'known_hosts.uc2-missing');
