@@ -3,6 +3,7 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ProcallBackupError, validationError } from '../errors';
+import { readProcessStartTime } from '../powershell/process-tree';
 import { LOCK_FILE } from './layout';
 
 /**
@@ -23,6 +24,12 @@ export interface LockInfo {
   setName?: string;
   /** What holds it: `backup`, `prune`, ... */
   purpose: string;
+  /**
+   * The holder's process start time as the OS gives it (Linux: `/proc/<pid>/stat` field 22; Windows:
+   * the process's CreationDate), when it could be read. Tells the holder apart from a later process
+   * that got the same pid.
+   */
+  processStartTime?: string;
 }
 
 /** Options of {@link acquireLock}. */
@@ -78,6 +85,21 @@ export function isProcessAlive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * Why the holder of a lock taken on this machine no longer runs, or undefined while it does: its
+ * pid is gone, or the pid now names a process that started at another time (pids are reused; the
+ * start time is compared only when both are known, so an unreadable one never breaks a live lock).
+ */
+function holderGoneReason(info: LockInfo): string | undefined {
+  if (info.hostname !== os.hostname()) return undefined;
+  if (!isProcessAlive(info.pid)) return `process ${info.pid} on ${info.hostname} is gone`;
+  if (info.processStartTime === undefined) return undefined;
+  const now = readProcessStartTime(info.pid);
+  return now !== undefined && now !== info.processStartTime
+    ? `process ${info.pid} on ${info.hostname} is gone (the pid now belongs to a process started later)`
+    : undefined;
 }
 
 function parseLockInfo(text: string): LockInfo | undefined {
@@ -179,7 +201,8 @@ export async function inspectLock(hostFolder: string, options: { staleMs?: numbe
   const info = parseLockInfo(text);
   const heartbeatAgeMs = Math.max(0, (options.now ?? new Date()).getTime() - mtimeMs);
   let staleReason: string | undefined;
-  if (info && info.hostname === os.hostname() && !isProcessAlive(info.pid)) staleReason = `process ${info.pid} on ${info.hostname} is gone`;
+  const goneReason = info && holderGoneReason(info);
+  if (goneReason) staleReason = goneReason;
   else if (heartbeatAgeMs > staleMs) staleReason = `no heartbeat for ${Math.round(heartbeatAgeMs / 1000)} s`;
   else if (!info && heartbeatAgeMs > 5_000) staleReason = 'the lock file is unreadable'; // a writer killed between create and write
   return { file, info, staleReason, heartbeatAgeMs };
@@ -210,6 +233,7 @@ export async function acquireLock(hostFolder: string, options: AcquireLockOption
     token: randomBytes(12).toString('hex'),
     setName: options.setName,
     purpose: options.purpose ?? 'backup',
+    processStartTime: readProcessStartTime(process.pid),
   };
   let brokeStale: LockInfo | undefined;
   let isBrokenHolderGone = false;
@@ -247,7 +271,7 @@ export async function acquireLock(hostFolder: string, options: AcquireLockOption
     }
     await fsp.rm(aside, { force: true });
     brokeStale = state.info;
-    isBrokenHolderGone = !!state.info && state.info.hostname === os.hostname() && !isProcessAlive(state.info.pid);
+    isBrokenHolderGone = !!state.info && holderGoneReason(state.info) !== undefined;
   }
   await removeLockLitter(hostFolder);
   let timer: NodeJS.Timeout | undefined;

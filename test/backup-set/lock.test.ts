@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { acquireLock, inspectLock, isProcessAlive } from '../../lib/backup-set/lock';
 import { LOCK_FILE } from '../../lib/backup-set/layout';
+import { readProcessStartTime } from '../../lib/powershell/process-tree';
 import { createBackupSet } from '../../lib/backup-set/writer';
 import { transpileChild } from './support/child-process';
 
@@ -78,6 +79,24 @@ describe('host lock', () => {
 
   it('validates timings', async () => {
     await expect(acquireLock(hostFolder, { staleMs: 1000, heartbeatMs: 900 })).rejects.toMatchObject({ code: 'PB_VALIDATION' });
+  });
+
+  it('records its process start time, and breaks a lock whose pid now names a process started later (pid reuse)', async () => {
+    const lock = await acquireLock(hostFolder, { heartbeatMs: 0 });
+    const mine = JSON.parse(readFileSync(lockFile, 'utf8')) as { processStartTime?: string };
+    expect(mine.processStartTime).toBe(readProcessStartTime(process.pid));
+    expect(mine.processStartTime).toMatch(/^\d+$/);
+    expect((await inspectLock(hostFolder)).staleReason).toBeUndefined(); // our own, live, same start time
+    await lock.release();
+    // the same live pid (ours) with another start time: the holder was an earlier process whose pid was reused
+    plant({ pid: process.pid, hostname: os.hostname(), startedAt: '2026-11-30T00:00:00.000Z', token: 'reused', purpose: 'backup', processStartTime: '1' });
+    expect((await inspectLock(hostFolder)).staleReason).toMatch(/gone \(the pid now belongs to a process started later\)/);
+    const next = await acquireLock(hostFolder, { heartbeatMs: 0 });
+    expect(next.brokeStale).toMatchObject({ token: 'reused' });
+    await next.release();
+    // a lock of a live pid without a start time (written before it was recorded) stays held
+    plant({ pid: process.pid, hostname: os.hostname(), startedAt: '2026-11-30T00:00:00.000Z', token: 'old', purpose: 'backup' });
+    expect((await inspectLock(hostFolder)).staleReason).toBeUndefined();
   });
 
   it('a lock held by a live child process refuses others; after SIGKILL the next taker breaks it', async () => {

@@ -16,6 +16,7 @@ export function transpileChild(outDir: string): string {
     'lib/secret.ts',
     'lib/hash-file.ts',
     'lib/package-version.ts', // the writer records its version (main's packageVersion)
+    'lib/powershell/process-tree.ts', // the host lock records its holder's process start time
     ...readdirSync(path.join(ROOT, 'lib/backup-set'))
       .filter((f) => f.endsWith('.ts'))
       .map((f) => `lib/backup-set/${f}`),
