@@ -9,15 +9,11 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import type { ReadEntry } from 'tar';
 import { loadTar } from './lazy-tar';
-import { ProcallBackupError, validationError } from '../errors';
+import { errnoOf, ProcallBackupError, validationError } from '../errors';
 import { hashFile } from '../hash-file';
 import { ArchiveEntryGuard, splitArchivePath, type ArchiveLimits, type CaseCollision, type CaseCollisionPolicy, type UnsafeEntry } from './archive-safety';
 
 const CHUNK = 1024 * 1024;
-
-function errnoOf(e: unknown): string {
-  return (e as NodeJS.ErrnoException)?.code ?? 'EUNKNOWN';
-}
 
 /**
  * Options of {@link restoreDirectory}.
