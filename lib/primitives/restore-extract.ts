@@ -3,14 +3,14 @@
  * safety guard, and the accepted entries written into the staging folder, in one stream.
  */
 import { createHash } from 'node:crypto';
-import fs, { constants as fsc, createReadStream } from 'node:fs';
-import path from 'node:path';
+import fs, { createReadStream } from 'node:fs';
 import zlib from 'node:zlib';
 import type { ReadEntry } from 'tar';
-import { errnoOf, ProcallBackupError } from '../errors';
+import { ProcallBackupError } from '../errors';
 import { ArchiveEntryGuard, splitArchivePath } from './archive-safety';
 import type { RestoreChange } from './directory-restore';
 import { loadTar } from './lazy-tar';
+import { StagingWriter, type StagedDir } from './staging-writer';
 
 const CHUNK = 1024 * 1024;
 
@@ -31,19 +31,8 @@ function toChangeType(type: string): RestoreChange['type'] {
   return 'file';
 }
 
-// Archive entries a restore writes as files (everything else the guard allows is a folder or a link).
-const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
-// A new file or folder never follows or reuses what is at its name (duplicate entries replace it).
-const CREATE_FLAGS = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | (fsc.O_NOFOLLOW ?? 0);
 // Per entry, headers may take this much beyond the declared sizes before the stream counts as a bomb.
 const HEADER_ALLOWANCE = 16 * 1024;
-
-/** A folder made in the staging folder; its mode and mtime are set once everything below it is written. */
-export interface StagedDir {
-  abs: string;
-  mode?: number;
-  mtimeMs?: number;
-}
 
 /** What one read of the archive gave. */
 export interface ArchiveRead {
@@ -54,93 +43,6 @@ export interface ArchiveRead {
   stagedDirs: StagedDir[];
   /** The archive's root entry (`./`), when it has one. */
   root?: StagedDir;
-}
-
-/** Removes whatever is at `abs` (inside the staging folder: an earlier entry of the same name). */
-function clearSlot(abs: string): void {
-  fs.rmSync(abs, { recursive: true, force: true });
-}
-
-/** Runs `create`; on a missing parent makes it (an archive need not list every folder), on an existing name clears it; then once more. */
-function createInSlot<T>(abs: string, create: () => T): T {
-  try {
-    return create();
-  } catch (e) {
-    const code = errnoOf(e);
-    if (code === 'ENOENT') fs.mkdirSync(path.dirname(abs), { recursive: true, mode: 0o777 });
-    else if (code === 'EEXIST') clearSlot(abs);
-    else throw e;
-    return create();
-  }
-}
-
-/**
- * Writes the entries the guard accepts into `staging`, synchronously while the parser hands them
- * over (gunzip runs on libuv's thread pool meanwhile), so memory holds one chunk, not one file.
- * Files and folders are written without setuid, setgid and sticky bits.
- */
-class StagingWriter {
-  readonly dirs: StagedDir[] = [];
-  root?: StagedDir;
-  private fd: number | undefined;
-
-  constructor(private readonly staging: string) {}
-
-  /** Writes one accepted entry; file data arrives through the entry's `data` events. */
-  write(entry: ReadEntry, parts: readonly string[], fail: (e: unknown) => void): void {
-    if (parts.length === 0) {
-      this.root = { abs: this.staging, mode: entry.mode, mtimeMs: entry.mtime?.getTime() };
-      entry.resume();
-      return;
-    }
-    const abs = path.join(this.staging, ...parts);
-    if (entry.type === 'Directory') {
-      createInSlot(abs, () => {
-        try {
-          fs.mkdirSync(abs, { mode: 0o700 });
-        } catch (e) {
-          if (errnoOf(e) === 'EEXIST' && fs.lstatSync(abs).isDirectory()) return;
-          throw e;
-        }
-      });
-      this.dirs.push({ abs, mode: entry.mode, mtimeMs: entry.mtime?.getTime() });
-      entry.resume();
-    } else if (entry.type === 'SymbolicLink') {
-      createInSlot(abs, () => fs.symlinkSync(entry.linkpath ?? '', abs));
-      entry.resume();
-    } else if (entry.type === 'Link') {
-      const existing = path.join(this.staging, ...splitArchivePath(entry.linkpath ?? ''));
-      createInSlot(abs, () => fs.linkSync(existing, abs));
-      entry.resume();
-    } else if (FILE_TYPES.has(entry.type)) {
-      const fd = createInSlot(abs, () => fs.openSync(abs, CREATE_FLAGS, (entry.mode ?? 0o644) & 0o777));
-      this.fd = fd;
-      const mtime = entry.mtime;
-      entry.on('data', (chunk: Buffer) => {
-        try {
-          for (let off = 0; off < chunk.length;) off += fs.writeSync(fd, chunk, off, chunk.length - off);
-        } catch (e) {
-          fail(e);
-        }
-      });
-      entry.on('end', () => {
-        try {
-          if (mtime) fs.futimesSync(fd, mtime, mtime);
-        } catch {
-          // a file system without mtimes (some shares) still restores the content
-        }
-        this.closeFile();
-      });
-    } else entry.resume();
-  }
-
-  /** Closes the file being written (also after a failure mid-file). */
-  closeFile(): void {
-    if (this.fd === undefined) return;
-    const fd = this.fd;
-    this.fd = undefined;
-    fs.closeSync(fd);
-  }
 }
 
 /** Sets the staged folders' modes (umask applied, no special bits) and mtimes, deepest first, then the root's. */
@@ -173,17 +75,14 @@ export async function readArchive(archive: string, guard: ArchiveEntryGuard, sta
     const settle = (e?: unknown): void => {
       if (isSettled) return;
       isSettled = true;
-      try {
-        writer?.closeFile();
-      } catch {
-        // the staging folder is removed anyway
+      if (e === undefined) {
+        resolve();
+        return;
       }
-      if (e === undefined) resolve();
-      else {
-        input.destroy();
-        gunzip.destroy();
-        reject(e);
-      }
+      input.destroy();
+      gunzip.destroy();
+      // rejected once the writer has closed its file, so that the staging folder can be removed
+      void (writer ? writer.abort() : Promise.resolve()).finally(() => reject(e));
     };
     const fail = (e: unknown): void => {
       failure ??= e;
@@ -216,7 +115,7 @@ export async function readArchive(archive: string, guard: ArchiveEntryGuard, sta
           return;
         }
         try {
-          writer.write(entry, parts, fail);
+          writer.write(entry, parts);
         } catch (e) {
           fail(e);
           entry.resume();
@@ -224,7 +123,9 @@ export async function readArchive(archive: string, guard: ArchiveEntryGuard, sta
       },
     });
     parser.on('error', fail);
-    parser.on('end', () => settle());
+    if (writer) writer.onError = fail;
+    // the read is done when the writer has written everything (it reports its first failure through fail)
+    parser.on('end', () => (writer ? writer.finish().then(() => settle(), fail) : settle()));
     input.on('error', fail);
     gunzip.on('error', fail);
     input.on('data', (chunk) => {
@@ -235,7 +136,7 @@ export async function readArchive(archive: string, guard: ArchiveEntryGuard, sta
       }
     });
     input.on('end', () => gunzip.end());
-    // Inflating runs on libuv's pool; parsing and writing on this thread. Chunks are queued and parsed
+    // Inflating runs on libuv's pool, parsing on this thread, writing on the writer's worker. Chunks are queued and parsed
     // from setImmediate, so that the pool inflates the next chunk meanwhile (parsing inside the 'data'
     // event would keep zlib waiting: the two would take turns instead of overlapping).
     const queue: Buffer[] = [];
@@ -245,6 +146,10 @@ export async function readArchive(archive: string, guard: ArchiveEntryGuard, sta
     const parseQueued = (): void => {
       isScheduled = false;
       while (queue.length > 0 && !isSettled) {
+        if (writer?.isBusy) {
+          writer.whenReady(schedule);
+          return;
+        }
         const chunk = queue.shift() as Buffer;
         raw += chunk.length;
         if (raw > guard.bytes + guard.entries * HEADER_ALLOWANCE + CHUNK || guard.isOverLimit) {
@@ -258,6 +163,7 @@ export async function readArchive(archive: string, guard: ArchiveEntryGuard, sta
           return;
         }
         parser.write(chunk);
+        writer?.flush(false, true);
       }
       if (isSettled) return;
       if (isInflated) parser.end();
