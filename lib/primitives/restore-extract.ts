@@ -191,6 +191,11 @@ export async function readArchive(archive: string, guard: ArchiveEntryGuard, sta
       schedule();
     });
   });
-  await done;
+  try {
+    await done;
+  } catch (e) {
+    await writer?.abort(); // also when the set-up above threw: the worker must not outlive the read
+    throw e;
+  }
   return { sha256: hash.digest('hex'), entries, guard, stagedDirs: writer?.dirs ?? [], root: writer?.root };
 }
