@@ -226,3 +226,8 @@ export function isProcallBackupError(error: unknown, code?: ErrorCode): error is
 export function validationError(message: string, fix: string, data?: Record<string, unknown>): ProcallBackupError {
   return new ProcallBackupError('PB_VALIDATION', message, { fix, data });
 }
+
+/** The system error code of a failed fs call (`ENOENT`, `EACCES`, ...), `EUNKNOWN` for anything else. */
+export function errnoOf(e: unknown): string {
+  return (e as NodeJS.ErrnoException)?.code ?? 'EUNKNOWN';
+}

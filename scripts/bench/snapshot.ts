@@ -123,15 +123,29 @@ const wall = (xs: ProcessCost[]): number => median(xs.map((x) => x.wallMs));
 const cpu = (xs: ProcessCost[]): number => median(xs.map((x) => x.cpuMs));
 
 /** Section 1 for one tree: interleaved rounds, medians, ratios, sizes, and one core. */
-function compareOnTree(label: string, tree: string, out: string, js: string, rounds: number): void {
+function compareOnTree(label: string, tree: string, out: string, js: string, rounds: number): string {
   execFileSync('tar', ['-C', tree, '-cf', '/dev/null', '.']); // warm the page cache for both sides
   const gnu: ProcessCost[] = [];
   const lib: ProcessCost[] = [];
   const gnuArchive = path.join(out, 'gnu.tar.gz');
   const libArchive = path.join(out, 'lib.tar.gz');
+  // sync before each run: the previous run's archive is written back before the next one is timed; the side going first alternates
   for (let r = 0; r < rounds; r += 1) {
-    gnu.push(gnuProcess(tree, gnuArchive));
-    lib.push(libProcess(js, tree, libArchive));
+    const g = (): void => {
+      execFileSync('sync');
+      gnu.push(gnuProcess(tree, gnuArchive));
+    };
+    const l = (): void => {
+      execFileSync('sync');
+      lib.push(libProcess(js, tree, libArchive));
+    };
+    if (r % 2 === 0) {
+      g();
+      l();
+    } else {
+      l();
+      g();
+    }
   }
   const gnuSize = statSync(gnuArchive).size;
   const libSize = statSync(libArchive).size;
@@ -151,9 +165,9 @@ function compareOnTree(label: string, tree: string, out: string, js: string, rou
       .toFixed(0)
       .padStart(5)} MB   ${(libSize / 1048576).toFixed(1).padStart(6)} MiB  ${runs(lib)}`,
   );
-  console.log(
-    `   ratio GNU/library: wall ${(wall(gnu) / wall(lib)).toFixed(2)}x (target >= 1.5x on 2 cores), CPU ${(cpu(gnu) / cpu(lib)).toFixed(2)}x; size library/GNU ${((libSize / gnuSize - 1) * 100).toFixed(2)} % (target within +-2 %); peak RSS target <= 150 MB`,
-  );
+  const peak = Math.max(...lib.map((x) => x.peakMb)).toFixed(0);
+  const line = `ratio GNU/library on ${path.basename(tree)}: wall ${(wall(gnu) / wall(lib)).toFixed(2)}x (target >= 1.5x on 2 cores), CPU ${(cpu(gnu) / cpu(lib)).toFixed(2)}x; size library/GNU ${((libSize / gnuSize - 1) * 100).toFixed(2)} % (target within +-2 %); peak RSS ${peak} MB (target <= 150 MB)`;
+  console.log(`   ${line}`);
   if (existsSync('/usr/bin/taskset')) {
     const pin = ['taskset', '-c', '0'];
     const g1 = gnuProcess(tree, gnuArchive, pin);
@@ -162,6 +176,7 @@ function compareOnTree(label: string, tree: string, out: string, js: string, rou
       `   one core (taskset -c 0, one run each): GNU ${(g1.wallMs / 1000).toFixed(2)} s, library ${(l1.wallMs / 1000).toFixed(2)} s, ratio ${(g1.wallMs / l1.wallMs).toFixed(2)}x`,
     );
   }
+  return line;
 }
 
 function makeManySmall(root: string, files: number): void {
@@ -191,9 +206,10 @@ export async function run(args: string[]): Promise<void> {
 
   // 1. whole processes, interleaved so neither side gets a warmer cache or a quieter minute
   const python = pythonTree();
-  if (python) compareOnTree('a real tree nobody here wrote', python, out, js, rounds);
+  const lines: string[] = [];
+  if (python) lines.push(compareOnTree('a real tree nobody here wrote', python, out, js, rounds));
   else console.log('\n1. /usr/lib/python3 is not on this machine: the real-tree comparison is left out');
-  compareOnTree(`the synthetic UCServer tree (${sizeMb} MiB, ${files} files)`, tree, out, js, rounds);
+  lines.push(compareOnTree(`the synthetic UCServer tree (${sizeMb} MiB, ${files} files)`, tree, out, js, rounds));
 
   // 2. the seven folders: one after another vs concurrently
   // Alternating rounds, best of each: other processes on the machine make single runs noisy.
@@ -235,6 +251,7 @@ export async function run(args: string[]): Promise<void> {
     if (child.status !== 0) throw new Error(child.stderr);
     return JSON.parse(child.stdout) as { files: number; entries: number; ms: number; before: number; peak: number };
   };
+  execFileSync('tar', ['-C', many, '-cf', '/dev/null', '.']); // warm the page cache: GNU tar below reads them warm too
   const m = measure(many, path.join(out, 'many.tar.gz'));
   const big = measure(tree, path.join(out, 'big-child.tar.gz'));
   const gnuMany = timeGnuTar(many, path.join(out, 'many-gnu.tar.gz'));
@@ -245,5 +262,7 @@ export async function run(args: string[]): Promise<void> {
   );
   console.log(`   (the ${sizeMb} MiB tree in the same child: peak RSS ${big.peak.toFixed(0)} MB, ${big.files} files)`);
   if (!args.includes('--keep')) rmSync(out, { recursive: true, force: true });
+  console.log(`\nsummary (${machineLine()}):`);
+  for (const l of lines) console.log(`   ${l}`);
   console.log(`\n(trees kept for reruns under ${base}; delete it when done)`);
 }

@@ -1,5 +1,18 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { restoreDirectory, snapshotDirectory } from '../../lib/primitives/directory';
@@ -340,5 +353,53 @@ describeWithTools('restoreDirectory reads archives other tools wrote', { tar: wh
     const target = path.join(d, 'target');
     await restoreDirectory({ archive, target, mode: 'replace' });
     expect(readTree(target)).toEqual(readTree(src));
+  });
+});
+
+describeWithTools('restoreDirectory writes through its worker thread in archive order', { tar: which('tar') }, () => {
+  it('later entries replace earlier ones, links find their files, files span batches, parents appear: as GNU tar extracts it', async () => {
+    const d = freshDir();
+    const big = require('node:crypto').randomBytes(3 * 1024 * 1024 + 17) as Buffer; // more than one 1 MiB batch
+    const entries: RawEntry[] = [
+      { path: 'dup.txt', body: 'first' },
+      { path: 'dup.txt', body: 'second, longer than the first' },
+      { path: 'x', body: 'a file that a folder replaces' },
+      { path: 'x/', type: 'Directory' },
+      { path: 'x/y.txt', body: 'inside the folder that replaced a file' },
+      { path: 'big.bin', body: big },
+      { path: 'big-link', type: 'Link', linkpath: 'big.bin' },
+      { path: 'many/', type: 'Directory' },
+    ];
+    for (let i = 0; i < 3000; i += 1) entries.push({ path: `many/f${i}.txt`, body: `file ${i}\n`.repeat(i % 7) });
+    entries.push({ path: 'dup.txt', type: 'SymbolicLink', linkpath: 'x/y.txt' });
+    const archive = path.join(d, 'order.tar.gz');
+    writeFileSync(archive, buildRawTarGz(entries));
+    const byTar = path.join(d, 'tar');
+    mkdirSync(byTar);
+    execFileSync('tar', ['-xzf', archive, '-C', byTar]);
+    const target = path.join(d, 'target');
+    const r = await restoreDirectory({ archive, target, mode: 'replace' });
+    expect(readTree(target)).toEqual(readTree(byTar));
+    expect(readFileSync(path.join(target, 'big.bin')).equals(big)).toBe(true);
+    expect(statSync(path.join(target, 'big-link')).ino).toBe(statSync(path.join(target, 'big.bin')).ino);
+    expect(readlinkSync(path.join(target, 'dup.txt'))).toBe('x/y.txt');
+    expect(r.files).toBeGreaterThanOrEqual(3000);
+    expect(parentLeftovers(d)).toEqual([]);
+  });
+
+  it('a file whose parent the archive never lists gets one made, and the rest still restores', async () => {
+    const d = freshDir();
+    const archive = path.join(d, 'parents.tar.gz');
+    writeFileSync(
+      archive,
+      buildRawTarGz([
+        { path: 'late/deep/file.txt', body: 'no folder entries above me' },
+        { path: 'top.txt', body: 'top' },
+      ]),
+    );
+    const target = path.join(d, 'target');
+    await restoreDirectory({ archive, target, mode: 'replace' });
+    expect(readFileSync(path.join(target, 'late', 'deep', 'file.txt'), 'utf8')).toBe('no folder entries above me');
+    expect(readFileSync(path.join(target, 'top.txt'), 'utf8')).toBe('top');
   });
 });
