@@ -6,6 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { errnoOf, ProcallBackupError, validationError } from '../errors';
+import { moveAcrossVolumes } from '../fs-move';
 import { hashFile } from '../hash-file';
 import { ArchiveEntryGuard, type ArchiveLimits, type CaseCollision, type CaseCollisionPolicy, type UnsafeEntry } from './archive-safety';
 import { applyFolderModes, readArchive, type ArchivedEntry, type ArchiveRead } from './restore-extract';
@@ -203,13 +204,14 @@ async function mergeInto(
     if (a.type === 'dir') continue;
     const from = path.join(staging, ...a.path.split('/'));
     const to = path.join(target, ...a.path.split('/'));
+    // A rename; where a volume is mounted at (or inside) the target, a copy (EXDEV).
     try {
-      await fsp.rename(from, to);
+      await moveAcrossVolumes(from, to);
     } catch (e) {
       // Windows refuses to rename over a read-only file.
       if (errnoOf(e) !== 'EPERM' && errnoOf(e) !== 'EACCES') throw e;
       await fsp.chmod(to, 0o666);
-      await fsp.rename(from, to);
+      await moveAcrossVolumes(from, to);
     }
   }
   for (const d of [...archivedDirs.values()].reverse()) {
@@ -239,6 +241,19 @@ function writeError(archive: string, target: string, e: unknown): ProcallBackupE
     command: 'restoreDirectory',
     cause: e,
   });
+}
+
+/** Replace mode swaps the target by rename, which a mount point (a volume mounted at the target) refuses. */
+function mountPointError(archive: string, target: string, e: unknown): ProcallBackupError {
+  return new ProcallBackupError(
+    'PB_COMMAND_FAILED',
+    `Restoring ${archive} into ${target} in replace mode needs to rename ${target}, which is a mount point (${errnoOf(e)}); the target was not changed.`,
+    {
+      fix: "Restore with mode 'merge' (it moves each file, also onto the mounted volume), or into a folder inside the mounted volume.",
+      command: 'restoreDirectory',
+      cause: e,
+    },
+  );
 }
 
 function checksumError(archive: string, actual: string, expected: string): ProcallBackupError {
@@ -387,7 +402,9 @@ export async function restoreDirectory(options: RestoreOptions): Promise<Restore
       applyFolderModes(staging, read);
       if (targetStat) {
         const old = path.join(parent, `.${path.basename(target)}.pb-old-${tag}`);
-        await fsp.rename(target, old);
+        await fsp.rename(target, old).catch((e: unknown) => {
+          throw errnoOf(e) === 'EBUSY' || errnoOf(e) === 'EXDEV' ? mountPointError(archive, target, e) : e;
+        });
         try {
           await fsp.rename(staging, target);
         } catch (e) {
