@@ -69,7 +69,11 @@ export const CLI_RESULT_SCHEMAS: Readonly<Record<CliCommand, JsonSchema>> = Obje
         name: NAME,
         record: NAME,
         hosts: list(
-          obj({ name: NAME, status: NAME, set: NAME, isVerified: BOOL, error: obj({ code: NAME, message: TEXT }) }, ['name', 'status', 'isVerified']),
+          obj({ name: NAME, status: NAME, set: NAME, isVerified: BOOL, error: obj({ code: NAME, message: TEXT, fix: TEXT }, ['code', 'message']) }, [
+            'name',
+            'status',
+            'isVerified',
+          ]),
         ),
       }),
     },

@@ -6,7 +6,7 @@
  * own set, and the UCServers start again in topology order.
  */
 import path from 'node:path';
-import { ProcallBackupError, validationError } from '../errors';
+import { ProcallBackupError, shortMessageOf, validationError } from '../errors';
 import type { ReadScript, Runner } from '../powershell/runner';
 import type { EncryptionKeySource } from '../backup-set/crypto';
 import type { AdConnectionOptions } from '../primitives/active-directory';
@@ -94,13 +94,6 @@ return @{ services = @($out.ToArray()) }`,
   };
 }
 
-/** The message of an error without its "Fix:" tail. */
-function textOf(e: unknown): string {
-  const err = e as ProcallBackupError;
-  const m = (e as Error).message ?? String(e);
-  return err?.fix ? m.slice(0, m.lastIndexOf(' Fix: ')) : m;
-}
-
 /**
  * Restores one DataCenter run across its hosts. The dry run (default) lists every remote action;
  * with `dryRun: false` it stops the UCServer of every `ucserver` host (reverse topology order),
@@ -175,8 +168,8 @@ export async function restoreDataCenter(options: RestoreDataCenterOptions): Prom
       hosts[host] = await restore(restoreOptions(host, true));
       step({ host, phase: 'check', action: `verify and plan ${record.hosts.find((h) => h.name === host)?.set}`, status: 'done' });
     } catch (e) {
-      step({ host, phase: 'check', action: `verify and plan ${record.hosts.find((h) => h.name === host)?.set}`, status: 'failed', message: textOf(e) });
-      refuse(host, `its set cannot be restored (${textOf(e)})`, e);
+      step({ host, phase: 'check', action: `verify and plan ${record.hosts.find((h) => h.name === host)?.set}`, status: 'failed', message: shortMessageOf(e) });
+      refuse(host, `its set cannot be restored (${shortMessageOf(e)})`, e);
     }
   }
   const ucServices = new Map<string, string[]>();
@@ -187,7 +180,7 @@ export async function restoreDataCenter(options: RestoreDataCenterOptions): Prom
         .filter((s) => s.role === 'ucserver')
         .map((s) => s.name);
     } catch (e) {
-      refuse(host, `the host cannot be read (${textOf(e)})`, e);
+      refuse(host, `the host cannot be read (${shortMessageOf(e)})`, e);
       return undefined as never;
     }
     if (names.length === 0) refuse(host, 'the host has the role ucserver but no UCServer service is installed');
@@ -231,8 +224,8 @@ export async function restoreDataCenter(options: RestoreDataCenterOptions): Prom
             message: s.ok ? 'started again: the restore was refused' : s.output,
           });
       } catch (e) {
-        step({ host, phase: 'start', action: `sc.exe start ${names.join(', ')}`, status: 'failed', message: textOf(e) });
-        warnings.push(`${host}: the UCServer could not be started again (${textOf(e)}); start it by hand.`);
+        step({ host, phase: 'start', action: `sc.exe start ${names.join(', ')}`, status: 'failed', message: shortMessageOf(e) });
+        warnings.push(`${host}: the UCServer could not be started again (${shortMessageOf(e)}); start it by hand.`);
       }
     }
   };
@@ -248,8 +241,8 @@ export async function restoreDataCenter(options: RestoreDataCenterOptions): Prom
       else stopped.push(host);
     } catch (e) {
       cause = e;
-      failure = `the UCServer could not be stopped (${textOf(e)})`;
-      step({ host, phase: 'stop', action: `sc.exe stop ${names.join(', ')}`, status: 'failed', message: textOf(e) });
+      failure = `the UCServer could not be stopped (${shortMessageOf(e)})`;
+      step({ host, phase: 'stop', action: `sc.exe stop ${names.join(', ')}`, status: 'failed', message: shortMessageOf(e) });
     }
     if (failure) {
       await startAgain(stopped);
@@ -264,7 +257,7 @@ export async function restoreDataCenter(options: RestoreDataCenterOptions): Prom
       states = (await runnerOf(options.runners, host).run(buildServiceStateScript(names))).value.services;
     } catch (e) {
       await startAgain(stopped);
-      refuse(host, `the UCServer state cannot be read after the stop (${textOf(e)})`, e);
+      refuse(host, `the UCServer state cannot be read after the stop (${shortMessageOf(e)})`, e);
     }
     for (const s of states)
       step({ host, phase: 'prove-stopped', action: `sc.exe query ${s.name}`, status: s.state === 'STOPPED' ? 'done' : 'failed', message: s.state });
@@ -286,8 +279,8 @@ export async function restoreDataCenter(options: RestoreDataCenterOptions): Prom
       });
       if (hosts[host].status !== 'restored') throw new Error(`the restore of ${host} ended ${hosts[host].status}`);
     } catch (e) {
-      step({ host, phase: 'restore', action: `restore ${record.hosts.find((h) => h.name === host)?.set}`, status: 'failed', message: textOf(e) });
-      warnings.push(`${host}: the restore failed (${textOf(e)}); the UCServers stay stopped until the data is consistent.`);
+      step({ host, phase: 'restore', action: `restore ${record.hosts.find((h) => h.name === host)?.set}`, status: 'failed', message: shortMessageOf(e) });
+      warnings.push(`${host}: the restore failed (${shortMessageOf(e)}); the UCServers stay stopped until the data is consistent.`);
       return { status: 'failed', exitCode: 1, dryRun: false, run: record.run, actions: plan, steps, hosts, warnings };
     }
   }
@@ -309,7 +302,7 @@ export async function restoreDataCenter(options: RestoreDataCenterOptions): Prom
       }
     } catch (e) {
       isFailed = true;
-      step({ host, phase: 'start', action: `sc.exe start ${names.join(', ')}`, status: 'failed', message: textOf(e) });
+      step({ host, phase: 'start', action: `sc.exe start ${names.join(', ')}`, status: 'failed', message: shortMessageOf(e) });
     }
   }
   return { status: isFailed ? 'failed' : 'restored', exitCode: isFailed ? 1 : 0, dryRun: false, run: record.run, actions: plan, steps, hosts, warnings };

@@ -11,7 +11,7 @@
  */
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ProcallBackupError, validationError } from '../errors';
+import { ProcallBackupError, shortMessageOf, validationError } from '../errors';
 import type { Runner } from '../powershell/runner';
 import { PowerShellRunner, type PowerShellRunnerOptions } from '../powershell/session';
 import { SshRunner, type SshRunnerOptions } from '../powershell/ssh';
@@ -84,7 +84,7 @@ export interface DataCenterRecordHost {
   set?: string;
   /** The set passed the full check (hashes and contents) right after the backup. */
   isVerified: boolean;
-  error?: { code: string; message: string };
+  error?: { code: string; message: string; fix?: string };
 }
 
 /** The DataCenter record of one run: `<target>/_datacenter/<name>/<run>.json`. */
@@ -186,8 +186,8 @@ export async function backupDataCenter(options: BackupDataCenterOptions): Promis
       onHost?.({ host: h.name, state: entry.status === 'complete' ? 'done' : 'failed' });
     } catch (e) {
       const err = e instanceof ProcallBackupError ? e : undefined;
-      entry.error = { code: err?.code ?? 'PB_INTERNAL', message: (e as Error).message };
-      onHost?.({ host: h.name, state: 'failed', message: (e as Error).message });
+      entry.error = { code: err?.code ?? 'PB_INTERNAL', message: shortMessageOf(e), ...(err?.fix ? { fix: err.fix } : {}) };
+      onHost?.({ host: h.name, state: 'failed', message: shortMessageOf(e) });
     }
     hosts.push(entry);
   }
