@@ -261,6 +261,16 @@ export async function createSetKey(options: EncryptionOptions): Promise<SetKey> 
 }
 
 /**
+ * How to give a set's key, both ways: the library's option and the CLI's (the env variable is
+ * SECRET_ENV.passphrase of lib/cli/secrets.ts; this layer cannot import the CLI's).
+ */
+function keyWay(kdf: string): string {
+  return kdf === 'scrypt'
+    ? "the passphrase (library: `key: { passphrase }`; CLI: `--passphrase-file <file>`, PROCALL_BACKUP_PASSPHRASE or the config's encryption.passphraseFile)"
+    : "the key file (library: `key: { keyFile }`; CLI: `--key-file <file>` or the config's encryption.keyFile)";
+}
+
+/**
  * Opens the key of an existing encrypted set. Throws `PB_KEY_WRONG` when the passphrase or key file
  * does not match the set's key check value (nothing has been decrypted or written at that point),
  * `PB_KEY_MISSING` when no key was given.
@@ -273,19 +283,19 @@ export async function createSetKey(options: EncryptionOptions): Promise<SetKey> 
 export async function openSetKey(source: EncryptionKeySource | undefined, encryption: ManifestEncryption): Promise<SetKey> {
   if (!source || (source.passphrase === undefined && source.keyFile === undefined)) {
     throw new ProcallBackupError('PB_KEY_MISSING', 'This backup set is encrypted and no key was given.', {
-      fix: `Pass the ${encryption.kdf === 'scrypt' ? 'passphrase' : 'key file'} the set was made with.`,
+      fix: `Pass ${keyWay(encryption.kdf)} the set was made with.`,
     });
   }
   validateKeySource(source);
   const salt = Buffer.from(encryption.salt, 'base64');
   if (encryption.kdf === 'scrypt' && source.passphrase === undefined) {
     throw new ProcallBackupError('PB_KEY_WRONG', 'This set was encrypted with a passphrase, but a key file was given.', {
-      fix: 'Pass the passphrase the set was made with.',
+      fix: `Pass ${keyWay('scrypt')} the set was made with.`,
     });
   }
   if (encryption.kdf === 'key-file' && source.keyFile === undefined) {
     throw new ProcallBackupError('PB_KEY_WRONG', 'This set was encrypted with a key file, but a passphrase was given.', {
-      fix: 'Pass the key file the set was made with.',
+      fix: `Pass ${keyWay('key-file')} the set was made with.`,
     });
   }
   // untrusted parameters are bounded before any derivation (and before the key file is read)
@@ -298,7 +308,7 @@ export async function openSetKey(source: EncryptionKeySource | undefined, encryp
       'PB_KEY_WRONG',
       `The ${encryption.kdf === 'scrypt' ? 'passphrase' : 'key file'} does not match this backup set; nothing was decrypted.`,
       {
-        fix: `Use the ${encryption.kdf === 'scrypt' ? 'passphrase' : 'key file'} that was configured when this set was made.`,
+        fix: `Use ${keyWay(encryption.kdf)} that was configured when this set was made.`,
       },
     );
   }

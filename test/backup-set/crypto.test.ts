@@ -6,6 +6,7 @@ import * as fc from 'fast-check';
 import { isProcallBackupError } from '../../lib/errors';
 import { Secret } from '../../lib/secret';
 import { createSetKey, decryptFile, encryptFile, generateKeyFile, openSetKey, readKeyFile, type SetKey } from '../../lib/backup-set/crypto';
+import { SECRET_ENV } from '../../lib/cli/secrets';
 import { inspect } from 'node:util';
 
 // Cheap scrypt for tests; the default cost is exercised once below.
@@ -50,8 +51,19 @@ describe('set keys', () => {
     expect(key.encryption).toMatchObject({ algorithm: 'AES-256-GCM', kdf: 'scrypt', kdfParams: FAST, chunkBytes: CHUNK });
     const again = await openSetKey({ passphrase: 'correct horse battery staple' }, key.encryption);
     const wrong = openSetKey({ passphrase: 'correct horse battery stapler' }, key.encryption);
-    await expect(wrong).rejects.toMatchObject({ code: 'PB_KEY_WRONG' });
-    await expect(openSetKey(undefined, key.encryption)).rejects.toMatchObject({ code: 'PB_KEY_MISSING' });
+    // the fix names the way to give the key both in the library and on the command line
+    await expect(wrong).rejects.toMatchObject({
+      code: 'PB_KEY_WRONG',
+      fix: expect.stringMatching(/key: \{ passphrase \}.*--passphrase-file <file>.*PROCALL_BACKUP_PASSPHRASE/),
+    });
+    await expect(openSetKey(undefined, key.encryption)).rejects.toMatchObject({
+      code: 'PB_KEY_MISSING',
+      fix: expect.stringContaining(SECRET_ENV.passphrase),
+    });
+    await expect(openSetKey({ keyFile: '/nonexistent.key' }, key.encryption)).rejects.toMatchObject({
+      code: 'PB_KEY_WRONG',
+      fix: expect.stringContaining('--passphrase-file'),
+    });
     // A file encrypted under one opening decrypts under the other.
     const { enc } = await roundTrip(key, Buffer.from('hello'), 'same-key');
     await expect(decryptFile(again, enc)).resolves.toMatchObject({ bytes: 5 });
