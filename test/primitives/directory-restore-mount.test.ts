@@ -11,17 +11,17 @@ import { restoreDirectory, snapshotDirectory } from '../../lib/primitives/direct
 import { readTree, useScratchDirs } from './directory-support';
 
 const freshDir = useScratchDirs('pb-restore-mount-');
-const mounted: string[] = [];
-
-function mountTmpfs(dir: string): void {
+/** Runs `fn` with a tmpfs mounted at `dir`, unmounted afterwards (before the scratch folder is removed). */
+async function withTmpfs(dir: string, fn: () => Promise<void>): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('This suite mounts tmpfs and needs root (run the tests as root, as npm test does).');
   mkdirSync(dir, { recursive: true });
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'pb-restore-mount', dir]);
-  mounted.push(dir);
+  try {
+    await fn();
+  } finally {
+    execFileSync('umount', [dir]);
+  }
 }
-afterAll(() => {
-  for (const dir of mounted.reverse()) execFileSync('umount', ['-l', dir]);
-});
 
 async function sampleArchive(d: string): Promise<{ src: string; archive: string; sha256: string }> {
   const src = path.join(d, 'src');
@@ -37,35 +37,37 @@ describe('restoreDirectory into a mount point', () => {
     const d = freshDir();
     const { src, archive, sha256 } = await sampleArchive(d);
     const target = path.join(d, 'target');
-    mountTmpfs(target);
-    writeFileSync(path.join(target, 'kept.txt'), 'not in the archive');
-    // the premise: beside the target is another volume
-    writeFileSync(path.join(d, 'probe'), 'x');
-    await expect(rename(path.join(d, 'probe'), path.join(target, 'probe'))).rejects.toMatchObject({ code: 'EXDEV' });
-    const r = await restoreDirectory({ archive, target, mode: 'merge', expectedSha256: sha256 });
-    expect(r.dryRun).toBe(false);
-    const restored = readTree(target);
-    expect(restored.get('kept.txt')).toBeDefined();
-    restored.delete('kept.txt');
-    expect(restored).toEqual(readTree(src));
-    expect(readFileSync(path.join(target, 'kept.txt'), 'utf8')).toBe('not in the archive');
-    expect(readdirSync(d).filter((f) => f.includes('.pb-restore-'))).toEqual([]);
+    await withTmpfs(target, async () => {
+      writeFileSync(path.join(target, 'kept.txt'), 'not in the archive');
+      // the premise: beside the target is another volume
+      writeFileSync(path.join(d, 'probe'), 'x');
+      await expect(rename(path.join(d, 'probe'), path.join(target, 'probe'))).rejects.toMatchObject({ code: 'EXDEV' });
+      const r = await restoreDirectory({ archive, target, mode: 'merge', expectedSha256: sha256 });
+      expect(r.dryRun).toBe(false);
+      const restored = readTree(target);
+      expect(restored.get('kept.txt')).toBeDefined();
+      restored.delete('kept.txt');
+      expect(restored).toEqual(readTree(src));
+      expect(readFileSync(path.join(target, 'kept.txt'), 'utf8')).toBe('not in the archive');
+      expect(readdirSync(d).filter((f) => f.includes('.pb-restore-'))).toEqual([]);
+    });
   });
 
   it('replace refuses a mount point with a fix naming merge, and the target is unchanged', async () => {
     const d = freshDir();
     const { archive, sha256 } = await sampleArchive(d);
     const target = path.join(d, 'target');
-    mountTmpfs(target);
-    writeFileSync(path.join(target, 'live.txt'), 'live data');
-    const before = readTree(target);
-    const err = await restoreDirectory({ archive, target, mode: 'replace', expectedSha256: sha256 }).catch((e: unknown) => e);
-    expect(err).toMatchObject({
-      code: 'PB_COMMAND_FAILED',
-      shortMessage: expect.stringContaining('is a mount point'),
-      fix: expect.stringContaining("mode 'merge'"),
+    await withTmpfs(target, async () => {
+      writeFileSync(path.join(target, 'live.txt'), 'live data');
+      const before = readTree(target);
+      const err = await restoreDirectory({ archive, target, mode: 'replace', expectedSha256: sha256 }).catch((e: unknown) => e);
+      expect(err).toMatchObject({
+        code: 'PB_COMMAND_FAILED',
+        shortMessage: expect.stringContaining('is a mount point'),
+        fix: expect.stringContaining("mode 'merge'"),
+      });
+      expect(readTree(target)).toEqual(before);
+      expect(readdirSync(d).filter((f) => f.includes('.pb-restore-') || f.includes('.pb-old-'))).toEqual([]);
     });
-    expect(readTree(target)).toEqual(before);
-    expect(readdirSync(d).filter((f) => f.includes('.pb-restore-') || f.includes('.pb-old-'))).toEqual([]);
   });
 });
