@@ -9,13 +9,13 @@ import * as ts from 'typescript';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
-/** Transpiles lib/errors.ts, lib/secret.ts, lib/backup-set/*.ts and the child script into `outDir`; returns the child's path. */
+/** Transpiles lib/*.ts, lib/backup-set/*.ts (and the one lib/powershell module they use) and the child script into `outDir`; returns the child's path. */
 export function transpileChild(outDir: string): string {
   const sources = [
-    'lib/errors.ts',
-    'lib/secret.ts',
-    'lib/hash-file.ts',
-    'lib/package-version.ts', // the writer records its version (main's packageVersion)
+    // every module at lib/'s top level (errors, secret, hash-file, fs-move, package-version, ...): transpiling is cheap
+    ...readdirSync(path.join(ROOT, 'lib'))
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => `lib/${f}`),
     'lib/powershell/process-tree.ts', // the host lock records its holder's process start time
     ...readdirSync(path.join(ROOT, 'lib/backup-set'))
       .filter((f) => f.endsWith('.ts'))
