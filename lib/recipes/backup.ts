@@ -163,7 +163,7 @@ function orderOf(id: ProductId): number {
  * @example
  * ```ts
  * const plan = planBackup(discovery, { products: ['datacenter', 'ecsta'] });
- * plan.steps.map((s) => s.action); // [ 'tar -czf "files/datacenter.config.tar.gz" -C "C:\\...\\config" .', ... ]
+ * plan.steps.map((s) => s.action); // [ 'node-tar: write "files/datacenter.config.tar.gz" (gzip) from "C:\\...\\config"', ... ]
  * ```
  */
 export function planBackup(
