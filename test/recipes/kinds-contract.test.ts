@@ -331,7 +331,7 @@ describeWithTools('artifact kinds: one contract for every registered kind', tool
       },
     );
 
-    it('(a) the scripts the real restore ran are the ones its plan showed (stop, registry import, start)', () => {
+    it('(a) the scripts the real restore ran are the ones its plan showed (stop, registry import, service commands, start)', () => {
       const lines = writes.flatMap((w) => w.whatIf).map(byFileName);
       const serviceSteps = done.steps.filter((x) => (x.phase === 'stop' || x.phase === 'start') && x.status === 'done');
       expect(serviceSteps.length).toBeGreaterThan(0);
@@ -340,6 +340,10 @@ describeWithTools('artifact kinds: one contract for every registered kind', tool
         expect(lines).toContain(x.action);
       }
       for (const a of artifactsOf(kindNamed('registry'))) expect(lines).toContain(byFileName(describeRegistryImport(setFile(a))));
+      // every sc.exe command the service restore ran was in its step's planned action (the restore script's whatIf)
+      const serviceCommands = writes.filter((w) => w.name === 'restoreServiceConfig').flatMap((w) => w.whatIf);
+      expect(serviceCommands.length).toBeGreaterThan(0);
+      for (const c of serviceCommands) expect(plan.actions.some((x) => x.startsWith('re-apply') && x.includes(c))).toBe(true);
     });
 
     it.each(ARTIFACT_KIND_MODULES.map((m) => [m.step] as const))('(b) kind %s: the round trip brings back the state from before', async (step) => {

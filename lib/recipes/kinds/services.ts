@@ -95,7 +95,9 @@ export const servicesKind: ArtifactKindModule = {
       const def = JSON.parse(await readFile(file, 'utf8')) as { name: string; imagePath: string | null };
       const scoped = checkServiceScope(ctx.entryOf(a.product), a, def, ctx.current, ctx.options.force === true);
       for (const w of scoped.warnings) ctx.warn(w);
-      p.action += `  [scope: ${scoped.scope}]`;
+      // the commands the restore will run are the restore script's whatIf: the dry run shows exactly them
+      const commands = r.changes.flatMap((c) => c.commands);
+      p.action += `  [scope: ${scoped.scope}]${commands.length > 0 ? `: ${commands.join('; ')}` : '  (no change)'}`;
       p.service = r.name;
       const account = r.changes.find((c) => c.calls.some((k) => k.tool === 'cim'));
       const password = passwordOf(ctx.options.servicePasswords, r.name);
