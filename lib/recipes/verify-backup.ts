@@ -21,7 +21,7 @@ import type { ContentKind } from './kinds/types';
 export interface ArtifactContentCheck {
   id: string;
   path: string;
-  kind: ContentKind;
+  kind: 'reg' | 'archive' | 'json' | 'jsonl' | 'other';
   /** `skipped`: encrypted and no key was given, or a format that is only hashed. */
   state: 'ok' | 'broken' | 'skipped';
   message?: string;
