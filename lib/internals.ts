@@ -344,7 +344,16 @@ export {
   type CipherFileResult,
   type CipherOptions,
 } from './backup-set/crypto';
-export { ARTIFACT_KINDS, PLAINTEXT_KINDS, artifactKindOf, legacyArtifactKind, cipherContextOf, type ArtifactKind } from './backup-set/artifact-kinds';
+export {
+  ARTIFACT_KINDS,
+  ARTIFACT_PRIMITIVES,
+  PLAINTEXT_KINDS,
+  artifactKindOf,
+  legacyArtifactKind,
+  cipherContextOf,
+  type ArtifactKind,
+  type ArtifactPrimitive,
+} from './backup-set/artifact-kinds';
 export {
   authenticateManifest,
   checkManifestAuthentication,

@@ -38,6 +38,36 @@ export const ARTIFACT_KINDS: readonly ArtifactKind[] = Object.freeze([
 /** Kinds that may stay plaintext in an encrypted set (they hold no configuration or personal data). */
 export const PLAINTEXT_KINDS: readonly ArtifactKind[] = Object.freeze(['runbook']);
 
+/** Every primitive (or recipe step) that writes an artifact of a set, as the manifest names it. */
+export type ArtifactPrimitive =
+  | 'exportRegistryKey'
+  | 'exportUserRegistryKey'
+  | 'snapshotDirectory'
+  | 'copyFile'
+  | 'captureServiceConfig'
+  | 'backupSqlDatabase'
+  | 'dumpAdAttributes'
+  | 'licences'
+  | 'buildRunbook'
+  | 'discover';
+
+/** The kind each primitive's artifacts have in a manifest that names none (schema version 1); service captures are told apart by name. */
+const KIND_OF_PRIMITIVE: Readonly<Record<ArtifactPrimitive, ArtifactKind>> = Object.freeze({
+  exportRegistryKey: 'registry-key',
+  exportUserRegistryKey: 'user-registry-key',
+  snapshotDirectory: 'folder',
+  copyFile: 'file',
+  captureServiceConfig: 'service-definition',
+  backupSqlDatabase: 'sql-database',
+  dumpAdAttributes: 'ad-attributes',
+  licences: 'licences',
+  buildRunbook: 'runbook',
+  discover: 'discovery',
+});
+
+/** Every {@link ArtifactPrimitive}. */
+export const ARTIFACT_PRIMITIVES: readonly ArtifactPrimitive[] = Object.freeze(Object.keys(KIND_OF_PRIMITIVE) as ArtifactPrimitive[]);
+
 /**
  * The kind of an artifact that a manifest written before kinds existed (schema version 1) does not
  * name: from its primitive, and for service captures from the plaintext path (encrypted paths end in
@@ -50,30 +80,9 @@ export const PLAINTEXT_KINDS: readonly ArtifactKind[] = Object.freeze(['runbook'
  */
 export function legacyArtifactKind(primitive: string, artifactPath: string): ArtifactKind {
   const plain = artifactPath.endsWith(ENCRYPTED_SUFFIX) ? artifactPath.slice(0, -ENCRYPTED_SUFFIX.length) : artifactPath;
-  switch (primitive) {
-    case 'exportRegistryKey':
-      return 'registry-key';
-    case 'exportUserRegistryKey':
-      return 'user-registry-key';
-    case 'snapshotDirectory':
-      return 'folder';
-    case 'copyFile':
-      return 'file';
-    case 'captureServiceConfig':
-      return plain.toLowerCase().endsWith('.json') ? 'service-definition' : 'service-document';
-    case 'backupSqlDatabase':
-      return 'sql-database';
-    case 'dumpAdAttributes':
-      return 'ad-attributes';
-    case 'licences':
-      return 'licences';
-    case 'buildRunbook':
-      return 'runbook';
-    case 'discover':
-      return 'discovery';
-    default:
-      return 'other';
-  }
+  const kind = Object.hasOwn(KIND_OF_PRIMITIVE, primitive) ? KIND_OF_PRIMITIVE[primitive as ArtifactPrimitive] : 'other';
+  if (kind === 'service-definition' && !plain.toLowerCase().endsWith('.json')) return 'service-document';
+  return kind;
 }
 
 /**

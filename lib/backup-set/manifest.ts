@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { ProcallBackupError } from '../errors';
 import { MANIFEST_FILE, SET_KINDS, validateRelativeArtifactPath, type SetKind } from './layout';
-import { ARTIFACT_KINDS, artifactKindOf, PLAINTEXT_KINDS, type ArtifactKind } from './artifact-kinds';
+import { ARTIFACT_KINDS, ARTIFACT_PRIMITIVES, artifactKindOf, PLAINTEXT_KINDS, type ArtifactKind, type ArtifactPrimitive } from './artifact-kinds';
 import { scryptParamProblems } from './crypto';
 
 /**
@@ -61,8 +61,8 @@ export interface ManifestArtifact {
   id: string;
   /** Path of the file on disk, relative to the set folder, forward slashes (`files/config.tar.gz`). */
   path: string;
-  /** Primitive that produced it, e.g. `snapshotDirectory`, `exportRegistryKey`. */
-  primitive: string;
+  /** Primitive that produced it, e.g. `snapshotDirectory`, `exportRegistryKey` (a closed list). */
+  primitive: ArtifactPrimitive;
   /** What the artifact is; decides how it is verified and restored (required from schema version 2). */
   kind?: ArtifactKind;
   /** Catalog id of the product it belongs to. */
@@ -262,7 +262,7 @@ export const MANIFEST_JSON_SCHEMA: JsonSchema = {
         properties: {
           id: NAME,
           path: NAME,
-          primitive: NAME,
+          primitive: { type: 'string', enum: ARTIFACT_PRIMITIVES },
           kind: { type: 'string', enum: ARTIFACT_KINDS },
           product: NAME,
           source: TEXT,

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { isProcallBackupError, ProcallBackupError, validationError } from '../errors';
 import { artifactContext, checkScryptParams, createSetKey, encryptFile, ENCRYPTED_SUFFIX, type EncryptionOptions, type SetKey } from './crypto';
-import { ARTIFACT_KINDS, legacyArtifactKind, PLAINTEXT_KINDS, type ArtifactKind } from './artifact-kinds';
+import { ARTIFACT_KINDS, legacyArtifactKind, PLAINTEXT_KINDS, type ArtifactKind, type ArtifactPrimitive } from './artifact-kinds';
 import { authenticateManifest, openSigningKey, type SigningKey, type SigningKeySource } from './authenticate';
 import { toTargetError } from './fs-errors';
 import {
@@ -63,7 +63,7 @@ export interface RecordArtifactInput {
   id: string;
   /** The file, as returned by {@link BackupSetWriter.artifactPath} (absolute) or relative to the set. */
   path: string;
-  primitive: string;
+  primitive: ArtifactPrimitive;
   /** What the artifact is (decides verify and restore). Default: derived from `primitive` as for old manifests. */
   kind?: ArtifactKind;
   product: string;

@@ -2,22 +2,17 @@
  * backup(): turns the catalog and a discovery into a plan of literal steps, then runs the steps
  * (independent ones concurrently) into a backup set: `<name>.partial/`, manifest last, rename.
  */
-import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { ProcallBackupError, validationError } from '../errors';
 import { Secret } from '../secret';
 import type { Runner } from '../powershell/runner';
-import { exportRegistryKey, normalizeRegistryKey } from '../primitives/registry';
-import { exportUserRegistryKey, listUserProfiles, type UserProfile } from '../primitives/user-registry';
-import { snapshotDirectory, type ShadowCopyMode } from '../primitives/directory';
+import { listUserProfiles, type UserProfile } from '../primitives/user-registry';
+import type { ShadowCopyMode } from '../primitives/directory';
 import { ShadowCopySet } from '../primitives/shadow-copy';
-import { captureServiceConfig, writeServiceBackup } from '../primitives/service';
-import type { SqlConnectionOptions } from '../primitives/sql-server';
 import type { AdDumpOptions } from '../primitives/active-directory';
-import { PROCALL_AD_SELECTION } from '../primitives/ad-procall';
 import { missingSqlWarnings } from './versions';
 import { findUcserverHostsInTarget, mergeUcserverHosts } from './ucserver-hosts';
 import { createBackupSet, type BackupSetWriter } from '../backup-set/writer';
@@ -27,22 +22,13 @@ import type { SigningKeySource } from '../backup-set/authenticate';
 import { toTargetError } from '../backup-set/fs-errors';
 import type { SetKind, ArtifactFolder } from '../backup-set/layout';
 import type { JsonValue, Manifest, ManifestParameter } from '../backup-set/manifest';
-import type { ArtifactKind } from '../backup-set/artifact-kinds';
-import { expandRootPath, PRODUCT_CATALOG, type CaptureItem, type ProductEntry, type ProductId } from './catalog';
-import { discover, toLocalPath, type DiscoverOverrides, type Discovery } from './discover';
-import { buildRunbook } from './runbook';
+import { PRODUCT_CATALOG, type ProductEntry, type ProductId } from './catalog';
+import { discover, type DiscoverOverrides, type Discovery } from './discover';
+import { kindOfCatalogItem, kindOfStep } from './kinds';
+import type { BackupPlan, BackupStep, CaptureContext, PlannedSkip, RecipeSqlDatabase } from './kinds/types';
+import { buildRunbook, phaseOfStep } from './runbook';
 
-/** One SQL Server database to back up (chat/journal #9 or configuration #10). */
-export interface RecipeSqlDatabase extends SqlConnectionOptions {
-  database: string;
-  /**
-   * The `.bak` path as SQL Server sees it. Default: the set's own `sql/` file, which works when SQL
-   * Server runs on this host or the target is a share it can write.
-   */
-  serverFile?: string;
-  /** Where this process reads `serverFile` to copy it into the set (when they differ). */
-  localFile?: string;
-}
+export type { BackupPlan, BackupStep, BackupStepKind, PlannedSkip, RecipeSqlDatabase } from './kinds/types';
 
 /**
  * Options of {@link backup}.
@@ -117,49 +103,6 @@ export interface BackupProgress {
   message?: string;
 }
 
-/** Kinds of backup step. */
-export type BackupStepKind = 'registry' | 'user-registry' | 'folder' | 'file' | 'services' | 'sql' | 'ad' | 'licences';
-
-/** One step of the plan: what is read, where it goes, and the literal action. */
-export interface BackupStep {
-  /** Artifact id, e.g. `enterprise.config`. */
-  id: string;
-  product: ProductId;
-  item: string;
-  kind: BackupStepKind;
-  isOptional: boolean;
-  /** The Windows path, registry key, service names or database read. */
-  source: string;
-  /** Where the source is read on this machine (after the path map), for folders and files. */
-  localSource?: string;
-  /** The artifact, relative to the set. */
-  artifact: string;
-  /** The literal action, as a person would type it. */
-  action: string;
-  /** Per-user steps: the profile. */
-  user?: { sid: string; userName: string };
-  /** Service steps: service names. */
-  services?: string[];
-  isShadowCopyWanted?: boolean;
-}
-
-/** An item that is skipped, with the reason. */
-export interface PlannedSkip {
-  item: string;
-  product: ProductId;
-  reason: string;
-  /** The catalog's German reason, when it has one. */
-  reasonDe?: string;
-}
-
-/** The plan: steps, skips and warnings (pure output of {@link planBackup}). */
-export interface BackupPlan {
-  products: ProductId[];
-  steps: BackupStep[];
-  skipped: PlannedSkip[];
-  warnings: string[];
-}
-
 /** What {@link backup} returns. */
 export interface BackupResult {
   /** `planned` for a dry run. */
@@ -175,16 +118,6 @@ export interface BackupResult {
   actions: string[];
   discovery: Discovery;
   warnings: string[];
-}
-
-const SAFE = /[^A-Za-z0-9._-]+/g;
-/** A file-name-safe form of any text (pure). */
-function safeName(text: string): string {
-  return text.replace(SAFE, '_').replace(/^_+|_+$/g, '') || 'x';
-}
-
-function q(text: string): string {
-  return `"${text}"`;
 }
 
 /**
@@ -230,7 +163,7 @@ function orderOf(id: ProductId): number {
  * @example
  * ```ts
  * const plan = planBackup(discovery, { products: ['datacenter', 'ecsta'] });
- * plan.steps.map((s) => s.action); // [ 'tar -czf "files/datacenter.config.tar.gz" -C "C:\\...\\config" .', ... ]
+ * plan.steps.map((s) => s.action); // [ 'node-tar: write "files/datacenter.config.tar.gz" (gzip) from "C:\\...\\config"', ... ]
  * ```
  */
 export function planBackup(
@@ -244,7 +177,6 @@ export function planBackup(
   const skipped: PlannedSkip[] = [];
   const warnings: string[] = [];
   const roots: Record<string, string | undefined> = { ...discovery.roots };
-  const vss = options.shadowCopy ?? 'auto';
   for (const id of products) {
     const entry = PRODUCT_CATALOG.find((p) => p.id === id) as ProductEntry;
     for (const s of entry.skipped) skipped.push({ item: `${id}.${s.id}`, product: id, reason: s.reason, reasonDe: s.reasonDe });
@@ -263,251 +195,21 @@ export function planBackup(
         });
         continue;
       }
-      steps.push(...stepsFor(id, item, base, discovery, roots, skipped, warnings, options, vss));
+      steps.push(
+        ...kindOfCatalogItem(item).plan(item, {
+          product: id,
+          base,
+          discovery,
+          roots,
+          options,
+          skip: (reason, reasonDe) => skipped.push({ item: base, product: id, reason, reasonDe }),
+          warn: (message) => warnings.push(message),
+        }),
+      );
     }
   }
   warnings.push(...missingSqlWarnings(products, { chat: !!options.sql?.chat, config: !!options.sql?.config }));
   return { products, steps, skipped, warnings };
-}
-
-function stepsFor(
-  id: ProductId,
-  item: CaptureItem,
-  base: string,
-  discovery: Discovery,
-  roots: Record<string, string | undefined>,
-  skipped: PlannedSkip[],
-  warnings: string[],
-  options: Pick<BackupOptions, 'sql' | 'ad' | 'licences'>,
-  vss: ShadowCopyMode,
-): BackupStep[] {
-  const common = { product: id, item: item.id, isOptional: item.isOptional };
-  switch (item.kind) {
-    case 'registry': {
-      const keys = item.key.includes('{ECSTA}')
-        ? discovery.ecstaDrivers.map((d) => ({ key: d.key, suffix: `.${safeName(d.name)}${d.view === 'wow6432' ? '.wow6432node' : ''}` }))
-        : [{ key: item.key, suffix: '' }];
-      if (keys.length === 0)
-        skipped.push({ item: base, product: id, reason: 'No ECSTA driver is installed.', reasonDe: 'Es ist kein ECSTA-Treiber installiert.' });
-      return keys.map(({ key, suffix }) => {
-        const artifact = `registry/${base}${suffix}.reg`;
-        return {
-          ...common,
-          id: `${base}${suffix}`,
-          kind: 'registry',
-          source: normalizeRegistryKey(key).short,
-          artifact,
-          action: `reg.exe export ${q(normalizeRegistryKey(key).short)} ${q(artifact)} /y`,
-        };
-      });
-    }
-    case 'user-registry':
-      return userProfilesOf(discovery).map((p) => {
-        const artifact = `registry/${base}.${safeName(p.userName)}.reg`;
-        const source = `HKU\\${p.sid}\\${item.subkey}`;
-        const how = p.isLoaded
-          ? `reg.exe export ${q(source)} ${q(artifact)} /y`
-          : `reg.exe load HKU\\PB_<random> ${q(`${p.profilePath}\\NTUSER.DAT`)}; reg.exe export ${q(`HKU\\PB_<random>\\${item.subkey}`)} ${q(artifact)} /y; reg.exe unload HKU\\PB_<random>`;
-        return {
-          ...common,
-          id: `${base}.${safeName(p.userName)}`,
-          kind: 'user-registry',
-          source,
-          artifact,
-          action: `${how}  (rewritten to HKEY_CURRENT_USER)`,
-          user: { sid: p.sid, userName: p.userName },
-        };
-      });
-    case 'folder': {
-      const source = expandRootPath(item.path, roots);
-      if (!source) {
-        const root = /<([A-Z]+)>/.exec(item.path)?.[1];
-        const logParams = root === 'MEDIALOGS' ? discovery.mediaLogs : undefined;
-        const why = logParams?.reason
-          ? `The folder ${item.path} is unknown: ${logParams.file}: ${logParams.reason} (the file's format is assumed; pass overrides.roots.${root}).`
-          : `The folder ${item.path} is unknown: ${root} was not discovered (pass overrides.roots.${root}).`;
-        const whyDe = logParams?.reason
-          ? `Der Ordner ${item.path} ist unbekannt: ${logParams.file} nennt keinen verwendbaren Log-Ordner (overrides.roots.${root} angeben).`
-          : `Der Ordner ${item.path} ist unbekannt: ${root} wurde nicht gefunden (overrides.roots.${root} angeben).`;
-        if (item.isOptional) skipped.push({ item: base, product: id, reason: why, reasonDe: whyDe });
-        else warnings.push(why);
-        return item.isOptional ? [] : [{ ...common, id: base, kind: 'folder', source: item.path, artifact: `files/${base}.tar.gz`, action: `# ${why}` }];
-      }
-      const artifact = `files/${base}.tar.gz`;
-      const through = item.isShadowCopyWanted && vss !== 'never' ? '  (read through a volume shadow copy when one can be made)' : '';
-      return [
-        {
-          ...common,
-          id: base,
-          kind: 'folder',
-          source,
-          localSource: toLocalPath(source, discovery.pathMap),
-          artifact,
-          action: `tar -czf ${q(artifact)} -C ${q(source)} .${through}`,
-          isShadowCopyWanted: item.isShadowCopyWanted,
-        },
-      ];
-    }
-    case 'user-folder': {
-      const out: BackupStep[] = [];
-      for (const p of discovery.profiles) {
-        for (const folder of p.clientFolders) {
-          const leaf = folder.split('\\').pop() as string;
-          const sid = `${base}.${safeName(p.userName)}.${safeName(leaf)}`;
-          const artifact = `files/${sid}.tar.gz`;
-          out.push({
-            ...common,
-            id: sid,
-            kind: 'folder',
-            source: folder,
-            localSource: toLocalPath(folder, discovery.pathMap),
-            artifact,
-            action: `tar -czf ${q(artifact)} -C ${q(folder)} .`,
-            user: { sid: p.sid, userName: p.userName },
-          });
-        }
-      }
-      if (out.length === 0)
-        skipped.push({
-          item: base,
-          product: id,
-          reason: 'No user profile has a ProCall client folder.',
-          reasonDe: 'Kein Benutzerprofil hat einen ProCall-Client-Ordner.',
-        });
-      return out;
-    }
-    case 'file': {
-      const source = expandRootPath(item.path, roots);
-      if (!source) {
-        skipped.push({
-          item: base,
-          product: id,
-          reason: `The file ${item.path} is unknown: its root was not discovered.`,
-          reasonDe: `Die Datei ${item.path} ist unbekannt: ihr Stammordner wurde nicht gefunden.`,
-        });
-        return [];
-      }
-      const artifact = `files/${base}.${safeName(source.split('\\').pop() as string)}`;
-      return [
-        {
-          ...common,
-          id: base,
-          kind: 'file',
-          source,
-          localSource: toLocalPath(source, discovery.pathMap),
-          artifact,
-          action: `copy ${q(source)} ${q(artifact)}`,
-        },
-      ];
-    }
-    case 'services': {
-      const names = discovery.services.filter((s) => item.roles.includes(s.role)).map((s) => s.name);
-      if (names.length === 0) {
-        skipped.push({
-          item: base,
-          product: id,
-          reason: `No service of the roles ${item.roles.join(', ')} is installed.`,
-          reasonDe: `Es ist kein Dienst der Rollen ${item.roles.join(', ')} installiert.`,
-        });
-        return [];
-      }
-      const dir = `services/${id}`;
-      return [
-        {
-          ...common,
-          id: base,
-          kind: 'services',
-          source: names.join(', '),
-          artifact: dir,
-          services: names,
-          action:
-            names
-              .map((n) => `reg.exe export ${q(`HKLM\\SYSTEM\\CurrentControlSet\\Services\\${n}`)} ${q(`${dir}/${n}.reg`)} /y; sc.exe sdshow ${n}`)
-              .join('; ') + `; write ${dir}/<name>.json, <name>.md, restore-services.ps1`,
-        },
-      ];
-    }
-    case 'sql': {
-      const db = options.sql?.[item.role];
-      if (!db) {
-        skipped.push({
-          item: base,
-          product: id,
-          reason: `No ${item.role} database was given (option sql.${item.role}).`,
-          reasonDe: `Es wurde keine ${item.role === 'chat' ? 'Chat-/Journal' : 'Konfigurations'}-Datenbank angegeben (Option sql.${item.role}).`,
-        });
-        return [];
-      }
-      const artifact = `sql/${base}.${safeName(db.database)}.bak`;
-      return [
-        {
-          ...common,
-          id: base,
-          kind: 'sql',
-          source: `${db.server}/${db.database}`,
-          artifact,
-          action: `BACKUP DATABASE [${db.database.replace(/]/g, ']]')}] TO DISK = N'${(db.serverFile ?? artifact).replace(/'/g, "''")}' WITH COPY_ONLY, CHECKSUM, INIT, FORMAT; RESTORE VERIFYONLY ... WITH CHECKSUM`,
-        },
-      ];
-    }
-    case 'ad': {
-      if (!options.ad) {
-        skipped.push({
-          item: base,
-          product: id,
-          reason: 'No Active Directory connection was given (option ad).',
-          reasonDe: 'Es wurde keine Active-Directory-Verbindung angegeben (Option ad).',
-        });
-        return [];
-      }
-      const artifact = `ad/${base}.jsonl`;
-      const sel = options.ad.attributes;
-      const attrs = Array.isArray(sel)
-        ? sel.join(',')
-        : sel
-          ? `${sel.schemaPrefix}*`
-          : `${PROCALL_AD_SELECTION.schemaPrefix}* ${PROCALL_AD_SELECTION.attributes.join(' ')}`;
-      return [
-        {
-          ...common,
-          id: base,
-          kind: 'ad',
-          source: `${options.ad.url} ${options.ad.baseDn}`,
-          artifact,
-          action: `ldapsearch -H ${options.ad.url} -b ${q(options.ad.baseDn)} "(|(objectClass=user)(objectClass=group)(objectClass=computer))" objectGUID ${attrs} > ${q(artifact)}`,
-        },
-      ];
-    }
-    case 'licences': {
-      const count = Object.keys(options.licences ?? {}).length;
-      if (count === 0) {
-        warnings.push(
-          'No licence keys were given: the set holds none. Pass licences: { "<component>": new Secret("<key>") } (CLI: PROCALL_BACKUP_LICENCES, --licences-file or "licencesFile" in the config file, JSON { "<component>": "<key>" }) so that they are kept with the backup.',
-        );
-        skipped.push({
-          item: base,
-          product: id,
-          reason: 'No licence keys were given by the caller.',
-          reasonDe: 'Der Aufrufer hat keine Lizenzschlüssel übergeben.',
-        });
-        return [];
-      }
-      return [
-        {
-          ...common,
-          id: base,
-          kind: 'licences',
-          source: `${count} licence key(s) supplied by the caller`,
-          artifact: 'licences/licences.json',
-          action: 'write licences/licences.json  (the keys; encrypted when encryption is on)',
-        },
-      ];
-    }
-  }
-}
-
-function userProfilesOf(discovery: Discovery): Discovery['profiles'] {
-  return discovery.profiles;
 }
 
 function parametersOf(discovery: Discovery, entry: ProductEntry): Record<string, ManifestParameter> {
@@ -603,7 +305,8 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
         // a throwing progress callback must not break the backup
       }
     };
-    const profiles = plan.steps.some((s) => s.kind === 'user-registry') ? await listUserProfiles(options.runner) : [];
+    let profiles: Promise<UserProfile[]> | undefined;
+    const listProfiles = (): Promise<UserProfile[]> => (profiles ??= listUserProfiles(options.runner));
     const skippedAtRun: PlannedSkip[] = [];
     const passwordServices: string[] = [];
     const failedSteps: string[] = [];
@@ -616,7 +319,10 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
             if (options.signal?.aborted) return; // interrupted: no new step starts
             emit(step, 'start');
             try {
-              const outcome = await runStep(step, set, options, profiles, skippedAtRun, shadowCopies, passwordServices);
+              const outcome = await kindOfStep(step).capture(
+                step,
+                captureContext(step, set, options, listProfiles, skippedAtRun, shadowCopies, passwordServices),
+              );
               done++;
               if (outcome === 'absent') emit(step, 'skipped', 'absent');
               else emit(step, 'done');
@@ -637,7 +343,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     // The runbook describes exactly what was captured; written last before the manifest.
     // RESTORE.md stays readable without the key; its sha256 is in the manifest, which the MAC covers
     const runbookFile = path.join(set.partialPath, 'RESTORE.md');
-    const hasDatabases = plan.steps.some((s) => s.kind === 'sql');
+    const hasDatabases = plan.steps.some((s) => phaseOfStep(s) === 'sql');
     const ucserverHosts = hasDatabases
       ? mergeUcserverHosts(set.host, plan.products.includes('ucserver'), options.ucserverHosts ?? [], await findUcserverHostsInTarget(options.target))
       : [];
@@ -724,244 +430,55 @@ function interruptedError(partialPath: string | undefined, cause?: unknown): Pro
   );
 }
 
-async function runStep(
+/** What a kind's capture of one step sees: the set, the options, and the step's record/skip helpers. */
+function captureContext(
   step: BackupStep,
   set: BackupSetWriter,
   options: BackupOptions,
-  profiles: UserProfile[],
+  profiles: () => Promise<UserProfile[]>,
   skippedAtRun: PlannedSkip[],
-  shadowCopies?: ShadowCopySet,
-  passwordServices: string[] = [],
-): Promise<'ok' | 'absent'> {
+  shadowCopies: ShadowCopySet | undefined,
+  passwordServices: string[],
+): CaptureContext {
   const started = Date.now();
   const [folder, ...rest] = step.artifact.split('/');
-  const file = (): string => set.artifactPath(folder as ArtifactFolder, rest.join('/'));
-  const record = async (
-    p: string,
-    extra: { sha256?: string; bytes?: number; warnings?: string[]; details?: Record<string, JsonValue>; primitive: string; kind: ArtifactKind; id?: string },
-  ): Promise<void> => {
-    await set.record({
-      id: extra.id ?? step.id,
-      path: p,
-      primitive: extra.primitive,
-      kind: extra.kind,
-      product: step.product,
-      source: step.source,
-      sha256: extra.sha256,
-      bytes: extra.bytes,
-      durationMs: Date.now() - started,
-      warnings: extra.warnings ?? [],
-      details: extra.details,
-    });
-  };
   // skips found while running go to the manifest and, in both languages, to RESTORE.md
   const skip = (reason: string, reasonDe: string): void => {
     set.skip(step.id, reason, step.product);
     skippedAtRun.push({ item: step.id, product: step.product, reason, reasonDe });
   };
-  const absent = (reason: string, reasonDe: string): 'absent' => {
-    if (!step.isOptional)
-      throw new ProcallBackupError('PB_SOURCE_MISSING', `${step.source} (${step.id}) is missing: ${reason}`, {
-        fix: `Check the discovered paths in discovery.json, or pass overrides / exclude: ['${step.item}'] for this item (CLI: --root NAME=PATH, --path-map, --exclude ${step.item}).`,
-        command: 'backup',
+  return {
+    set,
+    options,
+    profiles,
+    shadowCopies,
+    passwordServices,
+    file: () => set.artifactPath(folder as ArtifactFolder, rest.join('/')),
+    elapsedMs: () => Date.now() - started,
+    skip,
+    async record(p, extra) {
+      await set.record({
+        id: extra.id ?? step.id,
+        path: p,
+        primitive: extra.primitive,
+        kind: extra.kind,
+        product: step.product,
+        source: step.source,
+        sha256: extra.sha256,
+        bytes: extra.bytes,
+        durationMs: Date.now() - started,
+        warnings: extra.warnings ?? [],
+        details: extra.details,
       });
-    skip(`Absent: ${reason}`, `Nicht vorhanden: ${reasonDe}`);
-    return 'absent';
-  };
-  switch (step.kind) {
-    case 'registry': {
-      const r = await exportRegistryKey(options.runner, { key: step.source, file: file(), optional: step.isOptional });
-      if (r.absent) return absent(`the registry key ${step.source} does not exist.`, `der Registry-Schlüssel ${step.source} existiert nicht.`);
-      await record(r.file, {
-        sha256: r.sha256,
-        bytes: r.bytes,
-        primitive: 'exportRegistryKey',
-        kind: 'registry-key',
-        details: { key: r.key, keys: r.keys, values: r.values },
-      });
-      return 'ok';
-    }
-    case 'user-registry': {
-      const subkey = step.source.split('\\').slice(2).join('\\');
-      const r = await exportUserRegistryKey(options.runner, { sid: step.user?.sid, subkey, file: file(), optional: true, profiles });
-      if (r.absent) {
-        if (r.reason === 'hive-missing')
-          skip(`The profile of ${step.user?.userName} has no NTUSER.DAT.`, `Das Profil von ${step.user?.userName} hat keine NTUSER.DAT.`);
-        else skip(`${step.user?.userName} has no ${subkey}.`, `${step.user?.userName} hat keinen Schlüssel ${subkey}.`);
-        return 'absent';
-      }
-      await record(r.file, {
-        sha256: r.sha256,
-        bytes: r.bytes,
-        primitive: 'exportUserRegistryKey',
-        kind: 'user-registry-key',
-        details: { sid: r.sid, user: step.user?.userName ?? null, key: r.key, access: r.access, keys: r.keys, values: r.values },
-      });
-      return 'ok';
-    }
-    case 'folder': {
-      if (step.action.startsWith('#'))
-        throw new ProcallBackupError('PB_SOURCE_MISSING', step.action.slice(2), {
-          fix: 'Pass the root in overrides.roots (CLI: --root NAME=PATH, or "overrides": { "roots": { ... } } in the config file).',
+    },
+    absent(reason, reasonDe) {
+      if (!step.isOptional)
+        throw new ProcallBackupError('PB_SOURCE_MISSING', `${step.source} (${step.id}) is missing: ${reason}`, {
+          fix: `Check the discovered paths in discovery.json, or pass overrides / exclude: ['${step.item}'] for this item (CLI: --root NAME=PATH, --path-map, --exclude ${step.item}).`,
           command: 'backup',
         });
-      const local = step.localSource as string;
-      const st = await stat(local).catch(() => undefined);
-      if (!st || !st.isDirectory())
-        return absent(`the folder ${step.source} does not exist (read at ${local}).`, `der Ordner ${step.source} existiert nicht (gelesen unter ${local}).`);
-      const snap = await snapshotDirectory({
-        source: local,
-        archive: file(),
-        shadowCopy: step.isShadowCopyWanted ? (options.shadowCopy ?? 'auto') : 'never',
-        runner: step.isShadowCopyWanted ? options.runner : undefined,
-        ...(step.isShadowCopyWanted && shadowCopies ? { shadowCopies } : {}),
-      });
-      const w = [...snap.warnings];
-      if (step.isShadowCopyWanted && !snap.shadowCopy.used && options.shadowCopy !== 'never')
-        w.push(
-          `Read without a shadow copy: ${snap.shadowCopy.message ?? snap.shadowCopy.reason}. Open files may be inconsistent; stop the service for a consistent copy.`,
-        );
-      for (const u of snap.unreadable) w.push(`Unreadable: ${u.path} (${u.code})`);
-      for (const c of snap.changedDuringRead) w.push(`Changed while read: ${c.path} (${c.change})`);
-      if (snap.unreadable.length > 0 && !step.isOptional) {
-        await record(snap.archive, { sha256: snap.sha256, bytes: snap.bytes, primitive: 'snapshotDirectory', kind: 'folder', warnings: w });
-        throw new ProcallBackupError(
-          'PB_COMMAND_FAILED',
-          `${snap.unreadable.length} file(s) of ${step.source} could not be read: ${snap.unreadable
-            .slice(0, 3)
-            .map((u) => u.path)
-            .join(', ')}.`,
-          { fix: 'Run elevated so that a shadow copy can be made, or stop the service during the backup.', command: 'snapshotDirectory' },
-        );
-      }
-      await record(snap.archive, {
-        sha256: snap.sha256,
-        bytes: snap.bytes,
-        primitive: 'snapshotDirectory',
-        kind: 'folder',
-        warnings: w,
-        details: {
-          files: snap.files,
-          dirs: snap.dirs,
-          contentBytes: snap.contentBytes,
-          shadowCopy: snap.shadowCopy.used,
-          ...(step.user ? { sid: step.user.sid, user: step.user.userName } : {}),
-        },
-      });
-      return 'ok';
-    }
-    case 'file': {
-      const local = step.localSource as string;
-      const st = await stat(local).catch(() => undefined);
-      if (!st || !st.isFile())
-        return absent(`the file ${step.source} does not exist (read at ${local}).`, `die Datei ${step.source} existiert nicht (gelesen unter ${local}).`);
-      const target = file();
-      await copyFile(local, `${target}.partial`);
-      await rename(`${target}.partial`, target);
-      const buf = await readFile(target);
-      await record(target, { sha256: createHash('sha256').update(buf).digest('hex'), bytes: buf.length, primitive: 'copyFile', kind: 'file' });
-      return 'ok';
-    }
-    case 'services': {
-      const dir = path.join(set.partialPath, 'services', step.product); // one folder per product: each has its own restore-services.ps1
-      await mkdir(dir, { recursive: true });
-      const capture = await captureServiceConfig(options.runner, { names: step.services, directory: dir });
-      // RESTORE.md asks for the password of exactly these: services that run under a user account
-      for (const s of capture.services) if (s.account?.isPasswordRequired) passwordServices.push(`${s.name} (${s.account.name})`);
-      const written = writeServiceBackup(dir, capture); // <name>.json are the definitions it wrote; the rest are documents
-      const warnings = [...capture.warnings];
-      for (const f of written.files)
-        await record(path.join(dir, f), {
-          id: `${step.id}.${safeName(f)}`,
-          primitive: 'captureServiceConfig',
-          kind: f.toLowerCase().endsWith('.json') ? 'service-definition' : 'service-document',
-          warnings: f === 'restore-services.ps1' ? warnings : [],
-        });
-      if (capture.missing.length > 0) set.warn(`Services not found: ${capture.missing.join(', ')}.`);
-      return 'ok';
-    }
-    case 'sql': {
-      const role = step.id.endsWith('chat-db') ? 'chat' : 'config';
-      const db = options.sql?.[role] as RecipeSqlDatabase;
-      const target = file();
-      // loaded on first use: the SQL and LDAP clients are heavy and most hosts need neither
-      const { backupSqlDatabase } = require('../primitives/sql-server') as typeof import('../primitives/sql-server');
-      const r = await backupSqlDatabase(options.runner, {
-        ...db,
-        file: db.serverFile ?? target,
-        localPath: db.localFile ?? (db.serverFile ? undefined : target),
-      });
-      if (db.localFile && path.resolve(db.localFile) !== path.resolve(target)) {
-        await copyFile(db.localFile, `${target}.partial`);
-        await rename(`${target}.partial`, target);
-      }
-      if (!r.isFileReachable && !db.localFile)
-        throw new ProcallBackupError('PB_SQL_BACKUP_DEVICE', `SQL Server wrote ${r.file}, which this process cannot read.`, {
-          fix: 'Give sql.<role>.localFile (where this machine reads that file), or a serverFile on a share both can reach.',
-        });
-      await record(target, {
-        primitive: 'backupSqlDatabase',
-        kind: 'sql-database',
-        details: {
-          server: r.server,
-          database: r.database,
-          isVerified: r.isVerified,
-          isCopyOnly: r.header.isCopyOnly,
-          firstLsn: r.header.firstLsn,
-          lastLsn: r.header.lastLsn,
-        },
-      });
-      return 'ok';
-    }
-    case 'ad': {
-      const { dumpAdAttributes } = require('../primitives/active-directory') as typeof import('../primitives/active-directory');
-      const r = await dumpAdAttributes({ ...(options.ad as Omit<AdDumpOptions, 'file'>), file: file() });
-      await record(r.file, {
-        sha256: r.sha256,
-        bytes: r.bytes,
-        primitive: 'dumpAdAttributes',
-        kind: 'ad-attributes',
-        warnings: r.warnings,
-        details: {
-          baseDn: r.baseDn,
-          objects: r.counts.objects,
-          attributes: r.attributes.map((a) => a.name),
-          selection: { ...r.selection },
-          searches: {
-            mode: r.searches.mode,
-            connections: r.searches.connections,
-            windows: r.searches.windows,
-            split: r.searches.split,
-            paged: r.searches.paged,
-          },
-        },
-      });
-      return 'ok';
-    }
-    case 'licences': {
-      const target = file();
-      const keys = Object.entries(options.licences ?? {}).map(([component, key]) => ({ component, key: key instanceof Secret ? key.reveal() : key }));
-      // the keys stay in memory and go straight into the set (encrypted when encryption is on): no
-      // temporary file ever holds them, so no kill or signal can leave one behind
-      const data = Buffer.from(`${JSON.stringify({ schema: 'procall-backup/licences', licences: keys }, null, 2)}\n`, 'utf8');
-      try {
-        if (!set.isEncrypted) set.warn('Licence keys are stored unencrypted in licences/licences.json; pass encryption to protect them.');
-        await set.record({
-          id: step.id,
-          path: target,
-          data,
-          primitive: 'licences',
-          kind: 'licences',
-          product: step.product,
-          source: step.source,
-          durationMs: Date.now() - started,
-          warnings: [],
-          details: { components: keys.map((k) => k.component) },
-        });
-      } finally {
-        data.fill(0);
-      }
-      return 'ok';
-    }
-  }
+      skip(`Absent: ${reason}`, `Nicht vorhanden: ${reasonDe}`);
+      return 'absent';
+    },
+  };
 }

@@ -4,7 +4,8 @@
  */
 import type { SetKind } from '../backup-set/layout';
 import { PRODUCT_CATALOG, RESTORE_PHASES, type ProductEntry, type ProductId, type RestorePhase, type RunbookKey } from './catalog';
-import type { BackupPlan, BackupStep, PlannedSkip } from './backup';
+import type { BackupPlan, BackupStep, PlannedSkip } from './kinds/types';
+import { kindOfStep } from './kinds';
 import type { Discovery } from './discover';
 
 /** A runbook language. */
@@ -247,30 +248,20 @@ function win(rel: string): string {
   return rel.replace(/\//g, '\\');
 }
 
-/** The manual-restore command of one step (pure); `set` is where its plain files are (the decrypted copy of an encrypted set). */
-function commandOf(step: BackupStep, set: string, lang: RunbookLanguage): string {
-  const art = `${set}\\${win(step.artifact)}`;
-  switch (step.kind) {
-    case 'registry':
-      return `reg.exe import "${art}"`;
-    case 'user-registry':
-      return `reg.exe import "${art}"   (${HEAD[lang].signedIn.replace('{user}', String(step.user?.userName))})`;
-    case 'folder':
-      return `tar.exe -xzf "${art}" -C "${step.source}"`;
-    case 'file':
-      return `copy /Y "${art}" "${step.source}"`;
-    case 'services':
-      return `powershell.exe -ExecutionPolicy Bypass -File "${art}\\restore-services.ps1"`;
-    case 'sql':
-      return `RESTORE DATABASE [${step.source.split('/').pop()}] FROM DISK = N'${art}' WITH CHECKSUM, REPLACE`;
-    case 'ad':
-      return `restoreAdAttributes({ file: '${art}', dryRun: false, ... })`;
-    case 'licences':
-      return `type "${art}"`;
-  }
+/** The manual-restore command of one step (pure), from its kind; `set` is where its plain files are (the decrypted copy of an encrypted set). */
+function commandOf(step: BackupStep, set: string, lang: RunbookLanguage): string | undefined {
+  return kindOfStep(step).runbookCommand(step, { file: `${set}\\${win(step.artifact)}`, signedIn: HEAD[lang].signedIn, forUser: HEAD[lang].forUser });
 }
 
-function phaseOf(step: BackupStep): RestorePhase {
+/**
+ * The restore phase of a planned backup step: its catalog item's phase (pure).
+ *
+ * @example
+ * ```ts
+ * phaseOfStep(plan.steps[0]); // 'folders'
+ * ```
+ */
+export function phaseOfStep(step: Pick<BackupStep, 'product' | 'item'>): RestorePhase {
   const entry = PRODUCT_CATALOG.find((p) => p.id === step.product) as ProductEntry;
   return entry.capture.find((c) => c.id === step.item)?.phase ?? 'folders';
 }
@@ -382,9 +373,12 @@ function section(input: RunbookInput, lang: RunbookLanguage): string {
     else if (phase === 'start') for (const s of stopServices) cmds.push(`sc.exe start ${s}`);
     else {
       const steps = input.plan.steps
-        .filter((s) => phaseOf(s) === phase && s.kind !== 'licences' && !missing.has(s.id))
+        .filter((s) => phaseOfStep(s) === phase && !missing.has(s.id))
         .sort((a, b) => (PRODUCT_CATALOG.find((p) => p.id === a.product)?.order ?? 0) - (PRODUCT_CATALOG.find((p) => p.id === b.product)?.order ?? 0));
-      for (const s of steps) cmds.push(`${commandOf(s, plain, lang)}${s.user && s.kind !== 'user-registry' ? `   # ${h.forUser} ${s.user.userName}` : ''}`);
+      for (const s of steps) {
+        const command = commandOf(s, plain, lang);
+        if (command !== undefined) cmds.push(command);
+      }
     }
     if (cmds.length === 0) continue;
     lines.push(`${++k}. ${h[phase]}`, '', '   ```bat', ...cmds.map((c) => `   ${c}`), '   ```', '');

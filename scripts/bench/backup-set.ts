@@ -70,7 +70,7 @@ export async function run(args: string[]): Promise<void> {
     const set = await createBackupSet({ target: path.join(dir, 'target'), host: 'BENCH', kind: 'manual' });
     const artifact = set.artifactPath('files', 'big.bin');
     copyFileSync(big, artifact);
-    await set.record({ id: 'big', path: artifact, primitive: 'bench', product: 'bench', source: big });
+    await set.record({ id: 'big', path: artifact, primitive: 'copyFile', product: 'bench', source: big });
     const done = await set.finish();
     const sum = await timed(() => spawnSync('sha256sum', [path.join(done.path, 'files', 'big.bin')], { encoding: 'utf8' }));
     const ver = await timed(() => verifySet(done.path, { record: false }));
@@ -91,7 +91,7 @@ export async function run(args: string[]): Promise<void> {
         Array.from({ length: files }, async (_, i) => {
           const f = s.artifactPath('files', `f${i}.bin`);
           writeFileSync(f, payload);
-          await s.record({ id: `f${i}`, path: f, primitive: 'bench', product: 'bench', source: 'bench' });
+          await s.record({ id: `f${i}`, path: f, primitive: 'copyFile', product: 'bench', source: 'bench' });
         }),
       );
       return s.finish();

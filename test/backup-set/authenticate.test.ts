@@ -183,10 +183,12 @@ describe('authenticated encrypted sets', () => {
     // and the writer never makes one
     const set = await createBackupSet({ target, host: 'srv02', kind: 'manual', now: NOW, encryption: { passphrase: PASS, scrypt: FAST } });
     writeFileSync(path.join(set.partialPath, 'notes.txt'), 'x');
-    await expect(set.record({ id: 'notes', path: 'notes.txt', primitive: 'note', product: 'licences', source: 'x', encrypt: false })).rejects.toMatchObject({
-      code: 'PB_VALIDATION',
-      message: expect.stringContaining('cannot stay plaintext'),
-    });
+    await expect(set.record({ id: 'notes', path: 'notes.txt', primitive: 'copyFile', product: 'licences', source: 'x', encrypt: false })).rejects.toMatchObject(
+      {
+        code: 'PB_VALIDATION',
+        message: expect.stringContaining('cannot stay plaintext'),
+      },
+    );
     await set.abort();
   });
 

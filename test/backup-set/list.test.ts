@@ -20,7 +20,7 @@ beforeAll(async () => {
     });
     const f = set.artifactPath('files', 'a.bin');
     writeFileSync(f, Buffer.alloc(1000, 7));
-    await set.record({ id: 'a', path: f, primitive: 't', product: 'ucserver', source: 's' });
+    await set.record({ id: 'a', path: f, primitive: 'copyFile', product: 'ucserver', source: 's' });
     set.addProduct({ id: 'ucserver', version: '8.4.1' });
     const done = await set.finish();
     if (verify) await verifySet(done.path);

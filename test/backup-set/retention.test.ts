@@ -64,7 +64,7 @@ describe('prune counts a set only for the products it covers (#14 item 4)', () =
       for (const id of products) set.addProduct({ id, name: id });
       const file = set.artifactPath('files', 'small.bin');
       writeFileSync(file, label);
-      await set.record({ id: 'small', path: file, primitive: 'test', product: products[0], source: label });
+      await set.record({ id: 'small', path: file, primitive: 'copyFile', product: products[0], source: label });
       const done = await set.finish();
       await verifySet(done.path);
       names[label] = done.name;
@@ -126,7 +126,7 @@ describe('prune against a synthetic year', () => {
     });
     const file = set.artifactPath('files', 'small.bin');
     writeFileSync(file, label);
-    await set.record({ id: 'small', path: file, primitive: 'test', product: 'test', source: label });
+    await set.record({ id: 'small', path: file, primitive: 'copyFile', product: 'test', source: label });
     if (opts.fail) set.fail('sql', new Error('disk full'));
     const done = await set.finish();
     if (opts.verify) await verifySet(done.path);

@@ -145,7 +145,7 @@ describe('createBackupSet', () => {
     const set = await createBackupSet({ target, host: 'srv01', kind: 'manual', now: NOW });
     const file = set.artifactPath('files', 'a.bin');
     writeFileSync(file, 'abc');
-    const bad = set.record({ id: 'a', path: file, primitive: 'p', product: 'x', source: 's', bytes: 4 });
+    const bad = set.record({ id: 'a', path: file, primitive: 'copyFile', product: 'x', source: 's', bytes: 4 });
     await expect(bad).rejects.toMatchObject({ code: 'PB_CHECKSUM_MISMATCH' });
     const done = await set.finish();
     expect(done.status).toBe('failed');
@@ -196,12 +196,12 @@ describe('createBackupSet', () => {
     expect(existsSync(path.join(set.partialPath, 'services', 'UCServer'))).toBe(true);
     const outside = path.join(target, 'outside.bin');
     writeFileSync(outside, 'x');
-    expect(() => set.record({ id: 'o', path: outside, primitive: 'p', product: 'x', source: 's' })).toThrow(/outside the set/);
+    expect(() => set.record({ id: 'o', path: outside, primitive: 'copyFile', product: 'x', source: 's' })).toThrow(/outside the set/);
     const f = set.artifactPath('files', 'a.bin');
     writeFileSync(f, 'a');
-    await set.record({ id: 'a', path: f, primitive: 'p', product: 'x', source: 's' });
-    expect(() => set.record({ id: 'a', path: f, primitive: 'p', product: 'x', source: 's' })).toThrow(/recorded twice/);
-    expect(() => set.record({ id: 'b', path: 'FILES/A.BIN', primitive: 'p', product: 'x', source: 's' })).toThrow(/recorded twice/);
+    await set.record({ id: 'a', path: f, primitive: 'copyFile', product: 'x', source: 's' });
+    expect(() => set.record({ id: 'a', path: f, primitive: 'copyFile', product: 'x', source: 's' })).toThrow(/recorded twice/);
+    expect(() => set.record({ id: 'b', path: 'FILES/A.BIN', primitive: 'copyFile', product: 'x', source: 's' })).toThrow(/recorded twice/);
     const done = await set.finish();
     expect(done.manifest.reason).toBe('update 8.4');
     expect(() => set.warn('late')).toThrow(/after finish/);
@@ -253,7 +253,7 @@ describe('createBackupSet', () => {
     const contents = await writeSample(set);
     const runbook = path.join(set.partialPath, 'RESTORE.md');
     writeFileSync(runbook, '# Restore\n');
-    await set.record({ id: 'runbook', path: runbook, primitive: 'runbook', kind: 'runbook', product: 'set', source: 'generated', encrypt: false });
+    await set.record({ id: 'runbook', path: runbook, primitive: 'buildRunbook', kind: 'runbook', product: 'set', source: 'generated', encrypt: false });
     const done = await set.finish();
     expect(done.manifest.encryption).toMatchObject({ algorithm: 'AES-256-GCM', kdf: 'scrypt', chunkBytes: 4096 });
     expect(JSON.stringify(done.manifest)).not.toContain('pw-for-test');
@@ -371,7 +371,7 @@ describe('verifySet', () => {
       warnings: [],
       errors: [],
       artifacts: [
-        { id: 'a', path: 'files/a.tar.gz', primitive: 'p', product: 'x', source: 's', sha256: 'a'.repeat(64), bytes: 1, durationMs: 1, warnings: [] },
+        { id: 'a', path: 'files/a.tar.gz', primitive: 'copyFile', product: 'x', source: 's', sha256: 'a'.repeat(64), bytes: 1, durationMs: 1, warnings: [] },
       ],
     };
     expect(validateManifest(base)).toBeDefined();

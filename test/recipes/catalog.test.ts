@@ -4,6 +4,8 @@
  * installation's (the same keys the Wine suite imports); the discovery run uses a RecordingRunner
  * that writes those documents where reg.exe would, to count script runs without Wine.
  */
+import { describeFolderSnapshot } from '../../lib/recipes/kinds/folder';
+import { describeRegistryExport } from '../../lib/recipes/kinds/registry-key';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -253,9 +255,12 @@ describe('planBackup and backup validation', () => {
   it('plans every artifact with its literal action, per ECSTA driver and per user', () => {
     const plan = planBackup(sampleDiscovery(), { licences: { UC: 'x' } });
     const byId = Object.fromEntries(plan.steps.map((s) => [s.id, s]));
-    expect(byId['enterprise.config'].action).toBe(
-      'tar -czf "files/enterprise.config.tar.gz" -C "C:\\Program Files\\estos\\UCServer\\config" .  (read through a volume shadow copy when one can be made)',
+    // the action is what runs: node-tar writes the archive (its describing function), reg.exe exports the key
+    expect(byId['enterprise.config'].action).toBe(describeFolderSnapshot('C:\\Program Files\\estos\\UCServer\\config', 'files/enterprise.config.tar.gz', true));
+    expect(byId['enterprise.config'].action).toMatch(
+      /^node-tar: write "files\/enterprise\.config\.tar\.gz" \(gzip\) from .*\(read through a volume shadow copy/,
     );
+    expect(byId['ecsta.ecsta.ECSTASIPp3'].action).toBe(describeRegistryExport('HKLM\\SOFTWARE\\ESTOS\\ECSTASIPp3', 'registry/ecsta.ecsta.ECSTASIPp3.reg'));
     expect(byId['ecsta.ecsta.ECSTASIPp3'].action).toBe('reg.exe export "HKLM\\SOFTWARE\\ESTOS\\ECSTASIPp3" "registry/ecsta.ecsta.ECSTASIPp3.reg" /y');
     expect(byId['windows-client.client-user-registry.bob'].action).toMatch(
       /^reg\.exe load HKU\\PB_<random> "C:\\users\\bob\\NTUSER\.DAT"; reg\.exe export .*; reg\.exe unload HKU\\PB_<random>/,

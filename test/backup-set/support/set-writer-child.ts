@@ -27,7 +27,7 @@ async function writeOne(target: string, host: string, n: number): Promise<string
     Array.from({ length: count }, async (_, i) => {
       const file = set.artifactPath(FOLDERS[(n + i) % FOLDERS.length], `artifact-${i}.bin`);
       writeFileSync(file, randomBytes(1 + randomInt(150_000)));
-      await set.record({ id: `a${i}`, path: file, primitive: 'test', product: 'crash', source: `source ${i}` });
+      await set.record({ id: `a${i}`, path: file, primitive: 'copyFile', product: 'crash', source: `source ${i}` });
     }),
   );
   set.skip('Redis', 'volatile by design', 'datacenter');
