@@ -38,12 +38,15 @@ export const GZIP_BLOCK = 256 * 1024;
 const WINDOW = 32 * 1024;
 
 /**
- * How many blocks compress at once: one per core, at most three (libuv's pool has four threads by
- * default, and file reads need one).
+ * How many blocks compress at once: two per core (at least two), at most libuv's pool (four threads
+ * by default). Blocks are written in order, so with one per core a core idles whenever the oldest
+ * block is the slowest; two per core keep every core busy. Measured on 2 cores (synthetic UCServer
+ * tree, 256 MiB, quiet machine): 2 at once 3.48-4.39 s, 4 at once 3.23-3.34 s; /usr/lib/python3
+ * 1.65-2.15 s against 1.57-1.58 s; on one core (taskset) 5.44 s with one at once, 5.14 s with four.
  */
 export function defaultGzipConcurrency(): number {
   const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
-  return Math.max(1, Math.min(os.availableParallelism(), pool - 1, 3));
+  return Math.max(1, Math.min(pool, Math.max(2, 2 * os.availableParallelism())));
 }
 
 /** Writes a gzip file block by block; `sha256` and `bytes` describe the compressed file. */
