@@ -11,7 +11,7 @@ import sql from 'mssql';
 import { isProcallBackupError, ProcallBackupError } from '../../lib/errors';
 import { Secret } from '../../lib/secret';
 import { backupSqlDatabase, restoreSqlDatabase, verifySqlBackup, type SqlConnectionOptions, type SqlProgress } from '../../lib/primitives/sql-server';
-import { startTdsStandIn, type TdsAction, type TdsColumn, type TdsStandIn } from '../support/tds-server';
+import { startTdsStandIn, type TdsAction, type TdsColumn, type TdsStandIn, sessionCheckRule } from '../support/tds-server';
 
 const FIX = path.join(__dirname, 'fixtures', 'sql-server');
 const fixture = (name: string): { columns: TdsColumn[]; rows: unknown[][] } => JSON.parse(fs.readFileSync(path.join(FIX, name), 'utf8'));
@@ -59,24 +59,7 @@ beforeEach(() => {
     { match: /^RESTORE HEADERONLY[\s\S]*FILELISTONLY/, reply: [headerRows, fileListRows] },
     { match: /^RESTORE HEADERONLY[\s\S]*msdb/, reply: [headerRows, exactLsnRows] },
     { match: /^BACKUP DATABASE/, reply: [...progress(5, 100, 20), ...backupDone] },
-    {
-      match: /sys\.dm_exec_sessions/,
-      reply: [
-        {
-          rows: {
-            columns: [
-              { name: 'SessionId', type: 'smallint' },
-              { name: 'ProgramName', type: 'nvarchar' },
-              { name: 'HostName', type: 'nvarchar' },
-              { name: 'LoginName', type: 'nvarchar' },
-              { name: 'DatabaseName', type: 'nvarchar' },
-            ],
-            rows: [],
-          },
-        },
-        { rows: { columns: [{ name: 'DatabaseId', type: 'int' }], rows: [[7]] } },
-      ],
-    },
+    sessionCheckRule(),
     {
       match: /RESTORE DATABASE/,
       reply: [...progress(5, 100, 5), { info: { number: 3014, message: 'RESTORE DATABASE successfully processed 6154 pages in 0.5 seconds.' } }],
@@ -366,24 +349,7 @@ describe('restoreSqlDatabase over mssql', () => {
   });
 
   it('refuses while a UCServer is connected, naming it, and touches nothing', async () => {
-    standIn.rules.unshift({
-      match: /sys\.dm_exec_sessions/,
-      reply: [
-        {
-          rows: {
-            columns: [
-              { name: 'SessionId', type: 'smallint' },
-              { name: 'ProgramName', type: 'nvarchar' },
-              { name: 'HostName', type: 'nvarchar' },
-              { name: 'LoginName', type: 'nvarchar' },
-              { name: 'DatabaseName', type: 'nvarchar' },
-            ],
-            rows: [[57, 'estos UCServer', 'UC2', 'CONTOSO\\svc-uc', 'UCServerChat']],
-          },
-        },
-        { rows: { columns: [{ name: 'DatabaseId', type: 'int' }], rows: [[7]] } },
-      ],
-    });
+    standIn.rules.unshift(sessionCheckRule([[57, 'estos UCServer', 'UC2', 'CONTOSO\\svc-uc', 'UCServerChat']]));
     const err = (await restoreSqlDatabase(undefined, { ...conn(), ...restore, replace: true, ucServerHosts: ['UC2'] }).catch(
       (e: unknown) => e,
     )) as ProcallBackupError;

@@ -38,7 +38,7 @@ import {
   type SampleInstallation,
 } from '../support/sample-installation';
 import { createSshLab, SSH, SSHD, startSshHost, type SshHost, type SshLab } from '../support/sshd';
-import { startTdsStandIn, type TdsAction, type TdsColumn, type TdsStandIn } from '../support/tds-server';
+import { startTdsStandIn, type TdsAction, type TdsColumn, type TdsStandIn, sessionCheckRule } from '../support/tds-server';
 import { describeWithTools, findPwsh, which } from '../support/tools';
 import { wineEnv, wineReg } from '../support/wine';
 
@@ -241,24 +241,7 @@ describeWithTools('ProCall DataCenter across three sshd hosts (loopback only)', 
           return [{ info: { number: 3014, message: 'BACKUP DATABASE successfully processed 6154 pages in 0.412 seconds (116.672 MB/sec).' } }];
         },
       },
-      {
-        match: /sys\.dm_exec_sessions/,
-        reply: [
-          {
-            rows: {
-              columns: [
-                { name: 'SessionId', type: 'smallint' },
-                { name: 'ProgramName', type: 'nvarchar' },
-                { name: 'HostName', type: 'nvarchar' },
-                { name: 'LoginName', type: 'nvarchar' },
-                { name: 'DatabaseName', type: 'nvarchar' },
-              ],
-              rows: [],
-            },
-          },
-          { rows: { columns: [{ name: 'DatabaseId', type: 'int' }], rows: [[7]] } },
-        ],
-      },
+      sessionCheckRule(),
       {
         match: /RESTORE DATABASE/,
         reply: () => {

@@ -29,7 +29,7 @@ import type { SqlConnectionOptions } from '../../lib/primitives/sql-server';
 import { describeWithTools, findPwsh, which } from '../support/tools';
 import { runWine, runnerWithWine, wineReg } from '../support/wine';
 import { createSampleInstallation, sampleLocalPath, treeDigest, SAMPLE_SERVICES, type SampleInstallation } from '../support/sample-installation';
-import { startTdsStandIn, type TdsAction, type TdsColumn, type TdsStandIn } from '../support/tds-server';
+import { startTdsStandIn, type TdsAction, type TdsColumn, type TdsStandIn, sessionCheckRule } from '../support/tds-server';
 import { BASE_DN, ldapModify, ldbSearch, sambaTools, startSambaDc, userDn, userName, type SambaDc } from '../support/samba';
 
 const FIX = path.join(__dirname, '..', 'primitives', 'fixtures', 'sql-server');
@@ -191,24 +191,7 @@ describeWithTools('artifact kinds: one contract for every registered kind', tool
           return [{ info: { number: 3014, message: 'BACKUP DATABASE successfully processed 10 pages in 0.1 seconds (1 MB/sec).' } }];
         },
       },
-      {
-        match: /sys\.dm_exec_sessions/,
-        reply: [
-          {
-            rows: {
-              columns: [
-                { name: 'SessionId', type: 'smallint' },
-                { name: 'ProgramName', type: 'nvarchar' },
-                { name: 'HostName', type: 'nvarchar' },
-                { name: 'LoginName', type: 'nvarchar' },
-                { name: 'DatabaseName', type: 'nvarchar' },
-              ],
-              rows: [],
-            },
-          },
-          { rows: { columns: [{ name: 'DatabaseId', type: 'int' }], rows: [[7]] } },
-        ],
-      },
+      sessionCheckRule(),
       {
         match: /RESTORE DATABASE/,
         reply: (t) => {

@@ -20,7 +20,7 @@ import { restore } from '../../lib/recipes/restore';
 import { verifySet } from '../../lib/backup-set/verify';
 import { Secret } from '../../lib/secret';
 import { sampleRegistry, writeSampleFiles } from '../support/sample-installation';
-import { startTdsStandIn, type TdsAction, type TdsColumn, type TdsStandIn } from '../support/tds-server';
+import { startTdsStandIn, type TdsAction, type TdsColumn, type TdsStandIn, sessionCheckRule } from '../support/tds-server';
 import fs from 'node:fs';
 
 const FIX = path.join(__dirname, '..', 'primitives', 'fixtures', 'sql-server');
@@ -87,24 +87,7 @@ describe('recipes with SQL Server (TDS stand-in, mssql/tedious)', () => {
           return [{ info: { number: 3014, message: 'BACKUP DATABASE successfully processed 6154 pages in 0.412 seconds (116.672 MB/sec).' } }];
         },
       },
-      {
-        match: /sys\.dm_exec_sessions/,
-        reply: [
-          {
-            rows: {
-              columns: [
-                { name: 'SessionId', type: 'smallint' },
-                { name: 'ProgramName', type: 'nvarchar' },
-                { name: 'HostName', type: 'nvarchar' },
-                { name: 'LoginName', type: 'nvarchar' },
-                { name: 'DatabaseName', type: 'nvarchar' },
-              ],
-              rows: [],
-            },
-          },
-          { rows: { columns: [{ name: 'DatabaseId', type: 'int' }], rows: [[7]] } },
-        ],
-      },
+      sessionCheckRule(),
       {
         match: /RESTORE DATABASE/,
         reply: (t) => {

@@ -47,6 +47,32 @@ export interface TdsRule {
   reply: TdsAction[] | ((sql: string) => TdsAction[]);
 }
 
+/**
+ * The stand-in's answer to the library's session check before a restore (`sys.dm_exec_sessions`:
+ * who is connected to the database, then its DB_ID): `sessions` rows of
+ * [SessionId, ProgramName, HostName, LoginName, DatabaseName]; none by default.
+ */
+export function sessionCheckRule(sessions: unknown[][] = [], databaseId = 7): TdsRule {
+  return {
+    match: /sys\.dm_exec_sessions/,
+    reply: [
+      {
+        rows: {
+          columns: [
+            { name: 'SessionId', type: 'smallint' },
+            { name: 'ProgramName', type: 'nvarchar' },
+            { name: 'HostName', type: 'nvarchar' },
+            { name: 'LoginName', type: 'nvarchar' },
+            { name: 'DatabaseName', type: 'nvarchar' },
+          ],
+          rows: sessions,
+        },
+      },
+      { rows: { columns: [{ name: 'DatabaseId', type: 'int' }], rows: [[databaseId]] } },
+    ],
+  };
+}
+
 /** What a client sent in LOGIN7. */
 export interface TdsLogin {
   tdsVersion: number;
