@@ -77,6 +77,7 @@ export {
   type AdDumpOptions,
   type AdDumpResult,
   type AdRestoreOptions,
+  type AdAllowedAttributes,
   type AdRestoreResult,
 } from './primitives/active-directory';
 export {

@@ -24,6 +24,7 @@ export type {
   AdDumpSearches,
   AdRestoreSelection,
   AdRestoreOptions,
+  AdAllowedAttributes,
   AdAttributeChange,
   AdRestoreResult,
 } from './ad/types';

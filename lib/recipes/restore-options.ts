@@ -3,7 +3,7 @@
  */
 import type { Secret } from '../secret';
 import type { Runner } from '../powershell/runner';
-import type { AdConnectionOptions } from '../primitives/active-directory';
+import type { AdAllowedAttributes, AdConnectionOptions } from '../primitives/active-directory';
 import type { SetVerification } from '../backup-set/verify';
 import type { EncryptionKeySource } from '../backup-set/crypto';
 import type { SigningKeySource } from '../backup-set/authenticate';
@@ -55,8 +55,12 @@ export interface RestoreSetOptions {
   stopServices?: boolean;
   /** SQL Server to restore the databases into (chat #9 / config #10). */
   sql?: { chat?: RestoreSqlTarget; config?: RestoreSqlTarget };
-  /** Directory to restore the AD attributes into. */
-  ad?: AdConnectionOptions & { baseDn?: string };
+  /**
+   * Directory to restore the AD attributes into. `allowedAttributes` bounds what the set's dump may
+   * write (default ProCall's selection: `ectisrv3…`, `extensionName`, `proxyAddresses`); a dump with
+   * any other attribute is refused before the DC is contacted.
+   */
+  ad?: AdConnectionOptions & { baseDn?: string; allowedAttributes?: AdAllowedAttributes };
   /**
    * Passwords of services that run as a user account (not LocalSystem, NT AUTHORITY, NT SERVICE or a
    * gMSA ending in `$`), keyed by service name: Windows never reveals them, so the set has none.

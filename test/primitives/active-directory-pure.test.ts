@@ -2,7 +2,8 @@
  * The pure parts of the AD primitive: GUID/SID decoding, ranged names, filters, JSONL lines, the
  * diff, and option checks that must fail before any connection. No process, no server.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import {
@@ -469,6 +470,44 @@ describe('option checks happen before anything connects', () => {
     expect(await codeOfAsync(restoreAdAttributes({ ...r, file: '/nonexistent/x.jsonl' }))).toBe('PB_SOURCE_MISSING');
     // the ldbsearch text is no dump: the restore stops at parsing, before connecting
     expect(await codeOfAsync(restoreAdAttributes(r))).toBe('PB_PARSE');
+  });
+});
+
+describe('restore: only the attributes it may write (a dump edited on the backup share)', () => {
+  const object = (attributes: Record<string, string[]>) => ({
+    dn: 'CN=alice,DC=procall,DC=test',
+    objectGUID: 'fccf2ca2-813c-4bb3-96b3-1994654d0906',
+    objectSid: null,
+    objectClass: ['top', 'user'],
+    attributes,
+  });
+  const procall = { names: ['extensionName', 'proxyAddresses'], prefixes: ['ectisrv3'] };
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'pb-ad-allowed-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // a closed loopback port: a restore that got past the check fails to connect, and nothing leaves the host
+  const conn = { url: 'ldaps://127.0.0.1:1', bindDn: 'a@b', password: 'pw', timeoutMs: 2000 };
+
+  it('refuses an attribute outside allowedAttributes before contacting the DC, naming it', async () => {
+    const file = path.join(dir, 'edited.jsonl');
+    writeFileSync(file, buildAdDumpLine(object({ ECTISRV3CTIPhonePrimary: ['1'], extensionName: ['x'], userAccountControl: ['512'] })));
+    const err = await restoreAdAttributes({ ...conn, file, allowedAttributes: procall }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'PB_RESTORE_SCOPE', data: { attributes: ['userAccountControl'] } });
+    expect((err as Error).message).toContain('the DC was not contacted');
+    // without the bound, the same dump gets as far as connecting (the check is what refused)
+    expect(await codeOfAsync(restoreAdAttributes({ ...conn, file }))).not.toBe('PB_RESTORE_SCOPE');
+  });
+
+  it('lets a dump of ProCall attributes through (any case), and validates the option', async () => {
+    const file = path.join(dir, 'procall.jsonl');
+    writeFileSync(file, buildAdDumpLine(object({ ectisrv3CTIPhonePrimary: ['1'], ExtensionName: ['x'], proxyAddresses: ['SIP:a@b'] })));
+    const code = await codeOfAsync(restoreAdAttributes({ ...conn, file, allowedAttributes: procall }));
+    expect(code).not.toBe('PB_RESTORE_SCOPE');
+    expect(code).toMatch(/^PB_LDAP_/);
+    expect(await codeOfAsync(restoreAdAttributes({ ...conn, file, allowedAttributes: { names: ['bad name!'] } }))).toBe('PB_VALIDATION');
+    expect(await codeOfAsync(restoreAdAttributes({ ...conn, file, allowedAttributes: 'ectisrv3' as never }))).toBe('PB_VALIDATION');
   });
 });
 

@@ -4,7 +4,8 @@
  * on the DC, and restore writes them back: the attributes are equal again.
  * The Windows side (discovery) is answered by a RecordingRunner (TEST DOUBLE) with an empty registry.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RecordingRunner } from '../../lib/powershell/dry-run';
@@ -13,6 +14,7 @@ import { parseDiscovery } from '../../lib/recipes/discover';
 import { restore } from '../../lib/recipes/restore';
 import { verifySet } from '../../lib/backup-set/verify';
 import { Secret } from '../../lib/secret';
+import { buildAdDumpLine, parseAdDumpLine } from '../../lib/primitives/ad/codec';
 import { describeWithTools } from '../support/tools';
 import { BASE_DN, ECTISRV3_ATTRIBUTES, ldapModify, ldbSearch, sambaTools, startSambaDc, userDn, userName, userValues, type SambaDc } from '../support/samba';
 
@@ -95,5 +97,35 @@ describeWithTools('recipes with Active Directory (Samba AD DC)', sambaTools(), (
     // proxyAddresses: the SIP address is back, Exchange's new entry stays
     const proxies = (await ldbSearch(dc, `(sAMAccountName=${userName(9)})`, ['proxyAddresses']))[0].proxyAddresses.sort();
     expect(proxies).toEqual([...userValues(9).proxyAddresses, 'smtp:by.exchange@procall.test'].sort());
+
+    // The dump comes from the backup share: edited there (with the manifest's hash to match, an
+    // unsigned set) to hold an attribute ProCall does not own, it is refused before the DC is written.
+    const setPath = r.path as string;
+    const manifestFile = path.join(setPath, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { artifacts: { id: string; path: string; sha256: string; bytes: number }[] };
+    const entry = manifest.artifacts.find((a) => a.id === 'active-directory.ad-attributes')!;
+    const dumpFile = path.join(setPath, ...entry.path.split('/'));
+    const lines = readFileSync(dumpFile, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
+    const victim = parseAdDumpLine(lines[0], 1);
+    lines[0] = buildAdDumpLine({ ...victim, attributes: { ...victim.attributes, description: ['edited on the share'] } }).trimEnd();
+    const edited = Buffer.from(`${lines.join('\n')}\n`);
+    writeFileSync(dumpFile, edited);
+    entry.sha256 = createHash('sha256').update(edited).digest('hex');
+    entry.bytes = edited.length;
+    writeFileSync(manifestFile, JSON.stringify(manifest, null, 2));
+    const descriptionOf = async (): Promise<string[]> => {
+      const found = await ldbSearch(dc, `(objectGUID=${victim.objectGUID})`, ['description']);
+      expect(found).toHaveLength(1); // the object the edited line names
+      return found[0].description ?? [];
+    };
+    const before = await descriptionOf();
+    await expect(restore({ set: setPath, runner, ad: conn, dryRun: false })).rejects.toMatchObject({
+      code: 'PB_RESTORE_SCOPE',
+      message: expect.stringContaining('may not write: description'),
+    });
+    expect(await descriptionOf()).toEqual(before);
+    expect(before).not.toContain('edited on the share');
   });
 });

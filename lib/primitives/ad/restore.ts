@@ -11,7 +11,7 @@ import { ATTRIBUTE_NAME, compareCodeUnits, decodeObjectGuid, encodeObjectGuid, e
 import { buildGuidFilter, buildRequestedAttributes } from './filters';
 import { allAttributesAsBuffers, closeSession, openSession, toAdError, toValueList, validateConnection } from './session';
 import { readEntryValues, resolveAttributes } from './entries';
-import type { AdAttributeChange, AdAttributeInfo, AdDumpObject, AdRestoreOptions, AdRestoreResult } from './types';
+import type { AdAllowedAttributes, AdAttributeChange, AdAttributeInfo, AdDumpObject, AdRestoreOptions, AdRestoreResult } from './types';
 
 /**
  * The changes that bring the dumped values back, for the dumped attributes only, each by its
@@ -76,6 +76,22 @@ function validateRestore(o: AdRestoreOptions): void {
   }
   if (o.baseDn !== undefined && (typeof o.baseDn !== 'string' || o.baseDn.trim().length === 0))
     throw validationError('baseDn is empty.', 'Leave it unset to search the whole domain.');
+  const allowed = o.allowedAttributes;
+  if (allowed !== undefined) {
+    const isList = (v: unknown): boolean => v === undefined || (Array.isArray(v) && v.every((a) => typeof a === 'string' && ATTRIBUTE_NAME.test(a)));
+    if (typeof allowed !== 'object' || allowed === null || !isList(allowed.names) || !isList(allowed.prefixes))
+      throw validationError(
+        'allowedAttributes must be { names?, prefixes? } with attribute names.',
+        "Give e.g. { names: ['extensionName'], prefixes: ['ectisrv3'] }.",
+      );
+  }
+}
+
+/** The dumped attributes `allowed` does not cover (names and prefixes compare case-insensitively). */
+function outsideAllowed(names: readonly string[], allowed: AdAllowedAttributes): string[] {
+  const exact = new Set((allowed.names ?? []).map((n) => n.toLowerCase()));
+  const prefixes = (allowed.prefixes ?? []).map((p) => p.toLowerCase());
+  return names.filter((n) => !exact.has(n.toLowerCase()) && !prefixes.some((p) => n.toLowerCase().startsWith(p)));
 }
 
 /**
@@ -165,6 +181,22 @@ export async function restoreAdAttributes(options: AdRestoreOptions): Promise<Ad
           });
         }
       }
+    }
+  }
+  if (options.allowedAttributes) {
+    const outside = outsideAllowed(
+      [...dumpedAttributes.values()].map((a) => a.name),
+      options.allowedAttributes,
+    );
+    if (outside.length > 0) {
+      throw new ProcallBackupError(
+        'PB_RESTORE_SCOPE',
+        `The AD dump '${file}' holds attribute(s) this restore may not write: ${outside.join(', ')}; nothing was written and the DC was not contacted.`,
+        {
+          fix: 'Restore from a backup set nobody changed after the backup; if these attributes were dumped on purpose, add them to allowedAttributes.',
+          data: { attributes: outside },
+        },
+      );
     }
   }
   const onlyGuids = options.only?.objectGUIDs ? new Set(options.only.objectGUIDs.map((g) => g.toLowerCase())) : undefined;

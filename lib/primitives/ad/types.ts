@@ -224,6 +224,21 @@ export interface AdRestoreSelection {
 }
 
 /**
+ * The attributes a restore may write: by name or by name prefix.
+ *
+ * @example
+ * ```ts
+ * const allowed: AdAllowedAttributes = { names: ['extensionName', 'proxyAddresses'], prefixes: ['ectisrv3'] };
+ * ```
+ */
+export interface AdAllowedAttributes {
+  /** Attribute names the restore may write (compared case-insensitively, as LDAP does). */
+  names?: readonly string[];
+  /** Name prefixes the restore may write, e.g. `ectisrv3` for estos' schema extension. */
+  prefixes?: readonly string[];
+}
+
+/**
  * Options of {@link restoreAdAttributes}.
  *
  * @example
@@ -234,6 +249,13 @@ export interface AdRestoreSelection {
  */
 export interface AdRestoreOptions extends AdConnectionOptions {
   file: string;
+  /**
+   * What the restore may write at all. A dump holding any other attribute is refused with
+   * `PB_RESTORE_SCOPE` before the DC is contacted (a dump edited on the backup share must not write,
+   * say, `userAccountControl`). Unset: every attribute of the dump. The recipes pass ProCall's
+   * selection ({@link procall-backup/internals!PROCALL_AD_SELECTION}).
+   */
+  allowedAttributes?: AdAllowedAttributes;
   /** Only compute the changes (default true). `false` writes them. */
   dryRun?: boolean;
   only?: AdRestoreSelection;

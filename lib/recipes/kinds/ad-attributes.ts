@@ -3,9 +3,9 @@
  * written back to the same objects (by objectGUID). The LDAP client loads on first use.
  */
 import path from 'node:path';
-import { ProcallBackupError } from '../../errors';
+import { ProcallBackupError, shortMessageOf } from '../../errors';
 import { Secret } from '../../secret';
-import type { AdDumpOptions } from '../../primitives/active-directory';
+import type { AdAllowedAttributes, AdDumpOptions } from '../../primitives/active-directory';
 import { PROCALL_AD_SELECTION } from '../../primitives/ad-procall';
 import type { ManifestArtifact } from '../../backup-set/manifest';
 import { dq } from './common';
@@ -36,6 +36,15 @@ export function describeAdDump(ad: Pick<AdDumpOptions, 'url' | 'baseDn' | 'attri
 /** The plan text of an AD restore (restoreAdAttributes in this process). */
 export function describeAdRestore(file: string): string {
   return `write the dumped attributes of ${dq(file)} back to their objects (by objectGUID)`;
+}
+
+/**
+ * What a restore of a set's AD dump may write: the caller's `allowedAttributes`, else ProCall's
+ * selection (every `ectisrv3…` attribute, `extensionName`, `proxyAddresses`). The dump comes from
+ * the backup share; an attribute outside this refuses the restore (PB_RESTORE_SCOPE).
+ */
+function allowedOf(ad: { allowedAttributes?: AdAllowedAttributes }): AdAllowedAttributes {
+  return ad.allowedAttributes ?? { names: PROCALL_AD_SELECTION.attributes, prefixes: [PROCALL_AD_SELECTION.schemaPrefix] };
 }
 
 export const adAttributesKind: ArtifactKindModule = {
@@ -100,7 +109,7 @@ export const adAttributesKind: ArtifactKindModule = {
       if (!ad) continue;
       // the same comparison the restore makes, without writing: an unreachable DC or another schema stops it here
       try {
-        const r = await activeDirectory().restoreAdAttributes({ ...ad, file, dryRun: true, expectedSha256: a.sha256 });
+        const r = await activeDirectory().restoreAdAttributes({ ...ad, allowedAttributes: allowedOf(ad), file, dryRun: true, expectedSha256: a.sha256 });
         const added = r.changes.reduce((n, c) => n + c.added.length, 0);
         const removed = r.changes.reduce((n, c) => n + c.removed.length, 0);
         ctx.checked.ad.push(
@@ -108,9 +117,7 @@ export const adAttributesKind: ArtifactKindModule = {
         );
       } catch (e) {
         const err = e instanceof ProcallBackupError ? e : undefined;
-        const message = (e as Error).message;
-        const cut = err?.fix ? message.lastIndexOf(' Fix: ') : -1;
-        const text = cut >= 0 ? message.slice(0, cut) : message;
+        const text = shortMessageOf(e);
         throw new ProcallBackupError(err?.code ?? 'PB_RESTORE_REFUSED', `The Active Directory check before the restore failed; nothing was changed: ${text}`, {
           fix:
             err?.fix ??
@@ -126,7 +133,13 @@ export const adAttributesKind: ArtifactKindModule = {
     const ad = ctx.options.ad;
     if (!ad) return { skipped: 'pass ad to restore the attributes (CLI: config ad plus PROCALL_BACKUP_LDAP_PASSWORD)' };
     const a = p.artifact as ManifestArtifact;
-    const r = await activeDirectory().restoreAdAttributes({ ...ad, file: await ctx.plain(a), dryRun: false, expectedSha256: a.sha256 });
+    const r = await activeDirectory().restoreAdAttributes({
+      ...ad,
+      allowedAttributes: allowedOf(ad),
+      file: await ctx.plain(a),
+      dryRun: false,
+      expectedSha256: a.sha256,
+    });
     return { changes: (r as { changes?: unknown[] }).changes?.length };
   },
 };

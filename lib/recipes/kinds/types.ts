@@ -9,7 +9,7 @@ import type { ShadowCopyMode } from '../../primitives/directory';
 import type { ShadowCopySet } from '../../primitives/shadow-copy';
 import type { UserProfile } from '../../primitives/user-registry';
 import type { SqlConnectionOptions } from '../../primitives/sql-server';
-import type { AdConnectionOptions, AdDumpOptions } from '../../primitives/active-directory';
+import type { AdAllowedAttributes, AdConnectionOptions, AdDumpOptions } from '../../primitives/active-directory';
 import type { BackupSetWriter } from '../../backup-set/writer';
 import type { ManifestArtifact } from '../../backup-set/manifest';
 import type { ArtifactKind } from '../../backup-set/artifact-kinds';
@@ -153,7 +153,7 @@ export interface RestoreSqlTarget extends SqlConnectionOptions {
 /** The restore options the kinds read (a part of `RestoreSetOptions`). */
 export interface KindRestoreOptions {
   sql?: { chat?: RestoreSqlTarget; config?: RestoreSqlTarget };
-  ad?: AdConnectionOptions & { baseDn?: string };
+  ad?: AdConnectionOptions & { baseDn?: string; allowedAttributes?: AdAllowedAttributes };
   servicePasswords?: Readonly<Record<string, Secret>>;
   skipMissingUsers?: boolean;
   force?: boolean;
