@@ -241,7 +241,10 @@ export function restoreTargetsOf(ctx: CommandContext): RestoreTargets {
       });
   }
   if (s.ad) {
-    out.ad = adConnectionOf(ctx);
+    const connection = adConnectionOf(ctx);
+    // what the restore may write: what the config dumps (its attributes or prefix), else ProCall's selection (the recipe's default)
+    const allowed = s.ad.attributes ? { names: s.ad.attributes } : s.ad.schemaPrefix ? { prefixes: [s.ad.schemaPrefix] } : undefined;
+    out.ad = connection && allowed ? { ...connection, allowedAttributes: allowed } : connection;
     if (!out.ad)
       out.missing.push({
         isStep: (x) => x.phase === 'ad',

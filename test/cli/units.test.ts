@@ -13,6 +13,7 @@ import { CLI_OUTPUT_SCHEMA, CLI_RESULT_SCHEMAS, validateCliOutput } from '../../
 import { buildEventLogScript, EVENT_LOG_SOURCE, EVENT_MESSAGE_MAX, formatEventMessage, parseEventLogResult } from '../../lib/cli/event-log';
 import { readLicences, readSecret, readSecretMap, SECRET_ENV } from '../../lib/cli/secrets';
 import { createProgressBar, formatAgeHours, formatBytes, formatProgressLine, formatTable } from '../../lib/cli/display';
+import { createCommandContext, restoreTargetsOf } from '../../lib/cli/command-context';
 
 function problemsOf(value: unknown): { field: string; message: string; fix: string }[] {
   try {
@@ -418,5 +419,25 @@ describe('display', () => {
     notTty.update(1, 2, 'x');
     notTty.end();
     expect(pipe).toEqual([]);
+  });
+});
+
+describe('restore targets from the config: what an AD restore may write', () => {
+  const ad = { url: 'ldaps://dc1.example.local', bindDn: 'backup@example.local', baseDn: 'DC=example,DC=local' };
+  const env = process.env.PROCALL_BACKUP_LDAP_PASSWORD;
+  beforeAll(() => {
+    process.env.PROCALL_BACKUP_LDAP_PASSWORD = 'not-a-real-password';
+  });
+  afterAll(() => {
+    if (env === undefined) delete process.env.PROCALL_BACKUP_LDAP_PASSWORD;
+    else process.env.PROCALL_BACKUP_LDAP_PASSWORD = env;
+  });
+  it('what the config dumps (attributes or prefix); without either, the recipe default (ProCall selection)', () => {
+    const targetsOf = (block: Record<string, unknown>) => restoreTargetsOf(createCommandContext({ target: '/tmp/x', ad: block } as never)).ad;
+    expect(targetsOf({ ...ad, attributes: ['extensionName', 'telephoneNumber'] })?.allowedAttributes).toEqual({ names: ['extensionName', 'telephoneNumber'] });
+    expect(targetsOf({ ...ad, schemaPrefix: 'ectisrv3' })?.allowedAttributes).toEqual({ prefixes: ['ectisrv3'] });
+    const plain = targetsOf(ad);
+    expect(plain).toMatchObject({ url: ad.url, baseDn: ad.baseDn });
+    expect(plain?.allowedAttributes).toBeUndefined();
   });
 });
