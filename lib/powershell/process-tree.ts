@@ -69,11 +69,12 @@ export function readProcessStartTime(pid: number): string | undefined {
       const out = execFileSync(
         'powershell.exe',
         ['-NoLogo', '-NoProfile', '-NonInteractive', '-Command', `(Get-CimInstance -ClassName Win32_Process -Filter 'ProcessId=${pid}').CreationDate.Ticks`],
-        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], windowsHide: true },
+        // WMI can hang: an unanswered query counts as an unknown start time (never as another process)
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], windowsHide: true, timeout: 15_000 },
       ).trim();
       return /^\d+$/.test(out) ? out : undefined;
     }
-    const out = execFileSync('ps', ['-o', 'lstart=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const out = execFileSync('ps', ['-o', 'lstart=', '-p', String(pid)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 15_000 }).trim();
     return out || undefined;
   } catch {
     return undefined;
