@@ -94,6 +94,20 @@ export function redactDeep<T>(value: T, secrets: readonly Secret[]): T {
 }
 
 /** Environment variables of the library that hold no secret and that children may see. */
+/** The environment variables the CLI reads secrets from (here, below every layer that names them in a fix). */
+export const SECRET_ENV = Object.freeze({
+  /** Encryption passphrase of new sets, and of encrypted sets to verify/restore. */
+  passphrase: 'PROCALL_BACKUP_PASSPHRASE',
+  /** Password of SQL logins (auth "sql"). */
+  sqlPassword: 'PROCALL_BACKUP_SQL_PASSWORD',
+  /** Bind password of the directory (AD). */
+  ldapPassword: 'PROCALL_BACKUP_LDAP_PASSWORD',
+  /** Licence keys as JSON: `{ "<component>": "<key>" }`. */
+  licences: 'PROCALL_BACKUP_LICENCES',
+  /** Passwords of services that run as a user account, as JSON: `{ "<service name>": "<password>" }` (restore). */
+  servicePasswords: 'PROCALL_BACKUP_SERVICE_PASSWORDS',
+} as const);
+
 const NON_SECRET_ENV = new Set(['PROCALL_BACKUP_PWSH', 'PROCALL_BACKUP_RECORD_SCRIPTS']);
 /** Further variables a secret was read from (registered by {@link markSecretSource}). */
 const secretSources = new Set<string>();

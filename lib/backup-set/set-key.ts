@@ -7,7 +7,7 @@ import { createHmac, hkdfSync, randomBytes, scrypt as scryptCallback, timingSafe
 import { promises as fsp } from 'node:fs';
 import { inspect } from 'node:util';
 import { ProcallBackupError, validationError } from '../errors';
-import { Secret } from '../secret';
+import { Secret, SECRET_ENV } from '../secret';
 import type { ManifestEncryption, ScryptParams } from './manifest';
 
 /** Where the key comes from: a passphrase (scrypt) or a file holding 32 random bytes. */
@@ -261,12 +261,11 @@ export async function createSetKey(options: EncryptionOptions): Promise<SetKey> 
 }
 
 /**
- * How to give a set's key, both ways: the library's option and the CLI's (the env variable is
- * SECRET_ENV.passphrase of lib/cli/secrets.ts; this layer cannot import the CLI's).
+ * How to give a set's key, both ways: the library's option and the CLI's.
  */
 function keyWay(kdf: string): string {
   return kdf === 'scrypt'
-    ? "the passphrase (library: `key: { passphrase }`; CLI: `--passphrase-file <file>`, PROCALL_BACKUP_PASSPHRASE or the config's encryption.passphraseFile)"
+    ? `the passphrase (library: \`key: { passphrase }\`; CLI: \`--passphrase-file <file>\`, ${SECRET_ENV.passphrase} or the config's encryption.passphraseFile)`
     : "the key file (library: `key: { keyFile }`; CLI: `--key-file <file>` or the config's encryption.keyFile)";
 }
 

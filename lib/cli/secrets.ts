@@ -4,21 +4,9 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { validationError } from '../errors';
-import { markSecretSource, Secret } from '../secret';
+import { markSecretSource, Secret, SECRET_ENV } from '../secret';
 
-/** The environment variables the CLI reads secrets from. */
-export const SECRET_ENV = Object.freeze({
-  /** Encryption passphrase of new sets, and of encrypted sets to verify/restore. */
-  passphrase: 'PROCALL_BACKUP_PASSPHRASE',
-  /** Password of SQL logins (auth "sql"). */
-  sqlPassword: 'PROCALL_BACKUP_SQL_PASSWORD',
-  /** Bind password of the directory (AD). */
-  ldapPassword: 'PROCALL_BACKUP_LDAP_PASSWORD',
-  /** Licence keys as JSON: `{ "<component>": "<key>" }`. */
-  licences: 'PROCALL_BACKUP_LICENCES',
-  /** Passwords of services that run as a user account, as JSON: `{ "<service name>": "<password>" }` (restore). */
-  servicePasswords: 'PROCALL_BACKUP_SERVICE_PASSWORDS',
-} as const);
+export { SECRET_ENV } from '../secret';
 
 /** Which secret: a key of {@link SECRET_ENV}. */
 export type SecretName = keyof typeof SECRET_ENV;
