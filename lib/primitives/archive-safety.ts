@@ -168,7 +168,7 @@ export class ArchiveEntryGuard {
   caseCollisionCount = 0;
   private readonly limits: ArchiveLimits;
   private readonly casePolicy: CaseCollisionPolicy;
-  private readonly root = newNode();
+  private root = newNode();
   private limitHit = false;
 
   constructor(
@@ -178,6 +178,18 @@ export class ArchiveEntryGuard {
   ) {
     this.limits = { ...DEFAULT_ARCHIVE_LIMITS, ...limits };
     this.casePolicy = options.caseCollisions ?? (process.platform === 'win32' ? 'refuse' : 'warn');
+  }
+
+  /** Forgets every entry seen, for a second read of the same archive from its start. */
+  reset(): void {
+    this.bytes = 0;
+    this.entries = 0;
+    this.unsafe.length = 0;
+    this.unsafeCount = 0;
+    this.caseCollisions.length = 0;
+    this.caseCollisionCount = 0;
+    this.root = newNode();
+    this.limitHit = false;
   }
 
   /** True when a size or count limit was exceeded: stop reading the archive. */

@@ -3,7 +3,8 @@
  * safety guard, and the accepted entries written into the staging folder, in one stream.
  */
 import { createHash } from 'node:crypto';
-import fs, { createReadStream } from 'node:fs';
+import fs, { createReadStream, promises as fsp } from 'node:fs';
+import path from 'node:path';
 import zlib from 'node:zlib';
 import type { ReadEntry } from 'tar';
 import { ProcallBackupError } from '../errors';
@@ -11,6 +12,7 @@ import { ArchiveEntryGuard, splitArchivePath } from './archive-safety';
 import type { RestoreChange } from './directory-restore';
 import { loadTar } from './lazy-tar';
 import { StagingWriter, type StagedDir } from './staging-writer';
+import { TarFallback, TarStreamReader, type TarEntryHeader, type TarEntrySink } from './tar-reader';
 
 const CHUNK = 1024 * 1024;
 
@@ -43,6 +45,8 @@ export interface ArchiveRead {
   stagedDirs: StagedDir[];
   /** The archive's root entry (`./`), when it has one. */
   root?: StagedDir;
+  /** Which parser read the tar stream: the fast reader, or node-tar's (an archive outside the fast reader's subset). */
+  parser: 'fast' | 'node-tar';
 }
 
 /** Sets the staged folders' modes (umask applied, no special bits) and mtimes, deepest first, then the root's. */
@@ -61,8 +65,41 @@ export function applyFolderModes(staging: string, read: ArchiveRead): void {
  * the guard, decompressed bytes counted against what the entries declare (a gzip bomb stops early),
  * and — unless `staging` is undefined (dry run) — each accepted entry written into `staging`. After
  * the first refusal nothing more is written, but the rest is still checked to report every refusal.
+ *
+ * The tar stream is parsed by {@link TarStreamReader}, which reads the archives this library writes
+ * without node-tar's per-entry streams. An archive outside its subset (written by another tool, or
+ * damaged) is read a second time, from the start, by node-tar's strict `Parser`: the guard starts
+ * over and the staging folder is emptied first, so the result is what node-tar alone gives.
  */
-export async function readArchive(archive: string, guard: ArchiveEntryGuard, staging: string | undefined): Promise<ArchiveRead> {
+export async function readArchive(
+  archive: string,
+  guard: ArchiveEntryGuard,
+  staging: string | undefined,
+  parser: 'auto' | ArchiveRead['parser'] = 'auto',
+): Promise<ArchiveRead> {
+  if (parser !== 'auto') return readOnce(archive, guard, staging, parser);
+  try {
+    return await readOnce(archive, guard, staging, 'fast');
+  } catch (e) {
+    if (!(e instanceof TarFallback)) throw e;
+  }
+  guard.reset();
+  if (staging !== undefined) for (const name of await fsp.readdir(staging)) await fsp.rm(path.join(staging, name), { recursive: true, force: true });
+  return readOnce(archive, guard, staging, 'node-tar');
+}
+
+/** What parses the inflated stream: `end` is called once after the last chunk. */
+interface ChunkParser {
+  write(chunk: Buffer): void;
+  end(): void;
+}
+
+/** The header fields of a node-tar entry, as the fast reader gives them. */
+function headerOf(entry: ReadEntry): TarEntryHeader {
+  return { path: entry.path, type: entry.type, size: entry.size ?? 0, mode: entry.mode, mtime: entry.mtime, linkpath: entry.linkpath };
+}
+
+async function readOnce(archive: string, guard: ArchiveEntryGuard, staging: string | undefined, parserKind: ArchiveRead['parser']): Promise<ArchiveRead> {
   const hash = createHash('sha256');
   const entries: ArchivedEntry[] = [];
   const writer = staging === undefined ? undefined : new StagingWriter(staging);
@@ -88,44 +125,62 @@ export async function readArchive(archive: string, guard: ArchiveEntryGuard, sta
       failure ??= e;
       settle(failure);
     };
-    const parser = new (loadTar().Parser)({
-      strict: true,
-      onReadEntry: (entry: ReadEntry) => {
-        if (isSettled) {
-          entry.resume();
-          return;
-        }
-        const refusal = guard.inspect({ path: entry.path, type: entry.type, linkpath: entry.linkpath, size: entry.size });
-        if (refusal) {
-          entry.resume();
-          return;
-        }
-        const parts = splitArchivePath(entry.path);
-        if (parts.length > 0)
-          entries.push({
-            path: parts.join('/'),
-            type: toChangeType(entry.type),
-            size: entry.size ?? 0,
-            mtimeMs: entry.mtime?.getTime(),
-            mode: entry.mode,
-            linkpath: entry.linkpath,
-          });
-        if (!writer || guard.unsafeCount > 0) {
-          entry.resume();
-          return;
-        }
-        try {
-          writer.write(entry, parts);
-        } catch (e) {
-          fail(e);
-          entry.resume();
-        }
-      },
-    });
-    parser.on('error', fail);
-    if (writer) writer.onError = fail;
+    /** One entry: through the guard, into the list, and (while nothing was refused) to the writer. */
+    const accept = (header: TarEntryHeader): TarEntrySink | undefined => {
+      if (isSettled) return undefined;
+      const refusal = guard.inspect({ path: header.path, type: header.type, linkpath: header.linkpath, size: header.size });
+      if (refusal) return undefined;
+      const parts = splitArchivePath(header.path);
+      if (parts.length > 0)
+        entries.push({
+          path: parts.join('/'),
+          type: toChangeType(header.type),
+          size: header.size,
+          mtimeMs: header.mtime?.getTime(),
+          mode: header.mode,
+          linkpath: header.linkpath,
+        });
+      if (!writer || guard.unsafeCount > 0) return undefined;
+      try {
+        return writer.write(header, parts);
+      } catch (e) {
+        fail(e);
+        return undefined;
+      }
+    };
     // the read is done when the writer has written everything (it reports its first failure through fail)
-    parser.on('end', () => (writer ? writer.finish().then(() => settle(), fail) : settle()));
+    const parsed = (): void => {
+      if (writer) writer.finish().then(() => settle(), fail);
+      else settle();
+    };
+    let parser: ChunkParser;
+    if (parserKind === 'fast') {
+      const reader = new TarStreamReader(accept);
+      parser = {
+        write: (chunk) => reader.write(chunk),
+        end: () => {
+          reader.end();
+          parsed();
+        },
+      };
+    } else {
+      const tarParser = new (loadTar().Parser)({
+        strict: true,
+        onReadEntry: (entry: ReadEntry) => {
+          const sink = accept(headerOf(entry));
+          if (!sink) {
+            entry.resume();
+            return;
+          }
+          entry.on('data', (chunk: Buffer) => sink.data(chunk));
+          entry.on('end', () => sink.end());
+        },
+      });
+      tarParser.on('error', fail);
+      tarParser.on('end', parsed);
+      parser = { write: (chunk) => void tarParser.write(chunk), end: () => void tarParser.end() };
+    }
+    if (writer) writer.onError = fail;
     input.on('error', fail);
     gunzip.on('error', fail);
     input.on('data', (chunk) => {
@@ -145,31 +200,35 @@ export async function readArchive(archive: string, guard: ArchiveEntryGuard, sta
     let isInflated = false;
     const parseQueued = (): void => {
       isScheduled = false;
-      while (queue.length > 0 && !isSettled) {
-        if (writer?.isBusy) {
-          writer.whenReady(schedule);
-          return;
+      try {
+        while (queue.length > 0 && !isSettled) {
+          if (writer?.isBusy) {
+            writer.whenReady(schedule);
+            return;
+          }
+          const chunk = queue.shift() as Buffer;
+          raw += chunk.length;
+          if (raw > guard.bytes + guard.entries * HEADER_ALLOWANCE + CHUNK || guard.isOverLimit) {
+            const why = guard.isOverLimit ? 'more than the limit' : `${raw} bytes while its entries declare ${guard.bytes}`;
+            fail(
+              new ProcallBackupError('PB_UNSAFE_ARCHIVE', `${archive} decompresses to ${why}; nothing was written.`, {
+                fix: 'Do not restore this archive; if it is trusted and only large, raise limits.maxBytes.',
+                command: 'restoreDirectory',
+              }),
+            );
+            return;
+          }
+          parser.write(chunk);
+          writer?.flush(false, true);
         }
-        const chunk = queue.shift() as Buffer;
-        raw += chunk.length;
-        if (raw > guard.bytes + guard.entries * HEADER_ALLOWANCE + CHUNK || guard.isOverLimit) {
-          const why = guard.isOverLimit ? 'more than the limit' : `${raw} bytes while its entries declare ${guard.bytes}`;
-          fail(
-            new ProcallBackupError('PB_UNSAFE_ARCHIVE', `${archive} decompresses to ${why}; nothing was written.`, {
-              fix: 'Do not restore this archive; if it is trusted and only large, raise limits.maxBytes.',
-              command: 'restoreDirectory',
-            }),
-          );
-          return;
+        if (isSettled) return;
+        if (isInflated) parser.end();
+        else if (isPaused) {
+          isPaused = false;
+          gunzip.resume();
         }
-        parser.write(chunk);
-        writer?.flush(false, true);
-      }
-      if (isSettled) return;
-      if (isInflated) parser.end();
-      else if (isPaused) {
-        isPaused = false;
-        gunzip.resume();
+      } catch (e) {
+        fail(e);
       }
     };
     const schedule = (): void => {
@@ -197,5 +256,5 @@ export async function readArchive(archive: string, guard: ArchiveEntryGuard, sta
     await writer?.abort(); // also when the set-up above threw: the worker must not outlive the read
     throw e;
   }
-  return { sha256: hash.digest('hex'), entries, guard, stagedDirs: writer?.dirs ?? [], root: writer?.root };
+  return { sha256: hash.digest('hex'), entries, guard, stagedDirs: writer?.dirs ?? [], root: writer?.root, parser: parserKind };
 }

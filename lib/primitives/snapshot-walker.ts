@@ -13,7 +13,7 @@ import type { HeaderData } from 'tar';
 import { errnoOf, ProcallBackupError } from '../errors';
 import { ArchiveEntryGuard } from './archive-safety';
 import type { ChangedEntry, SkippedEntry, SnapshotEntry, SnapshotProgress, UnreadableEntry } from './directory';
-import { loadTar } from './lazy-tar';
+import { loadTarCodec } from './lazy-tar';
 import { ParallelGzipFile } from './parallel-gzip';
 
 const CHUNK = 1024 * 1024;
@@ -50,7 +50,7 @@ export class TarGzWriter {
 
   /** Writes one entry's header (a PAX header first when the name or size needs one). */
   async writeHeader(data: HeaderData): Promise<void> {
-    const { Header, Pax } = loadTar();
+    const { Header, Pax } = loadTarCodec();
     const header = new Header(data);
     if (header.encode()) {
       await this.write(new Pax({ path: data.path, linkpath: data.linkpath, size: data.size, mtime: data.mtime }).encode());

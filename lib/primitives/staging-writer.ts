@@ -10,8 +10,8 @@
  */
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { ReadEntry } from 'tar';
 import { splitArchivePath } from './archive-safety';
+import type { TarEntryHeader, TarEntrySink } from './tar-reader';
 
 /** A folder made in the staging folder; its mode and mtime are set once everything below it is written. */
 export interface StagedDir {
@@ -216,38 +216,40 @@ export class StagingWriter {
     else wake();
   }
 
-  /** Queues one accepted entry; file data arrives through the entry's `data` events. */
-  write(entry: ReadEntry, parts: readonly string[]): void {
+  /**
+   * Queues one accepted entry. For a file it returns the sink its data goes to (each slice is copied
+   * into the batch at once); for anything else `undefined`, and its data (if any) is not wanted.
+   */
+  write(entry: TarEntryHeader, parts: readonly string[]): TarEntrySink | undefined {
     if (parts.length === 0) {
       this.root = { abs: this.staging, mode: entry.mode, mtimeMs: entry.mtime?.getTime() };
-      entry.resume();
-      return;
+      return undefined;
     }
     const abs = path.join(this.staging, ...parts);
     if (entry.type === 'Directory') {
       this.strings(OP_DIR, abs);
       this.dirs.push({ abs, mode: entry.mode, mtimeMs: entry.mtime?.getTime() });
-      entry.resume();
     } else if (entry.type === 'SymbolicLink') {
       this.strings(OP_SYMLINK, abs, entry.linkpath ?? '');
-      entry.resume();
     } else if (entry.type === 'Link') {
       this.strings(OP_LINK, abs, path.join(this.staging, ...splitArchivePath(entry.linkpath ?? '')));
-      entry.resume();
     } else if (FILE_TYPES.has(entry.type)) {
       const b = this.room(9 + Buffer.byteLength(abs) * 3);
       b[this.used] = OP_OPEN;
       b.writeUInt32LE((entry.mode ?? 0o644) & 0o777, this.used + 1);
       this.used = this.putString(b, this.used + 5, abs);
       const mtimeMs = entry.mtime?.getTime() ?? NaN;
-      entry.on('data', (chunk: Buffer) => this.data(chunk));
-      entry.on('end', () => {
-        const e = this.room(9);
-        e[this.used] = OP_CLOSE;
-        e.writeDoubleLE(mtimeMs, this.used + 1);
-        this.used += 9;
-      });
-    } else entry.resume();
+      return {
+        data: (chunk) => this.data(chunk),
+        end: () => {
+          const e = this.room(9);
+          e[this.used] = OP_CLOSE;
+          e.writeDoubleLE(mtimeMs, this.used + 1);
+          this.used += 9;
+        },
+      };
+    }
+    return undefined;
   }
 
   /** Posts what is queued: a full batch, or (`isIdle`, after each chunk the parser takes) whatever there is while the worker has nothing to do. */
