@@ -48,6 +48,93 @@ const NESTED_MAGIC = [Buffer.from([0x1f, 0x8b]), Buffer.from([0x28, 0xb5, 0x2f, 
 // node-tar's normalizeWindowsPath: on Windows every backslash becomes a slash.
 const normalize = process.platform === 'win32' ? (p: string): string => p.replaceAll('\\', '/') : (p: string): string => p;
 
+/** The fields of a header block the reader uses, as node-tar's `Header` decodes them. */
+export type DecodedHeader = Pick<TarHeader, 'nullBlock' | 'cksumValid' | 'path' | 'type' | 'size' | 'mode' | 'mtime' | 'linkpath'>;
+
+const USTAR = Buffer.from('ustar\u000000', 'latin1');
+/** Header type flags {@link decodePlainHeader} decodes, and their node-tar names. */
+const PLAIN_TYPES = new Map<number, string>([
+  [0x30, 'File'],
+  [0x31, 'Link'],
+  [0x32, 'SymbolicLink'],
+  [0x35, 'Directory'],
+  [0x78, 'ExtendedHeader'],
+]);
+
+/** A NUL-padded string field (everything after the first NUL is NUL), or `undefined` when it is not one. */
+function plainString(buf: Buffer, from: number, length: number): string | undefined {
+  const end = from + length;
+  let nul = buf.indexOf(0, from);
+  if (nul === -1 || nul > end) nul = end;
+  for (let i = nul; i < end; i += 1) if (buf[i] !== 0) return undefined;
+  return buf.toString('utf8', from, nul);
+}
+
+/** An octal field in the plain form (spaces, at least one digit 0-7, then only spaces and NULs), or `undefined`. */
+function plainOctal(buf: Buffer, from: number, length: number): number | undefined {
+  const end = from + length;
+  let i = from;
+  while (i < end && buf[i] === 0x20) i += 1;
+  let value = 0;
+  const first = i;
+  for (; i < end && buf[i] >= 0x30 && buf[i] <= 0x37; i += 1) value = value * 8 + (buf[i] - 0x30);
+  if (i === first) return undefined;
+  for (; i < end; i += 1) if (buf[i] !== 0x20 && buf[i] !== 0) return undefined;
+  return value;
+}
+
+/**
+ * Decodes a header block whose fields all have the plain form node-tar writes (ustar magic, NUL-padded
+ * strings, octal numbers, a common type flag) to exactly what node-tar's `Header` gives for it, without
+ * its per-field string work. Returns `undefined` for any other block: node-tar's `Header` decodes it.
+ */
+export function decodePlainHeader(buf: Buffer, at: number, ex: TarPax | undefined): DecodedHeader | undefined {
+  const type = PLAIN_TYPES.get(buf[at + 156]);
+  if (type === undefined || buf.compare(USTAR, 0, 8, at + 257, at + 265) !== 0) return undefined;
+  // the checksum field as node-tar reads it (12 bytes from 148, cut at the first NUL): plain only with a NUL in its 8 bytes
+  const nul = buf.indexOf(0, at + 148);
+  if (nul === -1 || nul >= at + 156) return undefined;
+  for (let i = at + 148; i < at + 160; i += 1) if (buf[i] === 0x0a) return undefined;
+  const cksum = plainOctal(buf, at + 148, nul - (at + 148));
+  const name = plainString(buf, at, 100);
+  const linkpath = plainString(buf, at + 157, 100);
+  const prefix = buf[at + 475] !== 0 ? plainString(buf, at + 345, 155) : plainString(buf, at + 345, 130);
+  const mode = plainOctal(buf, at + 100, 8);
+  const ownSize = plainOctal(buf, at + 124, 12);
+  const mtime = plainOctal(buf, at + 136, 12);
+  if (
+    cksum === undefined ||
+    name === undefined ||
+    linkpath === undefined ||
+    prefix === undefined ||
+    mode === undefined ||
+    ownSize === undefined ||
+    mtime === undefined
+  )
+    return undefined;
+  let sum = 8 * 0x20;
+  for (let i = at; i < at + 148; i += 1) sum += buf[i];
+  for (let i = at + 156; i < at + 512; i += 1) sum += buf[i];
+  const isEntry = type !== 'ExtendedHeader';
+  // a pax header's fields apply to the next file-system entry, never to another extension header
+  const fields = isEntry ? ex : undefined;
+  let path = fields?.path ?? name;
+  // node-tar turns a file whose name ends in a slash into a folder before it prepends the prefix
+  const plainType = (type === 'File' && path.endsWith('/') ? 'Directory' : type) as DecodedHeader['type'];
+  if (prefix) path = `${prefix}/${path}`;
+  const size = plainType === 'Directory' ? 0 : (fields?.size ?? ownSize);
+  return {
+    nullBlock: false,
+    cksumValid: sum === cksum,
+    path,
+    type: plainType,
+    size,
+    mode,
+    mtime: fields?.mtime ?? new Date(mtime * 1000),
+    linkpath,
+  };
+}
+
 /**
  * Parses a tar stream pushed in chunks of any size. `onEntry` gets each file-system entry in archive
  * order and returns a sink for its data (or `undefined` to skip it). Throws {@link TarFallback}
@@ -152,14 +239,27 @@ export class TarStreamReader {
       if (NESTED_MAGIC.some((m) => buf.subarray(at, at + m.length).equals(m))) throw new TarFallback('a compressed stream inside the archive');
     }
     // numbers node-tar reads as base-256 (high bit set; it throws on some): rare enough to leave to node-tar
-    if ((buf[at + 100] | buf[at + 108] | buf[at + 116] | buf[at + 124] | buf[at + 136] | buf[at + 148] | buf[at + 329] | buf[at + 337]) & 0x80)
+    if (
+      (buf[at + 100] |
+        buf[at + 108] |
+        buf[at + 116] |
+        buf[at + 124] |
+        buf[at + 136] |
+        buf[at + 148] |
+        buf[at + 329] |
+        buf[at + 337] |
+        buf[at + 476] |
+        buf[at + 488]) &
+      0x80
+    )
       throw new TarFallback('a base-256 number');
-    let h: TarHeader;
-    try {
-      h = new this.Header(buf, at, this.ex, undefined);
-    } catch {
-      throw new TarFallback('a header node-tar cannot decode');
-    }
+    let h: DecodedHeader | undefined = decodePlainHeader(buf, at, this.ex);
+    if (!h)
+      try {
+        h = new this.Header(buf, at, this.ex, undefined);
+      } catch {
+        throw new TarFallback('a header node-tar cannot decode');
+      }
     if (h.nullBlock) {
       if (this.ex) throw new TarFallback('a pax header followed by a null block');
       if (this.sawNullBlock) this.eof = true;
