@@ -80,11 +80,10 @@ export function splitArchivePath(p: string): string[] {
  * findUnsafePathReason('C:..\\evil', 'C:\\target', DEFAULT_ARCHIVE_LIMITS); // 'drive-relative or drive-absolute path'
  * ```
  */
-export function findUnsafePathReason(p: string, target: string, limits: ArchiveLimits): string | undefined {
+export function findUnsafePathReason(p: string, target: string, limits: ArchiveLimits, parts = splitArchivePath(p)): string | undefined {
   if (p.includes('\0')) return 'NUL byte in path';
   if (p.startsWith('/') || p.startsWith('\\')) return 'absolute path';
   if (/^[a-zA-Z]:/.test(p)) return 'drive-relative or drive-absolute path';
-  const parts = splitArchivePath(p);
   if (parts.length === 0) return undefined;
   for (const part of parts) {
     if (part === '..') return 'path contains ..';
@@ -125,6 +124,8 @@ interface PathNode {
   folded?: Map<string, string>;
   isSymlink: boolean;
   isRegularFile: boolean;
+  /** The sibling seen first whose name differs from this one only in case (fixed when this node is made). */
+  caseTwin?: string;
 }
 
 /** NTFS compares names by a simple (one-to-one) upper-case mapping; `ß` stays `ß`. */
@@ -198,12 +199,12 @@ export class ArchiveEntryGuard {
   }
 
   /** Checks one entry. Returns the refusal (also recorded in {@link unsafe}) or `undefined` when it is safe. */
-  inspect(entry: ArchiveEntryInfo): UnsafeEntry | undefined {
+  inspect(entry: ArchiveEntryInfo, parts = splitArchivePath(entry.path)): UnsafeEntry | undefined {
     this.entries += 1;
     this.bytes += entry.size ?? 0;
-    const reason = this.findReason(entry);
+    const reason = this.findReason(entry, parts);
     if (reason === undefined) {
-      this.insert(splitArchivePath(entry.path), entry.type);
+      this.insert(parts, entry.type);
       return undefined;
     }
     const refusal = { path: entry.path, type: entry.type, reason };
@@ -232,7 +233,9 @@ export class ArchiveEntryGuard {
         node.children.set(part, child);
         node.folded ??= new Map();
         const folded = foldCase(part);
-        if (!node.folded.has(folded)) node.folded.set(folded, part);
+        const twin = node.folded.get(folded);
+        if (twin === undefined) node.folded.set(folded, part);
+        else child.caseTwin = twin;
       }
       node = child;
     }
@@ -244,14 +247,16 @@ export class ArchiveEntryGuard {
   private findCaseCollision(parts: readonly string[]): string | undefined {
     let node: PathNode | undefined = this.root;
     for (let i = 0; i < parts.length && node; i += 1) {
-      const seen = node.folded?.get(foldCase(parts[i]));
+      const child: PathNode | undefined = node.children?.get(parts[i]);
+      // a name seen before keeps the twin it had when it was first seen; only a new name is folded
+      const seen = child ? child.caseTwin : node.folded?.get(foldCase(parts[i]));
       if (seen !== undefined && seen !== parts[i]) return [...parts.slice(0, i), seen].join('/');
-      node = node.children?.get(parts[i]);
+      node = child;
     }
     return undefined;
   }
 
-  private findReason(entry: ArchiveEntryInfo): string | undefined {
+  private findReason(entry: ArchiveEntryInfo, parts: string[]): string | undefined {
     if (this.entries > this.limits.maxEntries) {
       this.limitHit = true;
       return `archive holds more than ${this.limits.maxEntries} entries`;
@@ -261,9 +266,8 @@ export class ArchiveEntryGuard {
       return `archive decompresses to more than ${this.limits.maxBytes} bytes`;
     }
     if (!ALLOWED_TYPES.has(entry.type)) return `entry type ${entry.type} is not restored (devices, FIFOs and the like are refused)`;
-    const pathReason = findUnsafePathReason(entry.path, this.target, this.limits);
+    const pathReason = findUnsafePathReason(entry.path, this.target, this.limits, parts);
     if (pathReason) return pathReason;
-    const parts = splitArchivePath(entry.path);
     if (parts.length === 0 && entry.type !== 'Directory') return 'an entry other than a folder names the target itself';
     // Writing below an archived symlink would write wherever it points.
     let node: PathNode | undefined = this.root;

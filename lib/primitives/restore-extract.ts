@@ -128,9 +128,9 @@ async function readOnce(archive: string, guard: ArchiveEntryGuard, staging: stri
     /** One entry: through the guard, into the list, and (while nothing was refused) to the writer. */
     const accept = (header: TarEntryHeader): TarEntrySink | undefined => {
       if (isSettled) return undefined;
-      const refusal = guard.inspect({ path: header.path, type: header.type, linkpath: header.linkpath, size: header.size });
-      if (refusal) return undefined;
       const parts = splitArchivePath(header.path);
+      const refusal = guard.inspect({ path: header.path, type: header.type, linkpath: header.linkpath, size: header.size }, parts);
+      if (refusal) return undefined;
       if (parts.length > 0)
         entries.push({
           path: parts.join('/'),

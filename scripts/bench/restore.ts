@@ -8,9 +8,11 @@
  * `npm run bench -- snapshot`. Targets (issue 17): >= 1.0x `tar -xzf` wall time, peak RSS <= 150 MB.
  *
  * Fairness: every run writes into a fresh folder and nothing is deleted until the end, because on
- * ext4 without a journal creating a file scans past every inode deleted in the last ~35 s
- * (`recently_deleted` in the kernel's inode allocator): deleting one side's output before the other
- * side runs made that run up to 3x slower. Before each run `sync` writes back the previous run's
+ * ext4 without a journal creating a file skips, one buffer-cache lookup each, every inode deleted in
+ * the last 60 s, or 360 s while its inode-table block is not yet written back (`recently_deleted` in
+ * fs/ext4/ialloc.c: RECENTCY_MIN 60, RECENTCY_DIRTY 300): deleting one side's output before the other
+ * side ran made that run up to 3x slower, and `perf record` of a restore made minutes after deleting
+ * ~100,000 files showed 17 % of all its samples in that lookup. Before each run `sync` writes back the previous run's
  * data; with `--drop-caches` (root only) the page cache is dropped too and the archive, tar and node
  * are read back in, so each run starts from the same state. Neither side syncs its output.
  */
@@ -107,10 +109,11 @@ export async function run(args: string[]): Promise<void> {
   makeTree(tree, sizeMb, files);
   const work = path.join(os.tmpdir(), 'pb-bench-restore');
   if (existsSync(work)) {
-    // left by an interrupted run: removed now, then a pause so that its deleted inodes do not slow the first runs
+    // left by an interrupted run: removed now, written back, then a pause past the kernel's 60 s so that its deleted inodes do not slow the first runs
     rmSync(work, { recursive: true, force: true });
     execFileSync('sync');
-    await new Promise((resolve) => setTimeout(resolve, 40_000));
+    console.log('removed the folder of an interrupted run: waiting 65 s before measuring');
+    await new Promise((resolve) => setTimeout(resolve, 65_000));
   }
   mkdirSync(work, { recursive: true });
   const js = compileForChild('pb-bench-restore', 'lib/primitives/directory.ts');
@@ -126,4 +129,7 @@ export async function run(args: string[]): Promise<void> {
   console.log(`\nsummary (${machineLine()}):`);
   for (const l of lines) console.log(`   ${l}`);
   console.log(`\n(the synthetic tree is kept for reruns under ${base}; delete it when done)`);
+  console.log(
+    '(the runs just written were deleted: on ext4 without a journal, file creation stays slower for 60-360 s; wait before the next file-heavy bench)',
+  );
 }
