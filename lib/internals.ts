@@ -50,6 +50,7 @@ export {
   diffRegFiles,
   isSameRegValue,
   planRegImport,
+  leftoverWarning,
   topRegKeys,
   type RegistryExport,
   type RegistryKeyAbsent,

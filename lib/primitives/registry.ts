@@ -249,6 +249,14 @@ export interface ImportRegistryKeyOptions {
   view?: RegistryView;
   /** Export the current state of every key the file touches, diff, and return the changes without writing. */
   dryRun?: boolean;
+  /**
+   * Before importing, export every key the file touches and report what exists now that the file does
+   * not hold (in `untouchedValues`, `untouchedKeys` and a warning). reg.exe import merges, so those
+   * values and keys stay: a server restored this way is not exactly the backup. Default: false.
+   */
+  reportLeftovers?: boolean;
+  /** How warnings name the file (e.g. the artifact's path in its set, when `file` is a decrypted copy); default: `file`. */
+  displayName?: string;
   timeoutMs?: number;
 }
 
@@ -279,6 +287,8 @@ export interface RegistryImportResult {
    * An import merges, so they stay; a restore that must reproduce the backup exactly has to remove them.
    */
   untouchedValues?: Array<{ key: string; name: string }>;
+  /** With `dryRun` or `reportLeftovers`: keys that exist now below the touched keys, have no section in the file and are not deleted by it. They stay too. */
+  untouchedKeys?: string[];
 }
 
 const IMPORT_BODY = String.raw`
@@ -435,6 +445,7 @@ export function diffRegFiles(before: RegFile, after: RegFile): RegistryChange[] 
 export interface RegImportPlan {
   changes: RegistryChange[];
   untouchedValues: Array<{ key: string; name: string }>;
+  untouchedKeys: string[];
 }
 
 /**
@@ -452,12 +463,39 @@ export function planRegImport(doc: RegFile, current: readonly RegFile[]): RegImp
   const after = applyRegFile(state, doc);
   const named = new Set<string>();
   for (const k of doc.keys) for (const v of k.values) named.add(`${upperKey(k.path)}\n${v.name.toUpperCase()}`);
+  const sections = new Set(doc.keys.map((k) => upperKey(k.path)));
   const untouchedValues: Array<{ key: string; name: string }> = [];
+  const untouchedKeys: string[] = [];
   for (const [u, s] of after) {
     if (!state.has(u)) continue;
+    if (!sections.has(u)) untouchedKeys.push(s.path);
     for (const [n, v] of s.values) if (!named.has(`${u}\n${n}`)) untouchedValues.push({ key: s.path, name: v.name });
   }
-  return { changes: diffStates(state, after), untouchedValues };
+  return { changes: diffStates(state, after), untouchedValues, untouchedKeys };
+}
+
+/**
+ * The warning for what an import leaves in place, or `undefined` when it leaves nothing.
+ *
+ * @example
+ * ```ts
+ * leftoverWarning('C:\\b\\estos.reg', { untouchedValues: [{ key: 'HKEY_LOCAL_MACHINE\\SOFTWARE\\ESTOS', name: 'x' }], untouchedKeys: [] });
+ * ```
+ */
+export function leftoverWarning(file: string, plan: Pick<RegImportPlan, 'untouchedValues' | 'untouchedKeys'>): string | undefined {
+  const keys = plan.untouchedKeys;
+  // a value inside a key the file does not hold is said with its key
+  const inKeys = new Set(keys.map((k) => k.toUpperCase()));
+  const values = plan.untouchedValues.filter((v) => !inKeys.has(v.key.toUpperCase()));
+  if (values.length === 0 && keys.length === 0) return undefined;
+  const count = (n: number, one: string, many: string): string => (n === 0 ? '' : `${n} ${n === 1 ? one : many}`);
+  const what = [count(keys.length, 'key', 'keys'), count(values.length, 'value', 'values')].filter(Boolean).join(' and ');
+  const shown = [...keys.map((k) => `[${k}]`), ...values.map((v) => `${v.key} "${v.name}"`)].slice(0, 5).join(', ');
+  const more = keys.length + values.length > 5 ? ', ...' : '';
+  return (
+    `${what} ${keys.length + values.length === 1 ? 'exists' : 'exist'} now that ${file} does not hold: ${shown}${more}. ` +
+    'reg.exe import merges, so they stay after this restore; remove them (reg.exe delete) where the server must match the backup exactly.'
+  );
 }
 
 function diffStates(before: RegistryState, after: RegistryState): RegistryChange[] {
@@ -505,11 +543,21 @@ export async function importRegistryKey(runner: Runner, opts: ImportRegistryKeyO
   for (const k of doc.keys) normalizeRegistryKey(k.path);
   const counts = countRegFile(doc);
   const base = { file, sha256: createHash('sha256').update(buf).digest('hex'), keys: counts.keys, values: counts.values };
-  if (!opts.dryRun) {
-    const touchesCurrentUser = doc.keys.some((k) => normalizeRegistryKey(k.path).root === 'HKEY_CURRENT_USER');
-    const r = await runner.run(buildImportRegistryKeyScript({ file, view: opts.view, timeoutMs: opts.timeoutMs, touchesCurrentUser }));
-    return { ...base, imported: !r.dryRun, warnings: r.warnings };
+  const current = opts.dryRun || opts.reportLeftovers ? await exportTouchedKeys(runner, doc, opts) : undefined;
+  if (opts.dryRun) return { ...base, imported: false, ...planRegImport(doc, current ?? []) };
+  const touchesCurrentUser = doc.keys.some((k) => normalizeRegistryKey(k.path).root === 'HKEY_CURRENT_USER');
+  const r = await runner.run(buildImportRegistryKeyScript({ file, view: opts.view, timeoutMs: opts.timeoutMs, touchesCurrentUser }));
+  const result: RegistryImportResult = { ...base, imported: !r.dryRun, warnings: r.warnings };
+  if (current) {
+    const { untouchedValues, untouchedKeys } = planRegImport(doc, current);
+    const warning = leftoverWarning(opts.displayName ?? file, { untouchedValues, untouchedKeys });
+    Object.assign(result, { untouchedValues, untouchedKeys, warnings: warning ? [...(r.warnings ?? []), warning] : r.warnings });
   }
+  return result;
+}
+
+/** Exports every top key a .reg document touches as it is now (a key that does not exist is left out). */
+async function exportTouchedKeys(runner: Runner, doc: RegFile, opts: ImportRegistryKeyOptions): Promise<RegFile[]> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'pb-reg-diff-'));
   try {
     const current: RegFile[] = [];
@@ -525,7 +573,7 @@ export async function importRegistryKey(runner: Runner, opts: ImportRegistryKeyO
       });
       if (!r.absent && r.document) current.push(r.document);
     }
-    return { ...base, imported: false, ...planRegImport(doc, current) };
+    return current;
   } finally {
     rmSync(tmp, { recursive: true, force: true, maxRetries: 3 });
   }

@@ -467,14 +467,19 @@ export async function importUserRegistryKey(runner: Runner, opts: ImportUserRegi
     const staged = path.join(tmp, 'import.reg');
     writeFileSync(staged, serializeRegFile(rebased, { encoding: 'utf16le' }));
     const result = { file, sha256, keys: counts.keys, values: counts.values, sid: profile.sid, access };
-    const back = (plan: RegImportPlan): Pick<RegistryImportResult, 'changes' | 'untouchedValues'> => ({
+    const back = (plan: RegImportPlan): Pick<RegistryImportResult, 'changes' | 'untouchedValues' | 'untouchedKeys'> => ({
       changes: plan.changes.map((c) => ({ ...c, key: rebaseKeyName(c.key, base, 'HKEY_CURRENT_USER') })),
       untouchedValues: plan.untouchedValues.map((u) => ({ ...u, key: rebaseKeyName(u.key, base, 'HKEY_CURRENT_USER') })),
+      untouchedKeys: plan.untouchedKeys.map((k) => rebaseKeyName(k, base, 'HKEY_CURRENT_USER')),
     });
     if (profile.isLoaded) {
       const r = await importRegistryKey(runner, { file: staged, view: opts.view, dryRun: opts.dryRun, timeoutMs: opts.timeoutMs });
       if (!opts.dryRun) return { ...result, imported: r.imported };
-      return { ...result, imported: false, ...back({ changes: r.changes ?? [], untouchedValues: r.untouchedValues ?? [] }) };
+      return {
+        ...result,
+        imported: false,
+        ...back({ changes: r.changes ?? [], untouchedValues: r.untouchedValues ?? [], untouchedKeys: r.untouchedKeys ?? [] }),
+      };
     }
     if (!opts.dryRun) {
       const r = await runMounted(runner, profile, mount, [{ op: 'import', file: staged }], opts.view, opts.timeoutMs);

@@ -271,6 +271,8 @@ export async function restoreDataCenter(options: RestoreDataCenterOptions): Prom
   for (const host of restoreOrder) {
     try {
       hosts[host] = await restore(restoreOptions(host, false));
+      // each host's warnings (e.g. registry values the import leaves) also in the run's own list, which RMM tools read
+      warnings.push(...hosts[host].warnings.map((w) => `${host}: ${w}`));
       step({
         host,
         phase: 'restore',

@@ -375,6 +375,37 @@ describeWithTools('round trip through Wine reg.exe: export, parse, serialize, im
     expect(readFileSync(path.join(dir, 'b-after.reg')).equals(readFileSync(path.join(dir, 'b-before.reg')))).toBe(true);
   });
 
+  it('an import with reportLeftovers applies the file and warns about the values and keys it leaves (reg.exe import merges)', async () => {
+    // prefix b holds the file's content plus "extra" (from the test before); a key the backup never had is added now
+    wineReg(b, ['add', `${ROOT_KEY}\\Later`, '/v', 'made', '/t', 'REG_SZ', '/d', 'after the backup', '/f']);
+    wineReg(b, ['add', ROOT_KEY, '/v', 'dword', '/t', 'REG_DWORD', '/d', '7', '/f']);
+    const r = await importRegistryKey(runnerB, { file: path.join(dir, 'a.reg'), reportLeftovers: true, displayName: 'registry/estos.reg' });
+    expect(r.imported).toBe(true);
+    expect(r.untouchedKeys).toEqual([`${ROOT_KEY}\\Later`]);
+    expect(r.untouchedValues).toEqual(
+      expect.arrayContaining([
+        { key: ROOT_KEY, name: 'extra' },
+        { key: `${ROOT_KEY}\\Later`, name: 'made' },
+      ]),
+    );
+    expect(r.untouchedValues).toHaveLength(2);
+    const warning = (r.warnings ?? []).find((w) => w.includes('reg.exe import merges'));
+    expect(warning).toContain('1 key and 1 value exist now that registry/estos.reg does not hold');
+    expect(warning).toContain(`${ROOT_KEY} "extra"`);
+    expect(warning).toContain(`[${ROOT_KEY}\\Later]`);
+    // the import itself happened: the changed value is the file's again, the leftovers are still there
+    await exportRegistryKey(runnerB, { key: ROOT_KEY, file: path.join(dir, 'b-left.reg') });
+    const after = parseRegFile(readFileSync(path.join(dir, 'b-left.reg')));
+    const root = after.keys.find((k) => k.path === ROOT_KEY);
+    expect(root?.values.find((v) => v.name === 'dword')).toEqual({ name: 'dword', type: 'REG_DWORD', data: 0xbeef });
+    expect(root?.values.some((v) => v.name === 'extra')).toBe(true);
+    expect(after.keys.some((k) => k.path === `${ROOT_KEY}\\Later`)).toBe(true);
+    wineReg(b, ['delete', `${ROOT_KEY}\\Later`, '/f']);
+    wineReg(b, ['delete', ROOT_KEY, '/v', 'extra', '/f']);
+    const clean = await importRegistryKey(runnerB, { file: path.join(dir, 'a.reg'), reportLeftovers: true });
+    expect([clean.untouchedKeys, clean.untouchedValues, (clean.warnings ?? []).filter((w) => w.includes('merges'))]).toEqual([[], [], []]);
+  });
+
   it('a dry run of [-KEY] and "name"=- lists the keys and values that would go', async () => {
     const file = path.join(dir, 'deletions.reg');
     writeFileSync(

@@ -24,6 +24,14 @@ export function describeRegistryExport(key: string, artifact: string): string {
   return `reg.exe export ${dq(key)} ${dq(artifact)} /y`;
 }
 
+/**
+ * The plan text of the read before a restore's import: the key is exported as it is now, so that what
+ * the import leaves in place (it merges) is reported as a warning.
+ */
+export function describeLeftoverCheck(key: string): string {
+  return `reg.exe export ${dq(key)} to a temporary file (lists what the import leaves: it merges)`;
+}
+
 /** The plan text of a registry import: the import script's own whatIf. */
 export function describeRegistryImport(file: string): string {
   return buildImportRegistryKeyScript({ file }).whatIf.join('; ');
@@ -83,12 +91,17 @@ export const registryKeyKind: ArtifactKindModule = {
   contentOf: () => 'reg',
   phaseOf: () => 'registry',
   runbookCommand: (_step, ctx) => `reg.exe import ${dq(ctx.file)}`,
-  planRestore: (a, ctx) => ({ action: describeRegistryImport(path.join(ctx.setPath, a.path)) }),
+  planRestore: (a, ctx) => {
+    const key = typeof a.details?.key === 'string' ? a.details.key : undefined;
+    const importText = describeRegistryImport(path.join(ctx.setPath, a.path));
+    return { action: key ? `${describeLeftoverCheck(key)}; ${importText}` : importText };
+  },
   async preflight(steps, ctx) {
     for (const p of steps) await checkRegistryScope(p, ctx);
   },
   async restore(p, ctx) {
-    const r = await importRegistryKey(ctx.runner, { file: await ctx.plain(p.artifact as ManifestArtifact) });
-    return { changes: r.values };
+    const a = p.artifact as ManifestArtifact;
+    const r = await importRegistryKey(ctx.runner, { file: await ctx.plain(a), reportLeftovers: true, displayName: a.path });
+    return { changes: r.values, warnings: r.warnings };
   },
 };
