@@ -29,7 +29,7 @@ export function describeRegistryExport(key: string, artifact: string): string {
  * the import leaves in place (it merges) is reported as a warning.
  */
 export function describeLeftoverCheck(key: string): string {
-  return `reg.exe export ${dq(key)} to a temporary file (lists what the import leaves: it merges)`;
+  return `before it, reg.exe export ${dq(key)} to a temporary file, to list what the import leaves (it merges)`;
 }
 
 /** The plan text of a registry import: the import script's own whatIf. */
@@ -94,7 +94,7 @@ export const registryKeyKind: ArtifactKindModule = {
   planRestore: (a, ctx) => {
     const key = typeof a.details?.key === 'string' ? a.details.key : undefined;
     const importText = describeRegistryImport(path.join(ctx.setPath, a.path));
-    return { action: key ? `${describeLeftoverCheck(key)}; ${importText}` : importText };
+    return { action: key ? `${importText} (${describeLeftoverCheck(key)})` : importText };
   },
   async preflight(steps, ctx) {
     for (const p of steps) await checkRegistryScope(p, ctx);
