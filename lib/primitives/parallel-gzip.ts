@@ -34,6 +34,8 @@ function crc32(data: Buffer, previous: number): number {
 
 /** Input bytes per deflate block (pigz uses 128 KiB; larger blocks cost fewer calls at the same ratio). */
 export const GZIP_BLOCK = 256 * 1024;
+/** Output buffer of one block's deflate: more than deflate can make of {@link GZIP_BLOCK} bytes (stored blocks add 5 bytes per 64 KiB). */
+const OUTPUT_CHUNK = GZIP_BLOCK + 64 * 1024;
 /** Deflate's window: the dictionary each block gets from the one before. */
 const WINDOW = 32 * 1024;
 
@@ -142,6 +144,9 @@ export class ParallelGzipFile {
       level: this.level,
       dictionary: this.dictionary.length > 0 ? this.dictionary : undefined,
       finishFlush: isLast ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
+      // one pass per block: with zlib's default 16 KiB output chunks a block took 5-7 trips between the
+      // pool and this thread, and each waited for this thread (busy reading and hashing) to start the next
+      chunkSize: OUTPUT_CHUNK,
     });
     compressed.catch(() => undefined); // awaited in order by drainOne; this only keeps an early failure from being unhandled
     this.queue.push(compressed);
