@@ -38,6 +38,7 @@ describe('ParallelGzipFile', () => {
     ['exactly one block', GZIP_BLOCK],
     ['one block and one byte', GZIP_BLOCK + 1],
     ['many blocks', 5 * GZIP_BLOCK + 12345],
+    ['many more blocks than compress at once (block buffers reused)', 24 * GZIP_BLOCK + 999],
   ])("%s: one gzip member node and gzip read back byte for byte; sha256 and size are the file's", async (_name, size) => {
     const d = freshDir();
     const data = Buffer.concat([logLike(Math.floor(size / 2)), randomBytes(size - Math.floor(size / 2))]);
@@ -51,6 +52,18 @@ describe('ParallelGzipFile', () => {
     expect(zlib.gunzipSync(file).equals(data)).toBe(true);
     expect(execFileSync('gzip', ['-dc', r.file], { maxBuffer: 64 * 1024 * 1024 }).equals(data)).toBe(true);
     expect(execFileSync('gzip', ['-tv', r.file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })).toBe('');
+  });
+
+  it('reuses block buffers only once their deflate is done: the same bytes at one, two and four blocks at once', async () => {
+    const d = freshDir();
+    const data = Buffer.concat([logLike(6 * GZIP_BLOCK), randomBytes(3 * GZIP_BLOCK), logLike(5 * GZIP_BLOCK + 77)]);
+    const pieces: Buffer[] = [];
+    for (let at = 0; at < data.length; at += 9_973) pieces.push(data.subarray(at, at + 9_973)); // every block a copy
+    const files = [];
+    for (const concurrency of [1, 2, 4]) files.push(readFileSync((await gzipPieces(path.join(d, `c${concurrency}.gz`), pieces, 6, concurrency)).file));
+    expect(zlib.gunzipSync(files[0]).equals(data)).toBe(true);
+    expect(files[1].equals(files[0])).toBe(true);
+    expect(files[2].equals(files[0])).toBe(true);
   });
 
   it('is within 2 % of gzip -6 on text spanning many blocks, at any concurrency, and one core gives the same bytes', async () => {
