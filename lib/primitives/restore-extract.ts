@@ -14,6 +14,7 @@ import { loadTar } from './lazy-tar';
 import { StagingWriter, type StagedDir } from './staging-writer';
 import { TarFallback, TarStreamReader, type TarEntryHeader, type TarEntrySink } from './tar-reader';
 
+/** Bytes per read of the archive, and per inflated chunk (fewer, larger chunks: fewer trips between libuv's pool and this thread). */
 const CHUNK = 1024 * 1024;
 
 export interface ArchivedEntry {
@@ -104,7 +105,7 @@ async function readOnce(archive: string, guard: ArchiveEntryGuard, staging: stri
   const entries: ArchivedEntry[] = [];
   const writer = staging === undefined ? undefined : new StagingWriter(staging);
   const input = createReadStream(archive, { highWaterMark: CHUNK });
-  const gunzip = zlib.createGunzip({ chunkSize: 256 * 1024 });
+  const gunzip = zlib.createGunzip({ chunkSize: CHUNK });
   let raw = 0;
   let failure: unknown;
   let isSettled = false;
