@@ -17,6 +17,8 @@ let crcTable: Int32Array | undefined;
 
 /** CRC-32 as gzip's trailer needs it: zlib's own (Node >= 20.15), else a table-driven one for older Node 20. */
 function crc32(data: Buffer, previous: number): number {
+  // zlib's crc32() answers 0 for a null buffer whatever the previous value, and an empty view can have one
+  if (data.length === 0) return previous;
   const native = (zlib as unknown as { crc32?: (d: Buffer, v: number) => number }).crc32;
   if (native) return native(data, previous);
   if (!crcTable) {
@@ -58,13 +60,13 @@ export class ParallelGzipFile {
   /** Compressed bytes written so far. */
   bytes = 0;
   private readonly hash = createHash('sha256');
-  /** Blocks compressing, in order; `block` is set when this file made the block (a copy) and may reuse it. */
-  private readonly queue: Array<{ compressed: Promise<Buffer>; block?: Buffer }> = [];
-  /** Blocks whose deflate has finished, reused by {@link take}: one block of garbage less per block. */
+  /** Blocks compressing, in order, with the buffer each was copied into (reused once its deflate is done). */
+  private readonly queue: Array<{ compressed: Promise<Buffer>; block: Buffer }> = [];
+  /** Block buffers whose deflate has finished: memory stays at a few blocks whatever the input. */
   private readonly spareBlocks: Buffer[] = [];
-  private readonly ownBlocks = new WeakSet<Buffer>();
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  /** The block being filled, and how much of it is. */
+  private current: Buffer | undefined;
+  private used = 0;
   /**
    * The output buffer the next block's deflate gets: a quarter more than the last block gave. Large
    * enough for one pass (with zlib's 16 KiB default a block took 5-7 trips between the pool and the busy
@@ -92,17 +94,32 @@ export class ParallelGzipFile {
     return gz;
   }
 
-  /** Adds bytes. The buffer must not change afterwards (it is compressed later, without a copy when it can be). */
+  /**
+   * Adds bytes: they are copied into the block being filled (the caller may reuse its buffer once this
+   * resolves), and every full block is handed to the pool. Copying into a few reused blocks keeps the
+   * caller's read buffers from piling up as garbage while views of them wait to be compressed.
+   */
   async write(buf: Buffer): Promise<void> {
-    if (buf.length === 0) return;
-    this.pending.push(buf);
-    this.pendingBytes += buf.length;
-    while (this.pendingBytes >= GZIP_BLOCK) await this.dispatch(this.take(GZIP_BLOCK), false);
+    for (let at = 0; at < buf.length;) {
+      this.current ??= this.spareBlocks.pop() ?? Buffer.allocUnsafeSlow(GZIP_BLOCK);
+      const n = Math.min(GZIP_BLOCK - this.used, buf.length - at);
+      buf.copy(this.current, this.used, at, at + n);
+      this.used += n;
+      at += n;
+      if (this.used === GZIP_BLOCK) {
+        const block = this.current;
+        this.current = undefined;
+        this.used = 0;
+        await this.dispatch(block, block, false);
+      }
+    }
   }
 
   /** Compresses what is left as the final block, writes the trailer, syncs and closes. Returns the file's SHA-256. */
   async finish(): Promise<string> {
-    await this.dispatch(this.take(this.pendingBytes), true);
+    const last = this.current ?? Buffer.alloc(0);
+    this.current = undefined;
+    await this.dispatch(last.subarray(0, this.used), last, true);
     while (this.queue.length > 0) await this.drainOne();
     const trailer = Buffer.alloc(8);
     trailer.writeUInt32LE(this.crc >>> 0, 0);
@@ -126,32 +143,8 @@ export class ParallelGzipFile {
     await this.handle.close();
   }
 
-  /** Takes `n` bytes off the front of the pending pieces: a view when one piece holds them, else a copy. */
-  private take(n: number): Buffer {
-    const first = this.pending[0];
-    let out: Buffer;
-    if (first && first.length >= n) {
-      out = first.subarray(0, n);
-      if (first.length === n) this.pending.shift();
-      else this.pending[0] = first.subarray(n);
-    } else {
-      out = n === GZIP_BLOCK ? (this.spareBlocks.pop() ?? Buffer.allocUnsafeSlow(GZIP_BLOCK)) : Buffer.allocUnsafe(n);
-      if (n === GZIP_BLOCK) this.ownBlocks.add(out);
-      let at = 0;
-      while (at < n) {
-        const piece = this.pending[0];
-        const used = Math.min(piece.length, n - at);
-        piece.copy(out, at, 0, used);
-        at += used;
-        if (used === piece.length) this.pending.shift();
-        else this.pending[0] = piece.subarray(used);
-      }
-    }
-    this.pendingBytes -= n;
-    return out;
-  }
-
-  private async dispatch(block: Buffer, isLast: boolean): Promise<void> {
+  /** Hands `block` (the filled part of `buffer`) to the pool; `buffer` is reused once its deflate is done. */
+  private async dispatch(block: Buffer, buffer: Buffer, isLast: boolean): Promise<void> {
     this.crc = crc32(block, this.crc);
     this.inputBytes += block.length;
     const compressed = deflateRaw(block, {
@@ -163,7 +156,7 @@ export class ParallelGzipFile {
       chunkSize: this.outputChunk,
     });
     compressed.catch(() => undefined); // awaited in order by drainOne; this only keeps an early failure from being unhandled
-    this.queue.push({ compressed, block: this.ownBlocks.has(block) ? block : undefined });
+    this.queue.push({ compressed, block: buffer });
     this.dictionary = block.length >= WINDOW ? block.subarray(block.length - WINDOW) : Buffer.concat([this.dictionary, block]).subarray(-WINDOW);
     while (this.queue.length > this.concurrency) await this.drainOne();
   }
@@ -172,8 +165,9 @@ export class ParallelGzipFile {
     const next = this.queue.shift();
     if (!next) return;
     const compressed = await next.compressed;
-    // deflate is done with the block (and the next block's dictionary was copied when its deflate began)
-    if (next.block && this.spareBlocks.length <= this.concurrency) this.spareBlocks.push(next.block);
+    // deflate is done with the block; the next block's dictionary (this block's tail) was copied into
+    // zlib when that block's deflate was created, which happens before this block is drained
+    if (next.block.length === GZIP_BLOCK && this.spareBlocks.length <= this.concurrency) this.spareBlocks.push(next.block);
     this.outputChunk = Math.min(MAX_OUTPUT_CHUNK, Math.max(MIN_OUTPUT_CHUNK, Math.ceil((compressed.length * 1.25) / 4096) * 4096 + 4096));
     await this.output(compressed);
   }

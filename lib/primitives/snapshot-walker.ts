@@ -43,7 +43,7 @@ export class TarGzWriter {
     return this.gz.bytes;
   }
 
-  /** Writes bytes, waiting while compression is behind so that memory stays flat. The buffer must not change afterwards. */
+  /** Writes bytes (copied: the caller may reuse the buffer once this resolves), waiting while compression is behind so that memory stays flat. */
   async write(buf: Buffer): Promise<void> {
     await this.gz.write(buf);
   }
@@ -150,6 +150,8 @@ export class SnapshotWalker {
   readonly skipped: SkippedEntry[] = [];
   // The restore's own filter: what it would refuse is listed in `skipped` instead, so every archive written here restores.
   private readonly guard = new ArchiveEntryGuard('', { maxBytes: Infinity, maxEntries: Infinity, maxPathLength: Infinity });
+  /** The read buffer of large files (reused: the writer copies). */
+  private readBuffer: Buffer | undefined;
 
   constructor(
     private readonly writer: TarGzWriter,
@@ -327,7 +329,9 @@ export class SnapshotWalker {
     let readError: unknown;
     while (pos < size) {
       const want = Math.min(CHUNK, size - pos + 1);
-      const buf = Buffer.allocUnsafe(want);
+      // one read buffer for every large file: the writer copies what it is given
+      this.readBuffer ??= Buffer.allocUnsafeSlow(CHUNK);
+      const buf = this.readBuffer.subarray(0, want);
       let n: number;
       try {
         ({ bytesRead: n } = await readAsync(fd, buf, 0, want, pos));
