@@ -4,7 +4,7 @@
  * (the dead writer's lock is taken over). Real files, real processes; the plan is folders only.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { listSets } from '../../lib/backup-set/list';
@@ -50,6 +50,8 @@ describe('crash consistency of backup()', () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'pb-crash-'));
     driveC = path.join(dir, 'drive_c');
     target = path.join(dir, 'target');
+    // the target exists, as an operator's share does: a kill before the first run made anything must not fail the listing
+    mkdirSync(target);
     writeSampleFiles(driveC);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -66,7 +68,7 @@ describe('crash consistency of backup()', () => {
         expect({ set: s.name, ok: v.ok, status: v.status }).toEqual({ set: s.name, ok: true, status: 'complete' });
       }
       const hostDir = path.join(target, 'CRASHTEST');
-      for (const name of readdirSync(hostDir)) {
+      for (const name of existsSync(hostDir) ? readdirSync(hostDir) : []) {
         const parsed = parseSetName(name);
         if (!parsed) continue;
         const v = await verifySet(path.join(hostDir, name), { record: false });
